@@ -1,0 +1,42 @@
+# markimport — see README.md.
+GO      ?= go
+BIN     ?= bin/markimport
+N       ?= 1000000
+RATE    ?= 200
+
+.PHONY: build test lint bench demo fixtures fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/markimport
+
+# The test command of the README and of CI: formatting, vet, every test with
+# the race detector, then the end-to-end runs again without it, where the
+# emulator's per-second counts are representative.
+test: lint
+	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'TestRun|TestPacer' ./cmd/... ./sink/
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# Rehearse a whole import against the built-in emulator: no credentials needed.
+demo: build
+	$(BIN) validate --input testdata/demo.csv --report demo-validate.csv
+	$(BIN) run --fake --input testdata/demo.csv --report demo-report.csv --summary demo-summary.json; \
+	  code=$$?; echo "exit code $$code (1: some rows of the demo file are invalid on purpose; see demo-report.csv)"
+
+bench: build
+	N=$(N) RATE=$(RATE) ./scripts/bench.sh
+
+# Regenerate the Parquet interop fixtures under testdata/parquet (its own module).
+fixtures:
+	cd testdata/parquetgen && $(GO) run .
+
+fuzz:
+	$(GO) test ./pipeline -run '^$$' -fuzz FuzzValidate -fuzztime 30s
+	$(GO) test ./readers -run '^$$' -fuzz FuzzCSV -fuzztime 30s
+
+clean:
+	rm -rf bin demo-*.csv demo-summary.json

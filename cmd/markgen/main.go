@@ -1,0 +1,168 @@
+// Command markgen writes a deterministic, shuffled import file of mark
+// changes for demos, tests and benchmarks: many users with a skewed number of
+// conversations each, repeated rows of the same conversation (which the
+// planner merges), and optionally invalid rows of every kind.
+//
+//	markgen -n 1000000 -seed 1 -o big.csv
+//	markgen -n 1000000 -seed 1 -o big.parquet
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Row is one generated input row, as text.
+type Row struct {
+	From, Type, ToAccount, ToGroupID, SetMark, ClearMark, CustomMark, OptType string
+}
+
+var header = []string{"from_account", "type", "to_account", "to_group_id", "set_mark", "clear_mark", "custom_mark", "opt_type"}
+
+func (r Row) fields() []string {
+	return []string{r.From, r.Type, r.ToAccount, r.ToGroupID, r.SetMark, r.ClearMark, r.CustomMark, r.OptType}
+}
+
+// invalidRows is one row of each invalid kind of SPEC §2.
+var invalidRows = []Row{
+	{From: "", ToAccount: "peer", SetMark: "1"},
+	{From: "bad", Type: "3", ToAccount: "peer", SetMark: "1"},
+	{From: "bad", SetMark: "1"},
+	{From: "bad", ToAccount: "p", ToGroupID: "g", SetMark: "1"},
+	{From: "bad", Type: "1", ToGroupID: "g", SetMark: "1"},
+	{From: "bad", Type: "group", ToAccount: "p", SetMark: "1"},
+	{From: "bad", ToAccount: "p", SetMark: "[64]"},
+	{From: "bad", ToAccount: "p", SetMark: "x"},
+	{From: "bad", ToAccount: "p", SetMark: "2", ClearMark: "2"},
+	{From: "bad", ToAccount: "p", CustomMark: strings.Repeat("é", 129)},
+	{From: "bad", ToAccount: "p", CustomMark: "a\xffb"},
+	{From: "bad", ToAccount: "p"},
+	{From: "bad", ToAccount: "p", SetMark: "1", CustomMark: "c", OptType: "1"},
+	{From: "bad", ToAccount: "p", SetMark: "1", OptType: "2"},
+	{From: "bad", ToAccount: "p", CustomMark: "c", OptType: "3"},
+	{From: "bad", ToAccount: "p", SetMark: "1", OptType: "9"},
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("markgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	n := fs.Int("n", 1_000_000, "rows")
+	users := fs.Int("users", 0, "users (default n/10)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	invalid := fs.Float64("invalid", 0, "fraction of invalid rows (one of each kind, repeated)")
+	sorted := fs.Bool("sorted", false, "group rows by user instead of shuffling")
+	out := fs.String("o", "-", "output file (.csv or .parquet; - for stdout CSV)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *users <= 0 {
+		*users = max(1, *n/10)
+	}
+	rows := Generate(*n, *users, *seed, *invalid, *sorted)
+	var err error
+	if strings.HasSuffix(*out, ".parquet") {
+		err = writeParquet(*out, rows)
+	} else {
+		err = writeCSV(*out, stdout, rows)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "markgen:", err)
+		return 1
+	}
+	return 0
+}
+
+// Generate makes n rows over the given number of users, deterministically.
+// Users have a skewed number of conversations (most a few, some hundreds);
+// about one row in ten repeats an earlier conversation of its user with a
+// different change. Unless sorted, the rows are shuffled.
+func Generate(n, users int, seed uint64, invalid float64, sorted bool) []Row {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	rows := make([]Row, 0, n)
+	nInvalid := int(float64(n) * invalid)
+	for i := range nInvalid {
+		rows = append(rows, invalidRows[i%len(invalidRows)])
+	}
+	perUser := make([]int, users) // conversations so far per user
+	for len(rows) < n {
+		u := r.IntN(users)
+		if r.IntN(4) == 0 {
+			u = r.IntN(max(1, users/50)) // heavy users
+		}
+		c := perUser[u]
+		if c > 0 && r.IntN(10) == 0 {
+			c = r.IntN(c) // repeat an earlier conversation
+		} else {
+			perUser[u]++
+		}
+		row := Row{From: "user" + strconv.Itoa(u)}
+		if c%7 == 3 {
+			row.ToGroupID = "group" + strconv.Itoa(c)
+			if r.IntN(2) == 0 {
+				row.Type = "2"
+			}
+		} else {
+			row.ToAccount = "peer" + strconv.Itoa(c)
+			if r.IntN(2) == 0 {
+				row.Type = "c2c"
+			}
+		}
+		switch r.IntN(3) {
+		case 0:
+			row.SetMark = "[" + strconv.Itoa(r.IntN(64)) + ", " + strconv.Itoa(32+r.IntN(32)) + "]"
+		case 1:
+			b := r.IntN(64)
+			row.SetMark = strconv.Itoa(b)
+			row.ClearMark = strconv.Itoa((b + 1 + r.IntN(62)) % 64)
+			row.CustomMark = "tag-" + strconv.Itoa(r.IntN(1000))
+		default:
+			row.CustomMark = "note " + strconv.Itoa(r.IntN(100000))
+		}
+		rows = append(rows, row)
+	}
+	if !sorted {
+		r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	}
+	return rows
+}
+
+func writeCSV(path string, stdout io.Writer, rows []Row) error {
+	var w io.Writer = stdout
+	var f *os.File
+	if path != "-" {
+		var err error
+		if f, err = os.Create(path); err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	cw := csv.NewWriter(bw)
+	cw.Write(header)
+	for _, r := range rows {
+		cw.Write(r.fields())
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if f != nil {
+		return f.Close()
+	}
+	return nil
+}

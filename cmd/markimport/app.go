@@ -1,0 +1,388 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"markimport/pipeline"
+	"markimport/readers"
+	"markimport/sink"
+)
+
+const usage = `markimport imports conversation marks into Tencent Cloud IM (v4/recentcontact/mark_contact).
+
+Usage:
+  markimport validate --input FILE [--report FILE] [--summary FILE]      dry run: nothing is sent
+  markimport run      --input FILE --report FILE --sdkappid N --admin ID
+                      (--region NAME | --endpoint URL) [--rate 200] [--concurrency N]
+  markimport run      --fake --input FILE --report FILE                   rehearsal on the built-in emulator
+  markimport fake-server --listen 127.0.0.1:8080 [flags]                  run the emulator
+  markimport help
+
+Run "markimport COMMAND -h" for the flags of a command.
+Credentials come from MARKIMPORT_SECRET_KEY (or --secret-key-file), or a ready
+usersig in MARKIMPORT_USERSIG (or --usersig-file); --sdkappid and --admin may
+also come from MARKIMPORT_SDKAPPID and MARKIMPORT_ADMIN.
+
+`
+
+// run is the whole program: it parses args, runs a command and returns the
+// exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage, exitCodesHelp)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "validate":
+		return cmdImport(ctx, rest, stdout, stderr, true)
+	case "run":
+		return cmdImport(ctx, rest, stdout, stderr, false)
+	case "fake-server":
+		return cmdFakeServer(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage, exitCodesHelp)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "markimport: unknown command %q\n\n%s%s", cmd, usage, exitCodesHelp)
+	return exitUsage
+}
+
+// mapFlag collects repeated --map old=new.
+type mapFlag map[string]string
+
+func (m mapFlag) String() string { return "" }
+func (m mapFlag) Set(v string) error {
+	from, to, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(from) == "" || strings.TrimSpace(to) == "" {
+		return fmt.Errorf("want input_name=column, e.g. legacy_user=from_account")
+	}
+	m[strings.TrimSpace(from)] = strings.TrimSpace(to)
+	return nil
+}
+
+// importFlags are the flags of validate and run.
+type importFlags struct {
+	input, report, summary string
+	format, delimiter      string
+	maps                   mapFlag
+	rate                   float64
+	quiet                  bool
+	progressEvery          time.Duration
+
+	// run only
+	fake                       bool
+	sdkappid                   string
+	admin, region, endpoint    string
+	usersigFile, secretKeyFile string
+	sigTTL                     time.Duration
+	concurrency, maxAttempts   int
+	timeout                    time.Duration
+}
+
+func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *importFlags) {
+	f := &importFlags{maps: mapFlag{}}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.input, "input", "", "input file: .csv, .csv.gz, .csv.zst, .parquet, or - for stdin")
+	fs.StringVar(&f.report, "report", "", "report file, one line per input row (CSV)")
+	fs.StringVar(&f.summary, "summary", "", "write the summary as JSON to this file")
+	fs.StringVar(&f.format, "format", "", "input format csv|parquet (default: from the file name)")
+	fs.StringVar(&f.delimiter, "delimiter", ",", "CSV field separator: a single character, or \"tab\"")
+	fs.Var(f.maps, "map", "rename an input column: legacy_name=from_account (repeatable)")
+	fs.Float64Var(&f.rate, "rate", sink.DefaultRate, "requests per second across all workers (the API allows 200)")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")
+	if !dry {
+		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
+		fs.StringVar(&f.sdkappid, "sdkappid", os.Getenv("MARKIMPORT_SDKAPPID"), "the app's SDKAppID (env MARKIMPORT_SDKAPPID)")
+		fs.StringVar(&f.admin, "admin", os.Getenv("MARKIMPORT_ADMIN"), "an App admin account (env MARKIMPORT_ADMIN)")
+		fs.StringVar(&f.region, "region", "", "data centre: "+strings.Join(sink.RegionNames(), ", "))
+		fs.StringVar(&f.endpoint, "endpoint", "", "API base URL instead of --region (https; http only on loopback)")
+		fs.StringVar(&f.usersigFile, "usersig-file", "", "file holding a ready usersig (or env MARKIMPORT_USERSIG)")
+		fs.StringVar(&f.secretKeyFile, "secret-key-file", "", "file holding the app's secret key (or env MARKIMPORT_SECRET_KEY)")
+		fs.DurationVar(&f.sigTTL, "sig-ttl", 24*time.Hour, "lifetime of usersigs made from the secret key")
+		fs.IntVar(&f.concurrency, "concurrency", 0, "requests in flight (default rate+16)")
+		fs.IntVar(&f.maxAttempts, "max-attempts", sink.DefaultMaxAttempts, "tries per item before it is reported failed")
+		fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage of markimport %s:\n", name)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\n", exitCodesHelp)
+	}
+	return fs, f
+}
+
+func (f *importFlags) readerOptions() (readers.Options, error) {
+	o := readers.Options{Format: f.format, Map: f.maps}
+	switch d := f.delimiter; {
+	case d == "tab" || d == `\t`:
+		o.Delimiter = '\t'
+	case len([]rune(d)) == 1:
+		o.Delimiter = []rune(d)[0]
+	default:
+		return o, fmt.Errorf("--delimiter %q: want one character or \"tab\"", d)
+	}
+	return o, nil
+}
+
+// cmdImport runs validate (dry) or run.
+func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry bool) int {
+	name := "run"
+	if dry {
+		name = "validate"
+	}
+	fs, f := newImportFlags(name, dry, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(fmt.Sprintf(format, a...)))
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q", fs.Arg(0))
+	}
+	if f.input == "" {
+		return fail("--input is required")
+	}
+	if !dry && f.report == "" {
+		return fail("--report is required")
+	}
+	if f.rate <= 0 {
+		return fail("--rate must be positive")
+	}
+	ropts, err := f.readerOptions()
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	ctr := &pipeline.Counters{}
+	var sender pipeline.Sender
+	var fake *fakeRun
+	if !dry {
+		var cfg sink.Config
+		if f.fake {
+			fake, err = startFake(f.rate)
+			if err != nil {
+				return fail("start the emulator: %v", err)
+			}
+			defer fake.Close()
+			cfg = fake.clientConfig()
+		} else {
+			cfg, err = f.clientConfig()
+			if err != nil {
+				return fail("%v", err)
+			}
+		}
+		cfg.Rate = f.rate
+		cfg.Concurrency = f.concurrency
+		cfg.MaxAttempts = f.maxAttempts
+		cfg.Timeout = f.timeout
+		cfg.Counters = ctr
+		cfg.Log = log
+		client, err := sink.New(cfg)
+		if err != nil {
+			return fail("%v", err)
+		}
+		sender = client
+	}
+
+	var report pipeline.ReportWriter = discardReport{}
+	if f.report != "" {
+		rep, err := pipeline.CreateCSVReport(f.report)
+		if err != nil {
+			return fail("%v", err)
+		}
+		report = rep
+		setEmergencyFlush(func() { rep.Sync() })
+		defer setEmergencyFlush(nil)
+	}
+
+	progress := startProgress(ctr, stderr, f.quiet, f.progressEvery, log)
+	sum, runErr := pipeline.Run(ctx, pipeline.Options{
+		Input:    f.input,
+		Reader:   ropts,
+		DryRun:   dry,
+		Report:   report,
+		Sender:   sender,
+		Rate:     f.rate,
+		Counters: ctr,
+		Log:      log,
+	})
+	progress.Stop()
+	if err := report.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("report %s: %w", f.report, err)
+	}
+
+	var inErr *readers.InputError
+	if errors.As(runErr, &inErr) {
+		fmt.Fprintf(stderr, "markimport %s: input error: %s\nNothing was sent.\n", name, sink.Redact(inErr.Error()))
+		return exitUsage
+	}
+	code := exitOK
+	if !sum.AllOK() {
+		code = exitSomeNotOK
+	}
+	var fe *pipeline.FatalError
+	switch {
+	case errors.As(runErr, &fe):
+		code = exitFatal
+	case runErr != nil && ctx.Err() != nil:
+		code = exitInterrupted
+	case runErr != nil:
+		fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(runErr.Error()))
+		if code == exitOK {
+			code = exitSomeNotOK
+		}
+	}
+	printSummary(stdout, &sum, dry, f.rate)
+	if fake != nil {
+		fmt.Fprintf(stdout, "emulator now holds: %s\n", fake.describe())
+	}
+	if fe != nil {
+		fmt.Fprintf(stderr, "markimport run: stopped by a fatal API error %d: %s\nRows not sent are reported unsent; fix the cause, then run again with --resume.\n", fe.Code, sink.Redact(fe.Error()))
+	}
+	if code == exitInterrupted {
+		fmt.Fprintf(stderr, "markimport run: interrupted; the report %s is complete up to here. To continue:\n  markimport run --resume %s\n", f.report, strings.Join(args, " "))
+	}
+	if f.summary != "" {
+		if err := writeSummary(f.summary, &sum, code); err != nil {
+			fmt.Fprintf(stderr, "markimport %s: write summary: %v\n", name, err)
+			if code == exitOK {
+				code = exitSomeNotOK
+			}
+		}
+	}
+	return code
+}
+
+// clientConfig builds the connection settings of a real run from flags and
+// the environment.
+func (f *importFlags) clientConfig() (sink.Config, error) {
+	var cfg sink.Config
+	if f.sdkappid == "" {
+		return cfg, errors.New("--sdkappid (or MARKIMPORT_SDKAPPID) is required")
+	}
+	id, err := strconv.ParseUint(strings.TrimSpace(f.sdkappid), 10, 64)
+	if err != nil || id == 0 {
+		return cfg, fmt.Errorf("--sdkappid %q is not a positive number", f.sdkappid)
+	}
+	cfg.SDKAppID = id
+	cfg.Admin = strings.TrimSpace(f.admin)
+	if cfg.Admin == "" {
+		return cfg, errors.New("--admin (or MARKIMPORT_ADMIN) is required")
+	}
+	switch {
+	case f.region != "" && f.endpoint != "":
+		return cfg, errors.New("give --region or --endpoint, not both")
+	case f.region != "":
+		if cfg.Endpoint, err = sink.RegionEndpoint(f.region); err != nil {
+			return cfg, err
+		}
+	case f.endpoint != "":
+		cfg.Endpoint = f.endpoint
+	default:
+		return cfg, fmt.Errorf("--region or --endpoint is required (regions: %s)", strings.Join(sink.RegionNames(), ", "))
+	}
+	key, err := secretFrom(f.secretKeyFile, "MARKIMPORT_SECRET_KEY", "--secret-key-file")
+	if err != nil {
+		return cfg, err
+	}
+	sig, err := secretFrom(f.usersigFile, "MARKIMPORT_USERSIG", "--usersig-file")
+	if err != nil {
+		return cfg, err
+	}
+	switch {
+	case key != "":
+		cfg.Credentials, err = sink.NewKeyedSig(key, id, cfg.Admin, f.sigTTL)
+	case sig != "":
+		cfg.Credentials, err = sink.NewStaticSig(sig)
+	default:
+		err = errors.New("no credentials: set MARKIMPORT_SECRET_KEY or --secret-key-file (usersigs are then made and renewed), or MARKIMPORT_USERSIG or --usersig-file")
+	}
+	return cfg, err
+}
+
+// secretFrom reads a secret from a file flag or else an environment variable.
+func secretFrom(file, env, flagName string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", flagName, err)
+		}
+		s := strings.TrimSpace(string(b))
+		if s == "" {
+			return "", fmt.Errorf("%s %s: the file is empty", flagName, file)
+		}
+		sink.RegisterSecret(s)
+		return s, nil
+	}
+	s := strings.TrimSpace(os.Getenv(env))
+	if s != "" {
+		sink.RegisterSecret(s)
+	}
+	return s, nil
+}
+
+type discardReport struct{}
+
+func (discardReport) Write(pipeline.Line) error { return nil }
+func (discardReport) Sync() error               { return nil }
+func (discardReport) Close() error              { return nil }
+
+// printSummary prints the human summary (and, for validate, the plan).
+func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
+	if dry {
+		fmt.Fprintf(w, "plan for %s:\n", s.Input)
+	} else {
+		fmt.Fprintf(w, "run of %s:\n", s.Input)
+	}
+	fmt.Fprintf(w, "  rows           %d\n", s.Rows)
+	for _, st := range pipeline.Statuses {
+		if n := s.Statuses[st]; n > 0 {
+			fmt.Fprintf(w, "    %-12s %d\n", st, n)
+		}
+	}
+	fmt.Fprintf(w, "  users          %d\n", s.Users)
+	fmt.Fprintf(w, "  conversations  %d\n", s.Conversations)
+	fmt.Fprintf(w, "  requests       %d planned", s.RequestsPlanned)
+	if dry {
+		fmt.Fprintf(w, ", %s at %g requests/s\n", time.Duration(s.PlanSeconds*float64(time.Second)).Round(time.Second), rate)
+	} else {
+		fmt.Fprintf(w, ", %d sent (%d HTTP requests, %d retries, %d throttled)\n", s.RequestsSent, s.HTTPRequests, s.Retries, s.Throttled)
+		fmt.Fprintf(w, "  rate           %.1f requests/s over %.1fs\n", s.RequestsPerSec, s.SendSeconds)
+	}
+	fmt.Fprintf(w, "  elapsed        %.1fs\n", s.ElapsedSeconds)
+	if s.Stopped != "" {
+		fmt.Fprintf(w, "  stopped        %s\n", sink.Redact(s.Stopped))
+	}
+}
+
+// writeSummary writes the summary JSON with the exit code.
+func writeSummary(path string, s *pipeline.Summary, code int) error {
+	out := struct {
+		*pipeline.Summary
+		ExitCode int `json:"exit_code"`
+	}{s, code}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append([]byte(sink.Redact(string(b))), '\n'), 0o644)
+}

@@ -1,0 +1,463 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"markimport/sink/fakeim"
+	"markimport/sink/usersig"
+)
+
+// testRow is one generated input row and what must become of it.
+type testRow struct {
+	fields []string // from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type
+	// invalid rows carry the text the report message must contain.
+	invalid string
+}
+
+// genRows makes a shuffled input exercising the planner: many users, repeated
+// conversations whose rows merge, a user with 1,001 conversations, and one row
+// of each invalid kind.
+func genRows(seed uint64, n int) []testRow {
+	r := rand.New(rand.NewPCG(seed, 99))
+	var rows []testRow
+	add := func(f ...string) { rows = append(rows, testRow{fields: f}) }
+	for i := range n {
+		u := "user" + strconv.Itoa(r.IntN(max(1, n/8)))
+		p := strconv.Itoa(r.IntN(12))
+		switch i % 5 {
+		case 0:
+			add(u, "", "peer"+p, "", fmt.Sprintf("[%d, %d]", r.IntN(64), r.IntN(64)), "", "", "")
+		case 1:
+			b := r.IntN(64)
+			add(u, "c2c", "peer"+p, "", "", strconv.Itoa(b), "", "")
+		case 2:
+			add(u, "GROUP", "", "grp"+p, strconv.Itoa(r.IntN(32)), "", "c, \"q\"\n"+strconv.Itoa(i), "3")
+		case 3:
+			add(u, "2", "", "grp"+p, "", "", "  spaced  ", "")
+		case 4:
+			add(u, "1", "peer"+p, "", "", "", "", "2") // clears the custom mark
+		}
+	}
+	// A user with 1,001 conversations: the last one is rejected, twice.
+	for i := range 1001 {
+		add("heavy", "", "h"+strconv.Itoa(i), "", "5", "", "", "")
+	}
+	add("heavy", "", "h1000", "", "6", "", "", "")
+	add("heavy", "", "h3", "", "", "5", "", "") // an accepted conversation: merges
+	bad := []testRow{
+		{[]string{"", "", "p", "", "1", "", "", ""}, "from_account: empty"},
+		{[]string{"b", "7", "p", "", "1", "", "", ""}, `type: "7"`},
+		{[]string{"b", "", "", "", "1", "", "", ""}, "both empty"},
+		{[]string{"b", "", "p", "g", "1", "", "", ""}, "both set"},
+		{[]string{"b", "1", "", "g", "1", "", "", ""}, "to_account: empty"},
+		{[]string{"b", "2", "p", "", "1", "", "", ""}, "to_group_id: empty"},
+		{[]string{"b", "", "p", "", "[64]", "", "", ""}, "set_mark: bit 64 is outside 0..63"},
+		{[]string{"b", "", "p", "", "", "x", "", ""}, `clear_mark: "x" is not a bit number`},
+		{[]string{"b", "", "p", "", "3", "3", "", ""}, "bit 3 is both set and cleared"},
+		{[]string{"b", "", "p", "", "", "", strings.Repeat("字", 86), ""}, "custom_mark: 258 bytes"},
+		{[]string{"b", "", "p", "", "", "", "\xff", ""}, "not valid UTF-8"},
+		{[]string{"b", "", "p", "", "", "", "", ""}, "changes nothing"},
+		{[]string{"b", "", "p", "", "1", "", "x", "1"}, "opt_type: 1"},
+		{[]string{"b", "", "p", "", "1", "", "", "2"}, "opt_type: 2"},
+		{[]string{"b", "", "p", "", "", "", "x", "3"}, "opt_type: 3"},
+		{[]string{"b", "", "p", "", "1", "", "", "0"}, `opt_type: "0"`},
+	}
+	rows = append(rows, bad...)
+	r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	return rows
+}
+
+// writeCSV writes rows under a header spelled the way exports spell it.
+func writeCSV(t *testing.T, path string, rows []testRow) {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString("\ufeff")
+	w := csv.NewWriter(&b)
+	w.Write([]string{"From_Account", "Type", "To-Account", "to group id", "SetMark", "clear_mark", "CUSTOM_MARK", "opt_type", "ignored"})
+	for _, r := range rows {
+		w.Write(append(r.fields, "extra"))
+	}
+	w.Flush()
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expectation is what an import of rows must leave: the emulator's state
+// (applying every valid row in file order, as the API would one by one) and
+// each row's status.
+type expectation struct {
+	state    map[string]map[fakeim.Conversation]fakeim.Mark
+	status   map[int64]string
+	message  map[int64]string
+	requests int
+}
+
+func expect(rows []testRow) expectation {
+	e := expectation{state: map[string]map[fakeim.Conversation]fakeim.Mark{}, status: map[int64]string{}, message: map[int64]string{}}
+	order := map[string][]fakeim.Conversation{}
+	for i, r := range rows {
+		row := int64(i + 1)
+		if r.invalid != "" {
+			e.status[row], e.message[row] = "invalid", r.invalid
+			continue
+		}
+		f := r.fields
+		from := strings.TrimSpace(f[0])
+		c := fakeim.Conversation{Type: fakeim.C2C, Peer: strings.TrimSpace(f[2])}
+		if strings.TrimSpace(f[3]) != "" {
+			c = fakeim.Conversation{Type: fakeim.Group, Peer: strings.TrimSpace(f[3])}
+		}
+		st := e.state[from]
+		if st == nil {
+			st = map[fakeim.Conversation]fakeim.Mark{}
+			e.state[from] = st
+		}
+		m, known := st[c]
+		if !known && len(st) >= 1000 {
+			e.status[row] = "rejected"
+			continue
+		}
+		if !known {
+			order[from] = append(order[from], c)
+		}
+		e.status[row] = "ok"
+		for _, b := range bitsOf(f[5]) {
+			m.Standard &^= 1 << b
+		}
+		for _, b := range bitsOf(f[4]) {
+			m.Standard |= 1 << b
+		}
+		if f[6] != "" || f[7] == "2" || f[7] == "3" {
+			m.Custom, m.CustomSet = f[6], true
+		}
+		st[c] = m
+	}
+	for _, cs := range order {
+		e.requests += (len(cs) + 99) / 100
+	}
+	return e
+}
+
+func bitsOf(s string) []int {
+	s = strings.Trim(strings.TrimSpace(s), "[]")
+	var out []int
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '|' || r == ' ' }) {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// reportLine is one parsed report line.
+type reportLine struct {
+	from, typ, peer, status, message string
+	code, attempts                   int
+}
+
+func readReport(t *testing.T, path string) map[int64]reportLine {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("report %s: %v", path, err)
+	}
+	if strings.Join(recs[0], ",") != "row,from_account,type,peer,status,code,message,attempts" {
+		t.Fatalf("report header %v", recs[0])
+	}
+	out := map[int64]reportLine{}
+	for _, r := range recs[1:] {
+		row, _ := strconv.ParseInt(r[0], 10, 64)
+		if _, dup := out[row]; dup {
+			t.Fatalf("row %d reported twice", row)
+		}
+		code, _ := strconv.Atoi(r[5])
+		att, _ := strconv.Atoi(r[7])
+		out[row] = reportLine{r[1], r[2], r[3], r[4], r[6], code, att}
+	}
+	return out
+}
+
+const (
+	testAppID = 1400000001
+	testAdmin = "admin"
+	testKey   = "0123456789abcdef0123456789abcdef-TEST-SECRET-KEY"
+)
+
+// startEmulator serves a strict emulator on loopback.
+func startEmulator(t *testing.T, cfg fakeim.Config) (*fakeim.Server, string) {
+	t.Helper()
+	if cfg.SDKAppID == 0 {
+		cfg.SDKAppID = testAppID
+	}
+	if cfg.Admins == nil {
+		cfg.Admins = []string{testAdmin}
+	}
+	if cfg.SecretKey == "" {
+		cfg.SecretKey = testKey
+	}
+	srv := fakeim.New(cfg)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return srv, hs.URL
+}
+
+// runCLI runs the command line in-process and returns exit code and output.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func checkImport(t *testing.T, srv *fakeim.Server, rows []testRow, reportPath string) {
+	t.Helper()
+	e := expect(rows)
+	rep := readReport(t, reportPath)
+	if len(rep) != len(rows) {
+		t.Fatalf("report has %d rows, input %d", len(rep), len(rows))
+	}
+	for row, want := range e.status {
+		got := rep[row]
+		if got.status != want {
+			t.Errorf("row %d: status %s (%d %s), want %s", row, got.status, got.code, got.message, want)
+			continue
+		}
+		switch want {
+		case "invalid":
+			if got.code != 50002 || !strings.Contains(got.message, e.message[row]) {
+				t.Errorf("row %d: invalid with %d %q, want 50002 and %q", row, got.code, got.message, e.message[row])
+			}
+		case "rejected":
+			if got.code != 51008 {
+				t.Errorf("row %d: rejected with code %d, want 51008", row, got.code)
+			}
+		case "ok":
+			if got.code != 0 || got.attempts < 1 {
+				t.Errorf("row %d: ok with code %d attempts %d", row, got.code, got.attempts)
+			}
+		}
+	}
+	snap := srv.Snapshot()
+	if len(snap) != len(e.state) {
+		t.Errorf("emulator has %d users, want %d", len(snap), len(e.state))
+	}
+	for u, convs := range e.state {
+		got := snap[u]
+		if len(got) != len(convs) {
+			t.Errorf("user %s: %d conversations on the server, want %d", u, len(got), len(convs))
+		}
+		for c, m := range convs {
+			if got[c] != m {
+				t.Errorf("user %s %v: server has %+v, want %+v", u, c, got[c], m)
+			}
+		}
+	}
+	st := srv.Stats()
+	if st.MalformedRequests+st.MalformedItems > 0 {
+		t.Errorf("the emulator saw malformed requests: %s", st)
+	}
+	if !raceDetector {
+		// The emulator shares the process (and two cores) with the client:
+		// under -race a stalled server goroutine makes earlier arrivals look
+		// simultaneous, so this is checked in the run without -race.
+		if st.MaxPerSecond > 200 || st.Throttled > 0 {
+			t.Errorf("the emulator saw %d requests in one second (%d throttled)", st.MaxPerSecond, st.Throttled)
+		}
+	}
+}
+
+func TestRunImportsExactly(t *testing.T) {
+	dir := t.TempDir()
+	rows := genRows(1, 1500)
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	report, summary := filepath.Join(dir, "report.csv"), filepath.Join(dir, "summary.json")
+	code, stdout, stderr := runCLI(t, "run", "--input", in, "--report", report, "--summary", summary,
+		"--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet")
+	if code != exitSomeNotOK {
+		t.Fatalf("exit %d, want 1 (invalid rows)\n%s\n%s", code, stdout, stderr)
+	}
+	checkImport(t, srv, rows, report)
+	e := expect(rows)
+	if got := srv.Stats().APIs[fakeim.MarkContact].Accepted; int(got) != e.requests {
+		t.Errorf("%d requests sent, lower bound %d", got, e.requests)
+	}
+	var sum map[string]any
+	b, _ := os.ReadFile(summary)
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatalf("summary: %v", err)
+	}
+	if int(sum["requests_planned"].(float64)) != e.requests || int(sum["exit_code"].(float64)) != 1 {
+		t.Errorf("summary %s", b)
+	}
+	for _, out := range []string{stdout, stderr, string(b)} {
+		if strings.Contains(out, testKey) {
+			t.Errorf("the secret key leaked: %s", out)
+		}
+	}
+}
+
+func TestValidateSendsNothing(t *testing.T) {
+	dir := t.TempDir()
+	rows := genRows(2, 300)
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	report := filepath.Join(dir, "report.csv")
+	code, stdout, _ := runCLI(t, "validate", "--input", in, "--report", report, "--quiet")
+	if code != exitSomeNotOK {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	e := expect(rows)
+	rep := readReport(t, report)
+	if len(rep) != len(rows) {
+		t.Fatalf("report has %d rows, want %d", len(rep), len(rows))
+	}
+	for row, want := range e.status {
+		if want == "ok" {
+			want = "valid"
+		}
+		if rep[row].status != want {
+			t.Errorf("row %d: %s, want %s", row, rep[row].status, want)
+		}
+	}
+	if !strings.Contains(stdout, fmt.Sprintf("requests       %d planned", e.requests)) {
+		t.Errorf("plan does not show %d requests:\n%s", e.requests, stdout)
+	}
+}
+
+func TestRunWithFaultsEndsExact(t *testing.T) {
+	dir := t.TempDir()
+	rows := genRows(3, 2000)
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	srv, url := startEmulator(t, fakeim.Config{TransientRate: 0.05, ItemTransientRate: 0.03, HTTP502Rate: 0.01, LostResponseRate: 0.01, Seed: 5})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	report := filepath.Join(dir, "report.csv")
+	code, stdout, stderr := runCLI(t, "run", "--input", in, "--report", report,
+		"--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--max-attempts", "10")
+	if code != exitSomeNotOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	checkImport(t, srv, rows, report)
+	if f := srv.Stats().Faults; f[fakeim.FaultTransient] == 0 || f[fakeim.FaultLostResponse] == 0 || f[fakeim.FaultHTTP502] == 0 || f[fakeim.FaultItemTransient] == 0 {
+		t.Errorf("faults were not all injected: %v", f)
+	}
+}
+
+func TestFatalStopsTheRun(t *testing.T) {
+	dir := t.TempDir()
+	rows := genRows(4, 3000)
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	cases := []struct {
+		name string
+		cfg  fakeim.Config
+		key  string
+		code int
+	}{
+		{"wrong key", fakeim.Config{}, "another-key-entirely-0000000000", 70009},
+		{"not an admin", fakeim.Config{Admins: []string{"someone-else"}}, testKey, 50003},
+		{"no standard marks", fakeim.Config{NoStandardMarks: true}, testKey, 51013},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, url := startEmulator(t, tc.cfg)
+			t.Setenv("MARKIMPORT_SECRET_KEY", tc.key)
+			report := filepath.Join(dir, tc.name+".csv")
+			code, _, stderr := runCLI(t, "run", "--input", in, "--report", report,
+				"--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet")
+			if code != exitFatal {
+				t.Fatalf("exit %d, want 3\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, strconv.Itoa(tc.code)) {
+				t.Errorf("message does not name %d:\n%s", tc.code, stderr)
+			}
+			rep := readReport(t, report)
+			if len(rep) != len(rows) {
+				t.Fatalf("report has %d rows, want %d", len(rep), len(rows))
+			}
+			unsent := 0
+			for _, l := range rep {
+				if l.status == "unsent" {
+					unsent++
+				}
+				if l.status == "ok" {
+					t.Fatalf("a row is ok after %d", tc.code)
+				}
+			}
+			if unsent == 0 {
+				t.Errorf("no row unsent")
+			}
+			// Requests already in flight may finish, but there is no flood.
+			if n := srv.Stats().APIs[fakeim.MarkContact].Requests; n > 250 {
+				t.Errorf("%d requests sent after a fatal answer", n)
+			}
+			if strings.Contains(stderr, tc.key) {
+				t.Errorf("secret leaked")
+			}
+		})
+	}
+}
+
+func TestInputErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(content), 0o644)
+		return p
+	}
+	cases := []struct {
+		name, path, want string
+	}{
+		{"missing column", write("nocol.csv", "user,to_account\nu,p\n"), "from_account"},
+		{"empty file", write("empty.csv", ""), "empty"},
+		{"header only", write("header.csv", "from_account,to_account,set_mark\n"), "no data rows"},
+		{"no such file", filepath.Join(dir, "absent.csv"), "absent.csv"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "validate", "--input", tc.path, "--quiet")
+			if code != exitUsage || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, filepath.Base(tc.path)) {
+				t.Fatalf("exit %d, stderr %q; want 2 naming the file and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestSigRenewal(t *testing.T) {
+	dir := t.TempDir()
+	rows := genRows(5, 1000)
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	report := filepath.Join(dir, "report.csv")
+	code, stdout, stderr := runCLI(t, "run", "--input", in, "--report", report, "--endpoint", url,
+		"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--sig-ttl", "2s")
+	if code != exitSomeNotOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	checkImport(t, srv, rows, report)
+	_ = usersig.Verify
+}

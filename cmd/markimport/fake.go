@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"markimport/sink"
+	"markimport/sink/fakeim"
+)
+
+// The identity the built-in emulator runs under for --fake.
+const (
+	fakeSDKAppID = 1400000000
+	fakeAdmin    = "administrator"
+)
+
+// fakeRun is an emulator started in-process on loopback for `run --fake`.
+type fakeRun struct {
+	srv  *fakeim.Server
+	http *http.Server
+	url  string
+	key  string
+}
+
+// startFake starts the emulator with a fresh random secret key, so that the
+// rehearsal goes through the real usersig path: signing, verification,
+// renewal.
+func startFake(rate float64) (*fakeRun, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	key := hex.EncodeToString(b[:])
+	srv := fakeim.New(fakeim.Config{SDKAppID: fakeSDKAppID, Admins: []string{fakeAdmin}, SecretKey: key})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return &fakeRun{srv: srv, http: hs, url: "http://" + ln.Addr().String(), key: key}, nil
+}
+
+func (f *fakeRun) clientConfig() sink.Config {
+	creds, _ := sink.NewKeyedSig(f.key, fakeSDKAppID, fakeAdmin, 24*time.Hour)
+	return sink.Config{Endpoint: f.url, SDKAppID: fakeSDKAppID, Admin: fakeAdmin, Credentials: creds}
+}
+
+func (f *fakeRun) describe() string {
+	st := f.srv.Stats()
+	return fmt.Sprintf("%d users, %d conversations (it answered %s)", f.srv.Users(), f.srv.TotalConversations(), st.String())
+}
+
+// Close stops the emulator.
+func (f *fakeRun) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	f.http.Shutdown(ctx)
+}
+
+// cmdFakeServer runs the emulator until interrupted.
+func cmdFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fake-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg fakeim.Config
+	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (loopback)")
+	fs.Uint64Var(&cfg.SDKAppID, "sdkappid", 0, "the app's SDKAppID; others are refused (0: any)")
+	admins := fs.String("admin", "", "comma-separated admin identifiers; others get 50003 (empty: any)")
+	keyFile := fs.String("secret-key-file", "", "verify usersigs with the secret key in this file (or env MARKIMPORT_SECRET_KEY)")
+	users := fs.String("users-file", "", "file of imported accounts, one per line; others get 50001")
+	fs.BoolVar(&cfg.NoStandardMarks, "no-standard-marks", false, "emulate an edition without standard marks (51013)")
+	fs.IntVar(&cfg.RateLimit, "rate-limit", 0, "calls per second per API (default 200; negative: none)")
+	fs.IntVar(&cfg.MaxConversations, "max-conversations", 0, "marked conversations per user (default 1000)")
+	fs.DurationVar(&cfg.SigTTL, "sig-ttl", 0, "answer 70001 for usersigs issued longer ago than this (test renewal)")
+	fs.DurationVar(&cfg.Latency, "latency", 0, "delay every answer by this much")
+	fs.DurationVar(&cfg.LatencyJitter, "latency-jitter", 0, "plus a random delay up to this much")
+	fs.Float64Var(&cfg.TransientRate, "transient-rate", 0, "probability of a request-level transient error (50004/70500)")
+	fs.Float64Var(&cfg.ItemTransientRate, "item-transient-rate", 0, "probability of an item-level transient error (50004/50005)")
+	fs.Float64Var(&cfg.HTTP502Rate, "http502-rate", 0, "probability of an HTTP 502")
+	fs.Float64Var(&cfg.LostResponseRate, "lost-response-rate", 0, "probability of applying a request and dropping its answer")
+	fs.Int64Var(&cfg.Seed, "seed", 1, "random seed of the faults")
+	quiet := fs.Bool("quiet", false, "do not log faults and errors")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *admins != "" {
+		cfg.Admins = strings.Split(*admins, ",")
+	}
+	key, err := secretFrom(*keyFile, "MARKIMPORT_SECRET_KEY", "--secret-key-file")
+	if err != nil {
+		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
+		return exitUsage
+	}
+	cfg.SecretKey = key
+	if *users != "" {
+		b, err := os.ReadFile(*users)
+		if err != nil {
+			fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
+			return exitUsage
+		}
+		for _, u := range strings.Split(string(b), "\n") {
+			if u = strings.TrimSpace(u); u != "" {
+				cfg.Users = append(cfg.Users, u)
+			}
+		}
+	}
+	if !*quiet {
+		cfg.Logf = func(format string, a ...any) { fmt.Fprintf(stderr, "fake-server: "+format+"\n", a...) }
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil || !sink.IsLoopback(host) {
+		fmt.Fprintf(stderr, "markimport fake-server: --listen %q: the emulator listens on loopback addresses only\n", *listen)
+		return exitUsage
+	}
+	srv := fakeim.New(cfg)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
+		return exitUsage
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "fake-server listening on http://%s\n", ln.Addr())
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}()
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "fake-server stopped: %d users, %d conversations; %s\n", srv.Users(), srv.TotalConversations(), srv.Stats().String())
+	return exitOK
+}

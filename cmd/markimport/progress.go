@@ -1,0 +1,122 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"markimport/pipeline"
+)
+
+// progress observes the run's counters: a bar on a terminal, a log line
+// every few seconds otherwise (cron, CI, an orchestrator's log).
+type progress struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startProgress(ctr *pipeline.Counters, stderr io.Writer, quiet bool, every time.Duration, log *slog.Logger) *progress {
+	p := &progress{stop: make(chan struct{})}
+	if quiet {
+		return p
+	}
+	f, isFile := stderr.(*os.File)
+	tty := isFile && term.IsTerminal(int(f.Fd()))
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if tty {
+			p.bar(ctr, stderr)
+		} else {
+			p.logLines(ctr, every, log)
+		}
+	}()
+	return p
+}
+
+// Stop ends the observer and waits for it.
+func (p *progress) Stop() {
+	close(p.stop)
+	p.wg.Wait()
+}
+
+func (p *progress) bar(ctr *pipeline.Counters, w io.Writer) {
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("reading"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	total := int64(-1)
+	start := time.Now()
+	for {
+		select {
+		case <-p.stop:
+			bar.Finish()
+			return
+		case <-t.C:
+		}
+		if tot := ctr.RowsTotal.Load(); tot > 0 && total < 0 {
+			total = tot
+			bar.ChangeMax64(tot)
+			bar.Describe("rows done")
+		}
+		if total < 0 {
+			bar.Set64(ctr.RowsRead.Load())
+			continue
+		}
+		el := time.Since(start).Seconds()
+		bar.Describe("rows done, " + rateString(ctr.HTTPRequests.Load(), el) + " req/s")
+		bar.Set64(ctr.RowsDone.Load())
+	}
+}
+
+func (p *progress) logLines(ctr *pipeline.Counters, every time.Duration, log *slog.Logger) {
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	start := time.Now()
+	var lastReq int64
+	last := start
+	for {
+		select {
+		case <-p.stop:
+			return
+		case now := <-t.C:
+			req := ctr.HTTPRequests.Load()
+			done, total := ctr.RowsDone.Load(), ctr.RowsTotal.Load()
+			args := []any{"rows_read", ctr.RowsRead.Load(), "rows_done", done, "rows_total", total,
+				"requests_done", ctr.RequestsDone.Load(), "requests_planned", ctr.RequestsPlanned.Load(),
+				"req_per_s", rateString(req-lastReq, now.Sub(last).Seconds()), "retries", ctr.Retries.Load(), "throttled", ctr.Throttled.Load()}
+			if total > 0 && done > 0 && done < total {
+				el := now.Sub(start)
+				eta := time.Duration(float64(el) * float64(total-done) / float64(done))
+				args = append(args, "eta", eta.Round(time.Second).String())
+			}
+			log.Info("progress", args...)
+			lastReq, last = req, now
+		}
+	}
+}
+
+func rateString(n int64, secs float64) string {
+	if secs <= 0 {
+		return "0"
+	}
+	return strconvF(float64(n) / secs)
+}
+
+func strconvF(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }

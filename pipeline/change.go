@@ -1,0 +1,252 @@
+package pipeline
+
+import (
+	"fmt"
+	"math/bits"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"markimport/readers"
+)
+
+// Conversation types of the API's ContactItem.Type.
+const (
+	C2C   uint8 = 1
+	Group uint8 = 2
+)
+
+// OptType bits: 1 standard marks, 2 custom mark, 3 both.
+const (
+	OptStandard uint8 = 1
+	OptCustom   uint8 = 2
+	OptBoth     uint8 = 3
+)
+
+// MaxCustomMarkBytes is the API's limit on CustomMark, in bytes of UTF-8.
+const MaxCustomMarkBytes = 256
+
+// CodeInvalid is the code given to rows that fail validation (the API's
+// "invalid parameter" code).
+const CodeInvalid = 50002
+
+// Conversation is the peer of a mark: a user (C2C) or a group.
+type Conversation struct {
+	Type uint8
+	Peer string
+}
+
+// TypeName returns "c2c" or "group".
+func (c Conversation) TypeName() string { return TypeName(c.Type) }
+
+// TypeName returns "c2c" for 1, "group" for 2.
+func TypeName(t uint8) string {
+	switch t {
+	case C2C:
+		return "c2c"
+	case Group:
+		return "group"
+	}
+	return strconv.Itoa(int(t))
+}
+
+// Change is one valid input row: what it asks to change in one conversation
+// of one user.
+type Change struct {
+	Row   int64
+	From  string
+	Conv  Conversation
+	Set   uint64 // bits to set
+	Clear uint64 // bits to clear
+	// Custom is the custom mark; it is meaningful when Opt has OptCustom.
+	Custom string
+	Opt    uint8
+}
+
+// Invalid describes a row that failed validation.
+type Invalid struct {
+	Row     int64
+	From    string // as given, trimmed
+	Type    string // as given, or inferred
+	Peer    string
+	Message string
+}
+
+// Validate checks one record against SPEC §2 and returns either the change it
+// asks for or why it is invalid.
+func Validate(rec readers.Record) (Change, *Invalid) {
+	f := &rec.Fields
+	from := strings.TrimSpace(f[readers.FromAccount])
+	typ := strings.TrimSpace(f[readers.Type])
+	toAcc := strings.TrimSpace(f[readers.ToAccount])
+	toGrp := strings.TrimSpace(f[readers.ToGroupID])
+	peer := toAcc
+	if peer == "" {
+		peer = toGrp
+	}
+	bad := func(format string, args ...any) (Change, *Invalid) {
+		return Change{}, &Invalid{Row: rec.Row, From: from, Type: typ, Peer: peer, Message: fmt.Sprintf(format, args...)}
+	}
+	if rec.Problem != "" {
+		if rec.ProblemColumn != "" {
+			return bad("%s: %s", rec.ProblemColumn, rec.Problem)
+		}
+		return bad("%s", rec.Problem)
+	}
+	if from == "" {
+		return bad("from_account: empty")
+	}
+	if !utf8.ValidString(from) {
+		return bad("from_account: %q is not valid UTF-8", from)
+	}
+	c := Change{Row: rec.Row, From: from}
+	switch strings.ToLower(typ) {
+	case "":
+		switch {
+		case toAcc != "" && toGrp != "":
+			return bad("to_account %q and to_group_id %q are both set; type is empty so exactly one may be", toAcc, toGrp)
+		case toAcc != "":
+			c.Conv = Conversation{C2C, toAcc}
+		case toGrp != "":
+			c.Conv = Conversation{Group, toGrp}
+		default:
+			return bad("to_account and to_group_id are both empty; one is required")
+		}
+	case "1", "c2c":
+		if toAcc == "" {
+			return bad("to_account: empty, but type %q (c2c) needs it", typ)
+		}
+		if toGrp != "" {
+			return bad("to_group_id: %q must be empty for type %q (c2c)", toGrp, typ)
+		}
+		c.Conv = Conversation{C2C, toAcc}
+	case "2", "group":
+		if toGrp == "" {
+			return bad("to_group_id: empty, but type %q (group) needs it", typ)
+		}
+		if toAcc != "" {
+			return bad("to_account: %q must be empty for type %q (group)", toAcc, typ)
+		}
+		c.Conv = Conversation{Group, toGrp}
+	default:
+		return bad("type: %q is not 1, 2, c2c or group", typ)
+	}
+	if !utf8.ValidString(c.Conv.Peer) {
+		if c.Conv.Type == C2C {
+			return bad("to_account: %q is not valid UTF-8", c.Conv.Peer)
+		}
+		return bad("to_group_id: %q is not valid UTF-8", c.Conv.Peer)
+	}
+	var err error
+	if c.Set, err = ParseBits(f[readers.SetMark]); err != nil {
+		return bad("set_mark: %v", err)
+	}
+	if c.Clear, err = ParseBits(f[readers.ClearMark]); err != nil {
+		return bad("clear_mark: %v", err)
+	}
+	if both := c.Set & c.Clear; both != 0 {
+		return bad("set_mark/clear_mark: bit %d is both set and cleared", bits.TrailingZeros64(both))
+	}
+	custom := f[readers.CustomMark]
+	if !utf8.ValidString(custom) {
+		return bad("custom_mark: %q is not valid UTF-8", custom)
+	}
+	if len(custom) > MaxCustomMarkBytes {
+		return bad("custom_mark: %d bytes, more than the limit of %d bytes", len(custom), MaxCustomMarkBytes)
+	}
+	hasBits := c.Set|c.Clear != 0
+	opt := strings.TrimSpace(f[readers.OptType])
+	switch opt {
+	case "":
+		if hasBits {
+			c.Opt |= OptStandard
+		}
+		if custom != "" {
+			c.Opt |= OptCustom
+		}
+		if c.Opt == 0 {
+			return bad("row changes nothing: no set_mark or clear_mark bits and no custom_mark")
+		}
+	case "1":
+		if !hasBits {
+			return bad("opt_type: 1 (standard marks) needs at least one set_mark or clear_mark bit")
+		}
+		if custom != "" {
+			return bad("opt_type: 1 (standard marks) but custom_mark %q is set; use opt_type 3", custom)
+		}
+		c.Opt = OptStandard
+	case "2":
+		if hasBits {
+			return bad("opt_type: 2 (custom mark) but set_mark/clear_mark bits are given; use opt_type 3")
+		}
+		c.Opt = OptCustom
+	case "3":
+		if !hasBits {
+			return bad("opt_type: 3 (standard and custom) needs at least one set_mark or clear_mark bit")
+		}
+		c.Opt = OptBoth
+	default:
+		return bad("opt_type: %q is not 1, 2 or 3", opt)
+	}
+	if c.Opt&OptCustom != 0 {
+		c.Custom = custom
+	}
+	return c, nil
+}
+
+// ParseBits parses a list of mark bits in the accepted forms: "", "[]", "5",
+// "[1, 2]", "1|2" (and "[1|2]", "1,2"). Every bit must be 0..63.
+func ParseBits(s string) (uint64, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "[") {
+		if !strings.HasSuffix(t, "]") {
+			return 0, fmt.Errorf("%q has no closing ]", s)
+		}
+		t = strings.TrimSpace(t[1 : len(t)-1])
+	} else if strings.HasSuffix(t, "]") {
+		return 0, fmt.Errorf("%q has no opening [", s)
+	}
+	if t == "" {
+		return 0, nil
+	}
+	var mask uint64
+	for len(t) > 0 {
+		i := strings.IndexAny(t, ",|")
+		var el string
+		if i < 0 {
+			el, t = t, ""
+		} else {
+			el, t = t[:i], t[i+1:]
+			if strings.TrimSpace(t) == "" {
+				return 0, fmt.Errorf("%q ends with a separator", s)
+			}
+		}
+		el = strings.TrimSpace(el)
+		if el == "" {
+			return 0, fmt.Errorf("%q has an empty element", s)
+		}
+		n, err := strconv.ParseInt(el, 10, 64)
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				return 0, fmt.Errorf("bit %s is outside 0..63", el)
+			}
+			return 0, fmt.Errorf("%q is not a bit number", el)
+		}
+		if n < 0 || n > 63 {
+			return 0, fmt.Errorf("bit %d is outside 0..63", n)
+		}
+		mask |= 1 << uint(n)
+	}
+	return mask, nil
+}
+
+// Bits lists the bit numbers set in mask, lowest first.
+func Bits(mask uint64) []int {
+	out := make([]int, 0, bits.OnesCount64(mask))
+	for mask != 0 {
+		b := bits.TrailingZeros64(mask)
+		out = append(out, b)
+		mask &^= 1 << uint(b)
+	}
+	return out
+}

@@ -1,0 +1,107 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+
+	"markimport/readers"
+)
+
+func rec(from, typ, to, grp, set, clr, custom, opt string) readers.Record {
+	return readers.Record{Row: 7, Fields: [readers.NumFields]string{from, typ, to, grp, set, clr, custom, opt}}
+}
+
+func TestValidateAccepts(t *testing.T) {
+	tests := []struct {
+		name string
+		in   readers.Record
+		want Change
+	}{
+		{"c2c inferred, bits", rec("u1", "", "u2", "", "[1, 2]", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 0b110, Opt: OptStandard}},
+		{"group inferred", rec("u1", "", "", "g1", "5", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{Group, "g1"}, Set: 1 << 5, Opt: OptStandard}},
+		{"type words any case", rec("u1", "GROUP", "", "g1", "", "1|63", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{Group, "g1"}, Clear: 1<<1 | 1<<63, Opt: OptStandard}},
+		{"type c2c", rec("u1", "C2c", "u2", "", "0", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 1, Opt: OptStandard}},
+		{"type 2", rec("u1", "2", "", "g", "0", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{Group, "g"}, Set: 1, Opt: OptStandard}},
+		{"custom inferred", rec("u1", "1", "u2", "", "", "", "vip", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Custom: "vip", Opt: OptCustom}},
+		{"both inferred", rec("u1", "", "u2", "", "3", "4", "x", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 8, Clear: 16, Custom: "x", Opt: OptBoth}},
+		{"custom kept verbatim", rec(" u1 ", "", " u2 ", "", "", "", "  a, \"b\"\n ", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Custom: "  a, \"b\"\n ", Opt: OptCustom}},
+		{"opt 2 empty custom clears it", rec("u1", "", "u2", "", "", "", "", "2"), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Opt: OptCustom}},
+		{"opt 3 empty custom", rec("u1", "", "u2", "", "1", "", "", "3"), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 2, Opt: OptBoth}},
+		{"opt 1 explicit", rec("u1", "", "u2", "", "[]", "[7]", "", " 1 "), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Clear: 128, Opt: OptStandard}},
+		{"256 bytes of multibyte custom", rec("u1", "", "u2", "", "", "", strings.Repeat("é", 128), ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Custom: strings.Repeat("é", 128), Opt: OptCustom}},
+		{"duplicate bits", rec("u1", "", "u2", "", "[1,1]", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 2, Opt: OptStandard}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, bad := Validate(tt.in)
+			if bad != nil {
+				t.Fatalf("invalid: %s", bad.Message)
+			}
+			if got != tt.want {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	long := strings.Repeat("é", 128) + "x" // 257 bytes, 129 characters
+	tests := []struct {
+		name string
+		in   readers.Record
+		msg  string // the message must contain this
+	}{
+		{"empty from", rec("  ", "", "u2", "", "1", "", "", ""), "from_account: empty"},
+		{"bad type", rec("u1", "3", "u2", "", "1", "", "", ""), `type: "3" is not 1, 2, c2c or group`},
+		{"no peer", rec("u1", "", "", "", "1", "", "", ""), "to_account and to_group_id are both empty"},
+		{"both peers, no type", rec("u1", "", "u2", "g1", "1", "", "", ""), "are both set"},
+		{"c2c with group id", rec("u1", "1", "u2", "g1", "1", "", "", ""), "to_group_id: \"g1\" must be empty"},
+		{"c2c without account", rec("u1", "c2c", "", "g1", "1", "", "", ""), "to_account: empty"},
+		{"group with account", rec("u1", "2", "u2", "g1", "1", "", "", ""), "to_account: \"u2\" must be empty"},
+		{"group without id", rec("u1", "group", "u2", "", "1", "", "", ""), "to_group_id: empty"},
+		{"bit 64", rec("u1", "", "u2", "", "[1, 64]", "", "", ""), "set_mark: bit 64 is outside 0..63"},
+		{"negative bit", rec("u1", "", "u2", "", "", "-1", "", ""), "clear_mark: bit -1 is outside 0..63"},
+		{"huge bit", rec("u1", "", "u2", "", "99999999999999999999", "", "", ""), "set_mark: bit 99999999999999999999 is outside 0..63"},
+		{"not a number", rec("u1", "", "u2", "", "star", "", "", ""), `set_mark: "star" is not a bit number`},
+		{"empty element", rec("u1", "", "u2", "", "1||2", "", "", ""), "set_mark:"},
+		{"trailing separator", rec("u1", "", "u2", "", "[1,]", "", "", ""), "set_mark:"},
+		{"unclosed", rec("u1", "", "u2", "", "[1,2", "", "", ""), "set_mark:"},
+		{"set and clear", rec("u1", "", "u2", "", "1|5", "5", "", ""), "bit 5 is both set and cleared"},
+		{"custom too long", rec("u1", "", "u2", "", "", "", long, ""), "custom_mark: 257 bytes"},
+		{"custom invalid utf8", rec("u1", "", "u2", "", "", "", "a\xffb", ""), "custom_mark:"},
+		{"from invalid utf8", rec("u\xfe", "", "u2", "", "1", "", "", ""), "from_account:"},
+		{"changes nothing", rec("u1", "", "u2", "", "", "[]", "", ""), "changes nothing"},
+		{"opt 1 without bits", rec("u1", "", "u2", "", "", "", "", "1"), "opt_type: 1"},
+		{"opt 1 with custom", rec("u1", "", "u2", "", "1", "", "x", "1"), "opt_type: 1"},
+		{"opt 2 with bits", rec("u1", "", "u2", "", "1", "", "x", "2"), "opt_type: 2"},
+		{"opt 3 without bits", rec("u1", "", "u2", "", "", "", "x", "3"), "opt_type: 3"},
+		{"opt 4", rec("u1", "", "u2", "", "1", "", "", "4"), `opt_type: "4" is not 1, 2 or 3`},
+		{"reader problem", readers.Record{Row: 7, Problem: "row has 3 fields, the header has 8"}, "row has 3 fields"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, bad := Validate(tt.in)
+			if bad == nil {
+				t.Fatalf("accepted, want invalid with %q", tt.msg)
+			}
+			if !strings.Contains(bad.Message, tt.msg) || bad.Row != 7 {
+				t.Fatalf("message %q (row %d), want it to contain %q (row 7)", bad.Message, bad.Row, tt.msg)
+			}
+		})
+	}
+}
+
+func TestParseBits(t *testing.T) {
+	tests := []struct {
+		in   string
+		want uint64
+	}{
+		{"", 0}, {"[]", 0}, {" [ ] ", 0}, {"5", 32}, {"[1, 2]", 6}, {"1|2", 6}, {"[1|2]", 6}, {"1,2", 6}, {" 0 | 63 ", 1 | 1<<63},
+	}
+	for _, tt := range tests {
+		got, err := ParseBits(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseBits(%q) = %b, %v; want %b", tt.in, got, err, tt.want)
+		}
+	}
+}

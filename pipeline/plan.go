@@ -1,0 +1,126 @@
+package pipeline
+
+// API limits the planner packs to.
+const (
+	// MaxItemsPerRequest is the most MarkItems one mark_contact request carries.
+	MaxItemsPerRequest = 100
+	// MaxConversations is the most marked conversations a user may have.
+	MaxConversations = 1000
+	// CodeTooManyConversations is the API's code for a user's 1001st conversation.
+	CodeTooManyConversations = 51008
+)
+
+// Item is one MarkItem: the merged changes of every row of one conversation
+// of one user. Every row in Rows shares the item's outcome.
+type Item struct {
+	Conv   Conversation
+	Set    uint64
+	Clear  uint64
+	Custom string // meaningful when Opt has OptCustom
+	Opt    uint8
+	Rows   []int64
+}
+
+// Request is one mark_contact call: one user and 1..100 items.
+type Request struct {
+	// Seq numbers requests in the order they were planned, from 1.
+	Seq   int64
+	From  string
+	Items []Item
+}
+
+// Rows counts the input rows a request carries.
+func (r *Request) Rows() int {
+	n := 0
+	for i := range r.Items {
+		n += len(r.Items[i].Rows)
+	}
+	return n
+}
+
+// Rejected is a valid row the planner will not send: its conversation is
+// beyond the user's limit of MaxConversations.
+type Rejected struct {
+	Row  int64
+	From string
+	Conv Conversation
+}
+
+// merge folds a later change of the same conversation into the item: a later
+// set of a bit beats an earlier clear of it and the other way round, the last
+// custom mark wins, and the operation types add up.
+func (it *Item) merge(c *Change) {
+	it.Set = (it.Set &^ c.Clear) | c.Set
+	it.Clear = (it.Clear &^ c.Set) | c.Clear
+	if c.Opt&OptCustom != 0 {
+		it.Custom = c.Custom
+	}
+	it.Opt |= c.Opt
+	it.Rows = append(it.Rows, c.Row)
+}
+
+// PlanUser plans the changes of one user, given in input order: it merges
+// them per conversation, rejects the conversations beyond maxConversations
+// (counted in order of first appearance), and packs the items into
+// ceil(items/100) requests. Requests are returned with Seq zero.
+func PlanUser(changes []Change, maxConversations int) ([]Request, []Rejected) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	from := changes[0].From
+	var items []Item
+	var rejected []Rejected
+	index := make(map[Conversation]int, min(len(changes), maxConversations))
+	for i := range changes {
+		c := &changes[i]
+		if k, ok := index[c.Conv]; ok {
+			if k < 0 {
+				rejected = append(rejected, Rejected{Row: c.Row, From: from, Conv: c.Conv})
+				continue
+			}
+			items[k].merge(c)
+			continue
+		}
+		if len(items) >= maxConversations {
+			index[c.Conv] = -1
+			rejected = append(rejected, Rejected{Row: c.Row, From: from, Conv: c.Conv})
+			continue
+		}
+		index[c.Conv] = len(items)
+		items = append(items, Item{Conv: c.Conv})
+		items[len(items)-1].merge(c)
+	}
+	reqs := make([]Request, 0, (len(items)+MaxItemsPerRequest-1)/MaxItemsPerRequest)
+	for len(items) > 0 {
+		n := min(len(items), MaxItemsPerRequest)
+		reqs = append(reqs, Request{From: from, Items: items[:n:n]})
+		items = items[n:]
+	}
+	return reqs, rejected
+}
+
+// Plan groups changes (in input order) by user, in order of each user's
+// first appearance, and plans each user with PlanUser. Requests are numbered
+// from 1. It holds every change in memory; see the spill planner for inputs
+// larger than memory.
+func Plan(changes []Change) ([]Request, []Rejected) {
+	order := []string{}
+	byUser := map[string][]Change{}
+	for _, c := range changes {
+		if _, ok := byUser[c.From]; !ok {
+			order = append(order, c.From)
+		}
+		byUser[c.From] = append(byUser[c.From], c)
+	}
+	var reqs []Request
+	var rejected []Rejected
+	for _, u := range order {
+		r, rej := PlanUser(byUser[u], MaxConversations)
+		reqs = append(reqs, r...)
+		rejected = append(rejected, rej...)
+	}
+	for i := range reqs {
+		reqs[i].Seq = int64(i + 1)
+	}
+	return reqs, rejected
+}

@@ -1,0 +1,60 @@
+package readers
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParquet feeds damaged Parquet files to the reader: whatever the
+// bytes, OpenParquet and Next must return records or an *InputError, never
+// panic. Seeds are the interop fixtures.
+func FuzzParquet(f *testing.F) {
+	for _, path := range fixtureFiles(f) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("PAR1PAR1"))
+	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "fuzz.parquet")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r, err := OpenParquet(path, Options{})
+		if err != nil {
+			requireInputError(t, err)
+			return
+		}
+		defer r.Close()
+		// A few bytes of RLE levels can declare millions of null rows;
+		// reading some of them is enough.
+		for n := 0; n < 200_000; n++ {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				requireInputError(t, err)
+				return
+			}
+			if rec.Row != int64(n+1) {
+				t.Fatalf("record %d has row %d", n+1, rec.Row)
+			}
+		}
+	})
+}
+
+func requireInputError(t *testing.T, err error) {
+	t.Helper()
+	var ie *InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("error %v (%T) is not an *InputError", err, err)
+	}
+}

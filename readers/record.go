@@ -1,0 +1,148 @@
+package readers
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Field names one of the input columns markimport understands.
+type Field int
+
+// The known columns, in the order of SPEC §2.
+const (
+	FromAccount Field = iota
+	Type
+	ToAccount
+	ToGroupID
+	SetMark
+	ClearMark
+	CustomMark
+	OptType
+	NumFields
+)
+
+var fieldNames = [NumFields]string{"from_account", "type", "to_account", "to_group_id", "set_mark", "clear_mark", "custom_mark", "opt_type"}
+
+// String returns the canonical column name, e.g. "from_account".
+func (f Field) String() string {
+	if f < 0 || f >= NumFields {
+		return fmt.Sprintf("field(%d)", int(f))
+	}
+	return fieldNames[f]
+}
+
+// Record is one data record of an input file.
+type Record struct {
+	// Row is the 1-based number of the data record (the header is not a row).
+	Row int64
+	// Fields holds the raw text of each known column; a column absent from
+	// the file, or null in Parquet, is "". Lists read from Parquet are given
+	// in the CSV form "[1,2]".
+	Fields [NumFields]string
+	// Problem, when not empty, says why the record could not be read as a
+	// row (for example a wrong number of fields). Such a record is invalid.
+	Problem string
+	// ProblemColumn names the column Problem is about, if any.
+	ProblemColumn string
+}
+
+// Reader is a pull reader over the records of one input. Next returns io.EOF
+// after the last record. Errors other than io.EOF mean the input cannot be
+// read any further and are *InputError values.
+type Reader interface {
+	Next() (Record, error)
+	Close() error
+}
+
+// InputError is a problem with the input as a whole: it cannot be opened,
+// decoded, or lacks a required column. It names the file and, where known,
+// the row and column.
+type InputError struct {
+	Path   string
+	Row    int64
+	Column string
+	Err    error
+}
+
+func (e *InputError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Path)
+	if e.Row > 0 {
+		fmt.Fprintf(&b, " row %d", e.Row)
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, " column %s", e.Column)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ErrNoRows is returned (wrapped in an *InputError) when a file holds no data rows.
+var ErrNoRows = errors.New("no data rows")
+
+// NormalizeName folds a column name for matching: lower case, without '_',
+// '-' and spaces, so "From_Account", "from-account" and "FromAccount" match.
+func NormalizeName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+		switch r {
+		case '_', '-', ' ', '\t':
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Options controls how an input is opened.
+type Options struct {
+	// Format is "csv", "parquet" or "" to choose by the file name.
+	Format string
+	// Map renames input columns: Map["legacy_name"] = "from_account".
+	Map map[string]string
+	// Delimiter is the CSV field separator; 0 means ','.
+	Delimiter rune
+}
+
+// columnIndex maps the header of an input to the known fields. It returns,
+// for each field, the index of its column or -1.
+func columnIndex(path string, header []string, opts Options) ([NumFields]int, error) {
+	var idx [NumFields]int
+	for i := range idx {
+		idx[i] = -1
+	}
+	byName := make(map[string]Field, NumFields)
+	for f := Field(0); f < NumFields; f++ {
+		byName[NormalizeName(f.String())] = f
+	}
+	renames := make(map[string]string, len(opts.Map))
+	for from, to := range opts.Map {
+		nt := NormalizeName(to)
+		if _, ok := byName[nt]; !ok {
+			return idx, &InputError{Path: path, Err: fmt.Errorf("--map %s=%s: %q is not a known column (known: %s)", from, to, to, strings.Join(fieldNames[:], ", "))}
+		}
+		renames[NormalizeName(from)] = nt
+	}
+	for i, h := range header {
+		n := NormalizeName(h)
+		if r, ok := renames[n]; ok {
+			n = r
+		}
+		f, ok := byName[n]
+		if !ok {
+			continue
+		}
+		if idx[f] >= 0 {
+			return idx, &InputError{Path: path, Column: f.String(), Err: fmt.Errorf("columns %q and %q both match %s", header[idx[f]], h, f)}
+		}
+		idx[f] = i
+	}
+	if idx[FromAccount] < 0 {
+		return idx, &InputError{Path: path, Column: "from_account", Err: fmt.Errorf("required column from_account is missing (header: %s)", strings.Join(header, ","))}
+	}
+	return idx, nil
+}

@@ -1,0 +1,9 @@
+// Package sink is markimport's client of the IM REST API's mark_contact
+// call. It owns everything about the wire: request and response types, the
+// URL with its credentials, the endpoint of each region, one pacer shared by
+// every worker so that the server never sees more than the allowed rate,
+// the classification of every answer (retry, fail the item, stop the run),
+// retries with backoff, and the matching of results to items by conversation.
+// It returns exactly one outcome per item, so the pipeline can report every
+// input row.
+package sink

@@ -1,0 +1,110 @@
+package fakeim_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"markimport/sink/fakeim"
+)
+
+func TestRateLimitBurst(t *testing.T) {
+	clk := newClock(time.Unix(1_700_000_000, 0)) // every request arrives at the same instant
+	f := newFixture(t, fakeim.Config{Now: clk.Now})
+
+	codes := make([]int, 201)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() {
+			var r fakeim.MarkContactResponse
+			f.call(fakeim.MarkContact, markBody(sprintf("user%d", i), setBits(c2c("a"), 1)), &r)
+			codes[i] = r.ErrorCode
+		})
+	}
+	wg.Wait()
+	throttled := 0
+	for _, c := range codes {
+		switch c {
+		case 0:
+		case 60007:
+			throttled++
+		default:
+			t.Fatalf("unexpected code %d", c)
+		}
+	}
+	if throttled != 1 {
+		t.Fatalf("%d requests throttled, want 1", throttled)
+	}
+	// The throttled request was not applied.
+	if n := f.srv.Users(); n != 200 {
+		t.Fatalf("%d users changed, want 200", n)
+	}
+	st := f.srv.Stats()
+	mc := st.APIs[fakeim.MarkContact]
+	if mc.Requests != 201 || mc.Accepted != 200 || mc.Throttled != 1 || st.Throttled != 1 ||
+		st.MaxPerSecond != 201 || st.ErrorCodes[60007] != 1 || st.MalformedRequests != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	// Each API has its own limit.
+	var r fakeim.GetContactGroupResponse
+	f.call(fakeim.GetContactGroup, `{"From_Account":"user0","StartIndex":0}`, &r)
+	if r.ErrorCode != 0 {
+		t.Fatalf("get_contact_group throttled by mark_contact's traffic: %+v", r)
+	}
+	// A second later the window has moved on.
+	clk.Add(time.Second)
+	var m fakeim.MarkContactResponse
+	f.call(fakeim.MarkContact, markBody("late", setBits(c2c("a"), 1)), &m)
+	if m.ErrorCode != 0 {
+		t.Fatalf("after a second: %+v", m)
+	}
+}
+
+func TestRateLimitSlidingWindow(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	clk := newClock(t0)
+	f := newFixture(t, fakeim.Config{RateLimit: 3, Now: clk.Now})
+	steps := []struct {
+		at   time.Duration
+		code int
+	}{
+		{0, 0}, {0, 0}, {0, 0},
+		{500 * time.Millisecond, 60007},
+		{999 * time.Millisecond, 60007},
+		// Exactly one second after the first three they have left the window.
+		{time.Second, 0}, {time.Second, 0}, {time.Second, 0},
+		{time.Second, 60007},
+		{1500 * time.Millisecond, 60007},
+		{2 * time.Second, 0},
+	}
+	for i, s := range steps {
+		clk.Set(t0.Add(s.at))
+		var r fakeim.Status
+		f.call(fakeim.SearchContactGroup, `{"From_Account":"u","ContactItem":[{"Type":1,"To_Account":"a"}]}`, &r)
+		if r.ErrorCode != s.code {
+			t.Fatalf("step %d at %v: ErrorCode %d, want %d", i, s.at, r.ErrorCode, s.code)
+		}
+	}
+	// The busiest seconds, e.g. (0.5s, 1.5s], saw six arrivals, throttled
+	// ones included: 0.999s, four at 1s, and 1.5s.
+	st := f.srv.Stats().APIs[fakeim.SearchContactGroup]
+	if st.MaxPerSecond != 6 || st.Throttled != 4 || st.Accepted != 7 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestRateLimitDisabled(t *testing.T) {
+	clk := newClock(time.Unix(1_700_000_000, 0))
+	f := newFixture(t, fakeim.Config{RateLimit: -1, Now: clk.Now})
+	for i := range 300 {
+		var r fakeim.Status
+		f.call(fakeim.MarkContact, markBody("u", setBits(c2c(sprintf("p%d", i)), 1)), &r)
+		if r.ErrorCode != 0 {
+			t.Fatalf("request %d: %+v", i, r)
+		}
+	}
+	if st := f.srv.Stats(); st.MaxPerSecond != 300 || st.Throttled != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

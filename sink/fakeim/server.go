@@ -1,0 +1,517 @@
+package fakeim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"markimport/sink/usersig"
+)
+
+// The documented limits, which are also the defaults of the zero Config.
+const (
+	// DefaultRateLimit is the documented limit of each API: 200 calls/s.
+	DefaultRateLimit = 200
+	// DefaultMaxConversations is the documented limit of marked
+	// conversations per user.
+	DefaultMaxConversations = 1000
+	// MaxMarkItems is the most MarkItems one mark_contact request may carry.
+	MaxMarkItems = 100
+	// MaxSearchItems is the most conversations one search_contact_group
+	// request may name.
+	MaxSearchItems = 300
+	// MaxCustomMarkBytes is the longest custom mark, in bytes of UTF-8.
+	MaxCustomMarkBytes = 256
+	// PageSize is the most conversations one get_contact_group page holds.
+	PageSize = 100
+	// maxBody bounds a request body; a full mark_contact request is ~40 KB.
+	maxBody = 1 << 20
+)
+
+// Config describes the emulated application. The zero value is a permissive
+// app on the Ultimate edition: any sdkappid, identifier and non-empty
+// usersig, any user, 200 calls/s per API, 1000 conversations per user, no
+// faults.
+type Config struct {
+	// SDKAppID is the application's id; requests for another sdkappid are
+	// answered 70020. 0 accepts any.
+	SDKAppID uint64
+	// Admins are the App admin identifiers; any other identifier is
+	// answered 50003. Empty accepts any identifier.
+	Admins []string
+	// SecretKey, when set, makes the emulator verify every usersig as the
+	// service does: unparseable 70003, made with another key 70009, for
+	// another identifier 70013, for another SDKAppID 70014, expired 70001.
+	SecretKey string
+	// UserSig, when set and SecretKey is not, is the only usersig accepted;
+	// another one is answered 70009 (70003 if it does not even parse). If
+	// it is a TLS sig v2 its expiry is enforced (70001). When neither
+	// SecretKey nor UserSig is set any non-empty usersig is accepted.
+	UserSig string
+	// SigTTL, when positive, answers 70001 for a usersig issued (TLS.time)
+	// longer than SigTTL ago, even if its own lifetime is longer, so that
+	// tests can exercise renewal within seconds. It applies to any usersig
+	// that parses, so it is meant to be used with SecretKey.
+	SigTTL time.Duration
+	// Users, when non-empty, lists the imported accounts. A From_Account not
+	// in it is answered 50001 for the whole request; a c2c To_Account not in
+	// it is answered ResultCode 50001 for its item.
+	Users []string
+	// Groups, when non-empty, lists the existing groups. An item whose
+	// ToGroupId is not in it is answered ResultCode 51007.
+	Groups []string
+	// NoStandardMarks emulates an app that is not on the Ultimate/Pro
+	// edition: a mark_contact request with any item changing standard marks
+	// (OptType 1 or 3) is answered 51013 and nothing in it is applied.
+	// Custom marks (OptType 2) work on every edition.
+	NoStandardMarks bool
+	// RateLimit is each API's limit in calls per second, counted per API
+	// over a sliding one-second window; a request beyond it is answered
+	// 60007 and not applied. 0 means DefaultRateLimit; negative disables.
+	RateLimit int
+	// MaxConversations is the most marked conversations per user; an item
+	// that would add one more is answered 51008. 0 means
+	// DefaultMaxConversations; negative disables.
+	MaxConversations int
+	// ShortStandardMark renders StandardMark in the read APIs without
+	// leading zeros ("" for no marks), as the documentation's examples do,
+	// instead of the 64 characters of FormatStandardMark. Clients must
+	// accept both.
+	ShortStandardMark bool
+
+	// Latency delays every accepted answer by Latency plus a uniformly
+	// random part of LatencyJitter. A client that gives up meanwhile gets
+	// nothing and nothing is applied.
+	Latency, LatencyJitter time.Duration
+	// TransientRate is the probability that a request is answered 50004 or
+	// 70500 (at random) and not applied.
+	TransientRate float64
+	// ItemTransientRate is the probability that an otherwise successful
+	// mark_contact item is answered 50004 or 50005 (at random) and not
+	// applied; the request's other items are applied.
+	ItemTransientRate float64
+	// HTTP502Rate is the probability that a request is answered with a bare
+	// HTTP 502 and not applied, as a failing gateway would.
+	HTTP502Rate float64
+	// LostResponseRate is the probability that a request is applied and
+	// then its connection closed without an answer, so that the client sees
+	// a connection error for a change that did happen.
+	LostResponseRate float64
+	// Seed seeds the random source behind faults, jitter and the order of
+	// results, so that a run can be repeated exactly.
+	Seed int64
+
+	// Now is the clock for rate limiting, usersig expiry and timestamps;
+	// nil means time.Now. Tests freeze it to make timing exact.
+	Now func() time.Time
+	// Logf, when set, receives one line per request answered with an
+	// error, per throttled request and per injected fault. Lines never
+	// contain the usersig or the secret key.
+	Logf func(format string, args ...any)
+}
+
+// Server is the emulator: an http.Handler serving
+// POST /v4/recentcontact/{mark_contact,search_contact_group,get_contact_group}
+// with per-user mark state in memory. Use it with httptest.NewServer or any
+// http.Server. All methods are safe for concurrent use.
+type Server struct {
+	cfg      Config
+	now      func() time.Time
+	admins   map[string]bool
+	accounts map[string]bool
+	groups   map[string]bool
+	windows  map[API]*window
+
+	rngMu sync.Mutex
+	rng   *rand.Rand
+
+	mu    sync.Mutex // guards users
+	users map[string]*userState
+
+	stats counters
+}
+
+// New returns an emulator for the application cfg describes.
+func New(cfg Config) *Server {
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.MaxConversations == 0 {
+		cfg.MaxConversations = DefaultMaxConversations
+	}
+	s := &Server{
+		cfg:      cfg,
+		now:      cfg.Now,
+		admins:   set(cfg.Admins),
+		accounts: set(cfg.Users),
+		groups:   set(cfg.Groups),
+		rng:      rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)),
+		users:    make(map[string]*userState),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.windows = map[API]*window{
+		MarkContact:        newWindow(cfg.RateLimit, s.now),
+		SearchContactGroup: newWindow(cfg.RateLimit, s.now),
+		GetContactGroup:    newWindow(cfg.RateLimit, s.now),
+	}
+	return s
+}
+
+func set(list []string) map[string]bool {
+	if len(list) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(list))
+	for _, v := range list {
+		m[v] = true
+	}
+	return m
+}
+
+// routes maps the URL paths to the APIs.
+var routes = map[string]API{
+	"/v4/recentcontact/mark_contact":         MarkContact,
+	"/v4/recentcontact/search_contact_group": SearchContactGroup,
+	"/v4/recentcontact/get_contact_group":    GetContactGroup,
+}
+
+// ServeHTTP answers one request. The stages follow what a request meets on
+// its way through the real service: the per-API rate limit at the door, the
+// network (latency, 502s from a gateway), the credentials, then the API
+// itself, whose answer may still be lost on the way back.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	api, ok := routes[r.URL.Path]
+	s.stats.update(func(c *counters) {
+		c.requests++
+		if !ok {
+			c.notFound++
+			return
+		}
+		c.api(api, func(a *APIStats) { a.Requests++ })
+	})
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+
+	if !s.windows[api].arrive() {
+		s.stats.update(func(c *counters) { c.api(api, func(a *APIStats) { a.Throttled++ }) })
+		s.fail(w, api, CodeRateLimited, fmt.Sprintf("%s: more than %d calls in one second", api, s.cfg.RateLimit))
+		return
+	}
+	s.stats.update(func(c *counters) { c.api(api, func(a *APIStats) { a.Accepted++ }) })
+
+	// The whole request is received before it is processed. Reading the body
+	// first also lets net/http notice a client that hangs up during the
+	// latency below, which cancels the request's context.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	gone := err != nil && !errors.As(err, &tooLarge)
+	if gone || !s.delay(r) {
+		// The client went away mid-body or gave up waiting: nothing applied.
+		s.stats.update(func(c *counters) { c.abandoned++ })
+		return
+	}
+	if s.chance(s.cfg.HTTP502Rate) {
+		s.fault(api, FaultHTTP502)
+		http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
+		return
+	}
+	if code, info := s.checkRequest(r); code != CodeOK {
+		s.fail(w, api, code, info)
+		return
+	}
+	if tooLarge != nil {
+		s.fail(w, api, CodeInvalidParam, fmt.Sprintf("request body larger than %d bytes", maxBody))
+		return
+	}
+	if s.chance(s.cfg.TransientRate) {
+		s.fault(api, FaultTransient)
+		code := CodeInternal
+		if s.chance(0.5) {
+			code = CodeServerError
+		}
+		s.fail(w, api, code, "internal server error, please retry")
+		return
+	}
+	lost := s.chance(s.cfg.LostResponseRate)
+
+	var answer any
+	switch api {
+	case MarkContact:
+		answer = s.markContact(body)
+	case SearchContactGroup:
+		answer = s.searchContactGroup(body)
+	case GetContactGroup:
+		answer = s.getContactGroup(body)
+	}
+	if st := statusOf(answer); st.ErrorCode != CodeOK {
+		s.record(api, st.ErrorCode, st.ErrorInfo)
+	}
+	if lost {
+		s.fault(api, FaultLostResponse)
+		s.dropConnection(w)
+		return
+	}
+	writeJSON(w, answer)
+}
+
+// delay sleeps for the configured latency; false means the request's
+// context ended first.
+func (s *Server) delay(r *http.Request) bool {
+	d := s.cfg.Latency
+	if j := s.cfg.LatencyJitter; j > 0 {
+		s.rngMu.Lock()
+		d += time.Duration(s.rng.Int64N(int64(j)))
+		s.rngMu.Unlock()
+	}
+	if d <= 0 {
+		return r.Context().Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// chance draws from the seeded source. A disabled fault (p <= 0) draws
+// nothing, so runs with the same Seed and the same faults repeat exactly.
+func (s *Server) chance(p float64) bool {
+	if p <= 0 {
+		return false
+	}
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.Float64() < p
+}
+
+// checkRequest validates the method and the query parameters and
+// authenticates the caller, in the order the service reports problems.
+func (s *Server) checkRequest(r *http.Request) (int, string) {
+	if r.Method != http.MethodPost {
+		return CodeBadURL, "HTTP method must be POST, not " + r.Method
+	}
+	q := r.URL.Query()
+	one := func(name string) (string, bool) {
+		v := q[name]
+		return firstOrEmpty(v), len(v) == 1 && v[0] != ""
+	}
+
+	appStr, ok := one("sdkappid")
+	if !ok {
+		if len(q["sdkappid"]) > 1 {
+			return CodeBadURL, "sdkappid given more than once"
+		}
+		return CodeNoSDKAppID, "sdkappid missing from the URL"
+	}
+	appID, err := strconv.ParseUint(appStr, 10, 64)
+	if err != nil {
+		return CodeBadURL, "sdkappid is not a number"
+	}
+	if s.cfg.SDKAppID != 0 && appID != s.cfg.SDKAppID {
+		return CodeSDKAppIDNotFound, fmt.Sprintf("sdkappid %d not found (wrong region?)", appID)
+	}
+	identifier, ok := one("identifier")
+	if !ok {
+		return CodeBadURL, "identifier missing, empty or repeated in the URL"
+	}
+	if randStr, ok := one("random"); !ok {
+		return CodeBadURL, "random missing, empty or repeated in the URL"
+	} else if _, err := strconv.ParseUint(randStr, 10, 32); err != nil {
+		return CodeBadURL, "random must be a decimal integer in 0-4294967295"
+	}
+	if ct, ok := one("contenttype"); !ok || ct != "json" {
+		return CodeBadURL, `contenttype must be "json"`
+	}
+	sig, ok := one("usersig")
+	if !ok {
+		return CodeSigInvalid, "usersig missing, empty or repeated in the URL"
+	}
+	if code, info := s.checkSig(sig, appID, identifier); code != CodeOK {
+		return code, info
+	}
+	if s.admins != nil && !s.admins[identifier] {
+		return CodeNotAdmin, fmt.Sprintf("identifier %q is not an App admin", identifier)
+	}
+	return CodeOK, ""
+}
+
+func firstOrEmpty(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// checkSig authenticates the usersig. Its messages name the problem, never
+// the usersig or the key.
+func (s *Server) checkSig(sig string, appID uint64, identifier string) (int, string) {
+	now := s.now()
+	switch {
+	case s.cfg.SecretKey != "":
+		err := usersig.Verify(sig, s.cfg.SecretKey, appID, identifier, now)
+		switch {
+		case errors.Is(err, usersig.ErrMalformed):
+			return CodeSigInvalid, "usersig is not a valid TLS sig v2"
+		case errors.Is(err, usersig.ErrBadSignature):
+			return CodeSigMismatch, "usersig verification failed: not made with this app's secret key"
+		case errors.Is(err, usersig.ErrIdentifier):
+			return CodeSigIdentifier, "usersig was made for another identifier"
+		case errors.Is(err, usersig.ErrSDKAppID):
+			return CodeSigSDKAppID, "usersig was made for another sdkappid"
+		case errors.Is(err, usersig.ErrExpired):
+			return CodeSigExpired, "usersig expired"
+		case err != nil:
+			return CodeSigInvalid, "usersig rejected"
+		}
+	case s.cfg.UserSig != "":
+		if sig != s.cfg.UserSig {
+			if _, err := usersig.Parse(sig); err != nil {
+				return CodeSigInvalid, "usersig is not a valid TLS sig v2"
+			}
+			return CodeSigMismatch, "usersig verification failed"
+		}
+		if p, err := usersig.Parse(sig); err == nil && now.After(p.ExpiresAt()) {
+			return CodeSigExpired, "usersig expired"
+		}
+	}
+	if ttl := s.cfg.SigTTL; ttl > 0 {
+		if p, err := usersig.Parse(sig); err == nil && now.Sub(p.Time) > ttl {
+			return CodeSigExpired, "usersig expired (older than the emulator's SigTTL)"
+		}
+	}
+	return CodeOK, ""
+}
+
+// fail answers a request-level error and counts it.
+func (s *Server) fail(w http.ResponseWriter, api API, code int, info string) {
+	s.record(api, code, info)
+	writeJSON(w, failure(code, info))
+}
+
+// record counts and logs a request-level error.
+func (s *Server) record(api API, code int, info string) {
+	s.stats.update(func(c *counters) {
+		c.errorCodes[code]++
+		if isClientBug(code) {
+			c.malformedRequests++
+		}
+	})
+	s.logf("fakeim: %s: ErrorCode %d: %s", api, code, info)
+}
+
+func (s *Server) fault(api API, f Fault) {
+	s.stats.update(func(c *counters) { c.faults[f]++ })
+	s.logf("fakeim: %s: injected fault %s", api, f)
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+// dropConnection closes the connection without a response, so that the
+// client sees EOF or a reset. Hijacking works for HTTP/1; elsewhere
+// http.ErrAbortHandler makes the server abort the response.
+func (s *Server) dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	conn.Close()
+}
+
+func ok() Status { return Status{ActionStatus: "OK"} }
+
+func failure(code int, info string) Status {
+	return Status{ActionStatus: "FAIL", ErrorCode: code, ErrorInfo: info}
+}
+
+// statusOf returns the head of an answer.
+func statusOf(answer any) Status {
+	switch a := answer.(type) {
+	case Status:
+		return a
+	case MarkContactResponse:
+		return a.Status
+	case SearchContactGroupResponse:
+		return a.Status
+	case GetContactGroupResponse:
+		return a.Status
+	}
+	return Status{}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+}
+
+// decodeStrict decodes a request body into v, refusing anything the real
+// service would not take and a sloppy client might send: a body that is not
+// one JSON object, unknown fields, fields spelled in another case, values of
+// the wrong type. The error text is for ErrorInfo.
+func decodeStrict(body []byte, v any) error {
+	var generic any
+	if err := json.Unmarshal(body, &generic); err != nil {
+		return fmt.Errorf("body is not JSON: %v", err)
+	}
+	if _, isObject := generic.(map[string]any); !isObject {
+		return errors.New("body is not a JSON object")
+	}
+	if name, bad := wrongName(generic); bad {
+		return fmt.Errorf("unknown field %q", name)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("body does not match the API: %v", err)
+	}
+	return nil
+}
+
+// wrongName finds an object key, at any depth, that is not exactly one of
+// the wire names.
+func wrongName(v any) (string, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if !wireNames[k] {
+				return k, true
+			}
+			if name, bad := wrongName(e); bad {
+				return name, true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if name, bad := wrongName(e); bad {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,149 @@
+package sink
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Pacer spaces requests so that the server never counts more than the rate
+// in any one-second window, whatever the number of workers.
+//
+// Pacing exactly at the rate is not enough: a goroutine that wakes late, a
+// GC pause or a slow dial makes some requests leave together, and a window
+// that catches such a bunch sees more than the rate. So the pacer does two
+// things. A token bucket (burst 1) spaces departures evenly a little below
+// the rate. And a ring of the last departures enforces a hard ceiling on what
+// actually left in any sliding second, a couple of requests under the rate,
+// which absorbs stalls and scheduling jitter. When the server throttles
+// anyway, Throttled halves the pace for every worker and it recovers step by
+// step, in the spirit of rclone's pacer.
+type Pacer struct {
+	rate float64 // the requested rate
+	lim  *rate.Limiter
+
+	mu     sync.Mutex // held while waiting for the window, to keep departures ordered
+	ring   []time.Time
+	pos    int
+	window time.Duration
+
+	amu          sync.Mutex
+	current      float64
+	lastThrottle time.Time
+	lastRaise    time.Time
+
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// NewPacer returns a pacer for r requests per second (r > 0).
+func NewPacer(r float64) *Pacer {
+	ceiling := int(r) - max(1, int(r)/100)
+	eff := r * 0.99
+	if ceiling >= 1 && float64(ceiling) < eff {
+		eff = float64(ceiling)
+	}
+	p := &Pacer{
+		rate:    r,
+		lim:     rate.NewLimiter(rate.Limit(eff), 1),
+		current: eff,
+		window:  time.Second + 2*time.Millisecond,
+		now:     time.Now,
+		sleep:   sleepCtx,
+	}
+	if ceiling >= 1 {
+		p.ring = make([]time.Time, ceiling)
+	}
+	return p
+}
+
+// Rate returns the pace currently in force, in requests per second.
+func (p *Pacer) Rate() float64 {
+	p.amu.Lock()
+	defer p.amu.Unlock()
+	return p.current
+}
+
+// Wait blocks until the token bucket lets a request go, or ctx is done. It
+// spaces requests evenly; Admit then enforces the hard ceiling.
+func (p *Pacer) Wait(ctx context.Context) error {
+	p.recover()
+	return p.lim.Wait(ctx)
+}
+
+// Admit blocks until fewer than the ceiling of requests left in the last
+// second, then counts one more departure. It is called as late as possible,
+// once the request has its connection and is about to be written, so that
+// what the ring counts is what the server sees; that includes requests the
+// HTTP transport itself re-sends on a fresh connection.
+func (p *Pacer) Admit(ctx context.Context) error {
+	if p.ring == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if oldest := p.ring[p.pos]; !oldest.IsZero() {
+		if d := oldest.Add(p.window).Sub(p.now()); d > 0 {
+			if err := p.sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+	}
+	p.ring[p.pos] = p.now()
+	p.pos = (p.pos + 1) % len(p.ring)
+	return nil
+}
+
+// Throttled tells the pacer the server answered "too many requests": the pace
+// is halved (down to a twentieth of the rate) for every worker.
+func (p *Pacer) Throttled() {
+	p.amu.Lock()
+	defer p.amu.Unlock()
+	now := p.now()
+	// One throttle episode halves once: answers of requests that were already
+	// in flight do not halve again.
+	if now.Sub(p.lastThrottle) < 500*time.Millisecond {
+		return
+	}
+	p.lastThrottle = now
+	p.current = max(p.current/2, p.rate/20)
+	p.lim.SetLimit(rate.Limit(p.current))
+}
+
+// recover raises a throttled pace by a quarter each second without throttling.
+func (p *Pacer) recover() {
+	p.amu.Lock()
+	defer p.amu.Unlock()
+	top := float64(p.limTop())
+	if p.current >= top {
+		return
+	}
+	now := p.now()
+	if now.Sub(p.lastThrottle) < 2*time.Second || now.Sub(p.lastRaise) < time.Second {
+		return
+	}
+	p.lastRaise = now
+	p.current = min(top, p.current*1.25)
+	p.lim.SetLimit(rate.Limit(p.current))
+}
+
+func (p *Pacer) limTop() float64 {
+	eff := p.rate * 0.99
+	if p.ring != nil && float64(len(p.ring)) < eff {
+		eff = float64(len(p.ring))
+	}
+	return eff
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

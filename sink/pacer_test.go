@@ -1,0 +1,104 @@
+package sink
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// fakeClock drives the pacer's ring without real time.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+func (c *fakeClock) sleep(_ context.Context, d time.Duration) error {
+	c.t = c.t.Add(d)
+	return nil
+}
+
+// maxInWindow is the most times within any sliding window of length w.
+func maxInWindow(ts []time.Time, w time.Duration) int {
+	best, j := 0, 0
+	for i := range ts {
+		for ts[i].Sub(ts[j]) >= w {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
+}
+
+func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
+	for _, r := range []float64{200, 50, 1000} {
+		p := NewPacer(r)
+		c := &fakeClock{t: time.Unix(1700000000, 0)}
+		p.now, p.sleep = c.now, c.sleep
+		var ts []time.Time
+		for i := range 5000 {
+			// Mostly evenly spaced at the full rate, with stalls after which
+			// everything that waited arrives at once.
+			if i%500 == 499 {
+				c.t = c.t.Add(300 * time.Millisecond)
+			} else {
+				c.t = c.t.Add(time.Duration(float64(time.Second) / r / 2))
+			}
+			if err := p.Admit(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ts = append(ts, c.t)
+		}
+		if got, limit := maxInWindow(ts, time.Second), int(r)-max(1, int(r)/100); got > limit {
+			t.Errorf("rate %g: %d departures in one second, ceiling %d", r, got, limit)
+		}
+	}
+}
+
+func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
+	p := NewPacer(200)
+	c := &fakeClock{t: time.Unix(1700000000, 0)}
+	p.now = c.now
+	full := p.Rate()
+	p.Throttled()
+	p.Throttled() // the same episode: not halved twice
+	if got := p.Rate(); got != full/2 {
+		t.Fatalf("rate after throttle %g, want %g", got, full/2)
+	}
+	for range 20 {
+		c.t = c.t.Add(1100 * time.Millisecond)
+		p.recover()
+	}
+	if got := p.Rate(); got != full {
+		t.Fatalf("rate did not recover: %g, want %g", got, full)
+	}
+}
+
+// TestPacerRealRate: 64 workers through one pacer at 200/s for 1.5 s get
+// about the rate and never more than the ceiling in a second.
+func TestPacerRealRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	p := NewPacer(200)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	times := make(chan time.Time, 1000)
+	done := make(chan struct{})
+	for range 64 {
+		go func() {
+			for p.Wait(ctx) == nil && p.Admit(ctx) == nil {
+				times <- p.now()
+			}
+			done <- struct{}{}
+		}()
+	}
+	for range 64 {
+		<-done
+	}
+	close(times)
+	n := len(times)
+	if n > 200*15/10+1 {
+		t.Fatalf("%d requests in 1.5 s at 200/s", n)
+	}
+	if n < 250 {
+		t.Errorf("only %d requests in 1.5 s at 200/s", n)
+	}
+}

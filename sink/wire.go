@@ -1,0 +1,83 @@
+package sink
+
+import (
+	"markimport/pipeline"
+)
+
+// API paths.
+const (
+	PathMarkContact        = "/v4/recentcontact/mark_contact"
+	PathSearchContactGroup = "/v4/recentcontact/search_contact_group"
+	PathGetContactGroup    = "/v4/recentcontact/get_contact_group"
+)
+
+// ContactItem names a conversation on the wire.
+type ContactItem struct {
+	Type      int    `json:"Type"`
+	ToAccount string `json:"To_Account,omitempty"`
+	ToGroupID string `json:"ToGroupId,omitempty"`
+}
+
+// MarkItem is one element of a mark_contact request.
+type MarkItem struct {
+	OptType     int         `json:"OptType"`
+	ContactItem ContactItem `json:"ContactItem"`
+	SetMark     []int       `json:"SetMark,omitempty"`
+	ClearMark   []int       `json:"ClearMark,omitempty"`
+	// CustomMark is present exactly when OptType includes the custom mark;
+	// "" then clears it.
+	CustomMark *string `json:"CustomMark,omitempty"`
+}
+
+// MarkContactRequest is the body of a mark_contact request.
+type MarkContactRequest struct {
+	FromAccount string     `json:"From_Account"`
+	MarkItem    []MarkItem `json:"MarkItem"`
+}
+
+// ResultItem is the answer for one MarkItem.
+type ResultItem struct {
+	OptType     int         `json:"OptType"`
+	ContactItem ContactItem `json:"ContactItem"`
+	ResultCode  int         `json:"ResultCode"`
+	ResultInfo  string      `json:"ResultInfo"`
+}
+
+// Response is the common envelope of API answers, with mark_contact's items.
+type Response struct {
+	ActionStatus string       `json:"ActionStatus"`
+	ErrorCode    int          `json:"ErrorCode"`
+	ErrorInfo    string       `json:"ErrorInfo"`
+	ErrorDisplay string       `json:"ErrorDisplay"`
+	ResultItem   []ResultItem `json:"ResultItem"`
+}
+
+// conversationOf maps a wire ContactItem to the planner's Conversation.
+func conversationOf(c ContactItem) pipeline.Conversation {
+	if c.Type == int(pipeline.Group) {
+		return pipeline.Conversation{Type: pipeline.Group, Peer: c.ToGroupID}
+	}
+	return pipeline.Conversation{Type: uint8(c.Type), Peer: c.ToAccount}
+}
+
+// contactItem maps a Conversation to its wire form.
+func contactItem(c pipeline.Conversation) ContactItem {
+	if c.Type == pipeline.Group {
+		return ContactItem{Type: int(c.Type), ToGroupID: c.Peer}
+	}
+	return ContactItem{Type: int(c.Type), ToAccount: c.Peer}
+}
+
+// markItem turns a planned item into its wire form.
+func markItem(it *pipeline.Item) MarkItem {
+	m := MarkItem{OptType: int(it.Opt), ContactItem: contactItem(it.Conv)}
+	if it.Opt&pipeline.OptStandard != 0 {
+		m.SetMark = pipeline.Bits(it.Set)
+		m.ClearMark = pipeline.Bits(it.Clear)
+	}
+	if it.Opt&pipeline.OptCustom != 0 {
+		s := it.Custom
+		m.CustomMark = &s
+	}
+	return m
+}
