@@ -63,7 +63,11 @@ func (it *Item) merge(c *Change) {
 // them per conversation, rejects the conversations beyond maxConversations
 // (counted in order of first appearance), and packs the items into
 // ceil(items/100) requests. Requests are returned with Seq zero.
-func PlanUser(changes []Change, maxConversations int) ([]Request, []Rejected) {
+//
+// done, when not nil, holds rows that already ended ok (a resumed run): the
+// merging and the limit are computed as for the whole file, then those rows
+// are left out of their items, and items left with no row are not sent.
+func PlanUser(changes []Change, maxConversations int, done *RowSet) ([]Request, []Rejected) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
@@ -90,6 +94,22 @@ func PlanUser(changes []Change, maxConversations int) ([]Request, []Rejected) {
 		items = append(items, Item{Conv: c.Conv})
 		items[len(items)-1].merge(c)
 	}
+	if done != nil {
+		kept := items[:0]
+		for _, it := range items {
+			rows := it.Rows[:0]
+			for _, r := range it.Rows {
+				if !done.Has(r) {
+					rows = append(rows, r)
+				}
+			}
+			if len(rows) > 0 {
+				it.Rows = rows
+				kept = append(kept, it)
+			}
+		}
+		items = kept
+	}
 	reqs := make([]Request, 0, (len(items)+MaxItemsPerRequest-1)/MaxItemsPerRequest)
 	for len(items) > 0 {
 		n := min(len(items), MaxItemsPerRequest)
@@ -101,9 +121,8 @@ func PlanUser(changes []Change, maxConversations int) ([]Request, []Rejected) {
 
 // Plan groups changes (in input order) by user, in order of each user's
 // first appearance, and plans each user with PlanUser. Requests are numbered
-// from 1. It holds every change in memory; see the spill planner for inputs
-// larger than memory.
-func Plan(changes []Change) ([]Request, []Rejected) {
+// from 1. It holds every change in memory.
+func Plan(changes []Change, done *RowSet) ([]Request, []Rejected) {
 	order := []string{}
 	byUser := map[string][]Change{}
 	for _, c := range changes {
@@ -115,7 +134,7 @@ func Plan(changes []Change) ([]Request, []Rejected) {
 	var reqs []Request
 	var rejected []Rejected
 	for _, u := range order {
-		r, rej := PlanUser(byUser[u], MaxConversations)
+		r, rej := PlanUser(byUser[u], MaxConversations, done)
 		reqs = append(reqs, r...)
 		rejected = append(rejected, rej...)
 	}
@@ -123,4 +142,42 @@ func Plan(changes []Change) ([]Request, []Rejected) {
 		reqs[i].Seq = int64(i + 1)
 	}
 	return reqs, rejected
+}
+
+// RowSet is a set of row numbers, as a bitset: 100 million rows take 12.5 MB.
+type RowSet struct {
+	words []uint64
+	n     int64
+}
+
+// Add puts row in the set.
+func (s *RowSet) Add(row int64) {
+	if row < 0 {
+		return
+	}
+	w := int(row >> 6)
+	if w >= len(s.words) {
+		s.words = append(s.words, make([]uint64, w+1-len(s.words)+len(s.words)/4)...)
+	}
+	if s.words[w]&(1<<(row&63)) == 0 {
+		s.words[w] |= 1 << (row & 63)
+		s.n++
+	}
+}
+
+// Has reports whether row is in the set.
+func (s *RowSet) Has(row int64) bool {
+	if s == nil || row < 0 {
+		return false
+	}
+	w := int(row >> 6)
+	return w < len(s.words) && s.words[w]&(1<<(row&63)) != 0
+}
+
+// Len is the number of rows in the set.
+func (s *RowSet) Len() int64 {
+	if s == nil {
+		return 0
+	}
+	return s.n
 }

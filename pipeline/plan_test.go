@@ -30,7 +30,7 @@ func TestPlanMerge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reqs, rej := Plan(tt.in)
+			reqs, rej := Plan(tt.in, nil)
 			if len(rej) != 0 || len(reqs) != 1 || len(reqs[0].Items) != 1 {
 				t.Fatalf("got %d requests, %d rejected; want one item", len(reqs), len(rej))
 			}
@@ -47,7 +47,7 @@ func TestPlanGroupsAndTypesAreDistinct(t *testing.T) {
 		{Row: 2, From: "u", Conv: Conversation{Group, "x"}, Set: 2, Opt: 1},
 		{Row: 3, From: "v", Conv: Conversation{C2C, "x"}, Set: 4, Opt: 1},
 	}
-	reqs, _ := Plan(in)
+	reqs, _ := Plan(in, nil)
 	if len(reqs) != 2 || len(reqs[0].Items) != 2 || reqs[0].From != "u" || reqs[1].From != "v" {
 		t.Fatalf("plan: %+v", reqs)
 	}
@@ -65,7 +65,7 @@ func TestPlanConversationLimit(t *testing.T) {
 	in = append(in, ch(5001, "big", "p3", 2, 0, "", 1)) // an existing one: merged, not rejected
 	in = append(in, ch(5002, "big", "extra", 4, 0, "", 1))
 	in = append(in, ch(5003, "small", "extra", 4, 0, "", 1))
-	reqs, rej := Plan(in)
+	reqs, rej := Plan(in, nil)
 	wantRej := []Rejected{{5000, "big", Conversation{C2C, "extra"}}, {5002, "big", Conversation{C2C, "extra"}}}
 	if !reflect.DeepEqual(rej, wantRej) {
 		t.Fatalf("rejected %+v, want %+v", rej, wantRej)
@@ -104,7 +104,7 @@ func TestPlanLowerBound(t *testing.T) {
 	}
 	for trial := range 3 {
 		r.Shuffle(len(in), func(i, j int) { in[i], in[j] = in[j], in[i] })
-		reqs, rej := Plan(in)
+		reqs, rej := Plan(in, nil)
 		if len(reqs) != want {
 			t.Fatalf("trial %d: %d requests, lower bound %d", trial, len(reqs), want)
 		}

@@ -81,6 +81,10 @@ type Options struct {
 	Log      *slog.Logger
 	// SyncEvery is how often the report is made durable; 0 means 1 s.
 	SyncEvery time.Duration
+	// Done holds the rows a previous run already reported ok (--resume):
+	// they are planned with the rest, so merging and limits come out as for
+	// an uninterrupted run, but neither sent again nor reported again.
+	Done *RowSet
 }
 
 // Summary is the account of a run, printed at the end and written as JSON.
@@ -101,6 +105,7 @@ type Summary struct {
 	SendSeconds     float64          `json:"send_seconds"`
 	RequestsPerSec  float64          `json:"requests_per_second"`
 	PlanSeconds     float64          `json:"estimated_send_seconds"`
+	Resumed         int64            `json:"resumed_ok_rows,omitempty"`
 	Stopped         string           `json:"stopped,omitempty"`
 }
 
@@ -127,6 +132,11 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	rep := &lockedReport{w: opts.Report, counts: map[Status]int64{}, codes: map[int]int64{}}
 	sum := Summary{Input: opts.Input, DryRun: opts.DryRun}
+	if n := opts.Done.Len(); n > 0 {
+		rep.counts[StatusOK] = n
+		ctr.RowsDone.Add(n)
+		sum.Resumed = n
+	}
 
 	// Make the report durable at least every SyncEvery while the run goes on.
 	every := opts.SyncEvery
@@ -188,8 +198,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		ctr.RowsRead.Add(1)
 		c, bad := Validate(rec)
 		if bad != nil {
-			rep.write(Line{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: StatusInvalid, Code: CodeInvalid, Message: bad.Message})
-			ctr.RowsDone.Add(1)
+			if !opts.Done.Has(bad.Row) {
+				rep.write(Line{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: StatusInvalid, Code: CodeInvalid, Message: bad.Message})
+				ctr.RowsDone.Add(1)
+			}
 			continue
 		}
 		changes = append(changes, c)
@@ -200,9 +212,12 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	ctr.RowsTotal.Store(sum.Rows)
 
-	reqs, rejected := Plan(changes)
+	reqs, rejected := Plan(changes, opts.Done)
 	changes = nil
 	for _, rj := range rejected {
+		if opts.Done.Has(rj.Row) {
+			continue
+		}
 		rep.write(Line{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: StatusRejected, Code: CodeTooManyConversations,
 			Message: fmt.Sprintf("conversation beyond the limit of %d per user", MaxConversations)})
 		ctr.RowsDone.Add(1)

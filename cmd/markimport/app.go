@@ -81,7 +81,7 @@ type importFlags struct {
 	progressEvery          time.Duration
 
 	// run only
-	fake                       bool
+	fake, resume               bool
 	sdkappid                   string
 	admin, region, endpoint    string
 	usersigFile, secretKeyFile string
@@ -105,6 +105,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")
 	if !dry {
 		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
+		fs.BoolVar(&f.resume, "resume", false, "continue an interrupted run: keep the report's ok rows, send the rest")
 		fs.StringVar(&f.sdkappid, "sdkappid", os.Getenv("MARKIMPORT_SDKAPPID"), "the app's SDKAppID (env MARKIMPORT_SDKAPPID)")
 		fs.StringVar(&f.admin, "admin", os.Getenv("MARKIMPORT_ADMIN"), "an App admin account (env MARKIMPORT_ADMIN)")
 		fs.StringVar(&f.region, "region", "", "data centre: "+strings.Join(sink.RegionNames(), ", "))
@@ -204,14 +205,24 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 	}
 
 	var report pipeline.ReportWriter = discardReport{}
+	var done *pipeline.RowSet
 	if f.report != "" {
-		rep, err := pipeline.CreateCSVReport(f.report)
-		if err != nil {
-			return fail("%v", err)
+		var rep *pipeline.CSVReport
+		if f.resume {
+			if rep, done, err = resumeReport(f.input, f.report); err != nil {
+				return fail("%v", err)
+			}
+			log.Info("resuming", "report", f.report, "rows_already_ok", done.Len())
+		} else {
+			if rep, err = newReport(f.input, f.report, dry); err != nil {
+				return fail("%v", err)
+			}
 		}
 		report = rep
 		setEmergencyFlush(func() { rep.Sync() })
 		defer setEmergencyFlush(nil)
+	} else if f.resume {
+		return fail("--resume needs the --report of the interrupted run")
 	}
 
 	progress := startProgress(ctr, stderr, f.quiet, f.progressEvery, log)
@@ -224,6 +235,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 		Rate:     f.rate,
 		Counters: ctr,
 		Log:      log,
+		Done:     done,
 	})
 	progress.Stop()
 	if err := report.Close(); err != nil && runErr == nil {
@@ -259,7 +271,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 		fmt.Fprintf(stderr, "markimport run: stopped by a fatal API error %d: %s\nRows not sent are reported unsent; fix the cause, then run again with --resume.\n", fe.Code, sink.Redact(fe.Error()))
 	}
 	if code == exitInterrupted {
-		fmt.Fprintf(stderr, "markimport run: interrupted; the report %s is complete up to here. To continue:\n  markimport run --resume %s\n", f.report, strings.Join(args, " "))
+		fmt.Fprintf(stderr, "markimport run: interrupted; the report %s accounts for every row so far. To continue:\n  %s\n", f.report, resumeCommand(args))
 	}
 	if f.summary != "" {
 		if err := writeSummary(f.summary, &sum, code); err != nil {
@@ -385,4 +397,62 @@ func writeSummary(path string, s *pipeline.Summary, code int) error {
 		return err
 	}
 	return os.WriteFile(path, append([]byte(sink.Redact(string(b))), '\n'), 0o644)
+}
+
+// newReport creates the report of a fresh run and records, beside it, the
+// fingerprint of the input so that --resume can refuse a changed file.
+func newReport(input, path string, dry bool) (*pipeline.CSVReport, error) {
+	rep, err := pipeline.CreateCSVReport(path)
+	if err != nil {
+		return nil, err
+	}
+	if dry || input == "-" {
+		os.Remove(pipeline.MetaPath(path))
+		return rep, nil
+	}
+	fp, err := pipeline.FingerprintFile(input)
+	if err != nil {
+		rep.Close()
+		return nil, &readers.InputError{Path: input, Err: err}
+	}
+	if err := pipeline.WriteReportMeta(path, fp); err != nil {
+		rep.Close()
+		return nil, fmt.Errorf("report %s: %w", path, err)
+	}
+	return rep, nil
+}
+
+// resumeReport reopens the report of an interrupted run after checking that
+// the input is the same file.
+func resumeReport(input, path string) (*pipeline.CSVReport, *pipeline.RowSet, error) {
+	if input == "-" {
+		return nil, nil, errors.New("--resume needs an input file, not standard input")
+	}
+	fp, err := pipeline.FingerprintFile(input)
+	if err != nil {
+		return nil, nil, &readers.InputError{Path: input, Err: err}
+	}
+	if err := pipeline.CheckReportMeta(path, fp); err != nil {
+		return nil, nil, err
+	}
+	return pipeline.ResumeCSVReport(path)
+}
+
+// resumeCommand is the command line that continues this run.
+func resumeCommand(args []string) string {
+	parts := []string{"markimport", "run"}
+	resume := false
+	for _, a := range args {
+		if a == "--resume" || a == "-resume" {
+			resume = true
+		}
+		if strings.ContainsAny(a, " \t'\"$") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	if !resume {
+		parts = append(parts[:2], append([]string{"--resume"}, parts[2:]...)...)
+	}
+	return strings.Join(parts, " ")
 }

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"markimport/sink/fakeim"
+)
+
+// buildBinary builds the real command once per test binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "markimport")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startRun starts `markimport run` as a child process against url.
+func startRun(t *testing.T, bin, url string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	args := append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "MARKIMPORT_SECRET_KEY="+testKey)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &out
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// TestKillAndResume kills the real binary with SIGKILL twice in the middle of
+// a run, resumes each time, and checks that the final state is exact, every
+// row is reported once, and little is sent twice.
+func TestKillAndResume(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	rows := genRows(6, 5000)
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	srv, url := startEmulator(t, fakeim.Config{})
+	report := filepath.Join(dir, "report.csv")
+
+	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
+	time.Sleep(1200 * time.Millisecond)
+	cmd.Process.Kill()
+	cmd.Wait()
+	first := srv.Stats().APIs[fakeim.MarkContact].Accepted
+	if first == 0 {
+		t.Fatalf("nothing was sent before the kill:\n%s", out)
+	}
+
+	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+	time.Sleep(900 * time.Millisecond)
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
+		t.Fatalf("final resume: exit %d, want 1 (invalid rows)\n%s", code, out)
+	}
+	checkImport(t, srv, rows, report)
+	// Each kill may lose what was in flight and up to a second of report
+	// lines (the report is made durable every second): at most about two
+	// seconds of requests are sent again per kill.
+	e := expect(rows)
+	sent := srv.Stats().APIs[fakeim.MarkContact].Accepted
+	if extra := int(sent) - e.requests; extra > 2*2*200 {
+		t.Errorf("%d requests for a plan of %d: %d sent again", sent, e.requests, extra)
+	}
+}
+
+// TestInterruptAndResume sends SIGINT: the run stops sending, reports every
+// row (unsent for the rest), prints how to resume and exits 130.
+func TestInterruptAndResume(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	rows := genRows(7, 4000)
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	srv, url := startEmulator(t, fakeim.Config{Latency: 50 * time.Millisecond})
+	report := filepath.Join(dir, "report.csv")
+
+	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
+	time.Sleep(1 * time.Second)
+	cmd.Process.Signal(syscall.SIGINT)
+	if code := exitCode(cmd.Wait()); code != exitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s", code, out)
+	}
+	if !strings.Contains(out.String(), "--resume") {
+		t.Errorf("no resume hint:\n%s", out)
+	}
+	rep := readReport(t, report)
+	if len(rep) != len(rows) {
+		t.Fatalf("interrupted report has %d rows, want %d", len(rep), len(rows))
+	}
+	unsent := 0
+	for _, l := range rep {
+		if l.status == "unsent" {
+			unsent++
+		}
+	}
+	if unsent == 0 {
+		t.Fatalf("no row unsent after an interrupt at 1 s")
+	}
+	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
+		t.Fatalf("resume: exit %d\n%s", code, out)
+	}
+	checkImport(t, srv, rows, report)
+}
+
+// TestResumeRefusesAChangedInput: the report remembers its input.
+func TestResumeRefusesAChangedInput(t *testing.T) {
+	dir := t.TempDir()
+	rows := genRows(8, 200)
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	_, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	report := filepath.Join(dir, "report.csv")
+	args := []string{"run", "--input", in, "--report", report, "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}
+	if code, _, stderr := runCLI(t, args...); code != exitSomeNotOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	writeCSV(t, in, rows[1:])
+	code, _, stderr := runCLI(t, append(args, "--resume")...)
+	if code != exitUsage || !strings.Contains(stderr, "changed since the report") {
+		t.Fatalf("exit %d, stderr %q; want 2 and a message that the input changed", code, stderr)
+	}
+}

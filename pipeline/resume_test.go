@@ -1,0 +1,76 @@
+package pipeline
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestResumeCSVReportKeepsOKRowsAndDropsTornLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.csv")
+	content := "row,from_account,type,peer,status,code,message,attempts\n" +
+		"1,u,c2c,p,ok,0,,1\n" +
+		"2,u,c2c,q,failed,51007,gone,1\n" +
+		"3,u,group,\"g,1\",ok,0,,2\n" +
+		"4,u,c2c,r,unsent,0,not sent,0\n" +
+		"5,v,c2c,p,ok,0,,1\n" +
+		"6,v,c2c,q,o" // torn by a crash
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, done, err := ResumeCSVReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []int64{1, 3, 5} {
+		if !done.Has(r) {
+			t.Errorf("row %d not kept", r)
+		}
+	}
+	for _, r := range []int64{2, 4, 6} {
+		if done.Has(r) {
+			t.Errorf("row %d kept", r)
+		}
+	}
+	rep.Write(Line{Row: 2, From: "u", Type: "c2c", Peer: "q", Status: StatusOK, Attempts: 1})
+	if err := rep.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	want := "row,from_account,type,peer,status,code,message,attempts\n1,u,c2c,p,ok,0,,1\n3,u,group,\"g,1\",ok,0,,2\n5,v,c2c,p,ok,0,,1\n2,u,c2c,q,ok,0,,1\n"
+	if string(b) != want {
+		t.Fatalf("report after resume:\n%s\nwant:\n%s", b, want)
+	}
+}
+
+func TestReportMetaRefusesChangedInput(t *testing.T) {
+	dir := t.TempDir()
+	in, rep := filepath.Join(dir, "in.csv"), filepath.Join(dir, "r.csv")
+	os.WriteFile(in, []byte("from_account,to_account,set_mark\nu,p,1\n"), 0o644)
+	fp, err := FingerprintFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReportMeta(rep, fp); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckReportMeta(rep, fp); err != nil {
+		t.Fatalf("same input refused: %v", err)
+	}
+	os.WriteFile(in, []byte("from_account,to_account,set_mark\nu,p,2\n"), 0o644) // same size
+	fp2, _ := FingerprintFile(in)
+	if err := CheckReportMeta(rep, fp2); err == nil || !strings.Contains(err.Error(), "changed") {
+		t.Fatalf("changed input accepted: %v", err)
+	}
+}
+
+func TestRowSet(t *testing.T) {
+	var s RowSet
+	for _, r := range []int64{1, 64, 65, 1 << 20, 64} {
+		s.Add(r)
+	}
+	if s.Len() != 4 || !s.Has(64) || !s.Has(1<<20) || s.Has(2) || s.Has(-1) || (*RowSet)(nil).Has(1) {
+		t.Fatalf("RowSet wrong: len %d", s.Len())
+	}
+}
