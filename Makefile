@@ -36,6 +36,7 @@ fixtures:
 
 fuzz:
 	$(GO) test ./pipeline -run '^$$' -fuzz FuzzValidate -fuzztime 30s
+	$(GO) test ./pipeline -run '^$$' -fuzz FuzzParseBits -fuzztime 30s
 	$(GO) test ./readers -run '^$$' -fuzz FuzzCSV -fuzztime 30s
 
 clean:

@@ -1,0 +1,306 @@
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"markimport/pipeline"
+)
+
+func TestClassifyCode(t *testing.T) {
+	want := map[Class][]int{
+		OK:         {0},
+		Throttled:  {60007, 60011, 60018, 60019},
+		Transient:  {50004, 50005, 60008, 60013, 60014, 70169, 70500},
+		SigExpired: {70001},
+		Fatal: {50003, 60002, 60006, 60009, 60010, 60012, 60016, 60017, 60020, 60021, 60025, 60026,
+			70003, 70009, 70013, 70014, 70016, 70020, 70050, 70051, 51006, 51013},
+		ItemFailed: {50001, 50002, 51007, 51008, 51012, 70107, 70402, 12345, 99999},
+	}
+	for class, codes := range want {
+		for _, code := range codes {
+			if got := ClassifyCode(code); got != class {
+				t.Errorf("ClassifyCode(%d) = %v, want %v", code, got, class)
+			}
+		}
+	}
+	for code, c := range codeClass {
+		if c == Fatal && Hint(code) == "" {
+			t.Errorf("fatal code %d has no hint for the user", code)
+		}
+	}
+}
+
+func TestClassifyTransport(t *testing.T) {
+	timeout := &netTimeout{}
+	tests := []struct {
+		name   string
+		status int
+		err    error
+		want   Class
+	}{
+		{"timeout", 0, timeout, Transient},
+		{"reset", 0, errors.New("read: connection reset by peer"), Transient},
+		{"eof", 0, io.ErrUnexpectedEOF, Transient},
+		{"502", 502, nil, Transient},
+		{"503", 503, nil, Transient},
+		{"429", 429, nil, Throttled},
+		{"404", 404, nil, Fatal},
+		{"403", 403, nil, Fatal},
+	}
+	for _, tt := range tests {
+		if got, _ := classifyTransport(tt.status, tt.err); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+type netTimeout struct{}
+
+func (netTimeout) Error() string   { return "i/o timeout" }
+func (netTimeout) Timeout() bool   { return true }
+func (netTimeout) Temporary() bool { return true }
+
+var _ net.Error = netTimeout{}
+
+// scripted is a test server whose answers a function decides, recording
+// every request body.
+type scripted struct {
+	mu     sync.Mutex
+	bodies []MarkContactRequest
+	answer func(n int, req MarkContactRequest, w http.ResponseWriter)
+}
+
+func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var req MarkContactRequest
+	b, _ := io.ReadAll(r.Body)
+	json.Unmarshal(b, &req)
+	s.mu.Lock()
+	s.bodies = append(s.bodies, req)
+	n := len(s.bodies)
+	s.mu.Unlock()
+	s.answer(n, req, w)
+}
+
+// sent returns a copy of the request bodies received so far.
+func (s *scripted) sent() []MarkContactRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]MarkContactRequest(nil), s.bodies...)
+}
+
+func okItems(req MarkContactRequest, code func(ContactItem) int) Response {
+	resp := Response{ActionStatus: "OK"}
+	// Reverse order: results must be matched by conversation.
+	for i := len(req.MarkItem) - 1; i >= 0; i-- {
+		m := req.MarkItem[i]
+		resp.ResultItem = append(resp.ResultItem, ResultItem{OptType: m.OptType, ContactItem: m.ContactItem, ResultCode: code(m.ContactItem)})
+	}
+	return resp
+}
+
+func newTestClient(t *testing.T, h http.Handler, maxAttempts int) (*Client, *pipeline.Counters) {
+	t.Helper()
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	sig, _ := NewStaticSig("test-usersig-value")
+	ctr := &pipeline.Counters{}
+	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000,
+		MaxAttempts: maxAttempts, Backoff: Backoff{Base: time.Millisecond, Cap: 5 * time.Millisecond}, Counters: ctr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, ctr
+}
+
+func testRequest(peers ...string) *pipeline.Request {
+	req := &pipeline.Request{Seq: 1, From: "u"}
+	for _, p := range peers {
+		req.Items = append(req.Items, pipeline.Item{Conv: pipeline.Conversation{Type: pipeline.C2C, Peer: p}, Set: 1, Opt: pipeline.OptStandard, Rows: []int64{1}})
+	}
+	return req
+}
+
+func sendOne(t *testing.T, c *Client, req *pipeline.Request) ([]pipeline.Outcome, error) {
+	t.Helper()
+	ch := make(chan *pipeline.Request, 1)
+	ch <- req
+	close(ch)
+	var out []pipeline.Outcome
+	err := c.Send(context.Background(), ch, func(_ *pipeline.Request, o []pipeline.Outcome) { out = o })
+	return out, err
+}
+
+func TestItemLevelRetrySendsOnlyFailedItems(t *testing.T) {
+	s := &scripted{answer: func(n int, req MarkContactRequest, w http.ResponseWriter) {
+		json.NewEncoder(w).Encode(okItems(req, func(ci ContactItem) int {
+			switch {
+			case ci.ToAccount == "b" && n == 1:
+				return 50004
+			case ci.ToAccount == "c":
+				return 51007 // not retryable
+			}
+			return 0
+		}))
+	}}
+	c, ctr := newTestClient(t, s, 6)
+	out, err := sendOne(t, c, testRequest("a", "b", "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := s.sent(); len(b) != 2 || len(b[1].MarkItem) != 1 || b[1].MarkItem[0].ContactItem.ToAccount != "b" {
+		t.Fatalf("retry did not carry only item b: %+v", b)
+	}
+	want := []pipeline.Outcome{{Sent: true, Code: 0, Attempts: 1}, {Sent: true, Code: 0, Attempts: 2}, {Sent: true, Code: 51007, Message: "API error 51007", Attempts: 1}}
+	for i := range want {
+		if out[i] != want[i] {
+			t.Errorf("item %d: %+v, want %+v", i, out[i], want[i])
+		}
+	}
+	if ctr.Retries.Load() != 1 {
+		t.Errorf("retries %d, want 1", ctr.Retries.Load())
+	}
+}
+
+func TestTransientFailuresUpToMaxAttempts(t *testing.T) {
+	cases := []struct {
+		name   string
+		answer func(w http.ResponseWriter)
+		code   int
+	}{
+		{"top-level 50004", func(w http.ResponseWriter) {
+			json.NewEncoder(w).Encode(Response{ActionStatus: "FAIL", ErrorCode: 50004, ErrorInfo: "busy"})
+		}, 50004},
+		{"HTTP 502", func(w http.ResponseWriter) { w.WriteHeader(502) }, CodeTransport},
+		{"200 not JSON", func(w http.ResponseWriter) { io.WriteString(w, "<html>gateway</html>") }, CodeTransport},
+		{"connection dropped", func(w http.ResponseWriter) { panic(http.ErrAbortHandler) }, CodeTransport},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &scripted{answer: func(_ int, _ MarkContactRequest, w http.ResponseWriter) { tc.answer(w) }}
+			c, _ := newTestClient(t, s, 4)
+			out, err := sendOne(t, c, testRequest("a", "b"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(s.sent()); n != 4 {
+				t.Fatalf("%d attempts, want 4", n)
+			}
+			for _, o := range out {
+				if !o.Sent || o.Code != tc.code || o.Attempts != 4 || !strings.Contains(o.Message, "gave up after 4 attempts") {
+					t.Errorf("outcome %+v, want failed with %d after 4 attempts", o, tc.code)
+				}
+				if strings.Contains(o.Message, "test-usersig-value") {
+					t.Errorf("usersig in message %q", o.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestThrottledSlowsThePace(t *testing.T) {
+	s := &scripted{answer: func(n int, req MarkContactRequest, w http.ResponseWriter) {
+		if n <= 2 {
+			json.NewEncoder(w).Encode(Response{ActionStatus: "FAIL", ErrorCode: 60007, ErrorInfo: "too many"})
+			return
+		}
+		json.NewEncoder(w).Encode(okItems(req, func(ContactItem) int { return 0 }))
+	}}
+	c, ctr := newTestClient(t, s, 6)
+	before := c.Pacer().Rate()
+	out, err := sendOne(t, c, testRequest("a"))
+	if err != nil || out[0].Code != 0 || out[0].Attempts != 3 {
+		t.Fatalf("outcome %+v err %v", out, err)
+	}
+	if after := c.Pacer().Rate(); after >= before {
+		t.Errorf("pace %g after throttling, was %g", after, before)
+	}
+	if ctr.Throttled.Load() != 2 {
+		t.Errorf("throttled %d, want 2", ctr.Throttled.Load())
+	}
+}
+
+func TestFatalStopsAndMissingResultRetries(t *testing.T) {
+	s := &scripted{answer: func(n int, req MarkContactRequest, w http.ResponseWriter) {
+		json.NewEncoder(w).Encode(Response{ActionStatus: "FAIL", ErrorCode: 70009, ErrorInfo: "sig check failed"})
+	}}
+	c, _ := newTestClient(t, s, 6)
+	out, err := sendOne(t, c, testRequest("a"))
+	var fe *pipeline.FatalError
+	if !errors.As(err, &fe) || fe.Code != 70009 || fe.Hint == "" {
+		t.Fatalf("err %v, want fatal 70009 with a hint", err)
+	}
+	if n := len(s.sent()); n != 1 || out[0].Code != 70009 {
+		t.Fatalf("%d requests, outcome %+v", n, out)
+	}
+
+	// An answer that omits an item: that item is retried alone.
+	s2 := &scripted{answer: func(n int, req MarkContactRequest, w http.ResponseWriter) {
+		resp := okItems(req, func(ContactItem) int { return 0 })
+		if n == 1 {
+			resp.ResultItem = resp.ResultItem[:1]
+		}
+		json.NewEncoder(w).Encode(resp)
+	}}
+	c2, _ := newTestClient(t, s2, 6)
+	out, err = sendOne(t, c2, testRequest("a", "b"))
+	if b := s2.sent(); err != nil || out[0].Code != 0 || out[1].Code != 0 || len(b) != 2 || len(b[1].MarkItem) != 1 {
+		t.Fatalf("outcomes %+v, %d requests", out, len(b))
+	}
+}
+
+func TestWireFormOfItems(t *testing.T) {
+	it := pipeline.Item{Conv: pipeline.Conversation{Type: pipeline.Group, Peer: "g"}, Set: 1<<0 | 1<<63, Clear: 1 << 5, Custom: "", Opt: pipeline.OptBoth}
+	b, _ := json.Marshal(markItem(&it))
+	if want := `{"OptType":3,"ContactItem":{"Type":2,"ToGroupId":"g"},"SetMark":[0,63],"ClearMark":[5],"CustomMark":""}`; string(b) != want {
+		t.Fatalf("got %s\nwant %s", b, want)
+	}
+	it = pipeline.Item{Conv: pipeline.Conversation{Type: pipeline.C2C, Peer: "p"}, Custom: "x", Opt: pipeline.OptCustom}
+	b, _ = json.Marshal(markItem(&it))
+	if want := `{"OptType":2,"ContactItem":{"Type":1,"To_Account":"p"},"CustomMark":"x"}`; string(b) != want {
+		t.Fatalf("got %s\nwant %s", b, want)
+	}
+}
+
+func TestRedaction(t *testing.T) {
+	RegisterSecret("s3cr3t-key-value")
+	got := Redact(`Post "https://h/v4/x?sdkappid=1&usersig=abc.def&random=3": dial tcp: s3cr3t-key-value`)
+	if strings.Contains(got, "abc.def") || strings.Contains(got, "s3cr3t") {
+		t.Fatalf("not redacted: %s", got)
+	}
+	// A transport error carries the URL: it must not reach a message.
+	c, _ := newTestClient(t, http.NotFoundHandler(), 1)
+	c.base.Host = "127.0.0.1:1" // nothing listens there
+	out, _ := sendOne(t, c, testRequest("a"))
+	if strings.Contains(out[0].Message, "test-usersig-value") || strings.Contains(out[0].Message, "usersig=") {
+		t.Fatalf("URL in message: %s", out[0].Message)
+	}
+}
+
+func TestEndpoints(t *testing.T) {
+	for _, ok := range []string{"https://console.tim.qq.com", "http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:80"} {
+		if _, err := CheckEndpoint(ok); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"http://console.tim.qq.com", "http://10.0.0.1", "ftp://x", "https://h/?usersig=1", "nohost"} {
+		if _, err := CheckEndpoint(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	if u, err := RegionEndpoint("Singapore"); err != nil || u != "https://adminapisgp.im.qcloud.com" {
+		t.Errorf("singapore: %s %v", u, err)
+	}
+	if _, err := RegionEndpoint("mars"); err == nil || !strings.Contains(err.Error(), "frankfurt") {
+		t.Errorf("unknown region message: %v", err)
+	}
+}
