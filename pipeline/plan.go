@@ -74,10 +74,31 @@ func PlanUser(changes []Change, maxConversations int, done *RowSet) ([]Request, 
 	from := changes[0].From
 	var items []Item
 	var rejected []Rejected
-	index := make(map[Conversation]int, min(len(changes), maxConversations))
+	// Most users have a handful of conversations: find them by a linear
+	// scan, and build an index only for users with many.
+	const scanLimit = 16
+	var index map[Conversation]int // -1: rejected
+	var over []Conversation        // rejected conversations while scanning
+	find := func(c Conversation) (int, bool) {
+		if index != nil {
+			k, ok := index[c]
+			return k, ok
+		}
+		for k := range items {
+			if items[k].Conv == c {
+				return k, true
+			}
+		}
+		for _, o := range over {
+			if o == c {
+				return -1, true
+			}
+		}
+		return 0, false
+	}
 	for i := range changes {
 		c := &changes[i]
-		if k, ok := index[c.Conv]; ok {
+		if k, ok := find(c.Conv); ok {
 			if k < 0 {
 				rejected = append(rejected, Rejected{Row: c.Row, From: from, Conv: c.Conv})
 				continue
@@ -86,13 +107,27 @@ func PlanUser(changes []Change, maxConversations int, done *RowSet) ([]Request, 
 			continue
 		}
 		if len(items) >= maxConversations {
-			index[c.Conv] = -1
+			if index != nil {
+				index[c.Conv] = -1
+			} else {
+				over = append(over, c.Conv)
+			}
 			rejected = append(rejected, Rejected{Row: c.Row, From: from, Conv: c.Conv})
 			continue
 		}
-		index[c.Conv] = len(items)
 		items = append(items, Item{Conv: c.Conv})
 		items[len(items)-1].merge(c)
+		if index != nil {
+			index[c.Conv] = len(items) - 1
+		} else if len(items)+len(over) > scanLimit {
+			index = make(map[Conversation]int, 2*len(items))
+			for k := range items {
+				index[items[k].Conv] = k
+			}
+			for _, o := range over {
+				index[o] = -1
+			}
+		}
 	}
 	if done != nil {
 		kept := items[:0]

@@ -85,6 +85,15 @@ type Options struct {
 	// they are planned with the rest, so merging and limits come out as for
 	// an uninterrupted run, but neither sent again nor reported again.
 	Done *RowSet
+	// MemoryBudget bounds the memory that holds the valid changes while the
+	// input is grouped by user; beyond it they spill to temporary files in
+	// TempDir (default os.TempDir()). 0 means no bound.
+	MemoryBudget int64
+	TempDir      string
+	// Sorted declares the input grouped by from_account: each user is
+	// planned and sent as soon as its rows end, with no grouping store. A
+	// user whose rows reappear later is reported invalid for those rows.
+	Sorted bool
 }
 
 // Summary is the account of a run, printed at the end and written as JSON.
@@ -106,6 +115,7 @@ type Summary struct {
 	RequestsPerSec  float64          `json:"requests_per_second"`
 	PlanSeconds     float64          `json:"estimated_send_seconds"`
 	Resumed         int64            `json:"resumed_ok_rows,omitempty"`
+	Spilled         bool             `json:"spilled,omitempty"`
 	Stopped         string           `json:"stopped,omitempty"`
 }
 
@@ -116,175 +126,289 @@ func (s *Summary) AllOK() bool {
 }
 
 // Run reads the input, validates and plans it, sends the requests (unless
-// DryRun) and writes one report line per row. It returns an *readers.InputError
-// before anything is sent when the input cannot be read, a *FatalError when
-// the API stopped the run, or ctx.Err() when interrupted; in every case the
-// summary accounts for every row read.
+// DryRun) and writes one report line per row. It returns an
+// *readers.InputError before anything is sent when the input cannot be read
+// (with Sorted, a read error after sending began also stops the run), a
+// *FatalError when the API stopped the run, or ctx.Err() when interrupted;
+// in every case the report accounts for every row read.
+//
+// Unsorted input is read whole first (grouping needs every row of a user),
+// into a store that spills to disk beyond MemoryBudget; then partitions of
+// users are planned one after another and their requests go to the sender
+// as they are planned. Sorted input is planned and sent a user at a time.
 func Run(ctx context.Context, opts Options) (Summary, error) {
 	start := time.Now()
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := &run{opts: opts, log: opts.Log, ctr: opts.Counters}
+	if r.log == nil {
+		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	ctr := opts.Counters
-	if ctr == nil {
-		ctr = &Counters{}
+	if r.ctr == nil {
+		r.ctr = &Counters{}
 	}
-	rep := &lockedReport{w: opts.Report, counts: map[Status]int64{}, codes: map[int]int64{}}
-	sum := Summary{Input: opts.Input, DryRun: opts.DryRun}
+	r.rep = &lockedReport{w: opts.Report, counts: map[Status]int64{}, codes: map[int]int64{}}
+	r.sum = Summary{Input: opts.Input, DryRun: opts.DryRun}
 	if n := opts.Done.Len(); n > 0 {
-		rep.counts[StatusOK] = n
-		ctr.RowsDone.Add(n)
-		sum.Resumed = n
+		r.rep.counts[StatusOK] = n
+		r.ctr.RowsDone.Add(n)
+		r.sum.Resumed = n
 	}
+	stopSync := r.syncEvery(opts.SyncEvery)
+	err := r.run(ctx)
+	stopSync()
+	if serr := r.rep.sync(); serr != nil && err == nil {
+		err = fmt.Errorf("write report: %w", serr)
+	}
+	sum := r.sum
+	sum.Statuses = r.rep.counts
+	sum.FailureCodes = r.rep.codes
+	sum.HTTPRequests = r.ctr.HTTPRequests.Load()
+	sum.Retries = r.ctr.Retries.Load()
+	sum.Throttled = r.ctr.Throttled.Load()
+	sum.ElapsedSeconds = time.Since(start).Seconds()
+	if sum.SendSeconds > 0 {
+		sum.RequestsPerSec = float64(sum.HTTPRequests) / sum.SendSeconds
+	}
+	if opts.Rate > 0 {
+		sum.PlanSeconds = float64(sum.RequestsPlanned) / opts.Rate
+	}
+	return sum, err
+}
 
-	// Make the report durable at least every SyncEvery while the run goes on.
-	every := opts.SyncEvery
-	if every <= 0 {
-		every = time.Second
+// run is the state of one Run.
+type run struct {
+	opts Options
+	log  *slog.Logger
+	ctr  *Counters
+	rep  *lockedReport
+	sum  Summary
+
+	seq     int64                  // requests planned so far
+	ch      chan *Request          // to the sender
+	stopped context.Context        // done when no more requests may be sent
+	why     atomic.Pointer[string] // why sending stopped
+}
+
+// syncEvery makes the report durable at least every d (default 1 s) until
+// the returned function is called.
+func (r *run) syncEvery(d time.Duration) func() {
+	if d <= 0 {
+		d = time.Second
 	}
-	syncDone := make(chan struct{})
-	var syncWG sync.WaitGroup
-	syncWG.Add(1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
-		defer syncWG.Done()
-		t := time.NewTicker(every)
+		defer wg.Done()
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
-			case <-syncDone:
+			case <-stop:
 				return
 			case <-t.C:
-				if err := rep.sync(); err != nil {
-					log.Error("report write failed", "err", err)
+				if err := r.rep.sync(); err != nil {
+					r.log.Error("report write failed", "err", err)
 				}
 			}
 		}
 	}()
-	finish := func(err error) (Summary, error) {
-		close(syncDone)
-		syncWG.Wait()
-		if serr := rep.sync(); serr != nil && err == nil {
-			err = fmt.Errorf("write report: %w", serr)
-		}
-		sum.Statuses = rep.counts
-		sum.FailureCodes = rep.codes
-		sum.HTTPRequests = ctr.HTTPRequests.Load()
-		sum.Retries = ctr.Retries.Load()
-		sum.Throttled = ctr.Throttled.Load()
-		sum.ElapsedSeconds = time.Since(start).Seconds()
-		if sum.SendSeconds > 0 {
-			sum.RequestsPerSec = float64(sum.HTTPRequests) / sum.SendSeconds
-		}
-		return sum, err
-	}
+	return func() { close(stop); wg.Wait() }
+}
 
-	// Read and validate every row. Invalid rows are reported at once.
-	r, err := readers.Open(opts.Input, opts.Reader)
+func (r *run) run(ctx context.Context) error {
+	in, err := readers.Open(r.opts.Input, r.opts.Reader)
 	if err != nil {
-		return finish(err)
+		return err
 	}
-	var changes []Change
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			r.Close()
-			return finish(err)
-		}
-		sum.Rows++
-		ctr.RowsRead.Add(1)
-		c, bad := Validate(rec)
-		if bad != nil {
-			if !opts.Done.Has(bad.Row) {
-				rep.write(Line{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: StatusInvalid, Code: CodeInvalid, Message: bad.Message})
-				ctr.RowsDone.Add(1)
-			}
-			continue
-		}
-		changes = append(changes, c)
-	}
-	r.Close()
-	if sum.Rows == 0 {
-		return finish(&readers.InputError{Path: opts.Input, Err: readers.ErrNoRows})
-	}
-	ctr.RowsTotal.Store(sum.Rows)
+	in = readers.Prefetch(in)
+	defer in.Close()
 
-	reqs, rejected := Plan(changes, opts.Done)
-	changes = nil
-	for _, rj := range rejected {
-		if opts.Done.Has(rj.Row) {
-			continue
+	var produce func() error
+	if r.opts.Sorted {
+		produce = func() error { return r.streamSorted(in) }
+	} else {
+		st := newStore(r.opts.MemoryBudget, r.opts.TempDir)
+		defer st.close()
+		if err := r.read(in, st.add); err != nil {
+			return err
 		}
-		rep.write(Line{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: StatusRejected, Code: CodeTooManyConversations,
-			Message: fmt.Sprintf("conversation beyond the limit of %d per user", MaxConversations)})
-		ctr.RowsDone.Add(1)
-	}
-	users := map[string]struct{}{}
-	for i := range reqs {
-		users[reqs[i].From] = struct{}{}
-		sum.Conversations += int64(len(reqs[i].Items))
-	}
-	sum.Users = int64(len(users))
-	sum.RequestsPlanned = int64(len(reqs))
-	ctr.RequestsPlanned.Store(sum.RequestsPlanned)
-	if opts.Rate > 0 {
-		sum.PlanSeconds = float64(len(reqs)) / opts.Rate
-	}
-	log.Info("plan ready", "rows", sum.Rows, "users", sum.Users, "conversations", sum.Conversations, "requests", sum.RequestsPlanned)
-
-	if opts.DryRun {
-		for i := range reqs {
-			writeItems(rep, ctr, &reqs[i], nil, StatusValid)
+		if r.sum.Rows == 0 {
+			return &readers.InputError{Path: r.opts.Input, Err: readers.ErrNoRows}
 		}
-		return finish(nil)
+		r.ctr.RowsTotal.Store(r.sum.Rows)
+		r.sum.Spilled = st.Spilled()
+		r.log.Info("input read", "rows", r.sum.Rows, "spilled", st.Spilled())
+		produce = func() error {
+			return st.eachPartition(func(changes []Change, users []int32, nUsers int) error {
+				return planPartition(changes, users, nUsers, r.opts.Done, r.emit)
+			})
+		}
 	}
 
-	// Send. done marks each finished request; what was never finished is
-	// reported unsent afterwards.
-	finished := make([]atomic.Bool, len(reqs))
-	done := func(req *Request, out []Outcome) {
-		finished[req.Seq-1].Store(true)
-		writeItems(rep, ctr, req, out, "")
-		ctr.RequestsDone.Add(1)
+	if r.opts.DryRun {
+		r.stopped = context.Background()
+		if err := produce(); err != nil {
+			return err
+		}
+		if r.sum.Rows == 0 {
+			return &readers.InputError{Path: r.opts.Input, Err: readers.ErrNoRows}
+		}
+		return nil
 	}
-	ch := make(chan *Request)
+
+	// The producer plans and hands requests to the sender; once sending
+	// stops it goes on planning, only to report the rest unsent.
 	sendCtx, cancelSend := context.WithCancel(ctx)
 	defer cancelSend()
+	r.stopped = sendCtx
+	r.ch = make(chan *Request)
+	var prodErr error
+	prodDone := make(chan struct{})
 	go func() {
-		defer close(ch)
-		for i := range reqs {
-			select {
-			case ch <- &reqs[i]:
-			case <-sendCtx.Done():
-				return
-			}
-		}
+		defer close(prodDone)
+		defer close(r.ch)
+		prodErr = produce()
 	}()
 	sendStart := time.Now()
-	sendErr := opts.Sender.Send(sendCtx, ch, done)
-	cancelSend()
-	sum.SendSeconds = time.Since(sendStart).Seconds()
-	why := "not sent"
+	done := func(req *Request, out []Outcome) {
+		writeItems(r.rep, r.ctr, req, out, "")
+		r.ctr.RequestsDone.Add(1)
+		atomic.AddInt64(&r.sum.RequestsSent, 1)
+	}
+	sendErr := r.opts.Sender.Send(sendCtx, r.ch, done)
 	var fe *FatalError
 	switch {
 	case errors.As(sendErr, &fe):
-		why = fmt.Sprintf("not sent: the run stopped on API error %d", fe.Code)
-		sum.Stopped = fe.Error()
+		why := fmt.Sprintf("not sent: the run stopped on API error %d", fe.Code)
+		r.why.Store(&why)
+		r.sum.Stopped = fe.Error()
 	case sendErr != nil:
-		why = "not sent: the run was interrupted"
-		sum.Stopped = sendErr.Error()
+		r.sum.Stopped = sendErr.Error()
 	}
-	for i := range reqs {
-		if !finished[i].Load() {
-			writeItems(rep, ctr, &reqs[i], nil, StatusUnsent, why)
-		} else {
-			sum.RequestsSent++
+	cancelSend()
+	<-prodDone
+	r.sum.SendSeconds = time.Since(sendStart).Seconds()
+	if sendErr != nil {
+		return sendErr
+	}
+	if prodErr == nil && r.sum.Rows == 0 {
+		prodErr = &readers.InputError{Path: r.opts.Input, Err: readers.ErrNoRows}
+	}
+	return prodErr
+}
+
+// read reads and validates every record, reporting invalid rows at once and
+// passing valid changes on.
+func (r *run) read(in readers.Reader, each func(*Change) error) error {
+	for {
+		rec, err := in.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		r.sum.Rows++
+		r.ctr.RowsRead.Add(1)
+		c, bad := Validate(rec)
+		if bad != nil {
+			r.invalid(bad)
+			continue
+		}
+		if err := each(&c); err != nil {
+			return err
 		}
 	}
-	return finish(sendErr)
+}
+
+func (r *run) invalid(bad *Invalid) {
+	if r.opts.Done.Has(bad.Row) {
+		return
+	}
+	r.rep.write(Line{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: StatusInvalid, Code: CodeInvalid, Message: bad.Message})
+	r.ctr.RowsDone.Add(1)
+}
+
+// streamSorted plans input grouped by user as it is read: a user is planned
+// when its rows end. A user seen again after other users cannot be merged
+// with its earlier rows, which may already be sent: those rows are invalid.
+func (r *run) streamSorted(in readers.Reader) error {
+	seen := newHashSet()
+	var group []Change
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		seen.add(hashString(group[0].From))
+		reqs, rej := PlanUser(group, MaxConversations, r.opts.Done)
+		group = group[:0]
+		return r.emit(reqs, rej)
+	}
+	err := r.read(in, func(c *Change) error {
+		if len(group) > 0 && group[0].From == c.From {
+			group = append(group, *c)
+			return nil
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if seen.has(hashString(c.From)) {
+			r.invalid(&Invalid{Row: c.Row, From: c.From, Type: c.Conv.TypeName(), Peer: c.Conv.Peer,
+				Message: fmt.Sprintf("from_account: %q appeared earlier, separated from this row by other users; with --sorted each user's rows must be contiguous", c.From)})
+			return nil
+		}
+		group = append(group, *c)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	r.ctr.RowsTotal.Store(r.sum.Rows)
+	return nil
+}
+
+// emit takes the plan of one user: its rejected rows are reported, its
+// requests sent (or, in a dry run or once sending stopped, reported).
+func (r *run) emit(reqs []Request, rejected []Rejected) error {
+	if len(reqs) > 0 || len(rejected) > 0 {
+		r.sum.Users++
+	}
+	for _, rj := range rejected {
+		if r.opts.Done.Has(rj.Row) {
+			continue
+		}
+		r.rep.write(Line{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: StatusRejected, Code: CodeTooManyConversations,
+			Message: fmt.Sprintf("conversation beyond the limit of %d per user", MaxConversations)})
+		r.ctr.RowsDone.Add(1)
+	}
+	for i := range reqs {
+		req := &reqs[i]
+		r.seq++
+		req.Seq = r.seq
+		r.sum.RequestsPlanned++
+		r.sum.Conversations += int64(len(req.Items))
+		r.ctr.RequestsPlanned.Add(1)
+		if r.opts.DryRun {
+			writeItems(r.rep, r.ctr, req, nil, StatusValid)
+			continue
+		}
+		if r.stopped.Err() == nil {
+			select {
+			case r.ch <- req:
+				continue
+			case <-r.stopped.Done():
+			}
+		}
+		why := "not sent: the run was interrupted"
+		if p := r.why.Load(); p != nil {
+			why = *p
+		}
+		writeItems(r.rep, r.ctr, req, nil, StatusUnsent, why)
+	}
+	return nil
 }
 
 // writeItems writes the report lines of every row of a request: from its
@@ -315,5 +439,66 @@ func writeItems(rep *lockedReport, ctr *Counters, req *Request, out []Outcome, s
 			rep.write(l)
 		}
 		ctr.RowsDone.Add(int64(len(it.Rows)))
+	}
+}
+
+// hashString is FNV-1a: fixed across runs, so partitions (and a dry run's
+// report order) are the same every time.
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// hashSet is a set of 64-bit hashes with open addressing: 16 bytes per
+// member at most, a tenth of a map's cost, for tens of millions of users.
+type hashSet struct {
+	slots []uint64 // 0 is empty; a hash of 0 is stored as 1
+	n     int
+}
+
+func newHashSet() *hashSet { return &hashSet{slots: make([]uint64, 1024)} }
+
+func (s *hashSet) add(h uint64) {
+	if h == 0 {
+		h = 1
+	}
+	if 2*(s.n+1) > len(s.slots) {
+		old := s.slots
+		s.slots, s.n = make([]uint64, 2*len(old)), 0
+		for _, x := range old {
+			if x != 0 {
+				s.add(x)
+			}
+		}
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return
+		case 0:
+			s.slots[i] = h
+			s.n++
+			return
+		}
+	}
+}
+
+func (s *hashSet) has(h uint64) bool {
+	if h == 0 {
+		h = 1
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return true
+		case 0:
+			return false
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,10 @@ type importFlags struct {
 	rate                   float64
 	quiet                  bool
 	progressEvery          time.Duration
+	memoryLimit            string
+	sorted                 bool
+	tempDir                string
+	cpuProfile, memProfile string
 
 	// run only
 	fake, resume               bool
@@ -103,6 +108,11 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.Float64Var(&f.rate, "rate", sink.DefaultRate, "requests per second across all workers (the API allows 200)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")
+	fs.StringVar(&f.memoryLimit, "memory-limit", "1GiB", "memory for grouping rows by user (e.g. 256MiB, 2GiB, bytes); beyond it rows spill to temporary files")
+	fs.BoolVar(&f.sorted, "sorted", false, "the input is grouped by from_account: plan and send a user at a time, without grouping")
+	fs.StringVar(&f.tempDir, "temp-dir", "", "directory for spill files (default $TMPDIR)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to this file at the end")
 	if !dry {
 		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
 		fs.BoolVar(&f.resume, "resume", false, "continue an interrupted run: keep the report's ok rows, send the rest")
@@ -172,6 +182,23 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 	if err != nil {
 		return fail("%v", err)
 	}
+	memLimit, err := parseSize(f.memoryLimit)
+	if err != nil {
+		return fail("--memory-limit: %v", err)
+	}
+	// The Go runtime collects harder as the process nears the limit; the
+	// grouping store takes a share of it and spills beyond.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(memLimit))
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return fail("--cpuprofile: %v", err)
+		}
+		defer stopProfile()
+	}
+	if f.memProfile != "" {
+		defer writeHeapProfile(f.memProfile, stderr)
+	}
 
 	ctr := &pipeline.Counters{}
 	var sender pipeline.Sender
@@ -236,6 +263,10 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 		Counters: ctr,
 		Log:      log,
 		Done:     done,
+
+		MemoryBudget: storeBudget(memLimit),
+		TempDir:      f.tempDir,
+		Sorted:       f.sorted,
 	})
 	progress.Stop()
 	if err := report.Close(); err != nil && runErr == nil {

@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"markimport/sink/fakeim"
 	"markimport/sink/usersig"
@@ -445,19 +448,62 @@ func TestInputErrors(t *testing.T) {
 	}
 }
 
+// TestSigRenewal: usersigs that expire every second or two are renewed, both
+// ahead of time (--sig-ttl) and when the server answers 70001, and the run
+// completes exactly; neither the secret key nor any usersig is ever printed.
 func TestSigRenewal(t *testing.T) {
-	dir := t.TempDir()
-	rows := genRows(5, 1000)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
-	srv, url := startEmulator(t, fakeim.Config{})
-	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	report := filepath.Join(dir, "report.csv")
-	code, stdout, stderr := runCLI(t, "run", "--input", in, "--report", report, "--endpoint", url,
-		"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--sig-ttl", "2s")
-	if code != exitSomeNotOK {
-		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	cases := []struct {
+		name   string
+		server time.Duration // the emulator refuses usersigs older than this
+		ttl    string        // the lifetime markimport gives its usersigs
+	}{
+		{"renewed ahead of expiry", 0, "2s"},
+		{"renewed on 70001", 1500 * time.Millisecond, "24h"},
 	}
-	checkImport(t, srv, rows, report)
-	_ = usersig.Verify
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rows := genRows(5, 3000)
+			in := filepath.Join(dir, "in.csv")
+			writeCSV(t, in, rows)
+			srv := fakeim.New(fakeim.Config{SDKAppID: testAppID, Admins: []string{testAdmin}, SecretKey: testKey, SigTTL: tc.server})
+			var mu sync.Mutex
+			sigs := map[string]bool{}
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				sigs[r.URL.Query().Get("usersig")] = true
+				mu.Unlock()
+				srv.ServeHTTP(w, r)
+			}))
+			defer hs.Close()
+			t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+			report, summary := filepath.Join(dir, "report.csv"), filepath.Join(dir, "summary.json")
+			code, stdout, stderr := runCLI(t, "run", "--input", in, "--report", report, "--summary", summary, "--endpoint", hs.URL,
+				"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--progress-every", "100ms", "--sig-ttl", tc.ttl)
+			if code != exitSomeNotOK {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			checkImport(t, srv, rows, report)
+			if len(sigs) < 2 {
+				t.Errorf("%d distinct usersigs over a run of several seconds, want renewals", len(sigs))
+			}
+			for sig := range sigs {
+				if err := usersig.Verify(sig, testKey, testAppID, testAdmin, time.Now().Add(-time.Minute)); err != nil && tc.server == 0 {
+					t.Errorf("usersig does not verify: %v", err)
+				}
+			}
+			rep, _ := os.ReadFile(report)
+			sum, _ := os.ReadFile(summary)
+			for name, out := range map[string]string{"stdout": stdout, "stderr": stderr, "report": string(rep), "summary": string(sum)} {
+				if strings.Contains(out, testKey) {
+					t.Errorf("the secret key appears in %s", name)
+				}
+				for sig := range sigs {
+					if strings.Contains(out, sig) {
+						t.Errorf("a usersig appears in %s", name)
+					}
+				}
+			}
+		})
+	}
 }

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"markimport/pipeline"
+	"markimport/readers"
+	"markimport/sink"
+)
+
+// cmdVerify reads back the marks of every conversation the input plans and
+// compares them with what the rows asked for: markimport verify --input FILE
+// --report FILE [--summary FILE] with the connection and reader flags of run.
+// It exits 0 when every checked row matches, 1 when some do not, 2 on a
+// usage or input error, 3 on a fatal API error and 130 when interrupted.
+func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const name = "verify"
+	fs, f := newImportFlags(name, false, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(fmt.Sprintf(format, a...)))
+		return exitUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fail("unexpected argument %q", fs.Arg(0))
+	case f.input == "":
+		return fail("--input is required")
+	case f.report == "":
+		return fail("--report is required")
+	case f.rate <= 0:
+		return fail("--rate must be positive")
+	case f.fake:
+		return fail("--fake: the built-in emulator starts empty, so there is nothing to read back; " +
+			"run `markimport fake-server` and point run and verify at it with --endpoint")
+	case f.resume:
+		return fail("--resume: verify reads every row again; there is nothing to resume")
+	}
+	ropts, err := f.readerOptions()
+	if err != nil {
+		return fail("%v", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctr := &pipeline.Counters{}
+	cfg, err := f.clientConfig()
+	if err != nil {
+		return fail("%v", err)
+	}
+	cfg.Rate = f.rate
+	cfg.Concurrency = f.concurrency
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = sink.DefaultConcurrency(f.rate)
+	}
+	cfg.MaxAttempts = f.maxAttempts
+	cfg.Timeout = f.timeout
+	cfg.Counters = ctr
+	cfg.Log = log
+	reads, err := sink.NewReadClient(cfg)
+	if err != nil {
+		return fail("%v", err)
+	}
+	rep, err := pipeline.CreateCSVVerifyReport(f.report)
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	progress := startProgress(ctr, stderr, f.quiet, f.progressEvery, log)
+	sum, verr := pipeline.Verify(ctx, pipeline.VerifyOptions{
+		Input:       f.input,
+		Reader:      ropts,
+		Report:      rep,
+		Marks:       reads,
+		Concurrency: cfg.Concurrency,
+		Counters:    ctr,
+		Log:         log,
+	})
+	progress.Stop()
+	if err := rep.Close(); err != nil && verr == nil {
+		verr = fmt.Errorf("verify report %s: %w", f.report, err)
+	}
+
+	var inErr *readers.InputError
+	if errors.As(verr, &inErr) {
+		fmt.Fprintf(stderr, "markimport %s: input error: %s\nNothing was read back.\n", name, sink.Redact(inErr.Error()))
+		return exitUsage
+	}
+	code := exitOK
+	if !sum.AllMatch() {
+		code = exitSomeNotOK
+	}
+	var fe *pipeline.FatalError
+	switch {
+	case errors.As(verr, &fe):
+		code = exitFatal
+		fmt.Fprintf(stderr, "markimport %s: stopped by a fatal API error %d: %s\nRows not read back are reported unread.\n", name, fe.Code, sink.Redact(fe.Error()))
+	case verr != nil && ctx.Err() != nil:
+		code = exitInterrupted
+		fmt.Fprintf(stderr, "markimport %s: interrupted; rows not read back are reported unread\n", name)
+	case verr != nil:
+		fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(verr.Error()))
+		code = max(code, exitSomeNotOK)
+	}
+	printVerifySummary(stdout, &sum)
+	if f.summary != "" {
+		out := struct {
+			*pipeline.VerifySummary
+			ExitCode int `json:"exit_code"`
+		}{&sum, code}
+		if err := writeJSONFile(f.summary, out); err != nil {
+			fmt.Fprintf(stderr, "markimport %s: write summary: %v\n", name, err)
+			code = max(code, exitSomeNotOK)
+		}
+	}
+	return code
+}
+
+// printVerifySummary prints the rows by status and the reads it took.
+func printVerifySummary(w io.Writer, s *pipeline.VerifySummary) {
+	fmt.Fprintf(w, "verify of %s:\n", s.Input)
+	fmt.Fprintf(w, "  rows           %d\n", s.Rows)
+	for _, st := range pipeline.VerifyStatuses {
+		if n := s.Statuses[st]; n > 0 {
+			fmt.Fprintf(w, "    %-12s %d\n", st, n)
+		}
+	}
+	fmt.Fprintf(w, "  users          %d\n", s.Users)
+	fmt.Fprintf(w, "  conversations  %d\n", s.Conversations)
+	fmt.Fprintf(w, "  requests       %d planned (%d HTTP requests, %d retries, %d throttled)\n", s.Requests, s.HTTPRequests, s.Retries, s.Throttled)
+	fmt.Fprintf(w, "  elapsed        %.1fs\n", s.ElapsedSeconds)
+	if s.Stopped != "" {
+		fmt.Fprintf(w, "  stopped        %s\n", sink.Redact(s.Stopped))
+	}
+}
+
+// writeJSONFile writes v as indented JSON, with every secret redacted.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append([]byte(sink.Redact(string(b))), '\n'), 0o644)
+}

@@ -1,0 +1,383 @@
+package pipeline
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+)
+
+// Partitions is the number of hash partitions of users. Both the in-memory
+// and the spilled path plan users partition by partition, in the same order,
+// so their plans (and a dry run's report) are identical.
+const Partitions = 256
+
+// crec is a valid change held compactly: strings are interned and referred
+// to by index, so a row costs 40 bytes in a slice of structs plus its share
+// of the distinct strings.
+type crec struct {
+	row    int64
+	set    uint64
+	clear  uint64
+	from   uint32
+	peer   uint32
+	custom uint32
+	typ    uint8
+	opt    uint8
+}
+
+const crecBytes = 40
+
+// chunks is a growable array of crecs in fixed-size blocks: appending never
+// copies what is already there, as a doubling slice would (for tens of
+// millions of rows, gigabytes of copying and page faults).
+type chunks struct {
+	blocks [][]crec
+	n      int
+}
+
+const chunkSize = 1 << 16
+
+func (c *chunks) add(r crec) {
+	if c.n%chunkSize == 0 {
+		c.blocks = append(c.blocks, make([]crec, 0, chunkSize))
+	}
+	b := &c.blocks[len(c.blocks)-1]
+	*b = append(*b, r)
+	c.n++
+}
+
+func (c *chunks) at(i int) *crec { return &c.blocks[i/chunkSize][i%chunkSize] }
+
+func (c *chunks) bytes() int64 { return int64(len(c.blocks)) * chunkSize * crecBytes }
+
+// interner keeps one copy of each distinct string.
+type interner struct {
+	ids   map[string]uint32
+	strs  []string
+	bytes int64
+}
+
+func newInterner() *interner {
+	return &interner{ids: map[string]uint32{"": 0}, strs: []string{""}}
+}
+
+// internOverhead approximates a distinct string's bookkeeping: the map
+// entry and the slice element.
+const internOverhead = 64
+
+func (in *interner) id(s string) uint32 {
+	if id, ok := in.ids[s]; ok {
+		return id
+	}
+	id := uint32(len(in.strs))
+	// A field is a slice of its whole record's text: copy it, so that the
+	// record is not kept alive.
+	s = strings.Clone(s)
+	in.strs = append(in.strs, s)
+	in.ids[s] = id
+	in.bytes += int64(len(s)) + internOverhead
+	return id
+}
+
+// store holds the valid changes of an input grouped by hash partition of
+// the user. It keeps them in memory, compactly, until they would take more
+// than its budget; then it spills every partition to its own temporary file
+// and plans them one at a time, each holding only its share of the input.
+type store struct {
+	budget int64
+	dir    string
+
+	strs *interner
+	recs chunks
+
+	spilled []*spillFile // nil until the budget is exceeded
+	spills  int64        // rows spilled
+}
+
+// spillFile is one partition on disk. The file is unlinked as soon as it is
+// created: it lives as long as the descriptor, so nothing is left behind even
+// when the process is killed.
+type spillFile struct {
+	f *os.File
+	w *bufio.Writer
+	n int64
+}
+
+func newStore(budget int64, dir string) *store {
+	return &store{budget: budget, dir: dir, strs: newInterner()}
+}
+
+func (s *store) partition(from string) int {
+	return int(hashString(from) % Partitions)
+}
+
+// Spilled reports whether the store went to disk.
+func (s *store) Spilled() bool { return s.spilled != nil }
+
+// add keeps one valid change.
+func (s *store) add(c *Change) error {
+	if s.spilled != nil {
+		return s.write(c)
+	}
+	r := crec{row: c.Row, set: c.Set, clear: c.Clear, from: s.strs.id(c.From), peer: s.strs.id(c.Conv.Peer), typ: c.Conv.Type, opt: c.Opt}
+	if c.Opt&OptCustom != 0 {
+		r.custom = s.strs.id(c.Custom)
+	}
+	s.recs.add(r)
+	if s.budget > 0 && s.strs.bytes+s.recs.bytes() > s.budget {
+		return s.spill()
+	}
+	return nil
+}
+
+// spill moves every in-memory change to the partition files.
+func (s *store) spill() error {
+	s.spilled = make([]*spillFile, Partitions)
+	for i := range s.spilled {
+		f, err := os.CreateTemp(s.dir, "markimport-spill-*")
+		if err != nil {
+			s.close()
+			return fmt.Errorf("spill: %w", err)
+		}
+		os.Remove(f.Name())
+		s.spilled[i] = &spillFile{f: f, w: bufio.NewWriterSize(f, 32<<10)}
+	}
+	for i := range s.recs.n {
+		c := s.change(s.recs.at(i), s.strs)
+		if err := s.write(&c); err != nil {
+			return err
+		}
+	}
+	s.recs, s.strs = chunks{}, newInterner()
+	return nil
+}
+
+func (s *store) change(r *crec, strs *interner) Change {
+	return Change{Row: r.row, From: strs.strs[r.from], Conv: Conversation{Type: r.typ, Peer: strs.strs[r.peer]},
+		Set: r.set, Clear: r.clear, Custom: strs.strs[r.custom], Opt: r.opt}
+}
+
+// write appends a change to its partition file: varints and length-prefixed
+// strings.
+func (s *store) write(c *Change) error {
+	sf := s.spilled[s.partition(c.From)]
+	var buf [binary.MaxVarintLen64*3 + 2]byte
+	b := binary.AppendUvarint(buf[:0], uint64(c.Row))
+	b = binary.AppendUvarint(b, c.Set)
+	b = binary.AppendUvarint(b, c.Clear)
+	b = append(b, c.Conv.Type, c.Opt)
+	sf.w.Write(b)
+	writeString(sf.w, c.From)
+	writeString(sf.w, c.Conv.Peer)
+	if c.Opt&OptCustom != 0 {
+		writeString(sf.w, c.Custom)
+	}
+	sf.n++
+	s.spills++
+	return nil
+}
+
+func writeString(w *bufio.Writer, s string) {
+	var buf [binary.MaxVarintLen64]byte
+	w.Write(binary.AppendUvarint(buf[:0], uint64(len(s))))
+	w.WriteString(s)
+}
+
+// eachPartition calls fn with the changes of each partition, in input order,
+// partition 0 first, and with each change's user as a number from 0, in
+// order of first appearance within the partition. The slices are reused: fn
+// must not keep them.
+func (s *store) eachPartition(fn func(changes []Change, users []int32, nUsers int) error) error {
+	if s.spilled == nil {
+		return s.eachMemPartition(fn)
+	}
+	var p partBuf
+	for i, sf := range s.spilled {
+		if sf.n == 0 {
+			continue
+		}
+		if err := sf.read(&p); err != nil {
+			return fmt.Errorf("spill partition %d: %w", i, err)
+		}
+		if err := fn(p.changes, p.users, p.nUsers); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachMemPartition orders the in-memory changes by partition, keeping input
+// order within each (a counting sort), and numbers users by interned id,
+// without hashing a string again.
+func (s *store) eachMemPartition(fn func([]Change, []int32, int) error) error {
+	n := s.recs.n
+	var counts [Partitions + 1]int
+	parts := make([]uint8, n)
+	for i := range n {
+		p := s.partition(s.strs.strs[s.recs.at(i).from])
+		parts[i] = uint8(p)
+		counts[p+1]++
+	}
+	for p := 1; p <= Partitions; p++ {
+		counts[p] += counts[p-1]
+	}
+	order := make([]int32, n)
+	next := counts
+	for i := range n {
+		p := parts[i]
+		order[next[p]] = int32(i)
+		next[p]++
+	}
+	parts = nil
+	user := make([]int32, len(s.strs.strs)) // by string id: the user's number + 1
+	var changes []Change
+	var users []int32
+	for p := range Partitions {
+		changes, users = changes[:0], users[:0]
+		nUsers := 0
+		for _, i := range order[counts[p]:counts[p+1]] {
+			r := s.recs.at(int(i))
+			if user[r.from] == 0 {
+				nUsers++
+				user[r.from] = int32(nUsers)
+			}
+			changes = append(changes, s.change(r, s.strs))
+			users = append(users, user[r.from]-1)
+		}
+		if len(changes) == 0 {
+			continue
+		}
+		if err := fn(changes, users, nUsers); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// partBuf holds a partition read back from disk.
+type partBuf struct {
+	changes []Change
+	users   []int32
+	nUsers  int
+}
+
+// read decodes a whole partition file. Strings repeated within it share
+// one copy, and users are numbered in order of first appearance.
+func (sf *spillFile) read(p *partBuf) error {
+	if err := sf.w.Flush(); err != nil {
+		return err
+	}
+	if _, err := sf.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	clear(p.changes) // let the previous partition's strings go
+	p.changes, p.users, p.nUsers = p.changes[:0], p.users[:0], 0
+	r := bufio.NewReaderSize(sf.f, 256<<10)
+	strs := map[string]string{}
+	userIDs := map[string]int32{}
+	var sb []byte
+	bytes := func() ([]byte, error) {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return nil, err
+		}
+		sb = slices.Grow(sb[:0], int(n))[:n]
+		_, err = io.ReadFull(r, sb)
+		return sb, err
+	}
+	str := func() (string, error) {
+		b, err := bytes()
+		if err != nil {
+			return "", err
+		}
+		if s, ok := strs[string(b)]; ok {
+			return s, nil
+		}
+		s := string(b)
+		strs[s] = s
+		return s, nil
+	}
+	for range sf.n {
+		var c Change
+		row, err := binary.ReadUvarint(r)
+		if err != nil {
+			return err
+		}
+		c.Row = int64(row)
+		if c.Set, err = binary.ReadUvarint(r); err != nil {
+			return err
+		}
+		if c.Clear, err = binary.ReadUvarint(r); err != nil {
+			return err
+		}
+		if c.Conv.Type, err = r.ReadByte(); err != nil {
+			return err
+		}
+		if c.Opt, err = r.ReadByte(); err != nil {
+			return err
+		}
+		if c.From, err = str(); err != nil {
+			return err
+		}
+		u, ok := userIDs[c.From]
+		if !ok {
+			u = int32(p.nUsers)
+			userIDs[c.From] = u
+			p.nUsers++
+		}
+		if c.Conv.Peer, err = str(); err != nil {
+			return err
+		}
+		if c.Opt&OptCustom != 0 {
+			if c.Custom, err = str(); err != nil {
+				return err
+			}
+		}
+		p.changes = append(p.changes, c)
+		p.users = append(p.users, u)
+	}
+	return nil
+}
+
+// close releases the spill files (already unlinked).
+func (s *store) close() error {
+	var errs []error
+	for _, sf := range s.spilled {
+		if sf != nil {
+			errs = append(errs, sf.f.Close())
+		}
+	}
+	s.spilled, s.recs = nil, chunks{}
+	return errors.Join(errs...)
+}
+
+// planPartition plans a partition's users, in order of first appearance
+// (users[i] numbers the user of changes[i]): a counting sort gathers each
+// user's rows, in input order, in time linear in the rows.
+func planPartition(changes []Change, users []int32, nUsers int, done *RowSet, emit func([]Request, []Rejected) error) error {
+	starts := make([]int32, nUsers+1)
+	for _, u := range users {
+		starts[u+1]++
+	}
+	for u := range nUsers {
+		starts[u+1] += starts[u]
+	}
+	sorted := make([]Change, len(changes))
+	next := slices.Clone(starts[:nUsers])
+	for i, u := range users {
+		sorted[next[u]] = changes[i]
+		next[u]++
+	}
+	for u := range nUsers {
+		reqs, rej := PlanUser(sorted[starts[u]:starts[u+1]], MaxConversations, done)
+		if err := emit(reqs, rej); err != nil {
+			return err
+		}
+	}
+	return nil
+}

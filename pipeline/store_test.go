@@ -1,0 +1,165 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// writeGenInput writes a shuffled CSV with many users, merged rows, a user
+// over the conversation limit and invalid rows.
+func writeGenInput(t testing.TB, path string, n int, sorted bool) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(3, 4))
+	var rows [][]string
+	for i := range n {
+		u := fmt.Sprint("user", r.IntN(n/5+1))
+		rows = append(rows, []string{u, fmt.Sprint("peer", r.IntN(30)), fmt.Sprint(r.IntN(64)), "", fmt.Sprint("c", i%7)})
+		if i%97 == 0 {
+			rows = append(rows, []string{u, "", "64", "", ""}) // invalid
+		}
+	}
+	for i := range 1003 {
+		rows = append(rows, []string{"heavy", fmt.Sprint("h", i), "1", "", ""})
+	}
+	if sorted {
+		slices.SortStableFunc(rows, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
+	} else {
+		r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"from_account", "to_account", "set_mark", "clear_mark", "custom_mark"})
+	w.WriteAll(rows)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// memReport collects report lines.
+type memReport struct {
+	mu    sync.Mutex
+	lines []Line
+}
+
+func (m *memReport) Write(l Line) error {
+	m.mu.Lock()
+	m.lines = append(m.lines, l)
+	m.mu.Unlock()
+	return nil
+}
+func (m *memReport) Sync() error  { return nil }
+func (m *memReport) Close() error { return nil }
+
+// recordingSender answers every item ok and records the requests.
+type recordingSender struct {
+	mu   sync.Mutex
+	reqs []string
+}
+
+func (s *recordingSender) Send(ctx context.Context, reqs <-chan *Request, done func(*Request, []Outcome)) error {
+	for req := range reqs {
+		out := make([]Outcome, len(req.Items))
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s:", req.From)
+		for i, it := range req.Items {
+			out[i] = Outcome{Sent: true, Attempts: 1}
+			fmt.Fprintf(&b, " %v/%x/%x/%q/%d", it.Conv, it.Set, it.Clear, it.Custom, it.Opt)
+		}
+		s.mu.Lock()
+		s.reqs = append(s.reqs, b.String())
+		s.mu.Unlock()
+		done(req, out)
+	}
+	return ctx.Err()
+}
+
+func TestSpillMatchesMemory(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	writeGenInput(t, in, 20000, false)
+	type result struct {
+		lines []Line
+		reqs  []string
+		sum   Summary
+	}
+	do := func(budget int64, dry bool) result {
+		rep := &memReport{}
+		snd := &recordingSender{}
+		sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: snd, DryRun: dry, MemoryBudget: budget, TempDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(snd.reqs)
+		return result{rep.lines, snd.reqs, sum}
+	}
+	for _, dry := range []bool{true, false} {
+		mem, spill := do(0, dry), do(64<<10, dry)
+		if mem.sum.Spilled || !spill.sum.Spilled {
+			t.Fatalf("spilled: memory path %v, budget path %v", mem.sum.Spilled, spill.sum.Spilled)
+		}
+		if dry && !slices.Equal(mem.lines, spill.lines) {
+			t.Fatalf("dry-run reports differ between the in-memory and the spill path")
+		}
+		if !dry {
+			a, b := slices.Clone(mem.lines), slices.Clone(spill.lines)
+			cmp := func(x, y Line) int { return int(x.Row - y.Row) }
+			slices.SortFunc(a, cmp)
+			slices.SortFunc(b, cmp)
+			if !slices.Equal(a, b) {
+				t.Fatalf("reports differ between the in-memory and the spill path")
+			}
+		}
+		if !slices.Equal(mem.reqs, spill.reqs) {
+			t.Fatalf("requests differ: %d vs %d", len(mem.reqs), len(spill.reqs))
+		}
+		if mem.sum.RequestsPlanned != spill.sum.RequestsPlanned || mem.sum.Users != spill.sum.Users || mem.sum.Conversations != spill.sum.Conversations {
+			t.Fatalf("summaries differ: %+v vs %+v", mem.sum, spill.sum)
+		}
+		if int64(len(mem.lines)) != mem.sum.Rows {
+			t.Fatalf("%d report lines for %d rows", len(mem.lines), mem.sum.Rows)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("temporary files left behind: %d entries", len(ents))
+	}
+}
+
+func TestSortedStreamsLikeUnsorted(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	writeGenInput(t, in, 5000, true)
+	run := func(sorted bool) ([]string, []Line) {
+		rep, snd := &memReport{}, &recordingSender{}
+		if _, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: snd, Sorted: sorted}); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(snd.reqs)
+		slices.SortFunc(rep.lines, func(x, y Line) int { return int(x.Row - y.Row) })
+		return snd.reqs, rep.lines
+	}
+	r1, l1 := run(false)
+	r2, l2 := run(true)
+	if !slices.Equal(r1, r2) || !slices.Equal(l1, l2) {
+		t.Fatalf("sorted streaming differs from the grouped plan")
+	}
+
+	// A user that comes back after others: those rows are invalid, not lost.
+	os.WriteFile(in, []byte("from_account,to_account,set_mark\na,p,1\nb,p,1\na,q,2\n"), 0o644)
+	rep := &memReport{}
+	if _, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: &recordingSender{}, Sorted: true}); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(rep.lines, func(x, y Line) int { return int(x.Row - y.Row) })
+	if len(rep.lines) != 3 || rep.lines[2].Status != StatusInvalid || !strings.Contains(rep.lines[2].Message, "contiguous") {
+		t.Fatalf("report %+v", rep.lines)
+	}
+}

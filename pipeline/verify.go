@@ -1,0 +1,464 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"markimport/readers"
+)
+
+// Verification reads the marks back after an import and compares them with
+// what the input file asked for. The input is planned exactly as Run plans
+// it, so every row is judged by the item it was merged into: the bits the
+// item sets must be 1, the bits it clears must be 0, and its custom mark, when
+// it writes one, must be equal. Bits the file never mentions are not compared:
+// the import did not touch them.
+
+// MaxSearchItems is the most conversations one search_contact_group request
+// may name.
+const MaxSearchItems = 300
+
+// ServerMarks is one conversation's marks as the server reports them.
+type ServerMarks struct {
+	// Standard is the 64-bit standard mark; bit n is SetMark/ClearMark n.
+	Standard uint64
+	Custom   string
+}
+
+// MarkReader reads marks back from the server. Search is given one user and
+// 1..MaxSearchItems distinct conversations, and returns the marks of those
+// the server has; a conversation the user never marked is absent from the
+// map. It returns a *FatalError when the API answered with an error that
+// makes every further read pointless, and ctx.Err() when ctx is done.
+type MarkReader interface {
+	Search(ctx context.Context, from string, convs []Conversation) (map[Conversation]ServerMarks, error)
+}
+
+// VerifyStatus is the verdict on one input row.
+type VerifyStatus string
+
+// The statuses of a verify report.
+const (
+	// VerifyMatch: the server holds what the row's item asked for.
+	VerifyMatch VerifyStatus = "match"
+	// VerifyMismatch: a compared bit or the custom mark differs.
+	VerifyMismatch VerifyStatus = "mismatch"
+	// VerifyMissing: the server has no marks for the conversation at all.
+	VerifyMissing VerifyStatus = "missing"
+	// VerifyNotChecked: the row is invalid, or rejected by the per-user
+	// conversation limit, so the import never sent it.
+	VerifyNotChecked VerifyStatus = "not-checked"
+	// VerifyUnread: the marks could not be read back (the read failed after
+	// its retries, or the verify stopped before reading them).
+	VerifyUnread VerifyStatus = "unread"
+)
+
+// VerifyStatuses lists every verify status in report order.
+var VerifyStatuses = []VerifyStatus{VerifyMatch, VerifyMismatch, VerifyMissing, VerifyNotChecked, VerifyUnread}
+
+// VerifyLine is one line of the verify report: the verdict on one input row.
+type VerifyLine struct {
+	Row    int64
+	From   string
+	Type   string
+	Peer   string
+	Status VerifyStatus
+	// Expected is what the row's item asks for, e.g. `set=0,33 clear=2
+	// custom="vip"`; empty for not-checked rows.
+	Expected string
+	// Actual is what the server holds: `standard=` and the 64-bit standard
+	// mark in binary notation (bit 0 last), then `custom=` and the quoted
+	// custom mark; empty when the conversation is missing or unread.
+	Actual string
+	// Message says why a row is not a match. For a mismatch it names the
+	// differing bits and sets the expected bit pattern ('1' set, '0' cleared,
+	// '.' not compared; bit 0 last) against the server's 64 bits.
+	Message string
+}
+
+// VerifyReportHeader is the verify report's column list.
+var VerifyReportHeader = []string{"row", "from_account", "type", "peer", "status", "expected", "actual", "message"}
+
+// VerifyReportWriter receives verify report lines. Implementations need not
+// be safe for concurrent use: Verify serialises calls.
+type VerifyReportWriter interface {
+	Write(VerifyLine) error
+	Close() error
+}
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	Input  string
+	Reader readers.Options
+	Report VerifyReportWriter
+	Marks  MarkReader
+	// Concurrency is the number of reads in flight (default 16); the
+	// MarkReader paces them.
+	Concurrency int
+	Counters    *Counters
+	Log         *slog.Logger
+}
+
+// VerifySummary is the account of a verify, printed at the end and written
+// as JSON.
+type VerifySummary struct {
+	Input         string                 `json:"input"`
+	Rows          int64                  `json:"rows"`
+	Statuses      map[VerifyStatus]int64 `json:"statuses"`
+	Users         int64                  `json:"users"`
+	Conversations int64                  `json:"conversations"`
+	// Requests is the search_contact_group requests planned: one per user
+	// per MaxSearchItems conversations.
+	Requests       int64   `json:"requests_planned"`
+	HTTPRequests   int64   `json:"http_requests"`
+	Retries        int64   `json:"retries"`
+	Throttled      int64   `json:"throttled"`
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	Stopped        string  `json:"stopped,omitempty"`
+}
+
+// AllMatch reports whether every checked row matches: no row is a
+// mismatch, missing or unread. Not-checked rows do not count.
+func (s *VerifySummary) AllMatch() bool {
+	return s.Statuses[VerifyMismatch]+s.Statuses[VerifyMissing]+s.Statuses[VerifyUnread] == 0
+}
+
+// Verify reads and plans the input as Run does, reads back the marks of
+// every planned conversation with the fewest search requests (one per user
+// per MaxSearchItems conversations, several in flight), and writes one report
+// line per input row. It returns an *readers.InputError when the input
+// cannot be read, a *FatalError when the API stopped the reads, or ctx.Err()
+// when interrupted; rows not read then are reported unread.
+func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
+	start := time.Now()
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctr := opts.Counters
+	if ctr == nil {
+		ctr = &Counters{}
+	}
+	workers := opts.Concurrency
+	if workers <= 0 {
+		workers = 16
+	}
+	rep := &verifyReport{w: opts.Report, counts: map[VerifyStatus]int64{}, ctr: ctr}
+	sum := VerifySummary{Input: opts.Input}
+	finish := func(err error) (VerifySummary, error) {
+		if rep.err != nil && err == nil {
+			err = fmt.Errorf("write verify report: %w", rep.err)
+		}
+		sum.Statuses = rep.counts
+		sum.HTTPRequests = ctr.HTTPRequests.Load()
+		sum.Retries = ctr.Retries.Load()
+		sum.Throttled = ctr.Throttled.Load()
+		sum.ElapsedSeconds = time.Since(start).Seconds()
+		return sum, err
+	}
+
+	reqs, rejected, rows, err := readPlan(opts.Input, opts.Reader, ctr, func(bad *Invalid) {
+		rep.write(VerifyLine{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: VerifyNotChecked,
+			Message: "invalid: " + bad.Message})
+	})
+	sum.Rows = rows
+	if err != nil {
+		return finish(err)
+	}
+	for _, rj := range rejected {
+		rep.write(VerifyLine{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: VerifyNotChecked,
+			Message: fmt.Sprintf("rejected: conversation beyond the limit of %d per user", MaxConversations)})
+	}
+	batches := searchBatches(reqs)
+	users := map[string]struct{}{}
+	for i := range reqs {
+		users[reqs[i].From] = struct{}{}
+		sum.Conversations += int64(len(reqs[i].Items))
+	}
+	sum.Users = int64(len(users))
+	sum.Requests = int64(len(batches))
+	ctr.RequestsPlanned.Store(sum.Requests)
+	log.Info("verify plan ready", "rows", sum.Rows, "users", sum.Users, "conversations", sum.Conversations, "requests", sum.Requests)
+
+	// A fatal answer cancels gctx: reads in flight end, and no new one starts.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	next := 0
+	for ; next < len(batches) && gctx.Err() == nil; next++ {
+		b := &batches[next]
+		g.Go(func() error {
+			defer ctr.RequestsDone.Add(1)
+			got, err := opts.Marks.Search(gctx, b.from, b.convs())
+			var fe *FatalError
+			switch {
+			case errors.As(err, &fe):
+				rep.unread(b, "read failed: "+err.Error())
+				return err
+			case err != nil && gctx.Err() != nil:
+				rep.unread(b, notReadMessage(context.Cause(gctx)))
+				return nil
+			case err != nil:
+				log.Warn("read failed", "from", b.from, "conversations", len(b.items), "err", err)
+				rep.unread(b, "read failed: "+err.Error())
+				return nil
+			}
+			for _, it := range b.items {
+				m, found := got[it.Conv]
+				l := compare(it, m, found)
+				l.From, l.Type, l.Peer = b.from, it.Conv.TypeName(), it.Conv.Peer
+				rep.writeRows(l, it.Rows)
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		sum.Stopped = err.Error()
+		why := notReadMessage(err)
+		for i := next; i < len(batches); i++ {
+			rep.unread(&batches[i], why)
+		}
+	}
+	return finish(err)
+}
+
+// notReadMessage is the report message of rows a stopped verify never read.
+func notReadMessage(cause error) string {
+	var fe *FatalError
+	if errors.As(cause, &fe) {
+		return fmt.Sprintf("not read: the verify stopped on API error %d", fe.Code)
+	}
+	return "not read: the verify was interrupted"
+}
+
+// readPlan reads and validates every record of the input and plans the
+// valid ones, as Run does; invalid rows are handed to invalid as they are
+// read. It returns the number of rows read.
+func readPlan(input string, ropts readers.Options, ctr *Counters, invalid func(*Invalid)) ([]Request, []Rejected, int64, error) {
+	r, err := readers.Open(input, ropts)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer r.Close()
+	var changes []Change
+	var rows int64
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, rows, err
+		}
+		rows++
+		ctr.RowsRead.Add(1)
+		c, bad := Validate(rec)
+		if bad != nil {
+			invalid(bad)
+			continue
+		}
+		changes = append(changes, c)
+	}
+	if rows == 0 {
+		return nil, nil, 0, &readers.InputError{Path: input, Err: readers.ErrNoRows}
+	}
+	ctr.RowsTotal.Store(rows)
+	reqs, rejected := Plan(changes, nil)
+	return reqs, rejected, rows, nil
+}
+
+// searchBatch is one search request: up to MaxSearchItems items of one user.
+type searchBatch struct {
+	from  string
+	items []*Item
+}
+
+func (b *searchBatch) convs() []Conversation {
+	out := make([]Conversation, len(b.items))
+	for i, it := range b.items {
+		out[i] = it.Conv
+	}
+	return out
+}
+
+// searchBatches packs the planned items into the fewest search requests:
+// ceil(items/MaxSearchItems) per user. Plan gives each user's requests one
+// after another, so a user's items are consecutive.
+func searchBatches(reqs []Request) []searchBatch {
+	var out []searchBatch
+	for i := range reqs {
+		r := &reqs[i]
+		for k := range r.Items {
+			if n := len(out); n == 0 || out[n-1].from != r.From || len(out[n-1].items) == MaxSearchItems {
+				out = append(out, searchBatch{from: r.From})
+			}
+			last := &out[len(out)-1]
+			last.items = append(last.items, &r.Items[k])
+		}
+	}
+	return out
+}
+
+// compare judges an item against the server's marks (found is false when
+// the server has none). It fills Status, Expected, Actual and Message.
+func compare(it *Item, got ServerMarks, found bool) VerifyLine {
+	l := VerifyLine{Expected: expectedText(it)}
+	if !found {
+		l.Status, l.Message = VerifyMissing, "the server has no marks for this conversation"
+		return l
+	}
+	l.Actual = "standard=" + bitString(got.Standard) + " custom=" + strconv.Quote(got.Custom)
+	var why []string
+	if wrong := (it.Set &^ got.Standard) | (it.Clear & got.Standard); wrong != 0 {
+		var bits []string
+		for _, b := range Bits(wrong) {
+			want := 0
+			if it.Set&(1<<b) != 0 {
+				want = 1
+			}
+			bits = append(bits, fmt.Sprintf("%d (want %d)", b, want))
+		}
+		why = append(why, fmt.Sprintf("standard mark bit %s differs: want %s got %s",
+			strings.Join(bits, ", "), bitPattern(it.Set, it.Clear), bitString(got.Standard)))
+	}
+	if it.Opt&OptCustom != 0 && got.Custom != it.Custom {
+		why = append(why, fmt.Sprintf("custom mark is %s, want %s", strconv.Quote(got.Custom), strconv.Quote(it.Custom)))
+	}
+	l.Status = VerifyMatch
+	if len(why) > 0 {
+		l.Status, l.Message = VerifyMismatch, strings.Join(why, "; ")
+	}
+	return l
+}
+
+// expectedText renders what an item asks for: `set=0,33 clear=2 custom="vip"`.
+func expectedText(it *Item) string {
+	var parts []string
+	list := func(mask uint64) string {
+		s := make([]string, 0, 8)
+		for _, b := range Bits(mask) {
+			s = append(s, strconv.Itoa(b))
+		}
+		return strings.Join(s, ",")
+	}
+	if it.Set != 0 {
+		parts = append(parts, "set="+list(it.Set))
+	}
+	if it.Clear != 0 {
+		parts = append(parts, "clear="+list(it.Clear))
+	}
+	if it.Opt&OptCustom != 0 {
+		parts = append(parts, "custom="+strconv.Quote(it.Custom))
+	}
+	return strings.Join(parts, " ")
+}
+
+// bitString renders a standard mark as 64 binary digits, bit 0 last.
+func bitString(v uint64) string { return fmt.Sprintf("%064b", v) }
+
+// bitPattern renders what an item expects of each of the 64 bits, bit 0
+// last: '1' set, '0' cleared, '.' not compared.
+func bitPattern(set, clear uint64) string {
+	var b [64]byte
+	for i := range b {
+		bit := uint64(1) << (63 - i)
+		switch {
+		case set&bit != 0:
+			b[i] = '1'
+		case clear&bit != 0:
+			b[i] = '0'
+		default:
+			b[i] = '.'
+		}
+	}
+	return string(b[:])
+}
+
+// verifyReport serialises writes from the read workers and counts statuses.
+type verifyReport struct {
+	mu     sync.Mutex
+	w      VerifyReportWriter
+	counts map[VerifyStatus]int64
+	ctr    *Counters
+	err    error
+}
+
+// writeRows writes l once for each row.
+func (r *verifyReport) writeRows(l VerifyLine, rows []int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, row := range rows {
+		l.Row = row
+		r.counts[l.Status]++
+		if r.err == nil {
+			r.err = r.w.Write(l)
+		}
+	}
+	r.ctr.RowsDone.Add(int64(len(rows)))
+}
+
+func (r *verifyReport) write(l VerifyLine) { r.writeRows(l, []int64{l.Row}) }
+
+// unread reports every row of a batch unread, with why.
+func (r *verifyReport) unread(b *searchBatch, why string) {
+	for _, it := range b.items {
+		r.writeRows(VerifyLine{From: b.from, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: VerifyUnread,
+			Expected: expectedText(it), Message: why}, it.Rows)
+	}
+}
+
+// CSVVerifyReport writes the verify report as CSV.
+type CSVVerifyReport struct {
+	f   *os.File
+	buf *bufio.Writer
+	w   *csv.Writer
+}
+
+// CreateCSVVerifyReport creates (truncating) a verify report at path and
+// writes its header.
+func CreateCSVVerifyReport(path string) (*CSVVerifyReport, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create verify report: %w", err)
+	}
+	buf := bufio.NewWriterSize(f, 256<<10)
+	r := &CSVVerifyReport{f: f, buf: buf, w: csv.NewWriter(buf)}
+	if err := r.w.Write(VerifyReportHeader); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write verify report %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// Write appends one line.
+func (r *CSVVerifyReport) Write(l VerifyLine) error {
+	return r.w.Write([]string{strconv.FormatInt(l.Row, 10), l.From, l.Type, l.Peer, string(l.Status), l.Expected, l.Actual, l.Message})
+}
+
+// Close flushes the report and closes the file.
+func (r *CSVVerifyReport) Close() error {
+	r.w.Flush()
+	err := r.w.Error()
+	if err == nil {
+		err = r.buf.Flush()
+	}
+	if cerr := r.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,318 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"markimport/readers"
+)
+
+func TestCompare(t *testing.T) {
+	ones := func(bits ...int) uint64 {
+		var v uint64
+		for _, b := range bits {
+			v |= 1 << b
+		}
+		return v
+	}
+	item := Item{Set: ones(0, 33), Clear: ones(2), Custom: "vip", Opt: OptBoth}
+	pattern := strings.Repeat(".", 30) + "1" + strings.Repeat(".", 30) + "0.1" // bit 33, bit 2, bit 0
+	tests := []struct {
+		name    string
+		it      Item
+		got     ServerMarks
+		found   bool
+		status  VerifyStatus
+		message []string // substrings
+	}{
+		{"exact", item, ServerMarks{ones(0, 33), "vip"}, true, VerifyMatch, nil},
+		{"bits not mentioned are not compared", item, ServerMarks{ones(0, 1, 33, 63), "vip"}, true, VerifyMatch, nil},
+		{"a set bit is 0", item, ServerMarks{ones(0), "vip"}, true, VerifyMismatch,
+			[]string{"bit 33 (want 1) differs", "want " + pattern + " got " + fmt.Sprintf("%064b", 1)}},
+		{"a cleared bit is 1", item, ServerMarks{ones(0, 2, 33), "vip"}, true, VerifyMismatch, []string{"bit 2 (want 0) differs"}},
+		{"two bits and the custom mark", item, ServerMarks{ones(2), "x"}, true, VerifyMismatch,
+			[]string{"bit 0 (want 1), 2 (want 0), 33 (want 1) differs", `custom mark is "x", want "vip"`}},
+		{"custom mark not written is not compared", Item{Set: ones(5), Opt: OptStandard}, ServerMarks{ones(5), "other"}, true, VerifyMatch, nil},
+		{"custom mark set to empty", Item{Opt: OptCustom}, ServerMarks{ones(5), "left"}, true, VerifyMismatch, []string{`custom mark is "left", want ""`}},
+		{"missing", item, ServerMarks{}, false, VerifyMissing, []string{"no marks"}},
+		{"clear-only item on a zero mark", Item{Clear: ones(5), Opt: OptStandard}, ServerMarks{}, true, VerifyMatch, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := compare(&tt.it, tt.got, tt.found)
+			if l.Status != tt.status {
+				t.Fatalf("status %s (%s), want %s", l.Status, l.Message, tt.status)
+			}
+			for _, m := range tt.message {
+				if !strings.Contains(l.Message, m) {
+					t.Errorf("message %q does not contain %q", l.Message, m)
+				}
+			}
+			if tt.status == VerifyMatch && l.Message != "" {
+				t.Errorf("a match with message %q", l.Message)
+			}
+			if tt.found && l.Actual != fmt.Sprintf("standard=%064b custom=%q", tt.got.Standard, tt.got.Custom) {
+				t.Errorf("actual %q", l.Actual)
+			}
+			if !tt.found && l.Actual != "" {
+				t.Errorf("actual %q for a missing conversation", l.Actual)
+			}
+		})
+	}
+	if got := compare(&item, ServerMarks{}, false).Expected; got != `set=0,33 clear=2 custom="vip"` {
+		t.Errorf("expected %q", got)
+	}
+}
+
+func TestSearchBatchesAreFewest(t *testing.T) {
+	// u has 1000 conversations (10 mark requests), v 301, w 1.
+	var changes []Change
+	add := func(from string, n int) {
+		for i := range n {
+			changes = append(changes, ch(int64(len(changes)+1), from, fmt.Sprint("p", i), 1, 0, "", OptStandard))
+		}
+	}
+	add("u", 1000)
+	add("v", 301)
+	add("w", 1)
+	add("u", 5) // merges into u's first conversations
+	reqs, _ := Plan(changes, nil)
+	var got []string
+	for _, b := range searchBatches(reqs) {
+		got = append(got, fmt.Sprintf("%s:%d", b.from, len(b.items)))
+	}
+	want := []string{"u:300", "u:300", "u:300", "u:100", "v:300", "v:1", "w:1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("batches %v, want %v", got, want)
+	}
+}
+
+// memMarks is a MarkReader over a map, recording the batches it is asked.
+type memMarks struct {
+	mu      sync.Mutex
+	state   map[string]map[Conversation]ServerMarks
+	calls   []int
+	failFor map[string]error // users whose reads fail
+}
+
+func (m *memMarks) Search(ctx context.Context, from string, convs []Conversation) (map[Conversation]ServerMarks, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls = append(m.calls, len(convs))
+	if err := m.failFor[from]; err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := map[Conversation]ServerMarks{}
+	for _, c := range convs {
+		if s, ok := m.state[from][c]; ok {
+			out[c] = s
+		}
+	}
+	return out, nil
+}
+
+// memVerifyReport collects verify lines by row.
+type memVerifyReport struct{ lines map[int64]VerifyLine }
+
+func (r *memVerifyReport) Write(l VerifyLine) error {
+	if _, dup := r.lines[l.Row]; dup {
+		return fmt.Errorf("row %d written twice", l.Row)
+	}
+	r.lines[l.Row] = l
+	return nil
+}
+func (r *memVerifyReport) Close() error { return nil }
+
+func writeInput(t *testing.T, lines ...string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestVerifyJudgesEveryRow(t *testing.T) {
+	in := writeInput(t,
+		"from_account,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type",
+		"a,p1,,1|2,,,",   // 1: merged with row 3
+		"a,p2,,,5,,",     // 2: a clear on a conversation the server lacks
+		"a,p1,,,2,vip,",  // 3: merged with row 1: set 1, clear 2, custom vip
+		"a,,g1,7,,,",     // 4: mismatch: bit 7 is 0 on the server
+		"b,p1,,3,,,",     // 5: match, user b
+		",p1,,1,,,",      // 6: invalid
+		"c,p9,,1,,,",     // 7: its read fails
+		"a,,g1,,,note,2", // 8: merged with row 4
+		"b,p2,,63,,x,",   // 9: match
+		"b,p3,,,,,2",     // 10: custom mark cleared; the server has "old"
+		"d,p1,,1,,,",     // 11: missing (user d has nothing)
+		"b,p4,,0,,,",     // 12: matches, bits not mentioned differ
+		"b,p5,,0,1,,",    // 13: match
+		"b,p6,,62,,,",    // 14: match on bit 62
+		"a,p1,,,,vip,2",  // 15: merged with rows 1 and 3
+		"a,p3,,,,\"\",2", // 16: custom "" on the server: match
+		"a,p4,,,,z,2",    // 17: the server has no custom mark: mismatch
+		"b,p1,,,4,,",     // 18: merged with row 5
+	)
+	mr := &memMarks{
+		state: map[string]map[Conversation]ServerMarks{
+			"a": {
+				{C2C, "p1"}:   {Standard: 0b10, Custom: "vip"},
+				{Group, "g1"}: {Standard: 0, Custom: "note"},
+				{C2C, "p3"}:   {Standard: 0xff},
+				{C2C, "p4"}:   {},
+			},
+			"b": {
+				{C2C, "p1"}: {Standard: 0b1000},
+				{C2C, "p2"}: {Standard: 1 << 63, Custom: "x"},
+				{C2C, "p3"}: {Custom: "old"},
+				{C2C, "p4"}: {Standard: 0xf0f1},
+				{C2C, "p5"}: {Standard: 1},
+				{C2C, "p6"}: {Standard: 1 << 62},
+			},
+		},
+		failFor: map[string]error{"c": errors.New("gave up after 6 attempts: busy")},
+	}
+	rep := &memVerifyReport{lines: map[int64]VerifyLine{}}
+	ctr := &Counters{}
+	sum, err := Verify(context.Background(), VerifyOptions{Input: in, Report: rep, Marks: mr, Counters: ctr, Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]VerifyStatus{
+		1: VerifyMatch, 2: VerifyMissing, 3: VerifyMatch, 4: VerifyMismatch, 5: VerifyMatch, 6: VerifyNotChecked,
+		7: VerifyUnread, 8: VerifyMismatch, 9: VerifyMatch, 10: VerifyMismatch, 11: VerifyMissing, 12: VerifyMatch,
+		13: VerifyMatch, 14: VerifyMatch, 15: VerifyMatch, 16: VerifyMatch, 17: VerifyMismatch, 18: VerifyMatch,
+	}
+	if len(rep.lines) != len(want) {
+		t.Errorf("%d report lines, want %d", len(rep.lines), len(want))
+	}
+	for row, st := range want {
+		if l := rep.lines[row]; l.Status != st {
+			t.Errorf("row %d: %s %q, want %s", row, l.Status, l.Message, st)
+		}
+	}
+	if l := rep.lines[3]; l.Expected != `set=1 clear=2 custom="vip"` || l.From != "a" || l.Type != "c2c" || l.Peer != "p1" {
+		t.Errorf("row 3: %+v", l)
+	}
+	if l := rep.lines[8]; !strings.Contains(l.Message, "bit 7 (want 1)") || l.Type != "group" || l.Peer != "g1" {
+		t.Errorf("row 8: %+v", l)
+	}
+	if l := rep.lines[6]; !strings.HasPrefix(l.Message, "invalid: from_account") || l.Expected != "" || l.Actual != "" {
+		t.Errorf("row 6: %+v", l)
+	}
+	if l := rep.lines[7]; l.Message != "read failed: gave up after 6 attempts: busy" {
+		t.Errorf("row 7: %+v", l)
+	}
+	// One read per user: a (5 conversations), b (6), c, d.
+	slices.Sort(mr.calls)
+	if !slices.Equal(mr.calls, []int{1, 1, 5, 6}) || sum.Requests != 4 {
+		t.Errorf("reads %v, %d planned; want one per user", mr.calls, sum.Requests)
+	}
+	if sum.Rows != 18 || sum.Statuses[VerifyMatch] != 10 || sum.Statuses[VerifyMismatch] != 4 || sum.Statuses[VerifyMissing] != 2 ||
+		sum.Statuses[VerifyNotChecked] != 1 || sum.Statuses[VerifyUnread] != 1 || sum.AllMatch() {
+		t.Errorf("summary %+v", sum)
+	}
+	if ctr.RowsDone.Load() != 18 || ctr.RequestsDone.Load() != 4 {
+		t.Errorf("counters: rows done %d, requests done %d", ctr.RowsDone.Load(), ctr.RequestsDone.Load())
+	}
+}
+
+func TestVerifyRejectedRowsAreNotChecked(t *testing.T) {
+	lines := []string{"from_account,to_account,set_mark"}
+	state := map[Conversation]ServerMarks{}
+	for i := range 1001 {
+		lines = append(lines, fmt.Sprintf("u,p%d,1", i))
+		state[Conversation{C2C, fmt.Sprint("p", i)}] = ServerMarks{Standard: 1 << 1}
+	}
+	rep := &memVerifyReport{lines: map[int64]VerifyLine{}}
+	mr := &memMarks{state: map[string]map[Conversation]ServerMarks{"u": state}}
+	sum, err := Verify(context.Background(), VerifyOptions{Input: writeInput(t, lines...), Report: rep, Marks: mr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := rep.lines[1001]; l.Status != VerifyNotChecked || !strings.Contains(l.Message, "rejected") {
+		t.Errorf("row 1001: %+v", l)
+	}
+	if sum.Statuses[VerifyMatch] != 1000 || !sum.AllMatch() || sum.Requests != 4 {
+		t.Errorf("summary %+v", sum)
+	}
+}
+
+func TestVerifyStops(t *testing.T) {
+	lines := []string{"from_account,to_account,set_mark"}
+	for u := range 50 {
+		lines = append(lines, fmt.Sprintf("u%d,p,1", u))
+	}
+	in := writeInput(t, lines...)
+
+	t.Run("fatal", func(t *testing.T) {
+		fatal := &FatalError{Code: 70009, Info: "bad sig"}
+		mr := &memMarks{failFor: map[string]error{"u3": fatal}}
+		rep := &memVerifyReport{lines: map[int64]VerifyLine{}}
+		sum, err := Verify(context.Background(), VerifyOptions{Input: in, Report: rep, Marks: mr, Concurrency: 1})
+		if !errors.Is(err, fatal) {
+			t.Fatalf("err %v, want the fatal error", err)
+		}
+		if len(rep.lines) != 50 {
+			t.Fatalf("%d lines, want 50", len(rep.lines))
+		}
+		if l := rep.lines[4]; l.Status != VerifyUnread || !strings.Contains(l.Message, "70009") {
+			t.Errorf("row 4: %+v", l)
+		}
+		if l := rep.lines[50]; l.Status != VerifyUnread || l.Message != "not read: the verify stopped on API error 70009" {
+			t.Errorf("row 50: %+v", l)
+		}
+		// With one worker the reads stop right after the fatal answer.
+		if len(mr.calls) > 5 || sum.Statuses[VerifyMissing] != 3 || sum.Statuses[VerifyUnread] != 47 {
+			t.Errorf("%d reads; summary %+v", len(mr.calls), sum.Statuses)
+		}
+	})
+	t.Run("interrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		rep := &memVerifyReport{lines: map[int64]VerifyLine{}}
+		sum, err := Verify(ctx, VerifyOptions{Input: in, Report: rep, Marks: &memMarks{}})
+		if !errors.Is(err, context.Canceled) || sum.Statuses[VerifyUnread] != 50 || len(rep.lines) != 50 {
+			t.Fatalf("err %v, summary %+v", err, sum.Statuses)
+		}
+		if l := rep.lines[1]; l.Message != "not read: the verify was interrupted" || l.Expected != "set=1" {
+			t.Errorf("row 1: %+v", l)
+		}
+	})
+	t.Run("input error", func(t *testing.T) {
+		_, err := Verify(context.Background(), VerifyOptions{Input: filepath.Join(t.TempDir(), "absent.csv"),
+			Report: &memVerifyReport{lines: map[int64]VerifyLine{}}, Marks: &memMarks{}})
+		var ie *readers.InputError
+		if !errors.As(err, &ie) {
+			t.Fatalf("err %v, want an input error", err)
+		}
+	})
+}
+
+func TestCSVVerifyReport(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "verify.csv")
+	r, err := CreateCSVVerifyReport(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Write(VerifyLine{Row: 3, From: "a", Type: "c2c", Peer: "p", Status: VerifyMismatch, Expected: `set=1,2 custom="x"`, Actual: "standard=01", Message: "m"})
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	want := "row,from_account,type,peer,status,expected,actual,message\n3,a,c2c,p,mismatch,\"set=1,2 custom=\"\"x\"\"\",standard=01,m\n"
+	if string(b) != want {
+		t.Errorf("report\n%s\nwant\n%s", b, want)
+	}
+}
