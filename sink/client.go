@@ -346,12 +346,14 @@ func (c *Client) backoff(n int) time.Duration {
 	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
-// renewSig asks the credentials for a new usersig, once per few seconds
-// whatever the number of workers that saw the expiry.
+// renewSig asks the credentials for a new usersig after the server said the
+// current one expired. Many workers see the expiry at once; the first renews
+// and the others, within a quarter second, use its new usersig. A later
+// renewal than needed is harmless: making a usersig costs microseconds.
 func (c *Client) renewSig() bool {
 	c.sigMu.Lock()
 	defer c.sigMu.Unlock()
-	if time.Since(c.sigRenewed) < 2*time.Second {
+	if time.Since(c.sigRenewed) < 250*time.Millisecond {
 		return true
 	}
 	if !c.cfg.Credentials.Renew() {
