@@ -125,12 +125,13 @@ func (r *CSVReport) Close() error {
 
 // lockedReport serialises writes from concurrent workers and counts statuses.
 type lockedReport struct {
-	mu     sync.Mutex
-	w      ReportWriter
-	counts map[Status]int64
-	codes  map[int]int64
-	err    error
-	dirty  bool
+	mu      sync.Mutex
+	w       ReportWriter
+	rejects *Rejects
+	counts  map[Status]int64
+	codes   map[int]int64
+	err     error
+	dirty   bool
 }
 
 func (l *lockedReport) write(line Line) {
@@ -140,6 +141,7 @@ func (l *lockedReport) write(line Line) {
 	if line.Code != 0 {
 		l.codes[line.Code]++
 	}
+	l.rejects.add(&line)
 	if l.err == nil {
 		l.err = l.w.Write(line)
 		l.dirty = true

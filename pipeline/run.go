@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +92,12 @@ type Options struct {
 	// TempDir (default os.TempDir()). 0 means no bound.
 	MemoryBudget int64
 	TempDir      string
+	// Rejects, when not nil, collects the rows that did not end ok, for
+	// WriteRejectsCSV.
+	Rejects *Rejects
+	// MaxInvalid, when not nil, is the most invalid and rejected rows a run
+	// tolerates: beyond it nothing is sent.
+	MaxInvalid *Limit
 	// Sorted declares the input grouped by from_account: each user is
 	// planned and sent as soon as its rows end, with no grouping store. A
 	// user whose rows reappear later is reported invalid for those rows.
@@ -145,7 +153,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if r.ctr == nil {
 		r.ctr = &Counters{}
 	}
-	r.rep = &lockedReport{w: opts.Report, counts: map[Status]int64{}, codes: map[int]int64{}}
+	r.rep = &lockedReport{w: opts.Report, counts: map[Status]int64{}, codes: map[int]int64{}, rejects: opts.Rejects}
 	r.sum = Summary{Input: opts.Input, DryRun: opts.DryRun}
 	if n := opts.Done.Len(); n > 0 {
 		r.rep.counts[StatusOK] = n
@@ -216,6 +224,13 @@ func (r *run) syncEvery(d time.Duration) func() {
 }
 
 func (r *run) run(ctx context.Context) error {
+	var guard *GuardError
+	if r.opts.MaxInvalid != nil {
+		var err error
+		if guard, err = r.checkGuard(ctx); err != nil {
+			return err
+		}
+	}
 	in, err := readers.Open(r.opts.Input, r.opts.Reader)
 	if err != nil {
 		return err
@@ -245,13 +260,27 @@ func (r *run) run(ctx context.Context) error {
 		}
 	}
 
-	if r.opts.DryRun {
-		r.stopped = context.Background()
+	if r.opts.DryRun || guard != nil {
+		if guard != nil && !r.opts.DryRun {
+			// Too many bad rows: plan as usual, send nothing, report the
+			// rest unsent with the reason.
+			why := "not sent: " + guard.Error()
+			r.why.Store(&why)
+			stopped, cancel := context.WithCancel(ctx)
+			cancel()
+			r.stopped = stopped
+			r.sum.Stopped = guard.Error()
+		} else {
+			r.stopped = context.Background()
+		}
 		if err := produce(); err != nil {
 			return err
 		}
 		if r.sum.Rows == 0 {
 			return &readers.InputError{Path: r.opts.Input, Err: readers.ErrNoRows}
+		}
+		if guard != nil {
+			return guard
 		}
 		return nil
 	}
@@ -296,6 +325,82 @@ func (r *run) run(ctx context.Context) error {
 	}
 	return prodErr
 }
+
+// Limit is a bound on bad rows: a count, or a percentage of the rows.
+type Limit struct {
+	Count   int64
+	Percent float64 // used when positive, instead of Count
+}
+
+// ParseLimit reads "100" or "0.5%".
+func ParseLimit(s string) (*Limit, error) {
+	t := strings.TrimSpace(s)
+	if p, ok := strings.CutSuffix(t, "%"); ok {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || v <= 0 || v > 100 {
+			return nil, fmt.Errorf("%q: want a count such as 100 or a share such as 0.5%%", s)
+		}
+		return &Limit{Percent: v}, nil
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return nil, fmt.Errorf("%q: want a count such as 100 or a share such as 0.5%%", s)
+	}
+	return &Limit{Count: n}, nil
+}
+
+func (l *Limit) exceeded(bad, rows int64) bool {
+	if l.Percent > 0 {
+		return float64(bad) > l.Percent/100*float64(rows)
+	}
+	return bad > l.Count
+}
+
+func (l *Limit) String() string {
+	if l.Percent > 0 {
+		return strconv.FormatFloat(l.Percent, 'g', -1, 64) + "%"
+	}
+	return strconv.FormatInt(l.Count, 10)
+}
+
+// GuardError says that validation found more invalid and rejected rows
+// than --max-invalid allows: nothing was sent.
+type GuardError struct {
+	Invalid, Rejected, Rows int64
+	Limit                   string
+}
+
+func (e *GuardError) Error() string {
+	return fmt.Sprintf("%d invalid and %d rejected rows of %d exceed --max-invalid %s", e.Invalid, e.Rejected, e.Rows, e.Limit)
+}
+
+// checkGuard validates and plans the input once without sending or
+// reporting anything, to count the invalid and rejected rows before the
+// first request. It returns a *GuardError when there are too many.
+func (r *run) checkGuard(ctx context.Context) (*GuardError, error) {
+	if r.opts.Input == "-" {
+		return nil, errors.New("--max-invalid needs an input file: standard input cannot be read twice")
+	}
+	o := r.opts
+	o.DryRun, o.Report, o.Rejects, o.MaxInvalid, o.Counters, o.Log = true, discard{}, nil, nil, nil, nil
+	sum, err := Run(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	bad := sum.Statuses[StatusInvalid] + sum.Statuses[StatusRejected]
+	if !r.opts.MaxInvalid.exceeded(bad, sum.Rows) {
+		return nil, nil
+	}
+	g := &GuardError{Invalid: sum.Statuses[StatusInvalid], Rejected: sum.Statuses[StatusRejected], Rows: sum.Rows, Limit: r.opts.MaxInvalid.String()}
+	r.log.Warn("too many bad rows: nothing will be sent", "invalid", g.Invalid, "rejected", g.Rejected, "rows", g.Rows, "max_invalid", g.Limit)
+	return g, nil
+}
+
+type discard struct{}
+
+func (discard) Write(Line) error { return nil }
+func (discard) Sync() error      { return nil }
+func (discard) Close() error     { return nil }
 
 // read reads and validates every record, reporting invalid rows at once and
 // passing valid changes on.

@@ -83,8 +83,8 @@ type VerifyLine struct {
 	// custom mark; empty when the conversation is missing or unread.
 	Actual string
 	// Message says why a row is not a match. For a mismatch it names the
-	// differing bits and sets the expected bit pattern ('1' set, '0' cleared,
-	// '.' not compared; bit 0 last) against the server's 64 bits.
+	// differing bits and shows the expected bit pattern ('1' set, '0'
+	// cleared, '.' not compared; bit 0 last) next to the server's 64 bits.
 	Message string
 }
 
@@ -333,7 +333,7 @@ func compare(it *Item, got ServerMarks, found bool) VerifyLine {
 			}
 			bits = append(bits, fmt.Sprintf("%d (want %d)", b, want))
 		}
-		why = append(why, fmt.Sprintf("standard mark bit %s differs: want %s got %s",
+		why = append(why, fmt.Sprintf("standard mark differs at bit %s: want %s got %s",
 			strings.Join(bits, ", "), bitPattern(it.Set, it.Clear), bitString(got.Standard)))
 	}
 	if it.Opt&OptCustom != 0 && got.Custom != it.Custom {

@@ -17,6 +17,8 @@ type CSVReader struct {
 	idx    [NumFields]int
 	width  int
 	row    int64
+	header []string
+	raw    bool
 }
 
 // NewCSVReader reads the header from r and returns a reader of its data
@@ -45,7 +47,7 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 	if err != nil {
 		return nil, err
 	}
-	return &CSVReader{path: path, r: cr, closer: closer, idx: idx, width: len(header)}, nil
+	return &CSVReader{path: path, r: cr, closer: closer, idx: idx, width: len(header), header: header, raw: opts.Raw}, nil
 }
 
 // Next returns the next record, or io.EOF.
@@ -73,11 +75,20 @@ func (c *CSVReader) Next() (Record, error) {
 			rec.Fields[f] = fields[i]
 		}
 	}
+	if c.raw {
+		rec.Raw = append([]string(nil), fields...)
+	}
 	if len(fields) != c.width {
 		rec.Problem = fmt.Sprintf("row has %d fields, the header has %d", len(fields), c.width)
 	}
 	return rec, nil
 }
+
+// Header returns the file's header row.
+func (c *CSVReader) Header() []string { return c.header }
+
+// Delimiter returns the field separator.
+func (c *CSVReader) Delimiter() rune { return c.r.Comma }
 
 // Close releases the underlying file.
 func (c *CSVReader) Close() error {

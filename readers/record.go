@@ -45,6 +45,9 @@ type Record struct {
 	Problem string
 	// ProblemColumn names the column Problem is about, if any.
 	ProblemColumn string
+	// Raw holds every field of the record as it was in the file, when
+	// Options.Raw is set (CSV only): what a rejects file gives back.
+	Raw []string
 }
 
 // Reader is a pull reader over the records of one input. Next returns io.EOF
@@ -106,6 +109,8 @@ type Options struct {
 	Map map[string]string
 	// Delimiter is the CSV field separator; 0 means ','.
 	Delimiter rune
+	// Raw asks the CSV reader to keep every field of each record (Record.Raw).
+	Raw bool
 }
 
 // columnIndex maps the header of an input to the known fields. It returns,

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -81,6 +80,8 @@ type importFlags struct {
 	quiet                  bool
 	progressEvery          time.Duration
 	memoryLimit            string
+	rejects, maxInvalid    string
+	logFormat              string
 	sorted                 bool
 	tempDir                string
 	cpuProfile, memProfile string
@@ -106,7 +107,10 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.StringVar(&f.delimiter, "delimiter", ",", "CSV field separator: a single character, or \"tab\"")
 	fs.Var(f.maps, "map", "rename an input column: legacy_name=from_account (repeatable)")
 	fs.Float64Var(&f.rate, "rate", sink.DefaultRate, "requests per second across all workers (the API allows 200)")
-	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress output, and only warnings and errors in the log")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (one JSON object per line)")
+	fs.StringVar(&f.rejects, "rejects", "", "write every row that did not end ok, with its original columns plus status, code, message (CSV input)")
+	fs.StringVar(&f.maxInvalid, "max-invalid", "", "send nothing if more rows than this are invalid or rejected: a count (100) or a share (0.5%)")
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "1GiB", "memory for grouping rows by user (e.g. 256MiB, 2GiB, bytes); beyond it rows spill to temporary files")
 	fs.BoolVar(&f.sorted, "sorted", false, "the input is grouped by from_account: plan and send a user at a time, without grouping")
@@ -161,7 +165,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 		}
 		return exitUsage
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	runID := newRunID()
+	log, err := newLogger(stderr, f.logFormat, f.quiet, runID)
+	if err != nil {
+		fmt.Fprintf(stderr, "markimport %s: %v\n", name, err)
+		return exitUsage
+	}
+	started := time.Now()
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(fmt.Sprintf(format, a...)))
 		return exitUsage
@@ -181,6 +191,15 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 	ropts, err := f.readerOptions()
 	if err != nil {
 		return fail("%v", err)
+	}
+	var maxInvalid *pipeline.Limit
+	if f.maxInvalid != "" {
+		if maxInvalid, err = pipeline.ParseLimit(f.maxInvalid); err != nil {
+			return fail("--max-invalid: %v", err)
+		}
+	}
+	if f.rejects != "" && f.input == "-" {
+		return fail("--rejects needs an input file: standard input cannot be read twice")
 	}
 	memLimit, err := parseSize(f.memoryLimit)
 	if err != nil {
@@ -234,6 +253,11 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 	var report pipeline.ReportWriter = discardReport{}
 	var done *pipeline.RowSet
 	if f.report != "" {
+		release, err := lockReport(f.report)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer release()
 		var rep *pipeline.CSVReport
 		if f.resume {
 			if rep, done, err = resumeReport(f.input, f.report); err != nil {
@@ -252,6 +276,11 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 		return fail("--resume needs the --report of the interrupted run")
 	}
 
+	var rejects *pipeline.Rejects
+	if f.rejects != "" {
+		rejects = pipeline.NewRejects()
+	}
+	log.Info("run started", "command", name, "input", f.input, "report", f.report)
 	progress := startProgress(ctr, stderr, f.quiet, f.progressEvery, log)
 	sum, runErr := pipeline.Run(ctx, pipeline.Options{
 		Input:    f.input,
@@ -267,6 +296,8 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 		MemoryBudget: storeBudget(memLimit),
 		TempDir:      f.tempDir,
 		Sorted:       f.sorted,
+		Rejects:      rejects,
+		MaxInvalid:   maxInvalid,
 	})
 	progress.Stop()
 	if err := report.Close(); err != nil && runErr == nil {
@@ -278,12 +309,27 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 		fmt.Fprintf(stderr, "markimport %s: input error: %s\nNothing was sent.\n", name, sink.Redact(inErr.Error()))
 		return exitUsage
 	}
+	if rejects != nil {
+		n, err := pipeline.WriteRejectsCSV(f.input, ropts, f.rejects, rejects)
+		if err != nil {
+			fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(err.Error()))
+			if runErr == nil {
+				runErr = err
+			}
+		} else {
+			log.Info("rejects written", "path", f.rejects, "rows", n)
+		}
+	}
 	code := exitOK
 	if !sum.AllOK() {
 		code = exitSomeNotOK
 	}
 	var fe *pipeline.FatalError
+	var ge *pipeline.GuardError
 	switch {
+	case errors.As(runErr, &ge):
+		fmt.Fprintf(stderr, "markimport %s: %s: nothing was sent (see the report%s)\n", name, ge.Error(), map[bool]string{true: " and " + f.rejects, false: ""}[f.rejects != ""])
+		code = exitSomeNotOK
 	case errors.As(runErr, &fe):
 		code = exitFatal
 	case runErr != nil && ctx.Err() != nil:
@@ -305,7 +351,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 		fmt.Fprintf(stderr, "markimport run: interrupted; the report %s accounts for every row so far. To continue:\n  %s\n", f.report, resumeCommand(args))
 	}
 	if f.summary != "" {
-		if err := writeSummary(f.summary, &sum, code); err != nil {
+		if err := writeSummary(f.summary, &sum, code, runID, started); err != nil {
 			fmt.Fprintf(stderr, "markimport %s: write summary: %v\n", name, err)
 			if code == exitOK {
 				code = exitSomeNotOK
@@ -417,12 +463,16 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 	}
 }
 
-// writeSummary writes the summary JSON with the exit code.
-func writeSummary(path string, s *pipeline.Summary, code int) error {
+// writeSummary writes the summary JSON with the run id, the times and the
+// exit code, for orchestrators.
+func writeSummary(path string, s *pipeline.Summary, code int, runID string, started time.Time) error {
 	out := struct {
+		RunID     string    `json:"run_id"`
+		StartedAt time.Time `json:"started_at"`
+		EndedAt   time.Time `json:"ended_at"`
 		*pipeline.Summary
 		ExitCode int `json:"exit_code"`
-	}{s, code}
+	}{runID, started.UTC(), time.Now().UTC(), s, code}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err

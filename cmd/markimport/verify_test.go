@@ -330,7 +330,7 @@ func TestVerifyThroughFaults(t *testing.T) {
 	writeCSV(t, in, rows)
 	// The emulator allows 60 reads a second and verify is told 90: it is
 	// throttled and has to slow down.
-	srv, url := startEmulator(t, fakeim.Config{RateLimit: 60, TransientRate: 0.1, HTTP502Rate: 0.03, LostResponseRate: 0.03, Seed: 9})
+	srv, url := startEmulator(t, fakeim.Config{RateLimit: 60, TransientRate: 0.1, HTTP502Rate: 0.05, LostResponseRate: 0.08, Seed: 9})
 	e := expect(rows)
 	for u, convs := range e.state {
 		for c, m := range convs {

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// lockReport takes the lock beside a report so that two runs (two cron jobs,
+// say) never spend the quota on the same job. It is an flock(2) on
+// REPORT.lock: the kernel releases it when the process ends however it ends,
+// so the lock of a dead process is never in the way; the file only says
+// who holds it.
+func lockReport(report string) (release func(), err error) {
+	path := report + ".lock"
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			who := strings.TrimSpace(string(holder))
+			if who == "" {
+				who = "another process"
+			}
+			return nil, fmt.Errorf("another markimport run is using %s (%s); wait for it to finish, or use another --report", report, who)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	host, _ := os.Hostname()
+	f.Truncate(0)
+	f.WriteAt([]byte("pid "+strconv.Itoa(os.Getpid())+" on "+host+" since "+time.Now().UTC().Format(time.RFC3339)+"\n"), 0)
+	return func() {
+		os.Remove(path)
+		f.Close()
+	}, nil
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"markimport/sink/fakeim"
+)
+
+// TestRejectsFixAndRerun: a file with errors gives a rejects file with the
+// original columns; fixing the bad values and running it again imports
+// exactly those rows.
+func TestRejectsFixAndRerun(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	content := "user;peer;SetMark;note;extra\n" +
+		"alice;bob;1;;x1\n" +
+		"alice;carol;64;;x2\n" + // bit out of range
+		"bob;dave;2;\"a;b\";x3\n" +
+		"carol;erin;;;x4\n" + // changes nothing
+		"dave;frank;3;ok;x5\n"
+	os.WriteFile(in, []byte(content), 0o644)
+	srv, url := startEmulator(t, fakeim.Config{Groups: []string{}})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	base := []string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet",
+		"--delimiter", ";", "--map", "user=from_account", "--map", "peer=to_account", "--map", "note=custom_mark"}
+	rejects := filepath.Join(dir, "rejects.csv")
+	code, _, stderr := runCLI(t, append(base, "--input", in, "--report", filepath.Join(dir, "r1.csv"), "--rejects", rejects)...)
+	if code != exitSomeNotOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, _ := os.ReadFile(rejects)
+	want := "user;peer;SetMark;note;extra;status;code;message\n" +
+		"alice;carol;64;;x2;invalid;50002;set_mark: bit 64 is outside 0..63\n" +
+		"carol;erin;;;x4;invalid;50002;row changes nothing: no set_mark or clear_mark bits and no custom_mark\n"
+	if string(b) != want {
+		t.Fatalf("rejects file:\n%s\nwant:\n%s", b, want)
+	}
+	if n := srv.TotalConversations(); n != 3 {
+		t.Fatalf("%d conversations after the first run, want 3", n)
+	}
+
+	// Fix the two rows in the rejects file and run it as input.
+	fixed := strings.Replace(string(b), "alice;carol;64", "alice;carol;63", 1)
+	fixed = strings.Replace(fixed, "carol;erin;;", "carol;erin;7;", 1)
+	in2 := filepath.Join(dir, "fixed.csv")
+	os.WriteFile(in2, []byte(fixed), 0o644)
+	before := srv.Stats().APIs[fakeim.MarkContact].Accepted
+	code, _, stderr = runCLI(t, append(base, "--input", in2, "--report", filepath.Join(dir, "r2.csv"), "--rejects", filepath.Join(dir, "rejects2.csv"))...)
+	if code != exitOK {
+		t.Fatalf("re-run exit %d: %s", code, stderr)
+	}
+	if got := srv.Stats().APIs[fakeim.MarkContact].Accepted - before; got != 2 {
+		t.Errorf("re-run sent %d requests, want 2 (alice, carol)", got)
+	}
+	if m, _ := srv.Lookup("alice", fakeim.Conversation{Type: fakeim.C2C, Peer: "carol"}); m.Standard != 1<<63 {
+		t.Errorf("alice/carol = %b", m.Standard)
+	}
+	if m, _ := srv.Lookup("carol", fakeim.Conversation{Type: fakeim.C2C, Peer: "erin"}); m.Standard != 1<<7 {
+		t.Errorf("carol/erin = %b", m.Standard)
+	}
+	if n := srv.TotalConversations(); n != 5 {
+		t.Errorf("%d conversations, want 5", n)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "rejects2.csv")); string(b) != "user;peer;SetMark;note;extra;status;code;message\n" {
+		t.Errorf("rejects of a clean run: %q", b)
+	}
+}
+
+// TestMaxInvalidSendsNothing: over the threshold nothing is sent, and the
+// report and rejects still say why.
+func TestMaxInvalidSendsNothing(t *testing.T) {
+	dir := t.TempDir()
+	rows := genRows(9, 400) // 16 invalid rows and 1 or 2 rejected of about 1,420
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	rejected := 0
+	for _, st := range expect(rows).status {
+		if st == "rejected" {
+			rejected++
+		}
+	}
+	wantMsg := fmt.Sprintf("16 invalid and %d rejected rows", rejected)
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	report, rejects := filepath.Join(dir, "r.csv"), filepath.Join(dir, "rej.csv")
+	args := []string{"run", "--input", in, "--report", report, "--rejects", rejects, "--endpoint", url,
+		"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}
+	for _, limit := range []string{"10", "1%"} {
+		code, _, stderr := runCLI(t, append(args, "--max-invalid", limit)...)
+		if code != exitSomeNotOK || !strings.Contains(stderr, wantMsg) || !strings.Contains(stderr, "nothing was sent") {
+			t.Fatalf("--max-invalid %s: exit %d, stderr %q", limit, code, stderr)
+		}
+		if n := srv.Stats().Requests; n != 0 {
+			t.Fatalf("--max-invalid %s: the emulator saw %d requests", limit, n)
+		}
+		rep := readReport(t, report)
+		if len(rep) != len(rows) {
+			t.Fatalf("report has %d rows, want %d", len(rep), len(rows))
+		}
+		f, _ := os.Open(rejects)
+		recs, _ := csv.NewReader(f).ReadAll()
+		f.Close()
+		if len(recs)-1 != len(rows) {
+			t.Fatalf("rejects has %d rows, want every row (%d): none was sent", len(recs)-1, len(rows))
+		}
+	}
+	// Under the threshold the run goes on.
+	if code, _, stderr := runCLI(t, append(args, "--max-invalid", strconv.Itoa(16+rejected))...); code != exitSomeNotOK || srv.Stats().Requests == 0 {
+		t.Fatalf("--max-invalid at the count: exit %d, %d requests: %s", code, srv.Stats().Requests, stderr)
+	}
+}
+
+func TestSecondRunIsLockedOut(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, genRows(10, 50))
+	report := filepath.Join(dir, "r.csv")
+	release, err := lockReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "run", "--fake", "--input", in, "--report", report, "--quiet")
+	if code != exitUsage || !strings.Contains(stderr, "another markimport run is using") || !strings.Contains(stderr, "pid ") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	release()
+	if code, _, stderr := runCLI(t, "run", "--fake", "--input", in, "--report", report, "--quiet", "--rate", "1000"); code != exitSomeNotOK {
+		t.Fatalf("after release: exit %d: %s", code, stderr)
+	}
+}
+
+func TestJSONLogsCarryTheRunID(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, genRows(11, 300))
+	summary := filepath.Join(dir, "s.json")
+	code, _, stderr := runCLI(t, "run", "--fake", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--summary", summary,
+		"--log-format", "json", "--progress-every", "50ms", "--rate", "1000")
+	if code != exitSomeNotOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var sum struct {
+		RunID    string `json:"run_id"`
+		ExitCode int    `json:"exit_code"`
+		Input    string `json:"input"`
+	}
+	b, _ := os.ReadFile(summary)
+	if err := json.Unmarshal(b, &sum); err != nil || sum.RunID == "" || sum.ExitCode != 1 || sum.Input != in {
+		t.Fatalf("summary %s (%v)", b, err)
+	}
+	lines := 0
+	sc := bufio.NewScanner(strings.NewReader(stderr))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", sc.Text())
+		}
+		if m["run_id"] != sum.RunID {
+			t.Fatalf("log line without the run id %s: %q", sum.RunID, sc.Text())
+		}
+		lines++
+	}
+	if lines < 3 {
+		t.Fatalf("only %d log lines", lines)
+	}
+}
