@@ -73,7 +73,6 @@ func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejec
 		return 0, errors.New("--rejects needs an input file: standard input cannot be read twice")
 	}
 	slices.SortFunc(rej.rows, func(a, b rejectRow) int { return int(a.row - b.row) })
-	opts.Raw = true
 	opts.Format = "csv"
 	rd, err := readers.Open(input, opts)
 	if err != nil {
@@ -119,7 +118,8 @@ func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejec
 		}
 		x := rej.rows[next]
 		next++
-		rec = append(rec[:0], r.Raw[:min(keep, len(r.Raw))]...)
+		raw := cr.Raw()
+		rec = append(rec[:0], raw[:min(keep, len(raw))]...)
 		// A short row keeps its place under the header; the added columns
 		// always line up.
 		for len(rec) < keep {

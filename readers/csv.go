@@ -18,7 +18,7 @@ type CSVReader struct {
 	width  int
 	row    int64
 	header []string
-	raw    bool
+	fields []string // of the last record
 }
 
 // NewCSVReader reads the header from r and returns a reader of its data
@@ -47,7 +47,7 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 	if err != nil {
 		return nil, err
 	}
-	return &CSVReader{path: path, r: cr, closer: closer, idx: idx, width: len(header), header: header, raw: opts.Raw}, nil
+	return &CSVReader{path: path, r: cr, closer: closer, idx: idx, width: len(header), header: header}, nil
 }
 
 // Next returns the next record, or io.EOF.
@@ -58,6 +58,7 @@ func (c *CSVReader) Next() (Record, error) {
 	}
 	c.row++
 	rec := Record{Row: c.row}
+	c.fields = nil
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -75,14 +76,16 @@ func (c *CSVReader) Next() (Record, error) {
 			rec.Fields[f] = fields[i]
 		}
 	}
-	if c.raw {
-		rec.Raw = append([]string(nil), fields...)
-	}
+	c.fields = fields
 	if len(fields) != c.width {
 		rec.Problem = fmt.Sprintf("row has %d fields, the header has %d", len(fields), c.width)
 	}
 	return rec, nil
 }
+
+// Raw returns every field of the last record as it was in the file (what a
+// rejects file gives back). It is valid until the next call of Next.
+func (c *CSVReader) Raw() []string { return c.fields }
 
 // Header returns the file's header row.
 func (c *CSVReader) Header() []string { return c.header }

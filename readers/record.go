@@ -45,9 +45,6 @@ type Record struct {
 	Problem string
 	// ProblemColumn names the column Problem is about, if any.
 	ProblemColumn string
-	// Raw holds every field of the record as it was in the file, when
-	// Options.Raw is set (CSV only): what a rejects file gives back.
-	Raw []string
 }
 
 // Reader is a pull reader over the records of one input. Next returns io.EOF
@@ -109,8 +106,6 @@ type Options struct {
 	Map map[string]string
 	// Delimiter is the CSV field separator; 0 means ','.
 	Delimiter rune
-	// Raw asks the CSV reader to keep every field of each record (Record.Raw).
-	Raw bool
 }
 
 // columnIndex maps the header of an input to the known fields. It returns,

@@ -1,0 +1,174 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"markimport/pipeline"
+)
+
+// SearchContactGroupRequest is the body of a search_contact_group request:
+// one user and 1..pipeline.MaxSearchItems conversations.
+type SearchContactGroupRequest struct {
+	FromAccount string        `json:"From_Account"`
+	ContactItem []ContactItem `json:"ContactItem"`
+}
+
+// ContactResult is one conversation's marks in a read API's answer. The
+// conversation's Type and peer sit beside the marks, not in a nested
+// ContactItem. CustomMark is omitted when empty.
+type ContactResult struct {
+	Type         int    `json:"Type"`
+	ToAccount    string `json:"To_Account"`
+	ToGroupID    string `json:"ToGroupId"`
+	StandardMark string `json:"StandardMark"`
+	CustomMark   string `json:"CustomMark"`
+}
+
+// SearchContactGroupResponse is the answer to search_contact_group: the
+// marks of the requested conversations the user has marked, in any order. A
+// conversation never marked is absent.
+type SearchContactGroupResponse struct {
+	Response
+	ContactResultItem []ContactResult `json:"ContactResultItem"`
+}
+
+// ParseStandardMark parses the StandardMark of a read API's answer: a string
+// of '0' and '1' in binary notation, most significant bit first, so that the
+// LAST character is bit 0 (the bit SetMark/ClearMark call 0) and "100" is
+// bit 2.
+//
+// That order is an assumption, made here and nowhere else: the API
+// documentation never says which end is bit 0, and its examples
+// ("11111110", "111001") read as binary numbers with the leading zeros
+// dropped. So any length up to 64 is accepted, and "" is 0 (no standard
+// marks). Any character other than '0' and '1' is an error.
+func ParseStandardMark(s string) (uint64, error) {
+	if len(s) > 64 {
+		return 0, fmt.Errorf("StandardMark %q: %d characters, more than 64 bits", s, len(s))
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '0':
+			v <<= 1
+		case '1':
+			v = v<<1 | 1
+		default:
+			return 0, fmt.Errorf("StandardMark %q: character %d is not 0 or 1", s, i+1)
+		}
+	}
+	return v, nil
+}
+
+// ReadClient reads marks back with search_contact_group. The read APIs have
+// a limit of their own (200 calls/s, counted apart from mark_contact's), so
+// a ReadClient is a Client of its own with its own pacer at the read rate:
+// reads never take the import's quota, and are paced to theirs. It
+// implements pipeline.MarkReader.
+type ReadClient struct {
+	c *Client
+}
+
+// NewReadClient checks the configuration and returns a read client. Rate
+// is the read rate; MaxAttempts, Backoff, Timeout and Counters apply to
+// reads as they do to sends.
+func NewReadClient(cfg Config) (*ReadClient, error) {
+	c, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &ReadClient{c: c}, nil
+}
+
+// Search implements pipeline.MarkReader with one search_contact_group
+// request, retried as Send retries mark_contact: throttled answers slow the
+// pacer and retry, transient ones retry with backoff up to MaxAttempts, an
+// expired usersig is renewed once, and a fatal code returns a
+// *pipeline.FatalError. Any other code, or an answer that does not parse,
+// is an error for these conversations only.
+func (r *ReadClient) Search(ctx context.Context, from string, convs []pipeline.Conversation) (map[pipeline.Conversation]pipeline.ServerMarks, error) {
+	c := r.c
+	if n := len(convs); n == 0 || n > pipeline.MaxSearchItems {
+		return nil, fmt.Errorf("search_contact_group: %d conversations; 1-%d are allowed", n, pipeline.MaxSearchItems)
+	}
+	body := SearchContactGroupRequest{FromAccount: from, ContactItem: make([]ContactItem, len(convs))}
+	for i, cv := range convs {
+		body.ContactItem[i] = contactItem(cv)
+	}
+	sigRetried := false
+	last := ""
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			if attempt > c.cfg.MaxAttempts {
+				return nil, fmt.Errorf("gave up after %d attempts: %s", c.cfg.MaxAttempts, last)
+			}
+			c.ctr.Retries.Add(1)
+			if err := sleepCtx(ctx, c.backoff(attempt-1)); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.pacer.Wait(ctx); err != nil {
+			return nil, err
+		}
+		var resp SearchContactGroupResponse
+		status, err := c.call(ctx, PathSearchContactGroup, &body, &resp)
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil || status != http.StatusOK {
+			class, msg := classifyTransport(status, err)
+			last = msg
+			switch class {
+			case Throttled:
+				c.ctr.Throttled.Add(1)
+				c.pacer.Throttled()
+			case Fatal:
+				return nil, &pipeline.FatalError{Code: CodeTransport, Info: msg, Hint: "check --endpoint / --region"}
+			}
+			c.log.Debug("retrying search", "from", from, "attempt", attempt, "reason", msg)
+			continue
+		}
+		code := resp.ErrorCode
+		if code == 0 && resp.ActionStatus != "" && resp.ActionStatus != "OK" {
+			code = CodeTransport
+		}
+		if code != 0 {
+			last = apiMessage(code, resp.ErrorInfo)
+			switch ClassifyCode(code) {
+			case Throttled:
+				c.ctr.Throttled.Add(1)
+				c.pacer.Throttled()
+				continue
+			case Transient:
+				continue
+			case SigExpired:
+				if !sigRetried && c.renewSig() {
+					sigRetried = true
+					attempt-- // a renewed signature is not a retry of the request
+					continue
+				}
+				return nil, &pipeline.FatalError{Code: code, Info: Redact(resp.ErrorInfo), Hint: Hint(code)}
+			case Fatal:
+				return nil, &pipeline.FatalError{Code: code, Info: Redact(resp.ErrorInfo), Hint: Hint(code)}
+			default:
+				if resp.ErrorInfo == "" {
+					return nil, errors.New(last)
+				}
+				return nil, fmt.Errorf("API error %d: %s", code, last)
+			}
+		}
+		out := make(map[pipeline.Conversation]pipeline.ServerMarks, len(resp.ContactResultItem))
+		for _, it := range resp.ContactResultItem {
+			conv := conversationOf(ContactItem{Type: it.Type, ToAccount: it.ToAccount, ToGroupID: it.ToGroupID})
+			std, err := ParseStandardMark(it.StandardMark)
+			if err != nil {
+				return nil, fmt.Errorf("the answer for %s %s: %w", conv.TypeName(), conv.Peer, err)
+			}
+			out[conv] = pipeline.ServerMarks{Standard: std, Custom: it.CustomMark}
+		}
+		return out, nil
+	}
+}
