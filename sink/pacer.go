@@ -16,8 +16,8 @@ import (
 // that catches such a bunch sees more than the rate. So the pacer does two
 // things. A token bucket (burst 1) spaces departures evenly a little below
 // the rate. And a ring of the last departures enforces a hard ceiling on what
-// actually left in any sliding second, a couple of requests under the rate,
-// which absorbs stalls and scheduling jitter. When the server throttles
+// actually left in any sliding second (Ceiling: 2% under the rate), which
+// absorbs stalls and scheduling jitter. When the server throttles
 // anyway, Throttled halves the pace for every worker and it recovers step by
 // step, in the spirit of rclone's pacer.
 type Pacer struct {
@@ -38,10 +38,17 @@ type Pacer struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
+// Ceiling is the most requests a pacer for rate r lets leave in any sliding
+// second: 2% under the rate (196 of 200), at least one under. Measured here,
+// the arrival times a server records jitter by a request or two against the
+// departure times, more on a loaded machine; 2% absorbs that and still
+// takes a run only about 2% longer than the quota allows.
+func Ceiling(r float64) int { return int(r) - max(1, int(r)/50) }
+
 // NewPacer returns a pacer for r requests per second (r > 0).
 func NewPacer(r float64) *Pacer {
-	ceiling := int(r) - max(1, int(r)/100)
-	eff := r * 0.99
+	ceiling := Ceiling(r)
+	eff := r * 0.98
 	if ceiling >= 1 && float64(ceiling) < eff {
 		eff = float64(ceiling)
 	}
@@ -130,7 +137,7 @@ func (p *Pacer) recover() {
 }
 
 func (p *Pacer) limTop() float64 {
-	eff := p.rate * 0.99
+	eff := p.rate * 0.98
 	if p.ring != nil && float64(len(p.ring)) < eff {
 		eff = float64(len(p.ring))
 	}

@@ -46,7 +46,7 @@ func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 			}
 			ts = append(ts, c.t)
 		}
-		if got, limit := maxInWindow(ts, time.Second), int(r)-max(1, int(r)/100); got > limit {
+		if got, limit := maxInWindow(ts, time.Second), Ceiling(r); got > limit {
 			t.Errorf("rate %g: %d departures in one second, ceiling %d", r, got, limit)
 		}
 	}
