@@ -14,7 +14,7 @@ build:
 # emulator's per-second counts are representative.
 test: lint
 	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'TestRun|TestPacer' ./cmd/... ./sink/
+	$(GO) test -count=1 -p 1 -run 'TestRun|TestPacer|TestKill|TestInterrupt|TestSig|TestVerify' ./cmd/... ./sink/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -53,6 +53,9 @@ type Config struct {
 	Credentials Credentials
 	// Rate is requests per second across all workers (default 200).
 	Rate float64
+	// Margin is the share of Rate left unused as headroom for jitter
+	// (default DefaultMargin, 1%).
+	Margin float64
 	// Concurrency is the number of requests in flight (default DefaultConcurrency).
 	Concurrency int
 	// MaxAttempts bounds the tries of one item (default 6).
@@ -98,6 +101,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Rate <= 0 {
 		cfg.Rate = DefaultRate
 	}
+	if cfg.Margin <= 0 {
+		cfg.Margin = DefaultMargin
+	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency(cfg.Rate)
 	}
@@ -113,7 +119,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Backoff.Cap <= 0 {
 		cfg.Backoff.Cap = 10 * time.Second
 	}
-	c := &Client{cfg: cfg, base: base, pacer: NewPacer(cfg.Rate), ctr: cfg.Counters, log: cfg.Log}
+	c := &Client{cfg: cfg, base: base, pacer: NewPacer(cfg.Rate, cfg.Margin), ctr: cfg.Counters, log: cfg.Log}
 	if c.ctr == nil {
 		c.ctr = &pipeline.Counters{}
 	}

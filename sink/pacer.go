@@ -16,12 +16,13 @@ import (
 // that catches such a bunch sees more than the rate. So the pacer does two
 // things. A token bucket (burst 1) spaces departures evenly a little below
 // the rate. And a ring of the last departures enforces a hard ceiling on what
-// actually left in any sliding second (Ceiling: 2% under the rate), which
+// actually left in any sliding second (Ceiling: 1% under the rate by default), which
 // absorbs stalls and scheduling jitter. When the server throttles
 // anyway, Throttled halves the pace for every worker and it recovers step by
 // step, in the spirit of rclone's pacer.
 type Pacer struct {
 	rate float64 // the requested rate
+	top  float64 // the pace when not throttled
 	lim  *rate.Limiter
 
 	mu     sync.Mutex // held while waiting for the window, to keep departures ordered
@@ -38,17 +39,23 @@ type Pacer struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Ceiling is the most requests a pacer for rate r lets leave in any sliding
-// second: 2% under the rate (196 of 200), at least one under. Measured here,
-// the arrival times a server records jitter by a request or two against the
-// departure times, more on a loaded machine; 2% absorbs that and still
-// takes a run only about 2% longer than the quota allows.
-func Ceiling(r float64) int { return int(r) - max(1, int(r)/50) }
+// DefaultMargin is the share of the rate the pacer leaves unused by default.
+const DefaultMargin = 0.01
 
-// NewPacer returns a pacer for r requests per second (r > 0).
-func NewPacer(r float64) *Pacer {
-	ceiling := Ceiling(r)
-	eff := r * 0.98
+// Ceiling is the most requests a pacer for rate r with the given margin
+// lets leave in any sliding second: 198 of 200 at the default 1%, at least
+// one under the rate. The server records arrival times that jitter against
+// the departures: each request of margin absorbs about 1/r seconds of
+// relative delay (5 ms at 200/s), so a larger margin suits a jittery network.
+func Ceiling(r, margin float64) int {
+	return int(r) - max(1, int(r*margin+0.5))
+}
+
+// NewPacer returns a pacer for r requests per second (r > 0) that leaves
+// margin (e.g. 0.01) of it unused.
+func NewPacer(r, margin float64) *Pacer {
+	ceiling := Ceiling(r, margin)
+	eff := r * (1 - margin)
 	if ceiling >= 1 && float64(ceiling) < eff {
 		eff = float64(ceiling)
 	}
@@ -56,6 +63,7 @@ func NewPacer(r float64) *Pacer {
 		rate:    r,
 		lim:     rate.NewLimiter(rate.Limit(eff), 1),
 		current: eff,
+		top:     eff,
 		window:  time.Second + 2*time.Millisecond,
 		now:     time.Now,
 		sleep:   sleepCtx,
@@ -123,7 +131,7 @@ func (p *Pacer) Throttled() {
 func (p *Pacer) recover() {
 	p.amu.Lock()
 	defer p.amu.Unlock()
-	top := float64(p.limTop())
+	top := p.top
 	if p.current >= top {
 		return
 	}
@@ -134,14 +142,6 @@ func (p *Pacer) recover() {
 	p.lastRaise = now
 	p.current = min(top, p.current*1.25)
 	p.lim.SetLimit(rate.Limit(p.current))
-}
-
-func (p *Pacer) limTop() float64 {
-	eff := p.rate * 0.98
-	if p.ring != nil && float64(len(p.ring)) < eff {
-		eff = float64(len(p.ring))
-	}
-	return eff
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

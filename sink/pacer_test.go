@@ -29,7 +29,7 @@ func maxInWindow(ts []time.Time, w time.Duration) int {
 
 func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 	for _, r := range []float64{200, 50, 1000} {
-		p := NewPacer(r)
+		p := NewPacer(r, DefaultMargin)
 		c := &fakeClock{t: time.Unix(1700000000, 0)}
 		p.now, p.sleep = c.now, c.sleep
 		var ts []time.Time
@@ -46,14 +46,14 @@ func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 			}
 			ts = append(ts, c.t)
 		}
-		if got, limit := maxInWindow(ts, time.Second), Ceiling(r); got > limit {
+		if got, limit := maxInWindow(ts, time.Second), Ceiling(r, DefaultMargin); got > limit {
 			t.Errorf("rate %g: %d departures in one second, ceiling %d", r, got, limit)
 		}
 	}
 }
 
 func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
-	p := NewPacer(200)
+	p := NewPacer(200, DefaultMargin)
 	c := &fakeClock{t: time.Unix(1700000000, 0)}
 	p.now = c.now
 	full := p.Rate()
@@ -77,7 +77,7 @@ func TestPacerRealRate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing")
 	}
-	p := NewPacer(200)
+	p := NewPacer(200, DefaultMargin)
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	times := make(chan time.Time, 1000)

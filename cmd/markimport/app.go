@@ -76,7 +76,7 @@ type importFlags struct {
 	input, report, summary string
 	format, delimiter      string
 	maps                   mapFlag
-	rate                   float64
+	rate, rateMargin       float64
 	quiet                  bool
 	progressEvery          time.Duration
 	memoryLimit            string
@@ -128,6 +128,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 		fs.StringVar(&f.secretKeyFile, "secret-key-file", "", "file holding the app's secret key (or env MARKIMPORT_SECRET_KEY)")
 		fs.DurationVar(&f.sigTTL, "sig-ttl", 24*time.Hour, "lifetime of usersigs made from the secret key")
 		fs.IntVar(&f.concurrency, "concurrency", 0, "requests in flight (default rate+16)")
+		fs.Float64Var(&f.rateMargin, "rate-margin", sink.DefaultMargin, "share of --rate left unused as headroom for network jitter (0.01 = 1%)")
 		fs.IntVar(&f.maxAttempts, "max-attempts", sink.DefaultMaxAttempts, "tries per item before it is reported failed")
 		fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
 	}
@@ -238,6 +239,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 			}
 		}
 		cfg.Rate = f.rate
+		cfg.Margin = f.rateMargin
 		cfg.Concurrency = f.concurrency
 		cfg.MaxAttempts = f.maxAttempts
 		cfg.Timeout = f.timeout
