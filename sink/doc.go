@@ -5,5 +5,6 @@
 // the classification of every answer (retry, fail the item, stop the run),
 // retries with backoff, and the matching of results to items by conversation.
 // It returns exactly one outcome per item, so the pipeline can report every
-// input row.
+// input row. ReadClient reads marks back with search_contact_group for
+// verify, through a pacer of its own (the read API has its own limit).
 package sink

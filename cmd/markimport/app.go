@@ -26,6 +26,8 @@ Usage:
                       (--region NAME | --endpoint URL) [--rate 200] [--concurrency N]
   markimport run      --fake --input FILE --report FILE                   rehearsal on the built-in emulator
   markimport fake-server --listen 127.0.0.1:8080 [flags]                  run the emulator
+  markimport verify   --input FILE --report FILE --sdkappid N --admin ID
+                      (--region NAME | --endpoint URL) [--rate 200]      read the marks back and compare
   markimport help
 
 Run "markimport COMMAND -h" for the flags of a command.
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdImport(ctx, rest, stdout, stderr, false)
 	case "fake-server":
 		return cmdFakeServer(ctx, rest, stdout, stderr)
+	case "verify":
+		return cmdVerify(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage, exitCodesHelp)
 		return exitOK

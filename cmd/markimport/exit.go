@@ -15,4 +15,5 @@ const exitCodesHelp = `Exit codes:
   2    usage, configuration or input error: nothing was sent
   3    stopped by a fatal API error (credentials, region, edition): see the message
   130  interrupted (SIGINT/SIGTERM): the report is flushed; run again with --resume
+  verify: 0 every checked row matches; 1 some rows are mismatch, missing or unread
 `

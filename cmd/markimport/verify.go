@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
 	"markimport/pipeline"
@@ -52,17 +51,17 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail("%v", err)
 	}
-	level := slog.LevelInfo
-	if f.quiet {
-		level = slog.LevelWarn
+	log, err := newLogger(stderr, f.logFormat, f.quiet, newRunID())
+	if err != nil {
+		return fail("%v", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctr := &pipeline.Counters{}
 	cfg, err := f.clientConfig()
 	if err != nil {
 		return fail("%v", err)
 	}
 	cfg.Rate = f.rate
+	cfg.Margin = f.rateMargin
 	cfg.Concurrency = f.concurrency
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = sink.DefaultConcurrency(f.rate)
