@@ -264,14 +264,20 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 			return fail("%v", err)
 		}
 		defer release()
+		// A Parquet report is made at the end from a CSV journal, which is
+		// what is written as results arrive and what --resume reads.
+		csvPath := f.report
+		if pipeline.IsParquetPath(f.report) {
+			csvPath = pipeline.JournalPath(f.report)
+		}
 		var rep *pipeline.CSVReport
 		if f.resume {
-			if rep, done, err = resumeReport(f.input, f.report); err != nil {
+			if rep, done, err = resumeReport(f.input, csvPath); err != nil {
 				return fail("%v", err)
 			}
 			log.Info("resuming", "report", f.report, "rows_already_ok", done.Len())
 		} else {
-			if rep, err = newReport(f.input, f.report, dry); err != nil {
+			if rep, err = newReport(f.input, csvPath, dry); err != nil {
 				return fail("%v", err)
 			}
 		}
@@ -308,6 +314,14 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 	progress.Stop()
 	if err := report.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("report %s: %w", f.report, err)
+	}
+	if f.report != "" && pipeline.IsParquetPath(f.report) {
+		if err := pipeline.WriteParquetReport(pipeline.JournalPath(f.report), f.report); err != nil {
+			fmt.Fprintf(stderr, "markimport %s: write the Parquet report %s: %v (the CSV journal %s holds the same lines)\n", name, f.report, err, pipeline.JournalPath(f.report))
+			if runErr == nil {
+				runErr = err
+			}
+		}
 	}
 
 	var inErr *readers.InputError

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// TestParquetReport: --report x.parquet holds the same lines as the CSV
+// report, with row int64, code and attempts int32 and the rest strings.
+func TestParquetReport(t *testing.T) {
+	dir := t.TempDir()
+	rows := genRows(12, 300)
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	csvRep, pqRep := filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.parquet")
+	for _, rep := range []string{csvRep, pqRep} {
+		if code, _, stderr := runCLI(t, "validate", "--input", in, "--report", rep, "--quiet"); code != exitSomeNotOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	}
+	want := readReport(t, csvRep)
+	f, err := os.Open(pqRep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	var fields []string
+	for _, f := range tbl.Schema().Fields() {
+		fields = append(fields, f.Name+":"+f.Type.String())
+	}
+	if got := strings.Join(fields, " "); got != reportSchemaWant {
+		t.Fatalf("schema %s\nwant   %s", got, reportSchemaWant)
+	}
+	if int(tbl.NumRows()) != len(want) {
+		t.Fatalf("%d rows in Parquet, %d in CSV", tbl.NumRows(), len(want))
+	}
+	tr := array.NewTableReader(tbl, 1000)
+	defer tr.Release()
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		cols := rec.Columns()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			row := cols[0].(*array.Int64).Value(i)
+			got := reportLine{
+				from: cols[1].(*array.String).Value(i), typ: cols[2].(*array.String).Value(i), peer: cols[3].(*array.String).Value(i),
+				status: cols[4].(*array.String).Value(i), code: int(cols[5].(*array.Int32).Value(i)),
+				message: cols[6].(*array.String).Value(i), attempts: int(cols[7].(*array.Int32).Value(i)),
+			}
+			if got != want[row] {
+				t.Fatalf("row %d: parquet %+v, csv %+v", row, got, want[row])
+			}
+		}
+	}
+}
+
+const reportSchemaWant = "row:int64 from_account:utf8 type:utf8 peer:utf8 status:utf8 code:int32 message:utf8 attempts:int32"

@@ -1,0 +1,135 @@
+package pipeline
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// A Parquet file is unreadable until its footer is written, so a Parquet
+// report cannot be "written as results arrive and readable after a crash".
+// Instead the run writes its CSV journal beside it (the same lines a CSV
+// report would hold, which --resume reads), and the Parquet file is made
+// from the journal when the run ends.
+
+// JournalPath is the CSV journal of a Parquet report.
+func JournalPath(report string) string { return report + ".journal.csv" }
+
+// IsParquetPath reports whether a report path asks for Parquet.
+func IsParquetPath(path string) bool { return strings.HasSuffix(strings.ToLower(path), ".parquet") }
+
+// reportSchema is the report's Parquet schema: SPEC §5's columns, with row
+// int64, code and attempts int32, and the rest strings.
+var reportSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "row", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "from_account", Type: arrow.BinaryTypes.String},
+	{Name: "type", Type: arrow.BinaryTypes.String},
+	{Name: "peer", Type: arrow.BinaryTypes.String},
+	{Name: "status", Type: arrow.BinaryTypes.String},
+	{Name: "code", Type: arrow.PrimitiveTypes.Int32},
+	{Name: "message", Type: arrow.BinaryTypes.String},
+	{Name: "attempts", Type: arrow.PrimitiveTypes.Int32},
+}, nil)
+
+// WriteParquetReport converts a CSV report (a journal) into a Parquet file
+// with the report's schema, in batches, through a temporary file renamed
+// into place.
+func WriteParquetReport(journal, path string) (err error) {
+	in, err := os.Open(journal)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := path + ".tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			out.Close()
+			os.Remove(tmp)
+		}
+	}()
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(1<<20))
+	fw, err := pqarrow.NewFileWriter(reportSchema, out, props, pqarrow.DefaultWriterProps())
+	if err != nil {
+		return err
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, reportSchema)
+	defer b.Release()
+	row := b.Field(0).(*array.Int64Builder)
+	from := b.Field(1).(*array.StringBuilder)
+	typ := b.Field(2).(*array.StringBuilder)
+	peer := b.Field(3).(*array.StringBuilder)
+	status := b.Field(4).(*array.StringBuilder)
+	code := b.Field(5).(*array.Int32Builder)
+	msg := b.Field(6).(*array.StringBuilder)
+	att := b.Field(7).(*array.Int32Builder)
+	flush := func() error {
+		rec := b.NewRecordBatch()
+		defer rec.Release()
+		if rec.NumRows() == 0 {
+			return nil
+		}
+		return fw.Write(rec)
+	}
+	cr := csv.NewReader(bufio.NewReaderSize(in, 1<<20))
+	cr.FieldsPerRecord = len(ReportHeader)
+	cr.ReuseRecord = true
+	if _, err := cr.Read(); err != nil {
+		return fmt.Errorf("report journal %s: %w", journal, err)
+	}
+	n := 0
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("report journal %s: %w", journal, err)
+		}
+		r, err1 := strconv.ParseInt(rec[0], 10, 64)
+		c, err2 := strconv.ParseInt(rec[5], 10, 32)
+		a, err3 := strconv.ParseInt(rec[7], 10, 32)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return fmt.Errorf("report journal %s: bad line for row %q", journal, rec[0])
+		}
+		row.Append(r)
+		from.Append(rec[1])
+		typ.Append(rec[2])
+		peer.Append(rec[3])
+		status.Append(rec[4])
+		code.Append(int32(c))
+		msg.Append(rec[6])
+		att.Append(int32(a))
+		if n++; n%65536 == 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	// Closing the Parquet writer writes the footer and closes the file.
+	if err := fw.Close(); err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
