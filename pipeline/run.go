@@ -235,7 +235,6 @@ func (r *run) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	in = readers.Prefetch(in)
 	defer in.Close()
 
 	var produce func() error
@@ -254,9 +253,7 @@ func (r *run) run(ctx context.Context) error {
 		r.sum.Spilled = st.Spilled()
 		r.log.Info("input read", "rows", r.sum.Rows, "spilled", st.Spilled())
 		produce = func() error {
-			return st.eachPartition(func(changes []Change, users []int32, nUsers int) error {
-				return planPartition(changes, users, nUsers, r.opts.Done, r.emit)
-			})
+			return planAhead(st, r.opts.Done, r.emit)
 		}
 	}
 
@@ -401,30 +398,6 @@ type discard struct{}
 func (discard) Write(Line) error { return nil }
 func (discard) Sync() error      { return nil }
 func (discard) Close() error     { return nil }
-
-// read reads and validates every record, reporting invalid rows at once and
-// passing valid changes on.
-func (r *run) read(in readers.Reader, each func(*Change) error) error {
-	for {
-		rec, err := in.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		r.sum.Rows++
-		r.ctr.RowsRead.Add(1)
-		c, bad := Validate(rec)
-		if bad != nil {
-			r.invalid(bad)
-			continue
-		}
-		if err := each(&c); err != nil {
-			return err
-		}
-	}
-}
 
 func (r *run) invalid(bad *Invalid) {
 	if r.opts.Done.Has(bad.Row) {

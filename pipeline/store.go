@@ -188,13 +188,13 @@ func writeString(w *bufio.Writer, s string) {
 	w.WriteString(s)
 }
 
-// eachPartition calls fn with the changes of each partition, in input order,
-// partition 0 first, and with each change's user as a number from 0, in
-// order of first appearance within the partition. The slices are reused: fn
-// must not keep them.
-func (s *store) eachPartition(fn func(changes []Change, users []int32, nUsers int) error) error {
+// eachUser calls fn with the changes of each user, in input order. Users
+// come partition by partition (partition 0 first) and, within a partition,
+// in order of first appearance, on both the in-memory and the spilled path.
+// The slice is reused: fn must not keep it.
+func (s *store) eachUser(fn func([]Change) error) error {
 	if s.spilled == nil {
-		return s.eachMemPartition(fn)
+		return s.eachMemUser(fn)
 	}
 	var p partBuf
 	for i, sf := range s.spilled {
@@ -204,55 +204,59 @@ func (s *store) eachPartition(fn func(changes []Change, users []int32, nUsers in
 		if err := sf.read(&p); err != nil {
 			return fmt.Errorf("spill partition %d: %w", i, err)
 		}
-		if err := fn(p.changes, p.users, p.nUsers); err != nil {
+		if err := eachGroup(p.changes, p.users, p.nUsers, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// eachMemPartition orders the in-memory changes by partition, keeping input
-// order within each (a counting sort), and numbers users by interned id,
-// without hashing a string again.
-func (s *store) eachMemPartition(fn func([]Change, []int32, int) error) error {
+// eachMemUser gathers the in-memory changes user by user with one counting
+// sort. Users are numbered by interned id, partition-major, without hashing
+// a string again.
+func (s *store) eachMemUser(fn func([]Change) error) error {
 	n := s.recs.n
-	var counts [Partitions + 1]int
-	parts := make([]uint8, n)
+	local := make([]int32, len(s.strs.strs)) // by string id: 1 + the user's number within its partition
+	part := make([]uint8, len(s.strs.strs))  // by string id: the user's partition
+	var perPart [Partitions]int32
 	for i := range n {
-		p := s.partition(s.strs.strs[s.recs.at(i).from])
-		parts[i] = uint8(p)
-		counts[p+1]++
+		f := s.recs.at(i).from
+		if local[f] == 0 {
+			p := s.partition(s.strs.strs[f])
+			part[f] = uint8(p)
+			perPart[p]++
+			local[f] = perPart[p]
+		}
 	}
-	for p := 1; p <= Partitions; p++ {
-		counts[p] += counts[p-1]
+	var base [Partitions + 1]int32
+	for p := range Partitions {
+		base[p+1] = base[p] + perPart[p]
+	}
+	users := int(base[Partitions])
+	group := func(f uint32) int32 { return base[part[f]] + local[f] - 1 }
+	starts := make([]int32, users+1)
+	for i := range n {
+		starts[group(s.recs.at(i).from)+1]++
+	}
+	for g := range users {
+		starts[g+1] += starts[g]
 	}
 	order := make([]int32, n)
-	next := counts
+	next := starts[:users:users]
+	next = append([]int32(nil), next...)
 	for i := range n {
-		p := parts[i]
-		order[next[p]] = int32(i)
-		next[p]++
+		g := group(s.recs.at(i).from)
+		order[next[g]] = int32(i)
+		next[g]++
 	}
-	parts = nil
-	user := make([]int32, len(s.strs.strs)) // by string id: the user's number + 1
-	var changes []Change
-	var users []int32
-	for p := range Partitions {
-		changes, users = changes[:0], users[:0]
-		nUsers := 0
-		for _, i := range order[counts[p]:counts[p+1]] {
-			r := s.recs.at(int(i))
-			if user[r.from] == 0 {
-				nUsers++
-				user[r.from] = int32(nUsers)
-			}
-			changes = append(changes, s.change(r, s.strs))
-			users = append(users, user[r.from]-1)
+	local, part, next = nil, nil, nil
+	var buf []Change
+	for g := range users {
+		buf = buf[:0]
+		for _, i := range order[starts[g]:starts[g+1]] {
+			buf = append(buf, s.change(s.recs.at(int(i)), s.strs))
 		}
-		if len(changes) == 0 {
-			continue
-		}
-		if err := fn(changes, users, nUsers); err != nil {
+		if err := fn(buf); err != nil {
 			return err
 		}
 	}
@@ -356,10 +360,10 @@ func (s *store) close() error {
 	return errors.Join(errs...)
 }
 
-// planPartition plans a partition's users, in order of first appearance
-// (users[i] numbers the user of changes[i]): a counting sort gathers each
+// eachGroup calls fn with each user's changes, users in order of number
+// (users[i] numbers the user of changes[i]); a counting sort gathers each
 // user's rows, in input order, in time linear in the rows.
-func planPartition(changes []Change, users []int32, nUsers int, done *RowSet, emit func([]Request, []Rejected) error) error {
+func eachGroup(changes []Change, users []int32, nUsers int, fn func([]Change) error) error {
 	starts := make([]int32, nUsers+1)
 	for _, u := range users {
 		starts[u+1]++
@@ -374,8 +378,7 @@ func planPartition(changes []Change, users []int32, nUsers int, done *RowSet, em
 		next[u]++
 	}
 	for u := range nUsers {
-		reqs, rej := PlanUser(sorted[starts[u]:starts[u+1]], MaxConversations, done)
-		if err := emit(reqs, rej); err != nil {
+		if err := fn(sorted[starts[u]:starts[u+1]]); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"errors"
+	"io"
+
+	"markimport/readers"
+)
+
+// validated is one record after validation: a change, or why it is invalid.
+type validated struct {
+	c   Change
+	bad *Invalid
+}
+
+type validatedBatch struct {
+	items []validated
+	err   error // after the items: io.EOF or a read error
+}
+
+// validateAhead reads and validates records in a goroutine, in batches, so
+// that decoding and checking the input and grouping it use two cores. The
+// returned stop function ends the goroutine early.
+func validateAhead(in readers.Reader) (<-chan validatedBatch, func()) {
+	const size = 1024
+	out := make(chan validatedBatch, 4)
+	quit := make(chan struct{})
+	go func() {
+		defer close(out)
+		for {
+			b := validatedBatch{items: make([]validated, 0, size)}
+			for len(b.items) < size {
+				rec, err := in.Next()
+				if err != nil {
+					b.err = err
+					break
+				}
+				c, bad := Validate(rec)
+				b.items = append(b.items, validated{c, bad})
+			}
+			select {
+			case out <- b:
+			case <-quit:
+				return
+			}
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	stopped := false
+	return out, func() {
+		if !stopped {
+			stopped = true
+			close(quit)
+			for range out {
+			}
+		}
+	}
+}
+
+// read reads and validates every record, reporting invalid rows at once and
+// passing valid changes on.
+func (r *run) read(in readers.Reader, each func(*Change) error) error {
+	batches, stop := validateAhead(in)
+	defer stop()
+	for b := range batches {
+		for i := range b.items {
+			v := &b.items[i]
+			r.sum.Rows++
+			if v.bad != nil {
+				r.invalid(v.bad)
+				continue
+			}
+			if err := each(&v.c); err != nil {
+				return err
+			}
+		}
+		r.ctr.RowsRead.Add(int64(len(b.items)))
+		if b.err == io.EOF {
+			return nil
+		}
+		if b.err != nil {
+			return b.err
+		}
+	}
+	return nil
+}
+
+// userPlan is the plan of one user.
+type userPlan struct {
+	reqs []Request
+	rej  []Rejected
+}
+
+// planAhead plans users in a goroutine while emit, in this one, reports
+// and hands on the previous ones: planning and sending or reporting use
+// two cores. Users are emitted in the order the store gives them.
+func planAhead(st *store, done *RowSet, emit func([]Request, []Rejected) error) error {
+	const size = 256
+	batches := make(chan []userPlan, 4)
+	quit := make(chan struct{})
+	var planErr error
+	go func() {
+		defer close(batches)
+		batch := make([]userPlan, 0, size)
+		send := func() bool {
+			select {
+			case batches <- batch:
+				batch = make([]userPlan, 0, size)
+				return true
+			case <-quit:
+				return false
+			}
+		}
+		planErr = st.eachUser(func(changes []Change) error {
+			reqs, rej := PlanUser(changes, MaxConversations, done)
+			batch = append(batch, userPlan{reqs, rej})
+			if len(batch) == size && !send() {
+				return errStopped
+			}
+			return nil
+		})
+		if planErr == nil && len(batch) > 0 {
+			send()
+		}
+	}()
+	var err error
+	for b := range batches {
+		for _, u := range b {
+			if err == nil {
+				err = emit(u.reqs, u.rej)
+			}
+		}
+		if err != nil {
+			close(quit)
+			for range batches {
+			}
+			return err
+		}
+	}
+	if planErr != nil {
+		return planErr
+	}
+	return nil
+}
+
+// errStopped ends the planning goroutine when its consumer gave up.
+var errStopped = errors.New("stopped")
