@@ -8,17 +8,18 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // parquetBatchRows is how many rows are decoded at a time. Memory is bounded
-// by one batch of the needed columns (plus one page per column being
-// decoded), whatever the size of the file or of its row groups.
+// by one batch of the needed columns (plus the page being decoded in each),
+// whatever the size of the file or of its row groups.
 const parquetBatchRows = 16 * 1024
 
 // parquetBufferSize is the read buffer of each column chunk stream; column
@@ -27,19 +28,21 @@ const parquetBufferSize = 256 * 1024
 
 var parquetMagic = []byte("PAR1")
 
-// parquetReader streams the records of a Parquet file, one record batch at
-// a time, reading only the known columns.
+// parquetReader streams the records of a Parquet file: it decodes a batch
+// of rows of the known columns (each column in its own goroutine: decoding
+// is most of the work), then turns the batch into records one at a time.
 type parquetReader struct {
 	path   string
 	pf     *file.Reader
-	rr     pqarrow.RecordReader // nil when the file has no rows
-	fields [NumFields]int       // batch column of each known field, or -1
-	total  int64                // rows according to the file's metadata
+	pool   *bufferPool
+	cols   []*pqarrow.ColumnReader // one per known column present, in file order
+	fields [NumFields]int          // index in cols of each field, or -1
+	total  int64                   // rows according to the file's metadata
 
-	batch   arrow.RecordBatch
+	arrs    []arrow.Array // the current batch, one array per column
 	writers [NumFields]cellWriter
-	next    int   // next row of batch
-	size    int   // rows in batch
+	next    int   // next row of the batch
+	size    int   // rows in the batch
 	row     int64 // rows returned so far
 	buf     []byte
 	err     error // sticky: once the file fails it stays failed
@@ -52,12 +55,17 @@ type parquetReader struct {
 // *InputError before any row is read, as are files that are not Parquet,
 // truncated or corrupt.
 func OpenParquet(path string, opts Options) (r Reader, err error) {
+	if path == "-" {
+		return nil, &InputError{Path: path, Err: errors.New("Parquet cannot be read from standard input: its footer is at the end, so it needs a file")}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &InputError{Path: path, Err: err}
 	}
 	var pr *parquetReader
 	defer func() {
+		// arrow panics on some malformed input; a bad file must be an
+		// input error, not a crash.
 		if p := recover(); p != nil {
 			err = &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: %v", p)}
 		}
@@ -73,19 +81,21 @@ func OpenParquet(path string, opts Options) (r Reader, err error) {
 		return nil, &InputError{Path: path, Err: err}
 	}
 
-	props := parquet.NewReaderProperties(memory.DefaultAllocator)
+	pool := &bufferPool{}
+	props := parquet.NewReaderProperties(pool)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = parquetBufferSize
 	pf, err := file.NewParquetReader(f, file.WithReadProps(props))
 	if err != nil {
 		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: %w", err)}
 	}
-	pr = &parquetReader{path: path, pf: pf, total: pf.NumRows()}
+	dropArrowSchema(pf)
+	pr = &parquetReader{path: path, pf: pf, pool: pool, total: pf.NumRows()}
 	if pr.total < 0 {
 		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: metadata claims %d rows", pr.total)}
 	}
 
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows}, memory.DefaultAllocator)
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows}, pool)
 	if err != nil {
 		return nil, &InputError{Path: path, Err: fmt.Errorf("unsupported Parquet schema: %w", err)}
 	}
@@ -98,9 +108,7 @@ func OpenParquet(path string, opts Options) (r Reader, err error) {
 		return nil, err
 	}
 
-	// Read only the leaves of the known columns. The record reader returns
-	// the columns in the order of the leaves asked for, which here is the
-	// order of the columns in the file.
+	// Read only the known columns, after checking their types.
 	var wanted []int
 	for f, i := range idx {
 		if i < 0 {
@@ -126,6 +134,8 @@ func OpenParquet(path string, opts Options) (r Reader, err error) {
 	if pr.total == 0 {
 		return pr, nil
 	}
+	// The field readers come back in the order of the leaves asked for,
+	// which is the order of wanted.
 	var leaves []int
 	for _, i := range wanted {
 		leaves = appendLeaves(leaves, &fr.Manifest.Fields[i])
@@ -135,11 +145,17 @@ func OpenParquet(path string, opts Options) (r Reader, err error) {
 		// exactly one leaf each.
 		return nil, &InputError{Path: path, Err: errors.New("unsupported Parquet schema: a known column has nested fields")}
 	}
-	rr, err := fr.GetRecordReader(context.Background(), leaves, nil)
+	rowGroups := make([]int, pf.NumRowGroups())
+	for i := range rowGroups {
+		rowGroups[i] = i
+	}
+	pr.cols, _, err = fr.GetFieldReaders(context.Background(), leaves, rowGroups)
 	if err != nil {
 		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: %w", err)}
 	}
-	pr.rr = rr
+	if len(pr.cols) != len(wanted) {
+		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: %d column readers for %d columns", len(pr.cols), len(wanted))}
+	}
 	return pr, nil
 }
 
@@ -173,6 +189,27 @@ func checkParquetFraming(f *os.File) error {
 	return nil
 }
 
+// dropArrowSchema removes the arrow schema that arrow-based writers
+// (pyarrow, arrow-go, DuckDB) store in the footer. It only picks arrow
+// container types for the same values (large_string for string,
+// dictionary for a dictionary-encoded column), which make no difference to
+// the text read here; and decoding it trusts its flatbuffer, so a damaged
+// one can exhaust memory, which no recover catches.
+func dropArrowSchema(pf *file.Reader) {
+	md := pf.MetaData()
+	if md == nil || md.FileMetaData == nil {
+		return
+	}
+	kv := md.FileMetaData.KeyValueMetadata
+	kept := kv[:0:0]
+	for _, e := range kv {
+		if e != nil && e.Key != "ARROW:schema" {
+			kept = append(kept, e)
+		}
+	}
+	md.FileMetaData.KeyValueMetadata = kept
+}
+
 // appendLeaves appends the leaf column indices under sf.
 func appendLeaves(dst []int, sf *pqarrow.SchemaField) []int {
 	if sf.IsLeaf() {
@@ -195,7 +232,7 @@ func (p *parquetReader) Next() (rec Record, err error) {
 			rec, err = Record{}, p.err
 		}
 	}()
-	for p.next >= p.size {
+	if p.next >= p.size {
 		if err := p.load(); err != nil {
 			if err != io.EOF {
 				p.fail(err)
@@ -210,7 +247,7 @@ func (p *parquetReader) Next() (rec Record, err error) {
 
 	// One allocation per record: every field is appended to buf, copied
 	// into one string, and sliced. The record must not point into the
-	// batch, whose buffers are released when the next batch is read.
+	// batch, whose buffers are reused for the next one.
 	var ends [NumFields]int
 	buf := p.buf[:0]
 	for f, w := range p.writers {
@@ -233,70 +270,130 @@ func (p *parquetReader) Next() (rec Record, err error) {
 	return rec, nil
 }
 
-// load reads the next record batch, or returns io.EOF.
+// load decodes the next batch, or returns io.EOF.
 func (p *parquetReader) load() error {
-	if p.batch != nil {
-		p.batch = nil // owned by the record reader, which releases it
-		p.writers = [NumFields]cellWriter{}
-	}
-	if p.rr == nil || p.row >= p.total {
-		if p.row < p.total {
-			return fmt.Errorf("corrupt Parquet file: it ended after %d of the %d rows its metadata declares", p.row, p.total)
-		}
+	p.releaseBatch()
+	if p.row >= p.total {
 		return io.EOF
 	}
-	if !p.rr.Next() {
-		err := p.rr.Err()
-		if err == nil {
-			err = fmt.Errorf("it ended after %d of the %d rows its metadata declares", p.row, p.total)
-		}
-		return fmt.Errorf("corrupt Parquet file: %w", err)
+	want := min(int64(parquetBatchRows), p.total-p.row)
+	if err := p.readColumns(want); err != nil {
+		return err
 	}
-	batch := p.rr.RecordBatch()
+	for c, a := range p.arrs {
+		if int64(a.Len()) != want {
+			return fmt.Errorf("corrupt Parquet file: column %s has %d values at row %d, want %d (the metadata declares %d rows)",
+				p.fieldOf(c), a.Len(), p.row+1, want, p.total)
+		}
+	}
 	for f, c := range p.fields {
 		if c < 0 {
 			continue
 		}
-		w, err := newCellWriter(batch.Column(c))
+		w, err := newCellWriter(p.arrs[c])
 		if err != nil {
 			return fmt.Errorf("column %s: %w", Field(f), err)
 		}
 		p.writers[f] = w
 	}
-	p.batch = batch
-	p.next = 0
-	p.size = int(batch.NumRows())
-	if p.size == 0 {
-		return fmt.Errorf("corrupt Parquet file: empty record batch after %d of the %d rows its metadata declares", p.row, p.total)
+	p.next, p.size = 0, int(want)
+	return nil
+}
+
+// readColumns decodes want rows of every column into p.arrs, the columns
+// in parallel.
+func (p *parquetReader) readColumns(want int64) error {
+	p.arrs = slices.Grow(p.arrs[:0], len(p.cols))[:len(p.cols)]
+	errs := make([]error, len(p.cols))
+	var wg sync.WaitGroup
+	for c := 1; c < len(p.cols); c++ {
+		wg.Go(func() { p.arrs[c], errs[c] = p.readColumn(c, want) })
 	}
-	if p.row+int64(p.size) > p.total {
-		return fmt.Errorf("corrupt Parquet file: more rows than the %d its metadata declares", p.total)
+	p.arrs[0], errs[0] = p.readColumn(0, want)
+	wg.Wait()
+	for c, err := range errs {
+		if err != nil {
+			return fmt.Errorf("corrupt Parquet file: column %s: %w", p.fieldOf(c), err)
+		}
 	}
 	return nil
 }
 
-func (p *parquetReader) fail(err error) {
-	p.err = &InputError{Path: p.path, Row: p.row + 1, Err: err}
-	p.batch = nil
+// readColumn decodes want rows of column c as one array. It runs in its own
+// goroutine, where a panic would end the process, so it recovers.
+func (p *parquetReader) readColumn(c int, want int64) (arr arrow.Array, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if arr != nil {
+				arr.Release()
+			}
+			arr, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	chunked, err := p.cols[c].NextBatch(want)
+	if err != nil {
+		return nil, err
+	}
+	defer chunked.Release()
+	switch chunks := chunked.Chunks(); len(chunks) {
+	case 0:
+		return array.MakeArrayOfNull(p.pool, chunked.DataType(), 0), nil
+	case 1:
+		chunks[0].Retain()
+		return chunks[0], nil
+	default:
+		// A batch that spans row groups.
+		return array.Concatenate(chunks, p.pool)
+	}
+}
+
+// fieldOf names the field read from column c.
+func (p *parquetReader) fieldOf(c int) Field {
+	for f, i := range p.fields {
+		if i == c {
+			return Field(f)
+		}
+	}
+	return NumFields
+}
+
+func (p *parquetReader) releaseBatch() {
+	for i, a := range p.arrs {
+		if a != nil {
+			a.Release()
+			p.arrs[i] = nil
+		}
+	}
 	p.writers = [NumFields]cellWriter{}
 	p.next, p.size = 0, 0
 }
 
+func (p *parquetReader) fail(err error) {
+	p.err = &InputError{Path: p.path, Row: p.row + 1, Err: err}
+	func() {
+		defer func() { recover() }()
+		p.releaseBatch()
+	}()
+}
+
 // release frees the decoding state; the file itself is closed by Close.
 func (p *parquetReader) release() {
-	if p.rr != nil {
-		func() {
-			defer func() { recover() }()
-			p.rr.Release()
-		}()
-		p.rr = nil
-	}
+	func() {
+		defer func() { recover() }()
+		p.releaseBatch()
+		for _, c := range p.cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	p.cols = nil
+	p.pool.release()
 }
 
 // Close releases the reader and closes the file.
 func (p *parquetReader) Close() error {
 	p.release()
-	p.batch = nil
 	if p.err == nil {
 		p.err = &InputError{Path: p.path, Err: errors.New("reader is closed")}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -228,6 +229,13 @@ func TestParquetBadFiles(t *testing.T) {
 			}
 		})
 	}
+	t.Run("stdin", func(t *testing.T) {
+		_, err := Open("-", Options{Format: "parquet"})
+		var ie *InputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), "standard input") {
+			t.Fatalf("err = %v; want an *InputError about standard input", err)
+		}
+	})
 	t.Run("missing", func(t *testing.T) {
 		_, err := OpenParquet(filepath.Join(dir, "nope.parquet"), Options{})
 		var ie *InputError
@@ -325,7 +333,7 @@ func TestParquetManyRowGroups(t *testing.T) {
 		if marks[i] != nil {
 			want.Fields[SetMark] = renderText(marks[i])
 		}
-		if rec != want {
+		if !reflect.DeepEqual(rec, want) {
 			t.Fatalf("record %d = %s; want %s", i, fmtRecord(rec), fmtRecord(want))
 		}
 	}

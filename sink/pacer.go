@@ -40,11 +40,11 @@ type Pacer struct {
 }
 
 // DefaultMargin is the share of the rate the pacer leaves unused by default.
-const DefaultMargin = 0.01
+const DefaultMargin = 0.005
 
 // Ceiling is the most requests a pacer for rate r with the given margin
-// lets leave in any sliding second: 198 of 200 at the default 1%, at least
-// one under the rate. The server records arrival times that jitter against
+// lets leave in any sliding second: 199 of 200 at the default 0.5%, at
+// least one under the rate. The server records arrival times that jitter against
 // the departures: each request of margin absorbs about 1/r seconds of
 // relative delay (5 ms at 200/s), so a larger margin suits a jittery network.
 func Ceiling(r, margin float64) int {
@@ -64,7 +64,7 @@ func NewPacer(r, margin float64) *Pacer {
 		lim:     rate.NewLimiter(rate.Limit(eff), 1),
 		current: eff,
 		top:     eff,
-		window:  time.Second + 2*time.Millisecond,
+		window:  time.Second + time.Millisecond,
 		now:     time.Now,
 		sleep:   sleepCtx,
 	}
@@ -111,8 +111,10 @@ func (p *Pacer) Admit(ctx context.Context) error {
 	return nil
 }
 
-// Throttled tells the pacer the server answered "too many requests": the pace
-// is halved (down to a twentieth of the rate) for every worker.
+// Throttled tells the pacer the server answered "too many requests": every
+// worker's pace drops by a tenth (down to a twentieth of the rate). At this
+// API's fixed quota a throttle means "a little over", not "far over": a
+// gentle step and a quick recovery keep the quota used.
 func (p *Pacer) Throttled() {
 	p.amu.Lock()
 	defer p.amu.Unlock()
@@ -123,11 +125,12 @@ func (p *Pacer) Throttled() {
 		return
 	}
 	p.lastThrottle = now
-	p.current = max(p.current/2, p.rate/20)
+	p.current = max(p.current*0.9, p.rate/20)
 	p.lim.SetLimit(rate.Limit(p.current))
 }
 
-// recover raises a throttled pace by a quarter each second without throttling.
+// recover raises a throttled pace by 5% of the rate every half second once
+// a second has passed without throttling.
 func (p *Pacer) recover() {
 	p.amu.Lock()
 	defer p.amu.Unlock()
@@ -136,11 +139,11 @@ func (p *Pacer) recover() {
 		return
 	}
 	now := p.now()
-	if now.Sub(p.lastThrottle) < 2*time.Second || now.Sub(p.lastRaise) < time.Second {
+	if now.Sub(p.lastThrottle) < time.Second || now.Sub(p.lastRaise) < 500*time.Millisecond {
 		return
 	}
 	p.lastRaise = now
-	p.current = min(top, p.current*1.25)
+	p.current = min(top, p.current+top/20)
 	p.lim.SetLimit(rate.Limit(p.current))
 }
 

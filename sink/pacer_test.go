@@ -59,8 +59,8 @@ func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
 	full := p.Rate()
 	p.Throttled()
 	p.Throttled() // the same episode: not halved twice
-	if got := p.Rate(); got != full/2 {
-		t.Fatalf("rate after throttle %g, want %g", got, full/2)
+	if got := p.Rate(); got != full*0.9 {
+		t.Fatalf("rate after throttle %g, want %g", got, full*0.9)
 	}
 	for range 20 {
 		c.t = c.t.Add(1100 * time.Millisecond)

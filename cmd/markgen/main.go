@@ -5,6 +5,7 @@
 //
 //	markgen -n 1000000 -seed 1 -o big.csv
 //	markgen -n 1000000 -seed 1 -o big.parquet
+//	markgen -analyze big.csv
 package main
 
 import (
@@ -61,10 +62,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	users := fs.Int("users", 0, "users (default n/10)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	invalid := fs.Float64("invalid", 0, "fraction of invalid rows (one of each kind, repeated)")
-	sorted := fs.Bool("sorted", false, "group rows by user instead of shuffling")
+	sorted := fs.Bool("sorted", false, "keep rows in generation order instead of shuffling (not grouped by user)")
 	out := fs.String("o", "-", "output file (.csv or .parquet; - for stdout CSV)")
+	analyze := fs.String("analyze", "", "instead of generating, print the lower bound and a file-order streamer's request count for this CSV")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *analyze != "" {
+		return runAnalyze(*analyze, stdout, stderr)
 	}
 	if *users <= 0 {
 		*users = max(1, *n/10)

@@ -1,0 +1,397 @@
+#!/usr/bin/env bash
+# bench.sh — the figures of `make bench`, from one run, on a generated dataset.
+#
+#   make bench                      # N=1000000 RATE=200
+#   make bench N=200000 RATE=150
+#   N=1000000 RATE=200 ./scripts/bench.sh   # after make build
+#
+# Environment:
+#   N             rows of the validate dataset (default 1000000)
+#   RATE          --rate of the send run (default 200)
+#   SEED          generator seed (default 1)
+#   RUNS          timed runs of each validate and DuckDB scan; the median counts (default 3)
+#   SEND_SECONDS  the send dataset is sized for about this long at RATE (default 30)
+#   BENCH_DIR     work directory; generated files are reused (default /tmp/markimport-bench)
+#   PROFILE=1     also write a CPU profile of validate on the CSV and print its top functions
+#
+# It measures:
+#   1. validate rows/s and peak RSS for the CSV and for the Parquet of the same rows;
+#   2. DuckDB (@duckdb/node-api, pinned in scripts/package.json) scanning and
+#      grouping the same files, and the wall-time ratio markimport/DuckDB
+#      (< 1.0: markimport is faster); both timed as whole processes;
+#   3. requests planned vs the lower bound and vs a file-order streamer, both
+#      computed by `markgen -analyze` independently of the planner;
+#   4. a real send against `markimport fake-server` at 100 ms latency: achieved
+#      requests/s vs RATE, and the most requests the emulator saw in one second.
+set -euo pipefail
+
+N=${N:-1000000}
+RATE=${RATE:-200}
+SEED=${SEED:-1}
+RUNS=${RUNS:-3}
+SEND_SECONDS=${SEND_SECONDS:-30}
+BENCH_DIR=${BENCH_DIR:-/tmp/markimport-bench}
+PROFILE=${PROFILE:-0}
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+MARKIMPORT=$ROOT/bin/markimport
+MARKGEN=$ROOT/bin/markgen
+SDKAPPID=1400000000
+ADMIN=administrator
+
+die() {
+	echo "bench: error: $*" >&2
+	exit 1
+}
+log() { echo "bench: $*" >&2; }
+
+for v in N RATE SEED RUNS SEND_SECONDS; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: want a positive integer"
+done
+[[ -x $MARKIMPORT ]] || die "$MARKIMPORT is missing: run 'make bench' (it builds it) or 'make build' first"
+command -v go >/dev/null || die "go is not on PATH (needed to build bin/markgen)"
+mkdir -p "$BENCH_DIR" || die "cannot create BENCH_DIR $BENCH_DIR"
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+
+# Everything started in the background is stopped, and the secret removed,
+# however the script ends.
+FAKE_PID=
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/markimport-bench.XXXXXX")
+cleanup() {
+	if [[ -n $FAKE_PID ]] && kill -0 "$FAKE_PID" 2>/dev/null; then
+		kill -TERM "$FAKE_PID" 2>/dev/null || true
+		wait "$FAKE_PID" 2>/dev/null || true
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- tools ----
+
+TIME_BIN=${TIME_BIN:-/usr/bin/time}
+if [[ ! -x $TIME_BIN && $TIME_BIN == /usr/bin/time ]]; then
+	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+		log "installing GNU time (for peak RSS)"
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time; } >/dev/null 2>&1 ||
+			log "apt-get install time failed; peak RSS will be unknown"
+	fi
+fi
+HAVE_TIME=0
+if [[ -x $TIME_BIN ]] && "$TIME_BIN" -f '%M' -o /dev/null true 2>/dev/null; then
+	HAVE_TIME=1
+fi
+
+log "building bin/markgen"
+go build -o "$MARKGEN" ./cmd/markgen || die "go build ./cmd/markgen failed"
+
+# now_ns prints a monotonic-enough wall clock in nanoseconds.
+now_ns() { date +%s%N; }
+
+# timed OUT ERR CMD...: runs CMD with stdout to OUT and stderr to ERR; sets
+# T_WALL (seconds), T_RSS (peak KiB, or "?") and T_CODE (exit code).
+timed() {
+	local out=$1 err=$2 start end
+	shift 2
+	local rss=$TMP/rss
+	: >"$rss"
+	start=$(now_ns)
+	if ((HAVE_TIME)); then
+		set +e
+		"$TIME_BIN" -q -f '%M' -o "$rss" "$@" >"$out" 2>"$err"
+		T_CODE=$?
+		set -e
+	else
+		set +e
+		"$@" >"$out" 2>"$err"
+		T_CODE=$?
+		set -e
+	fi
+	end=$(now_ns)
+	T_WALL=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	T_RSS=$(tail -n 1 "$rss" 2>/dev/null | tr -dc '0-9')
+	[[ -n $T_RSS ]] || T_RSS="?"
+}
+
+# median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# maximum of the numbers given as arguments ("?" if none is a number).
+maximum() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | tail -n 1 | grep . || echo "?"; }
+# mib KiB: KiB as MiB, or "?".
+mib() { [[ $1 =~ ^[0-9]+$ ]] && awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }' || echo "?"; }
+# div A B [FORMAT]: A/B, or "?" when either is not a number or B is 0.
+div() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b + 0 > 0) printf f, a / b; else printf "?" }'; }
+
+# json_get FILE KEY: a top-level scalar of a JSON file.
+json_get() {
+	if command -v jq >/dev/null; then
+		jq -r --arg k "$2" '.[$k] // empty' "$1"
+	elif command -v python3 >/dev/null; then
+		python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"
+	else
+		grep -o "\"$2\": *[^,}]*" "$1" | head -n 1 | sed 's/.*: *//; s/"//g'
+	fi
+}
+
+# ------------------------------------------------------------- datasets ----
+
+# generate PATH ARGS...: markgen into PATH unless a complete one is there.
+generate() {
+	local path=$1
+	shift
+	if [[ -s $path && -e $path.done ]]; then
+		log "reusing $path"
+		return
+	fi
+	log "generating $path ($*)"
+	rm -f "$path" "$path.done"
+	"$MARKGEN" "$@" -o "$path.tmp.${path##*.}" || die "markgen $* failed"
+	mv "$path.tmp.${path##*.}" "$path"
+	touch "$path.done"
+}
+
+BASE=$BENCH_DIR/marks-n$N-seed$SEED
+CSV=$BASE.csv
+PARQUET=$BASE.parquet
+generate "$CSV" -n "$N" -seed "$SEED" -invalid 0
+generate "$PARQUET" -n "$N" -seed "$SEED" -invalid 0
+
+# ------------------------------------------------------------- validate ----
+
+declare -A V_WALL V_RSS V_STATUS V_OUT
+bench_validate() {
+	local kind=$1 file=$2 walls=() rsss=() i
+	V_STATUS[$kind]=ok
+	for ((i = 1; i <= RUNS; i++)); do
+		timed "$TMP/validate-$kind.out" "$TMP/validate-$kind.err" "$MARKIMPORT" validate --input "$file" --quiet
+		if [[ $T_CODE -ne 0 ]]; then
+			V_STATUS[$kind]="FAILED (exit $T_CODE: $(head -c 300 "$TMP/validate-$kind.err" | head -n 2 | tr '\n' ' '))"
+			log "validate $kind: ${V_STATUS[$kind]}"
+			V_WALL[$kind]="?"
+			V_RSS[$kind]="?"
+			return
+		fi
+		walls+=("$T_WALL")
+		rsss+=("$T_RSS")
+		log "validate $kind run $i: ${T_WALL}s, peak RSS $(mib "$T_RSS") MiB"
+		[[ $i -eq 1 ]] && cp "$TMP/validate-$kind.out" "$TMP/plan-$kind.out"
+	done
+	V_WALL[$kind]=$(median "${walls[@]}")
+	V_RSS[$kind]=$(maximum "${rsss[@]}")
+	V_OUT[$kind]=$TMP/plan-$kind.out
+}
+bench_validate csv "$CSV"
+bench_validate parquet "$PARQUET"
+
+PROFILE_TOP=
+if [[ $PROFILE == 1 ]]; then
+	log "profiling validate on the CSV"
+	"$MARKIMPORT" validate --input "$CSV" --quiet --cpuprofile "$BENCH_DIR/validate-csv.prof" >/dev/null 2>&1 || true
+	PROFILE_TOP=$(go tool pprof -top -nodecount=25 "$MARKIMPORT" "$BENCH_DIR/validate-csv.prof" 2>/dev/null | sed -n '1,35p' || true)
+fi
+
+# --------------------------------------------------------------- DuckDB ----
+
+declare -A D_WALL D_RSS D_QUERY D_STATUS
+DUCKDB_VERSION=
+duckdb_setup() {
+	command -v node >/dev/null || { echo "node not found"; return 1; }
+	command -v npm >/dev/null || { echo "npm not found"; return 1; }
+	local dir=$ROOT/scripts
+	if [[ ! -d $dir/node_modules/@duckdb/node-api ]]; then
+		log "installing @duckdb/node-api into scripts/node_modules"
+		if [[ -f $dir/package-lock.json ]]; then
+			(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2 || { echo "npm ci failed"; return 1; }
+		else
+			(cd "$dir" && npm install --no-audit --no-fund --loglevel=error) >&2 || { echo "npm install failed"; return 1; }
+		fi
+	fi
+}
+bench_duckdb() {
+	local kind=$1 file=$2 walls=() rsss=() queries=() i
+	D_STATUS[$kind]=ok
+	for ((i = 1; i <= RUNS; i++)); do
+		timed "$TMP/duckdb-$kind.out" "$TMP/duckdb-$kind.err" node "$ROOT/scripts/duckdb-scan.mjs" "$file"
+		if [[ $T_CODE -ne 0 ]]; then
+			D_STATUS[$kind]="FAILED (exit $T_CODE: $(head -n 2 "$TMP/duckdb-$kind.err" | tr '\n' ' '))"
+			log "duckdb $kind: ${D_STATUS[$kind]}"
+			D_WALL[$kind]="?" D_RSS[$kind]="?" D_QUERY[$kind]="?"
+			return
+		fi
+		walls+=("$T_WALL")
+		rsss+=("$T_RSS")
+		queries+=("$(json_get "$TMP/duckdb-$kind.out" query_seconds 2>/dev/null || sed -n 's/.*"query_seconds":\([0-9.]*\).*/\1/p' "$TMP/duckdb-$kind.out")")
+		log "duckdb $kind run $i: ${T_WALL}s (query ${queries[-1]}s), peak RSS $(mib "$T_RSS") MiB: $(cat "$TMP/duckdb-$kind.out")"
+	done
+	D_WALL[$kind]=$(median "${walls[@]}")
+	D_RSS[$kind]=$(maximum "${rsss[@]}")
+	D_QUERY[$kind]=$(median "${queries[@]}")
+	cp "$TMP/duckdb-$kind.out" "$TMP/duckdb-$kind.last"
+}
+if why=$(duckdb_setup); then
+	DUCKDB_VERSION=$(node -p 'require("./scripts/node_modules/@duckdb/node-api/package.json").version' 2>/dev/null || echo "?")
+	bench_duckdb csv "$CSV"
+	bench_duckdb parquet "$PARQUET"
+else
+	log "duckdb: unavailable ($why)"
+	D_STATUS[csv]="unavailable ($why)" D_STATUS[parquet]="unavailable ($why)"
+	D_WALL[csv]="?" D_WALL[parquet]="?" D_RSS[csv]="?" D_RSS[parquet]="?" D_QUERY[csv]="?" D_QUERY[parquet]="?"
+fi
+
+# -------------------------------------------------------------- planner ----
+
+# plan_field FILE WORD: the first number after WORD in validate's summary.
+plan_field() { [[ -f $1 ]] && awk -v w="$2" '$1 == w { print $2; exit }' "$1" || true; }
+PLAN_FILE=${V_OUT[csv]:-${V_OUT[parquet]:-}}
+PLANNED=$(plan_field "$PLAN_FILE" requests)
+PLAN_USERS=$(plan_field "$PLAN_FILE" users)
+PLAN_CONVS=$(plan_field "$PLAN_FILE" conversations)
+PLAN_PQ=$(plan_field "${V_OUT[parquet]:-}" requests)
+
+log "analyzing $CSV (markgen -analyze)"
+"$MARKGEN" -analyze "$CSV" >"$TMP/analyze.out" || die "markgen -analyze failed"
+ana() { sed -n "s/^$1=//p" "$TMP/analyze.out"; }
+LOWER=$(ana lower_bound)
+STREAMER=$(ana streamer)
+A_USERS=$(ana users)
+A_CONVS=$(ana conversations)
+
+if [[ -z $PLANNED ]]; then
+	PLAN_CHECK="UNKNOWN (validate failed)"
+elif [[ $PLANNED == "$LOWER" && $PLAN_USERS == "$A_USERS" && $PLAN_CONVS == "$A_CONVS" ]]; then
+	PLAN_CHECK=OK
+else
+	PLAN_CHECK="MISMATCH (planned $PLANNED, lower bound $LOWER; users $PLAN_USERS vs $A_USERS; conversations $PLAN_CONVS vs $A_CONVS)"
+fi
+if [[ -n $PLAN_PQ && $PLAN_PQ != "$PLANNED" ]]; then
+	PLAN_CHECK="$PLAN_CHECK; Parquet plan differs: $PLAN_PQ requests"
+fi
+SAVING=$(awk -v p="${PLANNED:-x}" -v s="$STREAMER" 'BEGIN { if (p ~ /^[0-9]+$/ && s > 0) printf "%.1f%%", 100 * (1 - p / s); else printf "?" }')
+STREAM_FACTOR=$(div "$STREAMER" "${PLANNED:-x}" "%.1f")
+
+# -------------------------------------------------------------- sending ----
+
+# The send dataset: about RATE*SEND_SECONDS requests. Generated files plan
+# about one request per ten rows; one correction from the measured plan.
+TARGET=$((RATE * SEND_SECONDS))
+send_dataset() {
+	local rows=$1 path=$BENCH_DIR/send-n$1-seed$SEED.csv
+	generate "$path" -n "$rows" -users "$((rows / 10 > 0 ? rows / 10 : 1))" -seed "$SEED" -invalid 0
+	SEND_CSV=$path
+	SEND_PLANNED=$("$MARKIMPORT" validate --input "$path" --quiet 2>"$TMP/send-validate.err" | awk '$1 == "requests" { print $2; exit }' || true)
+	[[ $SEND_PLANNED =~ ^[0-9]+$ ]] || die "validate of the send dataset $path printed no plan: $(head -n 3 "$TMP/send-validate.err")"
+}
+SEND_ROWS=$((TARGET * 10))
+send_dataset "$SEND_ROWS"
+if ((SEND_PLANNED < TARGET * 97 / 100 || SEND_PLANNED > TARGET * 103 / 100)); then
+	SEND_ROWS=$((SEND_ROWS * TARGET / SEND_PLANNED))
+	send_dataset "$SEND_ROWS"
+fi
+log "send dataset: $SEND_ROWS rows, $SEND_PLANNED requests planned (target $TARGET)"
+
+KEYFILE=$TMP/secret.key
+(umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$KEYFILE")
+FAKE_OUT=$TMP/fake.out
+"$MARKIMPORT" fake-server --listen 127.0.0.1:0 --latency 100ms --sdkappid "$SDKAPPID" --admin "$ADMIN" \
+	--secret-key-file "$KEYFILE" --quiet >"$FAKE_OUT" 2>"$TMP/fake.err" &
+FAKE_PID=$!
+ADDR=
+for ((i = 0; i < 100; i++)); do
+	ADDR=$(sed -n 's|^fake-server listening on http://||p' "$FAKE_OUT")
+	[[ -n $ADDR ]] && break
+	kill -0 "$FAKE_PID" 2>/dev/null || die "fake-server exited: $(cat "$TMP/fake.err")"
+	sleep 0.1
+done
+[[ -n $ADDR ]] || die "fake-server did not start listening within 10s"
+log "fake-server on $ADDR (100 ms latency); sending $SEND_PLANNED requests at --rate $RATE"
+
+REPORT=$TMP/send-report.csv
+SUMMARY=$TMP/send-summary.json
+set +e
+MARKIMPORT_SECRET_KEY=$(cat "$KEYFILE") "$MARKIMPORT" run --input "$SEND_CSV" --report "$REPORT" --summary "$SUMMARY" \
+	--endpoint "http://$ADDR" --sdkappid "$SDKAPPID" --admin "$ADMIN" --quiet --rate "$RATE" >"$TMP/run.out" 2>"$TMP/run.err"
+RUN_CODE=$?
+set -e
+kill -INT "$FAKE_PID" 2>/dev/null || true
+wait "$FAKE_PID" 2>/dev/null || true
+FAKE_PID=
+FAKE_LINE=$(grep '^fake-server stopped:' "$FAKE_OUT" || true)
+[[ -n $FAKE_LINE ]] || log "fake-server printed no final line: $(cat "$TMP/fake.err")"
+PEAK=$(sed -n 's|.*peak \([0-9]*\)/s mark_contact.*|\1|p' <<<"$FAKE_LINE")
+SERVER_THROTTLED=$(sed -n 's|.*accepted, \([0-9]*\) throttled.*|\1|p' <<<"$FAKE_LINE")
+[[ $RUN_CODE -eq 0 ]] || log "markimport run exited $RUN_CODE: $(head -n 3 "$TMP/run.err" | tr '\n' ' ')"
+if [[ -s $SUMMARY ]]; then
+	ACHIEVED=$(json_get "$SUMMARY" requests_per_second)
+	HTTP_REQ=$(json_get "$SUMMARY" http_requests)
+	SEND_SECS=$(json_get "$SUMMARY" send_seconds)
+	THROTTLED=$(json_get "$SUMMARY" throttled)
+	SENT=$(json_get "$SUMMARY" requests_sent)
+else
+	ACHIEVED="?" HTTP_REQ="?" SEND_SECS="?" THROTTLED="?" SENT="?"
+fi
+ACHIEVED_FMT=$(div "$ACHIEVED" 1 "%.1f")
+EFFICIENCY=$(awk -v a="$ACHIEVED" -v r="$RATE" 'BEGIN { if (a ~ /^[0-9.]+$/) printf "%.1f%%", 100 * a / r; else printf "?" }')
+SEND_SECS_FMT=$(div "$SEND_SECS" 1 "%.1f")
+
+# -------------------------------------------------------------- results ----
+
+rows_per_s() { awk -v n="$N" -v t="$1" 'BEGIN { if (t ~ /^[0-9.]+$/ && t > 0) printf "%.0f", n / t; else printf "?" }'; }
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+goal() { # goal VALUE OP LIMIT: "met" or "NOT met"
+	awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { if (v !~ /^[0-9.]+%?$/) { print "unknown"; exit } v += 0; ok = (op == "<=") ? v <= l : v >= l; print ok ? "met" : "NOT met" }'
+}
+RATIO_CSV=$(div "${V_WALL[csv]}" "${D_WALL[csv]}")
+RATIO_PQ=$(div "${V_WALL[parquet]}" "${D_WALL[parquet]}")
+QRATIO_CSV=$(div "${V_WALL[csv]}" "${D_QUERY[csv]}")
+QRATIO_PQ=$(div "${V_WALL[parquet]}" "${D_QUERY[parquet]}")
+RSS_MODE=$([[ $HAVE_TIME == 1 ]] && echo "$TIME_BIN %M" || echo "unknown: no $TIME_BIN")
+
+cat <<EOF
+
+## markimport bench
+
+Command: \`make bench N=$N RATE=$RATE\` (scripts/bench.sh; SEED=$SEED RUNS=$RUNS SEND_SECONDS=$SEND_SECONDS BENCH_DIR=$BENCH_DIR)
+Machine: $(nproc) CPUs, ${CPU:-unknown CPU}; $(go version | sed 's/^go version //'); node $(node --version 2>/dev/null || echo "-"); @duckdb/node-api ${DUCKDB_VERSION:-"-"}
+Load average at the end: $LOADAVG (1, 5, 15 min)
+Dataset: $N rows, seed $SEED, shuffled, no invalid rows: $(basename "$CSV") ($(du -h "$CSV" | cut -f1)), $(basename "$PARQUET") ($(du -h "$PARQUET" | cut -f1))
+
+### Validate (median of $RUNS; wall time of the whole process; peak RSS: $RSS_MODE)
+
+| input | markimport validate | rows/s | peak RSS | DuckDB scan+group | DuckDB peak RSS | ratio markimport/DuckDB |
+|---|---|---|---|---|---|---|
+| CSV | ${V_WALL[csv]} s | $(rows_per_s "${V_WALL[csv]}") | $(mib "${V_RSS[csv]}") MiB | ${D_WALL[csv]} s (query ${D_QUERY[csv]} s) | $(mib "${D_RSS[csv]}") MiB | $RATIO_CSV |
+| Parquet | ${V_WALL[parquet]} s | $(rows_per_s "${V_WALL[parquet]}") | $(mib "${V_RSS[parquet]}") MiB | ${D_WALL[parquet]} s (query ${D_QUERY[parquet]} s) | $(mib "${D_RSS[parquet]}") MiB | $RATIO_PQ |
+
+markimport validate: CSV ${V_STATUS[csv]}, Parquet ${V_STATUS[parquet]}. DuckDB: CSV ${D_STATUS[csv]}, Parquet ${D_STATUS[parquet]}.
+DuckDB query: select count(*), count(distinct from_account), count(distinct (from_account, to_account, to_group_id)); "query" is its time inside node, without process start and library load (ratio against it: CSV $QRATIO_CSV, Parquet $QRATIO_PQ).
+
+### Plan
+
+| | requests |
+|---|---|
+| planned by markimport | ${PLANNED:-?} |
+| lower bound Σ ceil(min(convs,1000)/100) | $LOWER |
+| file-order streamer (new request on each change of From_Account) | $STREAMER |
+
+Planned vs lower bound: $PLAN_CHECK. Users $A_USERS, conversations $A_CONVS.
+Saving over the streamer: $SAVING of its requests ($STREAM_FACTOR× fewer).
+
+### Send (fake-server at 100 ms latency, --rate $RATE)
+
+| send dataset | requests planned | HTTP requests | send time | achieved req/s | efficiency | emulator peak in 1 s | throttled (client / emulator) | exit |
+|---|---|---|---|---|---|---|---|---|
+| $SEND_ROWS rows | $SEND_PLANNED | $HTTP_REQ | $SEND_SECS_FMT s | $ACHIEVED_FMT | $EFFICIENCY | ${PEAK:-?}/s | ${THROTTLED:-?} / ${SERVER_THROTTLED:-?} | $RUN_CODE |
+
+### Goals
+
+- validate a 1M-row CSV no slower than DuckDB scans and groups it (ratio ≤ 1.0): $RATIO_CSV — $(goal "$RATIO_CSV" "<=" 1.0)
+- send efficiency ≥ 99%: $EFFICIENCY — $(goal "$EFFICIENCY" ">=" 99)
+- plan meets the lower bound: $PLAN_CHECK
+- never above the rate in any one second (emulator peak ≤ $RATE): ${PEAK:-?}/s — $(goal "${PEAK:-x}" "<=" "$RATE")
+EOF
+if [[ -n $PROFILE_TOP ]]; then
+	printf '\n### CPU profile of validate on the CSV (%s)\n\n```\n%s\n```\n' "$BENCH_DIR/validate-csv.prof" "$PROFILE_TOP"
+fi

@@ -1,0 +1,36 @@
+// duckdb-scan.mjs FILE: the side-by-side anchor of `make bench`. DuckDB
+// scans the bench file (CSV or Parquet, by extension) and groups it the way
+// markimport's planner must: distinct users and distinct conversations.
+// Prints one JSON line: {"file", "rows", "users", "conversations", "query_seconds"}.
+// The bench times the whole node process, start-up included, as it does for
+// markimport.
+import { DuckDBInstance } from '@duckdb/node-api';
+
+const file = process.argv[2];
+if (!file) {
+  console.error('usage: node duckdb-scan.mjs FILE.csv|FILE.parquet');
+  process.exit(2);
+}
+const quoted = "'" + file.replaceAll("'", "''") + "'";
+const source = /\.parquet$/i.test(file)
+  ? `read_parquet(${quoted})`
+  : `read_csv(${quoted}, header = true, all_varchar = true)`;
+const sql = `select count(*) as rows,
+                    count(distinct from_account) as users,
+                    count(distinct (from_account, to_account, to_group_id)) as conversations
+             from ${source}`;
+
+try {
+  const started = performance.now();
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  const reader = await conn.runAndReadAll(sql);
+  const [row] = reader.getRowObjectsJson();
+  const seconds = (performance.now() - started) / 1000;
+  console.log(JSON.stringify({ file, ...row, query_seconds: Number(seconds.toFixed(3)) }));
+  conn.closeSync?.();
+  instance.closeSync?.();
+} catch (err) {
+  console.error(`duckdb-scan: ${file}: ${err.message ?? err}`);
+  process.exit(1);
+}
