@@ -437,12 +437,20 @@ func TestInputErrors(t *testing.T) {
 		{"empty file", write("empty.csv", ""), "empty"},
 		{"header only", write("header.csv", "from_account,to_account,set_mark\n"), "no data rows"},
 		{"no such file", filepath.Join(dir, "absent.csv"), "absent.csv"},
+		{"csv renamed parquet", write("renamed.parquet", "from_account,to_account\nu,p\n"), "renamed.parquet"},
+		{"empty parquet", write("empty.parquet", ""), "empty.parquet"},
+		{"truncated parquet", truncated(t, dir), "truncated.parquet"},
+		{"parquet set_mark as list<double>", "../../testdata/parquet/arrow_bad_set_mark_double.parquet", "set_mark"},
+		{"parquet account as double", "../../testdata/parquet/xitongsys_bad_double_account.parquet", "from_account"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCLI(t, "validate", "--input", tc.path, "--quiet")
 			if code != exitUsage || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, filepath.Base(tc.path)) {
 				t.Fatalf("exit %d, stderr %q; want 2 naming the file and %q", code, stderr, tc.want)
+			}
+			if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
+				t.Fatalf("a stack trace: %s", stderr)
 			}
 		})
 	}
@@ -506,4 +514,16 @@ func TestSigRenewal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// truncated writes a real Parquet fixture cut in half.
+func truncated(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/parquet/arrow_many_row_groups.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "truncated.parquet")
+	os.WriteFile(p, b[:len(b)/2], 0o644)
+	return p
 }

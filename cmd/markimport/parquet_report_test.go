@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"markimport/sink/fakeim"
 )
 
 // TestParquetReport: --report x.parquet holds the same lines as the CSV
@@ -75,3 +80,33 @@ func TestParquetReport(t *testing.T) {
 }
 
 const reportSchemaWant = "row:int64 from_account:utf8 type:utf8 peer:utf8 status:utf8 code:int32 message:utf8 attempts:int32"
+
+// TestRunParquetLikeCSV: each interop fixture imported as Parquet leaves the
+// emulator and the report exactly as its CSV twin does.
+func TestRunParquetLikeCSV(t *testing.T) {
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	for _, name := range []string{"arrow_many_row_groups", "xitongsys_int_types_lists", "legacy_two_level_lists", "arrow_dictionary_strings", "xitongsys_optional_strings"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			var snaps []string
+			var reports []map[int64]reportLine
+			for _, ext := range []string{".csv", ".parquet"} {
+				srv, url := startEmulator(t, fakeim.Config{RateLimit: -1})
+				rep := filepath.Join(dir, "r"+ext+".csv")
+				code, _, stderr := runCLI(t, "run", "--input", "../../testdata/parquet/"+name+ext, "--report", rep, "--endpoint", url,
+					"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--rate", "5000")
+				if code != exitOK && code != exitSomeNotOK {
+					t.Fatalf("%s: exit %d: %s", ext, code, stderr)
+				}
+				snaps = append(snaps, fmt.Sprint(srv.Snapshot()))
+				reports = append(reports, readReport(t, rep))
+			}
+			if snaps[0] != snaps[1] {
+				t.Errorf("emulator state differs between CSV and Parquet")
+			}
+			if len(reports[0]) == 0 || !maps.Equal(reports[0], reports[1]) {
+				t.Errorf("reports differ between CSV (%d lines) and Parquet (%d lines)", len(reports[0]), len(reports[1]))
+			}
+		})
+	}
+}
