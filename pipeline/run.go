@@ -182,6 +182,25 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	return sum, err
 }
 
+// PlanEach reads, validates and plans the input exactly as Run does
+// (grouping within MemoryBudget and spilling beyond it, or streaming a
+// Sorted input, with Done rows left out), but sends and reports nothing:
+// invalid receives each invalid row as it is read, and plan each user's
+// requests and rejected rows as they are planned. It returns the rows read.
+func PlanEach(ctx context.Context, opts Options, invalid func(*Invalid), plan func([]Request, []Rejected) error) (int64, error) {
+	opts.DryRun, opts.Report, opts.Rejects, opts.MaxInvalid = true, discard{}, nil, nil
+	r := &run{opts: opts, log: opts.Log, ctr: opts.Counters, onInvalid: invalid, onPlan: plan}
+	if r.log == nil {
+		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if r.ctr == nil {
+		r.ctr = &Counters{}
+	}
+	r.rep = &lockedReport{w: discard{}, counts: map[Status]int64{}, codes: map[int]int64{}}
+	err := r.run(ctx)
+	return r.sum.Rows, err
+}
+
 // run is the state of one Run.
 type run struct {
 	opts Options
@@ -189,6 +208,11 @@ type run struct {
 	ctr  *Counters
 	rep  *lockedReport
 	sum  Summary
+
+	// Hooks of PlanEach: when set, invalid rows and plans go to them
+	// instead of the report and the sender.
+	onInvalid func(*Invalid)
+	onPlan    func([]Request, []Rejected) error
 
 	seq     int64                  // requests planned so far
 	ch      chan *Request          // to the sender
@@ -400,6 +424,10 @@ func (discard) Sync() error      { return nil }
 func (discard) Close() error     { return nil }
 
 func (r *run) invalid(bad *Invalid) {
+	if r.onInvalid != nil {
+		r.onInvalid(bad)
+		return
+	}
 	if r.opts.Done.Has(bad.Row) {
 		return
 	}
@@ -451,6 +479,9 @@ func (r *run) streamSorted(in readers.Reader) error {
 // emit takes the plan of one user: its rejected rows are reported, its
 // requests sent (or, in a dry run or once sending stopped, reported).
 func (r *run) emit(reqs []Request, rejected []Rejected) error {
+	if r.onPlan != nil {
+		return r.onPlan(reqs, rejected)
+	}
 	if len(reqs) > 0 || len(rejected) > 0 {
 		r.sum.Users++
 	}

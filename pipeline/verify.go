@@ -109,6 +109,10 @@ type VerifyOptions struct {
 	Concurrency int
 	Counters    *Counters
 	Log         *slog.Logger
+	// MemoryBudget, TempDir and Sorted plan the file as Run does.
+	MemoryBudget int64
+	TempDir      string
+	Sorted       bool
 }
 
 // VerifySummary is the account of a verify, printed at the end and written
@@ -169,72 +173,84 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 		return sum, err
 	}
 
-	reqs, rejected, rows, err := readPlan(opts.Input, opts.Reader, ctr, func(bad *Invalid) {
-		rep.write(VerifyLine{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: VerifyNotChecked,
-			Message: "invalid: " + bad.Message})
-	})
-	sum.Rows = rows
-	if err != nil {
-		return finish(err)
-	}
-	for _, rj := range rejected {
-		rep.write(VerifyLine{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: VerifyNotChecked,
-			Message: fmt.Sprintf("rejected: conversation beyond the limit of %d per user", MaxConversations)})
-	}
-	batches := searchBatches(reqs)
-	users := map[string]struct{}{}
-	for i := range reqs {
-		users[reqs[i].From] = struct{}{}
-		sum.Conversations += int64(len(reqs[i].Items))
-	}
-	sum.Users = int64(len(users))
-	sum.Requests = int64(len(batches))
-	ctr.RequestsPlanned.Store(sum.Requests)
-	log.Info("verify plan ready", "rows", sum.Rows, "users", sum.Users, "conversations", sum.Conversations, "requests", sum.Requests)
-
-	// A fatal answer cancels gctx: reads in flight end, and no new one starts.
+	// The file is planned as run plans it, user by user; each user's reads
+	// start as soon as it is planned. A fatal answer cancels gctx: reads in
+	// flight end, no new one starts, and the rest is reported unread.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
-	next := 0
-	for ; next < len(batches) && gctx.Err() == nil; next++ {
-		b := &batches[next]
-		g.Go(func() error {
-			defer ctr.RequestsDone.Add(1)
-			got, err := opts.Marks.Search(gctx, b.from, b.convs())
-			var fe *FatalError
-			switch {
-			case errors.As(err, &fe):
-				rep.unread(b, "read failed: "+err.Error())
-				return err
-			case err != nil && gctx.Err() != nil:
-				rep.unread(b, notReadMessage(context.Cause(gctx)))
-				return nil
-			case err != nil:
-				log.Warn("read failed", "from", b.from, "conversations", len(b.items), "err", err)
-				rep.unread(b, "read failed: "+err.Error())
-				return nil
+	stopped := func() bool { return gctx.Err() != nil }
+	rows, err := PlanEach(ctx, Options{Input: opts.Input, Reader: opts.Reader, Counters: ctr, Log: log,
+		MemoryBudget: opts.MemoryBudget, TempDir: opts.TempDir, Sorted: opts.Sorted},
+		func(bad *Invalid) {
+			rep.write(VerifyLine{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: VerifyNotChecked,
+				Message: "invalid: " + bad.Message})
+		},
+		func(reqs []Request, rejected []Rejected) error {
+			for _, rj := range rejected {
+				rep.write(VerifyLine{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: VerifyNotChecked,
+					Message: fmt.Sprintf("rejected: conversation beyond the limit of %d per user", MaxConversations)})
 			}
-			for _, it := range b.items {
-				m, found := got[it.Conv]
-				l := compare(it, m, found)
-				l.From, l.Type, l.Peer = b.from, it.Conv.TypeName(), it.Conv.Peer
-				rep.writeRows(l, it.Rows)
+			if len(reqs) > 0 {
+				sum.Users++
+			}
+			for i := range reqs {
+				sum.Conversations += int64(len(reqs[i].Items))
+			}
+			for _, b := range searchBatches(reqs) {
+				sum.Requests++
+				ctr.RequestsPlanned.Add(1)
+				if stopped() {
+					rep.unread(&b, notReadMessage(context.Cause(gctx)))
+					continue
+				}
+				g.Go(func() error {
+					defer ctr.RequestsDone.Add(1)
+					if stopped() { // while this read waited for a worker
+						rep.unread(&b, notReadMessage(context.Cause(gctx)))
+						return nil
+					}
+					return readBack(gctx, opts.Marks, rep, &b, log)
+				})
 			}
 			return nil
 		})
+	sum.Rows = rows
+	werr := g.Wait()
+	if err == nil {
+		err = werr
 	}
-	err = g.Wait()
 	if err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
 		sum.Stopped = err.Error()
-		why := notReadMessage(err)
-		for i := next; i < len(batches); i++ {
-			rep.unread(&batches[i], why)
-		}
 	}
 	return finish(err)
+}
+
+// readBack reads one batch back and writes the report lines of its rows.
+func readBack(ctx context.Context, marks MarkReader, rep *verifyReport, b *searchBatch, log *slog.Logger) error {
+	got, err := marks.Search(ctx, b.from, b.convs())
+	var fe *FatalError
+	switch {
+	case errors.As(err, &fe):
+		rep.unread(b, "read failed: "+err.Error())
+		return err
+	case err != nil && ctx.Err() != nil:
+		rep.unread(b, notReadMessage(context.Cause(ctx)))
+		return nil
+	case err != nil:
+		log.Warn("read failed", "from", b.from, "conversations", len(b.items), "err", err)
+		rep.unread(b, "read failed: "+err.Error())
+		return nil
+	}
+	for _, it := range b.items {
+		m, found := got[it.Conv]
+		l := compare(it, m, found)
+		l.From, l.Type, l.Peer = b.from, it.Conv.TypeName(), it.Conv.Peer
+		rep.writeRows(l, it.Rows)
+	}
+	return nil
 }
 
 // notReadMessage is the report message of rows a stopped verify never read.
@@ -244,42 +260,6 @@ func notReadMessage(cause error) string {
 		return fmt.Sprintf("not read: the verify stopped on API error %d", fe.Code)
 	}
 	return "not read: the verify was interrupted"
-}
-
-// readPlan reads and validates every record of the input and plans the
-// valid ones, as Run does; invalid rows are handed to invalid as they are
-// read. It returns the number of rows read.
-func readPlan(input string, ropts readers.Options, ctr *Counters, invalid func(*Invalid)) ([]Request, []Rejected, int64, error) {
-	r, err := readers.Open(input, ropts)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	defer r.Close()
-	var changes []Change
-	var rows int64
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, rows, err
-		}
-		rows++
-		ctr.RowsRead.Add(1)
-		c, bad := Validate(rec)
-		if bad != nil {
-			invalid(bad)
-			continue
-		}
-		changes = append(changes, c)
-	}
-	if rows == 0 {
-		return nil, nil, 0, &readers.InputError{Path: input, Err: readers.ErrNoRows}
-	}
-	ctr.RowsTotal.Store(rows)
-	reqs, rejected := Plan(changes, nil)
-	return reqs, rejected, rows, nil
 }
 
 // searchBatch is one search request: up to MaxSearchItems items of one user.

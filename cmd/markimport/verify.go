@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"markimport/pipeline"
 	"markimport/readers"
@@ -51,6 +52,11 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail("%v", err)
 	}
+	memLimit, err := parseSize(f.memoryLimit)
+	if err != nil {
+		return fail("--memory-limit: %v", err)
+	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(memLimit))
 	log, err := newLogger(stderr, f.logFormat, f.quiet, newRunID())
 	if err != nil {
 		return fail("%v", err)
@@ -88,6 +94,10 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		Concurrency: cfg.Concurrency,
 		Counters:    ctr,
 		Log:         log,
+
+		MemoryBudget: storeBudget(memLimit),
+		TempDir:      f.tempDir,
+		Sorted:       f.sorted,
 	})
 	progress.Stop()
 	if err := rep.Close(); err != nil && verr == nil {
