@@ -72,7 +72,7 @@ func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejec
 	if input == "-" {
 		return 0, errors.New("--rejects needs an input file: standard input cannot be read twice")
 	}
-	slices.SortFunc(rej.rows, func(a, b rejectRow) int { return int(a.row - b.row) })
+	slices.SortStableFunc(rej.rows, func(a, b rejectRow) int { return int(a.row - b.row) })
 	opts.Format = "csv"
 	rd, err := readers.Open(input, opts)
 	if err != nil {
@@ -117,7 +117,10 @@ func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejec
 			continue
 		}
 		x := rej.rows[next]
-		next++
+		for next < len(rej.rows) && rej.rows[next].row == x.row {
+			x = rej.rows[next] // a row collected twice keeps its last outcome
+			next++
+		}
 		raw := cr.Raw()
 		rec = append(rec[:0], raw[:min(keep, len(raw))]...)
 		// A short row keeps its place under the header; the added columns

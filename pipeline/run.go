@@ -66,6 +66,34 @@ type Counters struct {
 	HTTPRequests    atomic.Int64 // every request put on the wire, retries included
 	Retries         atomic.Int64
 	Throttled       atomic.Int64
+	// FirstSend and LastSend are when the first and the latest request
+	// left (Unix nanoseconds): the sending pace is measured between them,
+	// without the wait for the last answers.
+	FirstSend atomic.Int64
+	LastSend  atomic.Int64
+}
+
+// MarkSend records that a request left at t.
+func (c *Counters) MarkSend(t time.Time) {
+	n := t.UnixNano()
+	c.FirstSend.CompareAndSwap(0, n)
+	for {
+		last := c.LastSend.Load()
+		if n <= last || c.LastSend.CompareAndSwap(last, n) {
+			return
+		}
+	}
+}
+
+// Pace is the requests per second between the first and the latest
+// request sent: the sending rate, without the wait for the last answers.
+func (c *Counters) Pace() float64 {
+	first, last := c.FirstSend.Load(), c.LastSend.Load()
+	n := c.HTTPRequests.Load()
+	if n < 2 || last <= first {
+		return 0
+	}
+	return float64(n-1) / (float64(last-first) / 1e9)
 }
 
 // Options configure Run.
@@ -173,9 +201,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	sum.Retries = r.ctr.Retries.Load()
 	sum.Throttled = r.ctr.Throttled.Load()
 	sum.ElapsedSeconds = time.Since(start).Seconds()
-	if sum.SendSeconds > 0 {
-		sum.RequestsPerSec = float64(sum.HTTPRequests) / sum.SendSeconds
-	}
+	sum.RequestsPerSec = r.ctr.Pace()
 	if opts.Rate > 0 {
 		sum.PlanSeconds = float64(sum.RequestsPlanned) / opts.Rate
 	}

@@ -422,7 +422,10 @@ func (c *Client) call(ctx context.Context, path string, body, out any) (int, err
 	// The pacer's hard ceiling is applied once the request has a connection,
 	// right before it is written.
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { c.pacer.Admit(ctx) },
+		GotConn: func(httptrace.GotConnInfo) {
+			c.pacer.Admit(ctx)
+			c.ctr.MarkSend(time.Now())
+		},
 	})
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(buf))
 	if err != nil {

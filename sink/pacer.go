@@ -16,7 +16,7 @@ import (
 // that catches such a bunch sees more than the rate. So the pacer does two
 // things. A token bucket (burst 1) spaces departures evenly a little below
 // the rate. And a ring of the last departures enforces a hard ceiling on what
-// actually left in any sliding second (Ceiling: 1% under the rate by default), which
+// actually left in any window a little longer than a second (see NewPacer), which
 // absorbs stalls and scheduling jitter. When the server throttles
 // anyway, Throttled halves the pace for every worker and it recovers step by
 // step, in the spirit of rclone's pacer.
@@ -40,39 +40,41 @@ type Pacer struct {
 }
 
 // DefaultMargin is the share of the rate the pacer leaves unused by default.
-const DefaultMargin = 0.005
-
-// Ceiling is the most requests a pacer for rate r with the given margin
-// lets leave in any sliding second: 199 of 200 at the default 0.5%, at
-// least one under the rate. The server records arrival times that jitter against
-// the departures: each request of margin absorbs about 1/r seconds of
-// relative delay (5 ms at 200/s), so a larger margin suits a jittery network.
-func Ceiling(r, margin float64) int {
-	return int(r) - max(1, int(r*margin+0.5))
-}
+const DefaultMargin = 0.008
 
 // NewPacer returns a pacer for r requests per second (r > 0) that leaves
-// margin (e.g. 0.01) of it unused.
+// margin (e.g. 0.008) of it unused.
+//
+// The server allows r calls in a second and refuses the next, so the ring
+// lets the full r (rounded down) leave in any sliding window; the margin
+// goes into the window's length instead: at most r requests in any
+// 1/(1-margin) seconds. The server records arrivals whose delays jitter
+// against the departures; a request left early in the window and one left
+// late can only count in the same second if the first was delayed by
+// margin/(1-margin) seconds more than the second: 8 ms at the default,
+// while 99.2% of the quota is used. A jittery network wants a larger margin.
 func NewPacer(r, margin float64) *Pacer {
-	ceiling := Ceiling(r, margin)
+	margin = min(max(margin, 0), 0.5)
+	window := time.Duration(float64(time.Second) / (1 - margin))
 	eff := r * (1 - margin)
-	if ceiling >= 1 && float64(ceiling) < eff {
-		eff = float64(ceiling)
-	}
 	p := &Pacer{
 		rate:    r,
 		lim:     rate.NewLimiter(rate.Limit(eff), 1),
 		current: eff,
 		top:     eff,
-		window:  time.Second + time.Millisecond,
+		window:  window,
 		now:     time.Now,
 		sleep:   sleepCtx,
 	}
-	if ceiling >= 1 {
-		p.ring = make([]time.Time, ceiling)
+	if n := Ceiling(r); n >= 1 {
+		p.ring = make([]time.Time, n)
 	}
 	return p
 }
+
+// Ceiling is the most requests a pacer for rate r lets leave in any
+// sliding second.
+func Ceiling(r float64) int { return int(r) }
 
 // Rate returns the pace currently in force, in requests per second.
 func (p *Pacer) Rate() float64 {

@@ -46,8 +46,8 @@ func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 			}
 			ts = append(ts, c.t)
 		}
-		if got, limit := maxInWindow(ts, time.Second), Ceiling(r, DefaultMargin); got > limit {
-			t.Errorf("rate %g: %d departures in one second, ceiling %d", r, got, limit)
+		if got, limit := maxInWindow(ts, p.window), Ceiling(r); got > limit {
+			t.Errorf("rate %g: %d departures in %v, ceiling %d", r, got, p.window, limit)
 		}
 	}
 }

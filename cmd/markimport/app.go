@@ -113,7 +113,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.Float64Var(&f.rate, "rate", sink.DefaultRate, "requests per second across all workers (the API allows 200)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output, and only warnings and errors in the log")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (one JSON object per line)")
-	fs.StringVar(&f.rejects, "rejects", "", "write every row that did not end ok, with its original columns plus status, code, message (CSV input)")
+	fs.StringVar(&f.rejects, "rejects", "", "write every row that did not end ok, with its original columns plus status, code, message (in the input's format)")
 	fs.StringVar(&f.maxInvalid, "max-invalid", "", "send nothing if more rows than this are invalid or rejected: a count (100) or a share (0.5%)")
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "1GiB", "memory for grouping rows by user (e.g. 256MiB, 2GiB, bytes); beyond it rows spill to temporary files")
@@ -205,6 +205,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 	}
 	if f.rejects != "" && f.input == "-" {
 		return fail("--rejects needs an input file: standard input cannot be read twice")
+	}
+	if f.rejects != "" && isParquetInput(f.input, f.format) && !isParquetInput(f.rejects, "") {
+		return fail("--rejects %s: a Parquet input gives a Parquet rejects file: name it .parquet", f.rejects)
 	}
 	memLimit, err := parseSize(f.memoryLimit)
 	if err != nil {
@@ -330,7 +333,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 		return exitUsage
 	}
 	if rejects != nil {
-		n, err := pipeline.WriteRejectsCSV(f.input, ropts, f.rejects, rejects)
+		var n int64
+		var err error
+		if isParquetInput(f.input, f.format) {
+			n, err = pipeline.WriteRejectsParquet(f.input, f.rejects, rejects)
+		} else {
+			n, err = pipeline.WriteRejectsCSV(f.input, ropts, f.rejects, rejects)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(err.Error()))
 			if runErr == nil {
@@ -556,4 +565,14 @@ func resumeCommand(args []string) string {
 		parts = append(parts[:2], append([]string{"--resume"}, parts[2:]...)...)
 	}
 	return strings.Join(parts, " ")
+}
+
+// isParquetInput tells the input's format as readers.Open does: --format,
+// or else a .parquet or .pq name.
+func isParquetInput(path, format string) bool {
+	if format != "" {
+		return strings.EqualFold(format, "parquet")
+	}
+	lower := strings.ToLower(path)
+	return strings.HasSuffix(lower, ".parquet") || strings.HasSuffix(lower, ".pq")
 }

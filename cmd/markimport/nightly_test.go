@@ -172,3 +172,40 @@ func TestJSONLogsCarryTheRunID(t *testing.T) {
 		t.Fatalf("only %d log lines", lines)
 	}
 }
+
+// TestRejectsParquet: a Parquet input gives a Parquet rejects file that is
+// itself a valid input with the same bad rows.
+func TestRejectsParquet(t *testing.T) {
+	dir := t.TempDir()
+	in := "../../testdata/parquet/xitongsys_row_groups.parquet"
+	rej, rep := filepath.Join(dir, "rej.parquet"), filepath.Join(dir, "r.csv")
+	code, stdout, stderr := runCLI(t, "validate", "--input", in, "--report", rep, "--rejects", rej, "--quiet")
+	if code != exitSomeNotOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	bad := 0
+	for _, l := range readReport(t, rep) {
+		if l.status != "valid" {
+			bad++
+		}
+	}
+	if bad == 0 {
+		t.Fatalf("the fixture has no bad row:\n%s", stdout)
+	}
+	rep2 := filepath.Join(dir, "r2.csv")
+	if code, _, stderr := runCLI(t, "validate", "--input", rej, "--report", rep2, "--quiet"); code != exitSomeNotOK {
+		t.Fatalf("rejects as input: exit %d: %s", code, stderr)
+	}
+	got := readReport(t, rep2)
+	if len(got) != bad {
+		t.Fatalf("the rejects file has %d rows, want %d", len(got), bad)
+	}
+	for row, l := range got {
+		if l.status == "valid" {
+			t.Errorf("row %d of the rejects file is valid", row)
+		}
+	}
+	if code, _, stderr := runCLI(t, "validate", "--input", in, "--rejects", filepath.Join(dir, "rej.csv"), "--quiet"); code != exitUsage || !strings.Contains(stderr, ".parquet") {
+		t.Errorf("a CSV name for Parquet rejects: exit %d: %s", code, stderr)
+	}
+}
