@@ -93,10 +93,13 @@ type userPlan struct {
 	rej  []Rejected
 }
 
-// planAhead plans users in a goroutine while emit, in this one, reports
-// and hands on the previous ones: planning and sending or reporting use
-// two cores. Users are emitted in the order the store gives them.
+// planAhead plans users in other goroutines while emit, in this one,
+// reports and hands on the previous ones: planning and sending or reporting
+// use both cores. Users are emitted in the order the store gives them.
 func planAhead(st *store, done *RowSet, emit func([]Request, []Rejected) error) error {
+	if !st.Spilled() {
+		return planMemParallel(st, done, emit)
+	}
 	const size = 256
 	batches := make(chan []userPlan, 4)
 	quit := make(chan struct{})
@@ -147,3 +150,52 @@ func planAhead(st *store, done *RowSet, emit func([]Request, []Rejected) error) 
 
 // errStopped ends the planning goroutine when its consumer gave up.
 var errStopped = errors.New("stopped")
+
+// planMemParallel plans the in-memory users with two planners taking the
+// partitions in turns, each sending a partition's plans as one batch; the
+// batches are emitted in partition order, so the result is the same as
+// planning one user after another.
+func planMemParallel(st *store, done *RowSet, emit func([]Request, []Rejected) error) error {
+	m := st.groupMem()
+	const planners = 2
+	var outs [planners]chan []userPlan
+	quit := make(chan struct{})
+	for k := range planners {
+		outs[k] = make(chan []userPlan, 2)
+		go func() {
+			defer close(outs[k])
+			var buf []Change
+			for p := k; p < Partitions; p += planners {
+				var batch []userPlan
+				for g := m.base[p]; g < m.base[p+1]; g++ {
+					buf = st.userChanges(m, g, buf[:0])
+					reqs, rej := PlanUser(buf, MaxConversations, done)
+					batch = append(batch, userPlan{reqs, rej})
+				}
+				select {
+				case outs[k] <- batch:
+				case <-quit:
+					return
+				}
+			}
+		}()
+	}
+	stop := func() {
+		close(quit)
+		for _, o := range outs {
+			for range o {
+			}
+		}
+	}
+	for p := range Partitions {
+		batch := <-outs[p%planners]
+		for _, u := range batch {
+			if err := emit(u.reqs, u.rej); err != nil {
+				stop()
+				return err
+			}
+		}
+	}
+	close(quit)
+	return nil
+}

@@ -211,10 +211,20 @@ func (s *store) eachUser(fn func([]Change) error) error {
 	return nil
 }
 
-// eachMemUser gathers the in-memory changes user by user with one counting
-// sort. Users are numbered by interned id, partition-major, without hashing
-// a string again.
-func (s *store) eachMemUser(fn func([]Change) error) error {
+// memGroups is the in-memory changes gathered by user: order lists the
+// changes user by user, users partition-major and in order of first
+// appearance within a partition; user g's changes are
+// order[starts[g]:starts[g+1]], and partition p's users are
+// base[p]..base[p+1]-1.
+type memGroups struct {
+	order  []int32
+	starts []int32
+	base   [Partitions + 1]int32
+}
+
+// groupMem gathers the in-memory changes with one counting sort. Users are
+// numbered by interned id, without hashing a string again.
+func (s *store) groupMem() *memGroups {
 	n := s.recs.n
 	local := make([]int32, len(s.strs.strs)) // by string id: 1 + the user's number within its partition
 	part := make([]uint8, len(s.strs.strs))  // by string id: the user's partition
@@ -228,34 +238,43 @@ func (s *store) eachMemUser(fn func([]Change) error) error {
 			local[f] = perPart[p]
 		}
 	}
-	var base [Partitions + 1]int32
+	m := &memGroups{}
 	for p := range Partitions {
-		base[p+1] = base[p] + perPart[p]
+		m.base[p+1] = m.base[p] + perPart[p]
 	}
-	users := int(base[Partitions])
-	group := func(f uint32) int32 { return base[part[f]] + local[f] - 1 }
-	starts := make([]int32, users+1)
+	users := int(m.base[Partitions])
+	group := func(f uint32) int32 { return m.base[part[f]] + local[f] - 1 }
+	m.starts = make([]int32, users+1)
 	for i := range n {
-		starts[group(s.recs.at(i).from)+1]++
+		m.starts[group(s.recs.at(i).from)+1]++
 	}
 	for g := range users {
-		starts[g+1] += starts[g]
+		m.starts[g+1] += m.starts[g]
 	}
-	order := make([]int32, n)
-	next := starts[:users:users]
-	next = append([]int32(nil), next...)
+	m.order = make([]int32, n)
+	next := append([]int32(nil), m.starts[:users]...)
 	for i := range n {
 		g := group(s.recs.at(i).from)
-		order[next[g]] = int32(i)
+		m.order[next[g]] = int32(i)
 		next[g]++
 	}
-	local, part, next = nil, nil, nil
+	return m
+}
+
+// userChanges appends user g's changes to buf.
+func (s *store) userChanges(m *memGroups, g int32, buf []Change) []Change {
+	for _, i := range m.order[m.starts[g]:m.starts[g+1]] {
+		buf = append(buf, s.change(s.recs.at(int(i)), s.strs))
+	}
+	return buf
+}
+
+// eachMemUser calls fn with each in-memory user's changes, in order.
+func (s *store) eachMemUser(fn func([]Change) error) error {
+	m := s.groupMem()
 	var buf []Change
-	for g := range users {
-		buf = buf[:0]
-		for _, i := range order[starts[g]:starts[g+1]] {
-			buf = append(buf, s.change(s.recs.at(int(i)), s.strs))
-		}
+	for g := range int32(len(m.starts) - 1) {
+		buf = s.userChanges(m, g, buf[:0])
 		if err := fn(buf); err != nil {
 			return err
 		}
