@@ -94,6 +94,11 @@ type store struct {
 
 	strs *interner
 	recs chunks
+	// users numbers the users as they come, by interned id of from: the
+	// partition, the number within it (from 1) and the rows so far, so
+	// that grouping at the end is a single pass.
+	users   []memUser
+	perPart [Partitions]int32
 
 	spilled []*spillFile // nil until the budget is exceeded
 	spills  int64        // rows spilled
@@ -128,8 +133,18 @@ func (s *store) add(c *Change) error {
 	if c.Opt&OptCustom != 0 {
 		r.custom = s.strs.id(c.Custom)
 	}
+	for int(r.from) >= len(s.users) {
+		s.users = append(s.users, memUser{})
+	}
+	u := &s.users[r.from]
+	if u.local == 0 {
+		u.part = uint8(s.partition(c.From))
+		s.perPart[u.part]++
+		u.local = s.perPart[u.part]
+	}
+	u.rows++
 	s.recs.add(r)
-	if s.budget > 0 && s.strs.bytes+s.recs.bytes() > s.budget {
+	if s.budget > 0 && s.strs.bytes+s.recs.bytes()+int64(cap(s.users))*12 > s.budget {
 		return s.spill()
 	}
 	return nil
@@ -153,7 +168,7 @@ func (s *store) spill() error {
 			return err
 		}
 	}
-	s.recs, s.strs = chunks{}, newInterner()
+	s.recs, s.strs, s.users = chunks{}, newInterner(), nil
 	return nil
 }
 
@@ -222,39 +237,35 @@ type memGroups struct {
 	base   [Partitions + 1]int32
 }
 
-// groupMem gathers the in-memory changes with one counting sort. Users are
-// numbered by interned id, without hashing a string again.
+// memUser is what the store knows of a user while rows come in.
+type memUser struct {
+	local int32 // 1 + the user's number within its partition; 0: not a user
+	rows  int32
+	part  uint8
+}
+
+// groupMem gathers the in-memory changes by user: the users were numbered
+// as rows came in (add), so one pass over the rows fills the order.
 func (s *store) groupMem() *memGroups {
-	n := s.recs.n
-	local := make([]int32, len(s.strs.strs)) // by string id: 1 + the user's number within its partition
-	part := make([]uint8, len(s.strs.strs))  // by string id: the user's partition
-	var perPart [Partitions]int32
-	for i := range n {
-		f := s.recs.at(i).from
-		if local[f] == 0 {
-			p := s.partition(s.strs.strs[f])
-			part[f] = uint8(p)
-			perPart[p]++
-			local[f] = perPart[p]
-		}
-	}
 	m := &memGroups{}
 	for p := range Partitions {
-		m.base[p+1] = m.base[p] + perPart[p]
+		m.base[p+1] = m.base[p] + s.perPart[p]
 	}
 	users := int(m.base[Partitions])
-	group := func(f uint32) int32 { return m.base[part[f]] + local[f] - 1 }
+	group := func(u *memUser) int32 { return m.base[u.part] + u.local - 1 }
 	m.starts = make([]int32, users+1)
-	for i := range n {
-		m.starts[group(s.recs.at(i).from)+1]++
+	for i := range s.users {
+		if u := &s.users[i]; u.local != 0 {
+			m.starts[group(u)+1] = u.rows
+		}
 	}
 	for g := range users {
 		m.starts[g+1] += m.starts[g]
 	}
-	m.order = make([]int32, n)
+	m.order = make([]int32, s.recs.n)
 	next := append([]int32(nil), m.starts[:users]...)
-	for i := range n {
-		g := group(s.recs.at(i).from)
+	for i := range s.recs.n {
+		g := group(&s.users[s.recs.at(i).from])
 		m.order[next[g]] = int32(i)
 		next[g]++
 	}
