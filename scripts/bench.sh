@@ -9,7 +9,7 @@
 #   N             rows of the validate dataset (default 1000000)
 #   RATE          --rate of the send run (default 200)
 #   SEED          generator seed (default 1)
-#   RUNS          timed runs of each validate and DuckDB scan; the median counts (default 3)
+#   RUNS          timed runs of each validate and DuckDB scan, taking turns; the median counts (default 5)
 #   SEND_SECONDS  the send dataset is sized for about this long at RATE (default 30)
 #   BENCH_DIR     work directory; generated files are reused (default /tmp/markimport-bench)
 #   PROFILE=1     also write a CPU profile of validate on the CSV and print its top functions
@@ -28,7 +28,7 @@ set -euo pipefail
 N=${N:-1000000}
 RATE=${RATE:-200}
 SEED=${SEED:-1}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 SEND_SECONDS=${SEND_SECONDS:-30}
 BENCH_DIR=${BENCH_DIR:-/tmp/markimport-bench}
 PROFILE=${PROFILE:-0}
@@ -160,41 +160,28 @@ generate "$PARQUET" -n "$N" -seed "$SEED" -invalid 0
 
 # ------------------------------------------------------------- validate ----
 
-declare -A V_WALL V_RSS V_STATUS V_OUT
-bench_validate() {
-	local kind=$1 file=$2 walls=() rsss=() i
+declare -A V_WALL V_RSS V_STATUS V_OUT V_WALLS V_RSSS
+# one_validate KIND FILE I: one timed validate run, its figures appended.
+one_validate() {
+	local kind=$1 file=$2 i=$3
+	[[ ${V_STATUS[$kind]:-ok} == ok ]] || return 0
 	V_STATUS[$kind]=ok
-	for ((i = 1; i <= RUNS; i++)); do
-		timed "$TMP/validate-$kind.out" "$TMP/validate-$kind.err" "$MARKIMPORT" validate --input "$file" --quiet
-		if [[ $T_CODE -ne 0 ]]; then
-			V_STATUS[$kind]="FAILED (exit $T_CODE: $(head -c 300 "$TMP/validate-$kind.err" | head -n 2 | tr '\n' ' '))"
-			log "validate $kind: ${V_STATUS[$kind]}"
-			V_WALL[$kind]="?"
-			V_RSS[$kind]="?"
-			return
-		fi
-		walls+=("$T_WALL")
-		rsss+=("$T_RSS")
-		log "validate $kind run $i: ${T_WALL}s, peak RSS $(mib "$T_RSS") MiB"
-		[[ $i -eq 1 ]] && cp "$TMP/validate-$kind.out" "$TMP/plan-$kind.out"
-	done
-	V_WALL[$kind]=$(median "${walls[@]}")
-	V_RSS[$kind]=$(maximum "${rsss[@]}")
+	timed "$TMP/validate-$kind.out" "$TMP/validate-$kind.err" "$MARKIMPORT" validate --input "$file" --quiet
+	if [[ $T_CODE -ne 0 ]]; then
+		V_STATUS[$kind]="FAILED (exit $T_CODE: $(head -c 300 "$TMP/validate-$kind.err" | head -n 2 | tr '\n' ' '))"
+		log "validate $kind: ${V_STATUS[$kind]}"
+		return 0
+	fi
+	V_WALLS[$kind]+=" $T_WALL"
+	V_RSSS[$kind]+=" $T_RSS"
+	log "validate $kind run $i: ${T_WALL}s, peak RSS $(mib "$T_RSS") MiB"
+	[[ $i -eq 1 ]] && cp "$TMP/validate-$kind.out" "$TMP/plan-$kind.out"
 	V_OUT[$kind]=$TMP/plan-$kind.out
 }
-bench_validate csv "$CSV"
-bench_validate parquet "$PARQUET"
-
-PROFILE_TOP=
-if [[ $PROFILE == 1 ]]; then
-	log "profiling validate on the CSV"
-	"$MARKIMPORT" validate --input "$CSV" --quiet --cpuprofile "$BENCH_DIR/validate-csv.prof" >/dev/null 2>&1 || true
-	PROFILE_TOP=$(go tool pprof -top -nodecount=25 "$MARKIMPORT" "$BENCH_DIR/validate-csv.prof" 2>/dev/null | sed -n '1,35p' || true)
-fi
 
 # --------------------------------------------------------------- DuckDB ----
 
-declare -A D_WALL D_RSS D_QUERY D_STATUS
+declare -A D_WALL D_RSS D_QUERY D_STATUS D_WALLS D_RSSS D_QUERIES
 DUCKDB_VERSION=
 duckdb_setup() {
 	command -v node >/dev/null || { echo "node not found"; return 1; }
@@ -209,35 +196,68 @@ duckdb_setup() {
 		fi
 	fi
 }
-bench_duckdb() {
-	local kind=$1 file=$2 walls=() rsss=() queries=() i
+# one_duckdb KIND FILE I: one timed DuckDB scan, its figures appended.
+one_duckdb() {
+	local kind=$1 file=$2 i=$3 q
+	[[ ${D_STATUS[$kind]:-ok} == ok ]] || return 0
 	D_STATUS[$kind]=ok
-	for ((i = 1; i <= RUNS; i++)); do
-		timed "$TMP/duckdb-$kind.out" "$TMP/duckdb-$kind.err" node "$ROOT/scripts/duckdb-scan.mjs" "$file"
-		if [[ $T_CODE -ne 0 ]]; then
-			D_STATUS[$kind]="FAILED (exit $T_CODE: $(head -n 2 "$TMP/duckdb-$kind.err" | tr '\n' ' '))"
-			log "duckdb $kind: ${D_STATUS[$kind]}"
-			D_WALL[$kind]="?" D_RSS[$kind]="?" D_QUERY[$kind]="?"
-			return
-		fi
-		walls+=("$T_WALL")
-		rsss+=("$T_RSS")
-		queries+=("$(json_get "$TMP/duckdb-$kind.out" query_seconds 2>/dev/null || sed -n 's/.*"query_seconds":\([0-9.]*\).*/\1/p' "$TMP/duckdb-$kind.out")")
-		log "duckdb $kind run $i: ${T_WALL}s (query ${queries[-1]}s), peak RSS $(mib "$T_RSS") MiB: $(cat "$TMP/duckdb-$kind.out")"
-	done
-	D_WALL[$kind]=$(median "${walls[@]}")
-	D_RSS[$kind]=$(maximum "${rsss[@]}")
-	D_QUERY[$kind]=$(median "${queries[@]}")
+	timed "$TMP/duckdb-$kind.out" "$TMP/duckdb-$kind.err" node "$ROOT/scripts/duckdb-scan.mjs" "$file"
+	if [[ $T_CODE -ne 0 ]]; then
+		D_STATUS[$kind]="FAILED (exit $T_CODE: $(head -n 2 "$TMP/duckdb-$kind.err" | tr '\n' ' '))"
+		log "duckdb $kind: ${D_STATUS[$kind]}"
+		return 0
+	fi
+	q=$(json_get "$TMP/duckdb-$kind.out" query_seconds 2>/dev/null || sed -n 's/.*"query_seconds":\([0-9.]*\).*/\1/p' "$TMP/duckdb-$kind.out")
+	D_WALLS[$kind]+=" $T_WALL"
+	D_RSSS[$kind]+=" $T_RSS"
+	D_QUERIES[$kind]+=" $q"
+	log "duckdb $kind run $i: ${T_WALL}s (query ${q}s), peak RSS $(mib "$T_RSS") MiB: $(cat "$TMP/duckdb-$kind.out")"
 	cp "$TMP/duckdb-$kind.out" "$TMP/duckdb-$kind.last"
 }
-if why=$(duckdb_setup); then
-	DUCKDB_VERSION=$(node -p 'require("./scripts/node_modules/@duckdb/node-api/package.json").version' 2>/dev/null || echo "?")
-	bench_duckdb csv "$CSV"
-	bench_duckdb parquet "$PARQUET"
-else
+
+DUCKDB=1
+if ! why=$(duckdb_setup); then
 	log "duckdb: unavailable ($why)"
+	DUCKDB=0
 	D_STATUS[csv]="unavailable ($why)" D_STATUS[parquet]="unavailable ($why)"
-	D_WALL[csv]="?" D_WALL[parquet]="?" D_RSS[csv]="?" D_RSS[parquet]="?" D_QUERY[csv]="?" D_QUERY[parquet]="?"
+else
+	DUCKDB_VERSION=$(node -p 'require("./scripts/node_modules/@duckdb/node-api/package.json").version' 2>/dev/null || echo "?")
+fi
+
+# markimport and DuckDB take turns, run after run, so that a change in the
+# machine's load falls on both alike.
+for kind in csv parquet; do
+	file=$CSV
+	[[ $kind == parquet ]] && file=$PARQUET
+	for ((i = 1; i <= RUNS; i++)); do
+		one_validate "$kind" "$file" "$i"
+		[[ $DUCKDB == 1 ]] && one_duckdb "$kind" "$file" "$i"
+	done
+	if [[ ${V_STATUS[$kind]} == ok ]]; then
+		# shellcheck disable=SC2086
+		V_WALL[$kind]=$(median ${V_WALLS[$kind]})
+		# shellcheck disable=SC2086
+		V_RSS[$kind]=$(maximum ${V_RSSS[$kind]})
+	else
+		V_WALL[$kind]="?" V_RSS[$kind]="?"
+	fi
+	if [[ ${D_STATUS[$kind]} == ok ]]; then
+		# shellcheck disable=SC2086
+		D_WALL[$kind]=$(median ${D_WALLS[$kind]})
+		# shellcheck disable=SC2086
+		D_RSS[$kind]=$(maximum ${D_RSSS[$kind]})
+		# shellcheck disable=SC2086
+		D_QUERY[$kind]=$(median ${D_QUERIES[$kind]})
+	else
+		D_WALL[$kind]="?" D_RSS[$kind]="?" D_QUERY[$kind]="?"
+	fi
+done
+
+PROFILE_TOP=
+if [[ $PROFILE == 1 ]]; then
+	log "profiling validate on the CSV"
+	"$MARKIMPORT" validate --input "$CSV" --quiet --cpuprofile "$BENCH_DIR/validate-csv.prof" >/dev/null 2>&1 || true
+	PROFILE_TOP=$(go tool pprof -top -nodecount=25 "$MARKIMPORT" "$BENCH_DIR/validate-csv.prof" 2>/dev/null | sed -n '1,35p' || true)
 fi
 
 # -------------------------------------------------------------- planner ----
