@@ -21,14 +21,22 @@ type validatedBatch struct {
 // validateAhead reads and validates records in a goroutine, in batches, so
 // that decoding and checking the input and grouping it use two cores. The
 // returned stop function ends the goroutine early.
-func validateAhead(in readers.Reader) (<-chan validatedBatch, func()) {
+func validateAhead(in readers.Reader) (<-chan validatedBatch, chan<- []validated, func()) {
 	const size = 1024
 	out := make(chan validatedBatch, 4)
+	free := make(chan []validated, 8) // batches handed back for reuse
 	quit := make(chan struct{})
 	go func() {
 		defer close(out)
 		for {
-			b := validatedBatch{items: make([]validated, 0, size)}
+			var items []validated
+			select {
+			case items = <-free:
+				items = items[:0]
+			default:
+				items = make([]validated, 0, size)
+			}
+			b := validatedBatch{items: items}
 			for len(b.items) < size {
 				rec, err := in.Next()
 				if err != nil {
@@ -49,7 +57,7 @@ func validateAhead(in readers.Reader) (<-chan validatedBatch, func()) {
 		}
 	}()
 	stopped := false
-	return out, func() {
+	return out, free, func() {
 		if !stopped {
 			stopped = true
 			close(quit)
@@ -62,7 +70,7 @@ func validateAhead(in readers.Reader) (<-chan validatedBatch, func()) {
 // read reads and validates every record, reporting invalid rows at once and
 // passing valid changes on.
 func (r *run) read(in readers.Reader, each func(*Change) error) error {
-	batches, stop := validateAhead(in)
+	batches, free, stop := validateAhead(in)
 	defer stop()
 	for b := range batches {
 		for i := range b.items {
@@ -77,6 +85,12 @@ func (r *run) read(in readers.Reader, each func(*Change) error) error {
 			}
 		}
 		r.ctr.RowsRead.Add(int64(len(b.items)))
+		// The changes were copied into the store: the batch can be reused.
+		clear(b.items)
+		select {
+		case free <- b.items:
+		default:
+		}
 		if b.err == io.EOF {
 			return nil
 		}
