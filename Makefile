@@ -3,6 +3,7 @@ GO      ?= go
 BIN     ?= bin/markimport
 N       ?= 1000000
 RATE    ?= 200
+PROFILE ?= 0
 
 .PHONY: build test lint bench demo fixtures fuzz clean
 
@@ -27,8 +28,10 @@ demo: build
 	$(BIN) run --fake --input testdata/demo.csv --report demo-report.csv --summary demo-summary.json; \
 	  code=$$?; echo "exit code $$code (1: some rows of the demo file are invalid on purpose; see demo-report.csv)"
 
+# Figures of the README's Performance section: validate vs DuckDB, the plan
+# vs the lower bound, the sending pace against the emulator.
 bench: build
-	N=$(N) RATE=$(RATE) ./scripts/bench.sh
+	N=$(N) RATE=$(RATE) PROFILE=$(PROFILE) ./scripts/bench.sh
 
 # Regenerate the Parquet interop fixtures under testdata/parquet (its own module).
 fixtures:
