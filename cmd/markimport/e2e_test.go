@@ -349,22 +349,47 @@ func TestValidateSendsNothing(t *testing.T) {
 	}
 }
 
+// TestRunWithFaultsEndsExact: each fault alone and all together, at
+// realistic rates: every row ends ok and the server holds exactly what the
+// file asks.
 func TestRunWithFaultsEndsExact(t *testing.T) {
-	dir := t.TempDir()
-	rows := genRows(3, 2000)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
-	srv, url := startEmulator(t, fakeim.Config{TransientRate: 0.05, ItemTransientRate: 0.03, HTTP502Rate: 0.01, LostResponseRate: 0.01, Seed: 5})
-	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	report := filepath.Join(dir, "report.csv")
-	code, stdout, stderr := runCLI(t, "run", "--input", in, "--report", report,
-		"--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--max-attempts", "10")
-	if code != exitSomeNotOK {
-		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	cases := []struct {
+		name  string
+		cfg   fakeim.Config
+		fault fakeim.Fault
+	}{
+		{"transient errors", fakeim.Config{TransientRate: 0.05}, fakeim.FaultTransient},
+		{"item transient errors", fakeim.Config{ItemTransientRate: 0.05}, fakeim.FaultItemTransient},
+		{"HTTP 502", fakeim.Config{HTTP502Rate: 0.03}, fakeim.FaultHTTP502},
+		{"lost responses", fakeim.Config{LostResponseRate: 0.03}, fakeim.FaultLostResponse},
+		{"latency with jitter", fakeim.Config{Latency: 20 * time.Millisecond, LatencyJitter: 80 * time.Millisecond}, ""},
+		{"all together", fakeim.Config{TransientRate: 0.05, ItemTransientRate: 0.03, HTTP502Rate: 0.01, LostResponseRate: 0.01,
+			Latency: 5 * time.Millisecond, LatencyJitter: 20 * time.Millisecond}, ""},
 	}
-	checkImport(t, srv, rows, report)
-	if f := srv.Stats().Faults; f[fakeim.FaultTransient] == 0 || f[fakeim.FaultLostResponse] == 0 || f[fakeim.FaultHTTP502] == 0 || f[fakeim.FaultItemTransient] == 0 {
-		t.Errorf("faults were not all injected: %v", f)
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rows := genRows(uint64(30+i), 1200)
+			in := filepath.Join(dir, "in.csv")
+			writeCSV(t, in, rows)
+			tc.cfg.Seed = int64(5 + i)
+			srv, url := startEmulator(t, tc.cfg)
+			t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+			report := filepath.Join(dir, "report.csv")
+			code, stdout, stderr := runCLI(t, "run", "--input", in, "--report", report,
+				"--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--max-attempts", "10")
+			if code != exitSomeNotOK {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			checkImport(t, srv, rows, report)
+			f := srv.Stats().Faults
+			if tc.fault != "" && f[tc.fault] == 0 {
+				t.Errorf("the fault %s was not injected: %v", tc.fault, f)
+			}
+			if tc.name == "all together" && (f[fakeim.FaultTransient] == 0 || f[fakeim.FaultItemTransient] == 0) {
+				t.Errorf("faults were not all injected: %v", f)
+			}
+		})
 	}
 }
 
@@ -382,6 +407,7 @@ func TestFatalStopsTheRun(t *testing.T) {
 		{"wrong key", fakeim.Config{}, "another-key-entirely-0000000000", 70009},
 		{"not an admin", fakeim.Config{Admins: []string{"someone-else"}}, testKey, 50003},
 		{"no standard marks", fakeim.Config{NoStandardMarks: true}, testKey, 51013},
+		{"wrong sdkappid", fakeim.Config{SDKAppID: testAppID + 1}, testKey, 70020},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
