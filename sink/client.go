@@ -236,55 +236,28 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *pipeline.Request) (
 			out[i].Attempts++
 		}
 		resp, status, err := c.post(wireCtx, req.From, req.Items, pending)
-		if err != nil || status != http.StatusOK || resp == nil {
-			class, msg := classifyTransport(status, err)
-			if err == nil && status == http.StatusOK {
-				class, msg = Transient, "HTTP 200 with a body that is not a JSON answer"
-			}
-			lastCode, lastMsg = CodeTransport, msg
-			switch class {
-			case Throttled:
-				c.ctr.Throttled.Add(1)
-				c.pacer.Throttled()
-			case Fatal:
-				giveUp(CodeTransport, msg, true)
-				return out, &pipeline.FatalError{Code: CodeTransport, Info: msg, Hint: "check --endpoint / --region"}
-			}
+		var env *envelope
+		if resp != nil {
+			env = &envelope{resp.ActionStatus, resp.ErrorCode, resp.ErrorInfo}
+		}
+		v, code, msg, fe := c.judge(status, err, env, &sigRetried)
+		switch v {
+		case retryLater:
+			lastCode, lastMsg = code, msg
 			c.log.Debug("retrying request", "from", req.From, "attempt", attempt, "reason", msg)
 			continue
-		}
-		if resp.ErrorCode != 0 || (resp.ActionStatus != "" && resp.ActionStatus != "OK" && resp.ErrorCode == 0) {
-			code := resp.ErrorCode
-			if code == 0 {
-				code = CodeTransport
+		case retryNow:
+			attempt-- // a renewed signature is not a retry of the request
+			for _, i := range pending {
+				out[i].Attempts--
 			}
-			msg := apiMessage(code, resp.ErrorInfo)
-			lastCode, lastMsg = code, msg
-			switch ClassifyCode(code) {
-			case Throttled:
-				c.ctr.Throttled.Add(1)
-				c.pacer.Throttled()
-				continue
-			case Transient:
-				continue
-			case SigExpired:
-				if !sigRetried && c.renewSig() {
-					sigRetried = true
-					attempt-- // a renewed signature is not a retry of the request
-					for _, i := range pending {
-						out[i].Attempts--
-					}
-					continue
-				}
-				giveUp(code, msg, true)
-				return out, &pipeline.FatalError{Code: code, Info: resp.ErrorInfo, Hint: Hint(code)}
-			case Fatal:
-				giveUp(code, msg, true)
-				return out, &pipeline.FatalError{Code: code, Info: resp.ErrorInfo, Hint: Hint(code)}
-			default:
-				giveUp(code, msg, true)
-				continue
-			}
+			continue
+		case failed:
+			giveUp(code, msg, true)
+			continue
+		case stop:
+			giveUp(code, msg, true)
+			return out, fe
 		}
 		// The request went through; look at every item.
 		results := make(map[pipeline.Conversation]ResultItem, len(resp.ResultItem))
@@ -333,6 +306,69 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *pipeline.Request) (
 		}
 	}
 	return out, nil
+}
+
+// envelope is the request-level part of every API answer.
+type envelope struct {
+	ActionStatus string
+	ErrorCode    int
+	ErrorInfo    string
+}
+
+// verdict is what one attempt's answer means for the request as a whole.
+type verdict int
+
+const (
+	answered   verdict = iota // a usable answer: look at what it holds
+	retryLater                // throttled or transient: retry after a backoff
+	retryNow                  // a renewed usersig: retry, not counted as an attempt
+	failed                    // the API refused the whole request: carry on
+	stop                      // a fatal answer: stop the run
+)
+
+// judge is the one classification of an attempt at the request level, for
+// every API the client calls: the transport outcome (err, HTTP status; env
+// is nil when no answer parsed) and the answer's ErrorCode. On the way it
+// slows the pacer when throttled and renews the usersig once on expiry
+// (sigRetried). It returns the code and a report message, which never
+// holds a secret, and for stop the *pipeline.FatalError.
+func (c *Client) judge(status int, err error, env *envelope, sigRetried *bool) (verdict, int, string, *pipeline.FatalError) {
+	if err != nil || status != http.StatusOK || env == nil {
+		class, msg := classifyTransport(status, err)
+		switch class {
+		case Throttled:
+			c.ctr.Throttled.Add(1)
+			c.pacer.Throttled()
+		case Fatal:
+			return stop, CodeTransport, msg, &pipeline.FatalError{Code: CodeTransport, Info: msg, Hint: "check --endpoint / --region"}
+		}
+		return retryLater, CodeTransport, msg, nil
+	}
+	code := env.ErrorCode
+	if code == 0 && env.ActionStatus != "" && env.ActionStatus != "OK" {
+		code = CodeTransport
+	}
+	if code == 0 {
+		return answered, 0, "", nil
+	}
+	msg := apiMessage(code, env.ErrorInfo)
+	switch ClassifyCode(code) {
+	case Throttled:
+		c.ctr.Throttled.Add(1)
+		c.pacer.Throttled()
+		return retryLater, code, msg, nil
+	case Transient:
+		return retryLater, code, msg, nil
+	case SigExpired:
+		if !*sigRetried && c.renewSig() {
+			*sigRetried = true
+			return retryNow, code, msg, nil
+		}
+		return stop, code, msg, &pipeline.FatalError{Code: code, Info: Redact(env.ErrorInfo), Hint: Hint(code)}
+	case Fatal:
+		return stop, code, msg, &pipeline.FatalError{Code: code, Info: Redact(env.ErrorInfo), Hint: Hint(code)}
+	}
+	return failed, code, msg, nil
 }
 
 // apiMessage is the report's message for an API code.

@@ -118,47 +118,26 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []pipeline.C
 		if err != nil && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if err != nil || status != http.StatusOK {
-			class, msg := classifyTransport(status, err)
+		var env *envelope
+		if err == nil && status == http.StatusOK {
+			env = &envelope{resp.ActionStatus, resp.ErrorCode, resp.ErrorInfo}
+		}
+		v, code, msg, fe := c.judge(status, err, env, &sigRetried)
+		switch v {
+		case retryLater:
 			last = msg
-			switch class {
-			case Throttled:
-				c.ctr.Throttled.Add(1)
-				c.pacer.Throttled()
-			case Fatal:
-				return nil, &pipeline.FatalError{Code: CodeTransport, Info: msg, Hint: "check --endpoint / --region"}
-			}
 			c.log.Debug("retrying search", "from", from, "attempt", attempt, "reason", msg)
 			continue
-		}
-		code := resp.ErrorCode
-		if code == 0 && resp.ActionStatus != "" && resp.ActionStatus != "OK" {
-			code = CodeTransport
-		}
-		if code != 0 {
-			last = apiMessage(code, resp.ErrorInfo)
-			switch ClassifyCode(code) {
-			case Throttled:
-				c.ctr.Throttled.Add(1)
-				c.pacer.Throttled()
-				continue
-			case Transient:
-				continue
-			case SigExpired:
-				if !sigRetried && c.renewSig() {
-					sigRetried = true
-					attempt-- // a renewed signature is not a retry of the request
-					continue
-				}
-				return nil, &pipeline.FatalError{Code: code, Info: Redact(resp.ErrorInfo), Hint: Hint(code)}
-			case Fatal:
-				return nil, &pipeline.FatalError{Code: code, Info: Redact(resp.ErrorInfo), Hint: Hint(code)}
-			default:
-				if resp.ErrorInfo == "" {
-					return nil, errors.New(last)
-				}
-				return nil, fmt.Errorf("API error %d: %s", code, last)
+		case retryNow:
+			attempt-- // a renewed signature is not a retry of the request
+			continue
+		case failed:
+			if resp.ErrorInfo == "" {
+				return nil, errors.New(msg)
 			}
+			return nil, fmt.Errorf("API error %d: %s", code, msg)
+		case stop:
+			return nil, fe
 		}
 		out := make(map[pipeline.Conversation]pipeline.ServerMarks, len(resp.ContactResultItem))
 		for _, it := range resp.ContactResultItem {
