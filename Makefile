@@ -24,9 +24,12 @@ lint:
 
 # Rehearse a whole import against the built-in emulator: no credentials needed.
 demo: build
-	$(BIN) validate --input testdata/demo.csv --report demo-validate.csv
-	$(BIN) run --fake --input testdata/demo.csv --report demo-report.csv --summary demo-summary.json; \
-	  code=$$?; echo "exit code $$code (1: some rows of the demo file are invalid on purpose; see demo-report.csv)"
+	@echo "== validate: a dry run, nothing is sent"
+	-$(BIN) validate --input testdata/demo.csv --report demo-validate.csv
+	@echo "== run against the built-in emulator"
+	@$(BIN) run --fake --input testdata/demo.csv --report demo-report.csv --summary demo-summary.json; \
+	  code=$$?; echo "exit code $$code (1: the demo file has 40 invalid rows on purpose; see demo-report.csv)"; \
+	  [ $$code -le 1 ]
 
 # Figures of the README's Performance section: validate vs DuckDB, the plan
 # vs the lower bound, the sending pace against the emulator.
