@@ -7,10 +7,12 @@ import (
 	"markimport/readers"
 )
 
-// validated is one record after validation: a change, or why it is invalid.
+// validated is one record after validation: a change, or why it is
+// invalid; for a change, the stringHash of its from, peer and custom mark.
 type validated struct {
 	c   Change
 	bad *Invalid
+	h   [3]uint64
 }
 
 type validatedBatch struct {
@@ -44,7 +46,14 @@ func validateAhead(in readers.Reader) (<-chan validatedBatch, chan<- []validated
 					break
 				}
 				c, bad := Validate(rec)
-				b.items = append(b.items, validated{c, bad})
+				v := validated{c: c, bad: bad}
+				if bad == nil {
+					v.h = [3]uint64{stringHash(c.From), stringHash(c.Conv.Peer), 0}
+					if c.Opt&OptCustom != 0 {
+						v.h[2] = stringHash(c.Custom)
+					}
+				}
+				b.items = append(b.items, v)
 			}
 			select {
 			case out <- b:
@@ -69,7 +78,7 @@ func validateAhead(in readers.Reader) (<-chan validatedBatch, chan<- []validated
 
 // read reads and validates every record, reporting invalid rows at once and
 // passing valid changes on.
-func (r *run) read(in readers.Reader, each func(*Change) error) error {
+func (r *run) read(in readers.Reader, each func(*Change, *[3]uint64) error) error {
 	batches, free, stop := validateAhead(in)
 	defer stop()
 	for b := range batches {
@@ -80,7 +89,7 @@ func (r *run) read(in readers.Reader, each func(*Change) error) error {
 				r.invalid(v.bad)
 				continue
 			}
-			if err := each(&v.c); err != nil {
+			if err := each(&v.c, &v.h); err != nil {
 				return err
 			}
 		}

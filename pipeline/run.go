@@ -476,7 +476,7 @@ func (r *run) streamSorted(in readers.Reader) error {
 		group = group[:0]
 		return r.emit(reqs, rej)
 	}
-	err := r.read(in, func(c *Change) error {
+	err := r.read(in, func(c *Change, _ *[3]uint64) error {
 		if len(group) > 0 && group[0].From == c.From {
 			group = append(group, *c)
 			return nil

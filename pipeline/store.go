@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"slices"
@@ -55,33 +56,79 @@ func (c *chunks) at(i int) *crec { return &c.blocks[i/chunkSize][i%chunkSize] }
 
 func (c *chunks) bytes() int64 { return int64(len(c.blocks)) * chunkSize * crecBytes }
 
-// interner keeps one copy of each distinct string.
+// interner keeps one copy of each distinct string. It is an open-addressing
+// table keyed by a hash the caller computes (stringHash), so that the
+// hashing can happen in the goroutine that reads and validates, and this
+// one, which every row passes through, only probes and compares.
 type interner struct {
-	ids   map[string]uint32
-	strs  []string
+	slots []internSlot // a power of two; half full at most
+	n     int
+	strs  []string // by id; id 0 is ""
 	bytes int64
 }
 
-func newInterner() *interner {
-	return &interner{ids: map[string]uint32{"": 0}, strs: []string{""}}
+type internSlot struct {
+	h  uint64
+	id uint32 // 0: empty
 }
 
-// internOverhead approximates a distinct string's bookkeeping: the map
-// entry and the slice element.
-const internOverhead = 64
+// internOverhead approximates a distinct string's bookkeeping: its slots
+// and its slice element.
+const internOverhead = 48
 
-func (in *interner) id(s string) uint32 {
-	if id, ok := in.ids[s]; ok {
-		return id
+var internSeed = maphash.MakeSeed()
+
+// stringHash is the interner's hash of s.
+func stringHash(s string) uint64 { return maphash.String(internSeed, s) }
+
+func newInterner() *interner {
+	return &interner{slots: make([]internSlot, 1024), strs: []string{""}}
+}
+
+// id returns the id of s, whose stringHash is h.
+func (in *interner) id(s string, h uint64) uint32 {
+	if s == "" {
+		return 0
+	}
+	mask := uint64(len(in.slots) - 1)
+	i := h & mask
+	for {
+		sl := &in.slots[i]
+		if sl.id == 0 {
+			break
+		}
+		if sl.h == h && in.strs[sl.id] == s {
+			return sl.id
+		}
+		i = (i + 1) & mask
 	}
 	id := uint32(len(in.strs))
 	// A field is a slice of its whole record's text: copy it, so that the
 	// record is not kept alive.
-	s = strings.Clone(s)
-	in.strs = append(in.strs, s)
-	in.ids[s] = id
+	in.strs = append(in.strs, strings.Clone(s))
+	in.slots[i] = internSlot{h: h, id: id}
+	in.n++
 	in.bytes += int64(len(s)) + internOverhead
+	if 2*in.n > len(in.slots) {
+		in.grow()
+	}
 	return id
+}
+
+func (in *interner) grow() {
+	old := in.slots
+	in.slots = make([]internSlot, 2*len(old))
+	mask := uint64(len(in.slots) - 1)
+	for _, sl := range old {
+		if sl.id == 0 {
+			continue
+		}
+		i := sl.h & mask
+		for in.slots[i].id != 0 {
+			i = (i + 1) & mask
+		}
+		in.slots[i] = sl
+	}
 }
 
 // store holds the valid changes of an input grouped by hash partition of
@@ -124,14 +171,15 @@ func (s *store) partition(from string) int {
 // Spilled reports whether the store went to disk.
 func (s *store) Spilled() bool { return s.spilled != nil }
 
-// add keeps one valid change.
-func (s *store) add(c *Change) error {
+// add keeps one valid change, with the stringHash of its from, peer and
+// custom mark.
+func (s *store) add(c *Change, h *[3]uint64) error {
 	if s.spilled != nil {
 		return s.write(c)
 	}
-	r := crec{row: c.Row, set: c.Set, clear: c.Clear, from: s.strs.id(c.From), peer: s.strs.id(c.Conv.Peer), typ: c.Conv.Type, opt: c.Opt}
+	r := crec{row: c.Row, set: c.Set, clear: c.Clear, from: s.strs.id(c.From, h[0]), peer: s.strs.id(c.Conv.Peer, h[1]), typ: c.Conv.Type, opt: c.Opt}
 	if c.Opt&OptCustom != 0 {
-		r.custom = s.strs.id(c.Custom)
+		r.custom = s.strs.id(c.Custom, h[2])
 	}
 	for int(r.from) >= len(s.users) {
 		s.users = append(s.users, memUser{})
