@@ -155,3 +155,35 @@ func TestResumeRefusesAChangedInput(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want 2 and a message that the input changed", code, stderr)
 	}
 }
+
+// TestSecondSignalExitsAtOnce: a second SIGINT does not wait for requests
+// in flight; the report it leaves is resumable.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	rows := genRows(13, 3000)
+	in := filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	srv, url := startEmulator(t, fakeim.Config{Latency: 3 * time.Second})
+	report := filepath.Join(dir, "report.csv")
+	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	code := exitCode(cmd.Wait())
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s", code, out)
+	}
+	// The requests in flight take 3 s to answer; the second signal does not wait.
+	if waited := time.Since(start); waited > time.Second {
+		t.Errorf("the second signal took %v to end the process", waited)
+	}
+	time.Sleep(3100 * time.Millisecond) // let the abandoned requests end, and a new second start
+	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
+		t.Fatalf("resume: exit %d\n%s", code, out)
+	}
+	checkImport(t, srv, rows, report)
+}

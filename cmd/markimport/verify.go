@@ -45,6 +45,8 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case f.fake:
 		return fail("--fake: the built-in emulator starts empty, so there is nothing to read back; " +
 			"run `markimport fake-server` and point run and verify at it with --endpoint")
+	case f.rejects != "" || f.maxInvalid != "":
+		return fail("--rejects and --max-invalid belong to validate and run; verify reports every row in --report")
 	case f.resume:
 		return fail("--resume: verify reads every row again; there is nothing to resume")
 	}
