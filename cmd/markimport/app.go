@@ -233,7 +233,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 	if !dry {
 		var cfg sink.Config
 		if f.fake {
-			fake, err = startFake(f.rate)
+			fake, err = startFake()
 			if err != nil {
 				return fail("start the emulator: %v", err)
 			}

@@ -35,7 +35,7 @@ type fakeRun struct {
 // startFake starts the emulator with a fresh random secret key, so that the
 // rehearsal goes through the real usersig path: signing, verification,
 // renewal.
-func startFake(rate float64) (*fakeRun, error) {
+func startFake() (*fakeRun, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
