@@ -163,3 +163,35 @@ func TestSortedStreamsLikeUnsorted(t *testing.T) {
 		t.Fatalf("report %+v", rep.lines)
 	}
 }
+
+// TestInternerCollisions: strings with the same hash keep their own ids;
+// the same string always gets the same id, across growth.
+func TestInternerCollisions(t *testing.T) {
+	in := newInterner()
+	ids := map[string]uint32{}
+	for i := range 5000 {
+		s := fmt.Sprint("s", i)
+		h := uint64(i % 7) // a terrible hash: long probe chains
+		if i%2 == 0 {
+			h = stringHash(s)
+		}
+		id := in.id(s, h)
+		if prev, ok := ids[s]; ok && prev != id {
+			t.Fatalf("%s: id %d then %d", s, prev, id)
+		}
+		ids[s] = id
+		if got := in.id(s, h); got != id {
+			t.Fatalf("%s: id %d, again %d", s, id, got)
+		}
+	}
+	seen := map[uint32]bool{}
+	for s, id := range ids {
+		if seen[id] || in.strs[id] != s {
+			t.Fatalf("id %d: %q, want %q (or shared)", id, in.strs[id], s)
+		}
+		seen[id] = true
+	}
+	if in.id("", 12345) != 0 {
+		t.Fatal(`"" is not id 0`)
+	}
+}
