@@ -174,6 +174,19 @@ type reportLine struct {
 
 func readReport(t *testing.T, path string) map[int64]reportLine {
 	t.Helper()
+	out := map[int64]reportLine{}
+	for row, r := range readRows(t, path, "row,from_account,type,peer,status,code,message,attempts") {
+		code, _ := strconv.Atoi(r[5])
+		att, _ := strconv.Atoi(r[7])
+		out[row] = reportLine{r[1], r[2], r[3], r[4], r[6], code, att}
+	}
+	return out
+}
+
+// readRows reads a report file with the given header and returns its
+// records by row, failing on a row reported twice.
+func readRows(t *testing.T, path, header string) map[int64][]string {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -183,18 +196,16 @@ func readReport(t *testing.T, path string) map[int64]reportLine {
 	if err != nil {
 		t.Fatalf("report %s: %v", path, err)
 	}
-	if strings.Join(recs[0], ",") != "row,from_account,type,peer,status,code,message,attempts" {
-		t.Fatalf("report header %v", recs[0])
+	if got := strings.Join(recs[0], ","); got != header {
+		t.Fatalf("report %s header %s, want %s", path, got, header)
 	}
-	out := map[int64]reportLine{}
+	out := map[int64][]string{}
 	for _, r := range recs[1:] {
 		row, _ := strconv.ParseInt(r[0], 10, 64)
 		if _, dup := out[row]; dup {
 			t.Fatalf("row %d reported twice", row)
 		}
-		code, _ := strconv.Atoi(r[5])
-		att, _ := strconv.Atoi(r[7])
-		out[row] = reportLine{r[1], r[2], r[3], r[4], r[6], code, att}
+		out[row] = r
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math/bits"
@@ -37,24 +36,8 @@ type verifyLine struct {
 
 func readVerifyReport(t *testing.T, path string) map[int64]verifyLine {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("verify report %s: %v", path, err)
-	}
-	if got := strings.Join(recs[0], ","); got != "row,from_account,type,peer,status,expected,actual,message" {
-		t.Fatalf("verify report header %s", got)
-	}
 	out := map[int64]verifyLine{}
-	for _, r := range recs[1:] {
-		row, _ := strconv.ParseInt(r[0], 10, 64)
-		if _, dup := out[row]; dup {
-			t.Fatalf("row %d reported twice", row)
-		}
+	for row, r := range readRows(t, path, "row,from_account,type,peer,status,expected,actual,message") {
 		out[row] = verifyLine{r[1], r[2], r[3], r[4], r[5], r[6], r[7]}
 	}
 	return out
