@@ -21,9 +21,11 @@ type validatedBatch struct {
 }
 
 // validateAhead reads and validates records in a goroutine, in batches, so
-// that decoding and checking the input and grouping it use two cores. The
-// returned stop function ends the goroutine early.
-func validateAhead(in readers.Reader) (<-chan validatedBatch, chan<- []validated, func()) {
+// that decoding and checking the input and grouping it use two cores. With
+// hash it also computes the interner's hashes of each valid change (the
+// store needs them; streaming sorted input does not). The returned stop
+// function ends the goroutine early.
+func validateAhead(in readers.Reader, hash bool) (<-chan validatedBatch, chan<- []validated, func()) {
 	const size = 1024
 	out := make(chan validatedBatch, 4)
 	free := make(chan []validated, 8) // batches handed back for reuse
@@ -47,7 +49,7 @@ func validateAhead(in readers.Reader) (<-chan validatedBatch, chan<- []validated
 				}
 				c, bad := Validate(rec)
 				v := validated{c: c, bad: bad}
-				if bad == nil {
+				if bad == nil && hash {
 					v.h = [3]uint64{stringHash(c.From), stringHash(c.Conv.Peer), 0}
 					if c.Opt&OptCustom != 0 {
 						v.h[2] = stringHash(c.Custom)
@@ -77,9 +79,9 @@ func validateAhead(in readers.Reader) (<-chan validatedBatch, chan<- []validated
 }
 
 // read reads and validates every record, reporting invalid rows at once and
-// passing valid changes on.
-func (r *run) read(in readers.Reader, each func(*Change, *[3]uint64) error) error {
-	batches, free, stop := validateAhead(in)
+// passing valid changes on, with their hashes when hash is set.
+func (r *run) read(in readers.Reader, hash bool, each func(*Change, *[3]uint64) error) error {
+	batches, free, stop := validateAhead(in, hash)
 	defer stop()
 	for b := range batches {
 		for i := range b.items {
@@ -139,7 +141,7 @@ func planAhead(st *store, done *RowSet, emit func([]Request, []Rejected) error) 
 				return false
 			}
 		}
-		planErr = st.eachUser(func(changes []Change) error {
+		planErr = st.eachSpilledUser(func(changes []Change) error {
 			reqs, rej := PlanUser(changes, MaxConversations, done)
 			batch = append(batch, userPlan{reqs, rej})
 			if len(batch) == size && !send() {

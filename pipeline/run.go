@@ -214,7 +214,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 // invalid receives each invalid row as it is read, and plan each user's
 // requests and rejected rows as they are planned. It returns the rows read.
 func PlanEach(ctx context.Context, opts Options, invalid func(*Invalid), plan func([]Request, []Rejected) error) (int64, error) {
-	opts.DryRun, opts.Report, opts.Rejects, opts.MaxInvalid = true, discard{}, nil, nil
+	opts.DryRun, opts.Report, opts.Rejects, opts.MaxInvalid = true, Discard{}, nil, nil
 	r := &run{opts: opts, log: opts.Log, ctr: opts.Counters, onInvalid: invalid, onPlan: plan}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -222,7 +222,7 @@ func PlanEach(ctx context.Context, opts Options, invalid func(*Invalid), plan fu
 	if r.ctr == nil {
 		r.ctr = &Counters{}
 	}
-	r.rep = &lockedReport{w: discard{}, counts: map[Status]int64{}, codes: map[int]int64{}}
+	r.rep = &lockedReport{w: Discard{}, counts: map[Status]int64{}, codes: map[int]int64{}}
 	err := r.run(ctx)
 	return r.sum.Rows, err
 }
@@ -293,7 +293,7 @@ func (r *run) run(ctx context.Context) error {
 	} else {
 		st := newStore(r.opts.MemoryBudget, r.opts.TempDir)
 		defer st.close()
-		if err := r.read(in, st.add); err != nil {
+		if err := r.read(in, true, st.add); err != nil {
 			return err
 		}
 		if r.sum.Rows == 0 {
@@ -429,7 +429,7 @@ func (r *run) checkGuard(ctx context.Context) (*GuardError, error) {
 		return nil, errors.New("--max-invalid needs an input file: standard input cannot be read twice")
 	}
 	o := r.opts
-	o.DryRun, o.Report, o.Rejects, o.MaxInvalid, o.Counters, o.Log = true, discard{}, nil, nil, nil, nil
+	o.DryRun, o.Report, o.Rejects, o.MaxInvalid, o.Counters, o.Log = true, Discard{}, nil, nil, nil, nil
 	sum, err := Run(ctx, o)
 	if err != nil {
 		return nil, err
@@ -443,11 +443,12 @@ func (r *run) checkGuard(ctx context.Context) (*GuardError, error) {
 	return g, nil
 }
 
-type discard struct{}
+// Discard is a ReportWriter that keeps nothing: a report nobody asked for.
+type Discard struct{}
 
-func (discard) Write(Line) error { return nil }
-func (discard) Sync() error      { return nil }
-func (discard) Close() error     { return nil }
+func (Discard) Write(Line) error { return nil }
+func (Discard) Sync() error      { return nil }
+func (Discard) Close() error     { return nil }
 
 func (r *run) invalid(bad *Invalid) {
 	if r.onInvalid != nil {
@@ -476,7 +477,7 @@ func (r *run) streamSorted(in readers.Reader) error {
 		group = group[:0]
 		return r.emit(reqs, rej)
 	}
-	err := r.read(in, func(c *Change, _ *[3]uint64) error {
+	err := r.read(in, false, func(c *Change, _ *[3]uint64) error {
 		if len(group) > 0 && group[0].From == c.From {
 			group = append(group, *c)
 			return nil

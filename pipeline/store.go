@@ -251,14 +251,12 @@ func writeString(w *bufio.Writer, s string) {
 	w.WriteString(s)
 }
 
-// eachUser calls fn with the changes of each user, in input order. Users
-// come partition by partition (partition 0 first) and, within a partition,
-// in order of first appearance, on both the in-memory and the spilled path.
-// The slice is reused: fn must not keep it.
-func (s *store) eachUser(fn func([]Change) error) error {
-	if s.spilled == nil {
-		return s.eachMemUser(fn)
-	}
+// eachSpilledUser calls fn with the changes of each user of the spilled
+// partitions, in input order. Users come partition by partition (partition
+// 0 first) and, within a partition, in order of first appearance: the order
+// planMemParallel gives the in-memory users. The slice is reused: fn must
+// not keep it.
+func (s *store) eachSpilledUser(fn func([]Change) error) error {
 	var p partBuf
 	for i, sf := range s.spilled {
 		if sf.n == 0 {
@@ -326,19 +324,6 @@ func (s *store) userChanges(m *memGroups, g int32, buf []Change) []Change {
 		buf = append(buf, s.change(s.recs.at(int(i)), s.strs))
 	}
 	return buf
-}
-
-// eachMemUser calls fn with each in-memory user's changes, in order.
-func (s *store) eachMemUser(fn func([]Change) error) error {
-	m := s.groupMem()
-	var buf []Change
-	for g := range int32(len(m.starts) - 1) {
-		buf = s.userChanges(m, g, buf[:0])
-		if err := fn(buf); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // partBuf holds a partition read back from disk.

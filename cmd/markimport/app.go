@@ -259,7 +259,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 		sender = client
 	}
 
-	var report pipeline.ReportWriter = discardReport{}
+	var report pipeline.ReportWriter = pipeline.Discard{}
 	var done *pipeline.RowSet
 	if f.report != "" {
 		release, err := lockReport(f.report)
@@ -457,12 +457,6 @@ func secretFrom(file, env, flagName string) (string, error) {
 	}
 	return s, nil
 }
-
-type discardReport struct{}
-
-func (discardReport) Write(pipeline.Line) error { return nil }
-func (discardReport) Sync() error               { return nil }
-func (discardReport) Close() error              { return nil }
 
 // printSummary prints the human summary (and, for validate, the plan).
 func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {

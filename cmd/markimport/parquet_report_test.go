@@ -85,7 +85,11 @@ const reportSchemaWant = "row:int64 from_account:utf8 type:utf8 peer:utf8 status
 // emulator and the report exactly as its CSV twin does.
 func TestRunParquetLikeCSV(t *testing.T) {
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	for _, name := range []string{"arrow_many_row_groups", "xitongsys_int_types_lists", "legacy_two_level_lists", "arrow_dictionary_strings", "xitongsys_optional_strings"} {
+	// Fixtures with rows that import: typed and text columns, every list
+	// layout that carries peers, dictionaries, many row groups. (The legacy
+	// list fixtures have no peer column; TestParquetFixtures reads them.)
+	for _, name := range []string{"arrow_many_row_groups", "xitongsys_int_types_lists", "xitongsys_small_ints_repeated",
+		"arrow_large_list", "arrow_small_ints", "arrow_dictionary_strings", "xitongsys_optional_strings"} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			var snaps []string
@@ -97,6 +101,9 @@ func TestRunParquetLikeCSV(t *testing.T) {
 					"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--rate", "5000")
 				if code != exitOK && code != exitSomeNotOK {
 					t.Fatalf("%s: exit %d: %s", ext, code, stderr)
+				}
+				if srv.TotalConversations() == 0 {
+					t.Fatalf("%s: nothing reached the emulator", ext)
 				}
 				snaps = append(snaps, fmt.Sprint(srv.Snapshot()))
 				reports = append(reports, readReport(t, rep))
