@@ -387,6 +387,14 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 			}
 		}
 	}
+	// The last line an orchestrator's log holds of the run.
+	fields := []any{"command", name, "exit_code", code, "rows", sum.Rows, "requests_sent", sum.RequestsSent}
+	for _, st := range pipeline.Statuses {
+		if n := sum.Statuses[st]; n > 0 {
+			fields = append(fields, string(st), n)
+		}
+	}
+	log.Info("run finished", fields...)
 	return code
 }
 

@@ -157,6 +157,7 @@ func TestJSONLogsCarryTheRunID(t *testing.T) {
 		t.Fatalf("summary %s (%v)", b, err)
 	}
 	lines := 0
+	var last map[string]any
 	sc := bufio.NewScanner(strings.NewReader(stderr))
 	for sc.Scan() {
 		var m map[string]any
@@ -167,9 +168,14 @@ func TestJSONLogsCarryTheRunID(t *testing.T) {
 			t.Fatalf("log line without the run id %s: %q", sum.RunID, sc.Text())
 		}
 		lines++
+		last = m
 	}
 	if lines < 3 {
 		t.Fatalf("only %d log lines", lines)
+	}
+	// The last line says how the run ended, as the summary does.
+	if last["msg"] != "run finished" || last["exit_code"] != float64(1) || last["ok"] == nil || last["invalid"] == nil {
+		t.Fatalf("last log line %v", last)
 	}
 }
 
