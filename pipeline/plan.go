@@ -72,7 +72,12 @@ func PlanUser(changes []Change, maxConversations int, done *RowSet) ([]Request, 
 		return nil, nil
 	}
 	from := changes[0].From
-	var items []Item
+	// At most one item per change: one allocation for the user's items, and
+	// one for their rows, each item's first row being its own one-element
+	// slice of it (only a conversation repeated in the input grows its
+	// slice). Per-item allocations were a third of a dry run's time.
+	items := make([]Item, 0, min(len(changes), maxConversations))
+	firstRows := make([]int64, len(changes))
 	var rejected []Rejected
 	// Most users have a handful of conversations: find them by a linear
 	// scan, and build an index only for users with many.
@@ -115,7 +120,8 @@ func PlanUser(changes []Change, maxConversations int, done *RowSet) ([]Request, 
 			rejected = append(rejected, Rejected{Row: c.Row, From: from, Conv: c.Conv})
 			continue
 		}
-		items = append(items, Item{Conv: c.Conv})
+		firstRows[i] = c.Row
+		items = append(items, Item{Conv: c.Conv, Rows: firstRows[i : i : i+1]})
 		items[len(items)-1].merge(c)
 		if index != nil {
 			index[c.Conv] = len(items) - 1

@@ -137,14 +137,22 @@ type lockedReport struct {
 func (l *lockedReport) write(line Line) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.counts[line.Status]++
+	l.writeRowsLocked(line, []int64{line.Row})
+}
+
+// writeRowsLocked writes line once for each of rows; l.mu is held.
+func (l *lockedReport) writeRowsLocked(line Line, rows []int64) {
+	l.counts[line.Status] += int64(len(rows))
 	if line.Code != 0 {
-		l.codes[line.Code]++
+		l.codes[line.Code] += int64(len(rows))
 	}
-	l.rejects.add(&line)
-	if l.err == nil {
-		l.err = l.w.Write(line)
-		l.dirty = true
+	for _, row := range rows {
+		line.Row = row
+		l.rejects.add(&line)
+		if l.err == nil {
+			l.err = l.w.Write(line)
+			l.dirty = true
+		}
 	}
 }
 

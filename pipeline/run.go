@@ -550,6 +550,8 @@ func (r *run) emit(reqs []Request, rejected []Rejected) error {
 // writeItems writes the report lines of every row of a request: from its
 // outcomes, or all with the given status when outcomes are nil.
 func writeItems(rep *lockedReport, ctr *Counters, req *Request, out []Outcome, status Status, msg ...string) {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
 	for i := range req.Items {
 		it := &req.Items[i]
 		l := Line{From: req.From, Type: it.Conv.TypeName(), Peer: it.Conv.Peer}
@@ -570,10 +572,7 @@ func writeItems(rep *lockedReport, ctr *Counters, req *Request, out []Outcome, s
 				l.Message = msg[0]
 			}
 		}
-		for _, row := range it.Rows {
-			l.Row = row
-			rep.write(l)
-		}
+		rep.writeRowsLocked(l, it.Rows)
 		ctr.RowsDone.Add(int64(len(it.Rows)))
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
+	"unsafe"
 )
 
 // Partitions is the number of hash partitions of users. Both the in-memory
@@ -18,14 +18,14 @@ import (
 const Partitions = 256
 
 // crec is a valid change held compactly: strings are interned and referred
-// to by index, so a row costs 40 bytes in a slice of structs plus its share
-// of the distinct strings.
+// to by arena offset, so a row costs 40 bytes in a slice of structs plus its
+// share of the distinct strings.
 type crec struct {
 	row    int64
 	set    uint64
 	clear  uint64
-	from   uint32
-	peer   uint32
+	from   uint32 // the user's number: an index of store.users
+	peer   uint32 // refs in the interner
 	custom uint32
 	typ    uint8
 	opt    uint8
@@ -56,25 +56,35 @@ func (c *chunks) at(i int) *crec { return &c.blocks[i/chunkSize][i%chunkSize] }
 
 func (c *chunks) bytes() int64 { return int64(len(c.blocks)) * chunkSize * crecBytes }
 
-// interner keeps one copy of each distinct string. It is an open-addressing
-// table keyed by a hash the caller computes (stringHash), so that the
-// hashing can happen in the goroutine that reads and validates, and this
-// one, which every row passes through, only probes and compares.
+// interner keeps one copy of each distinct string, in an append-only arena
+// of byte segments (no heap object per string, nothing for the collector to
+// scan), and finds it with an open-addressing table keyed by a hash the
+// caller computes (stringHash): the hashing happens in the goroutine that
+// reads and validates, and this one, which every row passes through, only
+// probes and compares. A string is referred to by its offset in the arena
+// (its ref): a lookup touches the slot and the bytes, nothing in between.
 type interner struct {
 	slots []internSlot // a power of two; half full at most
 	n     int
-	strs  []string // by id; id 0 is ""
-	bytes int64
+	arena [][]byte // segments; a string never straddles two
+	used  int64    // arena offset of the next string
 }
 
+// internSlot is one entry of the table.
 type internSlot struct {
-	h  uint64
-	id uint32 // 0: empty
+	h    uint64
+	ref  uint32 // arena offset of the string; 0: an empty slot
+	user uint32 // for a from_account: 1 + its user number in the store
 }
 
-// internOverhead approximates a distinct string's bookkeeping: its slots
-// and its slice element.
-const internOverhead = 48
+const (
+	segShift = 20
+	segSize  = 1 << segShift
+	segMask  = segSize - 1
+	// maxArena bounds the arena so that refs fit in 32 bits: the store
+	// spills before it gets there.
+	maxArena = 1 << 31
+)
 
 var internSeed = maphash.MakeSeed()
 
@@ -82,37 +92,97 @@ var internSeed = maphash.MakeSeed()
 func stringHash(s string) uint64 { return maphash.String(internSeed, s) }
 
 func newInterner() *interner {
-	return &interner{slots: make([]internSlot, 1024), strs: []string{""}}
+	in := &interner{slots: make([]internSlot, 1<<14)}
+	in.put("") // ref 0 is "", and marks an empty slot
+	return in
 }
 
-// id returns the id of s, whose stringHash is h.
-func (in *interner) id(s string, h uint64) uint32 {
-	if s == "" {
-		return 0
+// find returns the index of the slot of s, whose stringHash is h, adding s
+// if it is new. The index is valid until the next call.
+func (in *interner) find(s string, h uint64) int {
+	if 2*(in.n+1) > len(in.slots) {
+		in.grow()
 	}
 	mask := uint64(len(in.slots) - 1)
 	i := h & mask
 	for {
 		sl := &in.slots[i]
-		if sl.id == 0 {
+		if sl.ref == 0 {
 			break
 		}
-		if sl.h == h && in.strs[sl.id] == s {
-			return sl.id
+		if sl.h == h && in.str(sl.ref) == s {
+			return int(i)
 		}
 		i = (i + 1) & mask
 	}
-	id := uint32(len(in.strs))
-	// A field is a slice of its whole record's text: copy it, so that the
-	// record is not kept alive.
-	in.strs = append(in.strs, strings.Clone(s))
-	in.slots[i] = internSlot{h: h, id: id}
+	in.slots[i] = internSlot{h: h, ref: in.put(s)}
 	in.n++
-	in.bytes += int64(len(s)) + internOverhead
-	if 2*in.n > len(in.slots) {
-		in.grow()
+	return int(i)
+}
+
+// ref returns the ref of s, whose stringHash is h.
+func (in *interner) ref(s string, h uint64) uint32 {
+	if s == "" {
+		return 0
 	}
-	return id
+	return in.slots[in.find(s, h)].ref
+}
+
+// put appends s to the arena, after its length as a uvarint: a copy, so
+// that the record s is a slice of is not kept alive.
+func (in *interner) put(s string) uint32 {
+	var lenBuf [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(lenBuf[:], uint64(len(s)))
+	size := int64(k + len(s))
+	if off := in.used & segMask; off != 0 && off+size > segSize {
+		in.used += segSize - off // start the next segment
+	}
+	seg := int(in.used >> segShift)
+	if seg == len(in.arena) {
+		if size <= segSize {
+			in.arena = append(in.arena, make([]byte, segSize))
+		} else {
+			// A string longer than a segment gets a run of segments: each
+			// is the rest of one allocation from its own start, so that
+			// addressing by offset works the same.
+			big := make([]byte, size)
+			for j := int64(0); j < size; j += segSize {
+				in.arena = append(in.arena, big[j:])
+			}
+		}
+	}
+	ref := in.used
+	b := in.arena[seg][ref&segMask:]
+	copy(b, lenBuf[:k])
+	copy(b[k:], s)
+	if size > segSize {
+		in.used = int64(len(in.arena)) << segShift
+	} else {
+		in.used += size
+	}
+	if ref >= 1<<32 {
+		panic("interner: arena beyond 4 GiB") // the store spills long before
+	}
+	return uint32(ref)
+}
+
+// str returns the string at ref. It shares the arena's memory, which is
+// never written again.
+func (in *interner) str(ref uint32) string {
+	b := in.arena[ref>>segShift][ref&segMask:]
+	if n := b[0]; n < 0x80 { // the usual one-byte length
+		if n == 0 {
+			return ""
+		}
+		return unsafe.String(&b[1], int(n))
+	}
+	n, k := binary.Uvarint(b)
+	return unsafe.String(&b[k], int(n))
+}
+
+// size is the memory the interner holds.
+func (in *interner) size() int64 {
+	return int64(len(in.arena))*segSize + int64(len(in.slots))*int64(unsafe.Sizeof(internSlot{}))
 }
 
 func (in *interner) grow() {
@@ -120,11 +190,11 @@ func (in *interner) grow() {
 	in.slots = make([]internSlot, 2*len(old))
 	mask := uint64(len(in.slots) - 1)
 	for _, sl := range old {
-		if sl.id == 0 {
+		if sl.ref == 0 {
 			continue
 		}
 		i := sl.h & mask
-		for in.slots[i].id != 0 {
+		for in.slots[i].ref != 0 {
 			i = (i + 1) & mask
 		}
 		in.slots[i] = sl
@@ -141,9 +211,10 @@ type store struct {
 
 	strs *interner
 	recs chunks
-	// users numbers the users as they come, by interned id of from: the
-	// partition, the number within it (from 1) and the rows so far, so
-	// that grouping at the end is a single pass.
+	// users numbers the users as they come (the interner's slot of a
+	// from_account holds its number): the partition, the number within it
+	// (from 1) and the rows so far, so that grouping at the end is a
+	// single pass.
 	users   []memUser
 	perPart [Partitions]int32
 
@@ -177,22 +248,22 @@ func (s *store) add(c *Change, h *[3]uint64) error {
 	if s.spilled != nil {
 		return s.write(c)
 	}
-	r := crec{row: c.Row, set: c.Set, clear: c.Clear, from: s.strs.id(c.From, h[0]), peer: s.strs.id(c.Conv.Peer, h[1]), typ: c.Conv.Type, opt: c.Opt}
+	sl := &s.strs.slots[s.strs.find(c.From, h[0])]
+	if sl.user == 0 {
+		p := uint8(s.partition(c.From))
+		s.perPart[p]++
+		s.users = append(s.users, memUser{ref: sl.ref, part: p, local: s.perPart[p]})
+		sl.user = uint32(len(s.users))
+	}
+	r := crec{row: c.Row, set: c.Set, clear: c.Clear, from: sl.user - 1, typ: c.Conv.Type, opt: c.Opt}
+	s.users[r.from].rows++
+	r.peer = s.strs.ref(c.Conv.Peer, h[1])
 	if c.Opt&OptCustom != 0 {
-		r.custom = s.strs.id(c.Custom, h[2])
+		r.custom = s.strs.ref(c.Custom, h[2])
 	}
-	for int(r.from) >= len(s.users) {
-		s.users = append(s.users, memUser{})
-	}
-	u := &s.users[r.from]
-	if u.local == 0 {
-		u.part = uint8(s.partition(c.From))
-		s.perPart[u.part]++
-		u.local = s.perPart[u.part]
-	}
-	u.rows++
 	s.recs.add(r)
-	if s.budget > 0 && s.strs.bytes+s.recs.bytes()+int64(cap(s.users))*12 > s.budget {
+	if s.strs.used > maxArena ||
+		s.budget > 0 && s.strs.size()+s.recs.bytes()+int64(cap(s.users))*int64(unsafe.Sizeof(memUser{})) > s.budget {
 		return s.spill()
 	}
 	return nil
@@ -211,7 +282,7 @@ func (s *store) spill() error {
 		s.spilled[i] = &spillFile{f: f, w: bufio.NewWriterSize(f, 32<<10)}
 	}
 	for i := range s.recs.n {
-		c := s.change(s.recs.at(i), s.strs)
+		c := s.change(s.recs.at(i))
 		if err := s.write(&c); err != nil {
 			return err
 		}
@@ -220,9 +291,9 @@ func (s *store) spill() error {
 	return nil
 }
 
-func (s *store) change(r *crec, strs *interner) Change {
-	return Change{Row: r.row, From: strs.strs[r.from], Conv: Conversation{Type: r.typ, Peer: strs.strs[r.peer]},
-		Set: r.set, Clear: r.clear, Custom: strs.strs[r.custom], Opt: r.opt}
+func (s *store) change(r *crec) Change {
+	return Change{Row: r.row, From: s.strs.str(s.users[r.from].ref), Conv: Conversation{Type: r.typ, Peer: s.strs.str(r.peer)},
+		Set: r.set, Clear: r.clear, Custom: s.strs.str(r.custom), Opt: r.opt}
 }
 
 // write appends a change to its partition file: varints and length-prefixed
@@ -285,7 +356,8 @@ type memGroups struct {
 
 // memUser is what the store knows of a user while rows come in.
 type memUser struct {
-	local int32 // 1 + the user's number within its partition; 0: not a user
+	ref   uint32 // the user's from_account in the interner
+	local int32  // 1 + the user's number within its partition
 	rows  int32
 	part  uint8
 }
@@ -301,9 +373,8 @@ func (s *store) groupMem() *memGroups {
 	group := func(u *memUser) int32 { return m.base[u.part] + u.local - 1 }
 	m.starts = make([]int32, users+1)
 	for i := range s.users {
-		if u := &s.users[i]; u.local != 0 {
-			m.starts[group(u)+1] = u.rows
-		}
+		u := &s.users[i]
+		m.starts[group(u)+1] = u.rows
 	}
 	for g := range users {
 		m.starts[g+1] += m.starts[g]
@@ -321,7 +392,7 @@ func (s *store) groupMem() *memGroups {
 // userChanges appends user g's changes to buf.
 func (s *store) userChanges(m *memGroups, g int32, buf []Change) []Change {
 	for _, i := range m.order[m.starts[g]:m.starts[g+1]] {
-		buf = append(buf, s.change(s.recs.at(int(i)), s.strs))
+		buf = append(buf, s.change(s.recs.at(int(i))))
 	}
 	return buf
 }

@@ -164,34 +164,41 @@ func TestSortedStreamsLikeUnsorted(t *testing.T) {
 	}
 }
 
-// TestInternerCollisions: strings with the same hash keep their own ids;
-// the same string always gets the same id, across growth.
+// TestInternerCollisions: strings with the same hash keep their own refs;
+// the same string always gets the same ref, across growth; every ref reads
+// back its string, long ones (beyond an arena segment) included.
 func TestInternerCollisions(t *testing.T) {
 	in := newInterner()
-	ids := map[string]uint32{}
+	refs := map[string]uint32{}
 	for i := range 5000 {
 		s := fmt.Sprint("s", i)
+		switch i % 1000 {
+		case 999:
+			s = strings.Repeat(s, segSize/len(s)+7) // longer than a segment
+		case 500:
+			s = strings.Repeat("x", segSize-3) // fills most of one
+		}
 		h := uint64(i % 7) // a terrible hash: long probe chains
 		if i%2 == 0 {
 			h = stringHash(s)
 		}
-		id := in.id(s, h)
-		if prev, ok := ids[s]; ok && prev != id {
-			t.Fatalf("%s: id %d then %d", s, prev, id)
+		ref := in.ref(s, h)
+		if prev, ok := refs[s]; ok && prev != ref {
+			t.Fatalf("%.20s: ref %d then %d", s, prev, ref)
 		}
-		ids[s] = id
-		if got := in.id(s, h); got != id {
-			t.Fatalf("%s: id %d, again %d", s, id, got)
+		refs[s] = ref
+		if got := in.ref(s, h); got != ref {
+			t.Fatalf("%.20s: ref %d, again %d", s, ref, got)
 		}
 	}
 	seen := map[uint32]bool{}
-	for s, id := range ids {
-		if seen[id] || in.strs[id] != s {
-			t.Fatalf("id %d: %q, want %q (or shared)", id, in.strs[id], s)
+	for s, ref := range refs {
+		if seen[ref] || in.str(ref) != s {
+			t.Fatalf("ref %d: %.20q, want %.20q (or shared)", ref, in.str(ref), s)
 		}
-		seen[id] = true
+		seen[ref] = true
 	}
-	if in.id("", 12345) != 0 {
-		t.Fatal(`"" is not id 0`)
+	if in.ref("", 12345) != 0 || in.str(0) != "" {
+		t.Fatal(`"" is not ref 0`)
 	}
 }
