@@ -80,10 +80,13 @@ func validateAhead(in readers.Reader, hash bool) (<-chan validatedBatch, chan<- 
 
 // read reads and validates every record, reporting invalid rows at once and
 // passing valid changes on, with their hashes when hash is set.
-func (r *run) read(in readers.Reader, hash bool, each func(*Change, *[3]uint64) error) error {
+func (r *run) read(in readers.Reader, hash bool, warm func([]validated), each func(*Change, *[3]uint64) error) error {
 	batches, free, stop := validateAhead(in, hash)
 	defer stop()
 	for b := range batches {
+		if warm != nil {
+			warm(b.items)
+		}
 		for i := range b.items {
 			v := &b.items[i]
 			r.sum.Rows++
@@ -121,9 +124,11 @@ type userPlan struct {
 // planAhead plans users in other goroutines while emit, in this one,
 // reports and hands on the previous ones: planning and sending or reporting
 // use both cores. Users are emitted in the order the store gives them.
-func planAhead(st *store, done *RowSet, emit func([]Request, []Rejected) error) error {
+// With reuse, emit is done with a user's plan when it returns (it keeps
+// nothing), so that the memory of plans is reused.
+func planAhead(st *store, done *RowSet, reuse bool, emit func([]Request, []Rejected) error) error {
 	if !st.Spilled() {
-		return planMemParallel(st, done, emit)
+		return planMemParallel(st, done, reuse, emit)
 	}
 	const size = 256
 	batches := make(chan []userPlan, 4)
@@ -179,26 +184,38 @@ var errStopped = errors.New("stopped")
 // planMemParallel plans the in-memory users with two planners taking the
 // partitions in turns, each sending a partition's plans as one batch; the
 // batches are emitted in partition order, so the result is the same as
-// planning one user after another.
-func planMemParallel(st *store, done *RowSet, emit func([]Request, []Rejected) error) error {
+// planning one user after another. With reuse, each planner plans into
+// slabs that come back to it once their batch is emitted.
+func planMemParallel(st *store, done *RowSet, reuse bool, emit func([]Request, []Rejected) error) error {
 	m := st.groupMem()
 	const planners = 2
-	var outs [planners]chan []userPlan
+	var outs, free [planners]chan *slab
 	quit := make(chan struct{})
 	for k := range planners {
-		outs[k] = make(chan []userPlan, 2)
+		outs[k] = make(chan *slab, 2)
+		free[k] = make(chan *slab, 4)
 		go func() {
 			defer close(outs[k])
 			var buf []Change
 			for p := k; p < Partitions; p += planners {
-				var batch []userPlan
+				var sl *slab
+				select {
+				case sl = <-free[k]:
+					sl.reset()
+				default:
+					sl = &slab{}
+				}
+				mem := sl
+				if !reuse {
+					mem = nil
+				}
 				for g := m.base[p]; g < m.base[p+1]; g++ {
 					buf = st.userChanges(m, g, buf[:0])
-					reqs, rej := PlanUser(buf, MaxConversations, done)
-					batch = append(batch, userPlan{reqs, rej})
+					reqs, rej := planUser(buf, MaxConversations, done, mem)
+					sl.plans = append(sl.plans, userPlan{reqs, rej})
 				}
 				select {
-				case outs[k] <- batch:
+				case outs[k] <- sl:
 				case <-quit:
 					return
 				}
@@ -213,11 +230,17 @@ func planMemParallel(st *store, done *RowSet, emit func([]Request, []Rejected) e
 		}
 	}
 	for p := range Partitions {
-		batch := <-outs[p%planners]
-		for _, u := range batch {
+		sl := <-outs[p%planners]
+		for _, u := range sl.plans {
 			if err := emit(u.reqs, u.rej); err != nil {
 				stop()
 				return err
+			}
+		}
+		if reuse {
+			select {
+			case free[p%planners] <- sl:
+			default:
 			}
 		}
 	}

@@ -293,7 +293,7 @@ func (r *run) run(ctx context.Context) error {
 	} else {
 		st := newStore(r.opts.MemoryBudget, r.opts.TempDir)
 		defer st.close()
-		if err := r.read(in, true, st.add); err != nil {
+		if err := r.read(in, true, st.warm, st.add); err != nil {
 			return err
 		}
 		if r.sum.Rows == 0 {
@@ -303,7 +303,10 @@ func (r *run) run(ctx context.Context) error {
 		r.sum.Spilled = st.Spilled()
 		r.log.Info("input read", "rows", r.sum.Rows, "spilled", st.Spilled())
 		produce = func() error {
-			return planAhead(st, r.opts.Done, r.emit)
+			// Plans are done with once emitted unless they go to the
+			// sender or to a PlanEach hook.
+			reuse := (r.opts.DryRun || guard != nil) && r.onPlan == nil
+			return planAhead(st, r.opts.Done, reuse, r.emit)
 		}
 	}
 
@@ -477,7 +480,7 @@ func (r *run) streamSorted(in readers.Reader) error {
 		group = group[:0]
 		return r.emit(reqs, rej)
 	}
-	err := r.read(in, false, func(c *Change, _ *[3]uint64) error {
+	err := r.read(in, false, nil, func(c *Change, _ *[3]uint64) error {
 		if len(group) > 0 && group[0].From == c.From {
 			group = append(group, *c)
 			return nil
