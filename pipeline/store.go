@@ -41,11 +41,15 @@ type chunks struct {
 	n      int
 }
 
-const chunkSize = 1 << 16
+const chunkSize = 1 << 17
 
 func (c *chunks) add(r crec) {
 	if c.n%chunkSize == 0 {
-		c.blocks = append(c.blocks, make([]crec, 0, chunkSize))
+		// Rows are read back in random order: huge pages spare the
+		// translation misses of reading tens of megabytes at random.
+		b := make([]crec, 0, chunkSize)
+		adviseHuge(unsafe.Pointer(unsafe.SliceData(b)), chunkSize*crecBytes)
+		c.blocks = append(c.blocks, b)
 	}
 	b := &c.blocks[len(c.blocks)-1]
 	*b = append(*b, r)
@@ -188,6 +192,7 @@ func (in *interner) size() int64 {
 func (in *interner) grow() {
 	old := in.slots
 	in.slots = make([]internSlot, 2*len(old))
+	adviseHuge(unsafe.Pointer(unsafe.SliceData(in.slots)), len(in.slots)*int(unsafe.Sizeof(internSlot{})))
 	mask := uint64(len(in.slots) - 1)
 	for _, sl := range old {
 		if sl.ref == 0 {
@@ -411,6 +416,24 @@ func (s *store) groupMem() *memGroups {
 	return m
 }
 
+// warmPartition touches the rows of partition p, and the strings they refer
+// to, before userChanges reads them user by user: the rows of a partition
+// lie all over the store, and loads issued one after another, independent
+// of each other, overlap their cache misses.
+func (s *store) warmPartition(m *memGroups, p int) {
+	order := m.order[m.starts[m.base[p]]:m.starts[m.base[p+1]]]
+	var sink uint32
+	for _, i := range order {
+		sink += s.recs.at(int(i)).peer
+	}
+	arena := s.strs.arena
+	for _, i := range order {
+		r := s.recs.at(int(i))
+		sink += uint32(arena[r.peer>>segShift][r.peer&segMask]) + uint32(arena[r.custom>>segShift][r.custom&segMask])
+	}
+	warmSink = sink
+}
+
 // userChanges appends user g's changes to buf.
 func (s *store) userChanges(m *memGroups, g int32, buf []Change) []Change {
 	for _, i := range m.order[m.starts[g]:m.starts[g+1]] {
@@ -540,3 +563,4 @@ func eachGroup(changes []Change, users []int32, nUsers int, fn func([]Change) er
 	}
 	return nil
 }
+
