@@ -563,4 +563,3 @@ func eachGroup(changes []Change, users []int32, nUsers int, fn func([]Change) er
 	}
 	return nil
 }
-
