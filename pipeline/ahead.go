@@ -209,7 +209,7 @@ func planMemParallel(st *store, done *RowSet, reuse bool, emit func([]Request, [
 				if !reuse {
 					mem = nil
 				}
-				st.warmPartition(m, p)
+				sl.warm = st.warmPartition(m, p)
 				for g := m.base[p]; g < m.base[p+1]; g++ {
 					buf = st.userChanges(m, g, buf[:0])
 					reqs, rej := planUser(buf, MaxConversations, done, mem)

@@ -81,6 +81,7 @@ type slab struct {
 	rows  []int64
 	reqs  []Request
 	index map[Conversation]int
+	warm  uint32 // see store.warmPartition
 }
 
 // reset makes the slab's memory available again: every plan handed out

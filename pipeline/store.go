@@ -223,6 +223,8 @@ type store struct {
 	users   []memUser
 	perPart [Partitions]int32
 
+	sink uint32 // see warm
+
 	spilled []*spillFile // nil until the budget is exceeded
 	spills  int64        // rows spilled
 }
@@ -264,10 +266,8 @@ func (s *store) warm(batch []validated) {
 		}
 		sink += slots[v.h[0]&mask].ref + slots[v.h[1]&mask].ref + slots[v.h[2]&mask].ref
 	}
-	warmSink = sink
+	s.sink = sink // keeps the loads from being optimised away
 }
-
-var warmSink uint32
 
 // add keeps one valid change, with the stringHash of its from, peer and
 // custom mark.
@@ -420,7 +420,9 @@ func (s *store) groupMem() *memGroups {
 // to, before userChanges reads them user by user: the rows of a partition
 // lie all over the store, and loads issued one after another, independent
 // of each other, overlap their cache misses.
-func (s *store) warmPartition(m *memGroups, p int) {
+// It returns a sum of what it read, for the caller to keep, so that the
+// loads are not optimised away.
+func (s *store) warmPartition(m *memGroups, p int) uint32 {
 	order := m.order[m.starts[m.base[p]]:m.starts[m.base[p+1]]]
 	var sink uint32
 	for _, i := range order {
@@ -431,7 +433,7 @@ func (s *store) warmPartition(m *memGroups, p int) {
 		r := s.recs.at(int(i))
 		sink += uint32(arena[r.peer>>segShift][r.peer&segMask]) + uint32(arena[r.custom>>segShift][r.custom&segMask])
 	}
-	warmSink = sink
+	return sink
 }
 
 // userChanges appends user g's changes to buf.
