@@ -1,7 +1,7 @@
 package pipeline
 
 import (
-	"errors"
+	"fmt"
 	"io"
 
 	"markimport/readers"
@@ -123,80 +123,64 @@ type userPlan struct {
 
 // planAhead plans users in other goroutines while emit, in this one,
 // reports and hands on the previous ones: planning and sending or reporting
-// use both cores. Users are emitted in the order the store gives them.
-// With reuse, emit is done with a user's plan when it returns (it keeps
-// nothing), so that the memory of plans is reused.
+// use both cores. Users are emitted in the order the store gives them:
+// partition by partition, and within one in order of first appearance, for
+// the in-memory and the spilled store alike. With reuse, emit is done with
+// a user's plan when it returns (it keeps nothing), so that the memory of
+// plans is reused.
 func planAhead(st *store, done *RowSet, reuse bool, emit func([]Request, []Rejected) error) error {
-	if !st.Spilled() {
-		return planMemParallel(st, done, reuse, emit)
-	}
-	const size = 256
-	batches := make(chan []userPlan, 4)
-	quit := make(chan struct{})
-	var planErr error
-	go func() {
-		defer close(batches)
-		batch := make([]userPlan, 0, size)
-		send := func() bool {
-			select {
-			case batches <- batch:
-				batch = make([]userPlan, 0, size)
-				return true
-			case <-quit:
-				return false
+	var plan func(k, p int, sl, mem *slab) error
+	if st.Spilled() {
+		var parts [planners]partBuf
+		plan = func(k, p int, sl, mem *slab) error {
+			sf := st.spilled[p]
+			if sf.n == 0 {
+				return nil
 			}
+			pb := &parts[k]
+			if err := sf.read(pb); err != nil {
+				return fmt.Errorf("spill partition %d: %w", p, err)
+			}
+			pb.eachUser(func(changes []Change) {
+				reqs, rej := planUser(changes, MaxConversations, done, mem)
+				sl.plans = append(sl.plans, userPlan{reqs, rej})
+			})
+			return nil
 		}
-		planErr = st.eachSpilledUser(func(changes []Change) error {
-			reqs, rej := PlanUser(changes, MaxConversations, done)
-			batch = append(batch, userPlan{reqs, rej})
-			if len(batch) == size && !send() {
-				return errStopped
+	} else {
+		m := st.groupMem()
+		var bufs [planners][]Change
+		plan = func(k, p int, sl, mem *slab) error {
+			sl.warm = st.warmPartition(m, p)
+			for g := m.base[p]; g < m.base[p+1]; g++ {
+				bufs[k] = st.userChanges(m, g, bufs[k][:0])
+				reqs, rej := planUser(bufs[k], MaxConversations, done, mem)
+				sl.plans = append(sl.plans, userPlan{reqs, rej})
 			}
 			return nil
-		})
-		if planErr == nil && len(batch) > 0 {
-			send()
-		}
-	}()
-	var err error
-	for b := range batches {
-		for _, u := range b {
-			if err == nil {
-				err = emit(u.reqs, u.rej)
-			}
-		}
-		if err != nil {
-			close(quit)
-			for range batches {
-			}
-			return err
 		}
 	}
-	if planErr != nil {
-		return planErr
-	}
-	return nil
+	return planPartitions(reuse, plan, emit)
 }
 
-// errStopped ends the planning goroutine when its consumer gave up.
-var errStopped = errors.New("stopped")
+// planners is how many goroutines plan partitions, taking them in turns.
+const planners = 2
 
-// planMemParallel plans the in-memory users with two planners taking the
-// partitions in turns, each sending a partition's plans as one batch; the
+// planPartitions runs the planners: planner k calls plan(k, p, sl, mem)
+// for partitions p = k, k+planners, ..., which appends the plans of p's
+// users to sl.plans, taking their memory from mem (nil: the heap). The
 // batches are emitted in partition order, so the result is the same as
-// planning one user after another. With reuse, each planner plans into
-// slabs that come back to it once their batch is emitted.
-func planMemParallel(st *store, done *RowSet, reuse bool, emit func([]Request, []Rejected) error) error {
-	m := st.groupMem()
-	const planners = 2
+// planning one partition after another. With reuse, each planner plans
+// into slabs that come back to it once their batch is emitted.
+func planPartitions(reuse bool, plan func(k, p int, sl, mem *slab) error, emit func([]Request, []Rejected) error) error {
 	var outs, free [planners]chan *slab
+	var errs [planners]error
 	quit := make(chan struct{})
 	for k := range planners {
 		outs[k] = make(chan *slab, 2)
 		free[k] = make(chan *slab, 4)
 		go func() {
 			defer close(outs[k])
-			var buf []Change
 			for p := k; p < Partitions; p += planners {
 				var sl *slab
 				select {
@@ -209,11 +193,9 @@ func planMemParallel(st *store, done *RowSet, reuse bool, emit func([]Request, [
 				if !reuse {
 					mem = nil
 				}
-				sl.warm = st.warmPartition(m, p)
-				for g := m.base[p]; g < m.base[p+1]; g++ {
-					buf = st.userChanges(m, g, buf[:0])
-					reqs, rej := planUser(buf, MaxConversations, done, mem)
-					sl.plans = append(sl.plans, userPlan{reqs, rej})
+				if err := plan(k, p, sl, mem); err != nil {
+					errs[k] = err
+					return
 				}
 				select {
 				case outs[k] <- sl:
@@ -231,7 +213,12 @@ func planMemParallel(st *store, done *RowSet, reuse bool, emit func([]Request, [
 		}
 	}
 	for p := range Partitions {
-		sl := <-outs[p%planners]
+		k := p % planners
+		sl, ok := <-outs[k]
+		if !ok { // planner k failed
+			stop()
+			return errs[k]
+		}
 		for _, u := range sl.plans {
 			if err := emit(u.reqs, u.rej); err != nil {
 				stop()
@@ -240,7 +227,7 @@ func planMemParallel(st *store, done *RowSet, reuse bool, emit func([]Request, [
 		}
 		if reuse {
 			select {
-			case free[p%planners] <- sl:
+			case free[k] <- sl:
 			default:
 			}
 		}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -229,15 +228,6 @@ type store struct {
 	spills  int64        // rows spilled
 }
 
-// spillFile is one partition on disk. The file is unlinked as soon as it is
-// created: it lives as long as the descriptor, so nothing is left behind even
-// when the process is killed.
-type spillFile struct {
-	f *os.File
-	w *bufio.Writer
-	n int64
-}
-
 func newStore(budget int64, dir string) *store {
 	return &store{budget: budget, dir: dir, strs: newInterner()}
 }
@@ -296,6 +286,18 @@ func (s *store) add(c *Change, h *[3]uint64) error {
 	return nil
 }
 
+// spillFile is one partition on disk. The file is unlinked as soon as it is
+// created: it lives as long as the descriptor, so nothing is left behind even
+// when the process is killed.
+type spillFile struct {
+	f   *os.File
+	buf []byte // encoded changes not yet written
+	n   int64  // changes in the file and buf
+}
+
+// spillBuffer is how much of a partition is encoded before it is written.
+const spillBuffer = 32 << 10
+
 // spill moves every in-memory change to the partition files.
 func (s *store) spill() error {
 	s.spilled = make([]*spillFile, Partitions)
@@ -306,7 +308,7 @@ func (s *store) spill() error {
 			return fmt.Errorf("spill: %w", err)
 		}
 		os.Remove(f.Name())
-		s.spilled[i] = &spillFile{f: f, w: bufio.NewWriterSize(f, 32<<10)}
+		s.spilled[i] = &spillFile{f: f, buf: make([]byte, 0, spillBuffer+512)}
 	}
 	for i := range s.recs.n {
 		c := s.change(s.recs.at(i))
@@ -327,45 +329,37 @@ func (s *store) change(r *crec) Change {
 // strings.
 func (s *store) write(c *Change) error {
 	sf := s.spilled[s.partition(c.From)]
-	var buf [binary.MaxVarintLen64*3 + 2]byte
-	b := binary.AppendUvarint(buf[:0], uint64(c.Row))
+	b := binary.AppendUvarint(sf.buf, uint64(c.Row))
 	b = binary.AppendUvarint(b, c.Set)
 	b = binary.AppendUvarint(b, c.Clear)
 	b = append(b, c.Conv.Type, c.Opt)
-	sf.w.Write(b)
-	writeString(sf.w, c.From)
-	writeString(sf.w, c.Conv.Peer)
+	b = appendString(b, c.From)
+	b = appendString(b, c.Conv.Peer)
 	if c.Opt&OptCustom != 0 {
-		writeString(sf.w, c.Custom)
+		b = appendString(b, c.Custom)
 	}
+	sf.buf = b
 	sf.n++
 	s.spills++
+	if len(b) >= spillBuffer {
+		return sf.flush()
+	}
 	return nil
 }
 
-func writeString(w *bufio.Writer, s string) {
-	var buf [binary.MaxVarintLen64]byte
-	w.Write(binary.AppendUvarint(buf[:0], uint64(len(s))))
-	w.WriteString(s)
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// eachSpilledUser calls fn with the changes of each user of the spilled
-// partitions, in input order. Users come partition by partition (partition
-// 0 first) and, within a partition, in order of first appearance: the order
-// planMemParallel gives the in-memory users. The slice is reused: fn must
-// not keep it.
-func (s *store) eachSpilledUser(fn func([]Change) error) error {
-	var p partBuf
-	for i, sf := range s.spilled {
-		if sf.n == 0 {
-			continue
-		}
-		if err := sf.read(&p); err != nil {
-			return fmt.Errorf("spill partition %d: %w", i, err)
-		}
-		if err := eachGroup(p.changes, p.users, p.nUsers, fn); err != nil {
-			return err
-		}
+// flush writes what is buffered.
+func (sf *spillFile) flush() error {
+	if len(sf.buf) == 0 {
+		return nil
+	}
+	_, err := sf.f.Write(sf.buf)
+	sf.buf = sf.buf[:0]
+	if err != nil {
+		return fmt.Errorf("spill: %w", err)
 	}
 	return nil
 }
@@ -444,87 +438,86 @@ func (s *store) userChanges(m *memGroups, g int32, buf []Change) []Change {
 	return buf
 }
 
-// partBuf holds a partition read back from disk.
+// partBuf holds a partition read back from disk, grouped by user; a
+// planner reuses one from partition to partition.
 type partBuf struct {
 	changes []Change
-	users   []int32
-	nUsers  int
+	users   []int32 // the user number of each change
+	ids     map[string]int32
+	starts  []int32
+	sorted  []Change
 }
 
-// read decodes a whole partition file. Strings repeated within it share
-// one copy, and users are numbered in order of first appearance.
+var errCorrupt = errors.New("corrupt spill file")
+
+// read decodes a whole partition file. Its strings share the memory of the
+// file's bytes, and users are numbered in order of first appearance.
 func (sf *spillFile) read(p *partBuf) error {
-	if err := sf.w.Flush(); err != nil {
+	if err := sf.flush(); err != nil {
 		return err
 	}
-	if _, err := sf.f.Seek(0, io.SeekStart); err != nil {
+	size, err := sf.f.Seek(0, io.SeekEnd)
+	if err != nil {
 		return err
 	}
-	clear(p.changes) // let the previous partition's strings go
-	p.changes, p.users, p.nUsers = p.changes[:0], p.users[:0], 0
-	r := bufio.NewReaderSize(sf.f, 256<<10)
-	strs := map[string]string{}
-	userIDs := map[string]int32{}
-	var sb []byte
-	bytes := func() ([]byte, error) {
-		n, err := binary.ReadUvarint(r)
-		if err != nil {
-			return nil, err
-		}
-		sb = slices.Grow(sb[:0], int(n))[:n]
-		_, err = io.ReadFull(r, sb)
-		return sb, err
+	data := make([]byte, size)
+	if _, err := sf.f.ReadAt(data, 0); err != nil {
+		return err
 	}
-	str := func() (string, error) {
-		b, err := bytes()
-		if err != nil {
-			return "", err
+	clear(p.changes) // let the previous partition's bytes go
+	p.changes, p.users = p.changes[:0], p.users[:0]
+	if p.ids == nil {
+		p.ids = map[string]int32{}
+	}
+	clear(p.ids)
+	off := 0
+	uvarint := func() uint64 {
+		v, n := binary.Uvarint(data[off:])
+		if n <= 0 {
+			off = len(data) + 1 // corrupt: every later read fails too
+			return 0
 		}
-		if s, ok := strs[string(b)]; ok {
-			return s, nil
+		off += n
+		return v
+	}
+	str := func() string {
+		n := uvarint()
+		if n > uint64(len(data)-off) {
+			off = len(data) + 1
+			return ""
 		}
-		s := string(b)
-		strs[s] = s
-		return s, nil
+		s := unsafe.String(unsafe.SliceData(data[off:]), int(n))
+		off += int(n)
+		return s
 	}
 	for range sf.n {
 		var c Change
-		row, err := binary.ReadUvarint(r)
-		if err != nil {
-			return err
+		c.Row = int64(uvarint())
+		c.Set = uvarint()
+		c.Clear = uvarint()
+		if off+2 > len(data) {
+			return errCorrupt
 		}
-		c.Row = int64(row)
-		if c.Set, err = binary.ReadUvarint(r); err != nil {
-			return err
-		}
-		if c.Clear, err = binary.ReadUvarint(r); err != nil {
-			return err
-		}
-		if c.Conv.Type, err = r.ReadByte(); err != nil {
-			return err
-		}
-		if c.Opt, err = r.ReadByte(); err != nil {
-			return err
-		}
-		if c.From, err = str(); err != nil {
-			return err
-		}
-		u, ok := userIDs[c.From]
-		if !ok {
-			u = int32(p.nUsers)
-			userIDs[c.From] = u
-			p.nUsers++
-		}
-		if c.Conv.Peer, err = str(); err != nil {
-			return err
-		}
+		c.Conv.Type, c.Opt = data[off], data[off+1]
+		off += 2
+		c.From = str()
+		c.Conv.Peer = str()
 		if c.Opt&OptCustom != 0 {
-			if c.Custom, err = str(); err != nil {
-				return err
-			}
+			c.Custom = str()
+		}
+		if off > len(data) {
+			return errCorrupt
+		}
+		u, ok := p.ids[c.From]
+		if !ok {
+			u = int32(len(p.ids))
+			p.ids[c.From] = u
 		}
 		p.changes = append(p.changes, c)
 		p.users = append(p.users, u)
+	}
+	if off != len(data) {
+		return errCorrupt
 	}
 	return nil
 }
@@ -541,27 +534,29 @@ func (s *store) close() error {
 	return errors.Join(errs...)
 }
 
-// eachGroup calls fn with each user's changes, users in order of number
-// (users[i] numbers the user of changes[i]); a counting sort gathers each
-// user's rows, in input order, in time linear in the rows.
-func eachGroup(changes []Change, users []int32, nUsers int, fn func([]Change) error) error {
-	starts := make([]int32, nUsers+1)
-	for _, u := range users {
-		starts[u+1]++
+// eachUser calls fn with each user's changes, in input order, users in
+// order of first appearance. The slice is reused: fn must not keep it.
+func (p *partBuf) eachUser(fn func([]Change)) {
+	nUsers := len(p.ids)
+	p.starts = slices.Grow(p.starts[:0], nUsers+1)[:nUsers+1]
+	clear(p.starts)
+	for _, u := range p.users {
+		p.starts[u+1]++
 	}
 	for u := range nUsers {
-		starts[u+1] += starts[u]
+		p.starts[u+1] += p.starts[u]
 	}
-	sorted := make([]Change, len(changes))
-	next := slices.Clone(starts[:nUsers])
-	for i, u := range users {
-		sorted[next[u]] = changes[i]
-		next[u]++
+	clear(p.sorted)
+	p.sorted = slices.Grow(p.sorted[:0], len(p.changes))[:len(p.changes)]
+	for i, u := range p.users {
+		p.sorted[p.starts[u]] = p.changes[i]
+		p.starts[u]++
 	}
+	// starts[u] is now the end of user u, that is the start of u+1.
+	begin := int32(0)
 	for u := range nUsers {
-		if err := fn(sorted[starts[u]:starts[u+1]]); err != nil {
-			return err
-		}
+		end := p.starts[u]
+		fn(p.sorted[begin:end])
+		begin = end
 	}
-	return nil
 }

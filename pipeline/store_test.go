@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -128,6 +129,25 @@ func TestSpillMatchesMemory(t *testing.T) {
 			t.Fatalf("%d report lines for %d rows", len(mem.lines), mem.sum.Rows)
 		}
 	}
+	// A dry run plans into reused memory: its lines must say what a real
+	// run's do (each row's user and conversation), not what a later
+	// user's plan wrote over them.
+	for _, budget := range []int64{0, 64 << 10} {
+		dry, real := do(budget, true), do(budget, false)
+		key := func(lines []Line) []string {
+			var k []string
+			for _, l := range lines {
+				if l.Status == StatusValid || l.Status == StatusOK {
+					k = append(k, fmt.Sprint(l.Row, l.From, l.Type, l.Peer))
+				}
+			}
+			slices.Sort(k)
+			return k
+		}
+		if a, b := key(dry.lines), key(real.lines); len(a) == 0 || !slices.Equal(a, b) {
+			t.Fatalf("budget %d: dry-run lines differ from a real run's (%d vs %d)", budget, len(a), len(b))
+		}
+	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("temporary files left behind: %d entries", len(ents))
 	}
@@ -200,5 +220,42 @@ func TestInternerCollisions(t *testing.T) {
 	}
 	if in.ref("", 12345) != 0 || in.str(0) != "" {
 		t.Fatal(`"" is not ref 0`)
+	}
+}
+
+// TestSpillReadErrors: a spill file that does not decode fails the plan
+// with the partition named, rather than planning what it could read.
+func TestSpillReadErrors(t *testing.T) {
+	st := newStore(1, t.TempDir()) // spills at once
+	defer st.close()
+	for i := range 50 {
+		c := Change{Row: int64(i + 2), From: fmt.Sprint("u", i%5), Conv: Conversation{Type: 1, Peer: fmt.Sprint("p", i)}, Set: 1 << (i % 64), Opt: OptStandard}
+		h := [3]uint64{stringHash(c.From), stringHash(c.Conv.Peer), 0}
+		if err := st.add(&c, &h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !st.Spilled() {
+		t.Fatal("did not spill")
+	}
+	p := st.partition("u3")
+	sf := st.spilled[p]
+	if err := sf.flush(); err != nil {
+		t.Fatal(err)
+	}
+	size, _ := sf.f.Seek(0, io.SeekEnd)
+	if err := sf.f.Truncate(size - 1); err != nil {
+		t.Fatal(err)
+	}
+	var users int
+	err := planAhead(st, nil, true, func(reqs []Request, _ []Rejected) error {
+		users++
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("spill partition %d", p)) {
+		t.Fatalf("err %v, want the partition %d named", err, p)
+	}
+	if users >= 5 {
+		t.Fatalf("%d users planned: the damaged partition's too", users)
 	}
 }
