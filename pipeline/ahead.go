@@ -3,16 +3,18 @@ package pipeline
 import (
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 
 	"markimport/readers"
 )
 
 // validated is one record after validation: a change, or why it is
-// invalid; for a change, the stringHash of its from, peer and custom mark.
+// invalid; for a change, the partition of its user when the store needs it.
 type validated struct {
-	c   Change
-	bad *Invalid
-	h   [3]uint64
+	c    Change
+	bad  *Invalid
+	part int
 }
 
 type validatedBatch struct {
@@ -22,10 +24,10 @@ type validatedBatch struct {
 
 // validateAhead reads and validates records in a goroutine, in batches, so
 // that decoding and checking the input and grouping it use two cores. With
-// hash it also computes the interner's hashes of each valid change (the
-// store needs them; streaming sorted input does not). The returned stop
+// part it also computes the partition of each valid change's user (the
+// store needs it; streaming sorted input does not). The returned stop
 // function ends the goroutine early.
-func validateAhead(in readers.Reader, hash bool) (<-chan validatedBatch, chan<- []validated, func()) {
+func validateAhead(in readers.Reader, part bool) (<-chan validatedBatch, chan<- []validated, func()) {
 	const size = 1024
 	out := make(chan validatedBatch, 4)
 	free := make(chan []validated, 8) // batches handed back for reuse
@@ -49,11 +51,8 @@ func validateAhead(in readers.Reader, hash bool) (<-chan validatedBatch, chan<- 
 				}
 				c, bad := Validate(rec)
 				v := validated{c: c, bad: bad}
-				if bad == nil && hash {
-					v.h = [3]uint64{stringHash(c.From), stringHash(c.Conv.Peer), 0}
-					if c.Opt&OptCustom != 0 {
-						v.h[2] = stringHash(c.Custom)
-					}
+				if bad == nil && part {
+					v.part = partitionOf(c.From)
 				}
 				b.items = append(b.items, v)
 			}
@@ -79,14 +78,11 @@ func validateAhead(in readers.Reader, hash bool) (<-chan validatedBatch, chan<- 
 }
 
 // read reads and validates every record, reporting invalid rows at once and
-// passing valid changes on, with their hashes when hash is set.
-func (r *run) read(in readers.Reader, hash bool, warm func([]validated), each func(*Change, *[3]uint64) error) error {
-	batches, free, stop := validateAhead(in, hash)
+// passing valid changes on, with their partition when part is set.
+func (r *run) read(in readers.Reader, part bool, each func(*Change, int) error) error {
+	batches, free, stop := validateAhead(in, part)
 	defer stop()
 	for b := range batches {
-		if warm != nil {
-			warm(b.items)
-		}
 		for i := range b.items {
 			v := &b.items[i]
 			r.sum.Rows++
@@ -94,7 +90,7 @@ func (r *run) read(in readers.Reader, hash bool, warm func([]validated), each fu
 				r.invalid(v.bad)
 				continue
 			}
-			if err := each(&v.c, &v.h); err != nil {
+			if err := each(&v.c, v.part); err != nil {
 				return err
 			}
 		}
@@ -123,68 +119,71 @@ type userPlan struct {
 
 // planAhead plans users in other goroutines while emit, in this one,
 // reports and hands on the previous ones: planning and sending or reporting
-// use both cores. Users are emitted in the order the store gives them:
-// partition by partition, and within one in order of first appearance, for
-// the in-memory and the spilled store alike. With reuse, emit is done with
-// a user's plan when it returns (it keeps nothing), so that the memory of
-// plans is reused.
+// use both cores. Users are emitted partition by partition, and within one
+// in order of first appearance, whether the store held the partitions in
+// memory or spilled them. With reuse, emit is done with a user's plan when
+// it returns (it keeps nothing), so that the memory of plans is reused.
 func planAhead(st *store, done *RowSet, reuse bool, emit func([]Request, []Rejected) error) error {
-	var plan func(k, p int, sl, mem *slab) error
-	if st.Spilled() {
-		var parts [planners]partBuf
-		plan = func(k, p int, sl, mem *slab) error {
-			sf := st.spilled[p]
-			if sf.n == 0 {
-				return nil
-			}
-			pb := &parts[k]
-			if err := sf.read(pb); err != nil {
-				return fmt.Errorf("spill partition %d: %w", p, err)
-			}
-			pb.eachUser(func(changes []Change) {
-				reqs, rej := planUser(changes, MaxConversations, done, mem)
-				sl.plans = append(sl.plans, userPlan{reqs, rej})
-			})
-			return nil
+	var parts [planners]partBuf
+	plan := func(k, p int, sl, mem *slab) error {
+		blocks, n, err := st.take(p)
+		if err == nil {
+			err = parts[k].decode(blocks, n)
 		}
-	} else {
-		m := st.groupMem()
-		var bufs [planners][]Change
-		plan = func(k, p int, sl, mem *slab) error {
-			sl.warm = st.warmPartition(m, p)
-			for g := m.base[p]; g < m.base[p+1]; g++ {
-				bufs[k] = st.userChanges(m, g, bufs[k][:0])
-				reqs, rej := planUser(bufs[k], MaxConversations, done, mem)
-				sl.plans = append(sl.plans, userPlan{reqs, rej})
-			}
-			return nil
+		if err != nil {
+			return fmt.Errorf("partition %d: %w", p, err)
 		}
+		parts[k].eachUser(func(changes []Change) {
+			reqs, rej := planUser(changes, MaxConversations, done, mem)
+			sl.plans = append(sl.plans, userPlan{reqs, rej})
+		})
+		return nil
 	}
 	return planPartitions(reuse, plan, emit)
 }
 
-// planners is how many goroutines plan partitions, taking them in turns.
+// planners is how many goroutines plan partitions.
 const planners = 2
 
-// planPartitions runs the planners: planner k calls plan(k, p, sl, mem)
-// for partitions p = k, k+planners, ..., which appends the plans of p's
-// users to sl.plans, taking their memory from mem (nil: the heap). The
-// batches are emitted in partition order, so the result is the same as
-// planning one partition after another. With reuse, each planner plans
-// into slabs that come back to it once their batch is emitted.
+// planPartitions runs the planners: each takes the next partition p not yet
+// taken and calls plan(k, p, sl, mem) (k: the planner's number), which
+// appends the plans of p's users to sl.plans, taking their memory from mem
+// (nil: the heap). Partitions are taken as planners come free, since their
+// sizes differ, but at most a few ahead of emit, which gets them in
+// partition order: the result is the same as planning one partition after
+// another. With reuse, slabs come back to the planners once emitted.
 func planPartitions(reuse bool, plan func(k, p int, sl, mem *slab) error, emit func([]Request, []Rejected) error) error {
-	var outs, free [planners]chan *slab
-	var errs [planners]error
+	// How many partitions may be planned ahead of emit: many in a dry run,
+	// where partitions of unequal sizes would otherwise leave a planner
+	// idle; few when emit waits for the sender, since plans wait in memory.
+	ahead := 2 * planners
+	if reuse {
+		ahead = 32
+	}
+	var results [Partitions]chan *slab
+	for p := range results {
+		results[p] = make(chan *slab, 1)
+	}
+	tokens := make(chan struct{}, ahead) // partitions taken and not yet emitted
+	free := make(chan *slab, ahead+planners)
 	quit := make(chan struct{})
+	var next atomic.Int32
+	var wg sync.WaitGroup
 	for k := range planners {
-		outs[k] = make(chan *slab, 2)
-		free[k] = make(chan *slab, 4)
-		go func() {
-			defer close(outs[k])
-			for p := k; p < Partitions; p += planners {
+		wg.Go(func() {
+			for {
+				select {
+				case tokens <- struct{}{}:
+				case <-quit:
+					return
+				}
+				p := int(next.Add(1) - 1)
+				if p >= Partitions {
+					return
+				}
 				var sl *slab
 				select {
-				case sl = <-free[k]:
+				case sl = <-free:
 					sl.reset()
 				default:
 					sl = &slab{}
@@ -193,31 +192,23 @@ func planPartitions(reuse bool, plan func(k, p int, sl, mem *slab) error, emit f
 				if !reuse {
 					mem = nil
 				}
-				if err := plan(k, p, sl, mem); err != nil {
-					errs[k] = err
-					return
-				}
-				select {
-				case outs[k] <- sl:
-				case <-quit:
+				sl.err = plan(k, p, sl, mem)
+				results[p] <- sl // never blocks: one result per partition
+				if sl.err != nil {
 					return
 				}
 			}
-		}()
+		})
 	}
 	stop := func() {
 		close(quit)
-		for _, o := range outs {
-			for range o {
-			}
-		}
+		wg.Wait()
 	}
 	for p := range Partitions {
-		k := p % planners
-		sl, ok := <-outs[k]
-		if !ok { // planner k failed
+		sl := <-results[p] // taken in order, so coming
+		if sl.err != nil {
 			stop()
-			return errs[k]
+			return sl.err
 		}
 		for _, u := range sl.plans {
 			if err := emit(u.reqs, u.rej); err != nil {
@@ -225,13 +216,14 @@ func planPartitions(reuse bool, plan func(k, p int, sl, mem *slab) error, emit f
 				return err
 			}
 		}
+		<-tokens
 		if reuse {
 			select {
-			case free[k] <- sl:
+			case free <- sl:
 			default:
 			}
 		}
 	}
-	close(quit)
+	stop()
 	return nil
 }

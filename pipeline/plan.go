@@ -80,15 +80,38 @@ type slab struct {
 	items []Item
 	rows  []int64
 	reqs  []Request
-	index map[Conversation]int
-	warm  uint32 // see store.warmPartition
+	index convIndex
+	err   error // the planner's, when it failed
 }
 
 // reset makes the slab's memory available again: every plan handed out
 // from it must be done with.
 func (s *slab) reset() {
+	s.err = nil
 	clear(s.plans)
 	s.plans, s.items, s.rows, s.reqs = s.plans[:0], s.items[:0], s.rows[:0], s.reqs[:0]
+}
+
+// convIndex finds a user's conversations by peer, with one map per type:
+// string keys hash much faster than a struct holding one.
+type convIndex struct {
+	c2c, group map[string]int
+}
+
+func (x *convIndex) reset() {
+	if x.c2c == nil {
+		x.c2c, x.group = map[string]int{}, map[string]int{}
+	}
+	clear(x.c2c)
+	clear(x.group)
+}
+
+// of returns the map of c's type.
+func (x *convIndex) of(c Conversation) map[string]int {
+	if c.Type == C2C {
+		return x.c2c
+	}
+	return x.group
 }
 
 // take returns an empty slice of capacity n carved from *buf (a new, larger
@@ -125,11 +148,11 @@ func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([
 	// Most users have a handful of conversations: find them by a linear
 	// scan, and build an index only for users with many.
 	const scanLimit = 16
-	var index map[Conversation]int // -1: rejected
-	var over []Conversation        // rejected conversations while scanning
+	var index *convIndex    // values -1: rejected
+	var over []Conversation // rejected conversations while scanning
 	find := func(c Conversation) (int, bool) {
 		if index != nil {
-			k, ok := index[c]
+			k, ok := index.of(c)[c.Peer]
 			return k, ok
 		}
 		for k := range items {
@@ -156,7 +179,7 @@ func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([
 		}
 		if len(items) >= maxConversations {
 			if index != nil {
-				index[c.Conv] = -1
+				index.of(c.Conv)[c.Conv.Peer] = -1
 			} else {
 				over = append(over, c.Conv)
 			}
@@ -167,22 +190,20 @@ func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([
 		items = append(items, Item{Conv: c.Conv, Rows: firstRows[i : i : i+1]})
 		items[len(items)-1].merge(c)
 		if index != nil {
-			index[c.Conv] = len(items) - 1
+			index.of(c.Conv)[c.Conv.Peer] = len(items) - 1
 		} else if len(items)+len(over) > scanLimit {
 			if sl != nil {
-				if sl.index == nil {
-					sl.index = make(map[Conversation]int)
-				}
-				index = sl.index
-				clear(index)
+				index = &sl.index
+				index.reset()
 			} else {
-				index = make(map[Conversation]int, 2*len(items))
+				index = &convIndex{}
+				index.reset()
 			}
 			for k := range items {
-				index[items[k].Conv] = k
+				index.of(items[k].Conv)[items[k].Conv.Peer] = k
 			}
 			for _, o := range over {
-				index[o] = -1
+				index.of(o)[o.Peer] = -1
 			}
 		}
 	}

@@ -293,7 +293,7 @@ func (r *run) run(ctx context.Context) error {
 	} else {
 		st := newStore(r.opts.MemoryBudget, r.opts.TempDir)
 		defer st.close()
-		if err := r.read(in, true, st.warm, st.add); err != nil {
+		if err := r.read(in, true, st.add); err != nil {
 			return err
 		}
 		if r.sum.Rows == 0 {
@@ -301,7 +301,11 @@ func (r *run) run(ctx context.Context) error {
 		}
 		r.ctr.RowsTotal.Store(r.sum.Rows)
 		r.sum.Spilled = st.Spilled()
-		r.log.Info("input read", "rows", r.sum.Rows, "spilled", st.Spilled())
+		if st.Spilled() {
+			r.log.Info("input read", "rows", r.sum.Rows, "spilled", true, "spilled_rows", st.spills)
+		} else {
+			r.log.Info("input read", "rows", r.sum.Rows, "spilled", false, "held_bytes", st.held)
+		}
 		produce = func() error {
 			// Plans are done with once emitted unless they go to the
 			// sender or to a PlanEach hook.
@@ -480,7 +484,7 @@ func (r *run) streamSorted(in readers.Reader) error {
 		group = group[:0]
 		return r.emit(reqs, rej)
 	}
-	err := r.read(in, false, nil, func(c *Change, _ *[3]uint64) error {
+	err := r.read(in, false, func(c *Change, _ int) error {
 		if len(group) > 0 && group[0].From == c.From {
 			group = append(group, *c)
 			return nil
@@ -515,13 +519,19 @@ func (r *run) emit(reqs []Request, rejected []Rejected) error {
 	if len(reqs) > 0 || len(rejected) > 0 {
 		r.sum.Users++
 	}
-	for _, rj := range rejected {
-		if r.opts.Done.Has(rj.Row) {
-			continue
+	if len(rejected) > 0 {
+		r.rep.mu.Lock()
+		var n int64
+		for _, rj := range rejected {
+			if r.opts.Done.Has(rj.Row) {
+				continue
+			}
+			r.rep.writeRowsLocked(Line{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: StatusRejected,
+				Code: CodeTooManyConversations, Message: rejectedMessage}, []int64{rj.Row})
+			n++
 		}
-		r.rep.write(Line{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: StatusRejected, Code: CodeTooManyConversations,
-			Message: fmt.Sprintf("conversation beyond the limit of %d per user", MaxConversations)})
-		r.ctr.RowsDone.Add(1)
+		r.rep.mu.Unlock()
+		r.ctr.RowsDone.Add(n)
 	}
 	for i := range reqs {
 		req := &reqs[i]
@@ -549,6 +559,9 @@ func (r *run) emit(reqs []Request, rejected []Rejected) error {
 	}
 	return nil
 }
+
+// rejectedMessage is the report's message for a row beyond the limit.
+var rejectedMessage = fmt.Sprintf("conversation beyond the limit of %d per user", MaxConversations)
 
 // writeItems writes the report lines of every row of a request: from its
 // outcomes, or all with the given status when outcomes are nil.

@@ -184,45 +184,6 @@ func TestSortedStreamsLikeUnsorted(t *testing.T) {
 	}
 }
 
-// TestInternerCollisions: strings with the same hash keep their own refs;
-// the same string always gets the same ref, across growth; every ref reads
-// back its string, long ones (beyond an arena segment) included.
-func TestInternerCollisions(t *testing.T) {
-	in := newInterner()
-	refs := map[string]uint32{}
-	for i := range 5000 {
-		s := fmt.Sprint("s", i)
-		switch i % 1000 {
-		case 999:
-			s = strings.Repeat(s, segSize/len(s)+7) // longer than a segment
-		case 500:
-			s = strings.Repeat("x", segSize-3) // fills most of one
-		}
-		h := uint64(i % 7) // a terrible hash: long probe chains
-		if i%2 == 0 {
-			h = stringHash(s)
-		}
-		ref := in.ref(s, h)
-		if prev, ok := refs[s]; ok && prev != ref {
-			t.Fatalf("%.20s: ref %d then %d", s, prev, ref)
-		}
-		refs[s] = ref
-		if got := in.ref(s, h); got != ref {
-			t.Fatalf("%.20s: ref %d, again %d", s, ref, got)
-		}
-	}
-	seen := map[uint32]bool{}
-	for s, ref := range refs {
-		if seen[ref] || in.str(ref) != s {
-			t.Fatalf("ref %d: %.20q, want %.20q (or shared)", ref, in.str(ref), s)
-		}
-		seen[ref] = true
-	}
-	if in.ref("", 12345) != 0 || in.str(0) != "" {
-		t.Fatal(`"" is not ref 0`)
-	}
-}
-
 // TestSpillReadErrors: a spill file that does not decode fails the plan
 // with the partition named, rather than planning what it could read.
 func TestSpillReadErrors(t *testing.T) {
@@ -230,21 +191,20 @@ func TestSpillReadErrors(t *testing.T) {
 	defer st.close()
 	for i := range 50 {
 		c := Change{Row: int64(i + 2), From: fmt.Sprint("u", i%5), Conv: Conversation{Type: 1, Peer: fmt.Sprint("p", i)}, Set: 1 << (i % 64), Opt: OptStandard}
-		h := [3]uint64{stringHash(c.From), stringHash(c.Conv.Peer), 0}
-		if err := st.add(&c, &h); err != nil {
+		if err := st.add(&c, partitionOf(c.From)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if !st.Spilled() {
 		t.Fatal("did not spill")
 	}
-	p := st.partition("u3")
-	sf := st.spilled[p]
-	if err := sf.flush(); err != nil {
+	p := partitionOf("u3")
+	pt := &st.parts[p]
+	if err := pt.flush(); err != nil {
 		t.Fatal(err)
 	}
-	size, _ := sf.f.Seek(0, io.SeekEnd)
-	if err := sf.f.Truncate(size - 1); err != nil {
+	size, _ := pt.f.Seek(0, io.SeekEnd)
+	if err := pt.f.Truncate(size - 1); err != nil {
 		t.Fatal(err)
 	}
 	var users int
@@ -252,7 +212,7 @@ func TestSpillReadErrors(t *testing.T) {
 		users++
 		return nil
 	})
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("spill partition %d", p)) {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("partition %d: corrupt", p)) {
 		t.Fatalf("err %v, want the partition %d named", err, p)
 	}
 	if users >= 5 {
