@@ -22,19 +22,55 @@ type validatedBatch struct {
 	err   error // after the items: io.EOF or a read error
 }
 
-// validateAhead reads and validates records in a goroutine, in batches, so
-// that decoding and checking the input and grouping it use two cores. With
-// part it also computes the partition of each valid change's user (the
-// store needs it; streaming sorted input does not). The returned stop
-// function ends the goroutine early.
+// validateAhead reads records in one goroutine and validates them in
+// another, in batches, so that decoding the input, checking it and grouping
+// it (in the caller's goroutine) overlap on the cores there are. With part
+// it also computes the partition of each valid change's user (the store
+// needs it; streaming sorted input does not). The returned stop function
+// ends the goroutines early.
 func validateAhead(in readers.Reader, part bool) (<-chan validatedBatch, chan<- []validated, func()) {
 	const size = 1024
+	type recordBatch struct {
+		recs []readers.Record
+		err  error // after the records: io.EOF or a read error
+	}
+	raw := make(chan recordBatch, 4)
+	rawFree := make(chan []readers.Record, 8)
 	out := make(chan validatedBatch, 4)
 	free := make(chan []validated, 8) // batches handed back for reuse
 	quit := make(chan struct{})
 	go func() {
-		defer close(out)
+		defer close(raw)
 		for {
+			var recs []readers.Record
+			select {
+			case recs = <-rawFree:
+				recs = recs[:0]
+			default:
+				recs = make([]readers.Record, 0, size)
+			}
+			b := recordBatch{recs: recs}
+			for len(b.recs) < size {
+				rec, err := in.Next()
+				if err != nil {
+					b.err = err
+					break
+				}
+				b.recs = append(b.recs, rec)
+			}
+			select {
+			case raw <- b:
+			case <-quit:
+				return
+			}
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer close(out)
+		for rb := range raw {
 			var items []validated
 			select {
 			case items = <-free:
@@ -42,23 +78,25 @@ func validateAhead(in readers.Reader, part bool) (<-chan validatedBatch, chan<- 
 			default:
 				items = make([]validated, 0, size)
 			}
-			b := validatedBatch{items: items}
-			for len(b.items) < size {
-				rec, err := in.Next()
-				if err != nil {
-					b.err = err
-					break
-				}
-				c, bad := Validate(rec)
+			b := validatedBatch{items: items, err: rb.err}
+			for i := range rb.recs {
+				c, bad := Validate(rb.recs[i])
 				v := validated{c: c, bad: bad}
 				if bad == nil && part {
 					v.part = partitionOf(c.From)
 				}
 				b.items = append(b.items, v)
 			}
+			clear(rb.recs)
+			select {
+			case rawFree <- rb.recs:
+			default:
+			}
 			select {
 			case out <- b:
 			case <-quit:
+				for range raw {
+				}
 				return
 			}
 			if b.err != nil {

@@ -30,7 +30,8 @@ type store struct {
 	budget int64
 	dir    string
 	parts  [Partitions]partition
-	held   int64 // bytes of blocks held in memory
+	held   int64  // bytes of blocks held in memory
+	region []byte // what blocks are carved from
 	rows   int64
 	spills int64 // rows written to the partition files
 	spilt  bool
@@ -80,9 +81,8 @@ func (s *store) add(c *Change, p int) error {
 			if k > 0 {
 				size = min(2*cap(pt.blocks[k-1]), maxBlock)
 			}
-			b := make([]byte, 0, max(size, need))
+			b := s.block(max(size, need))
 			pt.blocks = append(pt.blocks, b)
-			s.held += int64(cap(b))
 		}
 	}
 	last := &pt.blocks[len(pt.blocks)-1]
@@ -101,6 +101,27 @@ func (s *store) add(c *Change, p int) error {
 	}
 	return nil
 }
+
+// block returns an empty block of capacity n, carved from the current
+// region. Regions are large and ask for transparent huge pages: appending a
+// hundred megabytes otherwise costs one page fault per 4 KiB, about 8 µs
+// each on a virtual machine.
+func (s *store) block(n int) []byte {
+	if n > regionSize/4 {
+		s.held += int64(n)
+		return make([]byte, 0, n)
+	}
+	if cap(s.region)-len(s.region) < n {
+		s.region = make([]byte, 0, regionSize)
+		adviseHuge(unsafe.Pointer(unsafe.SliceData(s.region)), regionSize)
+		s.held += regionSize
+	}
+	l := len(s.region)
+	s.region = s.region[:l+n]
+	return s.region[l : l : l+n]
+}
+
+const regionSize = 8 << 20
 
 // encodedMax bounds the encoded size of c.
 func encodedMax(c *Change) int {
@@ -148,7 +169,7 @@ func (s *store) spill() error {
 		pt.blocks = [][]byte{make([]byte, 0, spillBuffer+512)}
 		s.spills += pt.n
 	}
-	s.held = 0
+	s.held, s.region = 0, nil
 	return nil
 }
 

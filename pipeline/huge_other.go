@@ -1,0 +1,9 @@
+//go:build !linux
+
+package pipeline
+
+import "unsafe"
+
+// adviseHuge does nothing where transparent huge pages are not a Linux
+// madvise away.
+func adviseHuge(p unsafe.Pointer, n int) {}
