@@ -230,9 +230,10 @@ func planPartitions(reuse bool, plan func(k, p int, sl, mem *slab) error, emit f
 				if !reuse {
 					mem = nil
 				}
-				sl.err = plan(k, p, sl, mem)
+				err := plan(k, p, sl, mem)
+				sl.err = err
 				results[p] <- sl // never blocks: one result per partition
-				if sl.err != nil {
+				if err != nil {  // (sl is emit's now)
 					return
 				}
 			}
