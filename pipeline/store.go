@@ -47,8 +47,10 @@ type partition struct {
 }
 
 const (
-	minBlock = 4 << 10
-	maxBlock = 256 << 10
+	// blockSize is the size of a partition's blocks: small enough that
+	// the last, partly filled block of each of the 256 partitions wastes
+	// little, large enough to be appended to for a while.
+	blockSize = 32 << 10
 	// spillBuffer is how much of a spilled partition is encoded before it
 	// is written.
 	spillBuffer = 32 << 10
@@ -77,11 +79,7 @@ func (s *store) add(c *Change, p int) error {
 				pt.blocks[0] = make([]byte, 0, need)
 			}
 		} else {
-			size := minBlock
-			if k > 0 {
-				size = min(2*cap(pt.blocks[k-1]), maxBlock)
-			}
-			b := s.block(max(size, need))
+			b := s.block(max(blockSize, need))
 			pt.blocks = append(pt.blocks, b)
 		}
 	}
