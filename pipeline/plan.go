@@ -80,6 +80,7 @@ type slab struct {
 	items []Item
 	rows  []int64
 	reqs  []Request
+	rejs  []Rejected
 	index convIndex
 	err   error // the planner's, when it failed
 }
@@ -89,7 +90,7 @@ type slab struct {
 func (s *slab) reset() {
 	s.err = nil
 	clear(s.plans)
-	s.plans, s.items, s.rows, s.reqs = s.plans[:0], s.items[:0], s.rows[:0], s.reqs[:0]
+	s.plans, s.items, s.rows, s.reqs, s.rejs = s.plans[:0], s.items[:0], s.rows[:0], s.reqs[:0], s.rejs[:0]
 }
 
 // convIndex finds a user's conversations by peer, with one map per type:
@@ -167,11 +168,24 @@ func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([
 		}
 		return 0, false
 	}
+	// reject keeps change i as rejected. The first rejection makes room
+	// for every change left: one allocation, however many follow.
+	reject := func(i int) {
+		if rejected == nil {
+			if sl != nil {
+				rejected = take(&sl.rejs, len(changes)-i)
+			} else {
+				rejected = make([]Rejected, 0, len(changes)-i)
+			}
+		}
+		c := &changes[i]
+		rejected = append(rejected, Rejected{Row: c.Row, From: from, Conv: c.Conv})
+	}
 	for i := range changes {
 		c := &changes[i]
 		if k, ok := find(c.Conv); ok {
 			if k < 0 {
-				rejected = append(rejected, Rejected{Row: c.Row, From: from, Conv: c.Conv})
+				reject(i)
 				continue
 			}
 			items[k].merge(c)
@@ -183,7 +197,7 @@ func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([
 			} else {
 				over = append(over, c.Conv)
 			}
-			rejected = append(rejected, Rejected{Row: c.Row, From: from, Conv: c.Conv})
+			reject(i)
 			continue
 		}
 		firstRows[i] = c.Row
