@@ -13,6 +13,7 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "random seed")
 	invalid := fs.Float64("invalid", 0, "fraction of invalid rows (one of each kind, repeated)")
 	sorted := fs.Bool("sorted", false, "keep rows in generation order instead of shuffling (not grouped by user)")
+	layout := fs.String("layout", "full", "CSV columns: full (all eight), narrow (from_account,to_account,set_mark; one bit, c2c) or quoted (five columns in another order, every field quoted, c2c)")
+	ids := fs.String("ids", "short", "account and group ids: short (user12, peer3, group10) or uuid (36 characters, as many systems use)")
 	out := fs.String("o", "-", "output file (.csv or .parquet; - for stdout CSV)")
 	analyze := fs.String("analyze", "", "instead of generating, print the lower bound and a file-order streamer's request count for this CSV")
 	if err := fs.Parse(args); err != nil {
@@ -74,18 +77,47 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *users <= 0 {
 		*users = max(1, *n/10)
 	}
+	if *layout != "full" && *layout != "narrow" && *layout != "quoted" {
+		fmt.Fprintf(stderr, "markgen: -layout %q: want full, narrow or quoted\n", *layout)
+		return 2
+	}
+	if *layout != "full" && strings.HasSuffix(*out, ".parquet") {
+		fmt.Fprintln(stderr, "markgen: -layout is for CSV output")
+		return 2
+	}
+	if *ids != "short" && *ids != "uuid" {
+		fmt.Fprintf(stderr, "markgen: -ids %q: want short or uuid\n", *ids)
+		return 2
+	}
 	rows := Generate(*n, *users, *seed, *invalid, *sorted)
+	if *ids == "uuid" {
+		for i := range rows {
+			rows[i].From, rows[i].ToAccount, rows[i].ToGroupID = uuidOf(rows[i].From), uuidOf(rows[i].ToAccount), uuidOf(rows[i].ToGroupID)
+		}
+	}
 	var err error
 	if strings.HasSuffix(*out, ".parquet") {
 		err = writeParquet(*out, rows)
 	} else {
-		err = writeCSV(*out, stdout, rows)
+		err = writeCSV(*out, stdout, rows, *layout)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "markgen:", err)
 		return 1
 	}
 	return 0
+}
+
+// uuidOf turns a short id into a 36-character one in the form of a UUID,
+// the same for the same id; "" stays "".
+func uuidOf(id string) string {
+	if id == "" {
+		return ""
+	}
+	h := fnv.New128a()
+	h.Write([]byte(id))
+	b := h.Sum(nil)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Generate makes n rows over the given number of users, deterministically.
@@ -142,7 +174,7 @@ func Generate(n, users int, seed uint64, invalid float64, sorted bool) []Row {
 	return rows
 }
 
-func writeCSV(path string, stdout io.Writer, rows []Row) error {
+func writeCSV(path string, stdout io.Writer, rows []Row, layout string) error {
 	var w io.Writer = stdout
 	var f *os.File
 	if path != "-" {
@@ -152,6 +184,15 @@ func writeCSV(path string, stdout io.Writer, rows []Row) error {
 		}
 		defer f.Close()
 		w = f
+	}
+	if layout != "full" {
+		if err := writeLayout(w, rows, layout); err != nil {
+			return err
+		}
+		if f != nil {
+			return f.Close()
+		}
+		return nil
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	cw := csv.NewWriter(bw)
@@ -170,4 +211,42 @@ func writeCSV(path string, stdout io.Writer, rows []Row) error {
 		return f.Close()
 	}
 	return nil
+}
+
+// writeLayout writes the rows in a narrower CSV layout: every row a c2c
+// change of one bit (the first of its set_mark, or one from its number),
+// the peer its to_account or else its to_group_id. "narrow" has three plain
+// columns; "quoted" five columns in another order, every field quoted, the
+// tag-* custom marks kept.
+func writeLayout(w io.Writer, rows []Row, layout string) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	if layout == "narrow" {
+		bw.WriteString("from_account,to_account,set_mark\n")
+	} else {
+		bw.WriteString(`"To_Account","From_Account","Set_Mark","Custom_Mark","Type"` + "\n")
+	}
+	for i, r := range rows {
+		peer := r.ToAccount
+		if peer == "" {
+			peer = r.ToGroupID
+		}
+		bit := strings.TrimLeft(r.SetMark, "[")
+		if j := strings.IndexAny(bit, ",]"); j >= 0 {
+			bit = bit[:j]
+		}
+		if bit == "" {
+			bit = strconv.Itoa(i % 64)
+		}
+		if layout == "narrow" {
+			fmt.Fprintf(bw, "%s,%s,%s\n", r.From, peer, bit)
+			continue
+		}
+		custom := ""
+		if strings.HasPrefix(r.CustomMark, "tag-") {
+			custom = r.CustomMark
+		}
+		fmt.Fprintf(bw, "%s,%s,%s,%s,%s\n", quote(peer), quote(r.From), quote("["+bit+"]"), quote(custom), quote("c2c"))
+	}
+	return bw.Flush()
 }

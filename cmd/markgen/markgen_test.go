@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"markimport/pipeline"
 	"markimport/readers"
 )
 
@@ -24,7 +25,7 @@ func TestParquetSameRecordsAsCSV(t *testing.T) {
 	rows := Generate(2*parquetRowGroupRows+1234, 5000, 7, 0.01, false)
 	csvPath := filepath.Join(dir, "g.csv")
 	pqPath := filepath.Join(dir, "g.parquet")
-	if err := writeCSV(csvPath, io.Discard, rows); err != nil {
+	if err := writeCSV(csvPath, io.Discard, rows, "full"); err != nil {
 		t.Fatal(err)
 	}
 	if err := writeParquet(pqPath, rows); err != nil {
@@ -190,9 +191,9 @@ func TestAnalyzeGeneratedSortedStreamerMeetsBound(t *testing.T) {
 	// outside the open request; shuffled, it sends far more.
 	var sorted, shuffled bytes.Buffer
 	rows := Generate(20000, 2000, 3, 0, false)
-	writeCSV("-", &shuffled, rows)
+	writeCSV("-", &shuffled, rows, "full")
 	slices.SortStableFunc(rows, func(a, b Row) int { return strings.Compare(a.From, b.From) })
-	writeCSV("-", &sorted, rows)
+	writeCSV("-", &sorted, rows, "full")
 	s := analyzeString(t, sorted.String())
 	u := analyzeString(t, shuffled.String())
 	if s.LowerBound != u.LowerBound || s.Conversations != u.Conversations || s.Users != u.Users {
@@ -227,5 +228,79 @@ func TestRunAnalyze(t *testing.T) {
 	}
 	if code := runAnalyze(filepath.Join(t.TempDir(), "missing.csv"), &out, &errb); code == 0 {
 		t.Error("missing file: want a non-zero exit")
+	}
+}
+
+// TestUUIDIDs: -ids uuid gives 36-character ids that keep the same users,
+// conversations and plan as the short ids.
+func TestUUIDIDs(t *testing.T) {
+	dir := t.TempDir()
+	analyze := func(ids string) string {
+		path := filepath.Join(dir, ids+".csv")
+		var errb bytes.Buffer
+		if code := run([]string{"-n", "3000", "-seed", "4", "-ids", ids, "-o", path}, io.Discard, &errb); code != 0 {
+			t.Fatalf("-ids %s: exit %d: %s", ids, code, errb.String())
+		}
+		data, _ := os.ReadFile(path)
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if ids == "uuid" {
+			for _, l := range lines[1:] {
+				if from, _, _ := strings.Cut(l, ","); len(from) != 36 || strings.Count(from, "-") != 4 {
+					t.Fatalf("from_account %q is not a 36-character id", from)
+				}
+			}
+		}
+		var out bytes.Buffer
+		if code := runAnalyze(path, &out, &errb); code != 0 {
+			t.Fatalf("analyze: exit %d: %s", code, errb.String())
+		}
+		return out.String()
+	}
+	if short, long := analyze("short"), analyze("uuid"); short != long {
+		t.Fatalf("analysis differs:\nshort ids:\n%s\nuuid ids:\n%s", short, long)
+	}
+	if code := run([]string{"-n", "3", "-ids", "nope"}, io.Discard, io.Discard); code != 2 {
+		t.Fatalf("-ids nope: exit %d, want 2", code)
+	}
+}
+
+// TestLayouts: the narrow and quoted layouts are valid rows, as many as
+// asked, with the same users as the full layout.
+func TestLayouts(t *testing.T) {
+	dir := t.TempDir()
+	for _, layout := range []string{"narrow", "quoted"} {
+		path := filepath.Join(dir, layout+".csv")
+		var errb bytes.Buffer
+		if code := run([]string{"-n", "2000", "-seed", "5", "-layout", layout, "-ids", "uuid", "-o", path}, io.Discard, &errb); code != 0 {
+			t.Fatalf("-layout %s: exit %d: %s", layout, code, errb.String())
+		}
+		r, err := readers.Open(path, readers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users := map[string]bool{}
+		n := 0
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, bad := pipeline.Validate(rec)
+			if bad != nil {
+				t.Fatalf("-layout %s: row %d invalid: %s", layout, rec.Row, bad.Message)
+			}
+			users[c.From] = true
+			n++
+		}
+		r.Close()
+		if n != 2000 || len(users) != 200 {
+			t.Fatalf("-layout %s: %d rows, %d users; want 2000 and 200", layout, n, len(users))
+		}
+	}
+	if code := run([]string{"-n", "3", "-layout", "narrow", "-o", filepath.Join(dir, "x.parquet")}, io.Discard, io.Discard); code != 2 {
+		t.Fatalf("-layout with Parquet output: exit %d, want 2", code)
 	}
 }
