@@ -219,3 +219,47 @@ func TestSpillReadErrors(t *testing.T) {
 		t.Fatalf("%d users planned: the damaged partition's too", users)
 	}
 }
+
+// TestStoreLongStrings: strings longer than a block, or than a quarter of
+// a region, come back whole, in memory and after a spill.
+func TestStoreLongStrings(t *testing.T) {
+	for _, budget := range []int64{0, 1} {
+		st := newStore(budget, t.TempDir())
+		want := map[string]string{}
+		for i, n := range []int{10, blockSize + 5, regionSize/4 + 1, 3 << 20, 7} {
+			from := fmt.Sprint("u", i%2)
+			peer := strings.Repeat(string(rune('a'+i)), n)
+			c := Change{Row: int64(i + 2), From: from, Conv: Conversation{Type: C2C, Peer: peer}, Set: 1, Opt: OptStandard}
+			if err := st.add(&c, partitionOf(from)); err != nil {
+				t.Fatal(err)
+			}
+			want[fmt.Sprint(c.Row)] = from + "/" + peer
+		}
+		if st.Spilled() != (budget == 1) {
+			t.Fatalf("budget %d: spilled %v", budget, st.Spilled())
+		}
+		got := map[string]string{}
+		err := planAhead(st, nil, false, func(reqs []Request, _ []Rejected) error {
+			for _, r := range reqs {
+				for _, it := range r.Items {
+					for _, row := range it.Rows {
+						got[fmt.Sprint(row)] = r.From + "/" + it.Conv.Peer
+					}
+				}
+			}
+			return nil
+		})
+		st.close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("budget %d: %d rows planned, want %d", budget, len(got), len(want))
+		}
+		for row, w := range want {
+			if got[row] != w {
+				t.Fatalf("budget %d: row %s: %d bytes back, want %d", budget, row, len(got[row]), len(w))
+			}
+		}
+	}
+}
