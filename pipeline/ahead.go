@@ -191,13 +191,10 @@ const planners = 2
 // partition order: the result is the same as planning one partition after
 // another. With reuse, slabs come back to the planners once emitted.
 func planPartitions(reuse bool, plan func(k, p int, sl, mem *slab) error, emit func([]Request, []Rejected) error) error {
-	// How many partitions may be planned ahead of emit: many in a dry run,
-	// where partitions of unequal sizes would otherwise leave a planner
-	// idle; few when emit waits for the sender, since plans wait in memory.
-	ahead := 2 * planners
-	if reuse {
-		ahead = 32
-	}
+	// How many partitions may be planned ahead of emit: a few, since their
+	// plans wait in memory (a partition of a 100M-row file plans into tens
+	// of megabytes).
+	const ahead = 2 * planners
 	var results [Partitions]chan *slab
 	for p := range results {
 		results[p] = make(chan *slab, 1)

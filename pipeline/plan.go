@@ -86,10 +86,14 @@ type slab struct {
 }
 
 // reset makes the slab's memory available again: every plan handed out
-// from it must be done with.
+// from it must be done with. It clears the whole capacity, so that nothing
+// left from earlier batches keeps their partitions' memory alive.
 func (s *slab) reset() {
 	s.err = nil
-	clear(s.plans)
+	clear(s.plans[:cap(s.plans)])
+	clear(s.items[:cap(s.items)])
+	clear(s.reqs[:cap(s.reqs)])
+	clear(s.rejs[:cap(s.rejs)])
 	s.plans, s.items, s.rows, s.reqs, s.rejs = s.plans[:0], s.items[:0], s.rows[:0], s.reqs[:0], s.rejs[:0]
 }
 

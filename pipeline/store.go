@@ -239,7 +239,9 @@ var errCorrupt = errors.New("corrupt spill data")
 // blocks' memory (never written again), and users are numbered in order of
 // first appearance.
 func (pb *partBuf) decode(blocks [][]byte, n int64) error {
-	clear(pb.changes) // let the previous partition's memory go
+	// Let the previous partitions' memory go: the whole capacity, since
+	// changes beyond this length may still point into older partitions.
+	clear(pb.changes[:cap(pb.changes)])
 	pb.changes, pb.users = pb.changes[:0], pb.users[:0]
 	if pb.ids == nil {
 		pb.ids = map[string]int32{}
@@ -315,7 +317,7 @@ func (pb *partBuf) eachUser(fn func([]Change)) {
 	for u := range nUsers {
 		pb.starts[u+1] += pb.starts[u]
 	}
-	clear(pb.sorted)
+	clear(pb.sorted[:cap(pb.sorted)])
 	pb.sorted = slices.Grow(pb.sorted[:0], len(pb.changes))[:len(pb.changes)]
 	for i, u := range pb.users {
 		pb.sorted[pb.starts[u]] = pb.changes[i]
