@@ -46,4 +46,4 @@ fuzz:
 	$(GO) test ./readers -run '^$$' -fuzz FuzzCSV -fuzztime 30s
 
 clean:
-	rm -rf bin demo-*.csv demo-summary.json
+	rm -rf bin demo-*.csv demo-*.csv.meta.json demo-*.csv.lock demo-summary.json

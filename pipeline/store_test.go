@@ -263,3 +263,57 @@ func TestStoreLongStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestBuffersLetGo: reused buffers keep no strings from earlier partitions
+// beyond their length, which would keep those partitions' bytes alive.
+func TestBuffersLetGo(t *testing.T) {
+	sl := &slab{}
+	var changes []Change
+	for i := range 50 {
+		changes = append(changes, Change{Row: int64(i), From: "u", Conv: Conversation{Type: C2C, Peer: fmt.Sprint("p", i)}, Set: 1, Opt: OptStandard})
+	}
+	reqs, _ := planUser(changes, 10, nil, sl) // 40 rejected
+	sl.plans = append(sl.plans, userPlan{reqs: reqs})
+	planUser(changes[:3], 10, nil, sl)
+	sl.reset()
+	for i, it := range sl.items[:cap(sl.items)] {
+		if it.Conv.Peer != "" || it.Rows != nil {
+			t.Fatalf("slab item %d kept %+v", i, it)
+		}
+	}
+	for i, r := range sl.rejs[:cap(sl.rejs)] {
+		if r.From != "" || r.Conv.Peer != "" {
+			t.Fatalf("slab rejected row %d kept %+v", i, r)
+		}
+	}
+	for i, r := range sl.reqs[:cap(sl.reqs)] {
+		if r.From != "" || r.Items != nil {
+			t.Fatalf("slab request %d kept %+v", i, r)
+		}
+	}
+
+	var pb partBuf
+	big := appendChange(nil, &changes[0])
+	for i := 1; i < 20; i++ {
+		big = appendChange(big, &changes[i])
+	}
+	if err := pb.decode([][]byte{big}, 20); err != nil {
+		t.Fatal(err)
+	}
+	pb.eachUser(func([]Change) {})
+	small := appendChange(nil, &changes[0])
+	if err := pb.decode([][]byte{small}, 1); err != nil {
+		t.Fatal(err)
+	}
+	pb.eachUser(func([]Change) {})
+	for i, c := range pb.changes[1:cap(pb.changes)] {
+		if c.From != "" || c.Conv.Peer != "" {
+			t.Fatalf("decoded change %d beyond the length kept %+v", i+1, c)
+		}
+	}
+	for i, c := range pb.sorted[1:cap(pb.sorted)] {
+		if c.From != "" || c.Conv.Peer != "" {
+			t.Fatalf("sorted change %d beyond the length kept %+v", i+1, c)
+		}
+	}
+}
