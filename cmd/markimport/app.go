@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -245,13 +246,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 				return fail("%v", err)
 			}
 		}
-		cfg.Rate = f.rate
-		cfg.Margin = f.rateMargin
-		cfg.Concurrency = f.concurrency
-		cfg.MaxAttempts = f.maxAttempts
-		cfg.Timeout = f.timeout
-		cfg.Counters = ctr
-		cfg.Log = log
+		f.applyPacing(&cfg, ctr, log)
 		client, err := sink.New(cfg)
 		if err != nil {
 			return fail("%v", err)
@@ -400,6 +395,22 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 
 // clientConfig builds the connection settings of a real run from flags and
 // the environment.
+// applyPacing sets the flags of pacing, retries and timeouts, which run and
+// verify share, on cfg; the concurrency, when not given, is the default
+// for the rate.
+func (f *importFlags) applyPacing(cfg *sink.Config, ctr *pipeline.Counters, log *slog.Logger) {
+	cfg.Rate = f.rate
+	cfg.Margin = f.rateMargin
+	cfg.Concurrency = f.concurrency
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = sink.DefaultConcurrency(f.rate)
+	}
+	cfg.MaxAttempts = f.maxAttempts
+	cfg.Timeout = f.timeout
+	cfg.Counters = ctr
+	cfg.Log = log
+}
+
 func (f *importFlags) clientConfig() (sink.Config, error) {
 	var cfg sink.Config
 	if f.sdkappid == "" {

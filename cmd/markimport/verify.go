@@ -68,16 +68,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail("%v", err)
 	}
-	cfg.Rate = f.rate
-	cfg.Margin = f.rateMargin
-	cfg.Concurrency = f.concurrency
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = sink.DefaultConcurrency(f.rate)
-	}
-	cfg.MaxAttempts = f.maxAttempts
-	cfg.Timeout = f.timeout
-	cfg.Counters = ctr
-	cfg.Log = log
+	f.applyPacing(&cfg, ctr, log)
 	reads, err := sink.NewReadClient(cfg)
 	if err != nil {
 		return fail("%v", err)
