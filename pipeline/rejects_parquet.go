@@ -17,6 +17,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"markimport/readers"
 )
 
 // A Parquet rejects file has the input's own schema (every column, nested
@@ -231,28 +233,10 @@ func newRejectsFileReader(pf *file.Reader, cfg rejectsParquetConfig) (*pqarrow.F
 		}()
 		return pqarrow.NewFileReader(pf, props, cfg.mem)
 	}()
-	if err == nil || !dropStoredArrowSchema(pf) {
+	if err == nil || !readers.DropArrowSchema(pf) {
 		return fr, err
 	}
 	return pqarrow.NewFileReader(pf, props, cfg.mem)
-}
-
-// dropStoredArrowSchema removes the ARROW:schema entry of the file's
-// metadata, and reports whether there was one.
-func dropStoredArrowSchema(pf *file.Reader) bool {
-	md := pf.MetaData()
-	if md == nil || md.FileMetaData == nil {
-		return false
-	}
-	kv := md.FileMetaData.KeyValueMetadata
-	kept := kv[:0:0]
-	for _, e := range kv {
-		if e != nil && e.Key != "ARROW:schema" {
-			kept = append(kept, e)
-		}
-	}
-	md.FileMetaData.KeyValueMetadata = kept
-	return len(kept) != len(kv)
 }
 
 // selectRejects returns the rejects to write, in row order, one per row

@@ -89,7 +89,7 @@ func OpenParquet(path string, opts Options) (r Reader, err error) {
 	if err != nil {
 		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: %w", err)}
 	}
-	dropArrowSchema(pf)
+	DropArrowSchema(pf)
 	pr = &parquetReader{path: path, pf: pf, pool: pool, total: pf.NumRows()}
 	if pr.total < 0 {
 		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: metadata claims %d rows", pr.total)}
@@ -189,16 +189,17 @@ func checkParquetFraming(f *os.File) error {
 	return nil
 }
 
-// dropArrowSchema removes the arrow schema that arrow-based writers
-// (pyarrow, arrow-go, DuckDB) store in the footer. It only picks arrow
-// container types for the same values (large_string for string,
-// dictionary for a dictionary-encoded column), which make no difference to
-// the text read here; and decoding it trusts its flatbuffer, so a damaged
-// one can exhaust memory, which no recover catches.
-func dropArrowSchema(pf *file.Reader) {
+// DropArrowSchema removes the arrow schema that arrow-based writers
+// (pyarrow, arrow-go, DuckDB) store in the footer, and reports whether
+// there was one. It only picks arrow container types for the same values
+// (large_string for string, dictionary for a dictionary-encoded column),
+// which make no difference to the text read here; and decoding it trusts
+// its flatbuffer, so a damaged one can exhaust memory, which no recover
+// catches.
+func DropArrowSchema(pf *file.Reader) bool {
 	md := pf.MetaData()
 	if md == nil || md.FileMetaData == nil {
-		return
+		return false
 	}
 	kv := md.FileMetaData.KeyValueMetadata
 	kept := kv[:0:0]
@@ -208,6 +209,7 @@ func dropArrowSchema(pf *file.Reader) {
 		}
 	}
 	md.FileMetaData.KeyValueMetadata = kept
+	return len(kept) != len(kv)
 }
 
 // appendLeaves appends the leaf column indices under sf.
