@@ -32,7 +32,6 @@ type store struct {
 	parts  [Partitions]partition
 	held   int64  // bytes of blocks held in memory
 	region []byte // what blocks are carved from
-	rows   int64
 	spills int64 // rows written to the partition files
 	spilt  bool
 }
@@ -86,7 +85,6 @@ func (s *store) add(c *Change, p int) error {
 	last := &pt.blocks[len(pt.blocks)-1]
 	*last = appendChange(*last, c)
 	pt.n++
-	s.rows++
 	if s.spilt {
 		s.spills++
 		if len(*last) >= spillBuffer {
