@@ -78,6 +78,9 @@ func TestKillAndResume(t *testing.T) {
 	time.Sleep(900 * time.Millisecond)
 	cmd.Process.Kill()
 	cmd.Wait()
+	if second := srv.Stats().APIs[fakeim.MarkContact].Accepted; second <= first {
+		t.Fatalf("the first resume sent nothing before its kill:\n%s", out)
+	}
 
 	time.Sleep(1100 * time.Millisecond)
 	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
