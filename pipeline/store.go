@@ -32,7 +32,7 @@ type store struct {
 	parts  [Partitions]partition
 	held   int64  // bytes of blocks held in memory
 	region []byte // what blocks are carved from
-	spills int64 // rows written to the partition files
+	spills int64  // rows written to the partition files
 	spilt  bool
 }
 
