@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 )
@@ -46,8 +47,15 @@ func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 			}
 			ts = append(ts, c.t)
 		}
-		if got, limit := maxInWindow(ts, p.window), Ceiling(r); got > limit {
-			t.Errorf("rate %g: %d departures in %v, ceiling %d", r, got, p.window, limit)
+		// The server's rule, measured independently of the pacer's own
+		// window: at most r in any one second, and indeed in any window of
+		// 1/(1-margin) s, which is the headroom.
+		if got := maxInWindow(ts, time.Second); got > int(r) {
+			t.Errorf("rate %g: %d departures in one second", r, got)
+		}
+		margin := DefaultMargin
+		if w := time.Duration(float64(time.Second) / (1 - margin)); maxInWindow(ts, w) > int(r) {
+			t.Errorf("rate %g: %d departures in %v, want at most %d", r, maxInWindow(ts, w), w, int(r))
 		}
 	}
 }
@@ -94,7 +102,15 @@ func TestPacerRealRate(t *testing.T) {
 		<-done
 	}
 	close(times)
-	n := len(times)
+	var ts []time.Time
+	for tm := range times {
+		ts = append(ts, tm)
+	}
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	if got := maxInWindow(ts, time.Second); got > 200 {
+		t.Errorf("%d requests in one second at 200/s", got)
+	}
+	n := len(ts)
 	if n > 200*15/10+1 {
 		t.Fatalf("%d requests in 1.5 s at 200/s", n)
 	}
