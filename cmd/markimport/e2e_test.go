@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"markimport/pipeline"
 	"markimport/sink/fakeim"
 	"markimport/sink/usersig"
 )
@@ -437,17 +438,27 @@ func TestFatalStopsTheRun(t *testing.T) {
 			if len(rep) != len(rows) {
 				t.Fatalf("report has %d rows, want %d", len(rep), len(rows))
 			}
+			// Invalid and rejected rows say so; every row that would have
+			// been sent is unsent, or failed with the fatal code.
+			e := expect(rows)
 			unsent := 0
-			for _, l := range rep {
+			for row, l := range rep {
+				switch want := e.status[row]; {
+				case want == "invalid" && (l.status != "invalid" || l.code != pipeline.CodeInvalid),
+					want == "rejected" && (l.status != "rejected" || l.code != pipeline.CodeTooManyConversations),
+					want == "ok" && l.status != "unsent" && (l.status != "failed" || l.code != tc.code):
+					t.Fatalf("row %d: %s %d (%s), want it %s", row, l.status, l.code, l.message, map[string]string{
+						"invalid": "invalid 50002", "rejected": "rejected 51008", "ok": fmt.Sprintf("unsent or failed %d", tc.code)}[want])
+				}
 				if l.status == "unsent" {
 					unsent++
-				}
-				if l.status == "ok" {
-					t.Fatalf("a row is ok after %d", tc.code)
 				}
 			}
 			if unsent == 0 {
 				t.Errorf("no row unsent")
+			}
+			if users := srv.Snapshot(); len(users) != 0 {
+				t.Errorf("the emulator holds marks of %d users after %d", len(users), tc.code)
 			}
 			// Requests already in flight may finish, but there is no flood.
 			if n := srv.Stats().APIs[fakeim.MarkContact].Requests; n > 250 {
