@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,21 +102,45 @@ func TestMaxInvalidSendsNothing(t *testing.T) {
 		if n := srv.Stats().Requests; n != 0 {
 			t.Fatalf("--max-invalid %s: the emulator saw %d requests", limit, n)
 		}
+		// Bad rows say why; every other row is unsent, with the reason.
+		e := expect(rows)
 		rep := readReport(t, report)
 		if len(rep) != len(rows) {
 			t.Fatalf("report has %d rows, want %d", len(rep), len(rows))
 		}
+		for row, l := range rep {
+			want, code := "unsent", 0
+			switch e.status[row] {
+			case "invalid":
+				want, code = "invalid", 50002
+			case "rejected":
+				want, code = "rejected", 51008
+			}
+			if l.status != want || l.code != code || (want == "unsent" && !strings.Contains(l.message, "not sent")) {
+				t.Fatalf("--max-invalid %s: row %d: %s %d %q, want %s %d", limit, row, l.status, l.code, l.message, want, code)
+			}
+		}
+		// The rejects file holds every row, with the same status.
 		f, _ := os.Open(rejects)
 		recs, _ := csv.NewReader(f).ReadAll()
 		f.Close()
 		if len(recs)-1 != len(rows) {
 			t.Fatalf("rejects has %d rows, want every row (%d): none was sent", len(recs)-1, len(rows))
 		}
+		status := slices.Index(recs[0], "status")
+		statuses := map[string]int{}
+		for _, r := range recs[1:] {
+			statuses[r[status]]++
+		}
+		if statuses["invalid"] != 16 || statuses["rejected"] != rejected || statuses["unsent"] != len(rows)-16-rejected {
+			t.Fatalf("--max-invalid %s: rejects file statuses %v", limit, statuses)
+		}
 	}
-	// Under the threshold the run goes on.
+	// Under the threshold the run goes on, and imports the file exactly.
 	if code, _, stderr := runCLI(t, append(args, "--max-invalid", strconv.Itoa(16+rejected))...); code != exitSomeNotOK || srv.Stats().Requests == 0 {
 		t.Fatalf("--max-invalid at the count: exit %d, %d requests: %s", code, srv.Stats().Requests, stderr)
 	}
+	checkImport(t, srv, rows, report)
 }
 
 func TestSecondRunIsLockedOut(t *testing.T) {
