@@ -256,6 +256,12 @@ func TestFatalStopsAndMissingResultRetries(t *testing.T) {
 	if b := s2.sent(); err != nil || out[0].Code != 0 || out[1].Code != 0 || len(b) != 2 || len(b[1].MarkItem) != 1 {
 		t.Fatalf("outcomes %+v, %d requests", out, len(b))
 	}
+	// The results come in another order than the items: the omitted one is
+	// found by its ContactItem, not by position.
+	omitted := okItems(s2.sent()[0], func(ContactItem) int { return 0 }).ResultItem[1].ContactItem
+	if b := s2.sent(); b[1].MarkItem[0].ContactItem != omitted || out[0].Attempts+out[1].Attempts != 3 {
+		t.Fatalf("retried %+v, want the omitted %+v; attempts %d and %d", b[1].MarkItem[0].ContactItem, omitted, out[0].Attempts, out[1].Attempts)
+	}
 }
 
 func TestWireFormOfItems(t *testing.T) {
