@@ -2,9 +2,7 @@ package readers
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -112,18 +110,7 @@ func readAll(t testing.TB, path string, opts Options) []Record {
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
-	defer r.Close()
-	var out []Record
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("Next(%s): %v", path, err)
-		}
-		out = append(out, rec)
-	}
+	return drain(t, r)
 }
 
 // variant is one way of writing the test rows as Parquet.
