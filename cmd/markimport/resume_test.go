@@ -14,7 +14,8 @@ import (
 	"markimport/sink/fakeim"
 )
 
-// buildBinary builds the real command once per test binary.
+// buildBinary builds the real command for one test, in its temporary
+// directory (go build reuses its cache, so later builds are quick).
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "markimport")
