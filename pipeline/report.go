@@ -60,14 +60,17 @@ type CSVReport struct {
 	rec []string
 }
 
-// CreateCSVReport creates (truncating) a CSV report at path and writes its header.
+// CreateCSVReport creates (truncating) a CSV report at path and makes its
+// header durable at once: a run killed before its first lines still
+// leaves a report that --resume takes.
 func CreateCSVReport(path string) (*CSVReport, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create report: %w", err)
 	}
 	r := newCSVReport(f)
-	if err := r.w.Write(ReportHeader); err != nil {
+	r.w.Write(ReportHeader)
+	if err := r.syncLocked(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write report %s: %w", path, err)
 	}

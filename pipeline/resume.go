@@ -112,6 +112,11 @@ func ResumeCSVReport(path string) (*CSVReport, *RowSet, error) {
 	cr.FieldsPerRecord = len(ReportHeader)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
+	if size == 0 {
+		// Not one complete line: the run ended before even the header was
+		// on disk, so it had reported no row.
+		header, err = ReportHeader, nil
+	}
 	if err != nil || strings.Join(header, ",") != strings.Join(ReportHeader, ",") {
 		tmp.Close()
 		return nil, nil, fmt.Errorf("resume: %s is not a markimport report (header %q)", path, strings.Join(header, ","))

@@ -74,3 +74,35 @@ func TestRowSet(t *testing.T) {
 		t.Fatalf("RowSet wrong: len %d", s.Len())
 	}
 }
+
+// TestResumeBeforeTheFirstLine: a run killed before its header reached the
+// disk (an empty or torn first line) resumes with nothing done; and a new
+// report has its header on disk before any line is written.
+func TestResumeBeforeTheFirstLine(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"empty": "", "torn header": "row,from_acc"} {
+		path := filepath.Join(dir, name+".csv")
+		os.WriteFile(path, []byte(content), 0o644)
+		rep, done, err := ResumeCSVReport(path)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if done.Len() != 0 {
+			t.Fatalf("%s: %d rows done", name, done.Len())
+		}
+		rep.Write(Line{Row: 1, From: "u", Type: "c2c", Peer: "p", Status: StatusOK, Attempts: 1})
+		rep.Close()
+		if b, _ := os.ReadFile(path); string(b) != "row,from_account,type,peer,status,code,message,attempts\n1,u,c2c,p,ok,0,,1\n" {
+			t.Fatalf("%s: report after resume:\n%s", name, b)
+		}
+	}
+	path := filepath.Join(dir, "new.csv")
+	rep, err := CreateCSVReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Close()
+	if b, _ := os.ReadFile(path); string(b) != "row,from_account,type,peer,status,code,message,attempts\n" {
+		t.Fatalf("a new report holds %q before its first line, want the header", b)
+	}
+}
