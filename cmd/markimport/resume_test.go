@@ -26,6 +26,24 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
+// waitRequests waits until the emulator has taken at least n mark_contact
+// requests, so that a kill or a signal comes in the middle of a run
+// however fast the machine is.
+func waitRequests(t *testing.T, srv *fakeim.Server, n int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := srv.Stats().APIs[fakeim.MarkContact].Requests
+		if got >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the emulator took %d requests in 30 s, want %d", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // startRun starts `markimport run` as a child process against url.
 func startRun(t *testing.T, bin, url string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
@@ -63,7 +81,7 @@ func TestKillAndResume(t *testing.T) {
 	report := filepath.Join(dir, "report.csv")
 
 	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
-	time.Sleep(1200 * time.Millisecond)
+	waitRequests(t, srv, 150)
 	cmd.Process.Kill()
 	cmd.Wait()
 	first := srv.Stats().APIs[fakeim.MarkContact].Accepted
@@ -76,7 +94,7 @@ func TestKillAndResume(t *testing.T) {
 	// window. People resume after more than a second; so does the test.
 	time.Sleep(1100 * time.Millisecond)
 	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
-	time.Sleep(900 * time.Millisecond)
+	waitRequests(t, srv, srv.Stats().APIs[fakeim.MarkContact].Requests+150)
 	cmd.Process.Kill()
 	cmd.Wait()
 	if second := srv.Stats().APIs[fakeim.MarkContact].Accepted; second <= first {
@@ -111,7 +129,7 @@ func TestInterruptAndResume(t *testing.T) {
 	report := filepath.Join(dir, "report.csv")
 
 	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
-	time.Sleep(1 * time.Second)
+	waitRequests(t, srv, 100)
 	cmd.Process.Signal(syscall.SIGINT)
 	if code := exitCode(cmd.Wait()); code != exitInterrupted {
 		t.Fatalf("exit %d, want 130\n%s", code, out)
@@ -130,7 +148,7 @@ func TestInterruptAndResume(t *testing.T) {
 		}
 	}
 	if unsent == 0 {
-		t.Fatalf("no row unsent after an interrupt at 1 s")
+		t.Fatalf("no row unsent after an interrupt in the middle of the run")
 	}
 	time.Sleep(1100 * time.Millisecond) // a new second for the server's count
 	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
@@ -171,7 +189,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	srv, url := startEmulator(t, fakeim.Config{Latency: 3 * time.Second})
 	report := filepath.Join(dir, "report.csv")
 	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
-	time.Sleep(1500 * time.Millisecond)
+	waitRequests(t, srv, 50) // answered only 3 s later: in flight
 	cmd.Process.Signal(syscall.SIGINT)
 	time.Sleep(200 * time.Millisecond)
 	start := time.Now()
