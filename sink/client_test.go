@@ -290,6 +290,10 @@ func TestRedaction(t *testing.T) {
 	if strings.Contains(out[0].Message, "test-usersig-value") || strings.Contains(out[0].Message, "usersig=") {
 		t.Fatalf("URL in message: %s", out[0].Message)
 	}
+	// The message still says what went wrong.
+	if out[0].Code != CodeTransport || !strings.Contains(out[0].Message, "connection refused") {
+		t.Fatalf("outcome %+v, want a transport failure saying the connection was refused", out[0])
+	}
 }
 
 func TestEndpoints(t *testing.T) {
