@@ -214,12 +214,16 @@ func TestRejectsParquet(t *testing.T) {
 	if code != exitSomeNotOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	bad := 0
-	for _, l := range readReport(t, rep) {
+	// The bad rows, in input order.
+	first := readReport(t, rep)
+	var badRows []int64
+	for row, l := range first {
 		if l.status != "valid" {
-			bad++
+			badRows = append(badRows, row)
 		}
 	}
+	slices.Sort(badRows)
+	bad := len(badRows)
 	if bad == 0 {
 		t.Fatalf("the fixture has no bad row:\n%s", stdout)
 	}
@@ -231,9 +235,11 @@ func TestRejectsParquet(t *testing.T) {
 	if len(got) != bad {
 		t.Fatalf("the rejects file has %d rows, want %d", len(got), bad)
 	}
-	for row, l := range got {
-		if l.status == "valid" {
-			t.Errorf("row %d of the rejects file is valid", row)
+	// Row k of the rejects file is the k-th bad row, judged the same way.
+	for k, row := range badRows {
+		g, w := got[int64(k+1)], first[row]
+		if g.status != w.status || g.code != w.code || g.message != w.message || g.from != w.from || g.peer != w.peer {
+			t.Errorf("rejects row %d: %s %d %q, want input row %d's %s %d %q", k+1, g.status, g.code, g.message, row, w.status, w.code, w.message)
 		}
 	}
 	if code, _, stderr := runCLI(t, "validate", "--input", in, "--rejects", filepath.Join(dir, "rej.csv"), "--quiet"); code != exitUsage || !strings.Contains(stderr, ".parquet") {
