@@ -16,7 +16,7 @@ const benchRows = 200_000
 
 // writeBenchFile writes n rows of 8 columns, as an export of a real
 // migration would look: typed columns, snappy, row groups of 64k rows.
-func writeBenchFile(b *testing.B, path string, n int, typed bool) {
+func writeBenchFile(b *testing.B, path string, n int, asTypes bool) {
 	b.Helper()
 	cols := make([][]any, NumFields)
 	for f := range cols {
@@ -35,7 +35,7 @@ func writeBenchFile(b *testing.B, path string, n int, typed bool) {
 			cols[CustomMark][i] = fmt.Sprintf("custom mark %d, 标记", i)
 		}
 		cols[OptType][i] = 3
-		if !typed {
+		if !asTypes {
 			for f := range cols {
 				if cols[f][i] != nil {
 					cols[f][i] = renderText(cols[f][i])
@@ -43,8 +43,8 @@ func writeBenchFile(b *testing.B, path string, n int, typed bool) {
 			}
 		}
 	}
-	types := typed8(arrow.BinaryTypes.String, arrow.PrimitiveTypes.Int32, arrow.ListOf(arrow.PrimitiveTypes.Int32), arrow.PrimitiveTypes.Int32)
-	if !typed {
+	types := typed(arrow.BinaryTypes.String, arrow.PrimitiveTypes.Int32, arrow.ListOf(arrow.PrimitiveTypes.Int32), arrow.PrimitiveTypes.Int32)
+	if !asTypes {
 		types = allOf(arrow.BinaryTypes.String)
 	}
 	pq := make([]pqColumn, NumFields)
@@ -52,10 +52,6 @@ func writeBenchFile(b *testing.B, path string, n int, typed bool) {
 		pq[f] = pqColumn{name: Field(f).String(), typ: types[f], vals: cols[f]}
 	}
 	writeParquet(b, path, pq, pqWrite{codec: compress.Codecs.Snappy, rowGroupLen: 64 * 1024, dictionary: true})
-}
-
-func typed8(ids, typ, mark, opt arrow.DataType) [NumFields]arrow.DataType {
-	return [NumFields]arrow.DataType{ids, typ, ids, ids, mark, mark, arrow.BinaryTypes.String, opt}
 }
 
 func BenchmarkParquetRead(b *testing.B) {
