@@ -238,8 +238,14 @@ func startEmulator(t *testing.T, cfg fakeim.Config) (*fakeim.Server, string) {
 // runCLI runs the command line in-process and returns exit code and output.
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIContext(t, context.Background(), args...)
+}
+
+// runCLIContext is runCLI under ctx (cancelled: an interrupt).
+func runCLIContext(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
+	code := run(ctx, args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 

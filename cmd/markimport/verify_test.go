@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,12 +15,10 @@ import (
 	"markimport/sink/fakeim"
 )
 
-// verifyCLI runs the verify command in-process.
+// verifyCLI runs `markimport verify args...` in-process.
 func verifyCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := cmdVerify(ctx, args, &out, &errb)
-	return code, out.String(), errb.String()
+	return runCLIContext(t, ctx, append([]string{"verify"}, args...)...)
 }
 
 // connArgs are the connection flags of the test emulator.
