@@ -3,95 +3,278 @@ package readers
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
-// CSVReader streams records from RFC 4180 CSV with a header row.
+// MaxHeaderColumns is the most columns a CSV header may have: far more
+// than any export of marks, few enough that a file which is not CSV at all
+// is refused before it takes memory.
+const MaxHeaderColumns = 65536
+
+// sniffBytes is how much of the start of a CSV input is looked at to tell
+// what it really holds (another encoding, a compressed file, Parquet).
+const sniffBytes = 64 << 10
+
+// CSVReader streams records from RFC 4180 CSV with a header row, in
+// bounded memory whatever the records hold (see KeepBytes).
 type CSVReader struct {
 	path   string
-	r      *csv.Reader
+	s      *csvScanner
 	closer io.Closer
 	idx    [NumFields]int
+	known  []Field // the known field of each column, or -1
 	width  int
 	row    int64
 	header []string
-	fields []string // of the last record
+	comma  byte
+	rec    record
+	raw    []string // of the last record
 }
 
 // NewCSVReader reads the header from r and returns a reader of its data
-// records. path is used in messages only. closer, if not nil, is closed by Close.
+// records. path is used in messages only. closer, if not nil, is closed by
+// Close. Before the header it looks at what the input really holds, so
+// that a UTF-16 file, a compressed or Parquet file under a CSV name, or a
+// file separated by another delimiter gets a message that says so.
 func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CSVReader, error) {
+	fail := func(format string, a ...any) (*CSVReader, error) {
+		return nil, &InputError{Path: path, Err: fmt.Errorf(format, a...)}
+	}
+	comma := byte(',')
+	if d := opts.Delimiter; d != 0 {
+		if d >= 0x80 || d == '"' || d == '\r' || d == '\n' {
+			return fail("delimiter %q: want one ASCII character other than a quote or a line end", d)
+		}
+		comma = byte(d)
+	}
 	br := bufio.NewReaderSize(r, 1<<20)
-	// Skip a UTF-8 byte order mark.
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
-		br.Discard(3)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, &InputError{Path: path, Err: err}
 	}
-	cr := csv.NewReader(br)
-	if opts.Delimiter != 0 {
-		cr.Comma = opts.Delimiter
+	if err := sniffText(head); err != nil {
+		return nil, &InputError{Path: path, Err: err}
 	}
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, &InputError{Path: path, Err: errors.New("empty file: a header row is required")}
+	if bytes.HasPrefix(head, utf8BOM) {
+		br.Discard(len(utf8BOM))
+		head = head[len(utf8BOM):]
 	}
-	if err != nil {
+	// Excel writes "sep=;" on the first line to name the delimiter.
+	if sep, n, ok := sepLine(head); ok {
+		if opts.Delimiter != 0 && byte(opts.Delimiter) != sep {
+			return fail("the file's first line says sep=%c, but --delimiter is %q: drop one of them", sep, opts.Delimiter)
+		}
+		if sep >= 0x80 || sep == '"' {
+			return fail("the file's first line says sep=%c, which cannot be a delimiter", sep)
+		}
+		comma = sep
+		br.Discard(n)
+		head = head[n:]
+	}
+	// Lines that end in a lone "\r" (old Macs, some exports) are read as
+	// lines; a lone "\r" elsewhere stays part of its field.
+	if bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0 {
+		br = bufio.NewReaderSize(crToLF{br}, 1<<20)
+	}
+
+	s := newCSVScanner(br, comma)
+	s.maxFields = MaxHeaderColumns + 1
+	var h record
+	if err := s.next(&h); err == io.EOF {
+		return fail("empty file: a header row is required")
+	} else if err != nil {
 		return nil, &InputError{Path: path, Err: fmt.Errorf("read header: %w", err)}
 	}
-	header = append([]string(nil), header...)
+	switch {
+	case h.nfields > MaxHeaderColumns:
+		return fail("the header has %d columns, more than %d: is this a CSV file? (it starts %s)", h.nfields, MaxHeaderColumns, Quote(strings.Join(h.fields[:4], string(comma))))
+	case h.err != nil:
+		return fail("read header: %v", h.err)
+	}
+	for i := range h.fields {
+		if h.cut(i) {
+			return fail("header column %d is %d bytes long (it starts %s): is this a CSV file?", i+1, h.sizes[i], Quote(h.fields[i]))
+		}
+	}
+	header := append([]string(nil), h.fields...)
 	idx, err := columnIndex(path, header, opts)
 	if err != nil {
+		if errors.Is(err, errNoFromAccount) {
+			if hint := guessDelimiter(header, comma, opts); hint != "" {
+				err.(*InputError).Err = fmt.Errorf("%w; %s", err.(*InputError).Err, hint)
+			}
+		}
 		return nil, err
 	}
-	return &CSVReader{path: path, r: cr, closer: closer, idx: idx, width: len(header), header: header}, nil
+	c := &CSVReader{path: path, s: s, closer: closer, idx: idx, width: len(header), header: header, comma: comma}
+	c.known = make([]Field, len(header))
+	for i := range c.known {
+		c.known[i] = -1
+	}
+	s.keepOf = make([]int, len(header))
+	for i := range s.keepOf {
+		s.keepOf[i] = KeepOtherBytes
+	}
+	for f, i := range idx {
+		if i >= 0 {
+			c.known[i] = Field(f)
+			s.keepOf[i] = KeepBytes
+		}
+	}
+	s.maxFields = len(header) + ExtraFields
+	return c, nil
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// sniffText tells, from the first bytes of an input read as CSV, when it
+// is not UTF-8 text at all, and what it is instead.
+func sniffText(head []byte) error {
+	for _, k := range []struct {
+		bom  string
+		name string
+	}{
+		{"\xFF\xFE\x00\x00", "UTF-32 (little-endian)"}, {"\x00\x00\xFE\xFF", "UTF-32 (big-endian)"},
+		{"\xFF\xFE", "UTF-16 (little-endian)"}, {"\xFE\xFF", "UTF-16 (big-endian)"},
+	} {
+		if bytes.HasPrefix(head, []byte(k.bom)) {
+			enc := strings.Fields(k.name)[0]
+			return fmt.Errorf("the file is %s text (it starts with the byte order mark % X); markimport reads UTF-8: convert it first, e.g. iconv -f %s -t UTF-8 FILE > FILE.utf8.csv", k.name, []byte(k.bom), enc)
+		}
+	}
+	if kind, hint := sniffBinary(head); kind != "" {
+		return fmt.Errorf("the file is %s, not CSV text: %s", kind, hint)
+	}
+	line := head
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	if nul := bytes.Count(line, []byte{0}); nul > 0 {
+		if nul*3 >= len(line) {
+			return fmt.Errorf("the file looks like UTF-16 text without a byte order mark (NUL bytes between the characters of its first line); markimport reads UTF-8: convert it first, e.g. iconv -f UTF-16LE -t UTF-8 FILE > FILE.utf8.csv")
+		}
+		return fmt.Errorf("the first line holds NUL bytes: this is not a CSV text file (it starts %s)", Quote(string(line[:min(len(line), 16)])))
+	}
+	return nil
+}
+
+// sniffBinary recognises the formats a CSV input is most often confused
+// with, by their magic numbers: what the file is and what to do.
+func sniffBinary(head []byte) (kind, hint string) {
+	switch {
+	case bytes.HasPrefix(head, []byte("PAR1")):
+		return "Parquet (it starts with PAR1)", "name it .parquet, or pass --format parquet"
+	case bytes.HasPrefix(head, []byte("PARE")):
+		return "encrypted Parquet (it starts with PARE)", "markimport cannot read encrypted Parquet; export it without encryption"
+	case bytes.HasPrefix(head, []byte{0x1F, 0x8B}):
+		return "gzip-compressed (it starts with 1F 8B)", "name it .csv.gz, or decompress it first"
+	case bytes.HasPrefix(head, []byte{0x28, 0xB5, 0x2F, 0xFD}):
+		return "zstd-compressed (it starts with 28 B5 2F FD)", "name it .csv.zst, or decompress it first"
+	case bytes.HasPrefix(head, []byte("BZh")) && len(head) > 3 && head[3] >= '1' && head[3] <= '9':
+		return "bzip2-compressed (it starts with BZh)", "decompress it first, or pipe it: bzcat FILE | markimport ... --input -"
+	case bytes.HasPrefix(head, []byte{0xFD, '7', 'z', 'X', 'Z', 0}):
+		return "xz-compressed", "decompress it first, or pipe it: xzcat FILE | markimport ... --input -"
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return "a ZIP archive (an .xlsx workbook is one too)", "extract it, or save the sheet as CSV UTF-8"
+	case bytes.HasPrefix(head, []byte{0xD0, 0xCF, 0x11, 0xE0}):
+		return "an Excel workbook (.xls)", "save the sheet as CSV UTF-8"
+	}
+	return "", ""
+}
+
+// sepLine recognises Excel's "sep=X" first line: the delimiter and the
+// length of the line with its end.
+func sepLine(head []byte) (byte, int, bool) {
+	if len(head) < 5 || !bytes.EqualFold(head[:4], []byte("sep=")) {
+		return 0, 0, false
+	}
+	rest := head[5:]
+	switch {
+	case bytes.HasPrefix(rest, []byte("\r\n")):
+		return head[4], 7, true
+	case bytes.HasPrefix(rest, []byte("\n")), bytes.HasPrefix(rest, []byte("\r")):
+		return head[4], 6, true
+	case len(rest) == 0:
+		return head[4], 5, true
+	}
+	return 0, 0, false
+}
+
+// guessDelimiter says which other delimiter would have found from_account
+// in a header, or "".
+func guessDelimiter(header []string, comma byte, opts Options) string {
+	line := strings.Join(header, string(comma))
+	for _, d := range []byte{';', '\t', '|', ','} {
+		if d == comma || strings.IndexByte(line, d) < 0 {
+			continue
+		}
+		if _, err := columnIndex("", strings.Split(line, string(d)), opts); err == nil {
+			name := string(d)
+			if d == '\t' {
+				name = "tab"
+			}
+			return fmt.Sprintf("the header looks %q-separated: pass --delimiter '%s'", d, name)
+		}
+	}
+	return ""
 }
 
 // Next returns the next record, or io.EOF.
 func (c *CSVReader) Next() (Record, error) {
-	fields, err := c.r.Read()
+	err := c.s.next(&c.rec)
 	if err == io.EOF {
+		c.raw = nil
 		return Record{}, io.EOF
 	}
 	c.row++
-	rec := Record{Row: c.row}
-	c.fields = nil
 	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			rec.Problem = fmt.Sprintf("malformed CSV at line %d column %d: %v", pe.Line, pe.Column, pe.Err)
-			if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
-				// The reader has resynchronised at the next line; keep going.
-				return rec, nil
-			}
-			return rec, nil
-		}
+		c.raw = nil
 		return Record{}, &InputError{Path: c.path, Row: c.row, Err: err}
 	}
+	rec := Record{Row: c.row}
+	r := &c.rec
+	c.raw = r.fields
 	for f, i := range c.idx {
-		if i >= 0 && i < len(fields) {
-			rec.Fields[f] = fields[i]
+		if i >= 0 && i < len(r.fields) {
+			rec.Fields[f] = r.fields[i]
 		}
 	}
-	c.fields = fields
-	if len(fields) != c.width {
-		rec.Problem = fmt.Sprintf("row has %d fields, the header has %d", len(fields), c.width)
+	switch {
+	case r.err != nil:
+		rec.Problem = r.err.Error()
+	case r.nfields != int64(c.width):
+		rec.Problem = fmt.Sprintf("row has %d fields, the header has %d", r.nfields, c.width)
+	default:
+		for i := range r.fields {
+			if !r.cut(i) {
+				continue
+			}
+			if f := c.known[i]; f >= 0 {
+				rec.ProblemColumn = f.String()
+				rec.Problem = TooLong(r.sizes[i], r.fields[i])
+			} else {
+				rec.Problem = fmt.Sprintf("column %d (%s): %d bytes, more than markimport keeps of a column it does not read (%d KiB)",
+					i+1, Quote(c.header[i]), r.sizes[i], KeepOtherBytes>>10)
+			}
+			break
+		}
 	}
 	return rec, nil
 }
 
 // Raw returns every field of the last record as it was in the file (what a
-// rejects file gives back). It is valid until the next call of Next.
-func (c *CSVReader) Raw() []string { return c.fields }
+// rejects file gives back), within the limits a record keeps. It is valid
+// until the next call of Next.
+func (c *CSVReader) Raw() []string { return c.raw }
 
 // Header returns the file's header row.
 func (c *CSVReader) Header() []string { return c.header }
 
 // Delimiter returns the field separator.
-func (c *CSVReader) Delimiter() rune { return c.r.Comma }
+func (c *CSVReader) Delimiter() rune { return rune(c.comma) }
 
 // Close releases the underlying file.
 func (c *CSVReader) Close() error {

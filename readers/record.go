@@ -108,6 +108,9 @@ type Options struct {
 	Delimiter rune
 }
 
+// errNoFromAccount is the error of a header without from_account.
+var errNoFromAccount = errors.New("required column from_account is missing")
+
 // columnIndex maps the header of an input to the known fields. It returns,
 // for each field, the index of its column or -1.
 func columnIndex(path string, header []string, opts Options) ([NumFields]int, error) {
@@ -119,13 +122,21 @@ func columnIndex(path string, header []string, opts Options) ([NumFields]int, er
 	for f := Field(0); f < NumFields; f++ {
 		byName[NormalizeName(f.String())] = f
 	}
+	present := make(map[string]bool, len(header))
+	for _, h := range header {
+		present[NormalizeName(h)] = true
+	}
 	renames := make(map[string]string, len(opts.Map))
 	for from, to := range opts.Map {
 		nt := NormalizeName(to)
 		if _, ok := byName[nt]; !ok {
 			return idx, &InputError{Path: path, Err: fmt.Errorf("--map %s=%s: %q is not a known column (known: %s)", from, to, to, strings.Join(fieldNames[:], ", "))}
 		}
-		renames[NormalizeName(from)] = nt
+		nf := NormalizeName(from)
+		if !present[nf] {
+			return idx, &InputError{Path: path, Err: fmt.Errorf("--map %s=%s: the file has no column %s (its columns: %s)", from, to, Quote(from), ShowHeader(header))}
+		}
+		renames[nf] = nt
 	}
 	for i, h := range header {
 		n := NormalizeName(h)
@@ -137,12 +148,30 @@ func columnIndex(path string, header []string, opts Options) ([NumFields]int, er
 			continue
 		}
 		if idx[f] >= 0 {
-			return idx, &InputError{Path: path, Column: f.String(), Err: fmt.Errorf("columns %q and %q both match %s", header[idx[f]], h, f)}
+			return idx, &InputError{Path: path, Column: f.String(), Err: fmt.Errorf("columns %s and %s both match %s", Quote(header[idx[f]]), Quote(h), f)}
 		}
 		idx[f] = i
 	}
 	if idx[FromAccount] < 0 {
-		return idx, &InputError{Path: path, Column: "from_account", Err: fmt.Errorf("required column from_account is missing (header: %s)", strings.Join(header, ","))}
+		return idx, &InputError{Path: path, Column: "from_account", Err: fmt.Errorf("%w (the header: %s)", errNoFromAccount, ShowHeader(header))}
 	}
 	return idx, nil
+}
+
+// ShowHeader renders a header for a message: its first columns, each
+// quoted and escaped, and how many more there are.
+func ShowHeader(header []string) string {
+	const show = 12
+	parts := make([]string, 0, show+1)
+	for i, h := range header {
+		if i == show {
+			parts = append(parts, fmt.Sprintf("… %d columns in all", len(header)))
+			break
+		}
+		parts = append(parts, Quote(h))
+	}
+	if len(parts) == 0 {
+		return "no columns"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,0 +1,348 @@
+package readers
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+)
+
+// csvScanner splits RFC 4180 CSV into records in bounded memory. It reads
+// what encoding/csv reads (the same fields, the same records, the same
+// malformed quotes, blank lines skipped, "\r\n" read as "\n"), but a record
+// costs at most what its caller lets it keep: of each field only the first
+// keep(i) bytes are kept and the rest is counted, and fields beyond
+// maxFields are counted and not kept at all. So a record of 16 million
+// fields or a field of 300 MB is read at the speed of the disk into a few
+// kilobytes, and comes out as one record whose sizes say what it held.
+type csvScanner struct {
+	br    *bufio.Reader
+	comma byte
+	// keepOf[i] is how many bytes of field i (0-based) a record keeps;
+	// keepRest of fields beyond keepOf.
+	keepOf   []int
+	keepRest int
+	// maxFields is how many fields a record keeps; more are counted.
+	maxFields int
+
+	line int64 // physical lines read so far
+
+	// The record being read.
+	buf     []byte  // kept bytes of every kept field, one after another
+	ends    []int   // end of each kept field in buf
+	sizes   []int64 // the whole size of each kept field
+	nfields int64   // fields seen, kept or not
+	size    int64   // size of the current field so far
+	err     *csvError
+	started bool // the record has begun (a blank line has not)
+	cr      bool // a "\r" ended the last piece of a long line
+	first   int64
+}
+
+// csvError is a malformed record: a quote where none may be, or a quoted
+// field that never ends.
+type csvError struct {
+	line  int64 // physical line of the problem (1-based)
+	field int64 // field number (1-based)
+	msg   string
+}
+
+func (e *csvError) Error() string {
+	return fmt.Sprintf("malformed CSV at line %d, field %d: %s", e.line, e.field, e.msg)
+}
+
+// Messages of malformed records, saying what to do about them.
+const (
+	msgBareQuote = `a " inside a field that is not quoted (quote the whole field and double the " inside it)`
+	msgQuoteEnd  = `a quoted field goes on after its closing " (a " inside a quoted field must be doubled)`
+)
+
+func newCSVScanner(br *bufio.Reader, comma byte) *csvScanner {
+	return &csvScanner{br: br, comma: comma, keepRest: KeepOtherBytes, maxFields: 1 << 30}
+}
+
+// record is one record as read: the kept text of each kept field, the whole
+// size of each, and how many fields it had.
+type record struct {
+	fields  []string
+	sizes   []int64
+	nfields int64
+	err     *csvError
+	line    int64 // physical line the record starts on
+}
+
+// cut reports whether field i lost bytes to the keep limit.
+func (r *record) cut(i int) bool { return r.sizes[i] > int64(len(r.fields[i])) }
+
+// scan states within a record.
+const (
+	stField    = iota // at the start of a field
+	stUnquoted        // in a field that is not quoted
+	stQuoted          // in a quoted field
+	stQuote           // just after a " in a quoted field: its end, or the first of ""
+	stSkip            // after a malformed quote: the rest of the line is dropped
+)
+
+// next reads the next record into rec, reusing its memory (the strings of
+// rec are fresh each time and may be kept). It returns io.EOF when the
+// input ends before another record, or a read error of the input.
+func (s *csvScanner) next(rec *record) error {
+	s.buf, s.ends, s.sizes = s.buf[:0], s.ends[:0], s.sizes[:0]
+	s.nfields, s.size, s.err, s.started, s.cr = 0, 0, nil, false, false
+	s.first = s.line + 1
+	st := stField
+	for {
+		p, rerr := s.br.ReadSlice('\n')
+		if rerr != nil && rerr != bufio.ErrBufferFull && rerr != io.EOF {
+			return rerr
+		}
+		nl := len(p) > 0 && p[len(p)-1] == '\n'
+		if nl {
+			s.line++
+		}
+		if !s.started {
+			// Blank lines between records are skipped, as encoding/csv does.
+			if nl && (len(p) == 1 || len(p) == 2 && p[0] == '\r') {
+				if rerr == io.EOF {
+					return io.EOF
+				}
+				s.first = s.line + 1
+				continue
+			}
+			if rerr == io.EOF && (len(p) == 0 || len(p) == 1 && p[0] == '\r') {
+				return io.EOF
+			}
+			s.started = true
+		}
+		ended := false
+		st, ended = s.scan(p, nl, rerr == io.EOF, st)
+		if ended {
+			break
+		}
+		if rerr == io.EOF {
+			// The input ends inside the record.
+			switch st {
+			case stQuoted:
+				s.fail(s.first, fmt.Sprintf(`a quoted field of the record that starts on line %d never ends: the rest of the file (to line %d) was read as this one field`, s.first, s.line+1))
+				s.endField()
+			case stSkip:
+			default:
+				s.endField()
+			}
+			break
+		}
+	}
+	s.finish(rec)
+	return nil
+}
+
+// scan consumes one piece of a line (the whole line when nl, else a part of
+// a long line, or, with eof, the end of the input) in state st. It returns
+// the state after it, and whether the record ended.
+func (s *csvScanner) scan(p []byte, nl, eof bool, st int) (int, bool) {
+	// A "\r" before the line's end, or before the end of the input, is part
+	// of the line end.
+	end := nl || eof
+	// body is the piece without its line end.
+	body := p
+	if nl {
+		body = p[:len(p)-1]
+	}
+	// A "\r" that ends a piece of a long line is only known to be part of
+	// a line end with the next piece: it waits.
+	if s.cr {
+		s.cr = false
+		if !(len(body) == 0 && end) {
+			switch st {
+			case stField:
+				s.add(cr) // a field that starts with "\r", not quoted
+				st = stUnquoted
+			case stUnquoted, stQuoted:
+				s.add(cr)
+			case stQuote:
+				s.fail(s.line0(nl), msgQuoteEnd)
+				return stSkip, nl
+			}
+		}
+	}
+	if !end && len(body) > 0 && body[len(body)-1] == '\r' && st != stSkip {
+		body = body[:len(body)-1]
+		s.cr = true
+	}
+	i := 0
+	for {
+		switch st {
+		case stSkip:
+			return stSkip, nl
+		case stField:
+			if i == len(body) && !end {
+				return stField, false // the field starts in the next piece
+			}
+			if i < len(body) && body[i] == '"' {
+				i++
+				st = stQuoted
+				continue
+			}
+			st = stUnquoted
+		case stUnquoted:
+			rest := body[i:]
+			j := bytes.IndexByte(rest, s.comma)
+			field := rest
+			if j >= 0 {
+				field = rest[:j]
+			} else if end && len(field) > 0 && field[len(field)-1] == '\r' {
+				field = field[:len(field)-1] // "\r\n" ends the line
+			}
+			if bytes.IndexByte(field, '"') >= 0 {
+				s.fail(s.line0(nl), msgBareQuote)
+				return stSkip, nl
+			}
+			s.add(field)
+			if j >= 0 {
+				s.endField()
+				i += j + 1
+				st = stField
+				continue
+			}
+			if nl {
+				s.endField()
+				return stField, true
+			}
+			return stUnquoted, false
+		case stQuoted:
+			rest := body[i:]
+			j := bytes.IndexByte(rest, '"')
+			if j < 0 {
+				// The field goes on past this piece; "\r\n" inside a quoted
+				// field is read as "\n".
+				if nl {
+					if len(rest) > 0 && rest[len(rest)-1] == '\r' {
+						rest = rest[:len(rest)-1]
+					}
+					s.add(rest)
+					s.add(newline)
+				} else {
+					s.add(rest)
+				}
+				return stQuoted, false
+			}
+			s.add(rest[:j])
+			i += j + 1
+			st = stQuote
+		case stQuote:
+			if i == len(body) {
+				if nl {
+					s.endField()
+					return stField, true
+				}
+				// The end of the input (the caller ends the field), or a
+				// long line cut right after the quote: the next piece decides.
+				return stQuote, false
+			}
+			switch c := body[i]; {
+			case c == '"':
+				s.add(quote)
+				i++
+				st = stQuoted
+			case c == s.comma:
+				s.endField()
+				i++
+				st = stField
+			case c == '\r' && end && i == len(body)-1:
+				s.endField()
+				return stField, true
+			default:
+				s.fail(s.line0(nl), msgQuoteEnd)
+				return stSkip, nl
+			}
+		}
+	}
+}
+
+var (
+	newline = []byte{'\n'}
+	cr      = []byte{'\r'}
+	quote   = []byte{'"'}
+)
+
+// line0 is the physical line of a piece being scanned.
+func (s *csvScanner) line0(nl bool) int64 {
+	if nl {
+		return s.line
+	}
+	return s.line + 1
+}
+
+// add appends b to the current field, within its keep limit.
+func (s *csvScanner) add(b []byte) {
+	s.size += int64(len(b))
+	if s.nfields >= int64(s.maxFields) {
+		return
+	}
+	start := 0
+	if n := len(s.ends); n > 0 {
+		start = s.ends[n-1]
+	}
+	keep := s.keepRest
+	if s.nfields < int64(len(s.keepOf)) {
+		keep = s.keepOf[s.nfields]
+	}
+	room := keep - (len(s.buf) - start)
+	if room <= 0 {
+		return
+	}
+	if len(b) > room {
+		b = b[:room]
+	}
+	s.buf = append(s.buf, b...)
+}
+
+// endField closes the current field.
+func (s *csvScanner) endField() {
+	if s.nfields < int64(s.maxFields) {
+		s.ends = append(s.ends, len(s.buf))
+		s.sizes = append(s.sizes, s.size)
+	}
+	s.nfields++
+	s.size = 0
+}
+
+// fail marks the record malformed (the first problem wins).
+func (s *csvScanner) fail(line int64, msg string) {
+	if s.err == nil {
+		s.err = &csvError{line: line, field: s.nfields + 1, msg: msg}
+	}
+}
+
+// finish hands the record over: one string holds every kept field.
+func (s *csvScanner) finish(rec *record) {
+	all := string(s.buf)
+	rec.fields = rec.fields[:0]
+	start := 0
+	for _, end := range s.ends {
+		rec.fields = append(rec.fields, all[start:end])
+		start = end
+	}
+	rec.sizes = append(rec.sizes[:0], s.sizes...)
+	rec.nfields = s.nfields
+	rec.err = s.err
+	rec.line = s.first
+}
+
+// crToLF reads a file whose lines end in a lone "\r" (old Mac, some
+// exports) as one whose lines end in "\n".
+type crToLF struct{ r io.Reader }
+
+func (c crToLF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	b := p[:n]
+	for {
+		i := bytes.IndexByte(b, '\r')
+		if i < 0 {
+			break
+		}
+		b[i] = '\n'
+		b = b[i+1:]
+	}
+	return n, err
+}

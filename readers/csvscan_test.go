@@ -1,0 +1,118 @@
+package readers
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// stdRecords reads data with encoding/csv as markimport used to: every
+// record, or nil for one it reports malformed.
+func stdRecords(data []byte, comma rune) [][]string {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.Comma = comma
+	r.FieldsPerRecord = -1
+	var out [][]string
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return out
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			out = append(out, nil)
+			continue
+		}
+		if err != nil {
+			return append(out, []string{"READ ERROR"})
+		}
+		out = append(out, slices.Clone(rec))
+	}
+}
+
+// scanRecords reads data with the scanner, keeping everything.
+func scanRecords(data []byte, comma byte, bufSize int) [][]string {
+	s := newCSVScanner(bufio.NewReaderSize(bytes.NewReader(data), bufSize), comma)
+	var out [][]string
+	var rec record
+	for {
+		err := s.next(&rec)
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			return append(out, []string{"READ ERROR"})
+		}
+		if rec.err != nil {
+			out = append(out, nil)
+			continue
+		}
+		out = append(out, slices.Clone(rec.fields))
+	}
+}
+
+// FuzzScannerMatchesEncodingCSV: within its limits, the bounded scanner
+// reads exactly the records encoding/csv reads, and marks malformed the
+// same records, whatever the bytes and however the lines are cut into
+// buffer-sized pieces.
+func FuzzScannerMatchesEncodingCSV(f *testing.F) {
+	for _, s := range []string{
+		"a,b\n1,2\n", "a,b\r\n1,2\r\n", "\"a\"\"b\",c\n", "a,\"b\nc\"\n", "a,\"b\r\nc\"\r\n",
+		"\n\n\na\n\r\n", "a\"b,c\nd,e\n", "\"a\"b,c\nd,e\n", "\"open\nx\ny", "a,b\r", "a,\"b\"\r",
+		"a,b,\n,\n", "\"\"\n\"\"\"\"\n", "x\ry\n", " \"a\"\n", "a;b;\"c;d\"\n",
+	} {
+		f.Add([]byte(s), byte(','))
+		f.Add([]byte(s), byte(';'))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, comma byte) {
+		if comma == 0 || comma >= 0x80 || comma == '"' || comma == '\r' || comma == '\n' {
+			return
+		}
+		if bytes.IndexByte(data, 0xEF) >= 0 || bytes.ContainsRune(data, '\uFFFD') {
+			return // encoding/csv rejects some invalid UTF-8 delimiters; not our concern
+		}
+		want := stdRecords(data, rune(comma))
+		for _, size := range []int{16, 4096} {
+			if got := scanRecords(data, comma, size); !slices.EqualFunc(got, want, slices.Equal) {
+				t.Fatalf("buffer %d, input %q:\n got %q\nwant %q", size, data, got, want)
+			}
+		}
+	})
+}
+
+// TestScannerBoundsMemory: a record of a million fields and a field of
+// 8 MB come out as one record each, keeping what the limits allow, with the
+// real sizes counted, and the next record reads normally.
+func TestScannerBoundsMemory(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(strings.Repeat(",", 1_000_000) + "\n")
+	b.WriteString("x,\"" + strings.Repeat("q", 8<<20) + "\"\n")
+	b.WriteString("a,b\n")
+	s := newCSVScanner(bufio.NewReaderSize(strings.NewReader(b.String()), 4096), ',')
+	s.maxFields = 10
+	s.keepOf = []int{4, 4}
+	var rec record
+	if err := s.next(&rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.nfields != 1_000_001 || len(rec.fields) != 10 {
+		t.Fatalf("first record: %d fields, %d kept; want 1000001 and 10", rec.nfields, len(rec.fields))
+	}
+	if err := s.next(&rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.nfields != 2 || rec.fields[1] != "qqqq" || rec.sizes[1] != 8<<20 || !rec.cut(1) || rec.line != 2 {
+		t.Fatalf("second record: %d fields %q sizes %v line %d", rec.nfields, rec.fields, rec.sizes, rec.line)
+	}
+	if err := s.next(&rec); err != nil || !slices.Equal(rec.fields, []string{"a", "b"}) || rec.line != 3 {
+		t.Fatalf("third record: %q %v", rec.fields, err)
+	}
+	if err := s.next(&rec); err != io.EOF {
+		t.Fatalf("after the last record: %v", err)
+	}
+}
