@@ -26,6 +26,33 @@ const (
 // MaxCustomMarkBytes is the API's limit on CustomMark, in bytes of UTF-8.
 const MaxCustomMarkBytes = 256
 
+// The IM rules for identifiers: a UserID (from_account, to_account) has at
+// most 32 bytes, a group ID at most 48, and neither holds control
+// characters.
+const (
+	MaxAccountBytes = 32
+	MaxGroupIDBytes = 48
+)
+
+// checkID says why an identifier breaks the IM rules, or "".
+func checkID(id string, limit int) string {
+	if !utf8.ValidString(id) {
+		return "is not valid UTF-8"
+	}
+	if len(id) > limit {
+		return fmt.Sprintf("is %d bytes, more than the limit of %d bytes", len(id), limit)
+	}
+	for _, r := range id {
+		if IsControl(r) {
+			return fmt.Sprintf("holds the control character %U", r)
+		}
+	}
+	return ""
+}
+
+// IsControl reports whether r is a control character: C0, DEL or C1.
+func IsControl(r rune) bool { return r < 0x20 || r == 0x7F || r >= 0x80 && r <= 0x9F }
+
 // CodeInvalid is the code given to rows that fail validation (the API's
 // "invalid parameter" code).
 const CodeInvalid = 50002
@@ -85,7 +112,8 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 		peer = toGrp
 	}
 	bad := func(format string, args ...any) (Change, *Invalid) {
-		return Change{}, &Invalid{Row: rec.Row, From: from, Type: typ, Peer: peer, Message: fmt.Sprintf(format, args...)}
+		return Change{}, &Invalid{Row: rec.Row, From: readers.Display(from), Type: readers.Display(typ), Peer: readers.Display(peer),
+			Message: fmt.Sprintf(format, args...)}
 	}
 	if rec.Problem != "" {
 		if rec.ProblemColumn != "" {
@@ -96,15 +124,15 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 	if from == "" {
 		return bad("from_account: empty")
 	}
-	if !utf8.ValidString(from) {
-		return bad("from_account: %q is not valid UTF-8", from)
+	if why := checkID(from, MaxAccountBytes); why != "" {
+		return bad("from_account: %s %s", readers.Quote(from), why)
 	}
 	c := Change{Row: rec.Row, From: from}
 	switch strings.ToLower(typ) {
 	case "":
 		switch {
 		case toAcc != "" && toGrp != "":
-			return bad("to_account %q and to_group_id %q are both set; type is empty so exactly one may be", toAcc, toGrp)
+			return bad("to_account %s and to_group_id %s are both set; type is empty so exactly one may be", readers.Quote(toAcc), readers.Quote(toGrp))
 		case toAcc != "":
 			c.Conv = Conversation{C2C, toAcc}
 		case toGrp != "":
@@ -114,28 +142,29 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 		}
 	case "1", "c2c":
 		if toAcc == "" {
-			return bad("to_account: empty, but type %q (c2c) needs it", typ)
+			return bad("to_account: empty, but type %s (c2c) needs it", readers.Quote(typ))
 		}
 		if toGrp != "" {
-			return bad("to_group_id: %q must be empty for type %q (c2c)", toGrp, typ)
+			return bad("to_group_id: %s must be empty for type %s (c2c)", readers.Quote(toGrp), readers.Quote(typ))
 		}
 		c.Conv = Conversation{C2C, toAcc}
 	case "2", "group":
 		if toGrp == "" {
-			return bad("to_group_id: empty, but type %q (group) needs it", typ)
+			return bad("to_group_id: empty, but type %s (group) needs it", readers.Quote(typ))
 		}
 		if toAcc != "" {
-			return bad("to_account: %q must be empty for type %q (group)", toAcc, typ)
+			return bad("to_account: %s must be empty for type %s (group)", readers.Quote(toAcc), readers.Quote(typ))
 		}
 		c.Conv = Conversation{Group, toGrp}
 	default:
-		return bad("type: %q is not 1, 2, c2c or group", typ)
+		return bad("type: %s is not 1, 2, c2c or group", readers.Quote(typ))
 	}
-	if !utf8.ValidString(c.Conv.Peer) {
-		if c.Conv.Type == C2C {
-			return bad("to_account: %q is not valid UTF-8", c.Conv.Peer)
+	if c.Conv.Type == C2C {
+		if why := checkID(c.Conv.Peer, MaxAccountBytes); why != "" {
+			return bad("to_account: %s %s", readers.Quote(c.Conv.Peer), why)
 		}
-		return bad("to_group_id: %q is not valid UTF-8", c.Conv.Peer)
+	} else if why := checkID(c.Conv.Peer, MaxGroupIDBytes); why != "" {
+		return bad("to_group_id: %s %s", readers.Quote(c.Conv.Peer), why)
 	}
 	var err error
 	if c.Set, err = ParseBits(f[readers.SetMark]); err != nil {
@@ -149,7 +178,7 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 	}
 	custom := f[readers.CustomMark]
 	if !utf8.ValidString(custom) {
-		return bad("custom_mark: %q is not valid UTF-8", custom)
+		return bad("custom_mark: %s is not valid UTF-8", readers.Quote(custom))
 	}
 	if len(custom) > MaxCustomMarkBytes {
 		return bad("custom_mark: %d bytes, more than the limit of %d bytes", len(custom), MaxCustomMarkBytes)
@@ -172,7 +201,7 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 			return bad("opt_type: 1 (standard marks) needs at least one set_mark or clear_mark bit")
 		}
 		if custom != "" {
-			return bad("opt_type: 1 (standard marks) but custom_mark %q is set; use opt_type 3", custom)
+			return bad("opt_type: 1 (standard marks) but custom_mark %s is set; use opt_type 3", readers.Quote(custom))
 		}
 		c.Opt = OptStandard
 	case "2":
@@ -186,7 +215,7 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 		}
 		c.Opt = OptBoth
 	default:
-		return bad("opt_type: %q is not 1, 2 or 3", opt)
+		return bad("opt_type: %s is not 1, 2 or 3", readers.Quote(opt))
 	}
 	if c.Opt&OptCustom != 0 {
 		c.Custom = custom
@@ -200,11 +229,11 @@ func ParseBits(s string) (uint64, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "[") {
 		if !strings.HasSuffix(t, "]") {
-			return 0, fmt.Errorf("%q has no closing ]", s)
+			return 0, fmt.Errorf("%s has no closing ]", readers.Quote(s))
 		}
 		t = strings.TrimSpace(t[1 : len(t)-1])
 	} else if strings.HasSuffix(t, "]") {
-		return 0, fmt.Errorf("%q has no opening [", s)
+		return 0, fmt.Errorf("%s has no opening [", readers.Quote(s))
 	}
 	if t == "" {
 		return 0, nil
@@ -218,19 +247,19 @@ func ParseBits(s string) (uint64, error) {
 		} else {
 			el, t = t[:i], t[i+1:]
 			if strings.TrimSpace(t) == "" {
-				return 0, fmt.Errorf("%q ends with a separator", s)
+				return 0, fmt.Errorf("%s ends with a separator", readers.Quote(s))
 			}
 		}
 		el = strings.TrimSpace(el)
 		if el == "" {
-			return 0, fmt.Errorf("%q has an empty element", s)
+			return 0, fmt.Errorf("%s has an empty element", readers.Quote(s))
 		}
 		n, err := strconv.ParseInt(el, 10, 64)
 		if err != nil {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
 				return 0, fmt.Errorf("bit %s is outside 0..63", el)
 			}
-			return 0, fmt.Errorf("%q is not a bit number", el)
+			return 0, fmt.Errorf("%s is not a bit number", readers.Quote(el))
 		}
 		if n < 0 || n > 63 {
 			return 0, fmt.Errorf("bit %d is outside 0..63", n)

@@ -14,7 +14,7 @@
 #   BENCH_DIR     work directory; generated files are reused (default /tmp/markimport-bench)
 #   PROFILE=1     also write a CPU profile of validate on the CSV and print its top functions
 #   SHAPES=0      skip the validate comparison on other shapes of data (few users,
-#                 one user per row, 36-character ids, 3 plain columns, all fields quoted)
+#                 one user per row, 32-hex-digit ids, 3 plain columns, all fields quoted)
 #
 # It measures:
 #   1. validate rows/s and peak RSS for the CSV and for the Parquet of the same rows;
@@ -268,9 +268,9 @@ if [[ $SHAPES == 1 ]]; then
 	few=$((N / 1000 > 0 ? N / 1000 : 1))
 	for spec in "$few users (most over the 1000-conversation limit)|-users $few|users$few" \
 		"$N users (about one row each)|-users $N|users$N" \
-		"36-character ids (markgen -ids uuid)|-ids uuid|uuid" \
+		"32-hex-digit ids (markgen -ids uuid)|-ids uuid|uuid" \
 		"3 plain columns (markgen -layout narrow)|-layout narrow|narrow" \
-		"36-character ids, 5 columns, every field quoted (-layout quoted -ids uuid)|-layout quoted -ids uuid|quoteduuid"; do
+		"32-hex-digit ids, 5 columns, every field quoted (-layout quoted -ids uuid)|-layout quoted -ids uuid|quoteduuid"; do
 		IFS='|' read -r label args tag <<<"$spec"
 		file=$BENCH_DIR/marks-n$N-seed$SEED-$tag.csv
 		# shellcheck disable=SC2086

@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	invalid := fs.Float64("invalid", 0, "fraction of invalid rows (one of each kind, repeated)")
 	sorted := fs.Bool("sorted", false, "keep rows in generation order instead of shuffling (not grouped by user)")
 	layout := fs.String("layout", "full", "CSV columns: full (all eight), narrow (from_account,to_account,set_mark; one bit, c2c) or quoted (five columns in another order, every field quoted, c2c)")
-	ids := fs.String("ids", "short", "account and group ids: short (user12, peer3, group10) or uuid (36 characters, as many systems use)")
+	ids := fs.String("ids", "short", "account and group ids: short (user12, peer3, group10) or uuid (a UUID as 32 hex digits without dashes, the longest a UserID may be)")
 	out := fs.String("o", "-", "output file (.csv or .parquet; - for stdout CSV)")
 	analyze := fs.String("analyze", "", "instead of generating, print the lower bound and a file-order streamer's request count for this CSV")
 	if err := fs.Parse(args); err != nil {
@@ -108,8 +108,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// uuidOf turns a short id into a 36-character one in the form of a UUID,
-// the same for the same id; "" stays "".
+// uuidOf turns a short id into a UUID written as 32 hex digits without
+// dashes (a UserID has at most 32 bytes), the same for the same id; ""
+// stays "".
 func uuidOf(id string) string {
 	if id == "" {
 		return ""
@@ -117,7 +118,7 @@ func uuidOf(id string) string {
 	h := fnv.New128a()
 	h.Write([]byte(id))
 	b := h.Sum(nil)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return fmt.Sprintf("%x", b[0:16])
 }
 
 // Generate makes n rows over the given number of users, deterministically.

@@ -231,7 +231,8 @@ func TestRunAnalyze(t *testing.T) {
 	}
 }
 
-// TestUUIDIDs: -ids uuid gives 36-character ids that keep the same users,
+// TestUUIDIDs: -ids uuid gives 32-hex-digit ids (the longest valid UserID)
+// that keep the same users,
 // conversations and plan as the short ids.
 func TestUUIDIDs(t *testing.T) {
 	dir := t.TempDir()
@@ -245,8 +246,8 @@ func TestUUIDIDs(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 		if ids == "uuid" {
 			for _, l := range lines[1:] {
-				if from, _, _ := strings.Cut(l, ","); len(from) != 36 || strings.Count(from, "-") != 4 {
-					t.Fatalf("from_account %q is not a 36-character id", from)
+				if from, _, _ := strings.Cut(l, ","); len(from) != 32 || strings.Trim(from, "0123456789abcdef") != "" {
+					t.Fatalf("from_account %q is not 32 hex digits", from)
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // change is a validated MarkItem.
@@ -26,8 +27,8 @@ func (s *Server) markContact(body []byte) any {
 	if err := decodeStrict(body, &req); err != nil {
 		return failure(CodeInvalidParam, err.Error())
 	}
-	if req.FromAccount == "" {
-		return failure(CodeInvalidParam, "From_Account missing or empty")
+	if problem := checkAccount("From_Account", req.FromAccount); problem != "" {
+		return failure(CodeInvalidParam, problem)
 	}
 	if n := len(req.MarkItem); n == 0 || n > MaxMarkItems {
 		return failure(CodeItemCount, fmt.Sprintf("MarkItem holds %d items; 1-%d are allowed", n, MaxMarkItems))
@@ -201,6 +202,9 @@ func conversationOf(c ContactItem) (Conversation, string) {
 		if c.ToGroupID != "" {
 			return Conversation{}, "ContactItem Type 1 (c2c) must not carry ToGroupId"
 		}
+		if problem := checkAccount("To_Account", c.ToAccount); problem != "" {
+			return Conversation{}, problem
+		}
 		return Conversation{Type: C2C, Peer: c.ToAccount}, ""
 	case Group:
 		if c.ToGroupID == "" {
@@ -208,6 +212,9 @@ func conversationOf(c ContactItem) (Conversation, string) {
 		}
 		if c.ToAccount != "" {
 			return Conversation{}, "ContactItem Type 2 (group) must not carry To_Account"
+		}
+		if problem := checkID("ToGroupId", c.ToGroupID, MaxGroupIDBytes); problem != "" {
+			return Conversation{}, problem
 		}
 		return Conversation{Type: Group, Peer: c.ToGroupID}, ""
 	}
@@ -267,4 +274,37 @@ func (s *Server) shuffle(results []ResultItem) {
 		out[i] = results[p]
 	}
 	copy(results, out)
+}
+
+// The IM rules for identifiers: the account-import API documents "a UserID
+// of up to 32 bytes", the group API group IDs of up to 48 bytes; neither may
+// hold control characters.
+const (
+	MaxAccountBytes = 32
+	MaxGroupIDBytes = 48
+)
+
+// checkAccount checks a UserID: non-empty, at most MaxAccountBytes, no
+// control characters.
+func checkAccount(field, id string) string {
+	if id == "" {
+		return field + " missing or empty"
+	}
+	return checkID(field, id, MaxAccountBytes)
+}
+
+// checkID says why an identifier breaks the rules, or "".
+func checkID(field, id string, limit int) string {
+	if len(id) > limit {
+		return fmt.Sprintf("%s is %d bytes; at most %d are allowed", field, len(id), limit)
+	}
+	if !utf8.ValidString(id) {
+		return field + " is not valid UTF-8"
+	}
+	for _, r := range id {
+		if r < 0x20 || r == 0x7F || r >= 0x80 && r <= 0x9F {
+			return fmt.Sprintf("%s holds the control character %U", field, r)
+		}
+	}
+	return ""
 }

@@ -10,8 +10,8 @@ func (s *Server) searchContactGroup(body []byte) any {
 	if err := decodeStrict(body, &req); err != nil {
 		return failure(CodeInvalidParam, err.Error())
 	}
-	if req.FromAccount == "" {
-		return failure(CodeInvalidParam, "From_Account missing or empty")
+	if problem := checkAccount("From_Account", req.FromAccount); problem != "" {
+		return failure(CodeInvalidParam, problem)
 	}
 	if n := len(req.ContactItem); n == 0 || n > MaxSearchItems {
 		return failure(CodeInvalidParam, fmt.Sprintf("ContactItem holds %d items; 1-%d are allowed", n, MaxSearchItems))
@@ -54,8 +54,8 @@ func (s *Server) getContactGroup(body []byte) any {
 	if err := decodeStrict(body, &req); err != nil {
 		return failure(CodeInvalidParam, err.Error())
 	}
-	if req.FromAccount == "" {
-		return failure(CodeInvalidParam, "From_Account missing or empty")
+	if problem := checkAccount("From_Account", req.FromAccount); problem != "" {
+		return failure(CodeInvalidParam, problem)
 	}
 	if req.StartIndex == nil {
 		return failure(CodeInvalidParam, "StartIndex missing")
