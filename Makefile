@@ -11,11 +11,11 @@ build:
 	$(GO) build -o $(BIN) ./cmd/markimport
 
 # The test command of the README and of CI: formatting, vet, every test with
-# the race detector, then the end-to-end runs again without it, where the
-# emulator's per-second counts are representative.
+# the race detector. Pacing is checked on the client's own departures, so
+# the tests hold on a busy machine; per-second counts seen by the emulator
+# are figures of make bench.
 test: lint
 	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -p 1 -run 'TestRun|TestPacer|TestKill|TestInterrupt|TestSig|TestVerify' ./cmd/... ./sink/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -25,9 +25,9 @@ lint:
 # Rehearse a whole import against the built-in emulator: no credentials needed.
 demo: build
 	@echo "== validate: a dry run, nothing is sent"
-	-$(BIN) validate --input testdata/demo.csv --report demo-validate.csv
+	-$(BIN) validate --input testdata/demo.csv --report demo-validate.csv --overwrite
 	@echo "== run against the built-in emulator"
-	@$(BIN) run --fake --input testdata/demo.csv --report demo-report.csv --summary demo-summary.json; \
+	@$(BIN) run --fake --input testdata/demo.csv --report demo-report.csv --summary demo-summary.json --overwrite; \
 	  code=$$?; echo "exit code $$code (1: the demo file has 40 invalid rows on purpose; see demo-report.csv)"; \
 	  [ $$code -le 1 ]
 
@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test ./pipeline -run '^$$' -fuzz FuzzValidate -fuzztime 30s
 	$(GO) test ./pipeline -run '^$$' -fuzz FuzzParseBits -fuzztime 30s
 	$(GO) test ./readers -run '^$$' -fuzz FuzzCSV -fuzztime 30s
+	$(GO) test ./readers -run '^$$' -fuzz FuzzScannerMatchesEncodingCSV -fuzztime 30s
 
 clean:
-	rm -rf bin demo-*.csv demo-*.csv.meta.json demo-*.csv.lock demo-summary.json
+	rm -rf bin demo-*.csv demo-*.csv.* demo-summary.json

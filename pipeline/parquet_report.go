@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -23,12 +22,6 @@ import (
 // Instead the run writes its CSV journal beside it (the same lines a CSV
 // report would hold, which --resume reads), and the Parquet file is made
 // from the journal when the run ends.
-
-// JournalPath is the CSV journal of a Parquet report.
-func JournalPath(report string) string { return report + ".journal.csv" }
-
-// IsParquetPath reports whether a report path asks for Parquet.
-func IsParquetPath(path string) bool { return strings.HasSuffix(strings.ToLower(path), ".parquet") }
 
 // reportSchema is the report's Parquet schema: SPEC §5's columns, with row
 // int64, code and attempts int32, and the rest strings.

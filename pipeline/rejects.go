@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 
@@ -83,13 +82,14 @@ func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejec
 	if !ok {
 		return 0, fmt.Errorf("rejects: %s is not CSV", input)
 	}
-	f, err := os.Create(path)
+	f, err := CreateAtomic(path)
 	if err != nil {
 		return 0, fmt.Errorf("rejects: %w", err)
 	}
+	committed := false
 	defer func() {
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("rejects: %w", cerr)
+		if !committed {
+			f.Abort()
 		}
 	}()
 	bw := bufio.NewWriterSize(f, 256<<10)
@@ -141,5 +141,9 @@ func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejec
 	if err := bw.Flush(); err != nil {
 		return n, fmt.Errorf("rejects: %w", err)
 	}
-	return n, f.Sync()
+	committed = true
+	if err := f.Commit(); err != nil {
+		return n, fmt.Errorf("rejects: %w", err)
+	}
+	return n, nil
 }

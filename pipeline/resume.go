@@ -11,10 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"markimport/readers"
 )
 
 // Fingerprint identifies the content of an input file, so that a resumed
@@ -46,32 +47,30 @@ type reportMeta struct {
 	Started time.Time `json:"started"`
 }
 
-// MetaPath is the sidecar file of a report.
+// MetaPath is the sidecar file that records the input of a report or
+// journal.
 func MetaPath(report string) string { return report + ".meta.json" }
 
-// WriteReportMeta records, beside a new report, the input it reports on.
-func WriteReportMeta(report string, fp Fingerprint) error {
+// WriteReportMeta records, at meta (beside a report or journal), the input
+// it reports on. It is written beside and renamed into place.
+func WriteReportMeta(meta string, fp Fingerprint) error {
 	b, err := json.MarshalIndent(reportMeta{Fingerprint: fp, Started: time.Now().UTC()}, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := MetaPath(report) + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, MetaPath(report))
+	return WriteFileAtomic(meta, append(b, '\n'))
 }
 
-// CheckReportMeta refuses to resume when the input differs from the one the
-// report was started with.
-func CheckReportMeta(report string, fp Fingerprint) error {
-	b, err := os.ReadFile(MetaPath(report))
+// CheckReportMeta refuses to resume report when its record of the input,
+// meta, is missing or names another input than fp.
+func CheckReportMeta(meta, report string, fp Fingerprint) error {
+	b, err := os.ReadFile(meta)
 	if err != nil {
-		return fmt.Errorf("cannot resume: %s has no record of its input (%v); start a new report instead", report, err)
+		return fmt.Errorf("cannot resume: %s has no record of its input (%v); start over with --overwrite", report, err)
 	}
 	var m reportMeta
 	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("cannot resume: %s: %v", MetaPath(report), err)
+		return fmt.Errorf("cannot resume: %s: %v", meta, err)
 	}
 	if m.Size != fp.Size || m.SHA256 != fp.SHA256 {
 		return fmt.Errorf("cannot resume: %s changed since the report %s was started (size %d, sha256 %.12s… then; size %d, sha256 %.12s… now); start a new report for the new file",
@@ -80,34 +79,74 @@ func CheckReportMeta(report string, fp Fingerprint) error {
 	return nil
 }
 
-// ResumeCSVReport reopens the report of an interrupted run. It keeps the lines
-// of rows that ended ok (the rows a resumed run skips) and drops every other
-// line, since those rows are planned again and will be reported anew; a line
-// torn by a crash is dropped too. The kept lines are written to a new file
-// that atomically replaces the report, which is then open for appending. It
-// returns the set of ok rows and the ok lines' count.
+// ResumeCSVReport continues the CSV report at path in place: see resumeInto.
 func ResumeCSVReport(path string) (*CSVReport, *RowSet, error) {
-	old, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("resume: %w", err)
-	}
-	defer old.Close()
-	st, err := old.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	size, err := completeLength(old, st.Size())
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpPath := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".resume.tmp")
+	return resumeInto(path, path, nil)
+}
+
+// resumeInto reads the report of an interrupted run, src, and writes to
+// dst (which may be src) the lines of rows that ended ok (the rows a
+// resumed run skips), dropping every other line, since those rows are
+// planned again and will be reported anew; a line torn by a crash is
+// dropped too. The kept lines are written to a new file that atomically
+// replaces dst, which is then open for appending. It returns the set of ok
+// rows. lines, when not nil, reads src's lines instead (a Parquet report).
+func resumeInto(src, dst string, lines func(func([]string)) error) (*CSVReport, *RowSet, error) {
+	tmpPath := dst + ".resume.tmp"
 	tmp, err := os.OpenFile(tmpPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume: %w", err)
 	}
 	defer os.Remove(tmpPath) // a no-op once renamed
 	out := newCSVReport(tmp)
+	out.w.Write(ReportHeader)
 	done := &RowSet{}
+	keep := func(rec []string) {
+		if rec[4] != string(StatusOK) {
+			return
+		}
+		row, err := strconv.ParseInt(rec[0], 10, 64)
+		if err != nil || row < 1 || done.Has(row) {
+			return
+		}
+		done.Add(row)
+		out.w.Write(rec)
+	}
+	if lines == nil {
+		lines = func(fn func([]string)) error { return readCSVReport(src, fn) }
+	}
+	if err := lines(keep); err != nil {
+		tmp.Close()
+		return nil, nil, err
+	}
+	if err := out.syncLocked(); err != nil {
+		tmp.Close()
+		return nil, nil, fmt.Errorf("resume: %w", err)
+	}
+	if err := os.Rename(tmpPath, dst); err != nil {
+		tmp.Close()
+		return nil, nil, fmt.Errorf("resume: %w", err)
+	}
+	return out, done, nil
+}
+
+// readCSVReport calls fn with every complete, well-formed line of a CSV
+// report: a line torn or garbled by a crash is skipped (what it said is
+// unknown, so its row is simply planned again).
+func readCSVReport(path string, fn func([]string)) error {
+	old, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	defer old.Close()
+	st, err := old.Stat()
+	if err != nil {
+		return err
+	}
+	size, err := completeLength(old, st.Size())
+	if err != nil {
+		return err
+	}
 	cr := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(old, 0, size), 1<<20))
 	cr.FieldsPerRecord = len(ReportHeader)
 	cr.ReuseRecord = true
@@ -115,42 +154,21 @@ func ResumeCSVReport(path string) (*CSVReport, *RowSet, error) {
 	if size == 0 {
 		// Not one complete line: the run ended before even the header was
 		// on disk, so it had reported no row.
-		header, err = ReportHeader, nil
+		return nil
 	}
 	if err != nil || strings.Join(header, ",") != strings.Join(ReportHeader, ",") {
-		tmp.Close()
-		return nil, nil, fmt.Errorf("resume: %s is not a markimport report (header %q)", path, strings.Join(header, ","))
+		return fmt.Errorf("resume: %s is not a markimport report (header %s)", path, readers.Quote(strings.Join(header, ",")))
 	}
-	out.w.Write(ReportHeader)
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			// A torn or garbled line: what it said is unknown, so the row is
-			// simply planned again.
 			continue
 		}
-		if rec[4] != string(StatusOK) {
-			continue
-		}
-		row, err := strconv.ParseInt(rec[0], 10, 64)
-		if err != nil || row < 1 || done.Has(row) {
-			continue
-		}
-		done.Add(row)
-		out.w.Write(rec)
+		fn(rec)
 	}
-	if err := out.syncLocked(); err != nil {
-		tmp.Close()
-		return nil, nil, fmt.Errorf("resume: %w", err)
-	}
-	if err := os.Rename(tmpPath, path); err != nil {
-		tmp.Close()
-		return nil, nil, fmt.Errorf("resume: %w", err)
-	}
-	return out, done, nil
 }
 
 // completeLength is the length of the file up to its last newline: a line

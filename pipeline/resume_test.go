@@ -52,15 +52,15 @@ func TestReportMetaRefusesChangedInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteReportMeta(rep, fp); err != nil {
+	if err := WriteReportMeta(MetaPath(rep), fp); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckReportMeta(rep, fp); err != nil {
+	if err := CheckReportMeta(MetaPath(rep), rep, fp); err != nil {
 		t.Fatalf("same input refused: %v", err)
 	}
 	os.WriteFile(in, []byte("from_account,to_account,set_mark\nu,p,2\n"), 0o644) // same size
 	fp2, _ := FingerprintFile(in)
-	if err := CheckReportMeta(rep, fp2); err == nil || !strings.Contains(err.Error(), "changed") {
+	if err := CheckReportMeta(MetaPath(rep), rep, fp2); err == nil || !strings.Contains(err.Error(), "changed") {
 		t.Fatalf("changed input accepted: %v", err)
 	}
 }

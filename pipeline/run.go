@@ -37,14 +37,31 @@ type Sender interface {
 }
 
 // FatalError is an API answer that makes every further request pointless
-// (wrong credentials, region or edition). The run stops.
+// (wrong credentials, region or edition), or an endpoint that was never
+// reached. The run stops.
 type FatalError struct {
 	Code int
-	Info string // the API's ErrorInfo
+	Info string // the API's ErrorInfo, or the connection error
 	Hint string // what the user should fix
 }
 
+// CodeUnreachable is the code of a FatalError for an endpoint that no
+// request ever reached (refused, unknown host, failed TLS handshake).
+const CodeUnreachable = -3
+
+// Stopped is how the summary says why a run stopped: "fatal: 70009", or
+// "fatal: unreachable".
+func (e *FatalError) Stopped() string {
+	if e.Code == CodeUnreachable {
+		return "fatal: unreachable"
+	}
+	return "fatal: " + strconv.Itoa(e.Code)
+}
+
 func (e *FatalError) Error() string {
+	if e.Code == CodeUnreachable {
+		return fmt.Sprintf("cannot reach the API: %s (%s)", e.Info, e.Hint)
+	}
 	s := fmt.Sprintf("API error %d", e.Code)
 	if e.Info != "" {
 		s += ": " + e.Info
@@ -126,6 +143,11 @@ type Options struct {
 	// MaxInvalid, when not nil, is the most invalid and rejected rows a run
 	// tolerates: beyond it nothing is sent.
 	MaxInvalid *Limit
+	// InputRead, when set, is called once the input is known to hold no
+	// input error: when it has been read whole (unsorted input), or right
+	// before the first request is sent, or at the end of a dry run. The
+	// report's journal takes its name then. An error stops the run.
+	InputRead func() error
 	// Sorted declares the input grouped by from_account: each user is
 	// planned and sent as soon as its rows end, with no grouping store. A
 	// user whose rows reappear later is reported invalid for those rows.
@@ -152,8 +174,18 @@ type Summary struct {
 	PlanSeconds     float64          `json:"estimated_send_seconds"`
 	Resumed         int64            `json:"resumed_ok_rows,omitempty"`
 	Spilled         bool             `json:"spilled,omitempty"`
-	Stopped         string           `json:"stopped,omitempty"`
+	// Stopped says why sending stopped early: StoppedInterrupted,
+	// StoppedMaxInvalid, or "fatal: CODE" (FatalError.Stopped);
+	// StopMessage says it in words.
+	Stopped     string `json:"stopped,omitempty"`
+	StopMessage string `json:"stop_message,omitempty"`
 }
+
+// Why a run stopped early, in Summary.Stopped.
+const (
+	StoppedInterrupted = "interrupted"
+	StoppedMaxInvalid  = "max-invalid"
+)
 
 // AllOK reports whether every row ended ok (or valid, in a dry run).
 func (s *Summary) AllOK() bool {
@@ -240,10 +272,11 @@ type run struct {
 	onInvalid func(*Invalid)
 	onPlan    func([]Request, []Rejected) error
 
-	seq     int64                  // requests planned so far
-	ch      chan *Request          // to the sender
-	stopped context.Context        // done when no more requests may be sent
-	why     atomic.Pointer[string] // why sending stopped
+	inputRead bool                   // Options.InputRead was called
+	seq       int64                  // requests planned so far
+	ch        chan *Request          // to the sender
+	stopped   context.Context        // done when no more requests may be sent
+	why       atomic.Pointer[string] // why sending stopped
 }
 
 // syncEvery makes the report durable at least every d (default 1 s) until
@@ -300,6 +333,9 @@ func (r *run) run(ctx context.Context) error {
 			return &readers.InputError{Path: r.opts.Input, Err: readers.ErrNoRows}
 		}
 		r.ctr.RowsTotal.Store(r.sum.Rows)
+		if err := r.markInputRead(); err != nil {
+			return err
+		}
 		r.sum.Spilled = st.Spilled()
 		if st.Spilled() {
 			r.log.Info("input read", "rows", r.sum.Rows, "spilled", true, "spilled_rows", st.spills)
@@ -323,7 +359,7 @@ func (r *run) run(ctx context.Context) error {
 			stopped, cancel := context.WithCancel(ctx)
 			cancel()
 			r.stopped = stopped
-			r.sum.Stopped = guard.Error()
+			r.sum.Stopped, r.sum.StopMessage = StoppedMaxInvalid, guard.Error()
 		} else {
 			r.stopped = context.Background()
 		}
@@ -332,6 +368,9 @@ func (r *run) run(ctx context.Context) error {
 		}
 		if r.sum.Rows == 0 {
 			return &readers.InputError{Path: r.opts.Input, Err: readers.ErrNoRows}
+		}
+		if err := r.markInputRead(); err != nil {
+			return err
 		}
 		if guard != nil {
 			return guard
@@ -356,17 +395,28 @@ func (r *run) run(ctx context.Context) error {
 	done := func(req *Request, out []Outcome) {
 		writeItems(r.rep, r.ctr, req, out, "")
 		r.ctr.RequestsDone.Add(1)
-		atomic.AddInt64(&r.sum.RequestsSent, 1)
+		// A request counts as sent when it left at least once.
+		for i := range out {
+			if out[i].Attempts > 0 {
+				atomic.AddInt64(&r.sum.RequestsSent, 1)
+				break
+			}
+		}
 	}
 	sendErr := r.opts.Sender.Send(sendCtx, r.ch, done)
 	var fe *FatalError
 	switch {
 	case errors.As(sendErr, &fe):
 		why := fmt.Sprintf("not sent: the run stopped on API error %d", fe.Code)
+		if fe.Code == CodeUnreachable {
+			why = "not sent: the API cannot be reached"
+		}
 		r.why.Store(&why)
-		r.sum.Stopped = fe.Error()
+		r.sum.Stopped, r.sum.StopMessage = fe.Stopped(), fe.Error()
+	case sendErr != nil && ctx.Err() != nil:
+		r.sum.Stopped = StoppedInterrupted
 	case sendErr != nil:
-		r.sum.Stopped = sendErr.Error()
+		r.sum.Stopped, r.sum.StopMessage = "error", sendErr.Error()
 	}
 	cancelSend()
 	<-prodDone
@@ -436,7 +486,7 @@ func (r *run) checkGuard(ctx context.Context) (*GuardError, error) {
 		return nil, errors.New("--max-invalid needs an input file: standard input cannot be read twice")
 	}
 	o := r.opts
-	o.DryRun, o.Report, o.Rejects, o.MaxInvalid, o.Counters, o.Log = true, Discard{}, nil, nil, nil, nil
+	o.DryRun, o.Report, o.Rejects, o.MaxInvalid, o.Counters, o.Log, o.InputRead = true, Discard{}, nil, nil, nil, nil, nil
 	sum, err := Run(ctx, o)
 	if err != nil {
 		return nil, err
@@ -545,6 +595,9 @@ func (r *run) emit(reqs []Request, rejected []Rejected) error {
 			continue
 		}
 		if r.stopped.Err() == nil {
+			if err := r.markInputRead(); err != nil {
+				return err
+			}
 			select {
 			case r.ch <- req:
 				continue
@@ -558,6 +611,15 @@ func (r *run) emit(reqs []Request, rejected []Rejected) error {
 		writeItems(r.rep, r.ctr, req, nil, StatusUnsent, why)
 	}
 	return nil
+}
+
+// markInputRead calls Options.InputRead the first time.
+func (r *run) markInputRead() error {
+	if r.inputRead || r.opts.InputRead == nil || r.onPlan != nil {
+		return nil
+	}
+	r.inputRead = true
+	return r.opts.InputRead()
 }
 
 // rejectedMessage is the report's message for a row beyond the limit.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,6 +130,7 @@ type VerifySummary struct {
 	Throttled      int64   `json:"throttled"`
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
 	Stopped        string  `json:"stopped,omitempty"`
+	StopMessage    string  `json:"stop_message,omitempty"`
 }
 
 // AllMatch reports whether every checked row matches: no row is a
@@ -222,8 +222,14 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	if err == nil {
 		err = ctx.Err()
 	}
-	if err != nil {
-		sum.Stopped = err.Error()
+	var fe *FatalError
+	switch {
+	case errors.As(err, &fe):
+		sum.Stopped, sum.StopMessage = fe.Stopped(), fe.Error()
+	case err != nil && ctx.Err() != nil:
+		sum.Stopped = StoppedInterrupted
+	case err != nil:
+		sum.Stopped, sum.StopMessage = "error", err.Error()
 	}
 	return finish(err)
 }
@@ -402,43 +408,48 @@ func (r *verifyReport) unread(b *searchBatch, why string) {
 	}
 }
 
-// CSVVerifyReport writes the verify report as CSV.
+// CSVVerifyReport writes the verify report as CSV, beside its path until
+// Close renames it into place (Abort drops it).
 type CSVVerifyReport struct {
-	f   *os.File
+	f   *AtomicFile
 	buf *bufio.Writer
 	w   *csv.Writer
 }
 
-// CreateCSVVerifyReport creates (truncating) a verify report at path and
+// CreateCSVVerifyReport starts a verify report that will be path and
 // writes its header.
 func CreateCSVVerifyReport(path string) (*CSVVerifyReport, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := CreateAtomic(path)
 	if err != nil {
 		return nil, fmt.Errorf("create verify report: %w", err)
 	}
 	buf := bufio.NewWriterSize(f, 256<<10)
 	r := &CSVVerifyReport{f: f, buf: buf, w: csv.NewWriter(buf)}
 	if err := r.w.Write(VerifyReportHeader); err != nil {
-		f.Close()
+		f.Abort()
 		return nil, fmt.Errorf("write verify report %s: %w", path, err)
 	}
 	return r, nil
 }
+
+// Abort drops the report: the path is left as it was.
+func (r *CSVVerifyReport) Abort() { r.f.Abort() }
 
 // Write appends one line.
 func (r *CSVVerifyReport) Write(l VerifyLine) error {
 	return r.w.Write([]string{strconv.FormatInt(l.Row, 10), l.From, l.Type, l.Peer, string(l.Status), l.Expected, l.Actual, l.Message})
 }
 
-// Close flushes the report and closes the file.
+// Close flushes the report and renames it into place.
 func (r *CSVVerifyReport) Close() error {
 	r.w.Flush()
 	err := r.w.Error()
 	if err == nil {
 		err = r.buf.Flush()
 	}
-	if cerr := r.f.Close(); err == nil {
-		err = cerr
+	if err != nil {
+		r.f.Abort()
+		return err
 	}
-	return err
+	return r.f.Commit()
 }

@@ -3,6 +3,8 @@ package sink
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -68,6 +71,14 @@ type Config struct {
 	Log      *slog.Logger
 	// HTTPClient overrides the keep-alive client the Client builds.
 	HTTPClient *http.Client
+	// OnDeparture, when set, is called with the time each request leaves
+	// (as the pacer counted it): the run keeps the last one durable, and
+	// tests check the departures against the server's rule.
+	OnDeparture func(time.Time)
+	// NotBefore holds every request until then: a run started right after
+	// another waits out the server's second in which that one's last
+	// requests arrived.
+	NotBefore time.Time
 }
 
 // Client sends mark_contact requests. It implements pipeline.Sender.
@@ -81,6 +92,8 @@ type Client struct {
 
 	sigMu      sync.Mutex
 	sigRenewed time.Time
+
+	reach reachability
 }
 
 // New checks the configuration and returns a client.
@@ -120,6 +133,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Backoff.Cap = 10 * time.Second
 	}
 	c := &Client{cfg: cfg, base: base, pacer: NewPacer(cfg.Rate, cfg.Margin), ctr: cfg.Counters, log: cfg.Log}
+	c.pacer.notBefore = cfg.NotBefore
 	if c.ctr == nil {
 		c.ctr = &pipeline.Counters{}
 	}
@@ -188,85 +202,40 @@ func (c *Client) Send(ctx context.Context, reqs <-chan *pipeline.Request, done f
 	return ctx.Err()
 }
 
-// send delivers one planned request, retrying what can be retried. It returns
-// one outcome per item and, when the API answered with a fatal code, a
-// *pipeline.FatalError.
+// send delivers one planned request, retrying what can be retried: the
+// whole request, or only its items that the answer says to retry, in a new
+// request of the same user. It returns one outcome per item and, when the
+// API answered with a fatal code, a *pipeline.FatalError.
+//
+// An item's outcome is Sent only when the API answered for it (ok, or a
+// code that fails it), or when it reached the API and still failed after
+// the last attempt. An item not confirmed when the run stops is unsent,
+// whatever answers it had before: its row is sent again by --resume.
 func (c *Client) send(stopCtx, wireCtx context.Context, req *pipeline.Request) ([]pipeline.Outcome, error) {
 	out := make([]pipeline.Outcome, len(req.Items))
 	pending := make([]int, len(req.Items))
 	for i := range pending {
 		pending[i] = i
 	}
-	// Outcomes of items still pending when we give up.
-	giveUp := func(code int, msg string, sent bool) {
-		for _, i := range pending {
-			out[i].Sent = out[i].Sent || sent
-			if out[i].Sent {
-				out[i].Code, out[i].Message = code, msg
-			} else {
-				out[i].Code, out[i].Message = 0, msg
-			}
-		}
-		pending = nil
-	}
-	sigRetried := false
-	lastCode, lastMsg := 0, ""
-	for attempt := 1; len(pending) > 0; attempt++ {
-		if attempt > 1 {
-			if attempt > c.cfg.MaxAttempts {
-				giveUp(lastCode, fmt.Sprintf("gave up after %d attempts: %s", c.cfg.MaxAttempts, lastMsg), true)
-				break
-			}
-			c.ctr.Retries.Add(1)
-			if err := sleepCtx(stopCtx, c.backoff(attempt-1)); err != nil {
-				giveUp(lastCode, "not retried: the run stopped; last answer: "+lastMsg, false)
-				break
-			}
-		}
-		if err := c.pacer.Wait(stopCtx); err != nil {
-			msg := "not sent: the run stopped"
-			if lastMsg != "" {
-				msg = "not retried: the run stopped; last answer: " + lastMsg
-			}
-			giveUp(lastCode, msg, false)
-			break
-		}
-		for _, i := range pending {
-			out[i].Sent = true
-			out[i].Attempts++
-		}
-		resp, status, err := c.post(wireCtx, req.From, req.Items, pending)
-		var env *envelope
-		if resp != nil {
-			env = &envelope{resp.ActionStatus, resp.ErrorCode, resp.ErrorInfo}
-		}
-		v, code, msg, fe := c.judge(status, err, env, &sigRetried)
-		switch v {
-		case retryLater:
-			lastCode, lastMsg = code, msg
-			c.log.Debug("retrying request", "from", req.From, "attempt", attempt, "reason", msg)
-			continue
-		case retryNow:
-			attempt-- // a renewed signature is not a retry of the request
+	var itemFatal *pipeline.FatalError
+	res := c.retry(stopCtx, func() attempt {
+		resp, a := c.post(wireCtx, req.From, req.Items, pending)
+		if a.left {
 			for _, i := range pending {
-				out[i].Attempts--
+				out[i].Attempts++
 			}
-			continue
-		case failed:
-			giveUp(code, msg, true)
-			continue
-		case stop:
-			giveUp(code, msg, true)
-			return out, fe
 		}
-		// The request went through; look at every item.
+		if a.class != OK {
+			return a
+		}
+		// The request went through; look at every item, matched by its
+		// conversation, never by position.
 		results := make(map[pipeline.Conversation]ResultItem, len(resp.ResultItem))
 		for _, r := range resp.ResultItem {
 			results[conversationOf(r.ContactItem)] = r
 		}
 		still := pending[:0]
-		throttled := false
-		var fatal *pipeline.FatalError
+		again := attempt{class: OK, left: true, status: a.status}
 		for _, i := range pending {
 			it := &req.Items[i]
 			r, ok := results[it.Conv]
@@ -274,38 +243,211 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *pipeline.Request) (
 			if !ok {
 				code, info = CodeNoResult, "the answer has no result for this conversation"
 			}
-			switch ClassifyCode(code) {
+			switch cl := ClassifyCode(code); cl {
 			case OK:
-				out[i].Code, out[i].Message = 0, ""
-			case Throttled:
-				throttled = true
+				out[i].Sent, out[i].Code, out[i].Message = true, 0, ""
+			case Throttled, Transient:
 				still = append(still, i)
-				lastCode, lastMsg = code, apiMessage(code, info)
-			case Transient:
-				still = append(still, i)
-				lastCode, lastMsg = code, apiMessage(code, info)
+				if again.class != Throttled {
+					again.class = cl
+				}
+				again.code, again.msg = code, apiMessage(code, info)
 			case Fatal, SigExpired:
 				// A fatal code on an item (edition, permissions) will be the
 				// same for every other item: stop instead of a flood.
-				out[i].Code, out[i].Message = code, apiMessage(code, info)
-				if fatal == nil {
-					fatal = &pipeline.FatalError{Code: code, Info: info, Hint: Hint(code)}
+				out[i].Sent, out[i].Code, out[i].Message = true, code, apiMessage(code, info)
+				if itemFatal == nil {
+					itemFatal = &pipeline.FatalError{Code: code, Info: Redact(info), Hint: Hint(code)}
 				}
 			default:
-				out[i].Code, out[i].Message = code, apiMessage(code, info)
+				out[i].Sent, out[i].Code, out[i].Message = true, code, apiMessage(code, info)
 			}
 		}
-		if throttled {
-			c.ctr.Throttled.Add(1)
-			c.pacer.Throttled()
-		}
 		pending = still
-		if fatal != nil {
-			giveUp(fatal.Code, "not retried: the run stopped on API error "+strconv.Itoa(fatal.Code), true)
-			return out, fatal
+		if itemFatal != nil {
+			return attempt{class: Fatal, fatal: itemFatal, code: itemFatal.Code, msg: apiMessage(itemFatal.Code, itemFatal.Info), left: true, status: a.status}
+		}
+		return again
+	})
+	last := res.last
+	for _, i := range pending {
+		o := &out[i]
+		o.Code = last.code
+		switch {
+		case res.end == gaveUp:
+			o.Sent = o.Attempts > 0
+			o.Message = fmt.Sprintf("gave up after %d attempts: %s", c.cfg.MaxAttempts, last.msg)
+		case res.end == failed:
+			o.Sent, o.Message = true, last.msg
+		case res.end == stopped && last.msg == "":
+			o.Code, o.Message = 0, "not sent: the run stopped"
+		case res.end == stopped:
+			o.Message = "not retried: the run stopped; last answer: " + last.msg
+		case last.fatal != nil && last.fatal.Code == pipeline.CodeUnreachable:
+			o.Code, o.Message = CodeTransport, "not sent: "+last.fatal.Error()
+		case last.fatal == itemFatal:
+			o.Message = "not retried: the run stopped on API error " + strconv.Itoa(last.code)
+		default: // a fatal answer to the whole request
+			o.Sent, o.Message = true, last.msg
 		}
 	}
+	if res.end == fatal {
+		return out, last.fatal
+	}
 	return out, nil
+}
+
+// attempt is what one try of a call came to, at the level of the whole
+// request.
+type attempt struct {
+	// class is OK when the answer is usable (for a write: every item has
+	// its outcome, or those left are to be retried as class says).
+	class Class
+	code  int
+	msg   string // for the report: never holds a secret
+	// left is true when the request reached the wire: false when no
+	// connection could be made.
+	left bool
+	// status is the HTTP status of an answer, 0 when none came.
+	status int
+	// connErr is the error of a failure to connect.
+	connErr error
+	fatal   *pipeline.FatalError
+}
+
+// ending is how a retried call ended.
+type ending int
+
+const (
+	ended   ending = iota // an answer to act on (ok, or partly)
+	failed                // the API refused the whole request: carry on
+	gaveUp                // still retryable after MaxAttempts
+	stopped               // the run stopped before it was done
+	fatal                 // an answer that stops the run
+)
+
+// result is a retried call's end and its last attempt.
+type result struct {
+	end  ending
+	last attempt
+}
+
+// retry is the one retry loop of the client, for writes and reads alike,
+// in the manner of rclone's pacer.Call: try makes one attempt and says
+// what its answer means; the loop owns everything else. Each attempt waits
+// for the pacer; a throttled answer slows the pacer for every worker; a
+// transient one is tried again after a full-jitter backoff, up to
+// MaxAttempts; an expired usersig is renewed once and tried again at once;
+// a fatal answer, or an endpoint never reached, ends the call. Sleeps end
+// when ctx does.
+func (c *Client) retry(ctx context.Context, try func() attempt) result {
+	renewed := false
+	var last attempt
+	for n := 1; ; n++ {
+		if n > 1 {
+			if n > c.cfg.MaxAttempts {
+				return result{gaveUp, last}
+			}
+			c.ctr.Retries.Add(1)
+			if err := sleepCtx(ctx, c.backoff(n-1)); err != nil {
+				return result{stopped, last}
+			}
+		}
+		if err := c.pacer.Wait(ctx); err != nil {
+			return result{stopped, last}
+		}
+		a := try()
+		if fe := c.reach.observe(a, c); fe != nil {
+			a.fatal = fe
+			return result{fatal, a}
+		}
+		switch a.class {
+		case OK:
+			return result{ended, a}
+		case ItemFailed:
+			return result{failed, a}
+		case Throttled:
+			c.ctr.Throttled.Add(1)
+			c.pacer.Throttled()
+		case SigExpired:
+			if !renewed && c.renewSig() {
+				// A renewed signature is not a retry of the request.
+				renewed = true
+				n--
+				continue
+			}
+			a.fatal = &pipeline.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
+			return result{fatal, a}
+		case Fatal:
+			if a.fatal == nil {
+				a.fatal = &pipeline.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
+			}
+			return result{fatal, a}
+		}
+		c.log.Debug("retrying", "attempt", n, "reason", a.msg)
+		last = a
+	}
+}
+
+// reachability tells an endpoint that was never reached from one that
+// fails for a while. Before any answer came, a few failures to connect in
+// a row (refused, unknown host, TLS) stop the run: retrying every request
+// six times would only take minutes to say the same. After an answer,
+// failures to connect are transient, and a warning says when they persist.
+type reachability struct {
+	answered atomic.Bool
+	failures atomic.Int32 // failures to connect since the last answer
+	warned   atomic.Int64 // when the last warning was logged (Unix ns)
+}
+
+// unreachableAfter is how many failures to connect, with no answer ever,
+// stop the run.
+const unreachableAfter = 3
+
+// observe takes one attempt into account, and returns the fatal error of
+// an endpoint never reached.
+func (r *reachability) observe(a attempt, c *Client) *pipeline.FatalError {
+	if a.status != 0 {
+		r.answered.Store(true)
+		r.failures.Store(0)
+		return nil
+	}
+	if a.connErr == nil {
+		return nil
+	}
+	n := r.failures.Add(1)
+	if !r.answered.Load() {
+		if n >= unreachableAfter {
+			return &pipeline.FatalError{Code: pipeline.CodeUnreachable, Info: c.base.Redacted() + ": " + a.msg,
+				Hint: "check --endpoint or --region, the network, and any proxy or firewall in between"}
+		}
+		return nil
+	}
+	now := time.Now().UnixNano()
+	if last := r.warned.Load(); n >= 10 && now-last > int64(10*time.Second) && r.warned.CompareAndSwap(last, now) {
+		c.log.Warn("the API cannot be reached: requests are retried", "endpoint", c.base.Redacted(), "failures_in_a_row", n, "err", a.msg)
+	}
+	return nil
+}
+
+// classify is the one pure classification of an attempt at the level of
+// the request, for every API the client calls: the transport outcome (err,
+// HTTP status; env is nil when no answer parsed) and the answer's
+// ErrorCode. It returns the class, the code and a report message (never
+// holding a secret).
+func classify(status int, err error, env *envelope) (Class, int, string) {
+	if err != nil || status != http.StatusOK || env == nil {
+		class, msg := classifyTransport(status, err)
+		return class, CodeTransport, msg
+	}
+	code := env.ErrorCode
+	if code == 0 && env.ActionStatus != "" && env.ActionStatus != "OK" {
+		code = CodeTransport
+	}
+	if code == 0 {
+		return OK, 0, ""
+	}
+	return ClassifyCode(code), code, apiMessage(code, env.ErrorInfo)
 }
 
 // envelope is the request-level part of every API answer.
@@ -313,62 +455,6 @@ type envelope struct {
 	ActionStatus string
 	ErrorCode    int
 	ErrorInfo    string
-}
-
-// verdict is what one attempt's answer means for the request as a whole.
-type verdict int
-
-const (
-	answered   verdict = iota // a usable answer: look at what it holds
-	retryLater                // throttled or transient: retry after a backoff
-	retryNow                  // a renewed usersig: retry, not counted as an attempt
-	failed                    // the API refused the whole request: carry on
-	stop                      // a fatal answer: stop the run
-)
-
-// judge is the one classification of an attempt at the request level, for
-// every API the client calls: the transport outcome (err, HTTP status; env
-// is nil when no answer parsed) and the answer's ErrorCode. On the way it
-// slows the pacer when throttled and renews the usersig once on expiry
-// (sigRetried). It returns the code and a report message, which never
-// holds a secret, and for stop the *pipeline.FatalError.
-func (c *Client) judge(status int, err error, env *envelope, sigRetried *bool) (verdict, int, string, *pipeline.FatalError) {
-	if err != nil || status != http.StatusOK || env == nil {
-		class, msg := classifyTransport(status, err)
-		switch class {
-		case Throttled:
-			c.ctr.Throttled.Add(1)
-			c.pacer.Throttled()
-		case Fatal:
-			return stop, CodeTransport, msg, &pipeline.FatalError{Code: CodeTransport, Info: msg, Hint: "check --endpoint / --region"}
-		}
-		return retryLater, CodeTransport, msg, nil
-	}
-	code := env.ErrorCode
-	if code == 0 && env.ActionStatus != "" && env.ActionStatus != "OK" {
-		code = CodeTransport
-	}
-	if code == 0 {
-		return answered, 0, "", nil
-	}
-	msg := apiMessage(code, env.ErrorInfo)
-	switch ClassifyCode(code) {
-	case Throttled:
-		c.ctr.Throttled.Add(1)
-		c.pacer.Throttled()
-		return retryLater, code, msg, nil
-	case Transient:
-		return retryLater, code, msg, nil
-	case SigExpired:
-		if !*sigRetried && c.renewSig() {
-			*sigRetried = true
-			return retryNow, code, msg, nil
-		}
-		return stop, code, msg, &pipeline.FatalError{Code: code, Info: Redact(env.ErrorInfo), Hint: Hint(code)}
-	case Fatal:
-		return stop, code, msg, &pipeline.FatalError{Code: code, Info: Redact(env.ErrorInfo), Hint: Hint(code)}
-	}
-	return failed, code, msg, nil
 }
 
 // apiMessage is the report's message for an API code.
@@ -426,63 +512,109 @@ func (c *Client) URL(path string) (string, error) {
 }
 
 // post sends the pending items of one request and decodes the answer.
-func (c *Client) post(ctx context.Context, from string, items []pipeline.Item, pending []int) (*Response, int, error) {
+func (c *Client) post(ctx context.Context, from string, items []pipeline.Item, pending []int) (*Response, attempt) {
 	body := MarkContactRequest{FromAccount: from, MarkItem: make([]MarkItem, len(pending))}
 	for k, i := range pending {
 		body.MarkItem[k] = markItem(&items[i])
 	}
 	var resp Response
-	status, err := c.call(ctx, PathMarkContact, &body, &resp)
-	if err != nil || status != http.StatusOK {
-		return nil, status, err
-	}
-	return &resp, status, nil
+	a := c.exchange(ctx, PathMarkContact, &body, &resp, func() *envelope {
+		return &envelope{resp.ActionStatus, resp.ErrorCode, resp.ErrorInfo}
+	})
+	return &resp, a
 }
 
 // errNotJSON marks a 200 answer whose body is not a JSON object.
 var errNotJSON = errors.New("answer is not JSON")
 
-// call POSTs a JSON body to an API path and decodes a JSON answer into out.
-// It returns the HTTP status; a 200 whose body does not decode returns status
-// 200 with a nil error and out untouched is reported by a nil Response, so
-// it is signalled by errNotJSON wrapped as a transport-level problem.
-func (c *Client) call(ctx context.Context, path string, body, out any) (int, error) {
+// exchange POSTs a JSON body to an API path, decodes a JSON answer into
+// out and classifies the attempt; env gives the envelope of out once it is
+// decoded.
+func (c *Client) exchange(ctx context.Context, path string, body, out any, env func() *envelope) attempt {
+	status, left, err := c.do(ctx, path, body, out)
+	var e *envelope
+	if err == nil && status == http.StatusOK {
+		e = env()
+	}
+	class, code, msg := classify(status, err, e)
+	a := attempt{class: class, code: code, msg: msg, left: left, status: status}
+	if err != nil && !left {
+		a.connErr = err
+	}
+	return a
+}
+
+// do makes one HTTP exchange. It returns the HTTP status (0 without an
+// answer), whether the request reached the wire (false when no connection
+// could be made), and an error when no usable answer came.
+func (c *Client) do(ctx context.Context, path string, body, out any) (int, bool, error) {
 	u, err := c.URL(path)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	buf, err := json.Marshal(body)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	// The pacer's hard ceiling is applied once the request has a connection,
-	// right before it is written.
+	// right before it is written: what leaves then is what the server counts.
+	var left atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) {
-			c.pacer.Admit(ctx)
-			c.ctr.MarkSend(time.Now())
+			t, err := c.pacer.Admit(ctx)
+			if err != nil {
+				return
+			}
+			left.Store(true)
+			c.ctr.MarkSend(t)
+			if c.cfg.OnDeparture != nil {
+				c.cfg.OnDeparture(t)
+			}
 		},
 	})
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(buf))
 	if err != nil {
-		return 0, errors.New(redactErr(err))
+		return 0, false, errors.New(redactErr(err))
 	}
 	hreq.Header.Set("Content-Type", "application/json")
-	c.ctr.HTTPRequests.Add(1)
 	hresp, err := c.http.Do(hreq)
+	if left.Load() {
+		c.ctr.HTTPRequests.Add(1)
+	}
 	if err != nil {
-		return 0, err
+		return 0, left.Load() && !connectFailed(err), err
 	}
 	defer hresp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(hresp.Body, 16<<20))
 	if err != nil {
-		return 0, err
+		return 0, true, err
 	}
 	if hresp.StatusCode != http.StatusOK {
-		return hresp.StatusCode, nil
+		return hresp.StatusCode, true, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return 0, fmt.Errorf("HTTP 200 with a body that is not a JSON answer: %w", errNotJSON)
+		return http.StatusOK, true, fmt.Errorf("HTTP 200 with a body that is not a JSON answer: %w", errNotJSON)
 	}
-	return hresp.StatusCode, nil
+	return hresp.StatusCode, true, nil
+}
+
+// connectFailed reports whether err is a failure to make a connection
+// (refused, unreachable, unknown host, a TLS handshake that failed), after
+// which nothing of the request reached the server.
+func connectFailed(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var rh tls.RecordHeaderError
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var alert tls.AlertError
+	return errors.As(err, &rh) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) || errors.As(err, &alert)
 }

@@ -35,6 +35,9 @@ type Pacer struct {
 	lastThrottle time.Time
 	lastRaise    time.Time
 
+	// notBefore holds every request until then (see Config.NotBefore).
+	notBefore time.Time
+
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -86,32 +89,45 @@ func (p *Pacer) Rate() float64 {
 // Wait blocks until the token bucket lets a request go, or ctx is done. It
 // spaces requests evenly; Admit then enforces the hard ceiling.
 func (p *Pacer) Wait(ctx context.Context) error {
+	if !p.notBefore.IsZero() {
+		if d := p.notBefore.Sub(p.now()); d > 0 {
+			if err := p.sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+	}
 	p.recover()
 	return p.lim.Wait(ctx)
 }
 
 // Admit blocks until fewer than the ceiling of requests left in the last
-// second, then counts one more departure. It is called as late as possible,
-// once the request has its connection and is about to be written, so that
-// what the ring counts is what the server sees; that includes requests the
-// HTTP transport itself re-sends on a fresh connection.
-func (p *Pacer) Admit(ctx context.Context) error {
+// second, then counts one more departure and returns its time. It is
+// called as late as possible, once the request has its connection and is
+// about to be written, so that what the ring counts is what the server
+// sees; that includes requests the HTTP transport itself re-sends on a
+// fresh connection.
+func (p *Pacer) Admit(ctx context.Context) (time.Time, error) {
 	if p.ring == nil {
-		return nil
+		return p.now(), nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if oldest := p.ring[p.pos]; !oldest.IsZero() {
 		if d := oldest.Add(p.window).Sub(p.now()); d > 0 {
 			if err := p.sleep(ctx, d); err != nil {
-				return err
+				return time.Time{}, err
 			}
 		}
 	}
-	p.ring[p.pos] = p.now()
+	t := p.now()
+	p.ring[p.pos] = t
 	p.pos = (p.pos + 1) % len(p.ring)
-	return nil
+	return t, nil
 }
+
+// Window is the length of the sliding window in which at most Ceiling
+// requests leave.
+func (p *Pacer) Window() time.Duration { return p.window }
 
 // Throttled tells the pacer the server answered "too many requests": every
 // worker's pace drops by a tenth (down to a twentieth of the rate). At this

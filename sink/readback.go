@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"markimport/pipeline"
 )
@@ -98,56 +97,45 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []pipeline.C
 	for i, cv := range convs {
 		body.ContactItem[i] = contactItem(cv)
 	}
-	sigRetried := false
-	last := ""
-	for attempt := 1; ; attempt++ {
-		if attempt > 1 {
-			if attempt > c.cfg.MaxAttempts {
-				return nil, fmt.Errorf("gave up after %d attempts: %s", c.cfg.MaxAttempts, last)
-			}
-			c.ctr.Retries.Add(1)
-			if err := sleepCtx(ctx, c.backoff(attempt-1)); err != nil {
-				return nil, err
-			}
-		}
-		if err := c.pacer.Wait(ctx); err != nil {
-			return nil, err
-		}
+	var got map[pipeline.Conversation]pipeline.ServerMarks
+	res := c.retry(ctx, func() attempt {
 		var resp SearchContactGroupResponse
-		status, err := c.call(ctx, PathSearchContactGroup, &body, &resp)
-		if err != nil && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		var env *envelope
-		if err == nil && status == http.StatusOK {
-			env = &envelope{resp.ActionStatus, resp.ErrorCode, resp.ErrorInfo}
-		}
-		v, code, msg, fe := c.judge(status, err, env, &sigRetried)
-		switch v {
-		case retryLater:
-			last = msg
-			c.log.Debug("retrying search", "from", from, "attempt", attempt, "reason", msg)
-			continue
-		case retryNow:
-			attempt-- // a renewed signature is not a retry of the request
-			continue
-		case failed:
-			if resp.ErrorInfo == "" {
-				return nil, errors.New(msg)
-			}
-			return nil, fmt.Errorf("API error %d: %s", code, msg)
-		case stop:
-			return nil, fe
+		a := c.exchange(ctx, PathSearchContactGroup, &body, &resp, func() *envelope {
+			return &envelope{resp.ActionStatus, resp.ErrorCode, resp.ErrorInfo}
+		})
+		if a.class != OK {
+			return a
 		}
 		out := make(map[pipeline.Conversation]pipeline.ServerMarks, len(resp.ContactResultItem))
 		for _, it := range resp.ContactResultItem {
 			conv := conversationOf(ContactItem{Type: it.Type, ToAccount: it.ToAccount, ToGroupID: it.ToGroupID})
 			std, err := ParseStandardMark(it.StandardMark)
 			if err != nil {
-				return nil, fmt.Errorf("the answer for %s %s: %w", conv.TypeName(), conv.Peer, err)
+				// An answer that cannot be read is an error for these
+				// conversations only.
+				a.class, a.msg = ItemFailed, fmt.Sprintf("the answer for %s %s: %v", conv.TypeName(), conv.Peer, err)
+				return a
 			}
 			out[conv] = pipeline.ServerMarks{Standard: std, Custom: it.CustomMark}
 		}
-		return out, nil
+		got = out
+		return a
+	})
+	switch res.end {
+	case ended:
+		return got, nil
+	case stopped:
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("stopped")
+	case fatal:
+		return nil, res.last.fatal
+	case gaveUp:
+		return nil, fmt.Errorf("gave up after %d attempts: %s", c.cfg.MaxAttempts, res.last.msg)
 	}
+	if code := res.last.code; code != 0 && res.last.msg != apiMessage(code, "") {
+		return nil, fmt.Errorf("API error %d: %s", code, res.last.msg)
+	}
+	return nil, errors.New(res.last.msg)
 }

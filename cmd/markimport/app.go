@@ -2,19 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
-	"markimport/pipeline"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -90,6 +84,7 @@ type importFlags struct {
 	sorted                 bool
 	tempDir                string
 	cpuProfile, memProfile string
+	overwrite              bool
 
 	// run only
 	fake, resume               bool
@@ -106,10 +101,10 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.input, "input", "", "input file: .csv, .csv.gz, .csv.zst, .parquet, or - for stdin")
-	fs.StringVar(&f.report, "report", "", "report file, one line per input row (CSV)")
+	fs.StringVar(&f.report, "report", "", "report file, one line per input row: CSV, or Parquet when it ends in .parquet or .pq")
 	fs.StringVar(&f.summary, "summary", "", "write the summary as JSON to this file")
 	fs.StringVar(&f.format, "format", "", "input format csv|parquet (default: from the file name)")
-	fs.StringVar(&f.delimiter, "delimiter", ",", "CSV field separator: a single character, or \"tab\"")
+	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field separator: one ASCII character, or \"tab\" (default \",\", or what an Excel \"sep=\" line says)")
 	fs.Var(f.maps, "map", "rename an input column: legacy_name=from_account (repeatable)")
 	fs.Float64Var(&f.rate, "rate", sink.DefaultRate, "requests per second across all workers (the API allows 200)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output, and only warnings and errors in the log")
@@ -122,6 +117,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.StringVar(&f.tempDir, "temp-dir", "", "directory for spill files (default $TMPDIR)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to this file at the end")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing report (without it, an existing report is refused: see --resume)")
 	if !dry {
 		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
 		fs.BoolVar(&f.resume, "resume", false, "continue an interrupted run: keep the report's ok rows, send the rest")
@@ -148,444 +144,13 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 func (f *importFlags) readerOptions() (readers.Options, error) {
 	o := readers.Options{Format: f.format, Map: f.maps}
 	switch d := f.delimiter; {
+	case d == "":
 	case d == "tab" || d == `\t`:
 		o.Delimiter = '\t'
-	case len([]rune(d)) == 1:
-		o.Delimiter = []rune(d)[0]
+	case len(d) == 1 && d[0] < 0x80 && d[0] != '"' && d[0] != '\r' && d[0] != '\n':
+		o.Delimiter = rune(d[0])
 	default:
-		return o, fmt.Errorf("--delimiter %q: want one character or \"tab\"", d)
+		return o, fmt.Errorf("--delimiter %q: want one ASCII character or \"tab\"", d)
 	}
 	return o, nil
-}
-
-// cmdImport runs validate (dry) or run.
-func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry bool) int {
-	name := "run"
-	if dry {
-		name = "validate"
-	}
-	fs, f := newImportFlags(name, dry, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	runID := newRunID()
-	log, err := newLogger(stderr, f.logFormat, f.quiet, runID)
-	if err != nil {
-		fmt.Fprintf(stderr, "markimport %s: %v\n", name, err)
-		return exitUsage
-	}
-	started := time.Now()
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(fmt.Sprintf(format, a...)))
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		return fail("unexpected argument %q", fs.Arg(0))
-	}
-	if f.input == "" {
-		return fail("--input is required")
-	}
-	if !dry && f.report == "" {
-		return fail("--report is required")
-	}
-	if f.rate <= 0 {
-		return fail("--rate must be positive")
-	}
-	ropts, err := f.readerOptions()
-	if err != nil {
-		return fail("%v", err)
-	}
-	var maxInvalid *pipeline.Limit
-	if f.maxInvalid != "" {
-		if maxInvalid, err = pipeline.ParseLimit(f.maxInvalid); err != nil {
-			return fail("--max-invalid: %v", err)
-		}
-	}
-	if f.rejects != "" && f.input == "-" {
-		return fail("--rejects needs an input file: standard input cannot be read twice")
-	}
-	if f.rejects != "" && isParquetInput(f.input, f.format) && !isParquetInput(f.rejects, "") {
-		return fail("--rejects %s: a Parquet input gives a Parquet rejects file: name it .parquet", f.rejects)
-	}
-	memLimit, err := parseSize(f.memoryLimit)
-	if err != nil {
-		return fail("--memory-limit: %v", err)
-	}
-	// The Go runtime collects harder as the process nears the limit; the
-	// grouping store takes a share of it and spills beyond.
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(memLimit))
-	if f.cpuProfile != "" {
-		stopProfile, err := startCPUProfile(f.cpuProfile)
-		if err != nil {
-			return fail("--cpuprofile: %v", err)
-		}
-		defer stopProfile()
-	}
-	if f.memProfile != "" {
-		defer writeHeapProfile(f.memProfile, stderr)
-	}
-
-	ctr := &pipeline.Counters{}
-	var sender pipeline.Sender
-	var fake *fakeRun
-	if !dry {
-		var cfg sink.Config
-		if f.fake {
-			fake, err = startFake()
-			if err != nil {
-				return fail("start the emulator: %v", err)
-			}
-			defer fake.Close()
-			cfg = fake.clientConfig()
-		} else {
-			cfg, err = f.clientConfig()
-			if err != nil {
-				return fail("%v", err)
-			}
-		}
-		f.applyPacing(&cfg, ctr, log)
-		client, err := sink.New(cfg)
-		if err != nil {
-			return fail("%v", err)
-		}
-		sender = client
-	}
-
-	var report pipeline.ReportWriter = pipeline.Discard{}
-	var done *pipeline.RowSet
-	if f.report != "" {
-		release, err := lockReport(f.report)
-		if err != nil {
-			return fail("%v", err)
-		}
-		defer release()
-		// A Parquet report is made at the end from a CSV journal, which is
-		// what is written as results arrive and what --resume reads.
-		csvPath := f.report
-		if pipeline.IsParquetPath(f.report) {
-			csvPath = pipeline.JournalPath(f.report)
-		}
-		var rep *pipeline.CSVReport
-		if f.resume {
-			if rep, done, err = resumeReport(f.input, csvPath); err != nil {
-				return fail("%v", err)
-			}
-			log.Info("resuming", "report", f.report, "rows_already_ok", done.Len())
-		} else {
-			if rep, err = newReport(f.input, csvPath, dry); err != nil {
-				return fail("%v", err)
-			}
-		}
-		report = rep
-		setEmergencyFlush(func() { rep.Sync() })
-		defer setEmergencyFlush(nil)
-	} else if f.resume {
-		return fail("--resume needs the --report of the interrupted run")
-	}
-
-	var rejects *pipeline.Rejects
-	if f.rejects != "" {
-		rejects = pipeline.NewRejects()
-	}
-	log.Info("run started", "command", name, "input", f.input, "report", f.report)
-	progress := startProgress(ctr, stderr, f.quiet, f.progressEvery, log)
-	sum, runErr := pipeline.Run(ctx, pipeline.Options{
-		Input:    f.input,
-		Reader:   ropts,
-		DryRun:   dry,
-		Report:   report,
-		Sender:   sender,
-		Rate:     f.rate,
-		Counters: ctr,
-		Log:      log,
-		Done:     done,
-
-		MemoryBudget: storeBudget(memLimit),
-		TempDir:      f.tempDir,
-		Sorted:       f.sorted,
-		Rejects:      rejects,
-		MaxInvalid:   maxInvalid,
-	})
-	progress.Stop()
-	if err := report.Close(); err != nil && runErr == nil {
-		runErr = fmt.Errorf("report %s: %w", f.report, err)
-	}
-	if f.report != "" && pipeline.IsParquetPath(f.report) {
-		if err := pipeline.WriteParquetReport(pipeline.JournalPath(f.report), f.report); err != nil {
-			fmt.Fprintf(stderr, "markimport %s: write the Parquet report %s: %v (the CSV journal %s holds the same lines)\n", name, f.report, err, pipeline.JournalPath(f.report))
-			if runErr == nil {
-				runErr = err
-			}
-		}
-	}
-
-	var inErr *readers.InputError
-	if errors.As(runErr, &inErr) {
-		fmt.Fprintf(stderr, "markimport %s: input error: %s\nNothing was sent.\n", name, sink.Redact(inErr.Error()))
-		return exitUsage
-	}
-	if rejects != nil {
-		var n int64
-		var err error
-		if isParquetInput(f.input, f.format) {
-			n, err = pipeline.WriteRejectsParquet(f.input, f.rejects, rejects)
-		} else {
-			n, err = pipeline.WriteRejectsCSV(f.input, ropts, f.rejects, rejects)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(err.Error()))
-			if runErr == nil {
-				runErr = err
-			}
-		} else {
-			log.Info("rejects written", "path", f.rejects, "rows", n)
-		}
-	}
-	code := exitOK
-	if !sum.AllOK() {
-		code = exitSomeNotOK
-	}
-	var fe *pipeline.FatalError
-	var ge *pipeline.GuardError
-	switch {
-	case errors.As(runErr, &ge):
-		fmt.Fprintf(stderr, "markimport %s: %s: nothing was sent (see the report%s)\n", name, ge.Error(), map[bool]string{true: " and " + f.rejects, false: ""}[f.rejects != ""])
-		code = exitSomeNotOK
-	case errors.As(runErr, &fe):
-		code = exitFatal
-	case runErr != nil && ctx.Err() != nil:
-		code = exitInterrupted
-	case runErr != nil:
-		fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(runErr.Error()))
-		if code == exitOK {
-			code = exitSomeNotOK
-		}
-	}
-	printSummary(stdout, &sum, dry, f.rate)
-	if fake != nil {
-		fmt.Fprintf(stdout, "emulator now holds: %s\n", fake.describe())
-	}
-	if fe != nil {
-		fmt.Fprintf(stderr, "markimport run: stopped by a fatal API error %d: %s\nRows not sent are reported unsent; fix the cause, then run again with --resume.\n", fe.Code, sink.Redact(fe.Error()))
-	}
-	if code == exitInterrupted {
-		fmt.Fprintf(stderr, "markimport run: interrupted; the report %s accounts for every row so far. To continue:\n  %s\n", f.report, resumeCommand(args))
-	}
-	if f.summary != "" {
-		if err := writeSummary(f.summary, &sum, code, runID, started); err != nil {
-			fmt.Fprintf(stderr, "markimport %s: write summary: %v\n", name, err)
-			if code == exitOK {
-				code = exitSomeNotOK
-			}
-		}
-	}
-	// The last line an orchestrator's log holds of the run.
-	fields := []any{"command", name, "exit_code", code, "rows", sum.Rows, "requests_sent", sum.RequestsSent}
-	for _, st := range pipeline.Statuses {
-		if n := sum.Statuses[st]; n > 0 {
-			fields = append(fields, string(st), n)
-		}
-	}
-	log.Info("run finished", fields...)
-	return code
-}
-
-// clientConfig builds the connection settings of a real run from flags and
-// the environment.
-// applyPacing sets the flags of pacing, retries and timeouts, which run and
-// verify share, on cfg; the concurrency, when not given, is the default
-// for the rate.
-func (f *importFlags) applyPacing(cfg *sink.Config, ctr *pipeline.Counters, log *slog.Logger) {
-	cfg.Rate = f.rate
-	cfg.Margin = f.rateMargin
-	cfg.Concurrency = f.concurrency
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = sink.DefaultConcurrency(f.rate)
-	}
-	cfg.MaxAttempts = f.maxAttempts
-	cfg.Timeout = f.timeout
-	cfg.Counters = ctr
-	cfg.Log = log
-}
-
-func (f *importFlags) clientConfig() (sink.Config, error) {
-	var cfg sink.Config
-	if f.sdkappid == "" {
-		return cfg, errors.New("--sdkappid (or MARKIMPORT_SDKAPPID) is required")
-	}
-	id, err := strconv.ParseUint(strings.TrimSpace(f.sdkappid), 10, 64)
-	if err != nil || id == 0 {
-		return cfg, fmt.Errorf("--sdkappid %q is not a positive number", f.sdkappid)
-	}
-	cfg.SDKAppID = id
-	cfg.Admin = strings.TrimSpace(f.admin)
-	if cfg.Admin == "" {
-		return cfg, errors.New("--admin (or MARKIMPORT_ADMIN) is required")
-	}
-	switch {
-	case f.region != "" && f.endpoint != "":
-		return cfg, errors.New("give --region or --endpoint, not both")
-	case f.region != "":
-		if cfg.Endpoint, err = sink.RegionEndpoint(f.region); err != nil {
-			return cfg, err
-		}
-	case f.endpoint != "":
-		cfg.Endpoint = f.endpoint
-	default:
-		return cfg, fmt.Errorf("--region or --endpoint is required (regions: %s)", strings.Join(sink.RegionNames(), ", "))
-	}
-	key, err := secretFrom(f.secretKeyFile, "MARKIMPORT_SECRET_KEY", "--secret-key-file")
-	if err != nil {
-		return cfg, err
-	}
-	sig, err := secretFrom(f.usersigFile, "MARKIMPORT_USERSIG", "--usersig-file")
-	if err != nil {
-		return cfg, err
-	}
-	switch {
-	case key != "":
-		cfg.Credentials, err = sink.NewKeyedSig(key, id, cfg.Admin, f.sigTTL)
-	case sig != "":
-		cfg.Credentials, err = sink.NewStaticSig(sig)
-	default:
-		err = errors.New("no credentials: set MARKIMPORT_SECRET_KEY or --secret-key-file (usersigs are then made and renewed), or MARKIMPORT_USERSIG or --usersig-file")
-	}
-	return cfg, err
-}
-
-// secretFrom reads a secret from a file flag or else an environment variable.
-func secretFrom(file, env, flagName string) (string, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("%s: %v", flagName, err)
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("%s %s: the file is empty", flagName, file)
-		}
-		sink.RegisterSecret(s)
-		return s, nil
-	}
-	s := strings.TrimSpace(os.Getenv(env))
-	if s != "" {
-		sink.RegisterSecret(s)
-	}
-	return s, nil
-}
-
-// printSummary prints the human summary (and, for validate, the plan).
-func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
-	if dry {
-		fmt.Fprintf(w, "plan for %s:\n", s.Input)
-	} else {
-		fmt.Fprintf(w, "run of %s:\n", s.Input)
-	}
-	fmt.Fprintf(w, "  rows           %d\n", s.Rows)
-	for _, st := range pipeline.Statuses {
-		if n := s.Statuses[st]; n > 0 {
-			fmt.Fprintf(w, "    %-12s %d\n", st, n)
-		}
-	}
-	fmt.Fprintf(w, "  users          %d\n", s.Users)
-	fmt.Fprintf(w, "  conversations  %d\n", s.Conversations)
-	fmt.Fprintf(w, "  requests       %d planned", s.RequestsPlanned)
-	if dry {
-		fmt.Fprintf(w, ", %s at %g requests/s\n", time.Duration(s.PlanSeconds*float64(time.Second)).Round(time.Second), rate)
-	} else {
-		fmt.Fprintf(w, ", %d sent (%d HTTP requests, %d retries, %d throttled)\n", s.RequestsSent, s.HTTPRequests, s.Retries, s.Throttled)
-		fmt.Fprintf(w, "  rate           %.1f requests/s over %.1fs\n", s.RequestsPerSec, s.SendSeconds)
-	}
-	fmt.Fprintf(w, "  elapsed        %.1fs\n", s.ElapsedSeconds)
-	if s.Stopped != "" {
-		fmt.Fprintf(w, "  stopped        %s\n", sink.Redact(s.Stopped))
-	}
-}
-
-// writeSummary writes the summary JSON with the run id, the times and the
-// exit code, for orchestrators.
-func writeSummary(path string, s *pipeline.Summary, code int, runID string, started time.Time) error {
-	out := struct {
-		RunID     string    `json:"run_id"`
-		StartedAt time.Time `json:"started_at"`
-		EndedAt   time.Time `json:"ended_at"`
-		*pipeline.Summary
-		ExitCode int `json:"exit_code"`
-	}{runID, started.UTC(), time.Now().UTC(), s, code}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append([]byte(sink.Redact(string(b))), '\n'), 0o644)
-}
-
-// newReport creates the report of a fresh run and records, beside it, the
-// fingerprint of the input so that --resume can refuse a changed file.
-func newReport(input, path string, dry bool) (*pipeline.CSVReport, error) {
-	rep, err := pipeline.CreateCSVReport(path)
-	if err != nil {
-		return nil, err
-	}
-	if dry || input == "-" {
-		os.Remove(pipeline.MetaPath(path))
-		return rep, nil
-	}
-	fp, err := pipeline.FingerprintFile(input)
-	if err != nil {
-		rep.Close()
-		return nil, &readers.InputError{Path: input, Err: err}
-	}
-	if err := pipeline.WriteReportMeta(path, fp); err != nil {
-		rep.Close()
-		return nil, fmt.Errorf("report %s: %w", path, err)
-	}
-	return rep, nil
-}
-
-// resumeReport reopens the report of an interrupted run after checking that
-// the input is the same file.
-func resumeReport(input, path string) (*pipeline.CSVReport, *pipeline.RowSet, error) {
-	if input == "-" {
-		return nil, nil, errors.New("--resume needs an input file, not standard input")
-	}
-	fp, err := pipeline.FingerprintFile(input)
-	if err != nil {
-		return nil, nil, &readers.InputError{Path: input, Err: err}
-	}
-	if err := pipeline.CheckReportMeta(path, fp); err != nil {
-		return nil, nil, err
-	}
-	return pipeline.ResumeCSVReport(path)
-}
-
-// resumeCommand is the command line that continues this run.
-func resumeCommand(args []string) string {
-	parts := []string{"markimport", "run"}
-	resume := false
-	for _, a := range args {
-		if a == "--resume" || a == "-resume" {
-			resume = true
-		}
-		if strings.ContainsAny(a, " \t'\"$") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		parts = append(parts, a)
-	}
-	if !resume {
-		parts = append(parts[:2], append([]string{"--resume"}, parts[2:]...)...)
-	}
-	return strings.Join(parts, " ")
-}
-
-// isParquetInput tells the input's format as readers.Open does: --format,
-// or else a .parquet or .pq name.
-func isParquetInput(path, format string) bool {
-	if format != "" {
-		return strings.EqualFold(format, "parquet")
-	}
-	lower := strings.ToLower(path)
-	return strings.HasSuffix(lower, ".parquet") || strings.HasSuffix(lower, ".pq")
 }

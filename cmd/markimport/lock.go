@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -11,18 +12,22 @@ import (
 )
 
 // lockReport takes the lock beside a report so that two runs (two cron jobs,
-// say) never spend the quota on the same job. It is an flock(2) on
-// REPORT.lock: the kernel releases it when the process ends however it ends,
-// so the lock of a dead process is never in the way; the file only says
-// who holds it.
-func lockReport(report string) (release func(), err error) {
-	path := report + ".lock"
+// say) never spend the quota on the same job. It is an flock(2) on path
+// (REPORT.lock): the kernel releases it when the process ends however it
+// ends, so the lock of a dead process is never in the way; the file only
+// says who holds it. A file at path that is not a markimport lock is left
+// alone.
+func lockReport(path, report string) (release func(), err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
+	holder, _ := os.ReadFile(path)
+	if len(holder) > 0 && !bytes.HasPrefix(holder, []byte("markimport ")) && !bytes.HasPrefix(holder, []byte("pid ")) {
+		f.Close()
+		return nil, fmt.Errorf("%s exists and is not a markimport lock file: move it away, or use another --report", path)
+	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		holder, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			who := strings.TrimSpace(string(holder))
@@ -35,7 +40,7 @@ func lockReport(report string) (release func(), err error) {
 	}
 	host, _ := os.Hostname()
 	f.Truncate(0)
-	f.WriteAt([]byte("pid "+strconv.Itoa(os.Getpid())+" on "+host+" since "+time.Now().UTC().Format(time.RFC3339)+"\n"), 0)
+	f.WriteAt([]byte("markimport pid "+strconv.Itoa(os.Getpid())+" on "+host+" since "+time.Now().UTC().Format(time.RFC3339)+"\n"), 0)
 	return func() {
 		os.Remove(path)
 		f.Close()

@@ -93,7 +93,7 @@ func TestMaxInvalidSendsNothing(t *testing.T) {
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	report, rejects := filepath.Join(dir, "r.csv"), filepath.Join(dir, "rej.csv")
 	args := []string{"run", "--input", in, "--report", report, "--rejects", rejects, "--endpoint", url,
-		"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}
+		"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--overwrite"}
 	for _, limit := range []string{"10", "1%"} {
 		code, _, stderr := runCLI(t, append(args, "--max-invalid", limit)...)
 		if code != exitSomeNotOK || !strings.Contains(stderr, wantMsg) || !strings.Contains(stderr, "nothing was sent") {
@@ -148,7 +148,7 @@ func TestSecondRunIsLockedOut(t *testing.T) {
 	in := filepath.Join(dir, "in.csv")
 	writeCSV(t, in, genRows(10, 50))
 	report := filepath.Join(dir, "r.csv")
-	release, err := lockReport(report)
+	release, err := lockReport(report+".lock", report)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,15 +2,20 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"markimport/sink"
 	"markimport/sink/fakeim"
 )
 
@@ -77,7 +82,8 @@ func TestKillAndResume(t *testing.T) {
 	rows := genRows(6, 5000)
 	in := filepath.Join(dir, "in.csv")
 	writeCSV(t, in, rows)
-	srv, url := startEmulator(t, fakeim.Config{})
+	srv, _ := startEmulator(t, fakeim.Config{})
+	url, arrivalsSince := recordArrivals(t, srv)
 	report := filepath.Join(dir, "report.csv")
 
 	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
@@ -89,20 +95,34 @@ func TestKillAndResume(t *testing.T) {
 		t.Fatalf("nothing was sent before the kill:\n%s", out)
 	}
 
-	// The server counts calls per second whoever makes them: a run started
-	// within a second of the last one's final requests would share its
-	// window. People resume after more than a second; so does the test.
-	time.Sleep(1100 * time.Millisecond)
-	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
-	waitRequests(t, srv, srv.Stats().APIs[fakeim.MarkContact].Requests+150)
+	// The server counts calls per second whoever makes them: a run resumed
+	// at once must not put its requests into the killed run's last second.
+	// It waits a window after the last departure the killed run recorded.
+	resumeAtOnce := func() {
+		t.Helper()
+		last := lastDeparture(t, report)
+		mark := time.Now()
+		cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+		waitRequests(t, srv, srv.Stats().APIs[fakeim.MarkContact].Requests+150)
+		if firsts := arrivalsSince(mark); len(firsts) == 0 || firsts[0].Before(last.Add(sink.NewPacer(200, sink.DefaultMargin).Window())) {
+			t.Fatalf("the resumed run's first request arrived %v after the killed run's last departure, want a full window", firsts[0].Sub(last))
+		}
+	}
+	resumeAtOnce()
 	cmd.Process.Kill()
 	cmd.Wait()
 	if second := srv.Stats().APIs[fakeim.MarkContact].Accepted; second <= first {
 		t.Fatalf("the first resume sent nothing before its kill:\n%s", out)
 	}
 
-	time.Sleep(1100 * time.Millisecond)
+	last := lastDeparture(t, report)
+	mark := time.Now()
 	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+	defer func() {
+		if firsts := arrivalsSince(mark); len(firsts) == 0 || firsts[0].Before(last.Add(sink.NewPacer(200, sink.DefaultMargin).Window())) {
+			t.Errorf("the last resume's first request came too early")
+		}
+	}()
 	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
 		t.Fatalf("final resume: exit %d, want 1 (invalid rows)\n%s", code, out)
 	}
@@ -115,6 +135,46 @@ func TestKillAndResume(t *testing.T) {
 	if extra := int(sent) - e.requests; extra > 2*2*200 {
 		t.Errorf("%d requests for a plan of %d: %d sent again", sent, e.requests, extra)
 	}
+}
+
+// recordArrivals serves srv on another loopback address that notes when
+// each request arrives; since(t) returns the arrivals after t, in order.
+func recordArrivals(t *testing.T, srv *fakeim.Server) (string, func(time.Time) []time.Time) {
+	var mu sync.Mutex
+	var times []time.Time
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		times = append(times, time.Now())
+		mu.Unlock()
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	return hs.URL, func(after time.Time) []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []time.Time
+		for _, tm := range times {
+			if tm.After(after) {
+				out = append(out, tm)
+			}
+		}
+		slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+		return out
+	}
+}
+
+// lastDeparture reads the departure a run recorded last beside its report.
+func lastDeparture(t *testing.T, report string) time.Time {
+	t.Helper()
+	b, err := os.ReadFile(report + ".pace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatalf("pace file %q: %v", b, err)
+	}
+	return time.Unix(0, ns)
 }
 
 // TestInterruptAndResume sends SIGINT: the run stops sending, reports every
@@ -150,7 +210,6 @@ func TestInterruptAndResume(t *testing.T) {
 	if unsent == 0 {
 		t.Fatalf("no row unsent after an interrupt in the middle of the run")
 	}
-	time.Sleep(1100 * time.Millisecond) // a new second for the server's count
 	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
 	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
 		t.Fatalf("resume: exit %d\n%s", code, out)

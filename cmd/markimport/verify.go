@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +49,14 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case f.resume:
 		return fail("--resume: verify reads every row again; there is nothing to resume")
 	}
+	outs := []named{{"--report", f.report}, {"--report", f.report + ".tmp"}, {"--summary", f.summary}, {"--summary", f.summary + ".tmp"},
+		{"--cpuprofile", f.cpuProfile}, {"--memprofile", f.memProfile}}
+	if err := checkOutputs([]named{{"--input", f.input}}, outs); err != nil {
+		return fail("%v", err)
+	}
+	if _, err := os.Lstat(f.report); err == nil && !f.overwrite {
+		return fail("the verify report %s exists: pass --overwrite to replace it", f.report)
+	}
 	ropts, err := f.readerOptions()
 	if err != nil {
 		return fail("%v", err)
@@ -93,14 +100,14 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		Sorted:       f.sorted,
 	})
 	progress.Stop()
-	if err := rep.Close(); err != nil && verr == nil {
-		verr = fmt.Errorf("verify report %s: %w", f.report, err)
-	}
-
 	var inErr *readers.InputError
 	if errors.As(verr, &inErr) {
+		rep.Abort()
 		fmt.Fprintf(stderr, "markimport %s: input error: %s\nNothing was read back.\n", name, sink.Redact(inErr.Error()))
 		return exitUsage
+	}
+	if err := rep.Close(); err != nil && verr == nil {
+		verr = fmt.Errorf("verify report %s: %w", f.report, err)
 	}
 	code := exitOK
 	if !sum.AllMatch() {
@@ -148,13 +155,4 @@ func printVerifySummary(w io.Writer, s *pipeline.VerifySummary) {
 	if s.Stopped != "" {
 		fmt.Fprintf(w, "  stopped        %s\n", sink.Redact(s.Stopped))
 	}
-}
-
-// writeJSONFile writes v as indented JSON, with every secret redacted.
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append([]byte(sink.Redact(string(b))), '\n'), 0o644)
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"markimport/pipeline"
+	"markimport/sink"
+)
+
+// clientConfig builds the connection settings of a real run from flags and
+// the environment.
+// applyPacing sets the flags of pacing, retries and timeouts, which run and
+// verify share, on cfg; the concurrency, when not given, is the default
+// for the rate.
+func (f *importFlags) applyPacing(cfg *sink.Config, ctr *pipeline.Counters, log *slog.Logger) {
+	cfg.Rate = f.rate
+	cfg.Margin = f.rateMargin
+	cfg.Concurrency = f.concurrency
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = sink.DefaultConcurrency(f.rate)
+	}
+	cfg.MaxAttempts = f.maxAttempts
+	cfg.Timeout = f.timeout
+	cfg.Counters = ctr
+	cfg.Log = log
+	cfg.OnDeparture = testDepartures
+}
+
+func (f *importFlags) clientConfig() (sink.Config, error) {
+	var cfg sink.Config
+	if f.sdkappid == "" {
+		return cfg, errors.New("--sdkappid (or MARKIMPORT_SDKAPPID) is required")
+	}
+	id, err := strconv.ParseUint(strings.TrimSpace(f.sdkappid), 10, 64)
+	if err != nil || id == 0 {
+		return cfg, fmt.Errorf("--sdkappid %q is not a positive number", f.sdkappid)
+	}
+	cfg.SDKAppID = id
+	cfg.Admin = strings.TrimSpace(f.admin)
+	if cfg.Admin == "" {
+		return cfg, errors.New("--admin (or MARKIMPORT_ADMIN) is required")
+	}
+	switch {
+	case f.region != "" && f.endpoint != "":
+		return cfg, errors.New("give --region or --endpoint, not both")
+	case f.region != "":
+		if cfg.Endpoint, err = sink.RegionEndpoint(f.region); err != nil {
+			return cfg, err
+		}
+	case f.endpoint != "":
+		cfg.Endpoint = f.endpoint
+	default:
+		return cfg, fmt.Errorf("--region or --endpoint is required (regions: %s)", strings.Join(sink.RegionNames(), ", "))
+	}
+	key, err := secretFrom(f.secretKeyFile, "MARKIMPORT_SECRET_KEY", "--secret-key-file")
+	if err != nil {
+		return cfg, err
+	}
+	sig, err := secretFrom(f.usersigFile, "MARKIMPORT_USERSIG", "--usersig-file")
+	if err != nil {
+		return cfg, err
+	}
+	switch {
+	case key != "":
+		cfg.Credentials, err = sink.NewKeyedSig(key, id, cfg.Admin, f.sigTTL)
+	case sig != "":
+		cfg.Credentials, err = sink.NewStaticSig(sig)
+	default:
+		err = errors.New("no credentials: set MARKIMPORT_SECRET_KEY or --secret-key-file (usersigs are then made and renewed), or MARKIMPORT_USERSIG or --usersig-file")
+	}
+	return cfg, err
+}
+
+// secretFrom reads a secret from a file flag or else an environment variable.
+func secretFrom(file, env, flagName string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", flagName, err)
+		}
+		s := strings.TrimSpace(string(b))
+		if s == "" {
+			return "", fmt.Errorf("%s %s: the file is empty", flagName, file)
+		}
+		sink.RegisterSecret(s)
+		return s, nil
+	}
+	s := strings.TrimSpace(os.Getenv(env))
+	if s != "" {
+		sink.RegisterSecret(s)
+	}
+	return s, nil
+}

@@ -1,0 +1,393 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"markimport/pipeline"
+	"markimport/readers"
+	"markimport/sink"
+)
+
+// importRun is one validate or run: its flags, checked, and what it made.
+type importRun struct {
+	*importFlags
+	name   string
+	dry    bool
+	args   []string
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+	runID  string
+	start  time.Time
+
+	ropts      readers.Options
+	maxInvalid *pipeline.Limit
+	memLimit   int64
+	files      pipeline.ReportFiles // of --report, when given
+}
+
+// cmdImport runs validate (dry) or run.
+func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry bool) int {
+	name := "run"
+	if dry {
+		name = "validate"
+	}
+	fs, f := newImportFlags(name, dry, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	r := &importRun{importFlags: f, name: name, dry: dry, args: args, stdout: stdout, stderr: stderr, runID: newRunID(), start: time.Now()}
+	log, err := newLogger(stderr, f.logFormat, f.quiet, r.runID)
+	if err != nil {
+		return r.fail("%v", err)
+	}
+	r.log = log
+	if fs.NArg() > 0 {
+		return r.fail("unexpected argument %q", fs.Arg(0))
+	}
+	if err := r.check(); err != nil {
+		return r.fail("%v", err)
+	}
+	return r.run(ctx)
+}
+
+// fail reports a usage or configuration error: exit 2, nothing sent, no
+// output touched.
+func (r *importRun) fail(format string, a ...any) int {
+	fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(fmt.Sprintf(format, a...)))
+	return exitUsage
+}
+
+// check validates the flags together, before anything is opened or
+// written.
+func (r *importRun) check() error {
+	f := r.importFlags
+	switch {
+	case f.input == "":
+		return errors.New("--input is required")
+	case !r.dry && f.report == "":
+		return errors.New("--report is required")
+	case f.rate <= 0:
+		return errors.New("--rate must be positive")
+	case f.resume && f.overwrite:
+		return errors.New("--resume continues the report and --overwrite replaces it: give one of them")
+	case f.resume && f.report == "":
+		return errors.New("--resume needs the --report of the interrupted run")
+	case f.resume && f.input == "-":
+		return errors.New("--resume needs an input file, not standard input: it checks that the input is the same")
+	case f.rejects != "" && f.input == "-":
+		return errors.New("--rejects needs an input file: standard input cannot be read twice")
+	case f.maxInvalid != "" && f.input == "-":
+		return errors.New("--max-invalid needs an input file: standard input cannot be read twice")
+	}
+	var err error
+	if r.ropts, err = f.readerOptions(); err != nil {
+		return err
+	}
+	inFormat, err := readers.FormatOf(f.input, f.format)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	if f.rejects != "" && (inFormat == readers.Parquet) != readers.IsParquetName(f.rejects) {
+		if inFormat == readers.Parquet {
+			return fmt.Errorf("--rejects %s: a Parquet input gives a Parquet rejects file: name it .parquet", f.rejects)
+		}
+		return fmt.Errorf("--rejects %s: a CSV input gives a CSV rejects file: do not name it .parquet", f.rejects)
+	}
+	if f.maxInvalid != "" {
+		if r.maxInvalid, err = pipeline.ParseLimit(f.maxInvalid); err != nil {
+			return fmt.Errorf("--max-invalid: %v", err)
+		}
+	}
+	if r.memLimit, err = parseSize(f.memoryLimit); err != nil {
+		return fmt.Errorf("--memory-limit: %v", err)
+	}
+	if f.rate > sink.DefaultRate && !r.dry {
+		r.log.Warn(fmt.Sprintf("--rate %g is above the API's limit of %d requests/s: unless the app's quota was raised, the excess is throttled (60007) and the run is slower than at %d",
+			f.rate, sink.DefaultRate, sink.DefaultRate))
+	}
+	if f.report != "" {
+		r.files = pipeline.ReportFilesOf(f.report)
+	}
+	if err := checkOutputs(r.inputs(), r.outputs()); err != nil {
+		return err
+	}
+	if f.report != "" {
+		final, journal := r.files.Exists()
+		switch {
+		case journal && !f.resume && !f.overwrite:
+			return fmt.Errorf("%s holds the report of a run that did not finish: pass --resume to continue it, or --overwrite to start over", r.files.Journal)
+		case final && !f.resume && !f.overwrite:
+			return fmt.Errorf("the report %s exists: pass --resume to continue it (rows already ok are not sent again), or --overwrite to replace it", f.report)
+		case f.resume && !final && !journal:
+			return fmt.Errorf("--resume: there is no report %s to continue", f.report)
+		}
+	}
+	return nil
+}
+
+// inputs are the files the run reads.
+func (r *importRun) inputs() []named { return []named{{"--input", r.input}} }
+
+// outputs are the files the run may write, each with the file written
+// beside it before the rename.
+func (r *importRun) outputs() []named {
+	var out []named
+	if r.report != "" {
+		for _, p := range r.files.All() {
+			out = append(out, named{"--report", p})
+		}
+	}
+	for _, o := range []named{{"--summary", r.summary}, {"--rejects", r.rejects}} {
+		if o.path != "" {
+			out = append(out, o, named{o.flag, o.path + ".tmp"})
+		}
+	}
+	return append(out, named{"--cpuprofile", r.cpuProfile}, named{"--memprofile", r.memProfile})
+}
+
+// run does the work once the flags are known to be right.
+func (r *importRun) run(ctx context.Context) int {
+	// The Go runtime collects harder as the process nears the limit; the
+	// grouping store takes a share of it and spills beyond.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(r.memLimit))
+	if r.cpuProfile != "" {
+		stop, err := startCPUProfile(r.cpuProfile)
+		if err != nil {
+			return r.fail("--cpuprofile: %v", err)
+		}
+		defer stop()
+	}
+	if r.memProfile != "" {
+		defer writeHeapProfile(r.memProfile, r.stderr)
+	}
+
+	ctr := &pipeline.Counters{}
+	var sender pipeline.Sender
+	var fake *fakeRun
+	var pace *paceFile
+	if !r.dry {
+		cfg, closeFake, err := r.connection()
+		if err != nil {
+			return r.fail("%v", err)
+		}
+		fake = closeFake
+		if fake != nil {
+			defer fake.Close()
+		}
+		r.applyPacing(&cfg, ctr, r.log)
+		if r.report != "" {
+			if pace, err = openPace(r.files.Pace); err != nil {
+				return r.fail("%v", err)
+			}
+			defer pace.Close()
+			cfg.NotBefore = pace.NotBefore(sink.NewPacer(cfg.Rate, cfg.Margin).Window())
+			cfg.OnDeparture = chainDepartures(pace.Record, testDepartures)
+		} else {
+			cfg.OnDeparture = testDepartures
+		}
+		client, err := sink.New(cfg)
+		if err != nil {
+			return r.fail("%v", err)
+		}
+		sender = client
+	}
+
+	var journal *pipeline.Journal
+	var done *pipeline.RowSet
+	var report pipeline.ReportWriter = pipeline.Discard{}
+	if r.report != "" {
+		release, err := lockReport(r.files.Lock, r.report)
+		if err != nil {
+			return r.fail("%v", err)
+		}
+		defer release()
+		if journal, done, err = r.openJournal(); err != nil {
+			var ie *readers.InputError
+			if errors.As(err, &ie) {
+				return r.inputError(ie)
+			}
+			return r.fail("%v", err)
+		}
+		report = journal.Writer()
+		setEmergencyFlush(func() { journal.Sync() })
+		defer setEmergencyFlush(nil)
+		if done != nil {
+			r.log.Info("resuming", "report", r.report, "rows_already_ok", done.Len())
+		}
+	}
+
+	var rejects *pipeline.Rejects
+	if r.rejects != "" {
+		rejects = pipeline.NewRejects()
+	}
+	r.log.Info("run started", "command", r.name, "input", r.input, "report", r.report)
+	progress := startProgress(ctr, r.stderr, r.quiet, r.progressEvery, r.log)
+	opts := pipeline.Options{
+		Input:    r.input,
+		Reader:   r.ropts,
+		DryRun:   r.dry,
+		Report:   report,
+		Sender:   sender,
+		Rate:     r.rate,
+		Counters: ctr,
+		Log:      r.log,
+		Done:     done,
+
+		MemoryBudget: storeBudget(r.memLimit),
+		TempDir:      r.tempDir,
+		Sorted:       r.sorted,
+		Rejects:      rejects,
+		MaxInvalid:   r.maxInvalid,
+	}
+	if journal != nil {
+		opts.InputRead = journal.Commit
+	}
+	sum, runErr := pipeline.Run(ctx, opts)
+	progress.Stop()
+
+	var inErr *readers.InputError
+	if errors.As(runErr, &inErr) {
+		if journal != nil {
+			journal.Abandon()
+		}
+		return r.inputError(inErr)
+	}
+	if journal != nil {
+		if err := journal.Finish(); err != nil {
+			fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))
+			if runErr == nil {
+				runErr = err
+			}
+		}
+	}
+	if rejects != nil {
+		if err := r.writeRejects(rejects); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	code := r.exitCode(ctx, &sum, runErr)
+	printSummary(r.stdout, &sum, r.dry, r.rate)
+	if fake != nil {
+		fmt.Fprintf(r.stdout, "emulator now holds: %s\n", fake.describe())
+	}
+	if r.summary != "" {
+		if err := writeSummary(r.summary, &sum, code, r.runID, r.start); err != nil {
+			fmt.Fprintf(r.stderr, "markimport %s: write summary: %v\n", r.name, err)
+			code = max(code, exitSomeNotOK)
+		}
+	}
+	// The last line an orchestrator's log holds of the run.
+	fields := []any{"command", r.name, "exit_code", code, "rows", sum.Rows, "requests_sent", sum.RequestsSent}
+	for _, st := range pipeline.Statuses {
+		if n := sum.Statuses[st]; n > 0 {
+			fields = append(fields, string(st), n)
+		}
+	}
+	r.log.Info("run finished", fields...)
+	return code
+}
+
+// connection is the client configuration of a real run, or of the
+// emulator started for --fake.
+func (r *importRun) connection() (sink.Config, *fakeRun, error) {
+	if !r.fake {
+		cfg, err := r.clientConfig()
+		return cfg, nil, err
+	}
+	fake, err := startFake()
+	if err != nil {
+		return sink.Config{}, nil, fmt.Errorf("start the emulator: %v", err)
+	}
+	return fake.clientConfig(), fake, nil
+}
+
+// openJournal starts the report's journal, or continues it with --resume,
+// after fingerprinting the input for the check of a later --resume.
+func (r *importRun) openJournal() (*pipeline.Journal, *pipeline.RowSet, error) {
+	var fp *pipeline.Fingerprint
+	if !r.dry && r.input != "-" {
+		f, err := pipeline.FingerprintFile(r.input)
+		if err != nil {
+			return nil, nil, &readers.InputError{Path: r.input, Err: err}
+		}
+		fp = &f
+	}
+	if r.resume {
+		return pipeline.ResumeJournal(r.files, *fp)
+	}
+	j, err := pipeline.StartJournal(r.files, fp)
+	return j, nil, err
+}
+
+// inputError reports an input error: exit 2, nothing sent, every existing
+// output as it was.
+func (r *importRun) inputError(e *readers.InputError) int {
+	fmt.Fprintf(r.stderr, "markimport %s: input error: %s\nNothing was sent.\n", r.name, sink.Redact(e.Error()))
+	return exitUsage
+}
+
+// writeRejects writes the rejects file in the input's format.
+func (r *importRun) writeRejects(rej *pipeline.Rejects) error {
+	var n int64
+	var err error
+	if format, _ := readers.FormatOf(r.input, r.format); format == readers.Parquet {
+		n, err = pipeline.WriteRejectsParquet(r.input, r.rejects, rej)
+	} else {
+		n, err = pipeline.WriteRejectsCSV(r.input, r.ropts, r.rejects, rej)
+	}
+	if err != nil {
+		fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))
+		return err
+	}
+	r.log.Info("rejects written", "path", r.rejects, "rows", n)
+	return nil
+}
+
+// exitCode decides the exit code from the rows and how the run ended, and
+// prints what the user must know about the end: a fatal answer, an
+// interrupt, too many bad rows. These go to stderr under --quiet too.
+func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr error) int {
+	code := exitOK
+	if !sum.AllOK() {
+		code = exitSomeNotOK
+	}
+	var fe *pipeline.FatalError
+	var ge *pipeline.GuardError
+	switch {
+	case errors.As(runErr, &ge):
+		also := ""
+		if r.rejects != "" {
+			also = " and " + r.rejects
+		}
+		fmt.Fprintf(r.stderr, "markimport %s: %s: nothing was sent (see the report%s)\n", r.name, ge.Error(), also)
+		return exitSomeNotOK
+	case errors.As(runErr, &fe) && fe.Code == pipeline.CodeUnreachable:
+		fmt.Fprintf(r.stderr, "markimport %s: %s\nNo request reached it; every row not sent is reported unsent. Fix the cause, then run again with --resume.\n", r.name, sink.Redact(fe.Error()))
+		return exitFatal
+	case errors.As(runErr, &fe):
+		fmt.Fprintf(r.stderr, "markimport %s: stopped by a fatal API error %d: %s\nRows not sent are reported unsent; fix the cause, then run again with --resume.\n", r.name, fe.Code, sink.Redact(fe.Error()))
+		return exitFatal
+	case runErr != nil && ctx.Err() != nil:
+		fmt.Fprintf(r.stderr, "markimport %s: interrupted; the report %s accounts for every row so far.", r.name, r.report)
+		if !r.dry {
+			fmt.Fprintf(r.stderr, " To continue:\n  %s", resumeCommand(r.args))
+		}
+		fmt.Fprintln(r.stderr)
+		return exitInterrupted
+	case runErr != nil:
+		fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(runErr.Error()))
+		return max(code, exitSomeNotOK)
+	}
+	return code
+}
