@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,9 +49,30 @@ func writeSummary(path string, s *pipeline.Summary, code int, runID string, star
 		StartedAt time.Time `json:"started_at"`
 		EndedAt   time.Time `json:"ended_at"`
 		*pipeline.Summary
-		ExitCode int `json:"exit_code"`
-	}{runID, started.UTC(), time.Now().UTC(), s, code}
+		PeakRSS  int64 `json:"peak_rss_bytes,omitempty"`
+		ExitCode int   `json:"exit_code"`
+	}{runID, started.UTC(), time.Now().UTC(), s, peakRSS(), code}
 	return writeJSONFile(path, out)
+}
+
+// peakRSS is the most memory the process has held (VmHWM of Linux's
+// /proc/self/status), or 0 where that is not known. Unlike getrusage's
+// maxrss it does not count what the parent held before this program was
+// started.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
 }
 
 // writeJSONFile writes v as indented JSON, with every secret redacted,
