@@ -30,6 +30,9 @@ func TestValidateAccepts(t *testing.T) {
 		{"opt 1 explicit", rec("u1", "", "u2", "", "[]", "[7]", "", " 1 "), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Clear: 128, Opt: OptStandard}},
 		{"256 bytes of multibyte custom", rec("u1", "", "u2", "", "", "", strings.Repeat("é", 128), ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Custom: strings.Repeat("é", 128), Opt: OptCustom}},
 		{"duplicate bits", rec("u1", "", "u2", "", "[1,1]", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 2, Opt: OptStandard}},
+		{"32-byte accounts", rec(strings.Repeat("a", 32), "", strings.Repeat("b", 32), "", "1", "", "", ""), Change{Row: 7, From: strings.Repeat("a", 32), Conv: Conversation{C2C, strings.Repeat("b", 32)}, Set: 2, Opt: OptStandard}},
+		{"48-byte group id", rec("u", "", "", strings.Repeat("g", 48), "1", "", "", ""), Change{Row: 7, From: "u", Conv: Conversation{Group, strings.Repeat("g", 48)}, Set: 2, Opt: OptStandard}},
+		{"tab around an id is trimmed", rec("\tu\t", "", "p", "", "1", "", "", ""), Change{Row: 7, From: "u", Conv: Conversation{C2C, "p"}, Set: 2, Opt: OptStandard}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +55,14 @@ func TestValidateRejects(t *testing.T) {
 		msg  string // the message must contain this
 	}{
 		{"empty from", rec("  ", "", "u2", "", "1", "", "", ""), "from_account: empty"},
+		{"33-byte from", rec(strings.Repeat("a", 33), "", "u2", "", "1", "", "", ""), "from_account: \"" + strings.Repeat("a", 33) + "\" is 33 bytes, more than the limit of 32 bytes"},
+		{"33-byte peer", rec("u1", "", strings.Repeat("b", 33), "", "1", "", "", ""), "to_account: \"" + strings.Repeat("b", 33) + "\" is 33 bytes"},
+		{"49-byte group id", rec("u1", "", "", strings.Repeat("g", 49), "1", "", "", ""), "is 49 bytes, more than the limit of 48 bytes"},
+		{"NUL in from", rec("a\x00b", "", "u2", "", "1", "", "", ""), `from_account: "a\x00b" holds the control character U+0000`},
+		{"ESC in peer", rec("u1", "", "x\x1b[2J", "", "1", "", "", ""), `to_account: "x\x1b[2J" holds the control character U+001B`},
+		{"DEL in group", rec("u1", "", "", "g\x7f", "1", "", "", ""), "U+007F"},
+		{"C1 in from", rec("a\u0085b", "", "u2", "", "1", "", "", ""), "U+0085"},
+		{"a cut value", readers.Record{Row: 7, Fields: [readers.NumFields]string{readers.FromAccount: "u", readers.ToAccount: "p", readers.SetMark: "1"}, ProblemColumn: "custom_mark", Problem: readers.TooLong(300<<20, "xx")}, "custom_mark: 314572800 bytes, longer than any valid value"},
 		{"bad type", rec("u1", "3", "u2", "", "1", "", "", ""), `type: "3" is not 1, 2, c2c or group`},
 		{"no peer", rec("u1", "", "", "", "1", "", "", ""), "to_account and to_group_id are both empty"},
 		{"both peers, no type", rec("u1", "", "u2", "g1", "1", "", "", ""), "are both set"},
