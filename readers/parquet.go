@@ -19,14 +19,19 @@ import (
 
 // parquetBatchRows is how many rows are decoded at a time. Memory is bounded
 // by one batch of the needed columns (plus the page being decoded in each),
-// whatever the size of the file or of its row groups.
+// whatever the size of the file or of its row groups; of a list column, a
+// batch holds at most KeepBytes of text a row however long its lists are
+// (parquet_lists.go).
 const parquetBatchRows = 16 * 1024
 
 // parquetBufferSize is the read buffer of each column chunk stream; column
 // chunks are streamed, never loaded whole.
 const parquetBufferSize = 256 * 1024
 
-var parquetMagic = []byte("PAR1")
+var (
+	parquetMagic          = []byte("PAR1")
+	parquetMagicEncrypted = []byte("PARE")
+)
 
 // parquetReader streams the records of a Parquet file: it decodes a batch
 // of rows of the known columns (each column in its own goroutine: decoding
@@ -35,17 +40,28 @@ type parquetReader struct {
 	path   string
 	pf     *file.Reader
 	pool   *bufferPool
-	cols   []*pqarrow.ColumnReader // one per known column present, in file order
-	fields [NumFields]int          // index in cols of each field, or -1
-	total  int64                   // rows according to the file's metadata
+	cols   []*parquetColumn // one per known column present, in file order
+	fields [NumFields]int   // index in cols of each field, or -1
+	total  int64            // rows according to the file's metadata
 
-	arrs    []arrow.Array // the current batch, one array per column
 	writers [NumFields]cellWriter
 	next    int   // next row of the batch
 	size    int   // rows in the batch
 	row     int64 // rows returned so far
 	buf     []byte
 	err     error // sticky: once the file fails it stays failed
+}
+
+// parquetColumn is one known column of the file and its current batch.
+// Text and integer columns are read through pqarrow; list columns with
+// listReader, in bounded memory.
+type parquetColumn struct {
+	field Field
+	arrow *pqarrow.ColumnReader
+	list  *listReader
+	stats *statsCheck // for id columns with statistics to trust, or nil
+	arr   arrow.Array // the batch of an arrow column
+	bad   *statsError // the first value of the batch outside the statistics
 }
 
 // OpenParquet opens a Parquet file and returns a reader of its records. Row
@@ -57,6 +73,11 @@ type parquetReader struct {
 func OpenParquet(path string, opts Options) (r Reader, err error) {
 	if path == "-" {
 		return nil, &InputError{Path: path, Err: errors.New("Parquet cannot be read from standard input: its footer is at the end, so it needs a file")}
+	}
+	// Refuse pipes and devices before opening: opening a FIFO blocks until
+	// something writes to it, and none can be read from its end anyway.
+	if err := checkRegularFile(path); err != nil {
+		return nil, &InputError{Path: path, Err: err}
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -134,29 +155,84 @@ func OpenParquet(path string, opts Options) (r Reader, err error) {
 	if pr.total == 0 {
 		return pr, nil
 	}
-	// The field readers come back in the order of the leaves asked for,
-	// which is the order of wanted.
+	// pqarrow's field readers come back in the order of the leaves asked
+	// for, which is the order of wanted.
 	var leaves []int
+	var arrowCols []*parquetColumn
 	for _, i := range wanted {
-		leaves = appendLeaves(leaves, &fr.Manifest.Fields[i])
+		sf := &fr.Manifest.Fields[i]
+		f := Field(slices.Index(idx[:], i))
+		col := &parquetColumn{field: f}
+		pr.cols = append(pr.cols, col)
+		leaf := appendLeaves(nil, sf)
+		if len(leaf) != 1 {
+			// Every accepted type is a primitive or a list of primitives:
+			// exactly one leaf each.
+			return nil, &InputError{Path: path, Column: f.String(), Err: errors.New("unsupported Parquet schema: a known column has nested fields")}
+		}
+		if elem, ok := listElem(sf.Field.Type); ok {
+			if col.list, err = newListReader(pf, leaf[0], elem); err != nil {
+				return nil, &InputError{Path: path, Column: f.String(), Err: err}
+			}
+			continue
+		}
+		switch f {
+		case FromAccount, ToAccount, ToGroupID:
+			col.stats = newStatsCheck(pf, leaf[0], sf.Field.Type)
+		}
+		leaves = append(leaves, leaf[0])
+		arrowCols = append(arrowCols, col)
 	}
-	if len(leaves) != len(wanted) {
-		// Every accepted type is a primitive or a list of primitives:
-		// exactly one leaf each.
-		return nil, &InputError{Path: path, Err: errors.New("unsupported Parquet schema: a known column has nested fields")}
+	if len(leaves) == 0 {
+		return pr, nil
 	}
 	rowGroups := make([]int, pf.NumRowGroups())
 	for i := range rowGroups {
 		rowGroups[i] = i
 	}
-	pr.cols, _, err = fr.GetFieldReaders(context.Background(), leaves, rowGroups)
+	colReaders, _, err := fr.GetFieldReaders(context.Background(), leaves, rowGroups)
 	if err != nil {
 		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: %w", err)}
 	}
-	if len(pr.cols) != len(wanted) {
-		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: %d column readers for %d columns", len(pr.cols), len(wanted))}
+	if len(colReaders) != len(arrowCols) {
+		for _, r := range colReaders {
+			r.Release()
+		}
+		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: %d column readers for %d columns", len(colReaders), len(arrowCols))}
+	}
+	for c, r := range colReaders {
+		arrowCols[c].arrow = r
 	}
 	return pr, nil
+}
+
+// checkRegularFile refuses a path that is not a regular file, naming what
+// it is: Parquet's footer is at the end, so it needs a file it can seek in.
+func checkRegularFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	mode := st.Mode()
+	if mode.IsRegular() {
+		return nil
+	}
+	var kind string
+	switch {
+	case mode.IsDir():
+		kind = "a directory"
+	case mode&os.ModeNamedPipe != 0:
+		kind = "a FIFO (named pipe)"
+	case mode&os.ModeCharDevice != 0:
+		kind = "a character device"
+	case mode&os.ModeDevice != 0:
+		kind = "a block device"
+	case mode&os.ModeSocket != 0:
+		kind = "a socket"
+	default:
+		kind = "not a regular file (mode " + mode.String() + ")"
+	}
+	return fmt.Errorf("Parquet needs a seekable regular file, and %s is %s: write it to a file first", path, kind)
 }
 
 // checkParquetFraming gives the common ways of not being a Parquet file a
@@ -170,18 +246,23 @@ func checkParquetFraming(f *os.File) error {
 	if size == 0 {
 		return errors.New("empty file: not a Parquet file")
 	}
-	head := make([]byte, 4)
+	head := make([]byte, min(size, 16))
 	if _, err := f.ReadAt(head, 0); err != nil && err != io.EOF {
 		return err
-	}
-	if !bytes.Equal(head, parquetMagic) {
-		return errors.New("not a Parquet file: it does not start with PAR1 (for CSV, name it .csv or use --format csv)")
 	}
 	tail := make([]byte, 4)
 	if size >= 12 {
 		if _, err := f.ReadAt(tail, size-4); err != nil && err != io.EOF {
 			return err
 		}
+	}
+	// A file with an encrypted footer starts and ends with PARE; arrow
+	// would ask for keys, which markimport has no way to take.
+	if bytes.HasPrefix(head, parquetMagicEncrypted) || bytes.Equal(tail, parquetMagicEncrypted) {
+		return errors.New("encrypted Parquet (magic PARE) is not supported: export it without encryption")
+	}
+	if !bytes.HasPrefix(head, parquetMagic) {
+		return fmt.Errorf("not a Parquet file: it starts with %s, not PAR1 (for CSV, name it .csv or use --format csv)", Quote(string(head)))
 	}
 	if size < 12 || !bytes.Equal(tail, parquetMagic) {
 		return fmt.Errorf("truncated or corrupt Parquet file: no PAR1 footer at the end of its %d bytes", size)
@@ -254,7 +335,12 @@ func (p *parquetReader) Next() (rec Record, err error) {
 	buf := p.buf[:0]
 	for f, w := range p.writers {
 		if w != nil {
-			buf = w(buf, i)
+			start := len(buf)
+			var cut cellCut
+			buf, cut = w(buf, i)
+			if cut != (cellCut{}) && rec.Problem == "" {
+				rec.Problem, rec.ProblemColumn = cut.problem(buf[start:]), Field(f).String()
+			}
 		}
 		ends[f] = len(buf)
 	}
@@ -282,17 +368,40 @@ func (p *parquetReader) load() error {
 	if err := p.readColumns(want); err != nil {
 		return err
 	}
-	for c, a := range p.arrs {
-		if int64(a.Len()) != want {
-			return fmt.Errorf("corrupt Parquet file: column %s has %d values at row %d, want %d (the metadata declares %d rows)",
-				p.fieldOf(c), a.Len(), p.row+1, want, p.total)
+	for _, col := range p.cols {
+		n := 0
+		if col.list != nil {
+			n = col.list.rows()
+		} else {
+			n = col.arr.Len()
 		}
+		if int64(n) != want {
+			return fmt.Errorf("corrupt Parquet file: column %s has %d values at row %d, want %d (the metadata declares %d rows)",
+				col.field, n, p.row+1, want, p.total)
+		}
+	}
+	// A value outside its statistics fails the whole batch, before any of
+	// its rows is returned: the page it came from decoded wrong, and rows
+	// before it in the page may be wrong too.
+	var bad *parquetColumn
+	for _, col := range p.cols {
+		if col.bad != nil && (bad == nil || col.bad.row < bad.bad.row) {
+			bad = col
+		}
+	}
+	if bad != nil {
+		return &InputError{Path: p.path, Row: bad.bad.row, Column: bad.field.String(), Err: fmt.Errorf("corrupt Parquet file: %w", bad.bad)}
 	}
 	for f, c := range p.fields {
 		if c < 0 {
 			continue
 		}
-		w, err := newCellWriter(p.arrs[c])
+		col := p.cols[c]
+		if col.list != nil {
+			p.writers[f] = col.list.writer()
+			continue
+		}
+		w, err := newCellWriter(col.arr)
 		if err != nil {
 			return fmt.Errorf("column %s: %w", Field(f), err)
 		}
@@ -302,37 +411,50 @@ func (p *parquetReader) load() error {
 	return nil
 }
 
-// readColumns decodes want rows of every column into p.arrs, the columns
-// in parallel.
+// readColumns decodes want rows of every column, the columns in parallel.
 func (p *parquetReader) readColumns(want int64) error {
-	p.arrs = slices.Grow(p.arrs[:0], len(p.cols))[:len(p.cols)]
 	errs := make([]error, len(p.cols))
 	var wg sync.WaitGroup
 	for c := 1; c < len(p.cols); c++ {
-		wg.Go(func() { p.arrs[c], errs[c] = p.readColumn(c, want) })
+		wg.Go(func() { errs[c] = p.readColumn(p.cols[c], want) })
 	}
-	p.arrs[0], errs[0] = p.readColumn(0, want)
+	if len(p.cols) > 0 {
+		errs[0] = p.readColumn(p.cols[0], want)
+	}
 	wg.Wait()
 	for c, err := range errs {
 		if err != nil {
-			return fmt.Errorf("corrupt Parquet file: column %s: %w", p.fieldOf(c), err)
+			return fmt.Errorf("corrupt Parquet file: column %s: %w", p.cols[c].field, err)
 		}
 	}
 	return nil
 }
 
-// readColumn decodes want rows of column c as one array. It runs in its own
-// goroutine, where a panic would end the process, so it recovers.
-func (p *parquetReader) readColumn(c int, want int64) (arr arrow.Array, err error) {
+// readColumn decodes want rows of one column and checks them against the
+// statistics. It runs in its own goroutine, where a panic would end the
+// process, so it recovers.
+func (p *parquetReader) readColumn(col *parquetColumn, want int64) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			if arr != nil {
-				arr.Release()
-			}
-			arr, err = nil, fmt.Errorf("%v", r)
+			err = fmt.Errorf("%v", r)
 		}
 	}()
-	chunked, err := p.cols[c].NextBatch(want)
+	col.bad = nil
+	if col.list != nil {
+		return col.list.readBatch(int(want))
+	}
+	if col.arr, err = p.readArrow(col.arrow, want); err != nil {
+		return err
+	}
+	if col.stats != nil && parquetCheckStats {
+		col.bad = col.stats.check(col.arr, p.row)
+	}
+	return nil
+}
+
+// readArrow decodes want rows of a pqarrow column as one array.
+func (p *parquetReader) readArrow(r *pqarrow.ColumnReader, want int64) (arrow.Array, error) {
+	chunked, err := r.NextBatch(want)
 	if err != nil {
 		return nil, err
 	}
@@ -349,29 +471,25 @@ func (p *parquetReader) readColumn(c int, want int64) (arr arrow.Array, err erro
 	}
 }
 
-// fieldOf names the field read from column c.
-func (p *parquetReader) fieldOf(c int) Field {
-	for f, i := range p.fields {
-		if i == c {
-			return Field(f)
-		}
-	}
-	return NumFields
-}
-
 func (p *parquetReader) releaseBatch() {
-	for i, a := range p.arrs {
-		if a != nil {
-			a.Release()
-			p.arrs[i] = nil
+	for _, col := range p.cols {
+		if col.arr != nil {
+			col.arr.Release()
+			col.arr = nil
 		}
 	}
 	p.writers = [NumFields]cellWriter{}
 	p.next, p.size = 0, 0
 }
 
+// fail makes err the reader's sticky error: an *InputError as it is, else
+// wrapped in one for the next row.
 func (p *parquetReader) fail(err error) {
-	p.err = &InputError{Path: p.path, Row: p.row + 1, Err: err}
+	ie, ok := err.(*InputError)
+	if !ok {
+		ie = &InputError{Path: p.path, Row: p.row + 1, Err: err}
+	}
+	p.err = ie
 	func() {
 		defer func() { recover() }()
 		p.releaseBatch()
@@ -384,8 +502,11 @@ func (p *parquetReader) release() {
 		defer func() { recover() }()
 		p.releaseBatch()
 		for _, c := range p.cols {
-			if c != nil {
-				c.Release()
+			if c.arrow != nil {
+				c.arrow.Release()
+			}
+			if c.list != nil {
+				c.list.close()
 			}
 		}
 	}()

@@ -75,11 +75,54 @@ func listElem(dt arrow.DataType) (arrow.DataType, bool) {
 	return nil, false
 }
 
-// cellWriter appends the text of row i of one column to buf. A null appends
-// nothing.
-type cellWriter func(buf []byte, i int) []byte
+// cellWriter appends the text of row i of one column to buf and says
+// whether the value was cut. A null appends nothing. A record keeps at most
+// KeepBytes of a value and KeepListElements of a list (see limits.go): the
+// writer appends only that much, so a hostile value of megabytes is never
+// copied, and returns what was left out for the record's Problem.
+type cellWriter func(buf []byte, i int) ([]byte, cellCut)
 
-func appendNothing(buf []byte, _ int) []byte { return buf }
+// cellCut says what a cellWriter left out of a value; the zero value means
+// the value was appended whole.
+type cellCut struct {
+	size  int64 // the value's size in bytes, when it was cut to KeepBytes
+	elems int64 // the list's number of elements, when more than KeepListElements
+}
+
+// problem is the record's Problem for a value cut to kept.
+func (c cellCut) problem(kept []byte) string {
+	if c.elems > 0 {
+		return TooManyElements(c.elems)
+	}
+	return TooLong(c.size, string(kept))
+}
+
+func appendNothing(buf []byte, _ int) ([]byte, cellCut) { return buf, cellCut{} }
+
+// appendKept appends at most KeepBytes of v. The value itself stays in
+// arrow's buffers (the page it was decoded from); only the kept part is
+// copied into the record.
+func appendKept[T string | []byte](buf []byte, v T) ([]byte, cellCut) {
+	if len(v) <= KeepBytes {
+		return append(buf, v...), cellCut{}
+	}
+	return append(buf, v[:KeepBytes]...), cellCut{size: int64(len(v))}
+}
+
+// textArray is an arrow array of strings or bytes.
+type textArray[T string | []byte] interface {
+	arrow.Array
+	Value(i int) T
+}
+
+func textWriter[T string | []byte, A textArray[T]](a A) cellWriter {
+	return func(buf []byte, i int) ([]byte, cellCut) {
+		if a.IsNull(i) {
+			return buf, cellCut{}
+		}
+		return appendKept(buf, a.Value(i))
+	}
+}
 
 // newCellWriter returns the writer for one column of a record batch. The
 // column's type has passed checkParquetType, so an unexpected array type is
@@ -94,55 +137,32 @@ func newCellWriter(arr arrow.Array) (cellWriter, error) {
 	case *array.Null:
 		return appendNothing, nil
 	case *array.String:
-		return func(buf []byte, i int) []byte {
+		// The common case, written out: the generic's method calls are
+		// indirect, and this runs for every cell.
+		return func(buf []byte, i int) ([]byte, cellCut) {
 			if a.IsNull(i) {
-				return buf
+				return buf, cellCut{}
 			}
-			return append(buf, a.Value(i)...)
+			return appendKept(buf, a.Value(i))
 		}, nil
 	case *array.LargeString:
-		return func(buf []byte, i int) []byte {
-			if a.IsNull(i) {
-				return buf
-			}
-			return append(buf, a.Value(i)...)
-		}, nil
+		return textWriter[string](a), nil
 	case *array.StringView:
-		return func(buf []byte, i int) []byte {
-			if a.IsNull(i) {
-				return buf
-			}
-			return append(buf, a.Value(i)...)
-		}, nil
+		return textWriter[string](a), nil
 	case *array.Binary:
-		return func(buf []byte, i int) []byte {
-			if a.IsNull(i) {
-				return buf
-			}
-			return append(buf, a.Value(i)...)
-		}, nil
+		return textWriter[[]byte](a), nil
 	case *array.LargeBinary:
-		return func(buf []byte, i int) []byte {
-			if a.IsNull(i) {
-				return buf
-			}
-			return append(buf, a.Value(i)...)
-		}, nil
+		return textWriter[[]byte](a), nil
 	case *array.BinaryView:
-		return func(buf []byte, i int) []byte {
-			if a.IsNull(i) {
-				return buf
-			}
-			return append(buf, a.Value(i)...)
-		}, nil
+		return textWriter[[]byte](a), nil
 	case *array.Dictionary:
 		values, err := newCellWriter(a.Dictionary())
 		if err != nil {
 			return nil, err
 		}
-		return func(buf []byte, i int) []byte {
+		return func(buf []byte, i int) ([]byte, cellCut) {
 			if a.IsNull(i) {
-				return buf
+				return buf, cellCut{}
 			}
 			return values(buf, a.GetValueIndex(i))
 		}, nil
@@ -150,23 +170,38 @@ func newCellWriter(arr arrow.Array) (cellWriter, error) {
 		if _, ok := a.(*array.Map); ok {
 			break
 		}
+		// The reader reads list columns itself (parquet_lists.go); this
+		// renders an arrow list the same way, within the same limits.
 		elems, err := newElemWriter(a.ListValues())
 		if err != nil {
 			return nil, err
 		}
-		return func(buf []byte, i int) []byte {
+		return func(buf []byte, i int) ([]byte, cellCut) {
 			if a.IsNull(i) {
-				return buf
+				return buf, cellCut{}
 			}
 			start, end := a.ValueOffsets(i)
+			row := len(buf)
 			buf = append(buf, '[')
-			for j := start; j < end; j++ {
+			for j := start; j < min(end, start+KeepListElements); j++ {
 				if j > start {
 					buf = append(buf, ',')
 				}
-				buf = elems(buf, int(j))
+				buf, _ = elems(buf, int(j))
 			}
-			return append(buf, ']')
+			var cut cellCut
+			if n := end - start; n > KeepListElements {
+				cut.elems = n
+			} else {
+				buf = append(buf, ']')
+			}
+			if n := len(buf) - row; n > KeepBytes {
+				if cut.elems == 0 {
+					cut.size = int64(n)
+				}
+				buf = buf[:row+KeepBytes]
+			}
+			return buf, cut
 		}, nil
 	}
 	if w, ok := newIntWriter(arr, false); ok {
@@ -207,26 +242,28 @@ func newIntWriter(arr arrow.Array, nullWord bool) (cellWriter, bool) {
 	return nil, false
 }
 
+// An integer is at most 20 characters: never cut.
+
 func signedWriter[T int8 | int16 | int32 | int64](a arrow.Array, values []T, nullWord bool) cellWriter {
-	return func(buf []byte, i int) []byte {
+	return func(buf []byte, i int) ([]byte, cellCut) {
 		if a.IsNull(i) {
 			if nullWord {
-				return append(buf, "null"...)
+				return append(buf, "null"...), cellCut{}
 			}
-			return buf
+			return buf, cellCut{}
 		}
-		return strconv.AppendInt(buf, int64(values[i]), 10)
+		return strconv.AppendInt(buf, int64(values[i]), 10), cellCut{}
 	}
 }
 
 func unsignedWriter[T uint8 | uint16 | uint32 | uint64](a arrow.Array, values []T, nullWord bool) cellWriter {
-	return func(buf []byte, i int) []byte {
+	return func(buf []byte, i int) ([]byte, cellCut) {
 		if a.IsNull(i) {
 			if nullWord {
-				return append(buf, "null"...)
+				return append(buf, "null"...), cellCut{}
 			}
-			return buf
+			return buf, cellCut{}
 		}
-		return strconv.AppendUint(buf, uint64(values[i]), 10)
+		return strconv.AppendUint(buf, uint64(values[i]), 10), cellCut{}
 	}
 }

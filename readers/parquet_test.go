@@ -111,7 +111,11 @@ func renderColumn(t *testing.T, arr arrow.Array) []string {
 	}
 	out := make([]string, arr.Len())
 	for i := range out {
-		out[i] = string(w(nil, i))
+		b, cut := w(nil, i)
+		if cut != (cellCut{}) {
+			t.Errorf("row %d cut: %+v", i, cut)
+		}
+		out[i] = string(b)
 	}
 	return out
 }

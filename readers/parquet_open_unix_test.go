@@ -1,0 +1,52 @@
+//go:build unix
+
+package readers
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Something that is not a regular file is refused before it is opened
+// (opening a FIFO would wait for a writer), naming what it is.
+func TestParquetNotRegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pipe.parquet")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	tests := []struct{ path, kind string }{
+		{fifo, "a FIFO (named pipe)"},
+		{dir, "a directory"},
+	}
+	if st, err := os.Stat("/dev/null"); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		tests = append(tests, struct{ path, kind string }{"/dev/null", "a character device"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() {
+				r, err := OpenParquet(tt.path, Options{})
+				if err == nil {
+					r.Close()
+				}
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("OpenParquet blocked")
+			}
+			var ie *InputError
+			want := "Parquet needs a seekable regular file, and " + tt.path + " is " + tt.kind + ": write it to a file first"
+			if !errors.As(err, &ie) || ie.Path != tt.path || ie.Err.Error() != want {
+				t.Errorf("err = %v; want an *InputError %q", err, want)
+			}
+		})
+	}
+}
