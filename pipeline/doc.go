@@ -1,12 +1,13 @@
-// Package pipeline is the heart of markimport. It validates records into
-// changes, plans them into the fewest requests the API allows (merging rows
-// of one conversation, applying the per-user conversation limit, packing 100
-// items per request), hands the requests to a Sender, and writes one report
-// line per input row as outcomes arrive.
+// Package pipeline runs markimport's jobs: Run reads an input, validates
+// and plans it (package plan), grouping it within a memory budget (package
+// spill), sends the requests through a Sender and writes one report line
+// per row as outcomes arrive (package report); Verify plans the same way
+// and compares what a MarkReader reads back.
 //
-// The planner (Validate, PlanUser, Plan) is pure: no I/O, no goroutines, no
-// clocks, so it can be table-tested. Run is the orchestration around it:
-// reading, grouping within a memory budget (spilling to disk beyond it),
-// reporting, resume, progress counters and the summary. Verify plans a file
-// the same way and compares what a MarkReader reads back from the server.
+// It owns the stages and their concurrency, and nothing else: the domain
+// is package mark, the API client (package sink) implements the ports
+// Sender and MarkReader, and progress is read from mark.Counters by an
+// observer. Every stage takes the run's context and every goroutine
+// belongs to an errgroup, so an interrupt stops reading, planning and
+// sending within moments, and what finished reaches the report.
 package pipeline

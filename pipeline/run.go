@@ -8,109 +8,26 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"markimport/pipeline/mark"
+	"markimport/pipeline/plan"
+	"markimport/pipeline/report"
+	"markimport/pipeline/spill"
 	"markimport/readers"
-)
 
-// Outcome is what became of one item of a request.
-type Outcome struct {
-	// Sent is false when the item never reached the API (the run stopped first).
-	Sent bool
-	// Code is 0 on success, else the API's or a local error code.
-	Code    int
-	Message string
-	// Attempts counts the requests that carried the item.
-	Attempts int
-}
+	"golang.org/x/sync/errgroup"
+)
 
 // Sender sends planned requests. Send receives requests from reqs until it is
 // closed or ctx is done, and calls done exactly once for every request it
 // received, with one Outcome per item in order. done may be called from
 // several goroutines. Send returns when every received request is done; it
-// returns a *FatalError when the API answered with an error that stops the
+// returns a *mark.FatalError when the API answered with an error that stops the
 // run, or ctx.Err() when interrupted.
 type Sender interface {
-	Send(ctx context.Context, reqs <-chan *Request, done func(*Request, []Outcome)) error
-}
-
-// FatalError is an API answer that makes every further request pointless
-// (wrong credentials, region or edition), or an endpoint that was never
-// reached. The run stops.
-type FatalError struct {
-	Code int
-	Info string // the API's ErrorInfo, or the connection error
-	Hint string // what the user should fix
-}
-
-// CodeUnreachable is the code of a FatalError for an endpoint that no
-// request ever reached (refused, unknown host, failed TLS handshake).
-const CodeUnreachable = -3
-
-// Stopped is how the summary says why a run stopped: "fatal: 70009", or
-// "fatal: unreachable".
-func (e *FatalError) Stopped() string {
-	if e.Code == CodeUnreachable {
-		return "fatal: unreachable"
-	}
-	return "fatal: " + strconv.Itoa(e.Code)
-}
-
-func (e *FatalError) Error() string {
-	if e.Code == CodeUnreachable {
-		return fmt.Sprintf("cannot reach the API: %s (%s)", e.Info, e.Hint)
-	}
-	s := fmt.Sprintf("API error %d", e.Code)
-	if e.Info != "" {
-		s += ": " + e.Info
-	}
-	if e.Hint != "" {
-		s += " (" + e.Hint + ")"
-	}
-	return s
-}
-
-// Counters are bumped by the pipeline and the sender as work progresses; a
-// progress observer reads them. All fields are updated atomically.
-type Counters struct {
-	RowsRead        atomic.Int64
-	RowsTotal       atomic.Int64 // known once reading is done
-	RowsDone        atomic.Int64 // rows with a final report line
-	RequestsPlanned atomic.Int64
-	RequestsDone    atomic.Int64
-	HTTPRequests    atomic.Int64 // every request put on the wire, retries included
-	Retries         atomic.Int64
-	Throttled       atomic.Int64
-	// FirstSend and LastSend are when the first and the latest request
-	// left (Unix nanoseconds): the sending pace is measured between them,
-	// without the wait for the last answers.
-	FirstSend atomic.Int64
-	LastSend  atomic.Int64
-}
-
-// MarkSend records that a request left at t.
-func (c *Counters) MarkSend(t time.Time) {
-	n := t.UnixNano()
-	c.FirstSend.CompareAndSwap(0, n)
-	for {
-		last := c.LastSend.Load()
-		if n <= last || c.LastSend.CompareAndSwap(last, n) {
-			return
-		}
-	}
-}
-
-// Pace is the requests per second between the first and the latest
-// request sent: the sending rate, without the wait for the last answers.
-func (c *Counters) Pace() float64 {
-	first, last := c.FirstSend.Load(), c.LastSend.Load()
-	n := c.HTTPRequests.Load()
-	if n < 2 || last <= first {
-		return 0
-	}
-	return float64(n-1) / (float64(last-first) / 1e9)
+	Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error
 }
 
 // Options configure Run.
@@ -120,18 +37,18 @@ type Options struct {
 	// DryRun validates and plans but sends nothing; rows that would be sent
 	// are reported "valid".
 	DryRun bool
-	Report ReportWriter
+	Report report.Writer
 	Sender Sender // unused when DryRun
 	// Rate is the request rate, used to estimate the time a plan takes.
 	Rate     float64
-	Counters *Counters
+	Counters *mark.Counters
 	Log      *slog.Logger
 	// SyncEvery is how often the report is made durable; 0 means 1 s.
 	SyncEvery time.Duration
 	// Done holds the rows a previous run already reported ok (--resume):
 	// they are planned with the rest, so merging and limits come out as for
 	// an uninterrupted run, but neither sent again nor reported again.
-	Done *RowSet
+	Done *mark.RowSet
 	// MemoryBudget bounds the memory that holds the valid changes while the
 	// input is grouped by user; beyond it they spill to temporary files in
 	// TempDir (default os.TempDir()). 0 means no bound.
@@ -139,7 +56,7 @@ type Options struct {
 	TempDir      string
 	// Rejects, when not nil, collects the rows that did not end ok, for
 	// WriteRejectsCSV.
-	Rejects *Rejects
+	Rejects *report.Rejects
 	// MaxInvalid, when not nil, is the most invalid and rejected rows a run
 	// tolerates: beyond it nothing is sent.
 	MaxInvalid *Limit
@@ -156,26 +73,26 @@ type Options struct {
 
 // Summary is the account of a run, printed at the end and written as JSON.
 type Summary struct {
-	Input           string           `json:"input"`
-	DryRun          bool             `json:"dry_run"`
-	Rows            int64            `json:"rows"`
-	Statuses        map[Status]int64 `json:"statuses"`
-	FailureCodes    map[int]int64    `json:"failure_codes,omitempty"`
-	Users           int64            `json:"users"`
-	Conversations   int64            `json:"conversations"`
-	RequestsPlanned int64            `json:"requests_planned"`
-	RequestsSent    int64            `json:"requests_sent"`
-	HTTPRequests    int64            `json:"http_requests"`
-	Retries         int64            `json:"retries"`
-	Throttled       int64            `json:"throttled"`
-	ElapsedSeconds  float64          `json:"elapsed_seconds"`
-	SendSeconds     float64          `json:"send_seconds"`
-	RequestsPerSec  float64          `json:"requests_per_second"`
-	PlanSeconds     float64          `json:"estimated_send_seconds"`
-	Resumed         int64            `json:"resumed_ok_rows,omitempty"`
-	Spilled         bool             `json:"spilled,omitempty"`
+	Input           string                  `json:"input"`
+	DryRun          bool                    `json:"dry_run"`
+	Rows            int64                   `json:"rows"`
+	Statuses        map[report.Status]int64 `json:"statuses"`
+	FailureCodes    map[int]int64           `json:"failure_codes,omitempty"`
+	Users           int64                   `json:"users"`
+	Conversations   int64                   `json:"conversations"`
+	RequestsPlanned int64                   `json:"requests_planned"`
+	RequestsSent    int64                   `json:"requests_sent"`
+	HTTPRequests    int64                   `json:"http_requests"`
+	Retries         int64                   `json:"retries"`
+	Throttled       int64                   `json:"throttled"`
+	ElapsedSeconds  float64                 `json:"elapsed_seconds"`
+	SendSeconds     float64                 `json:"send_seconds"`
+	RequestsPerSec  float64                 `json:"requests_per_second"`
+	PlanSeconds     float64                 `json:"estimated_send_seconds"`
+	Resumed         int64                   `json:"resumed_ok_rows,omitempty"`
+	Spilled         bool                    `json:"spilled,omitempty"`
 	// Stopped says why sending stopped early: StoppedInterrupted,
-	// StoppedMaxInvalid, or "fatal: CODE" (FatalError.Stopped);
+	// StoppedMaxInvalid, or "fatal: CODE" (mark.FatalError.Stopped);
 	// StopMessage says it in words.
 	Stopped     string `json:"stopped,omitempty"`
 	StopMessage string `json:"stop_message,omitempty"`
@@ -189,7 +106,7 @@ const (
 
 // AllOK reports whether every row ended ok (or valid, in a dry run).
 func (s *Summary) AllOK() bool {
-	good := s.Statuses[StatusOK] + s.Statuses[StatusValid]
+	good := s.Statuses[report.StatusOK] + s.Statuses[report.StatusValid]
 	return good == s.Rows
 }
 
@@ -197,7 +114,7 @@ func (s *Summary) AllOK() bool {
 // DryRun) and writes one report line per row. It returns an
 // *readers.InputError before anything is sent when the input cannot be read
 // (with Sorted, a read error after sending began also stops the run), a
-// *FatalError when the API stopped the run, or ctx.Err() when interrupted;
+// *mark.FatalError when the API stopped the run, or ctx.Err() when interrupted;
 // in every case the report accounts for every row read.
 //
 // Unsorted input is read whole first (grouping needs every row of a user),
@@ -211,18 +128,21 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if r.ctr == nil {
-		r.ctr = &Counters{}
+		r.ctr = &mark.Counters{}
 	}
-	r.rep = &lockedReport{w: opts.Report, counts: map[Status]int64{}, codes: map[int]int64{}, rejects: opts.Rejects}
+	r.rep = &lockedReport{w: opts.Report, counts: map[report.Status]int64{}, codes: map[int]int64{}, rejects: opts.Rejects}
 	r.sum = Summary{Input: opts.Input, DryRun: opts.DryRun}
 	if n := opts.Done.Len(); n > 0 {
-		r.rep.counts[StatusOK] = n
+		r.rep.counts[report.StatusOK] = n
 		r.ctr.RowsDone.Add(n)
 		r.sum.Resumed = n
 	}
 	stopSync := r.syncEvery(opts.SyncEvery)
 	err := r.run(ctx)
 	stopSync()
+	if err != nil && ctx.Err() != nil && r.sum.Stopped == "" {
+		r.sum.Stopped = StoppedInterrupted
+	}
 	if serr := r.rep.sync(); serr != nil && err == nil {
 		err = fmt.Errorf("write report: %w", serr)
 	}
@@ -245,16 +165,16 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 // Sorted input, with Done rows left out), but sends and reports nothing:
 // invalid receives each invalid row as it is read, and plan each user's
 // requests and rejected rows as they are planned. It returns the rows read.
-func PlanEach(ctx context.Context, opts Options, invalid func(*Invalid), plan func([]Request, []Rejected) error) (int64, error) {
-	opts.DryRun, opts.Report, opts.Rejects, opts.MaxInvalid = true, Discard{}, nil, nil
-	r := &run{opts: opts, log: opts.Log, ctr: opts.Counters, onInvalid: invalid, onPlan: plan}
+func PlanEach(ctx context.Context, opts Options, invalid func(*plan.Invalid), each func([]mark.Request, []plan.Rejected) error) (int64, error) {
+	opts.DryRun, opts.Report, opts.Rejects, opts.MaxInvalid = true, report.Discard{}, nil, nil
+	r := &run{opts: opts, log: opts.Log, ctr: opts.Counters, onInvalid: invalid, onPlan: each}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if r.ctr == nil {
-		r.ctr = &Counters{}
+		r.ctr = &mark.Counters{}
 	}
-	r.rep = &lockedReport{w: Discard{}, counts: map[Status]int64{}, codes: map[int]int64{}}
+	r.rep = &lockedReport{w: report.Discard{}, counts: map[report.Status]int64{}, codes: map[int]int64{}}
 	err := r.run(ctx)
 	return r.sum.Rows, err
 }
@@ -263,18 +183,18 @@ func PlanEach(ctx context.Context, opts Options, invalid func(*Invalid), plan fu
 type run struct {
 	opts Options
 	log  *slog.Logger
-	ctr  *Counters
+	ctr  *mark.Counters
 	rep  *lockedReport
 	sum  Summary
 
 	// Hooks of PlanEach: when set, invalid rows and plans go to them
 	// instead of the report and the sender.
-	onInvalid func(*Invalid)
-	onPlan    func([]Request, []Rejected) error
+	onInvalid func(*plan.Invalid)
+	onPlan    func([]mark.Request, []plan.Rejected) error
 
 	inputRead bool                   // Options.InputRead was called
 	seq       int64                  // requests planned so far
-	ch        chan *Request          // to the sender
+	ch        chan *mark.Request     // to the sender
 	stopped   context.Context        // done when no more requests may be sent
 	why       atomic.Pointer[string] // why sending stopped
 }
@@ -285,27 +205,31 @@ func (r *run) syncEvery(d time.Duration) func() {
 	if d <= 0 {
 		d = time.Second
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	var g errgroup.Group
+	g.Go(func() error {
 		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
-			case <-stop:
-				return
+			case <-ctx.Done():
+				return nil
 			case <-t.C:
 				if err := r.rep.sync(); err != nil {
 					r.log.Error("report write failed", "err", err)
 				}
 			}
 		}
-	}()
-	return func() { close(stop); wg.Wait() }
+	})
+	return func() { cancel(); g.Wait() }
 }
 
+// run reads, plans and sends. Every stage takes ctx: when the run is
+// interrupted, reading and planning stop at their next batch or partition,
+// the sender stops starting requests, and what finished is reported; rows
+// not read or not planned by then have no line (--resume plans them).
+// After a fatal answer, by contrast, planning goes on to report every row
+// of the file unsent, so the report accounts for the whole file.
 func (r *run) run(ctx context.Context) error {
 	var guard *GuardError
 	if r.opts.MaxInvalid != nil {
@@ -320,13 +244,13 @@ func (r *run) run(ctx context.Context) error {
 	}
 	defer in.Close()
 
-	var produce func() error
+	var produce func(context.Context) error
 	if r.opts.Sorted {
-		produce = func() error { return r.streamSorted(in) }
+		produce = func(ctx context.Context) error { return r.streamSorted(ctx, in) }
 	} else {
-		st := newStore(r.opts.MemoryBudget, r.opts.TempDir)
-		defer st.close()
-		if err := r.read(in, true, st.add); err != nil {
+		st := spill.New(r.opts.MemoryBudget, r.opts.TempDir)
+		defer st.Close()
+		if err := r.read(ctx, in, true, st.Add); err != nil {
 			return err
 		}
 		if r.sum.Rows == 0 {
@@ -338,19 +262,20 @@ func (r *run) run(ctx context.Context) error {
 		}
 		r.sum.Spilled = st.Spilled()
 		if st.Spilled() {
-			r.log.Info("input read", "rows", r.sum.Rows, "spilled", true, "spilled_rows", st.spills)
+			r.log.Info("input read", "rows", r.sum.Rows, "spilled", true, "spilled_rows", st.SpilledRows())
 		} else {
-			r.log.Info("input read", "rows", r.sum.Rows, "spilled", false, "held_bytes", st.held)
+			r.log.Info("input read", "rows", r.sum.Rows, "spilled", false, "held_bytes", st.Held())
 		}
-		produce = func() error {
+		produce = func(ctx context.Context) error {
 			// Plans are done with once emitted unless they go to the
 			// sender or to a PlanEach hook.
 			reuse := (r.opts.DryRun || guard != nil) && r.onPlan == nil
-			return planAhead(st, r.opts.Done, reuse, r.emit)
+			return planAhead(ctx, st, r.opts.Done, reuse, r.emit)
 		}
 	}
 
 	if r.opts.DryRun || guard != nil {
+		r.stopped = ctx
 		if guard != nil && !r.opts.DryRun {
 			// Too many bad rows: plan as usual, send nothing, report the
 			// rest unsent with the reason.
@@ -360,10 +285,8 @@ func (r *run) run(ctx context.Context) error {
 			cancel()
 			r.stopped = stopped
 			r.sum.Stopped, r.sum.StopMessage = StoppedMaxInvalid, guard.Error()
-		} else {
-			r.stopped = context.Background()
 		}
-		if err := produce(); err != nil {
+		if err := produce(ctx); err != nil {
 			return err
 		}
 		if r.sum.Rows == 0 {
@@ -379,20 +302,21 @@ func (r *run) run(ctx context.Context) error {
 	}
 
 	// The producer plans and hands requests to the sender; once sending
-	// stops it goes on planning, only to report the rest unsent.
+	// stops on a fatal answer it goes on planning, only to report the rest
+	// unsent. An interrupt stops it too.
 	sendCtx, cancelSend := context.WithCancel(ctx)
 	defer cancelSend()
 	r.stopped = sendCtx
-	r.ch = make(chan *Request)
+	r.ch = make(chan *mark.Request)
 	var prodErr error
-	prodDone := make(chan struct{})
-	go func() {
-		defer close(prodDone)
+	var g errgroup.Group
+	g.Go(func() error {
 		defer close(r.ch)
-		prodErr = produce()
-	}()
+		prodErr = produce(ctx)
+		return nil
+	})
 	sendStart := time.Now()
-	done := func(req *Request, out []Outcome) {
+	done := func(req *mark.Request, out []mark.Outcome) {
 		writeItems(r.rep, r.ctr, req, out, "")
 		r.ctr.RequestsDone.Add(1)
 		// A request counts as sent when it left at least once.
@@ -404,11 +328,11 @@ func (r *run) run(ctx context.Context) error {
 		}
 	}
 	sendErr := r.opts.Sender.Send(sendCtx, r.ch, done)
-	var fe *FatalError
+	var fe *mark.FatalError
 	switch {
 	case errors.As(sendErr, &fe):
 		why := fmt.Sprintf("not sent: the run stopped on API error %d", fe.Code)
-		if fe.Code == CodeUnreachable {
+		if fe.Code == mark.CodeUnreachable {
 			why = "not sent: the API cannot be reached"
 		}
 		r.why.Store(&why)
@@ -419,13 +343,16 @@ func (r *run) run(ctx context.Context) error {
 		r.sum.Stopped, r.sum.StopMessage = "error", sendErr.Error()
 	}
 	cancelSend()
-	<-prodDone
+	g.Wait()
 	r.sum.SendSeconds = time.Since(sendStart).Seconds()
 	if sendErr != nil {
 		return sendErr
 	}
 	if prodErr == nil && r.sum.Rows == 0 {
 		prodErr = &readers.InputError{Path: r.opts.Input, Err: readers.ErrNoRows}
+	}
+	if prodErr != nil && ctx.Err() != nil {
+		r.sum.Stopped = StoppedInterrupted
 	}
 	return prodErr
 }
@@ -486,28 +413,21 @@ func (r *run) checkGuard(ctx context.Context) (*GuardError, error) {
 		return nil, errors.New("--max-invalid needs an input file: standard input cannot be read twice")
 	}
 	o := r.opts
-	o.DryRun, o.Report, o.Rejects, o.MaxInvalid, o.Counters, o.Log, o.InputRead = true, Discard{}, nil, nil, nil, nil, nil
+	o.DryRun, o.Report, o.Rejects, o.MaxInvalid, o.Counters, o.Log, o.InputRead = true, report.Discard{}, nil, nil, nil, nil, nil
 	sum, err := Run(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	bad := sum.Statuses[StatusInvalid] + sum.Statuses[StatusRejected]
+	bad := sum.Statuses[report.StatusInvalid] + sum.Statuses[report.StatusRejected]
 	if !r.opts.MaxInvalid.exceeded(bad, sum.Rows) {
 		return nil, nil
 	}
-	g := &GuardError{Invalid: sum.Statuses[StatusInvalid], Rejected: sum.Statuses[StatusRejected], Rows: sum.Rows, Limit: r.opts.MaxInvalid.String()}
+	g := &GuardError{Invalid: sum.Statuses[report.StatusInvalid], Rejected: sum.Statuses[report.StatusRejected], Rows: sum.Rows, Limit: r.opts.MaxInvalid.String()}
 	r.log.Warn("too many bad rows: nothing will be sent", "invalid", g.Invalid, "rejected", g.Rejected, "rows", g.Rows, "max_invalid", g.Limit)
 	return g, nil
 }
 
-// Discard is a ReportWriter that keeps nothing: a report nobody asked for.
-type Discard struct{}
-
-func (Discard) Write(Line) error { return nil }
-func (Discard) Sync() error      { return nil }
-func (Discard) Close() error     { return nil }
-
-func (r *run) invalid(bad *Invalid) {
+func (r *run) invalid(bad *plan.Invalid) {
 	if r.onInvalid != nil {
 		r.onInvalid(bad)
 		return
@@ -515,26 +435,26 @@ func (r *run) invalid(bad *Invalid) {
 	if r.opts.Done.Has(bad.Row) {
 		return
 	}
-	r.rep.write(Line{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: StatusInvalid, Code: CodeInvalid, Message: bad.Message})
+	r.rep.write(report.Line{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: report.StatusInvalid, Code: mark.CodeInvalid, Message: bad.Message})
 	r.ctr.RowsDone.Add(1)
 }
 
 // streamSorted plans input grouped by user as it is read: a user is planned
 // when its rows end. A user seen again after other users cannot be merged
 // with its earlier rows, which may already be sent: those rows are invalid.
-func (r *run) streamSorted(in readers.Reader) error {
+func (r *run) streamSorted(ctx context.Context, in readers.Reader) error {
 	seen := newHashSet()
-	var group []Change
+	var group []mark.Change
 	flush := func() error {
 		if len(group) == 0 {
 			return nil
 		}
-		seen.add(hashString(group[0].From))
-		reqs, rej := PlanUser(group, MaxConversations, r.opts.Done)
+		seen.add(spill.Hash(group[0].From))
+		reqs, rej := plan.PlanUser(group, mark.MaxConversations, r.opts.Done)
 		group = group[:0]
 		return r.emit(reqs, rej)
 	}
-	err := r.read(in, false, func(c *Change, _ int) error {
+	err := r.read(ctx, in, false, func(c *mark.Change, _ int) error {
 		if len(group) > 0 && group[0].From == c.From {
 			group = append(group, *c)
 			return nil
@@ -542,8 +462,8 @@ func (r *run) streamSorted(in readers.Reader) error {
 		if err := flush(); err != nil {
 			return err
 		}
-		if seen.has(hashString(c.From)) {
-			r.invalid(&Invalid{Row: c.Row, From: c.From, Type: c.Conv.TypeName(), Peer: c.Conv.Peer,
+		if seen.has(spill.Hash(c.From)) {
+			r.invalid(&plan.Invalid{Row: c.Row, From: c.From, Type: c.Conv.TypeName(), Peer: c.Conv.Peer,
 				Message: fmt.Sprintf("from_account: %q appeared earlier, separated from this row by other users; with --sorted each user's rows must be contiguous", c.From)})
 			return nil
 		}
@@ -562,7 +482,7 @@ func (r *run) streamSorted(in readers.Reader) error {
 
 // emit takes the plan of one user: its rejected rows are reported, its
 // requests sent (or, in a dry run or once sending stopped, reported).
-func (r *run) emit(reqs []Request, rejected []Rejected) error {
+func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 	if r.onPlan != nil {
 		return r.onPlan(reqs, rejected)
 	}
@@ -576,8 +496,8 @@ func (r *run) emit(reqs []Request, rejected []Rejected) error {
 			if r.opts.Done.Has(rj.Row) {
 				continue
 			}
-			r.rep.writeRowsLocked(Line{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: StatusRejected,
-				Code: CodeTooManyConversations, Message: rejectedMessage}, []int64{rj.Row})
+			r.rep.writeRowsLocked(report.Line{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: report.StatusRejected,
+				Code: mark.CodeTooManyConversations, Message: rejectedMessage}, []int64{rj.Row})
 			n++
 		}
 		r.rep.mu.Unlock()
@@ -591,7 +511,7 @@ func (r *run) emit(reqs []Request, rejected []Rejected) error {
 		r.sum.Conversations += int64(len(req.Items))
 		r.ctr.RequestsPlanned.Add(1)
 		if r.opts.DryRun {
-			writeItems(r.rep, r.ctr, req, nil, StatusValid)
+			writeItems(r.rep, r.ctr, req, nil, report.StatusValid)
 			continue
 		}
 		if r.stopped.Err() == nil {
@@ -608,7 +528,7 @@ func (r *run) emit(reqs []Request, rejected []Rejected) error {
 		if p := r.why.Load(); p != nil {
 			why = *p
 		}
-		writeItems(r.rep, r.ctr, req, nil, StatusUnsent, why)
+		writeItems(r.rep, r.ctr, req, nil, report.StatusUnsent, why)
 	}
 	return nil
 }
@@ -623,26 +543,26 @@ func (r *run) markInputRead() error {
 }
 
 // rejectedMessage is the report's message for a row beyond the limit.
-var rejectedMessage = fmt.Sprintf("conversation beyond the limit of %d per user", MaxConversations)
+var rejectedMessage = fmt.Sprintf("conversation beyond the limit of %d per user", mark.MaxConversations)
 
 // writeItems writes the report lines of every row of a request: from its
 // outcomes, or all with the given status when outcomes are nil.
-func writeItems(rep *lockedReport, ctr *Counters, req *Request, out []Outcome, status Status, msg ...string) {
+func writeItems(rep *lockedReport, ctr *mark.Counters, req *mark.Request, out []mark.Outcome, status report.Status, msg ...string) {
 	rep.mu.Lock()
 	defer rep.mu.Unlock()
 	for i := range req.Items {
 		it := &req.Items[i]
-		l := Line{From: req.From, Type: it.Conv.TypeName(), Peer: it.Conv.Peer}
+		l := report.Line{From: req.From, Type: it.Conv.TypeName(), Peer: it.Conv.Peer}
 		if out != nil {
 			o := out[i]
 			l.Code, l.Message, l.Attempts = o.Code, o.Message, o.Attempts
 			switch {
 			case !o.Sent:
-				l.Status = StatusUnsent
+				l.Status = report.StatusUnsent
 			case o.Code == 0:
-				l.Status = StatusOK
+				l.Status = report.StatusOK
 			default:
-				l.Status = StatusFailed
+				l.Status = report.StatusFailed
 			}
 		} else {
 			l.Status = status
@@ -653,17 +573,6 @@ func writeItems(rep *lockedReport, ctr *Counters, req *Request, out []Outcome, s
 		rep.writeRowsLocked(l, it.Rows)
 		ctr.RowsDone.Add(int64(len(it.Rows)))
 	}
-}
-
-// hashString is FNV-1a: fixed across runs, so partitions (and a dry run's
-// report order) are the same every time.
-func hashString(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
 }
 
 // hashSet is a set of 64-bit hashes with open addressing: 16 bytes per

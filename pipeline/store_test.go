@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"io"
+	"markimport/pipeline/mark"
+	"markimport/pipeline/plan"
+	"markimport/pipeline/report"
+	"markimport/pipeline/spill"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -48,10 +51,10 @@ func writeGenInput(t testing.TB, path string, n int, sorted bool) {
 // memReport collects report lines.
 type memReport struct {
 	mu    sync.Mutex
-	lines []Line
+	lines []report.Line
 }
 
-func (m *memReport) Write(l Line) error {
+func (m *memReport) Write(l report.Line) error {
 	m.mu.Lock()
 	m.lines = append(m.lines, l)
 	m.mu.Unlock()
@@ -66,13 +69,13 @@ type recordingSender struct {
 	reqs []string
 }
 
-func (s *recordingSender) Send(ctx context.Context, reqs <-chan *Request, done func(*Request, []Outcome)) error {
+func (s *recordingSender) Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error {
 	for req := range reqs {
-		out := make([]Outcome, len(req.Items))
+		out := make([]mark.Outcome, len(req.Items))
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s:", req.From)
 		for i, it := range req.Items {
-			out[i] = Outcome{Sent: true, Attempts: 1}
+			out[i] = mark.Outcome{Sent: true, Attempts: 1}
 			fmt.Fprintf(&b, " %v/%x/%x/%q/%d", it.Conv, it.Set, it.Clear, it.Custom, it.Opt)
 		}
 		s.mu.Lock()
@@ -88,7 +91,7 @@ func TestSpillMatchesMemory(t *testing.T) {
 	in := filepath.Join(dir, "in.csv")
 	writeGenInput(t, in, 20000, false)
 	type result struct {
-		lines []Line
+		lines []report.Line
 		reqs  []string
 		sum   Summary
 	}
@@ -112,7 +115,7 @@ func TestSpillMatchesMemory(t *testing.T) {
 		}
 		if !dry {
 			a, b := slices.Clone(mem.lines), slices.Clone(spill.lines)
-			cmp := func(x, y Line) int { return int(x.Row - y.Row) }
+			cmp := func(x, y report.Line) int { return int(x.Row - y.Row) }
 			slices.SortFunc(a, cmp)
 			slices.SortFunc(b, cmp)
 			if !slices.Equal(a, b) {
@@ -134,10 +137,10 @@ func TestSpillMatchesMemory(t *testing.T) {
 	// user's plan wrote over them.
 	for _, budget := range []int64{0, 64 << 10} {
 		dry, real := do(budget, true), do(budget, false)
-		key := func(lines []Line) []string {
+		key := func(lines []report.Line) []string {
 			var k []string
 			for _, l := range lines {
-				if l.Status == StatusValid || l.Status == StatusOK {
+				if l.Status == report.StatusValid || l.Status == report.StatusOK {
 					k = append(k, fmt.Sprint(l.Row, l.From, l.Type, l.Peer))
 				}
 			}
@@ -157,13 +160,13 @@ func TestSortedStreamsLikeUnsorted(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.csv")
 	writeGenInput(t, in, 5000, true)
-	run := func(sorted bool) ([]string, []Line) {
+	run := func(sorted bool) ([]string, []report.Line) {
 		rep, snd := &memReport{}, &recordingSender{}
 		if _, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: snd, Sorted: sorted}); err != nil {
 			t.Fatal(err)
 		}
 		slices.Sort(snd.reqs)
-		slices.SortFunc(rep.lines, func(x, y Line) int { return int(x.Row - y.Row) })
+		slices.SortFunc(rep.lines, func(x, y report.Line) int { return int(x.Row - y.Row) })
 		return snd.reqs, rep.lines
 	}
 	r1, l1 := run(false)
@@ -178,37 +181,45 @@ func TestSortedStreamsLikeUnsorted(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: &recordingSender{}, Sorted: true}); err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(rep.lines, func(x, y Line) int { return int(x.Row - y.Row) })
-	if len(rep.lines) != 3 || rep.lines[2].Status != StatusInvalid || !strings.Contains(rep.lines[2].Message, "contiguous") {
+	slices.SortFunc(rep.lines, func(x, y report.Line) int { return int(x.Row - y.Row) })
+	if len(rep.lines) != 3 || rep.lines[2].Status != report.StatusInvalid || !strings.Contains(rep.lines[2].Message, "contiguous") {
 		t.Fatalf("report %+v", rep.lines)
 	}
 }
 
-// TestSpillReadErrors: a spill file that does not decode fails the plan
+// damagedSource is a store whose partition bad comes back one byte short,
+// as a spill file damaged on disk would.
+type damagedSource struct {
+	*spill.Store
+	bad int
+}
+
+func (d damagedSource) Take(p int) ([][]byte, int64, error) {
+	blocks, n, err := d.Store.Take(p)
+	if p == d.bad && err == nil {
+		last := blocks[len(blocks)-1]
+		blocks[len(blocks)-1] = last[:len(last)-1]
+	}
+	return blocks, n, err
+}
+
+// TestSpillReadErrors: a partition that does not decode fails the plan
 // with the partition named, rather than planning what it could read.
 func TestSpillReadErrors(t *testing.T) {
-	st := newStore(1, t.TempDir()) // spills at once
-	defer st.close()
+	st := spill.New(1, t.TempDir()) // spills at once
+	defer st.Close()
 	for i := range 50 {
-		c := Change{Row: int64(i + 2), From: fmt.Sprint("u", i%5), Conv: Conversation{Type: 1, Peer: fmt.Sprint("p", i)}, Set: 1 << (i % 64), Opt: OptStandard}
-		if err := st.add(&c, partitionOf(c.From)); err != nil {
+		c := mark.Change{Row: int64(i + 2), From: fmt.Sprint("u", i%5), Conv: mark.Conversation{Type: 1, Peer: fmt.Sprint("p", i)}, Set: 1 << (i % 64), Opt: mark.OptStandard}
+		if err := st.Add(&c, spill.PartitionOf(c.From)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if !st.Spilled() {
 		t.Fatal("did not spill")
 	}
-	p := partitionOf("u3")
-	pt := &st.parts[p]
-	if err := pt.flush(); err != nil {
-		t.Fatal(err)
-	}
-	size, _ := pt.f.Seek(0, io.SeekEnd)
-	if err := pt.f.Truncate(size - 1); err != nil {
-		t.Fatal(err)
-	}
+	p := spill.PartitionOf("u3")
 	var users int
-	err := planAhead(st, nil, true, func(reqs []Request, _ []Rejected) error {
+	err := planAhead(context.Background(), damagedSource{st, p}, nil, true, func(reqs []mark.Request, _ []plan.Rejected) error {
 		users++
 		return nil
 	})
@@ -217,103 +228,5 @@ func TestSpillReadErrors(t *testing.T) {
 	}
 	if users >= 5 {
 		t.Fatalf("%d users planned: the damaged partition's too", users)
-	}
-}
-
-// TestStoreLongStrings: strings longer than a block, or than a quarter of
-// a region, come back whole, in memory and after a spill.
-func TestStoreLongStrings(t *testing.T) {
-	for _, budget := range []int64{0, 1} {
-		st := newStore(budget, t.TempDir())
-		want := map[string]string{}
-		for i, n := range []int{10, blockSize + 5, regionSize/4 + 1, 3 << 20, 7} {
-			from := fmt.Sprint("u", i%2)
-			peer := strings.Repeat(string(rune('a'+i)), n)
-			c := Change{Row: int64(i + 2), From: from, Conv: Conversation{Type: C2C, Peer: peer}, Set: 1, Opt: OptStandard}
-			if err := st.add(&c, partitionOf(from)); err != nil {
-				t.Fatal(err)
-			}
-			want[fmt.Sprint(c.Row)] = from + "/" + peer
-		}
-		if st.Spilled() != (budget == 1) {
-			t.Fatalf("budget %d: spilled %v", budget, st.Spilled())
-		}
-		got := map[string]string{}
-		err := planAhead(st, nil, false, func(reqs []Request, _ []Rejected) error {
-			for _, r := range reqs {
-				for _, it := range r.Items {
-					for _, row := range it.Rows {
-						got[fmt.Sprint(row)] = r.From + "/" + it.Conv.Peer
-					}
-				}
-			}
-			return nil
-		})
-		st.close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("budget %d: %d rows planned, want %d", budget, len(got), len(want))
-		}
-		for row, w := range want {
-			if got[row] != w {
-				t.Fatalf("budget %d: row %s: %d bytes back, want %d", budget, row, len(got[row]), len(w))
-			}
-		}
-	}
-}
-
-// TestBuffersLetGo: reused buffers keep no strings from earlier partitions
-// beyond their length, which would keep those partitions' bytes alive.
-func TestBuffersLetGo(t *testing.T) {
-	sl := &slab{}
-	var changes []Change
-	for i := range 50 {
-		changes = append(changes, Change{Row: int64(i), From: "u", Conv: Conversation{Type: C2C, Peer: fmt.Sprint("p", i)}, Set: 1, Opt: OptStandard})
-	}
-	reqs, _ := planUser(changes, 10, nil, sl) // 40 rejected
-	sl.plans = append(sl.plans, userPlan{reqs: reqs})
-	planUser(changes[:3], 10, nil, sl)
-	sl.reset()
-	for i, it := range sl.items[:cap(sl.items)] {
-		if it.Conv.Peer != "" || it.Rows != nil {
-			t.Fatalf("slab item %d kept %+v", i, it)
-		}
-	}
-	for i, r := range sl.rejs[:cap(sl.rejs)] {
-		if r.From != "" || r.Conv.Peer != "" {
-			t.Fatalf("slab rejected row %d kept %+v", i, r)
-		}
-	}
-	for i, r := range sl.reqs[:cap(sl.reqs)] {
-		if r.From != "" || r.Items != nil {
-			t.Fatalf("slab request %d kept %+v", i, r)
-		}
-	}
-
-	var pb partBuf
-	big := appendChange(nil, &changes[0])
-	for i := 1; i < 20; i++ {
-		big = appendChange(big, &changes[i])
-	}
-	if err := pb.decode([][]byte{big}, 20); err != nil {
-		t.Fatal(err)
-	}
-	pb.eachUser(func([]Change) {})
-	small := appendChange(nil, &changes[0])
-	if err := pb.decode([][]byte{small}, 1); err != nil {
-		t.Fatal(err)
-	}
-	pb.eachUser(func([]Change) {})
-	for i, c := range pb.changes[1:cap(pb.changes)] {
-		if c.From != "" || c.Conv.Peer != "" {
-			t.Fatalf("decoded change %d beyond the length kept %+v", i+1, c)
-		}
-	}
-	for i, c := range pb.sorted[1:cap(pb.sorted)] {
-		if c.From != "" || c.Conv.Peer != "" {
-			t.Fatalf("sorted change %d beyond the length kept %+v", i+1, c)
-		}
 	}
 }

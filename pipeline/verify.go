@@ -1,9 +1,7 @@
 package pipeline
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"markimport/pipeline/mark"
+	"markimport/pipeline/plan"
+	"markimport/pipeline/report"
 	"markimport/readers"
 )
 
@@ -25,88 +26,25 @@ import (
 // it writes one, must be equal. Bits the file never mentions are not compared:
 // the import did not touch them.
 
-// MaxSearchItems is the most conversations one search_contact_group request
-// may name.
-const MaxSearchItems = 300
-
-// ServerMarks is one conversation's marks as the server reports them.
-type ServerMarks struct {
-	// Standard is the 64-bit standard mark; bit n is SetMark/ClearMark n.
-	Standard uint64
-	Custom   string
-}
-
 // MarkReader reads marks back from the server. Search is given one user and
 // 1..MaxSearchItems distinct conversations, and returns the marks of those
 // the server has; a conversation the user never marked is absent from the
-// map. It returns a *FatalError when the API answered with an error that
+// map. It returns a *mark.FatalError when the API answered with an error that
 // makes every further read pointless, and ctx.Err() when ctx is done.
 type MarkReader interface {
-	Search(ctx context.Context, from string, convs []Conversation) (map[Conversation]ServerMarks, error)
-}
-
-// VerifyStatus is the verdict on one input row.
-type VerifyStatus string
-
-// The statuses of a verify report.
-const (
-	// VerifyMatch: the server holds what the row's item asked for.
-	VerifyMatch VerifyStatus = "match"
-	// VerifyMismatch: a compared bit or the custom mark differs.
-	VerifyMismatch VerifyStatus = "mismatch"
-	// VerifyMissing: the server has no marks for the conversation at all.
-	VerifyMissing VerifyStatus = "missing"
-	// VerifyNotChecked: the row is invalid, or rejected by the per-user
-	// conversation limit, so the import never sent it.
-	VerifyNotChecked VerifyStatus = "not-checked"
-	// VerifyUnread: the marks could not be read back (the read failed after
-	// its retries, or the verify stopped before reading them).
-	VerifyUnread VerifyStatus = "unread"
-)
-
-// VerifyStatuses lists every verify status in report order.
-var VerifyStatuses = []VerifyStatus{VerifyMatch, VerifyMismatch, VerifyMissing, VerifyNotChecked, VerifyUnread}
-
-// VerifyLine is one line of the verify report: the verdict on one input row.
-type VerifyLine struct {
-	Row    int64
-	From   string
-	Type   string
-	Peer   string
-	Status VerifyStatus
-	// Expected is what the row's item asks for, e.g. `set=0,33 clear=2
-	// custom="vip"`; empty for not-checked rows.
-	Expected string
-	// Actual is what the server holds: `standard=` and the 64-bit standard
-	// mark in binary notation (bit 0 last), then `custom=` and the quoted
-	// custom mark; empty when the conversation is missing or unread.
-	Actual string
-	// Message says why a row is not a match. For a mismatch it names the
-	// differing bits and shows the expected bit pattern ('1' set, '0'
-	// cleared, '.' not compared; bit 0 last) next to the server's 64 bits.
-	Message string
-}
-
-// VerifyReportHeader is the verify report's column list.
-var VerifyReportHeader = []string{"row", "from_account", "type", "peer", "status", "expected", "actual", "message"}
-
-// VerifyReportWriter receives verify report lines. Implementations need not
-// be safe for concurrent use: Verify serialises calls.
-type VerifyReportWriter interface {
-	Write(VerifyLine) error
-	Close() error
+	Search(ctx context.Context, from string, convs []mark.Conversation) (map[mark.Conversation]mark.ServerMarks, error)
 }
 
 // VerifyOptions configure Verify.
 type VerifyOptions struct {
 	Input  string
 	Reader readers.Options
-	Report VerifyReportWriter
+	Report report.VerifyWriter
 	Marks  MarkReader
 	// Concurrency is the number of reads in flight (default 16); the
 	// MarkReader paces them.
 	Concurrency int
-	Counters    *Counters
+	Counters    *mark.Counters
 	Log         *slog.Logger
 	// MemoryBudget, TempDir and Sorted plan the file as Run does.
 	MemoryBudget int64
@@ -117,11 +55,11 @@ type VerifyOptions struct {
 // VerifySummary is the account of a verify, printed at the end and written
 // as JSON.
 type VerifySummary struct {
-	Input         string                 `json:"input"`
-	Rows          int64                  `json:"rows"`
-	Statuses      map[VerifyStatus]int64 `json:"statuses"`
-	Users         int64                  `json:"users"`
-	Conversations int64                  `json:"conversations"`
+	Input         string                        `json:"input"`
+	Rows          int64                         `json:"rows"`
+	Statuses      map[report.VerifyStatus]int64 `json:"statuses"`
+	Users         int64                         `json:"users"`
+	Conversations int64                         `json:"conversations"`
 	// Requests is the search_contact_group requests planned: one per user
 	// per MaxSearchItems conversations.
 	Requests       int64   `json:"requests_planned"`
@@ -136,14 +74,14 @@ type VerifySummary struct {
 // AllMatch reports whether every checked row matches: no row is a
 // mismatch, missing or unread. Not-checked rows do not count.
 func (s *VerifySummary) AllMatch() bool {
-	return s.Statuses[VerifyMismatch]+s.Statuses[VerifyMissing]+s.Statuses[VerifyUnread] == 0
+	return s.Statuses[report.VerifyMismatch]+s.Statuses[report.VerifyMissing]+s.Statuses[report.VerifyUnread] == 0
 }
 
 // Verify reads and plans the input as Run does, reads back the marks of
 // every planned conversation with the fewest search requests (one per user
 // per MaxSearchItems conversations, several in flight), and writes one report
 // line per input row. It returns an *readers.InputError when the input
-// cannot be read, a *FatalError when the API stopped the reads, or ctx.Err()
+// cannot be read, a *mark.FatalError when the API stopped the reads, or ctx.Err()
 // when interrupted; rows not read then are reported unread.
 func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	start := time.Now()
@@ -153,13 +91,13 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	}
 	ctr := opts.Counters
 	if ctr == nil {
-		ctr = &Counters{}
+		ctr = &mark.Counters{}
 	}
 	workers := opts.Concurrency
 	if workers <= 0 {
 		workers = 16
 	}
-	rep := &verifyReport{w: opts.Report, counts: map[VerifyStatus]int64{}, ctr: ctr}
+	rep := &verifyReport{w: opts.Report, counts: map[report.VerifyStatus]int64{}, ctr: ctr}
 	sum := VerifySummary{Input: opts.Input}
 	finish := func(err error) (VerifySummary, error) {
 		if rep.err != nil && err == nil {
@@ -181,14 +119,14 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	stopped := func() bool { return gctx.Err() != nil }
 	rows, err := PlanEach(ctx, Options{Input: opts.Input, Reader: opts.Reader, Counters: ctr, Log: log,
 		MemoryBudget: opts.MemoryBudget, TempDir: opts.TempDir, Sorted: opts.Sorted},
-		func(bad *Invalid) {
-			rep.write(VerifyLine{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: VerifyNotChecked,
+		func(bad *plan.Invalid) {
+			rep.write(report.VerifyLine{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: report.VerifyNotChecked,
 				Message: "invalid: " + bad.Message})
 		},
-		func(reqs []Request, rejected []Rejected) error {
+		func(reqs []mark.Request, rejected []plan.Rejected) error {
 			for _, rj := range rejected {
-				rep.write(VerifyLine{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: VerifyNotChecked,
-					Message: fmt.Sprintf("rejected: conversation beyond the limit of %d per user", MaxConversations)})
+				rep.write(report.VerifyLine{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: report.VerifyNotChecked,
+					Message: fmt.Sprintf("rejected: conversation beyond the limit of %d per user", mark.MaxConversations)})
 			}
 			if len(reqs) > 0 {
 				sum.Users++
@@ -222,7 +160,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	if err == nil {
 		err = ctx.Err()
 	}
-	var fe *FatalError
+	var fe *mark.FatalError
 	switch {
 	case errors.As(err, &fe):
 		sum.Stopped, sum.StopMessage = fe.Stopped(), fe.Error()
@@ -237,7 +175,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 // readBack reads one batch back and writes the report lines of its rows.
 func readBack(ctx context.Context, marks MarkReader, rep *verifyReport, b *searchBatch, log *slog.Logger) error {
 	got, err := marks.Search(ctx, b.from, b.convs())
-	var fe *FatalError
+	var fe *mark.FatalError
 	switch {
 	case errors.As(err, &fe):
 		rep.unread(b, "read failed: "+err.Error())
@@ -261,7 +199,7 @@ func readBack(ctx context.Context, marks MarkReader, rep *verifyReport, b *searc
 
 // notReadMessage is the report message of rows a stopped verify never read.
 func notReadMessage(cause error) string {
-	var fe *FatalError
+	var fe *mark.FatalError
 	if errors.As(cause, &fe) {
 		return fmt.Sprintf("not read: the verify stopped on API error %d", fe.Code)
 	}
@@ -271,11 +209,11 @@ func notReadMessage(cause error) string {
 // searchBatch is one search request: up to MaxSearchItems items of one user.
 type searchBatch struct {
 	from  string
-	items []*Item
+	items []*mark.Item
 }
 
-func (b *searchBatch) convs() []Conversation {
-	out := make([]Conversation, len(b.items))
+func (b *searchBatch) convs() []mark.Conversation {
+	out := make([]mark.Conversation, len(b.items))
 	for i, it := range b.items {
 		out[i] = it.Conv
 	}
@@ -285,12 +223,12 @@ func (b *searchBatch) convs() []Conversation {
 // searchBatches packs the planned items into the fewest search requests:
 // ceil(items/MaxSearchItems) per user. Plan gives each user's requests one
 // after another, so a user's items are consecutive.
-func searchBatches(reqs []Request) []searchBatch {
+func searchBatches(reqs []mark.Request) []searchBatch {
 	var out []searchBatch
 	for i := range reqs {
 		r := &reqs[i]
 		for k := range r.Items {
-			if n := len(out); n == 0 || out[n-1].from != r.From || len(out[n-1].items) == MaxSearchItems {
+			if n := len(out); n == 0 || out[n-1].from != r.From || len(out[n-1].items) == mark.MaxSearchItems {
 				out = append(out, searchBatch{from: r.From})
 			}
 			last := &out[len(out)-1]
@@ -302,17 +240,17 @@ func searchBatches(reqs []Request) []searchBatch {
 
 // compare judges an item against the server's marks (found is false when
 // the server has none). It fills Status, Expected, Actual and Message.
-func compare(it *Item, got ServerMarks, found bool) VerifyLine {
-	l := VerifyLine{Expected: expectedText(it)}
+func compare(it *mark.Item, got mark.ServerMarks, found bool) report.VerifyLine {
+	l := report.VerifyLine{Expected: expectedText(it)}
 	if !found {
-		l.Status, l.Message = VerifyMissing, "the server has no marks for this conversation"
+		l.Status, l.Message = report.VerifyMissing, "the server has no marks for this conversation"
 		return l
 	}
 	l.Actual = "standard=" + bitString(got.Standard) + " custom=" + strconv.Quote(got.Custom)
 	var why []string
 	if wrong := (it.Set &^ got.Standard) | (it.Clear & got.Standard); wrong != 0 {
 		var bits []string
-		for _, b := range Bits(wrong) {
+		for _, b := range mark.Bits(wrong) {
 			want := 0
 			if it.Set&(1<<b) != 0 {
 				want = 1
@@ -322,22 +260,22 @@ func compare(it *Item, got ServerMarks, found bool) VerifyLine {
 		why = append(why, fmt.Sprintf("standard mark differs at bit %s: want %s got %s",
 			strings.Join(bits, ", "), bitPattern(it.Set, it.Clear), bitString(got.Standard)))
 	}
-	if it.Opt&OptCustom != 0 && got.Custom != it.Custom {
+	if it.Opt&mark.OptCustom != 0 && got.Custom != it.Custom {
 		why = append(why, fmt.Sprintf("custom mark is %s, want %s", strconv.Quote(got.Custom), strconv.Quote(it.Custom)))
 	}
-	l.Status = VerifyMatch
+	l.Status = report.VerifyMatch
 	if len(why) > 0 {
-		l.Status, l.Message = VerifyMismatch, strings.Join(why, "; ")
+		l.Status, l.Message = report.VerifyMismatch, strings.Join(why, "; ")
 	}
 	return l
 }
 
 // expectedText renders what an item asks for: `set=0,33 clear=2 custom="vip"`.
-func expectedText(it *Item) string {
+func expectedText(it *mark.Item) string {
 	var parts []string
 	list := func(mask uint64) string {
 		s := make([]string, 0, 8)
-		for _, b := range Bits(mask) {
+		for _, b := range mark.Bits(mask) {
 			s = append(s, strconv.Itoa(b))
 		}
 		return strings.Join(s, ",")
@@ -348,7 +286,7 @@ func expectedText(it *Item) string {
 	if it.Clear != 0 {
 		parts = append(parts, "clear="+list(it.Clear))
 	}
-	if it.Opt&OptCustom != 0 {
+	if it.Opt&mark.OptCustom != 0 {
 		parts = append(parts, "custom="+strconv.Quote(it.Custom))
 	}
 	return strings.Join(parts, " ")
@@ -378,14 +316,14 @@ func bitPattern(set, clear uint64) string {
 // verifyReport serialises writes from the read workers and counts statuses.
 type verifyReport struct {
 	mu     sync.Mutex
-	w      VerifyReportWriter
-	counts map[VerifyStatus]int64
-	ctr    *Counters
+	w      report.VerifyWriter
+	counts map[report.VerifyStatus]int64
+	ctr    *mark.Counters
 	err    error
 }
 
 // writeRows writes l once for each row.
-func (r *verifyReport) writeRows(l VerifyLine, rows []int64) {
+func (r *verifyReport) writeRows(l report.VerifyLine, rows []int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, row := range rows {
@@ -398,58 +336,12 @@ func (r *verifyReport) writeRows(l VerifyLine, rows []int64) {
 	r.ctr.RowsDone.Add(int64(len(rows)))
 }
 
-func (r *verifyReport) write(l VerifyLine) { r.writeRows(l, []int64{l.Row}) }
+func (r *verifyReport) write(l report.VerifyLine) { r.writeRows(l, []int64{l.Row}) }
 
 // unread reports every row of a batch unread, with why.
 func (r *verifyReport) unread(b *searchBatch, why string) {
 	for _, it := range b.items {
-		r.writeRows(VerifyLine{From: b.from, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: VerifyUnread,
+		r.writeRows(report.VerifyLine{From: b.from, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: report.VerifyUnread,
 			Expected: expectedText(it), Message: why}, it.Rows)
 	}
-}
-
-// CSVVerifyReport writes the verify report as CSV, beside its path until
-// Close renames it into place (Abort drops it).
-type CSVVerifyReport struct {
-	f   *AtomicFile
-	buf *bufio.Writer
-	w   *csv.Writer
-}
-
-// CreateCSVVerifyReport starts a verify report that will be path and
-// writes its header.
-func CreateCSVVerifyReport(path string) (*CSVVerifyReport, error) {
-	f, err := CreateAtomic(path)
-	if err != nil {
-		return nil, fmt.Errorf("create verify report: %w", err)
-	}
-	buf := bufio.NewWriterSize(f, 256<<10)
-	r := &CSVVerifyReport{f: f, buf: buf, w: csv.NewWriter(buf)}
-	if err := r.w.Write(VerifyReportHeader); err != nil {
-		f.Abort()
-		return nil, fmt.Errorf("write verify report %s: %w", path, err)
-	}
-	return r, nil
-}
-
-// Abort drops the report: the path is left as it was.
-func (r *CSVVerifyReport) Abort() { r.f.Abort() }
-
-// Write appends one line.
-func (r *CSVVerifyReport) Write(l VerifyLine) error {
-	return r.w.Write([]string{strconv.FormatInt(l.Row, 10), l.From, l.Type, l.Peer, string(l.Status), l.Expected, l.Actual, l.Message})
-}
-
-// Close flushes the report and renames it into place.
-func (r *CSVVerifyReport) Close() error {
-	r.w.Flush()
-	err := r.w.Error()
-	if err == nil {
-		err = r.buf.Flush()
-	}
-	if err != nil {
-		r.f.Abort()
-		return err
-	}
-	return r.f.Commit()
 }

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"markimport/pipeline/mark"
+	"markimport/pipeline/plan"
+	"markimport/pipeline/report"
 	"markimport/readers"
 )
 
@@ -22,27 +25,27 @@ func TestCompare(t *testing.T) {
 		}
 		return v
 	}
-	item := Item{Set: ones(0, 33), Clear: ones(2), Custom: "vip", Opt: OptBoth}
+	item := mark.Item{Set: ones(0, 33), Clear: ones(2), Custom: "vip", Opt: mark.OptBoth}
 	pattern := strings.Repeat(".", 30) + "1" + strings.Repeat(".", 30) + "0.1" // bit 33, bit 2, bit 0
 	tests := []struct {
 		name    string
-		it      Item
-		got     ServerMarks
+		it      mark.Item
+		got     mark.ServerMarks
 		found   bool
-		status  VerifyStatus
+		status  report.VerifyStatus
 		message []string // substrings
 	}{
-		{"exact", item, ServerMarks{ones(0, 33), "vip"}, true, VerifyMatch, nil},
-		{"bits not mentioned are not compared", item, ServerMarks{ones(0, 1, 33, 63), "vip"}, true, VerifyMatch, nil},
-		{"a set bit is 0", item, ServerMarks{ones(0), "vip"}, true, VerifyMismatch,
+		{"exact", item, mark.ServerMarks{Standard: ones(0, 33), Custom: "vip"}, true, report.VerifyMatch, nil},
+		{"bits not mentioned are not compared", item, mark.ServerMarks{Standard: ones(0, 1, 33, 63), Custom: "vip"}, true, report.VerifyMatch, nil},
+		{"a set bit is 0", item, mark.ServerMarks{Standard: ones(0), Custom: "vip"}, true, report.VerifyMismatch,
 			[]string{"differs at bit 33 (want 1): ", "want " + pattern + " got " + fmt.Sprintf("%064b", 1)}},
-		{"a cleared bit is 1", item, ServerMarks{ones(0, 2, 33), "vip"}, true, VerifyMismatch, []string{"differs at bit 2 (want 0): "}},
-		{"two bits and the custom mark", item, ServerMarks{ones(2), "x"}, true, VerifyMismatch,
+		{"a cleared bit is 1", item, mark.ServerMarks{Standard: ones(0, 2, 33), Custom: "vip"}, true, report.VerifyMismatch, []string{"differs at bit 2 (want 0): "}},
+		{"two bits and the custom mark", item, mark.ServerMarks{Standard: ones(2), Custom: "x"}, true, report.VerifyMismatch,
 			[]string{"differs at bit 0 (want 1), 2 (want 0), 33 (want 1): ", `custom mark is "x", want "vip"`}},
-		{"custom mark not written is not compared", Item{Set: ones(5), Opt: OptStandard}, ServerMarks{ones(5), "other"}, true, VerifyMatch, nil},
-		{"custom mark set to empty", Item{Opt: OptCustom}, ServerMarks{ones(5), "left"}, true, VerifyMismatch, []string{`custom mark is "left", want ""`}},
-		{"missing", item, ServerMarks{}, false, VerifyMissing, []string{"no marks"}},
-		{"clear-only item on a zero mark", Item{Clear: ones(5), Opt: OptStandard}, ServerMarks{}, true, VerifyMatch, nil},
+		{"custom mark not written is not compared", mark.Item{Set: ones(5), Opt: mark.OptStandard}, mark.ServerMarks{Standard: ones(5), Custom: "other"}, true, report.VerifyMatch, nil},
+		{"custom mark set to empty", mark.Item{Opt: mark.OptCustom}, mark.ServerMarks{Standard: ones(5), Custom: "left"}, true, report.VerifyMismatch, []string{`custom mark is "left", want ""`}},
+		{"missing", item, mark.ServerMarks{}, false, report.VerifyMissing, []string{"no marks"}},
+		{"clear-only item on a zero mark", mark.Item{Clear: ones(5), Opt: mark.OptStandard}, mark.ServerMarks{}, true, report.VerifyMatch, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,7 +58,7 @@ func TestCompare(t *testing.T) {
 					t.Errorf("message %q does not contain %q", l.Message, m)
 				}
 			}
-			if tt.status == VerifyMatch && l.Message != "" {
+			if tt.status == report.VerifyMatch && l.Message != "" {
 				t.Errorf("a match with message %q", l.Message)
 			}
 			if tt.found && l.Actual != fmt.Sprintf("standard=%064b custom=%q", tt.got.Standard, tt.got.Custom) {
@@ -66,24 +69,28 @@ func TestCompare(t *testing.T) {
 			}
 		})
 	}
-	if got := compare(&item, ServerMarks{}, false).Expected; got != `set=0,33 clear=2 custom="vip"` {
+	if got := compare(&item, mark.ServerMarks{}, false).Expected; got != `set=0,33 clear=2 custom="vip"` {
 		t.Errorf("expected %q", got)
 	}
 }
 
+func ch(row int64, from string, peer string, set, clr uint64, custom string, opt uint8) mark.Change {
+	return mark.Change{Row: row, From: from, Conv: mark.Conversation{Type: mark.C2C, Peer: peer}, Set: set, Clear: clr, Custom: custom, Opt: opt}
+}
+
 func TestSearchBatchesAreFewest(t *testing.T) {
 	// u has 1000 conversations (10 mark requests), v 301, w 1.
-	var changes []Change
+	var changes []mark.Change
 	add := func(from string, n int) {
 		for i := range n {
-			changes = append(changes, ch(int64(len(changes)+1), from, fmt.Sprint("p", i), 1, 0, "", OptStandard))
+			changes = append(changes, ch(int64(len(changes)+1), from, fmt.Sprint("p", i), 1, 0, "", mark.OptStandard))
 		}
 	}
 	add("u", 1000)
 	add("v", 301)
 	add("w", 1)
 	add("u", 5) // merges into u's first conversations
-	reqs, _ := Plan(changes, nil)
+	reqs, _ := plan.Plan(changes, nil)
 	var got []string
 	for _, b := range searchBatches(reqs) {
 		got = append(got, fmt.Sprintf("%s:%d", b.from, len(b.items)))
@@ -97,24 +104,30 @@ func TestSearchBatchesAreFewest(t *testing.T) {
 // memMarks is a MarkReader over a map, recording the batches it is asked.
 type memMarks struct {
 	mu      sync.Mutex
-	state   map[string]map[Conversation]ServerMarks
+	state   map[string]map[mark.Conversation]mark.ServerMarks
 	calls   []int
 	users   []string         // who was read, in order
 	failFor map[string]error // users whose reads fail
+	// onSearch, when set, is called by every read (a test interrupts
+	// with it).
+	onSearch func()
 }
 
-func (m *memMarks) Search(ctx context.Context, from string, convs []Conversation) (map[Conversation]ServerMarks, error) {
+func (m *memMarks) Search(ctx context.Context, from string, convs []mark.Conversation) (map[mark.Conversation]mark.ServerMarks, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls = append(m.calls, len(convs))
 	m.users = append(m.users, from)
+	if m.onSearch != nil {
+		m.onSearch()
+	}
 	if err := m.failFor[from]; err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := map[Conversation]ServerMarks{}
+	out := map[mark.Conversation]mark.ServerMarks{}
 	for _, c := range convs {
 		if s, ok := m.state[from][c]; ok {
 			out[c] = s
@@ -124,9 +137,9 @@ func (m *memMarks) Search(ctx context.Context, from string, convs []Conversation
 }
 
 // memVerifyReport collects verify lines by row.
-type memVerifyReport struct{ lines map[int64]VerifyLine }
+type memVerifyReport struct{ lines map[int64]report.VerifyLine }
 
-func (r *memVerifyReport) Write(l VerifyLine) error {
+func (r *memVerifyReport) Write(l report.VerifyLine) error {
 	if _, dup := r.lines[l.Row]; dup {
 		return fmt.Errorf("row %d written twice", l.Row)
 	}
@@ -167,34 +180,34 @@ func TestVerifyJudgesEveryRow(t *testing.T) {
 		"b,p1,,,4,,",     // 18: merged with row 5
 	)
 	mr := &memMarks{
-		state: map[string]map[Conversation]ServerMarks{
+		state: map[string]map[mark.Conversation]mark.ServerMarks{
 			"a": {
-				{C2C, "p1"}:   {Standard: 0b10, Custom: "vip"},
-				{Group, "g1"}: {Standard: 0, Custom: "note"},
-				{C2C, "p3"}:   {Standard: 0xff},
-				{C2C, "p4"}:   {},
+				{Type: mark.C2C, Peer: "p1"}:   {Standard: 0b10, Custom: "vip"},
+				{Type: mark.Group, Peer: "g1"}: {Standard: 0, Custom: "note"},
+				{Type: mark.C2C, Peer: "p3"}:   {Standard: 0xff},
+				{Type: mark.C2C, Peer: "p4"}:   {},
 			},
 			"b": {
-				{C2C, "p1"}: {Standard: 0b1000},
-				{C2C, "p2"}: {Standard: 1 << 63, Custom: "x"},
-				{C2C, "p3"}: {Custom: "old"},
-				{C2C, "p4"}: {Standard: 0xf0f1},
-				{C2C, "p5"}: {Standard: 1},
-				{C2C, "p6"}: {Standard: 1 << 62},
+				{Type: mark.C2C, Peer: "p1"}: {Standard: 0b1000},
+				{Type: mark.C2C, Peer: "p2"}: {Standard: 1 << 63, Custom: "x"},
+				{Type: mark.C2C, Peer: "p3"}: {Custom: "old"},
+				{Type: mark.C2C, Peer: "p4"}: {Standard: 0xf0f1},
+				{Type: mark.C2C, Peer: "p5"}: {Standard: 1},
+				{Type: mark.C2C, Peer: "p6"}: {Standard: 1 << 62},
 			},
 		},
 		failFor: map[string]error{"c": errors.New("gave up after 6 attempts: busy")},
 	}
-	rep := &memVerifyReport{lines: map[int64]VerifyLine{}}
-	ctr := &Counters{}
+	rep := &memVerifyReport{lines: map[int64]report.VerifyLine{}}
+	ctr := &mark.Counters{}
 	sum, err := Verify(context.Background(), VerifyOptions{Input: in, Report: rep, Marks: mr, Counters: ctr, Concurrency: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[int64]VerifyStatus{
-		1: VerifyMatch, 2: VerifyMissing, 3: VerifyMatch, 4: VerifyMismatch, 5: VerifyMatch, 6: VerifyNotChecked,
-		7: VerifyUnread, 8: VerifyMismatch, 9: VerifyMatch, 10: VerifyMismatch, 11: VerifyMissing, 12: VerifyMatch,
-		13: VerifyMatch, 14: VerifyMatch, 15: VerifyMatch, 16: VerifyMatch, 17: VerifyMismatch, 18: VerifyMatch,
+	want := map[int64]report.VerifyStatus{
+		1: report.VerifyMatch, 2: report.VerifyMissing, 3: report.VerifyMatch, 4: report.VerifyMismatch, 5: report.VerifyMatch, 6: report.VerifyNotChecked,
+		7: report.VerifyUnread, 8: report.VerifyMismatch, 9: report.VerifyMatch, 10: report.VerifyMismatch, 11: report.VerifyMissing, 12: report.VerifyMatch,
+		13: report.VerifyMatch, 14: report.VerifyMatch, 15: report.VerifyMatch, 16: report.VerifyMatch, 17: report.VerifyMismatch, 18: report.VerifyMatch,
 	}
 	if len(rep.lines) != len(want) {
 		t.Errorf("%d report lines, want %d", len(rep.lines), len(want))
@@ -221,8 +234,8 @@ func TestVerifyJudgesEveryRow(t *testing.T) {
 	if !slices.Equal(mr.calls, []int{1, 1, 5, 6}) || sum.Requests != 4 {
 		t.Errorf("reads %v, %d planned; want one per user", mr.calls, sum.Requests)
 	}
-	if sum.Rows != 18 || sum.Statuses[VerifyMatch] != 10 || sum.Statuses[VerifyMismatch] != 4 || sum.Statuses[VerifyMissing] != 2 ||
-		sum.Statuses[VerifyNotChecked] != 1 || sum.Statuses[VerifyUnread] != 1 || sum.AllMatch() {
+	if sum.Rows != 18 || sum.Statuses[report.VerifyMatch] != 10 || sum.Statuses[report.VerifyMismatch] != 4 || sum.Statuses[report.VerifyMissing] != 2 ||
+		sum.Statuses[report.VerifyNotChecked] != 1 || sum.Statuses[report.VerifyUnread] != 1 || sum.AllMatch() {
 		t.Errorf("summary %+v", sum)
 	}
 	if ctr.RowsDone.Load() != 18 || ctr.RequestsDone.Load() != 4 {
@@ -232,21 +245,21 @@ func TestVerifyJudgesEveryRow(t *testing.T) {
 
 func TestVerifyRejectedRowsAreNotChecked(t *testing.T) {
 	lines := []string{"from_account,to_account,set_mark"}
-	state := map[Conversation]ServerMarks{}
+	state := map[mark.Conversation]mark.ServerMarks{}
 	for i := range 1001 {
 		lines = append(lines, fmt.Sprintf("u,p%d,1", i))
-		state[Conversation{C2C, fmt.Sprint("p", i)}] = ServerMarks{Standard: 1 << 1}
+		state[mark.Conversation{Type: mark.C2C, Peer: fmt.Sprint("p", i)}] = mark.ServerMarks{Standard: 1 << 1}
 	}
-	rep := &memVerifyReport{lines: map[int64]VerifyLine{}}
-	mr := &memMarks{state: map[string]map[Conversation]ServerMarks{"u": state}}
+	rep := &memVerifyReport{lines: map[int64]report.VerifyLine{}}
+	mr := &memMarks{state: map[string]map[mark.Conversation]mark.ServerMarks{"u": state}}
 	sum, err := Verify(context.Background(), VerifyOptions{Input: writeInput(t, lines...), Report: rep, Marks: mr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := rep.lines[1001]; l.Status != VerifyNotChecked || !strings.Contains(l.Message, "rejected") {
+	if l := rep.lines[1001]; l.Status != report.VerifyNotChecked || !strings.Contains(l.Message, "rejected") {
 		t.Errorf("row 1001: %+v", l)
 	}
-	if sum.Statuses[VerifyMatch] != 1000 || !sum.AllMatch() || sum.Requests != 4 {
+	if sum.Statuses[report.VerifyMatch] != 1000 || !sum.AllMatch() || sum.Requests != 4 {
 		t.Errorf("summary %+v", sum)
 	}
 }
@@ -259,9 +272,9 @@ func TestVerifyStops(t *testing.T) {
 	in := writeInput(t, lines...)
 
 	t.Run("fatal", func(t *testing.T) {
-		fatal := &FatalError{Code: 70009, Info: "bad sig"}
+		fatal := &mark.FatalError{Code: 70009, Info: "bad sig"}
 		mr := &memMarks{failFor: map[string]error{"u3": fatal}}
-		rep := &memVerifyReport{lines: map[int64]VerifyLine{}}
+		rep := &memVerifyReport{lines: map[int64]report.VerifyLine{}}
 		sum, err := Verify(context.Background(), VerifyOptions{Input: in, Report: rep, Marks: mr, Concurrency: 1})
 		if !errors.Is(err, fatal) {
 			t.Fatalf("err %v, want the fatal error", err)
@@ -269,7 +282,7 @@ func TestVerifyStops(t *testing.T) {
 		if len(rep.lines) != 50 {
 			t.Fatalf("%d lines, want 50", len(rep.lines))
 		}
-		if l := rep.lines[4]; l.Status != VerifyUnread || !strings.Contains(l.Message, "70009") {
+		if l := rep.lines[4]; l.Status != report.VerifyUnread || !strings.Contains(l.Message, "70009") {
 			t.Errorf("row 4: %+v", l)
 		}
 		// With one worker the reads stop right after the fatal answer: the
@@ -277,50 +290,57 @@ func TestVerifyStops(t *testing.T) {
 		if last := mr.users[len(mr.users)-1]; last != "u3" {
 			t.Errorf("a read of %s after the fatal answer for u3 (reads %v)", last, mr.users)
 		}
-		if sum.Statuses[VerifyMissing] != int64(len(mr.calls)-1) || sum.Statuses[VerifyUnread] != int64(50-len(mr.calls)+1) {
+		if sum.Statuses[report.VerifyMissing] != int64(len(mr.calls)-1) || sum.Statuses[report.VerifyUnread] != int64(50-len(mr.calls)+1) {
 			t.Errorf("%d reads; summary %+v", len(mr.calls), sum.Statuses)
 		}
 		for row, l := range rep.lines {
-			if l.Status == VerifyUnread && row != 4 && l.Message != "not read: the verify stopped on API error 70009" {
+			if l.Status == report.VerifyUnread && row != 4 && l.Message != "not read: the verify stopped on API error 70009" {
 				t.Errorf("row %d: %+v", row, l)
 			}
 		}
 	})
-	t.Run("interrupted", func(t *testing.T) {
+	t.Run("interrupted before it began", func(t *testing.T) {
+		// No read is made; the stages stop at their first check, and any row
+		// planned by then is unread saying why.
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		rep := &memVerifyReport{lines: map[int64]VerifyLine{}}
-		sum, err := Verify(ctx, VerifyOptions{Input: in, Report: rep, Marks: &memMarks{}})
-		if !errors.Is(err, context.Canceled) || sum.Statuses[VerifyUnread] != 50 || len(rep.lines) != 50 {
-			t.Fatalf("err %v, summary %+v", err, sum.Statuses)
+		rep := &memVerifyReport{lines: map[int64]report.VerifyLine{}}
+		mr := &memMarks{}
+		sum, err := Verify(ctx, VerifyOptions{Input: in, Report: rep, Marks: mr})
+		if !errors.Is(err, context.Canceled) || sum.Stopped != StoppedInterrupted || len(mr.calls) != 0 {
+			t.Fatalf("err %v, stopped %q, %d reads, %d lines", err, sum.Stopped, len(mr.calls), len(rep.lines))
 		}
-		if l := rep.lines[1]; l.Message != "not read: the verify was interrupted" || l.Expected != "set=1" {
-			t.Errorf("row 1: %+v", l)
+		for row, l := range rep.lines {
+			if l.Status != report.VerifyUnread || l.Message != "not read: the verify was interrupted" {
+				t.Errorf("row %d: %+v", row, l)
+			}
+		}
+	})
+	t.Run("interrupted while reading back", func(t *testing.T) {
+		// The first read interrupts the verify: rows read say what was
+		// read, rows planned and not read are unread saying why.
+		ctx, cancel := context.WithCancel(context.Background())
+		rep := &memVerifyReport{lines: map[int64]report.VerifyLine{}}
+		mr := &memMarks{onSearch: cancel}
+		sum, err := Verify(ctx, VerifyOptions{Input: in, Report: rep, Marks: mr, Concurrency: 1})
+		if !errors.Is(err, context.Canceled) || sum.Stopped != StoppedInterrupted {
+			t.Fatalf("err %v, stopped %q", err, sum.Stopped)
+		}
+		if len(mr.users) != 1 || sum.Statuses[report.VerifyUnread] == 0 {
+			t.Fatalf("reads %v, summary %+v", mr.users, sum.Statuses)
+		}
+		for row, l := range rep.lines {
+			if l.Status == report.VerifyUnread && (l.Message != "not read: the verify was interrupted" || l.Expected != "set=1") {
+				t.Errorf("row %d: %+v", row, l)
+			}
 		}
 	})
 	t.Run("input error", func(t *testing.T) {
 		_, err := Verify(context.Background(), VerifyOptions{Input: filepath.Join(t.TempDir(), "absent.csv"),
-			Report: &memVerifyReport{lines: map[int64]VerifyLine{}}, Marks: &memMarks{}})
+			Report: &memVerifyReport{lines: map[int64]report.VerifyLine{}}, Marks: &memMarks{}})
 		var ie *readers.InputError
 		if !errors.As(err, &ie) {
 			t.Fatalf("err %v, want an input error", err)
 		}
 	})
-}
-
-func TestCSVVerifyReport(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "verify.csv")
-	r, err := CreateCSVVerifyReport(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Write(VerifyLine{Row: 3, From: "a", Type: "c2c", Peer: "p", Status: VerifyMismatch, Expected: `set=1,2 custom="x"`, Actual: "standard=01", Message: "m"})
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(p)
-	want := "row,from_account,type,peer,status,expected,actual,message\n3,a,c2c,p,mismatch,\"set=1,2 custom=\"\"x\"\"\",standard=01,m\n"
-	if string(b) != want {
-		t.Errorf("report\n%s\nwant\n%s", b, want)
-	}
 }

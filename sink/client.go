@@ -22,7 +22,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"markimport/pipeline"
+	"markimport/pipeline/mark"
 )
 
 // Defaults of the client.
@@ -67,7 +67,7 @@ type Config struct {
 	Timeout time.Duration
 	Backoff Backoff
 	// Counters, if set, receive request and retry counts.
-	Counters *pipeline.Counters
+	Counters *mark.Counters
 	Log      *slog.Logger
 	// HTTPClient overrides the keep-alive client the Client builds.
 	HTTPClient *http.Client
@@ -81,13 +81,13 @@ type Config struct {
 	NotBefore time.Time
 }
 
-// Client sends mark_contact requests. It implements pipeline.Sender.
+// Client sends mark_contact requests. It implements mark.Sender.
 type Client struct {
 	cfg   Config
 	base  *url.URL
 	http  *http.Client
 	pacer *Pacer
-	ctr   *pipeline.Counters
+	ctr   *mark.Counters
 	log   *slog.Logger
 
 	sigMu      sync.Mutex
@@ -135,7 +135,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, base: base, pacer: NewPacer(cfg.Rate, cfg.Margin), ctr: cfg.Counters, log: cfg.Log}
 	c.pacer.notBefore = cfg.NotBefore
 	if c.ctr == nil {
-		c.ctr = &pipeline.Counters{}
+		c.ctr = &mark.Counters{}
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -162,11 +162,11 @@ func New(cfg Config) (*Client, error) {
 // Pacer returns the client's pacer (shared by every request it sends).
 func (c *Client) Pacer() *Pacer { return c.pacer }
 
-// Send implements pipeline.Sender: workers take requests from reqs and send
+// Send implements mark.Sender: workers take requests from reqs and send
 // each, with retries, through the one pacer. When ctx is done, or a fatal
 // answer arrives, no new request is started; requests already on the wire
 // finish (bounded by the request timeout) and are reported.
-func (c *Client) Send(ctx context.Context, reqs <-chan *pipeline.Request, done func(*pipeline.Request, []pipeline.Outcome)) error {
+func (c *Client) Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error {
 	stopCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	// In-flight HTTP requests are not cut by a stop: their answer tells
@@ -176,7 +176,7 @@ func (c *Client) Send(ctx context.Context, reqs <-chan *pipeline.Request, done f
 	for range c.cfg.Concurrency {
 		g.Go(func() error {
 			for {
-				var req *pipeline.Request
+				var req *mark.Request
 				var ok bool
 				select {
 				case <-stopCtx.Done():
@@ -205,19 +205,19 @@ func (c *Client) Send(ctx context.Context, reqs <-chan *pipeline.Request, done f
 // send delivers one planned request, retrying what can be retried: the
 // whole request, or only its items that the answer says to retry, in a new
 // request of the same user. It returns one outcome per item and, when the
-// API answered with a fatal code, a *pipeline.FatalError.
+// API answered with a fatal code, a *mark.FatalError.
 //
 // An item's outcome is Sent only when the API answered for it (ok, or a
 // code that fails it), or when it reached the API and still failed after
 // the last attempt. An item not confirmed when the run stops is unsent,
 // whatever answers it had before: its row is sent again by --resume.
-func (c *Client) send(stopCtx, wireCtx context.Context, req *pipeline.Request) ([]pipeline.Outcome, error) {
-	out := make([]pipeline.Outcome, len(req.Items))
+func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request) ([]mark.Outcome, error) {
+	out := make([]mark.Outcome, len(req.Items))
 	pending := make([]int, len(req.Items))
 	for i := range pending {
 		pending[i] = i
 	}
-	var itemFatal *pipeline.FatalError
+	var itemFatal *mark.FatalError
 	res := c.retry(stopCtx, func() attempt {
 		resp, a := c.post(wireCtx, req.From, req.Items, pending)
 		if a.left {
@@ -230,7 +230,7 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *pipeline.Request) (
 		}
 		// The request went through; look at every item, matched by its
 		// conversation, never by position.
-		results := make(map[pipeline.Conversation]ResultItem, len(resp.ResultItem))
+		results := make(map[mark.Conversation]ResultItem, len(resp.ResultItem))
 		for _, r := range resp.ResultItem {
 			results[conversationOf(r.ContactItem)] = r
 		}
@@ -257,7 +257,7 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *pipeline.Request) (
 				// same for every other item: stop instead of a flood.
 				out[i].Sent, out[i].Code, out[i].Message = true, code, apiMessage(code, info)
 				if itemFatal == nil {
-					itemFatal = &pipeline.FatalError{Code: code, Info: Redact(info), Hint: Hint(code)}
+					itemFatal = &mark.FatalError{Code: code, Info: Redact(info), Hint: Hint(code)}
 				}
 			default:
 				out[i].Sent, out[i].Code, out[i].Message = true, code, apiMessage(code, info)
@@ -283,7 +283,7 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *pipeline.Request) (
 			o.Code, o.Message = 0, "not sent: the run stopped"
 		case res.end == stopped:
 			o.Message = "not retried: the run stopped; last answer: " + last.msg
-		case last.fatal != nil && last.fatal.Code == pipeline.CodeUnreachable:
+		case last.fatal != nil && last.fatal.Code == mark.CodeUnreachable:
 			o.Code, o.Message = CodeTransport, "not sent: "+last.fatal.Error()
 		case last.fatal == itemFatal:
 			o.Message = "not retried: the run stopped on API error " + strconv.Itoa(last.code)
@@ -312,7 +312,7 @@ type attempt struct {
 	status int
 	// connErr is the error of a failure to connect.
 	connErr error
-	fatal   *pipeline.FatalError
+	fatal   *mark.FatalError
 }
 
 // ending is how a retried call ended.
@@ -376,11 +376,11 @@ func (c *Client) retry(ctx context.Context, try func() attempt) result {
 				n--
 				continue
 			}
-			a.fatal = &pipeline.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
+			a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
 			return result{fatal, a}
 		case Fatal:
 			if a.fatal == nil {
-				a.fatal = &pipeline.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
+				a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
 			}
 			return result{fatal, a}
 		}
@@ -406,7 +406,7 @@ const unreachableAfter = 3
 
 // observe takes one attempt into account, and returns the fatal error of
 // an endpoint never reached.
-func (r *reachability) observe(a attempt, c *Client) *pipeline.FatalError {
+func (r *reachability) observe(a attempt, c *Client) *mark.FatalError {
 	if a.status != 0 {
 		r.answered.Store(true)
 		r.failures.Store(0)
@@ -418,7 +418,7 @@ func (r *reachability) observe(a attempt, c *Client) *pipeline.FatalError {
 	n := r.failures.Add(1)
 	if !r.answered.Load() {
 		if n >= unreachableAfter {
-			return &pipeline.FatalError{Code: pipeline.CodeUnreachable, Info: c.base.Redacted() + ": " + a.msg,
+			return &mark.FatalError{Code: mark.CodeUnreachable, Info: c.base.Redacted() + ": " + a.msg,
 				Hint: "check --endpoint or --region, the network, and any proxy or firewall in between"}
 		}
 		return nil
@@ -512,7 +512,7 @@ func (c *Client) URL(path string) (string, error) {
 }
 
 // post sends the pending items of one request and decodes the answer.
-func (c *Client) post(ctx context.Context, from string, items []pipeline.Item, pending []int) (*Response, attempt) {
+func (c *Client) post(ctx context.Context, from string, items []mark.Item, pending []int) (*Response, attempt) {
 	body := MarkContactRequest{FromAccount: from, MarkItem: make([]MarkItem, len(pending))}
 	for k, i := range pending {
 		body.MarkItem[k] = markItem(&items[i])

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"markimport/pipeline"
+	"markimport/pipeline/mark"
 )
 
 func TestClassifyCode(t *testing.T) {
@@ -108,12 +108,12 @@ func okItems(req MarkContactRequest, code func(ContactItem) int) Response {
 	return resp
 }
 
-func newTestClient(t *testing.T, h http.Handler, maxAttempts int) (*Client, *pipeline.Counters) {
+func newTestClient(t *testing.T, h http.Handler, maxAttempts int) (*Client, *mark.Counters) {
 	t.Helper()
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	sig, _ := NewStaticSig("test-usersig-value")
-	ctr := &pipeline.Counters{}
+	ctr := &mark.Counters{}
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000,
 		MaxAttempts: maxAttempts, Backoff: Backoff{Base: time.Millisecond, Cap: 5 * time.Millisecond}, Counters: ctr})
 	if err != nil {
@@ -122,21 +122,21 @@ func newTestClient(t *testing.T, h http.Handler, maxAttempts int) (*Client, *pip
 	return c, ctr
 }
 
-func testRequest(peers ...string) *pipeline.Request {
-	req := &pipeline.Request{Seq: 1, From: "u"}
+func testRequest(peers ...string) *mark.Request {
+	req := &mark.Request{Seq: 1, From: "u"}
 	for _, p := range peers {
-		req.Items = append(req.Items, pipeline.Item{Conv: pipeline.Conversation{Type: pipeline.C2C, Peer: p}, Set: 1, Opt: pipeline.OptStandard, Rows: []int64{1}})
+		req.Items = append(req.Items, mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: p}, Set: 1, Opt: mark.OptStandard, Rows: []int64{1}})
 	}
 	return req
 }
 
-func sendOne(t *testing.T, c *Client, req *pipeline.Request) ([]pipeline.Outcome, error) {
+func sendOne(t *testing.T, c *Client, req *mark.Request) ([]mark.Outcome, error) {
 	t.Helper()
-	ch := make(chan *pipeline.Request, 1)
+	ch := make(chan *mark.Request, 1)
 	ch <- req
 	close(ch)
-	var out []pipeline.Outcome
-	err := c.Send(context.Background(), ch, func(_ *pipeline.Request, o []pipeline.Outcome) { out = o })
+	var out []mark.Outcome
+	err := c.Send(context.Background(), ch, func(_ *mark.Request, o []mark.Outcome) { out = o })
 	return out, err
 }
 
@@ -160,7 +160,7 @@ func TestItemLevelRetrySendsOnlyFailedItems(t *testing.T) {
 	if b := s.sent(); len(b) != 2 || len(b[1].MarkItem) != 1 || b[1].MarkItem[0].ContactItem.ToAccount != "b" {
 		t.Fatalf("retry did not carry only item b: %+v", b)
 	}
-	want := []pipeline.Outcome{{Sent: true, Code: 0, Attempts: 1}, {Sent: true, Code: 0, Attempts: 2}, {Sent: true, Code: 51007, Message: "API error 51007", Attempts: 1}}
+	want := []mark.Outcome{{Sent: true, Code: 0, Attempts: 1}, {Sent: true, Code: 0, Attempts: 2}, {Sent: true, Code: 51007, Message: "API error 51007", Attempts: 1}}
 	for i := range want {
 		if out[i] != want[i] {
 			t.Errorf("item %d: %+v, want %+v", i, out[i], want[i])
@@ -235,7 +235,7 @@ func TestFatalStopsAndMissingResultRetries(t *testing.T) {
 	}}
 	c, _ := newTestClient(t, s, 6)
 	out, err := sendOne(t, c, testRequest("a"))
-	var fe *pipeline.FatalError
+	var fe *mark.FatalError
 	if !errors.As(err, &fe) || fe.Code != 70009 || fe.Hint == "" {
 		t.Fatalf("err %v, want fatal 70009 with a hint", err)
 	}
@@ -265,12 +265,12 @@ func TestFatalStopsAndMissingResultRetries(t *testing.T) {
 }
 
 func TestWireFormOfItems(t *testing.T) {
-	it := pipeline.Item{Conv: pipeline.Conversation{Type: pipeline.Group, Peer: "g"}, Set: 1<<0 | 1<<63, Clear: 1 << 5, Custom: "", Opt: pipeline.OptBoth}
+	it := mark.Item{Conv: mark.Conversation{Type: mark.Group, Peer: "g"}, Set: 1<<0 | 1<<63, Clear: 1 << 5, Custom: "", Opt: mark.OptBoth}
 	b, _ := json.Marshal(markItem(&it))
 	if want := `{"OptType":3,"ContactItem":{"Type":2,"ToGroupId":"g"},"SetMark":[0,63],"ClearMark":[5],"CustomMark":""}`; string(b) != want {
 		t.Fatalf("got %s\nwant %s", b, want)
 	}
-	it = pipeline.Item{Conv: pipeline.Conversation{Type: pipeline.C2C, Peer: "p"}, Custom: "x", Opt: pipeline.OptCustom}
+	it = mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: "p"}, Custom: "x", Opt: mark.OptCustom}
 	b, _ = json.Marshal(markItem(&it))
 	if want := `{"OptType":2,"ContactItem":{"Type":1,"To_Account":"p"},"CustomMark":"x"}`; string(b) != want {
 		t.Fatalf("got %s\nwant %s", b, want)

@@ -15,14 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"markimport/pipeline"
+	"markimport/pipeline/mark"
 )
 
 // sendAll sends reqs through c and returns every outcome by request and the
 // error of Send.
-func sendAll(t *testing.T, c *Client, ctx context.Context, reqs []*pipeline.Request) (map[int64][]pipeline.Outcome, error) {
+func sendAll(t *testing.T, c *Client, ctx context.Context, reqs []*mark.Request) (map[int64][]mark.Outcome, error) {
 	t.Helper()
-	ch := make(chan *pipeline.Request)
+	ch := make(chan *mark.Request)
 	go func() {
 		defer close(ch)
 		for _, r := range reqs {
@@ -34,8 +34,8 @@ func sendAll(t *testing.T, c *Client, ctx context.Context, reqs []*pipeline.Requ
 		}
 	}()
 	var mu sync.Mutex
-	out := map[int64][]pipeline.Outcome{}
-	err := c.Send(ctx, ch, func(r *pipeline.Request, o []pipeline.Outcome) {
+	out := map[int64][]mark.Outcome{}
+	err := c.Send(ctx, ch, func(r *mark.Request, o []mark.Outcome) {
 		mu.Lock()
 		out[r.Seq] = o
 		mu.Unlock()
@@ -43,8 +43,8 @@ func sendAll(t *testing.T, c *Client, ctx context.Context, reqs []*pipeline.Requ
 	return out, err
 }
 
-func manyRequests(n int) []*pipeline.Request {
-	var reqs []*pipeline.Request
+func manyRequests(n int) []*mark.Request {
+	var reqs []*mark.Request
 	for i := range n {
 		r := testRequest("a", "b")
 		r.Seq = int64(i + 1)
@@ -77,8 +77,8 @@ func TestDeadEndpointStopsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := sendAll(t, c, context.Background(), manyRequests(500))
-	var fe *pipeline.FatalError
-	if !errors.As(err, &fe) || fe.Code != pipeline.CodeUnreachable {
+	var fe *mark.FatalError
+	if !errors.As(err, &fe) || fe.Code != mark.CodeUnreachable {
 		t.Fatalf("Send: %v, want a fatal unreachable error", err)
 	}
 	if msg := fe.Error(); !strings.Contains(msg, addr) || !strings.Contains(msg, "connection refused") || strings.Contains(msg, "test-usersig-value") {

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 
-	"markimport/pipeline"
+	"markimport/pipeline/mark"
 )
 
 // SearchContactGroupRequest is the body of a search_contact_group request:
-// one user and 1..pipeline.MaxSearchItems conversations.
+// one user and 1..mark.MaxSearchItems conversations.
 type SearchContactGroupRequest struct {
 	FromAccount string        `json:"From_Account"`
 	ContactItem []ContactItem `json:"ContactItem"`
@@ -66,7 +66,7 @@ func ParseStandardMark(s string) (uint64, error) {
 // a limit of their own (200 calls/s, counted apart from mark_contact's), so
 // a ReadClient is a Client of its own with its own pacer at the read rate:
 // reads never take the import's quota, and are paced to theirs. It
-// implements pipeline.MarkReader.
+// implements mark.MarkReader.
 type ReadClient struct {
 	c *Client
 }
@@ -82,22 +82,22 @@ func NewReadClient(cfg Config) (*ReadClient, error) {
 	return &ReadClient{c: c}, nil
 }
 
-// Search implements pipeline.MarkReader with one search_contact_group
+// Search implements mark.MarkReader with one search_contact_group
 // request, retried as Send retries mark_contact: throttled answers slow the
 // pacer and retry, transient ones retry with backoff up to MaxAttempts, an
 // expired usersig is renewed once, and a fatal code returns a
-// *pipeline.FatalError. Any other code, or an answer that does not parse,
+// *mark.FatalError. Any other code, or an answer that does not parse,
 // is an error for these conversations only.
-func (r *ReadClient) Search(ctx context.Context, from string, convs []pipeline.Conversation) (map[pipeline.Conversation]pipeline.ServerMarks, error) {
+func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conversation) (map[mark.Conversation]mark.ServerMarks, error) {
 	c := r.c
-	if n := len(convs); n == 0 || n > pipeline.MaxSearchItems {
-		return nil, fmt.Errorf("search_contact_group: %d conversations; 1-%d are allowed", n, pipeline.MaxSearchItems)
+	if n := len(convs); n == 0 || n > mark.MaxSearchItems {
+		return nil, fmt.Errorf("search_contact_group: %d conversations; 1-%d are allowed", n, mark.MaxSearchItems)
 	}
 	body := SearchContactGroupRequest{FromAccount: from, ContactItem: make([]ContactItem, len(convs))}
 	for i, cv := range convs {
 		body.ContactItem[i] = contactItem(cv)
 	}
-	var got map[pipeline.Conversation]pipeline.ServerMarks
+	var got map[mark.Conversation]mark.ServerMarks
 	res := c.retry(ctx, func() attempt {
 		var resp SearchContactGroupResponse
 		a := c.exchange(ctx, PathSearchContactGroup, &body, &resp, func() *envelope {
@@ -106,7 +106,7 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []pipeline.C
 		if a.class != OK {
 			return a
 		}
-		out := make(map[pipeline.Conversation]pipeline.ServerMarks, len(resp.ContactResultItem))
+		out := make(map[mark.Conversation]mark.ServerMarks, len(resp.ContactResultItem))
 		for _, it := range resp.ContactResultItem {
 			conv := conversationOf(ContactItem{Type: it.Type, ToAccount: it.ToAccount, ToGroupID: it.ToGroupID})
 			std, err := ParseStandardMark(it.StandardMark)
@@ -116,7 +116,7 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []pipeline.C
 				a.class, a.msg = ItemFailed, fmt.Sprintf("the answer for %s %s: %v", conv.TypeName(), conv.Peer, err)
 				return a
 			}
-			out[conv] = pipeline.ServerMarks{Standard: std, Custom: it.CustomMark}
+			out[conv] = mark.ServerMarks{Standard: std, Custom: it.CustomMark}
 		}
 		got = out
 		return a

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"markimport/pipeline"
+	"markimport/pipeline/mark"
 	"markimport/sink/fakeim"
 )
 
@@ -57,13 +57,13 @@ func TestParseStandardMark(t *testing.T) {
 }
 
 // readClient returns a read client of url with fast retries.
-func readClient(t *testing.T, url string, rate float64, maxAttempts int) (*ReadClient, *pipeline.Counters) {
+func readClient(t *testing.T, url string, rate float64, maxAttempts int) (*ReadClient, *mark.Counters) {
 	t.Helper()
 	sig, err := NewStaticSig("test-usersig")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctr := &pipeline.Counters{}
+	ctr := &mark.Counters{}
 	rc, err := NewReadClient(Config{Endpoint: url, SDKAppID: 1400000001, Admin: "admin", Credentials: sig, Rate: rate,
 		MaxAttempts: maxAttempts, Backoff: Backoff{Base: time.Millisecond, Cap: 10 * time.Millisecond}, Counters: ctr})
 	if err != nil {
@@ -75,9 +75,9 @@ func readClient(t *testing.T, url string, rate float64, maxAttempts int) (*ReadC
 // markedState fills an emulator with n conversations of user, c2c and group
 // alternately, with standard marks spread over the whole 64 bits (0 and all
 // ones included) and some custom marks. It returns every conversation.
-func markedState(srv *fakeim.Server, user string, n int) []pipeline.Conversation {
+func markedState(srv *fakeim.Server, user string, n int) []mark.Conversation {
 	r := rand.New(rand.NewPCG(7, 8))
-	convs := make([]pipeline.Conversation, n)
+	convs := make([]mark.Conversation, n)
 	for i := range n {
 		c := fakeim.Conversation{Type: fakeim.C2C, Peer: fmt.Sprintf("peer%d", i)}
 		if i%2 == 1 {
@@ -96,13 +96,13 @@ func markedState(srv *fakeim.Server, user string, n int) []pipeline.Conversation
 			m.Custom, m.CustomSet = fmt.Sprintf("custom %d, \"quoted\"", i), true
 		}
 		srv.SetMark(user, c, m)
-		convs[i] = pipeline.Conversation{Type: uint8(c.Type), Peer: c.Peer}
+		convs[i] = mark.Conversation{Type: uint8(c.Type), Peer: c.Peer}
 	}
 	return convs
 }
 
 // checkSearch compares a Search answer with the emulator's state.
-func checkSearch(t *testing.T, srv *fakeim.Server, user string, asked []pipeline.Conversation, got map[pipeline.Conversation]pipeline.ServerMarks) {
+func checkSearch(t *testing.T, srv *fakeim.Server, user string, asked []mark.Conversation, got map[mark.Conversation]mark.ServerMarks) {
 	t.Helper()
 	want := srv.Conversations(user)
 	n := 0
@@ -134,7 +134,7 @@ func TestSearchReadsBackBothRenderings(t *testing.T) {
 			convs := markedState(srv, "u", 290)
 			// Ten conversations the user never marked are absent from the answer.
 			for i := range 10 {
-				convs = append(convs, pipeline.Conversation{Type: pipeline.C2C, Peer: fmt.Sprintf("never%d", i)})
+				convs = append(convs, mark.Conversation{Type: mark.C2C, Peer: fmt.Sprintf("never%d", i)})
 			}
 			rc, ctr := readClient(t, hs.URL, 1000, 3)
 			got, err := rc.Search(context.Background(), "u", convs)
@@ -185,14 +185,14 @@ func TestSearchRetriesThroughFaultsAndThrottling(t *testing.T) {
 
 func TestSearchErrors(t *testing.T) {
 	ctx := context.Background()
-	one := []pipeline.Conversation{{Type: pipeline.C2C, Peer: "p"}}
+	one := []mark.Conversation{{Type: mark.C2C, Peer: "p"}}
 
 	t.Run("fatal code", func(t *testing.T) {
 		hs := httptest.NewServer(fakeim.New(fakeim.Config{Admins: []string{"someone-else"}}))
 		defer hs.Close()
 		rc, ctr := readClient(t, hs.URL, 1000, 5)
 		_, err := rc.Search(ctx, "u", one)
-		var fe *pipeline.FatalError
+		var fe *mark.FatalError
 		if !errors.As(err, &fe) || fe.Code != 50003 || fe.Hint == "" {
 			t.Fatalf("got %v, want a fatal 50003 with a hint", err)
 		}
@@ -205,7 +205,7 @@ func TestSearchErrors(t *testing.T) {
 		defer hs.Close()
 		rc, ctr := readClient(t, hs.URL, 1000, 5)
 		_, err := rc.Search(ctx, "stranger", one)
-		var fe *pipeline.FatalError
+		var fe *mark.FatalError
 		if err == nil || errors.As(err, &fe) || !strings.Contains(err.Error(), "50001") {
 			t.Fatalf("got %v, want a non-fatal error naming 50001", err)
 		}
@@ -240,8 +240,8 @@ func TestSearchErrors(t *testing.T) {
 	})
 	t.Run("batch size", func(t *testing.T) {
 		rc, ctr := readClient(t, "http://127.0.0.1:1", 1000, 4)
-		for _, n := range []int{0, pipeline.MaxSearchItems + 1} {
-			if _, err := rc.Search(ctx, "u", make([]pipeline.Conversation, n)); err == nil {
+		for _, n := range []int{0, mark.MaxSearchItems + 1} {
+			if _, err := rc.Search(ctx, "u", make([]mark.Conversation, n)); err == nil {
 				t.Errorf("%d conversations accepted", n)
 			}
 		}
@@ -260,7 +260,7 @@ func TestSearchWireForm(t *testing.T) {
 	}))
 	defer hs.Close()
 	rc, _ := readClient(t, hs.URL, 1000, 4)
-	got, err := rc.Search(context.Background(), "u", []pipeline.Conversation{{Type: pipeline.C2C, Peer: "p"}, {Type: pipeline.Group, Peer: "g"}})
+	got, err := rc.Search(context.Background(), "u", []mark.Conversation{{Type: mark.C2C, Peer: "p"}, {Type: mark.Group, Peer: "g"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestSearchWireForm(t *testing.T) {
 	if body := <-bodies; body != want {
 		t.Errorf("request\n%s\nwant\n%s", body, want)
 	}
-	if m := got[pipeline.Conversation{Type: pipeline.Group, Peer: "g"}]; len(got) != 1 || m.Standard != 5 || m.Custom != "x" {
+	if m := got[mark.Conversation{Type: mark.Group, Peer: "g"}]; len(got) != 1 || m.Standard != 5 || m.Custom != "x" {
 		t.Errorf("answer read as %+v", got)
 	}
 }

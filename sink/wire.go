@@ -1,7 +1,7 @@
 package sink
 
 import (
-	"markimport/pipeline"
+	"markimport/pipeline/mark"
 )
 
 // API paths.
@@ -53,29 +53,29 @@ type Response struct {
 }
 
 // conversationOf maps a wire ContactItem to the planner's Conversation.
-func conversationOf(c ContactItem) pipeline.Conversation {
-	if c.Type == int(pipeline.Group) {
-		return pipeline.Conversation{Type: pipeline.Group, Peer: c.ToGroupID}
+func conversationOf(c ContactItem) mark.Conversation {
+	if c.Type == int(mark.Group) {
+		return mark.Conversation{Type: mark.Group, Peer: c.ToGroupID}
 	}
-	return pipeline.Conversation{Type: uint8(c.Type), Peer: c.ToAccount}
+	return mark.Conversation{Type: uint8(c.Type), Peer: c.ToAccount}
 }
 
 // contactItem maps a Conversation to its wire form.
-func contactItem(c pipeline.Conversation) ContactItem {
-	if c.Type == pipeline.Group {
+func contactItem(c mark.Conversation) ContactItem {
+	if c.Type == mark.Group {
 		return ContactItem{Type: int(c.Type), ToGroupID: c.Peer}
 	}
 	return ContactItem{Type: int(c.Type), ToAccount: c.Peer}
 }
 
 // markItem turns a planned item into its wire form.
-func markItem(it *pipeline.Item) MarkItem {
+func markItem(it *mark.Item) MarkItem {
 	m := MarkItem{OptType: int(it.Opt), ContactItem: contactItem(it.Conv)}
-	if it.Opt&pipeline.OptStandard != 0 {
-		m.SetMark = pipeline.Bits(it.Set)
-		m.ClearMark = pipeline.Bits(it.Clear)
+	if it.Opt&mark.OptStandard != 0 {
+		m.SetMark = mark.Bits(it.Set)
+		m.ClearMark = mark.Bits(it.Clear)
 	}
-	if it.Opt&pipeline.OptCustom != 0 {
+	if it.Opt&mark.OptCustom != 0 {
 		s := it.Custom
 		m.CustomMark = &s
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"markimport/pipeline"
+	"markimport/pipeline/plan"
 	"markimport/readers"
 )
 
@@ -289,7 +289,7 @@ func TestLayouts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, bad := pipeline.Validate(rec)
+			c, bad := plan.Validate(rec)
 			if bad != nil {
 				t.Fatalf("-layout %s: row %d invalid: %s", layout, rec.Row, bad.Message)
 			}

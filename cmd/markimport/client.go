@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"markimport/pipeline"
+	"markimport/pipeline/mark"
 	"markimport/sink"
 )
 
@@ -17,7 +17,7 @@ import (
 // applyPacing sets the flags of pacing, retries and timeouts, which run and
 // verify share, on cfg; the concurrency, when not given, is the default
 // for the rate.
-func (f *importFlags) applyPacing(cfg *sink.Config, ctr *pipeline.Counters, log *slog.Logger) {
+func (f *importFlags) applyPacing(cfg *sink.Config, ctr *mark.Counters, log *slog.Logger) {
 	cfg.Rate = f.rate
 	cfg.Margin = f.rateMargin
 	cfg.Concurrency = f.concurrency

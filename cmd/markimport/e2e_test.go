@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"markimport/pipeline"
+	"markimport/pipeline/mark"
 	"markimport/sink"
 	"markimport/sink/fakeim"
 	"markimport/sink/usersig"
@@ -506,8 +506,8 @@ func TestFatalStopsTheRun(t *testing.T) {
 			unsent := 0
 			for row, l := range rep {
 				switch want := e.status[row]; {
-				case want == "invalid" && (l.status != "invalid" || l.code != pipeline.CodeInvalid),
-					want == "rejected" && (l.status != "rejected" || l.code != pipeline.CodeTooManyConversations),
+				case want == "invalid" && (l.status != "invalid" || l.code != mark.CodeInvalid),
+					want == "rejected" && (l.status != "rejected" || l.code != mark.CodeTooManyConversations),
 					want == "ok" && l.status != "unsent" && (l.status != "failed" || l.code != tc.code):
 					t.Fatalf("row %d: %s %d (%s), want it %s", row, l.status, l.code, l.message, map[string]string{
 						"invalid": "invalid 50002", "rejected": "rejected 51008", "ok": fmt.Sprintf("unsent or failed %d", tc.code)}[want])

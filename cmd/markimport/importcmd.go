@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"markimport/pipeline"
+	"markimport/pipeline/mark"
+	"markimport/pipeline/report"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -30,7 +32,7 @@ type importRun struct {
 	ropts      readers.Options
 	maxInvalid *pipeline.Limit
 	memLimit   int64
-	files      pipeline.ReportFiles // of --report, when given
+	files      report.Files // of --report, when given
 }
 
 // cmdImport runs validate (dry) or run.
@@ -117,7 +119,7 @@ func (r *importRun) check() error {
 			f.rate, sink.DefaultRate, sink.DefaultRate))
 	}
 	if f.report != "" {
-		r.files = pipeline.ReportFilesOf(f.report)
+		r.files = report.FilesOf(f.report)
 	}
 	if err := checkOutputs(r.inputs(), r.outputs()); err != nil {
 		return err
@@ -172,7 +174,7 @@ func (r *importRun) run(ctx context.Context) int {
 		defer writeHeapProfile(r.memProfile, r.stderr)
 	}
 
-	ctr := &pipeline.Counters{}
+	ctr := &mark.Counters{}
 	var sender pipeline.Sender
 	var fake *fakeRun
 	var pace *paceFile
@@ -203,9 +205,9 @@ func (r *importRun) run(ctx context.Context) int {
 		sender = client
 	}
 
-	var journal *pipeline.Journal
-	var done *pipeline.RowSet
-	var report pipeline.ReportWriter = pipeline.Discard{}
+	var journal *report.Journal
+	var done *mark.RowSet
+	var lines report.Writer = report.Discard{}
 	if r.report != "" {
 		release, err := lockReport(r.files.Lock, r.report)
 		if err != nil {
@@ -219,7 +221,7 @@ func (r *importRun) run(ctx context.Context) int {
 			}
 			return r.fail("%v", err)
 		}
-		report = journal.Writer()
+		lines = journal.Writer()
 		setEmergencyFlush(func() { journal.Sync() })
 		defer setEmergencyFlush(nil)
 		if done != nil {
@@ -227,9 +229,9 @@ func (r *importRun) run(ctx context.Context) int {
 		}
 	}
 
-	var rejects *pipeline.Rejects
+	var rejects *report.Rejects
 	if r.rejects != "" {
-		rejects = pipeline.NewRejects()
+		rejects = report.NewRejects()
 	}
 	r.log.Info("run started", "command", r.name, "input", r.input, "report", r.report)
 	progress := startProgress(ctr, r.stderr, r.quiet, r.progressEvery, r.log)
@@ -237,7 +239,7 @@ func (r *importRun) run(ctx context.Context) int {
 		Input:    r.input,
 		Reader:   r.ropts,
 		DryRun:   r.dry,
-		Report:   report,
+		Report:   lines,
 		Sender:   sender,
 		Rate:     r.rate,
 		Counters: ctr,
@@ -289,7 +291,7 @@ func (r *importRun) run(ctx context.Context) int {
 	}
 	// The last line an orchestrator's log holds of the run.
 	fields := []any{"command", r.name, "exit_code", code, "rows", sum.Rows, "requests_sent", sum.RequestsSent}
-	for _, st := range pipeline.Statuses {
+	for _, st := range report.Statuses {
 		if n := sum.Statuses[st]; n > 0 {
 			fields = append(fields, string(st), n)
 		}
@@ -314,19 +316,19 @@ func (r *importRun) connection() (sink.Config, *fakeRun, error) {
 
 // openJournal starts the report's journal, or continues it with --resume,
 // after fingerprinting the input for the check of a later --resume.
-func (r *importRun) openJournal() (*pipeline.Journal, *pipeline.RowSet, error) {
-	var fp *pipeline.Fingerprint
+func (r *importRun) openJournal() (*report.Journal, *mark.RowSet, error) {
+	var fp *report.Fingerprint
 	if !r.dry && r.input != "-" {
-		f, err := pipeline.FingerprintFile(r.input)
+		f, err := report.FingerprintFile(r.input)
 		if err != nil {
 			return nil, nil, &readers.InputError{Path: r.input, Err: err}
 		}
 		fp = &f
 	}
 	if r.resume {
-		return pipeline.ResumeJournal(r.files, *fp)
+		return report.ResumeJournal(r.files, *fp)
 	}
-	j, err := pipeline.StartJournal(r.files, fp)
+	j, err := report.StartJournal(r.files, fp)
 	return j, nil, err
 }
 
@@ -338,13 +340,13 @@ func (r *importRun) inputError(e *readers.InputError) int {
 }
 
 // writeRejects writes the rejects file in the input's format.
-func (r *importRun) writeRejects(rej *pipeline.Rejects) error {
+func (r *importRun) writeRejects(rej *report.Rejects) error {
 	var n int64
 	var err error
 	if format, _ := readers.FormatOf(r.input, r.format); format == readers.Parquet {
-		n, err = pipeline.WriteRejectsParquet(r.input, r.rejects, rej)
+		n, err = report.WriteRejectsParquet(r.input, r.rejects, rej)
 	} else {
-		n, err = pipeline.WriteRejectsCSV(r.input, r.ropts, r.rejects, rej)
+		n, err = report.WriteRejectsCSV(r.input, r.ropts, r.rejects, rej)
 	}
 	if err != nil {
 		fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))
@@ -362,7 +364,7 @@ func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr 
 	if !sum.AllOK() {
 		code = exitSomeNotOK
 	}
-	var fe *pipeline.FatalError
+	var fe *mark.FatalError
 	var ge *pipeline.GuardError
 	switch {
 	case errors.As(runErr, &ge):
@@ -372,7 +374,7 @@ func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr 
 		}
 		fmt.Fprintf(r.stderr, "markimport %s: %s: nothing was sent (see the report%s)\n", r.name, ge.Error(), also)
 		return exitSomeNotOK
-	case errors.As(runErr, &fe) && fe.Code == pipeline.CodeUnreachable:
+	case errors.As(runErr, &fe) && fe.Code == mark.CodeUnreachable:
 		fmt.Fprintf(r.stderr, "markimport %s: %s\nNo request reached it; every row not sent is reported unsent. Fix the cause, then run again with --resume.\n", r.name, sink.Redact(fe.Error()))
 		return exitFatal
 	case errors.As(runErr, &fe):

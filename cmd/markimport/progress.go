@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"markimport/pipeline/mark"
 	"os"
 	"strconv"
 	"sync"
@@ -10,8 +11,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
-
-	"markimport/pipeline"
 )
 
 // progress observes the run's counters: a bar on a terminal, a log line
@@ -21,7 +20,7 @@ type progress struct {
 	wg   sync.WaitGroup
 }
 
-func startProgress(ctr *pipeline.Counters, stderr io.Writer, quiet bool, every time.Duration, log *slog.Logger) *progress {
+func startProgress(ctr *mark.Counters, stderr io.Writer, quiet bool, every time.Duration, log *slog.Logger) *progress {
 	p := &progress{stop: make(chan struct{})}
 	if quiet {
 		return p
@@ -46,7 +45,7 @@ func (p *progress) Stop() {
 	p.wg.Wait()
 }
 
-func (p *progress) bar(ctr *pipeline.Counters, w io.Writer) {
+func (p *progress) bar(ctr *mark.Counters, w io.Writer) {
 	bar := progressbar.NewOptions64(-1,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription("reading"),
@@ -82,7 +81,7 @@ func (p *progress) bar(ctr *pipeline.Counters, w io.Writer) {
 	}
 }
 
-func (p *progress) logLines(ctr *pipeline.Counters, every time.Duration, log *slog.Logger) {
+func (p *progress) logLines(ctr *mark.Counters, every time.Duration, log *slog.Logger) {
 	if every <= 0 {
 		every = 10 * time.Second
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"markimport/pipeline"
+	"markimport/pipeline/report"
 	"markimport/sink"
 )
 
@@ -21,7 +22,7 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 		fmt.Fprintf(w, "run of %s:\n", s.Input)
 	}
 	fmt.Fprintf(w, "  rows           %d\n", s.Rows)
-	for _, st := range pipeline.Statuses {
+	for _, st := range report.Statuses {
 		if n := s.Statuses[st]; n > 0 {
 			fmt.Fprintf(w, "    %-12s %d\n", st, n)
 		}
@@ -82,7 +83,7 @@ func writeJSONFile(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return pipeline.WriteFileAtomic(path, append([]byte(sink.Redact(string(b))), '\n'))
+	return report.WriteFileAtomic(path, append([]byte(sink.Redact(string(b))), '\n'))
 }
 
 // resumeCommand is the command line that continues this run.

@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 
 	"markimport/pipeline"
+	"markimport/pipeline/mark"
+	"markimport/pipeline/report"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -70,7 +72,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail("%v", err)
 	}
-	ctr := &pipeline.Counters{}
+	ctr := &mark.Counters{}
 	cfg, err := f.clientConfig()
 	if err != nil {
 		return fail("%v", err)
@@ -80,7 +82,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail("%v", err)
 	}
-	rep, err := pipeline.CreateCSVVerifyReport(f.report)
+	rep, err := report.CreateCSVVerify(f.report)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -113,7 +115,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !sum.AllMatch() {
 		code = exitSomeNotOK
 	}
-	var fe *pipeline.FatalError
+	var fe *mark.FatalError
 	switch {
 	case errors.As(verr, &fe):
 		code = exitFatal
@@ -143,7 +145,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 func printVerifySummary(w io.Writer, s *pipeline.VerifySummary) {
 	fmt.Fprintf(w, "verify of %s:\n", s.Input)
 	fmt.Fprintf(w, "  rows           %d\n", s.Rows)
-	for _, st := range pipeline.VerifyStatuses {
+	for _, st := range report.VerifyStatuses {
 		if n := s.Statuses[st]; n > 0 {
 			fmt.Fprintf(w, "    %-12s %d\n", st, n)
 		}

@@ -422,12 +422,14 @@ func TestVerifyExitCodes(t *testing.T) {
 		if code != exitInterrupted {
 			t.Fatalf("exit %d, want 130\n%s", code, stderr)
 		}
+		// Interrupted before it began: nothing is read back, and the rows
+		// it planned meanwhile, if any, are unread saying why.
 		rep := readVerifyReport(t, report)
-		if len(rep) != len(rows) {
-			t.Errorf("report has %d rows, want %d", len(rep), len(rows))
+		if len(rep) > len(rows) {
+			t.Errorf("report has %d rows, want at most %d", len(rep), len(rows))
 		}
-		for row, st := range e.status {
-			l := rep[row]
+		for row, l := range rep {
+			st := e.status[row]
 			if st == "ok" && (l.status != "unread" || !strings.Contains(l.message, "interrupted")) || st != "ok" && l.status != "not-checked" {
 				t.Fatalf("row %d (%s in the import): %s %q, want unread saying it was interrupted, or not-checked", row, st, l.status, l.message)
 			}

@@ -1,62 +1,13 @@
-package pipeline
+package plan
 
-// API limits the planner packs to.
-const (
-	// MaxItemsPerRequest is the most MarkItems one mark_contact request carries.
-	MaxItemsPerRequest = 100
-	// MaxConversations is the most marked conversations a user may have.
-	MaxConversations = 1000
-	// CodeTooManyConversations is the API's code for a user's 1001st conversation.
-	CodeTooManyConversations = 51008
-)
-
-// Item is one MarkItem: the merged changes of every row of one conversation
-// of one user. Every row in Rows shares the item's outcome.
-type Item struct {
-	Conv   Conversation
-	Set    uint64
-	Clear  uint64
-	Custom string // meaningful when Opt has OptCustom
-	Opt    uint8
-	Rows   []int64
-}
-
-// Request is one mark_contact call: one user and 1..100 items.
-type Request struct {
-	// Seq numbers requests in the order they were planned, from 1.
-	Seq   int64
-	From  string
-	Items []Item
-}
-
-// Rows counts the input rows a request carries.
-func (r *Request) Rows() int {
-	n := 0
-	for i := range r.Items {
-		n += len(r.Items[i].Rows)
-	}
-	return n
-}
+import "markimport/pipeline/mark"
 
 // Rejected is a valid row the planner will not send: its conversation is
-// beyond the user's limit of MaxConversations.
+// beyond the user's limit of mark.MaxConversations.
 type Rejected struct {
 	Row  int64
 	From string
-	Conv Conversation
-}
-
-// merge folds a later change of the same conversation into the item: a later
-// set of a bit beats an earlier clear of it and the other way round, the last
-// custom mark wins, and the operation types add up.
-func (it *Item) merge(c *Change) {
-	it.Set = (it.Set &^ c.Clear) | c.Set
-	it.Clear = (it.Clear &^ c.Set) | c.Clear
-	if c.Opt&OptCustom != 0 {
-		it.Custom = c.Custom
-	}
-	it.Opt |= c.Opt
-	it.Rows = append(it.Rows, c.Row)
+	Conv mark.Conversation
 }
 
 // PlanUser plans the changes of one user, given in input order: it merges
@@ -67,34 +18,31 @@ func (it *Item) merge(c *Change) {
 // done, when not nil, holds rows that already ended ok (a resumed run): the
 // merging and the limit are computed as for the whole file, then those rows
 // are left out of their items, and items left with no row are not sent.
-func PlanUser(changes []Change, maxConversations int, done *RowSet) ([]Request, []Rejected) {
-	return planUser(changes, maxConversations, done, nil)
+func PlanUser(changes []mark.Change, maxConversations int, done *mark.RowSet) ([]mark.Request, []Rejected) {
+	return (*Arena)(nil).PlanUser(changes, maxConversations, done)
 }
 
-// slab holds the memory of plans that do not outlive it: a dry run reports
+// Arena holds the memory of plans that do not outlive it: a dry run reports
 // a batch of plans at once, and the next batch is planned into the same
-// slab. Reusing it spares the allocation, and the page faults, of a
-// hundred megabytes of short-lived items per million rows.
-type slab struct {
-	plans []userPlan
-	items []Item
+// arena. Reusing it spares the allocation, and the page faults, of a
+// hundred megabytes of short-lived items per million rows. The zero value
+// is ready; a nil *Arena plans on the heap.
+type Arena struct {
+	items []mark.Item
 	rows  []int64
-	reqs  []Request
+	reqs  []mark.Request
 	rejs  []Rejected
 	index convIndex
-	err   error // the planner's, when it failed
 }
 
-// reset makes the slab's memory available again: every plan handed out
+// Reset makes the arena's memory available again: every plan handed out
 // from it must be done with. It clears the whole capacity, so that nothing
 // left from earlier batches keeps their partitions' memory alive.
-func (s *slab) reset() {
-	s.err = nil
-	clear(s.plans[:cap(s.plans)])
+func (s *Arena) Reset() {
 	clear(s.items[:cap(s.items)])
 	clear(s.reqs[:cap(s.reqs)])
 	clear(s.rejs[:cap(s.rejs)])
-	s.plans, s.items, s.rows, s.reqs, s.rejs = s.plans[:0], s.items[:0], s.rows[:0], s.reqs[:0], s.rejs[:0]
+	s.items, s.rows, s.reqs, s.rejs = s.items[:0], s.rows[:0], s.reqs[:0], s.rejs[:0]
 }
 
 // convIndex finds a user's conversations by peer, with one map per type:
@@ -112,8 +60,8 @@ func (x *convIndex) reset() {
 }
 
 // of returns the map of c's type.
-func (x *convIndex) of(c Conversation) map[string]int {
-	if c.Type == C2C {
+func (x *convIndex) of(c mark.Conversation) map[string]int {
+	if c.Type == mark.C2C {
 		return x.c2c
 	}
 	return x.group
@@ -130,8 +78,9 @@ func take[T any](buf *[]T, n int) []T {
 	return (*buf)[l : l : l+n]
 }
 
-// planUser is PlanUser, taking its memory from sl when not nil.
-func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([]Request, []Rejected) {
+// PlanUser is the package's PlanUser, taking its memory from the arena
+// when it is not nil.
+func (sl *Arena) PlanUser(changes []mark.Change, maxConversations int, done *mark.RowSet) ([]mark.Request, []Rejected) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
@@ -140,22 +89,22 @@ func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([
 	// one for their rows, each item's first row being its own one-element
 	// slice of it (only a conversation repeated in the input grows its
 	// slice). Per-item allocations were a third of a dry run's time.
-	var items []Item
+	var items []mark.Item
 	var firstRows []int64
 	if sl != nil {
 		items = take(&sl.items, min(len(changes), maxConversations))
 		firstRows = take(&sl.rows, len(changes))[:len(changes)]
 	} else {
-		items = make([]Item, 0, min(len(changes), maxConversations))
+		items = make([]mark.Item, 0, min(len(changes), maxConversations))
 		firstRows = make([]int64, len(changes))
 	}
 	var rejected []Rejected
 	// Most users have a handful of conversations: find them by a linear
 	// scan, and build an index only for users with many.
 	const scanLimit = 16
-	var index *convIndex    // values -1: rejected
-	var over []Conversation // rejected conversations while scanning
-	find := func(c Conversation) (int, bool) {
+	var index *convIndex         // values -1: rejected
+	var over []mark.Conversation // rejected conversations while scanning
+	find := func(c mark.Conversation) (int, bool) {
 		if index != nil {
 			k, ok := index.of(c)[c.Peer]
 			return k, ok
@@ -192,7 +141,7 @@ func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([
 				reject(i)
 				continue
 			}
-			items[k].merge(c)
+			items[k].Merge(c)
 			continue
 		}
 		if len(items) >= maxConversations {
@@ -205,8 +154,8 @@ func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([
 			continue
 		}
 		firstRows[i] = c.Row
-		items = append(items, Item{Conv: c.Conv, Rows: firstRows[i : i : i+1]})
-		items[len(items)-1].merge(c)
+		items = append(items, mark.Item{Conv: c.Conv, Rows: firstRows[i : i : i+1]})
+		items[len(items)-1].Merge(c)
 		if index != nil {
 			index.of(c.Conv)[c.Conv.Peer] = len(items) - 1
 		} else if len(items)+len(over) > scanLimit {
@@ -241,15 +190,15 @@ func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([
 		}
 		items = kept
 	}
-	var reqs []Request
-	if n := (len(items) + MaxItemsPerRequest - 1) / MaxItemsPerRequest; sl != nil {
+	var reqs []mark.Request
+	if n := (len(items) + mark.MaxItemsPerRequest - 1) / mark.MaxItemsPerRequest; sl != nil {
 		reqs = take(&sl.reqs, n)
 	} else {
-		reqs = make([]Request, 0, n)
+		reqs = make([]mark.Request, 0, n)
 	}
 	for len(items) > 0 {
-		n := min(len(items), MaxItemsPerRequest)
-		reqs = append(reqs, Request{From: from, Items: items[:n:n]})
+		n := min(len(items), mark.MaxItemsPerRequest)
+		reqs = append(reqs, mark.Request{From: from, Items: items[:n:n]})
 		items = items[n:]
 	}
 	return reqs, rejected
@@ -258,19 +207,19 @@ func planUser(changes []Change, maxConversations int, done *RowSet, sl *slab) ([
 // Plan groups changes (in input order) by user, in order of each user's
 // first appearance, and plans each user with PlanUser. Requests are numbered
 // from 1. It holds every change in memory.
-func Plan(changes []Change, done *RowSet) ([]Request, []Rejected) {
+func Plan(changes []mark.Change, done *mark.RowSet) ([]mark.Request, []Rejected) {
 	order := []string{}
-	byUser := map[string][]Change{}
+	byUser := map[string][]mark.Change{}
 	for _, c := range changes {
 		if _, ok := byUser[c.From]; !ok {
 			order = append(order, c.From)
 		}
 		byUser[c.From] = append(byUser[c.From], c)
 	}
-	var reqs []Request
+	var reqs []mark.Request
 	var rejected []Rejected
 	for _, u := range order {
-		r, rej := PlanUser(byUser[u], MaxConversations, done)
+		r, rej := PlanUser(byUser[u], mark.MaxConversations, done)
 		reqs = append(reqs, r...)
 		rejected = append(rejected, rej...)
 	}
@@ -278,42 +227,4 @@ func Plan(changes []Change, done *RowSet) ([]Request, []Rejected) {
 		reqs[i].Seq = int64(i + 1)
 	}
 	return reqs, rejected
-}
-
-// RowSet is a set of row numbers, as a bitset: 100 million rows take 12.5 MB.
-type RowSet struct {
-	words []uint64
-	n     int64
-}
-
-// Add puts row in the set.
-func (s *RowSet) Add(row int64) {
-	if row < 0 {
-		return
-	}
-	w := int(row >> 6)
-	if w >= len(s.words) {
-		s.words = append(s.words, make([]uint64, w+1-len(s.words)+len(s.words)/4)...)
-	}
-	if s.words[w]&(1<<(row&63)) == 0 {
-		s.words[w] |= 1 << (row & 63)
-		s.n++
-	}
-}
-
-// Has reports whether row is in the set.
-func (s *RowSet) Has(row int64) bool {
-	if s == nil || row < 0 {
-		return false
-	}
-	w := int(row >> 6)
-	return w < len(s.words) && s.words[w]&(1<<(row&63)) != 0
-}
-
-// Len is the number of rows in the set.
-func (s *RowSet) Len() int64 {
-	if s == nil {
-		return 0
-	}
-	return s.n
 }

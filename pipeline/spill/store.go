@@ -1,6 +1,8 @@
-package pipeline
+package spill
 
 import (
+	"markimport/pipeline/mark"
+
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,7 +18,7 @@ import (
 // either way.
 const Partitions = 256
 
-// store holds the valid changes of an input grouped by hash partition of
+// Store holds the valid changes of an input grouped by hash partition of
 // the user, each change encoded compactly (varints and length-prefixed
 // strings) and appended to its partition: a row costs its encoded size,
 // about the size of its CSV line, with no per-row object and no lookup.
@@ -26,7 +28,7 @@ const Partitions = 256
 // partition goes to its own temporary file and later changes are appended
 // there. Each partition is then decoded and grouped by user on its own (a
 // small, cache-resident job) when it is planned.
-type store struct {
+type Store struct {
 	budget int64
 	dir    string
 	parts  [Partitions]partition
@@ -55,18 +57,18 @@ const (
 	spillBuffer = 32 << 10
 )
 
-func newStore(budget int64, dir string) *store {
-	return &store{budget: budget, dir: dir}
+func New(budget int64, dir string) *Store {
+	return &Store{budget: budget, dir: dir}
 }
 
-// partitionOf is the partition of a user.
-func partitionOf(from string) int { return int(hashString(from) % Partitions) }
+// PartitionOf is the partition of a user.
+func PartitionOf(from string) int { return int(Hash(from) % Partitions) }
 
 // Spilled reports whether the store went to disk.
-func (s *store) Spilled() bool { return s.spilt }
+func (s *Store) Spilled() bool { return s.spilt }
 
-// add keeps one valid change, of partition p (partitionOf its From).
-func (s *store) add(c *Change, p int) error {
+// add keeps one valid change, of partition p (PartitionOf its From).
+func (s *Store) Add(c *mark.Change, p int) error {
 	pt := &s.parts[p]
 	need := encodedMax(c)
 	if k := len(pt.blocks); k == 0 || cap(pt.blocks[k-1])-len(pt.blocks[k-1]) < need {
@@ -102,7 +104,7 @@ func (s *store) add(c *Change, p int) error {
 // region. Regions are large and ask for transparent huge pages: appending a
 // hundred megabytes otherwise costs one page fault per 4 KiB, about 8 µs
 // each on a virtual machine.
-func (s *store) block(n int) []byte {
+func (s *Store) block(n int) []byte {
 	if n > regionSize/4 {
 		s.held += int64(n)
 		return make([]byte, 0, n)
@@ -120,21 +122,21 @@ func (s *store) block(n int) []byte {
 const regionSize = 8 << 20
 
 // encodedMax bounds the encoded size of c.
-func encodedMax(c *Change) int {
+func encodedMax(c *mark.Change) int {
 	return 3*binary.MaxVarintLen64 + 2 + 3*binary.MaxVarintLen64 + len(c.From) + len(c.Conv.Peer) + len(c.Custom)
 }
 
 // appendChange encodes c: row, set and clear as uvarints, type and opt
-// bytes, then from, peer and (with OptCustom) the custom mark, each after
+// bytes, then from, peer and (with mark.OptCustom) the custom mark, each after
 // its length.
-func appendChange(b []byte, c *Change) []byte {
+func appendChange(b []byte, c *mark.Change) []byte {
 	b = binary.AppendUvarint(b, uint64(c.Row))
 	b = binary.AppendUvarint(b, c.Set)
 	b = binary.AppendUvarint(b, c.Clear)
 	b = append(b, c.Conv.Type, c.Opt)
 	b = appendString(b, c.From)
 	b = appendString(b, c.Conv.Peer)
-	if c.Opt&OptCustom != 0 {
+	if c.Opt&mark.OptCustom != 0 {
 		b = appendString(b, c.Custom)
 	}
 	return b
@@ -147,7 +149,7 @@ func appendString(b []byte, s string) []byte {
 // spill moves every partition to its own temporary file. The files are
 // unlinked as soon as they are created: they live as long as their
 // descriptors, so nothing is left behind even when the process is killed.
-func (s *store) spill() error {
+func (s *Store) spill() error {
 	s.spilt = true
 	for p := range s.parts {
 		pt := &s.parts[p]
@@ -185,7 +187,7 @@ func (pt *partition) flush() error {
 
 // take returns partition p's encoded changes and lets the store forget
 // them: read back from its file when it was spilled.
-func (s *store) take(p int) ([][]byte, int64, error) {
+func (s *Store) Take(p int) ([][]byte, int64, error) {
 	pt := &s.parts[p]
 	blocks, n := pt.blocks, pt.n
 	pt.blocks, pt.n = nil, 0
@@ -209,7 +211,7 @@ func (s *store) take(p int) ([][]byte, int64, error) {
 }
 
 // close releases the spill files (already unlinked) and the blocks.
-func (s *store) close() error {
+func (s *Store) Close() error {
 	var errs []error
 	for p := range s.parts {
 		pt := &s.parts[p]
@@ -221,14 +223,14 @@ func (s *store) close() error {
 	return errors.Join(errs...)
 }
 
-// partBuf holds a partition decoded and grouped by user; a planner reuses
+// Decoder holds a partition decoded and grouped by user; a planner reuses
 // one from partition to partition.
-type partBuf struct {
-	changes []Change
+type Decoder struct {
+	changes []mark.Change
 	users   []int32 // the user number of each change
 	ids     map[string]int32
 	starts  []int32
-	sorted  []Change
+	sorted  []mark.Change
 }
 
 var errCorrupt = errors.New("corrupt spill data")
@@ -236,7 +238,7 @@ var errCorrupt = errors.New("corrupt spill data")
 // decode decodes n encoded changes from blocks. Their strings share the
 // blocks' memory (never written again), and users are numbered in order of
 // first appearance.
-func (pb *partBuf) decode(blocks [][]byte, n int64) error {
+func (pb *Decoder) Decode(blocks [][]byte, n int64) error {
 	// Let the previous partitions' memory go: the whole capacity, since
 	// changes beyond this length may still point into older partitions.
 	clear(pb.changes[:cap(pb.changes)])
@@ -271,7 +273,7 @@ func (pb *partBuf) decode(blocks [][]byte, n int64) error {
 			return s
 		}
 		for off < len(data) {
-			var c Change
+			var c mark.Change
 			c.Row = int64(uvarint())
 			c.Set = uvarint()
 			c.Clear = uvarint()
@@ -282,7 +284,7 @@ func (pb *partBuf) decode(blocks [][]byte, n int64) error {
 			off += 2
 			c.From = str()
 			c.Conv.Peer = str()
-			if c.Opt&OptCustom != 0 {
+			if c.Opt&mark.OptCustom != 0 {
 				c.Custom = str()
 			}
 			if bad {
@@ -305,7 +307,7 @@ func (pb *partBuf) decode(blocks [][]byte, n int64) error {
 
 // eachUser calls fn with each user's changes, in input order, users in
 // order of first appearance. The slice is reused: fn must not keep it.
-func (pb *partBuf) eachUser(fn func([]Change)) {
+func (pb *Decoder) EachUser(fn func([]mark.Change)) {
 	nUsers := len(pb.ids)
 	pb.starts = slices.Grow(pb.starts[:0], nUsers+1)[:nUsers+1]
 	clear(pb.starts)
@@ -328,4 +330,21 @@ func (pb *partBuf) eachUser(fn func([]Change)) {
 		fn(pb.sorted[begin:end])
 		begin = end
 	}
+}
+
+// Held is the memory the store holds in blocks, in bytes.
+func (s *Store) Held() int64 { return s.held }
+
+// SpilledRows is how many changes went to the partition files.
+func (s *Store) SpilledRows() int64 { return s.spills }
+
+// Hash is FNV-1a: fixed across runs, so partitions (and a dry run's report
+// order) are the same every time.
+func Hash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }

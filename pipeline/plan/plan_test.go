@@ -1,32 +1,34 @@
-package pipeline
+package plan
 
 import (
+	"markimport/pipeline/mark"
+
 	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 )
 
-func ch(row int64, from string, peer string, set, clr uint64, custom string, opt uint8) Change {
-	return Change{Row: row, From: from, Conv: Conversation{C2C, peer}, Set: set, Clear: clr, Custom: custom, Opt: opt}
+func ch(row int64, from string, peer string, set, clr uint64, custom string, opt uint8) mark.Change {
+	return mark.Change{Row: row, From: from, Conv: mark.Conversation{Type: mark.C2C, Peer: peer}, Set: set, Clear: clr, Custom: custom, Opt: opt}
 }
 
 func TestPlanMerge(t *testing.T) {
 	tests := []struct {
 		name string
-		in   []Change
-		want Item
+		in   []mark.Change
+		want mark.Item
 	}{
-		{"later set beats earlier clear", []Change{ch(1, "u", "p", 0, 0b11, "", 1), ch(2, "u", "p", 0b01, 0, "", 1)},
-			Item{Conv: Conversation{C2C, "p"}, Set: 0b01, Clear: 0b10, Opt: 1, Rows: []int64{1, 2}}},
-		{"later clear beats earlier set", []Change{ch(1, "u", "p", 0b11, 0, "", 1), ch(2, "u", "p", 0, 0b10, "", 1)},
-			Item{Conv: Conversation{C2C, "p"}, Set: 0b01, Clear: 0b10, Opt: 1, Rows: []int64{1, 2}}},
-		{"last custom wins, opt union", []Change{ch(1, "u", "p", 0, 0, "a", 2), ch(2, "u", "p", 4, 0, "", 1), ch(3, "u", "p", 0, 0, "c", 2)},
-			Item{Conv: Conversation{C2C, "p"}, Set: 4, Custom: "c", Opt: 3, Rows: []int64{1, 2, 3}}},
-		{"empty custom overrides", []Change{ch(1, "u", "p", 0, 0, "a", 2), ch(5, "u", "p", 0, 0, "", 2)},
-			Item{Conv: Conversation{C2C, "p"}, Custom: "", Opt: 2, Rows: []int64{1, 5}}},
-		{"custom-only row keeps earlier bits", []Change{ch(1, "u", "p", 1, 2, "", 1), ch(2, "u", "p", 0, 0, "z", 2)},
-			Item{Conv: Conversation{C2C, "p"}, Set: 1, Clear: 2, Custom: "z", Opt: 3, Rows: []int64{1, 2}}},
+		{"later set beats earlier clear", []mark.Change{ch(1, "u", "p", 0, 0b11, "", 1), ch(2, "u", "p", 0b01, 0, "", 1)},
+			mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: "p"}, Set: 0b01, Clear: 0b10, Opt: 1, Rows: []int64{1, 2}}},
+		{"later clear beats earlier set", []mark.Change{ch(1, "u", "p", 0b11, 0, "", 1), ch(2, "u", "p", 0, 0b10, "", 1)},
+			mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: "p"}, Set: 0b01, Clear: 0b10, Opt: 1, Rows: []int64{1, 2}}},
+		{"last custom wins, opt union", []mark.Change{ch(1, "u", "p", 0, 0, "a", 2), ch(2, "u", "p", 4, 0, "", 1), ch(3, "u", "p", 0, 0, "c", 2)},
+			mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: "p"}, Set: 4, Custom: "c", Opt: 3, Rows: []int64{1, 2, 3}}},
+		{"empty custom overrides", []mark.Change{ch(1, "u", "p", 0, 0, "a", 2), ch(5, "u", "p", 0, 0, "", 2)},
+			mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: "p"}, Custom: "", Opt: 2, Rows: []int64{1, 5}}},
+		{"custom-only row keeps earlier bits", []mark.Change{ch(1, "u", "p", 1, 2, "", 1), ch(2, "u", "p", 0, 0, "z", 2)},
+			mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: "p"}, Set: 1, Clear: 2, Custom: "z", Opt: 3, Rows: []int64{1, 2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,10 +44,10 @@ func TestPlanMerge(t *testing.T) {
 }
 
 func TestPlanGroupsAndTypesAreDistinct(t *testing.T) {
-	in := []Change{
-		{Row: 1, From: "u", Conv: Conversation{C2C, "x"}, Set: 1, Opt: 1},
-		{Row: 2, From: "u", Conv: Conversation{Group, "x"}, Set: 2, Opt: 1},
-		{Row: 3, From: "v", Conv: Conversation{C2C, "x"}, Set: 4, Opt: 1},
+	in := []mark.Change{
+		{Row: 1, From: "u", Conv: mark.Conversation{Type: mark.C2C, Peer: "x"}, Set: 1, Opt: 1},
+		{Row: 2, From: "u", Conv: mark.Conversation{Type: mark.Group, Peer: "x"}, Set: 2, Opt: 1},
+		{Row: 3, From: "v", Conv: mark.Conversation{Type: mark.C2C, Peer: "x"}, Set: 4, Opt: 1},
 	}
 	reqs, _ := Plan(in, nil)
 	if len(reqs) != 2 || len(reqs[0].Items) != 2 || reqs[0].From != "u" || reqs[1].From != "v" {
@@ -55,7 +57,7 @@ func TestPlanGroupsAndTypesAreDistinct(t *testing.T) {
 
 func TestPlanConversationLimit(t *testing.T) {
 	// 1001 conversations; the 1001st appears first as row 5000 and again later.
-	var in []Change
+	var in []mark.Change
 	row := int64(0)
 	for i := range 1000 {
 		row++
@@ -66,7 +68,7 @@ func TestPlanConversationLimit(t *testing.T) {
 	in = append(in, ch(5002, "big", "extra", 4, 0, "", 1))
 	in = append(in, ch(5003, "small", "extra", 4, 0, "", 1))
 	reqs, rej := Plan(in, nil)
-	wantRej := []Rejected{{5000, "big", Conversation{C2C, "extra"}}, {5002, "big", Conversation{C2C, "extra"}}}
+	wantRej := []Rejected{{Row: 5000, From: "big", Conv: mark.Conversation{Type: mark.C2C, Peer: "extra"}}, {Row: 5002, From: "big", Conv: mark.Conversation{Type: mark.C2C, Peer: "extra"}}}
 	if !reflect.DeepEqual(rej, wantRej) {
 		t.Fatalf("rejected %+v, want %+v", rej, wantRej)
 	}
@@ -83,7 +85,7 @@ func TestPlanConversationLimit(t *testing.T) {
 // conversations, and every valid row lands in exactly one item or rejection.
 func TestPlanLowerBound(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	var in []Change
+	var in []mark.Change
 	convs := map[string]map[string]bool{}
 	for row := int64(1); row <= 30000; row++ {
 		u := fmt.Sprint("u", r.IntN(300))
@@ -99,7 +101,7 @@ func TestPlanLowerBound(t *testing.T) {
 	}
 	want := 0
 	for _, cs := range convs {
-		n := min(len(cs), MaxConversations)
+		n := min(len(cs), mark.MaxConversations)
 		want += (n + 99) / 100
 	}
 	for trial := range 3 {
@@ -110,10 +112,10 @@ func TestPlanLowerBound(t *testing.T) {
 		}
 		seen := map[int64]bool{}
 		for _, rq := range reqs {
-			if len(rq.Items) < 1 || len(rq.Items) > MaxItemsPerRequest {
+			if len(rq.Items) < 1 || len(rq.Items) > mark.MaxItemsPerRequest {
 				t.Fatalf("request with %d items", len(rq.Items))
 			}
-			peers := map[Conversation]bool{}
+			peers := map[mark.Conversation]bool{}
 			for _, it := range rq.Items {
 				if peers[it.Conv] {
 					t.Fatalf("conversation %v twice in one request", it.Conv)

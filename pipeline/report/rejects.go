@@ -1,4 +1,4 @@
-package pipeline
+package report
 
 import (
 	"bufio"
@@ -47,7 +47,8 @@ func (r *Rejects) Len() int {
 	return len(r.rows)
 }
 
-func (r *Rejects) add(l *Line) {
+// Add collects the row of l unless it ended ok (or valid, in a dry run).
+func (r *Rejects) Add(l *Line) {
 	if r == nil || l.Status == StatusOK || l.Status == StatusValid {
 		return
 	}

@@ -1,6 +1,8 @@
-package pipeline
+package plan
 
 import (
+	"markimport/pipeline/mark"
+
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -42,19 +44,19 @@ func FuzzValidate(f *testing.F) {
 		switch {
 		case c.From == "" || c.Conv.Peer == "":
 			t.Fatalf("accepted an empty account: %+v", c)
-		case c.Conv.Type != C2C && c.Conv.Type != Group:
+		case c.Conv.Type != mark.C2C && c.Conv.Type != mark.Group:
 			t.Fatalf("type %d", c.Conv.Type)
 		case c.Set&c.Clear != 0:
 			t.Fatalf("a bit both set and cleared: %+v", c)
 		case c.Opt < 1 || c.Opt > 3:
 			t.Fatalf("opt %d", c.Opt)
-		case c.Opt&OptStandard != 0 && c.Set|c.Clear == 0:
+		case c.Opt&mark.OptStandard != 0 && c.Set|c.Clear == 0:
 			t.Fatalf("standard marks without a bit: %+v", c)
-		case c.Opt == OptCustom && c.Set|c.Clear != 0:
+		case c.Opt == mark.OptCustom && c.Set|c.Clear != 0:
 			t.Fatalf("custom only with bits: %+v", c)
-		case len(c.Custom) > MaxCustomMarkBytes || !utf8.ValidString(c.Custom) || !utf8.ValidString(c.From) || !utf8.ValidString(c.Conv.Peer):
+		case len(c.Custom) > mark.MaxCustomMarkBytes || !utf8.ValidString(c.Custom) || !utf8.ValidString(c.From) || !utf8.ValidString(c.Conv.Peer):
 			t.Fatalf("bad strings accepted: %+v", c)
-		case c.Opt&OptCustom != 0 && c.Custom != custom:
+		case c.Opt&mark.OptCustom != 0 && c.Custom != custom:
 			t.Fatalf("custom mark not verbatim: %q vs %q", c.Custom, custom)
 		}
 	})

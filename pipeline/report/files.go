@@ -1,4 +1,4 @@
-package pipeline
+package report
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"markimport/pipeline/mark"
 	"markimport/readers"
 )
 
@@ -27,8 +28,8 @@ import (
 // becomes the report (renamed, or converted to Parquet), and only then is
 // an existing report replaced.
 
-// ReportFiles names the files of a report.
-type ReportFiles struct {
+// Files names the files of a report.
+type Files struct {
 	// Final is the finished report (CSV, or Parquet by its name).
 	Final string
 	// Journal holds the lines of a run in progress, or of one that was
@@ -46,10 +47,10 @@ type ReportFiles struct {
 	Pace string
 }
 
-// ReportFilesOf names the files of the report at path.
-func ReportFilesOf(path string) ReportFiles {
+// FilesOf names the files of the report at path.
+func FilesOf(path string) Files {
 	j := path + ".journal.csv"
-	return ReportFiles{
+	return Files{
 		Final: path, Journal: j, NewJournal: j + ".new",
 		Meta: MetaPath(path), JournalMeta: MetaPath(j),
 		Lock: path + ".lock", Pace: path + ".pace",
@@ -58,13 +59,13 @@ func ReportFilesOf(path string) ReportFiles {
 
 // All lists every file of the report, for the check that no output is an
 // input or another output.
-func (f ReportFiles) All() []string {
+func (f Files) All() []string {
 	return []string{f.Final, f.Final + ".tmp", f.Journal, f.NewJournal, f.Meta, f.Meta + ".tmp", f.JournalMeta, f.JournalMeta + ".tmp",
 		f.Journal + ".resume.tmp", f.Lock, f.Pace}
 }
 
 // Exists reports which of a finished report and a journal are on disk.
-func (f ReportFiles) Exists() (final, journal bool) {
+func (f Files) Exists() (final, journal bool) {
 	return exists(f.Final), exists(f.Journal)
 }
 
@@ -75,8 +76,8 @@ func exists(path string) bool {
 
 // Journal is the report of one run as it is written.
 type Journal struct {
-	files     ReportFiles
-	rep       *CSVReport
+	files     Files
+	rep       *CSV
 	fp        *Fingerprint // the input's; nil for a dry run or standard input
 	committed bool         // the journal has its name (not NewJournal)
 }
@@ -84,8 +85,8 @@ type Journal struct {
 // StartJournal begins the report of a fresh run: a new journal, its header
 // already durable, under the temporary name. fp is the input's
 // fingerprint, recorded for --resume (nil: none, for a dry run).
-func StartJournal(files ReportFiles, fp *Fingerprint) (*Journal, error) {
-	rep, err := CreateCSVReport(files.NewJournal)
+func StartJournal(files Files, fp *Fingerprint) (*Journal, error) {
+	rep, err := CreateCSV(files.NewJournal)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func StartJournal(files ReportFiles, fp *Fingerprint) (*Journal, error) {
 // lines of rows that ended ok are kept (their rows are not sent again) and
 // every other line is dropped (those rows are planned and reported anew);
 // it returns the ok rows.
-func ResumeJournal(files ReportFiles, fp Fingerprint) (*Journal, *RowSet, error) {
+func ResumeJournal(files Files, fp Fingerprint) (*Journal, *mark.RowSet, error) {
 	final, journal := files.Exists()
 	src, meta := files.Journal, files.JournalMeta
 	if !journal {
@@ -106,7 +107,7 @@ func ResumeJournal(files ReportFiles, fp Fingerprint) (*Journal, *RowSet, error)
 		}
 		src, meta = files.Final, files.Meta
 	}
-	if err := CheckReportMeta(meta, src, fp); err != nil {
+	if err := CheckMeta(meta, src, fp); err != nil {
 		return nil, nil, err
 	}
 	var lines func(func([]string)) error
@@ -121,7 +122,7 @@ func ResumeJournal(files ReportFiles, fp Fingerprint) (*Journal, *RowSet, error)
 		}
 		return &Journal{files: files, rep: rep, fp: &fp, committed: true}, done, nil
 	}
-	if err := WriteReportMeta(files.JournalMeta, fp); err != nil {
+	if err := WriteMeta(files.JournalMeta, fp); err != nil {
 		return nil, nil, err
 	}
 	rep, done, err := resumeInto(src, files.Journal, lines)
@@ -132,7 +133,7 @@ func ResumeJournal(files ReportFiles, fp Fingerprint) (*Journal, *RowSet, error)
 }
 
 // Writer is where the run writes its lines.
-func (j *Journal) Writer() *CSVReport { return j.rep }
+func (j *Journal) Writer() *CSV { return j.rep }
 
 // Sync makes the lines written so far durable.
 func (j *Journal) Sync() error { return j.rep.Sync() }
@@ -157,7 +158,7 @@ func (j *Journal) Commit() error {
 	}
 	j.committed = true
 	if j.fp != nil {
-		return WriteReportMeta(j.files.JournalMeta, *j.fp)
+		return WriteMeta(j.files.JournalMeta, *j.fp)
 	}
 	return nil
 }
@@ -173,14 +174,14 @@ func (j *Journal) Finish() error {
 		return fmt.Errorf("report journal %s: %w", j.files.Journal, err)
 	}
 	if j.fp != nil {
-		if err := WriteReportMeta(j.files.Meta, *j.fp); err != nil {
+		if err := WriteMeta(j.files.Meta, *j.fp); err != nil {
 			return err
 		}
 	} else if err := os.Remove(j.files.Meta); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	if readers.IsParquetName(j.files.Final) {
-		if err := WriteParquetReport(j.files.Journal, j.files.Final); err != nil {
+		if err := WriteParquet(j.files.Journal, j.files.Final); err != nil {
 			return fmt.Errorf("write the Parquet report %s: %w (the CSV journal %s holds the same lines)", j.files.Final, err, j.files.Journal)
 		}
 		if err := os.Remove(j.files.Journal); err != nil {
@@ -240,7 +241,7 @@ func readParquetReport(path string, fn func([]string)) (err error) {
 		return fmt.Errorf("resume: %s: %w", path, err)
 	}
 	defer rr.Release()
-	rec := make([]string, len(ReportHeader))
+	rec := make([]string, len(Header))
 	for rr.Next() {
 		b := rr.RecordBatch()
 		cols := b.Columns()

@@ -1,4 +1,4 @@
-package pipeline
+package report
 
 import (
 	"bufio"
@@ -36,10 +36,10 @@ var reportSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "attempts", Type: arrow.PrimitiveTypes.Int32},
 }, nil)
 
-// WriteParquetReport converts a CSV report (a journal) into a Parquet file
+// WriteParquet converts a CSV report (a journal) into a Parquet file
 // with the report's schema, in batches, through a temporary file renamed
 // into place.
-func WriteParquetReport(journal, path string) (err error) {
+func WriteParquet(journal, path string) (err error) {
 	in, err := os.Open(journal)
 	if err != nil {
 		return err
@@ -80,7 +80,7 @@ func WriteParquetReport(journal, path string) (err error) {
 		return fw.Write(rec)
 	}
 	cr := csv.NewReader(bufio.NewReaderSize(in, 1<<20))
-	cr.FieldsPerRecord = len(ReportHeader)
+	cr.FieldsPerRecord = len(Header)
 	cr.ReuseRecord = true
 	if _, err := cr.Read(); err != nil {
 		return fmt.Errorf("report journal %s: %w", journal, err)

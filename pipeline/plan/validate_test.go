@@ -1,6 +1,8 @@
-package pipeline
+package plan
 
 import (
+	"markimport/pipeline/mark"
+
 	"strings"
 	"testing"
 
@@ -15,24 +17,24 @@ func TestValidateAccepts(t *testing.T) {
 	tests := []struct {
 		name string
 		in   readers.Record
-		want Change
+		want mark.Change
 	}{
-		{"c2c inferred, bits", rec("u1", "", "u2", "", "[1, 2]", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 0b110, Opt: OptStandard}},
-		{"group inferred", rec("u1", "", "", "g1", "5", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{Group, "g1"}, Set: 1 << 5, Opt: OptStandard}},
-		{"type words any case", rec("u1", "GROUP", "", "g1", "", "1|63", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{Group, "g1"}, Clear: 1<<1 | 1<<63, Opt: OptStandard}},
-		{"type c2c", rec("u1", "C2c", "u2", "", "0", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 1, Opt: OptStandard}},
-		{"type 2", rec("u1", "2", "", "g", "0", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{Group, "g"}, Set: 1, Opt: OptStandard}},
-		{"custom inferred", rec("u1", "1", "u2", "", "", "", "vip", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Custom: "vip", Opt: OptCustom}},
-		{"both inferred", rec("u1", "", "u2", "", "3", "4", "x", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 8, Clear: 16, Custom: "x", Opt: OptBoth}},
-		{"custom kept verbatim", rec(" u1 ", "", " u2 ", "", "", "", "  a, \"b\"\n ", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Custom: "  a, \"b\"\n ", Opt: OptCustom}},
-		{"opt 2 empty custom clears it", rec("u1", "", "u2", "", "", "", "", "2"), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Opt: OptCustom}},
-		{"opt 3 empty custom", rec("u1", "", "u2", "", "1", "", "", "3"), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 2, Opt: OptBoth}},
-		{"opt 1 explicit", rec("u1", "", "u2", "", "[]", "[7]", "", " 1 "), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Clear: 128, Opt: OptStandard}},
-		{"256 bytes of multibyte custom", rec("u1", "", "u2", "", "", "", strings.Repeat("é", 128), ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Custom: strings.Repeat("é", 128), Opt: OptCustom}},
-		{"duplicate bits", rec("u1", "", "u2", "", "[1,1]", "", "", ""), Change{Row: 7, From: "u1", Conv: Conversation{C2C, "u2"}, Set: 2, Opt: OptStandard}},
-		{"32-byte accounts", rec(strings.Repeat("a", 32), "", strings.Repeat("b", 32), "", "1", "", "", ""), Change{Row: 7, From: strings.Repeat("a", 32), Conv: Conversation{C2C, strings.Repeat("b", 32)}, Set: 2, Opt: OptStandard}},
-		{"48-byte group id", rec("u", "", "", strings.Repeat("g", 48), "1", "", "", ""), Change{Row: 7, From: "u", Conv: Conversation{Group, strings.Repeat("g", 48)}, Set: 2, Opt: OptStandard}},
-		{"tab around an id is trimmed", rec("\tu\t", "", "p", "", "1", "", "", ""), Change{Row: 7, From: "u", Conv: Conversation{C2C, "p"}, Set: 2, Opt: OptStandard}},
+		{"c2c inferred, bits", rec("u1", "", "u2", "", "[1, 2]", "", "", ""), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.C2C, Peer: "u2"}, Set: 0b110, Opt: mark.OptStandard}},
+		{"group inferred", rec("u1", "", "", "g1", "5", "", "", ""), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.Group, Peer: "g1"}, Set: 1 << 5, Opt: mark.OptStandard}},
+		{"type words any case", rec("u1", "GROUP", "", "g1", "", "1|63", "", ""), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.Group, Peer: "g1"}, Clear: 1<<1 | 1<<63, Opt: mark.OptStandard}},
+		{"type c2c", rec("u1", "C2c", "u2", "", "0", "", "", ""), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.C2C, Peer: "u2"}, Set: 1, Opt: mark.OptStandard}},
+		{"type 2", rec("u1", "2", "", "g", "0", "", "", ""), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.Group, Peer: "g"}, Set: 1, Opt: mark.OptStandard}},
+		{"custom inferred", rec("u1", "1", "u2", "", "", "", "vip", ""), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.C2C, Peer: "u2"}, Custom: "vip", Opt: mark.OptCustom}},
+		{"both inferred", rec("u1", "", "u2", "", "3", "4", "x", ""), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.C2C, Peer: "u2"}, Set: 8, Clear: 16, Custom: "x", Opt: mark.OptBoth}},
+		{"custom kept verbatim", rec(" u1 ", "", " u2 ", "", "", "", "  a, \"b\"\n ", ""), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.C2C, Peer: "u2"}, Custom: "  a, \"b\"\n ", Opt: mark.OptCustom}},
+		{"opt 2 empty custom clears it", rec("u1", "", "u2", "", "", "", "", "2"), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.C2C, Peer: "u2"}, Opt: mark.OptCustom}},
+		{"opt 3 empty custom", rec("u1", "", "u2", "", "1", "", "", "3"), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.C2C, Peer: "u2"}, Set: 2, Opt: mark.OptBoth}},
+		{"opt 1 explicit", rec("u1", "", "u2", "", "[]", "[7]", "", " 1 "), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.C2C, Peer: "u2"}, Clear: 128, Opt: mark.OptStandard}},
+		{"256 bytes of multibyte custom", rec("u1", "", "u2", "", "", "", strings.Repeat("é", 128), ""), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.C2C, Peer: "u2"}, Custom: strings.Repeat("é", 128), Opt: mark.OptCustom}},
+		{"duplicate bits", rec("u1", "", "u2", "", "[1,1]", "", "", ""), mark.Change{Row: 7, From: "u1", Conv: mark.Conversation{Type: mark.C2C, Peer: "u2"}, Set: 2, Opt: mark.OptStandard}},
+		{"32-byte accounts", rec(strings.Repeat("a", 32), "", strings.Repeat("b", 32), "", "1", "", "", ""), mark.Change{Row: 7, From: strings.Repeat("a", 32), Conv: mark.Conversation{Type: mark.C2C, Peer: strings.Repeat("b", 32)}, Set: 2, Opt: mark.OptStandard}},
+		{"48-byte group id", rec("u", "", "", strings.Repeat("g", 48), "1", "", "", ""), mark.Change{Row: 7, From: "u", Conv: mark.Conversation{Type: mark.Group, Peer: strings.Repeat("g", 48)}, Set: 2, Opt: mark.OptStandard}},
+		{"tab around an id is trimmed", rec("\tu\t", "", "p", "", "1", "", "", ""), mark.Change{Row: 7, From: "u", Conv: mark.Conversation{Type: mark.C2C, Peer: "p"}, Set: 2, Opt: mark.OptStandard}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package pipeline
+package report
 
 import (
 	"context"
@@ -266,7 +266,7 @@ func checkRejects(t *testing.T, path string, orig pqTable, origRecs []readers.Re
 func newTestRejects(wants []want) *Rejects {
 	rej := NewRejects()
 	for _, w := range wants {
-		rej.add(&Line{Row: w.row, Status: w.status, Code: w.code, Message: w.message})
+		rej.Add(&Line{Row: w.row, Status: w.status, Code: w.code, Message: w.message})
 	}
 	return rej
 }

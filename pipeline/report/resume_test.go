@@ -1,13 +1,14 @@
-package pipeline
+package report
 
 import (
+	"markimport/pipeline/mark"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-func TestResumeCSVReportKeepsOKRowsAndDropsTornLine(t *testing.T) {
+func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.csv")
 	content := "row,from_account,type,peer,status,code,message,attempts\n" +
 		"1,u,c2c,p,ok,0,,1\n" +
@@ -19,7 +20,7 @@ func TestResumeCSVReportKeepsOKRowsAndDropsTornLine(t *testing.T) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rep, done, err := ResumeCSVReport(path)
+	rep, done, err := ResumeCSV(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,26 +53,26 @@ func TestReportMetaRefusesChangedInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteReportMeta(MetaPath(rep), fp); err != nil {
+	if err := WriteMeta(MetaPath(rep), fp); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckReportMeta(MetaPath(rep), rep, fp); err != nil {
+	if err := CheckMeta(MetaPath(rep), rep, fp); err != nil {
 		t.Fatalf("same input refused: %v", err)
 	}
 	os.WriteFile(in, []byte("from_account,to_account,set_mark\nu,p,2\n"), 0o644) // same size
 	fp2, _ := FingerprintFile(in)
-	if err := CheckReportMeta(MetaPath(rep), rep, fp2); err == nil || !strings.Contains(err.Error(), "changed") {
+	if err := CheckMeta(MetaPath(rep), rep, fp2); err == nil || !strings.Contains(err.Error(), "changed") {
 		t.Fatalf("changed input accepted: %v", err)
 	}
 }
 
 func TestRowSet(t *testing.T) {
-	var s RowSet
+	var s mark.RowSet
 	for _, r := range []int64{1, 64, 65, 1 << 20, 64} {
 		s.Add(r)
 	}
-	if s.Len() != 4 || !s.Has(64) || !s.Has(1<<20) || s.Has(2) || s.Has(-1) || (*RowSet)(nil).Has(1) {
-		t.Fatalf("RowSet wrong: len %d", s.Len())
+	if s.Len() != 4 || !s.Has(64) || !s.Has(1<<20) || s.Has(2) || s.Has(-1) || (*mark.RowSet)(nil).Has(1) {
+		t.Fatalf("mark.RowSet wrong: len %d", s.Len())
 	}
 }
 
@@ -83,7 +84,7 @@ func TestResumeBeforeTheFirstLine(t *testing.T) {
 	for name, content := range map[string]string{"empty": "", "torn header": "row,from_acc"} {
 		path := filepath.Join(dir, name+".csv")
 		os.WriteFile(path, []byte(content), 0o644)
-		rep, done, err := ResumeCSVReport(path)
+		rep, done, err := ResumeCSV(path)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -97,7 +98,7 @@ func TestResumeBeforeTheFirstLine(t *testing.T) {
 		}
 	}
 	path := filepath.Join(dir, "new.csv")
-	rep, err := CreateCSVReport(path)
+	rep, err := CreateCSV(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package plan
 
 import (
 	"fmt"
@@ -7,88 +7,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"markimport/pipeline/mark"
 	"markimport/readers"
 )
-
-// Conversation types of the API's ContactItem.Type.
-const (
-	C2C   uint8 = 1
-	Group uint8 = 2
-)
-
-// OptType bits: 1 standard marks, 2 custom mark, 3 both.
-const (
-	OptStandard uint8 = 1
-	OptCustom   uint8 = 2
-	OptBoth     uint8 = 3
-)
-
-// MaxCustomMarkBytes is the API's limit on CustomMark, in bytes of UTF-8.
-const MaxCustomMarkBytes = 256
-
-// The IM rules for identifiers: a UserID (from_account, to_account) has at
-// most 32 bytes, a group ID at most 48, and neither holds control
-// characters.
-const (
-	MaxAccountBytes = 32
-	MaxGroupIDBytes = 48
-)
-
-// checkID says why an identifier breaks the IM rules, or "".
-func checkID(id string, limit int) string {
-	if !utf8.ValidString(id) {
-		return "is not valid UTF-8"
-	}
-	if len(id) > limit {
-		return fmt.Sprintf("is %d bytes, more than the limit of %d bytes", len(id), limit)
-	}
-	for _, r := range id {
-		if IsControl(r) {
-			return fmt.Sprintf("holds the control character %U", r)
-		}
-	}
-	return ""
-}
-
-// IsControl reports whether r is a control character: C0, DEL or C1.
-func IsControl(r rune) bool { return r < 0x20 || r == 0x7F || r >= 0x80 && r <= 0x9F }
-
-// CodeInvalid is the code given to rows that fail validation (the API's
-// "invalid parameter" code).
-const CodeInvalid = 50002
-
-// Conversation is the peer of a mark: a user (C2C) or a group.
-type Conversation struct {
-	Type uint8
-	Peer string
-}
-
-// TypeName returns "c2c" or "group".
-func (c Conversation) TypeName() string { return TypeName(c.Type) }
-
-// TypeName returns "c2c" for 1, "group" for 2.
-func TypeName(t uint8) string {
-	switch t {
-	case C2C:
-		return "c2c"
-	case Group:
-		return "group"
-	}
-	return strconv.Itoa(int(t))
-}
-
-// Change is one valid input row: what it asks to change in one conversation
-// of one user.
-type Change struct {
-	Row   int64
-	From  string
-	Conv  Conversation
-	Set   uint64 // bits to set
-	Clear uint64 // bits to clear
-	// Custom is the custom mark; it is meaningful when Opt has OptCustom.
-	Custom string
-	Opt    uint8
-}
 
 // Invalid describes a row that failed validation.
 type Invalid struct {
@@ -101,7 +22,7 @@ type Invalid struct {
 
 // Validate checks one record against SPEC §2 and returns either the change it
 // asks for or why it is invalid.
-func Validate(rec readers.Record) (Change, *Invalid) {
+func Validate(rec readers.Record) (mark.Change, *Invalid) {
 	f := &rec.Fields
 	from := strings.TrimSpace(f[readers.FromAccount])
 	typ := strings.TrimSpace(f[readers.Type])
@@ -111,8 +32,8 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 	if peer == "" {
 		peer = toGrp
 	}
-	bad := func(format string, args ...any) (Change, *Invalid) {
-		return Change{}, &Invalid{Row: rec.Row, From: readers.Display(from), Type: readers.Display(typ), Peer: readers.Display(peer),
+	bad := func(format string, args ...any) (mark.Change, *Invalid) {
+		return mark.Change{}, &Invalid{Row: rec.Row, From: readers.Display(from), Type: readers.Display(typ), Peer: readers.Display(peer),
 			Message: fmt.Sprintf(format, args...)}
 	}
 	if rec.Problem != "" {
@@ -124,19 +45,19 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 	if from == "" {
 		return bad("from_account: empty")
 	}
-	if why := checkID(from, MaxAccountBytes); why != "" {
+	if why := checkID(from, mark.MaxAccountBytes); why != "" {
 		return bad("from_account: %s %s", readers.Quote(from), why)
 	}
-	c := Change{Row: rec.Row, From: from}
+	c := mark.Change{Row: rec.Row, From: from}
 	switch strings.ToLower(typ) {
 	case "":
 		switch {
 		case toAcc != "" && toGrp != "":
 			return bad("to_account %s and to_group_id %s are both set; type is empty so exactly one may be", readers.Quote(toAcc), readers.Quote(toGrp))
 		case toAcc != "":
-			c.Conv = Conversation{C2C, toAcc}
+			c.Conv = mark.Conversation{Type: mark.C2C, Peer: toAcc}
 		case toGrp != "":
-			c.Conv = Conversation{Group, toGrp}
+			c.Conv = mark.Conversation{Type: mark.Group, Peer: toGrp}
 		default:
 			return bad("to_account and to_group_id are both empty; one is required")
 		}
@@ -147,7 +68,7 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 		if toGrp != "" {
 			return bad("to_group_id: %s must be empty for type %s (c2c)", readers.Quote(toGrp), readers.Quote(typ))
 		}
-		c.Conv = Conversation{C2C, toAcc}
+		c.Conv = mark.Conversation{Type: mark.C2C, Peer: toAcc}
 	case "2", "group":
 		if toGrp == "" {
 			return bad("to_group_id: empty, but type %s (group) needs it", readers.Quote(typ))
@@ -155,15 +76,15 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 		if toAcc != "" {
 			return bad("to_account: %s must be empty for type %s (group)", readers.Quote(toAcc), readers.Quote(typ))
 		}
-		c.Conv = Conversation{Group, toGrp}
+		c.Conv = mark.Conversation{Type: mark.Group, Peer: toGrp}
 	default:
 		return bad("type: %s is not 1, 2, c2c or group", readers.Quote(typ))
 	}
-	if c.Conv.Type == C2C {
-		if why := checkID(c.Conv.Peer, MaxAccountBytes); why != "" {
+	if c.Conv.Type == mark.C2C {
+		if why := checkID(c.Conv.Peer, mark.MaxAccountBytes); why != "" {
 			return bad("to_account: %s %s", readers.Quote(c.Conv.Peer), why)
 		}
-	} else if why := checkID(c.Conv.Peer, MaxGroupIDBytes); why != "" {
+	} else if why := checkID(c.Conv.Peer, mark.MaxGroupIDBytes); why != "" {
 		return bad("to_group_id: %s %s", readers.Quote(c.Conv.Peer), why)
 	}
 	var err error
@@ -180,18 +101,18 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 	if !utf8.ValidString(custom) {
 		return bad("custom_mark: %s is not valid UTF-8", readers.Quote(custom))
 	}
-	if len(custom) > MaxCustomMarkBytes {
-		return bad("custom_mark: %d bytes, more than the limit of %d bytes", len(custom), MaxCustomMarkBytes)
+	if len(custom) > mark.MaxCustomMarkBytes {
+		return bad("custom_mark: %d bytes, more than the limit of %d bytes", len(custom), mark.MaxCustomMarkBytes)
 	}
 	hasBits := c.Set|c.Clear != 0
 	opt := strings.TrimSpace(f[readers.OptType])
 	switch opt {
 	case "":
 		if hasBits {
-			c.Opt |= OptStandard
+			c.Opt |= mark.OptStandard
 		}
 		if custom != "" {
-			c.Opt |= OptCustom
+			c.Opt |= mark.OptCustom
 		}
 		if c.Opt == 0 {
 			return bad("row changes nothing: no set_mark or clear_mark bits and no custom_mark")
@@ -203,21 +124,21 @@ func Validate(rec readers.Record) (Change, *Invalid) {
 		if custom != "" {
 			return bad("opt_type: 1 (standard marks) but custom_mark %s is set; use opt_type 3", readers.Quote(custom))
 		}
-		c.Opt = OptStandard
+		c.Opt = mark.OptStandard
 	case "2":
 		if hasBits {
 			return bad("opt_type: 2 (custom mark) but set_mark/clear_mark bits are given; use opt_type 3")
 		}
-		c.Opt = OptCustom
+		c.Opt = mark.OptCustom
 	case "3":
 		if !hasBits {
 			return bad("opt_type: 3 (standard and custom) needs at least one set_mark or clear_mark bit")
 		}
-		c.Opt = OptBoth
+		c.Opt = mark.OptBoth
 	default:
 		return bad("opt_type: %s is not 1, 2 or 3", readers.Quote(opt))
 	}
-	if c.Opt&OptCustom != 0 {
+	if c.Opt&mark.OptCustom != 0 {
 		c.Custom = custom
 	}
 	return c, nil
@@ -269,13 +190,18 @@ func ParseBits(s string) (uint64, error) {
 	return mask, nil
 }
 
-// Bits lists the bit numbers set in mask, lowest first.
-func Bits(mask uint64) []int {
-	out := make([]int, 0, bits.OnesCount64(mask))
-	for mask != 0 {
-		b := bits.TrailingZeros64(mask)
-		out = append(out, b)
-		mask &^= 1 << uint(b)
+// checkID says why an identifier breaks the IM rules, or "".
+func checkID(id string, limit int) string {
+	if !utf8.ValidString(id) {
+		return "is not valid UTF-8"
 	}
-	return out
+	if len(id) > limit {
+		return fmt.Sprintf("is %d bytes, more than the limit of %d bytes", len(id), limit)
+	}
+	for _, r := range id {
+		if mark.IsControl(r) {
+			return fmt.Sprintf("holds the control character %U", r)
+		}
+	}
+	return ""
 }

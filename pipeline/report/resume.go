@@ -1,4 +1,4 @@
-package pipeline
+package report
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"markimport/pipeline/mark"
 	"markimport/readers"
 )
 
@@ -51,9 +52,9 @@ type reportMeta struct {
 // journal.
 func MetaPath(report string) string { return report + ".meta.json" }
 
-// WriteReportMeta records, at meta (beside a report or journal), the input
+// WriteMeta records, at meta (beside a report or journal), the input
 // it reports on. It is written beside and renamed into place.
-func WriteReportMeta(meta string, fp Fingerprint) error {
+func WriteMeta(meta string, fp Fingerprint) error {
 	b, err := json.MarshalIndent(reportMeta{Fingerprint: fp, Started: time.Now().UTC()}, "", "  ")
 	if err != nil {
 		return err
@@ -61,9 +62,9 @@ func WriteReportMeta(meta string, fp Fingerprint) error {
 	return WriteFileAtomic(meta, append(b, '\n'))
 }
 
-// CheckReportMeta refuses to resume report when its record of the input,
+// CheckMeta refuses to resume report when its record of the input,
 // meta, is missing or names another input than fp.
-func CheckReportMeta(meta, report string, fp Fingerprint) error {
+func CheckMeta(meta, report string, fp Fingerprint) error {
 	b, err := os.ReadFile(meta)
 	if err != nil {
 		return fmt.Errorf("cannot resume: %s has no record of its input (%v); start over with --overwrite", report, err)
@@ -79,8 +80,8 @@ func CheckReportMeta(meta, report string, fp Fingerprint) error {
 	return nil
 }
 
-// ResumeCSVReport continues the CSV report at path in place: see resumeInto.
-func ResumeCSVReport(path string) (*CSVReport, *RowSet, error) {
+// ResumeCSV continues the CSV report at path in place: see resumeInto.
+func ResumeCSV(path string) (*CSV, *mark.RowSet, error) {
 	return resumeInto(path, path, nil)
 }
 
@@ -91,16 +92,16 @@ func ResumeCSVReport(path string) (*CSVReport, *RowSet, error) {
 // dropped too. The kept lines are written to a new file that atomically
 // replaces dst, which is then open for appending. It returns the set of ok
 // rows. lines, when not nil, reads src's lines instead (a Parquet report).
-func resumeInto(src, dst string, lines func(func([]string)) error) (*CSVReport, *RowSet, error) {
+func resumeInto(src, dst string, lines func(func([]string)) error) (*CSV, *mark.RowSet, error) {
 	tmpPath := dst + ".resume.tmp"
 	tmp, err := os.OpenFile(tmpPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume: %w", err)
 	}
 	defer os.Remove(tmpPath) // a no-op once renamed
-	out := newCSVReport(tmp)
-	out.w.Write(ReportHeader)
-	done := &RowSet{}
+	out := newCSV(tmp)
+	out.w.Write(Header)
+	done := &mark.RowSet{}
 	keep := func(rec []string) {
 		if rec[4] != string(StatusOK) {
 			return
@@ -119,7 +120,7 @@ func resumeInto(src, dst string, lines func(func([]string)) error) (*CSVReport, 
 		tmp.Close()
 		return nil, nil, err
 	}
-	if err := out.syncLocked(); err != nil {
+	if err := out.sync(); err != nil {
 		tmp.Close()
 		return nil, nil, fmt.Errorf("resume: %w", err)
 	}
@@ -148,7 +149,7 @@ func readCSVReport(path string, fn func([]string)) error {
 		return err
 	}
 	cr := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(old, 0, size), 1<<20))
-	cr.FieldsPerRecord = len(ReportHeader)
+	cr.FieldsPerRecord = len(Header)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if size == 0 {
@@ -156,7 +157,7 @@ func readCSVReport(path string, fn func([]string)) error {
 		// on disk, so it had reported no row.
 		return nil
 	}
-	if err != nil || strings.Join(header, ",") != strings.Join(ReportHeader, ",") {
+	if err != nil || strings.Join(header, ",") != strings.Join(Header, ",") {
 		return fmt.Errorf("resume: %s is not a markimport report (header %s)", path, readers.Quote(strings.Join(header, ",")))
 	}
 	for {

@@ -1,0 +1,47 @@
+package mark
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Counters are bumped by the pipeline and the sender as work progresses; a
+// progress observer reads them. All fields are updated atomically.
+type Counters struct {
+	RowsRead        atomic.Int64
+	RowsTotal       atomic.Int64 // known once reading is done
+	RowsDone        atomic.Int64 // rows with a final report line
+	RequestsPlanned atomic.Int64
+	RequestsDone    atomic.Int64
+	HTTPRequests    atomic.Int64 // every request put on the wire, retries included
+	Retries         atomic.Int64
+	Throttled       atomic.Int64
+	// FirstSend and LastSend are when the first and the latest request
+	// left (Unix nanoseconds): the sending pace is measured between them,
+	// without the wait for the last answers.
+	FirstSend atomic.Int64
+	LastSend  atomic.Int64
+}
+
+// MarkSend records that a request left at t.
+func (c *Counters) MarkSend(t time.Time) {
+	n := t.UnixNano()
+	c.FirstSend.CompareAndSwap(0, n)
+	for {
+		last := c.LastSend.Load()
+		if n <= last || c.LastSend.CompareAndSwap(last, n) {
+			return
+		}
+	}
+}
+
+// Pace is the requests per second between the first and the latest
+// request sent: the sending rate, without the wait for the last answers.
+func (c *Counters) Pace() float64 {
+	first, last := c.FirstSend.Load(), c.LastSend.Load()
+	n := c.HTTPRequests.Load()
+	if n < 2 || last <= first {
+		return 0
+	}
+	return float64(n-1) / (float64(last-first) / 1e9)
+}

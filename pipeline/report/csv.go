@@ -1,0 +1,159 @@
+package report
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+)
+
+// Status is the fate of one input row.
+type Status string
+
+// The statuses of SPEC §5.
+const (
+	StatusOK       Status = "ok"
+	StatusValid    Status = "valid" // dry run: the row would be sent
+	StatusFailed   Status = "failed"
+	StatusInvalid  Status = "invalid"
+	StatusRejected Status = "rejected"
+	StatusUnsent   Status = "unsent"
+)
+
+// Statuses lists every status in report order.
+var Statuses = []Status{StatusOK, StatusValid, StatusFailed, StatusInvalid, StatusRejected, StatusUnsent}
+
+// Line is one line of the report: the outcome of one input row.
+type Line struct {
+	Row      int64
+	From     string
+	Type     string
+	Peer     string
+	Status   Status
+	Code     int
+	Message  string
+	Attempts int
+}
+
+// Header is the report's column list.
+var Header = []string{"row", "from_account", "type", "peer", "status", "code", "message", "attempts"}
+
+// Writer receives report lines as outcomes arrive. Implementations need
+// not be safe for concurrent use: Run serialises calls.
+type Writer interface {
+	Write(Line) error
+	// Sync makes what was written so far durable (flush and fsync).
+	Sync() error
+	Close() error
+}
+
+// Discard is a Writer that keeps nothing: a report nobody asked for.
+type Discard struct{}
+
+func (Discard) Write(Line) error { return nil }
+func (Discard) Sync() error      { return nil }
+func (Discard) Close() error     { return nil }
+
+// csvFile writes CSV records to a file through a buffer: the one writer
+// of the report, its journal and the verify report. It is safe for
+// concurrent use, so a signal handler may sync it while a run writes.
+type csvFile struct {
+	mu  sync.Mutex
+	f   syncFile
+	buf *bufio.Writer
+	w   *csv.Writer
+	rec []string
+}
+
+// syncFile is what csvFile writes to: an *os.File or an *AtomicFile.
+type syncFile interface {
+	io.Writer
+	Sync() error
+}
+
+func newCSVFile(f syncFile, width int) *csvFile {
+	buf := bufio.NewWriterSize(f, 256<<10)
+	return &csvFile{f: f, buf: buf, w: csv.NewWriter(buf), rec: make([]string, width)}
+}
+
+// write appends the record fill puts into rec.
+func (c *csvFile) write(fill func(rec []string)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fill(c.rec)
+	return c.w.Write(c.rec)
+}
+
+// flush writes what is buffered to the file.
+func (c *csvFile) flush() error {
+	c.w.Flush()
+	if err := c.w.Error(); err != nil {
+		return err
+	}
+	return c.buf.Flush()
+}
+
+// sync flushes and fsyncs.
+func (c *csvFile) sync() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.flush(); err != nil {
+		return err
+	}
+	return c.f.Sync()
+}
+
+// CSV writes the report as CSV, appending to a file so that what was
+// written before a crash stays readable.
+type CSV struct {
+	*csvFile
+	file *os.File
+}
+
+// CreateCSV creates (truncating) a CSV report at path and makes its header
+// durable at once: a run killed before its first lines still leaves a
+// report that --resume takes.
+func CreateCSV(path string) (*CSV, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create report: %w", err)
+	}
+	r := newCSV(f)
+	r.w.Write(Header)
+	if err := r.sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write report %s: %w", path, err)
+	}
+	return r, nil
+}
+
+func newCSV(f *os.File) *CSV { return &CSV{csvFile: newCSVFile(f, len(Header)), file: f} }
+
+// Write appends one line.
+func (r *CSV) Write(l Line) error {
+	return r.write(func(rec []string) {
+		rec[0] = strconv.FormatInt(l.Row, 10)
+		rec[1] = l.From
+		rec[2] = l.Type
+		rec[3] = l.Peer
+		rec[4] = string(l.Status)
+		rec[5] = strconv.Itoa(l.Code)
+		rec[6] = l.Message
+		rec[7] = strconv.Itoa(l.Attempts)
+	})
+}
+
+// Sync flushes buffered lines and fsyncs the file.
+func (r *CSV) Sync() error { return r.sync() }
+
+// Close syncs and closes the file.
+func (r *CSV) Close() error {
+	err := r.sync()
+	if cerr := r.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

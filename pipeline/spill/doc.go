@@ -1,0 +1,7 @@
+// Package spill holds the valid changes of an input while it is read,
+// grouped by hash partition of the user, within a memory budget: each
+// change is encoded compactly and appended to its partition, in memory up
+// to the budget and in unlinked temporary files beyond it. Planning then
+// takes the partitions one by one and decodes each, grouped by user in
+// order of first appearance, the same whether it was held or spilled.
+package spill
