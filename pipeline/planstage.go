@@ -112,9 +112,12 @@ func planPartitions(ctx context.Context, reuse bool, planPart func(k, p int, b *
 				default:
 					b = &planned{}
 				}
-				b.err = planPart(k, p, b)
+				err := planPart(k, p, b)
+				b.err = err
+				// b belongs to emit once sent (it may come back through
+				// free to another planner): only the local err is read.
 				results[p] <- b // never blocks: one result per partition
-				if b.err != nil {
+				if err != nil {
 					return nil
 				}
 			}
