@@ -392,6 +392,50 @@ ACHIEVED_FMT=$(div "$ACHIEVED" 1 "%.1f")
 EFFICIENCY=$(awk -v a="$ACHIEVED" -v r="$RATE" 'BEGIN { if (a ~ /^[0-9.]+$/) printf "%.1f%%", 100 * a / r; else printf "?" }')
 SEND_SECS_FMT=$(div "$SEND_SECS" 1 "%.1f")
 
+# ------------------------------------------------------------ interrupt ----
+
+# Time from SIGINT to exit in each stage of a larger file: reading, planning
+# (validate), and sending (run --fake). The stage is recognised from the
+# JSON log: a progress line while reading, "input read" once planning
+# starts, requests done while sending.
+INT_N=${INT_N:-6000000}
+INT_CSV=$BENCH_DIR/interrupt-n$INT_N-seed$SEED.csv
+generate "$INT_CSV" -n "$INT_N" -users "$((INT_N / 4))" -seed "$SEED" -invalid 0
+declare -A INT_MS INT_CODE INT_DONE
+# interrupt_at NAME PATTERN CMD...: start CMD, send SIGINT once its log
+# matches PATTERN, and record the milliseconds to its exit.
+interrupt_at() {
+	local name=$1 pattern=$2 start end pid i
+	shift 2
+	local err=$TMP/int-$name.err sum=$TMP/int-$name.json
+	"$@" --summary "$sum" --log-format json --progress-every 20ms >/dev/null 2>"$err" &
+	pid=$!
+	for ((i = 0; i < 6000; i++)); do
+		grep -q -E "$pattern" "$err" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	start=$(now_ns)
+	kill -INT "$pid" 2>/dev/null || true
+	set +e
+	wait "$pid"
+	INT_CODE[$name]=$?
+	set -e
+	end=$(now_ns)
+	INT_MS[$name]=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", (b - a) / 1e6 }')
+	INT_DONE[$name]="$(json_get "$sum" rows 2>/dev/null || echo "?") rows read, $(json_get "$sum" requests_planned 2>/dev/null || echo "?") requests planned, $(json_get "$sum" requests_sent 2>/dev/null || echo 0) sent"
+	log "interrupt while $name: exit ${INT_CODE[$name]} ${INT_MS[$name]} ms after the signal (${INT_DONE[$name]})"
+}
+interrupt_at reading '"msg":"progress".*"rows_read":[1-9]' "$MARKIMPORT" validate --input "$INT_CSV"
+interrupt_at planning '"msg":"input read"' "$MARKIMPORT" validate --input "$INT_CSV"
+rm -f "$TMP/int-run.csv"*
+interrupt_at sending '"requests_done":[1-9]' "$MARKIMPORT" run --fake --input "$INT_CSV" --report "$TMP/int-run.csv"
+
+# ------------------------------------------------------ Parquet statistics ----
+
+log "measuring the Parquet statistics check (go test -bench ParquetStatsCheck)"
+STATS_BENCH=$(cd "$ROOT" && go test ./readers -run '^$' -bench 'ParquetStatsCheck' -benchtime 5x 2>&1 | grep -E '^Benchmark' || true)
+
 # -------------------------------------------------------------- results ----
 
 rows_per_s() { awk -v n="$N" -v t="$1" 'BEGIN { if (t ~ /^[0-9.]+$/ && t > 0) printf "%.0f", n / t; else printf "?" }'; }
@@ -448,6 +492,20 @@ Saving over the streamer: $SAVING of its requests ($STREAM_FACTOR× fewer).
 |---|---|---|---|---|---|---|---|---|
 | $SEND_ROWS rows | $SEND_PLANNED | $HTTP_REQ | $SEND_SECS_FMT s | $ACHIEVED_FMT | $EFFICIENCY | ${PEAK:-?}/s | ${THROTTLED:-?} / ${SERVER_THROTTLED:-?} | $RUN_CODE |
 
+### Interrupt ($INT_N-row CSV, $(du -h "$INT_CSV" | cut -f1); SIGINT in each stage)
+
+| stage | command | time from signal to exit | exit | done by then |
+|---|---|---|---|---|
+| reading | validate | ${INT_MS[reading]} ms | ${INT_CODE[reading]} | ${INT_DONE[reading]} |
+| planning | validate | ${INT_MS[planning]} ms | ${INT_CODE[planning]} | ${INT_DONE[planning]} |
+| sending | run --fake | ${INT_MS[sending]} ms | ${INT_CODE[sending]} | ${INT_DONE[sending]} |
+
+### Parquet statistics check (1M rows, three id columns; go test -bench ParquetStatsCheck -benchtime 5x)
+
+\`\`\`
+${STATS_BENCH:-unavailable}
+\`\`\`
+
 ### Goals
 
 - validate a 1M-row CSV no slower than DuckDB scans and groups it (ratio ≤ 1.0): $RATIO_CSV — $(goal "$RATIO_CSV" "<=" 1.0)
@@ -455,6 +513,7 @@ Saving over the streamer: $SAVING of its requests ($STREAM_FACTOR× fewer).
 - send efficiency ≥ 99%: $EFFICIENCY — $(goal "$EFFICIENCY" ">=" 99)
 - plan meets the lower bound: $PLAN_CHECK
 - never above the rate in any one second (emulator peak ≤ $RATE): ${PEAK:-?}/s — $(goal "${PEAK:-x}" "<=" "$RATE")
+- every stage stops within a second of SIGINT: reading ${INT_MS[reading]} ms, planning ${INT_MS[planning]} ms, sending ${INT_MS[sending]} ms — $(goal "$(printf '%s\n' "${INT_MS[reading]}" "${INT_MS[planning]}" "${INT_MS[sending]}" | sort -g | tail -n 1)" "<=" 1000)
 EOF
 if [[ -n $PROFILE_TOP ]]; then
 	printf '\n### CPU profile of validate on the CSV (%s)\n\n```\n%s\n```\n' "$BENCH_DIR/validate-csv.prof" "$PROFILE_TOP"

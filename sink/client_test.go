@@ -314,3 +314,44 @@ func TestEndpoints(t *testing.T) {
 		t.Errorf("unknown region message: %v", err)
 	}
 }
+
+// TestClassify: the one classification of an attempt at the level of the
+// request, pure, case by case: transport failures, HTTP statuses, bodies
+// that are not answers, and the envelope's ActionStatus and ErrorCode.
+func TestClassify(t *testing.T) {
+	ok := &envelope{ActionStatus: "OK"}
+	code := func(c int, info string) *envelope {
+		return &envelope{ActionStatus: "FAIL", ErrorCode: c, ErrorInfo: info}
+	}
+	tests := []struct {
+		name   string
+		status int
+		err    error
+		env    *envelope
+		class  Class
+		code   int
+		msg    string // a substring of the message
+	}{
+		{"ok", 200, nil, ok, OK, 0, ""},
+		{"ok without ActionStatus", 200, nil, &envelope{}, OK, 0, ""},
+		{"FAIL without a code", 200, nil, &envelope{ActionStatus: "FAIL"}, Transient, CodeTransport, ""},
+		{"throttled", 200, nil, code(60007, "too many"), Throttled, 60007, "too many"},
+		{"transient", 200, nil, code(70500, "busy"), Transient, 70500, "busy"},
+		{"sig expired", 200, nil, code(70001, ""), SigExpired, 70001, "API error 70001"},
+		{"fatal", 200, nil, code(70009, "bad sig"), Fatal, 70009, "bad sig"},
+		{"item failed", 200, nil, code(50001, "no such user"), ItemFailed, 50001, "no such user"},
+		{"an unknown code", 200, nil, code(99999, "?"), ItemFailed, 99999, "?"},
+		{"HTTP 502", 502, nil, nil, Transient, CodeTransport, "HTTP 502"},
+		{"HTTP 429", 429, nil, nil, Throttled, CodeTransport, "429"},
+		{"HTTP 404", 404, nil, nil, Fatal, CodeTransport, "404"},
+		{"timeout", 0, netTimeout{}, nil, Transient, CodeTransport, "timeout"},
+		{"not JSON", 200, errNotJSON, nil, Transient, CodeTransport, "not JSON"},
+		{"cancelled", 0, context.Canceled, nil, Transient, CodeTransport, "cancelled"},
+	}
+	for _, tt := range tests {
+		class, c, msg := classify(tt.status, tt.err, tt.env)
+		if class != tt.class || c != tt.code || !strings.Contains(msg, tt.msg) {
+			t.Errorf("%s: %v %d %q, want %v %d %q", tt.name, class, c, msg, tt.class, tt.code, tt.msg)
+		}
+	}
+}

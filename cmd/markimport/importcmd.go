@@ -17,17 +17,45 @@ import (
 	"markimport/sink"
 )
 
-// importRun is one validate or run: its flags, checked, and what it made.
-type importRun struct {
+// command is what every command starts from: its flags, parsed, and
+// where it writes.
+type command struct {
 	*importFlags
 	name   string
-	dry    bool
 	args   []string
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
 	runID  string
 	start  time.Time
+}
+
+// parseCommand parses a command's flags into its configuration. When it
+// returns false the command is over, with the exit code given.
+func parseCommand(name string, dry bool, args []string, stdout, stderr io.Writer) (*command, int, bool) {
+	fs, f := newImportFlags(name, dry, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, exitOK, false
+		}
+		return nil, exitUsage, false
+	}
+	c := &command{importFlags: f, name: name, args: args, stdout: stdout, stderr: stderr, runID: newRunID(), start: time.Now()}
+	log, err := newLogger(stderr, f.logFormat, f.quiet, c.runID)
+	if err != nil {
+		return nil, c.fail("%v", err), false
+	}
+	c.log = log
+	if fs.NArg() > 0 {
+		return nil, c.fail("unexpected argument %q", fs.Arg(0)), false
+	}
+	return c, 0, true
+}
+
+// importRun is one validate or run: its flags, checked, and what it made.
+type importRun struct {
+	*command
+	dry bool
 
 	ropts      readers.Options
 	maxInvalid *pipeline.Limit
@@ -41,22 +69,11 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 	if dry {
 		name = "validate"
 	}
-	fs, f := newImportFlags(name, dry, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	c, code, ok := parseCommand(name, dry, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	r := &importRun{importFlags: f, name: name, dry: dry, args: args, stdout: stdout, stderr: stderr, runID: newRunID(), start: time.Now()}
-	log, err := newLogger(stderr, f.logFormat, f.quiet, r.runID)
-	if err != nil {
-		return r.fail("%v", err)
-	}
-	r.log = log
-	if fs.NArg() > 0 {
-		return r.fail("unexpected argument %q", fs.Arg(0))
-	}
+	r := &importRun{command: c, dry: dry}
 	if err := r.check(); err != nil {
 		return r.fail("%v", err)
 	}
@@ -65,8 +82,8 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 
 // fail reports a usage or configuration error: exit 2, nothing sent, no
 // output touched.
-func (r *importRun) fail(format string, a ...any) int {
-	fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(fmt.Sprintf(format, a...)))
+func (c *command) fail(format string, a ...any) int {
+	fmt.Fprintf(c.stderr, "markimport %s: %s\n", c.name, sink.Redact(fmt.Sprintf(format, a...)))
 	return exitUsage
 }
 

@@ -1,48 +1,52 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"markimport/pipeline/mark"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 )
 
 // progress observes the run's counters: a bar on a terminal, a log line
-// every few seconds otherwise (cron, CI, an orchestrator's log).
+// every few seconds otherwise (cron, CI, an orchestrator's log). It reads
+// the counters the pipeline and the client bump, and never touches the
+// run itself.
 type progress struct {
-	stop chan struct{}
-	wg   sync.WaitGroup
+	cancel context.CancelFunc
+	g      errgroup.Group
+	done   context.Context
 }
 
 func startProgress(ctr *mark.Counters, stderr io.Writer, quiet bool, every time.Duration, log *slog.Logger) *progress {
-	p := &progress{stop: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &progress{cancel: cancel, done: ctx}
 	if quiet {
 		return p
 	}
 	f, isFile := stderr.(*os.File)
 	tty := isFile && term.IsTerminal(int(f.Fd()))
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	p.g.Go(func() error {
 		if tty {
 			p.bar(ctr, stderr)
 		} else {
 			p.logLines(ctr, every, log)
 		}
-	}()
+		return nil
+	})
 	return p
 }
 
 // Stop ends the observer and waits for it.
 func (p *progress) Stop() {
-	close(p.stop)
-	p.wg.Wait()
+	p.cancel()
+	p.g.Wait()
 }
 
 func (p *progress) bar(ctr *mark.Counters, w io.Writer) {
@@ -61,7 +65,7 @@ func (p *progress) bar(ctr *mark.Counters, w io.Writer) {
 	start := time.Now()
 	for {
 		select {
-		case <-p.stop:
+		case <-p.done.Done():
 			bar.Finish()
 			return
 		case <-t.C:
@@ -92,7 +96,7 @@ func (p *progress) logLines(ctr *mark.Counters, every time.Duration, log *slog.L
 	last := start
 	for {
 		select {
-		case <-p.stop:
+		case <-p.done.Done():
 			return
 		case now := <-t.C:
 			req := ctr.HTTPRequests.Load()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,95 +21,121 @@ import (
 // It exits 0 when every checked row matches, 1 when some do not, 2 on a
 // usage or input error, 3 on a fatal API error and 130 when interrupted.
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const name = "verify"
-	fs, f := newImportFlags(name, false, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	c, code, ok := parseCommand("verify", false, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(fmt.Sprintf(format, a...)))
-		return exitUsage
+	v := &verifyRun{command: c}
+	if err := v.check(); err != nil {
+		return v.fail("%v", err)
 	}
+	return v.run(ctx)
+}
+
+// verifyRun is one verify: its flags, checked.
+type verifyRun struct {
+	*command
+	ropts    readers.Options
+	memLimit int64
+}
+
+// check validates the flags together, before anything is opened or
+// written.
+func (v *verifyRun) check() error {
+	f := v.importFlags
 	switch {
-	case fs.NArg() > 0:
-		return fail("unexpected argument %q", fs.Arg(0))
 	case f.input == "":
-		return fail("--input is required")
+		return errors.New("--input is required")
 	case f.report == "":
-		return fail("--report is required")
+		return errors.New("--report is required")
 	case f.rate <= 0:
-		return fail("--rate must be positive")
+		return errors.New("--rate must be positive")
 	case f.fake:
-		return fail("--fake: the built-in emulator starts empty, so there is nothing to read back; " +
+		return errors.New("--fake: the built-in emulator starts empty, so there is nothing to read back; " +
 			"run `markimport fake-server` and point run and verify at it with --endpoint")
 	case f.rejects != "" || f.maxInvalid != "":
-		return fail("--rejects and --max-invalid belong to validate and run; verify reports every row in --report")
+		return errors.New("--rejects and --max-invalid belong to validate and run; verify reports every row in --report")
 	case f.resume:
-		return fail("--resume: verify reads every row again; there is nothing to resume")
+		return errors.New("--resume: verify reads every row again; there is nothing to resume")
 	}
 	outs := []named{{"--report", f.report}, {"--report", f.report + ".tmp"}, {"--summary", f.summary}, {"--summary", f.summary + ".tmp"},
 		{"--cpuprofile", f.cpuProfile}, {"--memprofile", f.memProfile}}
 	if err := checkOutputs([]named{{"--input", f.input}}, outs); err != nil {
-		return fail("%v", err)
+		return err
 	}
 	if _, err := os.Lstat(f.report); err == nil && !f.overwrite {
-		return fail("the verify report %s exists: pass --overwrite to replace it", f.report)
+		return fmt.Errorf("the verify report %s exists: pass --overwrite to replace it", f.report)
 	}
-	ropts, err := f.readerOptions()
-	if err != nil {
-		return fail("%v", err)
+	var err error
+	if v.ropts, err = f.readerOptions(); err != nil {
+		return err
 	}
-	memLimit, err := parseSize(f.memoryLimit)
-	if err != nil {
-		return fail("--memory-limit: %v", err)
+	if v.memLimit, err = parseSize(f.memoryLimit); err != nil {
+		return fmt.Errorf("--memory-limit: %v", err)
 	}
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(memLimit))
-	log, err := newLogger(stderr, f.logFormat, f.quiet, newRunID())
-	if err != nil {
-		return fail("%v", err)
-	}
+	return nil
+}
+
+// run reads back and writes the verify report.
+func (v *verifyRun) run(ctx context.Context) int {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(v.memLimit))
 	ctr := &mark.Counters{}
-	cfg, err := f.clientConfig()
+	cfg, err := v.clientConfig()
 	if err != nil {
-		return fail("%v", err)
+		return v.fail("%v", err)
 	}
-	f.applyPacing(&cfg, ctr, log)
+	v.applyPacing(&cfg, ctr, v.log)
 	reads, err := sink.NewReadClient(cfg)
 	if err != nil {
-		return fail("%v", err)
+		return v.fail("%v", err)
 	}
-	rep, err := report.CreateCSVVerify(f.report)
+	rep, err := report.CreateCSVVerify(v.report)
 	if err != nil {
-		return fail("%v", err)
+		return v.fail("%v", err)
 	}
-
-	progress := startProgress(ctr, stderr, f.quiet, f.progressEvery, log)
+	progress := startProgress(ctr, v.stderr, v.quiet, v.progressEvery, v.log)
 	sum, verr := pipeline.Verify(ctx, pipeline.VerifyOptions{
-		Input:       f.input,
-		Reader:      ropts,
+		Input:       v.input,
+		Reader:      v.ropts,
 		Report:      rep,
 		Marks:       reads,
 		Concurrency: cfg.Concurrency,
 		Counters:    ctr,
-		Log:         log,
+		Log:         v.log,
 
-		MemoryBudget: storeBudget(memLimit),
-		TempDir:      f.tempDir,
-		Sorted:       f.sorted,
+		MemoryBudget: storeBudget(v.memLimit),
+		TempDir:      v.tempDir,
+		Sorted:       v.sorted,
 	})
 	progress.Stop()
 	var inErr *readers.InputError
 	if errors.As(verr, &inErr) {
 		rep.Abort()
-		fmt.Fprintf(stderr, "markimport %s: input error: %s\nNothing was read back.\n", name, sink.Redact(inErr.Error()))
+		fmt.Fprintf(v.stderr, "markimport %s: input error: %s\nNothing was read back.\n", v.name, sink.Redact(inErr.Error()))
 		return exitUsage
 	}
 	if err := rep.Close(); err != nil && verr == nil {
-		verr = fmt.Errorf("verify report %s: %w", f.report, err)
+		verr = fmt.Errorf("verify report %s: %w", v.report, err)
 	}
+	code := v.exitCode(ctx, &sum, verr)
+	printVerifySummary(v.stdout, &sum)
+	if v.summary != "" {
+		out := struct {
+			*pipeline.VerifySummary
+			PeakRSS  int64 `json:"peak_rss_bytes,omitempty"`
+			ExitCode int   `json:"exit_code"`
+		}{&sum, peakRSS(), code}
+		if err := writeJSONFile(v.summary, out); err != nil {
+			fmt.Fprintf(v.stderr, "markimport %s: write summary: %v\n", v.name, err)
+			code = max(code, exitSomeNotOK)
+		}
+	}
+	return code
+}
+
+// exitCode decides the exit code and says why the verify stopped, if it
+// did.
+func (v *verifyRun) exitCode(ctx context.Context, sum *pipeline.VerifySummary, verr error) int {
 	code := exitOK
 	if !sum.AllMatch() {
 		code = exitSomeNotOK
@@ -118,25 +143,14 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var fe *mark.FatalError
 	switch {
 	case errors.As(verr, &fe):
-		code = exitFatal
-		fmt.Fprintf(stderr, "markimport %s: stopped by a fatal API error %d: %s\nRows not read back are reported unread.\n", name, fe.Code, sink.Redact(fe.Error()))
+		fmt.Fprintf(v.stderr, "markimport %s: stopped by a fatal API error %d: %s\nRows not read back are reported unread.\n", v.name, fe.Code, sink.Redact(fe.Error()))
+		return exitFatal
 	case verr != nil && ctx.Err() != nil:
-		code = exitInterrupted
-		fmt.Fprintf(stderr, "markimport %s: interrupted; rows not read back are reported unread\n", name)
+		fmt.Fprintf(v.stderr, "markimport %s: interrupted; rows planned and not read back are reported unread\n", v.name)
+		return exitInterrupted
 	case verr != nil:
-		fmt.Fprintf(stderr, "markimport %s: %s\n", name, sink.Redact(verr.Error()))
-		code = max(code, exitSomeNotOK)
-	}
-	printVerifySummary(stdout, &sum)
-	if f.summary != "" {
-		out := struct {
-			*pipeline.VerifySummary
-			ExitCode int `json:"exit_code"`
-		}{&sum, code}
-		if err := writeJSONFile(f.summary, out); err != nil {
-			fmt.Fprintf(stderr, "markimport %s: write summary: %v\n", name, err)
-			code = max(code, exitSomeNotOK)
-		}
+		fmt.Fprintf(v.stderr, "markimport %s: %s\n", v.name, sink.Redact(verr.Error()))
+		return max(code, exitSomeNotOK)
 	}
 	return code
 }
