@@ -41,10 +41,12 @@ fixtures:
 	cd testdata/parquetgen && $(GO) run .
 
 fuzz:
-	$(GO) test ./pipeline -run '^$$' -fuzz FuzzValidate -fuzztime 30s
-	$(GO) test ./pipeline -run '^$$' -fuzz FuzzParseBits -fuzztime 30s
+	$(GO) test ./pipeline/plan -run '^$$' -fuzz FuzzValidate -fuzztime 30s
+	$(GO) test ./pipeline/plan -run '^$$' -fuzz FuzzParseBits -fuzztime 30s
 	$(GO) test ./readers -run '^$$' -fuzz FuzzCSV -fuzztime 30s
 	$(GO) test ./readers -run '^$$' -fuzz FuzzScannerMatchesEncodingCSV -fuzztime 30s
+	$(GO) test ./readers -run '^$$' -fuzz FuzzParquet -fuzztime 30s
+	$(GO) test ./sink/usersig -run '^$$' -fuzz FuzzParse -fuzztime 30s
 
 clean:
 	rm -rf bin demo-*.csv demo-*.csv.* demo-summary.json

@@ -19,6 +19,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"markimport/readers"
 )
 
 func main() {
@@ -81,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "markgen: -layout %q: want full, narrow or quoted\n", *layout)
 		return 2
 	}
-	if *layout != "full" && strings.HasSuffix(*out, ".parquet") {
+	if *layout != "full" && readers.IsParquetName(*out) {
 		fmt.Fprintln(stderr, "markgen: -layout is for CSV output")
 		return 2
 	}
@@ -96,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	var err error
-	if strings.HasSuffix(*out, ".parquet") {
+	if readers.IsParquetName(*out) {
 		err = writeParquet(*out, rows)
 	} else {
 		err = writeCSV(*out, stdout, rows, *layout)

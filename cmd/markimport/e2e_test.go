@@ -85,6 +85,17 @@ func genRows(seed uint64, n int) []testRow {
 }
 
 // writeCSV writes rows under a header spelled the way exports spell it.
+// newInput writes n generated rows (seed: genRows's) as in.csv in a new
+// temporary folder, and returns the folder, the file and the rows.
+func newInput(t *testing.T, seed uint64, n int) (dir, in string, rows []testRow) {
+	t.Helper()
+	dir = t.TempDir()
+	rows = genRows(seed, n)
+	in = filepath.Join(dir, "in.csv")
+	writeCSV(t, in, rows)
+	return dir, in, rows
+}
+
 func writeCSV(t *testing.T, path string, rows []testRow) {
 	t.Helper()
 	var b bytes.Buffer
@@ -363,10 +374,7 @@ func checkImport(t *testing.T, srv *fakeim.Server, rows []testRow, reportPath st
 }
 
 func TestRunImportsExactly(t *testing.T) {
-	dir := t.TempDir()
-	rows := genRows(1, 1500)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, rows := newInput(t, 1, 1500)
 	srv, url := startEmulator(t, fakeim.Config{})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	report, summary := filepath.Join(dir, "report.csv"), filepath.Join(dir, "summary.json")
@@ -396,10 +404,7 @@ func TestRunImportsExactly(t *testing.T) {
 }
 
 func TestValidateSendsNothing(t *testing.T) {
-	dir := t.TempDir()
-	rows := genRows(2, 300)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, rows := newInput(t, 2, 300)
 	report := filepath.Join(dir, "report.csv")
 	code, stdout, _ := runCLI(t, "validate", "--input", in, "--report", report, "--quiet")
 	if code != exitSomeNotOK {
@@ -442,10 +447,7 @@ func TestRunWithFaultsEndsExact(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			rows := genRows(uint64(30+i), 1200)
-			in := filepath.Join(dir, "in.csv")
-			writeCSV(t, in, rows)
+			dir, in, rows := newInput(t, uint64(30+i), 1200)
 			tc.cfg.Seed = int64(5 + i)
 			srv, url := startEmulator(t, tc.cfg)
 			t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
@@ -468,10 +470,7 @@ func TestRunWithFaultsEndsExact(t *testing.T) {
 }
 
 func TestFatalStopsTheRun(t *testing.T) {
-	dir := t.TempDir()
-	rows := genRows(4, 3000)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, rows := newInput(t, 4, 3000)
 	cases := []struct {
 		name string
 		cfg  fakeim.Config
@@ -580,10 +579,7 @@ func TestSigRenewal(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			rows := genRows(5, 3000)
-			in := filepath.Join(dir, "in.csv")
-			writeCSV(t, in, rows)
+			dir, in, rows := newInput(t, 5, 3000)
 			srv := fakeim.New(fakeim.Config{SDKAppID: testAppID, Admins: []string{testAdmin}, SecretKey: testKey, SigTTL: tc.server})
 			var mu sync.Mutex
 			sigs := map[string]bool{}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"markimport/sink"
 	"markimport/sink/fakeim"
 )
@@ -28,6 +30,7 @@ const (
 type fakeRun struct {
 	srv  *fakeim.Server
 	http *http.Server
+	g    errgroup.Group // serves until Close
 	url  string
 	key  string
 }
@@ -47,8 +50,9 @@ func startFake() (*fakeRun, error) {
 		return nil, err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	return &fakeRun{srv: srv, http: hs, url: "http://" + ln.Addr().String(), key: key}, nil
+	f := &fakeRun{srv: srv, http: hs, url: "http://" + ln.Addr().String(), key: key}
+	f.g.Go(func() error { return hs.Serve(ln) })
+	return f, nil
 }
 
 func (f *fakeRun) clientConfig() sink.Config {
@@ -66,6 +70,7 @@ func (f *fakeRun) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	f.http.Shutdown(ctx)
+	f.g.Wait() // http.ErrServerClosed
 }
 
 // cmdFakeServer runs the emulator until interrupted.
@@ -133,13 +138,22 @@ func cmdFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "fake-server listening on http://%s\n", ln.Addr())
-	go func() {
-		<-ctx.Done()
+	// One goroutine serves; the other shuts it down when ctx ends (Ctrl-C).
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		hs.Shutdown(sctx)
-	}()
-	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return nil
+	})
+	if err := g.Wait(); err != nil {
 		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
 		return exitUsage
 	}

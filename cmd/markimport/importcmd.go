@@ -301,7 +301,7 @@ func (r *importRun) run(ctx context.Context) int {
 		fmt.Fprintf(r.stdout, "emulator now holds: %s\n", fake.describe())
 	}
 	if r.summary != "" {
-		if err := writeSummary(r.summary, &sum, code, r.runID, r.start); err != nil {
+		if err := r.writeSummary(&sum, code); err != nil {
 			fmt.Fprintf(r.stderr, "markimport %s: write summary: %v\n", r.name, err)
 			code = max(code, exitSomeNotOK)
 		}
@@ -377,36 +377,22 @@ func (r *importRun) writeRejects(rej *report.Rejects) error {
 // prints what the user must know about the end: a fatal answer, an
 // interrupt, too many bad rows. These go to stderr under --quiet too.
 func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr error) int {
-	code := exitOK
-	if !sum.AllOK() {
-		code = exitSomeNotOK
-	}
-	var fe *mark.FatalError
 	var ge *pipeline.GuardError
-	switch {
-	case errors.As(runErr, &ge):
+	if errors.As(runErr, &ge) {
 		also := ""
 		if r.rejects != "" {
 			also = " and " + r.rejects
 		}
 		fmt.Fprintf(r.stderr, "markimport %s: %s: nothing was sent (see the report%s)\n", r.name, ge.Error(), also)
 		return exitSomeNotOK
-	case errors.As(runErr, &fe) && fe.Code == mark.CodeUnreachable:
-		fmt.Fprintf(r.stderr, "markimport %s: %s\nNo request reached it; every row not sent is reported unsent. Fix the cause, then run again with --resume.\n", r.name, sink.Redact(fe.Error()))
-		return exitFatal
-	case errors.As(runErr, &fe):
-		fmt.Fprintf(r.stderr, "markimport %s: stopped by a fatal API error %d: %s\nRows not sent are reported unsent; fix the cause, then run again with --resume.\n", r.name, fe.Code, sink.Redact(fe.Error()))
-		return exitFatal
-	case runErr != nil && ctx.Err() != nil:
-		fmt.Fprintf(r.stderr, "markimport %s: interrupted; the report %s accounts for every row so far.", r.name, r.report)
-		if !r.dry {
-			fmt.Fprintf(r.stderr, " To continue:\n  %s", resumeCommand(r.args))
-		}
-		fmt.Fprintln(r.stderr)
-		return exitInterrupted
-	case runErr != nil:
-		fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(runErr.Error()))
-		return max(code, exitSomeNotOK)
 	}
-	return code
+	interrupted := fmt.Sprintf("interrupted; the report %s accounts for every row so far.", r.report)
+	if !r.dry {
+		interrupted += " To continue:\n  " + resumeCommand(r.args)
+	}
+	return r.endCode(ctx, sum.AllOK(), runErr, ending{
+		unreachable: "No request reached it; every row not sent is reported unsent. Fix the cause, then run again with --resume.",
+		fatal:       "Rows not sent are reported unsent; fix the cause, then run again with --resume.",
+		interrupted: interrupted,
+	})
 }

@@ -21,10 +21,7 @@ import (
 // TestParquetReport: --report x.parquet holds the same lines as the CSV
 // report, with row int64, code and attempts int32 and the rest strings.
 func TestParquetReport(t *testing.T) {
-	dir := t.TempDir()
-	rows := genRows(12, 300)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, _ := newInput(t, 12, 300)
 	csvRep, pqRep := filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.parquet")
 	for _, rep := range []string{csvRep, pqRep} {
 		if code, _, stderr := runCLI(t, "validate", "--input", in, "--report", rep, "--quiet"); code != exitSomeNotOK {

@@ -78,10 +78,7 @@ func exitCode(err error) int {
 // row is reported once, and little is sent twice.
 func TestKillAndResume(t *testing.T) {
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	rows := genRows(6, 5000)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, rows := newInput(t, 6, 5000)
 	srv, _ := startEmulator(t, fakeim.Config{})
 	url, arrivalsSince := recordArrivals(t, srv)
 	report := filepath.Join(dir, "report.csv")
@@ -181,10 +178,7 @@ func lastDeparture(t *testing.T, report string) time.Time {
 // row (unsent for the rest), prints how to resume and exits 130.
 func TestInterruptAndResume(t *testing.T) {
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	rows := genRows(7, 4000)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, rows := newInput(t, 7, 4000)
 	srv, url := startEmulator(t, fakeim.Config{Latency: 50 * time.Millisecond})
 	report := filepath.Join(dir, "report.csv")
 
@@ -226,10 +220,7 @@ func TestInterruptAndResume(t *testing.T) {
 
 // TestResumeRefusesAChangedInput: the report remembers its input.
 func TestResumeRefusesAChangedInput(t *testing.T) {
-	dir := t.TempDir()
-	rows := genRows(8, 200)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, rows := newInput(t, 8, 200)
 	_, url := startEmulator(t, fakeim.Config{})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	report := filepath.Join(dir, "report.csv")
@@ -248,10 +239,7 @@ func TestResumeRefusesAChangedInput(t *testing.T) {
 // in flight; the report it leaves is resumable.
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	rows := genRows(13, 3000)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, rows := newInput(t, 13, 3000)
 	srv, url := startEmulator(t, fakeim.Config{Latency: 3 * time.Second})
 	report := filepath.Join(dir, "report.csv")
 	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,25 +13,18 @@ import (
 	"time"
 
 	"markimport/pipeline"
+	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
 	"markimport/sink"
 )
 
 // printSummary prints the human summary (and, for validate, the plan).
 func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
+	heading := "run of " + s.Input
 	if dry {
-		fmt.Fprintf(w, "plan for %s:\n", s.Input)
-	} else {
-		fmt.Fprintf(w, "run of %s:\n", s.Input)
+		heading = "plan for " + s.Input
 	}
-	fmt.Fprintf(w, "  rows           %d\n", s.Rows)
-	for _, st := range report.Statuses {
-		if n := s.Statuses[st]; n > 0 {
-			fmt.Fprintf(w, "    %-12s %d\n", st, n)
-		}
-	}
-	fmt.Fprintf(w, "  users          %d\n", s.Users)
-	fmt.Fprintf(w, "  conversations  %d\n", s.Conversations)
+	printRows(w, heading, s.Rows, report.Statuses, s.Statuses, s.Users, s.Conversations)
 	fmt.Fprintf(w, "  requests       %d planned", s.RequestsPlanned)
 	if dry {
 		fmt.Fprintf(w, ", %s at %g requests/s\n", time.Duration(s.PlanSeconds*float64(time.Second)).Round(time.Second), rate)
@@ -36,24 +32,53 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 		fmt.Fprintf(w, ", %d sent (%d HTTP requests, %d retries, %d throttled)\n", s.RequestsSent, s.HTTPRequests, s.Retries, s.Throttled)
 		fmt.Fprintf(w, "  rate           %.1f requests/s over %.1fs\n", s.RequestsPerSec, s.SendSeconds)
 	}
-	fmt.Fprintf(w, "  elapsed        %.1fs\n", s.ElapsedSeconds)
-	if s.Stopped != "" {
-		fmt.Fprintf(w, "  stopped        %s\n", sink.Redact(s.Stopped))
+	printEnd(w, s.ElapsedSeconds, s.Stopped)
+}
+
+// printVerifySummary prints the rows by status and the reads it took.
+func printVerifySummary(w io.Writer, s *pipeline.VerifySummary) {
+	printRows(w, "verify of "+s.Input, s.Rows, report.VerifyStatuses, s.Statuses, s.Users, s.Conversations)
+	fmt.Fprintf(w, "  requests       %d planned (%d HTTP requests, %d retries, %d throttled)\n", s.Requests, s.HTTPRequests, s.Retries, s.Throttled)
+	printEnd(w, s.ElapsedSeconds, s.Stopped)
+}
+
+// printRows prints a summary's heading and its rows by status (in the
+// report's order, those with none left out), users and conversations.
+func printRows[S comparable](w io.Writer, heading string, rows int64, order []S, counts map[S]int64, users, conversations int64) {
+	fmt.Fprintf(w, "%s:\n", heading)
+	fmt.Fprintf(w, "  rows           %d\n", rows)
+	for _, st := range order {
+		if n := counts[st]; n > 0 {
+			fmt.Fprintf(w, "    %-12v %d\n", st, n)
+		}
+	}
+	fmt.Fprintf(w, "  users          %d\n", users)
+	fmt.Fprintf(w, "  conversations  %d\n", conversations)
+}
+
+// printEnd prints a summary's last lines: the time taken and why it
+// stopped early, if it did.
+func printEnd(w io.Writer, elapsed float64, stopped string) {
+	fmt.Fprintf(w, "  elapsed        %.1fs\n", elapsed)
+	if stopped != "" {
+		fmt.Fprintf(w, "  stopped        %s\n", sink.Redact(stopped))
 	}
 }
 
-// writeSummary writes the summary JSON with the run id, the times and the
-// exit code, for orchestrators.
-func writeSummary(path string, s *pipeline.Summary, code int, runID string, started time.Time) error {
-	out := struct {
+// writeSummary writes the summary JSON of a command for orchestrators:
+// the run id and times, then the fields of body (a command's summary
+// struct), then the peak memory and the exit code.
+func (c *command) writeSummary(body any, code int) error {
+	head := struct {
 		RunID     string    `json:"run_id"`
 		StartedAt time.Time `json:"started_at"`
 		EndedAt   time.Time `json:"ended_at"`
-		*pipeline.Summary
+	}{c.runID, c.start.UTC(), time.Now().UTC()}
+	tail := struct {
 		PeakRSS  int64 `json:"peak_rss_bytes,omitempty"`
 		ExitCode int   `json:"exit_code"`
-	}{runID, started.UTC(), time.Now().UTC(), s, peakRSS(), code}
-	return writeJSONFile(path, out)
+	}{peakRSS(), code}
+	return writeJSONFile(c.summary, head, body, tail)
 }
 
 // peakRSS is the most memory the process has held (VmHWM of Linux's
@@ -76,14 +101,34 @@ func peakRSS() int64 {
 	return 0
 }
 
-// writeJSONFile writes v as indented JSON, with every secret redacted,
-// beside path and renamed into place.
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+// writeJSONFile writes the fields of the objects one after another as one
+// indented JSON object, with every secret redacted, beside path and
+// renamed into place.
+func writeJSONFile(path string, objects ...any) error {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for _, o := range objects {
+		part, err := json.Marshal(o)
+		if err != nil {
+			return err
+		}
+		if len(part) < 2 || part[0] != '{' {
+			return fmt.Errorf("summary: %T is not an object", o)
+		}
+		if inner := part[1 : len(part)-1]; len(inner) > 0 {
+			if b.Len() > 1 {
+				b.WriteByte(',')
+			}
+			b.Write(inner)
+		}
+	}
+	b.WriteByte('}')
+	var out bytes.Buffer
+	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
 		return err
 	}
-	return report.WriteFileAtomic(path, append([]byte(sink.Redact(string(b))), '\n'))
+	out.WriteByte('\n')
+	return report.WriteFileAtomic(path, []byte(sink.Redact(out.String())))
 }
 
 // resumeCommand is the command line that continues this run.
@@ -106,4 +151,37 @@ func resumeCommand(args []string) string {
 		parts = append(parts[:2], append([]string{"--resume"}, parts[2:]...)...)
 	}
 	return strings.Join(parts, " ")
+}
+
+// ending is what a command prints when it stops early, after the cause.
+type ending struct {
+	unreachable string // when no request reached the endpoint ("" : as fatal)
+	fatal       string // when the API answered a fatal error
+	interrupted string // the whole message on Ctrl-C
+}
+
+// endCode is the exit code of a command whose rows were all as wanted or
+// not (allOK) and which ended with err, and prints why it stopped early,
+// if it did. The messages go to stderr under --quiet too.
+func (c *command) endCode(ctx context.Context, allOK bool, err error, e ending) int {
+	code := exitOK
+	if !allOK {
+		code = exitSomeNotOK
+	}
+	var fe *mark.FatalError
+	switch {
+	case errors.As(err, &fe) && fe.Code == mark.CodeUnreachable && e.unreachable != "":
+		fmt.Fprintf(c.stderr, "markimport %s: %s\n%s\n", c.name, sink.Redact(fe.Error()), e.unreachable)
+		return exitFatal
+	case errors.As(err, &fe):
+		fmt.Fprintf(c.stderr, "markimport %s: stopped by a fatal API error %d: %s\n%s\n", c.name, fe.Code, sink.Redact(fe.Error()), e.fatal)
+		return exitFatal
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintf(c.stderr, "markimport %s: %s\n", c.name, e.interrupted)
+		return exitInterrupted
+	case err != nil:
+		fmt.Fprintf(c.stderr, "markimport %s: %s\n", c.name, sink.Redact(err.Error()))
+		return max(code, exitSomeNotOK)
+	}
+	return code
 }

@@ -120,12 +120,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 	code := v.exitCode(ctx, &sum, verr)
 	printVerifySummary(v.stdout, &sum)
 	if v.summary != "" {
-		out := struct {
-			*pipeline.VerifySummary
-			PeakRSS  int64 `json:"peak_rss_bytes,omitempty"`
-			ExitCode int   `json:"exit_code"`
-		}{&sum, peakRSS(), code}
-		if err := writeJSONFile(v.summary, out); err != nil {
+		if err := v.writeSummary(&sum, code); err != nil {
 			fmt.Fprintf(v.stderr, "markimport %s: write summary: %v\n", v.name, err)
 			code = max(code, exitSomeNotOK)
 		}
@@ -136,39 +131,8 @@ func (v *verifyRun) run(ctx context.Context) int {
 // exitCode decides the exit code and says why the verify stopped, if it
 // did.
 func (v *verifyRun) exitCode(ctx context.Context, sum *pipeline.VerifySummary, verr error) int {
-	code := exitOK
-	if !sum.AllMatch() {
-		code = exitSomeNotOK
-	}
-	var fe *mark.FatalError
-	switch {
-	case errors.As(verr, &fe):
-		fmt.Fprintf(v.stderr, "markimport %s: stopped by a fatal API error %d: %s\nRows not read back are reported unread.\n", v.name, fe.Code, sink.Redact(fe.Error()))
-		return exitFatal
-	case verr != nil && ctx.Err() != nil:
-		fmt.Fprintf(v.stderr, "markimport %s: interrupted; rows planned and not read back are reported unread\n", v.name)
-		return exitInterrupted
-	case verr != nil:
-		fmt.Fprintf(v.stderr, "markimport %s: %s\n", v.name, sink.Redact(verr.Error()))
-		return max(code, exitSomeNotOK)
-	}
-	return code
-}
-
-// printVerifySummary prints the rows by status and the reads it took.
-func printVerifySummary(w io.Writer, s *pipeline.VerifySummary) {
-	fmt.Fprintf(w, "verify of %s:\n", s.Input)
-	fmt.Fprintf(w, "  rows           %d\n", s.Rows)
-	for _, st := range report.VerifyStatuses {
-		if n := s.Statuses[st]; n > 0 {
-			fmt.Fprintf(w, "    %-12s %d\n", st, n)
-		}
-	}
-	fmt.Fprintf(w, "  users          %d\n", s.Users)
-	fmt.Fprintf(w, "  conversations  %d\n", s.Conversations)
-	fmt.Fprintf(w, "  requests       %d planned (%d HTTP requests, %d retries, %d throttled)\n", s.Requests, s.HTTPRequests, s.Retries, s.Throttled)
-	fmt.Fprintf(w, "  elapsed        %.1fs\n", s.ElapsedSeconds)
-	if s.Stopped != "" {
-		fmt.Fprintf(w, "  stopped        %s\n", sink.Redact(s.Stopped))
-	}
+	return v.endCode(ctx, sum.AllMatch(), verr, ending{
+		fatal:       "Rows not read back are reported unread.",
+		interrupted: "interrupted; rows planned and not read back are reported unread",
+	})
 }

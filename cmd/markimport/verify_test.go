@@ -123,10 +123,7 @@ func searchLowerBound(state map[string]map[fakeim.Conversation]fakeim.Mark) int 
 // matches), then changes the emulator's state behind the tool's back and
 // verifies again: exactly the rows of the altered conversations are flagged.
 func TestVerifyAfterImport(t *testing.T) {
-	dir := t.TempDir()
-	rows := genRows(11, 1500)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, rows := newInput(t, 11, 1500)
 	srv, url := startEmulator(t, fakeim.Config{RateLimit: -1})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	ctx := context.Background()
@@ -304,10 +301,7 @@ func TestVerifyAfterImport(t *testing.T) {
 // TestVerifyThroughFaults: throttling, transient errors, 502s and lost
 // answers on the read API; verify still judges every row exactly.
 func TestVerifyThroughFaults(t *testing.T) {
-	dir := t.TempDir()
-	rows := genRows(12, 800)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, rows := newInput(t, 12, 800)
 	// The emulator allows 60 reads a second and verify is told 90: it is
 	// throttled and has to slow down.
 	srv, url := startEmulator(t, fakeim.Config{RateLimit: 60, TransientRate: 0.1, HTTP502Rate: 0.05, LostResponseRate: 0.08, Seed: 9})
@@ -369,10 +363,7 @@ func TestVerifyPacesReads(t *testing.T) {
 }
 
 func TestVerifyExitCodes(t *testing.T) {
-	dir := t.TempDir()
-	rows := genRows(13, 200)
-	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, rows)
+	dir, in, rows := newInput(t, 13, 200)
 	report := filepath.Join(dir, "verify.csv")
 	_, url := startEmulator(t, fakeim.Config{RateLimit: -1})
 	e := expect(rows)

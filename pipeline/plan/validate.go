@@ -62,19 +62,13 @@ func Validate(rec readers.Record) (mark.Change, *Invalid) {
 			return bad("to_account and to_group_id are both empty; one is required")
 		}
 	case "1", "c2c":
-		if toAcc == "" {
-			return bad("to_account: empty, but type %s (c2c) needs it", readers.Quote(typ))
-		}
-		if toGrp != "" {
-			return bad("to_group_id: %s must be empty for type %s (c2c)", readers.Quote(toGrp), readers.Quote(typ))
+		if why := peerColumns(typ, "c2c", toAcc, "to_account", toGrp, "to_group_id"); why != "" {
+			return bad("%s", why)
 		}
 		c.Conv = mark.Conversation{Type: mark.C2C, Peer: toAcc}
 	case "2", "group":
-		if toGrp == "" {
-			return bad("to_group_id: empty, but type %s (group) needs it", readers.Quote(typ))
-		}
-		if toAcc != "" {
-			return bad("to_account: %s must be empty for type %s (group)", readers.Quote(toAcc), readers.Quote(typ))
+		if why := peerColumns(typ, "group", toGrp, "to_group_id", toAcc, "to_account"); why != "" {
+			return bad("%s", why)
 		}
 		c.Conv = mark.Conversation{Type: mark.Group, Peer: toGrp}
 	default:
@@ -202,6 +196,19 @@ func checkID(id string, limit int) string {
 		if mark.IsControl(r) {
 			return fmt.Sprintf("holds the control character %U", r)
 		}
+	}
+	return ""
+}
+
+// peerColumns says what is wrong with the peer columns of a row of type typ
+// (named kind), whose peer is in column needCol (value need) while column
+// otherCol (value other) must be empty; "" when nothing is.
+func peerColumns(typ, kind, need, needCol, other, otherCol string) string {
+	if need == "" {
+		return fmt.Sprintf("%s: empty, but type %s (%s) needs it", needCol, readers.Quote(typ), kind)
+	}
+	if other != "" {
+		return fmt.Sprintf("%s: %s must be empty for type %s (%s)", otherCol, readers.Quote(other), readers.Quote(typ), kind)
 	}
 	return ""
 }
