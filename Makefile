@@ -36,9 +36,12 @@ demo: build
 bench: build
 	N=$(N) RATE=$(RATE) PROFILE=$(PROFILE) ./scripts/bench.sh
 
-# Regenerate the Parquet interop fixtures under testdata/parquet (its own module).
+# Regenerate the Parquet interop fixtures under testdata/parquet (its own
+# module) and the data-lake exports under testdata/lake (DuckDB through npm).
 fixtures:
 	cd testdata/parquetgen && $(GO) run .
+	cd scripts && { [ -d node_modules/@duckdb/node-api ] || npm ci --no-audit --no-fund --loglevel=error; }
+	node scripts/lake-fixtures.mjs testdata/lake
 
 fuzz:
 	$(GO) test ./pipeline/plan -run '^$$' -fuzz FuzzValidate -fuzztime 30s

@@ -54,7 +54,7 @@ type partitionSource interface {
 // resumed run) and calls emit with each user's plan. With reuse, emit is
 // done with a plan when it returns (it keeps nothing), so that the memory
 // of plans is reused. It returns ctx's error when interrupted.
-func planAhead(ctx context.Context, st partitionSource, done *mark.RowSet, reuse bool, emit func([]mark.Request, []plan.Rejected) error) error {
+func planAhead(ctx context.Context, st partitionSource, done mark.Rows, reuse bool, emit func([]mark.Request, []plan.Rejected) error) error {
 	var decoders [planners]spill.Decoder
 	planPart := func(k, p int, b *planned) error {
 		blocks, n, err := st.Take(p)

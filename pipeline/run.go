@@ -32,7 +32,9 @@ type Sender interface {
 
 // Options configure Run.
 type Options struct {
-	Input  string
+	Input string
+	// Files is the input's list of files; when nil, Input is the one file.
+	Files  *readers.Input
 	Reader readers.Options
 	// DryRun validates and plans but sends nothing; rows that would be sent
 	// are reported "valid".
@@ -48,7 +50,7 @@ type Options struct {
 	// Done holds the rows a previous run already reported ok (--resume):
 	// they are planned with the rest, so merging and limits come out as for
 	// an uninterrupted run, but neither sent again nor reported again.
-	Done *mark.RowSet
+	Done mark.Rows
 	// MemoryBudget bounds the memory that holds the valid changes while the
 	// input is grouped by user; beyond it they spill to temporary files in
 	// TempDir (default os.TempDir()). 0 means no bound.
@@ -131,8 +133,15 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		r.ctr = &mark.Counters{}
 	}
 	r.rep = &lockedReport{w: opts.Report, counts: map[report.Status]int64{}, codes: map[int]int64{}, rejects: opts.Rejects}
-	r.sum = Summary{Input: opts.Input, DryRun: opts.DryRun}
-	if n := opts.Done.Len(); n > 0 {
+	if err := r.opts.resolve(); err != nil {
+		return Summary{Input: opts.Input, DryRun: opts.DryRun}, err
+	}
+	r.sum = Summary{Input: r.opts.Input, DryRun: opts.DryRun}
+	if r.opts.Done != nil && r.opts.Done.Len() == 0 {
+		r.opts.Done = nil
+	}
+	if r.opts.Done != nil {
+		n := r.opts.Done.Len()
 		r.rep.counts[report.StatusOK] = n
 		r.ctr.RowsDone.Add(n)
 		r.sum.Resumed = n
@@ -175,8 +184,26 @@ func PlanEach(ctx context.Context, opts Options, invalid func(*plan.Invalid), ea
 		r.ctr = &mark.Counters{}
 	}
 	r.rep = &lockedReport{w: report.Discard{}, counts: map[report.Status]int64{}, codes: map[int]int64{}}
+	if err := r.opts.resolve(); err != nil {
+		return 0, err
+	}
 	err := r.run(ctx)
 	return r.sum.Rows, err
+}
+
+// resolve makes Files the one file Input names when it is not given, and
+// Input its description when only Files is given.
+func (o *Options) resolve() error {
+	if o.Files == nil {
+		in, err := readers.SingleInput(o.Input, o.Reader.Format)
+		if err != nil {
+			return err
+		}
+		o.Files = in
+	} else if o.Input == "" {
+		o.Input = o.Files.String()
+	}
+	return nil
 }
 
 // run is the state of one Run.
@@ -238,7 +265,7 @@ func (r *run) run(ctx context.Context) error {
 			return err
 		}
 	}
-	in, err := readers.Open(r.opts.Input, r.opts.Reader)
+	in, err := r.opts.Files.Open(r.opts.Reader)
 	if err != nil {
 		return err
 	}
@@ -432,7 +459,7 @@ func (r *run) invalid(bad *plan.Invalid) {
 		r.onInvalid(bad)
 		return
 	}
-	if r.opts.Done.Has(bad.Row) {
+	if r.opts.Done != nil && r.opts.Done.Has(bad.Row) {
 		return
 	}
 	r.rep.write(report.Line{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: report.StatusInvalid, Code: mark.CodeInvalid, Message: bad.Message})
@@ -493,7 +520,7 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 		r.rep.mu.Lock()
 		var n int64
 		for _, rj := range rejected {
-			if r.opts.Done.Has(rj.Row) {
+			if r.opts.Done != nil && r.opts.Done.Has(rj.Row) {
 				continue
 			}
 			r.rep.writeRowsLocked(report.Line{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: report.StatusRejected,

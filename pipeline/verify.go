@@ -37,7 +37,9 @@ type MarkReader interface {
 
 // VerifyOptions configure Verify.
 type VerifyOptions struct {
-	Input  string
+	Input string
+	// Files is the input's list of files; when nil, Input is the one file.
+	Files  *readers.Input
 	Reader readers.Options
 	Report report.VerifyWriter
 	Marks  MarkReader
@@ -98,6 +100,9 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 		workers = 16
 	}
 	rep := &verifyReport{w: opts.Report, counts: map[report.VerifyStatus]int64{}, ctr: ctr}
+	if opts.Input == "" && opts.Files != nil {
+		opts.Input = opts.Files.String()
+	}
 	sum := VerifySummary{Input: opts.Input}
 	finish := func(err error) (VerifySummary, error) {
 		if rep.err != nil && err == nil {
@@ -117,7 +122,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
 	stopped := func() bool { return gctx.Err() != nil }
-	rows, err := PlanEach(ctx, Options{Input: opts.Input, Reader: opts.Reader, Counters: ctr, Log: log,
+	rows, err := PlanEach(ctx, Options{Input: opts.Input, Files: opts.Files, Reader: opts.Reader, Counters: ctr, Log: log,
 		MemoryBudget: opts.MemoryBudget, TempDir: opts.TempDir, Sorted: opts.Sorted},
 		func(bad *plan.Invalid) {
 			rep.write(report.VerifyLine{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: report.VerifyNotChecked,

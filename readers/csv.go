@@ -25,13 +25,15 @@ type CSVReader struct {
 	s      *csvScanner
 	closer io.Closer
 	idx    [NumFields]int
-	known  []Field // the known field of each column, or -1
-	width  int
-	row    int64
-	header []string
-	comma  byte
-	rec    record
-	raw    []string // of the last record
+	// pathFields are the fields the file's folder names give.
+	pathFields pathFields
+	known      []Field // the known field of each column, or -1
+	width      int
+	row        int64
+	header     []string
+	comma      byte
+	rec        record
+	raw        []string // of the last record
 }
 
 // NewCSVReader reads the header from r and returns a reader of its data
@@ -100,7 +102,7 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 		}
 	}
 	header := append([]string(nil), h.fields...)
-	idx, err := columnIndex(path, header, opts)
+	idx, pf, err := resolveColumns(path, header, opts)
 	if err != nil {
 		if errors.Is(err, errNoFromAccount) {
 			if hint := guessDelimiter(header, comma, opts); hint != "" {
@@ -109,7 +111,7 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 		}
 		return nil, err
 	}
-	c := &CSVReader{path: path, s: s, closer: closer, idx: idx, width: len(header), header: header, comma: comma}
+	c := &CSVReader{path: path, s: s, closer: closer, idx: idx, width: len(header), header: header, comma: comma, pathFields: pf}
 	c.known = make([]Field, len(header))
 	for i := range c.known {
 		c.known[i] = -1
@@ -242,6 +244,7 @@ func (c *CSVReader) Next() (Record, error) {
 			rec.Fields[f] = r.fields[i]
 		}
 	}
+	c.pathFields.apply(&rec)
 	switch {
 	case r.err != nil:
 		rec.Problem = r.err.Error()

@@ -44,6 +44,8 @@ type parquetReader struct {
 	fields [NumFields]int   // index in cols of each field, or -1
 	total  int64            // rows according to the file's metadata
 
+	pathFields pathFields // the fields the file's folder names give
+
 	writers [NumFields]cellWriter
 	next    int   // next row of the batch
 	size    int   // rows in the batch
@@ -124,10 +126,11 @@ func OpenParquet(path string, opts Options) (r Reader, err error) {
 	for i, sf := range fr.Manifest.Fields {
 		header[i] = sf.Field.Name
 	}
-	idx, err := columnIndex(path, header, opts)
+	idx, pathFields, err := resolveColumns(path, header, opts)
 	if err != nil {
 		return nil, err
 	}
+	pr.pathFields = pathFields
 
 	// Read only the known columns, after checking their types.
 	var wanted []int
@@ -346,15 +349,15 @@ func (p *parquetReader) Next() (rec Record, err error) {
 	}
 	p.buf = buf
 	rec.Row = p.row
-	if len(buf) == 0 {
-		return rec, nil
+	if len(buf) > 0 {
+		s := string(buf)
+		start := 0
+		for f, end := range ends {
+			rec.Fields[f] = s[start:end]
+			start = end
+		}
 	}
-	s := string(buf)
-	start := 0
-	for f, end := range ends {
-		rec.Fields[f] = s[start:end]
-		start = end
-	}
+	p.pathFields.apply(&rec)
 	return rec, nil
 }
 

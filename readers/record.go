@@ -106,6 +106,30 @@ type Options struct {
 	Map map[string]string
 	// Delimiter is the CSV field separator; 0 means ','.
 	Delimiter rune
+	// PathColumns are the Hive-style key=value folder names of the file:
+	// each gives the value of a column the file itself lacks (a column of
+	// the file wins). Keys are matched as header names are, --map
+	// included.
+	PathColumns []PathColumn
+}
+
+// pathFields are the fields an input file's folder names give.
+type pathFields struct {
+	has [NumFields]bool
+	val [NumFields]string
+	any bool
+}
+
+// apply sets the fields given by folder names.
+func (p *pathFields) apply(rec *Record) {
+	if !p.any {
+		return
+	}
+	for f := range p.has {
+		if p.has[f] {
+			rec.Fields[f] = p.val[f]
+		}
+	}
 }
 
 // errNoFromAccount is the error of a header without from_account.
@@ -114,6 +138,15 @@ var errNoFromAccount = errors.New("required column from_account is missing")
 // columnIndex maps the header of an input to the known fields. It returns,
 // for each field, the index of its column or -1.
 func columnIndex(path string, header []string, opts Options) ([NumFields]int, error) {
+	idx, _, err := resolveColumns(path, header, opts)
+	return idx, err
+}
+
+// resolveColumns maps the header of an input file, and the folder names
+// of opts.PathColumns, to the known fields: for each field, the index of
+// its column or -1, and the fields the folder names give.
+func resolveColumns(path string, header []string, opts Options) ([NumFields]int, pathFields, error) {
+	var pf pathFields
 	var idx [NumFields]int
 	for i := range idx {
 		idx[i] = -1
@@ -126,15 +159,18 @@ func columnIndex(path string, header []string, opts Options) ([NumFields]int, er
 	for _, h := range header {
 		present[NormalizeName(h)] = true
 	}
+	for _, c := range opts.PathColumns {
+		present[NormalizeName(c.Key)] = true
+	}
 	renames := make(map[string]string, len(opts.Map))
 	for from, to := range opts.Map {
 		nt := NormalizeName(to)
 		if _, ok := byName[nt]; !ok {
-			return idx, &InputError{Path: path, Err: fmt.Errorf("--map %s=%s: %q is not a known column (known: %s)", from, to, to, strings.Join(fieldNames[:], ", "))}
+			return idx, pf, &InputError{Path: path, Err: fmt.Errorf("--map %s=%s: %q is not a known column (known: %s)", from, to, to, strings.Join(fieldNames[:], ", "))}
 		}
 		nf := NormalizeName(from)
 		if !present[nf] {
-			return idx, &InputError{Path: path, Err: fmt.Errorf("--map %s=%s: the file has no column %s (its columns: %s)", from, to, Quote(from), ShowHeader(header))}
+			return idx, pf, &InputError{Path: path, Err: fmt.Errorf("--map %s=%s: the file has no column %s (its columns: %s)", from, to, Quote(from), ShowHeader(header))}
 		}
 		renames[nf] = nt
 	}
@@ -148,14 +184,23 @@ func columnIndex(path string, header []string, opts Options) ([NumFields]int, er
 			continue
 		}
 		if idx[f] >= 0 {
-			return idx, &InputError{Path: path, Column: f.String(), Err: fmt.Errorf("columns %s and %s both match %s", Quote(header[idx[f]]), Quote(h), f)}
+			return idx, pf, &InputError{Path: path, Column: f.String(), Err: fmt.Errorf("columns %s and %s both match %s", Quote(header[idx[f]]), Quote(h), f)}
 		}
 		idx[f] = i
 	}
-	if idx[FromAccount] < 0 {
-		return idx, &InputError{Path: path, Column: "from_account", Err: fmt.Errorf("%w (the header: %s)", errNoFromAccount, ShowHeader(header))}
+	for _, c := range opts.PathColumns {
+		n := NormalizeName(c.Key)
+		if r, ok := renames[n]; ok {
+			n = r
+		}
+		if f, ok := byName[n]; ok && idx[f] < 0 {
+			pf.has[f], pf.val[f], pf.any = true, c.Value, true
+		}
 	}
-	return idx, nil
+	if idx[FromAccount] < 0 && !pf.has[FromAccount] {
+		return idx, pf, &InputError{Path: path, Column: "from_account", Err: fmt.Errorf("%w (the header: %s)", errNoFromAccount, ShowHeader(header))}
+	}
+	return idx, pf, nil
 }
 
 // ShowHeader renders a header for a message: its first columns, each

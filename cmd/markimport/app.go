@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -70,9 +71,23 @@ func (m mapFlag) Set(v string) error {
 	return nil
 }
 
+// listFlag collects a repeated flag's values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ", ") }
+func (l *listFlag) Set(v string) error {
+	if v == "" {
+		return errors.New("empty")
+	}
+	*l = append(*l, v)
+	return nil
+}
+
 // importFlags are the flags of validate and run.
 type importFlags struct {
-	input, report, summary string
+	inputs                 listFlag
+	input                  string // the --input values, for messages and checks
+	report, summary        string
 	format, delimiter      string
 	maps                   mapFlag
 	rate, rateMargin       float64
@@ -100,7 +115,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	f := &importFlags{maps: mapFlag{}}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.input, "input", "", "input file: .csv, .csv.gz, .csv.zst, .parquet, or - for stdin")
+	fs.Var(&f.inputs, "input", "input: a file (.csv, .csv.gz, .csv.zst, .parquet; - for stdin), a folder of part files, or a quoted glob ('exports/*.parquet'); repeatable")
 	fs.StringVar(&f.report, "report", "", "report file, one line per input row: CSV, or Parquet when it ends in .parquet or .pq")
 	fs.StringVar(&f.summary, "summary", "", "write the summary as JSON to this file")
 	fs.StringVar(&f.format, "format", "", "input format csv|parquet (default: from the file name)")

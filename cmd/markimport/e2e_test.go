@@ -84,7 +84,6 @@ func genRows(seed uint64, n int) []testRow {
 	return rows
 }
 
-// writeCSV writes rows under a header spelled the way exports spell it.
 // newInput writes n generated rows (seed: genRows's) as in.csv in a new
 // temporary folder, and returns the folder, the file and the rows.
 func newInput(t *testing.T, seed uint64, n int) (dir, in string, rows []testRow) {
@@ -96,6 +95,7 @@ func newInput(t *testing.T, seed uint64, n int) (dir, in string, rows []testRow)
 	return dir, in, rows
 }
 
+// writeCSV writes rows under a header spelled the way exports spell it.
 func writeCSV(t *testing.T, path string, rows []testRow) {
 	t.Helper()
 	var b bytes.Buffer

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"markimport/pipeline"
@@ -28,6 +30,33 @@ type command struct {
 	log    *slog.Logger
 	runID  string
 	start  time.Time
+	in     *readers.Input // the input's files, once resolved
+}
+
+// resolveInput lists the input's files: a file, folders, globs.
+func (c *command) resolveInput() error {
+	if len(c.inputs) > 1 && slices.Contains(c.inputs, "-") {
+		return errors.New("--input -: standard input cannot be read beside other inputs")
+	}
+	in, err := readers.ResolveInput(c.inputs, c.format)
+	if err != nil {
+		return err
+	}
+	c.in = in
+	return nil
+}
+
+// inputs are the files the command reads, for the check that no output is
+// one of them.
+func (c *command) inputFiles() []named {
+	if c.in == nil {
+		return []named{{"--input", c.input}}
+	}
+	out := make([]named, len(c.in.Parts))
+	for i, p := range c.in.Parts {
+		out[i] = named{"--input", p.Path}
+	}
+	return out
 }
 
 // parseCommand parses a command's flags into its configuration. When it
@@ -46,7 +75,11 @@ func parseCommand(name string, dry bool, args []string, stdout, stderr io.Writer
 		return nil, c.fail("%v", err), false
 	}
 	c.log = log
+	f.input = strings.Join(f.inputs, ", ")
 	if fs.NArg() > 0 {
+		if len(f.inputs) > 0 {
+			return nil, c.fail("unexpected argument %q: to read several files, quote a glob so that markimport matches it in natural order (--input 'exports/*.parquet'), give a folder, or repeat --input", fs.Arg(0)), false
+		}
 		return nil, c.fail("unexpected argument %q", fs.Arg(0)), false
 	}
 	return c, 0, true
@@ -113,9 +146,17 @@ func (r *importRun) check() error {
 	if r.ropts, err = f.readerOptions(); err != nil {
 		return err
 	}
-	inFormat, err := readers.FormatOf(f.input, f.format)
-	if err != nil {
+	if _, err := readers.FormatOf("", f.format); err != nil {
 		return fmt.Errorf("--format: %w", err)
+	}
+	if err := r.resolveInput(); err != nil {
+		return err
+	}
+	inFormat := r.in.Format
+	if f.rejects != "" {
+		if err := report.CheckRejects(r.in, r.ropts); err != nil {
+			return err
+		}
 	}
 	if f.rejects != "" && (inFormat == readers.Parquet) != readers.IsParquetName(f.rejects) {
 		if inFormat == readers.Parquet {
@@ -138,7 +179,7 @@ func (r *importRun) check() error {
 	if f.report != "" {
 		r.files = report.FilesOf(f.report)
 	}
-	if err := checkOutputs(r.inputs(), r.outputs()); err != nil {
+	if err := checkOutputs(r.inputFiles(), r.outputs(), r.in.Roots); err != nil {
 		return err
 	}
 	if f.report != "" {
@@ -154,9 +195,6 @@ func (r *importRun) check() error {
 	}
 	return nil
 }
-
-// inputs are the files the run reads.
-func (r *importRun) inputs() []named { return []named{{"--input", r.input}} }
 
 // outputs are the files the run may write, each with the file written
 // beside it before the rename.
@@ -223,7 +261,7 @@ func (r *importRun) run(ctx context.Context) int {
 	}
 
 	var journal *report.Journal
-	var done *mark.RowSet
+	var done *report.Done
 	var lines report.Writer = report.Discard{}
 	if r.report != "" {
 		release, err := lockReport(r.files.Lock, r.report)
@@ -253,7 +291,8 @@ func (r *importRun) run(ctx context.Context) int {
 	r.log.Info("run started", "command", r.name, "input", r.input, "report", r.report)
 	progress := startProgress(ctr, r.stderr, r.quiet, r.progressEvery, r.log)
 	opts := pipeline.Options{
-		Input:    r.input,
+		Input:    r.in.String(),
+		Files:    r.in,
 		Reader:   r.ropts,
 		DryRun:   r.dry,
 		Report:   lines,
@@ -333,19 +372,19 @@ func (r *importRun) connection() (sink.Config, *fakeRun, error) {
 
 // openJournal starts the report's journal, or continues it with --resume,
 // after fingerprinting the input for the check of a later --resume.
-func (r *importRun) openJournal() (*report.Journal, *mark.RowSet, error) {
+func (r *importRun) openJournal() (*report.Journal, *report.Done, error) {
 	var fp *report.Fingerprint
 	if !r.dry && r.input != "-" {
-		f, err := report.FingerprintFile(r.input)
+		f, err := report.FingerprintInput(r.in)
 		if err != nil {
 			return nil, nil, &readers.InputError{Path: r.input, Err: err}
 		}
 		fp = &f
 	}
 	if r.resume {
-		return report.ResumeJournal(r.files, *fp)
+		return report.ResumeJournal(r.files, *fp, r.in)
 	}
-	j, err := report.StartJournal(r.files, fp)
+	j, err := report.StartJournal(r.files, fp, r.in)
 	return j, nil, err
 }
 
@@ -360,10 +399,10 @@ func (r *importRun) inputError(e *readers.InputError) int {
 func (r *importRun) writeRejects(rej *report.Rejects) error {
 	var n int64
 	var err error
-	if format, _ := readers.FormatOf(r.input, r.format); format == readers.Parquet {
-		n, err = report.WriteRejectsParquet(r.input, r.rejects, rej)
+	if r.in.Format == readers.Parquet {
+		n, err = report.WriteRejectsParquet(r.in, r.rejects, rej)
 	} else {
-		n, err = report.WriteRejectsCSV(r.input, r.ropts, r.rejects, rej)
+		n, err = report.WriteRejectsCSV(r.in, r.ropts, r.rejects, rej)
 	}
 	if err != nil {
 		fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // An output must never be an input or another output: `--report x.csv`
@@ -65,7 +66,19 @@ func (a fileID) same(b fileID) bool {
 
 // checkOutputs refuses, naming both, an output that is an input or another
 // output. Standard input counts as an input when it is a file.
-func checkOutputs(inputs, outputs []named) error {
+// roots are folders the input reads whole or matches a glob in: an output
+// inside one is refused too, since the next run would read it as input.
+func checkOutputs(inputs, outputs []named, roots []string) error {
+	for _, o := range outputs {
+		if o.path == "" {
+			continue
+		}
+		for _, root := range roots {
+			if inside(o.path, root) {
+				return fmt.Errorf("%s %s is inside the input folder %s: the next run would read it as input; write it elsewhere", o.flag, o.path, root)
+			}
+		}
+	}
 	type known struct {
 		n  named
 		id fileID
@@ -101,4 +114,40 @@ func checkOutputs(inputs, outputs []named) error {
 		seen = append(seen, known{o, id})
 	}
 	return nil
+}
+
+// inside reports whether path lies beneath the folder root, symlinks
+// resolved as far as they exist.
+func inside(path, root string) bool {
+	r, err := resolvedDir(root)
+	if err != nil {
+		return false
+	}
+	p, err := resolvedDir(filepath.Dir(path))
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(r, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// resolvedDir is the absolute form of dir with its symlinks resolved, for
+// as much of it as exists.
+func resolvedDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for {
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		parent := filepath.Dir(abs)
+		if parent == abs {
+			return filepath.Join(abs, rest), nil
+		}
+		rest = filepath.Join(filepath.Base(abs), rest)
+		abs = parent
+	}
 }

@@ -60,7 +60,10 @@ func (v *verifyRun) check() error {
 	}
 	outs := []named{{"--report", f.report}, {"--report", f.report + ".tmp"}, {"--summary", f.summary}, {"--summary", f.summary + ".tmp"},
 		{"--cpuprofile", f.cpuProfile}, {"--memprofile", f.memProfile}}
-	if err := checkOutputs([]named{{"--input", f.input}}, outs); err != nil {
+	if err := v.resolveInput(); err != nil {
+		return err
+	}
+	if err := checkOutputs(v.inputFiles(), outs, v.in.Roots); err != nil {
 		return err
 	}
 	if _, err := os.Lstat(f.report); err == nil && !f.overwrite {
@@ -89,13 +92,14 @@ func (v *verifyRun) run(ctx context.Context) int {
 	if err != nil {
 		return v.fail("%v", err)
 	}
-	rep, err := report.CreateCSVVerify(v.report)
+	rep, err := report.CreateCSVVerify(v.report, v.in)
 	if err != nil {
 		return v.fail("%v", err)
 	}
 	progress := startProgress(ctr, v.stderr, v.quiet, v.progressEvery, v.log)
 	sum, verr := pipeline.Verify(ctx, pipeline.VerifyOptions{
-		Input:       v.input,
+		Input:       v.in.String(),
+		Files:       v.in,
 		Reader:      v.ropts,
 		Report:      rep,
 		Marks:       reads,

@@ -37,3 +37,10 @@ func (s *RowSet) Len() int64 {
 	}
 	return s.n
 }
+
+// Rows is a set of row numbers: the rows a resumed run leaves out. RowSet
+// is one; a multi-file input's report keeps one per file.
+type Rows interface {
+	Has(row int64) bool
+	Len() int64
+}

@@ -18,7 +18,7 @@ type Rejected struct {
 // done, when not nil, holds rows that already ended ok (a resumed run): the
 // merging and the limit are computed as for the whole file, then those rows
 // are left out of their items, and items left with no row are not sent.
-func PlanUser(changes []mark.Change, maxConversations int, done *mark.RowSet) ([]mark.Request, []Rejected) {
+func PlanUser(changes []mark.Change, maxConversations int, done mark.Rows) ([]mark.Request, []Rejected) {
 	return (*Arena)(nil).PlanUser(changes, maxConversations, done)
 }
 
@@ -80,7 +80,7 @@ func take[T any](buf *[]T, n int) []T {
 
 // PlanUser is the package's PlanUser, taking its memory from the arena
 // when it is not nil.
-func (sl *Arena) PlanUser(changes []mark.Change, maxConversations int, done *mark.RowSet) ([]mark.Request, []Rejected) {
+func (sl *Arena) PlanUser(changes []mark.Change, maxConversations int, done mark.Rows) ([]mark.Request, []Rejected) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
@@ -207,7 +207,7 @@ func (sl *Arena) PlanUser(changes []mark.Change, maxConversations int, done *mar
 // Plan groups changes (in input order) by user, in order of each user's
 // first appearance, and plans each user with PlanUser. Requests are numbered
 // from 1. It holds every change in memory.
-func Plan(changes []mark.Change, done *mark.RowSet) ([]mark.Request, []Rejected) {
+func Plan(changes []mark.Change, done mark.Rows) ([]mark.Request, []Rejected) {
 	order := []string{}
 	byUser := map[string][]mark.Change{}
 	for _, c := range changes {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"sync"
+
+	"markimport/readers"
 )
 
 // Status is the fate of one input row.
@@ -40,6 +42,40 @@ type Line struct {
 
 // Header is the report's column list.
 var Header = []string{"row", "from_account", "type", "peer", "status", "code", "message", "attempts"}
+
+// MultiHeader is the report's column list when the input has several
+// files: the file of each row first, and row counts within that file.
+var MultiHeader = append([]string{"file"}, Header...)
+
+// multi returns in when it has several files (its reports name the file of
+// each row), else nil.
+func multi(in *readers.Input) *readers.Input {
+	if in != nil && in.Multi() {
+		return in
+	}
+	return nil
+}
+
+// headerOf is the report's header for the input in (nil: one file).
+func headerOf(in *readers.Input) []string {
+	if multi(in) != nil {
+		return MultiHeader
+	}
+	return Header
+}
+
+// fileRow fills the file and row columns of rec for row and returns the
+// rest of rec: with in (several files) the file's name and the row within
+// it, else the row alone.
+func fileRow(rec []string, in *readers.Input, row int64) []string {
+	if in == nil {
+		rec[0] = strconv.FormatInt(row, 10)
+		return rec[1:]
+	}
+	name, local := in.FileRow(row)
+	rec[0], rec[1] = name, strconv.FormatInt(local, 10)
+	return rec[2:]
+}
 
 // Writer receives report lines as outcomes arrive. Implementations need
 // not be safe for concurrent use: Run serialises calls.
@@ -111,18 +147,19 @@ func (c *csvFile) sync() error {
 type CSV struct {
 	*csvFile
 	file *os.File
+	in   *readers.Input // an input of several files, or nil
 }
 
-// CreateCSV creates (truncating) a CSV report at path and makes its header
-// durable at once: a run killed before its first lines still leaves a
-// report that --resume takes.
-func CreateCSV(path string) (*CSV, error) {
+// CreateCSV creates (truncating) a CSV report at path for the input in
+// (nil: one file) and makes its header durable at once: a run killed
+// before its first lines still leaves a report that --resume takes.
+func CreateCSV(path string, in *readers.Input) (*CSV, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create report: %w", err)
 	}
-	r := newCSV(f)
-	r.w.Write(Header)
+	r := newCSV(f, in)
+	r.w.Write(headerOf(in))
 	if err := r.sync(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write report %s: %w", path, err)
@@ -130,19 +167,21 @@ func CreateCSV(path string) (*CSV, error) {
 	return r, nil
 }
 
-func newCSV(f *os.File) *CSV { return &CSV{csvFile: newCSVFile(f, len(Header)), file: f} }
+func newCSV(f *os.File, in *readers.Input) *CSV {
+	return &CSV{csvFile: newCSVFile(f, len(headerOf(in))), file: f, in: multi(in)}
+}
 
 // Write appends one line.
 func (r *CSV) Write(l Line) error {
 	return r.write(func(rec []string) {
-		rec[0] = strconv.FormatInt(l.Row, 10)
-		rec[1] = l.From
-		rec[2] = l.Type
-		rec[3] = l.Peer
-		rec[4] = string(l.Status)
-		rec[5] = strconv.Itoa(l.Code)
-		rec[6] = l.Message
-		rec[7] = strconv.Itoa(l.Attempts)
+		rec = fileRow(rec, r.in, l.Row)
+		rec[0] = l.From
+		rec[1] = l.Type
+		rec[2] = l.Peer
+		rec[3] = string(l.Status)
+		rec[4] = strconv.Itoa(l.Code)
+		rec[5] = l.Message
+		rec[6] = strconv.Itoa(l.Attempts)
 	})
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"markimport/pipeline/mark"
 	"markimport/readers"
 )
 
@@ -85,8 +84,8 @@ type Journal struct {
 // StartJournal begins the report of a fresh run: a new journal, its header
 // already durable, under the temporary name. fp is the input's
 // fingerprint, recorded for --resume (nil: none, for a dry run).
-func StartJournal(files Files, fp *Fingerprint) (*Journal, error) {
-	rep, err := CreateCSV(files.NewJournal)
+func StartJournal(files Files, fp *Fingerprint, in *readers.Input) (*Journal, error) {
+	rep, err := CreateCSV(files.NewJournal, in)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +97,7 @@ func StartJournal(files Files, fp *Fingerprint) (*Journal, error) {
 // lines of rows that ended ok are kept (their rows are not sent again) and
 // every other line is dropped (those rows are planned and reported anew);
 // it returns the ok rows.
-func ResumeJournal(files Files, fp Fingerprint) (*Journal, *mark.RowSet, error) {
+func ResumeJournal(files Files, fp Fingerprint, in *readers.Input) (*Journal, *Done, error) {
 	final, journal := files.Exists()
 	src, meta := files.Journal, files.JournalMeta
 	if !journal {
@@ -112,11 +111,11 @@ func ResumeJournal(files Files, fp Fingerprint) (*Journal, *mark.RowSet, error) 
 	}
 	var lines func(func([]string)) error
 	if src == files.Final && readers.IsParquetName(src) {
-		lines = func(fn func([]string)) error { return readParquetReport(src, fn) }
+		lines = func(fn func([]string)) error { return readParquetReport(src, multi(in) != nil, fn) }
 	}
 	// The meta first: a journal without it would not be resumable.
 	if journal {
-		rep, done, err := resumeInto(src, files.Journal, lines)
+		rep, done, err := resumeInto(src, files.Journal, lines, in)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -125,7 +124,7 @@ func ResumeJournal(files Files, fp Fingerprint) (*Journal, *mark.RowSet, error) 
 	if err := WriteMeta(files.JournalMeta, fp); err != nil {
 		return nil, nil, err
 	}
-	rep, done, err := resumeInto(src, files.Journal, lines)
+	rep, done, err := resumeInto(src, files.Journal, lines, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,8 +210,9 @@ func (j *Journal) Abandon() error {
 }
 
 // readParquetReport calls fn with each line of a finished Parquet report,
-// as the CSV journal would hold it.
-func readParquetReport(path string, fn func([]string)) (err error) {
+// as the CSV journal would hold it; multi says the report has the file
+// column.
+func readParquetReport(path string, multi bool, fn func([]string)) (err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
@@ -232,27 +232,36 @@ func readParquetReport(path string, fn func([]string)) (err error) {
 	if err != nil {
 		return fmt.Errorf("resume: %s: %w", path, err)
 	}
+	want := reportSchemaOf(multi)
 	sc, err := fr.Schema()
-	if err != nil || !sc.Equal(reportSchema) {
-		return fmt.Errorf("resume: %s is not a markimport report (its schema is %v)", path, sc)
+	if err != nil || !sc.Equal(want) {
+		return fmt.Errorf("resume: %s is not a markimport report of this input (its schema is %v)", path, sc)
 	}
 	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
 	if err != nil {
 		return fmt.Errorf("resume: %s: %w", path, err)
 	}
 	defer rr.Release()
-	rec := make([]string, len(Header))
+	rec := make([]string, len(want.Fields()))
 	for rr.Next() {
 		b := rr.RecordBatch()
 		cols := b.Columns()
+		out := rec
+		if multi {
+			cols = cols[1:]
+			out = rec[1:]
+		}
 		row, code, att := cols[0].(*array.Int64), cols[5].(*array.Int32), cols[7].(*array.Int32)
 		str := func(c, i int) string { return cols[c].(*array.String).Value(i) }
 		for i := range int(b.NumRows()) {
-			rec[0] = strconv.FormatInt(row.Value(i), 10)
-			rec[1], rec[2], rec[3], rec[4] = str(1, i), str(2, i), str(3, i), str(4, i)
-			rec[5] = strconv.Itoa(int(code.Value(i)))
-			rec[6] = str(6, i)
-			rec[7] = strconv.Itoa(int(att.Value(i)))
+			if multi {
+				rec[0] = b.Column(0).(*array.String).Value(i)
+			}
+			out[0] = strconv.FormatInt(row.Value(i), 10)
+			out[1], out[2], out[3], out[4] = str(1, i), str(2, i), str(3, i), str(4, i)
+			out[5] = strconv.Itoa(int(code.Value(i)))
+			out[6] = str(6, i)
+			out[7] = strconv.Itoa(int(att.Value(i)))
 			fn(rec)
 		}
 	}

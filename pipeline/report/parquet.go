@@ -36,6 +36,17 @@ var reportSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "attempts", Type: arrow.PrimitiveTypes.Int32},
 }, nil)
 
+// multiReportSchema is the schema of the report of an input of several
+// files: the file's name (string) first.
+var multiReportSchema = arrow.NewSchema(append([]arrow.Field{{Name: "file", Type: arrow.BinaryTypes.String}}, reportSchema.Fields()...), nil)
+
+func reportSchemaOf(multi bool) *arrow.Schema {
+	if multi {
+		return multiReportSchema
+	}
+	return reportSchema
+}
+
 // WriteParquet converts a CSV report (a journal) into a Parquet file
 // with the report's schema, in batches, through a temporary file renamed
 // into place.
@@ -57,20 +68,36 @@ func WriteParquet(journal, path string) (err error) {
 		}
 	}()
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(1<<20))
-	fw, err := pqarrow.NewFileWriter(reportSchema, out, props, pqarrow.DefaultWriterProps())
+	cr := csv.NewReader(bufio.NewReaderSize(in, 1<<20))
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("report journal %s: %w", journal, err)
+	}
+	multi := len(header) == len(MultiHeader)
+	schema := reportSchemaOf(multi)
+	cr.FieldsPerRecord = len(header)
+	fw, err := pqarrow.NewFileWriter(schema, out, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		return err
 	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, reportSchema)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer b.Release()
-	row := b.Field(0).(*array.Int64Builder)
-	from := b.Field(1).(*array.StringBuilder)
-	typ := b.Field(2).(*array.StringBuilder)
-	peer := b.Field(3).(*array.StringBuilder)
-	status := b.Field(4).(*array.StringBuilder)
-	code := b.Field(5).(*array.Int32Builder)
-	msg := b.Field(6).(*array.StringBuilder)
-	att := b.Field(7).(*array.Int32Builder)
+	fields := b.Fields()
+	var file *array.StringBuilder
+	if multi {
+		file = fields[0].(*array.StringBuilder)
+		fields = fields[1:]
+	}
+	row := fields[0].(*array.Int64Builder)
+	from := fields[1].(*array.StringBuilder)
+	typ := fields[2].(*array.StringBuilder)
+	peer := fields[3].(*array.StringBuilder)
+	status := fields[4].(*array.StringBuilder)
+	code := fields[5].(*array.Int32Builder)
+	msg := fields[6].(*array.StringBuilder)
+	att := fields[7].(*array.Int32Builder)
 	flush := func() error {
 		rec := b.NewRecordBatch()
 		defer rec.Release()
@@ -78,12 +105,6 @@ func WriteParquet(journal, path string) (err error) {
 			return nil
 		}
 		return fw.Write(rec)
-	}
-	cr := csv.NewReader(bufio.NewReaderSize(in, 1<<20))
-	cr.FieldsPerRecord = len(Header)
-	cr.ReuseRecord = true
-	if _, err := cr.Read(); err != nil {
-		return fmt.Errorf("report journal %s: %w", journal, err)
 	}
 	n := 0
 	for {
@@ -93,6 +114,10 @@ func WriteParquet(journal, path string) (err error) {
 		}
 		if err != nil {
 			return fmt.Errorf("report journal %s: %w", journal, err)
+		}
+		if multi {
+			file.Append(rec[0])
+			rec = rec[1:]
 		}
 		r, err1 := strconv.ParseInt(rec[0], 10, 64)
 		c, err2 := strconv.ParseInt(rec[5], 10, 32)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -67,21 +68,29 @@ var RejectsHeader = []string{"status", "code", "message"}
 // WriteRejectsCSV reads the input again and writes every collected row with
 // all its original columns unchanged, in the input's order, under the
 // input's header plus status, code and message. The file is a valid input:
-// markimport ignores the added columns.
-func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejects) (n int64, err error) {
-	if input == "-" {
+// markimport ignores the added columns. An input of several files gives one
+// file under the first file's header: a file whose header holds other
+// columns is an input error naming both, one with the same columns in
+// another order has its fields put in the first's order; the columns its
+// folder names give (Hive's key=value) and its files lack are added before
+// status.
+func WriteRejectsCSV(in *readers.Input, opts readers.Options, path string, rej *Rejects) (n int64, err error) {
+	if in.Parts[0].Path == "-" {
 		return 0, errors.New("--rejects needs an input file: standard input cannot be read twice")
 	}
-	slices.SortStableFunc(rej.rows, func(a, b rejectRow) int { return int(a.row - b.row) })
+	if rej == nil {
+		rej = NewRejects()
+	}
+	slices.SortStableFunc(rej.rows, func(a, b rejectRow) int { return cmp.Compare(a.row, b.row) })
 	opts.Format = "csv"
-	rd, err := readers.Open(input, opts)
+	rd, err := in.Open(opts)
 	if err != nil {
 		return 0, err
 	}
 	defer rd.Close()
-	cr, ok := rd.(*readers.CSVReader)
+	current, ok := rd.(interface{ Current() (int, readers.Reader) })
 	if !ok {
-		return 0, fmt.Errorf("rejects: %s is not CSV", input)
+		return 0, errors.New("rejects: the input's reader does not tell its files")
 	}
 	f, err := CreateAtomic(path)
 	if err != nil {
@@ -95,17 +104,56 @@ func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejec
 	}()
 	bw := bufio.NewWriterSize(f, 256<<10)
 	w := csv.NewWriter(bw)
-	w.Comma = cr.Delimiter()
-	header := cr.Header()
-	// A rejects file run again gives a rejects file of the same shape: its
-	// old status, code and message give way to the new ones.
-	keep := len(header)
-	if keep >= 3 && slices.Equal(header[keep-3:], RejectsHeader) {
-		keep -= 3
+
+	// The shape of the file, from the first file with rows.
+	var (
+		header   []string // the first file's own columns, kept
+		pathKeys []string // columns added for folder names
+		started  bool
+		part     = -1
+		order    []int    // for the file being read: its field for each output column, or -1
+		vals     []string // its values of the pathKeys columns
+	)
+	shape := func(k int, cr *readers.CSVReader) error {
+		h := keepColumns(cr.Header())
+		if !started {
+			started = true
+			header = slices.Clone(h)
+			w.Comma = cr.Delimiter()
+			for _, p := range in.Parts {
+				for _, c := range pathColumnsLacking(p.Hive, header) {
+					if !slices.Contains(pathKeys, c.Key) {
+						pathKeys = append(pathKeys, c.Key)
+					}
+				}
+			}
+			out := append(append(slices.Clone(header), pathKeys...), RejectsHeader...)
+			if err := w.Write(out); err != nil {
+				return err
+			}
+		}
+		order = order[:0]
+		for _, name := range header {
+			order = append(order, slices.Index(h, name))
+		}
+		if len(h) != len(header) || slices.Contains(order, -1) {
+			return &readers.InputError{Path: in.Parts[k].Path, Err: fmt.Errorf("its header (%s) has other columns than that of the first file (%s): a rejects file has one header", readers.ShowHeader(h), readers.ShowHeader(header))}
+		}
+		vals = vals[:0]
+		for _, key := range pathKeys {
+			v := ""
+			for _, c := range in.Parts[k].Hive {
+				if c.Key == key {
+					v = c.Value
+					break
+				}
+			}
+			vals = append(vals, v)
+		}
+		return nil
 	}
-	w.Write(append(slices.Clone(header[:keep]), RejectsHeader...))
 	next := 0
-	rec := make([]string, 0, len(header)+3)
+	rec := make([]string, 0, 64)
 	for next < len(rej.rows) {
 		r, err := rd.Next()
 		if err == io.EOF {
@@ -113,6 +161,17 @@ func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejec
 		}
 		if err != nil {
 			return n, err
+		}
+		k, cur := current.Current()
+		cr, ok := cur.(*readers.CSVReader)
+		if !ok {
+			return n, fmt.Errorf("rejects: %s is not CSV", in.Parts[k].Path)
+		}
+		if k != part {
+			if err := shape(k, cr); err != nil {
+				return n, err
+			}
+			part = k
 		}
 		if r.Row != rej.rows[next].row {
 			continue
@@ -123,17 +182,30 @@ func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejec
 			next++
 		}
 		raw := cr.Raw()
-		rec = append(rec[:0], raw[:min(keep, len(raw))]...)
+		rec = rec[:0]
 		// A short row keeps its place under the header; the added columns
 		// always line up.
-		for len(rec) < keep {
-			rec = append(rec, "")
+		for _, i := range order {
+			v := ""
+			if i < len(raw) {
+				v = raw[i]
+			}
+			rec = append(rec, v)
 		}
+		rec = append(rec, vals...)
 		rec = append(rec, string(Statuses[x.status]), strconv.Itoa(int(x.code)), rej.msgs[x.msg])
 		if err := w.Write(rec); err != nil {
 			return n, fmt.Errorf("rejects: %w", err)
 		}
 		n++
+	}
+	if !started {
+		// Nothing collected: the header of the first file alone.
+		if cr, ok := firstCSV(rd, current); ok {
+			if err := shape(0, cr); err != nil {
+				return n, err
+			}
+		}
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -147,4 +219,22 @@ func WriteRejectsCSV(input string, opts readers.Options, path string, rej *Rejec
 		return n, fmt.Errorf("rejects: %w", err)
 	}
 	return n, nil
+}
+
+// firstCSV is the reader of the input's first file, when it is open.
+func firstCSV(rd readers.Reader, current interface{ Current() (int, readers.Reader) }) (*readers.CSVReader, bool) {
+	k, cur := current.Current()
+	cr, ok := cur.(*readers.CSVReader)
+	return cr, ok && k == 0
+}
+
+// keepColumns is a header without the status, code and message a rejects
+// file added: a rejects file run again gives a rejects file of the same
+// shape, its old outcome giving way to the new one.
+func keepColumns(header []string) []string {
+	keep := len(header)
+	if keep >= 3 && slices.Equal(header[keep-3:], RejectsHeader) {
+		keep -= 3
+	}
+	return header[:keep]
 }

@@ -54,66 +54,164 @@ var rejectsFields = []arrow.Field{
 // collected row, in the input's order, with all its columns unchanged under
 // the input's schema plus status (string), code (int32) and message
 // (string). An input that already ends with those three (a rejects file run
-// again) gives them up for the new ones. The file is written beside path and
+// again) gives them up for the new ones. An input of several files must
+// have one schema (files with another are an input error naming both);
+// the columns its folder names give (Hive's key=value) and its files lack
+// are added as strings before status. The file is written beside path and
 // renamed into place; it is a valid input: markimport ignores the added
 // columns. It returns the number of rows written.
-func WriteRejectsParquet(input, path string, rej *Rejects) (int64, error) {
-	return writeRejectsParquet(input, path, rej, defaultRejectsParquet)
+func WriteRejectsParquet(in *readers.Input, path string, rej *Rejects) (int64, error) {
+	return writeRejectsParquetInput(in, path, rej, defaultRejectsParquet)
 }
 
-func writeRejectsParquet(input, path string, rej *Rejects, cfg rejectsParquetConfig) (n int64, err error) {
-	if input == "-" {
-		return 0, errors.New("--rejects needs an input file: standard input cannot be read twice")
-	}
-	mem := cfg.mem
-	in, err := os.Open(input)
+// parquetRejectsShape reads the schema of every file of the input: the
+// columns of the first (without the status, code and message of a rejects
+// file run again), its metadata, and the keys of the folder names that the
+// files lack. A file of another schema is an input error naming both.
+func parquetRejectsShape(in *readers.Input, cfg rejectsParquetConfig) (fields []arrow.Field, meta arrow.Metadata, pathKeys []string, err error) {
+	first, err := openRejectsPart(in.Parts[0].Path, cfg)
 	if err != nil {
-		return 0, fmt.Errorf("rejects: %w", err)
+		return nil, meta, nil, err
 	}
-	var (
-		pf  *file.Reader
-		rr  pqarrow.RecordReader
-		out *os.File
-		tmp = path + ".tmp"
-	)
-	defer func() {
-		if rr != nil {
-			rr.Release()
+	fields, meta = first.fields, first.schema.Metadata()
+	first.close()
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.Name
+	}
+	for k := range in.Parts {
+		if k > 0 {
+			p, err := openRejectsPart(in.Parts[k].Path, cfg)
+			if err != nil {
+				return nil, meta, nil, err
+			}
+			same := sameColumns(fields, p.fields)
+			pschema := p.schema
+			p.close()
+			if !same {
+				return nil, meta, nil, &readers.InputError{Path: in.Parts[k].Path, Err: fmt.Errorf("its schema (%s) has other columns than that of %s (%s): a Parquet rejects file has one schema", pschema, in.Parts[0].Path, first.schema)}
+			}
 		}
-		if pf != nil {
-			pf.Close() // closes in
-		} else {
-			in.Close()
+		for _, c := range pathColumnsLacking(in.Parts[k].Hive, names) {
+			if !slices.Contains(pathKeys, c.Key) {
+				pathKeys = append(pathKeys, c.Key)
+			}
 		}
-		if err != nil && out != nil {
-			out.Close()
-			os.Remove(tmp)
-		}
-	}()
-	// arrow panics on some malformed input; a bad file must be an error,
-	// not a crash. This runs before the cleanup above.
-	defer func() {
-		if p := recover(); p != nil {
-			n, err = 0, fmt.Errorf("rejects: %s: corrupt Parquet file: %v", input, p)
-		}
-	}()
+	}
+	return fields, meta, pathKeys, nil
+}
 
-	props := parquet.NewReaderProperties(mem)
+// CheckRejects checks, before a run, that the input's files make one
+// rejects file: every file of a Parquet input has one schema, every file
+// of a CSV input the same columns. It returns an input error naming the
+// first file that differs and the first file.
+func CheckRejects(in *readers.Input, opts readers.Options) error {
+	if !in.Multi() {
+		return nil
+	}
+	if in.Format == readers.Parquet {
+		_, _, _, err := parquetRejectsShape(in, defaultRejectsParquet)
+		return err
+	}
+	var first []string
+	for k, p := range in.Parts {
+		o := opts
+		o.Format, o.PathColumns = "csv", p.Hive
+		rd, err := readers.Open(p.Path, o)
+		if errors.Is(err, readers.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		cr, ok := rd.(*readers.CSVReader)
+		if !ok {
+			rd.Close()
+			return fmt.Errorf("rejects: %s is not CSV", p.Path)
+		}
+		h := slices.Clone(keepColumns(cr.Header()))
+		rd.Close()
+		if first == nil {
+			first = h
+			continue
+		}
+		if !sameNames(first, h) {
+			return &readers.InputError{Path: in.Parts[k].Path, Err: fmt.Errorf("its header (%s) has other columns than that of %s (%s): a rejects file has one header", readers.ShowHeader(h), in.Parts[0].Path, readers.ShowHeader(first))}
+		}
+	}
+	return nil
+}
+
+// sameNames reports whether two headers hold the same columns, in any
+// order.
+func sameNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// writeRejectsParquet is WriteRejectsParquet of one file.
+func writeRejectsParquet(input, path string, rej *Rejects, cfg rejectsParquetConfig) (int64, error) {
+	in, err := readers.SingleInput(input, "parquet")
+	if err != nil {
+		return 0, err
+	}
+	return writeRejectsParquetInput(in, path, rej, cfg)
+}
+
+// rejectsPart is one file of the input, opened for its rejects.
+type rejectsPart struct {
+	f      *os.File
+	pf     *file.Reader
+	fr     *pqarrow.FileReader
+	schema *arrow.Schema
+	fields []arrow.Field // the file's own columns, kept
+}
+
+func (p *rejectsPart) close() {
+	if p.pf != nil {
+		p.pf.Close() // closes f
+	} else if p.f != nil {
+		p.f.Close()
+	}
+}
+
+// openRejectsPart opens a file of the input and reads its schema.
+func openRejectsPart(input string, cfg rejectsParquetConfig) (p *rejectsPart, err error) {
+	p = &rejectsPart{}
+	// arrow panics on some malformed input; a bad file must be an error,
+	// not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("rejects: %s: corrupt Parquet file: %v", input, r)
+		}
+		if err != nil {
+			p.close()
+			p = nil
+		}
+	}()
+	if p.f, err = os.Open(input); err != nil {
+		return p, fmt.Errorf("rejects: %w", err)
+	}
+	props := parquet.NewReaderProperties(cfg.mem)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = 256 << 10
-	pf, err = file.NewParquetReader(in, file.WithReadProps(props))
-	if err != nil {
-		return 0, fmt.Errorf("rejects: %s: corrupt Parquet file: %w", input, err)
+	if p.pf, err = file.NewParquetReader(p.f, file.WithReadProps(props)); err != nil {
+		return p, fmt.Errorf("rejects: %s: corrupt Parquet file: %w", input, err)
 	}
-	fr, err := newRejectsFileReader(pf, cfg)
-	if err != nil {
-		return 0, fmt.Errorf("rejects: %s: unsupported Parquet schema: %w", input, err)
+	if p.fr, err = newRejectsFileReader(p.pf, cfg); err != nil {
+		return p, fmt.Errorf("rejects: %s: unsupported Parquet schema: %w", input, err)
 	}
-	insc, err := fr.Schema()
-	if err != nil {
-		return 0, fmt.Errorf("rejects: %s: unsupported Parquet schema: %w", input, err)
+	if p.schema, err = p.fr.Schema(); err != nil {
+		return p, fmt.Errorf("rejects: %s: unsupported Parquet schema: %w", input, err)
 	}
-	fields := insc.Fields()
+	fields := p.schema.Fields()
 	keep := len(fields)
 	if keep >= len(rejectsFields) {
 		tail := fields[keep-len(rejectsFields):]
@@ -121,15 +219,80 @@ func writeRejectsParquet(input, path string, rej *Rejects, cfg rejectsParquetCon
 			keep -= len(rejectsFields)
 		}
 	}
-	meta := insc.Metadata()
-	outsc := arrow.NewSchema(append(slices.Clip(fields[:keep]), rejectsFields...), &meta)
+	p.fields = slices.Clip(fields[:keep])
+	return p, nil
+}
 
-	sel, groups := selectRejects(rej, pf)
+// sameColumns reports whether two files' kept columns have the same names
+// and types, in the same order.
+func sameColumns(a, b []arrow.Field) bool {
+	return slices.EqualFunc(a, b, func(x, y arrow.Field) bool { return x.Name == y.Name && arrow.TypeEqual(x.Type, y.Type) })
+}
 
-	out, err = os.Create(tmp)
+// pathColumnsLacking are the keys of a file's folder names that its
+// columns lack, in order: the columns a rejects file adds for them.
+func pathColumnsLacking(hive []readers.PathColumn, fields []string) []readers.PathColumn {
+	var out []readers.PathColumn
+	for _, c := range hive {
+		n := readers.NormalizeName(c.Key)
+		if !slices.ContainsFunc(fields, func(f string) bool { return readers.NormalizeName(f) == n }) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// splitRejects gives each file of the input its collected rows, numbered
+// within the file.
+func splitRejects(in *readers.Input, rej *Rejects) []*Rejects {
+	parts := make([]*Rejects, len(in.Parts))
+	for i := range parts {
+		parts[i] = &Rejects{msgs: rej.msgs}
+	}
+	if !in.Multi() {
+		parts[0].rows = rej.rows
+		return parts
+	}
+	for _, x := range rej.rows {
+		k, local := in.Locate(x.row)
+		x.row = local
+		parts[k].rows = append(parts[k].rows, x)
+	}
+	return parts
+}
+
+func writeRejectsParquetInput(in *readers.Input, path string, rej *Rejects, cfg rejectsParquetConfig) (n int64, err error) {
+	if in.Parts[0].Path == "-" {
+		return 0, errors.New("--rejects needs an input file: standard input cannot be read twice")
+	}
+	if rej == nil {
+		rej = NewRejects()
+	}
+	mem := cfg.mem
+	slices.SortStableFunc(rej.rows, func(a, b rejectRow) int { return cmp.Compare(a.row, b.row) })
+	// Every file's schema first: a file of another schema is an input
+	// error before anything is written.
+	fields, meta, pathKeys, err := parquetRejectsShape(in, cfg)
+	if err != nil {
+		return 0, err
+	}
+	outFields := slices.Clone(fields)
+	for _, k := range pathKeys {
+		outFields = append(outFields, arrow.Field{Name: k, Type: arrow.BinaryTypes.String, Nullable: true})
+	}
+	outsc := arrow.NewSchema(append(outFields, rejectsFields...), &meta)
+
+	tmp := path + ".tmp"
+	out, err := os.Create(tmp)
 	if err != nil {
 		return 0, fmt.Errorf("rejects: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			out.Close()
+			os.Remove(tmp)
+		}
+	}()
 	// The writer gets no Close method, so that it leaves the file open
 	// for Sync.
 	bw := bufio.NewWriterSize(out, 256<<10)
@@ -150,56 +313,23 @@ func writeRejectsParquet(input, path string, rej *Rejects, cfg rejectsParquetCon
 			fw.Close()
 		}
 	}()
-
-	if len(groups) > 0 {
-		rr, err = fr.GetRecordReader(context.Background(), nil, groups)
-		if err != nil {
-			return 0, fmt.Errorf("rejects: %s: corrupt Parquet file: %w", input, err)
+	w := &rejectsWriter{fw: fw, schema: outsc, keep: len(fields), cfg: cfg}
+	for k, sub := range splitRejects(in, rej) {
+		if sub.Len() == 0 {
+			continue
 		}
-		if got := rr.Schema().Fields(); !slices.EqualFunc(got, fields, func(a, b arrow.Field) bool { return arrow.TypeEqual(a.Type, b.Type) }) {
-			return 0, fmt.Errorf("rejects: %s: the columns read (%s) do not match the file's schema (%s)", input, rr.Schema(), insc)
+		vals := make([]*string, len(pathKeys))
+		for _, c := range in.Parts[k].Hive {
+			if i := slices.Index(pathKeys, c.Key); i >= 0 && vals[i] == nil {
+				v := c.Value
+				vals[i] = &v
+			}
+		}
+		if err := w.part(in.Parts[k].Path, sub, vals); err != nil {
+			return w.n, err
 		}
 	}
-	var (
-		start int64 // position of the batch in the row groups read
-		next  int   // next row of sel
-		split bool  // start a new row group before the next write
-		cols  = make([]arrow.Array, len(outsc.Fields()))
-	)
-	for next < len(sel) {
-		if !rr.Next() {
-			if err := rr.Err(); err != nil {
-				return n, fmt.Errorf("rejects: %s: corrupt Parquet file: %w", input, err)
-			}
-			return n, fmt.Errorf("rejects: %s: corrupt Parquet file: fewer rows than its metadata declares", input)
-		}
-		rec := rr.RecordBatch()
-		end := start + rec.NumRows()
-		j := next
-		for j < len(sel) && sel[j].row < end {
-			j++
-		}
-		if j > next {
-			if split {
-				if err := fw.NewBufferedRowGroupChecked(); err != nil {
-					return n, fmt.Errorf("rejects: %w", err)
-				}
-				split = false
-			}
-			batch, err := rejectsBatch(mem, outsc, rec, keep, sel[next:j], start, rej, cols)
-			if err != nil {
-				return n, fmt.Errorf("rejects: %s: %w", input, err)
-			}
-			err = fw.WriteBuffered(batch)
-			batch.Release()
-			if err != nil {
-				return n, fmt.Errorf("rejects: %w", err)
-			}
-			n += int64(j - next)
-			split = fw.RowGroupTotalBytesWritten() >= cfg.rowGroupBytes
-		}
-		next, start = j, end
-	}
+	n = w.n
 	closed = true
 	if err := fw.Close(); err != nil {
 		return n, fmt.Errorf("rejects: %w", err)
@@ -217,6 +347,90 @@ func writeRejectsParquet(input, path string, rej *Rejects, cfg rejectsParquetCon
 		return n, fmt.Errorf("rejects: %w", err)
 	}
 	return n, nil
+}
+
+// rejectsWriter writes the rejects of the input's files, one file after
+// another, into one Parquet file.
+type rejectsWriter struct {
+	fw     *pqarrow.FileWriter
+	schema *arrow.Schema
+	keep   int // the input's columns
+	cfg    rejectsParquetConfig
+	split  bool // start a new row group before the next write
+	n      int64
+}
+
+// part writes the collected rows rej (numbered within the file) of the
+// input file at input, with vals for the columns of its folder names (nil:
+// null).
+func (w *rejectsWriter) part(input string, rej *Rejects, vals []*string) (err error) {
+	p, err := openRejectsPart(input, w.cfg)
+	if err != nil {
+		return err
+	}
+	var rr pqarrow.RecordReader
+	defer func() {
+		if rr != nil {
+			rr.Release()
+		}
+		p.close()
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("rejects: %s: corrupt Parquet file: %v", input, r)
+		}
+	}()
+	sel, groups := selectRejects(rej, p.pf)
+	if len(groups) == 0 {
+		return nil
+	}
+	rr, err = p.fr.GetRecordReader(context.Background(), nil, groups)
+	if err != nil {
+		return fmt.Errorf("rejects: %s: corrupt Parquet file: %w", input, err)
+	}
+	if got := rr.Schema().Fields(); !slices.EqualFunc(got, p.schema.Fields(), func(a, b arrow.Field) bool { return arrow.TypeEqual(a.Type, b.Type) }) {
+		return fmt.Errorf("rejects: %s: the columns read (%s) do not match the file's schema (%s)", input, rr.Schema(), p.schema)
+	}
+	var (
+		start int64 // position of the batch in the row groups read
+		next  int   // next row of sel
+		cols  = make([]arrow.Array, len(w.schema.Fields()))
+	)
+	for next < len(sel) {
+		if !rr.Next() {
+			if err := rr.Err(); err != nil {
+				return fmt.Errorf("rejects: %s: corrupt Parquet file: %w", input, err)
+			}
+			return fmt.Errorf("rejects: %s: corrupt Parquet file: fewer rows than its metadata declares", input)
+		}
+		rec := rr.RecordBatch()
+		end := start + rec.NumRows()
+		j := next
+		for j < len(sel) && sel[j].row < end {
+			j++
+		}
+		if j > next {
+			if w.split {
+				if err := w.fw.NewBufferedRowGroupChecked(); err != nil {
+					return fmt.Errorf("rejects: %w", err)
+				}
+				w.split = false
+			}
+			batch, err := rejectsBatch(w.cfg.mem, w.schema, rec, w.keep, sel[next:j], start, rej, cols, vals)
+			if err != nil {
+				return fmt.Errorf("rejects: %s: %w", input, err)
+			}
+			err = w.fw.WriteBuffered(batch)
+			batch.Release()
+			if err != nil {
+				return fmt.Errorf("rejects: %w", err)
+			}
+			w.n += int64(j - next)
+			w.split = w.fw.RowGroupTotalBytesWritten() >= w.cfg.rowGroupBytes
+		}
+		next, start = j, end
+	}
+	return nil
 }
 
 // newRejectsFileReader opens the arrow view of the file with the arrow
@@ -290,7 +504,8 @@ func selectRejects(rej *Rejects, pf *file.Reader) (sel []rejectRow, groups []int
 // rejectsBatch returns the rows sel of rec, which starts at position start,
 // with their first keep columns and the reject's status, code and message.
 // cols is scratch space of one array per output column.
-func rejectsBatch(mem memory.Allocator, sc *arrow.Schema, rec arrow.RecordBatch, keep int, sel []rejectRow, start int64, rej *Rejects, cols []arrow.Array) (out arrow.RecordBatch, err error) {
+// vals are the values of the columns added for folder names (nil: null).
+func rejectsBatch(mem memory.Allocator, sc *arrow.Schema, rec arrow.RecordBatch, keep int, sel []rejectRow, start int64, rej *Rejects, cols []arrow.Array, vals []*string) (out arrow.RecordBatch, err error) {
 	clear(cols)
 	defer func() {
 		for i, c := range cols {
@@ -326,6 +541,19 @@ func rejectsBatch(mem memory.Allocator, sc *arrow.Schema, rec arrow.RecordBatch,
 			return nil, fmt.Errorf("column %s: %w", sc.Field(c).Name, err)
 		}
 	}
+	for i, v := range vals {
+		b := array.NewStringBuilder(mem)
+		for range sel {
+			if v == nil {
+				b.AppendNull()
+			} else {
+				b.Append(*v)
+			}
+		}
+		cols[keep+i] = b.NewArray()
+		b.Release()
+	}
+	keep += len(vals)
 	status := array.NewStringBuilder(mem)
 	defer status.Release()
 	code := array.NewInt32Builder(mem)

@@ -20,7 +20,7 @@ func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rep, done, err := ResumeCSV(path)
+	rep, done, err := ResumeCSV(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestResumeBeforeTheFirstLine(t *testing.T) {
 	for name, content := range map[string]string{"empty": "", "torn header": "row,from_acc"} {
 		path := filepath.Join(dir, name+".csv")
 		os.WriteFile(path, []byte(content), 0o644)
-		rep, done, err := ResumeCSV(path)
+		rep, done, err := ResumeCSV(path, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -98,7 +98,7 @@ func TestResumeBeforeTheFirstLine(t *testing.T) {
 		}
 	}
 	path := filepath.Join(dir, "new.csv")
-	rep, err := CreateCSV(path)
+	rep, err := CreateCSV(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,8 @@ package report
 
 import (
 	"fmt"
-	"strconv"
+
+	"markimport/readers"
 )
 
 // VerifyStatus is the verdict on one input row.
@@ -62,17 +63,26 @@ type VerifyWriter interface {
 type CSVVerify struct {
 	*csvFile
 	file *AtomicFile
+	in   *readers.Input // an input of several files, or nil
 }
 
-// CreateCSVVerify starts a verify report that will be path and writes its
-// header.
-func CreateCSVVerify(path string) (*CSVVerify, error) {
+// VerifyMultiHeader is the verify report's column list when the input has
+// several files.
+var VerifyMultiHeader = append([]string{"file"}, VerifyHeader...)
+
+// CreateCSVVerify starts a verify report that will be path, for the input
+// in (nil: one file), and writes its header.
+func CreateCSVVerify(path string, in *readers.Input) (*CSVVerify, error) {
 	f, err := CreateAtomic(path)
 	if err != nil {
 		return nil, fmt.Errorf("create verify report: %w", err)
 	}
-	r := &CSVVerify{csvFile: newCSVFile(f, len(VerifyHeader)), file: f}
-	if err := r.w.Write(VerifyHeader); err != nil {
+	header := VerifyHeader
+	if multi(in) != nil {
+		header = VerifyMultiHeader
+	}
+	r := &CSVVerify{csvFile: newCSVFile(f, len(header)), file: f, in: multi(in)}
+	if err := r.w.Write(header); err != nil {
 		f.Abort()
 		return nil, fmt.Errorf("write verify report %s: %w", path, err)
 	}
@@ -85,9 +95,9 @@ func (r *CSVVerify) Abort() { r.file.Abort() }
 // Write appends one line.
 func (r *CSVVerify) Write(l VerifyLine) error {
 	return r.write(func(rec []string) {
-		rec[0] = strconv.FormatInt(l.Row, 10)
-		rec[1], rec[2], rec[3], rec[4] = l.From, l.Type, l.Peer, string(l.Status)
-		rec[5], rec[6], rec[7] = l.Expected, l.Actual, l.Message
+		rec = fileRow(rec, r.in, l.Row)
+		rec[0], rec[1], rec[2], rec[3] = l.From, l.Type, l.Peer, string(l.Status)
+		rec[4], rec[5], rec[6] = l.Expected, l.Actual, l.Message
 	})
 }
 

@@ -8,7 +8,7 @@ import (
 
 func TestCSVVerifyReport(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "verify.csv")
-	r, err := CreateCSVVerify(p)
+	r, err := CreateCSVVerify(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,127 @@
+package readers
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestNaturalCompare(t *testing.T) {
+	sorted := []string{
+		"data_0.csv", "data_1.csv", "data_2.csv", "data_9.csv", "data_10.csv", "data_11.csv", "data_100.csv",
+	}
+	spark := []string{"part-00000-a.c000.csv", "part-00001-a.c000.csv", "part-00009-a.c000.csv", "part-00010-a.c000.csv"}
+	for _, want := range [][]string{sorted, spark, {"a", "a0", "a00", "a1", "b"}, {"x1y2", "x1y10", "x2y1"}} {
+		got := slices.Clone(want)
+		slices.Reverse(got)
+		slices.SortStableFunc(got, NaturalCompare)
+		if !slices.Equal(got, want) {
+			t.Errorf("natural order %v, want %v", got, want)
+		}
+	}
+	// Folder by folder: a folder's files before the next folder's.
+	paths := []string{"k=10/a.csv", "k=2/b.csv", "k=2/a.csv", "k=2x/a.csv"}
+	slices.SortFunc(paths, naturalPath)
+	if want := []string{"k=2/a.csv", "k=2/b.csv", "k=2x/a.csv", "k=10/a.csv"}; !slices.Equal(paths, want) {
+		t.Errorf("paths %v, want %v", paths, want)
+	}
+}
+
+func TestIsDataName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"a.csv": true, "a.CSV.gz": true, "a.tsv.zst": true, "a.txt": true, "a.parquet": true, "a.pq": true,
+		"000000_0": true, "part-00000": true, "part-00000-1a2b.c000": true, "part-00000-uuid-c000.snappy.parquet": true,
+		"notes.md": false, "a.json": false, "x.crc": false, "a.csv.snappy": false,
+	} {
+		if got := isDataName(name); got != want {
+			t.Errorf("isDataName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestGlobMatch(t *testing.T) {
+	for _, c := range []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"*.csv", "a.csv", true},
+		{"*.csv", "d/a.csv", false},
+		{"**/*.csv", "a.csv", true},
+		{"**/*.csv", "d/e/a.csv", true},
+		{"k=*/*.parquet", "k=1/data_0.parquet", true},
+		{"k=*/*.parquet", "k=1/x/data_0.parquet", false},
+		{"data_[0-9].csv", "data_7.csv", true},
+		{"data_?.csv", "data_10.csv", false},
+	} {
+		if got := globMatch(strings.Split(c.pattern, "/"), strings.Split(c.name, "/")); got != c.want {
+			t.Errorf("%s ~ %s: %v, want %v", c.pattern, c.name, got, c.want)
+		}
+	}
+}
+
+// TestInputRowsAcrossFiles: rows are numbered across the files, files
+// without rows included, and Locate and FileRow give each back its file
+// and row; Hive folder names fill the column the files lack, URL-decoded,
+// null as empty, while a column of the file wins.
+func TestInputRowsAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("from_account=a%20b/part-2.csv", "to_account,set_mark\np1,1\np2,2\n")
+	write("from_account=a%20b/part-10.csv", "to_account,set_mark\np3,3\n")
+	write("from_account=__HIVE_DEFAULT_PARTITION__/part-0.csv", "to_account,set_mark\n")
+	write("from_account=x/part-0.csv", "from_account,to_account,set_mark\nown,p4,4\n")
+	write("_SUCCESS", "")
+	in, err := ResolveInput([]string{dir}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range in.Parts {
+		names = append(names, p.Name)
+	}
+	want := []string{"from_account=__HIVE_DEFAULT_PARTITION__/part-0.csv", "from_account=a%20b/part-2.csv", "from_account=a%20b/part-10.csv", "from_account=x/part-0.csv"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("parts %v, want %v", names, want)
+	}
+	r, err := in.Open(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	type got struct {
+		row        int64
+		from, peer string
+		file       string
+		local      int64
+	}
+	var recs []got
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, local := in.FileRow(rec.Row)
+		recs = append(recs, got{rec.Row, rec.Fields[FromAccount], rec.Fields[ToAccount], file, local})
+	}
+	wantRecs := []got{
+		{1, "a b", "p1", "from_account=a%20b/part-2.csv", 1},
+		{2, "a b", "p2", "from_account=a%20b/part-2.csv", 2},
+		{3, "a b", "p3", "from_account=a%20b/part-10.csv", 1},
+		{4, "own", "p4", "from_account=x/part-0.csv", 1},
+	}
+	if !slices.Equal(recs, wantRecs) {
+		t.Errorf("records %+v, want %+v", recs, wantRecs)
+	}
+}
