@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // MaxHeaderColumns is the most columns a CSV header may have: far more
@@ -27,7 +28,8 @@ type CSVReader struct {
 	idx    [NumFields]int
 	// pathFields are the fields the file's folder names give.
 	pathFields pathFields
-	known      []Field // the known field of each column, or -1
+	buf        *bufio.Reader // from csvBuffers, given back by Close
+	known      []Field       // the known field of each column, or -1
 	width      int
 	row        int64
 	header     []string
@@ -52,7 +54,9 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 		}
 		comma = byte(d)
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := csvBuffers.Get().(*bufio.Reader)
+	br.Reset(r)
+	pooled := br
 	head, err := br.Peek(sniffBytes)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, &InputError{Path: path, Err: err}
@@ -111,7 +115,7 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 		}
 		return nil, err
 	}
-	c := &CSVReader{path: path, s: s, closer: closer, idx: idx, width: len(header), header: header, comma: comma, pathFields: pf}
+	c := &CSVReader{path: path, s: s, closer: closer, idx: idx, width: len(header), header: header, comma: comma, pathFields: pf, buf: pooled}
 	c.known = make([]Field, len(header))
 	for i := range c.known {
 		c.known[i] = -1
@@ -281,8 +285,19 @@ func (c *CSVReader) Delimiter() rune { return rune(c.comma) }
 
 // Close releases the underlying file.
 func (c *CSVReader) Close() error {
+	if c.buf != nil {
+		c.buf.Reset(nil)
+		csvBuffers.Put(c.buf)
+		c.buf = nil
+	}
 	if c.closer != nil {
 		return c.closer.Close()
 	}
 	return nil
 }
+
+// csvBuffers keeps the 1 MiB read buffers of CSV files: an input of many
+// part files reuses one instead of faulting fresh pages in for each file
+// (a page fault costs microseconds on a virtual machine: 64 fresh buffers
+// cost a 1M-row validate a fifth of its time).
+var csvBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1<<20) }}

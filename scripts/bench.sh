@@ -15,6 +15,7 @@
 #   PROFILE=1     also write a CPU profile of validate on the CSV and print its top functions
 #   SHAPES=0      skip the validate comparison on other shapes of data (few users,
 #                 one user per row, 32-hex-digit ids, 3 plain columns, all fields quoted)
+#   PARTS         part files of the export the single file is compared with (default 64)
 #
 # It measures:
 #   1. validate rows/s and peak RSS for the CSV and for the Parquet of the same rows;
@@ -431,6 +432,57 @@ interrupt_at planning '"msg":"input read"' "$MARKIMPORT" validate --input "$INT_
 rm -f "$TMP/int-run.csv"*
 interrupt_at sending '"requests_done":[1-9]' "$MARKIMPORT" run --fake --input "$INT_CSV" --report "$TMP/int-run.csv"
 
+# ---------------------------------------------------------------- parts ----
+
+# The bench file as an export of PARTS part files (a folder; CSV split by
+# lines, Parquet split by DuckDB), validated side by side with the single
+# file, taking turns: reading many files must cost what one file costs.
+PARTS=${PARTS:-64}
+PARTS_CSV=$BENCH_DIR/parts-csv-n$N-seed$SEED-p$PARTS
+PARTS_PQ=$BENCH_DIR/parts-parquet-n$N-seed$SEED-p$PARTS
+if [[ ! -e $PARTS_CSV/.done ]]; then
+	log "splitting $CSV into $PARTS parts"
+	rm -rf "$PARTS_CSV" && mkdir -p "$PARTS_CSV"
+	# markgen's CSV has no line breaks inside fields: one line, one row.
+	awk -v parts="$PARTS" -v n="$N" -v dir="$PARTS_CSV" 'NR == 1 { h = $0; next }
+		{ k = int((NR - 2) * parts / n); f = sprintf("%s/part-%05d.csv", dir, k)
+		  if (!(k in seen)) { if (last != "") close(last); print h > f; seen[k] = 1; last = f } print > f }' "$CSV"
+	touch "$PARTS_CSV/.done"
+fi
+if [[ $DUCKDB == 1 && ! -e $PARTS_PQ/.done ]]; then
+	log "splitting $PARQUET into $PARTS parts with DuckDB"
+	rm -rf "$PARTS_PQ"
+	if node "$ROOT/scripts/split-parquet.mjs" "$PARQUET" "$PARTS_PQ" "$PARTS" >&2; then touch "$PARTS_PQ/.done"; fi
+fi
+PART_KINDS="one-csv parts-csv"
+[[ -e $PARTS_PQ/.done ]] && PART_KINDS+=" one-parquet parts-parquet"
+for ((i = 1; i <= RUNS; i++)); do
+	for kind in $PART_KINDS; do
+		case $kind in
+		one-csv) one_validate "$kind" "$CSV" "$i" ;;
+		parts-csv) one_validate "$kind" "$PARTS_CSV" "$i" ;;
+		one-parquet) one_validate "$kind" "$PARQUET" "$i" ;;
+		parts-parquet) one_validate "$kind" "$PARTS_PQ" "$i" ;;
+		esac
+	done
+done
+declare -A P_WALL P_RSS P_PLANNED
+for kind in $PART_KINDS; do
+	if [[ ${V_STATUS[$kind]} == ok ]]; then
+		# shellcheck disable=SC2086
+		P_WALL[$kind]=$(median ${V_WALLS[$kind]})
+		# shellcheck disable=SC2086
+		P_RSS[$kind]=$(maximum ${V_RSSS[$kind]})
+		P_PLANNED[$kind]=$(sed -n 's/^  requests *\([0-9]*\) planned.*/\1/p' "${V_OUT[$kind]}")
+	else
+		P_WALL[$kind]="?" P_RSS[$kind]="?" P_PLANNED[$kind]="?"
+	fi
+done
+PARTS_RATIO_CSV=$(div "${P_WALL[parts-csv]}" "${P_WALL[one-csv]}")
+PARTS_RATIO_PQ=$(div "${P_WALL[parts-parquet]:-?}" "${P_WALL[one-parquet]:-?}")
+PARTS_SAME=$([[ ${P_PLANNED[parts-csv]} == "${P_PLANNED[one-csv]}" && ${P_PLANNED[parts-parquet]:-x} == "${P_PLANNED[one-parquet]:-x}" ]] && echo "the same plan" || echo "DIFFERENT plans")
+log "parts: CSV ${P_WALL[one-csv]}s one file, ${P_WALL[parts-csv]}s $PARTS parts (ratio $PARTS_RATIO_CSV); Parquet ${P_WALL[one-parquet]:-?}s, ${P_WALL[parts-parquet]:-?}s (ratio $PARTS_RATIO_PQ); $PARTS_SAME"
+
 # ------------------------------------------------------ Parquet statistics ----
 
 log "measuring the Parquet statistics check (go test -bench ParquetStatsCheck)"
@@ -500,6 +552,13 @@ Saving over the streamer: $SAVING of its requests ($STREAM_FACTOR× fewer).
 | planning | validate | ${INT_MS[planning]} ms | ${INT_CODE[planning]} | ${INT_DONE[planning]} |
 | sending | run --fake | ${INT_MS[sending]} ms | ${INT_CODE[sending]} | ${INT_DONE[sending]} |
 
+### An export of $PARTS part files against the single file (a folder; validate, median of $RUNS, taking turns)
+
+| input | one file | $PARTS parts | ratio parts/one | peak RSS one / parts | requests planned one / parts |
+|---|---|---|---|---|---|
+| CSV | ${P_WALL[one-csv]} s | ${P_WALL[parts-csv]} s | $PARTS_RATIO_CSV | $(mib "${P_RSS[one-csv]}") / $(mib "${P_RSS[parts-csv]}") MiB | ${P_PLANNED[one-csv]} / ${P_PLANNED[parts-csv]} |
+| Parquet (parts by DuckDB) | ${P_WALL[one-parquet]:-?} s | ${P_WALL[parts-parquet]:-?} s | $PARTS_RATIO_PQ | $(mib "${P_RSS[one-parquet]:-?}") / $(mib "${P_RSS[parts-parquet]:-?}") MiB | ${P_PLANNED[one-parquet]:-?} / ${P_PLANNED[parts-parquet]:-?} |
+
 ### Parquet statistics check (1M rows, three id columns; go test -bench ParquetStatsCheck -benchtime 5x)
 
 \`\`\`
@@ -513,6 +572,7 @@ ${STATS_BENCH:-unavailable}
 - send efficiency ≥ 99%: $EFFICIENCY — $(goal "$EFFICIENCY" ">=" 99)
 - plan meets the lower bound: $PLAN_CHECK
 - never above the rate in any one second (emulator peak ≤ $RATE): ${PEAK:-?}/s — $(goal "${PEAK:-x}" "<=" "$RATE")
+- $PARTS part files cost what one file does (ratio ≤ 1.1): CSV $PARTS_RATIO_CSV — $(goal "$PARTS_RATIO_CSV" "<=" 1.1), Parquet $PARTS_RATIO_PQ — $(goal "$PARTS_RATIO_PQ" "<=" 1.1); $PARTS_SAME
 - every stage stops within a second of SIGINT: reading ${INT_MS[reading]} ms, planning ${INT_MS[planning]} ms, sending ${INT_MS[sending]} ms — $(goal "$(printf '%s\n' "${INT_MS[reading]}" "${INT_MS[planning]}" "${INT_MS[sending]}" | sort -g | tail -n 1)" "<=" 1000)
 EOF
 if [[ -n $PROFILE_TOP ]]; then

@@ -352,6 +352,13 @@ func checkImport(t *testing.T, srv *fakeim.Server, rows []testRow, reportPath st
 			}
 		}
 	}
+	checkState(t, srv, e)
+}
+
+// checkState checks that the emulator holds exactly the expected state and
+// saw no malformed request.
+func checkState(t *testing.T, srv *fakeim.Server, e expectation) {
+	t.Helper()
 	snap := srv.Snapshot()
 	if len(snap) != len(e.state) {
 		t.Errorf("emulator has %d users, want %d", len(snap), len(e.state))
@@ -359,11 +366,11 @@ func checkImport(t *testing.T, srv *fakeim.Server, rows []testRow, reportPath st
 	for u, convs := range e.state {
 		got := snap[u]
 		if len(got) != len(convs) {
-			t.Errorf("user %s: %d conversations on the server, want %d", u, len(got), len(convs))
+			t.Errorf("user %q: %d conversations on the server, want %d", u, len(got), len(convs))
 		}
 		for c, m := range convs {
 			if got[c] != m {
-				t.Errorf("user %s %v: server has %+v, want %+v", u, c, got[c], m)
+				t.Errorf("user %q %v: server has %+v, want %+v", u, c, got[c], m)
 			}
 		}
 	}

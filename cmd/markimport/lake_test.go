@@ -55,8 +55,10 @@ func readExpected(t *testing.T, path string) []lakeRow {
 
 // checkLake checks a run of a multi-file input: the emulator holds exactly
 // what the rows in order leave, and the report has one line per row, under
-// its file and row, with the row's status.
-func checkLake(t *testing.T, srv *fakeim.Server, rows []lakeRow, reportPath string) {
+// its file and row, with the row's status. With exact, the requests sent
+// are the lower bound too (not after a resume, which re-sends the requests
+// that were in flight).
+func checkLake(t *testing.T, srv *fakeim.Server, rows []lakeRow, reportPath string, exact bool) {
 	t.Helper()
 	plain := make([]testRow, len(rows))
 	for i, r := range rows {
@@ -76,23 +78,9 @@ func checkLake(t *testing.T, srv *fakeim.Server, rows []lakeRow, reportPath stri
 			t.Errorf("%s row %d: %s (%d %s), want %s", r.file, r.row, got.status, got.code, got.message, want)
 		}
 	}
-	snap := srv.Snapshot()
-	if len(snap) != len(e.state) {
-		t.Errorf("emulator has %d users, want %d", len(snap), len(e.state))
-	}
-	for u, convs := range e.state {
-		got := snap[u]
-		if len(got) != len(convs) {
-			t.Errorf("user %q: %d conversations on the server, want %d", u, len(got), len(convs))
-		}
-		for c, m := range convs {
-			if got[c] != m {
-				t.Errorf("user %q %v: server has %+v, want %+v", u, c, got[c], m)
-			}
-		}
-	}
-	if st := srv.Stats(); st.APIs[fakeim.MarkContact].Accepted != int64(e.requests) {
-		t.Errorf("%d requests, want the lower bound %d", st.APIs[fakeim.MarkContact].Accepted, e.requests)
+	checkState(t, srv, e)
+	if got := srv.Stats().APIs[fakeim.MarkContact].Accepted; exact && got != int64(e.requests) {
+		t.Errorf("%d requests, want the lower bound %d", got, e.requests)
 	}
 }
 
@@ -160,7 +148,7 @@ func TestDuckDBExportsImportLikeOneFile(t *testing.T) {
 			if code != exitSomeNotOK { // the rows of the null partition are invalid
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			checkLake(t, srv, rows, rep)
+			checkLake(t, srv, rows, rep, true)
 		})
 	}
 }
@@ -241,7 +229,7 @@ func TestSplitPartsEveryForm(t *testing.T) {
 			if code != exitSomeNotOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			checkLake(t, srv, tc.rows, rep)
+			checkLake(t, srv, tc.rows, rep, true)
 		})
 	}
 }
@@ -267,7 +255,7 @@ func TestLakeResume(t *testing.T) {
 	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
 		t.Fatalf("resume: exit %d\n%s", code, out)
 	}
-	checkLakeState(t, srv, parts, rep)
+	checkLake(t, srv, parts, rep, false)
 
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	resume := runArgs(url, "--input", exp, "--report", rep, "--resume")
@@ -302,37 +290,6 @@ func TestLakeResume(t *testing.T) {
 	}
 }
 
-// checkLakeState is checkLake, except for the request count (a resumed
-// run re-sends the requests that were in flight).
-func checkLakeState(t *testing.T, srv *fakeim.Server, rows []lakeRow, rep string) {
-	t.Helper()
-	plain := make([]testRow, len(rows))
-	for i, r := range rows {
-		plain[i] = r.testRow
-	}
-	e := expect(plain)
-	lines := readLakeReport(t, rep)
-	if len(lines) != len(rows) {
-		t.Fatalf("report has %d lines, the input %d rows", len(lines), len(rows))
-	}
-	for i, r := range rows {
-		if got, want := lines[fileRow{r.file, r.row}].status, e.status[int64(i+1)]; got != want {
-			t.Errorf("%s row %d: %s, want %s", r.file, r.row, got, want)
-		}
-	}
-	snap := srv.Snapshot()
-	for u, convs := range e.state {
-		for c, m := range convs {
-			if snap[u][c] != m {
-				t.Errorf("user %q %v: server has %+v, want %+v", u, c, snap[u][c], m)
-			}
-		}
-	}
-	if len(snap) != len(e.state) {
-		t.Errorf("emulator has %d users, want %d", len(snap), len(e.state))
-	}
-}
-
 // TestLakeRejectsAndVerify: --rejects of a Hive-partitioned CSV export is
 // one file, with the partition column the parts lack, holding exactly the
 // rows that did not end ok, and a valid input; verify reads the same
@@ -348,7 +305,7 @@ func TestLakeRejectsAndVerify(t *testing.T) {
 	if code, _, stderr := runCLI(t, runArgs(url, "--input", input, "--report", rep, "--rejects", rej)...); code != exitSomeNotOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	checkLake(t, srv, rows, rep)
+	checkLake(t, srv, rows, rep, true)
 	f, err := os.Open(rej)
 	if err != nil {
 		t.Fatal(err)
@@ -485,12 +442,11 @@ func TestUnusualInputs(t *testing.T) {
 // TestLakeOneFileFolder: a folder of one file reports as a file does: no
 // file column.
 func TestLakeOneFileFolder(t *testing.T) {
-	dir, in, rows := newInput(t, 44, 300)
+	dir, _, rows := newInput(t, 44, 300)
 	rep := filepath.Join(t.TempDir(), "report.csv")
 	if code, _, stderr := runCLI(t, "validate", "--input", dir, "--report", rep, "--quiet"); code != exitSomeNotOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	_ = in
 	if got := readReport(t, rep); len(got) != len(rows) {
 		t.Errorf("%d lines for %d rows", len(got), len(rows))
 	}
