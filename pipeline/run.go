@@ -67,10 +67,26 @@ type Options struct {
 	// before the first request is sent, or at the end of a dry run. The
 	// report's journal takes its name then. An error stops the run.
 	InputRead func() error
+	// State, when set (--state), is the incremental state: an item it says
+	// unchanged is reported unchanged and not sent, and an item the API
+	// confirms (or a resumed run finds confirmed) is recorded in it.
+	// Unsorted input only.
+	State State
 	// Sorted declares the input grouped by from_account: each user is
 	// planned and sent as soon as its rows end, with no grouping store. A
 	// user whose rows reappear later is reported invalid for those rows.
 	Sorted bool
+}
+
+// State is what a run needs of the incremental state (pipeline/state).
+type State interface {
+	// Unchanged reports whether the item of user from is what the API last
+	// confirmed. It is called from one goroutine, users partition by
+	// partition.
+	Unchanged(from string, it *mark.Item) (bool, error)
+	// Confirmed records that the API confirmed the item; it may be called
+	// from several goroutines.
+	Confirmed(from string, it *mark.Item)
 }
 
 // Summary is the account of a run, printed at the end and written as JSON.
@@ -92,7 +108,10 @@ type Summary struct {
 	RequestsPerSec  float64                 `json:"requests_per_second"`
 	PlanSeconds     float64                 `json:"estimated_send_seconds"`
 	Resumed         int64                   `json:"resumed_ok_rows,omitempty"`
-	Spilled         bool                    `json:"spilled,omitempty"`
+	// RequestsSaved is how many requests the items the state found
+	// unchanged would have taken (--state).
+	RequestsSaved int64 `json:"requests_saved,omitempty"`
+	Spilled       bool  `json:"spilled,omitempty"`
 	// Stopped says why sending stopped early: StoppedInterrupted,
 	// StoppedMaxInvalid, or "fatal: CODE" (mark.FatalError.Stopped);
 	// StopMessage says it in words.
@@ -108,7 +127,7 @@ const (
 
 // AllOK reports whether every row ended ok (or valid, in a dry run).
 func (s *Summary) AllOK() bool {
-	good := s.Statuses[report.StatusOK] + s.Statuses[report.StatusValid]
+	good := s.Statuses[report.StatusOK] + s.Statuses[report.StatusValid] + s.Statuses[report.StatusUnchanged]
 	return good == s.Rows
 }
 
@@ -297,7 +316,11 @@ func (r *run) run(ctx context.Context) error {
 			// Plans are done with once emitted unless they go to the
 			// sender or to a PlanEach hook.
 			reuse := (r.opts.DryRun || guard != nil) && r.onPlan == nil
-			return planAhead(ctx, st, r.opts.Done, reuse, r.emit)
+			done := r.opts.Done
+			if r.opts.State != nil {
+				done = nil // emit leaves done rows out, recording their items
+			}
+			return planAhead(ctx, st, done, reuse, r.emit)
 		}
 	}
 
@@ -345,6 +368,13 @@ func (r *run) run(ctx context.Context) error {
 	sendStart := time.Now()
 	done := func(req *mark.Request, out []mark.Outcome) {
 		writeItems(r.rep, r.ctr, req, out, "")
+		if r.opts.State != nil {
+			for i := range out {
+				if out[i].Sent && out[i].Code == 0 {
+					r.opts.State.Confirmed(req.From, &req.Items[i])
+				}
+			}
+		}
 		r.ctr.RequestsDone.Add(1)
 		// A request counts as sent when it left at least once.
 		for i := range out {
@@ -516,6 +546,12 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 	if len(reqs) > 0 || len(rejected) > 0 {
 		r.sum.Users++
 	}
+	if r.opts.State != nil && len(reqs) > 0 {
+		var err error
+		if reqs, err = r.filterState(reqs); err != nil {
+			return err
+		}
+	}
 	if len(rejected) > 0 {
 		r.rep.mu.Lock()
 		var n int64
@@ -558,6 +594,61 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 		writeItems(r.rep, r.ctr, req, nil, report.StatusUnsent, why)
 	}
 	return nil
+}
+
+// filterState applies the incremental state to a user's requests: an item
+// whose rows all ended ok in the run being resumed is recorded as
+// confirmed and left out (its rows are not reported again); an item the
+// state finds unchanged is reported unchanged and left out; the rest is
+// packed again, 100 items a request, so that requests stay at the lower
+// bound of what is sent.
+func (r *run) filterState(reqs []mark.Request) ([]mark.Request, error) {
+	from := reqs[0].From
+	planned := len(reqs)
+	var kept []mark.Item
+	for i := range reqs {
+		for j := range reqs[i].Items {
+			it := reqs[i].Items[j]
+			if r.opts.Done != nil {
+				rows := make([]int64, 0, len(it.Rows))
+				for _, row := range it.Rows {
+					if !r.opts.Done.Has(row) {
+						rows = append(rows, row)
+					}
+				}
+				if len(rows) == 0 {
+					if !r.opts.DryRun {
+						r.opts.State.Confirmed(from, &it)
+					}
+					continue
+				}
+				it.Rows = rows
+			}
+			same, err := r.opts.State.Unchanged(from, &it)
+			if err != nil {
+				return nil, err
+			}
+			if same {
+				r.rep.mu.Lock()
+				r.rep.writeRowsLocked(report.Line{From: from, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: report.StatusUnchanged,
+					Message: "unchanged since the API confirmed it (--state)"}, it.Rows)
+				r.rep.mu.Unlock()
+				r.ctr.RowsDone.Add(int64(len(it.Rows)))
+				continue
+			}
+			kept = append(kept, it)
+		}
+	}
+	var out []mark.Request
+	for len(kept) > 0 {
+		n := min(len(kept), mark.MaxItemsPerRequest)
+		out = append(out, mark.Request{From: from, Items: kept[:n:n]})
+		kept = kept[n:]
+	}
+	if saved := planned - len(out); saved > 0 && r.opts.Done == nil {
+		r.sum.RequestsSaved += int64(saved)
+	}
+	return out, nil
 }
 
 // markInputRead calls Options.InputRead the first time.

@@ -561,6 +561,7 @@ func isParquetContent(p string) bool {
 // (see Input).
 func (in *Input) Open(opts Options) (Reader, error) {
 	opts.Format = string(in.Format)
+	opts.pool = &bufferPool{}
 	m := &multiReader{in: in, opts: opts}
 	if err := m.openPart(0); err != nil {
 		return nil, err

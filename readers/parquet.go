@@ -104,7 +104,10 @@ func OpenParquet(path string, opts Options) (r Reader, err error) {
 		return nil, &InputError{Path: path, Err: err}
 	}
 
-	pool := &bufferPool{}
+	pool := opts.pool
+	if pool == nil {
+		pool = &bufferPool{}
+	}
 	props := parquet.NewReaderProperties(pool)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = parquetBufferSize

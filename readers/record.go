@@ -111,6 +111,11 @@ type Options struct {
 	// the file wins). Keys are matched as header names are, --map
 	// included.
 	PathColumns []PathColumn
+
+	// pool, when set, is the buffer pool a Parquet file's reader uses: the
+	// files of one input share one, so that the next file reuses the
+	// buffers the last one freed.
+	pool *bufferPool
 }
 
 // pathFields are the fields an input file's folder names give.

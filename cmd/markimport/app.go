@@ -100,6 +100,8 @@ type importFlags struct {
 	tempDir                string
 	cpuProfile, memProfile string
 	overwrite              bool
+	stateDir               string
+	full                   bool
 
 	// run only
 	fake, resume               bool
@@ -132,6 +134,8 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.StringVar(&f.tempDir, "temp-dir", "", "directory for spill files (default $TMPDIR)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to this file at the end")
+	fs.StringVar(&f.stateDir, "state", "", "incremental state folder: items the API already confirmed, unchanged since, are reported unchanged and not sent; confirmed items are stored")
+	fs.BoolVar(&f.full, "full", false, "with --state: send every item (a re-sync) and refresh the state")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing report (without it, an existing report is refused: see --resume)")
 	if !dry {
 		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"markimport/pipeline"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
+	"markimport/pipeline/state"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -139,6 +141,10 @@ func (r *importRun) check() error {
 		return errors.New("--resume needs an input file, not standard input: it checks that the input is the same")
 	case f.rejects != "" && f.input == "-":
 		return errors.New("--rejects needs an input file: standard input cannot be read twice")
+	case f.stateDir != "" && f.sorted:
+		return errors.New("--state looks items up partition by partition as the grouping plans them; --sorted plans user by user in file order: drop --sorted")
+	case f.full && f.stateDir == "":
+		return errors.New("--full refreshes the state: it needs --state")
 	case f.maxInvalid != "" && f.input == "-":
 		return errors.New("--max-invalid needs an input file: standard input cannot be read twice")
 	}
@@ -231,6 +237,7 @@ func (r *importRun) run(ctx context.Context) int {
 
 	ctr := &mark.Counters{}
 	var sender pipeline.Sender
+	appID := "" // validate: the state's own
 	var fake *fakeRun
 	var pace *paceFile
 	if !r.dry {
@@ -258,6 +265,16 @@ func (r *importRun) run(ctx context.Context) int {
 			return r.fail("%v", err)
 		}
 		sender = client
+		appID = strconv.FormatUint(cfg.SDKAppID, 10)
+	}
+	var st *state.Store
+	if r.stateDir != "" {
+		var err error
+		if st, err = state.Open(r.stateDir, appID, r.full, r.dry); err != nil {
+			return r.fail("--state: %v", err)
+		}
+		defer st.Close()
+		r.log.Info("state opened", "state", r.stateDir, "conversations", st.Entries(), "full", r.full)
 	}
 
 	var journal *report.Journal
@@ -308,6 +325,9 @@ func (r *importRun) run(ctx context.Context) int {
 		Rejects:      rejects,
 		MaxInvalid:   r.maxInvalid,
 	}
+	if st != nil {
+		opts.State = st
+	}
 	if journal != nil {
 		opts.InputRead = journal.Commit
 	}
@@ -327,6 +347,18 @@ func (r *importRun) run(ctx context.Context) int {
 			if runErr == nil {
 				runErr = err
 			}
+		}
+	}
+	if st != nil && !r.dry {
+		// After the report: the state holds only items whose ok lines are
+		// durable. An interrupted or stopped run stores what it confirmed.
+		if err := st.Commit(); err != nil {
+			fmt.Fprintf(r.stderr, "markimport %s: the state was not updated: %v (the next run sends these items again)\n", r.name, err)
+			if runErr == nil {
+				runErr = err
+			}
+		} else if n := st.Added(); n > 0 {
+			r.log.Info("state updated", "state", r.stateDir, "confirmed_items", n, "conversations", st.Entries())
 		}
 	}
 	if rejects != nil {

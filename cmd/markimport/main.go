@@ -7,11 +7,17 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync/atomic"
 	"syscall"
+
+	"markimport/pipeline/state"
 )
 
 func main() {
+	if n, err := strconv.Atoi(os.Getenv("MARKIMPORT_TEST_STATE_KILL_AFTER")); err == nil && n > 0 {
+		state.KillAfter(n) // tests: a crash while the state is written
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)

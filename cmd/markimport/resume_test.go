@@ -52,9 +52,15 @@ func waitRequests(t *testing.T, srv *fakeim.Server, n int64) int64 {
 // startRun starts `markimport run` as a child process against url.
 func startRun(t *testing.T, bin, url string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
+	return startRunEnv(t, bin, url, nil, extra...)
+}
+
+// startRunEnv is startRun with more environment variables.
+func startRunEnv(t *testing.T, bin, url string, env []string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
 	args := append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}, extra...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "MARKIMPORT_SECRET_KEY="+testKey)
+	cmd.Env = append(append(os.Environ(), "MARKIMPORT_SECRET_KEY="+testKey), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

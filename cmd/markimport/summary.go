@@ -26,6 +26,9 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 	}
 	printRows(w, heading, s.Rows, report.Statuses, s.Statuses, s.Users, s.Conversations)
 	fmt.Fprintf(w, "  requests       %d planned", s.RequestsPlanned)
+	if s.RequestsSaved > 0 {
+		fmt.Fprintf(w, " (%d saved: unchanged since confirmed)", s.RequestsSaved)
+	}
 	if dry {
 		fmt.Fprintf(w, ", %s at %g requests/s\n", time.Duration(s.PlanSeconds*float64(time.Second)).Round(time.Second), rate)
 	} else {

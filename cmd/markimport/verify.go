@@ -57,6 +57,8 @@ func (v *verifyRun) check() error {
 		return errors.New("--rejects and --max-invalid belong to validate and run; verify reports every row in --report")
 	case f.resume:
 		return errors.New("--resume: verify reads every row again; there is nothing to resume")
+	case f.stateDir != "" || f.full:
+		return errors.New("--state and --full belong to validate and run; verify reads every row back, unchanged ones too")
 	}
 	outs := []named{{"--report", f.report}, {"--report", f.report + ".tmp"}, {"--summary", f.summary}, {"--summary", f.summary + ".tmp"},
 		{"--cpuprofile", f.cpuProfile}, {"--memprofile", f.memProfile}}

@@ -23,10 +23,13 @@ const (
 	StatusInvalid  Status = "invalid"
 	StatusRejected Status = "rejected"
 	StatusUnsent   Status = "unsent"
+	// StatusUnchanged: the incremental state (--state) holds this item as
+	// the API last confirmed it, so it was not sent again.
+	StatusUnchanged Status = "unchanged"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusOK, StatusValid, StatusFailed, StatusInvalid, StatusRejected, StatusUnsent}
+var Statuses = []Status{StatusOK, StatusUnchanged, StatusValid, StatusFailed, StatusInvalid, StatusRejected, StatusUnsent}
 
 // Line is one line of the report: the outcome of one input row.
 type Line struct {

@@ -50,7 +50,7 @@ func (r *Rejects) Len() int {
 
 // Add collects the row of l unless it ended ok (or valid, in a dry run).
 func (r *Rejects) Add(l *Line) {
-	if r == nil || l.Status == StatusOK || l.Status == StatusValid {
+	if r == nil || l.Status == StatusOK || l.Status == StatusValid || l.Status == StatusUnchanged {
 		return
 	}
 	id, ok := r.ids[l.Message]

@@ -1,0 +1,579 @@
+// Package state keeps, across runs, what the API last confirmed of each
+// conversation (--state DIR): per app, per conversation (from_account,
+// type, peer), a fingerprint of the merged item whose every row ended ok.
+// A nightly run drops the items whose fingerprint is unchanged, so that it
+// costs what changed, not what exists.
+//
+// The state is partitioned as the planner's grouping store is (by a hash
+// of from_account, spill.PartitionOf), so that the run looks up only the
+// partition it is planning, one at a time: the state of 100M conversations
+// is never in memory whole. Each partition is a sorted file of fixed-size
+// entries (a 128-bit key, a 64-bit fingerprint); a manifest names the
+// files of the current generation with their sizes and CRC-32s. A run
+// appends the items the API confirmed to per-partition pending files, and
+// at its end merges them into a new generation and renames the new
+// manifest into place: a crash leaves the old state or the new one, never
+// a mix, and the new one holds only confirmed items.
+package state
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"hash/crc64"
+	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"markimport/pipeline/mark"
+	"markimport/pipeline/spill"
+)
+
+// EntrySize is the size of one conversation's entry on disk.
+const EntrySize = 24
+
+// entry is a conversation's key and the fingerprint of its confirmed item.
+type entry struct {
+	k1, k2 uint64
+	fp     uint64
+}
+
+func (e entry) less(o entry) int {
+	if e.k1 != o.k1 {
+		if e.k1 < o.k1 {
+			return -1
+		}
+		return 1
+	}
+	if e.k2 != o.k2 {
+		if e.k2 < o.k2 {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+var crcTable = crc64.MakeTable(crc64.ECMA)
+
+// keyOf is the 128-bit key of a conversation of user from: two independent
+// 64-bit hashes (FNV-1a and CRC-64) of from, type and peer.
+func keyOf(from string, c mark.Conversation) (uint64, uint64) {
+	var buf [128]byte
+	b := append(buf[:0], from...)
+	b = append(b, 0, c.Type, 0)
+	b = append(b, c.Peer...)
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64(), crc64.Checksum(b, crcTable)
+}
+
+// Fingerprint is what an item asks of its conversation: the bits it sets,
+// the bits it clears, and the custom mark when it writes one.
+func Fingerprint(it *mark.Item) uint64 {
+	h := fnv.New64a()
+	var b [17]byte
+	binary.LittleEndian.PutUint64(b[0:], it.Set)
+	binary.LittleEndian.PutUint64(b[8:], it.Clear)
+	if it.Opt&mark.OptCustom != 0 {
+		b[16] = 1
+	}
+	h.Write(b[:])
+	if b[16] == 1 {
+		h.Write([]byte(it.Custom))
+	}
+	return h.Sum64()
+}
+
+// manifest is the state's table of contents, MANIFEST.json.
+type manifest struct {
+	Format     int       `json:"format"`
+	SDKAppID   string    `json:"sdkappid"`
+	Generation int       `json:"generation"`
+	Updated    time.Time `json:"updated"`
+	// Files are the partitions that hold entries, by partition.
+	Files map[string]fileMeta `json:"files"`
+}
+
+// fileMeta describes a partition file.
+type fileMeta struct {
+	Name    string `json:"name"` // relative to the state folder
+	Entries int64  `json:"entries"`
+	CRC32   uint32 `json:"crc32"`
+}
+
+const (
+	formatVersion = 1
+	manifestName  = "MANIFEST.json"
+	lockName      = "LOCK"
+	fileMagic     = "MKSTATE1"
+)
+
+// Error is a state that cannot be used: another app's, corrupt, locked.
+type Error struct {
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Store is an open state.
+type Store struct {
+	dir     string
+	appID   string
+	full    bool // --full: nothing is unchanged; confirmed items still stored
+	dry     bool // validate: nothing is stored
+	man     manifest
+	lock    *os.File
+	pending string // folder of this run's confirmed items
+
+	// The partition loaded for lookups (by the one goroutine that plans).
+	curPart int
+	cur     []entry
+
+	mu      sync.Mutex
+	updates [spill.Partitions]*bufio.Writer
+	files   [spill.Partitions]*os.File
+	added   int64
+	err     error
+}
+
+// Open opens (creating it when missing) the state in dir for the app
+// appID and locks it. A state of another app, a damaged one or one locked
+// by another run is an *Error. With full, Unchanged is always false. With
+// dry (validate), nothing is stored and the state is not created.
+func Open(dir, appID string, full, dry bool) (*Store, error) {
+	s := &Store{dir: dir, appID: appID, full: full, dry: dry, curPart: -1}
+	if dry {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			s.man = manifest{Format: formatVersion, SDKAppID: appID, Files: map[string]fileMeta{}}
+			return s, nil
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, &Error{dir, err}
+	}
+	if err := s.lockDir(); err != nil {
+		return nil, err
+	}
+	if err := s.readManifest(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.check(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if !dry {
+		s.cleanup()
+	}
+	return s, nil
+}
+
+// lockDir takes the state's lock: two runs on one state would each store
+// what the other does not know.
+func (s *Store) lockDir() error {
+	path := filepath.Join(s.dir, lockName)
+	flags := os.O_CREATE | os.O_RDWR
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return &Error{path, err}
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		who := strings.TrimSpace(string(holder))
+		if who == "" {
+			who = "another process"
+		}
+		return &Error{s.dir, fmt.Errorf("another markimport run is using this state (%s); wait for it to finish", who)}
+	}
+	if !s.dry {
+		host, _ := os.Hostname()
+		f.Truncate(0)
+		f.WriteAt([]byte("markimport pid "+strconv.Itoa(os.Getpid())+" on "+host+" since "+time.Now().UTC().Format(time.RFC3339)+"\n"), 0)
+	}
+	s.lock = f
+	return nil
+}
+
+// readManifest reads the manifest, or starts an empty state.
+func (s *Store) readManifest() error {
+	path := filepath.Join(s.dir, manifestName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		s.man = manifest{Format: formatVersion, SDKAppID: s.appID, Files: map[string]fileMeta{}}
+		return nil
+	}
+	if err != nil {
+		return &Error{path, err}
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return &Error{path, fmt.Errorf("corrupt state manifest (%v): run with --full to rebuild the state (every item is sent again)", err)}
+	}
+	if m.Format != formatVersion {
+		return &Error{path, fmt.Errorf("state format %d, this markimport reads %d", m.Format, formatVersion)}
+	}
+	if s.appID == "" && s.dry {
+		s.appID = m.SDKAppID // validate previews the state whatever its app
+	}
+	if m.SDKAppID != s.appID {
+		return &Error{s.dir, fmt.Errorf("the state is of SDKAppID %s, this run is for SDKAppID %s: give each app its own --state", m.SDKAppID, s.appID)}
+	}
+	if m.Files == nil {
+		m.Files = map[string]fileMeta{}
+	}
+	s.man = m
+	return nil
+}
+
+// check reads every partition file of the manifest and checks its size
+// and CRC-32: a damaged state is refused before anything is sent, never
+// taken as a state that holds less.
+func (s *Store) check() error {
+	for p, fm := range s.man.Files {
+		if _, err := s.readPart(p, fm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readPart reads and checks a partition file.
+func (s *Store) readPart(p string, fm fileMeta) ([]entry, error) {
+	path := filepath.Join(s.dir, fm.Name)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{path, fmt.Errorf("state partition %s unreadable (%v): run with --full to rebuild the state (every item is sent again)", p, err)}
+	}
+	want := int64(len(fileMagic)) + fm.Entries*EntrySize
+	if int64(len(b)) != want || !bytes.HasPrefix(b, []byte(fileMagic)) {
+		return nil, &Error{path, fmt.Errorf("state partition %s is truncated or damaged (%d bytes, want %d): run with --full to rebuild the state (every item is sent again)", p, len(b), want)}
+	}
+	if crc32.ChecksumIEEE(b) != fm.CRC32 {
+		return nil, &Error{path, fmt.Errorf("state partition %s is damaged (checksum mismatch): run with --full to rebuild the state (every item is sent again)", p)}
+	}
+	b = b[len(fileMagic):]
+	out := make([]entry, fm.Entries)
+	for i := range out {
+		e := b[i*EntrySize:]
+		out[i] = entry{binary.BigEndian.Uint64(e), binary.BigEndian.Uint64(e[8:]), binary.BigEndian.Uint64(e[16:])}
+	}
+	return out, nil
+}
+
+// cleanup removes what a killed run left: pending folders and partition
+// files of generations the manifest does not name.
+func (s *Store) cleanup() {
+	names, _ := os.ReadDir(s.dir)
+	keep := map[string]bool{}
+	for _, fm := range s.man.Files {
+		keep[filepath.Dir(fm.Name)] = true
+	}
+	for _, e := range names {
+		n := e.Name()
+		if strings.HasPrefix(n, "pending-") || strings.HasPrefix(n, "gen-") && !keep[n] {
+			os.RemoveAll(filepath.Join(s.dir, n))
+		}
+	}
+}
+
+// Entries is how many conversations the state holds.
+func (s *Store) Entries() int64 {
+	var n int64
+	for _, fm := range s.man.Files {
+		n += fm.Entries
+	}
+	return n
+}
+
+// Unchanged reports whether the item of user from is what the API last
+// confirmed for its conversation. Users must come partition by partition
+// (as the planner emits them); it is called from one goroutine.
+func (s *Store) Unchanged(from string, it *mark.Item) (bool, error) {
+	if s.full {
+		return false, nil
+	}
+	p := spill.PartitionOf(from)
+	if p != s.curPart {
+		s.cur, s.curPart = nil, p
+		if fm, ok := s.man.Files[strconv.Itoa(p)]; ok {
+			entries, err := s.readPart(strconv.Itoa(p), fm)
+			if err != nil {
+				return false, err
+			}
+			s.cur = entries
+		}
+	}
+	k1, k2 := keyOf(from, it.Conv)
+	want := entry{k1: k1, k2: k2}
+	i, found := slices.BinarySearchFunc(s.cur, want, entry.less)
+	return found && s.cur[i].fp == Fingerprint(it), nil
+}
+
+// Confirmed records that the API confirmed the item of user from (every
+// row ended ok). It may be called from several goroutines.
+func (s *Store) Confirmed(from string, it *mark.Item) {
+	if s.dry {
+		return
+	}
+	p := spill.PartitionOf(from)
+	k1, k2 := keyOf(from, it.Conv)
+	var b [EntrySize]byte
+	binary.BigEndian.PutUint64(b[0:], k1)
+	binary.BigEndian.PutUint64(b[8:], k2)
+	binary.BigEndian.PutUint64(b[16:], Fingerprint(it))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return
+	}
+	w := s.updates[p]
+	if w == nil {
+		if s.pending == "" {
+			dir, err := os.MkdirTemp(s.dir, "pending-")
+			if err != nil {
+				s.err = err
+				return
+			}
+			s.pending = dir
+		}
+		f, err := os.Create(filepath.Join(s.pending, fmt.Sprintf("p-%03d", p)))
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.files[p] = f
+		w = bufio.NewWriterSize(f, 16<<10)
+		s.updates[p] = w
+	}
+	if _, err := w.Write(b[:]); err != nil {
+		s.err = err
+	}
+	s.added++
+}
+
+// Added is how many confirmed items the run recorded.
+func (s *Store) Added() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.added
+}
+
+// crashHook, when set (tests), is called after each partition file of a
+// new generation is written.
+var crashHook func(written int)
+
+// KillAfter makes the process kill itself (SIGKILL) once Commit has
+// written n partition files of a new generation: the tests' way to crash
+// a real run in the middle of writing its state
+// (MARKIMPORT_TEST_STATE_KILL_AFTER).
+func KillAfter(n int) {
+	crashHook = func(written int) {
+		if written >= n {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
+}
+
+// Commit merges the confirmed items into a new generation of the state
+// and makes it current by renaming its manifest into place. Nothing is
+// current until that rename: a crash before it leaves the old state.
+func (s *Store) Commit() error {
+	if s.dry {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return &Error{s.dir, fmt.Errorf("recording confirmed items: %w", s.err)}
+	}
+	if s.pending == "" {
+		return nil // nothing confirmed: the state stays as it is
+	}
+	gen := s.man.Generation + 1
+	genDir := fmt.Sprintf("gen-%d", gen)
+	if err := os.MkdirAll(filepath.Join(s.dir, genDir), 0o755); err != nil {
+		return &Error{s.dir, err}
+	}
+	next := manifest{Format: formatVersion, SDKAppID: s.appID, Generation: gen, Updated: time.Now().UTC(), Files: map[string]fileMeta{}}
+	for k, v := range s.man.Files {
+		next.Files[k] = v
+	}
+	written := 0
+	for p := range s.updates {
+		w := s.updates[p]
+		if w == nil {
+			continue
+		}
+		if err := w.Flush(); err != nil {
+			return &Error{s.files[p].Name(), err}
+		}
+		upd, err := readUpdates(s.files[p])
+		if err != nil {
+			return &Error{s.files[p].Name(), err}
+		}
+		key := strconv.Itoa(p)
+		var old []entry
+		if fm, ok := s.man.Files[key]; ok {
+			if old, err = s.readPart(key, fm); err != nil {
+				return err
+			}
+		}
+		merged := merge(old, upd)
+		name := filepath.Join(genDir, fmt.Sprintf("p-%03d.st", p))
+		crc, err := writePart(filepath.Join(s.dir, name), merged)
+		if err != nil {
+			return &Error{filepath.Join(s.dir, name), err}
+		}
+		next.Files[key] = fileMeta{Name: name, Entries: int64(len(merged)), CRC32: crc}
+		written++
+		if crashHook != nil {
+			crashHook(written)
+		}
+	}
+	if err := syncDir(filepath.Join(s.dir, genDir)); err != nil {
+		return &Error{s.dir, err}
+	}
+	b, err := json.MarshalIndent(next, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.dir, manifestName+".tmp")
+	if err := writeSynced(tmp, append(b, '\n')); err != nil {
+		return &Error{tmp, err}
+	}
+	if err := os.Rename(tmp, filepath.Join(s.dir, manifestName)); err != nil {
+		return &Error{s.dir, err}
+	}
+	if err := syncDir(s.dir); err != nil {
+		return &Error{s.dir, err}
+	}
+	s.man = next
+	s.closePending()
+	s.cleanup()
+	return nil
+}
+
+// readUpdates reads a pending file's entries, sorted by key, the last of
+// a key kept.
+func readUpdates(f *os.File) ([]entry, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]entry, 0, len(b)/EntrySize)
+	for i := 0; i+EntrySize <= len(b); i += EntrySize {
+		out = append(out, entry{binary.BigEndian.Uint64(b[i:]), binary.BigEndian.Uint64(b[i+8:]), binary.BigEndian.Uint64(b[i+16:])})
+	}
+	slices.SortStableFunc(out, entry.less)
+	// The last of equal keys wins.
+	dedup := out[:0]
+	for i, e := range out {
+		if i+1 < len(out) && out[i+1].less(e) == 0 {
+			continue
+		}
+		dedup = append(dedup, e)
+	}
+	return dedup, nil
+}
+
+// merge merges sorted old entries with sorted updates, an update replacing
+// the old entry of its key.
+func merge(old, upd []entry) []entry {
+	out := make([]entry, 0, len(old)+len(upd))
+	i, j := 0, 0
+	for i < len(old) || j < len(upd) {
+		switch {
+		case j == len(upd) || i < len(old) && old[i].less(upd[j]) < 0:
+			out = append(out, old[i])
+			i++
+		case i == len(old) || upd[j].less(old[i]) < 0:
+			out = append(out, upd[j])
+			j++
+		default:
+			out = append(out, upd[j])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// writePart writes a partition file, fsynced, and returns its CRC-32.
+func writePart(path string, entries []entry) (uint32, error) {
+	b := make([]byte, len(fileMagic), len(fileMagic)+len(entries)*EntrySize)
+	copy(b, fileMagic)
+	for _, e := range entries {
+		b = binary.BigEndian.AppendUint64(b, e.k1)
+		b = binary.BigEndian.AppendUint64(b, e.k2)
+		b = binary.BigEndian.AppendUint64(b, e.fp)
+	}
+	return crc32.ChecksumIEEE(b), writeSynced(path, b)
+}
+
+func writeSynced(path string, b []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// closePending closes and removes this run's pending files.
+func (s *Store) closePending() {
+	for p, f := range s.files {
+		if f != nil {
+			f.Close()
+			s.files[p], s.updates[p] = nil, nil
+		}
+	}
+	if s.pending != "" {
+		os.RemoveAll(s.pending)
+		s.pending = ""
+	}
+}
+
+// Close releases the state without storing what was not committed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closePending()
+	s.mu.Unlock()
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	return nil
+}
