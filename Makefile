@@ -5,7 +5,7 @@ N       ?= 1000000
 RATE    ?= 200
 PROFILE ?= 0
 
-.PHONY: build test lint bench demo fixtures fuzz clean
+.PHONY: build test lint bench bench-state demo fixtures fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/markimport
@@ -35,6 +35,11 @@ demo: build
 # vs the lower bound, the sending pace against the emulator.
 bench: build
 	N=$(N) RATE=$(RATE) PROFILE=$(PROFILE) ./scripts/bench.sh
+
+# Figures of the incremental mode (--state): nightly runs of a 20M-row file
+# and the store alone with 100M keys (about 15 minutes; not part of bench).
+bench-state:
+	STATE_N=$${STATE_N:-20000000} ./scripts/bench-state.sh
 
 # Regenerate the Parquet interop fixtures under testdata/parquet (its own
 # module) and the data-lake exports under testdata/lake (DuckDB through npm).

@@ -54,7 +54,12 @@ type partitionSource interface {
 // resumed run) and calls emit with each user's plan. With reuse, emit is
 // done with a plan when it returns (it keeps nothing), so that the memory
 // of plans is reused. It returns ctx's error when interrupted.
-func planAhead(ctx context.Context, st partitionSource, done mark.Rows, reuse bool, emit func([]mark.Request, []plan.Rejected) error) error {
+// partFilter returns, for partition p, what becomes of each of its users'
+// requests before they are emitted (the incremental state's filter); it
+// runs in the planner goroutine.
+type partFilter func(p int) (func([]mark.Request) []mark.Request, error)
+
+func planAhead(ctx context.Context, st partitionSource, done mark.Rows, reuse bool, filter partFilter, emit func([]mark.Request, []plan.Rejected) error) error {
 	var decoders [planners]spill.Decoder
 	planPart := func(k, p int, b *planned) error {
 		blocks, n, err := st.Take(p)
@@ -68,8 +73,17 @@ func planAhead(ctx context.Context, st partitionSource, done mark.Rows, reuse bo
 		if !reuse {
 			arena = nil
 		}
+		var f func([]mark.Request) []mark.Request
+		if filter != nil {
+			if f, err = filter(p); err != nil {
+				return err
+			}
+		}
 		decoders[k].EachUser(func(changes []mark.Change) {
 			reqs, rej := arena.PlanUser(changes, mark.MaxConversations, done)
+			if f != nil && len(reqs) > 0 {
+				reqs = f(reqs)
+			}
 			b.plans = append(b.plans, userPlan{reqs, rej})
 		})
 		return nil

@@ -80,13 +80,19 @@ type Options struct {
 
 // State is what a run needs of the incremental state (pipeline/state).
 type State interface {
-	// Unchanged reports whether the item of user from is what the API last
-	// confirmed. It is called from one goroutine, users partition by
-	// partition.
-	Unchanged(from string, it *mark.Item) (bool, error)
+	// Partition loads the state of the users of planner partition p; it
+	// is called from the planner goroutines.
+	Partition(p int) (StatePart, error)
 	// Confirmed records that the API confirmed the item; it may be called
 	// from several goroutines.
 	Confirmed(from string, it *mark.Item)
+}
+
+// StatePart is the state of one partition's users.
+type StatePart interface {
+	// Unchanged reports whether the item of user from is what the API
+	// last confirmed.
+	Unchanged(from string, it *mark.Item) bool
 }
 
 // Summary is the account of a run, printed at the end and written as JSON.
@@ -165,9 +171,13 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		r.ctr.RowsDone.Add(n)
 		r.sum.Resumed = n
 	}
+	if r.opts.State != nil && r.opts.Sorted {
+		return r.sum, errors.New("the incremental state (--state) needs the grouping of unsorted input: drop --sorted")
+	}
 	stopSync := r.syncEvery(opts.SyncEvery)
 	err := r.run(ctx)
 	stopSync()
+	r.sum.RequestsSaved = r.saved.Load()
 	if err != nil && ctx.Err() != nil && r.sum.Stopped == "" {
 		r.sum.Stopped = StoppedInterrupted
 	}
@@ -227,11 +237,12 @@ func (o *Options) resolve() error {
 
 // run is the state of one Run.
 type run struct {
-	opts Options
-	log  *slog.Logger
-	ctr  *mark.Counters
-	rep  *lockedReport
-	sum  Summary
+	opts  Options
+	saved atomic.Int64 // requests the state saved
+	log   *slog.Logger
+	ctr   *mark.Counters
+	rep   *lockedReport
+	sum   Summary
 
 	// Hooks of PlanEach: when set, invalid rows and plans go to them
 	// instead of the report and the sender.
@@ -316,11 +327,13 @@ func (r *run) run(ctx context.Context) error {
 			// Plans are done with once emitted unless they go to the
 			// sender or to a PlanEach hook.
 			reuse := (r.opts.DryRun || guard != nil) && r.onPlan == nil
-			done := r.opts.Done
+			done, filter := r.opts.Done, partFilter(nil)
 			if r.opts.State != nil {
-				done = nil // emit leaves done rows out, recording their items
+				// The state's filter leaves done rows out, recording
+				// their items.
+				done, filter = nil, r.stateFilter
 			}
-			return planAhead(ctx, st, done, reuse, r.emit)
+			return planAhead(ctx, st, done, reuse, filter, r.emit)
 		}
 	}
 
@@ -546,12 +559,6 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 	if len(reqs) > 0 || len(rejected) > 0 {
 		r.sum.Users++
 	}
-	if r.opts.State != nil && len(reqs) > 0 {
-		var err error
-		if reqs, err = r.filterState(reqs); err != nil {
-			return err
-		}
-	}
 	if len(rejected) > 0 {
 		r.rep.mu.Lock()
 		var n int64
@@ -596,59 +603,61 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 	return nil
 }
 
-// filterState applies the incremental state to a user's requests: an item
-// whose rows all ended ok in the run being resumed is recorded as
-// confirmed and left out (its rows are not reported again); an item the
-// state finds unchanged is reported unchanged and left out; the rest is
-// packed again, 100 items a request, so that requests stay at the lower
-// bound of what is sent.
-func (r *run) filterState(reqs []mark.Request) ([]mark.Request, error) {
-	from := reqs[0].From
-	planned := len(reqs)
-	var kept []mark.Item
-	for i := range reqs {
-		for j := range reqs[i].Items {
-			it := reqs[i].Items[j]
-			if r.opts.Done != nil {
-				rows := make([]int64, 0, len(it.Rows))
-				for _, row := range it.Rows {
-					if !r.opts.Done.Has(row) {
-						rows = append(rows, row)
+// stateFilter returns the filter of the users of partition p (called
+// in a planner goroutine): an item whose rows all ended ok in the run
+// being resumed is recorded as confirmed and left out (its rows are not
+// reported again); an item the state finds unchanged is reported
+// unchanged and left out; the rest is packed again, 100 items a request,
+// so that requests stay at the lower bound of what is sent.
+func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
+	part, err := r.opts.State.Partition(p)
+	if err != nil {
+		return nil, err
+	}
+	return func(reqs []mark.Request) []mark.Request {
+		from := reqs[0].From
+		var kept, same []mark.Item
+		for i := range reqs {
+			for j := range reqs[i].Items {
+				it := reqs[i].Items[j]
+				if r.opts.Done != nil {
+					rows := make([]int64, 0, len(it.Rows))
+					for _, row := range it.Rows {
+						if !r.opts.Done.Has(row) {
+							rows = append(rows, row)
+						}
 					}
+					if len(rows) == 0 {
+						if !r.opts.DryRun {
+							r.opts.State.Confirmed(from, &it)
+						}
+						continue
+					}
+					it.Rows = rows
 				}
-				if len(rows) == 0 {
-					if !r.opts.DryRun {
-						r.opts.State.Confirmed(from, &it)
-					}
+				if part.Unchanged(from, &it) {
+					same = append(same, it)
 					continue
 				}
-				it.Rows = rows
+				kept = append(kept, it)
 			}
-			same, err := r.opts.State.Unchanged(from, &it)
-			if err != nil {
-				return nil, err
-			}
-			if same {
-				r.rep.mu.Lock()
-				r.rep.writeRowsLocked(report.Line{From: from, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: report.StatusUnchanged,
-					Message: "unchanged since the API confirmed it (--state)"}, it.Rows)
-				r.rep.mu.Unlock()
-				r.ctr.RowsDone.Add(int64(len(it.Rows)))
-				continue
-			}
-			kept = append(kept, it)
 		}
-	}
-	var out []mark.Request
-	for len(kept) > 0 {
-		n := min(len(kept), mark.MaxItemsPerRequest)
-		out = append(out, mark.Request{From: from, Items: kept[:n:n]})
-		kept = kept[n:]
-	}
-	if saved := planned - len(out); saved > 0 && r.opts.Done == nil {
-		r.sum.RequestsSaved += int64(saved)
-	}
-	return out, nil
+		if len(same) > 0 {
+			// The status says it: no message, which costs a report of
+			// tens of millions of unchanged rows nothing.
+			writeItems(r.rep, r.ctr, &mark.Request{From: from, Items: same}, nil, report.StatusUnchanged)
+		}
+		var out []mark.Request
+		for len(kept) > 0 {
+			n := min(len(kept), mark.MaxItemsPerRequest)
+			out = append(out, mark.Request{From: from, Items: kept[:n:n]})
+			kept = kept[n:]
+		}
+		if saved := len(reqs) - len(out); saved > 0 && r.opts.Done == nil {
+			r.saved.Add(int64(saved))
+		}
+		return out
+	}, nil
 }
 
 // markInputRead calls Options.InputRead the first time.

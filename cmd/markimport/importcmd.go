@@ -326,7 +326,7 @@ func (r *importRun) run(ctx context.Context) int {
 		MaxInvalid:   r.maxInvalid,
 	}
 	if st != nil {
-		opts.State = st
+		opts.State = statePort{st}
 	}
 	if journal != nil {
 		opts.InputRead = journal.Commit
@@ -466,4 +466,16 @@ func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr 
 		fatal:       "Rows not sent are reported unsent; fix the cause, then run again with --resume.",
 		interrupted: interrupted,
 	})
+}
+
+// statePort is the state as the pipeline's port.
+type statePort struct{ *state.Store }
+
+// Partition loads the state of planner partition p.
+func (s statePort) Partition(p int) (pipeline.StatePart, error) {
+	part, err := s.Store.Partition(p)
+	if err != nil {
+		return nil, err
+	}
+	return part, nil
 }

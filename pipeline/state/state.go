@@ -24,9 +24,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"hash/crc64"
-	"hash/fnv"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,7 +42,8 @@ import (
 // EntrySize is the size of one conversation's entry on disk.
 const EntrySize = 24
 
-// entry is a conversation's key and the fingerprint of its confirmed item.
+// entry is a conversation's key and the fingerprint of its confirmed item;
+// on disk, 24 bytes big-endian, so that files sort as their entries do.
 type entry struct {
 	k1, k2 uint64
 	fp     uint64
@@ -65,35 +65,71 @@ func (e entry) less(o entry) int {
 	return 0
 }
 
-var crcTable = crc64.MakeTable(crc64.ECMA)
-
-// keyOf is the 128-bit key of a conversation of user from: two independent
-// 64-bit hashes (FNV-1a and CRC-64) of from, type and peer.
+// keyOf is the 128-bit key of a conversation of user from: two 64-bit
+// hashes of from, type and peer computed in one pass, FNV-1a and a
+// multiply-rotate hash with other constants, each finished with a mixer.
 func keyOf(from string, c mark.Conversation) (uint64, uint64) {
-	var buf [128]byte
-	b := append(buf[:0], from...)
-	b = append(b, 0, c.Type, 0)
-	b = append(b, c.Peer...)
-	h := fnv.New64a()
-	h.Write(b)
-	return h.Sum64(), crc64.Checksum(b, crcTable)
+	h1, h2 := uint64(fnvOffset), uint64(altOffset)
+	add := func(b byte) {
+		h1 = (h1 ^ uint64(b)) * fnvPrime
+		h2 = bits.RotateLeft64((h2^uint64(b))*altPrime, 31)
+	}
+	for i := 0; i < len(from); i++ {
+		add(from[i])
+	}
+	add(0)
+	add(c.Type)
+	add(0)
+	for i := 0; i < len(c.Peer); i++ {
+		add(c.Peer[i])
+	}
+	return mix(h1), mix(h2 ^ uint64(len(from)+len(c.Peer)))
+}
+
+const (
+	altOffset = 0x9E3779B97F4A7C15
+	altPrime  = 0xC2B2AE3D27D4EB4F
+)
+
+// mix is MurmurHash3's 64-bit finaliser.
+func mix(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}
+
+func fnvUint64(h, v uint64) uint64 {
+	for i := 0; i < 8; i++ {
+		h = fnvByte(h, byte(v>>(8*i)))
+	}
+	return h
 }
 
 // Fingerprint is what an item asks of its conversation: the bits it sets,
-// the bits it clears, and the custom mark when it writes one.
+// the bits it clears, and the custom mark when it writes one (FNV-1a).
 func Fingerprint(it *mark.Item) uint64 {
-	h := fnv.New64a()
-	var b [17]byte
-	binary.LittleEndian.PutUint64(b[0:], it.Set)
-	binary.LittleEndian.PutUint64(b[8:], it.Clear)
-	if it.Opt&mark.OptCustom != 0 {
-		b[16] = 1
+	h := fnvUint64(fnvUint64(fnvOffset, it.Set), it.Clear)
+	if it.Opt&mark.OptCustom == 0 {
+		return fnvByte(h, 0)
 	}
-	h.Write(b[:])
-	if b[16] == 1 {
-		h.Write([]byte(it.Custom))
-	}
-	return h.Sum64()
+	return fnvString(fnvByte(h, 1), it.Custom)
 }
 
 // manifest is the state's table of contents, MANIFEST.json.
@@ -139,10 +175,6 @@ type Store struct {
 	lock    *os.File
 	pending string // folder of this run's confirmed items
 
-	// The partition loaded for lookups (by the one goroutine that plans).
-	curPart int
-	cur     []entry
-
 	mu      sync.Mutex
 	updates [spill.Partitions]*bufio.Writer
 	files   [spill.Partitions]*os.File
@@ -155,7 +187,7 @@ type Store struct {
 // by another run is an *Error. With full, Unchanged is always false. With
 // dry (validate), nothing is stored and the state is not created.
 func Open(dir, appID string, full, dry bool) (*Store, error) {
-	s := &Store{dir: dir, appID: appID, full: full, dry: dry, curPart: -1}
+	s := &Store{dir: dir, appID: appID, full: full, dry: dry}
 	if dry {
 		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 			s.man = manifest{Format: formatVersion, SDKAppID: appID, Files: map[string]fileMeta{}}
@@ -244,15 +276,16 @@ func (s *Store) readManifest() error {
 // taken as a state that holds less.
 func (s *Store) check() error {
 	for p, fm := range s.man.Files {
-		if _, err := s.readPart(p, fm); err != nil {
+		if _, err := s.readRaw(p, fm); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// readPart reads and checks a partition file.
-func (s *Store) readPart(p string, fm fileMeta) ([]entry, error) {
+// readRaw reads and checks a partition file and returns its entries as
+// they are on disk.
+func (s *Store) readRaw(p string, fm fileMeta) ([]byte, error) {
 	path := filepath.Join(s.dir, fm.Name)
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -265,7 +298,15 @@ func (s *Store) readPart(p string, fm fileMeta) ([]entry, error) {
 	if crc32.ChecksumIEEE(b) != fm.CRC32 {
 		return nil, &Error{path, fmt.Errorf("state partition %s is damaged (checksum mismatch): run with --full to rebuild the state (every item is sent again)", p)}
 	}
-	b = b[len(fileMagic):]
+	return b[len(fileMagic):], nil
+}
+
+// readPart reads and checks a partition file and decodes its entries.
+func (s *Store) readPart(p string, fm fileMeta) ([]entry, error) {
+	b, err := s.readRaw(p, fm)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]entry, fm.Entries)
 	for i := range out {
 		e := b[i*EntrySize:]
@@ -299,28 +340,65 @@ func (s *Store) Entries() int64 {
 	return n
 }
 
-// Unchanged reports whether the item of user from is what the API last
-// confirmed for its conversation. Users must come partition by partition
-// (as the planner emits them); it is called from one goroutine.
-func (s *Store) Unchanged(from string, it *mark.Item) (bool, error) {
+// Part is one partition of the state, loaded for lookups: its entries as
+// they are on disk, sorted, searched in place.
+type Part struct {
+	raw  []byte // EntrySize bytes an entry
+	full bool
+}
+
+// Partition loads partition p (spill.PartitionOf of the users planned
+// with it) for lookups. Planners call it for the partition they plan, so
+// that one partition of the state at a time is in memory per planner.
+func (s *Store) Partition(p int) (*Part, error) {
 	if s.full {
-		return false, nil
+		return &Part{full: true}, nil
 	}
-	p := spill.PartitionOf(from)
-	if p != s.curPart {
-		s.cur, s.curPart = nil, p
-		if fm, ok := s.man.Files[strconv.Itoa(p)]; ok {
-			entries, err := s.readPart(strconv.Itoa(p), fm)
-			if err != nil {
-				return false, err
-			}
-			s.cur = entries
-		}
+	fm, ok := s.man.Files[strconv.Itoa(p)]
+	if !ok {
+		return &Part{}, nil
+	}
+	raw, err := s.readRaw(strconv.Itoa(p), fm)
+	if err != nil {
+		return nil, err
+	}
+	return &Part{raw: raw}, nil
+}
+
+// Unchanged reports whether the item of user from (a user of this
+// partition) is what the API last confirmed for its conversation.
+func (pt *Part) Unchanged(from string, it *mark.Item) bool {
+	n := len(pt.raw) / EntrySize
+	if pt.full || n == 0 {
+		return false
 	}
 	k1, k2 := keyOf(from, it.Conv)
-	want := entry{k1: k1, k2: k2}
-	i, found := slices.BinarySearchFunc(s.cur, want, entry.less)
-	return found && s.cur[i].fp == Fingerprint(it), nil
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		e := pt.raw[m*EntrySize:]
+		a, b := binary.BigEndian.Uint64(e), binary.BigEndian.Uint64(e[8:])
+		if a < k1 || a == k1 && b < k2 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == n {
+		return false
+	}
+	e := pt.raw[lo*EntrySize:]
+	return binary.BigEndian.Uint64(e) == k1 && binary.BigEndian.Uint64(e[8:]) == k2 && binary.BigEndian.Uint64(e[16:]) == Fingerprint(it)
+}
+
+// Unchanged is Partition(spill.PartitionOf(from)).Unchanged, for one
+// lookup (tests and tools).
+func (s *Store) Unchanged(from string, it *mark.Item) (bool, error) {
+	pt, err := s.Partition(spill.PartitionOf(from))
+	if err != nil {
+		return false, err
+	}
+	return pt.Unchanged(from, it), nil
 }
 
 // Confirmed records that the API confirmed the item of user from (every

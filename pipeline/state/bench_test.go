@@ -1,0 +1,102 @@
+package state
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"markimport/pipeline/mark"
+	"markimport/pipeline/spill"
+)
+
+// BenchmarkStore writes the state of MARKIMPORT_BENCH_KEYS conversations
+// (default 1,000,000; make bench-state runs 100,000,000), 10 a user, then
+// opens it again and looks every one up, partition by partition as the
+// planners do. It reports the seconds of each phase, per key, and the
+// bytes on disk.
+func BenchmarkStore(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("MARKIMPORT_BENCH_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	for range b.N {
+		dir := b.TempDir()
+		s, err := Open(dir, "1", false, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		users := n / 10
+		it := &mark.Item{Opt: mark.OptStandard}
+		start := time.Now()
+		for u := range users {
+			from := "user" + strconv.Itoa(u)
+			for c := range 10 {
+				it.Conv = mark.Conversation{Type: mark.C2C, Peer: "peer" + strconv.Itoa(c)}
+				it.Set = uint64(u + c)
+				s.Confirmed(from, it)
+			}
+		}
+		if err := s.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		write := time.Since(start)
+		s.Close()
+		var size int64
+		filepath.Walk(dir, func(_ string, info os.FileInfo, _ error) error {
+			if info != nil && !info.IsDir() {
+				size += info.Size()
+			}
+			return nil
+		})
+
+		start = time.Now()
+		s, err = Open(dir, "1", false, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		open := time.Since(start)
+		// Users by partition, as the planners take them.
+		byPart := make([][]int32, spill.Partitions)
+		for u := range users {
+			p := spill.PartitionOf("user" + strconv.Itoa(u))
+			byPart[p] = append(byPart[p], int32(u))
+		}
+		start = time.Now()
+		found := 0
+		parts := make([]int, 0, spill.Partitions)
+		for p := range byPart {
+			parts = append(parts, p)
+		}
+		sort.Ints(parts)
+		for _, p := range parts {
+			part, err := s.Partition(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, u := range byPart[p] {
+				from := "user" + strconv.Itoa(int(u))
+				for c := range 10 {
+					it.Conv = mark.Conversation{Type: mark.C2C, Peer: "peer" + strconv.Itoa(c)}
+					it.Set = uint64(int(u) + c)
+					if part.Unchanged(from, it) {
+						found++
+					}
+				}
+			}
+		}
+		lookup := time.Since(start)
+		s.Close()
+		if found != users*10 {
+			b.Fatalf("found %d of %d", found, users*10)
+		}
+		b.ReportMetric(write.Seconds(), "write-s")
+		b.ReportMetric(float64(write.Nanoseconds())/float64(n), "write-ns/key")
+		b.ReportMetric(open.Seconds(), "open-check-s")
+		b.ReportMetric(lookup.Seconds(), "lookup-s")
+		b.ReportMetric(float64(lookup.Nanoseconds())/float64(n), "lookup-ns/key")
+		b.ReportMetric(float64(size)/float64(n), "disk-B/key")
+	}
+}
