@@ -373,7 +373,31 @@ func (pt *Part) Unchanged(from string, it *mark.Item) bool {
 		return false
 	}
 	k1, k2 := keyOf(from, it.Conv)
+	// Keys are hashes, spread evenly: interpolation narrows the search to
+	// a few entries in two or three probes, where a binary search of a
+	// 10 MB partition takes twenty, most of them cache misses.
 	lo, hi := 0, n
+	for hi-lo > 8 {
+		a, b := binary.BigEndian.Uint64(pt.raw[lo*EntrySize:]), binary.BigEndian.Uint64(pt.raw[(hi-1)*EntrySize:])
+		if k1 < a || k1 > b {
+			break
+		}
+		if a == b {
+			break
+		}
+		m := lo + int(float64(k1-a)/float64(b-a)*float64(hi-1-lo))
+		m = min(max(m, lo), hi-1)
+		e := pt.raw[m*EntrySize:]
+		ka, kb := binary.BigEndian.Uint64(e), binary.BigEndian.Uint64(e[8:])
+		switch {
+		case ka < k1 || ka == k1 && kb < k2:
+			lo = m + 1
+		case ka == k1 && kb == k2:
+			return binary.BigEndian.Uint64(e[16:]) == Fingerprint(it)
+		default:
+			hi = m
+		}
+	}
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		e := pt.raw[m*EntrySize:]
