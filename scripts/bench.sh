@@ -478,8 +478,16 @@ for kind in $PART_KINDS; do
 		P_WALL[$kind]="?" P_RSS[$kind]="?" P_PLANNED[$kind]="?"
 	fi
 done
-PARTS_RATIO_CSV=$(div "${P_WALL[parts-csv]}" "${P_WALL[one-csv]}")
-PARTS_RATIO_PQ=$(div "${P_WALL[parts-parquet]:-?}" "${P_WALL[one-parquet]:-?}")
+# paired_ratio A B: the median of the run-by-run ratios of kind A to kind
+# B, each pair run back to back: the machine's drift between runs falls
+# on both sides of each ratio.
+paired_ratio() {
+	[[ ${V_STATUS[$1]:-} == ok && ${V_STATUS[$2]:-} == ok ]] || { echo "?"; return; }
+	# shellcheck disable=SC2086
+	median $(paste -d' ' <(printf '%s\n' ${V_WALLS[$1]}) <(printf '%s\n' ${V_WALLS[$2]}) | awk '{ printf "%.3f\n", $1 / $2 }')
+}
+PARTS_RATIO_CSV=$(paired_ratio parts-csv one-csv)
+PARTS_RATIO_PQ=$(paired_ratio parts-parquet one-parquet)
 PARTS_SAME=$([[ ${P_PLANNED[parts-csv]} == "${P_PLANNED[one-csv]}" && ${P_PLANNED[parts-parquet]:-x} == "${P_PLANNED[one-parquet]:-x}" ]] && echo "the same plan" || echo "DIFFERENT plans")
 log "parts: CSV ${P_WALL[one-csv]}s one file, ${P_WALL[parts-csv]}s $PARTS parts (ratio $PARTS_RATIO_CSV); Parquet ${P_WALL[one-parquet]:-?}s, ${P_WALL[parts-parquet]:-?}s (ratio $PARTS_RATIO_PQ); $PARTS_SAME"
 
@@ -553,6 +561,8 @@ Saving over the streamer: $SAVING of its requests ($STREAM_FACTOR× fewer).
 | sending | run --fake | ${INT_MS[sending]} ms | ${INT_CODE[sending]} | ${INT_DONE[sending]} |
 
 ### An export of $PARTS part files against the single file (a folder; validate, median of $RUNS, taking turns)
+
+The ratio is the median of the $RUNS run-by-run ratios, each pair run back to back.
 
 | input | one file | $PARTS parts | ratio parts/one | peak RSS one / parts | requests planned one / parts |
 |---|---|---|---|---|---|

@@ -197,9 +197,9 @@ func readReport(t *testing.T, path string) map[int64]reportLine {
 	return out
 }
 
-// readRows reads a report file with the given header and returns its
-// records by row, failing on a row reported twice.
-func readRows(t *testing.T, path, header string) map[int64][]string {
+// readCSVFile reads a whole CSV file, whose header must be header when
+// given.
+func readCSVFile(t *testing.T, path, header string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -208,11 +208,22 @@ func readRows(t *testing.T, path, header string) map[int64][]string {
 	defer f.Close()
 	recs, err := csv.NewReader(f).ReadAll()
 	if err != nil {
-		t.Fatalf("report %s: %v", path, err)
+		t.Fatalf("%s: %v", path, err)
 	}
-	if got := strings.Join(recs[0], ","); got != header {
-		t.Fatalf("report %s header %s, want %s", path, got, header)
+	if len(recs) == 0 {
+		t.Fatalf("%s is empty", path)
 	}
+	if got := strings.Join(recs[0], ","); header != "" && got != header {
+		t.Fatalf("%s: header %s, want %s", path, got, header)
+	}
+	return recs
+}
+
+// readRows reads a report file with the given header and returns its
+// records by row, failing on a row reported twice.
+func readRows(t *testing.T, path, header string) map[int64][]string {
+	t.Helper()
+	recs := readCSVFile(t, path, header)
 	out := map[int64][]string{}
 	for _, r := range recs[1:] {
 		row, _ := strconv.ParseInt(r[0], 10, 64)
