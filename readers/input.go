@@ -49,8 +49,9 @@ type Input struct {
 	Parts  []Part
 	Format Format // the format of every part
 	// Roots are the folders the input reads whole or matches a glob in:
-	// an output inside one would be read as input by the next run.
-	Roots []string
+	// an output that one of them reads would be read as input by the next
+	// run (see Root.Reads).
+	Roots []Root
 	specs []string
 
 	// starts[k] is how many rows the files before part k hold, known once
@@ -122,7 +123,7 @@ func ResolveInput(specs []string, format string) (*Input, error) {
 		return SingleInput("-", format)
 	}
 	var parts []Part
-	var roots []string
+	var roots []Root
 	for _, spec := range specs {
 		if spec == "-" {
 			return nil, &InputError{Path: spec, Err: errors.New("standard input cannot be read beside other inputs")}
@@ -131,7 +132,7 @@ func ResolveInput(specs []string, format string) (*Input, error) {
 		if err != nil {
 			return nil, err
 		}
-		if root != "" {
+		if root.Dir != "" {
 			roots = append(roots, root)
 		}
 		if len(specs) > 1 {
@@ -155,24 +156,48 @@ func ResolveInput(specs []string, format string) (*Input, error) {
 	return in, nil
 }
 
+// Root is a folder an input reads: whole (Pattern nil) or the files a
+// glob's segments after it match.
+type Root struct {
+	Dir     string
+	Pattern []string
+}
+
+// Reads reports whether a file at rel (a slash-separated path below the
+// root's folder) would be read by a run of this input: anything beneath a
+// folder read whole; for a glob, a file it matches or one beneath a
+// folder it matches.
+func (r Root) Reads(rel string) bool {
+	if r.Pattern == nil {
+		return true
+	}
+	names := strings.Split(rel, "/")
+	for i := 1; i <= len(names); i++ {
+		if globMatch(r.Pattern, names[:i]) {
+			return true
+		}
+	}
+	return false
+}
+
 // resolveSpec lists the files of one --input value, and the folder it
-// reads whole or matches a glob in ("" for a file).
-func resolveSpec(spec string) ([]Part, string, error) {
+// reads whole or matches a glob in (none for a file).
+func resolveSpec(spec string) ([]Part, Root, error) {
 	st, err := os.Stat(spec)
 	switch {
 	case err == nil && st.IsDir():
 		parts, skipped, err := walkFolder(spec)
 		if err != nil {
-			return nil, "", err
+			return nil, Root{}, err
 		}
 		if len(parts) == 0 {
-			return nil, "", &InputError{Path: spec, Err: fmt.Errorf("the folder holds no data file%s", skippedNote(skipped))}
+			return nil, Root{}, &InputError{Path: spec, Err: fmt.Errorf("the folder holds no data file%s", skippedNote(skipped))}
 		}
-		return parts, spec, nil
+		return parts, Root{Dir: spec}, nil
 	case err == nil:
-		return []Part{{Path: spec, Name: spec}}, "", nil
+		return []Part{{Path: spec, Name: spec}}, Root{}, nil
 	case !hasMeta(spec):
-		return nil, "", &InputError{Path: spec, Err: errors.Unwrap(err)}
+		return nil, Root{}, &InputError{Path: spec, Err: errors.Unwrap(err)}
 	}
 	return matchGlob(spec)
 }
@@ -312,7 +337,7 @@ func hasMeta(s string) bool { return strings.ContainsAny(s, "*?[") }
 // matchGlob lists the data files a glob matches, in natural order: files
 // matched, and the data files beneath folders matched. Names are relative
 // to the glob's root, the folder before its first segment with glob syntax.
-func matchGlob(glob string) ([]Part, string, error) {
+func matchGlob(glob string) ([]Part, Root, error) {
 	slash := filepath.ToSlash(glob)
 	segs := strings.Split(slash, "/")
 	i := 0
@@ -326,7 +351,7 @@ func matchGlob(glob string) ([]Part, string, error) {
 	pattern := segs[i:]
 	for _, s := range pattern {
 		if _, err := path.Match(s, ""); err != nil {
-			return nil, "", &InputError{Path: glob, Err: fmt.Errorf("bad glob segment %s: %v", Quote(s), err)}
+			return nil, Root{}, &InputError{Path: glob, Err: fmt.Errorf("bad glob segment %s: %v", Quote(s), err)}
 		}
 	}
 	dir := root
@@ -334,7 +359,7 @@ func matchGlob(glob string) ([]Part, string, error) {
 		dir = "."
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, "", &InputError{Path: glob, Err: fmt.Errorf("the glob's folder %s does not exist", dir)}
+		return nil, Root{}, &InputError{Path: glob, Err: fmt.Errorf("the glob's folder %s does not exist", dir)}
 	}
 	var parts []Part
 	var skipped []string
@@ -392,13 +417,13 @@ func matchGlob(glob string) ([]Part, string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, Root{}, err
 	}
 	if len(parts) == 0 {
-		return nil, "", &InputError{Path: glob, Err: fmt.Errorf("no data file matches%s", skippedNote(skipped))}
+		return nil, Root{}, &InputError{Path: glob, Err: fmt.Errorf("no data file matches%s", skippedNote(skipped))}
 	}
 	sortNatural(parts)
-	return parts, dir, nil
+	return parts, Root{Dir: dir, Pattern: pattern}, nil
 }
 
 // globMatch reports whether the path names match the pattern's segments;

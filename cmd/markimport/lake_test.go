@@ -372,10 +372,14 @@ func TestUnusualInputs(t *testing.T) {
 			d := mk(map[string]string{"a.csv": good})
 			return []string{"--input", d, "--report", filepath.Join(d, "report.csv"), "--overwrite"}
 		}, []string{"inside the input folder"}},
-		{"the rejects inside a glob's folder", func() []string {
+		{"the rejects matched by the input's glob", func() []string {
 			d := mk(map[string]string{"a.csv": good})
-			return []string{"--input", filepath.Join(d, "*.csv"), "--rejects", filepath.Join(d, "sub", "rejects.csv")}
-		}, []string{"inside the input folder"}},
+			return []string{"--input", filepath.Join(d, "*.csv"), "--rejects", filepath.Join(d, "rejects.csv")}
+		}, []string{"matched by the input's glob"}},
+		{"the report in a folder the glob matches", func() []string {
+			d := mk(map[string]string{"k=1/a.csv": good})
+			return []string{"--input", filepath.Join(d, "k=*"), "--report", filepath.Join(d, "k=1", "report.txt"), "--overwrite"}
+		}, []string{"matched by the input's glob"}},
 		{"a Hive folder name that is not URL-encoded", func() []string {
 			return []string{"--input", mk(map[string]string{"from_account=%zz/a.csv": "to_account,set_mark\np,1\n"})}
 		}, []string{"from_account=%zz", "Hive"}},
@@ -397,6 +401,16 @@ func TestUnusualInputs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOutputBesideAGlob: an output in the glob's folder that the glob does
+// not match is fine.
+func TestOutputBesideAGlob(t *testing.T) {
+	dir, _, _ := newInput(t, 45, 200) // in.csv
+	rep := filepath.Join(dir, "report.csv")
+	if code, _, stderr := runCLI(t, "validate", "--input", filepath.Join(dir, "in*.csv"), "--report", rep, "--quiet"); code != exitSomeNotOK {
+		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }
 

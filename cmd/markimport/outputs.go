@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"markimport/readers"
 )
 
 // An output must never be an input or another output: `--report x.csv`
@@ -67,15 +69,20 @@ func (a fileID) same(b fileID) bool {
 // checkOutputs refuses, naming both, an output that is an input or another
 // output. Standard input counts as an input when it is a file.
 // roots are folders the input reads whole or matches a glob in: an output
-// inside one is refused too, since the next run would read it as input.
-func checkOutputs(inputs, outputs []named, roots []string) error {
+// the input would read is refused too, since the next run would read it as
+// input.
+func checkOutputs(inputs, outputs []named, roots []readers.Root) error {
 	for _, o := range outputs {
 		if o.path == "" {
 			continue
 		}
 		for _, root := range roots {
-			if inside(o.path, root) {
-				return fmt.Errorf("%s %s is inside the input folder %s: the next run would read it as input; write it elsewhere", o.flag, o.path, root)
+			if rel, ok := inside(o.path, root.Dir); ok && root.Reads(rel) {
+				what := "inside the input folder " + root.Dir
+				if root.Pattern != nil {
+					what = "matched by the input's glob (" + root.Dir + "/" + strings.Join(root.Pattern, "/") + ")"
+				}
+				return fmt.Errorf("%s %s is %s: the next run would read it as input; write it elsewhere", o.flag, o.path, what)
 			}
 		}
 	}
@@ -117,18 +124,22 @@ func checkOutputs(inputs, outputs []named, roots []string) error {
 }
 
 // inside reports whether path lies beneath the folder root, symlinks
-// resolved as far as they exist.
-func inside(path, root string) bool {
+// resolved as far as they exist, and returns its slash-separated path
+// below root.
+func inside(path, root string) (string, bool) {
 	r, err := resolvedDir(root)
 	if err != nil {
-		return false
+		return "", false
 	}
 	p, err := resolvedDir(filepath.Dir(path))
 	if err != nil {
-		return false
+		return "", false
 	}
-	rel, err := filepath.Rel(r, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+	rel, err := filepath.Rel(r, filepath.Join(p, filepath.Base(path)))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
 }
 
 // resolvedDir is the absolute form of dir with its symlinks resolved, for
