@@ -614,9 +614,14 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The unchanged items of a user are reported before the next user's
+	// are looked at (in this goroutine): one buffer serves them all, which
+	// spares the collector a copy of every item of a night's file.
+	var same []mark.Item
 	return func(reqs []mark.Request) []mark.Request {
 		from := reqs[0].From
-		var kept, same []mark.Item
+		var kept []mark.Item
+		same = same[:0]
 		for i := range reqs {
 			for j := range reqs[i].Items {
 				it := reqs[i].Items[j]
@@ -645,7 +650,9 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
 		if len(same) > 0 {
 			// The status says it: no message, which costs a report of
 			// tens of millions of unchanged rows nothing.
-			writeItems(r.rep, r.ctr, &mark.Request{From: from, Items: same}, nil, report.StatusUnchanged)
+			req := mark.Request{From: from, Items: same}
+			writeItems(r.rep, r.ctr, &req, nil, report.StatusUnchanged)
+			clear(same) // nothing kept alive past the user
 		}
 		var out []mark.Request
 		for len(kept) > 0 {

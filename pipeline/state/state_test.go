@@ -138,3 +138,35 @@ func TestCommitKilledLeavesOldState(t *testing.T) {
 		t.Errorf("%d entries, want the old 1", s.Entries())
 	}
 }
+
+// TestPartFindsExactlyItsEntries: the bucket index finds every entry and
+// nothing else, for partitions of every size, keys at both ends included.
+func TestPartFindsExactlyItsEntries(t *testing.T) {
+	for _, n := range []int{0, 1, 3, 4, 5, 17, 1000, 40000} {
+		var entries []entry
+		for i := range n {
+			it := item("p"+strconv.Itoa(i), uint64(i), "", mark.OptStandard)
+			k1, k2 := keyOf("u", it.Conv)
+			entries = append(entries, entry{k1, k2, Fingerprint(it)})
+		}
+		if n > 2 { // keys at both ends of the space
+			entries[0].k1, entries[1].k1 = 0, ^uint64(0)
+		}
+		slicesSortEntries(entries)
+		b := make([]byte, 0, n*EntrySize)
+		for _, e := range entries {
+			b = append(b, be(e.k1)...)
+			b = append(b, be(e.k2)...)
+			b = append(b, be(e.fp)...)
+		}
+		pt := newPart(b)
+		for _, e := range entries {
+			if !pt.has(e.k1, e.k2, e.fp) {
+				t.Fatalf("n=%d: entry %x/%x not found", n, e.k1, e.k2)
+			}
+			if pt.has(e.k1, e.k2+1, e.fp) || pt.has(e.k1+1, e.k2, e.fp) || pt.has(e.k1, e.k2, e.fp+1) {
+				t.Fatalf("n=%d: a neighbour of %x/%x found", n, e.k1, e.k2)
+			}
+		}
+	}
+}
