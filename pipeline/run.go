@@ -620,30 +620,23 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
 	var same []mark.Item
 	return func(reqs []mark.Request) []mark.Request {
 		from := reqs[0].From
-		var kept []mark.Item
-		same = same[:0]
+		var items []mark.Item
 		for i := range reqs {
-			for j := range reqs[i].Items {
-				it := reqs[i].Items[j]
-				if r.opts.Done != nil {
-					rows := make([]int64, 0, len(it.Rows))
-					for _, row := range it.Rows {
-						if !r.opts.Done.Has(row) {
-							rows = append(rows, row)
-						}
-					}
-					if len(rows) == 0 {
-						if !r.opts.DryRun {
-							r.opts.State.Confirmed(from, &it)
-						}
-						continue
-					}
-					it.Rows = rows
-				}
-				if part.Unchanged(from, &it) {
-					same = append(same, it)
-					continue
-				}
+			items = append(items, reqs[i].Items...)
+		}
+		if r.opts.Done != nil {
+			confirmed := func(it *mark.Item) { r.opts.State.Confirmed(from, it) }
+			if r.opts.DryRun {
+				confirmed = nil
+			}
+			items = plan.DropDone(items, r.opts.Done, confirmed)
+		}
+		kept := items[:0]
+		same = same[:0]
+		for _, it := range items {
+			if part.Unchanged(from, &it) {
+				same = append(same, it)
+			} else {
 				kept = append(kept, it)
 			}
 		}
@@ -654,12 +647,7 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
 			writeItems(r.rep, r.ctr, &req, nil, report.StatusUnchanged)
 			clear(same) // nothing kept alive past the user
 		}
-		var out []mark.Request
-		for len(kept) > 0 {
-			n := min(len(kept), mark.MaxItemsPerRequest)
-			out = append(out, mark.Request{From: from, Items: kept[:n:n]})
-			kept = kept[n:]
-		}
+		out := plan.Pack(nil, from, kept)
 		if saved := len(reqs) - len(out); saved > 0 && r.opts.Done == nil {
 			r.saved.Add(int64(saved))
 		}

@@ -175,33 +175,49 @@ func (sl *Arena) PlanUser(changes []mark.Change, maxConversations int, done mark
 		}
 	}
 	if done != nil {
-		kept := items[:0]
-		for _, it := range items {
-			rows := it.Rows[:0]
-			for _, r := range it.Rows {
-				if !done.Has(r) {
-					rows = append(rows, r)
-				}
-			}
-			if len(rows) > 0 {
-				it.Rows = rows
-				kept = append(kept, it)
-			}
-		}
-		items = kept
+		items = DropDone(items, done, nil)
 	}
 	var reqs []mark.Request
 	if n := (len(items) + mark.MaxItemsPerRequest - 1) / mark.MaxItemsPerRequest; sl != nil {
 		reqs = take(&sl.reqs, n)
-	} else {
-		reqs = make([]mark.Request, 0, n)
 	}
+	reqs = Pack(reqs, from, items)
+	return reqs, rejected
+}
+
+// DropDone leaves the done rows out of items, in place, and the items left
+// with no row out of the result; allDone, when not nil, is called with each
+// item whose rows were all done (a resumed run's confirmed items).
+func DropDone(items []mark.Item, done mark.Rows, allDone func(*mark.Item)) []mark.Item {
+	kept := items[:0]
+	for _, it := range items {
+		rows := it.Rows[:0]
+		for _, r := range it.Rows {
+			if !done.Has(r) {
+				rows = append(rows, r)
+			}
+		}
+		if len(rows) == 0 {
+			if allDone != nil {
+				allDone(&it)
+			}
+			continue
+		}
+		it.Rows = rows
+		kept = append(kept, it)
+	}
+	return kept
+}
+
+// Pack appends to reqs the requests of user from that carry items, 100 a
+// request in order: the fewest requests the items need.
+func Pack(reqs []mark.Request, from string, items []mark.Item) []mark.Request {
 	for len(items) > 0 {
 		n := min(len(items), mark.MaxItemsPerRequest)
 		reqs = append(reqs, mark.Request{From: from, Items: items[:n:n]})
 		items = items[n:]
 	}
-	return reqs, rejected
+	return reqs
 }
 
 // Plan groups changes (in input order) by user, in order of each user's
