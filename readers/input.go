@@ -53,6 +53,7 @@ type Input struct {
 	// run (see Root.Reads).
 	Roots []Root
 	specs []string
+	names map[string]int // part of each name
 
 	// starts[k] is how many rows the files before part k hold, known once
 	// part k is opened; opened counts the parts whose start is known.
@@ -90,12 +91,8 @@ func (in *Input) Locate(row int64) (part int, local int64) {
 
 // PartIndex returns the index of the part named name.
 func (in *Input) PartIndex(name string) (int, bool) {
-	for i := range in.Parts {
-		if in.Parts[i].Name == name {
-			return i, true
-		}
-	}
-	return 0, false
+	k, ok := in.names[name]
+	return k, ok
 }
 
 // SingleInput is the input of one file (or "-", standard input).
@@ -108,7 +105,11 @@ func SingleInput(path, format string) (*Input, error) {
 }
 
 func newInput(specs []string, parts []Part, f Format) *Input {
-	return &Input{Parts: parts, Format: f, specs: specs, starts: make([]int64, len(parts))}
+	in := &Input{Parts: parts, Format: f, specs: specs, starts: make([]int64, len(parts)), names: make(map[string]int, len(parts))}
+	for k, p := range parts {
+		in.names[p.Name] = k
+	}
+	return in
 }
 
 // ResolveInput lists the files that the --input values specs name: a file,
@@ -186,7 +187,7 @@ func resolveSpec(spec string) ([]Part, Root, error) {
 	st, err := os.Stat(spec)
 	switch {
 	case err == nil && st.IsDir():
-		parts, skipped, err := walkFolder(spec)
+		parts, skipped, err := walkFolder(spec, spec)
 		if err != nil {
 			return nil, Root{}, err
 		}
@@ -245,9 +246,10 @@ func isDataName(name string) bool {
 	return ext == "" || strings.IndexFunc(ext[1:], func(r rune) bool { return r < 'a' || r > 'z' }) >= 0
 }
 
-// walkFolder lists the data files beneath dir, in natural order, with the
-// names it skipped.
-func walkFolder(dir string) (parts []Part, skipped []string, err error) {
+// walkFolder lists the data files beneath dir, in natural order, named
+// relative to root (dir itself, or the folder of a glob that matched dir),
+// with the names it skipped.
+func walkFolder(root, dir string) (parts []Part, skipped []string, err error) {
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return &InputError{Path: p, Err: errors.Unwrap(err)}
@@ -255,7 +257,7 @@ func walkFolder(dir string) (parts []Part, skipped []string, err error) {
 		if p == dir {
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, p)
+		rel, _ := filepath.Rel(root, p)
 		if skipName(d.Name()) {
 			skipped = append(skipped, filepath.ToSlash(rel))
 			if d.IsDir() {
@@ -263,14 +265,15 @@ func walkFolder(dir string) (parts []Part, skipped []string, err error) {
 			}
 			return nil
 		}
-		part, ok, err := foundFile(dir, p, d)
-		if err != nil || !ok {
-			if ok := err == nil; ok && !d.IsDir() {
-				skipped = append(skipped, filepath.ToSlash(rel)+" (empty)")
-			}
+		part, ok, err := foundFile(root, p, d)
+		switch {
+		case err != nil:
 			return err
+		case ok:
+			parts = append(parts, part)
+		case !d.IsDir():
+			skipped = append(skipped, filepath.ToSlash(rel)+" (empty)")
 		}
-		parts = append(parts, part)
 		return nil
 	})
 	if err != nil {
@@ -385,28 +388,20 @@ func matchGlob(glob string) ([]Part, Root, error) {
 		if globMatch(pattern, names) {
 			if d.IsDir() {
 				// A folder matched: every data file beneath it.
-				sub, _, err := walkFolder(p)
+				sub, _, err := walkFolder(dir, p)
+				parts = append(parts, sub...)
 				if err != nil {
 					return err
-				}
-				for _, s := range sub {
-					name := rel + "/" + s.Name
-					hive, err := hiveColumns(s.Path, name)
-					if err != nil {
-						return err
-					}
-					parts = append(parts, Part{Path: s.Path, Name: name, Hive: hive})
 				}
 				return fs.SkipDir
 			}
 			part, ok, err := foundFile(dir, p, d)
-			if err != nil {
+			switch {
+			case err != nil:
 				return err
-			}
-			if ok {
-				part.Name = rel
+			case ok:
 				parts = append(parts, part)
-			} else {
+			default:
 				skipped = append(skipped, rel+" (empty)")
 			}
 			return nil
@@ -526,7 +521,6 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // sameFilesTwice refuses an input that names one file twice (two --input
 // values that overlap).
 func sameFilesTwice(parts []Part) error {
-	type id struct{ dev, ino uint64 }
 	seen := map[string]string{}
 	for _, p := range parts {
 		abs, err := filepath.Abs(p.Path)
@@ -584,18 +578,18 @@ func isParquetContent(p string) bool {
 // Open returns a reader of every record of the input, its files opened one
 // at a time as the one before ends. Records are numbered across files
 // (see Input).
-func (in *Input) Open(opts Options) (Reader, error) {
+func (in *Input) Open(opts Options) (*InputReader, error) {
 	opts.Format = string(in.Format)
 	opts.pool = &bufferPool{}
-	m := &multiReader{in: in, opts: opts}
+	m := &InputReader{in: in, opts: opts}
 	if err := m.openPart(0); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// multiReader reads the parts of an input one after another.
-type multiReader struct {
+// InputReader reads the parts of an input one after another.
+type InputReader struct {
 	in   *Input
 	opts Options
 	k    int    // the part being read
@@ -607,7 +601,7 @@ type multiReader struct {
 
 // openPart opens part k, recording where its rows start. A part without
 // rows is fine when the input has several (a partition may be empty).
-func (m *multiReader) openPart(k int) error {
+func (m *InputReader) openPart(k int) error {
 	m.k, m.rows = k, 0
 	if n := int(m.in.opened.Load()); k == n {
 		m.in.starts[k] = m.base
@@ -630,7 +624,7 @@ func (m *multiReader) openPart(k int) error {
 
 // Next returns the next record of the input, or io.EOF after the last
 // part's last.
-func (m *multiReader) Next() (Record, error) {
+func (m *InputReader) Next() (Record, error) {
 	for {
 		if m.cur != nil {
 			rec, err := m.cur.Next()
@@ -660,7 +654,7 @@ func (m *multiReader) Next() (Record, error) {
 }
 
 // Close closes the part being read.
-func (m *multiReader) Close() error {
+func (m *InputReader) Close() error {
 	if m.cur == nil {
 		return nil
 	}
@@ -671,7 +665,7 @@ func (m *multiReader) Close() error {
 
 // Current returns the part being read and its reader (nil for a part
 // without rows).
-func (m *multiReader) Current() (int, Reader) { return m.k, m.cur }
+func (m *InputReader) Current() (int, Reader) { return m.k, m.cur }
 
 // FileRow returns the name of the file holding row (a row number of the
 // whole input) and the row's number within that file.

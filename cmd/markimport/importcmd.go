@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,9 +36,6 @@ type command struct {
 
 // resolveInput lists the input's files: a file, folders, globs.
 func (c *command) resolveInput() error {
-	if len(c.inputs) > 1 && slices.Contains(c.inputs, "-") {
-		return errors.New("--input -: standard input cannot be read beside other inputs")
-	}
 	in, err := readers.ResolveInput(c.inputs, c.format)
 	if err != nil {
 		return err

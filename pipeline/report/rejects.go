@@ -88,10 +88,6 @@ func WriteRejectsCSV(in *readers.Input, opts readers.Options, path string, rej *
 		return 0, err
 	}
 	defer rd.Close()
-	current, ok := rd.(interface{ Current() (int, readers.Reader) })
-	if !ok {
-		return 0, errors.New("rejects: the input's reader does not tell its files")
-	}
 	f, err := CreateAtomic(path)
 	if err != nil {
 		return 0, fmt.Errorf("rejects: %w", err)
@@ -120,13 +116,7 @@ func WriteRejectsCSV(in *readers.Input, opts readers.Options, path string, rej *
 			started = true
 			header = slices.Clone(h)
 			w.Comma = cr.Delimiter()
-			for _, p := range in.Parts {
-				for _, c := range pathColumnsLacking(p.Hive, header) {
-					if !slices.Contains(pathKeys, c.Key) {
-						pathKeys = append(pathKeys, c.Key)
-					}
-				}
-			}
+			pathKeys = pathKeysLacking(in, header)
 			out := append(append(slices.Clone(header), pathKeys...), RejectsHeader...)
 			if err := w.Write(out); err != nil {
 				return err
@@ -140,15 +130,12 @@ func WriteRejectsCSV(in *readers.Input, opts readers.Options, path string, rej *
 			return &readers.InputError{Path: in.Parts[k].Path, Err: fmt.Errorf("its header (%s) has other columns than that of the first file (%s): a rejects file has one header", readers.ShowHeader(h), readers.ShowHeader(header))}
 		}
 		vals = vals[:0]
-		for _, key := range pathKeys {
-			v := ""
-			for _, c := range in.Parts[k].Hive {
-				if c.Key == key {
-					v = c.Value
-					break
-				}
+		for _, v := range pathValues(in.Parts[k].Hive, pathKeys) {
+			if v == nil {
+				vals = append(vals, "")
+			} else {
+				vals = append(vals, *v)
 			}
-			vals = append(vals, v)
 		}
 		return nil
 	}
@@ -162,7 +149,7 @@ func WriteRejectsCSV(in *readers.Input, opts readers.Options, path string, rej *
 		if err != nil {
 			return n, err
 		}
-		k, cur := current.Current()
+		k, cur := rd.Current()
 		cr, ok := cur.(*readers.CSVReader)
 		if !ok {
 			return n, fmt.Errorf("rejects: %s is not CSV", in.Parts[k].Path)
@@ -201,9 +188,11 @@ func WriteRejectsCSV(in *readers.Input, opts readers.Options, path string, rej *
 	}
 	if !started {
 		// Nothing collected: the header of the first file alone.
-		if cr, ok := firstCSV(rd, current); ok {
-			if err := shape(0, cr); err != nil {
-				return n, err
+		if k, cur := rd.Current(); k == 0 {
+			if cr, ok := cur.(*readers.CSVReader); ok {
+				if err := shape(0, cr); err != nil {
+					return n, err
+				}
 			}
 		}
 	}
@@ -219,13 +208,6 @@ func WriteRejectsCSV(in *readers.Input, opts readers.Options, path string, rej *
 		return n, fmt.Errorf("rejects: %w", err)
 	}
 	return n, nil
-}
-
-// firstCSV is the reader of the input's first file, when it is open.
-func firstCSV(rd readers.Reader, current interface{ Current() (int, readers.Reader) }) (*readers.CSVReader, bool) {
-	k, cur := current.Current()
-	cr, ok := cur.(*readers.CSVReader)
-	return cr, ok && k == 0
 }
 
 // keepColumns is a header without the status, code and message a rejects

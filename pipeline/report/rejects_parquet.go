@@ -92,13 +92,8 @@ func parquetRejectsShape(in *readers.Input, cfg rejectsParquetConfig) (fields []
 				return nil, meta, nil, &readers.InputError{Path: in.Parts[k].Path, Err: fmt.Errorf("its schema (%s) has other columns than that of %s (%s): a Parquet rejects file has one schema", pschema, in.Parts[0].Path, first.schema)}
 			}
 		}
-		for _, c := range pathColumnsLacking(in.Parts[k].Hive, names) {
-			if !slices.Contains(pathKeys, c.Key) {
-				pathKeys = append(pathKeys, c.Key)
-			}
-		}
 	}
-	return fields, meta, pathKeys, nil
+	return fields, meta, pathKeysLacking(in, names), nil
 }
 
 // CheckRejects checks, before a run, that the input's files make one
@@ -229,17 +224,33 @@ func sameColumns(a, b []arrow.Field) bool {
 	return slices.EqualFunc(a, b, func(x, y arrow.Field) bool { return x.Name == y.Name && arrow.TypeEqual(x.Type, y.Type) })
 }
 
-// pathColumnsLacking are the keys of a file's folder names that its
-// columns lack, in order: the columns a rejects file adds for them.
-func pathColumnsLacking(hive []readers.PathColumn, fields []string) []readers.PathColumn {
-	var out []readers.PathColumn
-	for _, c := range hive {
-		n := readers.NormalizeName(c.Key)
-		if !slices.ContainsFunc(fields, func(f string) bool { return readers.NormalizeName(f) == n }) {
-			out = append(out, c)
+// pathKeysLacking are the keys of the input's folder names (Hive's
+// key=value) that its files' columns lack, in order of appearance: the
+// columns a rejects file adds for them.
+func pathKeysLacking(in *readers.Input, columns []string) []string {
+	var keys []string
+	for _, p := range in.Parts {
+		for _, c := range p.Hive {
+			n := readers.NormalizeName(c.Key)
+			if !slices.Contains(keys, c.Key) && !slices.ContainsFunc(columns, func(f string) bool { return readers.NormalizeName(f) == n }) {
+				keys = append(keys, c.Key)
+			}
 		}
 	}
-	return out
+	return keys
+}
+
+// pathValues are a file's values of the columns keys (nil where its
+// folders do not name the key).
+func pathValues(hive []readers.PathColumn, keys []string) []*string {
+	vals := make([]*string, len(keys))
+	for _, c := range hive {
+		if i := slices.Index(keys, c.Key); i >= 0 && vals[i] == nil {
+			v := c.Value
+			vals[i] = &v
+		}
+	}
+	return vals
 }
 
 // splitRejects gives each file of the input its collected rows, numbered
@@ -318,14 +329,7 @@ func writeRejectsParquetInput(in *readers.Input, path string, rej *Rejects, cfg 
 		if sub.Len() == 0 {
 			continue
 		}
-		vals := make([]*string, len(pathKeys))
-		for _, c := range in.Parts[k].Hive {
-			if i := slices.Index(pathKeys, c.Key); i >= 0 && vals[i] == nil {
-				v := c.Value
-				vals[i] = &v
-			}
-		}
-		if err := w.part(in.Parts[k].Path, sub, vals); err != nil {
+		if err := w.part(in.Parts[k].Path, sub, pathValues(in.Parts[k].Hive, pathKeys)); err != nil {
 			return w.n, err
 		}
 	}
