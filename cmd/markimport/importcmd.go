@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -212,6 +214,9 @@ func (r *importRun) outputs() []named {
 			out = append(out, o, named{o.flag, o.path + ".tmp"})
 		}
 	}
+	if r.stateDir != "" {
+		out = append(out, named{"--state", filepath.Join(r.stateDir, state.LockName)}, named{"--state", filepath.Join(r.stateDir, "MANIFEST.json")})
+	}
 	return append(out, named{"--cpuprofile", r.cpuProfile}, named{"--memprofile", r.memProfile})
 }
 
@@ -265,6 +270,20 @@ func (r *importRun) run(ctx context.Context) int {
 	}
 	var st *state.Store
 	if r.stateDir != "" {
+		// The state's lock, like the report's. validate of a state that
+		// does not exist yet reads nothing and creates nothing.
+		if !r.dry {
+			if err := os.MkdirAll(r.stateDir, 0o755); err != nil {
+				return r.fail("--state: %v", err)
+			}
+		}
+		if _, err := os.Stat(r.stateDir); err == nil {
+			release, err := lockFile(filepath.Join(r.stateDir, state.LockName), "the state "+r.stateDir, "--state")
+			if err != nil {
+				return r.fail("--state: %v", err)
+			}
+			defer release()
+		}
 		var err error
 		if st, err = state.Open(r.stateDir, appID, r.full, r.dry); err != nil {
 			return r.fail("--state: %v", err)
@@ -345,9 +364,13 @@ func (r *importRun) run(ctx context.Context) int {
 			}
 		}
 	}
-	if st != nil && !r.dry {
+	if st != nil && !r.dry && ctx.Err() == nil {
 		// After the report: the state holds only items whose ok lines are
-		// durable. An interrupted or stopped run stores what it confirmed.
+		// durable. A run stopped by a fatal answer stores what it
+		// confirmed; an interrupted one stops at once (merging a state of
+		// millions of conversations takes seconds): its --resume records
+		// what its report has ok, and a run without --resume sends those
+		// items again.
 		if err := st.Commit(); err != nil {
 			fmt.Fprintf(r.stderr, "markimport %s: the state was not updated: %v (the next run sends these items again)\n", r.name, err)
 			if runErr == nil {

@@ -380,6 +380,10 @@ func TestUnusualInputs(t *testing.T) {
 			d := mk(map[string]string{"k=1/a.csv": good})
 			return []string{"--input", filepath.Join(d, "k=*"), "--report", filepath.Join(d, "k=1", "report.txt"), "--overwrite"}
 		}, []string{"matched by the input's glob"}},
+		{"the state inside the input folder", func() []string {
+			d := mk(map[string]string{"a.csv": good})
+			return []string{"--input", d, "--state", filepath.Join(d, "state")}
+		}, []string{"--state", "inside the input folder"}},
 		{"a Hive folder name that is not URL-encoded", func() []string {
 			return []string{"--input", mk(map[string]string{"from_account=%zz/a.csv": "to_account,set_mark\np,1\n"})}
 		}, []string{"from_account=%zz", "Hive"}},

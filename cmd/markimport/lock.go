@@ -12,12 +12,17 @@ import (
 )
 
 // lockReport takes the lock beside a report so that two runs (two cron jobs,
-// say) never spend the quota on the same job. It is an flock(2) on path
-// (REPORT.lock): the kernel releases it when the process ends however it
-// ends, so the lock of a dead process is never in the way; the file only
-// says who holds it. A file at path that is not a markimport lock is left
-// alone.
+// say) never spend the quota on the same job.
 func lockReport(path, report string) (release func(), err error) {
+	return lockFile(path, report, "--report")
+}
+
+// lockFile takes the lock of what (a report, a state) that flag names. It
+// is an flock(2) on path (REPORT.lock, DIR/LOCK): the kernel releases it
+// when the process ends however it ends, so the lock of a dead process is
+// never in the way; the file only says who holds it. A file at path that
+// is not a markimport lock is left alone.
+func lockFile(path, what, flag string) (release func(), err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -25,7 +30,7 @@ func lockReport(path, report string) (release func(), err error) {
 	holder, _ := os.ReadFile(path)
 	if len(holder) > 0 && !bytes.HasPrefix(holder, []byte("markimport ")) && !bytes.HasPrefix(holder, []byte("pid ")) {
 		f.Close()
-		return nil, fmt.Errorf("%s exists and is not a markimport lock file: move it away, or use another --report", path)
+		return nil, fmt.Errorf("%s exists and is not a markimport lock file: move it away, or use another %s", path, flag)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
@@ -34,7 +39,7 @@ func lockReport(path, report string) (release func(), err error) {
 			if who == "" {
 				who = "another process"
 			}
-			return nil, fmt.Errorf("another markimport run is using %s (%s); wait for it to finish, or use another --report", report, who)
+			return nil, fmt.Errorf("another markimport run is using %s (%s); wait for it to finish, or use another %s", what, who, flag)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}

@@ -228,7 +228,7 @@ func TestStateRefusals(t *testing.T) {
 	want2("another app", code, stderr, "1400000099", strconv.Itoa(testAppID))
 
 	// Two runs on one state: the lock, as the report's.
-	lock, err := os.OpenFile(filepath.Join(stateDir, "LOCK"), os.O_RDWR, 0)
+	lock, err := os.OpenFile(filepath.Join(stateDir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestStateRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stderr = run("--state", stateDir)
-	want2("a state in use", code, stderr, "another markimport run is using this state")
+	want2("a state in use", code, stderr, "another markimport run is using the state "+stateDir)
 	lock.Close()
 
 	// A damaged partition file, then a truncated one, then a damaged
@@ -285,11 +285,12 @@ func TestStateRefusals(t *testing.T) {
 }
 
 // TestStateKillAndResume: night 3 of a real binary killed with SIGKILL
-// while sending, or while it writes its state, then resumed: the emulator
-// ends exact, and a fourth night with the same file sends nothing.
+// while sending, or while it writes its state, or interrupted, then
+// resumed: the emulator ends exact, and a fourth night with the same file
+// sends nothing.
 func TestStateKillAndResume(t *testing.T) {
 	bin := buildBinary(t)
-	for _, kill := range []string{"while sending", "while writing the state"} {
+	for _, kill := range []string{"while sending", "while writing the state", "Ctrl-C"} {
 		t.Run(kill, func(t *testing.T) {
 			dir, in, rows := newInput(t, 54, 6000)
 			stateDir := filepath.Join(dir, "state")
@@ -314,12 +315,21 @@ func TestStateKillAndResume(t *testing.T) {
 				if code := exitCode(cmd.Wait()); code != -1 {
 					t.Fatalf("exit %d, want a kill\n%s", code, out)
 				}
+			} else if kill == "Ctrl-C" {
+				// Interrupted, the run stops at once: it does not merge
+				// the state (its --resume records what it confirmed).
+				cmd, out := startRunEnv(t, bin, url, nil, args...)
+				waitRequests(t, srv, srv.Stats().APIs[fakeim.MarkContact].Requests+5)
+				cmd.Process.Signal(syscall.SIGINT)
+				if code := exitCode(cmd.Wait()); code != exitInterrupted {
+					t.Fatalf("exit %d, want 130\n%s", code, out)
+				}
 			} else if code, out := wait([]string{"MARKIMPORT_TEST_STATE_KILL_AFTER=3"}, args...); code != -1 {
 				t.Fatalf("exit %d, want a kill while the state is written\n%s", code, out)
 			}
-			// Killed before its manifest was renamed: the old state, whole.
+			// Stopped before its manifest was renamed: the old state, whole.
 			if now, _ := os.ReadFile(filepath.Join(stateDir, "MANIFEST.json")); string(now) != string(manifest) {
-				t.Errorf("the killed run changed the state's manifest")
+				t.Errorf("the stopped run changed the state's manifest")
 			}
 			if code, out := wait(nil, append(args, "--resume")...); code != exitSomeNotOK {
 				t.Fatalf("resume: exit %d\n%s", code, out)

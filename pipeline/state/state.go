@@ -152,11 +152,10 @@ type fileMeta struct {
 const (
 	formatVersion = 1
 	manifestName  = "MANIFEST.json"
-	lockName      = "LOCK"
 	fileMagic     = "MKSTATE1"
 )
 
-// Error is a state that cannot be used: another app's, corrupt, locked.
+// Error is a state that cannot be used: another app's, or damaged.
 type Error struct {
 	Path string
 	Err  error
@@ -172,7 +171,6 @@ type Store struct {
 	full    bool // --full: nothing is unchanged; confirmed items still stored
 	dry     bool // validate: nothing is stored
 	man     manifest
-	lock    *os.File
 	pending string // folder of this run's confirmed items
 
 	mu      sync.Mutex
@@ -182,10 +180,15 @@ type Store struct {
 	err     error
 }
 
+// LockName is the file in a state's folder that a run holds locked (an
+// flock) while it uses the state: two runs on one state would each store
+// what the other does not know. The caller takes it before Open.
+const LockName = "LOCK"
+
 // Open opens (creating it when missing) the state in dir for the app
-// appID and locks it. A state of another app, a damaged one or one locked
-// by another run is an *Error. With full, Unchanged is always false. With
-// dry (validate), nothing is stored and the state is not created.
+// appID. A state of another app or a damaged one is an *Error. With full,
+// Unchanged is always false. With dry (validate), nothing is stored and
+// the state is not created.
 func Open(dir, appID string, full, dry bool) (*Store, error) {
 	s := &Store{dir: dir, appID: appID, full: full, dry: dry}
 	if dry {
@@ -195,9 +198,6 @@ func Open(dir, appID string, full, dry bool) (*Store, error) {
 		}
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, &Error{dir, err}
-	}
-	if err := s.lockDir(); err != nil {
-		return nil, err
 	}
 	if err := s.readManifest(); err != nil {
 		s.Close()
@@ -211,33 +211,6 @@ func Open(dir, appID string, full, dry bool) (*Store, error) {
 		s.cleanup()
 	}
 	return s, nil
-}
-
-// lockDir takes the state's lock: two runs on one state would each store
-// what the other does not know.
-func (s *Store) lockDir() error {
-	path := filepath.Join(s.dir, lockName)
-	flags := os.O_CREATE | os.O_RDWR
-	f, err := os.OpenFile(path, flags, 0o644)
-	if err != nil {
-		return &Error{path, err}
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		holder, _ := os.ReadFile(path)
-		f.Close()
-		who := strings.TrimSpace(string(holder))
-		if who == "" {
-			who = "another process"
-		}
-		return &Error{s.dir, fmt.Errorf("another markimport run is using this state (%s); wait for it to finish", who)}
-	}
-	if !s.dry {
-		host, _ := os.Hostname()
-		f.Truncate(0)
-		f.WriteAt([]byte("markimport pid "+strconv.Itoa(os.Getpid())+" on "+host+" since "+time.Now().UTC().Format(time.RFC3339)+"\n"), 0)
-	}
-	s.lock = f
-	return nil
 }
 
 // readManifest reads the manifest, or starts an empty state.
@@ -682,9 +655,5 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	s.closePending()
 	s.mu.Unlock()
-	if s.lock != nil {
-		s.lock.Close()
-		s.lock = nil
-	}
 	return nil
 }
