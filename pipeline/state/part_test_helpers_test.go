@@ -3,7 +3,19 @@ package state
 import (
 	"encoding/binary"
 	"slices"
+
+	"markimport/pipeline/mark"
+	"markimport/pipeline/spill"
 )
+
+// Unchanged looks one item up, loading its user's partition.
+func (s *Store) Unchanged(from string, it *mark.Item) (bool, error) {
+	pt, err := s.Partition(spill.PartitionOf(from))
+	if err != nil {
+		return false, err
+	}
+	return pt.Unchanged(from, it), nil
+}
 
 func slicesSortEntries(e []entry) { slices.SortFunc(e, entry.less) }
 

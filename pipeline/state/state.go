@@ -397,16 +397,6 @@ func (pt *Part) lookup(k1, k2 uint64) (uint64, bool) {
 	return 0, false
 }
 
-// Unchanged is Partition(spill.PartitionOf(from)).Unchanged, for one
-// lookup (tests and tools).
-func (s *Store) Unchanged(from string, it *mark.Item) (bool, error) {
-	pt, err := s.Partition(spill.PartitionOf(from))
-	if err != nil {
-		return false, err
-	}
-	return pt.Unchanged(from, it), nil
-}
-
 // Confirmed records that the API confirmed the item of user from (every
 // row ended ok). It may be called from several goroutines.
 func (s *Store) Confirmed(from string, it *mark.Item) {
