@@ -265,16 +265,10 @@ func walkFolder(root, dir string) (parts []Part, skipped []string, err error) {
 			}
 			return nil
 		}
-		part, ok, err := foundFile(root, p, d)
-		switch {
-		case err != nil:
-			return err
-		case ok:
-			parts = append(parts, part)
-		case !d.IsDir():
-			skipped = append(skipped, filepath.ToSlash(rel)+" (empty)")
+		if d.IsDir() {
+			return nil
 		}
-		return nil
+		return addFile(root, p, d, &parts, &skipped)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -283,25 +277,38 @@ func walkFolder(root, dir string) (parts []Part, skipped []string, err error) {
 	return parts, skipped, nil
 }
 
-// foundFile makes the part of the file p found beneath root; ok is false
-// for a folder or an empty file. A file that is not data is an error.
-func foundFile(root, p string, d fs.DirEntry) (Part, bool, error) {
-	if d.IsDir() {
-		return Part{}, false, nil
+// addFile adds the file p found beneath root to parts, or its name to
+// skipped when it is empty; a file that is not data is an error.
+func addFile(root, p string, d fs.DirEntry, parts *[]Part, skipped *[]string) error {
+	part, ok, err := foundFile(root, p, d)
+	switch {
+	case err != nil:
+		return err
+	case ok:
+		*parts = append(*parts, part)
+	default:
+		*skipped = append(*skipped, part.Name+" (empty)")
 	}
+	return nil
+}
+
+// foundFile makes the part of the file p (not a folder) found beneath
+// root; ok is false for an empty file or a link to a folder. A file that
+// is not data is an error.
+func foundFile(root, p string, d fs.DirEntry) (Part, bool, error) {
 	info, err := os.Stat(p) // follows a symlink
 	if err != nil {
 		return Part{}, false, &InputError{Path: p, Err: errors.Unwrap(err)}
 	}
+	rel, _ := filepath.Rel(root, p)
+	rel = filepath.ToSlash(rel)
 	if info.IsDir() || info.Size() == 0 && info.Mode().IsRegular() {
-		return Part{}, false, nil
+		return Part{Path: p, Name: rel}, false, nil
 	}
 	if !isDataName(d.Name()) {
 		return Part{}, false, &InputError{Path: p, Err: fmt.Errorf("not a data file (in a folder markimport reads names ending in %s, with .gz or .zst, and names without an extension): move it out of %s, or name the data files with a glob",
 			strings.Join(dataExtensions, ", "), root)}
 	}
-	rel, _ := filepath.Rel(root, p)
-	rel = filepath.ToSlash(rel)
 	hive, err := hiveColumns(p, rel)
 	if err != nil {
 		return Part{}, false, err
@@ -395,16 +402,7 @@ func matchGlob(glob string) ([]Part, Root, error) {
 				}
 				return fs.SkipDir
 			}
-			part, ok, err := foundFile(dir, p, d)
-			switch {
-			case err != nil:
-				return err
-			case ok:
-				parts = append(parts, part)
-			default:
-				skipped = append(skipped, rel+" (empty)")
-			}
-			return nil
+			return addFile(dir, p, d, &parts, &skipped)
 		}
 		if d.IsDir() && !globPrefix(pattern, names) {
 			return fs.SkipDir
