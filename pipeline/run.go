@@ -72,6 +72,12 @@ type Options struct {
 	// confirms (or a resumed run finds confirmed) is recorded in it.
 	// Unsorted input only.
 	State State
+	// Gate, when set, admits each user's items right before they are
+	// sent (run --backup: their marks are read back and backed up first).
+	// GateWorkers is how many users it admits at once (default
+	// DefaultGateWorkers).
+	Gate        Gate
+	GateWorkers int
 	// Sorted declares the input grouped by from_account: each user is
 	// planned and sent as soon as its rows end, with no grouping store. A
 	// user whose rows reappear later is reported invalid for those rows.
@@ -118,6 +124,11 @@ type Summary struct {
 	// unchanged would have taken (--state).
 	RequestsSaved int64 `json:"requests_saved,omitempty"`
 	Spilled       bool  `json:"spilled,omitempty"`
+	// BackupRows is how many restore rows the run wrote to --backup, and
+	// ReadRequests how many search_contact_group requests it took to read
+	// the conversations back first.
+	BackupRows   int64 `json:"backup_rows,omitempty"`
+	ReadRequests int64 `json:"read_requests,omitempty"`
 	// Stopped says why sending stopped early: StoppedInterrupted,
 	// StoppedMaxInvalid, or "fatal: CODE" (mark.FatalError.Stopped);
 	// StopMessage says it in words.
@@ -252,6 +263,7 @@ type run struct {
 	inputRead bool                   // Options.InputRead was called
 	seq       int64                  // requests planned so far
 	ch        chan *mark.Request     // to the sender
+	gate      *gateStage             // between emit and the sender, when Options.Gate is set
 	stopped   context.Context        // done when no more requests may be sent
 	why       atomic.Pointer[string] // why sending stopped
 }
@@ -371,11 +383,18 @@ func (r *run) run(ctx context.Context) error {
 	defer cancelSend()
 	r.stopped = sendCtx
 	r.ch = make(chan *mark.Request)
+	if r.opts.Gate != nil {
+		r.gate = r.startGate(cancelSend)
+	}
 	var prodErr error
 	var g errgroup.Group
 	g.Go(func() error {
 		defer close(r.ch)
 		prodErr = produce(ctx)
+		if r.gate != nil {
+			close(r.gate.in)
+			r.gate.g.Wait()
+		}
 		return nil
 	})
 	sendStart := time.Now()
@@ -398,6 +417,14 @@ func (r *run) run(ctx context.Context) error {
 		}
 	}
 	sendErr := r.opts.Sender.Send(sendCtx, r.ch, done)
+	if r.gate != nil {
+		// A gate that failed stopped the sending: it is why the run
+		// stopped, unless the sender stopped on its own.
+		var fe *mark.FatalError
+		if gerr := r.gate.error(); gerr != nil && !errors.As(sendErr, &fe) && ctx.Err() == nil {
+			sendErr = gerr
+		}
+	}
 	var fe *mark.FatalError
 	switch {
 	case errors.As(sendErr, &fe):
@@ -513,13 +540,13 @@ func (r *run) invalid(bad *plan.Invalid) {
 // when its rows end. A user seen again after other users cannot be merged
 // with its earlier rows, which may already be sent: those rows are invalid.
 func (r *run) streamSorted(ctx context.Context, in readers.Reader) error {
-	seen := newHashSet()
+	seen := spill.NewHashSet()
 	var group []mark.Change
 	flush := func() error {
 		if len(group) == 0 {
 			return nil
 		}
-		seen.add(spill.Hash(group[0].From))
+		seen.Add(spill.Hash(group[0].From))
 		reqs, rej := plan.PlanUser(group, mark.MaxConversations, r.opts.Done)
 		group = group[:0]
 		return r.emit(reqs, rej)
@@ -532,7 +559,7 @@ func (r *run) streamSorted(ctx context.Context, in readers.Reader) error {
 		if err := flush(); err != nil {
 			return err
 		}
-		if seen.has(spill.Hash(c.From)) {
+		if seen.Has(spill.Hash(c.From)) {
 			r.invalid(&plan.Invalid{Row: c.Row, From: c.From, Type: c.Conv.TypeName(), Peer: c.Conv.Peer,
 				Message: fmt.Sprintf("from_account: %q appeared earlier, separated from this row by other users; with --sorted each user's rows must be contiguous", c.From)})
 			return nil
@@ -582,23 +609,33 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 		r.ctr.RequestsPlanned.Add(1)
 		if r.opts.DryRun {
 			writeItems(r.rep, r.ctr, req, nil, report.StatusValid)
+		}
+	}
+	if r.opts.DryRun || len(reqs) == 0 {
+		return nil
+	}
+	if r.stopped.Err() == nil {
+		if err := r.markInputRead(); err != nil {
+			return err
+		}
+	}
+	if r.gate != nil {
+		// The gate hands the user's requests on once it admits them.
+		select {
+		case r.gate.in <- reqs:
+		case <-r.stopped.Done():
+			r.unsent(reqs)
+		}
+		return nil
+	}
+	for i := range reqs {
+		select {
+		case r.ch <- &reqs[i]:
 			continue
+		case <-r.stopped.Done():
 		}
-		if r.stopped.Err() == nil {
-			if err := r.markInputRead(); err != nil {
-				return err
-			}
-			select {
-			case r.ch <- req:
-				continue
-			case <-r.stopped.Done():
-			}
-		}
-		why := "not sent: the run was interrupted"
-		if p := r.why.Load(); p != nil {
-			why = *p
-		}
-		writeItems(r.rep, r.ctr, req, nil, report.StatusUnsent, why)
+		r.unsent(reqs[i:])
+		return nil
 	}
 	return nil
 }
@@ -694,55 +731,5 @@ func writeItems(rep *lockedReport, ctr *mark.Counters, req *mark.Request, out []
 		}
 		rep.writeRowsLocked(l, it.Rows)
 		ctr.RowsDone.Add(int64(len(it.Rows)))
-	}
-}
-
-// hashSet is a set of 64-bit hashes with open addressing: 16 bytes per
-// member at most, a tenth of a map's cost, for tens of millions of users.
-type hashSet struct {
-	slots []uint64 // 0 is empty; a hash of 0 is stored as 1
-	n     int
-}
-
-func newHashSet() *hashSet { return &hashSet{slots: make([]uint64, 1024)} }
-
-func (s *hashSet) add(h uint64) {
-	if h == 0 {
-		h = 1
-	}
-	if 2*(s.n+1) > len(s.slots) {
-		old := s.slots
-		s.slots, s.n = make([]uint64, 2*len(old)), 0
-		for _, x := range old {
-			if x != 0 {
-				s.add(x)
-			}
-		}
-	}
-	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return
-		case 0:
-			s.slots[i] = h
-			s.n++
-			return
-		}
-	}
-}
-
-func (s *hashSet) has(h uint64) bool {
-	if h == 0 {
-		h = 1
-	}
-	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return true
-		case 0:
-			return false
-		}
 	}
 }

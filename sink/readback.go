@@ -87,7 +87,7 @@ func NewReadClient(cfg Config) (*ReadClient, error) {
 // pacer and retry, transient ones retry with backoff up to MaxAttempts, an
 // expired usersig is renewed once, and a fatal code returns a
 // *mark.FatalError. Any other code, or an answer that does not parse,
-// is an error for these conversations only.
+// is a *mark.ReadError for these conversations only.
 func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conversation) (map[mark.Conversation]mark.ServerMarks, error) {
 	c := r.c
 	if n := len(convs); n == 0 || n > mark.MaxSearchItems {
@@ -132,10 +132,7 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conve
 	case fatal:
 		return nil, res.last.fatal
 	case gaveUp:
-		return nil, fmt.Errorf("gave up after %d attempts: %s", c.cfg.MaxAttempts, res.last.msg)
+		return nil, &mark.ReadError{Code: res.last.code, Message: fmt.Sprintf("gave up after %d attempts: %s", c.cfg.MaxAttempts, res.last.msg)}
 	}
-	if code := res.last.code; code != 0 && res.last.msg != apiMessage(code, "") {
-		return nil, fmt.Errorf("API error %d: %s", code, res.last.msg)
-	}
-	return nil, errors.New(res.last.msg)
+	return nil, &mark.ReadError{Code: res.last.code, Message: res.last.msg}
 }

@@ -291,34 +291,47 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 func runCLIContext(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
 	t.Helper()
 	var mu sync.Mutex
-	var deps []time.Time
+	var deps, reads []time.Time
 	testDepartures = func(tm time.Time) {
 		mu.Lock()
 		deps = append(deps, tm)
 		mu.Unlock()
 	}
-	defer func() { testDepartures = nil }()
+	testReadDepartures = func(tm time.Time) {
+		mu.Lock()
+		reads = append(reads, tm)
+		mu.Unlock()
+	}
+	defer func() { testDepartures, testReadDepartures = nil, nil }()
 	before := arrivals()
 	var out, errb bytes.Buffer
 	code := run(ctx, args, &out, &errb)
 	mu.Lock()
 	defer mu.Unlock()
-	if got := arrivals() - before; int64(len(deps)) < got {
-		t.Errorf("%d requests reached the emulator, the pacer admitted %d", got, len(deps))
+	if got := arrivals() - before; int64(len(deps)+len(reads)) < got {
+		t.Errorf("%d requests reached the emulator, the pacers admitted %d", got, len(deps)+len(reads))
 	}
-	rate, margin := 200.0, sink.DefaultMargin
+	rate, readRate, margin := 200.0, 200.0, sink.DefaultMargin
 	for i := 0; i+1 < len(args); i++ {
 		switch args[i] {
 		case "--rate":
 			rate, _ = strconv.ParseFloat(args[i+1], 64)
+		case "--read-rate":
+			readRate, _ = strconv.ParseFloat(args[i+1], 64)
 		case "--rate-margin":
 			margin, _ = strconv.ParseFloat(args[i+1], 64)
 		}
 	}
-	slices.SortFunc(deps, func(a, b time.Time) int { return a.Compare(b) })
-	p := sink.NewPacer(rate, margin)
-	if n := maxInWindow(deps, p.Window()); n > sink.Ceiling(rate) {
-		t.Errorf("%d requests left within %v at --rate %g", n, p.Window(), rate)
+	for _, d := range []struct {
+		what string
+		ts   []time.Time
+		rate float64
+	}{{"requests", deps, rate}, {"backup reads", reads, readRate}} {
+		slices.SortFunc(d.ts, func(a, b time.Time) int { return a.Compare(b) })
+		p := sink.NewPacer(d.rate, margin)
+		if n := maxInWindow(d.ts, p.Window()); n > sink.Ceiling(d.rate) {
+			t.Errorf("%d %s left within %v at a rate of %g", n, d.what, p.Window(), d.rate)
+		}
 	}
 	return code, out.String(), errb.String()
 }

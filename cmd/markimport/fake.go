@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,11 +13,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"markimport/pipeline/report"
 	"markimport/sink"
 	"markimport/sink/fakeim"
 )
@@ -28,7 +32,8 @@ const (
 
 // fakeRun is an emulator started in-process on loopback for `run --fake`.
 type fakeRun struct {
-	srv  *fakeim.Server
+	srv   *fakeim.Server
+	state string // --fake-state, or ""
 	http *http.Server
 	g    errgroup.Group // serves until Close
 	url  string
@@ -37,20 +42,26 @@ type fakeRun struct {
 
 // startFake starts the emulator with a fresh random secret key, so that the
 // rehearsal goes through the real usersig path: signing, verification,
-// renewal.
-func startFake() (*fakeRun, error) {
+// renewal. With a state file (--fake-state) it starts from the marks saved
+// there, if the file exists.
+func startFake(statePath string) (*fakeRun, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
 	key := hex.EncodeToString(b[:])
 	srv := fakeim.New(fakeim.Config{SDKAppID: fakeSDKAppID, Admins: []string{fakeAdmin}, SecretKey: key})
+	if statePath != "" {
+		if err := loadFakeState(srv, statePath); err != nil {
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	f := &fakeRun{srv: srv, http: hs, url: "http://" + ln.Addr().String(), key: key}
+	f := &fakeRun{srv: srv, state: statePath, http: hs, url: "http://" + ln.Addr().String(), key: key}
 	f.g.Go(func() error { return hs.Serve(ln) })
 	return f, nil
 }
@@ -63,6 +74,62 @@ func (f *fakeRun) clientConfig() sink.Config {
 func (f *fakeRun) describe() string {
 	st := f.srv.Stats()
 	return fmt.Sprintf("%d users, %d conversations (it answered %s)", f.srv.Users(), f.srv.TotalConversations(), st.String())
+}
+
+// fakeMark is one conversation's marks in a --fake-state file.
+type fakeMark struct {
+	Type      int    `json:"type"`
+	Peer      string `json:"peer"`
+	Standard  uint64 `json:"standard"`
+	Custom    string `json:"custom,omitempty"`
+	CustomSet bool   `json:"custom_set,omitempty"`
+}
+
+// loadFakeState gives the emulator the marks a --fake-state file holds; a
+// file that does not exist yet is an empty state.
+func loadFakeState(srv *fakeim.Server, path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--fake-state: %v", err)
+	}
+	var users map[string][]fakeMark
+	if err := json.Unmarshal(b, &users); err != nil {
+		return fmt.Errorf("--fake-state %s: not an emulator state saved by markimport: %v", path, err)
+	}
+	for user, marks := range users {
+		for _, m := range marks {
+			srv.SetMark(user, fakeim.Conversation{Type: m.Type, Peer: m.Peer}, fakeim.Mark{Standard: m.Standard, Custom: m.Custom, CustomSet: m.CustomSet})
+		}
+	}
+	return nil
+}
+
+// save writes the emulator's marks to its --fake-state file, if it has
+// one, through a file renamed into place.
+func (f *fakeRun) save() error {
+	if f.state == "" {
+		return nil
+	}
+	users := map[string][]fakeMark{}
+	for user, convs := range f.srv.Snapshot() {
+		list := make([]fakeMark, 0, len(convs))
+		for c, m := range convs {
+			list = append(list, fakeMark{Type: c.Type, Peer: c.Peer, Standard: m.Standard, Custom: m.Custom, CustomSet: m.CustomSet})
+		}
+		slices.SortFunc(list, func(a, b fakeMark) int { return cmp.Or(cmp.Compare(a.Type, b.Type), strings.Compare(a.Peer, b.Peer)) })
+		users[user] = list
+	}
+	b, err := json.Marshal(users)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteFileAtomic(f.state, b); err != nil {
+		return fmt.Errorf("--fake-state: %v", err)
+	}
+	return nil
 }
 
 // Close stops the emulator at once: the run using it is over, and a

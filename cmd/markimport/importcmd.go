@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"markimport/pipeline"
+	"markimport/pipeline/backup"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
 	"markimport/pipeline/state"
@@ -143,6 +144,14 @@ func (r *importRun) check() error {
 		return errors.New("--state looks items up partition by partition as the grouping plans them; --sorted plans user by user in file order: drop --sorted")
 	case f.full && f.stateDir == "":
 		return errors.New("--full refreshes the state: it needs --state")
+	case f.fakeState != "" && !f.fake:
+		return errors.New("--fake-state keeps the built-in emulator's marks between rehearsals: it needs --fake")
+	case f.backup != "" && r.dry:
+		return errors.New("--backup: validate sends nothing, so there is nothing to back up and no server to read; rehearse the backup with run --fake --backup")
+	case f.backup != "" && (strings.HasSuffix(f.backup, ".gz") || strings.HasSuffix(f.backup, ".zst")):
+		return fmt.Errorf("--backup %s: the backup is written as plain CSV or Parquet (.parquet): drop the compression suffix", f.backup)
+	case f.readRate <= 0:
+		return errors.New("--read-rate must be positive")
 	case f.maxInvalid != "" && f.input == "-":
 		return errors.New("--max-invalid needs an input file: standard input cannot be read twice")
 	}
@@ -186,6 +195,11 @@ func (r *importRun) check() error {
 	if err := checkOutputs(r.inputFiles(), r.outputs(), r.in.Roots); err != nil {
 		return err
 	}
+	if f.backup != "" && !f.resume {
+		if err := backup.FilesOf(f.backup).CheckFresh(); err != nil {
+			return err
+		}
+	}
 	if f.report != "" {
 		final, journal := r.files.Exists()
 		switch {
@@ -214,6 +228,11 @@ func (r *importRun) outputs() []named {
 			out = append(out, o, named{o.flag, o.path + ".tmp"})
 		}
 	}
+	if r.backup != "" {
+		for _, p := range backup.FilesOf(r.backup).All() {
+			out = append(out, named{"--backup", p})
+		}
+	}
 	if r.stateDir != "" {
 		out = append(out, named{"--state", filepath.Join(r.stateDir, state.LockName)}, named{"--state", filepath.Join(r.stateDir, "MANIFEST.json")})
 	}
@@ -238,7 +257,8 @@ func (r *importRun) run(ctx context.Context) int {
 
 	ctr := &mark.Counters{}
 	var sender pipeline.Sender
-	appID := "" // validate: the state's own
+	var readCfg sink.Config // --backup's reads
+	appID := ""             // validate: the state's own
 	var fake *fakeRun
 	var pace *paceFile
 	if !r.dry {
@@ -261,6 +281,7 @@ func (r *importRun) run(ctx context.Context) int {
 		} else {
 			cfg.OnDeparture = testDepartures
 		}
+		readCfg = r.readConfig(cfg)
 		client, err := sink.New(cfg)
 		if err != nil {
 			return r.fail("%v", err)
@@ -316,6 +337,18 @@ func (r *importRun) run(ctx context.Context) int {
 		}
 	}
 
+	var bk *backupRun
+	if r.backup != "" {
+		var err error
+		if bk, err = r.startBackup(readCfg); err != nil {
+			if journal != nil {
+				journal.Abandon()
+			}
+			return r.fail("%v", err)
+		}
+		defer bk.release()
+	}
+
 	var rejects *report.Rejects
 	if r.rejects != "" {
 		rejects = report.NewRejects()
@@ -343,6 +376,9 @@ func (r *importRun) run(ctx context.Context) int {
 	if st != nil {
 		opts.State = statePort{st}
 	}
+	if bk != nil {
+		opts.Gate = bk.gate
+	}
 	if journal != nil {
 		opts.InputRead = journal.Commit
 	}
@@ -354,7 +390,24 @@ func (r *importRun) run(ctx context.Context) int {
 		if journal != nil {
 			journal.Abandon()
 		}
+		if bk != nil {
+			bk.w.Abandon()
+		}
 		return r.inputError(inErr)
+	}
+	if bk != nil {
+		// Finished whatever the end, interrupted too: the backup holds the
+		// rows of every conversation a request may have changed, and
+		// --resume continues it.
+		sum.BackupRows, sum.ReadRequests = bk.w.Rows(), bk.gate.Reads.Load()
+		if err := bk.w.Finish(); err != nil {
+			fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))
+			if runErr == nil {
+				runErr = err
+			}
+		} else {
+			r.log.Info("backup written", "path", r.backup, "rows", bk.w.Kept()+bk.w.Rows(), "rows_this_run", bk.w.Rows(), "read_requests", sum.ReadRequests)
+		}
 	}
 	if journal != nil {
 		if err := journal.Finish(); err != nil {
@@ -389,6 +442,10 @@ func (r *importRun) run(ctx context.Context) int {
 	printSummary(r.stdout, &sum, r.dry, r.rate)
 	if fake != nil {
 		fmt.Fprintf(r.stdout, "emulator now holds: %s\n", fake.describe())
+		if err := fake.save(); err != nil {
+			fmt.Fprintf(r.stderr, "markimport %s: %v\n", r.name, err)
+			code = max(code, exitSomeNotOK)
+		}
 	}
 	if r.summary != "" {
 		if err := r.writeSummary(&sum, code); err != nil {
@@ -409,12 +466,12 @@ func (r *importRun) run(ctx context.Context) int {
 
 // connection is the client configuration of a real run, or of the
 // emulator started for --fake.
-func (r *importRun) connection() (sink.Config, *fakeRun, error) {
-	if !r.fake {
-		cfg, err := r.clientConfig()
+func (c *command) connection() (sink.Config, *fakeRun, error) {
+	if !c.fake {
+		cfg, err := c.clientConfig()
 		return cfg, nil, err
 	}
-	fake, err := startFake()
+	fake, err := startFake(c.fakeState)
 	if err != nil {
 		return sink.Config{}, nil, fmt.Errorf("start the emulator: %v", err)
 	}

@@ -34,6 +34,9 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 	} else {
 		fmt.Fprintf(w, ", %d sent (%d HTTP requests, %d retries, %d throttled)\n", s.RequestsSent, s.HTTPRequests, s.Retries, s.Throttled)
 		fmt.Fprintf(w, "  rate           %.1f requests/s over %.1fs\n", s.RequestsPerSec, s.SendSeconds)
+		if s.ReadRequests > 0 || s.BackupRows > 0 {
+			fmt.Fprintf(w, "  backup         %d restore rows written; %d search_contact_group requests\n", s.BackupRows, s.ReadRequests)
+		}
 	}
 	printEnd(w, s.ElapsedSeconds, s.Stopped)
 }

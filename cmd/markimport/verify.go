@@ -50,13 +50,17 @@ func (v *verifyRun) check() error {
 		return errors.New("--report is required")
 	case f.rate <= 0:
 		return errors.New("--rate must be positive")
-	case f.fake:
+	case f.fake && f.fakeState == "":
 		return errors.New("--fake: the built-in emulator starts empty, so there is nothing to read back; " +
-			"run `markimport fake-server` and point run and verify at it with --endpoint")
+			"give the --fake-state file of the rehearsal to verify, or run `markimport fake-server` and point run and verify at it with --endpoint")
+	case f.fakeState != "" && !f.fake:
+		return errors.New("--fake-state keeps the built-in emulator's marks between rehearsals: it needs --fake")
 	case f.rejects != "" || f.maxInvalid != "":
 		return errors.New("--rejects and --max-invalid belong to validate and run; verify reports every row in --report")
 	case f.resume:
 		return errors.New("--resume: verify reads every row again; there is nothing to resume")
+	case f.backup != "":
+		return errors.New("--backup belongs to run: verify changes nothing, so there is nothing to back up (to check a rollback, verify --input BACKUP)")
 	case f.stateDir != "" || f.full:
 		return errors.New("--state and --full belong to validate and run; verify reads every row back, unchanged ones too")
 	}
@@ -85,9 +89,12 @@ func (v *verifyRun) check() error {
 func (v *verifyRun) run(ctx context.Context) int {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(v.memLimit))
 	ctr := &mark.Counters{}
-	cfg, err := v.clientConfig()
+	cfg, fake, err := v.connection()
 	if err != nil {
 		return v.fail("%v", err)
+	}
+	if fake != nil {
+		defer fake.Close()
 	}
 	v.applyPacing(&cfg, ctr, v.log)
 	reads, err := sink.NewReadClient(cfg)

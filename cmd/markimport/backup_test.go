@@ -1,0 +1,398 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"markimport/sink/fakeim"
+)
+
+// initialState gives the emulator marks before the import: half of the
+// conversations the file touches already hold random marks (some with a
+// custom mark), and a few users have conversations the file never names.
+// It returns every conversation's marks before the import.
+func initialState(t *testing.T, srv *fakeim.Server, rows []testRow, seed uint64) map[convKey]fakeim.Mark {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 7))
+	before := map[convKey]fakeim.Mark{}
+	e := expect(rows)
+	// In a fixed order, so that a seed gives one state.
+	users := slices.Sorted(maps.Keys(e.state))
+	for _, user := range users {
+		convs := e.state[user]
+		for _, c := range slices.SortedFunc(maps.Keys(convs), func(a, b fakeim.Conversation) int { return strings.Compare(a.String(), b.String()) }) {
+			if r.IntN(2) == 0 {
+				continue
+			}
+			m := fakeim.Mark{Standard: r.Uint64() & r.Uint64()}
+			if r.IntN(2) == 0 {
+				m.Custom, m.CustomSet = "before "+strconv.Itoa(r.IntN(1000))+", \"q\"", true
+			}
+			srv.SetMark(user, c, m)
+			before[convKey{user, c}] = m
+		}
+		if len(convs) < 900 && r.IntN(4) == 0 {
+			c := fakeim.Conversation{Type: fakeim.C2C, Peer: "untouched"}
+			m := fakeim.Mark{Standard: r.Uint64(), Custom: "keep", CustomSet: true}
+			srv.SetMark(user, c, m)
+			before[convKey{user, c}] = m
+		}
+	}
+	return before
+}
+
+// checkImportedOver checks the emulator after an import of rows over the
+// state before: each touched conversation holds its marks before, with
+// the item's bits set and cleared and its custom mark written; every other
+// conversation is as it was.
+func checkImportedOver(t *testing.T, srv *fakeim.Server, rows []testRow, before map[convKey]fakeim.Mark) {
+	t.Helper()
+	e := expect(rows)
+	items := mergeRows(rows, e)
+	for k, it := range items {
+		m0 := before[k]
+		want := fakeim.Mark{Standard: (m0.Standard &^ it.clear) | it.set, Custom: m0.Custom}
+		if f := e.state[k.user][k.conv]; f.CustomSet {
+			want.Custom = f.Custom
+		}
+		if got, _ := srv.Lookup(k.user, k.conv); got.Standard != want.Standard || got.Custom != want.Custom {
+			t.Fatalf("after the import, %s %v: %016x %q, want %016x %q", k.user, k.conv, got.Standard, got.Custom, want.Standard, want.Custom)
+		}
+	}
+	for k, m0 := range before {
+		if items[k] == nil {
+			if got, _ := srv.Lookup(k.user, k.conv); got != m0 {
+				t.Fatalf("%s %v is not in the file and changed: %+v, was %+v", k.user, k.conv, got, m0)
+			}
+		}
+	}
+}
+
+// checkRolledBack checks the emulator after the backup was imported: every
+// conversation the import touched has the marks it had before (none for
+// those it created: the API cannot delete them), and every other is as it
+// was.
+func checkRolledBack(t *testing.T, srv *fakeim.Server, rows []testRow, before map[convKey]fakeim.Mark) {
+	t.Helper()
+	items := mergeRows(rows, expect(rows))
+	bad := 0
+	for k := range items {
+		m0 := before[k]
+		got, _ := srv.Lookup(k.user, k.conv)
+		if got.Standard != m0.Standard || got.Custom != m0.Custom {
+			if bad++; bad <= 5 {
+				t.Errorf("after the rollback, %s %v: %016x %q, want %016x %q as before the import", k.user, k.conv, got.Standard, got.Custom, m0.Standard, m0.Custom)
+			}
+		}
+	}
+	for k, m0 := range before {
+		if items[k] == nil {
+			if got, _ := srv.Lookup(k.user, k.conv); got != m0 {
+				t.Errorf("%s %v is not in the file and changed: %+v, was %+v", k.user, k.conv, got, m0)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d conversations not restored", bad)
+	}
+}
+
+// changedConversations lists the conversations an import of rows over
+// before really changes: those the backup must hold a row for.
+func changedConversations(rows []testRow, before map[convKey]fakeim.Mark) map[convKey]bool {
+	e := expect(rows)
+	out := map[convKey]bool{}
+	for k, it := range mergeRows(rows, e) {
+		m0, found := before[k]
+		after := (m0.Standard &^ it.clear) | it.set
+		f := e.state[k.user][k.conv]
+		if !found || after != m0.Standard || f.CustomSet && f.Custom != m0.Custom {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+// csvRecords reads a CSV file's records, header included.
+func csvRecords(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return recs
+}
+
+// serveChecked serves srv on loopback, calling check with the user and
+// conversations of every mark_contact request before the emulator takes
+// it.
+func serveChecked(t *testing.T, srv *fakeim.Server, check func(from string, convs []fakeim.Conversation)) string {
+	t.Helper()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/mark_contact") {
+			body, _ := io.ReadAll(r.Body)
+			var req fakeim.MarkContactRequest
+			if json.Unmarshal(body, &req) == nil {
+				var convs []fakeim.Conversation
+				for _, it := range req.MarkItem {
+					c := fakeim.Conversation{Type: it.ContactItem.Type, Peer: it.ContactItem.ToAccount}
+					if c.Type == fakeim.Group {
+						c.Peer = it.ContactItem.ToGroupID
+					}
+					convs = append(convs, c)
+				}
+				check(req.FromAccount, convs)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	emulators = append(emulators, srv)
+	t.Cleanup(func() { emulators = slices.DeleteFunc(emulators, func(s *fakeim.Server) bool { return s == srv }) })
+	return hs.URL
+}
+
+// readSummary reads a --summary file.
+func readSummary(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestBackupAndRollback imports over a non-empty state with --backup,
+// then imports the backup: every touched bit and custom mark is back,
+// verify of the backup says all match, and nothing else was written. The
+// same with a Parquet backup, and with transient faults on both APIs.
+func TestBackupAndRollback(t *testing.T) {
+	for _, tc := range []struct {
+		name, backup string
+		cfg          fakeim.Config
+	}{
+		{"csv", "backup.csv", fakeim.Config{RateLimit: -1}},
+		{"parquet", "backup.parquet", fakeim.Config{RateLimit: -1}},
+		{"faults", "backup.csv", fakeim.Config{RateLimit: -1, TransientRate: 0.1, HTTP502Rate: 0.05, LostResponseRate: 0.05, Seed: 5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, in, rows := newInput(t, 61, 1500)
+			srv, url := startEmulator(t, tc.cfg)
+			before := initialState(t, srv, rows, 3)
+			t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+			bk := filepath.Join(dir, tc.backup)
+			summary := filepath.Join(dir, "summary.json")
+			code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"),
+				"--summary", summary, "--backup", bk}, connArgs(url)...)...)
+			if code != exitSomeNotOK { // the file has invalid and rejected rows
+				t.Fatalf("import: exit %d\n%s", code, stderr)
+			}
+			checkImportedOver(t, srv, rows, before)
+			sum := readSummary(t, summary)
+			want := len(changedConversations(rows, before))
+			if got := int(sum["backup_rows"].(float64)); got != want {
+				t.Errorf("backup_rows %d, want %d (the conversations the import changed)", got, want)
+			}
+			if got, want := int(sum["read_requests"].(float64)), searchLowerBound(expect(rows).state); got < want {
+				t.Errorf("%d read requests, fewer than the %d the conversations need", got, want)
+			} else if tc.name != "faults" && got != want {
+				t.Errorf("%d read requests, want ceil(conversations/300) per user = %d", got, want)
+			}
+			if _, err := os.Stat(bk + ".journal.csv"); err == nil {
+				t.Errorf("the journal is still there after the run")
+			}
+
+			// Roll back: the backup is the input.
+			code, _, stderr = runCLI(t, "run", "--input", bk, "--report", filepath.Join(dir, "rollback.csv"), "--endpoint", url,
+				"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet")
+			if code != exitOK {
+				t.Fatalf("rollback: exit %d\n%s", code, stderr)
+			}
+			checkRolledBack(t, srv, rows, before)
+			code, _, stderr = verifyCLI(t, context.Background(), append(connArgs(url), "--input", bk, "--report", filepath.Join(dir, "verify.csv"))...)
+			if code != exitOK {
+				t.Fatalf("verify of the backup after the rollback: exit %d\n%s", code, stderr)
+			}
+		})
+	}
+}
+
+// TestBackupBeforeEveryWrite: every mark_contact request that reaches the
+// server finds the rows of its conversations already in the backup.
+func TestBackupBeforeEveryWrite(t *testing.T) {
+	dir, in, rows := newInput(t, 62, 800)
+	bk := filepath.Join(dir, "backup.csv")
+	srv := fakeim.New(fakeim.Config{SDKAppID: testAppID, Admins: []string{testAdmin}, SecretKey: testKey, RateLimit: -1})
+	before := initialState(t, srv, rows, 4)
+	changed := changedConversations(rows, before)
+	var mu sync.Mutex
+	checked, missing := 0, 0
+	url := serveChecked(t, srv, func(from string, convs []fakeim.Conversation) {
+		b, _ := os.ReadFile(bk + ".journal.csv")
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range convs {
+			checked++
+			line := "\n" + from + ",c2c," + c.Peer + ",,"
+			if c.Type == fakeim.Group {
+				line = "\n" + from + ",group,," + c.Peer + ","
+			}
+			if changed[convKey{from, c}] && !bytes.Contains(b, []byte(line)) {
+				missing++
+			}
+		}
+	})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	code, _, stderr := runCLI(t, "run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk, "--endpoint", url,
+		"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet")
+	if code != exitSomeNotOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if checked == 0 || missing != 0 {
+		t.Fatalf("%d of %d conversations were written before their backup row", missing, checked)
+	}
+}
+
+// TestBackupReadFailureSendsNothing: a user whose marks cannot be read is
+// not written; its rows are unsent with the read's code.
+func TestBackupReadFailureSendsNothing(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	os.WriteFile(in, []byte("from_account,to_account,set_mark,custom_mark\nalice,bob,1,x\nghost,bob,2,\nalice,carol,3,\n"), 0o644)
+	srv, url := startEmulator(t, fakeim.Config{Users: []string{"alice", "bob", "carol"}})
+	srv.SetMark("alice", fakeim.Conversation{Type: fakeim.C2C, Peer: "bob"}, fakeim.Mark{Standard: 1 << 9, Custom: "old", CustomSet: true})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	bk, report := filepath.Join(dir, "backup.csv"), filepath.Join(dir, "r.csv")
+	code, _, stderr := runCLI(t, "run", "--input", in, "--report", report, "--backup", bk, "--endpoint", url,
+		"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet")
+	if code != exitSomeNotOK {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr)
+	}
+	rep := readReport(t, report)
+	if l := rep[2]; l.status != "unsent" || l.code != 50001 || !strings.Contains(l.message, "backup could not be read") {
+		t.Errorf("ghost's row: %+v, want unsent 50001 naming the backup", l)
+	}
+	if l := rep[1]; l.status != "ok" {
+		t.Errorf("alice's row: %+v", l)
+	}
+	if got := srv.Stats().APIs[fakeim.MarkContact].Requests; got != 1 {
+		t.Errorf("%d mark_contact requests, want 1 (alice's)", got)
+	}
+	b, _ := os.ReadFile(bk)
+	want := "from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type\n" +
+		"alice,c2c,bob,,,1,old,3\n" +
+		"alice,c2c,carol,,,3,,1\n"
+	if string(b) != want {
+		t.Errorf("backup:\n%s\nwant:\n%s", b, want)
+	}
+}
+
+// TestBackupRefusals: the mistakes a backup must survive.
+func TestBackupRefusals(t *testing.T) {
+	dir, in, _ := newInput(t, 63, 200)
+	_, url := startEmulator(t, fakeim.Config{RateLimit: -1})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	conn := []string{"--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}
+	bk := filepath.Join(dir, "backup.csv")
+	if code, _, stderr := runCLI(t, "validate", "--input", in, "--backup", bk); code != exitUsage || !strings.Contains(stderr, "run --fake --backup") {
+		t.Errorf("validate --backup: exit %d %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, append([]string{"verify", "--input", in, "--report", filepath.Join(dir, "v.csv"), "--backup", bk}, conn...)...); code != exitUsage || !strings.Contains(stderr, "--backup belongs to run") {
+		t.Errorf("verify --backup: exit %d %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", bk, "--backup", bk}, conn...)...); code != exitUsage {
+		t.Errorf("--backup = --report: exit %d %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", in}, conn...)...); code != exitUsage {
+		t.Errorf("--backup = --input: exit %d %q", code, stderr)
+	}
+	// Resuming a run that wrote no backup with one would back up marks it
+	// may already have changed.
+	if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv")}, conn...)...); code != exitSomeNotOK {
+		t.Fatalf("run: exit %d %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--resume", "--backup", bk}, conn...)...); code != exitUsage || !strings.Contains(stderr, "wrote none") {
+		t.Errorf("--resume --backup of a run without one: exit %d %q", code, stderr)
+	}
+	// A finished backup is never replaced, --overwrite or not.
+	if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r2.csv"), "--backup", bk}, conn...)...); code != exitSomeNotOK {
+		t.Fatalf("run --backup: exit %d %q", code, stderr)
+	}
+	saved, _ := os.ReadFile(bk)
+	for _, extra := range [][]string{nil, {"--overwrite"}} {
+		args := append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r2.csv"), "--backup", bk}, conn...)
+		if code, _, stderr := runCLI(t, append(args, extra...)...); code != exitUsage || !strings.Contains(stderr, "never replaced") {
+			t.Errorf("a second run on the backup %v: exit %d %q", extra, code, stderr)
+		}
+	}
+	if now, _ := os.ReadFile(bk); string(now) != string(saved) {
+		t.Errorf("the backup changed")
+	}
+}
+
+// TestBackupKillAndResume: kill -9 in the middle of an import with
+// --backup, resume it, roll back: the marks are those from before the
+// first run, so no row was replaced by marks read after the run changed
+// them.
+func TestBackupKillAndResume(t *testing.T) {
+	bin := buildBinary(t)
+	for _, stop := range []string{"kill", "Ctrl-C"} {
+		t.Run(stop, func(t *testing.T) {
+			dir, in, rows := newInput(t, 64, 3000)
+			srv, url := startEmulator(t, fakeim.Config{Latency: 10 * time.Millisecond, TransientRate: 0.05, Seed: 9})
+			before := initialState(t, srv, rows, 5)
+			bk := filepath.Join(dir, "backup.csv")
+			args := []string{"--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}
+			cmd, out := startRun(t, bin, url, args...)
+			waitRequests(t, srv, 20)
+			if stop == "kill" {
+				cmd.Process.Kill()
+			} else {
+				cmd.Process.Signal(syscall.SIGINT)
+			}
+			code := exitCode(cmd.Wait())
+			if (stop == "kill") != (code == -1) || stop == "Ctrl-C" && code != exitInterrupted {
+				t.Fatalf("exit %d\n%s", code, out)
+			}
+			cmd, out = startRun(t, bin, url, append(args, "--resume")...)
+			if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
+				t.Fatalf("resume: exit %d\n%s", code, out)
+			}
+			checkImportedOver(t, srv, rows, before)
+			if n, want := len(csvRecords(t, bk))-1, len(changedConversations(rows, before)); n != want {
+				t.Errorf("the backup has %d rows, want one per changed conversation (%d)", n, want)
+			}
+			cmd, out = startRun(t, bin, url, "--input", bk, "--report", filepath.Join(dir, "rollback.csv"))
+			if code := exitCode(cmd.Wait()); code != exitOK {
+				t.Fatalf("rollback: exit %d\n%s", code, out)
+			}
+			checkRolledBack(t, srv, rows, before)
+		})
+	}
+}

@@ -1,0 +1,232 @@
+package backup
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"markimport/pipeline/mark"
+)
+
+func TestRestore(t *testing.T) {
+	c2c := mark.Conversation{Type: mark.C2C, Peer: "bob"}
+	for _, tc := range []struct {
+		name  string
+		it    mark.Item
+		prev  mark.ServerMarks
+		found bool
+		want  string // the record, or "" for no row
+	}{
+		{"bits back where they were", mark.Item{Conv: c2c, Set: 1<<1 | 1<<2, Clear: 1 << 5, Opt: mark.OptStandard},
+			mark.ServerMarks{Standard: 1<<2 | 1<<5 | 1<<9}, true, "u,c2c,bob,,2|5,1,,1"},
+		{"nothing changes", mark.Item{Conv: c2c, Set: 1 << 2, Clear: 1 << 3, Opt: mark.OptStandard},
+			mark.ServerMarks{Standard: 1 << 2}, true, ""},
+		{"custom mark back", mark.Item{Conv: c2c, Custom: "new", Opt: mark.OptCustom},
+			mark.ServerMarks{Standard: 1, Custom: "old, \"q\"\n"}, true, "u,c2c,bob,,,,\"old, \"\"q\"\"\n\",2"},
+		{"empty custom mark back", mark.Item{Conv: c2c, Custom: "new", Opt: mark.OptCustom},
+			mark.ServerMarks{Standard: 1}, true, "u,c2c,bob,,,,,2"},
+		{"same custom mark", mark.Item{Conv: c2c, Custom: "same", Opt: mark.OptCustom},
+			mark.ServerMarks{Custom: "same"}, true, ""},
+		{"both", mark.Item{Conv: mark.Conversation{Type: mark.Group, Peer: "g1"}, Set: 1 << 63, Custom: "", Opt: mark.OptBoth},
+			mark.ServerMarks{Custom: "x"}, true, "u,group,,g1,,63,x,3"},
+		{"new conversation", mark.Item{Conv: c2c, Set: 1 << 4, Clear: 1 << 6, Custom: "v", Opt: mark.OptBoth},
+			mark.ServerMarks{}, false, "u,c2c,bob,,,4|6,,3"},
+		{"new conversation, clears only", mark.Item{Conv: c2c, Clear: 1 << 6, Opt: mark.OptStandard},
+			mark.ServerMarks{}, false, "u,c2c,bob,,,6,,1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			row, ok := Restore("u", &tc.it, tc.prev, tc.found)
+			got := ""
+			if ok {
+				var b strings.Builder
+				w := newWriter(Files{}, nil, nil)
+				w.cw.Write(row.Record())
+				w.cw.Flush()
+				b.Write(w.pending.Bytes())
+				got = strings.TrimSuffix(b.String(), "\n")
+			}
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// hostile are custom marks a backup must give back byte for byte.
+var hostile = []string{"", " spaced ", "a,b", "q\"uote", "line\nbreak", "lone\rcr", "字", "=1+2", "\ttab"}
+
+// writeRows writes n rows from several goroutines at once.
+func writeRows(t *testing.T, w *Writer, users, per int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var rows []Row
+			for k := range per {
+				rows = append(rows, Row{From: "user" + strconv.Itoa(u), Conv: mark.Conversation{Type: mark.C2C, Peer: "p" + strconv.Itoa(k)},
+					Set: 1 << k, Custom: hostile[(u+k)%len(hostile)], Opt: mark.OptBoth})
+			}
+			if err := w.Write(rows); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// readBack reads a backup as markimport reads an input.
+func readBack(t *testing.T, path, format string) map[string]Row {
+	t.Helper()
+	out := map[string]Row{}
+	err := eachRow(path, format, func(r *Row) error {
+		k := r.From + "/" + r.Conv.Peer
+		if _, dup := out[k]; dup {
+			t.Errorf("%s: %s twice", path, k)
+		}
+		out[k] = *r
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func checkRows(t *testing.T, got map[string]Row, users, per int) {
+	t.Helper()
+	if len(got) != users*per {
+		t.Fatalf("%d rows, want %d", len(got), users*per)
+	}
+	for u := range users {
+		for k := range per {
+			r := got["user"+strconv.Itoa(u)+"/p"+strconv.Itoa(k)]
+			if want := hostile[(u+k)%len(hostile)]; r.Custom != want || r.Set != 1<<k || r.Opt != mark.OptBoth {
+				t.Fatalf("user%d p%d: %+v, want set %d custom %q", u, k, r, k, want)
+			}
+		}
+	}
+}
+
+func TestWriterRoundTrip(t *testing.T) {
+	for _, name := range []string{"b.csv", "b.parquet"} {
+		t.Run(name, func(t *testing.T) {
+			files := FilesOf(filepath.Join(t.TempDir(), name))
+			w, err := Create(files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeRows(t, w, 40, 9)
+			if err := w.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(files.Journal); !os.IsNotExist(err) {
+				t.Errorf("journal left behind: %v", err)
+			}
+			checkRows(t, readBack(t, files.Final, ""), 40, 9)
+			if _, err := Create(files); err == nil || !strings.Contains(err.Error(), "never replaced") {
+				t.Errorf("a second backup over a finished one: %v", err)
+			}
+			// Resumed from the finished backup: its rows are known, and
+			// the new ones join them.
+			w, err = Resume(files, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.Kept() != 360 || !w.Has("user3", mark.Conversation{Type: mark.C2C, Peer: "p4"}) || w.Has("user3", mark.Conversation{Type: mark.C2C, Peer: "p9"}) {
+				t.Errorf("resumed: kept %d", w.Kept())
+			}
+			w.Write([]Row{{From: "user3", Conv: mark.Conversation{Type: mark.C2C, Peer: "p9"}, Clear: 1, Opt: mark.OptStandard}})
+			if err := w.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			if got := readBack(t, files.Final, ""); len(got) != 361 {
+				t.Errorf("%d rows after the resumed run, want 361", len(got))
+			}
+		})
+	}
+}
+
+// TestResumeTornJournal: a journal cut anywhere by a kill is continued
+// from its last complete row.
+func TestResumeTornJournal(t *testing.T) {
+	dir := t.TempDir()
+	files := FilesOf(filepath.Join(dir, "b.csv"))
+	w, err := Create(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeRows(t, w, 6, 5)
+	w.close()
+	whole, _ := os.ReadFile(files.Journal)
+	header := len(strings.Join(Header, ",")) + 1
+	for cut := 0; cut <= len(whole); cut++ {
+		os.WriteFile(files.Journal, whole[:cut], 0o644)
+		w, err := Resume(files, nil)
+		if err != nil {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+		w.Write([]Row{{From: "late", Conv: mark.Conversation{Type: mark.Group, Peer: "g"}, Set: 1, Opt: mark.OptStandard}})
+		w.close()
+		got := readBack(t, files.Journal, "csv")
+		if _, ok := got["late/g"]; !ok {
+			t.Fatalf("cut at %d: the row written after the resume is lost", cut)
+		}
+		kept := 0
+		for k, r := range got {
+			if k == "late/g" {
+				continue
+			}
+			kept++
+			if !w.Has(r.From, r.Conv) {
+				t.Fatalf("cut at %d: %s kept but not known", cut, k)
+			}
+		}
+		if int64(kept) != w.Kept() || cut == len(whole) && kept != 30 || cut < header && kept != 0 {
+			t.Fatalf("cut at %d: %d rows kept, Kept %d", cut, kept, w.Kept())
+		}
+	}
+}
+
+func TestResumeRefusesWhatIsNotABackup(t *testing.T) {
+	dir := t.TempDir()
+	files := FilesOf(filepath.Join(dir, "b.csv"))
+	if _, err := Resume(files, nil); err == nil || !strings.Contains(err.Error(), "wrote none") {
+		t.Errorf("no backup: %v", err)
+	}
+	os.WriteFile(files.Final, []byte("from_account,to_account,set_mark\nu,p,1\nu,p,x\n"), 0o644)
+	if _, err := Resume(files, nil); err == nil || !strings.Contains(err.Error(), "row 2") {
+		t.Errorf("a damaged backup: %v", err)
+	}
+}
+
+// TestCarriageReturnLineFeed: "\r\n" in a custom mark comes back exactly
+// from a Parquet backup; a CSV backup says it cannot hold it.
+func TestCarriageReturnLineFeed(t *testing.T) {
+	row := Row{From: "u", Conv: mark.Conversation{Type: mark.C2C, Peer: "p"}, Custom: "a\r\nb\r", Opt: mark.OptCustom}
+	for _, name := range []string{"b.csv", "b.parquet"} {
+		files := FilesOf(filepath.Join(t.TempDir(), name))
+		w, err := Create(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if faithful := w.Faithful(&row); faithful != (name == "b.parquet") {
+			t.Errorf("%s: Faithful %v", name, faithful)
+		}
+		if name == "b.csv" {
+			w.Abandon()
+			continue
+		}
+		w.Write([]Row{row})
+		if err := w.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		if got := readBack(t, files.Final, "")["u/p"]; got.Custom != row.Custom {
+			t.Errorf("%s gives back %q, want %q", name, got.Custom, row.Custom)
+		}
+	}
+}

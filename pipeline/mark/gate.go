@@ -1,0 +1,43 @@
+package mark
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Hold is what a gate decides for one item before it is sent.
+type Hold uint8
+
+const (
+	// Send lets the item go.
+	Send Hold = iota
+	// HoldUnsent keeps the item back because what had to happen before it
+	// could be sent failed (its backup could not be read): its rows are
+	// reported unsent with the verdict's code and message.
+	HoldUnsent
+)
+
+// Verdict is a gate's decision on one item: send it, or hold it back with
+// a code and a message for its rows.
+type Verdict struct {
+	Hold    Hold
+	Code    int
+	Message string
+}
+
+// ReadError is a read of marks (search_contact_group) that failed for its
+// conversations only: the API refused it with Code, or it still failed
+// after the last attempt. Other reads go on.
+type ReadError struct {
+	Code    int
+	Message string
+}
+
+// Error is the message alone when it already names the code.
+func (e *ReadError) Error() string {
+	code := fmt.Sprintf("API error %d", e.Code)
+	if e.Code == 0 || strings.Contains(e.Message, code) {
+		return e.Message
+	}
+	return code + ": " + e.Message
+}
