@@ -34,10 +34,10 @@ const (
 type fakeRun struct {
 	srv   *fakeim.Server
 	state string // --fake-state, or ""
-	http *http.Server
-	g    errgroup.Group // serves until Close
-	url  string
-	key  string
+	http  *http.Server
+	g     errgroup.Group // serves until Close
+	url   string
+	key   string
 }
 
 // startFake starts the emulator with a fresh random secret key, so that the
