@@ -5,7 +5,7 @@ N       ?= 1000000
 RATE    ?= 200
 PROFILE ?= 0
 
-.PHONY: build test lint bench bench-state demo fixtures fuzz clean
+.PHONY: build test lint bench bench-backup bench-state demo fixtures fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/markimport
@@ -22,19 +22,32 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-# Rehearse a whole import against the built-in emulator: no credentials needed.
+# Rehearse a whole migration against the built-in emulator, no credentials
+# needed: validate, import with a backup, roll back, verify the rollback.
+# The emulator keeps its marks between the steps in demo-im.json.
 demo: build
+	@rm -f demo-im.json demo-backup.csv
 	@echo "== validate: a dry run, nothing is sent"
 	-$(BIN) validate --input testdata/demo.csv --report demo-validate.csv --overwrite
-	@echo "== run against the built-in emulator"
-	@$(BIN) run --fake --input testdata/demo.csv --report demo-report.csv --summary demo-summary.json --overwrite; \
+	@echo "== run against the built-in emulator, backing up what it changes"
+	@$(BIN) run --fake --fake-state demo-im.json --input testdata/demo.csv --report demo-report.csv \
+	  --summary demo-summary.json --backup demo-backup.csv --overwrite; \
 	  code=$$?; echo "exit code $$code (1: the demo file has 40 invalid rows on purpose; see demo-report.csv)"; \
 	  [ $$code -le 1 ]
+	@echo "== roll back: the backup is an input"
+	$(BIN) run --fake --fake-state demo-im.json --input demo-backup.csv --report demo-rollback.csv --overwrite
+	@echo "== verify the rollback: every restored mark is as before the import"
+	$(BIN) verify --fake --fake-state demo-im.json --input demo-backup.csv --report demo-verify.csv --overwrite
 
 # Figures of the README's Performance section: validate vs DuckDB, the plan
 # vs the lower bound, the sending pace against the emulator.
 bench: build
 	N=$(N) RATE=$(RATE) PROFILE=$(PROFILE) ./scripts/bench.sh
+
+# The cost of run --backup: runs with and without it side by side against
+# fake-server at 100 ms latency (also the last section of make bench).
+bench-backup:
+	./scripts/bench-backup.sh
 
 # Figures of the incremental mode (--state): nightly runs of a 20M-row file
 # and the store alone with 100M keys (about 15 minutes; not part of bench).
@@ -57,4 +70,4 @@ fuzz:
 	$(GO) test ./sink/usersig -run '^$$' -fuzz FuzzParse -fuzztime 30s
 
 clean:
-	rm -rf bin demo-*.csv demo-*.csv.* demo-summary.json
+	rm -rf bin demo-*.csv demo-*.csv.* demo-summary.json demo-im.json

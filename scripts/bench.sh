@@ -352,6 +352,7 @@ log "send dataset: $SEND_ROWS rows, $SEND_PLANNED requests planned (target $TARG
 KEYFILE=$TMP/secret.key
 (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$KEYFILE")
 FAKE_OUT=$TMP/fake.out
+: >"$FAKE_OUT" # before the server's redirection, which its process makes
 "$MARKIMPORT" fake-server --listen 127.0.0.1:0 --latency 100ms --sdkappid "$SDKAPPID" --admin "$ADMIN" \
 	--secret-key-file "$KEYFILE" --quiet >"$FAKE_OUT" 2>"$TMP/fake.err" &
 FAKE_PID=$!

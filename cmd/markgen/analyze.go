@@ -14,6 +14,7 @@ import (
 const (
 	maxItemsPerRequest = 100
 	maxConvsPerUser    = 1000
+	maxSearchItems     = 300 // search_contact_group
 )
 
 // Analysis is what `markgen -analyze` computes from a CSV file, with its own
@@ -31,6 +32,10 @@ type Analysis struct {
 	// LowerBound is Σ over users of ceil(min(conversations, 1000)/100):
 	// the fewest requests the API allows.
 	LowerBound int64
+	// ReadLowerBound is Σ over users of ceil(min(conversations, 1000)/300):
+	// the fewest search_contact_group requests that read every sendable
+	// conversation back (run --backup on a file of new items).
+	ReadLowerBound int64
 	// Streamer is the requests a file-order streamer sends: it starts a new
 	// request whenever from_account changes or its current request already
 	// holds 100 distinct conversations, merging a repeated conversation only
@@ -67,6 +72,7 @@ func (a Analysis) print(w io.Writer) {
 	fmt.Fprintf(w, "over_limit=%d\n", a.OverLimit)
 	fmt.Fprintf(w, "lower_bound=%d\n", a.LowerBound)
 	fmt.Fprintf(w, "streamer=%d\n", a.Streamer)
+	fmt.Fprintf(w, "read_lower_bound=%d\n", a.ReadLowerBound)
 }
 
 // normColumn is a column name as markimport matches it: case-insensitive,
@@ -162,6 +168,7 @@ func analyzeCSV(r io.Reader) (Analysis, error) {
 	for _, n := range perUser {
 		sendable := int64(min(n, maxConvsPerUser))
 		a.LowerBound += (sendable + maxItemsPerRequest - 1) / maxItemsPerRequest
+		a.ReadLowerBound += (sendable + maxSearchItems - 1) / maxSearchItems
 	}
 	return a, nil
 }

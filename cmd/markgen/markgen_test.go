@@ -155,7 +155,7 @@ func TestAnalyzeSmall(t *testing.T) {
 		"u1,,p1,p1,2\n" + // both peers: skipped
 		",,p1,,2\n" // no user: skipped
 	a := analyzeString(t, in)
-	want := Analysis{Rows: 7, Skipped: 2, Users: 2, Conversations: 4, LowerBound: 2, Streamer: 3}
+	want := Analysis{Rows: 7, Skipped: 2, Users: 2, Conversations: 4, LowerBound: 2, ReadLowerBound: 2, Streamer: 3}
 	if a != want {
 		t.Errorf("got %+v\nwant %+v", a, want)
 	}
@@ -180,7 +180,7 @@ func TestAnalyzeFullRequestsAndLimit(t *testing.T) {
 		fmt.Fprintf(&b, "v,p%d\n", i)
 	}
 	a := analyzeString(t, b.String())
-	want := Analysis{Rows: 1156, Users: 2, Conversations: 1105, OverLimit: 5, LowerBound: 11, Streamer: 12}
+	want := Analysis{Rows: 1156, Users: 2, Conversations: 1105, OverLimit: 5, LowerBound: 11, ReadLowerBound: 5, Streamer: 12}
 	if a != want {
 		t.Errorf("got %+v\nwant %+v", a, want)
 	}

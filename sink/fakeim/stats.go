@@ -91,6 +91,11 @@ func (st Stats) String() string {
 	fmt.Fprintf(&b, "fakeim: %d requests (%d accepted, %d throttled, peak %d/s mark_contact)",
 		st.Requests, st.Accepted, st.Throttled, st.MaxPerSecond)
 	fmt.Fprintf(&b, ", items %d applied %d failed", st.ItemsApplied, st.ItemsFailed)
+	for _, api := range []API{SearchContactGroup, GetContactGroup} {
+		if a := st.APIs[api]; a.Requests > 0 {
+			fmt.Fprintf(&b, ", %s %d requests (%d throttled, peak %d/s)", api, a.Requests, a.Throttled, a.MaxPerSecond)
+		}
+	}
 	if st.MalformedRequests+st.MalformedItems > 0 {
 		fmt.Fprintf(&b, ", MALFORMED %d requests %d items", st.MalformedRequests, st.MalformedItems)
 	}

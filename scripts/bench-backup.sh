@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The cost of --backup, for the README: `make bench-backup` (also the last
+# section of `make bench`).
+#
+#   BACKUP_CSV    the file to send (default: the send dataset of make bench,
+#                 about 6,000 requests, generated when missing)
+#   BACKUP_PAIRS  pairs of runs, with and without --backup, taking turns
+#                 (default 2)
+#   BENCH_DIR     work directory (default /tmp/markimport-bench)
+#
+# Each run sends the file to a fresh `markimport fake-server` answering
+# both APIs in 100 ms, at the API's 200 requests/s. A run with --backup
+# first reads every user's conversations back (search_contact_group, 300
+# a request, on the read API's own 200/s) and makes the restore rows
+# durable before the user's writes leave. It prints, per pair, the wall
+# times and their ratio, the reads against ceil(conversations/300) per
+# user, and the emulator's peaks per API.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-/tmp/markimport-bench}
+PAIRS=${BACKUP_PAIRS:-2}
+M=$ROOT/bin/markimport
+G=$ROOT/bin/markgen
+mkdir -p "$BENCH_DIR"
+(cd "$ROOT" && go build -o "$M" ./cmd/markimport && go build -o "$G" ./cmd/markgen)
+log() { echo "bench-backup: $*" >&2; }
+W=$(mktemp -d "$BENCH_DIR/backup.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+IN=${BACKUP_CSV:-$BENCH_DIR/backup-n60000.csv}
+if [[ ! -s $IN ]]; then
+	log "generating $IN"
+	"$G" -n 60000 -users 6000 -seed 1 -invalid 0 -o "$IN"
+fi
+KEY=$W/key
+(umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$KEY")
+json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$1" "$2"; }
+
+# one NAME [FLAGS...]: one run against a fresh emulator; sets WALL, READS,
+# PEAKS and the summary's figures.
+one() {
+	local name=$1
+	shift
+	local out=$W/$name.fake
+	: >"$out" # before the server's redirection, which its process makes
+	"$M" fake-server --listen 127.0.0.1:0 --latency 100ms --sdkappid 1400000000 --admin administrator \
+		--secret-key-file "$KEY" --quiet >"$out" 2>"$W/$name.fake.err" &
+	local pid=$! addr=
+	for ((i = 0; i < 100; i++)); do
+		addr=$(sed -n 's|^fake-server listening on http://||p' "$out" || true)
+		[[ -n $addr ]] && break
+		sleep 0.1
+	done
+	[[ -n $addr ]] || { log "fake-server did not start: $(cat "$W/$name.fake.err")"; exit 1; }
+	local start end
+	start=$(date +%s.%N)
+	MARKIMPORT_SECRET_KEY=$(cat "$KEY") "$M" run --input "$IN" --report "$W/$name.csv" --summary "$W/$name.json" \
+		--endpoint "http://$addr" --sdkappid 1400000000 --admin administrator --quiet "$@" >"$W/$name.out" 2>"$W/$name.err" || true
+	end=$(date +%s.%N)
+	kill -INT "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	WALL=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+	REQS=$(json "$W/$name.json" requests_sent)
+	READS=$(json "$W/$name.json" read_requests)
+	ROWS=$(json "$W/$name.json" backup_rows)
+	THR=$(json "$W/$name.json" throttled)
+	PEAKS=$(grep '^fake-server stopped:' "$out" | sed -n 's|.*peak \([0-9]*\)/s mark_contact.*|\1|p')
+	RPEAK=$(grep '^fake-server stopped:' "$out" | sed -n 's|.*search_contact_group [0-9]* requests ([0-9]* throttled, peak \([0-9]*\)/s).*|\1|p')
+	log "$name: ${WALL}s, $REQS requests sent, $READS reads, $ROWS backup rows, throttled $THR, peaks mark_contact ${PEAKS:-?}/s search ${RPEAK:--}/s"
+}
+
+READ_LOWER=$("$G" -analyze "$IN" | sed -n 's/^read_lower_bound=//p')
+LINES=()
+RATIOS=()
+for ((p = 1; p <= PAIRS; p++)); do
+	one plain$p
+	P_WALL=$WALL P_REQS=$REQS P_PEAK=$PEAKS P_THR=$THR
+	one backup$p --backup "$W/backup$p.csv"
+	RATIO=$(awk -v a="$WALL" -v b="$P_WALL" 'BEGIN { printf "%.3f", a / b }')
+	RATIOS+=("$RATIO")
+	LINES+=("| $p | $P_WALL s | $WALL s | $RATIO | $P_REQS / $REQS | $READS | $ROWS | ${P_PEAK:-?} / ${PEAKS:-?} / ${RPEAK:-?} | $P_THR / $THR |")
+done
+MEDIAN=$(printf '%s\n' "${RATIOS[@]}" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+cat <<EOT
+
+### The cost of --backup (fake-server at 100 ms latency on both APIs; \`make bench-backup\`)
+
+Input: $(basename "$IN"), $(($(wc -l <"$IN") - 1)) rows. Pairs taken in turn, each run against a fresh emulator.
+
+| pair | run | run --backup | ratio | requests sent (run / backup) | reads | backup rows | peaks/s: mark_contact (run / backup) / search | throttled (run / backup) |
+|---|---|---|---|---|---|---|---|---|
+$(printf '%s\n' "${LINES[@]}")
+
+Reads: ceil(conversations/300) per user is $READ_LOWER for this file.
+Median ratio run --backup / run: $MEDIAN (goal ≤ 1.05).
+EOT
