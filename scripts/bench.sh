@@ -16,6 +16,7 @@
 #   SHAPES=0      skip the validate comparison on other shapes of data (few users,
 #                 one user per row, 32-hex-digit ids, 3 plain columns, all fields quoted)
 #   PARTS         part files of the export the single file is compared with (default 64)
+#   BACKUP=0      skip the cost of --backup (runs with and without it, scripts/bench-backup.sh)
 #
 # It measures:
 #   1. validate rows/s and peak RSS for the CSV and for the Parquet of the same rows;
@@ -588,4 +589,9 @@ ${STATS_BENCH:-unavailable}
 EOF
 if [[ -n $PROFILE_TOP ]]; then
 	printf '\n### CPU profile of validate on the CSV (%s)\n\n```\n%s\n```\n' "$BENCH_DIR/validate-csv.prof" "$PROFILE_TOP"
+fi
+
+# The cost of --backup on the send dataset, side by side (scripts/bench-backup.sh).
+if [[ ${BACKUP:-1} == 1 ]]; then
+	BACKUP_CSV=$SEND_CSV BENCH_DIR=$BENCH_DIR "$ROOT/scripts/bench-backup.sh"
 fi
