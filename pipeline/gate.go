@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"markimport/pipeline/mark"
 	"markimport/pipeline/plan"
@@ -14,7 +17,8 @@ import (
 )
 
 // Gate decides, user by user, right before a user's requests are sent,
-// whether each of its items may go (the backup's read-back, run --backup).
+// whether each of its items may go (the read-back of run --backup and
+// --mode insert).
 // Admit is called from several goroutines, each with one user's planned
 // items, and returns one verdict per item; it returns a *mark.FatalError
 // when the run must stop, ctx.Err() when interrupted, or another error
@@ -23,21 +27,38 @@ type Gate interface {
 	Admit(ctx context.Context, from string, items []mark.Item) ([]mark.Verdict, error)
 }
 
-// DefaultGateWorkers is how many users the gate admits at once: enough
-// reads in flight that a server answering in 250 ms still keeps the
+// DefaultGateWorkers is how many users the gate admits at once, and
+// DefaultGateAhead how many requests it lets wait, admitted, for the
+// sender: enough that reads answered in half a second still keep the
 // writes at 200/s with one request per user, few enough that a user is
-// read shortly before it is sent.
-const DefaultGateWorkers = 64
+// read about a second before it is sent.
+const (
+	DefaultGateWorkers = 256
+	DefaultGateAhead   = 256
+)
 
 // gateStage runs the gate between the planner and the sender: emit hands
 // it each user's requests; workers admit them and hand the requests whose
 // items may go to the sender, and report the rows of held items.
 type gateStage struct {
-	r    *run
-	in   chan []mark.Request
-	g    errgroup.Group
-	stop context.CancelFunc // stops sending: the gate failed
-	err  atomic.Pointer[error]
+	r     *run
+	in    chan []mark.Request
+	g     errgroup.Group
+	stop  context.CancelFunc // stops sending: the gate failed
+	err   atomic.Pointer[error]
+	ahead *semaphore.Weighted // requests admitted and not yet taken
+	limit int64
+
+	mu     sync.Mutex
+	users  map[*mark.Request]*userWindow // requests sent, not yet answered
+	delays windowHistogram
+}
+
+// userWindow is one user's read-to-write window while its requests are
+// answered.
+type userWindow struct {
+	start time.Time // before its read left
+	left  int       // requests not yet answered
 }
 
 // startGate starts the gate's workers; stop cancels sending.
@@ -46,7 +67,12 @@ func (r *run) startGate(stop context.CancelFunc) *gateStage {
 	if n <= 0 {
 		n = DefaultGateWorkers
 	}
-	gs := &gateStage{r: r, in: make(chan []mark.Request), stop: stop}
+	ahead := int64(r.opts.GateAhead)
+	if ahead <= 0 {
+		ahead = DefaultGateAhead
+	}
+	gs := &gateStage{r: r, in: make(chan []mark.Request), stop: stop, ahead: semaphore.NewWeighted(ahead), limit: ahead,
+		users: map[*mark.Request]*userWindow{}}
 	for range n {
 		gs.g.Go(func() error {
 			for reqs := range gs.in {
@@ -56,6 +82,22 @@ func (r *run) startGate(stop context.CancelFunc) *gateStage {
 		})
 	}
 	return gs
+}
+
+// answered records that the sender is done with req.
+func (gs *gateStage) answered(req *mark.Request) {
+	gs.mu.Lock()
+	u := gs.users[req]
+	delete(gs.users, req)
+	last := false
+	if u != nil {
+		u.left--
+		last = u.left == 0
+	}
+	gs.mu.Unlock()
+	if last {
+		gs.delays.add(time.Since(u.start))
+	}
 }
 
 // error is the gate's error, if it stopped the run.
@@ -70,14 +112,17 @@ func (gs *gateStage) error() error {
 func (gs *gateStage) admit(reqs []mark.Request) {
 	r := gs.r
 	from := reqs[0].From
-	if r.stopped.Err() != nil {
+	weight := min(int64(len(reqs)), gs.limit)
+	if err := gs.ahead.Acquire(r.stopped, weight); err != nil {
 		r.unsent(reqs)
 		return
 	}
+	defer gs.ahead.Release(weight)
 	var items []mark.Item
 	for i := range reqs {
 		items = append(items, reqs[i].Items...)
 	}
+	start := time.Now()
 	verdicts, err := r.opts.Gate.Admit(r.stopped, from, items)
 	if err != nil {
 		if r.stopped.Err() == nil {
@@ -96,27 +141,49 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 		return
 	}
 	kept := items[:0:0]
+	exists := false
 	for i := range items {
 		v := verdicts[i]
-		if v.Hold == mark.Send {
-			kept = append(kept, items[i])
-			continue
-		}
 		req := mark.Request{From: from, Items: items[i : i+1]}
-		writeItems(r.rep, r.ctr, &req, []mark.Outcome{{Code: v.Code, Message: v.Message}}, "")
+		switch v.Hold {
+		case mark.Send:
+			kept = append(kept, items[i])
+		case mark.HoldExists:
+			exists = true
+			writeItems(r.rep, r.ctr, &req, nil, report.StatusExists, v.Message)
+		default:
+			writeItems(r.rep, r.ctr, &req, []mark.Outcome{{Code: v.Code, Message: v.Message}}, "")
+		}
 	}
 	if len(kept) < len(items) {
-		// What is held back takes no room: the rest is packed again.
+		// What is held back takes no room: the rest is packed again, at
+		// the lower bound of what is sent.
 		packed := plan.Pack(nil, from, kept)
 		for i := range packed {
 			packed[i].Seq = reqs[i].Seq
 		}
+		if exists {
+			r.saved.Add(int64(len(reqs) - len(packed)))
+		}
 		reqs = packed
+	}
+	if len(reqs) > 0 {
+		u := &userWindow{start: start, left: len(reqs)}
+		gs.mu.Lock()
+		for i := range reqs {
+			gs.users[&reqs[i]] = u
+		}
+		gs.mu.Unlock()
 	}
 	for i := range reqs {
 		select {
 		case r.ch <- &reqs[i]:
 		case <-r.stopped.Done():
+			gs.mu.Lock()
+			for k := i; k < len(reqs); k++ {
+				delete(gs.users, &reqs[k])
+			}
+			gs.mu.Unlock()
 			r.unsent(reqs[i:])
 			return
 		}

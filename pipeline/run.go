@@ -78,6 +78,10 @@ type Options struct {
 	// DefaultGateWorkers).
 	Gate        Gate
 	GateWorkers int
+	// GateAhead bounds the requests admitted by the gate and not yet
+	// taken by the sender (default DefaultGateAhead): a user is read
+	// shortly before its requests are sent.
+	GateAhead int
 	// Sorted declares the input grouped by from_account: each user is
 	// planned and sent as soon as its rows end, with no grouping store. A
 	// user whose rows reappear later is reported invalid for those rows.
@@ -120,9 +124,13 @@ type Summary struct {
 	RequestsPerSec  float64                 `json:"requests_per_second"`
 	PlanSeconds     float64                 `json:"estimated_send_seconds"`
 	Resumed         int64                   `json:"resumed_ok_rows,omitempty"`
-	// RequestsSaved is how many requests the items the state found
-	// unchanged would have taken (--state).
+	// RequestsSaved is how many requests the items not sent because the
+	// state found them unchanged (--state) or the server already held
+	// marks for them (--mode insert) would have taken.
 	RequestsSaved int64 `json:"requests_saved,omitempty"`
+	// ReadToWrite is the time from each user's read-back (--backup,
+	// --mode insert) to the answer of its last write.
+	ReadToWrite *Window `json:"read_to_write,omitempty"`
 	Spilled       bool  `json:"spilled,omitempty"`
 	// BackupRows is how many restore rows the run wrote to --backup, and
 	// ReadRequests how many search_contact_group requests it took to read
@@ -142,9 +150,10 @@ const (
 	StoppedMaxInvalid  = "max-invalid"
 )
 
-// AllOK reports whether every row ended ok (or valid, in a dry run).
+// AllOK reports whether every row ended ok, unchanged or exists (or valid,
+// in a dry run).
 func (s *Summary) AllOK() bool {
-	good := s.Statuses[report.StatusOK] + s.Statuses[report.StatusValid] + s.Statuses[report.StatusUnchanged]
+	good := s.Statuses[report.StatusOK] + s.Statuses[report.StatusValid] + s.Statuses[report.StatusUnchanged] + s.Statuses[report.StatusExists]
 	return good == s.Rows
 }
 
@@ -189,6 +198,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	err := r.run(ctx)
 	stopSync()
 	r.sum.RequestsSaved = r.saved.Load()
+	if r.gate != nil {
+		r.sum.ReadToWrite = r.gate.delays.window()
+	}
 	if err != nil && ctx.Err() != nil && r.sum.Stopped == "" {
 		r.sum.Stopped = StoppedInterrupted
 	}
@@ -399,6 +411,9 @@ func (r *run) run(ctx context.Context) error {
 	})
 	sendStart := time.Now()
 	done := func(req *mark.Request, out []mark.Outcome) {
+		if r.gate != nil {
+			r.gate.answered(req)
+		}
 		writeItems(r.rep, r.ctr, req, out, "")
 		if r.opts.State != nil {
 			for i := range out {

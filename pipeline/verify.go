@@ -43,6 +43,9 @@ type VerifyOptions struct {
 	Reader readers.Options
 	Report report.VerifyWriter
 	Marks  MarkReader
+	// Exists holds the rows the run being verified reported exists (an
+	// insert-only run did not send them): they are not checked.
+	Exists mark.Rows
 	// Concurrency is the number of reads in flight (default 16); the
 	// MarkReader paces them.
 	Concurrency int
@@ -133,6 +136,9 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 				rep.write(report.VerifyLine{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: report.VerifyNotChecked,
 					Message: fmt.Sprintf("rejected: conversation beyond the limit of %d per user", mark.MaxConversations)})
 			}
+			if opts.Exists != nil {
+				reqs = notChecked(reqs, opts.Exists, rep)
+			}
 			if len(reqs) > 0 {
 				sum.Users++
 			}
@@ -175,6 +181,28 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 		sum.Stopped, sum.StopMessage = "error", err.Error()
 	}
 	return finish(err)
+}
+
+// notChecked reports not-checked the items whose rows the run reported
+// exists, and returns the requests without them.
+func notChecked(reqs []mark.Request, exists mark.Rows, rep *verifyReport) []mark.Request {
+	out := reqs[:0]
+	for _, r := range reqs {
+		items := r.Items[:0]
+		for _, it := range r.Items {
+			if !exists.Has(it.Rows[0]) {
+				items = append(items, it)
+				continue
+			}
+			rep.writeRows(report.VerifyLine{From: r.From, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: report.VerifyNotChecked,
+				Expected: expectedText(&it), Message: "exists: the run did not send it (--mode insert: the server already held marks)"}, it.Rows)
+		}
+		if len(items) > 0 {
+			r.Items = items
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // readBack reads one batch back and writes the report lines of its rows.

@@ -103,6 +103,8 @@ type importFlags struct {
 	stateDir               string
 	full                   bool
 	backup                 string
+	mode                   string
+	runReport              string
 	readRate               float64
 
 	// run only
@@ -140,9 +142,11 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.StringVar(&f.stateDir, "state", "", "incremental state folder: items the API already confirmed, unchanged since, are reported unchanged and not sent; confirmed items are stored")
 	fs.BoolVar(&f.full, "full", false, "with --state: send every item (a re-sync) and refresh the state")
 	fs.StringVar(&f.backup, "backup", "", "run: before a conversation is changed, write the row that restores its marks to this file (CSV, or Parquet by name); import it to roll back")
-	fs.Float64Var(&f.readRate, "read-rate", sink.DefaultRate, "search_contact_group requests per second for --backup (the read API's own quota, 200 by default)")
+	fs.StringVar(&f.mode, "mode", "upsert", "run: upsert writes every item; insert first reads each user's conversations back and does not send an item whose conversation already holds marks (reported exists)")
+	fs.Float64Var(&f.readRate, "read-rate", sink.DefaultRate, "search_contact_group requests per second for --backup and --mode insert (the read API's own quota, 200 by default)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing report (without it, an existing report is refused: see --resume)")
 	if !dry {
+		fs.StringVar(&f.runReport, "run-report", "", "verify: the report of the run being verified; rows it reported exists (--mode insert) are not checked")
 		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
 		fs.StringVar(&f.fakeState, "fake-state", "", "with --fake: the emulator starts from the marks saved in this file and saves its marks there at the end, so that rehearsals follow each other (run, rollback, verify)")
 		fs.BoolVar(&f.resume, "resume", false, "continue an interrupted run: keep the report's ok rows, send the rest")

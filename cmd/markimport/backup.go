@@ -8,15 +8,16 @@ import (
 	"markimport/sink"
 )
 
-// backupRun is the backup of a run (--backup): its writer, locked, and the
-// gate that reads each user's marks back before its items are sent.
+// backupRun is the read-back before the writes (--backup, --mode insert):
+// the gate that reads each user's marks back before its items are sent,
+// and the backup's writer, locked, when there is one.
 type backupRun struct {
-	w       *backup.Writer
+	w       *backup.Writer // nil without --backup
 	gate    *backup.Gate
 	release func()
 }
 
-// readConfig is the connection of --backup's reads: the run's, paced at
+// readConfig is the connection of the reads: the run's, paced at
 // --read-rate on a pacer of its own, since the read API's quota is not the
 // write API's.
 func (r *importRun) readConfig(write sink.Config) sink.Config {
@@ -29,32 +30,39 @@ func (r *importRun) readConfig(write sink.Config) sink.Config {
 	return cfg
 }
 
-// startBackup locks the backup and starts it: a fresh journal, or with
-// --resume the one the interrupted run left (or its finished backup).
-func (r *importRun) startBackup(readCfg sink.Config) (*backupRun, error) {
-	files := backup.FilesOf(r.backup)
-	release, err := lockFile(files.Lock, "the backup "+r.backup, "--backup")
-	if err != nil {
-		return nil, err
-	}
-	var w *backup.Writer
-	if r.resume {
-		w, err = backup.Resume(files, r.log.Warn)
-	} else {
-		w, err = backup.Create(files)
-	}
-	if err != nil {
-		release()
-		return nil, err
-	}
-	if w.Kept() > 0 {
-		r.log.Info("backup continued", "path", r.backup, "rows_already", w.Kept())
+// startGate starts the read-back: with --backup it locks the backup and
+// starts it (a fresh journal, or with --resume the one the interrupted run
+// left, or its finished backup).
+func (r *importRun) startGate(readCfg sink.Config) (*backupRun, error) {
+	b := &backupRun{release: func() {}}
+	if r.backup != "" {
+		files := backup.FilesOf(r.backup)
+		release, err := lockFile(files.Lock, "the backup "+r.backup, "--backup")
+		if err != nil {
+			return nil, err
+		}
+		b.release = release
+		if r.resume {
+			b.w, err = backup.Resume(files, r.log.Warn)
+		} else {
+			b.w, err = backup.Create(files)
+		}
+		if err != nil {
+			release()
+			return nil, err
+		}
+		if b.w.Kept() > 0 {
+			r.log.Info("backup continued", "path", r.backup, "rows_already", b.w.Kept())
+		}
 	}
 	reads, err := sink.NewReadClient(readCfg)
 	if err != nil {
-		w.Abandon()
-		release()
+		if b.w != nil {
+			b.w.Abandon()
+		}
+		b.release()
 		return nil, err
 	}
-	return &backupRun{w: w, gate: &backup.Gate{Marks: reads, Backup: w}, release: release}, nil
+	b.gate = &backup.Gate{Marks: reads, Backup: b.w, InsertOnly: r.mode == "insert"}
+	return b, nil
 }

@@ -146,6 +146,12 @@ func (r *importRun) check() error {
 		return errors.New("--full refreshes the state: it needs --state")
 	case f.fakeState != "" && !f.fake:
 		return errors.New("--fake-state keeps the built-in emulator's marks between rehearsals: it needs --fake")
+	case f.runReport != "":
+		return errors.New("--run-report belongs to verify")
+	case f.mode != "upsert" && f.mode != "insert":
+		return fmt.Errorf("--mode %q: upsert (write every item) or insert (leave conversations that already hold marks alone)", f.mode)
+	case f.mode == "insert" && r.dry:
+		return errors.New("--mode insert: validate cannot know which conversations already hold marks on the server (run reads them back before writing); rehearse it with run --fake --mode insert")
 	case f.backup != "" && r.dry:
 		return errors.New("--backup: validate sends nothing, so there is nothing to back up and no server to read; rehearse the backup with run --fake --backup")
 	case f.backup != "" && (strings.HasSuffix(f.backup, ".gz") || strings.HasSuffix(f.backup, ".zst")):
@@ -338,9 +344,9 @@ func (r *importRun) run(ctx context.Context) int {
 	}
 
 	var bk *backupRun
-	if r.backup != "" {
+	if r.backup != "" || r.mode == "insert" {
 		var err error
-		if bk, err = r.startBackup(readCfg); err != nil {
+		if bk, err = r.startGate(readCfg); err != nil {
 			if journal != nil {
 				journal.Abandon()
 			}
@@ -390,16 +396,19 @@ func (r *importRun) run(ctx context.Context) int {
 		if journal != nil {
 			journal.Abandon()
 		}
-		if bk != nil {
+		if bk != nil && bk.w != nil {
 			bk.w.Abandon()
 		}
 		return r.inputError(inErr)
 	}
 	if bk != nil {
+		sum.ReadRequests = bk.gate.Reads.Load()
+	}
+	if bk != nil && bk.w != nil {
 		// Finished whatever the end, interrupted too: the backup holds the
 		// rows of every conversation a request may have changed, and
 		// --resume continues it.
-		sum.BackupRows, sum.ReadRequests = bk.w.Rows(), bk.gate.Reads.Load()
+		sum.BackupRows = bk.w.Rows()
 		if err := bk.w.Finish(); err != nil {
 			fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))
 			if runErr == nil {

@@ -27,7 +27,7 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 	printRows(w, heading, s.Rows, report.Statuses, s.Statuses, s.Users, s.Conversations)
 	fmt.Fprintf(w, "  requests       %d planned", s.RequestsPlanned)
 	if s.RequestsSaved > 0 {
-		fmt.Fprintf(w, " (%d saved: unchanged since confirmed)", s.RequestsSaved)
+		fmt.Fprintf(w, " (%d saved: items unchanged since confirmed, or already marked on the server)", s.RequestsSaved)
 	}
 	if dry {
 		fmt.Fprintf(w, ", %s at %g requests/s\n", time.Duration(s.PlanSeconds*float64(time.Second)).Round(time.Second), rate)
@@ -35,7 +35,10 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 		fmt.Fprintf(w, ", %d sent (%d HTTP requests, %d retries, %d throttled)\n", s.RequestsSent, s.HTTPRequests, s.Retries, s.Throttled)
 		fmt.Fprintf(w, "  rate           %.1f requests/s over %.1fs\n", s.RequestsPerSec, s.SendSeconds)
 		if s.ReadRequests > 0 || s.BackupRows > 0 {
-			fmt.Fprintf(w, "  backup         %d restore rows written; %d search_contact_group requests\n", s.BackupRows, s.ReadRequests)
+			fmt.Fprintf(w, "  read back      %d search_contact_group requests; %d backup rows written\n", s.ReadRequests, s.BackupRows)
+		}
+		if rw := s.ReadToWrite; rw != nil {
+			fmt.Fprintf(w, "  read to write  p50 %.2fs, p99 %.2fs, max %.2fs over %d users\n", rw.P50, rw.P99, rw.Max, rw.Users)
 		}
 	}
 	printEnd(w, s.ElapsedSeconds, s.Stopped)

@@ -59,10 +59,17 @@ func (v *verifyRun) check() error {
 		return errors.New("--rejects and --max-invalid belong to validate and run; verify reports every row in --report")
 	case f.resume:
 		return errors.New("--resume: verify reads every row again; there is nothing to resume")
+	case f.mode != "upsert":
+		return errors.New("--mode belongs to run: to verify an insert-only run, give its report with --run-report (rows it reported exists are not checked)")
 	case f.backup != "":
 		return errors.New("--backup belongs to run: verify changes nothing, so there is nothing to back up (to check a rollback, verify --input BACKUP)")
 	case f.stateDir != "" || f.full:
 		return errors.New("--state and --full belong to validate and run; verify reads every row back, unchanged ones too")
+	}
+	if f.runReport != "" {
+		if _, err := os.Stat(f.runReport); err != nil {
+			return fmt.Errorf("--run-report: %v", err)
+		}
 	}
 	outs := []named{{"--report", f.report}, {"--report", f.report + ".tmp"}, {"--summary", f.summary}, {"--summary", f.summary + ".tmp"},
 		{"--cpuprofile", f.cpuProfile}, {"--memprofile", f.memProfile}}
@@ -101,6 +108,18 @@ func (v *verifyRun) run(ctx context.Context) int {
 	if err != nil {
 		return v.fail("%v", err)
 	}
+	var exists mark.Rows
+	if v.runReport != "" {
+		fp, err := report.FingerprintInput(v.in)
+		if err != nil {
+			return v.fail("%v", err)
+		}
+		rows, err := report.RowsWithStatus(v.runReport, v.in, fp, report.StatusExists)
+		if err != nil {
+			return v.fail("%v", err)
+		}
+		exists = rows
+	}
 	rep, err := report.CreateCSVVerify(v.report, v.in)
 	if err != nil {
 		return v.fail("%v", err)
@@ -112,6 +131,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 		Reader:      v.ropts,
 		Report:      rep,
 		Marks:       reads,
+		Exists:      exists,
 		Concurrency: cfg.Concurrency,
 		Counters:    ctr,
 		Log:         v.log,

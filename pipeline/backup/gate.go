@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
@@ -20,27 +22,38 @@ type Reader interface {
 	Search(ctx context.Context, from string, convs []mark.Conversation) (map[mark.Conversation]mark.ServerMarks, error)
 }
 
-// Gate backs up each user's conversations before the run sends its items:
-// it is the run's gate (pipeline.Options.Gate).
+// Gate reads each user's conversations back right before the run sends its
+// items, and with what it read writes their backup (Backup), holds back the
+// items of conversations that already hold marks (InsertOnly), or both,
+// from one read. It is the run's gate (pipeline.Options.Gate).
 type Gate struct {
-	Marks  Reader
+	Marks Reader
+	// Backup, when set, receives the restore row of every item that will
+	// be sent and changes something (run --backup).
 	Backup *Writer
+	// InsertOnly holds back every item whose conversation already holds
+	// marks (a standard bit set, or a custom mark) that the item would
+	// change (run --mode insert). An item that would change nothing there
+	// is sent: it is harmless, and it is how a resumed run finds the items
+	// its interrupted run had already written.
+	InsertOnly bool
 	// Reads counts the search requests made.
 	Reads atomic.Int64
 }
 
-// Admit reads back the conversations of from's items that have no row in
-// the backup yet, writes the restore row of each item that changes
-// something, and returns once those rows are durable: every item may then
-// be sent. When a read fails, no item of the user is sent (each is held
-// unsent with the read's code): a conversation is never changed without
-// its backup. A fatal answer, an interruption or a failure to write the
-// backup is returned as an error.
+// Admit reads back the conversations of from's items (those without a
+// backup row yet, unless InsertOnly needs them all), holds back the items
+// InsertOnly keeps, writes the restore rows of the others, and returns
+// once those rows are durable: every item not held may then be sent. When
+// a read fails, no item of the user is sent (each is held unsent with the
+// read's code): a conversation is never changed without its backup, nor
+// without knowing whether it held marks. A fatal answer, an interruption
+// or a failure to write the backup is returned as an error.
 func (g *Gate) Admit(ctx context.Context, from string, items []mark.Item) ([]mark.Verdict, error) {
 	verdicts := make([]mark.Verdict, len(items))
 	var need []int // items to read back
 	for i := range items {
-		if !g.Backup.Has(from, items[i].Conv) {
+		if g.InsertOnly || g.Backup != nil && !g.Backup.Has(from, items[i].Conv) {
 			need = append(need, i)
 		}
 	}
@@ -65,34 +78,61 @@ func (g *Gate) Admit(ctx context.Context, from string, items []mark.Item) ([]mar
 	if err := eg.Wait(); err != nil {
 		var re *mark.ReadError
 		if errors.As(err, &re) && ctx.Err() == nil {
+			why := "its backup could not be read"
+			if g.Backup == nil {
+				why = "its marks could not be read (insert mode)"
+			}
 			for i := range verdicts {
-				verdicts[i] = mark.Verdict{Hold: mark.HoldUnsent, Code: re.Code,
-					Message: fmt.Sprintf("not sent: its backup could not be read: %s", re.Error())}
+				verdicts[i] = mark.Verdict{Hold: mark.HoldUnsent, Code: re.Code, Message: fmt.Sprintf("not sent: %s: %s", why, re.Error())}
 			}
 			return verdicts, nil
 		}
 		return nil, err
 	}
-	rows := make([]Row, 0, len(need))
-	for k, batch := 0, need; len(batch) > 0; k++ {
-		n := min(len(batch), mark.MaxSearchItems)
-		for _, i := range batch[:n] {
-			it := &items[i]
-			prev, found := got[k][it.Conv]
-			row, ok := Restore(from, it, prev, found)
-			switch {
-			case !ok:
-			case !g.Backup.Faithful(&row):
-				verdicts[i] = mark.Verdict{Hold: mark.HoldUnsent, Message: "not sent: its custom mark before the run holds a carriage return and line feed, " +
-					"which a CSV backup cannot give back exactly (CSV reads them as one line feed): back it up with --backup FILE.parquet"}
-			default:
-				rows = append(rows, row)
-			}
+	var rows []Row
+	for j, i := range need {
+		it := &items[i]
+		prev, found := got[j/mark.MaxSearchItems][it.Conv]
+		if g.InsertOnly && found && (prev.Standard != 0 || prev.Custom != "") && Changes(it, prev, found) {
+			verdicts[i] = mark.Verdict{Hold: mark.HoldExists, Message: "not sent: the server already holds marks for this conversation: " + Describe(prev)}
+			continue
 		}
-		batch = batch[n:]
+		if g.Backup == nil || g.Backup.Has(from, it.Conv) {
+			continue
+		}
+		row, ok := Restore(from, it, prev, found)
+		switch {
+		case !ok:
+		case !g.Backup.Faithful(&row):
+			verdicts[i] = mark.Verdict{Hold: mark.HoldUnsent, Message: "not sent: its custom mark before the run holds a carriage return and line feed, " +
+				"which a CSV backup cannot give back exactly (CSV reads them as one line feed): back it up with --backup FILE.parquet"}
+		default:
+			rows = append(rows, row)
+		}
 	}
-	if err := g.Backup.Write(rows); err != nil {
-		return nil, err
+	if g.Backup != nil {
+		if err := g.Backup.Write(rows); err != nil {
+			return nil, err
+		}
 	}
 	return verdicts, nil
+}
+
+// Describe renders a conversation's marks for a message: `standard bits
+// 0,5 custom "vip"`.
+func Describe(m mark.ServerMarks) string {
+	var b strings.Builder
+	b.WriteString("standard bits ")
+	if m.Standard == 0 {
+		b.WriteString("none")
+	}
+	for k, n := range mark.Bits(m.Standard) {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(n))
+	}
+	b.WriteString(" custom ")
+	b.WriteString(strconv.Quote(m.Custom))
+	return b.String()
 }

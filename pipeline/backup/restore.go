@@ -29,28 +29,34 @@ func Restore(from string, it *mark.Item, prev mark.ServerMarks, found bool) (Row
 		prev = mark.ServerMarks{}
 	}
 	row := Row{From: from, Conv: it.Conv}
-	changes := !found // the item creates the conversation
 	if it.Opt&mark.OptStandard != 0 {
 		touched := it.Set | it.Clear
 		row.Set, row.Clear = touched&prev.Standard, touched&^prev.Standard
-		if after := (prev.Standard | it.Set) &^ it.Clear; after != prev.Standard {
-			changes = true
-		}
 	}
 	if it.Opt&mark.OptCustom != 0 {
 		row.Opt |= mark.OptCustom
 		row.Custom = prev.Custom
-		if it.Custom != prev.Custom {
-			changes = true
-		}
 	}
 	if row.Set|row.Clear != 0 {
 		row.Opt |= mark.OptStandard
 	}
-	if !changes || row.Opt == 0 {
+	if !Changes(it, prev, found) || row.Opt == 0 {
 		return Row{}, false
 	}
 	return row, true
+}
+
+// Changes reports whether item it changes the marks prev of its
+// conversation (found false: the server holds none, and any item creates
+// the conversation).
+func Changes(it *mark.Item, prev mark.ServerMarks, found bool) bool {
+	if !found {
+		return true
+	}
+	if it.Opt&mark.OptStandard != 0 && (prev.Standard|it.Set)&^it.Clear != prev.Standard {
+		return true
+	}
+	return it.Opt&mark.OptCustom != 0 && it.Custom != prev.Custom
 }
 
 // Record renders the row in the columns of Header. opt_type is always

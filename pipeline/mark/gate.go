@@ -15,6 +15,11 @@ const (
 	// could be sent failed (its backup could not be read): its rows are
 	// reported unsent with the verdict's code and message.
 	HoldUnsent
+	// HoldExists keeps the item back because the server already holds
+	// marks for its conversation that the item would change (insert-only
+	// mode): its rows are reported exists, with the server's marks in the
+	// verdict's message.
+	HoldExists
 )
 
 // Verdict is a gate's decision on one item: send it, or hold it back with

@@ -28,10 +28,13 @@ const (
 	// StatusUnchanged: the incremental state (--state) holds this item as
 	// the API last confirmed it, so it was not sent again.
 	StatusUnchanged Status = "unchanged"
+	// StatusExists: insert-only mode (--mode insert) found marks on the
+	// server for this conversation, so the item was not sent.
+	StatusExists Status = "exists"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusOK, StatusUnchanged, StatusValid, StatusFailed, StatusInvalid, StatusRejected, StatusUnsent}
+var Statuses = []Status{StatusOK, StatusUnchanged, StatusExists, StatusValid, StatusFailed, StatusInvalid, StatusRejected, StatusUnsent}
 
 // Line is one line of the report: the outcome of one input row.
 type Line struct {

@@ -48,9 +48,10 @@ func (r *Rejects) Len() int {
 	return len(r.rows)
 }
 
-// Add collects the row of l unless it ended ok (or valid, in a dry run).
+// Add collects the row of l unless it ended ok (or valid, in a dry run,
+// or unchanged, or exists).
 func (r *Rejects) Add(l *Line) {
-	if r == nil || l.Status == StatusOK || l.Status == StatusValid || l.Status == StatusUnchanged {
+	if r == nil || l.Status == StatusOK || l.Status == StatusValid || l.Status == StatusUnchanged || l.Status == StatusExists {
 		return
 	}
 	id, ok := r.ids[l.Message]

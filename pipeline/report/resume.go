@@ -319,3 +319,47 @@ func completeLength(f *os.File, size int64) (int64, error) {
 	}
 	return 0, nil
 }
+
+// RowsWithStatus reads a finished report of a run of in (CSV or Parquet)
+// and returns the rows it reported with status, e.g. the exists rows of an
+// insert-only run, for verify to leave unchecked. The report's record of
+// its input (its .meta.json) must name in as it is now (fp), since its row
+// numbers mean nothing for another input.
+func RowsWithStatus(path string, in *readers.Input, fp Fingerprint, status Status) (*Done, error) {
+	b, err := os.ReadFile(MetaPath(path))
+	var m reportMeta
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--run-report %s: no readable record of the run's input (%v): give the report of a finished run of this input", path, err)
+	}
+	if what := changedFile(m.Fingerprint, fp); what != "" || m.Size != fp.Size || m.SHA256 != fp.SHA256 {
+		if what == "" {
+			what = fp.Input + " is not the file it was"
+		}
+		return nil, fmt.Errorf("--run-report %s is the report of another input: %s", path, what)
+	}
+	rows := newDone(in)
+	add := func(rec []string) {
+		file := ""
+		if multi(in) != nil {
+			file, rec = rec[0], rec[1:]
+		}
+		if rec[4] != string(status) {
+			return
+		}
+		if row, err := strconv.ParseInt(rec[0], 10, 64); err == nil {
+			rows.add(file, row)
+		}
+	}
+	if readers.IsParquetName(path) {
+		err = readParquetReport(path, multi(in) != nil, add)
+	} else {
+		err = readCSVReport(path, headerOf(in), add)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--run-report: %w", err)
+	}
+	return rows, nil
+}
