@@ -131,7 +131,7 @@ type Summary struct {
 	// ReadToWrite is the time from each user's read-back (--backup,
 	// --mode insert) to the answer of its last write.
 	ReadToWrite *Window `json:"read_to_write,omitempty"`
-	Spilled       bool  `json:"spilled,omitempty"`
+	Spilled     bool    `json:"spilled,omitempty"`
 	// BackupRows is how many restore rows the run wrote to --backup, and
 	// ReadRequests how many search_contact_group requests it took to read
 	// the conversations back first.
