@@ -14,7 +14,8 @@
 # a request, on the read API's own 200/s) and makes the restore rows
 # durable before the user's writes leave. It prints, per pair, the wall
 # times and their ratio, the reads against ceil(conversations/300) per
-# user, and the emulator's peaks per API.
+# user, and the emulator's peaks per API; then one run --mode insert, and
+# the read-to-write window per user of the backup and insert runs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/markimport-bench}
@@ -33,7 +34,14 @@ if [[ ! -s $IN ]]; then
 fi
 KEY=$W/key
 (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$KEY")
-json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$1" "$2"; }
+json() { # json FILE KEY[.KEY]: a summary's value, 0 when absent
+	python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v.get(k, 0) if isinstance(v, dict) else 0
+print(v)' "$1" "$2"
+}
 
 # one NAME [FLAGS...]: one run against a fresh emulator; sets WALL, READS,
 # PEAKS and the summary's figures.
@@ -63,6 +71,7 @@ one() {
 	READS=$(json "$W/$name.json" read_requests)
 	ROWS=$(json "$W/$name.json" backup_rows)
 	THR=$(json "$W/$name.json" throttled)
+	WIN="$(json "$W/$name.json" read_to_write.p50_seconds) / $(json "$W/$name.json" read_to_write.p99_seconds) / $(json "$W/$name.json" read_to_write.max_seconds)"
 	PEAKS=$(grep '^fake-server stopped:' "$out" | sed -n 's|.*peak \([0-9]*\)/s mark_contact.*|\1|p')
 	RPEAK=$(grep '^fake-server stopped:' "$out" | sed -n 's|.*search_contact_group [0-9]* requests ([0-9]* throttled, peak \([0-9]*\)/s).*|\1|p')
 	log "$name: ${WALL}s, $REQS requests sent, $READS reads, $ROWS backup rows, throttled $THR, peaks mark_contact ${PEAKS:-?}/s search ${RPEAK:--}/s"
@@ -78,7 +87,10 @@ for ((p = 1; p <= PAIRS; p++)); do
 	RATIO=$(awk -v a="$WALL" -v b="$P_WALL" 'BEGIN { printf "%.3f", a / b }')
 	RATIOS+=("$RATIO")
 	LINES+=("| $p | $P_WALL s | $WALL s | $RATIO | $P_REQS / $REQS | $READS | $ROWS | ${P_PEAK:-?} / ${PEAKS:-?} / ${RPEAK:-?} | $P_THR / $THR |")
+	B_WIN=$WIN
 done
+one insert --mode insert
+I_WALL=$WALL I_WIN=$WIN I_READS=$READS
 MEDIAN=$(printf '%s\n' "${RATIOS[@]}" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
 cat <<EOT
 
@@ -92,4 +104,7 @@ $(printf '%s\n' "${LINES[@]}")
 
 Reads: ceil(conversations/300) per user is $READ_LOWER for this file.
 Median ratio run --backup / run: $MEDIAN (goal ≤ 1.05).
+
+Read-to-write window per user (from before the read leaves to the last write's answer; p50 / p99 / max
+seconds): run --backup (last pair) $B_WIN; run --mode insert (${I_WALL} s, $I_READS reads) $I_WIN.
 EOT

@@ -1,6 +1,8 @@
-// Package backup writes, before a run changes a conversation, the row that
-// puts back what the run changes there (run --backup FILE), so that a
-// migration can be undone by importing the backup.
+// Package backup is the read-back before a run's writes: it writes, before
+// a run changes a conversation, the row that puts back what the run changes
+// there (run --backup FILE), so that a migration can be undone by importing
+// the backup; and it holds back the items of conversations that already
+// hold marks (run --mode insert). One read serves both (Gate).
 //
 // For every item the run will send, the conversation's marks are read back
 // first (search_contact_group, on the read API's own quota), and Restore
