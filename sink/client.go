@@ -337,11 +337,12 @@ type result struct {
 // what its answer means; the loop owns everything else. Each attempt waits
 // for the pacer; a throttled answer slows the pacer for every worker; a
 // transient one is tried again after a full-jitter backoff, up to
-// MaxAttempts; an expired usersig is renewed once and tried again at once;
+// MaxAttempts; an expired usersig is renewed and tried again at once, up
+// to maxRenewals times in a row;
 // a fatal answer, or an endpoint never reached, ends the call. Sleeps end
 // when ctx does.
 func (c *Client) retry(ctx context.Context, try func() attempt) result {
-	renewed := false
+	renewals := 0
 	var last attempt
 	for n := 1; ; n++ {
 		if n > 1 {
@@ -370,9 +371,9 @@ func (c *Client) retry(ctx context.Context, try func() attempt) result {
 			c.ctr.Throttled.Add(1)
 			c.pacer.Throttled()
 		case SigExpired:
-			if !renewed && c.renewSig() {
+			if renewals < maxRenewals && c.renewSig() {
 				// A renewed signature is not a retry of the request.
-				renewed = true
+				renewals++
 				n--
 				continue
 			}
@@ -388,6 +389,13 @@ func (c *Client) retry(ctx context.Context, try func() attempt) result {
 		last = a
 	}
 }
+
+// maxRenewals is how many times in a row one call renews an expired
+// usersig. A usersig's time is in whole seconds, so one made late in a
+// second lives up to a second less than its lifetime, and on a slow path a
+// renewed one can be refused again; a server that refuses three fresh ones
+// in a row has a clock far from this machine's, which no retry mends.
+const maxRenewals = 3
 
 // reachability tells an endpoint that was never reached from one that
 // fails for a while. Before any answer came, a few failures to connect in

@@ -85,7 +85,7 @@ func NewReadClient(cfg Config) (*ReadClient, error) {
 // Search implements mark.MarkReader with one search_contact_group
 // request, retried as Send retries mark_contact: throttled answers slow the
 // pacer and retry, transient ones retry with backoff up to MaxAttempts, an
-// expired usersig is renewed once, and a fatal code returns a
+// expired usersig is renewed, and a fatal code returns a
 // *mark.FatalError. Any other code, or an answer that does not parse,
 // is a *mark.ReadError for these conversations only.
 func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conversation) (map[mark.Conversation]mark.ServerMarks, error) {

@@ -340,11 +340,30 @@ func TestBackupRefusals(t *testing.T) {
 	if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--resume", "--backup", bk}, conn...)...); code != exitUsage || !strings.Contains(stderr, "wrote none") {
 		t.Errorf("--resume --backup of a run without one: exit %d %q", code, stderr)
 	}
-	// A finished backup is never replaced, --overwrite or not.
+	// Over marks it already holds, a run changes nothing: its backup has no
+	// row, restores nothing, and the next run may take its name.
+	for range 2 {
+		if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r2.csv"), "--overwrite", "--backup", bk}, conn...)...); code != exitSomeNotOK {
+			t.Fatalf("run --backup over the same marks: exit %d %q", code, stderr)
+		}
+		if recs := csvRecords(t, bk); len(recs) != 1 {
+			t.Fatalf("the backup of a run that changed nothing holds %d rows", len(recs)-1)
+		}
+	}
+	os.Remove(bk)
+	os.Remove(filepath.Join(dir, "r2.csv"))
+	// A finished backup with rows is never replaced, --overwrite or not
+	// (on a fresh emulator: the one above holds the file already, so a
+	// backup of it would hold no row, and restore nothing).
+	_, url2 := startEmulator(t, fakeim.Config{RateLimit: -1})
+	conn = []string{"--endpoint", url2, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}
 	if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r2.csv"), "--backup", bk}, conn...)...); code != exitSomeNotOK {
 		t.Fatalf("run --backup: exit %d %q", code, stderr)
 	}
 	saved, _ := os.ReadFile(bk)
+	if len(csvRecords(t, bk)) < 2 {
+		t.Fatal("the backup holds no row")
+	}
 	for _, extra := range [][]string{nil, {"--overwrite"}} {
 		args := append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r2.csv"), "--backup", bk}, conn...)
 		if code, _, stderr := runCLI(t, append(args, extra...)...); code != exitUsage || !strings.Contains(stderr, "never replaced") {

@@ -230,3 +230,41 @@ func TestCarriageReturnLineFeed(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyBackupIsReplaced: a backup without rows restores nothing, so a
+// new run may take its name; one with a row never.
+func TestEmptyBackupIsReplaced(t *testing.T) {
+	for _, name := range []string{"b.csv", "b.parquet"} {
+		files := FilesOf(filepath.Join(t.TempDir(), name))
+		w, err := Create(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		w, err = Create(files)
+		if err != nil {
+			t.Fatalf("%s: an empty backup is not replaced: %v", name, err)
+		}
+		writeRows(t, w, 1, 1)
+		if err := w.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Create(files); err == nil {
+			t.Fatalf("%s: a backup with a row was replaced", name)
+		}
+		// An empty journal left by a kill is replaced too; one with a row
+		// is not.
+		os.Remove(files.Final)
+		os.WriteFile(files.Journal, []byte(strings.Join(Header, ",")+"\n"), 0o644)
+		if w, err = Create(files); err != nil {
+			t.Fatalf("%s: an empty journal is not replaced: %v", name, err)
+		}
+		writeRows(t, w, 1, 1)
+		w.close()
+		if _, err := Create(files); err == nil {
+			t.Fatalf("%s: a journal with a row was replaced", name)
+		}
+	}
+}

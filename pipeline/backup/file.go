@@ -40,16 +40,43 @@ func (f Files) All() []string {
 	return []string{f.Final, f.Final + ".tmp", f.Journal, f.Journal + ".tmp", f.Lock}
 }
 
-// CheckFresh refuses to start a backup over an existing one: a backup is
-// the only way back to the marks before an earlier run, and a run started
-// over would read marks that run already changed.
+// CheckFresh refuses to start a backup over an existing one that holds a
+// row: a backup is the only way back to the marks before an earlier run,
+// and a run started over would read marks that run already changed. A
+// backup without rows (its run changed nothing: stopped by --max-invalid,
+// say) restores nothing and may be replaced.
 func (f Files) CheckFresh() error {
 	for _, p := range []string{f.Final, f.Journal} {
-		if _, err := os.Lstat(p); err == nil {
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		format := ""
+		if p == f.Journal {
+			format = "csv"
+		}
+		if empty, err := noRows(p, format); err != nil || !empty {
 			return fmt.Errorf("the backup %s exists: a backup is never replaced (it may be the only way back to the marks before the run that wrote it); to continue that run pass --resume, otherwise name a new --backup file", p)
 		}
 	}
 	return nil
+}
+
+// noRows reports whether the backup at path holds no row: a header alone,
+// or nothing (a journal killed before its header was durable).
+func noRows(path, format string) (bool, error) {
+	if st, err := os.Stat(path); err == nil && st.Size() == 0 {
+		return true, nil
+	}
+	errFound := errors.New("found")
+	err := eachRow(path, format, func(*Row) error { return errFound })
+	if err == errFound {
+		return false, nil
+	}
+	var ie *readers.InputError
+	if errors.As(err, &ie) && errors.Is(ie.Err, readers.ErrNoRows) {
+		return true, nil
+	}
+	return err == nil, err
 }
 
 // Writer is the backup of one run as it is written: rows are appended to
@@ -79,6 +106,11 @@ type Writer struct {
 func Create(files Files) (*Writer, error) {
 	if err := files.CheckFresh(); err != nil {
 		return nil, err
+	}
+	// What CheckFresh let through holds no row: the journal goes, and the
+	// backup itself is replaced when this run ends.
+	if err := os.Remove(files.Journal); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("backup: %w", err)
 	}
 	f, err := os.OpenFile(files.Journal, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
