@@ -52,8 +52,9 @@ type partitionSource interface {
 
 // planAhead plans the store's partitions (done rows left out, as for a
 // resumed run) and calls emit with each user's plan. With reuse, emit is
-// done with a plan when it returns (it keeps nothing), so that the memory
-// of plans is reused. It returns ctx's error when interrupted.
+// done with a plan when it returns (it keeps nothing, or only what a
+// filter returned in memory of its own), so that the memory of plans is
+// reused. It returns ctx's error when interrupted.
 // partFilter returns, for partition p, what becomes of each of its users'
 // requests before they are emitted (the incremental state's filter); it
 // runs in the planner goroutine.
