@@ -624,8 +624,10 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
 	// The items of a user are looked at, and its unchanged ones
 	// reported, before the next user's (in this goroutine): buffers
 	// reused from user to user serve them all, which spares a copy of
-	// every item of a night's file.
+	// every item of a night's file, and its lines are formatted here,
+	// by both planners at once, outside the report's lock.
 	var all, same []mark.Item
+	var lines []byte // the report lines of a user's unchanged items
 	return func(reqs []mark.Request) []mark.Request {
 		from := reqs[0].From
 		all = all[:0]
@@ -655,8 +657,7 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
 		if len(same) > 0 {
 			// The status says it: no message, which costs a report of
 			// tens of millions of unchanged rows nothing.
-			req := mark.Request{From: from, Items: same}
-			writeItems(r.rep, r.ctr, &req, nil, report.StatusUnchanged)
+			lines = r.rep.writeItemsAs(lines, r.ctr, from, same, report.StatusUnchanged)
 		}
 		clear(all) // nothing kept alive past the user
 		clear(same)
