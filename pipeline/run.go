@@ -93,6 +93,9 @@ type StatePart interface {
 	// Unchanged reports whether the item of user from is what the API
 	// last confirmed.
 	Unchanged(from string, it *mark.Item) bool
+	// Release is called once the partition's users are planned: the
+	// part is not used again (its memory may serve the next one).
+	Release()
 }
 
 // Summary is the account of a run, printed at the end and written as JSON.
@@ -616,10 +619,10 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 // so that requests stay at the lower bound of what is sent. The requests
 // it returns are its own memory (items and rows copied), so that the
 // plans it is given may be in a planner's reused arena.
-func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
+func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, func(), error) {
 	part, err := r.opts.State.Partition(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The items of a user are looked at, and its unchanged ones
 	// reported, before the next user's (in this goroutine): buffers
@@ -675,7 +678,7 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
 			r.saved.Add(int64(saved))
 		}
 		return out
-	}, nil
+	}, part.Release, nil
 }
 
 // markInputRead calls Options.InputRead the first time.
