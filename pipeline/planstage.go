@@ -50,15 +50,17 @@ type partitionSource interface {
 	Take(p int) ([][]byte, int64, error)
 }
 
+// partFilter returns, for partition p, what becomes of each of its users'
+// requests before they are emitted (the incremental state's filter), and
+// a function to call once every user of p went through it (nil: none);
+// it runs in the planner goroutine.
+type partFilter func(p int) (func([]mark.Request) []mark.Request, func(), error)
+
 // planAhead plans the store's partitions (done rows left out, as for a
 // resumed run) and calls emit with each user's plan. With reuse, emit is
-// done with a plan when it returns (it keeps nothing), so that the memory
-// of plans is reused. It returns ctx's error when interrupted.
-// partFilter returns, for partition p, what becomes of each of its users'
-// requests before they are emitted (the incremental state's filter); it
-// runs in the planner goroutine.
-type partFilter func(p int) (func([]mark.Request) []mark.Request, error)
-
+// done with a plan when it returns (it keeps nothing, or only what a
+// filter returned in memory of its own), so that the memory of plans is
+// reused. It returns ctx's error when interrupted.
 func planAhead(ctx context.Context, st partitionSource, done mark.Rows, reuse bool, filter partFilter, emit func([]mark.Request, []plan.Rejected) error) error {
 	var decoders [planners]spill.Decoder
 	planPart := func(k, p int, b *planned) error {
@@ -74,8 +76,9 @@ func planAhead(ctx context.Context, st partitionSource, done mark.Rows, reuse bo
 			arena = nil
 		}
 		var f func([]mark.Request) []mark.Request
+		var release func()
 		if filter != nil {
-			if f, err = filter(p); err != nil {
+			if f, release, err = filter(p); err != nil {
 				return err
 			}
 		}
@@ -86,6 +89,9 @@ func planAhead(ctx context.Context, st partitionSource, done mark.Rows, reuse bo
 			}
 			b.plans = append(b.plans, userPlan{reqs, rej})
 		})
+		if release != nil {
+			release()
+		}
 		return nil
 	}
 	return planPartitions(ctx, reuse, planPart, emit)

@@ -103,6 +103,9 @@ type StatePart interface {
 	// Unchanged reports whether the item of user from is what the API
 	// last confirmed.
 	Unchanged(from string, it *mark.Item) bool
+	// Release is called once the partition's users are planned: the
+	// part is not used again (its memory may serve the next one).
+	Release()
 }
 
 // Summary is the account of a run, printed at the end and written as JSON.
@@ -354,8 +357,13 @@ func (r *run) run(ctx context.Context) error {
 			done, filter := r.opts.Done, partFilter(nil)
 			if r.opts.State != nil {
 				// The state's filter leaves done rows out, recording
-				// their items.
+				// their items. What it hands on to the sender is its
+				// own copy, never the planner's memory: plans can be
+				// made in reused memory on a real run too (a night
+				// whose items are nearly all unchanged plans them all
+				// only to drop them).
 				done, filter = nil, r.stateFilter
+				reuse = r.onPlan == nil
 			}
 			return planAhead(ctx, st, done, reuse, filter, r.emit)
 		}
@@ -660,22 +668,28 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 // being resumed is recorded as confirmed and left out (its rows are not
 // reported again); an item the state finds unchanged is reported
 // unchanged and left out; the rest is packed again, 100 items a request,
-// so that requests stay at the lower bound of what is sent.
-func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
+// so that requests stay at the lower bound of what is sent. The requests
+// it returns are its own memory (items and rows copied), so that the
+// plans it is given may be in a planner's reused arena.
+func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, func(), error) {
 	part, err := r.opts.State.Partition(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	// The unchanged items of a user are reported before the next user's
-	// are looked at (in this goroutine): one buffer serves them all, which
-	// spares the collector a copy of every item of a night's file.
-	var same []mark.Item
+	// The items of a user are looked at, and its unchanged ones
+	// reported, before the next user's (in this goroutine): buffers
+	// reused from user to user serve them all, which spares a copy of
+	// every item of a night's file, and its lines are formatted here,
+	// by both planners at once, outside the report's lock.
+	var all, same []mark.Item
+	var lines []byte // the report lines of a user's unchanged items
 	return func(reqs []mark.Request) []mark.Request {
 		from := reqs[0].From
-		var items []mark.Item
+		all = all[:0]
 		for i := range reqs {
-			items = append(items, reqs[i].Items...)
+			all = append(all, reqs[i].Items...)
 		}
+		items := all
 		if r.opts.Done != nil {
 			confirmed := func(it *mark.Item) { r.opts.State.Confirmed(from, it) }
 			if r.opts.DryRun {
@@ -683,28 +697,40 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, error) {
 			}
 			items = plan.DropDone(items, r.opts.Done, confirmed)
 		}
-		kept := items[:0]
 		same = same[:0]
-		for _, it := range items {
-			if part.Unchanged(from, &it) {
-				same = append(same, it)
+		var kept []mark.Item
+		nRows := 0
+		for i := range items {
+			it := &items[i]
+			if part.Unchanged(from, it) {
+				same = append(same, *it)
 			} else {
-				kept = append(kept, it)
+				kept = append(kept, *it)
+				nRows += len(it.Rows)
 			}
 		}
 		if len(same) > 0 {
 			// The status says it: no message, which costs a report of
 			// tens of millions of unchanged rows nothing.
-			req := mark.Request{From: from, Items: same}
-			writeItems(r.rep, r.ctr, &req, nil, report.StatusUnchanged)
-			clear(same) // nothing kept alive past the user
+			lines = r.rep.writeItemsAs(lines, r.ctr, from, same, report.StatusUnchanged)
+		}
+		clear(all) // nothing kept alive past the user
+		clear(same)
+		if len(kept) > 0 {
+			// The rows leave the planner's memory with the items.
+			rows := make([]int64, 0, nRows)
+			for i := range kept {
+				k := len(rows)
+				rows = append(rows, kept[i].Rows...)
+				kept[i].Rows = rows[k:len(rows):len(rows)]
+			}
 		}
 		out := plan.Pack(nil, from, kept)
 		if saved := len(reqs) - len(out); saved > 0 && r.opts.Done == nil {
 			r.saved.Add(int64(saved))
 		}
 		return out
-	}, nil
+	}, part.Release, nil
 }
 
 // markInputRead calls Options.InputRead the first time.

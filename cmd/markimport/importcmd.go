@@ -488,20 +488,30 @@ func (c *command) connection() (sink.Config, *fakeRun, error) {
 }
 
 // openJournal starts the report's journal, or continues it with --resume,
-// after fingerprinting the input for the check of a later --resume.
+// fingerprinting the input for the check of a later --resume: before
+// anything else to resume (the journal must be of this input), while
+// the run reads the input for a fresh run (the journal records the
+// fingerprint when it is committed, before the first request is sent).
 func (r *importRun) openJournal() (*report.Journal, *report.Done, error) {
-	var fp *report.Fingerprint
-	if !r.dry && r.input != "-" {
-		f, err := report.FingerprintInput(r.in)
+	fingerprint := func() (report.Fingerprint, error) {
+		fp, err := report.FingerprintInput(r.in)
 		if err != nil {
-			return nil, nil, &readers.InputError{Path: r.input, Err: err}
+			return fp, &readers.InputError{Path: r.input, Err: err}
 		}
-		fp = &f
+		return fp, nil
 	}
-	if r.resume {
-		return report.ResumeJournal(r.files, *fp, r.in)
+	switch {
+	case r.dry || r.input == "-":
+		j, err := report.StartJournal(r.files, nil, r.in)
+		return j, nil, err
+	case r.resume:
+		fp, err := fingerprint()
+		if err != nil {
+			return nil, nil, err
+		}
+		return report.ResumeJournal(r.files, fp, r.in)
 	}
-	j, err := report.StartJournal(r.files, fp, r.in)
+	j, err := report.StartJournalFingerprinting(r.files, fingerprint, r.in)
 	return j, nil, err
 }
 

@@ -79,6 +79,10 @@ type Journal struct {
 	rep       *CSV
 	fp        *Fingerprint // the input's; nil for a dry run or standard input
 	committed bool         // the journal has its name (not NewJournal)
+	// fpDone, when not nil, is closed once fp (or fpErr) is known: the
+	// fingerprint computed while the run reads the input.
+	fpDone chan struct{}
+	fpErr  error
 }
 
 // StartJournal begins the report of a fresh run: a new journal, its header
@@ -90,6 +94,30 @@ func StartJournal(files Files, fp *Fingerprint, in *readers.Input) (*Journal, er
 		return nil, err
 	}
 	return &Journal{files: files, rep: rep, fp: fp}, nil
+}
+
+// StartJournalFingerprinting is StartJournal with the input's fingerprint
+// computed by fingerprint in a goroutine of its own, while the run reads
+// the input (fingerprinting a large input reads it whole, which took
+// seconds before the run began): the journal waits for it when it is
+// committed, which records it. An error of fingerprint is Commit's error,
+// as it returned it.
+func StartJournalFingerprinting(files Files, fingerprint func() (Fingerprint, error), in *readers.Input) (*Journal, error) {
+	j, err := StartJournal(files, nil, in)
+	if err != nil {
+		return nil, err
+	}
+	j.fpDone = make(chan struct{})
+	go func() {
+		defer close(j.fpDone)
+		fp, err := fingerprint()
+		if err != nil {
+			j.fpErr = err
+			return
+		}
+		j.fp = &fp
+	}()
+	return j, nil
 }
 
 // ResumeJournal continues the report of an earlier run with the same input
@@ -144,6 +172,12 @@ func (j *Journal) Sync() error { return j.rep.Sync() }
 func (j *Journal) Commit() error {
 	if j.committed {
 		return nil
+	}
+	if j.fpDone != nil {
+		<-j.fpDone
+		if j.fpErr != nil {
+			return j.fpErr
+		}
 	}
 	if err := j.rep.Sync(); err != nil {
 		return err

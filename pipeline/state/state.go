@@ -173,6 +173,10 @@ type Store struct {
 	man     manifest
 	pending string // folder of this run's confirmed items
 
+	// bufs holds the memory of parts released, for the next partition
+	// loaded (*partBufs).
+	bufs sync.Pool
+
 	mu      sync.Mutex
 	updates [spill.Partitions]*bufio.Writer
 	files   [spill.Partitions]*os.File
@@ -248,19 +252,23 @@ func (s *Store) readManifest() error {
 // and CRC-32: a damaged state is refused before anything is sent, never
 // taken as a state that holds less.
 func (s *Store) check() error {
+	var buf []byte // one for every file, read one after another
 	for p, fm := range s.man.Files {
-		if _, err := s.readRaw(p, fm); err != nil {
+		file, err := s.readRaw(p, fm, buf)
+		if err != nil {
 			return err
 		}
+		buf = file[:0]
 	}
 	return nil
 }
 
-// readRaw reads and checks a partition file and returns its entries as
-// they are on disk.
-func (s *Store) readRaw(p string, fm fileMeta) ([]byte, error) {
+// readRaw reads and checks a partition file, into buf when it is large
+// enough, and returns it whole: its entries, as they are on disk, follow
+// the magic.
+func (s *Store) readRaw(p string, fm fileMeta, buf []byte) ([]byte, error) {
 	path := filepath.Join(s.dir, fm.Name)
-	b, err := os.ReadFile(path)
+	b, err := readFile(path, buf)
 	if err != nil {
 		return nil, &Error{path, fmt.Errorf("state partition %s unreadable (%v): run with --full to rebuild the state (every item is sent again)", p, err)}
 	}
@@ -271,15 +279,48 @@ func (s *Store) readRaw(p string, fm fileMeta) ([]byte, error) {
 	if crc32.ChecksumIEEE(b) != fm.CRC32 {
 		return nil, &Error{path, fmt.Errorf("state partition %s is damaged (checksum mismatch): run with --full to rebuild the state (every item is sent again)", p)}
 	}
-	return b[len(fileMagic):], nil
+	return b, nil
+}
+
+// readFile reads the file at path whole, as os.ReadFile does, into buf
+// when it is large enough: the planners load a partition after another
+// into the memory of the one before, with no fresh pages to fault in.
+func readFile(path string, buf []byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := 0
+	if st, err := f.Stat(); err == nil {
+		size = int(st.Size())
+	}
+	if cap(buf) < size+1 { // one more byte: EOF is seen without a grow
+		buf = make([]byte, 0, size+1)
+	}
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // readPart reads and checks a partition file and decodes its entries.
 func (s *Store) readPart(p string, fm fileMeta) ([]entry, error) {
-	b, err := s.readRaw(p, fm)
+	file, err := s.readRaw(p, fm, nil)
 	if err != nil {
 		return nil, err
 	}
+	b := file[len(fileMagic):]
 	out := make([]entry, fm.Entries)
 	for i := range out {
 		e := b[i*EntrySize:]
@@ -324,6 +365,14 @@ type Part struct {
 	idx   []uint32 // idx[b]: the first entry of bucket b or later; len buckets+1
 	shift uint     // a key's bucket is k1 >> shift
 	full  bool
+	file  []byte // the partition file raw is in, for Release
+	store *Store // where Release puts the memory back
+}
+
+// partBufs is the memory of a released part.
+type partBufs struct {
+	file []byte
+	idx  []uint32
 }
 
 // Partition loads partition p (spill.PartitionOf of the users planned
@@ -337,22 +386,43 @@ func (s *Store) Partition(p int) (*Part, error) {
 	if !ok {
 		return &Part{}, nil
 	}
-	raw, err := s.readRaw(strconv.Itoa(p), fm)
+	var bufs partBufs
+	if b, ok := s.bufs.Get().(*partBufs); ok {
+		bufs = *b
+	}
+	file, err := s.readRaw(strconv.Itoa(p), fm, bufs.file)
 	if err != nil {
 		return nil, err
 	}
-	return newPart(raw), nil
+	pt := newPartInto(file[len(fileMagic):], bufs.idx)
+	pt.file, pt.store = file, s
+	return pt, nil
+}
+
+// Release gives the part's memory back for the next partition loaded:
+// the part must not be used again.
+func (pt *Part) Release() {
+	if pt.store != nil && pt.file != nil {
+		pt.store.bufs.Put(&partBufs{file: pt.file[:0], idx: pt.idx[:0]})
+	}
+	*pt = Part{}
 }
 
 // newPart indexes sorted entries.
-func newPart(raw []byte) *Part {
+func newPart(raw []byte) *Part { return newPartInto(raw, nil) }
+
+// newPartInto indexes sorted entries, in idx when it is large enough.
+func newPartInto(raw []byte, idx []uint32) *Part {
 	n := len(raw) / EntrySize
 	buckets, log := 1, 0
 	for buckets*4 < n {
 		buckets <<= 1
 		log++
 	}
-	pt := &Part{raw: raw, idx: make([]uint32, buckets+1), shift: uint(64 - log)}
+	if cap(idx) < buckets+1 {
+		idx = make([]uint32, buckets+1)
+	}
+	pt := &Part{raw: raw, idx: idx[:buckets+1], shift: uint(64 - log)}
 	cur := 0
 	for i := range n {
 		b := int(binary.BigEndian.Uint64(raw[i*EntrySize:]) >> pt.shift)

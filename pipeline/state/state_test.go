@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"markimport/pipeline/mark"
+	"markimport/pipeline/spill"
 )
 
 func item(peer string, set uint64, custom string, opt uint8) *mark.Item {
@@ -167,6 +168,60 @@ func TestPartFindsExactlyItsEntries(t *testing.T) {
 			if pt.has(e.k1, e.k2+1, e.fp) || pt.has(e.k1+1, e.k2, e.fp) || pt.has(e.k1, e.k2, e.fp+1) {
 				t.Fatalf("n=%d: a neighbour of %x/%x found", n, e.k1, e.k2)
 			}
+		}
+	}
+}
+
+// TestReleasedPartsServeTheNext: partitions loaded one after another, each
+// into the memory the one before released (files of several sizes), find
+// exactly their own entries.
+func TestReleasedPartsServeTheNext(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, "1400000001", false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPart := map[int][]string{}
+	for u := range 3000 {
+		from := "user" + strconv.Itoa(u)
+		p := spill.PartitionOf(from)
+		byPart[p] = append(byPart[p], from)
+		for c := range 1 + u%7 {
+			s.Confirmed(from, item("p"+strconv.Itoa(c), uint64(u), "", mark.OptStandard))
+		}
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(dir, "1400000001", false, false); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for round := range 2 {
+		for p := range spill.Partitions {
+			pt, err := s.Partition(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, from := range byPart[p] {
+				u, _ := strconv.Atoi(from[len("user"):])
+				for c := range 8 {
+					got := pt.Unchanged(from, item("p"+strconv.Itoa(c), uint64(u), "", mark.OptStandard))
+					if want := c < 1+u%7; got != want {
+						t.Fatalf("round %d, partition %d, %s p%d: unchanged %v, want %v", round, p, from, c, got, want)
+					}
+				}
+			}
+			// Another partition's user is not found in this one's memory.
+			if q := (p + 1) % spill.Partitions; len(byPart[q]) > 0 {
+				from := byPart[q][0]
+				u, _ := strconv.Atoi(from[len("user"):])
+				if pt.Unchanged(from, item("p0", uint64(u), "", mark.OptStandard)) {
+					t.Fatalf("partition %d finds %s of partition %d", p, from, q)
+				}
+			}
+			pt.Release()
 		}
 	}
 }
