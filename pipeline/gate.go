@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 
 	"markimport/pipeline/mark"
 	"markimport/pipeline/plan"
@@ -28,10 +27,11 @@ type Gate interface {
 }
 
 // DefaultGateWorkers is how many users the gate admits at once, and
-// DefaultGateAhead how many requests it lets wait, admitted, for the
-// sender: enough that reads answered in half a second still keep the
-// writes at 200/s with one request per user, few enough that a user is
-// read about a second before it is sent.
+// DefaultGateAhead the most requests it lets be admitted and wait for the
+// sender: enough that reads answered in over a second still keep the
+// writes at 200/s with one request per user. Within it, the bound follows
+// how long admissions take (aheadLimit), so that a user is read shortly
+// before it is sent.
 const (
 	DefaultGateWorkers = 256
 	DefaultGateAhead   = 256
@@ -46,8 +46,7 @@ type gateStage struct {
 	g     errgroup.Group
 	stop  context.CancelFunc // stops sending: the gate failed
 	err   atomic.Pointer[error]
-	ahead *semaphore.Weighted // requests admitted and not yet taken
-	limit int64
+	ahead *aheadLimit // requests admitted and not yet taken
 
 	mu     sync.Mutex
 	users  map[*mark.Request]*userWindow // requests sent, not yet answered
@@ -57,7 +56,7 @@ type gateStage struct {
 // userWindow is one user's read-to-write window while its requests are
 // answered.
 type userWindow struct {
-	start time.Time // before its read left
+	start time.Time // its read-back was answered
 	left  int       // requests not yet answered
 }
 
@@ -71,7 +70,11 @@ func (r *run) startGate(stop context.CancelFunc) *gateStage {
 	if ahead <= 0 {
 		ahead = DefaultGateAhead
 	}
-	gs := &gateStage{r: r, in: make(chan []mark.Request), stop: stop, ahead: semaphore.NewWeighted(ahead), limit: ahead,
+	rate := r.opts.Rate
+	if rate <= 0 {
+		rate = 200
+	}
+	gs := &gateStage{r: r, in: make(chan []mark.Request), stop: stop, ahead: newAheadLimit(rate, ahead, r.opts.ReadLatency),
 		users: map[*mark.Request]*userWindow{}}
 	for range n {
 		gs.g.Go(func() error {
@@ -112,18 +115,18 @@ func (gs *gateStage) error() error {
 func (gs *gateStage) admit(reqs []mark.Request) {
 	r := gs.r
 	from := reqs[0].From
-	weight := min(int64(len(reqs)), gs.limit)
-	if err := gs.ahead.Acquire(r.stopped, weight); err != nil {
+	weight := int64(len(reqs))
+	if err := gs.ahead.acquire(r.stopped, weight); err != nil {
 		r.unsent(reqs)
 		return
 	}
-	defer gs.ahead.Release(weight)
+	defer gs.ahead.release(weight)
 	var items []mark.Item
 	for i := range reqs {
 		items = append(items, reqs[i].Items...)
 	}
-	start := time.Now()
 	verdicts, err := r.opts.Gate.Admit(r.stopped, from, items)
+	read := time.Now() // the window starts: what was read may change now
 	if err != nil {
 		if r.stopped.Err() == nil {
 			// The gate stops the run: nothing more is sent.
@@ -168,7 +171,7 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 		reqs = packed
 	}
 	if len(reqs) > 0 {
-		u := &userWindow{start: start, left: len(reqs)}
+		u := &userWindow{start: read, left: len(reqs)}
 		gs.mu.Lock()
 		for i := range reqs {
 			gs.users[&reqs[i]] = u

@@ -82,6 +82,10 @@ type Options struct {
 	// taken by the sender (default DefaultGateAhead): a user is read
 	// shortly before its requests are sent.
 	GateAhead int
+	// ReadLatency, when set, is how long the gate's reads take once they
+	// leave (a moving average): the gate reads that far ahead of the
+	// sender, and no further.
+	ReadLatency func() time.Duration
 	// Sorted declares the input grouped by from_account: each user is
 	// planned and sent as soon as its rows end, with no grouping store. A
 	// user whose rows reappear later is reported invalid for those rows.

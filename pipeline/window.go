@@ -8,8 +8,8 @@ import (
 // Window is the time from a user's read-back to the answer of its last
 // write: while it lasts, a change someone else makes to the user's
 // conversations is not in what was read (insert mode) or backed up. It is
-// measured from before the read leaves to after the write's answer came,
-// so it bounds the window from above.
+// measured from the read's answer (and, with --backup, the rows' fsync) to
+// the last write's answer, which comes after the server applied it.
 type Window struct {
 	Users int64   `json:"users"`
 	P50   float64 `json:"p50_seconds"`

@@ -83,7 +83,7 @@ RATIOS=()
 for ((p = 1; p <= PAIRS; p++)); do
 	one plain$p
 	P_WALL=$WALL P_REQS=$REQS P_PEAK=$PEAKS P_THR=$THR
-	one backup$p --backup "$W/backup$p.csv"
+	one backup$p --backup "$W/backup$p.restore.csv"
 	RATIO=$(awk -v a="$WALL" -v b="$P_WALL" 'BEGIN { printf "%.3f", a / b }')
 	RATIOS+=("$RATIO")
 	LINES+=("| $p | $P_WALL s | $WALL s | $RATIO | $P_REQS / $REQS | $READS | $ROWS | ${P_PEAK:-?} / ${PEAKS:-?} / ${RPEAK:-?} | $P_THR / $THR |")
@@ -105,6 +105,6 @@ $(printf '%s\n' "${LINES[@]}")
 Reads: ceil(conversations/300) per user is $READ_LOWER for this file.
 Median ratio run --backup / run: $MEDIAN (goal ≤ 1.05).
 
-Read-to-write window per user (from before the read leaves to the last write's answer; p50 / p99 / max
+Read-to-write window per user (from the read's answer to the last write's answer; p50 / p99 / max
 seconds): run --backup (last pair) $B_WIN; run --mode insert (${I_WALL} s, $I_READS reads) $I_WIN.
 EOT

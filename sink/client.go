@@ -172,21 +172,34 @@ func (c *Client) Send(ctx context.Context, reqs <-chan *mark.Request, done func(
 	// In-flight HTTP requests are not cut by a stop: their answer tells
 	// what the server did, which the report must say.
 	wireCtx := context.WithoutCancel(ctx)
+	// A worker takes a request only when fewer than queued requests wait
+	// at the pacer: the others wait where they were planned, so that a
+	// user read back just before its requests were handed over (--backup,
+	// --mode insert) is written within a few pacer steps, not behind a
+	// second's worth of requests held by idle workers.
+	queue := make(chan struct{}, pacerQueue(c.pacer.Rate()))
 	var g errgroup.Group
 	for range c.cfg.Concurrency {
 		g.Go(func() error {
 			for {
+				select {
+				case <-stopCtx.Done():
+					return nil
+				case queue <- struct{}{}:
+				}
 				var req *mark.Request
 				var ok bool
 				select {
 				case <-stopCtx.Done():
+					<-queue
 					return nil
 				case req, ok = <-reqs:
 					if !ok {
+						<-queue
 						return nil
 					}
 				}
-				out, err := c.send(stopCtx, wireCtx, req)
+				out, err := c.send(stopCtx, wireCtx, req, func() { <-queue })
 				done(req, out)
 				if err != nil {
 					stop(err)
@@ -211,14 +224,22 @@ func (c *Client) Send(ctx context.Context, reqs <-chan *mark.Request, done func(
 // code that fails it), or when it reached the API and still failed after
 // the last attempt. An item not confirmed when the run stops is unsent,
 // whatever answers it had before: its row is sent again by --resume.
-func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request) ([]mark.Outcome, error) {
+func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request, paced func()) ([]mark.Outcome, error) {
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			paced()
+		}
+	}
+	defer release() // a request stopped before the pacer let it go
 	out := make([]mark.Outcome, len(req.Items))
 	pending := make([]int, len(req.Items))
 	for i := range pending {
 		pending[i] = i
 	}
 	var itemFatal *mark.FatalError
-	res := c.retry(stopCtx, func() attempt {
+	res := c.retry(stopCtx, release, func() attempt {
 		resp, a := c.post(wireCtx, req.From, req.Items, pending)
 		if a.left {
 			for _, i := range pending {
@@ -340,8 +361,9 @@ type result struct {
 // MaxAttempts; an expired usersig is renewed and tried again at once, up
 // to maxRenewals times in a row;
 // a fatal answer, or an endpoint never reached, ends the call. Sleeps end
-// when ctx does.
-func (c *Client) retry(ctx context.Context, try func() attempt) result {
+// when ctx does. paced, when not nil, is called once the first attempt is
+// past the pacer.
+func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) result {
 	renewals := 0
 	var last attempt
 	for n := 1; ; n++ {
@@ -356,6 +378,10 @@ func (c *Client) retry(ctx context.Context, try func() attempt) result {
 		}
 		if err := c.pacer.Wait(ctx); err != nil {
 			return result{stopped, last}
+		}
+		if paced != nil {
+			paced() // once: the call is past the pacer's queue
+			paced = nil
 		}
 		a := try()
 		if fe := c.reach.observe(a, c); fe != nil {
@@ -396,6 +422,12 @@ func (c *Client) retry(ctx context.Context, try func() attempt) result {
 // renewed one can be refused again; a server that refuses three fresh ones
 // in a row has a clock far from this machine's, which no retry mends.
 const maxRenewals = 3
+
+// pacerQueue is how many requests may wait at the pacer: a tenth of a
+// second of them at the rate, at least 4.
+func pacerQueue(rate float64) int {
+	return max(4, int(rate/10))
+}
 
 // reachability tells an endpoint that was never reached from one that
 // fails for a while. Before any answer came, a few failures to connect in

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"markimport/pipeline/mark"
 )
@@ -68,7 +70,11 @@ func ParseStandardMark(s string) (uint64, error) {
 // reads never take the import's quota, and are paced to theirs. It
 // implements mark.MarkReader.
 type ReadClient struct {
-	c *Client
+	c     *Client
+	queue chan struct{} // reads waiting at the pacer
+	// latency is a moving average of a read's time from the pacer to its
+	// answer, in nanoseconds (0 until the first answer).
+	latency atomic.Int64
 }
 
 // NewReadClient checks the configuration and returns a read client. Rate
@@ -79,8 +85,13 @@ func NewReadClient(cfg Config) (*ReadClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ReadClient{c: c}, nil
+	return &ReadClient{c: c, queue: make(chan struct{}, pacerQueue(c.pacer.Rate()))}, nil
 }
+
+// Latency is how long a read takes from the moment the pacer lets it go
+// to its answer (a moving average; 0 before the first answer): what a
+// caller reading ahead of its writes must cover.
+func (r *ReadClient) Latency() time.Duration { return time.Duration(r.latency.Load()) }
 
 // Search implements mark.MarkReader with one search_contact_group
 // request, retried as Send retries mark_contact: throttled answers slow the
@@ -97,8 +108,26 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conve
 	for i, cv := range convs {
 		body.ContactItem[i] = contactItem(cv)
 	}
+	// Like writes, at most a few reads wait at the pacer; the others wait
+	// here, so that a read that leaves is answered soon after it was
+	// asked for.
+	select {
+	case r.queue <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	released := false
+	var left time.Time
+	release := func() {
+		if !released {
+			released = true
+			left = time.Now()
+			<-r.queue
+		}
+	}
+	defer release()
 	var got map[mark.Conversation]mark.ServerMarks
-	res := c.retry(ctx, func() attempt {
+	res := c.retry(ctx, release, func() attempt {
 		var resp SearchContactGroupResponse
 		a := c.exchange(ctx, PathSearchContactGroup, &body, &resp, func() *envelope {
 			return &envelope{resp.ActionStatus, resp.ErrorCode, resp.ErrorInfo}
@@ -121,6 +150,13 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conve
 		got = out
 		return a
 	})
+	if res.end == ended && !left.IsZero() {
+		d := int64(time.Since(left))
+		if old := r.latency.Load(); old != 0 {
+			d = old + (d-old)/10
+		}
+		r.latency.Store(d)
+	}
 	switch res.end {
 	case ended:
 		return got, nil

@@ -14,6 +14,7 @@ import (
 type backupRun struct {
 	w       *backup.Writer // nil without --backup
 	gate    *backup.Gate
+	reads   *sink.ReadClient
 	release func()
 }
 
@@ -63,6 +64,7 @@ func (r *importRun) startGate(readCfg sink.Config) (*backupRun, error) {
 		b.release()
 		return nil, err
 	}
+	b.reads = reads
 	b.gate = &backup.Gate{Marks: reads, Backup: b.w, InsertOnly: r.mode == "insert"}
 	return b, nil
 }

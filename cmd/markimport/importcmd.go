@@ -384,6 +384,7 @@ func (r *importRun) run(ctx context.Context) int {
 	}
 	if bk != nil {
 		opts.Gate = bk.gate
+		opts.ReadLatency = bk.reads.Latency
 	}
 	if journal != nil {
 		opts.InputRead = journal.Commit
