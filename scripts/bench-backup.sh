@@ -71,6 +71,7 @@ one() {
 	READS=$(json "$W/$name.json" read_requests)
 	ROWS=$(json "$W/$name.json" backup_rows)
 	THR=$(json "$W/$name.json" throttled)
+	RPS=$(printf '%.1f' "$(json "$W/$name.json" requests_per_second)")
 	WIN="$(json "$W/$name.json" read_to_write.p50_seconds) / $(json "$W/$name.json" read_to_write.p99_seconds) / $(json "$W/$name.json" read_to_write.max_seconds)"
 	PEAKS=$(grep '^fake-server stopped:' "$out" | sed -n 's|.*peak \([0-9]*\)/s mark_contact.*|\1|p')
 	RPEAK=$(grep '^fake-server stopped:' "$out" | sed -n 's|.*search_contact_group [0-9]* requests ([0-9]* throttled, peak \([0-9]*\)/s).*|\1|p')
@@ -82,11 +83,11 @@ LINES=()
 RATIOS=()
 for ((p = 1; p <= PAIRS; p++)); do
 	one plain$p
-	P_WALL=$WALL P_REQS=$REQS P_PEAK=$PEAKS P_THR=$THR
+	P_WALL=$WALL P_REQS=$REQS P_PEAK=$PEAKS P_THR=$THR P_RPS=$RPS
 	one backup$p --backup "$W/backup$p.restore.csv"
 	RATIO=$(awk -v a="$WALL" -v b="$P_WALL" 'BEGIN { printf "%.3f", a / b }')
 	RATIOS+=("$RATIO")
-	LINES+=("| $p | $P_WALL s | $WALL s | $RATIO | $P_REQS / $REQS | $READS | $ROWS | ${P_PEAK:-?} / ${PEAKS:-?} / ${RPEAK:-?} | $P_THR / $THR |")
+	LINES+=("| $p | $P_WALL s | $WALL s | $RATIO | $P_REQS / $REQS | $P_RPS / $RPS | $READS | $ROWS | ${P_PEAK:-?} / ${PEAKS:-?} / ${RPEAK:-?} | $P_THR / $THR |")
 	B_WIN=$WIN
 done
 one insert --mode insert
@@ -98,8 +99,8 @@ cat <<EOT
 
 Input: $(basename "$IN"), $(($(wc -l <"$IN") - 1)) rows. Pairs taken in turn, each run against a fresh emulator.
 
-| pair | run | run --backup | ratio | requests sent (run / backup) | reads | backup rows | peaks/s: mark_contact (run / backup) / search | throttled (run / backup) |
-|---|---|---|---|---|---|---|---|---|
+| pair | run | run --backup | ratio | requests sent (run / backup) | requests/s while sending (run / backup) | reads | backup rows | peaks/s: mark_contact (run / backup) / search | throttled (run / backup) |
+|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${LINES[@]}")
 
 Reads: ceil(conversations/300) per user is $READ_LOWER for this file.
