@@ -47,6 +47,103 @@ func reportSchemaOf(multi bool) *arrow.Schema {
 	return reportSchema
 }
 
+// ParquetWriter writes rows of one schema to a Parquet file beside its
+// final path (PATH.tmp), in batches, and renames it into place on Commit:
+// a crash leaves the old file or none, never a torn one. Append a row's
+// values to the builders of B, then call Row.
+type ParquetWriter struct {
+	B    *array.RecordBuilder
+	path string
+	out  *os.File
+	fw   *pqarrow.FileWriter
+	n    int
+	done bool // committed or aborted
+}
+
+// CreateParquet starts the Parquet file that will be path.
+func CreateParquet(path string, schema *arrow.Schema) (*ParquetWriter, error) {
+	out, err := os.Create(path + ".tmp")
+	if err != nil {
+		return nil, err
+	}
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(1<<20))
+	fw, err := pqarrow.NewFileWriter(schema, out, props, pqarrow.DefaultWriterProps())
+	if err != nil {
+		out.Close()
+		os.Remove(out.Name())
+		return nil, err
+	}
+	return &ParquetWriter{B: array.NewRecordBuilder(memory.DefaultAllocator, schema), path: path, out: out, fw: fw}, nil
+}
+
+// Row counts the row just appended to B; every 65,536 rows are written as
+// one batch.
+func (w *ParquetWriter) Row() error {
+	if w.n++; w.n%65536 == 0 {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *ParquetWriter) flush() error {
+	rec := w.B.NewRecordBatch()
+	defer rec.Release()
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	return w.fw.Write(rec)
+}
+
+// Commit writes the last batch and the footer, makes the file durable and
+// renames it into place.
+func (w *ParquetWriter) Commit() error {
+	if w.done {
+		return errors.New("parquet: committed twice")
+	}
+	w.done = true
+	defer w.B.Release()
+	err := w.flush()
+	if cerr := w.fw.Close(); err == nil { // writes the footer, closes out
+		err = cerr
+	}
+	if err == nil {
+		err = syncPath(w.out.Name())
+	}
+	if err == nil {
+		err = os.Rename(w.out.Name(), w.path)
+	}
+	if err != nil {
+		os.Remove(w.out.Name())
+	}
+	return err
+}
+
+// Abort drops the file; the final path is untouched. After Commit it does
+// nothing.
+func (w *ParquetWriter) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.B.Release()
+	w.fw.Close()
+	w.out.Close()
+	os.Remove(w.out.Name())
+}
+
+// syncPath makes a closed file durable.
+func syncPath(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // WriteParquet converts a CSV report (a journal) into a Parquet file
 // with the report's schema, in batches, through a temporary file renamed
 // into place.
@@ -56,18 +153,6 @@ func WriteParquet(journal, path string) (err error) {
 		return err
 	}
 	defer in.Close()
-	tmp := path + ".tmp"
-	out, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			out.Close()
-			os.Remove(tmp)
-		}
-	}()
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(1<<20))
 	cr := csv.NewReader(bufio.NewReaderSize(in, 1<<20))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
@@ -76,15 +161,17 @@ func WriteParquet(journal, path string) (err error) {
 		return fmt.Errorf("report journal %s: %w", journal, err)
 	}
 	multi := len(header) == len(MultiHeader)
-	schema := reportSchemaOf(multi)
 	cr.FieldsPerRecord = len(header)
-	fw, err := pqarrow.NewFileWriter(schema, out, props, pqarrow.DefaultWriterProps())
+	w, err := CreateParquet(path, reportSchemaOf(multi))
 	if err != nil {
 		return err
 	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	fields := b.Fields()
+	defer func() {
+		if err != nil {
+			w.Abort()
+		}
+	}()
+	fields := w.B.Fields()
 	var file *array.StringBuilder
 	if multi {
 		file = fields[0].(*array.StringBuilder)
@@ -98,15 +185,6 @@ func WriteParquet(journal, path string) (err error) {
 	code := fields[5].(*array.Int32Builder)
 	msg := fields[6].(*array.StringBuilder)
 	att := fields[7].(*array.Int32Builder)
-	flush := func() error {
-		rec := b.NewRecordBatch()
-		defer rec.Release()
-		if rec.NumRows() == 0 {
-			return nil
-		}
-		return fw.Write(rec)
-	}
-	n := 0
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -133,21 +211,9 @@ func WriteParquet(journal, path string) (err error) {
 		code.Append(int32(c))
 		msg.Append(rec[6])
 		att.Append(int32(a))
-		if n++; n%65536 == 0 {
-			if err := flush(); err != nil {
-				return err
-			}
+		if err := w.Row(); err != nil {
+			return err
 		}
 	}
-	if err := flush(); err != nil {
-		return err
-	}
-	// Closing the Parquet writer writes the footer and closes the file.
-	if err := fw.Close(); err != nil {
-		return err
-	}
-	if err := out.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return w.Commit()
 }
