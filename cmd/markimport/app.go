@@ -20,6 +20,7 @@ Usage:
   markimport validate --input FILE [--report FILE] [--summary FILE]      dry run: nothing is sent
   markimport run      --input FILE --report FILE --sdkappid N --admin ID
                       (--region NAME | --endpoint URL) [--rate 200] [--concurrency N]
+                      [--backup FILE] [--mode upsert|insert] [--state DIR] [--resume]
   markimport run      --fake --input FILE --report FILE                   rehearsal on the built-in emulator
   markimport fake-server --listen 127.0.0.1:8080 [flags]                  run the emulator
   markimport verify   --input FILE --report FILE --sdkappid N --admin ID
@@ -143,7 +144,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.BoolVar(&f.full, "full", false, "with --state: send every item (a re-sync) and refresh the state")
 	fs.StringVar(&f.backup, "backup", "", "run: before a conversation is changed, write the row that restores its marks to this file (CSV, or Parquet by name); import it to roll back")
 	fs.StringVar(&f.mode, "mode", "upsert", "run: upsert writes every item; insert first reads each user's conversations back and does not send an item whose conversation already holds marks (reported exists)")
-	fs.Float64Var(&f.readRate, "read-rate", sink.DefaultRate, "search_contact_group requests per second for --backup and --mode insert (the read API's own quota, 200 by default)")
+	fs.Float64Var(&f.readRate, "read-rate", sink.DefaultRate, "search_contact_group requests per second for --backup and --mode insert (the read API's own quota)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing report (without it, an existing report is refused: see --resume)")
 	if !dry {
 		fs.StringVar(&f.runReport, "run-report", "", "verify: the report of the run being verified; rows it reported exists (--mode insert) are not checked")
