@@ -415,3 +415,41 @@ func TestBackupKillAndResume(t *testing.T) {
 		})
 	}
 }
+
+// TestFakeStateRehearsal: the built-in emulator keeps its marks in
+// --fake-state between rehearsals, so that a run, its rollback and a
+// verify of the rollback follow each other without a server.
+func TestFakeStateRehearsal(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	os.WriteFile(in, []byte("from_account,to_account,to_group_id,set_mark,clear_mark,custom_mark\nalice,bob,,1|4,,vip\nalice,,g1,,2,\nbob,carol,,7,,\"a,\n\"\"b\"\"\"\n"), 0o644)
+	state, bk := filepath.Join(dir, "im.json"), filepath.Join(dir, "backup.csv")
+	// A first import leaves marks the second one changes.
+	os.WriteFile(filepath.Join(dir, "before.csv"), []byte("from_account,to_account,set_mark,custom_mark\nalice,bob,2,old\nbob,carol,9,\n"), 0o644)
+	steps := [][]string{
+		{"run", "--fake", "--fake-state", state, "--input", filepath.Join(dir, "before.csv"), "--report", filepath.Join(dir, "r0.csv"), "--quiet"},
+		{"run", "--fake", "--fake-state", state, "--input", in, "--report", filepath.Join(dir, "r1.csv"), "--backup", bk, "--quiet"},
+		{"verify", "--fake", "--fake-state", state, "--input", in, "--report", filepath.Join(dir, "v1.csv"), "--quiet"},
+		{"run", "--fake", "--fake-state", state, "--input", bk, "--report", filepath.Join(dir, "r2.csv"), "--quiet"},
+		{"verify", "--fake", "--fake-state", state, "--input", bk, "--report", filepath.Join(dir, "v2.csv"), "--quiet"},
+		{"verify", "--fake", "--fake-state", state, "--input", filepath.Join(dir, "before.csv"), "--report", filepath.Join(dir, "v0.csv"), "--quiet"},
+	}
+	for _, args := range steps {
+		if code, stdout, stderr := runCLI(t, args...); code != exitOK {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	want := "from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type\n"
+	b, _ := os.ReadFile(bk)
+	for _, row := range []string{"alice,c2c,bob,,,1|4,old,3\n", "alice,group,,g1,,2,,1\n", "bob,c2c,carol,,,7,,3\n"} {
+		if !strings.Contains(string(b), row) {
+			t.Errorf("the backup lacks %q:\n%s", row, b)
+		}
+	}
+	if !strings.HasPrefix(string(b), want) {
+		t.Errorf("backup header:\n%s", b)
+	}
+	if code, _, stderr := runCLI(t, "verify", "--fake", "--input", in, "--report", filepath.Join(dir, "v3.csv"), "--quiet"); code != exitUsage || !strings.Contains(stderr, "--fake-state") {
+		t.Errorf("verify --fake without a state: exit %d %q", code, stderr)
+	}
+}
