@@ -199,7 +199,10 @@ func TestBackupAndRollback(t *testing.T) {
 	}{
 		{"csv", "backup.csv", fakeim.Config{RateLimit: -1}},
 		{"parquet", "backup.parquet", fakeim.Config{RateLimit: -1}},
-		{"faults", "backup.csv", fakeim.Config{RateLimit: -1, TransientRate: 0.1, HTTP502Rate: 0.05, LostResponseRate: 0.05, Seed: 5}},
+		// Faults on both APIs, at rates that leave no call failing all of
+		// its --max-attempts (a read that does leaves its user unsent:
+		// TestBackupReadFailureSendsNothing).
+		{"faults", "backup.csv", fakeim.Config{RateLimit: -1, TransientRate: 0.05, HTTP502Rate: 0.02, LostResponseRate: 0.02, Seed: 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, in, rows := newInput(t, 61, 1500)
@@ -209,11 +212,14 @@ func TestBackupAndRollback(t *testing.T) {
 			bk := filepath.Join(dir, tc.backup)
 			summary := filepath.Join(dir, "summary.json")
 			code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"),
-				"--summary", summary, "--backup", bk}, connArgs(url)...)...)
+				"--summary", summary, "--backup", bk, "--max-attempts", "12"}, connArgs(url)...)...)
 			if code != exitSomeNotOK { // the file has invalid and rejected rows
 				t.Fatalf("import: exit %d\n%s", code, stderr)
 			}
 			checkImportedOver(t, srv, rows, before)
+			if st := srv.Stats().APIs; tc.name == "faults" && (st[fakeim.SearchContactGroup].Faults == 0 || st[fakeim.MarkContact].Faults == 0) {
+				t.Errorf("faults on reads %d, on writes %d: want both", st[fakeim.SearchContactGroup].Faults, st[fakeim.MarkContact].Faults)
+			}
 			sum := readSummary(t, summary)
 			want := len(changedConversations(rows, before))
 			if got := int(sum["backup_rows"].(float64)); got != want {

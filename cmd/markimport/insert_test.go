@@ -95,7 +95,10 @@ func TestInsertOnly(t *testing.T) {
 		cfg  fakeim.Config
 	}{
 		{"clean", fakeim.Config{RateLimit: -1}},
-		{"faults", fakeim.Config{RateLimit: -1, TransientRate: 0.1, HTTP502Rate: 0.05, LostResponseRate: 0.05, Seed: 8}},
+		// Faults on both APIs, at rates that leave no call failing all of
+		// its --max-attempts (a read that does leaves its user unsent:
+		// TestInsertOnlyReadFailure).
+		{"faults", fakeim.Config{RateLimit: -1, TransientRate: 0.05, HTTP502Rate: 0.02, LostResponseRate: 0.02, Seed: 8}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, in, rows := newInput(t, 71, 1500)
@@ -104,11 +107,14 @@ func TestInsertOnly(t *testing.T) {
 			t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 			report, summary, rejects := filepath.Join(dir, "r.csv"), filepath.Join(dir, "s.json"), filepath.Join(dir, "rejects.csv")
 			code, stdout, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", report, "--summary", summary, "--rejects", rejects,
-				"--mode", "insert"}, connArgs(url)...)...)
+				"--mode", "insert", "--max-attempts", "12"}, connArgs(url)...)...)
 			if code != exitSomeNotOK { // invalid and rejected rows
 				t.Fatalf("exit %d\n%s", code, stderr)
 			}
 			lower := checkInserted(t, srv, rows, before, report)
+			if st := srv.Stats().APIs; tc.name == "faults" && (st[fakeim.SearchContactGroup].Faults == 0 || st[fakeim.MarkContact].Faults == 0) {
+				t.Errorf("faults on reads %d, on writes %d: want both", st[fakeim.SearchContactGroup].Faults, st[fakeim.MarkContact].Faults)
+			}
 			sum := readSummary(t, summary)
 			exists := 0
 			for _, l := range readReport(t, report) {

@@ -414,7 +414,10 @@ func (s *Server) record(api API, code int, info string) {
 }
 
 func (s *Server) fault(api API, f Fault) {
-	s.stats.update(func(c *counters) { c.faults[f]++ })
+	s.stats.update(func(c *counters) {
+		c.faults[f]++
+		c.api(api, func(a *APIStats) { a.Faults++ })
+	})
 	s.logf("fakeim: %s: injected fault %s", api, f)
 }
 

@@ -44,6 +44,9 @@ type APIStats struct {
 	Accepted int64
 	// Throttled is the requests answered 60007.
 	Throttled int64
+	// Faults is the requests that met an injected fault (transient
+	// error, HTTP 502, lost response).
+	Faults int64
 	// MaxPerSecond is the most requests, throttled ones included, that
 	// arrived in any sliding one-second window.
 	MaxPerSecond int
