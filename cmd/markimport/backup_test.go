@@ -458,4 +458,25 @@ func TestFakeStateRehearsal(t *testing.T) {
 	if code, _, stderr := runCLI(t, "verify", "--fake", "--input", in, "--report", filepath.Join(dir, "v3.csv"), "--quiet"); code != exitUsage || !strings.Contains(stderr, "--fake-state") {
 		t.Errorf("verify --fake without a state: exit %d %q", code, stderr)
 	}
+	// The state file is an output of run and an input of verify: never the
+	// input, a report, or the run's report verify reads.
+	r1 := filepath.Join(dir, "r1.csv")
+	saved, _ := os.ReadFile(r1)
+	for _, args := range [][]string{
+		{"run", "--fake", "--fake-state", filepath.Join(dir, "r9.csv"), "--input", in, "--report", filepath.Join(dir, "r9.csv"), "--quiet"},
+		{"run", "--fake", "--fake-state", in, "--input", in, "--report", filepath.Join(dir, "r8.csv"), "--quiet"},
+		{"run", "--fake", "--fake-state", r1, "--input", in, "--report", r1, "--overwrite", "--quiet"},
+		{"verify", "--fake", "--fake-state", state, "--input", in, "--report", r1, "--run-report", r1, "--overwrite", "--quiet"},
+		{"verify", "--fake", "--fake-state", filepath.Join(dir, "v4.csv"), "--input", in, "--report", filepath.Join(dir, "v4.csv"), "--quiet"},
+	} {
+		if code, _, stderr := runCLI(t, args...); code != exitUsage || !strings.Contains(stderr, "--") {
+			t.Errorf("%v: exit %d %q, want 2", args, code, stderr)
+		}
+	}
+	if now, _ := os.ReadFile(r1); string(now) != string(saved) {
+		t.Errorf("the run's report changed")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r9.csv")); err == nil {
+		t.Errorf("a refused run left a report")
+	}
 }

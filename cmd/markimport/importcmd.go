@@ -229,7 +229,7 @@ func (r *importRun) outputs() []named {
 			out = append(out, named{"--report", p})
 		}
 	}
-	for _, o := range []named{{"--summary", r.summary}, {"--rejects", r.rejects}} {
+	for _, o := range []named{{"--summary", r.summary}, {"--rejects", r.rejects}, {"--fake-state", r.fakeState}} {
 		if o.path != "" {
 			out = append(out, o, named{o.flag, o.path + ".tmp"})
 		}

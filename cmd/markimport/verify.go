@@ -76,7 +76,15 @@ func (v *verifyRun) check() error {
 	if err := v.resolveInput(); err != nil {
 		return err
 	}
-	if err := checkOutputs(v.inputFiles(), outs, v.in.Roots); err != nil {
+	// What verify reads beside the input is never one of its outputs:
+	// the run's report above all.
+	ins := v.inputFiles()
+	for _, o := range []named{{"--run-report", f.runReport}, {"--fake-state", f.fakeState}} {
+		if o.path != "" {
+			ins = append(ins, o)
+		}
+	}
+	if err := checkOutputs(ins, outs, v.in.Roots); err != nil {
 		return err
 	}
 	if _, err := os.Lstat(f.report); err == nil && !f.overwrite {
