@@ -405,6 +405,14 @@ func TestBackupKillAndResume(t *testing.T) {
 			if (stop == "kill") != (code == -1) || stop == "Ctrl-C" && code != exitInterrupted {
 				t.Fatalf("exit %d\n%s", code, out)
 			}
+			// Either way the journal stays for --resume, and no backup
+			// claims to be finished.
+			if _, err := os.Stat(bk + ".journal.csv"); err != nil {
+				t.Fatalf("no journal after the %s: %v", stop, err)
+			}
+			if _, err := os.Stat(bk); err == nil {
+				t.Fatalf("a finished backup after the %s", stop)
+			}
 			cmd, out = startRun(t, bin, url, append(args, "--resume")...)
 			if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
 				t.Fatalf("resume: exit %d\n%s", code, out)

@@ -405,10 +405,17 @@ func (r *importRun) run(ctx context.Context) int {
 	if bk != nil {
 		sum.ReadRequests = bk.gate.Reads.Load()
 	}
-	if bk != nil && bk.w != nil {
-		// Finished whatever the end, interrupted too: the backup holds the
-		// rows of every conversation a request may have changed, and
-		// --resume continues it.
+	if bk != nil && bk.w != nil && ctx.Err() != nil {
+		// Interrupted: the journal stays, durable and a valid input, and
+		// --resume continues it; the exit does not wait for a conversion.
+		sum.BackupRows = bk.w.Rows()
+		if err := bk.w.Keep(); err != nil && runErr == nil {
+			runErr = err
+		}
+		r.log.Info("backup journal kept for --resume", "path", bk.w.Journal(), "rows_this_run", bk.w.Rows())
+	} else if bk != nil && bk.w != nil {
+		// The backup holds the rows of every conversation a request may
+		// have changed; a later --resume continues it.
 		sum.BackupRows = bk.w.Rows()
 		if err := bk.w.Finish(); err != nil {
 			fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))

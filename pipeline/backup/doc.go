@@ -18,7 +18,8 @@
 // run goes on, rows are appended to a CSV journal beside it, FILE.journal.csv,
 // and made durable (fsync, several users' rows at a time) before the
 // requests that change their conversations are sent; when the run ends the
-// journal becomes FILE. A resumed run (--resume) continues the journal, or
-// the finished backup, and never reads again a conversation that already
-// has a row: a row always holds the marks from before the first change.
+// journal becomes FILE (an interrupted run leaves the journal). A resumed
+// run (--resume) continues the journal, or the finished backup, and never
+// reads again a conversation that already has a row: a row always holds
+// the marks from before the first change.
 package backup

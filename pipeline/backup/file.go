@@ -244,6 +244,9 @@ func (w *Writer) Has(from string, c mark.Conversation) bool {
 	return w.kept > 0 && w.known.Has(w.key(from, c))
 }
 
+// Journal is the journal's path.
+func (w *Writer) Journal() string { return w.files.Journal }
+
 // Kept is the number of rows the backup held before this run.
 func (w *Writer) Kept() int64 { return w.kept }
 
@@ -332,6 +335,11 @@ func (w *Writer) Finish() error {
 	}
 	return syncDir(w.files.Final)
 }
+
+// Keep closes the journal of an interrupted run and leaves it where it is,
+// a valid input as it is, for --resume to continue: no conversion to
+// Parquet delays the exit.
+func (w *Writer) Keep() error { return w.close() }
 
 // Abandon closes the journal of a run that stopped before sending
 // anything (an input error): a fresh journal holding no row is removed,
