@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"maps"
@@ -129,20 +128,8 @@ func changedConversations(rows []testRow, before map[convKey]fakeim.Mark) map[co
 	return out
 }
 
-// csvRecords reads a CSV file's records, header included.
-func csvRecords(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return recs
-}
+// backupHeader is a backup's header.
+const backupHeader = "from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type"
 
 // serveChecked serves srv on loopback, calling check with the user and
 // conversations of every mark_contact request before the emulator takes
@@ -235,8 +222,7 @@ func TestBackupAndRollback(t *testing.T) {
 			}
 
 			// Roll back: the backup is the input.
-			code, _, stderr = runCLI(t, "run", "--input", bk, "--report", filepath.Join(dir, "rollback.csv"), "--endpoint", url,
-				"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet")
+			code, _, stderr = runCLI(t, append([]string{"run", "--input", bk, "--report", filepath.Join(dir, "rollback.csv")}, connArgs(url)...)...)
 			if code != exitOK {
 				t.Fatalf("rollback: exit %d\n%s", code, stderr)
 			}
@@ -275,8 +261,7 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 		}
 	})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	code, _, stderr := runCLI(t, "run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk, "--endpoint", url,
-		"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet")
+	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}, connArgs(url)...)...)
 	if code != exitSomeNotOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -285,18 +270,26 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 	}
 }
 
+// ghostInput writes a file of three rows, the second of a user the
+// emulator does not know (so that reading its marks fails with 50001),
+// and starts that emulator, alice's conversation with bob holding before.
+func ghostInput(t *testing.T, before fakeim.Mark) (dir, in string, srv *fakeim.Server, url string) {
+	t.Helper()
+	dir = t.TempDir()
+	in = filepath.Join(dir, "in.csv")
+	os.WriteFile(in, []byte("from_account,to_account,set_mark,custom_mark\nalice,bob,1,x\nghost,bob,2,\nalice,carol,3,\n"), 0o644)
+	srv, url = startEmulator(t, fakeim.Config{Users: []string{"alice", "bob", "carol"}})
+	srv.SetMark("alice", fakeim.Conversation{Type: fakeim.C2C, Peer: "bob"}, before)
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	return dir, in, srv, url
+}
+
 // TestBackupReadFailureSendsNothing: a user whose marks cannot be read is
 // not written; its rows are unsent with the read's code.
 func TestBackupReadFailureSendsNothing(t *testing.T) {
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	os.WriteFile(in, []byte("from_account,to_account,set_mark,custom_mark\nalice,bob,1,x\nghost,bob,2,\nalice,carol,3,\n"), 0o644)
-	srv, url := startEmulator(t, fakeim.Config{Users: []string{"alice", "bob", "carol"}})
-	srv.SetMark("alice", fakeim.Conversation{Type: fakeim.C2C, Peer: "bob"}, fakeim.Mark{Standard: 1 << 9, Custom: "old", CustomSet: true})
-	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	dir, in, srv, url := ghostInput(t, fakeim.Mark{Standard: 1 << 9, Custom: "old", CustomSet: true})
 	bk, report := filepath.Join(dir, "backup.csv"), filepath.Join(dir, "r.csv")
-	code, _, stderr := runCLI(t, "run", "--input", in, "--report", report, "--backup", bk, "--endpoint", url,
-		"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet")
+	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", report, "--backup", bk}, connArgs(url)...)...)
 	if code != exitSomeNotOK {
 		t.Fatalf("exit %d, want 1\n%s", code, stderr)
 	}
@@ -324,7 +317,7 @@ func TestBackupRefusals(t *testing.T) {
 	dir, in, _ := newInput(t, 63, 200)
 	_, url := startEmulator(t, fakeim.Config{RateLimit: -1})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	conn := []string{"--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}
+	conn := connArgs(url)
 	bk := filepath.Join(dir, "backup.csv")
 	if code, _, stderr := runCLI(t, "validate", "--input", in, "--backup", bk); code != exitUsage || !strings.Contains(stderr, "run --fake --backup") {
 		t.Errorf("validate --backup: exit %d %q", code, stderr)
@@ -352,7 +345,7 @@ func TestBackupRefusals(t *testing.T) {
 		if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r2.csv"), "--overwrite", "--backup", bk}, conn...)...); code != exitSomeNotOK {
 			t.Fatalf("run --backup over the same marks: exit %d %q", code, stderr)
 		}
-		if recs := csvRecords(t, bk); len(recs) != 1 {
+		if recs := readCSVFile(t, bk, backupHeader); len(recs) != 1 {
 			t.Fatalf("the backup of a run that changed nothing holds %d rows", len(recs)-1)
 		}
 	}
@@ -362,12 +355,12 @@ func TestBackupRefusals(t *testing.T) {
 	// (on a fresh emulator: the one above holds the file already, so a
 	// backup of it would hold no row, and restore nothing).
 	_, url2 := startEmulator(t, fakeim.Config{RateLimit: -1})
-	conn = []string{"--endpoint", url2, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}
+	conn = connArgs(url2)
 	if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r2.csv"), "--backup", bk}, conn...)...); code != exitSomeNotOK {
 		t.Fatalf("run --backup: exit %d %q", code, stderr)
 	}
 	saved, _ := os.ReadFile(bk)
-	if len(csvRecords(t, bk)) < 2 {
+	if len(readCSVFile(t, bk, backupHeader)) < 2 {
 		t.Fatal("the backup holds no row")
 	}
 	for _, extra := range [][]string{nil, {"--overwrite"}} {
@@ -418,7 +411,7 @@ func TestBackupKillAndResume(t *testing.T) {
 				t.Fatalf("resume: exit %d\n%s", code, out)
 			}
 			checkImportedOver(t, srv, rows, before)
-			if n, want := len(csvRecords(t, bk))-1, len(changedConversations(rows, before)); n != want {
+			if n, want := len(readCSVFile(t, bk, backupHeader))-1, len(changedConversations(rows, before)); n != want {
 				t.Errorf("the backup has %d rows, want one per changed conversation (%d)", n, want)
 			}
 			cmd, out = startRun(t, bin, url, "--input", bk, "--report", filepath.Join(dir, "rollback.csv"))

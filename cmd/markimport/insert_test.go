@@ -131,7 +131,7 @@ func TestInsertOnly(t *testing.T) {
 			if int(sum["requests_saved"].(float64)) <= 0 || sum["read_to_write"] == nil {
 				t.Errorf("summary without requests_saved or read_to_write: %v", sum)
 			}
-			for _, rec := range csvRecords(t, rejects)[1:] {
+			for _, rec := range readCSVFile(t, rejects, "")[1:] {
 				if st := rec[len(rec)-3]; st != "invalid" && st != "rejected" {
 					t.Errorf("rejects file holds a %s row: %v", st, rec)
 				}
@@ -182,7 +182,7 @@ func TestInsertOnlyWithBackupAndState(t *testing.T) {
 			want++
 		}
 	}
-	if n := len(csvRecords(t, bk)) - 1; n != want {
+	if n := len(readCSVFile(t, bk, backupHeader)) - 1; n != want {
 		t.Errorf("the backup has %d rows, want one per conversation sent and changed (%d)", n, want)
 	}
 	// Night 2: every item sent is in the state; the held ones are read
@@ -219,12 +219,7 @@ func TestInsertOnlyWithBackupAndState(t *testing.T) {
 // TestInsertOnlyReadFailure: a user whose marks cannot be read is not
 // written; its rows are unsent with the read's code.
 func TestInsertOnlyReadFailure(t *testing.T) {
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	os.WriteFile(in, []byte("from_account,to_account,set_mark,custom_mark\nalice,bob,1,x\nghost,bob,2,\nalice,carol,3,\n"), 0o644)
-	srv, url := startEmulator(t, fakeim.Config{Users: []string{"alice", "bob", "carol"}})
-	srv.SetMark("alice", fakeim.Conversation{Type: fakeim.C2C, Peer: "bob"}, fakeim.Mark{Custom: "mine", CustomSet: true})
-	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	dir, in, srv, url := ghostInput(t, fakeim.Mark{Custom: "mine", CustomSet: true})
 	report := filepath.Join(dir, "r.csv")
 	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", report, "--mode", "insert"}, connArgs(url)...)...)
 	if code != exitSomeNotOK {
