@@ -153,29 +153,25 @@ func Resume(files Files, log func(msg string, args ...any)) (*Writer, error) {
 		if err := os.Truncate(files.Journal, size); err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
-		if size == 0 {
-			// Killed before even the header was durable.
-			f, err := os.OpenFile(files.Journal, os.O_WRONLY|os.O_APPEND, 0o644)
-			if err != nil {
-				return nil, fmt.Errorf("backup: %w", err)
-			}
-			w.f = f
-			w.cw.Write(Header)
-			w.cw.Flush()
-			if err := w.commit(); err != nil {
-				f.Close()
+		if size > 0 {
+			if err := eachRow(files.Journal, "csv", func(r *Row) error { add(r.From, r.Conv); return nil }); err != nil {
 				return nil, err
 			}
-			return w, nil
-		}
-		if err := eachRow(files.Journal, "csv", func(r *Row) error { add(r.From, r.Conv); return nil }); err != nil {
-			return nil, err
 		}
 		f, err := os.OpenFile(files.Journal, os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
 		w.f = f
+		if size == 0 {
+			// Killed before even the header was durable.
+			w.cw.Write(Header)
+			w.cw.Flush()
+			if err := w.commit(); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
 		return w, nil
 	}
 	if _, err := os.Lstat(files.Final); err != nil {
