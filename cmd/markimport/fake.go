@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"markimport/pipeline/report"
+	"markimport/pipeline/durable"
 	"markimport/sink"
 	"markimport/sink/fakeim"
 )
@@ -126,7 +126,7 @@ func (f *fakeRun) save() error {
 	if err != nil {
 		return err
 	}
-	if err := report.WriteFileAtomic(f.state, b); err != nil {
+	if err := durable.WriteFile(nil, f.state, b); err != nil {
 		return fmt.Errorf("--fake-state: %v", err)
 	}
 	return nil

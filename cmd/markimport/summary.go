@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"markimport/pipeline"
+	"markimport/pipeline/durable"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
 	"markimport/sink"
@@ -137,7 +138,7 @@ func writeJSONFile(path string, objects ...any) error {
 		return err
 	}
 	out.WriteByte('\n')
-	return report.WriteFileAtomic(path, []byte(sink.Redact(out.String())))
+	return durable.WriteFile(nil, path, []byte(sink.Redact(out.String())))
 }
 
 // resumeCommand is the command line that continues this run.

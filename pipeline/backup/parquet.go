@@ -32,7 +32,7 @@ func writeParquet(journal, path string) (err error) {
 		return err
 	}
 	defer in.Close()
-	w, err := report.CreateParquet(path, schema)
+	w, err := report.CreateParquet(nil, path, schema)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"markimport/pipeline/durable"
 	"markimport/readers"
 )
 
@@ -105,22 +106,18 @@ func (Discard) Close() error     { return nil }
 // of the report, its journal and the verify report. It is safe for
 // concurrent use, so a signal handler may sync it while a run writes.
 type csvFile struct {
-	mu  sync.Mutex
-	f   syncFile
-	buf *bufio.Writer
-	w   recordWriter
-	rec []string
+	mu   sync.Mutex
+	sync func() error // makes what was flushed durable; nil: nothing to do
+	buf  *bufio.Writer
+	w    recordWriter
+	rec  []string
 }
 
-// syncFile is what csvFile writes to: an *os.File or an *AtomicFile.
-type syncFile interface {
-	io.Writer
-	Sync() error
-}
-
-func newCSVFile(f syncFile, width int) *csvFile {
-	buf := bufio.NewWriterSize(f, 256<<10)
-	return &csvFile{f: f, buf: buf, w: recordWriter{buf}, rec: make([]string, width)}
+// newCSVFile writes records of width fields to w; sync, when not nil,
+// makes what was flushed to w durable.
+func newCSVFile(w io.Writer, sync func() error, width int) *csvFile {
+	buf := bufio.NewWriterSize(w, 256<<10)
+	return &csvFile{sync: sync, buf: buf, w: recordWriter{buf}, rec: make([]string, width)}
 }
 
 // write appends the record fill puts into rec.
@@ -207,42 +204,46 @@ func needsQuotes(f string) bool {
 }
 
 // sync flushes and fsyncs.
-func (c *csvFile) sync() error {
+func (c *csvFile) flushSync() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.flush(); err != nil {
 		return err
 	}
-	return c.f.Sync()
+	if c.sync == nil {
+		return nil
+	}
+	return c.sync()
 }
 
 // CSV writes the report as CSV, appending to a file so that what was
 // written before a crash stays readable.
 type CSV struct {
 	*csvFile
-	file *os.File
+	file durable.File
 	in   *readers.Input // an input of several files, or nil
 }
 
-// CreateCSV creates (truncating) a CSV report at path for the input in
-// (nil: one file) and makes its header durable at once: a run killed
-// before its first lines still leaves a report that --resume takes.
-func CreateCSV(path string, in *readers.Input) (*CSV, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+// CreateCSV creates (truncating) a CSV report at path, through fsys (nil:
+// the disk), for the input in (nil: one file) and makes its header durable
+// at once: a run killed before its first lines still leaves a report that
+// --resume takes.
+func CreateCSV(fsys durable.FS, path string, in *readers.Input) (*CSV, error) {
+	f, err := durable.Or(fsys).OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create report: %w", err)
 	}
 	r := newCSV(f, in)
 	r.w.Write(headerOf(in))
-	if err := r.sync(); err != nil {
+	if err := r.flushSync(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write report %s: %w", path, err)
 	}
 	return r, nil
 }
 
-func newCSV(f *os.File, in *readers.Input) *CSV {
-	return &CSV{csvFile: newCSVFile(f, len(headerOf(in))), file: f, in: multi(in)}
+func newCSV(f durable.File, in *readers.Input) *CSV {
+	return &CSV{csvFile: newCSVFile(f, f.Sync, len(headerOf(in))), file: f, in: multi(in)}
 }
 
 // Write appends one line.
@@ -312,11 +313,11 @@ func (r *CSV) WriteLines(b []byte) error {
 }
 
 // Sync flushes buffered lines and fsyncs the file.
-func (r *CSV) Sync() error { return r.sync() }
+func (r *CSV) Sync() error { return r.flushSync() }
 
 // Close syncs and closes the file.
 func (r *CSV) Close() error {
-	err := r.sync()
+	err := r.flushSync()
 	if cerr := r.file.Close(); err == nil {
 		err = cerr
 	}

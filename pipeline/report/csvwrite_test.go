@@ -50,11 +50,11 @@ func TestAppendLinesMatchesWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	multi, err := readers.ResolveInput([]string{dir}, "")
+	several, err := readers.ResolveInput([]string{dir}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := multi.Open(readers.Options{})
+	rd, err := several.Open(readers.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,12 +75,10 @@ func TestAppendLinesMatchesWrite(t *testing.T) {
 		}
 		return s
 	}
-	for k, in := range []*readers.Input{nil, multi} {
+	for k, in := range []*readers.Input{nil, several} {
 		var one, many bytes.Buffer
-		w1 := newCSV(nil, in)
-		w1.csvFile = newCSVFile(nopSync{&one}, len(headerOf(in)))
-		w2 := newCSV(nil, in)
-		w2.csvFile = newCSVFile(nopSync{&many}, len(headerOf(in)))
+		w1 := &CSV{csvFile: newCSVFile(&one, nil, len(headerOf(in))), in: in}
+		w2 := &CSV{csvFile: newCSVFile(&many, nil, len(headerOf(in))), in: in}
 		var buf []byte
 		for range 500 {
 			l := Line{From: field(), Type: field(), Peer: field(), Status: Statuses[r.IntN(len(Statuses))],
@@ -108,8 +106,3 @@ func TestAppendLinesMatchesWrite(t *testing.T) {
 		}
 	}
 }
-
-// nopSync is a syncFile over a buffer.
-type nopSync struct{ *bytes.Buffer }
-
-func (nopSync) Sync() error { return nil }

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"markimport/pipeline/durable"
 	"markimport/readers"
 )
 
@@ -44,6 +45,8 @@ type Files struct {
 	// Pace records when the run's last request left, so that a run started
 	// right after it waits for the server's second to end.
 	Pace string
+	// FS is the file layer the report is written through (nil: the disk).
+	FS durable.FS
 }
 
 // FilesOf names the files of the report at path.
@@ -89,7 +92,7 @@ type Journal struct {
 // already durable, under the temporary name. fp is the input's
 // fingerprint, recorded for --resume (nil: none, for a dry run).
 func StartJournal(files Files, fp *Fingerprint, in *readers.Input) (*Journal, error) {
-	rep, err := CreateCSV(files.NewJournal, in)
+	rep, err := CreateCSV(files.FS, files.NewJournal, in)
 	if err != nil {
 		return nil, err
 	}
@@ -143,16 +146,16 @@ func ResumeJournal(files Files, fp Fingerprint, in *readers.Input) (*Journal, *D
 	}
 	// The meta first: a journal without it would not be resumable.
 	if journal {
-		rep, done, err := resumeInto(src, files.Journal, lines, in)
+		rep, done, err := resumeInto(files.FS, src, files.Journal, lines, in)
 		if err != nil {
 			return nil, nil, err
 		}
 		return &Journal{files: files, rep: rep, fp: &fp, committed: true}, done, nil
 	}
-	if err := WriteMeta(files.JournalMeta, fp); err != nil {
+	if err := WriteMeta(files.FS, files.JournalMeta, fp); err != nil {
 		return nil, nil, err
 	}
-	rep, done, err := resumeInto(src, files.Journal, lines, in)
+	rep, done, err := resumeInto(files.FS, src, files.Journal, lines, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -183,15 +186,15 @@ func (j *Journal) Commit() error {
 		return err
 	}
 	// No moment may pair the new journal with an old record of its input.
-	if err := os.Remove(j.files.JournalMeta); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := durable.Remove(j.files.FS, j.files.JournalMeta); err != nil {
 		return err
 	}
-	if err := os.Rename(j.files.NewJournal, j.files.Journal); err != nil {
+	if err := durable.Move(j.files.FS, j.files.NewJournal, j.files.Journal); err != nil {
 		return fmt.Errorf("report journal: %w", err)
 	}
 	j.committed = true
 	if j.fp != nil {
-		return WriteMeta(j.files.JournalMeta, *j.fp)
+		return WriteMeta(j.files.FS, j.files.JournalMeta, *j.fp)
 	}
 	return nil
 }
@@ -207,26 +210,23 @@ func (j *Journal) Finish() error {
 		return fmt.Errorf("report journal %s: %w", j.files.Journal, err)
 	}
 	if j.fp != nil {
-		if err := WriteMeta(j.files.Meta, *j.fp); err != nil {
+		if err := WriteMeta(j.files.FS, j.files.Meta, *j.fp); err != nil {
 			return err
 		}
-	} else if err := os.Remove(j.files.Meta); err != nil && !errors.Is(err, os.ErrNotExist) {
+	} else if err := durable.Remove(j.files.FS, j.files.Meta); err != nil {
 		return err
 	}
 	if readers.IsParquetName(j.files.Final) {
-		if err := WriteParquet(j.files.Journal, j.files.Final); err != nil {
+		if err := WriteParquet(j.files.FS, j.files.Journal, j.files.Final); err != nil {
 			return fmt.Errorf("write the Parquet report %s: %w (the CSV journal %s holds the same lines)", j.files.Final, err, j.files.Journal)
 		}
-		if err := os.Remove(j.files.Journal); err != nil {
+		if err := durable.Remove(j.files.FS, j.files.Journal); err != nil {
 			return err
 		}
-	} else if err := os.Rename(j.files.Journal, j.files.Final); err != nil {
+	} else if err := durable.Move(j.files.FS, j.files.Journal, j.files.Final); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	if err := os.Remove(j.files.JournalMeta); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
+	return durable.Remove(j.files.FS, j.files.JournalMeta)
 }
 
 // Abandon closes the journal of a run that stopped on an input error: a
@@ -236,7 +236,7 @@ func (j *Journal) Finish() error {
 func (j *Journal) Abandon() error {
 	err := j.rep.Close()
 	if !j.committed {
-		if rerr := os.Remove(j.files.NewJournal); rerr != nil && err == nil {
+		if rerr := durable.Remove(j.files.FS, j.files.NewJournal); rerr != nil && err == nil {
 			err = rerr
 		}
 	}
@@ -303,56 +303,4 @@ func readParquetReport(path string, multi bool, fn func([]string)) (err error) {
 		return fmt.Errorf("resume: %s: %w", path, err)
 	}
 	return nil
-}
-
-// WriteFileAtomic writes data to path through a file beside it, made
-// durable and renamed into place: a crash leaves the old file or the new
-// one, never a torn one.
-func WriteFileAtomic(path string, data []byte) error {
-	f, err := CreateAtomic(path)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Abort()
-		return err
-	}
-	return f.Commit()
-}
-
-// AtomicFile is a file written beside its final path (PATH.tmp) and
-// renamed into place by Commit; Abort removes it.
-type AtomicFile struct {
-	*os.File
-	final string
-}
-
-// CreateAtomic starts writing the file that will be path.
-func CreateAtomic(path string) (*AtomicFile, error) {
-	f, err := os.OpenFile(path+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	return &AtomicFile{File: f, final: path}, nil
-}
-
-// Commit makes the file durable and renames it into place.
-func (a *AtomicFile) Commit() error {
-	err := a.File.Sync()
-	if cerr := a.File.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(a.File.Name(), a.final)
-	}
-	if err != nil {
-		os.Remove(a.File.Name())
-	}
-	return err
-}
-
-// Abort drops the file; the final path is untouched.
-func (a *AtomicFile) Abort() {
-	a.File.Close()
-	os.Remove(a.File.Name())
 }

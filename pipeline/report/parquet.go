@@ -15,6 +15,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"markimport/pipeline/durable"
 )
 
 // A Parquet file is unreadable until its footer is written, so a Parquet
@@ -47,33 +49,34 @@ func reportSchemaOf(multi bool) *arrow.Schema {
 	return reportSchema
 }
 
-// ParquetWriter writes rows of one schema to a Parquet file beside its
-// final path (PATH.tmp), in batches, and renames it into place on Commit:
-// a crash leaves the old file or none, never a torn one. Append a row's
-// values to the builders of B, then call Row.
+// ParquetWriter writes rows of one schema to a Parquet file as one
+// durable output (written beside its final path and renamed into place on
+// Commit: a crash leaves the old file or none, never a torn one), in
+// batches. Append a row's values to the builders of B, then call Row.
 type ParquetWriter struct {
 	B    *array.RecordBuilder
-	path string
-	out  *os.File
+	out  *durable.Atomic
 	fw   *pqarrow.FileWriter
 	n    int
 	done bool // committed or aborted
 }
 
-// CreateParquet starts the Parquet file that will be path.
-func CreateParquet(path string, schema *arrow.Schema) (*ParquetWriter, error) {
-	out, err := os.Create(path + ".tmp")
+// CreateParquet starts the Parquet file that will be path, written
+// through fsys (nil: the disk).
+func CreateParquet(fsys durable.FS, path string, schema *arrow.Schema) (*ParquetWriter, error) {
+	out, err := durable.Create(fsys, path)
 	if err != nil {
 		return nil, err
 	}
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(1<<20))
-	fw, err := pqarrow.NewFileWriter(schema, out, props, pqarrow.DefaultWriterProps())
+	// The file writer closes a sink that has a Close method when it writes
+	// the footer; the output must stay open until Commit syncs it.
+	fw, err := pqarrow.NewFileWriter(schema, struct{ io.Writer }{out}, props, pqarrow.DefaultWriterProps())
 	if err != nil {
-		out.Close()
-		os.Remove(out.Name())
+		out.Abort()
 		return nil, err
 	}
-	return &ParquetWriter{B: array.NewRecordBuilder(memory.DefaultAllocator, schema), path: path, out: out, fw: fw}, nil
+	return &ParquetWriter{B: array.NewRecordBuilder(memory.DefaultAllocator, schema), out: out, fw: fw}, nil
 }
 
 // Row counts the row just appended to B; every 65,536 rows are written as
@@ -94,8 +97,7 @@ func (w *ParquetWriter) flush() error {
 	return w.fw.Write(rec)
 }
 
-// Commit writes the last batch and the footer, makes the file durable and
-// renames it into place.
+// Commit writes the last batch and the footer and commits the output.
 func (w *ParquetWriter) Commit() error {
 	if w.done {
 		return errors.New("parquet: committed twice")
@@ -103,19 +105,14 @@ func (w *ParquetWriter) Commit() error {
 	w.done = true
 	defer w.B.Release()
 	err := w.flush()
-	if cerr := w.fw.Close(); err == nil { // writes the footer, closes out
+	if cerr := w.fw.Close(); err == nil { // writes the footer
 		err = cerr
 	}
-	if err == nil {
-		err = syncPath(w.out.Name())
-	}
-	if err == nil {
-		err = os.Rename(w.out.Name(), w.path)
-	}
 	if err != nil {
-		os.Remove(w.out.Name())
+		w.out.Abort()
+		return err
 	}
-	return err
+	return w.out.Commit()
 }
 
 // Abort drops the file; the final path is untouched. After Commit it does
@@ -127,27 +124,13 @@ func (w *ParquetWriter) Abort() {
 	w.done = true
 	w.B.Release()
 	w.fw.Close()
-	w.out.Close()
-	os.Remove(w.out.Name())
-}
-
-// syncPath makes a closed file durable.
-func syncPath(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	w.out.Abort()
 }
 
 // WriteParquet converts a CSV report (a journal) into a Parquet file
 // with the report's schema, in batches, through a temporary file renamed
 // into place.
-func WriteParquet(journal, path string) (err error) {
+func WriteParquet(fsys durable.FS, journal, path string) (err error) {
 	in, err := os.Open(journal)
 	if err != nil {
 		return err
@@ -162,7 +145,7 @@ func WriteParquet(journal, path string) (err error) {
 	}
 	multi := len(header) == len(MultiHeader)
 	cr.FieldsPerRecord = len(header)
-	w, err := CreateParquet(path, reportSchemaOf(multi))
+	w, err := CreateParquet(fsys, path, reportSchemaOf(multi))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 
+	"markimport/pipeline/durable"
 	"markimport/readers"
 )
 
@@ -89,7 +90,7 @@ func WriteRejectsCSV(in *readers.Input, opts readers.Options, path string, rej *
 		return 0, err
 	}
 	defer rd.Close()
-	f, err := CreateAtomic(path)
+	f, err := durable.Create(nil, path)
 	if err != nil {
 		return 0, fmt.Errorf("rejects: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"markimport/pipeline/durable"
 	"markimport/readers"
 )
 
@@ -293,19 +294,17 @@ func writeRejectsParquetInput(in *readers.Input, path string, rej *Rejects, cfg 
 	}
 	outsc := arrow.NewSchema(append(outFields, rejectsFields...), &meta)
 
-	tmp := path + ".tmp"
-	out, err := os.Create(tmp)
+	out, err := durable.Create(nil, path)
 	if err != nil {
 		return 0, fmt.Errorf("rejects: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			out.Close()
-			os.Remove(tmp)
+			out.Abort()
 		}
 	}()
-	// The writer gets no Close method, so that it leaves the file open
-	// for Sync.
+	// The writer gets no Close method, so that it leaves the output open
+	// for Commit.
 	bw := bufio.NewWriterSize(out, 256<<10)
 	wprops := parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Snappy),
@@ -341,13 +340,7 @@ func writeRejectsParquetInput(in *readers.Input, path string, rej *Rejects, cfg 
 	if err := bw.Flush(); err != nil {
 		return n, fmt.Errorf("rejects: %w", err)
 	}
-	if err := out.Sync(); err != nil {
-		return n, fmt.Errorf("rejects: %w", err)
-	}
-	if err := out.Close(); err != nil {
-		return n, fmt.Errorf("rejects: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := out.Commit(); err != nil {
 		return n, fmt.Errorf("rejects: %w", err)
 	}
 	return n, nil

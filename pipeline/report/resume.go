@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"markimport/pipeline/durable"
 	"markimport/pipeline/mark"
 	"markimport/readers"
 )
@@ -115,12 +116,12 @@ func MetaPath(report string) string { return report + ".meta.json" }
 
 // WriteMeta records, at meta (beside a report or journal), the input
 // it reports on. It is written beside and renamed into place.
-func WriteMeta(meta string, fp Fingerprint) error {
+func WriteMeta(fsys durable.FS, meta string, fp Fingerprint) error {
 	b, err := json.MarshalIndent(reportMeta{Fingerprint: fp, Started: time.Now().UTC()}, "", "  ")
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(meta, append(b, '\n'))
+	return durable.WriteFile(fsys, meta, append(b, '\n'))
 }
 
 // CheckMeta refuses to resume report when its record of the input,
@@ -204,7 +205,7 @@ func (d *Done) Len() int64 {
 
 // ResumeCSV continues the CSV report at path in place: see resumeInto.
 func ResumeCSV(path string, in *readers.Input) (*CSV, *Done, error) {
-	return resumeInto(path, path, nil, in)
+	return resumeInto(nil, path, path, nil, in)
 }
 
 // resumeInto reads the report of an interrupted run, src, and writes to
@@ -214,13 +215,19 @@ func ResumeCSV(path string, in *readers.Input) (*CSV, *Done, error) {
 // dropped too. The kept lines are written to a new file that atomically
 // replaces dst, which is then open for appending. It returns the set of ok
 // rows. lines, when not nil, reads src's lines instead (a Parquet report).
-func resumeInto(src, dst string, lines func(func([]string)) error, in *readers.Input) (*CSV, *Done, error) {
+func resumeInto(fsys durable.FS, src, dst string, lines func(func([]string)) error, in *readers.Input) (*CSV, *Done, error) {
+	fsys = durable.Or(fsys)
 	tmpPath := dst + ".resume.tmp"
-	tmp, err := os.OpenFile(tmpPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	tmp, err := fsys.OpenFile(tmpPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume: %w", err)
 	}
-	defer os.Remove(tmpPath) // a no-op once renamed
+	renamed := false
+	defer func() {
+		if !renamed {
+			fsys.Remove(tmpPath)
+		}
+	}()
 	out := newCSV(tmp, in)
 	out.w.Write(headerOf(in))
 	done := newDone(in)
@@ -249,14 +256,15 @@ func resumeInto(src, dst string, lines func(func([]string)) error, in *readers.I
 		tmp.Close()
 		return nil, nil, err
 	}
-	if err := out.sync(); err != nil {
+	if err := out.flushSync(); err != nil {
 		tmp.Close()
 		return nil, nil, fmt.Errorf("resume: %w", err)
 	}
-	if err := os.Rename(tmpPath, dst); err != nil {
+	if err := durable.Move(fsys, tmpPath, dst); err != nil {
 		tmp.Close()
 		return nil, nil, fmt.Errorf("resume: %w", err)
 	}
+	renamed = true
 	return out, done, nil
 }
 

@@ -53,7 +53,7 @@ func TestReportMetaRefusesChangedInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteMeta(MetaPath(rep), fp); err != nil {
+	if err := WriteMeta(nil, MetaPath(rep), fp); err != nil {
 		t.Fatal(err)
 	}
 	if err := CheckMeta(MetaPath(rep), rep, fp); err != nil {
@@ -98,7 +98,7 @@ func TestResumeBeforeTheFirstLine(t *testing.T) {
 		}
 	}
 	path := filepath.Join(dir, "new.csv")
-	rep, err := CreateCSV(path, nil)
+	rep, err := CreateCSV(nil, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 
+	"markimport/pipeline/durable"
 	"markimport/readers"
 )
 
@@ -62,7 +63,7 @@ type VerifyWriter interface {
 // renames it into place (Abort drops it).
 type CSVVerify struct {
 	*csvFile
-	file *AtomicFile
+	file *durable.Atomic
 	in   *readers.Input // an input of several files, or nil
 }
 
@@ -73,7 +74,7 @@ var VerifyMultiHeader = append([]string{"file"}, VerifyHeader...)
 // CreateCSVVerify starts a verify report that will be path, for the input
 // in (nil: one file), and writes its header.
 func CreateCSVVerify(path string, in *readers.Input) (*CSVVerify, error) {
-	f, err := CreateAtomic(path)
+	f, err := durable.Create(nil, path)
 	if err != nil {
 		return nil, fmt.Errorf("create verify report: %w", err)
 	}
@@ -81,7 +82,7 @@ func CreateCSVVerify(path string, in *readers.Input) (*CSVVerify, error) {
 	if multi(in) != nil {
 		header = VerifyMultiHeader
 	}
-	r := &CSVVerify{csvFile: newCSVFile(f, len(header)), file: f, in: multi(in)}
+	r := &CSVVerify{csvFile: newCSVFile(f, nil, len(header)), file: f, in: multi(in)}
 	if err := r.w.Write(header); err != nil {
 		f.Abort()
 		return nil, fmt.Errorf("write verify report %s: %w", path, err)
