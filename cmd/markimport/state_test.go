@@ -3,10 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -347,4 +351,201 @@ func TestStateKillAndResume(t *testing.T) {
 			}
 		})
 	}
+}
+
+// changeRow is a row of TestStateSeesEveryChange: a conversation of user
+// from, as night 1 and night 2 have it (night2 nil: the same row).
+type changeRow struct {
+	name           string
+	night1, night2 []string
+}
+
+// everyChange returns conversations each changed in one way a fingerprint
+// or a key could miss: each bit added, each bit set turned into the same
+// bit cleared and back, the custom mark's last byte of 256, its presence,
+// "" against no custom mark, and a conversation of the other type with the
+// peer of a confirmed one; and as many left as they were.
+func everyChange() []changeRow {
+	var out []changeRow
+	row := func(from, typ, peer, set, clear, custom, opt string) []string {
+		f := []string{from, typ, "", "", set, clear, custom, opt}
+		if typ == "group" {
+			f[3] = peer
+		} else {
+			f[2] = peer
+		}
+		return f
+	}
+	for b := range 64 {
+		s := strconv.Itoa(b)
+		if b > 0 {
+			out = append(out, changeRow{"bit " + s + " added", row("adds", "c2c", "a"+s, "0", "", "", ""), row("adds", "c2c", "a"+s, "0|"+s, "", "", "")})
+		}
+		out = append(out, changeRow{"bit " + s + " set, then cleared", row("flips", "c2c", "f"+s, s, "", "", ""), row("flips", "c2c", "f"+s, "", s, "", "")})
+		out = append(out, changeRow{"bit " + s + " cleared, then set", row("flops", "group", "g"+s, "", s, "", ""), row("flops", "group", "g"+s, s, "", "", "")})
+	}
+	long := strings.Repeat("x", 256)
+	out = append(out,
+		changeRow{"byte 256 of the custom mark", row("customs", "c2c", "long", "", "", long, ""), row("customs", "c2c", "long", "", "", long[:255]+"y", "")},
+		changeRow{"custom text", row("customs", "c2c", "text", "", "", "abc", ""), row("customs", "c2c", "text", "", "", "abd", "")},
+		changeRow{"custom mark dropped", row("customs", "c2c", "dropped", "1", "", "", "3"), row("customs", "c2c", "dropped", "1", "", "", "")},
+		changeRow{"custom mark added", row("customs", "c2c", "added", "1", "", "", ""), row("customs", "c2c", "added", "1", "", "", "3")},
+		changeRow{"custom mark emptied", row("customs", "c2c", "emptied", "", "", "v", ""), row("customs", "c2c", "emptied", "", "", "", "2")},
+		// A conversation of one type confirmed, the other type's with the
+		// same peer new: its item is identical, and must still be sent.
+		changeRow{"a group beside a c2c", row("types", "c2c", "same", "1", "", "", ""), nil},
+		changeRow{"", nil, row("types", "group", "same", "1", "", "", "")},
+		changeRow{"a c2c beside a group", row("types", "group", "other", "2", "", "c", ""), nil},
+		changeRow{"", nil, row("types", "c2c", "other", "2", "", "c", "")},
+	)
+	for _, u := range []string{"adds", "flips", "flops", "customs", "types"} {
+		for i := range 40 {
+			typ := []string{"c2c", "group"}[i%2]
+			out = append(out, changeRow{night1: row(u, typ, "keep"+strconv.Itoa(i), strconv.Itoa(i), strconv.Itoa(63-i), "k"+strconv.Itoa(i), "")})
+		}
+	}
+	return out
+}
+
+// TestStateSeesEveryChange: night 2 changes each conversation in one way
+// (a bit, set against clear, the custom mark, the conversation's type):
+// exactly the changed ones are sent, the rest are unchanged, and the
+// emulator ends as the two nights ask.
+func TestStateSeesEveryChange(t *testing.T) {
+	dir := t.TempDir()
+	in, stateDir := filepath.Join(dir, "in.csv"), filepath.Join(dir, "state")
+	changes := everyChange()
+	var rows1, rows2 []testRow
+	changedRows := map[int64]string{} // night 2's rows that must be sent
+	changed := map[string]map[fakeim.Conversation]bool{}
+	for _, c := range changes {
+		if c.night1 != nil {
+			rows1 = append(rows1, testRow{fields: c.night1})
+		}
+		f := c.night2
+		if f == nil {
+			f = c.night1
+		} else {
+			changedRows[int64(len(rows2)+1)] = c.name
+			conv := fakeim.Conversation{Type: fakeim.C2C, Peer: f[2]}
+			if f[3] != "" {
+				conv = fakeim.Conversation{Type: fakeim.Group, Peer: f[3]}
+			}
+			if changed[f[0]] == nil {
+				changed[f[0]] = map[fakeim.Conversation]bool{}
+			}
+			changed[f[0]][conv] = true
+		}
+		if f != nil {
+			rows2 = append(rows2, testRow{fields: f})
+		}
+	}
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	accepted := func() int64 { return srv.Stats().APIs[fakeim.MarkContact].Accepted }
+
+	writeCSV(t, in, rows1)
+	rep1 := filepath.Join(dir, "night1.csv")
+	if code, _, stderr := runCLI(t, runArgs(url, "--input", in, "--report", rep1, "--state", stateDir)...); code != exitOK {
+		t.Fatalf("night 1: exit %d: %s", code, stderr)
+	}
+	checkImport(t, srv, rows1, rep1)
+
+	writeCSV(t, in, rows2)
+	sent := accepted()
+	rep2 := filepath.Join(dir, "night2.csv")
+	if code, _, stderr := runCLI(t, runArgs(url, "--input", in, "--report", rep2, "--state", stateDir)...); code != exitOK {
+		t.Fatalf("night 2: exit %d: %s", code, stderr)
+	}
+	for row, l := range readReport(t, rep2) {
+		name, isChanged := changedRows[row]
+		switch {
+		case isChanged && l.status != "ok":
+			t.Errorf("night 2 row %d (%s, %s %s %s): %s, want ok: the change was not seen", row, name, l.from, l.typ, l.peer, l.status)
+		case !isChanged && l.status != "unchanged":
+			t.Errorf("night 2 row %d (%s %s %s, as on night 1): %s, want unchanged", row, l.from, l.typ, l.peer, l.status)
+		}
+	}
+	if got, want := accepted()-sent, int64(changedRequests(changed)); got != want {
+		t.Errorf("night 2 sent %d requests, want %d for the changed conversations", got, want)
+	}
+	checkState(t, srv, expect(append(rows1, rows2...)))
+}
+
+// fatalAfter serves the emulator behind a front that answers every
+// mark_contact request after the first n with a fatal code (the API's
+// "wrong key"), as an app whose key is revoked in the middle of a night
+// would be answered. fail(false) lets every request through again.
+func fatalAfter(t *testing.T, srv *fakeim.Server, n int64) (url string, fail func(bool)) {
+	t.Helper()
+	var seen atomic.Int64
+	var failing atomic.Bool
+	failing.Store(true)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/mark_contact") && failing.Load() && seen.Add(1) > n {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"ActionStatus":"FAIL","ErrorCode":70009,"ErrorInfo":"usersig check failed","ErrorDisplay":""}`)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	return hs.URL, func(on bool) { failing.Store(on) }
+}
+
+// TestStateFatalStopRecordsOnlyConfirmed: a night stopped by a fatal
+// answer records only the items the API confirmed: the next night reports
+// those unchanged, sends every other item (at their lower bound), and the
+// emulator ends exact.
+func TestStateFatalStopRecordsOnlyConfirmed(t *testing.T) {
+	dir, in, rows := newInput(t, 55, 4000)
+	stateDir := filepath.Join(dir, "state")
+	srv, _ := startEmulator(t, fakeim.Config{Latency: 5 * time.Millisecond})
+	url, fail := fatalAfter(t, srv, 12)
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	rep1 := filepath.Join(dir, "night1.csv")
+	if code, _, stderr := runCLI(t, runArgs(url, "--input", in, "--report", rep1, "--state", stateDir)...); code != exitFatal || !strings.Contains(stderr, "70009") {
+		t.Fatalf("night 1: exit %d, want 3 for 70009: %s", code, stderr)
+	}
+	e := expect(rows)
+	night1 := readReport(t, rep1)
+	statuses := map[string]int{}
+	notOK := map[string]map[fakeim.Conversation]bool{} // the items night 2 must send
+	for row, l := range night1 {
+		statuses[l.status]++
+		if e.status[row] == "ok" && l.status != "ok" {
+			typ := fakeim.C2C
+			if l.typ == "group" {
+				typ = fakeim.Group
+			}
+			if notOK[l.from] == nil {
+				notOK[l.from] = map[fakeim.Conversation]bool{}
+			}
+			notOK[l.from][fakeim.Conversation{Type: typ, Peer: l.peer}] = true
+		}
+	}
+	if statuses["ok"] == 0 || statuses["unsent"] == 0 {
+		t.Fatalf("night 1 statuses %v: the test needs ok and unsent rows", statuses)
+	}
+
+	fail(false)
+	sent := srv.Stats().APIs[fakeim.MarkContact].Accepted
+	rep2 := filepath.Join(dir, "night2.csv")
+	if code, _, stderr := runCLI(t, runArgs(url, "--input", in, "--report", rep2, "--state", stateDir)...); code != exitSomeNotOK {
+		t.Fatalf("night 2: exit %d: %s", code, stderr)
+	}
+	for row, l := range readReport(t, rep2) {
+		switch want := e.status[row]; {
+		case want != "ok":
+		case night1[row].status == "ok" && l.status != "unchanged":
+			t.Errorf("row %d was ok on night 1 and is %s on night 2, want unchanged", row, l.status)
+		case night1[row].status != "ok" && l.status != "ok":
+			t.Errorf("row %d was %s on night 1 and is %s on night 2, want ok: it was recorded as confirmed", row, night1[row].status, l.status)
+		}
+	}
+	if got, want := srv.Stats().APIs[fakeim.MarkContact].Accepted-sent, int64(changedRequests(notOK)); got != want {
+		t.Errorf("night 2 sent %d requests, want %d for the items not confirmed on night 1", got, want)
+	}
+	checkState(t, srv, expect(rows))
 }
