@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -393,10 +394,10 @@ func everyChange() []changeRow {
 		changeRow{"custom mark emptied", row("customs", "c2c", "emptied", "", "", "v", ""), row("customs", "c2c", "emptied", "", "", "", "2")},
 		// A conversation of one type confirmed, the other type's with the
 		// same peer new: its item is identical, and must still be sent.
-		changeRow{"a group beside a c2c", row("types", "c2c", "same", "1", "", "", ""), nil},
-		changeRow{"", nil, row("types", "group", "same", "1", "", "", "")},
-		changeRow{"a c2c beside a group", row("types", "group", "other", "2", "", "c", ""), nil},
-		changeRow{"", nil, row("types", "c2c", "other", "2", "", "c", "")},
+		changeRow{"", row("types", "c2c", "same", "1", "", "", ""), nil},
+		changeRow{"a group beside a c2c", nil, row("types", "group", "same", "1", "", "", "")},
+		changeRow{"", row("types", "group", "other", "2", "", "c", ""), nil},
+		changeRow{"a c2c beside a group", nil, row("types", "c2c", "other", "2", "", "c", "")},
 	)
 	for _, u := range []string{"adds", "flips", "flops", "customs", "types"} {
 		for i := range 40 {
@@ -548,4 +549,197 @@ func TestStateFatalStopRecordsOnlyConfirmed(t *testing.T) {
 		t.Errorf("night 2 sent %d requests, want %d for the items not confirmed on night 1", got, want)
 	}
 	checkState(t, srv, expect(rows))
+}
+
+// folderFiles returns the files under dir (their paths relative to it)
+// and their contents, the lock left out.
+func folderFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() == "LOCK" {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestStateUnaccountedFolderRefused: a state folder whose manifest is
+// gone, empty, edited or hand-made, or that holds what markimport did not
+// write, is refused with exit 2, saying what is there and suggesting
+// --full; nothing is sent and nothing in the folder is deleted. Mended,
+// the next night sends nothing.
+func TestStateUnaccountedFolderRefused(t *testing.T) {
+	dir, in, _ := newInput(t, 56, 3000)
+	stateDir := filepath.Join(dir, "state")
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	n := 0
+	run := func(extra ...string) (int, string) {
+		n++
+		rep := filepath.Join(dir, fmt.Sprintf("r%d.csv", n))
+		code, _, stderr := runCLI(t, runArgs(url, append([]string{"--input", in, "--report", rep, "--state", stateDir}, extra...)...)...)
+		return code, stderr
+	}
+	if code, stderr := run(); code != exitSomeNotOK {
+		t.Fatalf("night 1: exit %d: %s", code, stderr)
+	}
+	sent := srv.Stats().APIs[fakeim.MarkContact].Requests
+	manPath := filepath.Join(stateDir, "MANIFEST.json")
+	manifest, _ := os.ReadFile(manPath)
+	var man map[string]any
+	if err := json.Unmarshal(manifest, &man); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := man["files"].(map[string]any)
+	if len(files) < 100 {
+		t.Fatalf("night 1 left %d partition files: the test needs many", len(files))
+	}
+	var some []string // two partitions of the manifest
+	for k := range files {
+		some = append(some, k)
+	}
+	edited := func(edit func(m map[string]any)) []byte {
+		var m map[string]any
+		json.Unmarshal(manifest, &m)
+		edit(m)
+		b, _ := json.MarshalIndent(m, "", "  ")
+		return b
+	}
+	whole := folderFiles(t, stateDir)
+	firstGen := filepath.Dir(files[some[0]].(map[string]any)["name"].(string))
+
+	for _, tc := range []struct {
+		name   string
+		damage func()
+		wants  []string
+	}{
+		{"manifest deleted", func() { os.Remove(manPath) },
+			[]string{stateDir, "no MANIFEST.json", fmt.Sprintf("%d partition files", len(files)), "--full"}},
+		{"manifest empty", func() { os.WriteFile(manPath, nil, 0o644) },
+			[]string{manPath, "--full"}},
+		{"manifest listing no files", func() {
+			os.WriteFile(manPath, edited(func(m map[string]any) { m["files"] = map[string]any{} }), 0o644)
+		}, []string{manPath, "--full"}},
+		{"manifest of generation 0 listing no files", func() {
+			os.WriteFile(manPath, edited(func(m map[string]any) { m["files"], m["generation"] = map[string]any{}, 0 }), 0o644)
+		}, []string{manPath, "--full"}},
+		{"manifest edited (its date)", func() {
+			os.WriteFile(manPath, edited(func(m map[string]any) { m["updated"] = "2001-01-01T00:00:00Z" }), 0o644)
+		}, []string{manPath, "--full"}},
+		{"manifest edited (two partitions swapped)", func() {
+			os.WriteFile(manPath, edited(func(m map[string]any) {
+				f := m["files"].(map[string]any)
+				f[some[0]], f[some[1]] = f[some[1]], f[some[0]]
+			}), 0o644)
+		}, []string{manPath, "--full"}},
+		{"a file markimport did not write", func() { os.WriteFile(filepath.Join(stateDir, "notes.txt"), []byte("mine"), 0o644) },
+			[]string{stateDir, "notes.txt", "markimport did not write"}},
+		{"a file in a generation folder", func() { os.WriteFile(filepath.Join(stateDir, firstGen, "readme"), []byte("mine"), 0o644) },
+			[]string{stateDir, filepath.Join(firstGen, "readme")}},
+		{"a generation no commit wrote", func() {
+			os.MkdirAll(filepath.Join(stateDir, "gen-7"), 0o755)
+			os.WriteFile(filepath.Join(stateDir, "gen-7", "p-000.st"), []byte(whole[files[some[0]].(map[string]any)["name"].(string)]), 0o644)
+		}, []string{stateDir, "gen-7"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.damage()
+			broken := folderFiles(t, stateDir)
+			code, stderr := run()
+			if code != exitUsage {
+				t.Errorf("exit %d, want 2: %s", code, stderr)
+			}
+			for _, w := range tc.wants {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("%q lacks %q", stderr, w)
+				}
+			}
+			if got := srv.Stats().APIs[fakeim.MarkContact].Requests; got != sent {
+				t.Errorf("%d requests sent on a refused state", got-sent)
+			}
+			if now := folderFiles(t, stateDir); !maps.Equal(now, broken) {
+				t.Errorf("the refused run changed the state folder: %d files before, %d after", len(broken), len(now))
+			}
+			code, _, stderr = runCLI(t, "validate", "--input", in, "--state", stateDir, "--quiet")
+			if code != exitUsage {
+				t.Errorf("validate: exit %d, want 2: %s", code, stderr)
+			}
+			// Mended, the state is whole.
+			os.RemoveAll(stateDir)
+			for p, b := range whole {
+				os.MkdirAll(filepath.Dir(filepath.Join(stateDir, p)), 0o755)
+				os.WriteFile(filepath.Join(stateDir, p), []byte(b), 0o644)
+			}
+		})
+	}
+	if code, stderr := run(); code != exitSomeNotOK {
+		t.Fatalf("mended: exit %d: %s", code, stderr)
+	}
+	if got := srv.Stats().APIs[fakeim.MarkContact].Requests; got != sent {
+		t.Errorf("the night after mending sent %d requests, want 0", got-sent)
+	}
+}
+
+// TestStateFullSetsAside: --full on a state that cannot be used moves what
+// the folder holds to a set-aside folder inside it, deleting nothing,
+// sends every item and starts a new state, which the next night uses.
+func TestStateFullSetsAside(t *testing.T) {
+	dir, in, rows := newInput(t, 57, 2000)
+	stateDir := filepath.Join(dir, "state")
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	accepted := func() int64 { return srv.Stats().APIs[fakeim.MarkContact].Accepted }
+	n := 0
+	run := func(extra ...string) (int, string) {
+		n++
+		rep := filepath.Join(dir, fmt.Sprintf("r%d.csv", n))
+		code, _, stderr := runCLI(t, runArgs(url, append([]string{"--input", in, "--report", rep, "--state", stateDir}, extra...)...)...)
+		return code, stderr
+	}
+	if code, stderr := run(); code != exitSomeNotOK {
+		t.Fatalf("night 1: exit %d: %s", code, stderr)
+	}
+	os.Remove(filepath.Join(stateDir, "MANIFEST.json"))
+	os.WriteFile(filepath.Join(stateDir, "notes.txt"), []byte("mine"), 0o644)
+	old := folderFiles(t, stateDir)
+
+	sent := accepted()
+	code, stderr := run("--full")
+	if code != exitSomeNotOK {
+		t.Fatalf("--full: exit %d: %s", code, stderr)
+	}
+	if got, want := accepted()-sent, int64(expect(rows).requests); got != want {
+		t.Errorf("--full sent %d requests, want all %d", got, want)
+	}
+	aside, _ := filepath.Glob(filepath.Join(stateDir, "set-aside-*"))
+	if len(aside) != 1 {
+		t.Fatalf("set-aside folders %v, want one", aside)
+	}
+	if !strings.Contains(stderr, aside[0]) {
+		t.Errorf("stderr does not say where the old state went (%s): %s", aside[0], stderr)
+	}
+	if got := folderFiles(t, aside[0]); !maps.Equal(got, old) {
+		t.Errorf("the set-aside folder holds %d files, want the %d the folder held", len(got), len(old))
+	}
+	checkState(t, srv, expect(rows))
+
+	// The new state serves the next night; the set-aside folder is left
+	// as it is.
+	sent = accepted()
+	if code, stderr := run(); code != exitSomeNotOK {
+		t.Fatalf("the night after: exit %d: %s", code, stderr)
+	}
+	if got := accepted() - sent; got != 0 {
+		t.Errorf("the night after --full sent %d requests, want 0", got)
+	}
+	if got := folderFiles(t, aside[0]); !maps.Equal(got, old) {
+		t.Errorf("the set-aside folder changed")
+	}
 }
