@@ -500,7 +500,7 @@ func fatalAfter(t *testing.T, srv *fakeim.Server, n int64) (url string, fail fun
 // those unchanged, sends every other item (at their lower bound), and the
 // emulator ends exact.
 func TestStateFatalStopRecordsOnlyConfirmed(t *testing.T) {
-	dir, in, rows := newInput(t, 55, 4000)
+	dir, in, rows := newInput(t, 55, 2500)
 	stateDir := filepath.Join(dir, "state")
 	srv, _ := startEmulator(t, fakeim.Config{Latency: 5 * time.Millisecond})
 	url, fail := fatalAfter(t, srv, 12)
@@ -577,7 +577,7 @@ func folderFiles(t *testing.T, dir string) map[string]string {
 // --full; nothing is sent and nothing in the folder is deleted. Mended,
 // the next night sends nothing.
 func TestStateUnaccountedFolderRefused(t *testing.T) {
-	dir, in, _ := newInput(t, 56, 3000)
+	dir, in, _ := newInput(t, 56, 1600)
 	stateDir := filepath.Join(dir, "state")
 	srv, url := startEmulator(t, fakeim.Config{})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
@@ -691,7 +691,7 @@ func TestStateUnaccountedFolderRefused(t *testing.T) {
 // the folder holds to a set-aside folder inside it, deleting nothing,
 // sends every item and starts a new state, which the next night uses.
 func TestStateFullSetsAside(t *testing.T) {
-	dir, in, rows := newInput(t, 57, 2000)
+	dir, in, rows := newInput(t, 57, 800)
 	stateDir := filepath.Join(dir, "state")
 	srv, url := startEmulator(t, fakeim.Config{})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
