@@ -312,10 +312,13 @@ func (r *importRun) run(ctx context.Context) int {
 			defer release()
 		}
 		var err error
-		if st, err = state.Open(r.stateDir, appID, r.full, r.dry); err != nil {
+		if st, err = state.Open(r.stateDir, appID, state.Options{Full: r.full, Dry: r.dry}); err != nil {
 			return r.fail("--state: %v", err)
 		}
 		defer st.Close()
+		if n := st.Notice(); n != "" {
+			fmt.Fprintf(r.stderr, "markimport %s: --state: %s\n", r.name, n)
+		}
 		r.log.Info("state opened", "state", r.stateDir, "conversations", st.Entries(), "full", r.full)
 	}
 

@@ -3,10 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -346,5 +351,395 @@ func TestStateKillAndResume(t *testing.T) {
 				t.Errorf("night 4 sent %d requests, want 0", got)
 			}
 		})
+	}
+}
+
+// changeRow is a row of TestStateSeesEveryChange: a conversation of user
+// from, as night 1 and night 2 have it (night2 nil: the same row).
+type changeRow struct {
+	name           string
+	night1, night2 []string
+}
+
+// everyChange returns conversations each changed in one way a fingerprint
+// or a key could miss: each bit added, each bit set turned into the same
+// bit cleared and back, the custom mark's last byte of 256, its presence,
+// "" against no custom mark, and a conversation of the other type with the
+// peer of a confirmed one; and as many left as they were.
+func everyChange() []changeRow {
+	var out []changeRow
+	row := func(from, typ, peer, set, clear, custom, opt string) []string {
+		f := []string{from, typ, "", "", set, clear, custom, opt}
+		if typ == "group" {
+			f[3] = peer
+		} else {
+			f[2] = peer
+		}
+		return f
+	}
+	for b := range 64 {
+		s := strconv.Itoa(b)
+		if b > 0 {
+			out = append(out, changeRow{"bit " + s + " added", row("adds", "c2c", "a"+s, "0", "", "", ""), row("adds", "c2c", "a"+s, "0|"+s, "", "", "")})
+		}
+		out = append(out, changeRow{"bit " + s + " set, then cleared", row("flips", "c2c", "f"+s, s, "", "", ""), row("flips", "c2c", "f"+s, "", s, "", "")})
+		out = append(out, changeRow{"bit " + s + " cleared, then set", row("flops", "group", "g"+s, "", s, "", ""), row("flops", "group", "g"+s, s, "", "", "")})
+	}
+	long := strings.Repeat("x", 256)
+	out = append(out,
+		changeRow{"byte 256 of the custom mark", row("customs", "c2c", "long", "", "", long, ""), row("customs", "c2c", "long", "", "", long[:255]+"y", "")},
+		changeRow{"custom text", row("customs", "c2c", "text", "", "", "abc", ""), row("customs", "c2c", "text", "", "", "abd", "")},
+		changeRow{"custom mark dropped", row("customs", "c2c", "dropped", "1", "", "", "3"), row("customs", "c2c", "dropped", "1", "", "", "")},
+		changeRow{"custom mark added", row("customs", "c2c", "added", "1", "", "", ""), row("customs", "c2c", "added", "1", "", "", "3")},
+		changeRow{"custom mark emptied", row("customs", "c2c", "emptied", "", "", "v", ""), row("customs", "c2c", "emptied", "", "", "", "2")},
+		// A conversation of one type confirmed, the other type's with the
+		// same peer new: its item is identical, and must still be sent.
+		changeRow{"", row("types", "c2c", "same", "1", "", "", ""), nil},
+		changeRow{"a group beside a c2c", nil, row("types", "group", "same", "1", "", "", "")},
+		changeRow{"", row("types", "group", "other", "2", "", "c", ""), nil},
+		changeRow{"a c2c beside a group", nil, row("types", "c2c", "other", "2", "", "c", "")},
+	)
+	for _, u := range []string{"adds", "flips", "flops", "customs", "types"} {
+		for i := range 40 {
+			typ := []string{"c2c", "group"}[i%2]
+			out = append(out, changeRow{night1: row(u, typ, "keep"+strconv.Itoa(i), strconv.Itoa(i), strconv.Itoa(63-i), "k"+strconv.Itoa(i), "")})
+		}
+	}
+	return out
+}
+
+// TestStateSeesEveryChange: night 2 changes each conversation in one way
+// (a bit, set against clear, the custom mark, the conversation's type):
+// exactly the changed ones are sent, the rest are unchanged, and the
+// emulator ends as the two nights ask.
+func TestStateSeesEveryChange(t *testing.T) {
+	dir := t.TempDir()
+	in, stateDir := filepath.Join(dir, "in.csv"), filepath.Join(dir, "state")
+	changes := everyChange()
+	var rows1, rows2 []testRow
+	changedRows := map[int64]string{} // night 2's rows that must be sent
+	changed := map[string]map[fakeim.Conversation]bool{}
+	for _, c := range changes {
+		if c.night1 != nil {
+			rows1 = append(rows1, testRow{fields: c.night1})
+		}
+		f := c.night2
+		if f == nil {
+			f = c.night1
+		} else {
+			changedRows[int64(len(rows2)+1)] = c.name
+			conv := fakeim.Conversation{Type: fakeim.C2C, Peer: f[2]}
+			if f[3] != "" {
+				conv = fakeim.Conversation{Type: fakeim.Group, Peer: f[3]}
+			}
+			if changed[f[0]] == nil {
+				changed[f[0]] = map[fakeim.Conversation]bool{}
+			}
+			changed[f[0]][conv] = true
+		}
+		if f != nil {
+			rows2 = append(rows2, testRow{fields: f})
+		}
+	}
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	accepted := func() int64 { return srv.Stats().APIs[fakeim.MarkContact].Accepted }
+
+	writeCSV(t, in, rows1)
+	rep1 := filepath.Join(dir, "night1.csv")
+	if code, _, stderr := runCLI(t, runArgs(url, "--input", in, "--report", rep1, "--state", stateDir)...); code != exitOK {
+		t.Fatalf("night 1: exit %d: %s", code, stderr)
+	}
+	checkImport(t, srv, rows1, rep1)
+
+	writeCSV(t, in, rows2)
+	sent := accepted()
+	rep2 := filepath.Join(dir, "night2.csv")
+	if code, _, stderr := runCLI(t, runArgs(url, "--input", in, "--report", rep2, "--state", stateDir)...); code != exitOK {
+		t.Fatalf("night 2: exit %d: %s", code, stderr)
+	}
+	for row, l := range readReport(t, rep2) {
+		name, isChanged := changedRows[row]
+		switch {
+		case isChanged && l.status != "ok":
+			t.Errorf("night 2 row %d (%s, %s %s %s): %s, want ok: the change was not seen", row, name, l.from, l.typ, l.peer, l.status)
+		case !isChanged && l.status != "unchanged":
+			t.Errorf("night 2 row %d (%s %s %s, as on night 1): %s, want unchanged", row, l.from, l.typ, l.peer, l.status)
+		}
+	}
+	if got, want := accepted()-sent, int64(changedRequests(changed)); got != want {
+		t.Errorf("night 2 sent %d requests, want %d for the changed conversations", got, want)
+	}
+	checkState(t, srv, expect(append(rows1, rows2...)))
+}
+
+// fatalAfter serves the emulator behind a front that answers every
+// mark_contact request after the first n with a fatal code (the API's
+// "wrong key"), as an app whose key is revoked in the middle of a night
+// would be answered. fail(false) lets every request through again.
+func fatalAfter(t *testing.T, srv *fakeim.Server, n int64) (url string, fail func(bool)) {
+	t.Helper()
+	var seen atomic.Int64
+	var failing atomic.Bool
+	failing.Store(true)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/mark_contact") && failing.Load() && seen.Add(1) > n {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"ActionStatus":"FAIL","ErrorCode":70009,"ErrorInfo":"usersig check failed","ErrorDisplay":""}`)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	return hs.URL, func(on bool) { failing.Store(on) }
+}
+
+// TestStateFatalStopRecordsOnlyConfirmed: a night stopped by a fatal
+// answer records only the items the API confirmed: the next night reports
+// those unchanged, sends every other item (at their lower bound), and the
+// emulator ends exact.
+func TestStateFatalStopRecordsOnlyConfirmed(t *testing.T) {
+	dir, in, rows := newInput(t, 55, 2500)
+	stateDir := filepath.Join(dir, "state")
+	srv, _ := startEmulator(t, fakeim.Config{Latency: 5 * time.Millisecond})
+	url, fail := fatalAfter(t, srv, 12)
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	rep1 := filepath.Join(dir, "night1.csv")
+	if code, _, stderr := runCLI(t, runArgs(url, "--input", in, "--report", rep1, "--state", stateDir)...); code != exitFatal || !strings.Contains(stderr, "70009") {
+		t.Fatalf("night 1: exit %d, want 3 for 70009: %s", code, stderr)
+	}
+	e := expect(rows)
+	night1 := readReport(t, rep1)
+	statuses := map[string]int{}
+	notOK := map[string]map[fakeim.Conversation]bool{} // the items night 2 must send
+	for row, l := range night1 {
+		statuses[l.status]++
+		if e.status[row] == "ok" && l.status != "ok" {
+			typ := fakeim.C2C
+			if l.typ == "group" {
+				typ = fakeim.Group
+			}
+			if notOK[l.from] == nil {
+				notOK[l.from] = map[fakeim.Conversation]bool{}
+			}
+			notOK[l.from][fakeim.Conversation{Type: typ, Peer: l.peer}] = true
+		}
+	}
+	if statuses["ok"] == 0 || statuses["unsent"] == 0 {
+		t.Fatalf("night 1 statuses %v: the test needs ok and unsent rows", statuses)
+	}
+
+	fail(false)
+	sent := srv.Stats().APIs[fakeim.MarkContact].Accepted
+	rep2 := filepath.Join(dir, "night2.csv")
+	if code, _, stderr := runCLI(t, runArgs(url, "--input", in, "--report", rep2, "--state", stateDir)...); code != exitSomeNotOK {
+		t.Fatalf("night 2: exit %d: %s", code, stderr)
+	}
+	for row, l := range readReport(t, rep2) {
+		switch want := e.status[row]; {
+		case want != "ok":
+		case night1[row].status == "ok" && l.status != "unchanged":
+			t.Errorf("row %d was ok on night 1 and is %s on night 2, want unchanged", row, l.status)
+		case night1[row].status != "ok" && l.status != "ok":
+			t.Errorf("row %d was %s on night 1 and is %s on night 2, want ok: it was recorded as confirmed", row, night1[row].status, l.status)
+		}
+	}
+	if got, want := srv.Stats().APIs[fakeim.MarkContact].Accepted-sent, int64(changedRequests(notOK)); got != want {
+		t.Errorf("night 2 sent %d requests, want %d for the items not confirmed on night 1", got, want)
+	}
+	checkState(t, srv, expect(rows))
+}
+
+// folderFiles returns the files under dir (their paths relative to it)
+// and their contents, the lock left out.
+func folderFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() == "LOCK" {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestStateUnaccountedFolderRefused: a state folder whose manifest is
+// gone, empty, edited or hand-made, or that holds what markimport did not
+// write, is refused with exit 2, saying what is there and suggesting
+// --full; nothing is sent and nothing in the folder is deleted. Mended,
+// the next night sends nothing.
+func TestStateUnaccountedFolderRefused(t *testing.T) {
+	dir, in, _ := newInput(t, 56, 1600)
+	stateDir := filepath.Join(dir, "state")
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	n := 0
+	run := func(extra ...string) (int, string) {
+		n++
+		rep := filepath.Join(dir, fmt.Sprintf("r%d.csv", n))
+		code, _, stderr := runCLI(t, runArgs(url, append([]string{"--input", in, "--report", rep, "--state", stateDir}, extra...)...)...)
+		return code, stderr
+	}
+	if code, stderr := run(); code != exitSomeNotOK {
+		t.Fatalf("night 1: exit %d: %s", code, stderr)
+	}
+	sent := srv.Stats().APIs[fakeim.MarkContact].Requests
+	manPath := filepath.Join(stateDir, "MANIFEST.json")
+	manifest, _ := os.ReadFile(manPath)
+	var man map[string]any
+	if err := json.Unmarshal(manifest, &man); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := man["files"].(map[string]any)
+	if len(files) < 100 {
+		t.Fatalf("night 1 left %d partition files: the test needs many", len(files))
+	}
+	var some []string // two partitions of the manifest
+	for k := range files {
+		some = append(some, k)
+	}
+	edited := func(edit func(m map[string]any)) []byte {
+		var m map[string]any
+		json.Unmarshal(manifest, &m)
+		edit(m)
+		b, _ := json.MarshalIndent(m, "", "  ")
+		return b
+	}
+	whole := folderFiles(t, stateDir)
+	firstGen := filepath.Dir(files[some[0]].(map[string]any)["name"].(string))
+
+	for _, tc := range []struct {
+		name   string
+		damage func()
+		wants  []string
+	}{
+		{"manifest deleted", func() { os.Remove(manPath) },
+			[]string{stateDir, "no MANIFEST.json", fmt.Sprintf("%d partition files", len(files)), "--full"}},
+		{"manifest empty", func() { os.WriteFile(manPath, nil, 0o644) },
+			[]string{manPath, "--full"}},
+		{"manifest listing no files", func() {
+			os.WriteFile(manPath, edited(func(m map[string]any) { m["files"] = map[string]any{} }), 0o644)
+		}, []string{manPath, "--full"}},
+		{"manifest of generation 0 listing no files", func() {
+			os.WriteFile(manPath, edited(func(m map[string]any) { m["files"], m["generation"] = map[string]any{}, 0 }), 0o644)
+		}, []string{manPath, "--full"}},
+		{"manifest edited (its date)", func() {
+			os.WriteFile(manPath, edited(func(m map[string]any) { m["updated"] = "2001-01-01T00:00:00Z" }), 0o644)
+		}, []string{manPath, "--full"}},
+		{"manifest edited (two partitions swapped)", func() {
+			os.WriteFile(manPath, edited(func(m map[string]any) {
+				f := m["files"].(map[string]any)
+				f[some[0]], f[some[1]] = f[some[1]], f[some[0]]
+			}), 0o644)
+		}, []string{manPath, "--full"}},
+		{"a file markimport did not write", func() { os.WriteFile(filepath.Join(stateDir, "notes.txt"), []byte("mine"), 0o644) },
+			[]string{stateDir, "notes.txt", "markimport did not write"}},
+		{"a file in a generation folder", func() { os.WriteFile(filepath.Join(stateDir, firstGen, "readme"), []byte("mine"), 0o644) },
+			[]string{stateDir, filepath.Join(firstGen, "readme")}},
+		{"a generation no commit wrote", func() {
+			os.MkdirAll(filepath.Join(stateDir, "gen-7"), 0o755)
+			os.WriteFile(filepath.Join(stateDir, "gen-7", "p-000.st"), []byte(whole[files[some[0]].(map[string]any)["name"].(string)]), 0o644)
+		}, []string{stateDir, "gen-7"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.damage()
+			broken := folderFiles(t, stateDir)
+			code, stderr := run()
+			if code != exitUsage {
+				t.Errorf("exit %d, want 2: %s", code, stderr)
+			}
+			for _, w := range tc.wants {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("%q lacks %q", stderr, w)
+				}
+			}
+			if got := srv.Stats().APIs[fakeim.MarkContact].Requests; got != sent {
+				t.Errorf("%d requests sent on a refused state", got-sent)
+			}
+			if now := folderFiles(t, stateDir); !maps.Equal(now, broken) {
+				t.Errorf("the refused run changed the state folder: %d files before, %d after", len(broken), len(now))
+			}
+			code, _, stderr = runCLI(t, "validate", "--input", in, "--state", stateDir, "--quiet")
+			if code != exitUsage {
+				t.Errorf("validate: exit %d, want 2: %s", code, stderr)
+			}
+			// Mended, the state is whole.
+			os.RemoveAll(stateDir)
+			for p, b := range whole {
+				os.MkdirAll(filepath.Dir(filepath.Join(stateDir, p)), 0o755)
+				os.WriteFile(filepath.Join(stateDir, p), []byte(b), 0o644)
+			}
+		})
+	}
+	if code, stderr := run(); code != exitSomeNotOK {
+		t.Fatalf("mended: exit %d: %s", code, stderr)
+	}
+	if got := srv.Stats().APIs[fakeim.MarkContact].Requests; got != sent {
+		t.Errorf("the night after mending sent %d requests, want 0", got-sent)
+	}
+}
+
+// TestStateFullSetsAside: --full on a state that cannot be used moves what
+// the folder holds to a set-aside folder inside it, deleting nothing,
+// sends every item and starts a new state, which the next night uses.
+func TestStateFullSetsAside(t *testing.T) {
+	dir, in, rows := newInput(t, 57, 800)
+	stateDir := filepath.Join(dir, "state")
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	accepted := func() int64 { return srv.Stats().APIs[fakeim.MarkContact].Accepted }
+	n := 0
+	run := func(extra ...string) (int, string) {
+		n++
+		rep := filepath.Join(dir, fmt.Sprintf("r%d.csv", n))
+		code, _, stderr := runCLI(t, runArgs(url, append([]string{"--input", in, "--report", rep, "--state", stateDir}, extra...)...)...)
+		return code, stderr
+	}
+	if code, stderr := run(); code != exitSomeNotOK {
+		t.Fatalf("night 1: exit %d: %s", code, stderr)
+	}
+	os.Remove(filepath.Join(stateDir, "MANIFEST.json"))
+	os.WriteFile(filepath.Join(stateDir, "notes.txt"), []byte("mine"), 0o644)
+	old := folderFiles(t, stateDir)
+
+	sent := accepted()
+	code, stderr := run("--full")
+	if code != exitSomeNotOK {
+		t.Fatalf("--full: exit %d: %s", code, stderr)
+	}
+	if got, want := accepted()-sent, int64(expect(rows).requests); got != want {
+		t.Errorf("--full sent %d requests, want all %d", got, want)
+	}
+	aside, _ := filepath.Glob(filepath.Join(stateDir, "set-aside-*"))
+	if len(aside) != 1 {
+		t.Fatalf("set-aside folders %v, want one", aside)
+	}
+	if !strings.Contains(stderr, aside[0]) {
+		t.Errorf("stderr does not say where the old state went (%s): %s", aside[0], stderr)
+	}
+	if got := folderFiles(t, aside[0]); !maps.Equal(got, old) {
+		t.Errorf("the set-aside folder holds %d files, want the %d the folder held", len(got), len(old))
+	}
+	checkState(t, srv, expect(rows))
+
+	// The new state serves the next night; the set-aside folder is left
+	// as it is.
+	sent = accepted()
+	if code, stderr := run(); code != exitSomeNotOK {
+		t.Fatalf("the night after: exit %d: %s", code, stderr)
+	}
+	if got := accepted() - sent; got != 0 {
+		t.Errorf("the night after --full sent %d requests, want 0", got)
+	}
+	if got := folderFiles(t, aside[0]); !maps.Equal(got, old) {
+		t.Errorf("the set-aside folder changed")
 	}
 }

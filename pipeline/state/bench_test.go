@@ -24,7 +24,7 @@ func BenchmarkStore(b *testing.B) {
 	}
 	for range b.N {
 		dir := b.TempDir()
-		s, err := Open(dir, "1", false, false)
+		s, err := Open(dir, "1", Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -53,7 +53,7 @@ func BenchmarkStore(b *testing.B) {
 		})
 
 		start = time.Now()
-		s, err = Open(dir, "1", false, false)
+		s, err = Open(dir, "1", Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

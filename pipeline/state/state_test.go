@@ -2,9 +2,11 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"markimport/pipeline/mark"
@@ -15,21 +17,92 @@ func item(peer string, set uint64, custom string, opt uint8) *mark.Item {
 	return &mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: peer}, Set: set, Custom: custom, Opt: opt}
 }
 
+// TestFingerprintTellsItemsApart: items that ask a conversation for
+// different things have different fingerprints: each bit set or cleared
+// (against another bit and against none), a bit set against the same bit
+// cleared, the custom mark written or not, "" against no custom mark,
+// every one-byte change of a 256-byte custom mark, and the operation type.
+// A custom mark the item does not write is not part of it.
 func TestFingerprintTellsItemsApart(t *testing.T) {
-	base := item("p", 1, "", mark.OptStandard)
-	for name, other := range map[string]*mark.Item{
-		"another bit":         item("p", 2, "", mark.OptStandard),
-		"a clear":             {Conv: base.Conv, Set: 1, Clear: 4, Opt: mark.OptStandard},
-		"a custom mark":       item("p", 1, "x", mark.OptStandard|mark.OptCustom),
-		"an empty custom set": item("p", 1, "", mark.OptStandard|mark.OptCustom),
-	} {
-		if Fingerprint(other) == Fingerprint(base) {
-			t.Errorf("%s: same fingerprint", name)
+	type pair struct {
+		name string
+		a, b mark.Item
+	}
+	var pairs []pair
+	std := func(set, clear uint64) mark.Item { return mark.Item{Set: set, Clear: clear, Opt: mark.OptStandard} }
+	custom := func(c string) mark.Item { return mark.Item{Custom: c, Opt: mark.OptCustom} }
+	for b := range 64 {
+		bit := uint64(1) << b
+		other := uint64(1) << ((b + 1) % 64)
+		pairs = append(pairs,
+			pair{fmt.Sprintf("bit %d set, and not", b), std(other|bit, 0), std(other, 0)},
+			pair{fmt.Sprintf("bit %d set alone, and bit %d", b, (b+1)%64), std(bit, 0), std(other, 0)},
+			pair{fmt.Sprintf("bit %d cleared, and not", b), std(0, other|bit), std(0, other)},
+			pair{fmt.Sprintf("bit %d cleared alone, and bit %d", b, (b+1)%64), std(0, bit), std(0, other)},
+			pair{fmt.Sprintf("bit %d set, and the same bit cleared", b), std(bit, 0), std(0, bit)},
+			pair{fmt.Sprintf("bit %d set beside a clear, and cleared beside the set", b), std(bit, other), std(other, bit)},
+		)
+	}
+	long := strings.Repeat("m", mark.MaxCustomMarkBytes)
+	for i := range len(long) {
+		changed := long[:i] + "n" + long[i+1:]
+		pairs = append(pairs, pair{fmt.Sprintf("custom mark byte %d", i+1), custom(long), custom(changed)})
+	}
+	both := func(set uint64, c string) mark.Item { return mark.Item{Set: set, Custom: c, Opt: mark.OptBoth} }
+	pairs = append(pairs,
+		pair{"custom mark written, and not", both(1, "x"), std(1, 0)},
+		pair{`custom mark "" written, and none`, both(1, ""), std(1, 0)},
+		pair{`custom mark "", and "x"`, custom(""), custom("x")},
+		pair{"custom mark one byte longer", custom("ab"), custom("abc")},
+		pair{"custom mark alone, and with the standard marks (opt type 2, 3)", custom("x"), both(0, "x")},
+		pair{"standard marks alone, and with the custom mark (opt type 1, 3)", std(1, 0), mark.Item{Set: 1, Opt: mark.OptBoth}},
+	)
+	for _, p := range pairs {
+		if Fingerprint(&p.a) == Fingerprint(&p.b) {
+			t.Errorf("%s: the same fingerprint", p.name)
 		}
 	}
 	// The custom mark counts only when written.
-	if Fingerprint(item("p", 1, "ignored", mark.OptStandard)) != Fingerprint(base) {
-		t.Error("an unwritten custom mark changed the fingerprint")
+	a, b := std(1, 0), std(1, 0)
+	b.Custom = "not written"
+	if Fingerprint(&a) != Fingerprint(&b) {
+		t.Error("a custom mark the item does not write changed the fingerprint")
+	}
+	// Nor do the conversation and the rows: they are the key's, or none.
+	b = a
+	b.Conv, b.Rows = mark.Conversation{Type: mark.Group, Peer: "g"}, []int64{7}
+	if Fingerprint(&a) != Fingerprint(&b) {
+		t.Error("the conversation or the rows changed the fingerprint")
+	}
+}
+
+// TestKeyTellsConversationsApart: the key of a conversation differs for
+// another type with the same peer, and for the same bytes split otherwise
+// between from_account and peer, in both of its halves.
+func TestKeyTellsConversationsApart(t *testing.T) {
+	type conv struct {
+		from string
+		c    mark.Conversation
+	}
+	c2c := func(from, peer string) conv { return conv{from, mark.Conversation{Type: mark.C2C, Peer: peer}} }
+	group := func(from, peer string) conv { return conv{from, mark.Conversation{Type: mark.Group, Peer: peer}} }
+	for _, p := range []struct {
+		name string
+		a, b conv
+	}{
+		{"c2c and group of one peer", c2c("u", "p"), group("u", "p")},
+		{"from ab, peer c and from a, peer bc", c2c("ab", "c"), c2c("a", "bc")},
+		{"from a, peer bc and from ab, peer c (group)", group("a", "bc"), group("ab", "c")},
+		{"separator-like bytes", c2c("a\x00\x01", "b"), c2c("a", "\x00\x01b")},
+		{"the type's byte in a name", c2c("a\x01", "b"), c2c("a", "\x01b")},
+		{"peer and from swapped", c2c("a", "b"), c2c("b", "a")},
+		{"empty from", c2c("", "ab"), c2c("a", "b")},
+	} {
+		a1, a2 := keyOf(p.a.from, p.a.c)
+		b1, b2 := keyOf(p.b.from, p.b.c)
+		if a1 == b1 || a2 == b2 {
+			t.Errorf("%s: keys %x/%x and %x/%x share a half", p.name, a1, a2, b1, b2)
+		}
 	}
 }
 
@@ -38,7 +111,7 @@ func TestFingerprintTellsItemsApart(t *testing.T) {
 // damaged file is an *Error that names it.
 func TestStoreRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, "1400000001", false, false)
+	s, err := Open(dir, "1400000001", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +127,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	}
 	s.Close()
 
-	s, err = Open(dir, "1400000001", false, false)
+	s, err = Open(dir, "1400000001", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +151,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	check("nobody", item("p", 1, "", mark.OptStandard), false)
 	s.Close()
 
-	if _, err := Open(dir, "1400000002", false, false); err == nil {
+	if _, err := Open(dir, "1400000002", Options{}); err == nil {
 		t.Error("a state of another app was opened")
 	}
 	// Damage one partition file.
@@ -88,7 +161,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	b, _ := os.ReadFile(name)
 	b[len(b)-1] ^= 1
 	os.WriteFile(name, b, 0o644)
-	_, err = Open(dir, "1400000001", false, false)
+	_, err = Open(dir, "1400000001", Options{})
 	var se *Error
 	if !errors.As(err, &se) || se.Path != name {
 		t.Errorf("a damaged file: %v, want an *Error naming %s", err, name)
@@ -100,14 +173,14 @@ func TestStoreRoundTrip(t *testing.T) {
 // next Open removes the orphans.
 func TestCommitKilledLeavesOldState(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := Open(dir, "1", false, false)
+	s, _ := Open(dir, "1", Options{})
 	s.Confirmed("a", item("p", 1, "", mark.OptStandard))
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	before, _ := os.ReadFile(filepath.Join(dir, manifestName))
-	s, _ = Open(dir, "1", false, false)
+	s, _ = Open(dir, "1", Options{})
 	for u := range 500 {
 		s.Confirmed("u"+strconv.Itoa(u), item("p", 2, "", mark.OptStandard))
 	}
@@ -127,7 +200,7 @@ func TestCommitKilledLeavesOldState(t *testing.T) {
 	if string(after) != string(before) {
 		t.Fatal("the manifest changed though the commit did not finish")
 	}
-	s, err := Open(dir, "1", false, false)
+	s, err := Open(dir, "1", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +250,7 @@ func TestPartFindsExactlyItsEntries(t *testing.T) {
 // exactly their own entries.
 func TestReleasedPartsServeTheNext(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, "1400000001", false, false)
+	s, err := Open(dir, "1400000001", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +267,7 @@ func TestReleasedPartsServeTheNext(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if s, err = Open(dir, "1400000001", false, false); err != nil {
+	if s, err = Open(dir, "1400000001", Options{}); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
