@@ -15,7 +15,7 @@ build:
 # the tests hold on a busy machine; per-second counts seen by the emulator
 # are figures of make bench.
 test: lint
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
