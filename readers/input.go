@@ -20,7 +20,10 @@ import (
 // matches itself. Its files are read one after another, in the order of
 // the --input flags and, within a folder or a glob, in natural name order
 // (data_2 before data_10), rows in file order: that order is the input
-// order that merging and the conversation limit follow.
+// order that merging and the conversation limit follow. Symlinks to
+// folders are followed (see folderWalk), and each file is read once: one
+// that two paths reach is an input error, since its rows would otherwise
+// be merged and counted twice.
 
 // Part is one file of an input.
 type Part struct {
