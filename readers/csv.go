@@ -61,7 +61,7 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, &InputError{Path: path, Err: err}
 	}
-	if err := sniffText(head); err != nil {
+	if err := sniffText(head, len(head) < sniffBytes); err != nil {
 		return nil, &InputError{Path: path, Err: err}
 	}
 	if bytes.HasPrefix(head, utf8BOM) {
@@ -136,9 +136,10 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// sniffText tells, from the first bytes of an input read as CSV, when it
-// is not UTF-8 text at all, and what it is instead.
-func sniffText(head []byte) error {
+// sniffText tells, from the first bytes of an input read as CSV (all of
+// it when whole), when it is not UTF-8 text at all, and what it is
+// instead.
+func sniffText(head []byte, whole bool) error {
 	for _, k := range []struct {
 		bom  string
 		name string
@@ -164,7 +165,7 @@ func sniffText(head []byte) error {
 		}
 		return fmt.Errorf("the first line holds NUL bytes: this is not a CSV text file (it starts %s)", Quote(string(line[:min(len(line), 16)])))
 	}
-	return nil
+	return sniffEncoding(head, whole)
 }
 
 // sniffBinary recognises the formats a CSV input is most often confused

@@ -20,7 +20,10 @@ import (
 // matches itself. Its files are read one after another, in the order of
 // the --input flags and, within a folder or a glob, in natural name order
 // (data_2 before data_10), rows in file order: that order is the input
-// order that merging and the conversation limit follow.
+// order that merging and the conversation limit follow. Symlinks to
+// folders are followed (see folderWalk), and each file is read once: one
+// that two paths reach is an input error, since its rows would otherwise
+// be merged and counted twice.
 
 // Part is one file of an input.
 type Part struct {
@@ -33,10 +36,16 @@ type Part struct {
 	// Hive holds the key=value folder names between the root and the file,
 	// URL-decoded, outermost first.
 	Hive []PathColumn
+
+	key  fileKey // the file's identity, whatever path reaches it
+	spec string  // the --input value that found it
 }
 
 // PathColumn is a column given by a Hive-style folder name key=value.
-type PathColumn struct{ Key, Value string }
+type PathColumn struct {
+	Key, Value string // URL-decoded; Value "" for Hive's null
+	Folder     string // the folder name as written, for messages
+}
 
 // hiveNull is the folder value Hive, Spark and DuckDB write for a null.
 const hiveNull = "__HIVE_DEFAULT_PARTITION__"
@@ -129,12 +138,13 @@ func ResolveInput(specs []string, format string) (*Input, error) {
 		if spec == "-" {
 			return nil, &InputError{Path: spec, Err: errors.New("standard input cannot be read beside other inputs")}
 		}
-		found, root, err := resolveSpec(spec)
+		found, specRoots, err := resolveSpec(spec)
 		if err != nil {
 			return nil, err
 		}
-		if root.Dir != "" {
-			roots = append(roots, root)
+		roots = append(roots, specRoots...)
+		for i := range found {
+			found[i].spec = spec
 		}
 		if len(specs) > 1 {
 			for i := range found {
@@ -145,7 +155,7 @@ func ResolveInput(specs []string, format string) (*Input, error) {
 		}
 		parts = append(parts, found...)
 	}
-	if err := sameFilesTwice(parts); err != nil {
+	if err := sameFilesTwice(parts, len(specs) > 1); err != nil {
 		return nil, err
 	}
 	f, err := commonFormat(parts, format)
@@ -181,24 +191,31 @@ func (r Root) Reads(rel string) bool {
 	return false
 }
 
-// resolveSpec lists the files of one --input value, and the folder it
-// reads whole or matches a glob in (none for a file).
-func resolveSpec(spec string) ([]Part, Root, error) {
+// resolveSpec lists the files of one --input value, and the folders it
+// reads whole or matches a glob in (none for a file): the folder or the
+// glob's root, and every folder reached through a symlink beneath it.
+func resolveSpec(spec string) ([]Part, []Root, error) {
 	st, err := os.Stat(spec)
 	switch {
 	case err == nil && st.IsDir():
-		parts, skipped, err := walkFolder(spec, spec)
-		if err != nil {
-			return nil, Root{}, err
+		w := newFolderWalk(spec)
+		var parts []Part
+		var skipped []string
+		if err := w.enter(spec, st, ""); err != nil {
+			return nil, nil, err
+		}
+		if err := w.folder(spec, "", &parts, &skipped); err != nil {
+			return nil, nil, err
 		}
 		if len(parts) == 0 {
-			return nil, Root{}, &InputError{Path: spec, Err: fmt.Errorf("the folder holds no data file%s", skippedNote(skipped))}
+			return nil, nil, &InputError{Path: spec, Err: fmt.Errorf("the folder holds no data file%s", skippedNote(skipped))}
 		}
-		return parts, Root{Dir: spec}, nil
+		sortNatural(parts)
+		return parts, append([]Root{{Dir: spec}}, w.links...), nil
 	case err == nil:
-		return []Part{{Path: spec, Name: spec}}, Root{}, nil
+		return []Part{{Path: spec, Name: spec, key: keyOf(spec, st)}}, nil, nil
 	case !hasMeta(spec):
-		return nil, Root{}, &InputError{Path: spec, Err: errors.Unwrap(err)}
+		return nil, nil, &InputError{Path: spec, Err: errors.Unwrap(err)}
 	}
 	return matchGlob(spec)
 }
@@ -246,41 +263,149 @@ func isDataName(name string) bool {
 	return ext == "" || strings.IndexFunc(ext[1:], func(r rune) bool { return r < 'a' || r > 'z' }) >= 0
 }
 
-// walkFolder lists the data files beneath dir, in natural order, named
-// relative to root (dir itself, or the folder of a glob that matched dir),
-// with the names it skipped.
-func walkFolder(root, dir string) (parts []Part, skipped []string, err error) {
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return &InputError{Path: p, Err: errors.Unwrap(err)}
-		}
-		if p == dir {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		if skipName(d.Name()) {
-			skipped = append(skipped, filepath.ToSlash(rel))
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		return addFile(root, p, d, &parts, &skipped)
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	sortNatural(parts)
-	return parts, skipped, nil
+// A folderWalk lists the files beneath the folder of one --input value (or
+// its glob's root), following a symlink to a folder as `find -L` does: the
+// files beneath the link are read as if the folder were there, named by
+// the path through the link (Hive folder names included). Each folder is
+// entered once, known by its identity (device and inode), so a link back
+// to a folder above it (a loop) or a second way into a folder already
+// entered is an input error naming the link and the folder: never a walk
+// without end, never a folder read twice.
+type folderWalk struct {
+	root    string             // names are relative to it
+	entered map[fileKey]string // each folder entered, with the path it was entered by
+	// links are the folders entered through a symlink: an output written
+	// there would be read by the next run as much as one written inside
+	// the root.
+	links []Root
 }
 
-// addFile adds the file p found beneath root to parts, or its name to
+func newFolderWalk(root string) *folderWalk {
+	return &folderWalk{root: root, entered: map[fileKey]string{}}
+}
+
+// entry is a name found in a folder, a symlink followed.
+type entry struct {
+	path, rel, name string
+	dir             bool        // a folder, or a symlink to one
+	link            bool        // a symlink
+	info            os.FileInfo // of the folder, or of the file a symlink points to; nil for other entries
+	// broken is the error of a symlink that cannot be followed (it points
+	// nowhere, or into a loop of links), for when the entry is read.
+	broken error
+}
+
+// entries lists the folder dir in name order. Symlinks are followed
+// (except under a name that is skipped anyway); one that cannot be is
+// marked broken.
+func (w *folderWalk) entries(dir string) ([]entry, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, &InputError{Path: dir, Err: errors.Unwrap(err)}
+	}
+	out := make([]entry, 0, len(des))
+	for _, d := range des {
+		p := filepath.Join(dir, d.Name())
+		rel, _ := filepath.Rel(w.root, p)
+		e := entry{path: p, rel: filepath.ToSlash(rel), name: d.Name(), dir: d.IsDir()}
+		switch {
+		case skipName(e.name):
+		case d.Type()&fs.ModeSymlink != 0:
+			e.link = true
+			info, err := os.Stat(p)
+			if err != nil {
+				e.broken = &InputError{Path: p, Err: fmt.Errorf("a symlink that cannot be followed: %w", errors.Unwrap(err))}
+				break
+			}
+			e.dir, e.info = info.IsDir(), info
+		case e.dir:
+			info, err := d.Info()
+			if err != nil {
+				return nil, &InputError{Path: p, Err: errors.Unwrap(err)}
+			}
+			e.info = info
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// enter records the folder p (of os.Stat info), reached through the
+// symlink link (the last one crossed on the way; "" for none). A folder
+// entered before is an input error naming the link: a loop when that
+// folder lies on the way to p, else a folder that two paths reach.
+func (w *folderWalk) enter(p string, info os.FileInfo, link string) error {
+	p = filepath.Clean(p)
+	k := keyOf(p, info)
+	first, ok := w.entered[k]
+	if !ok {
+		w.entered[k] = p
+		return nil
+	}
+	as := ""
+	if p != link {
+		as = " (as " + p + ")"
+	}
+	if rel, err := filepath.Rel(first, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return &InputError{Path: link, Err: fmt.Errorf("a symlink loop: it leads back to the folder %s%s, which holds it; remove the link, or name the files to read with a glob", first, as)}
+	}
+	return &InputError{Path: link, Err: fmt.Errorf("a symlink to the folder %s%s, which is read already: its files would be read twice; remove the link, or give the folders to read as separate --input values", first, as)}
+}
+
+// descend enters the folder e, reached through the symlink link (the
+// last one crossed before e; "" for none), and returns the last symlink
+// crossed on the way into it. A symlink's folder becomes a root of the
+// input, whose files pattern (what of the glob is left; nil for all)
+// reads.
+func (w *folderWalk) descend(e *entry, link string, pattern []string) (string, error) {
+	if e.link {
+		link = e.path
+	}
+	if err := w.enter(e.path, e.info, link); err != nil {
+		return "", err
+	}
+	if e.link {
+		w.links = append(w.links, Root{Dir: e.path, Pattern: pattern})
+	}
+	return link, nil
+}
+
+// folder adds the data files beneath dir, an entered folder reached
+// through the symlink link (or none), to parts, and the names it skips to
+// skipped.
+func (w *folderWalk) folder(dir, link string, parts *[]Part, skipped *[]string) error {
+	es, err := w.entries(dir)
+	if err != nil {
+		return err
+	}
+	for i := range es {
+		e := &es[i]
+		switch {
+		case skipName(e.name):
+			*skipped = append(*skipped, e.rel)
+		case e.broken != nil:
+			return e.broken
+		case e.dir:
+			via, err := w.descend(e, link, nil)
+			if err != nil {
+				return err
+			}
+			if err := w.folder(e.path, via, parts, skipped); err != nil {
+				return err
+			}
+		default:
+			if err := addFile(w.root, e, parts, skipped); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addFile adds the file e found beneath root to parts, or its name to
 // skipped when it is empty; a file that is not data is an error.
-func addFile(root, p string, d fs.DirEntry, parts *[]Part, skipped *[]string) error {
-	part, ok, err := foundFile(root, p, d)
+func addFile(root string, e *entry, parts *[]Part, skipped *[]string) error {
+	part, ok, err := foundFile(root, e)
 	switch {
 	case err != nil:
 		return err
@@ -292,28 +417,29 @@ func addFile(root, p string, d fs.DirEntry, parts *[]Part, skipped *[]string) er
 	return nil
 }
 
-// foundFile makes the part of the file p (not a folder) found beneath
-// root; ok is false for an empty file or a link to a folder. A file that
-// is not data is an error.
-func foundFile(root, p string, d fs.DirEntry) (Part, bool, error) {
-	info, err := os.Stat(p) // follows a symlink
-	if err != nil {
-		return Part{}, false, &InputError{Path: p, Err: errors.Unwrap(err)}
+// foundFile makes the part of the file e (not a folder) found beneath
+// root; ok is false for an empty file. A file that is not data is an
+// error.
+func foundFile(root string, e *entry) (Part, bool, error) {
+	info := e.info
+	if info == nil {
+		var err error
+		if info, err = os.Stat(e.path); err != nil {
+			return Part{}, false, &InputError{Path: e.path, Err: errors.Unwrap(err)}
+		}
 	}
-	rel, _ := filepath.Rel(root, p)
-	rel = filepath.ToSlash(rel)
-	if info.IsDir() || info.Size() == 0 && info.Mode().IsRegular() {
-		return Part{Path: p, Name: rel}, false, nil
+	if info.Size() == 0 && info.Mode().IsRegular() {
+		return Part{Path: e.path, Name: e.rel}, false, nil
 	}
-	if !isDataName(d.Name()) {
-		return Part{}, false, &InputError{Path: p, Err: fmt.Errorf("not a data file (in a folder markimport reads names ending in %s, with .gz or .zst, and names without an extension): move it out of %s, or name the data files with a glob",
+	if !isDataName(e.name) {
+		return Part{}, false, &InputError{Path: e.path, Err: fmt.Errorf("not a data file (in a folder markimport reads names ending in %s, with .gz or .zst, and names without an extension): move it out of %s, or name the data files with a glob",
 			strings.Join(dataExtensions, ", "), root)}
 	}
-	hive, err := hiveColumns(p, rel)
+	hive, err := hiveColumns(e.path, e.rel)
 	if err != nil {
 		return Part{}, false, err
 	}
-	return Part{Path: p, Name: rel, Hive: hive}, true, nil
+	return Part{Path: e.path, Name: e.rel, Hive: hive, key: keyOf(e.path, info)}, true, nil
 }
 
 // hiveColumns reads the key=value folder names of rel (a file's path
@@ -336,7 +462,7 @@ func hiveColumns(p, rel string) ([]PathColumn, error) {
 		if v == hiveNull {
 			v = ""
 		}
-		cols = append(cols, PathColumn{Key: key, Value: v})
+		cols = append(cols, PathColumn{Key: key, Value: v, Folder: s})
 	}
 	return cols, nil
 }
@@ -347,7 +473,8 @@ func hasMeta(s string) bool { return strings.ContainsAny(s, "*?[") }
 // matchGlob lists the data files a glob matches, in natural order: files
 // matched, and the data files beneath folders matched. Names are relative
 // to the glob's root, the folder before its first segment with glob syntax.
-func matchGlob(glob string) ([]Part, Root, error) {
+// Symlinks to folders are followed as in a folder read whole.
+func matchGlob(glob string) ([]Part, []Root, error) {
 	slash := filepath.ToSlash(glob)
 	segs := strings.Split(slash, "/")
 	i := 0
@@ -361,62 +488,92 @@ func matchGlob(glob string) ([]Part, Root, error) {
 	pattern := segs[i:]
 	for _, s := range pattern {
 		if _, err := path.Match(s, ""); err != nil {
-			return nil, Root{}, &InputError{Path: glob, Err: fmt.Errorf("bad glob segment %s: %v", Quote(s), err)}
+			return nil, nil, &InputError{Path: glob, Err: fmt.Errorf("bad glob segment %s: %v", Quote(s), err)}
 		}
 	}
 	dir := root
 	if dir == "" {
 		dir = "."
 	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, Root{}, &InputError{Path: glob, Err: fmt.Errorf("the glob's folder %s does not exist", dir)}
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return nil, nil, &InputError{Path: glob, Err: fmt.Errorf("the glob's folder %s does not exist", dir)}
+	}
+	w := newFolderWalk(dir)
+	if err := w.enter(dir, st, ""); err != nil {
+		return nil, nil, err
 	}
 	var parts []Part
 	var skipped []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return &InputError{Path: p, Err: errors.Unwrap(err)}
-		}
-		if p == dir {
-			return nil
-		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
-		if skipName(d.Name()) {
-			if globMatch(pattern, strings.Split(rel, "/")) {
-				skipped = append(skipped, rel)
-			}
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		names := strings.Split(rel, "/")
-		if globMatch(pattern, names) {
-			if d.IsDir() {
-				// A folder matched: every data file beneath it.
-				sub, _, err := walkFolder(dir, p)
-				parts = append(parts, sub...)
-				if err != nil {
-					return err
-				}
-				return fs.SkipDir
-			}
-			return addFile(dir, p, d, &parts, &skipped)
-		}
-		if d.IsDir() && !globPrefix(pattern, names) {
-			return fs.SkipDir
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, Root{}, err
+	if err := w.glob(dir, pattern, "", &parts, &skipped); err != nil {
+		return nil, nil, err
 	}
 	if len(parts) == 0 {
-		return nil, Root{}, &InputError{Path: glob, Err: fmt.Errorf("no data file matches%s", skippedNote(skipped))}
+		return nil, nil, &InputError{Path: glob, Err: fmt.Errorf("no data file matches%s", skippedNote(skipped))}
 	}
 	sortNatural(parts)
-	return parts, Root{Dir: dir, Pattern: pattern}, nil
+	return parts, append([]Root{{Dir: dir, Pattern: pattern}}, w.links...), nil
+}
+
+// glob adds the data files beneath dir, an entered folder reached through
+// the symlink link (or none), that the pattern matches (relative to the
+// walk's root) to parts, and the names it matches but skips to skipped.
+func (w *folderWalk) glob(dir string, pattern []string, link string, parts *[]Part, skipped *[]string) error {
+	es, err := w.entries(dir)
+	if err != nil {
+		return err
+	}
+	for i := range es {
+		e := &es[i]
+		names := strings.Split(e.rel, "/")
+		matched := globMatch(pattern, names)
+		switch {
+		case skipName(e.name):
+			if matched {
+				*skipped = append(*skipped, e.rel)
+			}
+		case e.broken != nil:
+			// A broken link the glob would read, as a file or as a
+			// folder on its way.
+			if matched || globPrefix(pattern, names) {
+				return e.broken
+			}
+		case matched && e.dir:
+			// A folder matched: every data file beneath it.
+			via, err := w.descend(e, link, nil)
+			if err != nil {
+				return err
+			}
+			var none []string
+			if err := w.folder(e.path, via, parts, &none); err != nil {
+				return err
+			}
+		case matched:
+			if err := addFile(w.root, e, parts, skipped); err != nil {
+				return err
+			}
+		case e.dir && globPrefix(pattern, names):
+			via, err := w.descend(e, link, patternBelow(pattern, len(names)))
+			if err != nil {
+				return err
+			}
+			if err := w.glob(e.path, pattern, via, parts, skipped); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// patternBelow is what of pattern a file beneath a folder n names below
+// the glob's root must match: the segments after the first n, when none of
+// those is "**"; else everything beneath the folder (a "**" may take any
+// number of its names, so what follows cannot be told without them).
+func patternBelow(pattern []string, n int) []string {
+	if slices.Contains(pattern[:n], "**") {
+		return nil
+	}
+	return pattern[n:]
 }
 
 // globMatch reports whether the path names match the pattern's segments;
@@ -516,22 +673,25 @@ func NaturalCompare(a, b string) int {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// sameFilesTwice refuses an input that names one file twice (two --input
-// values that overlap).
-func sameFilesTwice(parts []Part) error {
-	seen := map[string]string{}
-	for _, p := range parts {
-		abs, err := filepath.Abs(p.Path)
-		if err != nil {
+// sameFilesTwice refuses an input that reaches one file twice: through a
+// hard link or a symlink beside it, or two --input values that overlap.
+// Its rows would be read, merged and counted twice. multi says the input
+// has several --input values, named in the message.
+func sameFilesTwice(parts []Part, multi bool) error {
+	seen := make(map[fileKey]int, len(parts))
+	for k, p := range parts {
+		first, ok := seen[p.key]
+		if !ok {
+			seen[p.key] = k
 			continue
 		}
-		if real, err := filepath.EvalSymlinks(abs); err == nil {
-			abs = real
+		f := parts[first]
+		how := ""
+		if multi {
+			how = fmt.Sprintf(" (by --input %s, and again by --input %s)", f.spec, p.spec)
 		}
-		if other, ok := seen[abs]; ok {
-			return &InputError{Path: p.Path, Err: fmt.Errorf("named twice by --input (also as %s)", other)}
-		}
-		seen[abs] = p.Path
+		return &InputError{Path: p.Path, Err: fmt.Errorf("the same file as %s%s: a hard link, a symlink, or --input values that overlap reach it twice, and its rows would be read twice; give each file once",
+			f.Path, how)}
 	}
 	return nil
 }

@@ -65,7 +65,8 @@ func TestGlobMatch(t *testing.T) {
 // TestInputRowsAcrossFiles: rows are numbered across the files, files
 // without rows included, and Locate and FileRow give each back its file
 // and row; Hive folder names fill the column the files lack, URL-decoded,
-// null as empty, while a column of the file wins.
+// null as empty, while a file's own column that disagrees with its folder
+// makes the row invalid (TestHiveFolderAgreesWithColumn has the rest).
 func TestInputRowsAcrossFiles(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) {
@@ -102,6 +103,7 @@ func TestInputRowsAcrossFiles(t *testing.T) {
 		from, peer string
 		file       string
 		local      int64
+		problem    bool
 	}
 	var recs []got
 	for {
@@ -113,13 +115,13 @@ func TestInputRowsAcrossFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		file, local := in.FileRow(rec.Row)
-		recs = append(recs, got{rec.Row, rec.Fields[FromAccount], rec.Fields[ToAccount], file, local})
+		recs = append(recs, got{rec.Row, rec.Fields[FromAccount], rec.Fields[ToAccount], file, local, rec.Problem != ""})
 	}
 	wantRecs := []got{
-		{1, "a b", "p1", "from_account=a%20b/part-2.csv", 1},
-		{2, "a b", "p2", "from_account=a%20b/part-2.csv", 2},
-		{3, "a b", "p3", "from_account=a%20b/part-10.csv", 1},
-		{4, "own", "p4", "from_account=x/part-0.csv", 1},
+		{1, "a b", "p1", "from_account=a%20b/part-2.csv", 1, false},
+		{2, "a b", "p2", "from_account=a%20b/part-2.csv", 2, false},
+		{3, "a b", "p3", "from_account=a%20b/part-10.csv", 1, false},
+		{4, "own", "p4", "from_account=x/part-0.csv", 1, true},
 	}
 	if !slices.Equal(recs, wantRecs) {
 		t.Errorf("records %+v, want %+v", recs, wantRecs)

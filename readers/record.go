@@ -107,8 +107,10 @@ type Options struct {
 	// Delimiter is the CSV field separator; 0 means ','.
 	Delimiter rune
 	// PathColumns are the Hive-style key=value folder names of the file:
-	// each gives the value of a column the file itself lacks (a column of
-	// the file wins). Keys are matched as header names are, --map
+	// each gives the value of a column the file itself lacks. When the file
+	// has the column too, each row's value must equal the folder's
+	// (surrounding spaces aside, except in custom_mark): a row that differs
+	// is invalid, naming both. Keys are matched as header names are, --map
 	// included.
 	PathColumns []PathColumn
 
@@ -120,21 +122,43 @@ type Options struct {
 
 // pathFields are the fields an input file's folder names give.
 type pathFields struct {
+	// has: the folder gives the field and the file lacks it.
 	has [NumFields]bool
-	val [NumFields]string
-	any bool
+	// check: the folder gives the field and the file has it too, in its
+	// column column: the two must agree.
+	check  [NumFields]bool
+	column [NumFields]string
+	val    [NumFields]string // the folder's value
+	folder [NumFields]string // the folder name, for messages
+	any    bool
 }
 
-// apply sets the fields given by folder names.
+// apply sets the fields given by folder names, and makes a record whose
+// value of a column disagrees with its folder's invalid.
 func (p *pathFields) apply(rec *Record) {
 	if !p.any {
 		return
 	}
-	for f := range p.has {
-		if p.has[f] {
+	for f := range NumFields {
+		switch {
+		case p.has[f]:
 			rec.Fields[f] = p.val[f]
+		case p.check[f] && rec.Problem == "" && !samePathValue(f, rec.Fields[f], p.val[f]):
+			rec.ProblemColumn = f.String()
+			rec.Problem = fmt.Sprintf("%s in the file's column %s, but %s from its folder %s: a row and its Hive folder must agree (a file in the wrong partition folder?)",
+				Quote(rec.Fields[f]), Display(p.column[f]), Quote(p.val[f]), Display(p.folder[f]))
 		}
 	}
+}
+
+// samePathValue reports whether a file's value of field f equals the
+// value a folder name gives: the same text, but for surrounding spaces,
+// which validation trims from every field but custom_mark.
+func samePathValue(f Field, file, folder string) bool {
+	if f == CustomMark {
+		return file == folder
+	}
+	return strings.TrimSpace(file) == strings.TrimSpace(folder)
 }
 
 // errNoFromAccount is the error of a header without from_account.
@@ -198,9 +222,22 @@ func resolveColumns(path string, header []string, opts Options) ([NumFields]int,
 		if r, ok := renames[n]; ok {
 			n = r
 		}
-		if f, ok := byName[n]; ok && idx[f] < 0 {
-			pf.has[f], pf.val[f], pf.any = true, c.Value, true
+		f, ok := byName[n]
+		if !ok {
+			continue
 		}
+		if pf.has[f] || pf.check[f] {
+			if !samePathValue(f, c.Value, pf.val[f]) {
+				return idx, pf, &InputError{Path: path, Column: f.String(), Err: fmt.Errorf("the folders %s and %s both give %s, with different values", Display(pf.folder[f]), Display(c.Folder), f)}
+			}
+			continue
+		}
+		if idx[f] >= 0 {
+			pf.check[f], pf.column[f] = true, header[idx[f]]
+		} else {
+			pf.has[f] = true
+		}
+		pf.val[f], pf.folder[f], pf.any = c.Value, c.Folder, true
 	}
 	if idx[FromAccount] < 0 && !pf.has[FromAccount] {
 		return idx, pf, &InputError{Path: path, Column: "from_account", Err: fmt.Errorf("%w (the header: %s)", errNoFromAccount, ShowHeader(header))}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -363,7 +364,32 @@ func TestUnusualInputs(t *testing.T) {
 		{"the same file twice", func() []string {
 			d := mk(map[string]string{"a.csv": good})
 			return []string{"--input", d, "--input", filepath.Join(d, "a.csv")}
-		}, []string{"named twice"}},
+		}, []string{"a.csv: the same file as", "and again by --input", "read twice"}},
+		{"a hard link beside its file", func() []string {
+			d := mk(map[string]string{"a.csv": good})
+			if err := os.Link(filepath.Join(d, "a.csv"), filepath.Join(d, "b.csv")); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--input", d}
+		}, []string{"b.csv: the same file as", "a.csv", "read twice"}},
+		{"a symlink loop", func() []string {
+			d := mk(map[string]string{"a.csv": good, "sub/b.csv": good})
+			if err := os.Symlink("..", filepath.Join(d, "sub", "up")); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--input", d}
+		}, []string{filepath.Join("sub", "up") + ": a symlink loop"}},
+		{"the report inside a folder the input reaches through a symlink", func() []string {
+			d, elsewhere := mk(map[string]string{"a.csv": good}), mk(map[string]string{"b.csv": good})
+			if err := os.Symlink(elsewhere, filepath.Join(d, "more")); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--input", d, "--report", filepath.Join(elsewhere, "report.csv"), "--overwrite"}
+		}, []string{"--report", "inside the input folder", "more"}},
+		{"a GB18030 file", func() []string {
+			// 张三 in GB18030.
+			return []string{"--input", mk(map[string]string{"a.csv": "from_account,to_account,custom_mark\nu,p,\xd5\xc5\xc8\xfd\n"})}
+		}, []string{"a.csv: the file is not UTF-8", "GB18030", "iconv -f GB18030 -t UTF-8"}},
 		{"an unquoted glob", func() []string {
 			d := mk(map[string]string{"a.csv": good, "b.csv": good})
 			return []string{"--input", filepath.Join(d, "a.csv"), filepath.Join(d, "b.csv")}
@@ -405,6 +431,52 @@ func TestUnusualInputs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLakeSymlinksAndHiveConflicts: a folder reached through a symlink is
+// read like one inside the input folder, and a row whose own column
+// disagrees with its Hive folder is invalid, the report naming both
+// values, the column and the folder, while the rest is read as usual.
+func TestLakeSymlinksAndHiveConflicts(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, body string) {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("in/from_account=alice/part-0.csv", "from_account,to_account,set_mark\nalice,p1,1\nbob,p2,1\n")
+	write("elsewhere/part-0.csv", "to_account,set_mark\np3,1\n")
+	if err := os.Symlink(filepath.Join("..", "elsewhere"), filepath.Join(root, "in", "from_account=carol")); err != nil {
+		t.Fatal(err)
+	}
+	rep := filepath.Join(root, "report.csv")
+	code, _, stderr := runCLI(t, "validate", "--input", filepath.Join(root, "in"), "--report", rep, "--quiet")
+	if code != exitSomeNotOK {
+		t.Fatalf("exit %d, want 1: %s", code, stderr)
+	}
+	lines := readCSVFile(t, rep, "file,row,from_account,type,peer,status,code,message,attempts")[1:]
+	got := map[string][]string{}
+	for _, l := range lines {
+		got[l[0]+":"+l[1]] = l
+	}
+	want := map[string][]string{
+		"from_account=alice/part-0.csv:1": {"alice", "c2c", "p1", "valid"},
+		"from_account=alice/part-0.csv:2": {"bob", "", "p2", "invalid"},
+		"from_account=carol/part-0.csv:1": {"carol", "c2c", "p3", "valid"},
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("report %q, want %d lines", lines, len(want))
+	}
+	for k, w := range want {
+		if l := got[k]; l == nil || !slices.Equal(l[2:6], w) {
+			t.Errorf("%s: %q, want %q", k, l, w)
+		}
+	}
+	if msg := got["from_account=alice/part-0.csv:2"][7]; !strings.Contains(msg, `from_account: "bob"`) || !strings.Contains(msg, `"alice" from its folder from_account=alice`) {
+		t.Errorf("message %q: want both values, the column and the folder", msg)
 	}
 }
 
