@@ -37,6 +37,9 @@ also come from MARKIMPORT_SDKAPPID and MARKIMPORT_ADMIN.
 // run is the whole program: it parses args, runs a command and returns the
 // exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// A closed stdout or stderr never stops a command: writes to it are
+	// dropped from then on, and the summary says so.
+	stdout, stderr = newStream("stdout", stdout), newStream("stderr", stderr)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage, exitCodesHelp)
 		return exitUsage

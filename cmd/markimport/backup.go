@@ -20,13 +20,13 @@ type backupRun struct {
 
 // readConfig is the connection of the reads: the run's, paced at
 // --read-rate on a pacer of its own, since the read API's quota is not the
-// write API's.
-func (r *importRun) readConfig(write sink.Config) sink.Config {
+// write API's; departure sees each read leave (may be nil).
+func (r *importRun) readConfig(write sink.Config, departure func(time.Time)) sink.Config {
 	cfg := write
 	cfg.Rate = r.readRate
 	cfg.Concurrency = sink.DefaultConcurrency(r.readRate)
 	cfg.NotBefore = time.Time{}
-	cfg.OnDeparture = testReadDepartures
+	cfg.OnDeparture = departure
 	cfg.Counters = &mark.Counters{} // the summary's HTTP counts are the writes'
 	return cfg
 }

@@ -277,17 +277,17 @@ func (r *importRun) run(ctx context.Context) int {
 			defer fake.Close()
 		}
 		r.applyPacing(&cfg, ctr, r.log)
+		tr := traceOf(ctx)
+		cfg.OnDeparture = tr.Departure
 		if r.report != "" {
 			if pace, err = openPace(r.files.Pace); err != nil {
 				return r.fail("%v", err)
 			}
 			defer pace.Close()
 			cfg.NotBefore = pace.NotBefore(sink.NewPacer(cfg.Rate, cfg.Margin).Window())
-			cfg.OnDeparture = chainDepartures(pace.Record, testDepartures)
-		} else {
-			cfg.OnDeparture = testDepartures
+			cfg.OnDeparture = chainDepartures(pace.Record, tr.Departure)
 		}
-		readCfg = r.readConfig(cfg)
+		readCfg = r.readConfig(cfg, tr.ReadDeparture)
 		client, err := sink.New(cfg)
 		if err != nil {
 			return r.fail("%v", err)

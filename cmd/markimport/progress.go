@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"markimport/pipeline/mark"
-	"os"
 	"strconv"
 	"time"
 
@@ -30,7 +29,7 @@ func startProgress(ctr *mark.Counters, stderr io.Writer, quiet bool, every time.
 	if quiet {
 		return p
 	}
-	f, isFile := stderr.(*os.File)
+	f, isFile := stderr.(interface{ Fd() uintptr })
 	tty := isFile && term.IsTerminal(int(f.Fd()))
 	p.g.Go(func() error {
 		if tty {

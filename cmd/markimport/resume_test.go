@@ -20,11 +20,24 @@ import (
 )
 
 // buildBinary builds the real command for one test, in its temporary
-// directory (go build reuses its cache, so later builds are quick).
+// directory (go build reuses its cache, so later builds are quick): the
+// binary as shipped.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	return buildWithTags(t, "")
+}
+
+// buildWithTestHooks builds the command with the hooks only tests have
+// (testhooks.go): MARKIMPORT_TEST_STATE_KILL_AFTER.
+func buildWithTestHooks(t *testing.T) string {
+	t.Helper()
+	return buildWithTags(t, "markimport_testhooks")
+}
+
+func buildWithTags(t *testing.T, tags string) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "markimport")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

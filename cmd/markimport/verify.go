@@ -112,6 +112,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 		defer fake.Close()
 	}
 	v.applyPacing(&cfg, ctr, v.log)
+	cfg.OnDeparture = traceOf(ctx).Departure
 	reads, err := sink.NewReadClient(cfg)
 	if err != nil {
 		return v.fail("%v", err)
