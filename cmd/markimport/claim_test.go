@@ -260,3 +260,26 @@ func startRunAs(t *testing.T, bin, url string, env []string, extra ...string) (*
 	}
 	return cmd, &out
 }
+
+// TestVerifyChecksItsOutputsFirst: verify, like run, refuses a temporary
+// folder or an output folder that does not exist before it reads anything
+// back.
+func TestVerifyChecksItsOutputsFirst(t *testing.T) {
+	dir, in, _ := newInput(t, 85, 200)
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	missing := filepath.Join(dir, "no-such-folder")
+	for _, extra := range [][]string{
+		{"--report", filepath.Join(dir, "v.csv"), "--temp-dir", missing},
+		{"--report", filepath.Join(dir, "v.csv"), "--summary", filepath.Join(missing, "s.json")},
+		{"--report", filepath.Join(missing, "v.csv")},
+	} {
+		code, _, stderr := verifyCLI(t, t.Context(), slices.Concat([]string{"--input", in}, extra, connArgs(url))...)
+		if code != exitUsage || !strings.Contains(stderr, extra[len(extra)-2]) || !strings.Contains(stderr, missing) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 naming the flag and %s", extra, code, stderr, missing)
+		}
+	}
+	if got := srv.Stats().Requests; got != 0 {
+		t.Errorf("%d requests sent", got)
+	}
+}

@@ -2,6 +2,10 @@ package main
 
 import (
 	"bufio"
+	"go/ast"
+	"go/build"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,5 +105,37 @@ func TestShippedBinaryHasNoTestHooks(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(stateDir, "MANIFEST.json")); err != nil {
 		t.Errorf("no state committed: %v", err)
+	}
+}
+
+// TestNoTestHooksInTheDefaultBuild: the files of the default build (no
+// tags) of the command and of the state neither declare KillAfter nor read
+// a MARKIMPORT_TEST_ variable: the hooks that kill the process are
+// compiled only with the markimport_testhooks tag.
+func TestNoTestHooksInTheDefaultBuild(t *testing.T) {
+	for _, dir := range []string{".", "../../pipeline/state"} {
+		pkg, err := build.ImportDir(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range pkg.GoFiles {
+			path := filepath.Join(dir, name)
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), "MARKIMPORT_TEST_") {
+				t.Errorf("%s reads a MARKIMPORT_TEST_ variable in the default build", path)
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), path, b, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range f.Decls {
+				if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "KillAfter" {
+					t.Errorf("%s declares KillAfter in the default build", path)
+				}
+			}
+		}
 	}
 }

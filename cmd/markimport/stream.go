@@ -38,15 +38,6 @@ func (s *stream) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Fd is the file descriptor of the stream when it is a file (the progress
-// bar draws only on a terminal), or ^uintptr(0).
-func (s *stream) Fd() uintptr {
-	if f, ok := s.w.(interface{ Fd() uintptr }); ok {
-		return f.Fd()
-	}
-	return ^uintptr(0)
-}
-
 // lost says what the stream dropped, or "" when every write went through.
 func (s *stream) lost() string {
 	s.mu.Lock()
