@@ -50,7 +50,7 @@ timed() { # timed NAME CMD...: wall seconds and peak RSS into T_S, T_KB
 	/usr/bin/time -f '%e %M' -o "$W/$name.time" "$@" >"$W/$name.out" 2>"$W/$name.err" || true
 	read -r T_S T_KB <"$W/$name.time"
 }
-rm -rf "$W/state" "$W"/night*.csv* "$W"/v*.csv*
+rm -rf "$W/state" "$W"/night*.csv* "$W"/night*.json "$W"/v*.csv*
 log "night 1: building the state ($STATE_N rows, unlimited emulator)"
 timed night1 "$M" run --input "$IN" --report "$W/night1.csv" --summary "$W/night1.json" --state "$W/state" "${API[@]}" --rate 100000 --concurrency 64 --quiet
 N1_S=$T_S N1_REQ=$(json "$W/night1.json" requests_sent)

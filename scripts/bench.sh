@@ -295,6 +295,7 @@ fi
 PROFILE_TOP=
 if [[ $PROFILE == 1 ]]; then
 	log "profiling validate on the CSV"
+	rm -f "$BENCH_DIR/validate-csv.prof"
 	"$MARKIMPORT" validate --input "$CSV" --quiet --cpuprofile "$BENCH_DIR/validate-csv.prof" >/dev/null 2>&1 || true
 	PROFILE_TOP=$(go tool pprof -top -nodecount=25 "$MARKIMPORT" "$BENCH_DIR/validate-csv.prof" 2>/dev/null | sed -n '1,35p' || true)
 fi

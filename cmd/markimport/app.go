@@ -37,6 +37,9 @@ also come from MARKIMPORT_SDKAPPID and MARKIMPORT_ADMIN.
 // run is the whole program: it parses args, runs a command and returns the
 // exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// A closed stdout or stderr never stops a command: writes to it are
+	// dropped from then on, and the summary says so.
+	stdout, stderr = newStream("stdout", stdout), newStream("stderr", stderr)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage, exitCodesHelp)
 		return exitUsage
@@ -145,7 +148,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.StringVar(&f.backup, "backup", "", "run: before a conversation is changed, write the row that restores its marks to this file (CSV, or Parquet by name); import it to roll back")
 	fs.StringVar(&f.mode, "mode", "upsert", "run: upsert writes every item; insert first reads each user's conversations back and does not send an item whose conversation already holds marks (reported exists)")
 	fs.Float64Var(&f.readRate, "read-rate", sink.DefaultRate, "search_contact_group requests per second for --backup and --mode insert (the read API's own quota)")
-	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing report (without it, an existing report is refused: see --resume)")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing outputs: report, summary, rejects, profiles, a backup without rows (without it, an existing output is refused: see --resume); a backup with rows, or any output over a backup, never")
 	if !dry {
 		fs.StringVar(&f.runReport, "run-report", "", "verify: the report of the run being verified; rows it reported exists (--mode insert) are not checked")
 		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")

@@ -28,7 +28,6 @@ func (f *importFlags) applyPacing(cfg *sink.Config, ctr *mark.Counters, log *slo
 	cfg.Timeout = f.timeout
 	cfg.Counters = ctr
 	cfg.Log = log
-	cfg.OnDeparture = testDepartures
 }
 
 func (f *importFlags) clientConfig() (sink.Config, error) {

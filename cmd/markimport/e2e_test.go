@@ -292,17 +292,18 @@ func runCLIContext(t *testing.T, ctx context.Context, args ...string) (int, stri
 	t.Helper()
 	var mu sync.Mutex
 	var deps, reads []time.Time
-	testDepartures = func(tm time.Time) {
-		mu.Lock()
-		deps = append(deps, tm)
-		mu.Unlock()
-	}
-	testReadDepartures = func(tm time.Time) {
-		mu.Lock()
-		reads = append(reads, tm)
-		mu.Unlock()
-	}
-	defer func() { testDepartures, testReadDepartures = nil, nil }()
+	ctx = withTrace(ctx, &trace{
+		Departure: func(tm time.Time) {
+			mu.Lock()
+			deps = append(deps, tm)
+			mu.Unlock()
+		},
+		ReadDeparture: func(tm time.Time) {
+			mu.Lock()
+			reads = append(reads, tm)
+			mu.Unlock()
+		},
+	})
 	before := arrivals()
 	var out, errb bytes.Buffer
 	code := run(ctx, args, &out, &errb)

@@ -4,7 +4,7 @@ package main
 const (
 	exitOK          = 0   // every row ok (or valid in a dry run)
 	exitSomeNotOK   = 1   // some rows are not ok: see the report
-	exitUsage       = 2   // usage, configuration or input error; nothing was sent
+	exitUsage       = 2   // usage, configuration or input error, or an output that cannot be written; nothing was sent
 	exitFatal       = 3   // the API answered with an error that stops the run
 	exitInterrupted = 130 // interrupted; the report is flushed and --resume continues
 )
@@ -12,8 +12,9 @@ const (
 const exitCodesHelp = `Exit codes:
   0    every row ok (validate: every row valid)
   1    some rows are not ok (failed, invalid, rejected or unsent): see the report
-  2    usage, configuration or input error: nothing was sent
+  2    usage, configuration or input error, or an output that may not be
+       replaced, is locked, or cannot be written: nothing was sent
   3    stopped by a fatal API error (credentials, region, edition): see the message
-  130  interrupted (SIGINT/SIGTERM): the report is flushed; run again with --resume
+  130  interrupted (SIGINT, SIGTERM or SIGHUP): the report is flushed; run again with --resume
   verify: 0 every checked row matches; 1 some rows are mismatch, missing or unread
 `

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
@@ -111,6 +110,11 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, dry
 	if err := r.check(); err != nil {
 		return r.fail("%v", err)
 	}
+	release, err := r.claim()
+	if err != nil {
+		return r.fail("%v", err)
+	}
+	defer release()
 	return r.run(ctx)
 }
 
@@ -198,26 +202,9 @@ func (r *importRun) check() error {
 	if f.report != "" {
 		r.files = report.FilesOf(f.report)
 	}
-	if err := checkOutputs(r.inputFiles(), r.outputs(), r.in.Roots); err != nil {
-		return err
-	}
-	if f.backup != "" && !f.resume {
-		if err := backup.FilesOf(f.backup).CheckFresh(); err != nil {
-			return err
-		}
-	}
-	if f.report != "" {
-		final, journal := r.files.Exists()
-		switch {
-		case journal && !f.resume && !f.overwrite:
-			return fmt.Errorf("%s holds the report of a run that did not finish: pass --resume to continue it, or --overwrite to start over", r.files.Journal)
-		case final && !f.resume && !f.overwrite:
-			return fmt.Errorf("the report %s exists: pass --resume to continue it (rows already ok are not sent again), or --overwrite to replace it", f.report)
-		case f.resume && !final && !journal:
-			return fmt.Errorf("--resume: there is no report %s to continue", f.report)
-		}
-	}
-	return nil
+	// Whether an existing output may be replaced is judged under its lock
+	// (claim).
+	return checkOutputs(r.inputFiles(), r.outputs(), r.in.Roots)
 }
 
 // outputs are the files the run may write, each with the file written
@@ -231,7 +218,7 @@ func (r *importRun) outputs() []named {
 	}
 	for _, o := range []named{{"--summary", r.summary}, {"--rejects", r.rejects}, {"--fake-state", r.fakeState}} {
 		if o.path != "" {
-			out = append(out, o, named{o.flag, o.path + ".tmp"})
+			out = append(out, o, named{o.flag, o.path + ".tmp"}, named{o.flag, o.path + ".lock"})
 		}
 	}
 	if r.backup != "" {
@@ -242,7 +229,12 @@ func (r *importRun) outputs() []named {
 	if r.stateDir != "" {
 		out = append(out, named{"--state", filepath.Join(r.stateDir, state.LockName)}, named{"--state", filepath.Join(r.stateDir, "MANIFEST.json")})
 	}
-	return append(out, named{"--cpuprofile", r.cpuProfile}, named{"--memprofile", r.memProfile})
+	for _, o := range []named{{"--cpuprofile", r.cpuProfile}, {"--memprofile", r.memProfile}} {
+		if o.path != "" {
+			out = append(out, o, named{o.flag, o.path + ".lock"})
+		}
+	}
+	return out
 }
 
 // run does the work once the flags are known to be right.
@@ -277,17 +269,17 @@ func (r *importRun) run(ctx context.Context) int {
 			defer fake.Close()
 		}
 		r.applyPacing(&cfg, ctr, r.log)
+		tr := traceOf(ctx)
+		cfg.OnDeparture = tr.Departure
 		if r.report != "" {
 			if pace, err = openPace(r.files.Pace); err != nil {
 				return r.fail("%v", err)
 			}
 			defer pace.Close()
 			cfg.NotBefore = pace.NotBefore(sink.NewPacer(cfg.Rate, cfg.Margin).Window())
-			cfg.OnDeparture = chainDepartures(pace.Record, testDepartures)
-		} else {
-			cfg.OnDeparture = testDepartures
+			cfg.OnDeparture = chainDepartures(pace.Record, tr.Departure)
 		}
-		readCfg = r.readConfig(cfg)
+		readCfg = r.readConfig(cfg, tr.ReadDeparture)
 		client, err := sink.New(cfg)
 		if err != nil {
 			return r.fail("%v", err)
@@ -297,20 +289,8 @@ func (r *importRun) run(ctx context.Context) int {
 	}
 	var st *state.Store
 	if r.stateDir != "" {
-		// The state's lock, like the report's. validate of a state that
-		// does not exist yet reads nothing and creates nothing.
-		if !r.dry {
-			if err := os.MkdirAll(r.stateDir, 0o755); err != nil {
-				return r.fail("--state: %v", err)
-			}
-		}
-		if _, err := os.Stat(r.stateDir); err == nil {
-			release, err := lockFile(filepath.Join(r.stateDir, state.LockName), "the state "+r.stateDir, "--state")
-			if err != nil {
-				return r.fail("--state: %v", err)
-			}
-			defer release()
-		}
+		// Locked (claim). validate of a state that does not exist yet
+		// reads nothing and creates nothing.
 		var err error
 		if st, err = state.Open(r.stateDir, appID, state.Options{Full: r.full, Dry: r.dry}); err != nil {
 			return r.fail("--state: %v", err)
@@ -326,11 +306,7 @@ func (r *importRun) run(ctx context.Context) int {
 	var done *report.Done
 	var lines report.Writer = report.Discard{}
 	if r.report != "" {
-		release, err := lockReport(r.files.Lock, r.report)
-		if err != nil {
-			return r.fail("%v", err)
-		}
-		defer release()
+		var err error
 		if journal, done, err = r.openJournal(); err != nil {
 			var ie *readers.InputError
 			if errors.As(err, &ie) {
@@ -355,7 +331,6 @@ func (r *importRun) run(ctx context.Context) int {
 			}
 			return r.fail("%v", err)
 		}
-		defer bk.release()
 	}
 
 	var rejects *report.Rejects

@@ -189,7 +189,7 @@ func TestInsertOnlyWithBackupAndState(t *testing.T) {
 	// again (not confirmed), none is sent.
 	reads := srv.Stats().APIs[fakeim.SearchContactGroup].Requests
 	writes := srv.Stats().APIs[fakeim.MarkContact].Requests
-	code, _, stderr = runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r2.csv"), "--summary", summary,
+	code, _, stderr = runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r2.csv"), "--summary", filepath.Join(dir, "s2.json"),
 		"--mode", "insert", "--state", stateDir}, connArgs(url)...)...)
 	if code != exitSomeNotOK {
 		t.Fatalf("night 2: exit %d\n%s", code, stderr)

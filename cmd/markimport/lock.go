@@ -11,14 +11,10 @@ import (
 	"time"
 )
 
-// lockReport takes the lock beside a report so that two runs (two cron jobs,
-// say) never spend the quota on the same job.
-func lockReport(path, report string) (release func(), err error) {
-	return lockFile(path, report, "--report")
-}
-
-// lockFile takes the lock of what (a report, a state) that flag names. It
-// is an flock(2) on path (REPORT.lock, DIR/LOCK): the kernel releases it
+// lockFile takes the lock of what (a report, a state, any output) that
+// flag names, so that two commands (two cron jobs, say) never write the
+// same file, nor spend the quota on the same job. It is an flock(2) on
+// path (REPORT.lock, DIR/LOCK): the kernel releases it
 // when the process ends however it ends, so the lock of a dead process is
 // never in the way; the file only says who holds it. A file at path that
 // is not a markimport lock is left alone.

@@ -7,20 +7,20 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync/atomic"
 	"syscall"
-
-	"markimport/pipeline/state"
 )
 
 func main() {
-	if n, err := strconv.Atoi(os.Getenv("MARKIMPORT_TEST_STATE_KILL_AFTER")); err == nil && n > 0 {
-		state.KillAfter(n) // tests: a crash while the state is written
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: a terminal or an SSH session that goes away must not
+	// kill a run without its report.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// A closed stdout or stderr (a log reader that died, `| head`) makes
+	// writes fail with EPIPE instead of killing the process; the commands
+	// drop what they can no longer write (stream).
+	signal.Ignore(syscall.SIGPIPE)
 	go func() {
 		// The first signal stops new sends; in-flight requests finish and
 		// the report is flushed. The second exits at once, after flushing

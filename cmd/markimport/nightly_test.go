@@ -148,7 +148,7 @@ func TestSecondRunIsLockedOut(t *testing.T) {
 	in := filepath.Join(dir, "in.csv")
 	writeCSV(t, in, genRows(10, 50))
 	report := filepath.Join(dir, "r.csv")
-	release, err := lockReport(report+".lock", report)
+	release, err := lockFile(report+".lock", report, "--report")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,13 +64,6 @@ func (p *paceFile) Record(t time.Time) {
 
 func (p *paceFile) Close() error { return p.f.Close() }
 
-// testDepartures, when a test sets it, sees every request's departure time.
-var testDepartures func(time.Time)
-
-// testReadDepartures, when a test sets it, sees the departure time of
-// every read --backup makes (paced apart from the writes).
-var testReadDepartures func(time.Time)
-
 // chainDepartures calls each non-nil recorder.
 func chainDepartures(fs ...func(time.Time)) func(time.Time) {
 	var live []func(time.Time)

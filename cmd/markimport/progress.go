@@ -30,11 +30,16 @@ func startProgress(ctr *mark.Counters, stderr io.Writer, quiet bool, every time.
 	if quiet {
 		return p
 	}
+	if s, ok := stderr.(*stream); ok {
+		stderr = s.w
+	}
 	f, isFile := stderr.(*os.File)
 	tty := isFile && term.IsTerminal(int(f.Fd()))
 	p.g.Go(func() error {
 		if tty {
-			p.bar(ctr, stderr)
+			// The terminal itself: the bar fits its width. Its writes
+			// are its own to lose (a closed terminal also hangs up).
+			p.bar(ctr, f)
 		} else {
 			p.logLines(ctr, every, log)
 		}

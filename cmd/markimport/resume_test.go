@@ -19,16 +19,62 @@ import (
 	"markimport/sink/fakeim"
 )
 
-// buildBinary builds the real command for one test, in its temporary
-// directory (go build reuses its cache, so later builds are quick).
+// buildBinary is the real command as shipped (go build), built once for
+// the tests of the package.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "markimport")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	return buildWithTags(t, "")
+}
+
+// buildWithTestHooks is the command with the hooks only tests have
+// (testhooks.go): MARKIMPORT_TEST_STATE_KILL_AFTER.
+func buildWithTestHooks(t *testing.T) string {
+	t.Helper()
+	return buildWithTags(t, "markimport_testhooks")
+}
+
+// builds are the binaries built so far, by build tags, in one folder
+// removed when the tests end (TestMain): linking the command takes
+// seconds, a dozen tests run it.
+var builds struct {
+	sync.Mutex
+	dir  string
+	bins map[string]string
+}
+
+func buildWithTags(t *testing.T, tags string) string {
+	t.Helper()
+	builds.Lock()
+	defer builds.Unlock()
+	if bin, ok := builds.bins[tags]; ok {
+		return bin
+	}
+	if builds.dir == "" {
+		dir, err := os.MkdirTemp("", "markimport-test-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Any user may run it (startRunAs).
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		builds.dir, builds.bins = dir, map[string]string{}
+	}
+	bin := filepath.Join(builds.dir, "markimport"+strconv.Itoa(len(builds.bins)))
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	builds.bins[tags] = bin
 	return bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builds.dir != "" {
+		os.RemoveAll(builds.dir)
+	}
+	os.Exit(code)
 }
 
 // waitRequests waits until the emulator has taken at least n mark_contact

@@ -294,7 +294,7 @@ func TestStateRefusals(t *testing.T) {
 // resumed: the emulator ends exact, and a fourth night with the same file
 // sends nothing.
 func TestStateKillAndResume(t *testing.T) {
-	bin := buildBinary(t)
+	bin := buildWithTestHooks(t)
 	for _, kill := range []string{"while sending", "while writing the state", "Ctrl-C"} {
 		t.Run(kill, func(t *testing.T) {
 			dir, in, rows := newInput(t, 54, 6000)

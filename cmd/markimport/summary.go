@@ -77,7 +77,8 @@ func printEnd(w io.Writer, elapsed float64, stopped string) {
 
 // writeSummary writes the summary JSON of a command for orchestrators:
 // the run id and times, then the fields of body (a command's summary
-// struct), then the peak memory and the exit code.
+// struct), then the peak memory, what could not be written to stdout or
+// stderr, and the exit code.
 func (c *command) writeSummary(body any, code int) error {
 	head := struct {
 		RunID     string    `json:"run_id"`
@@ -85,9 +86,10 @@ func (c *command) writeSummary(body any, code int) error {
 		EndedAt   time.Time `json:"ended_at"`
 	}{c.runID, c.start.UTC(), time.Now().UTC()}
 	tail := struct {
-		PeakRSS  int64 `json:"peak_rss_bytes,omitempty"`
-		ExitCode int   `json:"exit_code"`
-	}{peakRSS(), code}
+		PeakRSS  int64    `json:"peak_rss_bytes,omitempty"`
+		Notes    []string `json:"notes,omitempty"`
+		ExitCode int      `json:"exit_code"`
+	}{peakRSS(), lostOutput(c.stdout, c.stderr), code}
 	return writeJSONFile(c.summary, head, body, tail)
 }
 

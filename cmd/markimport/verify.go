@@ -29,6 +29,11 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := v.check(); err != nil {
 		return v.fail("%v", err)
 	}
+	release, err := v.claim()
+	if err != nil {
+		return v.fail("%v", err)
+	}
+	defer release()
 	return v.run(ctx)
 }
 
@@ -71,8 +76,16 @@ func (v *verifyRun) check() error {
 			return fmt.Errorf("--run-report: %v", err)
 		}
 	}
-	outs := []named{{"--report", f.report}, {"--report", f.report + ".tmp"}, {"--summary", f.summary}, {"--summary", f.summary + ".tmp"},
-		{"--cpuprofile", f.cpuProfile}, {"--memprofile", f.memProfile}}
+	outs := []named{{"--report", f.report}, {"--report", f.report + ".tmp"}, {"--report", f.report + ".lock"}}
+	for _, o := range []named{{"--summary", f.summary}, {"--cpuprofile", f.cpuProfile}, {"--memprofile", f.memProfile}} {
+		if o.path != "" {
+			out := []named{o, {o.flag, o.path + ".lock"}}
+			if o.flag == "--summary" {
+				out = append(out, named{o.flag, o.path + ".tmp"})
+			}
+			outs = append(outs, out...)
+		}
+	}
 	if err := v.resolveInput(); err != nil {
 		return err
 	}
@@ -86,9 +99,6 @@ func (v *verifyRun) check() error {
 	}
 	if err := checkOutputs(ins, outs, v.in.Roots); err != nil {
 		return err
-	}
-	if _, err := os.Lstat(f.report); err == nil && !f.overwrite {
-		return fmt.Errorf("the verify report %s exists: pass --overwrite to replace it", f.report)
 	}
 	var err error
 	if v.ropts, err = f.readerOptions(); err != nil {
@@ -112,6 +122,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 		defer fake.Close()
 	}
 	v.applyPacing(&cfg, ctr, v.log)
+	cfg.OnDeparture = traceOf(ctx).Departure
 	reads, err := sink.NewReadClient(cfg)
 	if err != nil {
 		return v.fail("%v", err)

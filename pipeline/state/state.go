@@ -38,7 +38,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"markimport/pipeline/durable"
@@ -330,21 +329,9 @@ func (s *Store) Added() int64 {
 	return s.added
 }
 
-// crashHook, when set (tests), is called after each partition file of a
-// new generation is written.
+// crashHook, when set, is called after each partition file of a new
+// generation is written. Only a build for tests sets it (killafter.go).
 var crashHook func(written int)
-
-// KillAfter makes the process kill itself (SIGKILL) once Commit has
-// written n partition files of a new generation: the tests' way to crash
-// a real run in the middle of writing its state
-// (MARKIMPORT_TEST_STATE_KILL_AFTER).
-func KillAfter(n int) {
-	crashHook = func(written int) {
-		if written >= n {
-			syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		}
-	}
-}
 
 // Commit merges the confirmed items into a new generation of the state
 // and makes it current by renaming its manifest into place. Nothing is
