@@ -19,14 +19,35 @@ import (
 // never in the way; the file only says who holds it. A file at path that
 // is not a markimport lock is left alone.
 func lockFile(path, what, flag string) (release func(), err error) {
+	// The holder removes the file when it releases the lock, so a file
+	// opened just before that removal is locked in vain: after the flock,
+	// the file must still be the one at path, else open it again.
+	for range 16 {
+		f, locked, err := lockOnce(path, what, flag)
+		if err != nil || locked {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("lock %s: the file keeps being replaced while it is locked", path)
+}
+
+// lockOnce opens and locks path. locked is false when the file locked is
+// no longer the one at path (its holder removed it meanwhile).
+func lockOnce(path, what, flag string) (release func(), locked bool, err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, false, fmt.Errorf("lock %s: %w", path, err)
 	}
+	return lockOpened(f, path, what, flag)
+}
+
+// lockOpened locks f, opened at path, and checks that path still names it.
+// It closes f unless it returns locked.
+func lockOpened(f *os.File, path, what, flag string) (release func(), locked bool, err error) {
 	holder, _ := os.ReadFile(path)
 	if len(holder) > 0 && !bytes.HasPrefix(holder, []byte("markimport ")) && !bytes.HasPrefix(holder, []byte("pid ")) {
 		f.Close()
-		return nil, fmt.Errorf("%s exists and is not a markimport lock file: move it away, or use another %s", path, flag)
+		return nil, false, fmt.Errorf("%s exists and is not a markimport lock file: move it away, or use another %s", path, flag)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
@@ -35,9 +56,15 @@ func lockFile(path, what, flag string) (release func(), err error) {
 			if who == "" {
 				who = "another process"
 			}
-			return nil, fmt.Errorf("another markimport run is using %s (%s); wait for it to finish, or use another %s", what, who, flag)
+			return nil, false, fmt.Errorf("another markimport run is using %s (%s); wait for it to finish, or use another %s", what, who, flag)
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, false, fmt.Errorf("lock %s: %w", path, err)
+	}
+	held, err1 := f.Stat()
+	now, err2 := os.Stat(path)
+	if err1 != nil || err2 != nil || !os.SameFile(held, now) {
+		f.Close()
+		return nil, false, nil
 	}
 	host, _ := os.Hostname()
 	f.Truncate(0)
@@ -45,5 +72,5 @@ func lockFile(path, what, flag string) (release func(), err error) {
 	return func() {
 		os.Remove(path)
 		f.Close()
-	}, nil
+	}, true, nil
 }
