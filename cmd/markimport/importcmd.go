@@ -278,7 +278,7 @@ func (r *importRun) run(ctx context.Context) int {
 		}
 		r.applyPacing(&cfg, ctr, r.log)
 		if r.report != "" {
-			if pace, err = openPace(r.files.Pace); err != nil {
+			if pace, err = openPace(r.files.Pace, r.log); err != nil {
 				return r.fail("%v", err)
 			}
 			defer pace.Close()
