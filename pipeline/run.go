@@ -348,7 +348,10 @@ func (r *run) syncEvery(d time.Duration) func() {
 				return nil
 			case <-t.C:
 				if err := r.rep.sync(); err != nil {
+					// The run stops on it (reportFailed); nothing more
+					// can be written.
 					r.log.Error("report write failed", "err", err)
+					return nil
 				}
 			}
 		}

@@ -107,7 +107,11 @@ func TestKillAndResume(t *testing.T) {
 		mark := time.Now()
 		cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
 		waitRequests(t, srv, srv.Stats().APIs[fakeim.MarkContact].Requests+150)
-		if firsts := arrivalsSince(mark); len(firsts) == 0 || firsts[0].Before(last.Add(sink.NewPacer(200, sink.DefaultMargin).Window())) {
+		firsts := arrivalsSince(mark)
+		if len(firsts) == 0 {
+			t.Fatalf("the resumed run sent nothing:\n%s", out)
+		}
+		if firsts[0].Before(last.Add(sink.NewPacer(200, sink.DefaultMargin).Window())) {
 			t.Fatalf("the resumed run's first request arrived %v after the killed run's last departure, want a full window", firsts[0].Sub(last))
 		}
 	}
@@ -122,8 +126,11 @@ func TestKillAndResume(t *testing.T) {
 	mark := time.Now()
 	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
 	defer func() {
-		if firsts := arrivalsSince(mark); len(firsts) == 0 || firsts[0].Before(last.Add(sink.NewPacer(200, sink.DefaultMargin).Window())) {
-			t.Errorf("the last resume's first request came too early")
+		switch firsts := arrivalsSince(mark); {
+		case len(firsts) == 0:
+			t.Errorf("the last resume sent nothing")
+		case firsts[0].Before(last.Add(sink.NewPacer(200, sink.DefaultMargin).Window())):
+			t.Errorf("the last resume's first request arrived %v after the killed run's last departure, want a full window", firsts[0].Sub(last))
 		}
 	}()
 	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
