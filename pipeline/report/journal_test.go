@@ -383,3 +383,35 @@ func render(ops []durabletest.Op) string {
 	}
 	return b.String()
 }
+
+// TestProvenLinesAreReadStrictly: a line the checkpoints prove (so
+// markimport wrote it) that is not a report line (fields missing, a bare
+// quote, an unknown status, a row that is not a number, an ok row twice)
+// is an error naming the line, never skipped.
+func TestProvenLinesAreReadStrictly(t *testing.T) {
+	for name, line := range map[string]string{
+		"fields missing": "3,u,c2c,p3,ok,0\n",
+		"a bare quote":   "3,u\"x,c2c,p3,ok,0,,1\n",
+		"unknown status": "3,u,c2c,p3,done,0,,1\n",
+		"not a row":      "x3,u,c2c,p3,ok,0,,1\n",
+		"ok twice":       "1,u,c2c,p1,ok,0,,1\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r.csv.journal.csv")
+			rep, err := CreateCSV(nil, path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep.Write(Line{Row: 1, From: "u", Type: "c2c", Peer: "p1", Status: StatusOK, Attempts: 1})
+			rep.WriteLines([]byte(line))
+			rep.Write(Line{Row: 2, From: "u", Type: "c2c", Peer: "p2", Status: StatusOK, Attempts: 1})
+			if err := rep.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = ResumeCSV(path, nil)
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "line 3") {
+				t.Fatalf("resume: %v; want an error naming line 3 of %s", err, path)
+			}
+		})
+	}
+}
