@@ -136,7 +136,13 @@ func TestNoRequestLeavesAfterTheReportFails(t *testing.T) {
 				every = 5 * time.Millisecond
 			}
 			sum, err := Run(context.Background(), Options{Input: in, Report: j.Writer(), Sender: s, InputRead: j.Commit, SyncEvery: every})
-			j.Abandon()
+			// A journal whose writing failed never becomes the report.
+			if ferr := j.Finish(); ferr == nil {
+				t.Error("the journal whose writing failed was finished")
+			}
+			if _, err := os.Stat(files.Final); err == nil {
+				t.Error("a report was made of the journal whose writing failed")
+			}
 			var re *ReportError
 			switch {
 			case s.timedOut:

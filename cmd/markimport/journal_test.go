@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"markimport/pipeline/report"
 	"markimport/sink/fakeim"
 )
 
@@ -170,4 +171,46 @@ func TestFullDiskStopsTheRun(t *testing.T) {
 		t.Fatalf("resume after freeing space: exit %d: %s", code, stderr)
 	}
 	checkImport(t, srv, rows, report)
+}
+
+// TestResumeRefusesRowsOfAnotherInput: a journal that proves itself and
+// names this input, but whose ok row is another conversation than the
+// input's row (row numbers that mean another file's rows), is refused by
+// run --resume with exit 2, naming the row and both conversations, before
+// anything is sent.
+func TestResumeRefusesRowsOfAnotherInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	os.WriteFile(in, []byte("from_account,to_account,set_mark\nalice,bob,1\nalice,carol,2\n"), 0o644)
+	rep := filepath.Join(dir, "report.csv")
+	files := report.FilesOf(rep)
+	j, err := report.CreateCSV(nil, files.Journal, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Write(report.Line{Row: 2, From: "alice", Type: "c2c", Peer: "bob", Status: report.StatusOK, Attempts: 1})
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fp, err := report.FingerprintFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteMeta(nil, files.JournalMeta, fp); err != nil {
+		t.Fatal(err)
+	}
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", rep, "--resume", "--quiet"}, connArgs(url)...)...)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want 2: %s", code, stderr)
+	}
+	for _, w := range []string{"row 2 is ok in the report " + files.Journal, `peer "bob"`, `the input has from_account "alice", type "c2c", peer "carol" there`, "--overwrite", "Nothing was sent."} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("the message does not say %q: %s", w, stderr)
+		}
+	}
+	if n := srv.Stats().APIs[fakeim.MarkContact].Requests; n > 0 {
+		t.Errorf("%d requests sent", n)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"markimport/pipeline/durable/durabletest"
@@ -252,7 +253,8 @@ func finishedReport(t *testing.T, name string, rec *durabletest.Recorder) (Files
 
 // TestFinishedReportProvesItself: a finished report (CSV, Parquet) is
 // resumed only when its bytes are those its .meta.json records; a changed
-// byte, a lost tail, or a record without a checksum is refused.
+// byte, a lost tail, a line added, or a record without a checksum is
+// refused.
 func TestFinishedReportProvesItself(t *testing.T) {
 	for _, name := range []string{"r.csv", "r.parquet"} {
 		t.Run(name, func(t *testing.T) {
@@ -281,6 +283,9 @@ func TestFinishedReportProvesItself(t *testing.T) {
 					os.WriteFile(files.Final, b, 0o644)
 				},
 				"a lost tail": func() { os.WriteFile(files.Final, good[:len(good)-7], 0o644) },
+				"a line added": func() {
+					os.WriteFile(files.Final, append(slices.Clone(good), "31,u,c2c,p31,ok,0,,1\n"...), 0o644)
+				},
 				"no checksum": func() {
 					os.WriteFile(files.Meta, bytes.Replace(meta, []byte(`"report"`), []byte(`"other"`), 1), 0o644)
 				},
@@ -411,6 +416,50 @@ func TestProvenLinesAreReadStrictly(t *testing.T) {
 			_, _, err = ResumeCSV(path, nil)
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "line 3") {
 				t.Fatalf("resume: %v; want an error naming line 3 of %s", err, path)
+			}
+		})
+	}
+}
+
+// TestNothingWrittenAfterAFailure: once a write or sync of the journal or
+// of its checkpoints failed, nothing more is written to either, even when
+// the disk takes writes again: a checkpoint after a torn one, or lines
+// after a gap, would make the journal lie.
+func TestNothingWrittenAfterAFailure(t *testing.T) {
+	for _, suffix := range []string{".journal.csv", ".journal.csv.checkpoints"} {
+		t.Run(suffix, func(t *testing.T) {
+			var failed atomic.Bool
+			rec := &durabletest.Recorder{}
+			rec.Fail = func(op durabletest.Op) error {
+				if op.Kind == durabletest.Write && strings.HasSuffix(op.Path, suffix) && len(rec.On(".checkpoints")) > 3 && !failed.Swap(true) {
+					return durabletest.ErrNoSpace // once: then the disk has room again
+				}
+				return nil
+			}
+			path := filepath.Join(t.TempDir(), "r.csv.journal.csv")
+			rep, err := CreateCSV(rec, path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errs int
+			for i := int64(1); i <= 40; i++ {
+				rep.Write(Line{Row: i, From: "u", Type: "c2c", Peer: fmt.Sprint("p", i), Status: StatusOK, Attempts: 1})
+				if err := rep.Sync(); err != nil {
+					errs++
+				}
+			}
+			if err := rep.Close(); err == nil || errs == 0 || !failed.Load() {
+				t.Fatalf("close: %v after %d failed syncs: the failure was not injected or not returned", err, errs)
+			}
+			ops := rec.Ops()
+			at := slices.IndexFunc(ops, func(o durabletest.Op) bool { return o.Err != nil })
+			for _, o := range ops[at+1:] {
+				if o.Kind == durabletest.Write || o.Kind == durabletest.Sync {
+					t.Fatalf("%s after the failure:\n%s", o, render(ops))
+				}
+			}
+			if _, _, err := ResumeCSV(path, nil); err != nil {
+				t.Errorf("the journal left does not resume: %v", err)
 			}
 		})
 	}
