@@ -206,12 +206,30 @@ func TestResumeAfterACrashBetweenRenames(t *testing.T) {
 	if _, err := readProven(proof{cps: cps, path: path}, Header, func(int64, []string) error { return nil }); err == nil {
 		t.Fatal("the old checkpoints prove the rewritten journal")
 	}
+	// A second crash, while the next resume writes the checkpoints of its
+	// rewrite under the same temporary name, leaves the journal proven
+	// too: the interrupted rename was done first.
+	files.FS = &durabletest.Recorder{Fail: func(op durabletest.Op) error {
+		if op.Kind == durabletest.Write && strings.HasSuffix(op.Path, ".resume.tmp.checkpoints") {
+			return errors.New("the second crash")
+		}
+		return nil
+	}}
+	_, done, err := resumeInto(files, journalSource(files), nil)
+	if err == nil {
+		t.Fatal("the second injected crash did not happen")
+	}
+	if done != nil {
+		t.Fatal("a failed resume returned rows")
+	}
 	rep, done, err := ResumeCSV(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rep.Close()
-	if done.Len() != 20 || len(done.Notes) != 1 || !strings.Contains(done.Notes[0], "an interrupted --resume rewrote") {
+	// (The second rewrite holds the same bytes as the first: its pending
+	// checkpoints prove the journal as well, and are taken.)
+	if done.Len() != 20 || len(done.Notes) > 1 || len(done.Notes) == 1 && !strings.Contains(done.Notes[0], "an interrupted --resume rewrote") {
 		t.Fatalf("%d rows done, notes %q", done.Len(), done.Notes)
 	}
 }

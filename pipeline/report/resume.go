@@ -397,8 +397,13 @@ func journalSource(files Files) source {
 		pr := proof{cps: cps, path: path, proofPath: files.Checkpoints}
 		var notes []string
 		if pending, ok := pendingCheckpoints(path, CheckpointsOf(files.Journal+".resume.tmp")); ok {
-			pr.cps, pr.proofPath, err, note = pending, CheckpointsOf(files.Journal+".resume.tmp"), nil, ""
-			notes = append(notes, fmt.Sprintf("%s is the journal an interrupted --resume rewrote: it is proven by %s", path, pr.proofPath))
+			// The rename the crash interrupted is done first: the rewrite
+			// below reuses the temporary name.
+			if err := durable.Move(files.FS, CheckpointsOf(files.Journal+".resume.tmp"), files.Checkpoints); err != nil {
+				return nil, &WriteError{Path: files.Checkpoints, Err: err}
+			}
+			pr.cps, err, note = pending, nil, ""
+			notes = append(notes, fmt.Sprintf("%s is the journal an interrupted --resume rewrote: its checkpoints were renamed into place", path))
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, &DamagedError{Path: path, Detail: fmt.Sprintf("it has no checkpoints to prove it (%s does not exist)", files.Checkpoints)}
