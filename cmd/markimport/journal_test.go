@@ -37,7 +37,7 @@ func provenLength(t *testing.T, journal string) int {
 // as it was, the journal resumes and the import ends exact.
 func TestResumeRefusesADamagedJournal(t *testing.T) {
 	bin := buildBinary(t)
-	dir, in, rows := newInput(t, 62, 5000)
+	dir, in, rows := newInput(t, 62, 3000)
 	srv, url := startEmulator(t, fakeim.Config{})
 	report := filepath.Join(dir, "report.csv")
 	journal := report + ".journal.csv"
@@ -116,14 +116,14 @@ func TestResumeRefusesADamagedJournal(t *testing.T) {
 // pipeline's TestNoRequestLeavesAfterTheReportFails proves that none left
 // after the failure); once space is freed, --resume ends the import exact.
 func TestFullDiskStopsTheRun(t *testing.T) {
-	dir, in, rows := newInput(t, 63, 20000)
+	dir, in, rows := newInput(t, 63, 10000)
 	disk := filepath.Join(t.TempDir(), "disk")
 	os.Mkdir(disk, 0o755)
 	if err := syscall.Mount("tmpfs", disk, "tmpfs", 0, "size=1m"); err != nil {
 		t.Skipf("cannot mount a tmpfs here (%v): pipeline's TestNoRequestLeavesAfterTheReportFails is the guarantee", err)
 	}
 	t.Cleanup(func() { syscall.Unmount(disk, 0) })
-	// The disk filled, then 300 KiB freed: room for about half the
+	// The disk filled, then 150 KiB freed: room for about half the
 	// journal.
 	filler := filepath.Join(disk, "filler")
 	f, err := os.Create(filler)
@@ -134,7 +134,7 @@ func TestFullDiskStopsTheRun(t *testing.T) {
 		_, err = f.Write(make([]byte, 4096))
 	}
 	st, _ := f.Stat()
-	f.Truncate(st.Size() - 300<<10)
+	f.Truncate(st.Size() - 150<<10)
 	f.Close()
 	srv, url := startEmulator(t, fakeim.Config{RateLimit: -1})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
