@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"sync"
 
 	"markimport/pipeline/mark"
@@ -16,6 +17,57 @@ type lockedReport struct {
 	codes   map[int]int64
 	err     error
 	dirty   bool
+	// failed, when set, is called (with mu held) with the first error of
+	// the report: the run stops sending at once.
+	failed func(error)
+}
+
+// fail keeps the first error of the report; l.mu is held.
+func (l *lockedReport) fail(err error) {
+	if err == nil || l.err != nil {
+		return
+	}
+	l.err = err
+	if l.failed != nil {
+		l.failed(err)
+	}
+}
+
+// ReportError says that the report could not be written or made durable
+// (a full disk, an I/O error, a file system remounted read-only). A result
+// that cannot be recorded would be lost to the report and to --resume, so
+// the run stops at once: no request leaves after it (those on the wire
+// finish), reading and planning stop, and the journal keeps what was made
+// durable for --resume once the disk is fixed.
+type ReportError struct{ Err error }
+
+func (e *ReportError) Error() string {
+	return fmt.Sprintf("the report could not be written: %v", e.Err)
+}
+
+func (e *ReportError) Unwrap() error { return e.Err }
+
+// reportFailed stops the run on the report's first error: what the run
+// does next is undone by a cancelled context, synchronously, before the
+// writer that failed returns (so that no request can leave in between).
+func (r *run) reportFailed(err error) {
+	r.halt.Lock()
+	r.reportErr = err
+	cancel := r.cancelRun
+	r.halt.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// reportFailure is the report's error, if it failed.
+func (r *run) reportFailure() *ReportError {
+	r.halt.Lock()
+	defer r.halt.Unlock()
+	if r.reportErr == nil {
+		return nil
+	}
+	return &ReportError{Err: r.reportErr}
 }
 
 func (l *lockedReport) write(line report.Line) {
@@ -34,7 +86,7 @@ func (l *lockedReport) writeRowsLocked(line report.Line, rows []int64) {
 		line.Row = row
 		l.rejects.Add(&line)
 		if l.err == nil {
-			l.err = l.w.Write(line)
+			l.fail(l.w.Write(line))
 			l.dirty = true
 		}
 	}
@@ -44,7 +96,7 @@ func (l *lockedReport) sync() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err == nil && l.dirty {
-		l.err = l.w.Sync()
+		l.fail(l.w.Sync())
 		l.dirty = false
 	}
 	return l.err
@@ -88,7 +140,7 @@ func (l *lockedReport) writeItemsAs(buf []byte, ctr *mark.Counters, from string,
 		}
 	}
 	if l.err == nil && len(buf) > 0 {
-		l.err = lw.WriteLines(buf)
+		l.fail(lw.WriteLines(buf))
 		l.dirty = true
 	}
 	l.mu.Unlock()

@@ -115,6 +115,9 @@ func (r *run) read(ctx context.Context, in readers.Reader, part bool, each func(
 			for i := range b.items {
 				v := &b.items[i]
 				r.sum.Rows++
+				if err := r.prove(v); err != nil {
+					return err
+				}
 				if v.bad != nil {
 					r.invalid(v.bad)
 					continue
@@ -131,6 +134,9 @@ func (r *run) read(ctx context.Context, in readers.Reader, part bool, each func(
 			default:
 			}
 			if b.err == io.EOF {
+				if r.proven != nil {
+					return r.proven.Unchecked()
+				}
 				return nil
 			}
 			if b.err != nil {
@@ -151,4 +157,22 @@ func (r *run) read(ctx context.Context, in readers.Reader, part bool, each func(
 		return ctx.Err()
 	}
 	return err
+}
+
+// prove checks a row that a resumed run's report has ok against what the
+// input holds on it (see ProvenRows).
+func (r *run) prove(v *validated) error {
+	if r.proven == nil {
+		return nil
+	}
+	if v.bad != nil {
+		if !r.proven.Has(v.bad.Row) {
+			return nil
+		}
+		return r.proven.Check(v.bad.Row, v.bad.From, v.bad.Type, v.bad.Peer, v.bad.Message)
+	}
+	if !r.proven.Has(v.c.Row) {
+		return nil
+	}
+	return r.proven.Check(v.c.Row, v.c.From, v.c.Conv.TypeName(), v.c.Conv.Peer, "")
 }

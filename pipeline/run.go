@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -145,7 +146,8 @@ type Summary struct {
 	BackupRows   int64 `json:"backup_rows,omitempty"`
 	ReadRequests int64 `json:"read_requests,omitempty"`
 	// Stopped says why sending stopped early: StoppedInterrupted,
-	// StoppedMaxInvalid, or "fatal: CODE" (mark.FatalError.Stopped);
+	// StoppedMaxInvalid, StoppedReport (the report could not be written),
+	// or "fatal: CODE" (mark.FatalError.Stopped);
 	// StopMessage says it in words.
 	Stopped     string `json:"stopped,omitempty"`
 	StopMessage string `json:"stop_message,omitempty"`
@@ -155,6 +157,8 @@ type Summary struct {
 const (
 	StoppedInterrupted = "interrupted"
 	StoppedMaxInvalid  = "max-invalid"
+	// StoppedReport: the report could not be written (ReportError).
+	StoppedReport = "report"
 )
 
 // AllOK reports whether every row ended ok, unchanged or exists (or valid,
@@ -184,7 +188,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if r.ctr == nil {
 		r.ctr = &mark.Counters{}
 	}
-	r.rep = &lockedReport{w: opts.Report, counts: map[report.Status]int64{}, codes: map[int]int64{}, rejects: opts.Rejects}
+	r.rep = &lockedReport{w: opts.Report, counts: map[report.Status]int64{}, codes: map[int]int64{}, rejects: opts.Rejects, failed: r.reportFailed}
 	if err := r.opts.resolve(); err != nil {
 		return Summary{Input: opts.Input, DryRun: opts.DryRun}, err
 	}
@@ -192,6 +196,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if r.opts.Done != nil && r.opts.Done.Len() == 0 {
 		r.opts.Done = nil
 	}
+	r.proven, _ = r.opts.Done.(ProvenRows)
 	if r.opts.Done != nil {
 		n := r.opts.Done.Len()
 		r.rep.counts[report.StatusOK] = n
@@ -211,8 +216,12 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if err != nil && ctx.Err() != nil && r.sum.Stopped == "" {
 		r.sum.Stopped = StoppedInterrupted
 	}
-	if serr := r.rep.sync(); serr != nil && err == nil {
-		err = fmt.Errorf("write report: %w", serr)
+	r.rep.sync()
+	if rerr := r.reportFailure(); rerr != nil {
+		// Whatever else stopped the run, its report is what must be
+		// fixed first.
+		err = rerr
+		r.sum.Stopped, r.sum.StopMessage = StoppedReport, rerr.Error()
 	}
 	sum := r.sum
 	sum.Statuses = r.rep.counts
@@ -279,12 +288,47 @@ type run struct {
 	onInvalid func(*plan.Invalid)
 	onPlan    func([]mark.Request, []plan.Rejected) error
 
+	proven    ProvenRows             // Options.Done, when it can prove its rows
 	inputRead bool                   // Options.InputRead was called
 	seq       int64                  // requests planned so far
 	ch        chan *mark.Request     // to the sender
 	gate      *gateStage             // between emit and the sender, when Options.Gate is set
 	stopped   context.Context        // done when no more requests may be sent
 	why       atomic.Pointer[string] // why sending stopped
+
+	// The report's first error stops the run (reportFailed): cancelRun
+	// cancels the context every stage runs under.
+	halt      sync.Mutex
+	cancelRun context.CancelFunc
+	reportErr error
+}
+
+// ProvenRows is a Done set that proves its rows against the input
+// (report.Done): a resumed run checks, as it reads the input, that each
+// row its report has ok holds the conversation the report names, since
+// the report's row numbers mean nothing for another input.
+type ProvenRows interface {
+	mark.Rows
+	// Check compares the conversation the input puts on row, a row of the
+	// set, with the report's; invalid, when not empty, says the input's
+	// row is invalid. It returns an error for a mismatch.
+	Check(row int64, from, typ, peer, invalid string) error
+	// Unchecked returns an error for a row of the set that Check never
+	// saw: once the input was read whole, a row it does not have.
+	Unchecked() error
+}
+
+// stoppable returns ctx, cancelled also when the report fails.
+func (r *run) stoppable(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	r.halt.Lock()
+	r.cancelRun = cancel
+	failed := r.reportErr != nil
+	r.halt.Unlock()
+	if failed {
+		cancel()
+	}
+	return ctx, cancel
 }
 
 // syncEvery makes the report durable at least every d (default 1 s) until
@@ -304,7 +348,10 @@ func (r *run) syncEvery(d time.Duration) func() {
 				return nil
 			case <-t.C:
 				if err := r.rep.sync(); err != nil {
+					// The run stops on it (reportFailed); nothing more
+					// can be written.
 					r.log.Error("report write failed", "err", err)
+					return nil
 				}
 			}
 		}
@@ -317,8 +364,11 @@ func (r *run) syncEvery(d time.Duration) func() {
 // the sender stops starting requests, and what finished is reported; rows
 // not read or not planned by then have no line (--resume plans them).
 // After a fatal answer, by contrast, planning goes on to report every row
-// of the file unsent, so the report accounts for the whole file.
-func (r *run) run(ctx context.Context) error {
+// of the file unsent, so the report accounts for the whole file. When the
+// report cannot be written, every stage stops as on an interrupt.
+func (r *run) run(parent context.Context) error {
+	ctx, cancel := r.stoppable(parent)
+	defer cancel()
 	var guard *GuardError
 	if r.opts.MaxInvalid != nil {
 		var err error
@@ -448,7 +498,7 @@ func (r *run) run(ctx context.Context) error {
 		// A gate that failed stopped the sending: it is why the run
 		// stopped, unless the sender stopped on its own.
 		var fe *mark.FatalError
-		if gerr := r.gate.error(); gerr != nil && !errors.As(sendErr, &fe) && ctx.Err() == nil {
+		if gerr := r.gate.error(); gerr != nil && !errors.As(sendErr, &fe) && parent.Err() == nil {
 			sendErr = gerr
 		}
 	}
@@ -461,7 +511,7 @@ func (r *run) run(ctx context.Context) error {
 		}
 		r.why.Store(&why)
 		r.sum.Stopped, r.sum.StopMessage = fe.Stopped(), fe.Error()
-	case sendErr != nil && ctx.Err() != nil:
+	case sendErr != nil && parent.Err() != nil:
 		r.sum.Stopped = StoppedInterrupted
 	case sendErr != nil:
 		r.sum.Stopped, r.sum.StopMessage = "error", sendErr.Error()
@@ -475,7 +525,7 @@ func (r *run) run(ctx context.Context) error {
 	if prodErr == nil && r.sum.Rows == 0 {
 		prodErr = &readers.InputError{Path: r.opts.Input, Err: readers.ErrNoRows}
 	}
-	if prodErr != nil && ctx.Err() != nil {
+	if prodErr != nil && parent.Err() != nil {
 		r.sum.Stopped = StoppedInterrupted
 	}
 	return prodErr
@@ -743,7 +793,15 @@ func (r *run) markInputRead() error {
 		return nil
 	}
 	r.inputRead = true
-	return r.opts.InputRead()
+	err := r.opts.InputRead()
+	var we *report.WriteError
+	if errors.As(err, &we) {
+		// The journal could not take its name: as any report failure.
+		r.rep.mu.Lock()
+		r.rep.fail(err)
+		r.rep.mu.Unlock()
+	}
+	return err
 }
 
 // rejectedMessage is the report's message for a row beyond the limit.

@@ -131,11 +131,7 @@ func expect(rows []testRow) expectation {
 			continue
 		}
 		f := r.fields
-		from := strings.TrimSpace(f[0])
-		c := fakeim.Conversation{Type: fakeim.C2C, Peer: strings.TrimSpace(f[2])}
-		if strings.TrimSpace(f[3]) != "" {
-			c = fakeim.Conversation{Type: fakeim.Group, Peer: strings.TrimSpace(f[3])}
-		}
+		from, c := conversationOf(r)
 		st := e.state[from]
 		if st == nil {
 			st = map[fakeim.Conversation]fakeim.Mark{}
@@ -165,6 +161,16 @@ func expect(rows []testRow) expectation {
 		e.requests += (len(cs) + 99) / 100
 	}
 	return e
+}
+
+// conversationOf is the user and conversation of a valid row.
+func conversationOf(r testRow) (string, fakeim.Conversation) {
+	f := r.fields
+	c := fakeim.Conversation{Type: fakeim.C2C, Peer: strings.TrimSpace(f[2])}
+	if strings.TrimSpace(f[3]) != "" {
+		c = fakeim.Conversation{Type: fakeim.Group, Peer: strings.TrimSpace(f[3])}
+	}
+	return strings.TrimSpace(f[0]), c
 }
 
 func bitsOf(s string) []int {

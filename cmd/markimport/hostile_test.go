@@ -247,8 +247,10 @@ func TestDeadEndpointEndsFast(t *testing.T) {
 }
 
 // TestInterruptTellsTheTruth: a run interrupted while the server throttles
-// reports the rows it never got confirmed as unsent (not failed 60007), the
-// summary counts only requests that left, and says "interrupted".
+// reports the rows it never got confirmed as unsent (not failed 60007),
+// every ok row names its input row's conversation and the emulator holds
+// what that conversation's rows asked, the summary counts only requests
+// that left, and says "interrupted".
 func TestInterruptTellsTheTruth(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.csv")
@@ -268,8 +270,19 @@ func TestInterruptTellsTheTruth(t *testing.T) {
 	if code != exitInterrupted {
 		t.Fatalf("exit %d, want 130: %s", code, stderr)
 	}
-	throttledUnsent := 0
+	throttledUnsent, ok := 0, 0
+	e, snap := expect(rows), srv.Snapshot()
 	for row, l := range readReport(t, report) {
+		if l.status == "ok" {
+			ok++
+			from, conv := conversationOf(rows[row-1])
+			if l.from != from || l.typ+":"+l.peer != conv.String() {
+				t.Fatalf("row %d: ok for %s %s %s, the input's row is %s %v", row, l.from, l.typ, l.peer, from, conv)
+			}
+			if got, want := snap[from][conv], e.state[from][conv]; got != want {
+				t.Errorf("row %d ok: the emulator holds %+v for %s %v, the rows asked %+v", row, got, from, conv, want)
+			}
+		}
 		if l.status == "failed" {
 			t.Fatalf("row %d: failed %d %q after an interrupt", row, l.code, l.message)
 		}
@@ -277,8 +290,8 @@ func TestInterruptTellsTheTruth(t *testing.T) {
 			throttledUnsent++
 		}
 	}
-	if throttledUnsent == 0 {
-		t.Error("no row throttled then unsent: the test did not interrupt what it meant to")
+	if throttledUnsent == 0 || ok == 0 {
+		t.Errorf("%d rows ok, %d throttled then unsent: the test did not interrupt what it meant to", ok, throttledUnsent)
 	}
 	var sum map[string]any
 	b, _ := os.ReadFile(summary)

@@ -272,7 +272,7 @@ func (r *importRun) run(ctx context.Context) int {
 		tr := traceOf(ctx)
 		cfg.OnDeparture = tr.Departure
 		if r.report != "" {
-			if pace, err = openPace(r.files.Pace); err != nil {
+			if pace, err = openPace(r.files.Pace, r.log); err != nil {
 				return r.fail("%v", err)
 			}
 			defer pace.Close()
@@ -318,6 +318,9 @@ func (r *importRun) run(ctx context.Context) int {
 		setEmergencyFlush(func() { journal.Sync() })
 		defer setEmergencyFlush(nil)
 		if done != nil {
+			for _, note := range done.Notes {
+				r.log.Warn(note)
+			}
 			r.log.Info("resuming", "report", r.report, "rows_already_ok", done.Len())
 		}
 	}
@@ -371,19 +374,27 @@ func (r *importRun) run(ctx context.Context) int {
 	progress.Stop()
 
 	var inErr *readers.InputError
-	if errors.As(runErr, &inErr) {
+	var mismatch *report.MismatchError
+	if errors.As(runErr, &inErr) || errors.As(runErr, &mismatch) {
 		if journal != nil {
 			journal.Abandon()
 		}
 		if bk != nil && bk.w != nil {
 			bk.w.Abandon()
 		}
+		if mismatch != nil {
+			return r.resumeMismatch(mismatch, &sum)
+		}
 		return r.inputError(inErr)
 	}
+	// A report that could not be written is kept as it is on disk, for
+	// --resume once the disk is fixed, and stored nowhere else.
+	var reportErr *pipeline.ReportError
+	reportFailed := errors.As(runErr, &reportErr)
 	if bk != nil {
 		sum.ReadRequests = bk.gate.Reads.Load()
 	}
-	if bk != nil && bk.w != nil && ctx.Err() != nil {
+	if bk != nil && bk.w != nil && (ctx.Err() != nil || reportFailed) {
 		// Interrupted: the journal stays, durable and a valid input, and
 		// --resume continues it; the exit does not wait for a conversion.
 		sum.BackupRows = bk.w.Rows()
@@ -404,7 +415,9 @@ func (r *importRun) run(ctx context.Context) int {
 			r.log.Info("backup written", "path", r.backup, "rows", bk.w.Kept()+bk.w.Rows(), "rows_this_run", bk.w.Rows(), "read_requests", sum.ReadRequests)
 		}
 	}
-	if journal != nil {
+	if journal != nil && reportFailed {
+		journal.Abandon()
+	} else if journal != nil {
 		if err := journal.Finish(); err != nil {
 			fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))
 			if runErr == nil {
@@ -412,7 +425,7 @@ func (r *importRun) run(ctx context.Context) int {
 			}
 		}
 	}
-	if st != nil && !r.dry && ctx.Err() == nil {
+	if st != nil && !r.dry && ctx.Err() == nil && !reportFailed {
 		// After the report: the state holds only items whose ok lines are
 		// durable. A run stopped by a fatal answer stores what it
 		// confirmed; an interrupted one stops at once (merging a state of
@@ -433,7 +446,7 @@ func (r *importRun) run(ctx context.Context) int {
 			runErr = err
 		}
 	}
-	code := r.exitCode(ctx, &sum, runErr)
+	code := r.exitCode(ctx, &sum, runErr, journal)
 	printSummary(r.stdout, &sum, r.dry, r.rate)
 	if fake != nil {
 		fmt.Fprintf(r.stdout, "emulator now holds: %s\n", fake.describe())
@@ -508,6 +521,34 @@ func (r *importRun) inputError(e *readers.InputError) int {
 	return exitUsage
 }
 
+// resumeMismatch reports a resumed report whose ok rows are not the
+// input's: exit 2.
+func (r *importRun) resumeMismatch(e *report.MismatchError, sum *pipeline.Summary) int {
+	fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(e.Error()))
+	if sum.RequestsSent > 0 {
+		// Sorted input is sent as it is read.
+		fmt.Fprintf(r.stderr, "%d requests were sent before the row was read.\n", sum.RequestsSent)
+	} else {
+		fmt.Fprintln(r.stderr, "Nothing was sent.")
+	}
+	return exitUsage
+}
+
+// reportUnwritable says that the run stopped because its report could not
+// be written, and what to do.
+func (r *importRun) reportUnwritable(e *pipeline.ReportError, journal *report.Journal) {
+	msg := sink.Redact(e.Error())
+	switch {
+	case r.dry:
+		fmt.Fprintf(r.stderr, "markimport %s: %s\nThe run stopped. Free space on that disk (or fix it), then run again.\n", r.name, msg)
+	case journal == nil || !journal.Committed():
+		fmt.Fprintf(r.stderr, "markimport %s: %s\nThe run stopped before sending anything; the new journal was removed. Free space on that disk (or fix it), then run again.\n", r.name, msg)
+	default:
+		fmt.Fprintf(r.stderr, "markimport %s: %s\nSending stopped at once: no request left after it, and those on the wire finished. The journal %s keeps every result made durable; the others are sent again (which changes nothing already applied). Free space on that disk (or fix it), then continue:\n  %s\n",
+			r.name, msg, r.files.Journal, resumeCommand(r.args))
+	}
+}
+
 // writeRejects writes the rejects file in the input's format.
 func (r *importRun) writeRejects(rej *report.Rejects) error {
 	var n int64
@@ -528,7 +569,12 @@ func (r *importRun) writeRejects(rej *report.Rejects) error {
 // exitCode decides the exit code from the rows and how the run ended, and
 // prints what the user must know about the end: a fatal answer, an
 // interrupt, too many bad rows. These go to stderr under --quiet too.
-func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr error) int {
+func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr error, journal *report.Journal) int {
+	var re *pipeline.ReportError
+	if errors.As(runErr, &re) {
+		r.reportUnwritable(re, journal)
+		return exitFatal
+	}
 	var ge *pipeline.GuardError
 	if errors.As(runErr, &ge) {
 		also := ""

@@ -131,7 +131,9 @@ func exitCode(err error) int {
 func TestKillAndResume(t *testing.T) {
 	bin := buildBinary(t)
 	dir, in, rows := newInput(t, 6, 5000)
-	srv, _ := startEmulator(t, fakeim.Config{})
+	// Each resumed run signs as an admin of its own, so that its requests
+	// are told apart from those of the killed run still on their way.
+	srv, _ := startEmulator(t, fakeim.Config{Admins: []string{testAdmin, "admin2", "admin3"}})
 	url, arrivalsSince := recordArrivals(t, srv)
 	report := filepath.Join(dir, "report.csv")
 
@@ -151,9 +153,13 @@ func TestKillAndResume(t *testing.T) {
 		t.Helper()
 		last := lastDeparture(t, report)
 		mark := time.Now()
-		cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+		cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume", "--admin", "admin2")
 		waitRequests(t, srv, srv.Stats().APIs[fakeim.MarkContact].Requests+150)
-		if firsts := arrivalsSince(mark); len(firsts) == 0 || firsts[0].Before(last.Add(sink.NewPacer(200, sink.DefaultMargin).Window())) {
+		firsts := arrivalsSince(mark, "admin2")
+		if len(firsts) == 0 {
+			t.Fatalf("the resumed run sent nothing:\n%s", out)
+		}
+		if firsts[0].Before(last.Add(sink.NewPacer(200, sink.DefaultMargin).Window())) {
 			t.Fatalf("the resumed run's first request arrived %v after the killed run's last departure, want a full window", firsts[0].Sub(last))
 		}
 	}
@@ -166,10 +172,13 @@ func TestKillAndResume(t *testing.T) {
 
 	last := lastDeparture(t, report)
 	mark := time.Now()
-	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume", "--admin", "admin3")
 	defer func() {
-		if firsts := arrivalsSince(mark); len(firsts) == 0 || firsts[0].Before(last.Add(sink.NewPacer(200, sink.DefaultMargin).Window())) {
-			t.Errorf("the last resume's first request came too early")
+		switch firsts := arrivalsSince(mark, "admin3"); {
+		case len(firsts) == 0:
+			t.Errorf("the last resume sent nothing")
+		case firsts[0].Before(last.Add(sink.NewPacer(200, sink.DefaultMargin).Window())):
+			t.Errorf("the last resume's first request arrived %v after the killed run's last departure, want a full window", firsts[0].Sub(last))
 		}
 	}()
 	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
@@ -187,24 +196,29 @@ func TestKillAndResume(t *testing.T) {
 }
 
 // recordArrivals serves srv on another loopback address that notes when
-// each request arrives; since(t) returns the arrivals after t, in order.
-func recordArrivals(t *testing.T, srv *fakeim.Server) (string, func(time.Time) []time.Time) {
+// each request arrives and whose admin signed it; since(t, admin) returns
+// the arrivals of admin's requests after t, in order.
+func recordArrivals(t *testing.T, srv *fakeim.Server) (string, func(time.Time, string) []time.Time) {
+	type arrival struct {
+		at    time.Time
+		admin string
+	}
 	var mu sync.Mutex
-	var times []time.Time
+	var arrivals []arrival
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		times = append(times, time.Now())
+		arrivals = append(arrivals, arrival{time.Now(), r.URL.Query().Get("identifier")})
 		mu.Unlock()
 		srv.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)
-	return hs.URL, func(after time.Time) []time.Time {
+	return hs.URL, func(after time.Time, admin string) []time.Time {
 		mu.Lock()
 		defer mu.Unlock()
 		var out []time.Time
-		for _, tm := range times {
-			if tm.After(after) {
-				out = append(out, tm)
+		for _, a := range arrivals {
+			if a.at.After(after) && a.admin == admin {
+				out = append(out, a.at)
 			}
 		}
 		slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })

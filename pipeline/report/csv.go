@@ -104,13 +104,18 @@ func (Discard) Close() error     { return nil }
 
 // csvFile writes CSV records to a file through a buffer: the one writer
 // of the report, its journal and the verify report. It is safe for
-// concurrent use, so a signal handler may sync it while a run writes.
+// concurrent use, so a signal handler may sync it while a run writes. Its
+// first error sticks: nothing is written after it, and every call returns
+// it, so that a journal never holds lines after a gap.
 type csvFile struct {
 	mu   sync.Mutex
 	sync func() error // makes what was flushed durable; nil: nothing to do
 	buf  *bufio.Writer
 	w    recordWriter
 	rec  []string
+	err  error
+	// name, when set, says in an error which file failed.
+	name func(error) error
 }
 
 // newCSVFile writes records of width fields to w; sync, when not nil,
@@ -120,12 +125,26 @@ func newCSVFile(w io.Writer, sync func() error, width int) *csvFile {
 	return &csvFile{sync: sync, buf: buf, w: recordWriter{buf}, rec: make([]string, width)}
 }
 
+// fail keeps the first error; c.mu is held.
+func (c *csvFile) fail(err error) error {
+	if err != nil && c.err == nil {
+		if c.name != nil {
+			err = c.name(err)
+		}
+		c.err = err
+	}
+	return c.err
+}
+
 // write appends the record fill puts into rec.
 func (c *csvFile) write(fill func(rec []string)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
 	fill(c.rec)
-	return c.w.Write(c.rec)
+	return c.fail(c.w.Write(c.rec))
 }
 
 // flush writes what is buffered to the file.
@@ -203,47 +222,98 @@ func needsQuotes(f string) bool {
 	return unicode.IsSpace(r)
 }
 
-// sync flushes and fsyncs.
+// flushSync flushes and fsyncs.
 func (c *csvFile) flushSync() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
 	if err := c.flush(); err != nil {
-		return err
+		return c.fail(err)
 	}
 	if c.sync == nil {
 		return nil
 	}
-	return c.sync()
+	return c.fail(c.sync())
 }
 
 // CSV writes the report as CSV, appending to a file so that what was
-// written before a crash stays readable.
+// written before a crash stays readable: the journal of a run. Each time it
+// is made durable, a checkpoint of what it holds is appended to its
+// checkpoints file (see checkpoint.go).
 type CSV struct {
 	*csvFile
-	file durable.File
-	in   *readers.Input // an input of several files, or nil
+	file  durable.File
+	tally *tally
+	cps   *checkpoints
+	in    *readers.Input // an input of several files, or nil
+	path  string         // the file's name now: it is renamed while open
 }
 
-// CreateCSV creates (truncating) a CSV report at path, through fsys (nil:
-// the disk), for the input in (nil: one file) and makes its header durable
-// at once: a run killed before its first lines still leaves a report that
-// --resume takes.
+// CreateCSV creates (truncating) a CSV report at path and its checkpoints
+// file, through fsys (nil: the disk), for the input in (nil: one file), and
+// makes its header durable at once: a run killed before its first lines
+// still leaves a report that --resume takes.
 func CreateCSV(fsys durable.FS, path string, in *readers.Input) (*CSV, error) {
 	f, err := durable.Or(fsys).OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create report: %w", err)
 	}
-	r := newCSV(f, in)
+	cps, err := createCheckpoints(fsys, CheckpointsOf(path))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r := newCSV(f, cps, path, in)
 	r.w.Write(headerOf(in))
 	if err := r.flushSync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write report %s: %w", path, err)
+		r.closeFiles()
+		return nil, err
 	}
 	return r, nil
 }
 
-func newCSV(f durable.File, in *readers.Input) *CSV {
-	return &CSV{csvFile: newCSVFile(f, f.Sync, len(headerOf(in))), file: f, in: multi(in)}
+// newCSV writes the report to f, which is at its start, checkpointing it
+// in cps.
+func newCSV(f durable.File, cps *checkpoints, path string, in *readers.Input) *CSV {
+	r := &CSV{file: f, tally: &tally{w: f}, cps: cps, in: multi(in), path: path}
+	r.csvFile = newCSVFile(r.tally, r.syncFile, len(headerOf(in)))
+	r.csvFile.name = func(err error) error { return newWriteError(r.path, err) }
+	return r
+}
+
+// syncFile makes the bytes written durable, then records them in a
+// checkpoint; r.mu is held, and every line is flushed.
+func (r *CSV) syncFile() error {
+	if err := r.file.Sync(); err != nil {
+		return err
+	}
+	return r.cps.add(r.tally.checkpoint)
+}
+
+// renamed records that the file and its checkpoints now have the names of
+// the journal at path, for messages.
+func (r *CSV) renamed(path string) {
+	r.mu.Lock()
+	r.path, r.cps.name = path, CheckpointsOf(path)
+	r.mu.Unlock()
+}
+
+// written is what the file holds: its length, line ends and CRC-32C, once
+// it is closed.
+func (r *CSV) written() checkpoint {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tally.checkpoint
+}
+
+// Err is the error that stopped the writing, if any: no line was written
+// after it.
+func (r *CSV) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
 }
 
 // Write appends one line.
@@ -308,17 +378,28 @@ func (r *CSV) AppendLines(dst []byte, l Line, rows []int64) []byte {
 func (r *CSV) WriteLines(b []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
 	_, err := r.buf.Write(b)
+	return r.fail(err)
+}
+
+// Sync flushes buffered lines, fsyncs the file and records a checkpoint.
+func (r *CSV) Sync() error { return r.flushSync() }
+
+// Close syncs and closes the file and its checkpoints.
+func (r *CSV) Close() error {
+	err := r.flushSync()
+	if cerr := r.closeFiles(); err == nil {
+		err = cerr
+	}
 	return err
 }
 
-// Sync flushes buffered lines and fsyncs the file.
-func (r *CSV) Sync() error { return r.flushSync() }
-
-// Close syncs and closes the file.
-func (r *CSV) Close() error {
-	err := r.flushSync()
-	if cerr := r.file.Close(); err == nil {
+func (r *CSV) closeFiles() error {
+	err := r.file.Close()
+	if cerr := r.cps.close(); err == nil {
 		err = cerr
 	}
 	return err

@@ -56,6 +56,7 @@ func reportSchemaOf(multi bool) *arrow.Schema {
 type ParquetWriter struct {
 	B    *array.RecordBuilder
 	out  *durable.Atomic
+	sum  *tally // the bytes written to out
 	fw   *pqarrow.FileWriter
 	n    int
 	done bool // committed or aborted
@@ -70,13 +71,15 @@ func CreateParquet(fsys durable.FS, path string, schema *arrow.Schema) (*Parquet
 	}
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(1<<20))
 	// The file writer closes a sink that has a Close method when it writes
-	// the footer; the output must stay open until Commit syncs it.
-	fw, err := pqarrow.NewFileWriter(schema, struct{ io.Writer }{out}, props, pqarrow.DefaultWriterProps())
+	// the footer; the output must stay open until Commit syncs it (a tally
+	// has none).
+	sum := &tally{w: out}
+	fw, err := pqarrow.NewFileWriter(schema, sum, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		out.Abort()
 		return nil, err
 	}
-	return &ParquetWriter{B: array.NewRecordBuilder(memory.DefaultAllocator, schema), out: out, fw: fw}, nil
+	return &ParquetWriter{B: array.NewRecordBuilder(memory.DefaultAllocator, schema), out: out, sum: sum, fw: fw}, nil
 }
 
 // Row counts the row just appended to B; every 65,536 rows are written as
@@ -115,6 +118,12 @@ func (w *ParquetWriter) Commit() error {
 	return w.out.Commit()
 }
 
+// written is what was written: the file's size and CRC-32C once
+// committed, and the rows.
+func (w *ParquetWriter) written() fileCheck {
+	return fileCheck{Size: w.sum.Size, Rows: int64(w.n), CRC32C: crcString(w.sum.CRC)}
+}
+
 // Abort drops the file; the final path is untouched. After Commit it does
 // nothing.
 func (w *ParquetWriter) Abort() {
@@ -129,11 +138,11 @@ func (w *ParquetWriter) Abort() {
 
 // WriteParquet converts a CSV report (a journal) into a Parquet file
 // with the report's schema, in batches, through a temporary file renamed
-// into place.
-func WriteParquet(fsys durable.FS, journal, path string) (err error) {
+// into place, and returns what proves the file.
+func WriteParquet(fsys durable.FS, journal, path string) (check fileCheck, err error) {
 	in, err := os.Open(journal)
 	if err != nil {
-		return err
+		return check, err
 	}
 	defer in.Close()
 	cr := csv.NewReader(bufio.NewReaderSize(in, 1<<20))
@@ -141,13 +150,13 @@ func WriteParquet(fsys durable.FS, journal, path string) (err error) {
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
-		return fmt.Errorf("report journal %s: %w", journal, err)
+		return check, fmt.Errorf("report journal %s: %w", journal, err)
 	}
 	multi := len(header) == len(MultiHeader)
 	cr.FieldsPerRecord = len(header)
 	w, err := CreateParquet(fsys, path, reportSchemaOf(multi))
 	if err != nil {
-		return err
+		return check, err
 	}
 	defer func() {
 		if err != nil {
@@ -174,7 +183,7 @@ func WriteParquet(fsys durable.FS, journal, path string) (err error) {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("report journal %s: %w", journal, err)
+			return check, fmt.Errorf("report journal %s: %w", journal, err)
 		}
 		if multi {
 			file.Append(rec[0])
@@ -184,7 +193,7 @@ func WriteParquet(fsys durable.FS, journal, path string) (err error) {
 		c, err2 := strconv.ParseInt(rec[5], 10, 32)
 		a, err3 := strconv.ParseInt(rec[7], 10, 32)
 		if err1 != nil || err2 != nil || err3 != nil {
-			return fmt.Errorf("report journal %s: bad line for row %q", journal, rec[0])
+			return check, fmt.Errorf("report journal %s: bad line for row %q", journal, rec[0])
 		}
 		row.Append(r)
 		from.Append(rec[1])
@@ -195,8 +204,11 @@ func WriteParquet(fsys durable.FS, journal, path string) (err error) {
 		msg.Append(rec[6])
 		att.Append(int32(a))
 		if err := w.Row(); err != nil {
-			return err
+			return check, err
 		}
 	}
-	return w.Commit()
+	if err := w.Commit(); err != nil {
+		return check, err
+	}
+	return w.written(), nil
 }

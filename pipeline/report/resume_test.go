@@ -10,16 +10,23 @@ import (
 
 func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.csv")
-	content := "row,from_account,type,peer,status,code,message,attempts\n" +
-		"1,u,c2c,p,ok,0,,1\n" +
-		"2,u,c2c,q,failed,51007,gone,1\n" +
-		"3,u,group,\"g,1\",ok,0,,2\n" +
-		"4,u,c2c,r,unsent,0,not sent,0\n" +
-		"5,v,c2c,p,ok,0,,1\n" +
-		"6,v,c2c,q,o" // torn by a crash
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	rep, err := CreateCSV(nil, path, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	for _, l := range []Line{
+		{Row: 1, From: "u", Type: "c2c", Peer: "p", Status: StatusOK, Attempts: 1},
+		{Row: 2, From: "u", Type: "c2c", Peer: "q", Status: StatusFailed, Code: 51007, Message: "gone", Attempts: 1},
+		{Row: 3, From: "u", Type: "group", Peer: "g,1", Status: StatusOK, Attempts: 2},
+		{Row: 4, From: "u", Type: "c2c", Peer: "r", Status: StatusUnsent, Message: "not sent"},
+		{Row: 5, From: "v", Type: "c2c", Peer: "p", Status: StatusOK, Attempts: 1},
+	} {
+		rep.Write(l)
+	}
+	if err := rep.Close(); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, "6,v,c2c,q,o") // torn by a crash, after the last checkpoint
 	rep, done, err := ResumeCSV(path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +41,9 @@ func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
 			t.Errorf("row %d kept", r)
 		}
 	}
+	if len(done.Notes) != 1 || !strings.Contains(done.Notes[0], "1 lines (11 bytes) at the end of "+path+" were written after its last checkpoint") {
+		t.Errorf("notes %q: the torn line is not said", done.Notes)
+	}
 	rep.Write(Line{Row: 2, From: "u", Type: "c2c", Peer: "q", Status: StatusOK, Attempts: 1})
 	if err := rep.Close(); err != nil {
 		t.Fatal(err)
@@ -43,6 +53,23 @@ func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
 	if string(b) != want {
 		t.Fatalf("report after resume:\n%s\nwant:\n%s", b, want)
 	}
+	// The resumed journal proves itself in turn.
+	if _, done, err := ResumeCSV(path, nil); err != nil || done.Len() != 4 || len(done.Notes) != 0 {
+		t.Fatalf("second resume: %v, %d rows, notes %q", err, done.Len(), done.Notes)
+	}
+}
+
+// appendTo appends s to the file at path.
+func appendTo(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
 }
 
 func TestReportMetaRefusesChangedInput(t *testing.T) {
@@ -77,19 +104,25 @@ func TestRowSet(t *testing.T) {
 }
 
 // TestResumeBeforeTheFirstLine: a run killed before its header reached the
-// disk (an empty or torn first line) resumes with nothing done; and a new
-// report has its header on disk before any line is written.
+// disk (an empty or torn first line, no checkpoint yet) resumes with
+// nothing done, and says it dropped what it could not prove; and a new
+// report has its header and a checkpoint of it on disk before any line is
+// written.
 func TestResumeBeforeTheFirstLine(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{"empty": "", "torn header": "row,from_acc"} {
 		path := filepath.Join(dir, name+".csv")
 		os.WriteFile(path, []byte(content), 0o644)
+		os.WriteFile(CheckpointsOf(path), nil, 0o644)
 		rep, done, err := ResumeCSV(path, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if done.Len() != 0 {
 			t.Fatalf("%s: %d rows done", name, done.Len())
+		}
+		if (content == "") != (len(done.Notes) == 0) {
+			t.Errorf("%s: notes %q", name, done.Notes)
 		}
 		rep.Write(Line{Row: 1, From: "u", Type: "c2c", Peer: "p", Status: StatusOK, Attempts: 1})
 		rep.Close()
@@ -105,5 +138,9 @@ func TestResumeBeforeTheFirstLine(t *testing.T) {
 	defer rep.Close()
 	if b, _ := os.ReadFile(path); string(b) != "row,from_account,type,peer,status,code,message,attempts\n" {
 		t.Fatalf("a new report holds %q before its first line, want the header", b)
+	}
+	cps, _, err := readCheckpoints(CheckpointsOf(path))
+	if err != nil || len(cps) != 1 || cps[0].Size != 56 || cps[0].Lines != 1 {
+		t.Fatalf("a new report's checkpoints: %+v, %v; want one of its header", cps, err)
 	}
 }
