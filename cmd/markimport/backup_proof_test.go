@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"markimport/pipeline/durable/durabletest"
 	"markimport/sink/fakeim"
 )
 
@@ -103,4 +107,173 @@ func TestBackupKeysByType(t *testing.T) {
 	if m, _ := srv.Lookup("u", group); m.Standard != groupBefore.Standard || m.Custom != groupBefore.Custom {
 		t.Errorf("after the rollback the group x holds %016x %q, want %016x %q", m.Standard, m.Custom, groupBefore.Standard, groupBefore.Custom)
 	}
+}
+
+// mutate replaces a file's content by what change makes of it.
+func mutate(t *testing.T, path string, change func([]byte) []byte) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, change(b), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestImportRefusesUnprovenBackup: a backup cut by ten lines, edited, or
+// without its check file is refused as the input of run and verify
+// (exit 2, nothing sent, the message naming the file and what is wrong);
+// --force imports it as it is. Without the check, ten conversations were
+// silently not restored.
+func TestImportRefusesUnprovenBackup(t *testing.T) {
+	dir, in, rows := newInput(t, 65, 600)
+	srv, url := startEmulator(t, fakeim.Config{RateLimit: -1})
+	initialState(t, srv, rows, 11)
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	bk := filepath.Join(dir, "backup.csv")
+	if code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}, connArgs(url)...)...); code != exitSomeNotOK {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	whole, _ := os.ReadFile(bk)
+	check, _ := os.ReadFile(bk + ".check")
+	n := len(readCSVFile(t, bk, backupHeader)) - 1
+	for _, tc := range []struct {
+		name   string
+		damage func()
+		want   string
+	}{
+		{"ten lines cut off", func() {
+			mutate(t, bk, func(b []byte) []byte {
+				lines := strings.SplitAfter(string(b), "\n")
+				return []byte(strings.Join(lines[:len(lines)-11], ""))
+			})
+		}, "lost its end"},
+		{"a bit changed", func() {
+			mutate(t, bk, func(b []byte) []byte { return []byte(strings.Replace(string(b), ",1|", ",2|", 1)) })
+		}, "changed"},
+		{"check file missing", func() { os.Remove(bk + ".check") }, "no check file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.WriteFile(bk, whole, 0o644)
+			os.WriteFile(bk+".check", check, 0o644)
+			tc.damage()
+			writes := srv.Stats().APIs[fakeim.MarkContact].Requests
+			for _, args := range [][]string{
+				{"run", "--input", bk, "--report", filepath.Join(dir, "rb.csv"), "--overwrite"},
+				{"verify", "--input", bk, "--report", filepath.Join(dir, "v.csv"), "--overwrite"},
+			} {
+				code, _, stderr := runCLI(t, append(args, connArgs(url)...)...)
+				if code != exitUsage || !strings.Contains(stderr, bk) || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "--force") {
+					t.Errorf("%s of the damaged backup: exit %d %q, want 2 naming the file, saying %q and offering --force", args[0], code, stderr, tc.want)
+				}
+			}
+			if got := srv.Stats().APIs[fakeim.MarkContact].Requests; got != writes {
+				t.Errorf("%d requests sent by refused commands", got-writes)
+			}
+			code, _, stderr := runCLI(t, append([]string{"run", "--input", bk, "--report", filepath.Join(dir, "rb.csv"), "--overwrite", "--force"}, connArgs(url)...)...)
+			if code != exitOK {
+				t.Fatalf("--force: exit %d\n%s", code, stderr)
+			}
+			if tc.name == "ten lines cut off" && int(srv.Stats().APIs[fakeim.MarkContact].Requests-writes) > n {
+				t.Errorf("more requests than rows")
+			}
+		})
+	}
+}
+
+// TestResumeRefusesBackupWithoutOkRows: after an interrupted run, a
+// backup journal that lost its end together with its checks (so that it
+// proves itself) lacks the rows of conversations the report has ok:
+// --resume --backup refuses (exit 2), naming how many and the first ones,
+// and sends nothing; --force continues.
+func TestResumeRefusesBackupWithoutOkRows(t *testing.T) {
+	dir, in, rows := newInput(t, 66, 3000)
+	srv := fakeim.New(fakeim.Config{SDKAppID: testAppID, Admins: []string{testAdmin}, SecretKey: testKey, RateLimit: -1})
+	initialState(t, srv, rows, 12)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var requests atomic.Int64
+	url := serveChecked(t, srv, func(string, []fakeim.Conversation) {
+		if requests.Add(1) == 20 {
+			cancel()
+		}
+	})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	bk, report := filepath.Join(dir, "backup.csv"), filepath.Join(dir, "r.csv")
+	args := append([]string{"run", "--input", in, "--report", report, "--backup", bk}, connArgs(url)...)
+	if code, _, stderr := runCLIContext(t, ctx, args...); code != exitInterrupted {
+		t.Fatalf("interrupted run: exit %d\n%s", code, stderr)
+	}
+	ok := 0
+	for _, l := range readReport(t, report) {
+		if l.status == "ok" {
+			ok++
+		}
+	}
+	if ok == 0 {
+		t.Fatal("the interrupted run reported no row ok: the test proves nothing")
+	}
+	// The journal and its checks lose their ends together: what is left is
+	// the header and its checkpoint, which prove each other.
+	journal := bk + ".journal.csv"
+	mutate(t, journal, func([]byte) []byte { return []byte(backupHeader + "\n") })
+	mutate(t, journal+".check", func(b []byte) []byte { return b[:123] })
+	writes := srv.Stats().APIs[fakeim.MarkContact].Requests
+	code, _, stderr := runCLI(t, append(args, "--resume")...)
+	if code != exitUsage || !strings.Contains(stderr, fmt.Sprintf("%d rows the report has ok", ok)) || !strings.Contains(stderr, "(user") || !strings.Contains(stderr, "--force") {
+		t.Fatalf("--resume --backup: exit %d %q, want 2 naming the %d ok rows without a backup row", code, stderr, ok)
+	}
+	if got := srv.Stats().APIs[fakeim.MarkContact].Requests; got != writes {
+		t.Errorf("the refused resume sent %d requests", got-writes)
+	}
+	if code, _, stderr := runCLI(t, append(args, "--resume", "--force")...); code != exitSomeNotOK {
+		t.Fatalf("--resume --backup --force: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestBackupFullDiskStops: when the backup journal cannot be written (a
+// full disk), no request is sent, the run stops with exit 3 and the
+// summary's stopped "backup", every row is reported, and the journal stays
+// for --resume, which finishes the run once there is room; the rollback
+// then restores every conversation.
+func TestBackupFullDiskStops(t *testing.T) {
+	dir, in, rows := newInput(t, 67, 800)
+	srv, url := startEmulator(t, fakeim.Config{RateLimit: -1})
+	before := initialState(t, srv, rows, 13)
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	bk, report, summary := filepath.Join(dir, "backup.csv"), filepath.Join(dir, "r.csv"), filepath.Join(dir, "s.json")
+	testBackupFS = &durabletest.Recorder{Fail: durabletest.FailWritesTo(".journal.csv", int64(len(backupHeader)+1))}
+	args := append([]string{"run", "--input", in, "--report", report, "--backup", bk, "--summary", summary}, connArgs(url)...)
+	code, _, stderr := runCLI(t, args...)
+	testBackupFS = nil
+	if code != exitFatal || !strings.Contains(stderr, "no space left") || !strings.Contains(stderr, "--resume") {
+		t.Fatalf("exit %d %q, want 3 naming the full disk and --resume", code, stderr)
+	}
+	if got := srv.Stats().APIs[fakeim.MarkContact].Requests; got != 0 {
+		t.Errorf("%d requests sent without their backup", got)
+	}
+	if sum := readSummary(t, summary); sum["stopped"] != "backup" || !strings.Contains(sum["stop_message"].(string), "backup journal") {
+		t.Errorf("summary stopped %v %v, want backup", sum["stopped"], sum["stop_message"])
+	}
+	rep := readReport(t, report)
+	if len(rep) != len(rows) {
+		t.Fatalf("%d report lines, want %d", len(rep), len(rows))
+	}
+	for row, l := range rep {
+		if l.status == "ok" || l.status == "unsent" && !strings.Contains(l.message, "backup journal") {
+			t.Fatalf("row %d: %+v", row, l)
+		}
+	}
+	if _, err := os.Stat(bk); err == nil {
+		t.Errorf("a finished backup after the failure")
+	}
+	if code, _, stderr := runCLI(t, append(args, "--resume")...); code != exitSomeNotOK {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	checkImportedOver(t, srv, rows, before)
+	if code, _, stderr := runCLI(t, append([]string{"run", "--input", bk, "--report", filepath.Join(dir, "rb.csv")}, connArgs(url)...)...); code != exitOK {
+		t.Fatalf("rollback: exit %d\n%s", code, stderr)
+	}
+	checkRolledBack(t, srv, rows, before)
 }

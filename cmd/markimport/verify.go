@@ -87,6 +87,9 @@ func (v *verifyRun) check() error {
 	if err := checkOutputs(ins, outs, v.in.Roots); err != nil {
 		return err
 	}
+	if err := v.checkBackupInputs(); err != nil {
+		return err
+	}
 	if _, err := os.Lstat(f.report); err == nil && !f.overwrite {
 		return fmt.Errorf("the verify report %s exists: pass --overwrite to replace it", f.report)
 	}
