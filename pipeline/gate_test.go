@@ -181,12 +181,12 @@ func TestBackupFailureStopsSending(t *testing.T) {
 			rep := &memReport{}
 			sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: s, Rate: 200,
 				Gate: &backup.Gate{Marks: &memMarks{}, Backup: w}})
+			if n := s.n.Load(); n != 0 {
+				t.Errorf("%d requests reached the sender after the backup failed", n)
+			}
 			var we *backup.WriteError
 			if !errors.As(err, &we) || !errors.Is(err, durabletest.ErrNoSpace) {
 				t.Fatalf("Run: %v, want the backup's write error", err)
-			}
-			if n := s.n.Load(); n != 0 {
-				t.Errorf("%d requests reached the sender after the backup failed", n)
 			}
 			if sum.Stopped != "backup" || !strings.Contains(sum.StopMessage, "no space") {
 				t.Errorf("stopped %q %q, want backup", sum.Stopped, sum.StopMessage)

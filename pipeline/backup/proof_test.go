@@ -257,3 +257,28 @@ func parquetMeta(t *testing.T, path string) string {
 	}
 	return *v
 }
+
+// TestParquetVouchesOnlyForProvenRows: the conversion to Parquet reads
+// the journal back and checks it against its last checkpoint, so that a
+// journal damaged on disk during the run never becomes a Parquet backup
+// whose metadata vouches for it; the journal stays.
+func TestParquetVouchesOnlyForProvenRows(t *testing.T) {
+	files := FilesOf(filepath.Join(t.TempDir(), "b.parquet"))
+	w, err := Create(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeBatches(t, w, 3, 3)
+	b, _ := os.ReadFile(files.Journal)
+	os.WriteFile(files.Journal, bytes.Replace(b, []byte("\nuser1,"), []byte("\nusex1,"), 1), 0o644)
+	var pe *ProofError
+	if err := w.Finish(); !errors.As(err, &pe) {
+		t.Fatalf("Finish over a damaged journal: %v, want a refusal", err)
+	}
+	if _, err := os.Stat(files.Final); err == nil {
+		t.Errorf("a Parquet backup was written")
+	}
+	if _, err := os.Stat(files.Journal); err != nil {
+		t.Errorf("the journal is gone: %v", err)
+	}
+}
