@@ -159,7 +159,7 @@ func rowEnds(t *testing.T, path string) map[string]int64 {
 // first rows already fail), the run stops with Stopped "backup", and
 // every row is reported unsent saying why.
 func TestBackupFailureStopsSending(t *testing.T) {
-	header := int64(len("from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type\n"))
+	header := int64(len("\ufefffrom_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type\n"))
 	for _, tc := range []struct {
 		name string
 		fail func(durabletest.Op) error

@@ -131,7 +131,7 @@ func changedConversations(rows []testRow, before map[convKey]fakeim.Mark) map[co
 }
 
 // backupHeader is a backup's header.
-const backupHeader = "from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type"
+const backupHeader = "\ufefffrom_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type"
 
 // serveChecked serves srv on loopback, calling check with the user and
 // conversations of every mark_contact request before the emulator takes
@@ -354,7 +354,7 @@ func TestBackupReadFailureSendsNothing(t *testing.T) {
 		t.Errorf("%d mark_contact requests, want 1 (alice's)", got)
 	}
 	b, _ := os.ReadFile(bk)
-	want := "from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type\n" +
+	want := backupHeader + "\n" +
 		"alice,c2c,bob,,,1,old,3\n" +
 		"alice,c2c,carol,,,3,,1\n"
 	if string(b) != want {
@@ -496,7 +496,7 @@ func TestFakeStateRehearsal(t *testing.T) {
 			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
 		}
 	}
-	want := "from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type\n"
+	want := backupHeader + "\n"
 	b, _ := os.ReadFile(bk)
 	for _, row := range []string{"alice,c2c,bob,,,1|4,old,3\n", "alice,group,,g1,,2,,1\n", "bob,c2c,carol,,,7,,3\n"} {
 		if !strings.Contains(string(b), row) {

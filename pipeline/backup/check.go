@@ -36,7 +36,7 @@ import (
 // check serves both formats.
 //
 // A file claims to be a markimport backup by its shape: a CSV file whose
-// first line is exactly Header (no byte-order mark, "\n"), a Parquet file
+// first line is exactly headerLine (a byte-order mark, Header, "\n"), a Parquet file
 // whose columns are exactly Header and whose metadata holds
 // ParquetMetaKey. A rejects file of a backup (the backup's columns plus
 // status, code, message) does not claim to be one.
@@ -156,8 +156,15 @@ func (e *ProofError) Error() string {
 	return fmt.Sprintf("the backup %s does not prove itself: %s", e.Path, e.Why)
 }
 
-// headerLine is the backup's first line as markimport writes it.
-var headerLine = strings.Join(Header, ",") + "\n"
+// headerLine is the backup's first line as markimport writes it: a
+// byte-order mark (which markimport, like most CSV readers, skips) and
+// the header, ending in "\n". The mark sets the backup apart from an
+// export that happens to have the same columns in the same order; an
+// export written by Excel with a mark ends its lines in "\r\n".
+var headerLine = bom + strings.Join(Header, ",") + "\n"
+
+// bom is the UTF-8 byte-order mark.
+const bom = "\ufeff"
 
 // claimsCSV reports whether the CSV file at path starts with the backup's
 // header line, byte for byte.

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,6 +94,18 @@ func TestBackupSyncs(t *testing.T) {
 			}
 			inOrder(t, "Resume", opsString(rec.Ops(), dir), "write "+j+".tmp", "sync "+j+".tmp",
 				"sync "+c+".tmp", "rename "+c+".tmp -> "+c, "syncdir .", "rename "+j+".tmp -> "+j, "syncdir .")
+			w.Keep()
+			// A row after the last checkpoint (a kill between the two
+			// syncs) is dropped, and the journal synced at once: a
+			// finished backup never holds it again after a crash.
+			f, _ := os.OpenFile(filepath.Join(dir, j), os.O_WRONLY|os.O_APPEND, 0)
+			f.WriteString("late,c2c,p,,1,,,1\n")
+			f.Close()
+			rec.Reset()
+			if w, err = Resume(files, false, nil); err != nil {
+				t.Fatal(err)
+			}
+			inOrder(t, "Resume after a kill", opsString(rec.Ops(), dir), "open "+j, "sync "+j)
 			w.Keep()
 		})
 	}

@@ -275,21 +275,7 @@ func resumeJournal(files Files, force bool, log func(msg string, args ...any)) (
 	if extra > 0 {
 		log("backup journal: rows written after its last checkpoint were dropped (never proven, so none of their requests was sent)", "journal", files.Journal, "bytes", extra)
 	}
-	if st, err := os.Stat(files.Journal); err == nil && st.Size() > sum.size {
-		if err := os.Truncate(files.Journal, sum.size); err != nil {
-			return nil, fmt.Errorf("backup: %w", err)
-		}
-	}
-	known := spill.NewHashSet()
-	w := newWriter(files, nil, nil, known, sum)
-	if sum.rows > 0 {
-		if err := eachRow(files.Journal, "csv", func(r *Row) error { known.Add(w.key(r.From, r.Conv)); w.kept++; return nil }); err != nil {
-			return nil, err
-		}
-	}
-	if w.kept != sum.rows {
-		return nil, fmt.Errorf("backup journal %s: %d rows read as an input, %d proven", files.Journal, w.kept, sum.rows)
-	}
+	w := newWriter(files, nil, nil, spill.NewHashSet(), sum)
 	w.proven = sum.checkpoint()
 	if reprove {
 		if err := durable.WriteFile(fsys, files.JournalCheck, w.proven.record()); err != nil {
@@ -299,15 +285,45 @@ func resumeJournal(files Files, force bool, log func(msg string, args ...any)) (
 	if err := w.open(os.O_APPEND); err != nil {
 		return nil, err
 	}
+	// What was not proven goes, durably: the next checkpoint follows the
+	// last one believed, and a finished backup holds no unproven byte.
+	if err := w.dropAfter(files.Journal, w.f, sum.size); err != nil {
+		w.close()
+		return nil, err
+	}
 	if torn && !reprove {
-		// The next checkpoint follows the last one believed; the
-		// truncation is made durable with it.
-		if err := w.ck.Truncate(good); err != nil {
+		if err := w.dropAfter(files.JournalCheck, w.ck, good); err != nil {
 			w.close()
-			return nil, fmt.Errorf("backup: %w", err)
+			return nil, err
+		}
+	}
+	if sum.rows > 0 {
+		err := eachRow(files.Journal, "csv", func(r *Row) error { w.known.Add(w.key(r.From, r.Conv)); w.kept++; return nil })
+		if err == nil && w.kept != sum.rows {
+			err = fmt.Errorf("backup journal %s: %d rows read as an input, %d proven", files.Journal, w.kept, sum.rows)
+		}
+		if err != nil {
+			w.close()
+			return nil, err
 		}
 	}
 	return w, nil
+}
+
+// dropAfter truncates the file f (at path) to size, when it is longer,
+// and makes that durable.
+func (w *Writer) dropAfter(path string, f durable.File, size int64) error {
+	st, err := f.Stat()
+	if err != nil || st.Size() <= size {
+		return err
+	}
+	if err := f.Truncate(size); err != nil {
+		return &WriteError{Path: path, Err: err}
+	}
+	if err := f.Sync(); err != nil {
+		return &WriteError{Path: path, Err: err}
+	}
+	return nil
 }
 
 // resumeFinished copies the finished backup into a new journal, renamed
@@ -333,6 +349,7 @@ func resumeFinished(files Files, force bool, log func(msg string, args ...any)) 
 		fsys.Remove(tmp)
 		return nil, fmt.Errorf("backup %s: %w", files.Final, err)
 	}
+	w.pending.WriteString(bom)
 	w.cw.Write(Header)
 	err = eachRow(files.Final, "", func(r *Row) error {
 		known.Add(w.key(r.From, r.Conv))

@@ -121,6 +121,7 @@ func proveParquet(path string) (claimed bool, err error) {
 	}
 	defer rr.Release()
 	t := newTally()
+	t.Write([]byte(bom))
 	cw := csv.NewWriter(&t)
 	cw.Write(Header)
 	rec := make([]string, len(Header))

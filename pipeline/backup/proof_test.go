@@ -194,10 +194,16 @@ func TestFinishedBackupProvesItself(t *testing.T) {
 	t.Run("not claimed", func(t *testing.T) {
 		dir := t.TempDir()
 		rejects := filepath.Join(dir, "rejects.csv")
-		os.WriteFile(rejects, []byte(strings.Join(Header, ",")+",status,code,message\nu,c2c,p,,1,,,1,failed,51012,x\n"), 0o644)
+		os.WriteFile(rejects, []byte(bom+strings.Join(Header, ",")+",status,code,message\nu,c2c,p,,1,,,1,failed,51012,x\n"), 0o644)
+		// An export with the backup's columns in its order, without the
+		// byte-order mark, or written by Excel (a mark, "\r\n").
+		export := filepath.Join(dir, "export.csv")
+		os.WriteFile(export, []byte(strings.Join(Header, ",")+"\nu,c2c,p,,1,,,1\n"), 0o644)
+		excel := filepath.Join(dir, "excel.csv")
+		os.WriteFile(excel, []byte(bom+strings.Join(Header, ",")+"\r\nu,c2c,p,,1,,,1\r\n"), 0o644)
 		plain := filepath.Join(dir, "plain.parquet")
 		rewriteParquet(t, plain, []byte(headerLine+"u,c2c,p,,1,,,1\n"), false)
-		for _, p := range []string{rejects, plain} {
+		for _, p := range []string{rejects, export, excel, plain} {
 			if err := CheckInput(p, strings.HasSuffix(p, ".parquet")); err != nil {
 				t.Errorf("%s: %v", p, err)
 			}
