@@ -36,8 +36,8 @@ import (
 // check serves both formats.
 //
 // A file claims to be a markimport backup by its shape: a CSV file whose
-// first line is exactly headerLine (a byte-order mark, Header, "\n"), a Parquet file
-// whose columns are exactly Header and whose metadata holds
+// first line is exactly headerLine (a byte-order mark, Header, "\n"), a
+// Parquet file whose columns are exactly Header and whose metadata holds
 // ParquetMetaKey. A rejects file of a backup (the backup's columns plus
 // status, code, message) does not claim to be one.
 
@@ -283,7 +283,7 @@ func CheckInput(path string, parquet bool) error {
 		return &ProofError{Path: path, Why: fmt.Sprintf("its check file is damaged: %v", err)}
 	}
 	if cp == nil {
-		return &ProofError{Path: path, Why: fmt.Sprintf("it has the header of a markimport backup but no check file %s (the file that proves its rows complete and unchanged): it was copied without it, or is not the file markimport wrote", CheckOf(path))}
+		return &ProofError{Path: path, Why: fmt.Sprintf("it starts as a markimport backup does (a byte-order mark and the backup's header) but has no check file %s (the file that proves its rows complete and unchanged): it was copied without it, or is not the file markimport wrote", CheckOf(path))}
 	}
 	_, extra, err := proveCSV(path, *cp)
 	if err != nil {
