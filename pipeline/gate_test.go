@@ -188,7 +188,7 @@ func TestBackupFailureStopsSending(t *testing.T) {
 			if !errors.As(err, &we) || !errors.Is(err, durabletest.ErrNoSpace) {
 				t.Fatalf("Run: %v, want the backup's write error", err)
 			}
-			if sum.Stopped != "backup" || !strings.Contains(sum.StopMessage, "no space") {
+			if sum.Stopped != StoppedBackup || !strings.Contains(sum.StopMessage, "no space") {
 				t.Errorf("stopped %q %q, want backup", sum.Stopped, sum.StopMessage)
 			}
 			if len(rep.lines) != 150 {

@@ -165,6 +165,9 @@ type Stop interface {
 const (
 	StoppedInterrupted = "interrupted"
 	StoppedMaxInvalid  = "max-invalid"
+	// StoppedBackup: the backup's journal could not be written (the Stop
+	// error of pipeline/backup).
+	StoppedBackup = "backup"
 )
 
 // AllOK reports whether every row ended ok, unchanged or exists (or valid,
