@@ -26,7 +26,7 @@ lint:
 # needed: validate, import with a backup, roll back, verify the rollback.
 # The emulator keeps its marks between the steps in demo-im.json.
 demo: build
-	@rm -f demo-im.json demo-backup.csv
+	@rm -f demo-im.json demo-backup.csv demo-backup.csv.check
 	@echo "== validate: a dry run, nothing is sent"
 	-$(BIN) validate --input testdata/demo.csv --report demo-validate.csv --overwrite
 	@echo "== run against the built-in emulator, backing up what it changes"

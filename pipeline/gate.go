@@ -144,7 +144,7 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 		return
 	}
 	kept := items[:0:0]
-	exists := false
+	saved := false // an item held needs no request: not a failure
 	for i := range items {
 		v := verdicts[i]
 		req := mark.Request{From: from, Items: items[i : i+1]}
@@ -152,8 +152,15 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 		case mark.Send:
 			kept = append(kept, items[i])
 		case mark.HoldExists:
-			exists = true
+			saved = true
 			writeItems(r.rep, r.ctr, &req, nil, report.StatusExists, v.Message)
+		case mark.HoldSame:
+			// The read-back confirms the item as a sent one would.
+			saved = true
+			writeItems(r.rep, r.ctr, &req, nil, report.StatusUnchanged, v.Message)
+			if r.opts.State != nil {
+				r.opts.State.Confirmed(from, &items[i])
+			}
 		default:
 			writeItems(r.rep, r.ctr, &req, []mark.Outcome{{Code: v.Code, Message: v.Message}}, "")
 		}
@@ -165,7 +172,7 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 		for i := range packed {
 			packed[i].Seq = reqs[i].Seq
 		}
-		if exists {
+		if saved {
 			r.saved.Add(int64(len(reqs) - len(packed)))
 		}
 		reqs = packed

@@ -147,10 +147,20 @@ type Summary struct {
 	ReadRequests int64 `json:"read_requests,omitempty"`
 	// Stopped says why sending stopped early: StoppedInterrupted,
 	// StoppedMaxInvalid, StoppedReport (the report could not be written),
-	// or "fatal: CODE" (mark.FatalError.Stopped);
+	// "fatal: CODE" (mark.FatalError.Stopped), or what a Stop error names
+	// ("backup": its journal could not be written);
 	// StopMessage says it in words.
 	Stopped     string `json:"stopped,omitempty"`
 	StopMessage string `json:"stop_message,omitempty"`
+}
+
+// Stop is an error that stops the sending and says why in
+// Summary.Stopped: an output the run must write before a request may leave
+// could not be written (the backup's journal: "backup"). A *mark.FatalError
+// says it too.
+type Stop interface {
+	error
+	Stopped() string
 }
 
 // Why a run stopped early, in Summary.Stopped.
@@ -159,6 +169,9 @@ const (
 	StoppedMaxInvalid  = "max-invalid"
 	// StoppedReport: the report could not be written (ReportError).
 	StoppedReport = "report"
+	// StoppedBackup: the backup's journal could not be written (the Stop
+	// error of pipeline/backup).
+	StoppedBackup = "backup"
 )
 
 // AllOK reports whether every row ended ok, unchanged or exists (or valid,
@@ -503,6 +516,7 @@ func (r *run) run(parent context.Context) error {
 		}
 	}
 	var fe *mark.FatalError
+	var stop Stop
 	switch {
 	case errors.As(sendErr, &fe):
 		why := fmt.Sprintf("not sent: the run stopped on API error %d", fe.Code)
@@ -513,6 +527,8 @@ func (r *run) run(parent context.Context) error {
 		r.sum.Stopped, r.sum.StopMessage = fe.Stopped(), fe.Error()
 	case sendErr != nil && parent.Err() != nil:
 		r.sum.Stopped = StoppedInterrupted
+	case errors.As(sendErr, &stop):
+		r.sum.Stopped, r.sum.StopMessage = stop.Stopped(), sendErr.Error()
 	case sendErr != nil:
 		r.sum.Stopped, r.sum.StopMessage = "error", sendErr.Error()
 	}

@@ -112,7 +112,7 @@ type importFlags struct {
 	readRate               float64
 
 	// run only
-	fake, resume               bool
+	fake, resume, force        bool
 	fakeState                  string
 	sdkappid                   string
 	admin, region, endpoint    string
@@ -154,6 +154,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
 		fs.StringVar(&f.fakeState, "fake-state", "", "with --fake: the emulator starts from the marks saved in this file and saves its marks there at the end, so that rehearsals follow each other (run, rollback, verify)")
 		fs.BoolVar(&f.resume, "resume", false, "continue an interrupted run: keep the report's ok rows, send the rest")
+		fs.BoolVar(&f.force, "force", false, forceHelp)
 		fs.StringVar(&f.sdkappid, "sdkappid", os.Getenv("MARKIMPORT_SDKAPPID"), "the app's SDKAppID (env MARKIMPORT_SDKAPPID)")
 		fs.StringVar(&f.admin, "admin", os.Getenv("MARKIMPORT_ADMIN"), "an App admin account (env MARKIMPORT_ADMIN)")
 		fs.StringVar(&f.region, "region", "", "data centre: "+strings.Join(sink.RegionNames(), ", "))

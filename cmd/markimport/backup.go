@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
+	"markimport/pipeline"
 	"markimport/pipeline/backup"
+	"markimport/pipeline/durable"
 	"markimport/pipeline/mark"
+	"markimport/readers"
 	"markimport/sink"
 )
 
@@ -16,6 +23,15 @@ type backupRun struct {
 	gate  *backup.Gate
 	reads *sink.ReadClient
 }
+
+// testBackupFS, when a test sets it, is the file layer the backup is
+// written through (nil: the disk).
+var testBackupFS durable.FS
+
+// forceHelp is --force's help: what it lets through, and what that risks.
+const forceHelp = "import (run, verify --input) or continue (run --resume --backup) a markimport backup that does not prove itself complete and unchanged: " +
+	"cut, edited, its check file missing, or missing rows of conversations the report has ok. " +
+	"Risk: the conversations whose rows are missing or changed are not rolled back, or not as they were"
 
 // readConfig is the connection of the reads: the run's, paced at
 // --read-rate on a pacer of its own, since the read API's quota is not the
@@ -32,18 +48,27 @@ func (r *importRun) readConfig(write sink.Config, departure func(time.Time)) sin
 
 // startGate starts the read-back: with --backup (locked by claim) it
 // starts the backup (a fresh journal, or with --resume the one the
-// interrupted run left, or its finished backup).
-func (r *importRun) startGate(readCfg sink.Config) (*backupRun, error) {
+// interrupted run left, or its finished backup, which must prove
+// themselves and hold the row of every conversation the report has ok:
+// done).
+func (r *importRun) startGate(readCfg sink.Config, done mark.Rows) (*backupRun, error) {
 	b := &backupRun{}
 	if r.backup != "" {
 		files := backup.FilesOf(r.backup)
+		files.FS = testBackupFS
 		var err error
 		if r.resume {
-			b.w, err = backup.Resume(files, r.log.Warn)
+			b.w, err = backup.Resume(files, r.force, r.log.Warn)
+			if err == nil {
+				err = r.checkResumed(b.w, done)
+			}
 		} else {
 			b.w, err = backup.Create(files)
 		}
 		if err != nil {
+			if b.w != nil {
+				b.w.Keep()
+			}
 			return nil, err
 		}
 		if b.w.Kept() > 0 {
@@ -60,4 +85,76 @@ func (r *importRun) startGate(readCfg sink.Config) (*backupRun, error) {
 	b.reads = reads
 	b.gate = &backup.Gate{Marks: reads, Backup: b.w, InsertOnly: r.mode == "insert"}
 	return b, nil
+}
+
+// checkResumed refuses to continue a backup that lacks the row of a
+// conversation the report being resumed has ok, unless --force.
+func (r *importRun) checkResumed(w *backup.Writer, done mark.Rows) error {
+	err := w.CheckResumed(r.in, r.ropts, done)
+	var ue *backup.UnbackedError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	if r.force {
+		r.log.Warn("--force: continuing a backup that lacks rows of conversations the report has ok; those conversations cannot be rolled back", "rows", ue.Rows, "conversations", ue.Conversations, "first", strings.Join(ue.First, ", "))
+		return nil
+	}
+	return fmt.Errorf("--resume --backup: the report %s and the backup disagree: %v. Put back the backup (and its .check file) from a copy taken before it was damaged, or pass --force to continue knowing that those conversations cannot be rolled back", r.report, err)
+}
+
+// endBackup closes the backup once the run is over: finished (renamed into
+// place, or converted to Parquet) when the run ended, kept as its journal
+// for --resume when it was interrupted, or it or the report could not be
+// written.
+func (r *importRun) endBackup(ctx context.Context, bk *backupRun, sum *pipeline.Summary, runErr error, reportFailed bool) error {
+	if bk == nil || bk.w == nil {
+		return runErr
+	}
+	sum.BackupRows = bk.w.Rows()
+	if ctx.Err() != nil || reportFailed || bk.w.Err() != nil {
+		// The journal stays, durable and proven as far as its checkpoints
+		// go, and a valid input; --resume continues it. The exit does not
+		// wait for a conversion.
+		if err := bk.w.Keep(); err != nil && runErr == nil {
+			runErr = err
+		}
+		r.log.Info("backup journal kept for --resume", "path", bk.w.Journal(), "rows_this_run", bk.w.Rows())
+		return runErr
+	}
+	// The backup holds the rows of every conversation a request may have
+	// changed; a later --resume continues it.
+	if err := bk.w.Finish(); err != nil {
+		fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))
+		if runErr == nil {
+			runErr = err
+		}
+		return runErr
+	}
+	r.log.Info("backup written", "path", r.backup, "rows", bk.w.Kept()+bk.w.Rows(), "rows_this_run", bk.w.Rows(), "read_requests", sum.ReadRequests)
+	return runErr
+}
+
+// checkBackupInputs refuses an input file that claims to be a markimport
+// backup (its exact header, or its Parquet metadata) and does not prove
+// itself: importing it would restore fewer conversations, or other marks,
+// than the backup held. --force lets it through, with a warning.
+func (c *command) checkBackupInputs() error {
+	for _, p := range c.in.Parts {
+		if p.Path == "-" || strings.HasSuffix(p.Path, ".gz") || strings.HasSuffix(p.Path, ".zst") {
+			continue // markimport never writes a backup there
+		}
+		err := backup.CheckInput(p.Path, c.in.Format == readers.Parquet)
+		var pe *backup.ProofError
+		switch {
+		case err == nil:
+		case !errors.As(err, &pe):
+			return fmt.Errorf("--input %s: %w", p.Path, err)
+		case c.force:
+			c.log.Warn("--force: importing a backup that does not prove itself; conversations whose rows are missing or changed are not restored as they were", "input", p.Path, "why", pe.Why)
+		default:
+			return fmt.Errorf("--input: %v. Importing it would restore fewer conversations, or other marks, than the backup held; "+
+				"put back the file (and its .check) from a copy, or pass --force to import it as it is", err)
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"maps"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"markimport/pipeline/durable/durabletest"
 	"markimport/sink/fakeim"
 )
 
@@ -129,7 +131,7 @@ func changedConversations(rows []testRow, before map[convKey]fakeim.Mark) map[co
 }
 
 // backupHeader is a backup's header.
-const backupHeader = "from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type"
+const backupHeader = "\ufefffrom_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type"
 
 // serveChecked serves srv on loopback, calling check with the user and
 // conversations of every mark_contact request before the emulator takes
@@ -236,7 +238,11 @@ func TestBackupAndRollback(t *testing.T) {
 }
 
 // TestBackupBeforeEveryWrite: every mark_contact request that reaches the
-// server finds the rows of its conversations already in the backup.
+// server finds the rows of its conversations durable in the backup: the
+// journal written and synced, and a checkpoint proving them synced after,
+// as the backup's file layer recorded its calls at that moment (not what
+// the page cache holds). Where each row lies is read from the finished
+// backup afterwards.
 func TestBackupBeforeEveryWrite(t *testing.T) {
 	dir, in, rows := newInput(t, 62, 800)
 	bk := filepath.Join(dir, "backup.csv")
@@ -244,29 +250,73 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 	before := initialState(t, srv, rows, 4)
 	changed := changedConversations(rows, before)
 	var mu sync.Mutex
-	checked, missing := 0, 0
-	url := serveChecked(t, srv, func(from string, convs []fakeim.Conversation) {
-		b, _ := os.ReadFile(bk + ".journal.csv")
+	var written, synced, proven int64
+	testBackupFS = &durabletest.Recorder{Hook: func(op durabletest.Op) {
 		mu.Lock()
 		defer mu.Unlock()
-		for _, c := range convs {
-			checked++
-			line := "\n" + from + ",c2c," + c.Peer + ",,"
-			if c.Type == fakeim.Group {
-				line = "\n" + from + ",group,," + c.Peer + ","
-			}
-			if changed[convKey{from, c}] && !bytes.Contains(b, []byte(line)) {
-				missing++
-			}
+		switch base := filepath.Base(op.Path); {
+		case op.Err != nil:
+		case base == "backup.csv.journal.csv" && op.Kind == durabletest.Write:
+			written += int64(op.N)
+		case base == "backup.csv.journal.csv" && op.Kind == durabletest.Sync:
+			synced = written
+		case base == "backup.csv.journal.csv.check" && op.Kind == durabletest.Sync:
+			proven = synced
 		}
+	}}
+	defer func() { testBackupFS = nil }()
+	type arrival struct {
+		from   string
+		convs  []fakeim.Conversation
+		proven int64
+	}
+	var arrivals []arrival
+	url := serveChecked(t, srv, func(from string, convs []fakeim.Conversation) {
+		mu.Lock()
+		arrivals = append(arrivals, arrival{from, convs, proven})
+		mu.Unlock()
 	})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}, connArgs(url)...)...)
 	if code != exitSomeNotOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	if checked == 0 || missing != 0 {
-		t.Fatalf("%d of %d conversations were written before their backup row", missing, checked)
+	// Where each conversation's row ends in the backup, which is the
+	// journal renamed.
+	f, err := os.Open(bk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cr := csv.NewReader(f)
+	cr.Read()
+	ends := map[convKey]int64{}
+	for {
+		rec, err := cr.Read()
+		if err != nil {
+			break
+		}
+		c := fakeim.Conversation{Type: fakeim.C2C, Peer: rec[2]}
+		if rec[1] == "group" {
+			c = fakeim.Conversation{Type: fakeim.Group, Peer: rec[3]}
+		}
+		ends[convKey{rec[0], c}] = cr.InputOffset()
+	}
+	checked, early := 0, 0
+	for _, a := range arrivals {
+		for _, c := range a.convs {
+			end, ok := ends[convKey{a.from, c}]
+			switch {
+			case !ok && changed[convKey{a.from, c}]:
+				t.Fatalf("%s %v was changed and has no backup row", a.from, c)
+			case ok && end > a.proven:
+				early++
+			}
+			checked++
+		}
+	}
+	if checked == 0 || early != 0 {
+		t.Fatalf("%d of %d conversations reached the server before their backup row was proven durable", early, checked)
 	}
 }
 
@@ -304,7 +354,7 @@ func TestBackupReadFailureSendsNothing(t *testing.T) {
 		t.Errorf("%d mark_contact requests, want 1 (alice's)", got)
 	}
 	b, _ := os.ReadFile(bk)
-	want := "from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type\n" +
+	want := backupHeader + "\n" +
 		"alice,c2c,bob,,,1,old,3\n" +
 		"alice,c2c,carol,,,3,,1\n"
 	if string(b) != want {
@@ -446,7 +496,7 @@ func TestFakeStateRehearsal(t *testing.T) {
 			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
 		}
 	}
-	want := "from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type\n"
+	want := backupHeader + "\n"
 	b, _ := os.ReadFile(bk)
 	for _, row := range []string{"alice,c2c,bob,,,1|4,old,3\n", "alice,group,,g1,,2,,1\n", "bob,c2c,carol,,,7,,3\n"} {
 		if !strings.Contains(string(b), row) {

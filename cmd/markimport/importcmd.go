@@ -204,7 +204,13 @@ func (r *importRun) check() error {
 	}
 	// Whether an existing output may be replaced is judged under its lock
 	// (claim).
-	return checkOutputs(r.inputFiles(), r.outputs(), r.in.Roots)
+	if err := checkOutputs(r.inputFiles(), r.outputs(), r.in.Roots); err != nil {
+		return err
+	}
+	if !r.dry {
+		return r.checkBackupInputs()
+	}
+	return nil
 }
 
 // outputs are the files the run may write, each with the file written
@@ -328,7 +334,7 @@ func (r *importRun) run(ctx context.Context) int {
 	var bk *backupRun
 	if r.backup != "" || r.mode == "insert" {
 		var err error
-		if bk, err = r.startGate(readCfg); err != nil {
+		if bk, err = r.startGate(readCfg, done); err != nil {
 			if journal != nil {
 				journal.Abandon()
 			}
@@ -394,27 +400,7 @@ func (r *importRun) run(ctx context.Context) int {
 	if bk != nil {
 		sum.ReadRequests = bk.gate.Reads.Load()
 	}
-	if bk != nil && bk.w != nil && (ctx.Err() != nil || reportFailed) {
-		// Interrupted: the journal stays, durable and a valid input, and
-		// --resume continues it; the exit does not wait for a conversion.
-		sum.BackupRows = bk.w.Rows()
-		if err := bk.w.Keep(); err != nil && runErr == nil {
-			runErr = err
-		}
-		r.log.Info("backup journal kept for --resume", "path", bk.w.Journal(), "rows_this_run", bk.w.Rows())
-	} else if bk != nil && bk.w != nil {
-		// The backup holds the rows of every conversation a request may
-		// have changed; a later --resume continues it.
-		sum.BackupRows = bk.w.Rows()
-		if err := bk.w.Finish(); err != nil {
-			fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))
-			if runErr == nil {
-				runErr = err
-			}
-		} else {
-			r.log.Info("backup written", "path", r.backup, "rows", bk.w.Kept()+bk.w.Rows(), "rows_this_run", bk.w.Rows(), "read_requests", sum.ReadRequests)
-		}
-	}
+	runErr = r.endBackup(ctx, bk, &sum, runErr, reportFailed)
 	if journal != nil && reportFailed {
 		journal.Abandon()
 	} else if journal != nil {

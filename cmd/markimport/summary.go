@@ -191,6 +191,11 @@ func (c *command) endCode(ctx context.Context, allOK bool, err error, e ending) 
 	case err != nil && ctx.Err() != nil:
 		fmt.Fprintf(c.stderr, "markimport %s: %s\n", c.name, e.interrupted)
 		return exitInterrupted
+	case errors.As(err, new(pipeline.Stop)):
+		// An output that must be written before a request leaves could
+		// not be: the run stopped sending, as on a fatal answer.
+		fmt.Fprintf(c.stderr, "markimport %s: stopped: %s\nRows not sent are reported unsent; fix the cause (a full disk, say), then run again with --resume.\n", c.name, sink.Redact(err.Error()))
+		return exitFatal
 	case err != nil:
 		fmt.Fprintf(c.stderr, "markimport %s: %s\n", c.name, sink.Redact(err.Error()))
 		return max(code, exitSomeNotOK)

@@ -100,6 +100,9 @@ func (v *verifyRun) check() error {
 	if err := checkOutputs(ins, outs, v.in.Roots); err != nil {
 		return err
 	}
+	if err := v.checkBackupInputs(); err != nil {
+		return err
+	}
 	var err error
 	if v.ropts, err = f.readerOptions(); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"markimport/pipeline/durable/durabletest"
 	"markimport/pipeline/mark"
 )
 
@@ -42,7 +44,7 @@ func TestRestore(t *testing.T) {
 			got := ""
 			if ok {
 				var b strings.Builder
-				w := newWriter(Files{}, nil, nil)
+				w := newWriter(Files{}, nil, nil, nil, newTally())
 				w.cw.Write(row.Record())
 				w.cw.Flush()
 				b.Write(w.pending.Bytes())
@@ -84,7 +86,7 @@ func readBack(t *testing.T, path, format string) map[string]Row {
 	t.Helper()
 	out := map[string]Row{}
 	err := eachRow(path, format, func(r *Row) error {
-		k := r.From + "/" + r.Conv.Peer
+		k := r.From + "/" + r.Conv.TypeName() + "/" + r.Conv.Peer
 		if _, dup := out[k]; dup {
 			t.Errorf("%s: %s twice", path, k)
 		}
@@ -104,7 +106,7 @@ func checkRows(t *testing.T, got map[string]Row, users, per int) {
 	}
 	for u := range users {
 		for k := range per {
-			r := got["user"+strconv.Itoa(u)+"/p"+strconv.Itoa(k)]
+			r := got["user"+strconv.Itoa(u)+"/c2c/p"+strconv.Itoa(k)]
 			if want := hostile[(u+k)%len(hostile)]; r.Custom != want || r.Set != 1<<k || r.Opt != mark.OptBoth {
 				t.Fatalf("user%d p%d: %+v, want set %d custom %q", u, k, r, k, want)
 			}
@@ -133,7 +135,7 @@ func TestWriterRoundTrip(t *testing.T) {
 			}
 			// Resumed from the finished backup: its rows are known, and
 			// the new ones join them.
-			w, err = Resume(files, nil)
+			w, err = Resume(files, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,43 +153,83 @@ func TestWriterRoundTrip(t *testing.T) {
 	}
 }
 
-// TestResumeTornJournal: a journal cut anywhere by a kill is continued
-// from its last complete row.
+// TestResumeTornJournal: a kill can leave, after the journal's last
+// checkpoint, rows written (and even synced) whose checkpoint never became
+// durable, cut anywhere, and a checkpoint record torn anywhere: none of
+// their requests was sent. --resume continues from the last checkpoint,
+// dropping the rest, whatever the cut.
 func TestResumeTornJournal(t *testing.T) {
 	dir := t.TempDir()
 	files := FilesOf(filepath.Join(dir, "b.csv"))
+	// Four checkpoints are written: the header's and three batches';
+	// the fourth batch's is refused, as by a kill before it was durable.
+	rec := &durabletest.Recorder{Fail: durabletest.FailWritesTo(".journal.csv.check", 4*recordLen)}
+	files.FS = rec
 	w, err := Create(files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeRows(t, w, 6, 5)
-	w.close()
+	for b := range 4 {
+		rows := []Row{}
+		for k := range 5 {
+			rows = append(rows, Row{From: "user" + strconv.Itoa(b), Conv: mark.Conversation{Type: mark.C2C, Peer: "p" + strconv.Itoa(k)},
+				Set: 1 << k, Custom: hostile[(b+k)%len(hostile)], Opt: mark.OptBoth})
+		}
+		err := w.Write(rows)
+		if (err != nil) != (b == 3) {
+			t.Fatalf("batch %d: %v", b, err)
+		}
+	}
+	w.Keep()
+	files.FS = nil
 	whole, _ := os.ReadFile(files.Journal)
-	header := len(strings.Join(Header, ",")) + 1
-	for cut := 0; cut <= len(whole); cut++ {
-		os.WriteFile(files.Journal, whole[:cut], 0o644)
-		w, err := Resume(files, nil)
-		if err != nil {
-			t.Fatalf("cut at %d: %v", cut, err)
-		}
-		w.Write([]Row{{From: "late", Conv: mark.Conversation{Type: mark.Group, Peer: "g"}, Set: 1, Opt: mark.OptStandard}})
-		w.close()
-		got := readBack(t, files.Journal, "csv")
-		if _, ok := got["late/g"]; !ok {
-			t.Fatalf("cut at %d: the row written after the resume is lost", cut)
-		}
-		kept := 0
-		for k, r := range got {
-			if k == "late/g" {
-				continue
+	checks, _ := os.ReadFile(files.JournalCheck)
+	if len(checks) != 4*recordLen {
+		t.Fatalf("%d bytes of checkpoints, want 4 records", len(checks))
+	}
+	proven, _ := parseRecord(checks[3*recordLen:])
+	before, _ := parseRecord(checks[2*recordLen : 3*recordLen])
+	if proven.Rows != 15 || int64(len(whole)) <= proven.Size {
+		t.Fatalf("the journal holds %d bytes, its last checkpoint %+v", len(whole), proven)
+	}
+	resume := func(journal, check []byte) (*Writer, error) {
+		os.WriteFile(files.Journal, journal, 0o644)
+		os.WriteFile(files.JournalCheck, check, 0o644)
+		return Resume(files, false, nil)
+	}
+	for cut := proven.Size; cut <= int64(len(whole)); cut++ {
+		for _, tc := range []struct {
+			check []byte
+			want  checkpoint
+		}{{checks, proven}, {checks[:len(checks)-1-int(cut)%recordLen], before}} {
+			w, err := resume(whole[:cut], tc.check)
+			if err != nil {
+				t.Fatalf("cut at %d: %v", cut, err)
 			}
-			kept++
-			if !w.Has(r.From, r.Conv) {
-				t.Fatalf("cut at %d: %s kept but not known", cut, k)
+			if w.Kept() != tc.want.Rows || w.proven != tc.want {
+				t.Fatalf("cut at %d: kept %d rows, want %d", cut, w.Kept(), tc.want.Rows)
+			}
+			w.Write([]Row{{From: "late", Conv: mark.Conversation{Type: mark.Group, Peer: "g"}, Set: 1, Opt: mark.OptStandard}})
+			w.close()
+			got := readBack(t, files.Journal, "csv")
+			if _, ok := got["late/group/g"]; !ok || int64(len(got)) != tc.want.Rows+1 {
+				t.Fatalf("cut at %d: %d rows after the resume, want %d and the new one", cut, len(got), tc.want.Rows)
+			}
+			for k, r := range got {
+				if k != "late/group/g" && !w.Has(r.From, r.Conv) {
+					t.Fatalf("cut at %d: %s kept but not known", cut, k)
+				}
+			}
+			if err := CheckInput(files.Journal, false); err != nil {
+				t.Fatalf("cut at %d: the continued journal does not prove itself: %v", cut, err)
 			}
 		}
-		if int64(kept) != w.Kept() || cut == len(whole) && kept != 30 || cut < header && kept != 0 {
-			t.Fatalf("cut at %d: %d rows kept, Kept %d", cut, kept, w.Kept())
+	}
+	// Cut before the last checkpoint: rows whose requests may have left
+	// are gone. Refused.
+	for _, cut := range []int64{0, 1, proven.Size - 1, before.Size, before.Size + 1} {
+		if _, err := resume(whole[:cut], checks); err == nil || !strings.Contains(err.Error(), "lost its end") {
+			t.Errorf("cut at %d, before the last checkpoint: %v", cut, err)
 		}
 	}
 }
@@ -195,12 +237,16 @@ func TestResumeTornJournal(t *testing.T) {
 func TestResumeRefusesWhatIsNotABackup(t *testing.T) {
 	dir := t.TempDir()
 	files := FilesOf(filepath.Join(dir, "b.csv"))
-	if _, err := Resume(files, nil); err == nil || !strings.Contains(err.Error(), "wrote none") {
+	if _, err := Resume(files, false, nil); err == nil || !strings.Contains(err.Error(), "wrote none") {
 		t.Errorf("no backup: %v", err)
 	}
 	os.WriteFile(files.Final, []byte("from_account,to_account,set_mark\nu,p,1\nu,p,x\n"), 0o644)
-	if _, err := Resume(files, nil); err == nil || !strings.Contains(err.Error(), "row 2") {
-		t.Errorf("a damaged backup: %v", err)
+	var pe *ProofError
+	if _, err := Resume(files, false, nil); !errors.As(err, &pe) || !strings.Contains(err.Error(), "check file") {
+		t.Errorf("a file without its check: %v", err)
+	}
+	if _, err := Resume(files, true, nil); err == nil || !strings.Contains(err.Error(), "row 2") {
+		t.Errorf("a damaged backup, with force: %v", err)
 	}
 }
 
@@ -225,7 +271,7 @@ func TestCarriageReturnLineFeed(t *testing.T) {
 		if err := w.Finish(); err != nil {
 			t.Fatal(err)
 		}
-		if got := readBack(t, files.Final, "")["u/p"]; got.Custom != row.Custom {
+		if got := readBack(t, files.Final, "")["u/c2c/p"]; got.Custom != row.Custom {
 			t.Errorf("%s gives back %q, want %q", name, got.Custom, row.Custom)
 		}
 	}

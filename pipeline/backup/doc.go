@@ -16,10 +16,13 @@
 //
 // The backup is a markimport input (CSV, or Parquet by its name). While a
 // run goes on, rows are appended to a CSV journal beside it, FILE.journal.csv,
-// and made durable (fsync, several users' rows at a time) before the
-// requests that change their conversations are sent; when the run ends the
+// and made durable (fsync, several users' rows at a time), then proven by a
+// durable checkpoint (check.go), before the requests that change their
+// conversations are sent; an item that would change nothing is not sent,
+// so that every request has its conversation's row. When the run ends the
 // journal becomes FILE (an interrupted run leaves the journal). A resumed
 // run (--resume) continues the journal, or the finished backup, and never
 // reads again a conversation that already has a row: a row always holds
-// the marks from before the first change.
+// the marks from before the first change. Every write goes through the
+// durable.FS of Files (the disk, or a test's recorder).
 package backup

@@ -29,13 +29,15 @@ type Reader interface {
 type Gate struct {
 	Marks Reader
 	// Backup, when set, receives the restore row of every item that will
-	// be sent and changes something (run --backup).
+	// be sent (run --backup); an item that would change nothing is held
+	// (mark.HoldSame), so that no request leaves without the row of its
+	// conversation.
 	Backup *Writer
 	// InsertOnly holds back every item whose conversation already holds
 	// marks (a standard bit set, or a custom mark) that the item would
-	// change (run --mode insert). An item that would change nothing there
-	// is sent: it is harmless, and it is how a resumed run finds the items
-	// its interrupted run had already written.
+	// change (run --mode insert). Without a backup, an item that would
+	// change nothing there is sent: it is harmless, and it is how a resumed
+	// run finds the items its interrupted run had already written.
 	InsertOnly bool
 	// Reads counts the search requests made.
 	Reads atomic.Int64
@@ -43,8 +45,10 @@ type Gate struct {
 
 // Admit reads back the conversations of from's items (those without a
 // backup row yet, unless InsertOnly needs them all), holds back the items
-// InsertOnly keeps, writes the restore rows of the others, and returns
-// once those rows are durable: every item not held may then be sent. When
+// InsertOnly keeps, and, with a backup, the items that would change
+// nothing (HoldSame), writes the restore rows of the others, and returns
+// once those rows are durable: every item not held may then be sent, and
+// every item sent has its conversation's row in the backup. When
 // a read fails, no item of the user is sent (each is held unsent with the
 // read's code): a conversation is never changed without its backup, nor
 // without knowing whether it held marks. A fatal answer, an interruption
@@ -93,22 +97,30 @@ func (g *Gate) Admit(ctx context.Context, from string, items []mark.Item) ([]mar
 	for j, i := range need {
 		it := &items[i]
 		prev, found := got[j/mark.MaxSearchItems][it.Conv]
-		if g.InsertOnly && found && (prev.Standard != 0 || prev.Custom != "") && Changes(it, prev, found) {
+		changes := Changes(it, prev, found)
+		if g.InsertOnly && found && (prev.Standard != 0 || prev.Custom != "") && changes {
 			verdicts[i] = mark.Verdict{Hold: mark.HoldExists, Message: "not sent: the server already holds marks for this conversation: " + Describe(prev)}
 			continue
 		}
-		if g.Backup == nil || g.Backup.Has(from, it.Conv) {
+		if g.Backup == nil {
+			continue
+		}
+		if g.Backup.Has(from, it.Conv) && changes {
 			continue
 		}
 		row, ok := Restore(from, it, prev, found)
-		switch {
-		case !ok:
-		case !g.Backup.Faithful(&row):
+		if !ok {
+			// Not sent, so that every request of a run with a backup has
+			// the row of its conversation: what --resume checks.
+			verdicts[i] = mark.Verdict{Hold: mark.HoldSame, Message: "not sent: the server already holds these marks (read back for the backup)"}
+			continue
+		}
+		if !g.Backup.Faithful(&row) {
 			verdicts[i] = mark.Verdict{Hold: mark.HoldUnsent, Message: "not sent: its custom mark before the run holds a carriage return and line feed, " +
 				"which a CSV backup cannot give back exactly (CSV reads them as one line feed): back it up with --backup FILE.parquet"}
-		default:
-			rows = append(rows, row)
+			continue
 		}
+		rows = append(rows, row)
 	}
 	if g.Backup != nil {
 		if err := g.Backup.Write(rows); err != nil {

@@ -2,37 +2,47 @@ package backup
 
 import (
 	"bufio"
+	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"markimport/pipeline/durable"
 	"markimport/pipeline/report"
 )
 
-// schema is the Parquet backup's: the columns of Header, all strings, as
-// the CSV backup holds them (set_mark "1|2"), which markimport reads as it
-// reads the CSV.
-var schema = func() *arrow.Schema {
-	fields := make([]arrow.Field, len(Header))
+// fields are the Parquet backup's columns: those of Header, all strings,
+// as the CSV backup holds them (set_mark "1|2"), which markimport reads as
+// it reads the CSV.
+var fields = func() []arrow.Field {
+	fs := make([]arrow.Field, len(Header))
 	for i, h := range Header {
-		fields[i] = arrow.Field{Name: h, Type: arrow.BinaryTypes.String}
+		fs[i] = arrow.Field{Name: h, Type: arrow.BinaryTypes.String}
 	}
-	return arrow.NewSchema(fields, nil)
+	return fs
 }()
 
 // writeParquet converts the CSV journal into the Parquet backup at path,
-// through a temporary file renamed into place. The journal is read byte
-// for byte (exactRecord), not as an input: see Faithful.
-func writeParquet(journal, path string) (err error) {
+// written beside it and renamed into place, its metadata holding cp (the
+// journal's last checkpoint). The journal is read byte for byte
+// (exactRecord), not as an input: see Faithful; and it is checked against
+// cp as it is read, so that the Parquet file never vouches for rows the
+// journal did not prove.
+func writeParquet(fsys durable.FS, journal, path string, cp checkpoint) (err error) {
 	in, err := os.Open(journal)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	w, err := report.CreateParquet(nil, path, schema)
+	md := arrow.NewMetadata([]string{ParquetMetaKey}, []string{string(cp.record())})
+	w, err := report.CreateParquet(fsys, path, arrow.NewSchema(fields, &md))
 	if err != nil {
 		return err
 	}
@@ -41,7 +51,8 @@ func writeParquet(journal, path string) (err error) {
 			w.Abort()
 		}
 	}()
-	br := bufio.NewReaderSize(in, 1<<20)
+	t := newTally()
+	br := bufio.NewReaderSize(io.TeeReader(in, &t), 1<<20)
 	var rec []string
 	for n := 0; ; n++ {
 		if rec, err = exactRecord(br, rec); err == io.EOF {
@@ -55,6 +66,7 @@ func writeParquet(journal, path string) (err error) {
 		if n == 0 {
 			continue // the header
 		}
+		t.rows++
 		for i, v := range rec {
 			w.B.Field(i).(*array.StringBuilder).Append(v)
 		}
@@ -62,8 +74,94 @@ func writeParquet(journal, path string) (err error) {
 			return err
 		}
 	}
-	if err = w.Commit(); err != nil {
+	if err = proveBytes(journal, &t, cp); err != nil {
 		return err
 	}
-	return syncDir(path)
+	return w.Commit()
+}
+
+// proveParquet checks a Parquet input. It claims to be a markimport
+// backup when its columns are exactly Header and its metadata holds
+// ParquetMetaKey; then the CSV form of its rows must be what that
+// checkpoint proves, else the error is a *ProofError.
+func proveParquet(path string) (claimed bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	defer func() {
+		if p := recover(); p != nil {
+			claimed, err = true, &ProofError{Path: path, Why: fmt.Sprintf("it is not a readable Parquet file: %v", p)}
+		}
+	}()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return false, nil // not a backup; reading it as an input says what is wrong
+	}
+	defer pf.Close()
+	meta := pf.MetaData().KeyValueMetadata().FindValue(ParquetMetaKey)
+	if meta == nil {
+		return false, nil
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		return true, &ProofError{Path: path, Why: err.Error()}
+	}
+	if sc, err := fr.Schema(); err != nil || !backupColumns(sc) {
+		return false, nil // another file made from a backup: a rejects file, say
+	}
+	cp, err := parseRecord([]byte(*meta))
+	if err != nil {
+		return true, &ProofError{Path: path, Why: fmt.Sprintf("the checkpoint in its metadata (%s) is damaged: %v", ParquetMetaKey, err)}
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return true, &ProofError{Path: path, Why: err.Error()}
+	}
+	defer rr.Release()
+	t := newTally()
+	t.Write([]byte(bom))
+	cw := csv.NewWriter(&t)
+	cw.Write(Header)
+	rec := make([]string, len(Header))
+	for rr.Next() {
+		b := rr.RecordBatch()
+		for i := range int(b.NumRows()) {
+			for c := range rec {
+				col := b.Column(c).(*array.String)
+				if col.IsNull(i) {
+					return true, &ProofError{Path: path, Why: fmt.Sprintf("row %d has a null %s: markimport writes none", t.rows+1, Header[c])}
+				}
+				rec[c] = col.Value(i)
+			}
+			cw.Write(rec)
+			t.rows++
+		}
+	}
+	if err := rr.Err(); err != nil && err != io.EOF {
+		return true, &ProofError{Path: path, Why: err.Error()}
+	}
+	cw.Flush()
+	if t.rows != cp.Rows {
+		return true, &ProofError{Path: path, Why: fmt.Sprintf("it holds %d rows, the checkpoint in its metadata proves %d: rows were removed or added", t.rows, cp.Rows)}
+	}
+	if err := proveBytes(path, &t, cp); err != nil {
+		return true, &ProofError{Path: path, Why: "its rows are not those the checkpoint in its metadata proves: a value was changed or rows were moved"}
+	}
+	return true, nil
+}
+
+// backupColumns reports whether sc has exactly the backup's columns, all
+// strings.
+func backupColumns(sc *arrow.Schema) bool {
+	if sc.NumFields() != len(Header) {
+		return false
+	}
+	for i, f := range sc.Fields() {
+		if f.Name != Header[i] || !arrow.TypeEqual(f.Type, arrow.BinaryTypes.String) {
+			return false
+		}
+	}
+	return true
 }

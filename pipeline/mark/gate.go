@@ -20,6 +20,11 @@ const (
 	// mode): its rows are reported exists, with the server's marks in the
 	// verdict's message.
 	HoldExists
+	// HoldSame keeps the item back because the read-back found its
+	// conversation already as the item would leave it: sending it would
+	// change nothing. Its rows are reported unchanged, with the verdict's
+	// message.
+	HoldSame
 )
 
 // Verdict is a gate's decision on one item: send it, or hold it back with
