@@ -183,23 +183,28 @@ func (c *command) stateOutput(dry bool) (output, error) {
 	}}, nil
 }
 
-// notAState refuses a folder that holds something else than a state.
+// notAState refuses a folder that holds other files and nothing of a
+// state: a --state that names the wrong folder (a home folder, an export)
+// is never taken over, not even with --full. A folder with something of a
+// state in it (a damaged state, or one with foreign files beside it) is
+// the state's to judge: state.Open refuses it, and --full sets it aside.
 func notAState(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("--state %s: %w", dir, err)
 	}
-	for _, e := range entries {
-		if e.Name() == "MANIFEST.json" {
-			return nil
-		}
-	}
+	stateLike, foreign := false, ""
 	for _, e := range entries {
 		switch n := e.Name(); {
-		case n == state.LockName, n == "MANIFEST.json.tmp", strings.HasPrefix(n, "gen-"), strings.HasPrefix(n, "pending-"):
-		default:
-			return fmt.Errorf("--state %s holds %s and no state: give --state a folder of its own (a new or empty one)", dir, n)
+		case n == state.LockName:
+		case n == "MANIFEST.json", n == "MANIFEST.json.tmp", strings.HasPrefix(n, "gen-"), strings.HasPrefix(n, "pending-"), strings.HasPrefix(n, "set-aside-"):
+			stateLike = true
+		case foreign == "":
+			foreign = n
 		}
+	}
+	if foreign != "" && !stateLike {
+		return fmt.Errorf("--state %s holds %s and no state: give --state a folder of its own (a new or empty one)", dir, foreign)
 	}
 	return nil
 }
