@@ -80,6 +80,8 @@ type Client struct {
 	sigRenewed time.Time
 
 	reach reachability
+	// sleep waits between tries (tests record it instead).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // New checks the configuration and returns a client.
@@ -103,6 +105,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, base: base, pacer: NewPacer(cfg.Rate, cfg.Margin), ctr: cfg.Counters, log: cfg.Log}
 	c.pacer.Hold(cfg.NotBefore)
 	c.reach.quiet = quietWarning
+	c.sleep = sleepCtx
 	if c.ctr == nil {
 		c.ctr = &mark.Counters{}
 	}

@@ -402,6 +402,33 @@ func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 		t.Errorf("throttled %d, want 1", ctr.Throttled.Load())
 	}
 
+	// The retry loop holds the pacer, which every worker waits at, not
+	// only the request that was answered: the pacer's own sleeps (on a test
+	// clock) show the hold, beside the retrying request's backoff.
+	c, err = New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &fakeClock{t: time.Unix(1700000000, 0)}
+	var held []time.Duration
+	c.pacer.now = clk.now
+	c.pacer.sleep = func(ctx context.Context, d time.Duration) error {
+		held = append(held, d)
+		return clk.sleep(ctx, d)
+	}
+	c.sleep = func(context.Context, time.Duration) error { return nil }
+	tries := 0
+	c.retry(context.Background(), nil, func() attempt {
+		tries++
+		if tries == 1 {
+			return attempt{class: Throttled, status: 429, code: CodeTransport, msg: "HTTP 429", sent: clk.now(), retryAfter: 5 * time.Second}
+		}
+		return attempt{class: OK, status: 200, sent: clk.now()}
+	})
+	if len(held) != 1 || held[0] != 5*time.Second {
+		t.Errorf("the pacer held requests %v after a Retry-After of 5 s, want 5 s", held)
+	}
+
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for v, want := range map[string]time.Duration{
 		"2": 2 * time.Second, "0": 0, "3600": MaxRetryAfter, "-1": 0, "1.5": 0, "soon": 0, "": 0,

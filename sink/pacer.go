@@ -137,19 +137,31 @@ func (p *Pacer) Hold(t time.Time) {
 	}
 }
 
+// HoldFor holds every request for d from now (see Hold).
+func (p *Pacer) HoldFor(d time.Duration) { p.Hold(p.now().Add(d)) }
+
 // Admit blocks until fewer than the ceiling of requests left in the last
 // window, then counts one more departure and returns its time. It is
 // called as late as possible, once the request has its connection and is
 // about to be written, so that what the ring counts is what the server
 // sees; that includes requests the HTTP transport itself re-sends on a
 // fresh connection. The ceiling is the rate's, or lower while the server
-// throttles (see Throttled).
+// throttles (see Throttled); a hold (Hold) keeps the request too.
 func (p *Pacer) Admit(ctx context.Context) (time.Time, error) {
 	if p.ring == nil {
 		return p.now(), nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// A hold set while this request waited for its connection holds it too.
+	p.amu.Lock()
+	hold := p.hold.Sub(p.now())
+	p.amu.Unlock()
+	if hold > 0 {
+		if err := p.sleep(ctx, hold); err != nil {
+			return time.Time{}, err
+		}
+	}
 	k := p.ceilingNow()
 	// The k-th latest departure: while it is less than a window old, k
 	// requests are already in the window.

@@ -165,6 +165,12 @@ func TestPacerHold(t *testing.T) {
 	if got := c.t.Sub(start); got != 3*time.Second {
 		t.Errorf("Wait returned after %v, want the 3 s hold", got)
 	}
+	// A request already past Wait, waiting for its connection, is held
+	// at Admit.
+	p.Hold(c.t.Add(2 * time.Second))
+	if tm, err := p.Admit(context.Background()); err != nil || tm.Sub(start) != 5*time.Second {
+		t.Errorf("Admit let a request go at %v, want after the hold at 5 s", tm.Sub(start))
+	}
 }
 
 // TestPacerRealRate: 64 workers through one pacer at 200/s for 1.5 s, on

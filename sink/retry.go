@@ -85,7 +85,7 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 				return result{gaveUp, last, tries}
 			}
 			c.ctr.Retries.Add(1)
-			if err := sleepCtx(ctx, max(c.backoff(tries), last.retryAfter)); err != nil {
+			if err := c.sleep(ctx, max(c.backoff(tries), last.retryAfter)); err != nil {
 				return result{stopped, last, tries}
 			}
 		}
@@ -106,7 +106,7 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 			c.pacer.Answered(a.sent)
 		}
 		if a.retryAfter > 0 {
-			c.pacer.Hold(time.Now().Add(a.retryAfter))
+			c.pacer.HoldFor(a.retryAfter)
 		}
 		again = true
 		switch a.class {

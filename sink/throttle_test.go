@@ -12,8 +12,8 @@ import (
 
 // TestRateAboveTheLimitEveryItemAccepted: a client told 2.5 times the
 // emulator's limit is throttled, slows down to what the server takes, and
-// every item ends accepted: throttles answered by slowing down spend no
-// attempt. The pace falls once, to about the limit, instead of sawing: the
+// every item ends accepted, with a single attempt each: throttles the
+// pacer answered by slowing down spend no attempt. The pace falls once, to about the limit, instead of sawing: the
 // throttles are a fraction of the requests.
 func TestRateAboveTheLimitEveryItemAccepted(t *testing.T) {
 	srv := fakeim.New(fakeim.Config{RateLimit: 100})
@@ -24,7 +24,7 @@ func TestRateAboveTheLimitEveryItemAccepted(t *testing.T) {
 	sig, _ := NewStaticSig("test-usersig-value")
 	ctr := &mark.Counters{}
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 250, Margin: DefaultMargin,
-		Counters: ctr, Backoff: Backoff{Base: 50 * time.Millisecond, Cap: time.Second}})
+		MaxAttempts: 1, Counters: ctr, Backoff: Backoff{Base: 50 * time.Millisecond, Cap: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
