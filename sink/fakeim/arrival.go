@@ -15,8 +15,9 @@ import (
 // second. The emulator then throttles a client that kept the limit, which
 // the service would not. So requests that come through Server.Listener
 // are stamped with the time the kernel received their bytes (on Linux,
-// SO_TIMESTAMPNS), not the time the handler ran; without a stamp, or
-// with Config.Now set (a test's clock), the handler's time is used.
+// SO_TIMESTAMPNS; the time the read returned when the kernel gave no
+// stamp), not the time the handler ran. Elsewhere, or with Config.Now set
+// (a test's clock), the handler's time is used.
 
 // Listener wraps l so that the emulator counts each request it accepts at
 // the time its bytes reached this machine. Serve the emulator on the

@@ -76,14 +76,19 @@ func (c *stampedConn) Read(p []byte) (int, error) {
 	if n == 0 {
 		return 0, io.EOF
 	}
+	// The kernel stamps packets only once stamping is on, which it turns on
+	// a moment after the first socket asks: a read without a stamp is
+	// stamped with the time it returned, still ahead of the handler.
+	stamp := time.Now().UnixNano()
 	if msgs, err := syscall.ParseSocketControlMessage(c.oob[:oobn]); err == nil {
 		for _, m := range msgs {
 			if m.Header.Level == syscall.SOL_SOCKET && m.Header.Type == syscall.SO_TIMESTAMPNS && len(m.Data) >= int(unsafe.Sizeof(syscall.Timespec{})) {
 				ts := (*syscall.Timespec)(unsafe.Pointer(&m.Data[0]))
-				c.last.Store(ts.Nano())
+				stamp = ts.Nano()
 			}
 		}
 	}
+	c.last.Store(stamp)
 	return n, nil
 }
 
