@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -115,9 +116,12 @@ func New(cfg Config) (*Client, error) {
 	hc := http.Client{
 		Timeout: cfg.Timeout,
 		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			ForceAttemptHTTP2:     true,
+			Proxy:       http.ProxyFromEnvironment,
+			DialContext: pacedDialer(&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}),
+			// HTTP/1.1 only: one request at a time on a connection, so that
+			// the pacer admits each on its first write (departure.go).
+			ForceAttemptHTTP2:     false,
+			TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
 			MaxIdleConns:          cfg.Concurrency + 16,
 			MaxIdleConnsPerHost:   cfg.Concurrency + 16,
 			IdleConnTimeout:       90 * time.Second,

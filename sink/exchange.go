@@ -118,21 +118,28 @@ func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 		x.err = err
 		return x
 	}
-	// The pacer's hard ceiling is applied once the request has a connection,
-	// right before it is written: what leaves then is what the server counts.
+	// The pacer's hard ceiling is applied as late as the connection allows:
+	// on the request's first write on a connection of the client's own
+	// transport, or once another transport hands a connection over. What
+	// leaves then is what the server counts.
 	var left atomic.Bool
 	var sent atomic.Int64
+	leave := func(t time.Time) {
+		left.Store(true)
+		sent.Store(t.UnixNano())
+		c.ctr.MarkSend(t)
+		if c.cfg.OnDeparture != nil {
+			c.cfg.OnDeparture(t)
+		}
+	}
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) {
-			t, err := c.pacer.Admit(ctx)
-			if err != nil {
+		GotConn: func(info httptrace.GotConnInfo) {
+			if pc := pacedConnOf(info.Conn); pc != nil {
+				pc.arm(&departure{ctx: ctx, pacer: c.pacer, left: leave})
 				return
 			}
-			left.Store(true)
-			sent.Store(t.UnixNano())
-			c.ctr.MarkSend(t)
-			if c.cfg.OnDeparture != nil {
-				c.cfg.OnDeparture(t)
+			if t, err := c.pacer.Admit(ctx); err == nil {
+				leave(t)
 			}
 		},
 	})
