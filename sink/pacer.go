@@ -22,15 +22,16 @@ import (
 // When the server throttles anyway (another client shares the quota, or
 // --rate is above it), the pacer learns the pace the server takes: a
 // throttle answered to a request sent at the current pace lowers the pace,
-// for every worker, to how many of the requests that left in the second
-// before it the server took, less the margin (a cut of 1% at least, down to
-// a twentieth of the rate), and the ring's ceiling with it. Throttles of requests that left before that, or
-// within a second after it (the server's window still held the faster
-// requests), say nothing new and change nothing. After a quiet second the
-// pace climbs back by a twentieth of the rate every half second up to the
-// pace learned, then by half a percent of it per second above, so that a
-// quota that was raised is found again and one that was not is rarely
-// tripped.
+// for every worker, and the ring's ceiling with it: to how many of the
+// requests that left in the second before it the server took, less the
+// margin, when the server took far less than the pace; by 1% when it took
+// about all (a bunch, or another client's share); never below a twentieth
+// of the rate. Throttles of requests that left before that, or within a
+// second after it (the server's window still held the faster requests),
+// say nothing new and change nothing. After a quiet second the pace climbs
+// back by a twentieth of the rate every half second up to the pace
+// learned, then by 1% of it per second above, so that a quota that was
+// raised is found again and one that was not is rarely tripped.
 type Pacer struct {
 	rate   float64 // the requested rate
 	margin float64
@@ -48,8 +49,10 @@ type Pacer struct {
 	learned   float64   // the pace the server took when it last throttled (top before)
 	lowered   time.Time // when a throttle last lowered the pace
 	lastRaise time.Time
-	taken     []time.Time // a ring of the departures of the latest requests the server took
-	takenPos  int
+	departed  []time.Time // a ring of the latest departures
+	depPos    int
+	refused   []time.Time // a ring of the departures of the latest throttled requests
+	refPos    int
 	hold      time.Time // no request leaves before this (NotBefore, Retry-After)
 
 	now   func() time.Time
@@ -91,7 +94,8 @@ func NewPacer(r, margin float64) *Pacer {
 	}
 	if n := ceiling(r); n >= 1 {
 		p.ring = make([]time.Time, n)
-		p.taken = make([]time.Time, 2*n)
+		p.departed = make([]time.Time, 2*n)
+		p.refused = make([]time.Time, 2*n)
 	}
 	return p
 }
@@ -175,6 +179,10 @@ func (p *Pacer) Admit(ctx context.Context) (time.Time, error) {
 	t := p.now()
 	p.ring[p.pos] = t
 	p.pos = (p.pos + 1) % len(p.ring)
+	p.amu.Lock()
+	p.departed[p.depPos] = t
+	p.depPos = (p.depPos + 1) % len(p.departed)
+	p.amu.Unlock()
 	return t, nil
 }
 
@@ -191,27 +199,19 @@ func (p *Pacer) ceilingNow() int {
 // ceiling of requests leave.
 func (p *Pacer) Window() time.Duration { return p.window }
 
-// Answered tells the pacer the server took a request that left at sent
-// (any answer but a throttle): how many of the requests that left in the
-// second before a throttled one the server took is the pace the throttle
-// falls back to.
-func (p *Pacer) Answered(sent time.Time) {
-	p.amu.Lock()
-	defer p.amu.Unlock()
-	if p.taken == nil {
-		return
-	}
-	p.taken[p.takenPos] = sent
-	p.takenPos = (p.takenPos + 1) % len(p.taken)
-}
-
 // Throttled tells the pacer the server answered "too many requests" to a
 // request that left at sent. When that request left at the pace in force,
-// at least a second after the pace was last lowered, the pace falls to how
+// at least a second after the pace was last lowered, the pace falls: to how
 // many of the requests that left in the second before it the server took,
-// less the margin: at least 1% lower, and never below the floor. Earlier
-// requests met the server's window still full of the faster ones; the
-// pace already answered them.
+// less the margin, when that is less than nine tenths of the pace (the
+// rate is above the server's); by 1% otherwise; never below the floor.
+// Earlier requests met the server's window still full of the faster ones;
+// the pace already answered them.
+//
+// What the server took is counted from the departures of the second
+// before the throttled request, less those it throttled: requests still
+// in flight count as taken, which they are when they left before the first
+// request the server refused.
 //
 // It reports whether the pacer has slowed down for this throttle (now or
 // before): when it has not, because the pace is at its floor, the server
@@ -220,19 +220,24 @@ func (p *Pacer) Answered(sent time.Time) {
 func (p *Pacer) Throttled(sent time.Time) bool {
 	p.amu.Lock()
 	defer p.amu.Unlock()
+	if p.refused != nil {
+		p.refused[p.refPos] = sent
+		p.refPos = (p.refPos + 1) % len(p.refused)
+	}
 	if !p.lowered.IsZero() && sent.Before(p.lowered.Add(time.Second)) {
 		return true
 	}
 	if p.current <= p.floor {
 		return false
 	}
-	took := 0
-	for _, t := range p.taken {
-		if d := sent.Sub(t); !t.IsZero() && d >= 0 && d < time.Second {
-			took++
-		}
+	took := inSecondBefore(p.departed, sent) - inSecondBefore(p.refused, sent)
+	// Far over the server's pace (it took less than nine tenths of it):
+	// fall to what it took at once. Near it, a throttle is a bunch that
+	// arrived together, or another client's share: 1% less.
+	next := p.current * 0.99
+	if t := float64(took) * (1 - p.margin); t < p.current*0.9 {
+		next = t
 	}
-	next := min(p.current*0.99, float64(took)*(1-p.margin))
 	p.current = max(next, p.floor)
 	p.learned = p.current
 	p.lowered = p.now()
@@ -242,8 +247,8 @@ func (p *Pacer) Throttled(sent time.Time) bool {
 
 // recover raises a lowered pace once a second has passed since it was
 // lowered: by a twentieth of the rate every half second up to the pace
-// learned at the last throttle, then by half a percent of that per second
-// (a quarter percent every half second) up to the top.
+// learned at the last throttle, then by 1% of that per second (half a
+// percent every half second) up to the top.
 func (p *Pacer) recover() {
 	p.amu.Lock()
 	defer p.amu.Unlock()
@@ -258,9 +263,20 @@ func (p *Pacer) recover() {
 	if p.current < p.learned {
 		p.current = min(p.learned, p.current+p.top/20)
 	} else {
-		p.current = min(p.top, p.current+p.learned/400)
+		p.current = min(p.top, p.current+p.learned/200)
 	}
 	p.lim.SetLimit(rate.Limit(p.current))
+}
+
+// inSecondBefore counts the times in (t-1s, t), zero times aside.
+func inSecondBefore(ts []time.Time, t time.Time) int {
+	n := 0
+	for _, x := range ts {
+		if d := t.Sub(x); !x.IsZero() && d > 0 && d < time.Second {
+			n++
+		}
+	}
+	return n
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -61,20 +61,21 @@ func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 }
 
 // TestPacerThrottledSlowsAndRecovers: a throttle lowers the pace to what
-// the server took in the last second less the margin, the ceiling with it;
-// throttles of requests sent before that, or within the next second, change
-// nothing; a quiet pace climbs back to the pace learned, then slowly to the
-// top.
+// the server took of the requests of the second before, less the margin,
+// when that is far below the pace (by 1% when it is not), the ceiling with
+// it; throttles of requests sent before that, or within the next second,
+// change nothing; a quiet pace climbs back to the pace learned, then
+// slowly to the top.
 func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
 	p := NewPacer(200, DefaultMargin)
 	c := &fakeClock{t: time.Unix(1700000000, 0)}
 	p.now, p.sleep = c.now, c.sleep
 	full := p.Rate()
-	for range 150 { // the server took the 150 requests that left in the second before
-		p.Answered(c.t)
+	for range 150 { // 150 requests left in the second before
 		c.t = c.t.Add(5 * time.Millisecond)
+		p.Admit(context.Background())
 	}
-	p.Answered(c.t.Add(-2 * time.Second)) // long before: not counted
+	c.t = c.t.Add(5 * time.Millisecond)
 	sent := c.t
 	if !p.Throttled(sent) {
 		t.Fatal("a throttle at full pace did not slow the pacer")
@@ -107,8 +108,8 @@ func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
 		c.t = c.t.Add(500 * time.Millisecond)
 		before := p.Rate()
 		p.recover()
-		if step := p.Rate() - before; step > want/400+1e-9 {
-			t.Fatalf("a step of %g above the pace learned, want at most %g", step, want/400)
+		if step := p.Rate() - before; step > want/200+1e-9 {
+			t.Fatalf("a step of %g above the pace learned, want at most %g", step, want/200)
 		}
 		raises++
 	}
@@ -116,16 +117,30 @@ func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
 		t.Fatalf("rate did not recover: %g, want %g", got, full)
 	}
 
-	// A server that takes more than the pace: the pace still falls by 1%.
-	p = NewPacer(200, DefaultMargin)
-	c = &fakeClock{t: time.Unix(1700000000, 0)}
-	p.now = c.now
-	for range 300 {
-		p.Answered(c.t)
-	}
-	p.Throttled(c.t)
-	if got := p.Rate(); got != full*0.99 {
-		t.Errorf("pace %g after a throttle with 300 taken, want %g", got, full*0.99)
+	// A server that took about all the pace (a bunch that arrived
+	// together, or another client's share): the pace falls by 1%. Those
+	// it refused are not counted as taken.
+	for _, tc := range []struct{ left, refused int }{{190, 0}, {200, 0}, {200, 30}} {
+		p = NewPacer(200, DefaultMargin)
+		c = &fakeClock{t: time.Unix(1700000000, 0)}
+		p.now, p.sleep = c.now, c.sleep
+		for i := range tc.left {
+			c.t = c.t.Add(4 * time.Millisecond)
+			tm, _ := p.Admit(context.Background())
+			if i < tc.refused {
+				p.refused[p.refPos] = tm
+				p.refPos++
+			}
+		}
+		c.t = c.t.Add(time.Millisecond)
+		p.Throttled(c.t)
+		want := full * 0.99
+		if tc.refused > 0 {
+			want = float64(tc.left-tc.refused) * (1 - DefaultMargin)
+		}
+		if got := p.Rate(); got != want {
+			t.Errorf("pace %g after a throttle with %d left and %d refused, want %g", got, tc.left, tc.refused, want)
+		}
 	}
 }
 

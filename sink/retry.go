@@ -102,9 +102,6 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 			a.fatal = fe
 			return result{fatal, a, tries}
 		}
-		if a.status != 0 && a.class != Throttled {
-			c.pacer.Answered(a.sent)
-		}
 		if a.retryAfter > 0 {
 			c.pacer.HoldFor(a.retryAfter)
 		}
