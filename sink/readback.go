@@ -76,10 +76,12 @@ func (r *ReadClient) Latency() time.Duration { return time.Duration(r.latency.Lo
 
 // Search implements mark.MarkReader with one search_contact_group
 // request, retried as Send retries mark_contact: throttled answers slow the
-// pacer and retry, transient ones retry with backoff up to MaxAttempts, an
-// expired usersig is renewed, and a fatal code returns a
-// *mark.FatalError. Any other code, or an answer that does not parse,
-// is a *mark.ReadError for these conversations only.
+// pacer and retry, transient ones and answers that break the documented
+// shape (answer.go) retry with backoff up to MaxAttempts, an expired
+// usersig is renewed, and a fatal code returns a *mark.FatalError. Any
+// other code, or attempts spent, is a *mark.ReadError for these
+// conversations only; the marks are returned only from an answer read
+// whole.
 func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conversation) (map[mark.Conversation]mark.ServerMarks, error) {
 	c := r.c
 	if n := len(convs); n == 0 || n > mark.MaxSearchItems {
