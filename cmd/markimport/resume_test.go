@@ -141,16 +141,22 @@ func TestKillAndResume(t *testing.T) {
 }
 
 // recordArrivals serves srv on another loopback address that notes when
-// each request arrives; since(t) returns the arrivals after t, in order.
+// each request arrives (when the kernel received it: on a busy machine a
+// handler runs late, and the killed run's last request would seem to come
+// after the resumed run started); since(t) returns the arrivals after t, in
+// order.
 func recordArrivals(t *testing.T, srv *fakeim.Server) (string, func(time.Time) []time.Time) {
 	var mu sync.Mutex
 	var times []time.Time
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := srv.Arrival(r)
 		mu.Lock()
-		times = append(times, time.Now())
+		times = append(times, at)
 		mu.Unlock()
 		srv.ServeHTTP(w, r)
 	}))
+	hs.Listener = srv.Listener(hs.Listener)
+	hs.Start()
 	t.Cleanup(hs.Close)
 	return hs.URL, func(after time.Time) []time.Time {
 		mu.Lock()

@@ -63,8 +63,11 @@ func (st *stamps) lookup(addr string) stamper {
 	return st.m[addr]
 }
 
-// arrival is when r arrived: when the kernel received the bytes the server
-// had read when it called the handler (the end of r's header), or now.
+// Arrival is when r arrived, as the rate limit counts it: when the kernel
+// received the bytes the server had read when it called the handler (the
+// end of r's header), or now. Call it before r's body is read.
+func (s *Server) Arrival(r *http.Request) time.Time { return s.arrival(r) }
+
 func (s *Server) arrival(r *http.Request) time.Time {
 	if s.cfg.Now == nil {
 		if c := s.conns.lookup(r.RemoteAddr); c != nil {
