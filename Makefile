@@ -68,6 +68,8 @@ fuzz:
 	$(GO) test ./readers -run '^$$' -fuzz FuzzScannerMatchesEncodingCSV -fuzztime 30s
 	$(GO) test ./readers -run '^$$' -fuzz FuzzParquet -fuzztime 30s
 	$(GO) test ./sink/usersig -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./sink -run '^$$' -fuzz FuzzMarkAnswer -fuzztime 30s
+	$(GO) test ./sink -run '^$$' -fuzz FuzzSearchAnswer -fuzztime 30s
 
 clean:
 	rm -rf bin demo-*.csv demo-*.csv.* demo-summary.json demo-im.json

@@ -6,7 +6,7 @@
 #   BENCH_DIR work directory (default /tmp/markimport-bench)
 #
 # Night 1 imports the file into `markimport fake-server` with its rate limit
-# off (and --rate 100000), only to build the state: at the API's 200/s it
+# off (and --rate 10000, the ceiling), only to build the state: at the API's 200/s it
 # would take hours. Then, side by side:
 #   - validate of the file (no report) and validate --report;
 #   - night 2, the same file with --state: requests sent (must be 0), wall
@@ -52,7 +52,7 @@ timed() { # timed NAME CMD...: wall seconds and peak RSS into T_S, T_KB
 }
 rm -rf "$W/state" "$W"/night*.csv* "$W"/night*.json "$W"/v*.csv*
 log "night 1: building the state ($STATE_N rows, unlimited emulator)"
-timed night1 "$M" run --input "$IN" --report "$W/night1.csv" --summary "$W/night1.json" --state "$W/state" "${API[@]}" --rate 100000 --concurrency 64 --quiet
+timed night1 "$M" run --input "$IN" --report "$W/night1.csv" --summary "$W/night1.json" --state "$W/state" "${API[@]}" --rate 10000 --concurrency 64 --quiet
 N1_S=$T_S N1_REQ=$(json "$W/night1.json" requests_sent)
 STATE_BYTES=$(du -sb "$W/state" | cut -f1)
 log "night 1: $N1_REQ requests in ${N1_S}s; state $STATE_BYTES bytes"
@@ -74,7 +74,7 @@ awk -F, 'NR > 1 && NR % 100 == 0 { print $1 "," $2 "," $3 "," $4 ",,,night3-" NR
 # conversations per user, packed 100 a request (conversations repeated in
 # the sample count once).
 LB=$("$G" -analyze "$CH" | sed -n 's/^lower_bound=//p')
-timed night3 "$M" run --input "$W/night3.in.csv" --report "$W/night3.csv" --summary "$W/night3.json" --state "$W/state" "${API[@]}" --rate 100000 --concurrency 64 --quiet
+timed night3 "$M" run --input "$W/night3.in.csv" --report "$W/night3.csv" --summary "$W/night3.json" --state "$W/state" "${API[@]}" --rate 10000 --concurrency 64 --quiet
 N3_S=$T_S N3_REQ=$(json "$W/night3.json" requests_sent)
 log "night 3: $N3_REQ requests (lower bound for the changed items $LB) in ${N3_S}s"
 

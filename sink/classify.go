@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 )
 
 // Class is what the client does about an answer.
 type Class int
 
-// The classes of SPEC §1's error table.
+// The classes of answers, by what the client does about them.
 const (
 	// OK: the request or item succeeded.
 	OK Class = iota
@@ -47,10 +49,14 @@ func (c Class) String() string {
 // Local codes for failures that have no API code.
 const (
 	// CodeTransport: the request got no usable answer (connection error,
-	// timeout, HTTP 5xx, a body that is not JSON).
+	// timeout, an HTTP status other than 200, a body that is not JSON).
 	CodeTransport = -1
-	// CodeNoResult: the answer had no ResultItem for the item.
-	CodeNoResult = -2
+	// CodeProtocol: the answer broke the API's documented shape, for the
+	// item or for the whole request: a result missing, duplicated, null, of
+	// the wrong JSON type, naming a conversation not asked for, and the
+	// like (see answer.go). Such an item is retried like a transient error;
+	// it is never taken for a success.
+	CodeProtocol = -2
 )
 
 var codeClass = map[int]Class{
@@ -60,7 +66,7 @@ var codeClass = map[int]Class{
 	50003: Fatal, 60002: Fatal, 60006: Fatal, 60009: Fatal, 60010: Fatal, 60012: Fatal, 60016: Fatal, 60017: Fatal,
 	60020: Fatal, 60021: Fatal, 60025: Fatal, 60026: Fatal, 70003: Fatal, 70009: Fatal, 70013: Fatal, 70014: Fatal,
 	70016: Fatal, 70020: Fatal, 70050: Fatal, 70051: Fatal, 51006: Fatal, 51013: Fatal,
-	CodeTransport: Transient, CodeNoResult: Transient,
+	CodeTransport: Transient, CodeProtocol: Transient,
 }
 
 // ClassifyCode classifies an API error code, at the top level (ErrorCode) or
@@ -105,18 +111,48 @@ var hints = map[int]string{
 // Hint returns advice for a fatal code, or "".
 func Hint(code int) string { return hints[code] }
 
-// classifyTransport classifies a failure to get a usable answer: a
-// transport error, an HTTP status other than 200, or an unparseable body.
-// It returns Transient with a message fit for the report (no URL, so no
-// credentials), or Fatal for a status that retrying cannot fix.
-func classifyTransport(status int, err error) (Class, string) {
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return Transient, "request cancelled"
-		}
-		return Transient, redactErr(err)
+// classify is the one pure classification of an attempt at the level of
+// the request, for every API the client calls: the transport outcome (err,
+// HTTP status) and, for a 200 whose answer was decoded, its checked head
+// (nil otherwise). It returns the class, the code and a report message
+// (never holding a secret).
+func classify(status int, err error, h *answerHead) (Class, int, string) {
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		return Transient, CodeProtocol, pe.Error()
 	}
+	if err != nil || status != http.StatusOK || h == nil {
+		class, msg := classifyTransport(status, err)
+		return class, CodeTransport, msg
+	}
+	if h.code == 0 {
+		return OK, 0, ""
+	}
+	return ClassifyCode(h.code), h.code, apiMessage(h.code, h.info)
+}
+
+// apiMessage is the report's message for an API code.
+func apiMessage(code int, info string) string {
+	if info == "" {
+		return "API error " + strconv.Itoa(code)
+	}
+	return Redact(info)
+}
+
+// classifyTransport classifies a failure to get a usable answer: a
+// transport error, an HTTP status other than 200, a redirect, or a body
+// that is not JSON. It returns Transient with a message fit for the report
+// (no URL, so no credentials), or Fatal for a status that retrying cannot
+// fix.
+func classifyTransport(status int, err error) (Class, string) {
+	var re *redirectError
 	switch {
+	case errors.As(err, &re):
+		return Fatal, re.Error()
+	case err != nil && errors.Is(err, context.Canceled):
+		return Transient, "request cancelled"
+	case err != nil:
+		return Transient, redactErr(err)
 	case status >= 500:
 		return Transient, fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
 	case status == http.StatusTooManyRequests:
@@ -127,4 +163,41 @@ func classifyTransport(status int, err error) (Class, string) {
 		return Fatal, fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
 	}
 	return Transient, fmt.Sprintf("unexpected HTTP %d", status)
+}
+
+// redirectError is an answer that sends the request elsewhere. The client
+// follows no redirect: the request URL carries the usersig, which goes to
+// the endpoint and nowhere else, and a 301 or 302 would turn the POST into
+// a GET. A redirect means the endpoint is not the API (a wrong --endpoint,
+// a captive portal, a proxy): retrying cannot help, so it stops the run.
+type redirectError struct {
+	status   int
+	location string // redacted: no query string
+}
+
+func (e *redirectError) Error() string {
+	loc := e.location
+	if loc == "" {
+		loc = "nowhere (no Location)"
+	}
+	return fmt.Sprintf("HTTP %d %s to %s: markimport follows no redirect, so that the usersig goes to the endpoint only; check --endpoint or --region",
+		e.status, http.StatusText(e.status), loc)
+}
+
+// redactLocation renders a redirect's Location without its query string or
+// user info, which may hold credentials: scheme, host and path only.
+func redactLocation(base *url.URL, loc string) string {
+	if loc == "" {
+		return ""
+	}
+	u, err := base.Parse(loc)
+	if err != nil {
+		return "an unreadable Location"
+	}
+	out := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	s := out.String()
+	if u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		s += " (query not shown)"
+	}
+	return Redact(s)
 }

@@ -1,44 +1,23 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"markimport/pipeline/mark"
 )
-
-// Defaults of the client.
-const (
-	DefaultRate        = 200
-	DefaultMaxAttempts = 6
-	// DefaultTimeout is above the server's own 3 s so a slow answer is not
-	// cut short and then sent again.
-	DefaultTimeout = 10 * time.Second
-)
-
-// DefaultConcurrency is enough requests in flight that a server answering in
-// about a second still gets the full rate.
-func DefaultConcurrency(rate float64) int {
-	return max(16, int(rate)+16)
-}
 
 // Backoff sets the delays between retries: full jitter, a random delay in
 // [0, min(Cap, Base·2^(attempt-1))).
@@ -47,21 +26,27 @@ type Backoff struct {
 	Cap  time.Duration
 }
 
-// Config configures a Client.
+// Config configures a Client. Its zero values mean the defaults below;
+// New refuses values outside the bounds of limits.go.
 type Config struct {
 	// Endpoint is the base URL, e.g. https://console.tim.qq.com.
 	Endpoint    string
 	SDKAppID    uint64
 	Admin       string
 	Credentials Credentials
-	// Rate is requests per second across all workers (default 200).
+	// Rate is requests per second across all workers (default 200, at
+	// most MaxRate).
 	Rate float64
-	// Margin is the share of Rate left unused as headroom for jitter
-	// (default DefaultMargin, 1%).
+	// Margin is the share of Rate left unused as headroom for jitter, in
+	// [0, MaxMargin): 0 leaves none. The command line's default is
+	// DefaultMargin (0.8%).
 	Margin float64
-	// Concurrency is the number of requests in flight (default DefaultConcurrency).
+	// Concurrency is the number of requests in flight (default
+	// DefaultConcurrency, at most MaxConcurrency).
 	Concurrency int
-	// MaxAttempts bounds the tries of one item (default 6).
+	// MaxAttempts bounds the tries of one item (default 6). Throttled
+	// tries that the pacer answered by slowing down are not counted (see
+	// retry).
 	MaxAttempts int
 	// Timeout of one HTTP request (default 10 s).
 	Timeout time.Duration
@@ -69,7 +54,9 @@ type Config struct {
 	// Counters, if set, receive request and retry counts.
 	Counters *mark.Counters
 	Log      *slog.Logger
-	// HTTPClient overrides the keep-alive client the Client builds.
+	// HTTPClient overrides the keep-alive client the Client builds. The
+	// Client uses a copy that follows no redirect, and that times out after
+	// Timeout when it has no timeout of its own.
 	HTTPClient *http.Client
 	// OnDeparture, when set, is called with the time each request leaves
 	// (as the pacer counted it): the run keeps the last one durable, and
@@ -94,6 +81,8 @@ type Client struct {
 	sigRenewed time.Time
 
 	reach reachability
+	// sleep waits between tries (tests record it instead).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // New checks the configuration and returns a client.
@@ -111,20 +100,78 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Credentials == nil {
 		return nil, errors.New("no credentials: set MARKIMPORT_SECRET_KEY or MARKIMPORT_USERSIG (or --secret-key-file / --usersig-file)")
 	}
-	if cfg.Rate <= 0 {
+	if err := checkConfig(&cfg); err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, base: base, pacer: NewPacer(cfg.Rate, cfg.Margin), ctr: cfg.Counters, log: cfg.Log}
+	c.pacer.Hold(cfg.NotBefore)
+	c.reach.quiet = quietWarning
+	c.sleep = sleepCtx
+	if c.ctr == nil {
+		c.ctr = &mark.Counters{}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	hc := http.Client{
+		Timeout: cfg.Timeout,
+		Transport: &http.Transport{
+			Proxy:       http.ProxyFromEnvironment,
+			DialContext: pacedDialer(&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}),
+			// HTTP/1.1 only: one request at a time on a connection, so that
+			// the pacer admits each on its first write (departure.go).
+			ForceAttemptHTTP2:     false,
+			TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
+			MaxIdleConns:          cfg.Concurrency + 16,
+			MaxIdleConnsPerHost:   cfg.Concurrency + 16,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: cfg.Timeout,
+		},
+	}
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient
+		if hc.Timeout <= 0 {
+			hc.Timeout = cfg.Timeout
+		}
+	}
+	// No redirect is followed, whoever built the client: the request URL
+	// holds the usersig, which goes to the endpoint and nowhere else. A
+	// redirect comes back as the answer, and stops the run (redirectError).
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = &hc
+	return c, nil
+}
+
+// checkConfig fills in the defaults of cfg and refuses values out of
+// bounds.
+func checkConfig(cfg *Config) error {
+	if cfg.Rate == 0 {
 		cfg.Rate = DefaultRate
 	}
-	if cfg.Margin <= 0 {
-		cfg.Margin = DefaultMargin
+	if err := CheckRate(cfg.Rate); err != nil {
+		return fmt.Errorf("rate %g: %w", cfg.Rate, err)
 	}
-	if cfg.Concurrency <= 0 {
+	if err := CheckMargin(cfg.Margin); err != nil {
+		return fmt.Errorf("rate margin %g: %w", cfg.Margin, err)
+	}
+	if cfg.Concurrency == 0 {
 		cfg.Concurrency = DefaultConcurrency(cfg.Rate)
 	}
-	if cfg.MaxAttempts <= 0 {
+	if err := CheckConcurrency(cfg.Concurrency); err != nil {
+		return fmt.Errorf("concurrency %d: %w", cfg.Concurrency, err)
+	}
+	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
 	}
-	if cfg.Timeout <= 0 {
+	if err := CheckMaxAttempts(cfg.MaxAttempts); err != nil {
+		return fmt.Errorf("max attempts %d: %w", cfg.MaxAttempts, err)
+	}
+	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Timeout < 0 || cfg.Timeout > MaxTimeout {
+		return fmt.Errorf("timeout %v: want up to %v", cfg.Timeout, MaxTimeout)
 	}
 	if cfg.Backoff.Base <= 0 {
 		cfg.Backoff.Base = 200 * time.Millisecond
@@ -132,31 +179,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Backoff.Cap <= 0 {
 		cfg.Backoff.Cap = 10 * time.Second
 	}
-	c := &Client{cfg: cfg, base: base, pacer: NewPacer(cfg.Rate, cfg.Margin), ctr: cfg.Counters, log: cfg.Log}
-	c.pacer.notBefore = cfg.NotBefore
-	if c.ctr == nil {
-		c.ctr = &mark.Counters{}
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	c.http = cfg.HTTPClient
-	if c.http == nil {
-		c.http = &http.Client{
-			Timeout: cfg.Timeout,
-			Transport: &http.Transport{
-				Proxy:                 http.ProxyFromEnvironment,
-				DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-				ForceAttemptHTTP2:     true,
-				MaxIdleConns:          cfg.Concurrency + 16,
-				MaxIdleConnsPerHost:   cfg.Concurrency + 16,
-				IdleConnTimeout:       90 * time.Second,
-				TLSHandshakeTimeout:   5 * time.Second,
-				ResponseHeaderTimeout: cfg.Timeout,
-			},
-		}
-	}
-	return c, nil
+	return nil
 }
 
 // Pacer returns the client's pacer (shared by every request it sends).
@@ -240,7 +263,7 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request, paced
 	}
 	var itemFatal *mark.FatalError
 	res := c.retry(stopCtx, release, func() attempt {
-		resp, a := c.post(wireCtx, req.From, req.Items, pending)
+		results, a := c.post(wireCtx, req.From, req.Items, pending)
 		if a.left {
 			for _, i := range pending {
 				out[i].Attempts++
@@ -249,20 +272,16 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request, paced
 		if a.class != OK {
 			return a
 		}
-		// The request went through; look at every item, matched by its
-		// conversation, never by position.
-		results := make(map[mark.Conversation]ResultItem, len(resp.ResultItem))
-		for _, r := range resp.ResultItem {
-			results[conversationOf(r.ContactItem)] = r
-		}
+		// The request went through; look at every item's checked result,
+		// found by its conversation, never by position.
 		still := pending[:0]
-		again := attempt{class: OK, left: true, status: a.status}
+		again := attempt{class: OK, left: true, status: a.status, sent: a.sent}
 		for _, i := range pending {
 			it := &req.Items[i]
-			r, ok := results[it.Conv]
-			code, info := r.ResultCode, r.ResultInfo
-			if !ok {
-				code, info = CodeNoResult, "the answer has no result for this conversation"
+			r := results[it.Conv]
+			code, msg := r.code, apiMessage(r.code, r.info)
+			if r.problem != nil {
+				code, msg = CodeProtocol, r.problem.Error()
 			}
 			switch cl := ClassifyCode(code); cl {
 			case OK:
@@ -272,21 +291,21 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request, paced
 				if again.class != Throttled {
 					again.class = cl
 				}
-				again.code, again.msg = code, apiMessage(code, info)
+				again.code, again.msg = code, msg
 			case Fatal, SigExpired:
 				// A fatal code on an item (edition, permissions) will be the
 				// same for every other item: stop instead of a flood.
-				out[i].Sent, out[i].Code, out[i].Message = true, code, apiMessage(code, info)
+				out[i].Sent, out[i].Code, out[i].Message = true, code, msg
 				if itemFatal == nil {
-					itemFatal = &mark.FatalError{Code: code, Info: Redact(info), Hint: Hint(code)}
+					itemFatal = &mark.FatalError{Code: code, Info: Redact(r.info), Hint: Hint(code)}
 				}
 			default:
-				out[i].Sent, out[i].Code, out[i].Message = true, code, apiMessage(code, info)
+				out[i].Sent, out[i].Code, out[i].Message = true, code, msg
 			}
 		}
 		pending = still
 		if itemFatal != nil {
-			return attempt{class: Fatal, fatal: itemFatal, code: itemFatal.Code, msg: apiMessage(itemFatal.Code, itemFatal.Info), left: true, status: a.status}
+			return attempt{class: Fatal, fatal: itemFatal, code: itemFatal.Code, msg: apiMessage(itemFatal.Code, itemFatal.Info), left: true, status: a.status, sent: a.sent}
 		}
 		return again
 	})
@@ -297,7 +316,7 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request, paced
 		switch {
 		case res.end == gaveUp:
 			o.Sent = o.Attempts > 0
-			o.Message = fmt.Sprintf("gave up after %d attempts: %s", c.cfg.MaxAttempts, last.msg)
+			o.Message = fmt.Sprintf("gave up after %d attempts: %s", res.tries, last.msg)
 		case res.end == failed:
 			o.Sent, o.Message = true, last.msg
 		case res.end == stopped && last.msg == "":
@@ -318,200 +337,10 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request, paced
 	return out, nil
 }
 
-// attempt is what one try of a call came to, at the level of the whole
-// request.
-type attempt struct {
-	// class is OK when the answer is usable (for a write: every item has
-	// its outcome, or those left are to be retried as class says).
-	class Class
-	code  int
-	msg   string // for the report: never holds a secret
-	// left is true when the request reached the wire: false when no
-	// connection could be made.
-	left bool
-	// status is the HTTP status of an answer, 0 when none came.
-	status int
-	// connErr is the error of a failure to connect.
-	connErr error
-	fatal   *mark.FatalError
-}
-
-// ending is how a retried call ended.
-type ending int
-
-const (
-	ended   ending = iota // an answer to act on (ok, or partly)
-	failed                // the API refused the whole request: carry on
-	gaveUp                // still retryable after MaxAttempts
-	stopped               // the run stopped before it was done
-	fatal                 // an answer that stops the run
-)
-
-// result is a retried call's end and its last attempt.
-type result struct {
-	end  ending
-	last attempt
-}
-
-// retry is the one retry loop of the client, for writes and reads alike,
-// in the manner of rclone's pacer.Call: try makes one attempt and says
-// what its answer means; the loop owns everything else. Each attempt waits
-// for the pacer; a throttled answer slows the pacer for every worker; a
-// transient one is tried again after a full-jitter backoff, up to
-// MaxAttempts; an expired usersig is renewed and tried again at once, up
-// to maxRenewals times in a row;
-// a fatal answer, or an endpoint never reached, ends the call. Sleeps end
-// when ctx does. paced, when not nil, is called once the first attempt is
-// past the pacer.
-func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) result {
-	renewals := 0
-	var last attempt
-	for n := 1; ; n++ {
-		if n > 1 {
-			if n > c.cfg.MaxAttempts {
-				return result{gaveUp, last}
-			}
-			c.ctr.Retries.Add(1)
-			if err := sleepCtx(ctx, c.backoff(n-1)); err != nil {
-				return result{stopped, last}
-			}
-		}
-		if err := c.pacer.Wait(ctx); err != nil {
-			return result{stopped, last}
-		}
-		if paced != nil {
-			paced() // once: the call is past the pacer's queue
-			paced = nil
-		}
-		a := try()
-		if fe := c.reach.observe(a, c); fe != nil {
-			a.fatal = fe
-			return result{fatal, a}
-		}
-		switch a.class {
-		case OK:
-			return result{ended, a}
-		case ItemFailed:
-			return result{failed, a}
-		case Throttled:
-			c.ctr.Throttled.Add(1)
-			c.pacer.Throttled()
-		case SigExpired:
-			if renewals < maxRenewals && c.renewSig() {
-				// A renewed signature is not a retry of the request.
-				renewals++
-				n--
-				continue
-			}
-			a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
-			return result{fatal, a}
-		case Fatal:
-			if a.fatal == nil {
-				a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
-			}
-			return result{fatal, a}
-		}
-		c.log.Debug("retrying", "attempt", n, "reason", a.msg)
-		last = a
-	}
-}
-
-// maxRenewals is how many times in a row one call renews an expired
-// usersig. A usersig's time is in whole seconds, so one made late in a
-// second lives up to a second less than its lifetime, and on a slow path a
-// renewed one can be refused again; a server that refuses three fresh ones
-// in a row has a clock far from this machine's, which no retry mends.
-const maxRenewals = 3
-
 // pacerQueue is how many requests may wait at the pacer: a tenth of a
 // second of them at the rate, at least 4.
 func pacerQueue(rate float64) int {
 	return max(4, int(rate/10))
-}
-
-// reachability tells an endpoint that was never reached from one that
-// fails for a while. Before any answer came, a few failures to connect in
-// a row (refused, unknown host, TLS) stop the run: retrying every request
-// six times would only take minutes to say the same. After an answer,
-// failures to connect are transient, and a warning says when they persist.
-type reachability struct {
-	answered atomic.Bool
-	failures atomic.Int32 // failures to connect since the last answer
-	warned   atomic.Int64 // when the last warning was logged (Unix ns)
-}
-
-// unreachableAfter is how many failures to connect, with no answer ever,
-// stop the run.
-const unreachableAfter = 3
-
-// observe takes one attempt into account, and returns the fatal error of
-// an endpoint never reached.
-func (r *reachability) observe(a attempt, c *Client) *mark.FatalError {
-	if a.status != 0 {
-		r.answered.Store(true)
-		r.failures.Store(0)
-		return nil
-	}
-	if a.connErr == nil {
-		return nil
-	}
-	n := r.failures.Add(1)
-	if !r.answered.Load() {
-		if n >= unreachableAfter {
-			return &mark.FatalError{Code: mark.CodeUnreachable, Info: c.base.Redacted() + ": " + a.msg,
-				Hint: "check --endpoint or --region, the network, and any proxy or firewall in between"}
-		}
-		return nil
-	}
-	now := time.Now().UnixNano()
-	if last := r.warned.Load(); n >= 10 && now-last > int64(10*time.Second) && r.warned.CompareAndSwap(last, now) {
-		c.log.Warn("the API cannot be reached: requests are retried", "endpoint", c.base.Redacted(), "failures_in_a_row", n, "err", a.msg)
-	}
-	return nil
-}
-
-// classify is the one pure classification of an attempt at the level of
-// the request, for every API the client calls: the transport outcome (err,
-// HTTP status; env is nil when no answer parsed) and the answer's
-// ErrorCode. It returns the class, the code and a report message (never
-// holding a secret).
-func classify(status int, err error, env *envelope) (Class, int, string) {
-	if err != nil || status != http.StatusOK || env == nil {
-		class, msg := classifyTransport(status, err)
-		return class, CodeTransport, msg
-	}
-	code := env.ErrorCode
-	if code == 0 && env.ActionStatus != "" && env.ActionStatus != "OK" {
-		code = CodeTransport
-	}
-	if code == 0 {
-		return OK, 0, ""
-	}
-	return ClassifyCode(code), code, apiMessage(code, env.ErrorInfo)
-}
-
-// envelope is the request-level part of every API answer.
-type envelope struct {
-	ActionStatus string
-	ErrorCode    int
-	ErrorInfo    string
-}
-
-// apiMessage is the report's message for an API code.
-func apiMessage(code int, info string) string {
-	if info == "" {
-		return "API error " + strconv.Itoa(code)
-	}
-	return Redact(info)
-}
-
-// backoff returns the full-jitter delay before retry number n (from 1).
-func (c *Client) backoff(n int) time.Duration {
-	d := c.cfg.Backoff.Base << min(n-1, 20)
-	if d <= 0 || d > c.cfg.Backoff.Cap {
-		d = c.cfg.Backoff.Cap
-	}
-	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
 // renewSig asks the credentials for a new usersig after the server said the
@@ -530,131 +359,4 @@ func (c *Client) renewSig() bool {
 	c.sigRenewed = time.Now()
 	c.log.Info("usersig renewed after the server said it expired")
 	return true
-}
-
-// URL returns the request URL of an API path with the credentials and a
-// fresh random number. It holds the usersig: never print it unredacted.
-func (c *Client) URL(path string) (string, error) {
-	sig, err := c.cfg.Credentials.UserSig()
-	if err != nil {
-		return "", err
-	}
-	q := url.Values{}
-	q.Set("sdkappid", strconv.FormatUint(c.cfg.SDKAppID, 10))
-	q.Set("identifier", c.cfg.Admin)
-	q.Set("usersig", sig)
-	q.Set("random", strconv.FormatUint(uint64(rand.Uint32()), 10))
-	q.Set("contenttype", "json")
-	u := *c.base
-	u.Path = c.base.Path + path
-	u.RawQuery = q.Encode()
-	return u.String(), nil
-}
-
-// post sends the pending items of one request and decodes the answer.
-func (c *Client) post(ctx context.Context, from string, items []mark.Item, pending []int) (*Response, attempt) {
-	body := MarkContactRequest{FromAccount: from, MarkItem: make([]MarkItem, len(pending))}
-	for k, i := range pending {
-		body.MarkItem[k] = markItem(&items[i])
-	}
-	var resp Response
-	a := c.exchange(ctx, PathMarkContact, &body, &resp, func() *envelope {
-		return &envelope{resp.ActionStatus, resp.ErrorCode, resp.ErrorInfo}
-	})
-	return &resp, a
-}
-
-// errNotJSON marks a 200 answer whose body is not a JSON object.
-var errNotJSON = errors.New("answer is not JSON")
-
-// exchange POSTs a JSON body to an API path, decodes a JSON answer into
-// out and classifies the attempt; env gives the envelope of out once it is
-// decoded.
-func (c *Client) exchange(ctx context.Context, path string, body, out any, env func() *envelope) attempt {
-	status, left, err := c.do(ctx, path, body, out)
-	var e *envelope
-	if err == nil && status == http.StatusOK {
-		e = env()
-	}
-	class, code, msg := classify(status, err, e)
-	a := attempt{class: class, code: code, msg: msg, left: left, status: status}
-	if err != nil && !left {
-		a.connErr = err
-	}
-	return a
-}
-
-// do makes one HTTP exchange. It returns the HTTP status (0 without an
-// answer), whether the request reached the wire (false when no connection
-// could be made), and an error when no usable answer came.
-func (c *Client) do(ctx context.Context, path string, body, out any) (int, bool, error) {
-	u, err := c.URL(path)
-	if err != nil {
-		return 0, false, err
-	}
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return 0, false, err
-	}
-	// The pacer's hard ceiling is applied once the request has a connection,
-	// right before it is written: what leaves then is what the server counts.
-	var left atomic.Bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) {
-			t, err := c.pacer.Admit(ctx)
-			if err != nil {
-				return
-			}
-			left.Store(true)
-			c.ctr.MarkSend(t)
-			if c.cfg.OnDeparture != nil {
-				c.cfg.OnDeparture(t)
-			}
-		},
-	})
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(buf))
-	if err != nil {
-		return 0, false, errors.New(redactErr(err))
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hresp, err := c.http.Do(hreq)
-	if left.Load() {
-		c.ctr.HTTPRequests.Add(1)
-	}
-	if err != nil {
-		return 0, left.Load() && !connectFailed(err), err
-	}
-	defer hresp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(hresp.Body, 16<<20))
-	if err != nil {
-		return 0, true, err
-	}
-	if hresp.StatusCode != http.StatusOK {
-		return hresp.StatusCode, true, nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return http.StatusOK, true, fmt.Errorf("HTTP 200 with a body that is not a JSON answer: %w", errNotJSON)
-	}
-	return hresp.StatusCode, true, nil
-}
-
-// connectFailed reports whether err is a failure to make a connection
-// (refused, unreachable, unknown host, a TLS handshake that failed), after
-// which nothing of the request reached the server.
-func connectFailed(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return true
-	}
-	var rh tls.RecordHeaderError
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var hn x509.HostnameError
-	var ci x509.CertificateInvalidError
-	var alert tls.AlertError
-	return errors.As(err, &rh) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) || errors.As(err, &alert)
 }

@@ -98,6 +98,23 @@ func (s *scripted) sent() []MarkContactRequest {
 	return append([]MarkContactRequest(nil), s.bodies...)
 }
 
+// ResultItem and Response are answers as the tests write them. The client
+// reads answers member by member (answer.go), never into these.
+type ResultItem struct {
+	OptType     int         `json:"OptType"`
+	ContactItem ContactItem `json:"ContactItem"`
+	ResultCode  int         `json:"ResultCode"`
+	ResultInfo  string      `json:"ResultInfo"`
+}
+
+type Response struct {
+	ActionStatus string       `json:"ActionStatus"`
+	ErrorCode    int          `json:"ErrorCode"`
+	ErrorInfo    string       `json:"ErrorInfo"`
+	ErrorDisplay string       `json:"ErrorDisplay"`
+	ResultItem   []ResultItem `json:"ResultItem"`
+}
+
 func okItems(req MarkContactRequest, code func(ContactItem) int) Response {
 	resp := Response{ActionStatus: "OK"}
 	// Reverse order: results must be matched by conversation.
@@ -188,6 +205,10 @@ func TestTransientFailuresUpToMaxAttempts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &scripted{answer: func(_ int, _ MarkContactRequest, w http.ResponseWriter) { tc.answer(w) }}
 			c, _ := newTestClient(t, s, 4)
+			// The API answered earlier in the run: these are failures of a
+			// live endpoint (one that never answers stops the run; see
+			// TestSilentEndpointStops).
+			c.reach.answered.Store(true)
 			out, err := sendOne(t, c, testRequest("a", "b"))
 			if err != nil {
 				t.Fatal(err)
@@ -316,25 +337,22 @@ func TestEndpoints(t *testing.T) {
 }
 
 // TestClassify: the one classification of an attempt at the level of the
-// request, pure, case by case: transport failures, HTTP statuses, bodies
-// that are not answers, and the envelope's ActionStatus and ErrorCode.
+// request, pure, case by case: transport failures, HTTP statuses, redirects,
+// bodies that are not answers or break the API's shape, and the checked
+// head's code.
 func TestClassify(t *testing.T) {
-	ok := &envelope{ActionStatus: "OK"}
-	code := func(c int, info string) *envelope {
-		return &envelope{ActionStatus: "FAIL", ErrorCode: c, ErrorInfo: info}
-	}
+	ok := &answerHead{}
+	code := func(c int, info string) *answerHead { return &answerHead{code: c, info: info} }
 	tests := []struct {
 		name   string
 		status int
 		err    error
-		env    *envelope
+		head   *answerHead
 		class  Class
 		code   int
 		msg    string // a substring of the message
 	}{
 		{"ok", 200, nil, ok, OK, 0, ""},
-		{"ok without ActionStatus", 200, nil, &envelope{}, OK, 0, ""},
-		{"FAIL without a code", 200, nil, &envelope{ActionStatus: "FAIL"}, Transient, CodeTransport, ""},
 		{"throttled", 200, nil, code(60007, "too many"), Throttled, 60007, "too many"},
 		{"transient", 200, nil, code(70500, "busy"), Transient, 70500, "busy"},
 		{"sig expired", 200, nil, code(70001, ""), SigExpired, 70001, "API error 70001"},
@@ -344,12 +362,14 @@ func TestClassify(t *testing.T) {
 		{"HTTP 502", 502, nil, nil, Transient, CodeTransport, "HTTP 502"},
 		{"HTTP 429", 429, nil, nil, Throttled, CodeTransport, "429"},
 		{"HTTP 404", 404, nil, nil, Fatal, CodeTransport, "404"},
+		{"HTTP 307", 307, &redirectError{status: 307, location: "http://elsewhere/x (query not shown)"}, nil, Fatal, CodeTransport, "HTTP 307 Temporary Redirect to http://elsewhere/x"},
 		{"timeout", 0, netTimeout{}, nil, Transient, CodeTransport, "timeout"},
-		{"not JSON", 200, errNotJSON, nil, Transient, CodeTransport, "not JSON"},
+		{"not JSON", 200, errNotJSON, nil, Transient, CodeTransport, "not a JSON answer"},
+		{"protocol error", 200, protocolf("ResultCode is missing"), nil, Transient, CodeProtocol, "protocol error: ResultCode is missing"},
 		{"cancelled", 0, context.Canceled, nil, Transient, CodeTransport, "cancelled"},
 	}
 	for _, tt := range tests {
-		class, c, msg := classify(tt.status, tt.err, tt.env)
+		class, c, msg := classify(tt.status, tt.err, tt.head)
 		if class != tt.class || c != tt.code || !strings.Contains(msg, tt.msg) {
 			t.Errorf("%s: %v %d %q, want %v %d %q", tt.name, class, c, msg, tt.class, tt.code, tt.msg)
 		}

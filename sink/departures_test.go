@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -74,5 +75,41 @@ func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 	slices.SortFunc(departures, func(a, b time.Time) int { return a.Compare(b) })
 	if got := maxInWindow(departures, c.Pacer().Window()); got > rate {
 		t.Errorf("%d departures within %v at rate %d", got, c.Pacer().Window(), rate)
+	}
+}
+
+// TestAdmittedOnTheWrite: on the client's own transport a request is
+// admitted by the pacer on its first write, not when its connection is
+// handed over: net/http writes in another goroutine, and what happens in
+// between (here a hook the test adds after the client's own, on a busy
+// machine the scheduler) must not stand between the count and the bytes.
+func TestAdmittedOnTheWrite(t *testing.T) {
+	s := &scripted{answer: func(_ int, req MarkContactRequest, w http.ResponseWriter) {
+		json.NewEncoder(w).Encode(okItems(req, func(ContactItem) int { return 0 }))
+	}}
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	var departures atomic.Int32
+	sig, _ := NewStaticSig("test-usersig-value")
+	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 100, Concurrency: 1,
+		OnDeparture: func(time.Time) { departures.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var atHandOver []int32
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { atHandOver = append(atHandOver, departures.Load()) },
+	})
+	out, err := sendAll(t, c, ctx, manyRequests(3))
+	if err != nil || len(out) != 3 {
+		t.Fatalf("%v %v", err, out)
+	}
+	for i, n := range atHandOver {
+		if n != int32(i) {
+			t.Errorf("request %d was admitted before its first write (%d departures when its connection was handed over)", i+1, n)
+		}
+	}
+	if n := departures.Load(); n != 3 || len(s.sent()) != 3 {
+		t.Errorf("%d departures for %d requests served", n, len(s.sent()))
 	}
 }

@@ -60,22 +60,131 @@ func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 	}
 }
 
+// TestPacerThrottledSlowsAndRecovers: a throttle lowers the pace to what
+// the server took of the requests of the second before, less the margin,
+// when that is far below the pace (by 1% when it is not), the ceiling with
+// it; throttles of requests sent before that, or within the next second,
+// change nothing; a quiet pace climbs back to the pace learned, then
+// slowly to the top.
 func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
 	p := NewPacer(200, DefaultMargin)
 	c := &fakeClock{t: time.Unix(1700000000, 0)}
-	p.now = c.now
+	p.now, p.sleep = c.now, c.sleep
 	full := p.Rate()
-	p.Throttled()
-	p.Throttled() // the same episode: not halved twice
-	if got := p.Rate(); got != full*0.9 {
-		t.Fatalf("rate after throttle %g, want %g", got, full*0.9)
+	for range 150 { // 150 requests left in the second before
+		c.t = c.t.Add(5 * time.Millisecond)
+		p.Admit(context.Background())
 	}
-	for range 20 {
-		c.t = c.t.Add(1100 * time.Millisecond)
+	c.t = c.t.Add(5 * time.Millisecond)
+	sent := c.t
+	if !p.Throttled(sent) {
+		t.Fatal("a throttle at full pace did not slow the pacer")
+	}
+	want := 150 * (1 - DefaultMargin)
+	if got := p.Rate(); got != want {
+		t.Fatalf("pace after a throttle %g, want %g (150 taken, less the margin)", got, want)
+	}
+	for _, again := range []time.Time{sent.Add(-time.Second), sent, sent.Add(999 * time.Millisecond)} {
+		c.t = again
+		if !p.Throttled(again) || p.Rate() != want {
+			t.Fatalf("a throttle of a request sent at %v lowered the pace again: %g", again.Sub(sent), p.Rate())
+		}
+	}
+	// The ceiling follows the pace: 150 in a window, not 200.
+	c.t = sent.Add(time.Second)
+	start := c.t
+	var ts []time.Time
+	for range 400 {
+		tm, _ := p.Admit(context.Background())
+		ts = append(ts, tm)
+	}
+	if got := maxInWindow(ts, p.Window()); got != 150 {
+		t.Errorf("%d departures in a window after the pace fell to %g, want 150", got, want)
+	}
+	// Quiet: back to the top, by small steps above the pace learned.
+	c.t = start.Add(10 * time.Second)
+	raises := 0
+	for p.Rate() < full && raises < 1000 {
+		c.t = c.t.Add(500 * time.Millisecond)
+		before := p.Rate()
 		p.recover()
+		if step := p.Rate() - before; step > want/200+1e-9 {
+			t.Fatalf("a step of %g above the pace learned, want at most %g", step, want/200)
+		}
+		raises++
 	}
 	if got := p.Rate(); got != full {
 		t.Fatalf("rate did not recover: %g, want %g", got, full)
+	}
+
+	// A server that took about all the pace (a bunch that arrived
+	// together, or another client's share): the pace falls by 1%. Those
+	// it refused are not counted as taken.
+	for _, tc := range []struct{ left, refused int }{{190, 0}, {200, 0}, {200, 30}} {
+		p = NewPacer(200, DefaultMargin)
+		c = &fakeClock{t: time.Unix(1700000000, 0)}
+		p.now, p.sleep = c.now, c.sleep
+		for i := range tc.left {
+			c.t = c.t.Add(4 * time.Millisecond)
+			tm, _ := p.Admit(context.Background())
+			if i < tc.refused {
+				p.refused[p.refPos] = tm
+				p.refPos++
+			}
+		}
+		c.t = c.t.Add(time.Millisecond)
+		p.Throttled(c.t)
+		want := full * 0.99
+		if tc.refused > 0 {
+			want = float64(tc.left-tc.refused) * (1 - DefaultMargin)
+		}
+		if got := p.Rate(); got != want {
+			t.Errorf("pace %g after a throttle with %d left and %d refused, want %g", got, tc.left, tc.refused, want)
+		}
+	}
+}
+
+// TestPacerFloor: a server that takes nothing brings the pace to its
+// floor at once; below it the pace cannot go, so a throttle there counts
+// as an attempt (Throttled reports false) once the second after the fall
+// has passed.
+func TestPacerFloor(t *testing.T) {
+	p := NewPacer(200, DefaultMargin)
+	c := &fakeClock{t: time.Unix(1700000000, 0)}
+	p.now = c.now
+	if !p.Throttled(c.t) || p.Rate() != p.floor {
+		t.Fatalf("pace %g after a throttle with nothing taken, want the floor %g", p.Rate(), p.floor)
+	}
+	c.t = c.t.Add(500 * time.Millisecond)
+	if !p.Throttled(c.t) {
+		t.Error("a throttle within the second after the fall counted as an attempt")
+	}
+	c.t = c.t.Add(time.Second)
+	if p.Throttled(c.t) {
+		t.Error("a throttle at the floor, a second after the fall, did not count as an attempt")
+	}
+}
+
+// TestPacerHold: no request leaves before a hold ends; a shorter hold does
+// not cut a longer one.
+func TestPacerHold(t *testing.T) {
+	p := NewPacer(200, DefaultMargin)
+	c := &fakeClock{t: time.Unix(1700000000, 0)}
+	p.now, p.sleep = c.now, c.sleep
+	start := c.t
+	p.Hold(start.Add(3 * time.Second))
+	p.Hold(start.Add(time.Second))
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.t.Sub(start); got != 3*time.Second {
+		t.Errorf("Wait returned after %v, want the 3 s hold", got)
+	}
+	// A request already past Wait, waiting for its connection, is held
+	// at Admit.
+	p.Hold(c.t.Add(2 * time.Second))
+	if tm, err := p.Admit(context.Background()); err != nil || tm.Sub(start) != 5*time.Second {
+		t.Errorf("Admit let a request go at %v, want after the hold at 5 s", tm.Sub(start))
 	}
 }
 

@@ -17,25 +17,6 @@ type SearchContactGroupRequest struct {
 	ContactItem []ContactItem `json:"ContactItem"`
 }
 
-// ContactResult is one conversation's marks in a read API's answer. The
-// conversation's Type and peer sit beside the marks, not in a nested
-// ContactItem. CustomMark is omitted when empty.
-type ContactResult struct {
-	Type         int    `json:"Type"`
-	ToAccount    string `json:"To_Account"`
-	ToGroupID    string `json:"ToGroupId"`
-	StandardMark string `json:"StandardMark"`
-	CustomMark   string `json:"CustomMark"`
-}
-
-// SearchContactGroupResponse is the answer to search_contact_group: the
-// marks of the requested conversations the user has marked, in any order. A
-// conversation never marked is absent.
-type SearchContactGroupResponse struct {
-	Response
-	ContactResultItem []ContactResult `json:"ContactResultItem"`
-}
-
 // ParseStandardMark parses the StandardMark of a read API's answer: a string
 // of '0' and '1' in binary notation, most significant bit first, so that the
 // LAST character is bit 0 (the bit SetMark/ClearMark call 0) and "100" is
@@ -95,10 +76,12 @@ func (r *ReadClient) Latency() time.Duration { return time.Duration(r.latency.Lo
 
 // Search implements mark.MarkReader with one search_contact_group
 // request, retried as Send retries mark_contact: throttled answers slow the
-// pacer and retry, transient ones retry with backoff up to MaxAttempts, an
-// expired usersig is renewed, and a fatal code returns a
-// *mark.FatalError. Any other code, or an answer that does not parse,
-// is a *mark.ReadError for these conversations only.
+// pacer and retry, transient ones and answers that break the documented
+// shape (answer.go) retry with backoff up to MaxAttempts, an expired
+// usersig is renewed, and a fatal code returns a *mark.FatalError. Any
+// other code, or attempts spent, is a *mark.ReadError for these
+// conversations only; the marks are returned only from an answer read
+// whole.
 func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conversation) (map[mark.Conversation]mark.ServerMarks, error) {
 	c := r.c
 	if n := len(convs); n == 0 || n > mark.MaxSearchItems {
@@ -128,26 +111,15 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conve
 	defer release()
 	var got map[mark.Conversation]mark.ServerMarks
 	res := c.retry(ctx, release, func() attempt {
-		var resp SearchContactGroupResponse
-		a := c.exchange(ctx, PathSearchContactGroup, &body, &resp, func() *envelope {
-			return &envelope{resp.ActionStatus, resp.ErrorCode, resp.ErrorInfo}
+		var marks map[mark.Conversation]mark.ServerMarks
+		a := c.exchange(ctx, PathSearchContactGroup, &body, func(b []byte) (answerHead, error) {
+			h, m, err := decodeSearchAnswer(b, from, convs)
+			marks = m
+			return h, err
 		})
-		if a.class != OK {
-			return a
+		if a.class == OK {
+			got = marks
 		}
-		out := make(map[mark.Conversation]mark.ServerMarks, len(resp.ContactResultItem))
-		for _, it := range resp.ContactResultItem {
-			conv := conversationOf(ContactItem{Type: it.Type, ToAccount: it.ToAccount, ToGroupID: it.ToGroupID})
-			std, err := ParseStandardMark(it.StandardMark)
-			if err != nil {
-				// An answer that cannot be read is an error for these
-				// conversations only.
-				a.class, a.msg = ItemFailed, fmt.Sprintf("the answer for %s %s: %v", conv.TypeName(), conv.Peer, err)
-				return a
-			}
-			out[conv] = mark.ServerMarks{Standard: std, Custom: it.CustomMark}
-		}
-		got = out
 		return a
 	})
 	if res.end == ended && !left.IsZero() {

@@ -234,7 +234,7 @@ func TestSearchErrors(t *testing.T) {
 		defer hs.Close()
 		rc, _ := readClient(t, hs.URL, 1000, 4)
 		_, err := rc.Search(ctx, "u", one)
-		if err == nil || !strings.Contains(err.Error(), `c2c p: StandardMark "10x1"`) {
+		if err == nil || !strings.Contains(err.Error(), `protocol error: the entry for c2c "p": StandardMark "10x1": character 3 is not 0 or 1`) {
 			t.Fatalf("got %v", err)
 		}
 	})

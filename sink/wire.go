@@ -35,31 +35,6 @@ type MarkContactRequest struct {
 	MarkItem    []MarkItem `json:"MarkItem"`
 }
 
-// ResultItem is the answer for one MarkItem.
-type ResultItem struct {
-	OptType     int         `json:"OptType"`
-	ContactItem ContactItem `json:"ContactItem"`
-	ResultCode  int         `json:"ResultCode"`
-	ResultInfo  string      `json:"ResultInfo"`
-}
-
-// Response is the common envelope of API answers, with mark_contact's items.
-type Response struct {
-	ActionStatus string       `json:"ActionStatus"`
-	ErrorCode    int          `json:"ErrorCode"`
-	ErrorInfo    string       `json:"ErrorInfo"`
-	ErrorDisplay string       `json:"ErrorDisplay"`
-	ResultItem   []ResultItem `json:"ResultItem"`
-}
-
-// conversationOf maps a wire ContactItem to the planner's Conversation.
-func conversationOf(c ContactItem) mark.Conversation {
-	if c.Type == int(mark.Group) {
-		return mark.Conversation{Type: mark.Group, Peer: c.ToGroupID}
-	}
-	return mark.Conversation{Type: uint8(c.Type), Peer: c.ToAccount}
-}
-
 // contactItem maps a Conversation to its wire form.
 func contactItem(c mark.Conversation) ContactItem {
 	if c.Type == mark.Group {

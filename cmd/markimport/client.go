@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"markimport/pipeline/mark"
 	"markimport/sink"
@@ -95,3 +96,39 @@ func secretFrom(file, env, flagName string) (string, error) {
 	}
 	return s, nil
 }
+
+// checkPacing refuses a number of pacing, retries or timeouts that is out
+// of range, naming the flag and the range. validate has --rate and
+// --read-rate only (for its time estimate).
+func (f *importFlags) checkPacing(dry bool, log *slog.Logger) error {
+	if err := sink.CheckRate(f.rate); err != nil {
+		return fmt.Errorf("--rate %g: %w", f.rate, err)
+	}
+	if err := sink.CheckRate(f.readRate); err != nil {
+		return fmt.Errorf("--read-rate %g: %w", f.readRate, err)
+	}
+	if dry {
+		return nil
+	}
+	if err := sink.CheckMargin(f.rateMargin); err != nil {
+		return fmt.Errorf("--rate-margin %g: %w", f.rateMargin, err)
+	}
+	if f.concurrency != 0 { // 0: the default for the rate
+		if err := sink.CheckConcurrency(f.concurrency); err != nil {
+			return fmt.Errorf("--concurrency %d: %w", f.concurrency, err)
+		}
+	}
+	if err := sink.CheckMaxAttempts(f.maxAttempts); err != nil {
+		return fmt.Errorf("--max-attempts %d: %w", f.maxAttempts, err)
+	}
+	if err := sink.CheckTimeout(f.timeout); err != nil {
+		return fmt.Errorf("--timeout %v: %w", f.timeout, err)
+	}
+	if f.timeout <= serverTimeout {
+		log.Warn(fmt.Sprintf("--timeout %v is not above the server's own %v: an answer that takes longer is cut short and its request sent again", f.timeout, serverTimeout))
+	}
+	return nil
+}
+
+// serverTimeout is how long the API itself may take to answer.
+const serverTimeout = 3 * time.Second

@@ -62,7 +62,7 @@ func startFake(statePath string) (*fakeRun, error) {
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	f := &fakeRun{srv: srv, state: statePath, http: hs, url: "http://" + ln.Addr().String(), key: key}
-	f.g.Go(func() error { return hs.Serve(ln) })
+	f.g.Go(func() error { return hs.Serve(srv.Listener(ln)) })
 	return f, nil
 }
 
@@ -208,7 +208,7 @@ func cmdFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	// One goroutine serves; the other shuts it down when ctx ends (Ctrl-C).
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := hs.Serve(srv.Listener(ln)); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil

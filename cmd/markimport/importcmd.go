@@ -129,13 +129,14 @@ func (c *command) fail(format string, a ...any) int {
 // written.
 func (r *importRun) check() error {
 	f := r.importFlags
+	if err := f.checkPacing(r.dry, r.log); err != nil {
+		return err
+	}
 	switch {
 	case f.input == "":
 		return errors.New("--input is required")
 	case !r.dry && f.report == "":
 		return errors.New("--report is required")
-	case f.rate <= 0:
-		return errors.New("--rate must be positive")
 	case f.resume && f.overwrite:
 		return errors.New("--resume continues the report and --overwrite replaces it: give one of them")
 	case f.resume && f.report == "":
@@ -160,8 +161,6 @@ func (r *importRun) check() error {
 		return errors.New("--backup: validate sends nothing, so there is nothing to back up and no server to read; rehearse the backup with run --fake --backup")
 	case f.backup != "" && (strings.HasSuffix(f.backup, ".gz") || strings.HasSuffix(f.backup, ".zst")):
 		return fmt.Errorf("--backup %s: the backup is written as plain CSV or Parquet (.parquet): drop the compression suffix", f.backup)
-	case f.readRate <= 0:
-		return errors.New("--read-rate must be positive")
 	case f.maxInvalid != "" && f.input == "-":
 		return errors.New("--max-invalid needs an input file: standard input cannot be read twice")
 	}

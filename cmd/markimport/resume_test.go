@@ -196,8 +196,10 @@ func TestKillAndResume(t *testing.T) {
 }
 
 // recordArrivals serves srv on another loopback address that notes when
-// each request arrives and whose admin signed it; since(t, admin) returns
-// the arrivals of admin's requests after t, in order.
+// each request arrives (when the kernel received it: on a busy machine a
+// handler runs late, and the killed run's last request would seem to come
+// after the resumed run started) and whose admin signed it; since(t,
+// admin) returns the arrivals of admin's requests after t, in order.
 func recordArrivals(t *testing.T, srv *fakeim.Server) (string, func(time.Time, string) []time.Time) {
 	type arrival struct {
 		at    time.Time
@@ -205,12 +207,15 @@ func recordArrivals(t *testing.T, srv *fakeim.Server) (string, func(time.Time, s
 	}
 	var mu sync.Mutex
 	var arrivals []arrival
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := srv.Arrival(r)
 		mu.Lock()
-		arrivals = append(arrivals, arrival{time.Now(), r.URL.Query().Get("identifier")})
+		arrivals = append(arrivals, arrival{at, r.URL.Query().Get("identifier")})
 		mu.Unlock()
 		srv.ServeHTTP(w, r)
 	}))
+	hs.Listener = srv.Listener(hs.Listener)
+	hs.Start()
 	t.Cleanup(hs.Close)
 	return hs.URL, func(after time.Time, admin string) []time.Time {
 		mu.Lock()

@@ -48,13 +48,14 @@ type verifyRun struct {
 // written.
 func (v *verifyRun) check() error {
 	f := v.importFlags
+	if err := f.checkPacing(false, v.log); err != nil {
+		return err
+	}
 	switch {
 	case f.input == "":
 		return errors.New("--input is required")
 	case f.report == "":
 		return errors.New("--report is required")
-	case f.rate <= 0:
-		return errors.New("--rate must be positive")
 	case f.fake && f.fakeState == "":
 		return errors.New("--fake: the built-in emulator starts empty, so there is nothing to read back; " +
 			"give the --fake-state file of the rehearsal to verify, or run `markimport fake-server` and point run and verify at it with --endpoint")

@@ -1,7 +1,12 @@
 package fakeim_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,5 +111,90 @@ func TestRateLimitDisabled(t *testing.T) {
 	}
 	if st := f.srv.Stats(); st.MaxPerSecond != 300 || st.Throttled != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// stampedServer serves srv through its Listener, which stamps requests with
+// the time their bytes arrived, with handler wrapped around it.
+func stampedServer(t *testing.T, srv *fakeim.Server, handler http.Handler) *fixture {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(handler)
+	ts.Listener = srv.Listener(ts.Listener)
+	ts.Start()
+	t.Cleanup(ts.Close)
+	f := newFixture(t, fakeim.Config{})
+	f.srv, f.ts = srv, ts
+	return f
+}
+
+// TestArrivalsCountedWhenTheyCame: the limit is judged on when requests
+// reached the machine, not when their handlers ran. With a limit of one a
+// second, a request whose handler is held until after a second request,
+// sent 1.2 s later, was handled, is accepted: it arrived alone in its
+// second. An emulator stamping the handler's time would refuse it, as a
+// busy machine made fake-server refuse clients that kept the limit.
+func TestArrivalsCountedWhenTheyCame(t *testing.T) {
+	srv := fakeim.New(fakeim.Config{RateLimit: 1})
+	reached, release := make(chan struct{}), make(chan struct{})
+	f := stampedServer(t, srv, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Held") != "" {
+			close(reached)
+			<-release
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	held := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, f.ts.URL+"/v4/recentcontact/mark_contact?"+f.query.Encode(),
+			strings.NewReader(markBody("held", setBits(c2c("a"), 1))))
+		req.Header.Set("X-Held", "1")
+		resp, err := f.ts.Client().Do(req)
+		if err != nil {
+			held <- -1
+			return
+		}
+		defer resp.Body.Close()
+		var r fakeim.MarkContactResponse
+		json.NewDecoder(resp.Body).Decode(&r)
+		held <- r.ErrorCode
+	}()
+	<-reached
+	time.Sleep(1200 * time.Millisecond) // the second request arrives more than a second later
+	if r := f.mark(markBody("later", setBits(c2c("a"), 1))); r.ErrorCode != 0 {
+		t.Fatalf("the later request: %+v", r)
+	}
+	close(release)
+	if code := <-held; code != 0 {
+		t.Fatalf("the request held in its handler: ErrorCode %d, want 0 (it arrived alone in its second)", code)
+	}
+}
+
+// TestTooFastIsStillRefused: counting arrivals when they came does not make
+// the emulator lax. A client that sends a thousand requests at once gets
+// more than 200 into some second, and every arrival beyond 200 in that
+// second is refused: no second holds more than 200 accepted ones.
+func TestTooFastIsStillRefused(t *testing.T) {
+	srv := fakeim.New(fakeim.Config{})
+	f := stampedServer(t, srv, srv)
+	var wg sync.WaitGroup
+	var n atomic.Int32
+	for range 50 {
+		wg.Go(func() {
+			for i := n.Add(1); i <= 1000; i = n.Add(1) {
+				var r fakeim.Status
+				f.call(fakeim.MarkContact, markBody(sprintf("u%d", i), setBits(c2c("a"), 1)), &r)
+				if r.ErrorCode != 0 && r.ErrorCode != 60007 {
+					t.Errorf("ErrorCode %d", r.ErrorCode)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := srv.Stats().APIs[fakeim.MarkContact]
+	if st.MaxPerSecond <= 200 {
+		t.Fatalf("the client never put more than 200 requests into a second (peak %d): the test proves nothing", st.MaxPerSecond)
+	}
+	if excess := int64(st.MaxPerSecond - 200); st.Throttled < excess {
+		t.Errorf("a second saw %d arrivals and only %d were refused: more than 200 accepted", st.MaxPerSecond, st.Throttled)
 	}
 }

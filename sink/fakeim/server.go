@@ -136,6 +136,7 @@ type Server struct {
 	users map[string]*userState
 
 	stats counters
+	conns stamps // connections of Listener, with their arrival stamps
 }
 
 // New returns an emulator for the application cfg describes.
@@ -159,9 +160,9 @@ func New(cfg Config) *Server {
 		s.now = time.Now
 	}
 	s.windows = map[API]*window{
-		MarkContact:        newWindow(cfg.RateLimit, s.now),
-		SearchContactGroup: newWindow(cfg.RateLimit, s.now),
-		GetContactGroup:    newWindow(cfg.RateLimit, s.now),
+		MarkContact:        newWindow(cfg.RateLimit),
+		SearchContactGroup: newWindow(cfg.RateLimit),
+		GetContactGroup:    newWindow(cfg.RateLimit),
 	}
 	return s
 }
@@ -203,7 +204,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if !s.windows[api].arrive() {
+	if !s.windows[api].arrive(s.arrival(r)) {
 		s.stats.update(func(c *counters) { c.api(api, func(a *APIStats) { a.Throttled++ }) })
 		s.fail(w, api, CodeRateLimited, fmt.Sprintf("%s: more than %d calls in one second", api, s.cfg.RateLimit))
 		return

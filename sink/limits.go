@@ -1,0 +1,90 @@
+package sink
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Defaults of the client.
+const (
+	DefaultRate        = 200
+	DefaultMaxAttempts = 6
+	// DefaultTimeout is above the server's own 3 s so a slow answer is not
+	// cut short and then sent again.
+	DefaultTimeout = 10 * time.Second
+)
+
+// Bounds of the settings a user types; New refuses anything outside them,
+// and the command line says which flag and which range.
+const (
+	// MaxRate bounds the rate, in requests per second. The API allows 200
+	// calls/s per app; a quota can be raised on request, and 10,000/s is
+	// fifty times the documented one. Above it a typing slip (1e9) would
+	// size the pacer's ring (a time per request of the rate) and the
+	// default worker pool by the slip.
+	MaxRate = 10000
+	// MaxConcurrency bounds the requests in flight: MaxRate answered in
+	// 0.4 s. The default, DefaultConcurrency, is at most 1024.
+	MaxConcurrency = 4096
+	// MaxAttemptsLimit bounds the tries of one item.
+	MaxAttemptsLimit = 100
+	// MinTimeout and MaxTimeout bound the timeout of one request. The
+	// server takes up to 3 s itself; a timeout below that cuts slow answers
+	// short, and one of minutes only delays what a dead endpoint says.
+	MinTimeout = time.Second
+	MaxTimeout = 10 * time.Minute
+	// MaxRetryAfter caps the wait a Retry-After header of a 429 or 503 may
+	// impose on every worker: a longer one is taken as this.
+	MaxRetryAfter = 30 * time.Second
+)
+
+// DefaultConcurrency is enough requests in flight that a server answering in
+// about a second still gets the full rate, and at most 1024.
+func DefaultConcurrency(rate float64) int {
+	if !(rate > 0) { // NaN too
+		rate = DefaultRate
+	}
+	return min(1024, max(16, int(min(rate, MaxRate))+16))
+}
+
+// CheckRate refuses a rate that is not a finite number in (0, MaxRate].
+func CheckRate(r float64) error {
+	if math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 || r > MaxRate {
+		return fmt.Errorf("want requests per second above 0 and at most %d", MaxRate)
+	}
+	return nil
+}
+
+// CheckMargin refuses a margin outside [0, MaxMargin).
+func CheckMargin(m float64) error {
+	if math.IsNaN(m) || m < 0 || m >= MaxMargin {
+		return fmt.Errorf("want a share of the rate from 0 up to, not including, %g (e.g. 0.008)", MaxMargin)
+	}
+	return nil
+}
+
+// CheckConcurrency refuses a number of requests in flight outside
+// [1, MaxConcurrency].
+func CheckConcurrency(n int) error {
+	if n < 1 || n > MaxConcurrency {
+		return fmt.Errorf("want 1 to %d requests in flight", MaxConcurrency)
+	}
+	return nil
+}
+
+// CheckMaxAttempts refuses a number of tries outside [1, MaxAttemptsLimit].
+func CheckMaxAttempts(n int) error {
+	if n < 1 || n > MaxAttemptsLimit {
+		return fmt.Errorf("want 1 to %d tries", MaxAttemptsLimit)
+	}
+	return nil
+}
+
+// CheckTimeout refuses a request timeout outside [MinTimeout, MaxTimeout].
+func CheckTimeout(d time.Duration) error {
+	if d < MinTimeout || d > MaxTimeout {
+		return fmt.Errorf("want %v to %v", MinTimeout, MaxTimeout)
+	}
+	return nil
+}
