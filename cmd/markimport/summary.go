@@ -185,6 +185,9 @@ func (c *command) endCode(ctx context.Context, allOK bool, err error, e ending) 
 	case errors.As(err, &fe) && fe.Code == mark.CodeUnreachable && e.unreachable != "":
 		fmt.Fprintf(c.stderr, "markimport %s: %s\n%s\n", c.name, sink.Redact(fe.Error()), e.unreachable)
 		return exitFatal
+	case errors.As(err, &fe) && fe.Code < 0:
+		fmt.Fprintf(c.stderr, "markimport %s: stopped: %s\n%s\n", c.name, sink.Redact(fe.Error()), e.fatal)
+		return exitFatal
 	case errors.As(err, &fe):
 		fmt.Fprintf(c.stderr, "markimport %s: stopped by a fatal API error %d: %s\n%s\n", c.name, fe.Code, sink.Redact(fe.Error()), e.fatal)
 		return exitFatal

@@ -159,13 +159,24 @@ func TestRedirectStopsTheRun(t *testing.T) {
 	defer hs.Close()
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	report := filepath.Join(dir, "r.csv")
-	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", report}, connArgs(hs.URL)...)...)
+	summary := filepath.Join(dir, "s.json")
+	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", report, "--summary", summary}, connArgs(hs.URL)...)...)
 	if code != exitFatal {
 		t.Fatalf("exit %d, want 3\n%s", code, stderr)
 	}
 	loc := strings.TrimPrefix(other.URL, "http://") + "/v4/recentcontact/mark_contact (query not shown)"
 	if !strings.Contains(stderr, "HTTP 307 Temporary Redirect to http://"+loc) || !strings.Contains(stderr, "follows no redirect") || strings.Contains(stderr, "usersig=") {
 		t.Errorf("stderr %q: want the redirect and its Location without the query", stderr)
+	}
+	// A redirect is no API error: no code -1 is shown as one.
+	if strings.Contains(stderr, "API error") {
+		t.Errorf("stderr %q calls the redirect an API error", stderr)
+	}
+	var sum struct {
+		Stopped string `json:"stopped"`
+	}
+	if b, err := os.ReadFile(summary); err != nil || json.Unmarshal(b, &sum) != nil || sum.Stopped != "fatal: http" {
+		t.Errorf("summary stopped %q (%v), want \"fatal: http\"", sum.Stopped, err)
 	}
 	if n := reached.Load(); n != 0 {
 		t.Fatalf("the host redirected to received %d requests", n)

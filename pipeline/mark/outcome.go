@@ -28,18 +28,31 @@ type FatalError struct {
 	Hint string // what the user should fix
 }
 
-// Stopped is how a summary says why a run stopped: "fatal: 70009", or
-// "fatal: unreachable".
+// Stopped is how a summary says why a run stopped: "fatal: 70009",
+// "fatal: unreachable", or "fatal: http" for an HTTP answer that stops the
+// run (a redirect, a 404) and holds no API code.
 func (e *FatalError) Stopped() string {
-	if e.Code == CodeUnreachable {
+	switch {
+	case e.Code == CodeUnreachable:
 		return "fatal: unreachable"
+	case e.Code < 0:
+		return "fatal: http"
 	}
 	return "fatal: " + strconv.Itoa(e.Code)
 }
 
+// Error says what stopped the run: the API's code, or for an endpoint
+// that answered something other than the API's answer (a redirect, a 404),
+// the HTTP answer itself, which is no API error.
 func (e *FatalError) Error() string {
-	if e.Code == CodeUnreachable {
+	switch {
+	case e.Code == CodeUnreachable:
 		return fmt.Sprintf("cannot reach the API: %s (%s)", e.Info, e.Hint)
+	case e.Code < 0:
+		if e.Hint != "" {
+			return fmt.Sprintf("the endpoint did not answer as the API does: %s (%s)", e.Info, e.Hint)
+		}
+		return "the endpoint did not answer as the API does: " + e.Info
 	}
 	s := fmt.Sprintf("API error %d", e.Code)
 	if e.Info != "" {
