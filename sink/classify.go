@@ -20,7 +20,8 @@ const (
 	Throttled
 	// Transient: retry with exponential backoff and jitter, bounded attempts.
 	Transient
-	// SigExpired: make a new usersig and retry once, or stop when none can be made.
+	// SigExpired: make a new usersig and retry at once, up to maxRenewals
+	// (3) times in a row; stop when none can be made or the renewals run out.
 	SigExpired
 	// Fatal: stop the run; nothing else will succeed either.
 	Fatal

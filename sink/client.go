@@ -68,7 +68,8 @@ type Config struct {
 	NotBefore time.Time
 }
 
-// Client sends mark_contact requests. It implements mark.Sender.
+// Client sends mark_contact requests. Its Send method has the shape of the
+// pipeline's sender interface, which it satisfies without importing it.
 type Client struct {
 	cfg   Config
 	base  *url.URL
@@ -185,7 +186,7 @@ func checkConfig(cfg *Config) error {
 // Pacer returns the client's pacer (shared by every request it sends).
 func (c *Client) Pacer() *Pacer { return c.pacer }
 
-// Send implements mark.Sender: workers take requests from reqs and send
+// Send is the pipeline's sender: workers take requests from reqs and send
 // each, with retries, through the one pacer. When ctx is done, or a fatal
 // answer arrives, no new request is started; requests already on the wire
 // finish (bounded by the request timeout) and are reported.
