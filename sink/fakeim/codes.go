@@ -2,7 +2,7 @@ package fakeim
 
 // Codes the emulator answers, as ErrorCode (request level) or ResultCode
 // (item level). The numbers and meanings are the real service's: the first
-// group is private to the recentcontact APIs (seed page), the rest are the
+// group is private to the recentcontact APIs (their documentation), the rest are the
 // public REST codes (60000-79999). Where the real service's choice for a
 // situation is undocumented, the comment says which situation the emulator
 // maps to the code.
@@ -19,7 +19,7 @@ const (
 	// wrongly-cased field, wrong type, trailing data), an empty From_Account,
 	// the same conversation twice in one mark_contact request, a bad
 	// search_contact_group/get_contact_group body; item level for an item
-	// breaking a rule of the seed page (OptType, Type and peer, bits 0-63,
+	// breaking a documented rule of mark_contact (OptType, Type and peer, bits 0-63,
 	// a bit both set and cleared, CustomMark presence and 256-byte limit).
 	CodeInvalidParam = 50002
 	// CodeNotAdmin (50003) means the identifier is not in Config.Admins.

@@ -23,7 +23,7 @@
 // list (50003); then the API's body rules. The codes and the situations they
 // answer are listed with their constants (CodeInvalidParam and others).
 //
-// mark_contact follows the seed page and the product specification: one
+// mark_contact follows the API's public documentation: one
 // From_Account, 1-100 items (51006), OptType 1/2/3 with the bits and
 // CustomMark each requires, Type 1 with To_Account or Type 2 with ToGroupId,
 // bits 0-63, CustomMark at most 256 bytes, no bit both set and cleared, no

@@ -20,7 +20,7 @@ type change struct {
 // markContact applies a mark_contact request. Request-level problems answer
 // FAIL and apply nothing. Otherwise every item is answered on its own and the
 // request is "OK" with ErrorCode 0 even when some or all items failed: the
-// seed documents a per-item ResultCode for exactly that, and clients must
+// documentation gives a per-item ResultCode for exactly that, and clients must
 // check both levels.
 func (s *Server) markContact(body []byte) any {
 	var req MarkContactRequest
@@ -138,7 +138,7 @@ func (s *Server) applyItem(user string, u **userState, it MarkItem, now time.Tim
 	return CodeOK, ""
 }
 
-// validate checks one item against the seed page's rules and returns the
+// validate checks one item against the API's documented rules and returns the
 // change or a ResultInfo naming the problem.
 func validate(it MarkItem) (change, string) {
 	var ch change

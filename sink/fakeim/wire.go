@@ -1,7 +1,7 @@
 package fakeim
 
 // The emulator's own wire types. They follow the public documentation of
-// mark_contact (the seed page), search_contact_group and get_contact_group;
+// mark_contact (its public documentation), search_contact_group and get_contact_group;
 // the client in package sink has its own, so that a misreading of the
 // documentation in one does not silently agree with the other.
 
