@@ -10,17 +10,17 @@ import (
 	"sync"
 )
 
-// MaxHeaderColumns is the most columns a CSV header may have: far more
+// maxHeaderColumns is the most columns a CSV header may have: far more
 // than any export of marks, few enough that a file which is not CSV at all
 // is refused before it takes memory.
-const MaxHeaderColumns = 65536
+const maxHeaderColumns = 65536
 
 // sniffBytes is how much of the start of a CSV input is looked at to tell
 // what it really holds (another encoding, a compressed file, Parquet).
 const sniffBytes = 64 << 10
 
 // CSVReader streams records from RFC 4180 CSV with a header row, in
-// bounded memory whatever the records hold (see KeepBytes).
+// bounded memory whatever the records hold (see keepBytes).
 type CSVReader struct {
 	path   string
 	s      *csvScanner
@@ -38,12 +38,12 @@ type CSVReader struct {
 	raw        []string // of the last record
 }
 
-// NewCSVReader reads the header from r and returns a reader of its data
+// newCSVReader reads the header from r and returns a reader of its data
 // records. path is used in messages only. closer, if not nil, is closed by
 // Close. Before the header it looks at what the input really holds, so
 // that a UTF-16 file, a compressed or Parquet file under a CSV name, or a
 // file separated by another delimiter gets a message that says so.
-func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CSVReader, error) {
+func newCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CSVReader, error) {
 	fail := func(format string, a ...any) (*CSVReader, error) {
 		return nil, &InputError{Path: path, Err: fmt.Errorf(format, a...)}
 	}
@@ -87,7 +87,7 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 	}
 
 	s := newCSVScanner(br, comma)
-	s.maxFields = MaxHeaderColumns + 1
+	s.maxFields = maxHeaderColumns + 1
 	var h record
 	if err := s.next(&h); err == io.EOF {
 		return fail("empty file: a header row is required")
@@ -95,8 +95,8 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 		return nil, &InputError{Path: path, Err: fmt.Errorf("read header: %w", err)}
 	}
 	switch {
-	case h.nfields > MaxHeaderColumns:
-		return fail("the header has %d columns, more than %d: is this a CSV file? (it starts %s)", h.nfields, MaxHeaderColumns, Quote(strings.Join(h.fields[:4], string(comma))))
+	case h.nfields > maxHeaderColumns:
+		return fail("the header has %d columns, more than %d: is this a CSV file? (it starts %s)", h.nfields, maxHeaderColumns, Quote(strings.Join(h.fields[:4], string(comma))))
 	case h.err != nil:
 		return fail("read header: %v", h.err)
 	}
@@ -122,15 +122,15 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 	}
 	s.keepOf = make([]int, len(header))
 	for i := range s.keepOf {
-		s.keepOf[i] = KeepOtherBytes
+		s.keepOf[i] = keepOtherBytes
 	}
 	for f, i := range idx {
 		if i >= 0 {
 			c.known[i] = Field(f)
-			s.keepOf[i] = KeepBytes
+			s.keepOf[i] = keepBytes
 		}
 	}
-	s.maxFields = len(header) + ExtraFields
+	s.maxFields = len(header) + extraFields
 	return c, nil
 }
 
@@ -265,7 +265,7 @@ func (c *CSVReader) Next() (Record, error) {
 				rec.Problem = TooLong(r.sizes[i], r.fields[i])
 			} else {
 				rec.Problem = fmt.Sprintf("column %d (%s): %d bytes, more than markimport keeps of a column it does not read (%d KiB)",
-					i+1, Quote(c.header[i]), r.sizes[i], KeepOtherBytes>>10)
+					i+1, Quote(c.header[i]), r.sizes[i], keepOtherBytes>>10)
 			}
 			break
 		}

@@ -623,17 +623,17 @@ func sortNatural(parts []Part) {
 func naturalPath(a, b string) int {
 	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
 	for i := range min(len(as), len(bs)) {
-		if c := NaturalCompare(as[i], bs[i]); c != 0 {
+		if c := naturalCompare(as[i], bs[i]); c != 0 {
 			return c
 		}
 	}
 	return len(as) - len(bs)
 }
 
-// NaturalCompare compares two names with their runs of digits compared as
+// naturalCompare compares two names with their runs of digits compared as
 // numbers (leading zeros aside; fewer zeros first when the values tie) and
 // everything else byte by byte.
-func NaturalCompare(a, b string) int {
+func naturalCompare(a, b string) int {
 	i, j := 0, 0
 	tie := 0
 	for i < len(a) && j < len(b) {

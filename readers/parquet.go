@@ -20,7 +20,7 @@ import (
 // parquetBatchRows is how many rows are decoded at a time. Memory is bounded
 // by one batch of the needed columns (plus the page being decoded in each),
 // whatever the size of the file or of its row groups; of a list column, a
-// batch holds at most KeepBytes of text a row however long its lists are
+// batch holds at most keepBytes of text a row however long its lists are
 // (parquet_lists.go).
 const parquetBatchRows = 16 * 1024
 
@@ -66,13 +66,13 @@ type parquetColumn struct {
 	bad   *statsError // the first value of the batch outside the statistics
 }
 
-// OpenParquet opens a Parquet file and returns a reader of its records. Row
+// openParquet opens a Parquet file and returns a reader of its records. Row
 // is the 1-based record index across all row groups. Columns are matched by
 // their top-level names as for CSV; a known column of a type that cannot
 // hold its values (for example from_account as a double) is an
 // *InputError before any row is read, as are files that are not Parquet,
 // truncated or corrupt.
-func OpenParquet(path string, opts Options) (r Reader, err error) {
+func openParquet(path string, opts Options) (r Reader, err error) {
 	if path == "-" {
 		return nil, &InputError{Path: path, Err: errors.New("Parquet cannot be read from standard input: its footer is at the end, so it needs a file")}
 	}

@@ -68,16 +68,16 @@ import (
 // answers (300 read entries, 100 results) take tens of kilobytes.
 const maxAnswerBytes = 16 << 20
 
-// A ProtocolError is an answer, or one entry of it, that breaks the rules
+// A protocolError is an answer, or one entry of it, that breaks the rules
 // above. Its message says exactly what was wrong.
-type ProtocolError struct {
+type protocolError struct {
 	What string
 }
 
-func (e *ProtocolError) Error() string { return "protocol error: " + e.What }
+func (e *protocolError) Error() string { return "protocol error: " + e.What }
 
-func protocolf(format string, a ...any) *ProtocolError {
-	return &ProtocolError{What: Redact(fmt.Sprintf(format, a...))}
+func protocolf(format string, a ...any) *protocolError {
+	return &protocolError{What: Redact(fmt.Sprintf(format, a...))}
 }
 
 // answerHead is the checked request-level part of an answer: code 0 when
@@ -94,13 +94,13 @@ type answerHead struct {
 type itemResult struct {
 	code    int
 	info    string
-	problem *ProtocolError
+	problem *protocolError
 }
 
 // decodeMarkAnswer decodes and checks a mark_contact answer to a request of
 // user from carrying sent (each conversation with the OptType sent). When
 // the head's code is 0, results holds one entry for every conversation of
-// sent. An error is a *ProtocolError for the whole answer.
+// sent. An error is a *protocolError for the whole answer.
 func decodeMarkAnswer(body []byte, from string, sent map[mark.Conversation]int) (answerHead, map[mark.Conversation]itemResult, error) {
 	obj, h, err := decodeHead(body, from)
 	if err != nil || h.code != 0 {
@@ -176,7 +176,7 @@ func decodeResult(e object, conv mark.Conversation, opt int) itemResult {
 // decodeSearchAnswer decodes and checks a search_contact_group answer to a
 // request of user from for asked. When the head's code is 0, marks holds
 // the marks of every asked conversation the server holds; an asked
-// conversation absent from it holds none. An error is a *ProtocolError for
+// conversation absent from it holds none. An error is a *protocolError for
 // the whole answer.
 func decodeSearchAnswer(body []byte, from string, asked []mark.Conversation) (answerHead, map[mark.Conversation]mark.ServerMarks, error) {
 	obj, h, err := decodeHead(body, from)
@@ -231,7 +231,7 @@ func decodeMarks(e object) (mark.ServerMarks, error) {
 	if err != nil {
 		return m, fmt.Errorf("StandardMark %w", err)
 	}
-	if m.Standard, err = ParseStandardMark(s); err != nil {
+	if m.Standard, err = parseStandardMark(s); err != nil {
 		return m, err
 	}
 	if raw, ok := e["CustomMark"]; ok {

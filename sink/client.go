@@ -19,15 +19,15 @@ import (
 	"markimport/pipeline/mark"
 )
 
-// Backoff sets the delays between retries: full jitter, a random delay in
+// backoff sets the delays between retries: full jitter, a random delay in
 // [0, min(Cap, Base·2^(attempt-1))).
-type Backoff struct {
+type backoff struct {
 	Base time.Duration
 	Cap  time.Duration
 }
 
 // Config configures a Client. Its zero values mean the defaults below;
-// New refuses values outside the bounds of limits.go.
+// New refuses values outside the bounds the Check functions state.
 type Config struct {
 	// Endpoint is the base URL, e.g. https://console.tim.qq.com.
 	Endpoint    string
@@ -35,14 +35,14 @@ type Config struct {
 	Admin       string
 	Credentials Credentials
 	// Rate is requests per second across all workers (default 200, at
-	// most MaxRate).
+	// most 10,000).
 	Rate float64
 	// Margin is the share of Rate left unused as headroom for jitter, in
-	// [0, MaxMargin): 0 leaves none. The command line's default is
+	// [0, 0.5): 0 leaves none. The command line's default is
 	// DefaultMargin (0.8%).
 	Margin float64
 	// Concurrency is the number of requests in flight (default
-	// DefaultConcurrency, at most MaxConcurrency).
+	// DefaultConcurrency, at most 4096).
 	Concurrency int
 	// MaxAttempts bounds the tries of one item (default 6). Throttled
 	// tries that the pacer answered by slowing down are not counted (see
@@ -50,7 +50,8 @@ type Config struct {
 	MaxAttempts int
 	// Timeout of one HTTP request (default 10 s).
 	Timeout time.Duration
-	Backoff Backoff
+	// backoff spaces retries; tests in this package shorten it.
+	backoff backoff
 	// Counters, if set, receive request and retry counts.
 	Counters *mark.Counters
 	Log      *slog.Logger
@@ -88,7 +89,7 @@ type Client struct {
 
 // New checks the configuration and returns a client.
 func New(cfg Config) (*Client, error) {
-	base, err := CheckEndpoint(cfg.Endpoint)
+	base, err := checkEndpoint(cfg.Endpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +106,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, base: base, pacer: NewPacer(cfg.Rate, cfg.Margin), ctr: cfg.Counters, log: cfg.Log}
-	c.pacer.Hold(cfg.NotBefore)
+	c.pacer.holdUntil(cfg.NotBefore)
 	c.reach.quiet = quietWarning
 	c.sleep = sleepCtx
 	if c.ctr == nil {
@@ -171,20 +172,17 @@ func checkConfig(cfg *Config) error {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	if cfg.Timeout < 0 || cfg.Timeout > MaxTimeout {
-		return fmt.Errorf("timeout %v: want up to %v", cfg.Timeout, MaxTimeout)
+	if cfg.Timeout < 0 || cfg.Timeout > maxTimeout {
+		return fmt.Errorf("timeout %v: want up to %v", cfg.Timeout, maxTimeout)
 	}
-	if cfg.Backoff.Base <= 0 {
-		cfg.Backoff.Base = 200 * time.Millisecond
+	if cfg.backoff.Base <= 0 {
+		cfg.backoff.Base = 200 * time.Millisecond
 	}
-	if cfg.Backoff.Cap <= 0 {
-		cfg.Backoff.Cap = 10 * time.Second
+	if cfg.backoff.Cap <= 0 {
+		cfg.backoff.Cap = 10 * time.Second
 	}
 	return nil
 }
-
-// Pacer returns the client's pacer (shared by every request it sends).
-func (c *Client) Pacer() *Pacer { return c.pacer }
 
 // Send is the pipeline's sender: workers take requests from reqs and send
 // each, with retries, through the one pacer. When ctx is done, or a fatal
@@ -201,7 +199,7 @@ func (c *Client) Send(ctx context.Context, reqs <-chan *mark.Request, done func(
 	// user read back just before its requests were handed over (--backup,
 	// --mode insert) is written within a few pacer steps, not behind a
 	// second's worth of requests held by idle workers.
-	queue := make(chan struct{}, pacerQueue(c.pacer.Rate()))
+	queue := make(chan struct{}, pacerQueue(c.pacer.pace()))
 	var g errgroup.Group
 	for range c.cfg.Concurrency {
 		g.Go(func() error {
@@ -270,35 +268,35 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request, paced
 				out[i].Attempts++
 			}
 		}
-		if a.class != OK {
+		if a.class != classOK {
 			return a
 		}
 		// The request went through; look at every item's checked result,
 		// found by its conversation, never by position.
 		still := pending[:0]
-		again := attempt{class: OK, left: true, status: a.status, sent: a.sent}
+		again := attempt{class: classOK, left: true, status: a.status, sent: a.sent}
 		for _, i := range pending {
 			it := &req.Items[i]
 			r := results[it.Conv]
 			code, msg := r.code, apiMessage(r.code, r.info)
 			if r.problem != nil {
-				code, msg = CodeProtocol, r.problem.Error()
+				code, msg = codeProtocol, r.problem.Error()
 			}
-			switch cl := ClassifyCode(code); cl {
-			case OK:
+			switch cl := classifyCode(code); cl {
+			case classOK:
 				out[i].Sent, out[i].Code, out[i].Message = true, 0, ""
-			case Throttled, Transient:
+			case classThrottled, classTransient:
 				still = append(still, i)
-				if again.class != Throttled {
+				if again.class != classThrottled {
 					again.class = cl
 				}
 				again.code, again.msg = code, msg
-			case Fatal, SigExpired:
+			case classFatal, classSigExpired:
 				// A fatal code on an item (edition, permissions) will be the
 				// same for every other item: stop instead of a flood.
 				out[i].Sent, out[i].Code, out[i].Message = true, code, msg
 				if itemFatal == nil {
-					itemFatal = &mark.FatalError{Code: code, Info: Redact(r.info), Hint: Hint(code)}
+					itemFatal = &mark.FatalError{Code: code, Info: Redact(r.info), Hint: hint(code)}
 				}
 			default:
 				out[i].Sent, out[i].Code, out[i].Message = true, code, msg
@@ -306,7 +304,7 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request, paced
 		}
 		pending = still
 		if itemFatal != nil {
-			return attempt{class: Fatal, fatal: itemFatal, code: itemFatal.Code, msg: apiMessage(itemFatal.Code, itemFatal.Info), left: true, status: a.status, sent: a.sent}
+			return attempt{class: classFatal, fatal: itemFatal, code: itemFatal.Code, msg: apiMessage(itemFatal.Code, itemFatal.Info), left: true, status: a.status, sent: a.sent}
 		}
 		return again
 	})
@@ -325,7 +323,7 @@ func (c *Client) send(stopCtx, wireCtx context.Context, req *mark.Request, paced
 		case res.end == stopped:
 			o.Message = "not retried: the run stopped; last answer: " + last.msg
 		case last.fatal != nil && last.fatal.Code == mark.CodeUnreachable:
-			o.Code, o.Message = CodeTransport, "not sent: "+last.fatal.Error()
+			o.Code, o.Message = codeTransport, "not sent: "+last.fatal.Error()
 		case last.fatal == itemFatal:
 			o.Message = "not retried: the run stopped on API error " + strconv.Itoa(last.code)
 		default: // a fatal answer to the whole request

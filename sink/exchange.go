@@ -22,9 +22,9 @@ import (
 	"markimport/pipeline/mark"
 )
 
-// URL returns the request URL of an API path with the credentials and a
+// requestURL returns the request URL of an API path with the credentials and a
 // fresh random number. It holds the usersig: never print it unredacted.
-func (c *Client) URL(path string) (string, error) {
+func (c *Client) requestURL(path string) (string, error) {
 	sig, err := c.cfg.Credentials.UserSig()
 	if err != nil {
 		return "", err
@@ -44,14 +44,14 @@ func (c *Client) URL(path string) (string, error) {
 // post sends the pending items of one request and returns the checked
 // result of each item sent, when the attempt's class is OK.
 func (c *Client) post(ctx context.Context, from string, items []mark.Item, pending []int) (map[mark.Conversation]itemResult, attempt) {
-	body := MarkContactRequest{FromAccount: from, MarkItem: make([]MarkItem, len(pending))}
+	body := markContactBody{FromAccount: from, MarkItem: make([]wireMarkItem, len(pending))}
 	sent := make(map[mark.Conversation]int, len(pending))
 	for k, i := range pending {
 		body.MarkItem[k] = markItem(&items[i])
 		sent[items[i].Conv] = int(items[i].Opt)
 	}
 	var results map[mark.Conversation]itemResult
-	a := c.exchange(ctx, PathMarkContact, &body, func(b []byte) (answerHead, error) {
+	a := c.exchange(ctx, pathMarkContact, &body, func(b []byte) (answerHead, error) {
 		h, r, err := decodeMarkAnswer(b, from, sent)
 		results = r
 		return h, err
@@ -65,7 +65,7 @@ var errNotJSON = errors.New("HTTP 200 with a body that is not a JSON answer")
 
 // exchange POSTs a JSON body to an API path and classifies the attempt.
 // decode checks a 200's JSON body (see answer.go) and keeps what the
-// caller needs of it; its error is a *ProtocolError.
+// caller needs of it; its error is a *protocolError.
 func (c *Client) exchange(ctx context.Context, path string, body any, decode func([]byte) (answerHead, error)) attempt {
 	x := c.do(ctx, path, body)
 	err := x.err
@@ -108,7 +108,7 @@ type exchanged struct {
 // do makes one HTTP exchange.
 func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 	var x exchanged
-	u, err := c.URL(path)
+	u, err := c.requestURL(path)
 	if err != nil {
 		x.err = err
 		return x
@@ -138,7 +138,7 @@ func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 				pc.arm(&departure{ctx: ctx, pacer: c.pacer, left: leave})
 				return
 			}
-			if t, err := c.pacer.Admit(ctx); err == nil {
+			if t, err := c.pacer.admit(ctx); err == nil {
 				leave(t)
 			}
 		},
@@ -202,7 +202,7 @@ func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 const maxSizeCount = 256 << 20
 
 // parseRetryAfter reads a Retry-After header: a number of seconds or an
-// HTTP date, capped at MaxRetryAfter. It is advice: a value that does not
+// HTTP date, capped at maxRetryAfter. It is advice: a value that does not
 // parse, or is in the past, asks for no wait.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
@@ -211,11 +211,11 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	var d time.Duration
 	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
-		d = time.Duration(min(secs, uint64(MaxRetryAfter/time.Second))) * time.Second
+		d = time.Duration(min(secs, uint64(maxRetryAfter/time.Second))) * time.Second
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = t.Sub(now)
 	}
-	return min(max(d, 0), MaxRetryAfter)
+	return min(max(d, 0), maxRetryAfter)
 }
 
 // connectFailed reports whether err is a failure to make a connection

@@ -72,7 +72,7 @@ func TestDeadEndpointStopsAtOnce(t *testing.T) {
 		return dialer.DialContext(ctx, network, a)
 	}}}
 	c, err := New(Config{Endpoint: "http://" + addr, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 200, HTTPClient: hc,
-		Backoff: Backoff{Base: 50 * time.Millisecond, Cap: time.Second}})
+		backoff: backoff{Base: 50 * time.Millisecond, Cap: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +100,8 @@ func TestDeadEndpointStopsAtOnce(t *testing.T) {
 // failures to connect are retried, not fatal, and a warning says they
 // persist.
 func TestConnectionFailuresAfterSuccessAreTransient(t *testing.T) {
-	s := &scripted{answer: func(_ int, req MarkContactRequest, w http.ResponseWriter) {
-		json.NewEncoder(w).Encode(okItems(req, func(ContactItem) int { return 0 }))
+	s := &scripted{answer: func(_ int, req markContactBody, w http.ResponseWriter) {
+		json.NewEncoder(w).Encode(okItems(req, func(wireContact) int { return 0 }))
 	}}
 	hs := httptest.NewServer(s)
 	defer hs.Close()
@@ -118,7 +118,7 @@ func TestConnectionFailuresAfterSuccessAreTransient(t *testing.T) {
 	var logMu sync.Mutex
 	sig, _ := NewStaticSig("test-usersig-value")
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000, HTTPClient: hc, MaxAttempts: 4,
-		Backoff: Backoff{Base: time.Millisecond, Cap: 2 * time.Millisecond},
+		backoff: backoff{Base: time.Millisecond, Cap: 2 * time.Millisecond},
 		Log:     slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestConnectionFailuresAfterSuccessAreTransient(t *testing.T) {
 		t.Fatalf("Send after the endpoint went away: %v, want no fatal error", err)
 	}
 	for seq, o := range out {
-		if o[0].Code != CodeTransport || !strings.Contains(o[0].Message, "gave up after 4 attempts") {
+		if o[0].Code != codeTransport || !strings.Contains(o[0].Message, "gave up after 4 attempts") {
 			t.Fatalf("request %d: %+v", seq, o[0])
 		}
 	}
@@ -158,14 +158,14 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // stopped before they were confirmed, are unsent with the last code seen,
 // not failed; requests that never left are unsent with no attempt.
 func TestStoppedItemsAreUnsent(t *testing.T) {
-	s := &scripted{answer: func(_ int, req MarkContactRequest, w http.ResponseWriter) {
+	s := &scripted{answer: func(_ int, req markContactBody, w http.ResponseWriter) {
 		json.NewEncoder(w).Encode(Response{ActionStatus: "FAIL", ErrorCode: 60007, ErrorInfo: "too many"})
 	}}
 	hs := httptest.NewServer(s)
 	defer hs.Close()
 	sig, _ := NewStaticSig("test-usersig-value")
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 50, Concurrency: 2,
-		Backoff: Backoff{Base: 200 * time.Millisecond, Cap: time.Second}})
+		backoff: backoff{Base: 200 * time.Millisecond, Cap: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestParseStandardMark(t *testing.T) {
 		{"1 ", 0, "character 2"},
 	}
 	for _, tt := range tests {
-		got, err := ParseStandardMark(tt.in)
+		got, err := parseStandardMark(tt.in)
 		switch {
 		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 			t.Errorf("ParseStandardMark(%q) = %d, %v; want an error with %q", tt.in, got, err, tt.wantErr)
@@ -50,7 +50,7 @@ func TestParseStandardMark(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 1000 {
 		v := r.Uint64() >> r.IntN(64)
-		if got, err := ParseStandardMark(fakeim.FormatStandardMark(v)); err != nil || got != v {
+		if got, err := parseStandardMark(fakeim.FormatStandardMark(v)); err != nil || got != v {
 			t.Fatalf("ParseStandardMark(FormatStandardMark(%#x)) = %#x, %v", v, got, err)
 		}
 	}
@@ -65,7 +65,7 @@ func readClient(t *testing.T, url string, rate float64, maxAttempts int) (*ReadC
 	}
 	ctr := &mark.Counters{}
 	rc, err := NewReadClient(Config{Endpoint: url, SDKAppID: 1400000001, Admin: "admin", Credentials: sig, Rate: rate,
-		MaxAttempts: maxAttempts, Backoff: Backoff{Base: time.Millisecond, Cap: 10 * time.Millisecond}, Counters: ctr})
+		MaxAttempts: maxAttempts, backoff: backoff{Base: time.Millisecond, Cap: 10 * time.Millisecond}, Counters: ctr})
 	if err != nil {
 		t.Fatal(err)
 	}

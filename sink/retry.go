@@ -15,7 +15,7 @@ import (
 type attempt struct {
 	// class is OK when the answer is usable (for a write: every item has
 	// its outcome, or those left are to be retried as class says).
-	class Class
+	class class
 	code  int
 	msg   string // for the report: never holds a secret
 	// left is true when the request reached the wire: false when no
@@ -70,7 +70,7 @@ const maxFreeThrottles = 50
 // wrong. Only a throttle at the slowest pace, where the server still
 // refuses, spends an attempt. A transient answer is tried again after a
 // full-jitter backoff, up to MaxAttempts; a Retry-After on a 429 or 503
-// holds every worker that long (capped at MaxRetryAfter). An expired
+// holds every worker that long (capped at maxRetryAfter). An expired
 // usersig is renewed and tried again at once, up to maxRenewals times in a
 // row. A fatal answer, or an endpoint that never answered, ends the call.
 // Sleeps end when ctx does. paced, when not nil, is called once the first
@@ -89,7 +89,7 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 				return result{stopped, last, tries}
 			}
 		}
-		if err := c.pacer.Wait(ctx); err != nil {
+		if err := c.pacer.wait(ctx); err != nil {
 			return result{stopped, last, tries}
 		}
 		if paced != nil {
@@ -103,22 +103,22 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 			return result{fatal, a, tries}
 		}
 		if a.retryAfter > 0 {
-			c.pacer.HoldFor(a.retryAfter)
+			c.pacer.holdFor(a.retryAfter)
 		}
 		again = true
 		switch a.class {
-		case OK:
+		case classOK:
 			return result{ended, a, tries}
-		case ItemFailed:
+		case classItemFailed:
 			return result{failed, a, tries}
-		case Throttled:
+		case classThrottled:
 			c.ctr.Throttled.Add(1)
-			if c.pacer.Throttled(a.sent) && free < maxFreeThrottles {
+			if c.pacer.throttled(a.sent) && free < maxFreeThrottles {
 				free++
 			} else {
 				spent++
 			}
-		case SigExpired:
+		case classSigExpired:
 			if renewals < maxRenewals && c.renewSig() {
 				// A renewed signature is not a retry of the request.
 				renewals++
@@ -126,11 +126,11 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 				again = false
 				continue
 			}
-			a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
+			a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: hint(a.code)}
 			return result{fatal, a, tries}
-		case Fatal:
+		case classFatal:
 			if a.fatal == nil {
-				a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
+				a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: hint(a.code)}
 			}
 			return result{fatal, a, tries}
 		default:
@@ -150,9 +150,9 @@ const maxRenewals = 3
 
 // backoff returns the full-jitter delay before retry number n (from 1).
 func (c *Client) backoff(n int) time.Duration {
-	d := c.cfg.Backoff.Base << min(max(n, 1)-1, 20)
-	if d <= 0 || d > c.cfg.Backoff.Cap {
-		d = c.cfg.Backoff.Cap
+	d := c.cfg.backoff.Base << min(max(n, 1)-1, 20)
+	if d <= 0 || d > c.cfg.backoff.Cap {
+		d = c.cfg.backoff.Cap
 	}
 	return time.Duration(rand.Int64N(int64(d) + 1))
 }
