@@ -60,9 +60,9 @@ type result struct {
 // forever still ends the call.
 const maxFreeThrottles = 50
 
-// retry is the one retry loop of the client, for writes and reads alike,
-// in the manner of rclone's pacer.Call: try makes one attempt and says
-// what its answer means; the loop owns everything else. Each attempt waits
+// retry is the one retry loop of the client, for writes and reads alike:
+// try makes one attempt and says what its answer means; the loop owns
+// everything else. Each attempt waits
 // for the pacer. A throttled answer tells the pacer, which slows every
 // worker; while the pacer is slowing down (or already has, for this
 // request) the try is not an attempt of the item: throttling says the
