@@ -132,7 +132,7 @@ func newTestClient(t *testing.T, h http.Handler, maxAttempts int) (*Client, *mar
 	sig, _ := NewStaticSig("test-usersig-value")
 	ctr := &mark.Counters{}
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000,
-		MaxAttempts: maxAttempts, backoff: backoff{Base: time.Millisecond, Cap: 5 * time.Millisecond}, Counters: ctr})
+		MaxAttempts: maxAttempts, backoff: backoffPolicy{Base: time.Millisecond, Cap: 5 * time.Millisecond}, Counters: ctr})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,7 +215,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 			defer hs.Close()
 			sig, _ := NewStaticSig("test-usersig-value")
 			c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000, Margin: DefaultMargin,
-				backoff: backoff{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
+				backoff: backoffPolicy{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -286,7 +286,7 @@ func TestSilentEndpointStops(t *testing.T) {
 	sig, _ := NewStaticSig("test-usersig-value")
 	const timeout = 300 * time.Millisecond
 	c, err := New(Config{Endpoint: "http://" + addr, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 200, Margin: DefaultMargin,
-		Timeout: timeout, Concurrency: 8, backoff: backoff{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
+		Timeout: timeout, Concurrency: 8, backoff: backoffPolicy{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestAnswersStopAfterAnAnswer(t *testing.T) {
 	sig, _ := NewStaticSig("test-usersig-value")
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000, Margin: DefaultMargin,
 		Timeout: 100 * time.Millisecond, MaxAttempts: 3, Concurrency: 2,
-		backoff: backoff{Base: time.Millisecond, Cap: 2 * time.Millisecond},
+		backoff: backoffPolicy{Base: time.Millisecond, Cap: 2 * time.Millisecond},
 		Log:     slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
@@ -382,7 +382,7 @@ func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 	sig, _ := NewStaticSig("test-usersig-value")
 	ctr := &mark.Counters{}
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000, Concurrency: 1, Counters: ctr,
-		backoff: backoff{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
+		backoff: backoffPolicy{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func TestDeadEndpointStopsAtOnce(t *testing.T) {
 		return dialer.DialContext(ctx, network, a)
 	}}}
 	c, err := New(Config{Endpoint: "http://" + addr, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 200, HTTPClient: hc,
-		backoff: backoff{Base: 50 * time.Millisecond, Cap: time.Second}})
+		backoff: backoffPolicy{Base: 50 * time.Millisecond, Cap: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestConnectionFailuresAfterSuccessAreTransient(t *testing.T) {
 	var logMu sync.Mutex
 	sig, _ := NewStaticSig("test-usersig-value")
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000, HTTPClient: hc, MaxAttempts: 4,
-		backoff: backoff{Base: time.Millisecond, Cap: 2 * time.Millisecond},
+		backoff: backoffPolicy{Base: time.Millisecond, Cap: 2 * time.Millisecond},
 		Log:     slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +165,7 @@ func TestStoppedItemsAreUnsent(t *testing.T) {
 	defer hs.Close()
 	sig, _ := NewStaticSig("test-usersig-value")
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 50, Concurrency: 2,
-		backoff: backoff{Base: 200 * time.Millisecond, Cap: time.Second}})
+		backoff: backoffPolicy{Base: 200 * time.Millisecond, Cap: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}

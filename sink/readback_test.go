@@ -65,7 +65,7 @@ func readClient(t *testing.T, url string, rate float64, maxAttempts int) (*ReadC
 	}
 	ctr := &mark.Counters{}
 	rc, err := NewReadClient(Config{Endpoint: url, SDKAppID: 1400000001, Admin: "admin", Credentials: sig, Rate: rate,
-		MaxAttempts: maxAttempts, backoff: backoff{Base: time.Millisecond, Cap: 10 * time.Millisecond}, Counters: ctr})
+		MaxAttempts: maxAttempts, backoff: backoffPolicy{Base: time.Millisecond, Cap: 10 * time.Millisecond}, Counters: ctr})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestRateAboveTheLimitEveryItemAccepted(t *testing.T) {
 	sig, _ := NewStaticSig("test-usersig-value")
 	ctr := &mark.Counters{}
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 250, Margin: DefaultMargin,
-		MaxAttempts: 1, Counters: ctr, backoff: backoff{Base: 50 * time.Millisecond, Cap: time.Second}})
+		MaxAttempts: 1, Counters: ctr, backoff: backoffPolicy{Base: 50 * time.Millisecond, Cap: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
