@@ -7,11 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"markimport/pipeline/mark"
 )
@@ -71,91 +68,6 @@ func (netTimeout) Timeout() bool   { return true }
 func (netTimeout) Temporary() bool { return true }
 
 var _ net.Error = netTimeout{}
-
-// scripted is a test server whose answers a function decides, recording
-// every request body.
-type scripted struct {
-	mu     sync.Mutex
-	bodies []markContactBody
-	answer func(n int, req markContactBody, w http.ResponseWriter)
-}
-
-func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var req markContactBody
-	b, _ := io.ReadAll(r.Body)
-	json.Unmarshal(b, &req)
-	s.mu.Lock()
-	s.bodies = append(s.bodies, req)
-	n := len(s.bodies)
-	s.mu.Unlock()
-	s.answer(n, req, w)
-}
-
-// sent returns a copy of the request bodies received so far.
-func (s *scripted) sent() []markContactBody {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]markContactBody(nil), s.bodies...)
-}
-
-// ResultItem and Response are answers as the tests write them. The client
-// reads answers member by member (answer.go), never into these.
-type ResultItem struct {
-	OptType     int         `json:"OptType"`
-	ContactItem wireContact `json:"ContactItem"`
-	ResultCode  int         `json:"ResultCode"`
-	ResultInfo  string      `json:"ResultInfo"`
-}
-
-type Response struct {
-	ActionStatus string       `json:"ActionStatus"`
-	ErrorCode    int          `json:"ErrorCode"`
-	ErrorInfo    string       `json:"ErrorInfo"`
-	ErrorDisplay string       `json:"ErrorDisplay"`
-	ResultItem   []ResultItem `json:"ResultItem"`
-}
-
-func okItems(req markContactBody, code func(wireContact) int) Response {
-	resp := Response{ActionStatus: "OK"}
-	// Reverse order: results must be matched by conversation.
-	for i := len(req.MarkItem) - 1; i >= 0; i-- {
-		m := req.MarkItem[i]
-		resp.ResultItem = append(resp.ResultItem, ResultItem{OptType: m.OptType, ContactItem: m.ContactItem, ResultCode: code(m.ContactItem)})
-	}
-	return resp
-}
-
-func newTestClient(t *testing.T, h http.Handler, maxAttempts int) (*Client, *mark.Counters) {
-	t.Helper()
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
-	sig, _ := NewStaticSig("test-usersig-value")
-	ctr := &mark.Counters{}
-	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000,
-		MaxAttempts: maxAttempts, backoff: backoffPolicy{Base: time.Millisecond, Cap: 5 * time.Millisecond}, Counters: ctr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, ctr
-}
-
-func testRequest(peers ...string) *mark.Request {
-	req := &mark.Request{Seq: 1, From: "u"}
-	for _, p := range peers {
-		req.Items = append(req.Items, mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: p}, Set: 1, Opt: mark.OptStandard, Rows: []int64{1}})
-	}
-	return req
-}
-
-func sendOne(t *testing.T, c *Client, req *mark.Request) ([]mark.Outcome, error) {
-	t.Helper()
-	ch := make(chan *mark.Request, 1)
-	ch <- req
-	close(ch)
-	var out []mark.Outcome
-	err := c.Send(context.Background(), ch, func(_ *mark.Request, o []mark.Outcome) { out = o })
-	return out, err
-}
 
 func TestItemLevelRetrySendsOnlyFailedItems(t *testing.T) {
 	s := &scripted{answer: func(n int, req markContactBody, w http.ResponseWriter) {

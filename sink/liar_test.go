@@ -20,21 +20,6 @@ import (
 	"markimport/pipeline/mark"
 )
 
-// A lying server: each handler answers a mark_contact request with one of
-// the shapes an answer must not be believed in. The client must report no
-// item ok, retry, then fail the items with the protocol error's code and a
-// message saying what was wrong.
-
-// entry renders one ResultItem entry for a conversation of the request.
-func entry(ci wireContact, opt int, resultCode string) string {
-	b, _ := json.Marshal(ci)
-	s := fmt.Sprintf(`{"OptType":%d,"ContactItem":%s`, opt, b)
-	if resultCode != "" {
-		s += `,"ResultCode":` + resultCode
-	}
-	return s + `,"ResultInfo":""}`
-}
-
 // lies are answers to a request, keyed by what is wrong with them; want is
 // a substring of every item's message.
 var lies = []struct {

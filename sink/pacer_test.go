@@ -7,27 +7,6 @@ import (
 	"time"
 )
 
-// fakeClock drives the pacer's ring without real time.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-func (c *fakeClock) sleep(_ context.Context, d time.Duration) error {
-	c.t = c.t.Add(d)
-	return nil
-}
-
-// maxInWindow is the most times within any sliding window of length w.
-func maxInWindow(ts []time.Time, w time.Duration) int {
-	best, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= w {
-			j++
-		}
-		best = max(best, i-j+1)
-	}
-	return best
-}
-
 func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 	for _, r := range []float64{200, 50, 1000} {
 		p := NewPacer(r, DefaultMargin)

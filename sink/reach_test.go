@@ -18,41 +18,6 @@ import (
 	"markimport/pipeline/mark"
 )
 
-// sendAll sends reqs through c and returns every outcome by request and the
-// error of Send.
-func sendAll(t *testing.T, c *Client, ctx context.Context, reqs []*mark.Request) (map[int64][]mark.Outcome, error) {
-	t.Helper()
-	ch := make(chan *mark.Request)
-	go func() {
-		defer close(ch)
-		for _, r := range reqs {
-			select {
-			case ch <- r:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var mu sync.Mutex
-	out := map[int64][]mark.Outcome{}
-	err := c.Send(ctx, ch, func(r *mark.Request, o []mark.Outcome) {
-		mu.Lock()
-		out[r.Seq] = o
-		mu.Unlock()
-	})
-	return out, err
-}
-
-func manyRequests(n int) []*mark.Request {
-	var reqs []*mark.Request
-	for i := range n {
-		r := testRequest("a", "b")
-		r.Seq = int64(i + 1)
-		reqs = append(reqs, r)
-	}
-	return reqs
-}
-
 // TestDeadEndpointStopsAtOnce: nothing listens at the endpoint. The run
 // stops as fatal after a few refused connections instead of retrying every
 // request: the error names the endpoint and the cause, and no row is
@@ -141,17 +106,6 @@ func TestConnectionFailuresAfterSuccessAreTransient(t *testing.T) {
 	if !strings.Contains(logs.String(), "cannot be reached") {
 		t.Errorf("no warning that connection failures persist: %q", logs.String())
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // TestStoppedItemsAreUnsent: items that were throttled, then the run

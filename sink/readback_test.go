@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"markimport/pipeline/mark"
 	"markimport/sink/fakeim"
@@ -54,22 +53,6 @@ func TestParseStandardMark(t *testing.T) {
 			t.Fatalf("ParseStandardMark(FormatStandardMark(%#x)) = %#x, %v", v, got, err)
 		}
 	}
-}
-
-// readClient returns a read client of url with fast retries.
-func readClient(t *testing.T, url string, rate float64, maxAttempts int) (*ReadClient, *mark.Counters) {
-	t.Helper()
-	sig, err := NewStaticSig("test-usersig")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctr := &mark.Counters{}
-	rc, err := NewReadClient(Config{Endpoint: url, SDKAppID: 1400000001, Admin: "admin", Credentials: sig, Rate: rate,
-		MaxAttempts: maxAttempts, backoff: backoffPolicy{Base: time.Millisecond, Cap: 10 * time.Millisecond}, Counters: ctr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rc, ctr
 }
 
 // markedState fills an emulator with n conversations of user, c2c and group
