@@ -3,7 +3,6 @@ package readers
 import (
 	"bytes"
 	"compress/gzip"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,22 +16,6 @@ const sampleCSV = "\ufeffFrom_Account;To-Account;set mark;custom_mark;ignored\n"
 	"u1;p1;[1, 2];\"a;b \"\"q\"\"\nnext\";x\n" +
 	" u2 ;p2;3;  spaced  ;y\n" +
 	"u3;p3\n"
-
-func drain(t testing.TB, r Reader) []Record {
-	t.Helper()
-	defer r.Close()
-	var out []Record
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rec)
-	}
-}
 
 func TestCSVReader(t *testing.T) {
 	r, err := newCSVReader("x.csv", strings.NewReader(sampleCSV), nil, Options{Delimiter: ';'})

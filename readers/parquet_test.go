@@ -16,17 +16,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// strs makes string test values; "<null>" is a null.
-func strs(vs ...string) []any {
-	out := make([]any, len(vs))
-	for i, v := range vs {
-		if v != "<null>" {
-			out[i] = v
-		}
-	}
-	return out
-}
-
 func TestParquetCells(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
