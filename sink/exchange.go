@@ -118,31 +118,7 @@ func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 		x.err = err
 		return x
 	}
-	// The pacer's hard ceiling is applied as late as the connection allows:
-	// on the request's first write on a connection of the client's own
-	// transport, or once another transport hands a connection over. What
-	// leaves then is what the server counts.
-	var left atomic.Bool
-	var sent atomic.Int64
-	leave := func(t time.Time) {
-		left.Store(true)
-		sent.Store(t.UnixNano())
-		c.ctr.MarkSend(t)
-		if c.cfg.OnDeparture != nil {
-			c.cfg.OnDeparture(t)
-		}
-	}
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(info httptrace.GotConnInfo) {
-			if pc := pacedConnOf(info.Conn); pc != nil {
-				pc.arm(&departure{ctx: ctx, pacer: c.pacer, left: leave})
-				return
-			}
-			if t, err := c.pacer.admit(ctx); err == nil {
-				leave(t)
-			}
-		},
-	})
+	ctx, dep := c.traceDeparture(ctx)
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(buf))
 	if err != nil {
 		x.err = errors.New(redactErr(err))
@@ -150,9 +126,9 @@ func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hresp, err := c.http.Do(hreq)
-	x.left = left.Load()
+	x.left = dep.left.Load()
 	if x.left {
-		x.sent = time.Unix(0, sent.Load())
+		x.sent = time.Unix(0, dep.sent.Load())
 		c.ctr.HTTPRequests.Add(1)
 	}
 	if err != nil {
@@ -178,23 +154,64 @@ func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 	if hresp.StatusCode != http.StatusOK {
 		return x
 	}
-	if len(data) > maxAnswerBytes {
-		// Say how large it is: from its length, or by reading on (within
-		// the request's timeout) up to a bound.
-		n := hresp.ContentLength
-		if n <= maxAnswerBytes {
-			rest, _ := io.Copy(io.Discard, io.LimitReader(hresp.Body, maxSizeCount))
-			n = int64(len(data)) + rest
-		}
-		size := fmt.Sprintf("%d bytes", n)
-		if n > maxAnswerBytes+maxSizeCount {
-			size = fmt.Sprintf("more than %d MiB", (maxAnswerBytes+maxSizeCount)>>20)
-		}
-		x.err = protocolf("the answer is %s, over the %d MiB markimport reads (a full answer takes tens of kilobytes)", size, maxAnswerBytes>>20)
-		return x
-	}
-	x.body = data
+	x.body, x.err = answerWithin(hresp, data)
 	return x
+}
+
+// answerWithin returns data, the answer read up to one byte over
+// maxAnswerBytes, when it is within that bound; else a protocol error that
+// says how large the answer is: from its length, or by reading on (within
+// the request's timeout) up to a bound.
+func answerWithin(hresp *http.Response, data []byte) ([]byte, error) {
+	if len(data) <= maxAnswerBytes {
+		return data, nil
+	}
+	n := hresp.ContentLength
+	if n <= maxAnswerBytes {
+		rest, _ := io.Copy(io.Discard, io.LimitReader(hresp.Body, maxSizeCount))
+		n = int64(len(data)) + rest
+	}
+	size := fmt.Sprintf("%d bytes", n)
+	if n > maxAnswerBytes+maxSizeCount {
+		size = fmt.Sprintf("more than %d MiB", (maxAnswerBytes+maxSizeCount)>>20)
+	}
+	return nil, protocolf("the answer is %s, over the %d MiB markimport reads (a full answer takes tens of kilobytes)", size, maxAnswerBytes>>20)
+}
+
+// departed records whether and when a request left, as the pacer counted
+// it.
+type departed struct {
+	left atomic.Bool
+	sent atomic.Int64 // UnixNano
+}
+
+// traceDeparture returns ctx with a trace that applies the pacer's hard
+// ceiling as late as the connection allows: on the request's first write
+// on a connection of the client's own transport, or once another transport
+// hands a connection over. What leaves then is what the server counts.
+// Each departure is counted and reported to OnDeparture.
+func (c *Client) traceDeparture(ctx context.Context) (context.Context, *departed) {
+	dep := &departed{}
+	leave := func(t time.Time) {
+		dep.left.Store(true)
+		dep.sent.Store(t.UnixNano())
+		c.ctr.MarkSend(t)
+		if c.cfg.OnDeparture != nil {
+			c.cfg.OnDeparture(t)
+		}
+	}
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if pc := pacedConnOf(info.Conn); pc != nil {
+				pc.arm(&departure{ctx: ctx, pacer: c.pacer, left: leave})
+				return
+			}
+			if t, err := c.pacer.admit(ctx); err == nil {
+				leave(t)
+			}
+		},
+	})
+	return ctx, dep
 }
 
 // maxSizeCount bounds what is read past maxAnswerBytes only to say how
