@@ -20,7 +20,8 @@ const maxHeaderColumns = 65536
 const sniffBytes = 64 << 10
 
 // CSVReader streams records from RFC 4180 CSV with a header row, in
-// bounded memory whatever the records hold (see keepBytes).
+// bounded memory whatever the records hold (1 KiB of a known column, 64 KiB of
+// another: see limits.go).
 type CSVReader struct {
 	path   string
 	s      *csvScanner
@@ -44,68 +45,15 @@ type CSVReader struct {
 // that a UTF-16 file, a compressed or Parquet file under a CSV name, or a
 // file separated by another delimiter gets a message that says so.
 func newCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CSVReader, error) {
-	fail := func(format string, a ...any) (*CSVReader, error) {
-		return nil, &InputError{Path: path, Err: fmt.Errorf(format, a...)}
+	br, pooled, comma, err := csvPrelude(path, r, opts)
+	if err != nil {
+		return nil, err
 	}
-	comma := byte(',')
-	if d := opts.Delimiter; d != 0 {
-		if d >= 0x80 || d == '"' || d == '\r' || d == '\n' {
-			return fail("delimiter %q: want one ASCII character other than a quote or a line end", d)
-		}
-		comma = byte(d)
-	}
-	br := csvBuffers.Get().(*bufio.Reader)
-	br.Reset(r)
-	pooled := br
-	head, err := br.Peek(sniffBytes)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, &InputError{Path: path, Err: err}
-	}
-	if err := sniffText(head, len(head) < sniffBytes); err != nil {
-		return nil, &InputError{Path: path, Err: err}
-	}
-	if bytes.HasPrefix(head, utf8BOM) {
-		br.Discard(len(utf8BOM))
-		head = head[len(utf8BOM):]
-	}
-	// Excel writes "sep=;" on the first line to name the delimiter.
-	if sep, n, ok := sepLine(head); ok {
-		if opts.Delimiter != 0 && byte(opts.Delimiter) != sep {
-			return fail("the file's first line says sep=%c, but --delimiter is %q: drop one of them", sep, opts.Delimiter)
-		}
-		if sep >= 0x80 || sep == '"' {
-			return fail("the file's first line says sep=%c, which cannot be a delimiter", sep)
-		}
-		comma = sep
-		br.Discard(n)
-		head = head[n:]
-	}
-	// Lines that end in a lone "\r" (old Macs, some exports) are read as
-	// lines; a lone "\r" elsewhere stays part of its field.
-	if bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0 {
-		br = bufio.NewReaderSize(crToLF{br}, 1<<20)
-	}
-
 	s := newCSVScanner(br, comma)
-	s.maxFields = maxHeaderColumns + 1
-	var h record
-	if err := s.next(&h); err == io.EOF {
-		return fail("empty file: a header row is required")
-	} else if err != nil {
-		return nil, &InputError{Path: path, Err: fmt.Errorf("read header: %w", err)}
+	header, err := readHeader(path, s, comma)
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case h.nfields > maxHeaderColumns:
-		return fail("the header has %d columns, more than %d: is this a CSV file? (it starts %s)", h.nfields, maxHeaderColumns, Quote(strings.Join(h.fields[:4], string(comma))))
-	case h.err != nil:
-		return fail("read header: %v", h.err)
-	}
-	for i := range h.fields {
-		if h.cut(i) {
-			return fail("header column %d is %d bytes long (it starts %s): is this a CSV file?", i+1, h.sizes[i], Quote(h.fields[i]))
-		}
-	}
-	header := append([]string(nil), h.fields...)
 	idx, pf, err := resolveColumns(path, header, opts)
 	if err != nil {
 		if errors.Is(err, errNoFromAccount) {
@@ -132,6 +80,84 @@ func newCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 	}
 	s.maxFields = len(header) + extraFields
 	return c, nil
+}
+
+// csvPrelude looks at the start of r before its header: it refuses what is
+// not CSV text (sniffText), skips a UTF-8 byte order mark and Excel's
+// "sep=" line, and reads lines that end in a lone "\r". It returns the
+// buffered reader to scan, the pooled buffer under it (returned to the
+// pool by Close) and the delimiter: --delimiter, the sep= line's, or a
+// comma.
+func csvPrelude(path string, r io.Reader, opts Options) (br, pooled *bufio.Reader, comma byte, err error) {
+	fail := func(format string, a ...any) (*bufio.Reader, *bufio.Reader, byte, error) {
+		return nil, nil, 0, &InputError{Path: path, Err: fmt.Errorf(format, a...)}
+	}
+	comma = ','
+	if d := opts.Delimiter; d != 0 {
+		if d >= 0x80 || d == '"' || d == '\r' || d == '\n' {
+			return fail("delimiter %q: want one ASCII character other than a quote or a line end", d)
+		}
+		comma = byte(d)
+	}
+	br = csvBuffers.Get().(*bufio.Reader)
+	br.Reset(r)
+	pooled = br
+	head, err := br.Peek(sniffBytes)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, nil, 0, &InputError{Path: path, Err: err}
+	}
+	if err := sniffText(head, len(head) < sniffBytes); err != nil {
+		return nil, nil, 0, &InputError{Path: path, Err: err}
+	}
+	if bytes.HasPrefix(head, utf8BOM) {
+		br.Discard(len(utf8BOM))
+		head = head[len(utf8BOM):]
+	}
+	// Excel writes "sep=;" on the first line to name the delimiter.
+	if sep, n, ok := sepLine(head); ok {
+		if opts.Delimiter != 0 && byte(opts.Delimiter) != sep {
+			return fail("the file's first line says sep=%c, but --delimiter is %q: drop one of them", sep, opts.Delimiter)
+		}
+		if sep >= 0x80 || sep == '"' {
+			return fail("the file's first line says sep=%c, which cannot be a delimiter", sep)
+		}
+		comma = sep
+		br.Discard(n)
+		head = head[n:]
+	}
+	// Lines that end in a lone "\r" (old Macs, some exports) are read as
+	// lines; a lone "\r" elsewhere stays part of its field.
+	if bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0 {
+		br = bufio.NewReaderSize(crToLF{br}, 1<<20)
+	}
+	return br, pooled, comma, nil
+}
+
+// readHeader reads the header row with s and refuses one that cannot be a
+// CSV header (none, too many columns, a column too long, a broken quote).
+func readHeader(path string, s *csvScanner, comma byte) ([]string, error) {
+	fail := func(format string, a ...any) ([]string, error) {
+		return nil, &InputError{Path: path, Err: fmt.Errorf(format, a...)}
+	}
+	s.maxFields = maxHeaderColumns + 1
+	var h record
+	if err := s.next(&h); err == io.EOF {
+		return fail("empty file: a header row is required")
+	} else if err != nil {
+		return nil, &InputError{Path: path, Err: fmt.Errorf("read header: %w", err)}
+	}
+	switch {
+	case h.nfields > maxHeaderColumns:
+		return fail("the header has %d columns, more than %d: is this a CSV file? (it starts %s)", h.nfields, maxHeaderColumns, Quote(strings.Join(h.fields[:4], string(comma))))
+	case h.err != nil:
+		return fail("read header: %v", h.err)
+	}
+	for i := range h.fields {
+		if h.cut(i) {
+			return fail("header column %d is %d bytes long (it starts %s): is this a CSV file?", i+1, h.sizes[i], Quote(h.fields[i]))
+		}
+	}
+	return append([]string(nil), h.fields...), nil
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}

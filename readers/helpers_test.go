@@ -249,6 +249,7 @@ func fmtRecord(r Record) string {
 	return fmt.Sprintf("row %d %q problem %q %q", r.Row, r.Fields[:], r.Problem, r.ProblemColumn)
 }
 
+// drain reads every record of r, then closes it.
 func drain(t testing.TB, r Reader) []Record {
 	t.Helper()
 	defer r.Close()

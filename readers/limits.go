@@ -46,7 +46,8 @@ func tooManyElements(n int64) string {
 
 // Quote returns a short, escaped, double-quoted excerpt of s for messages:
 // control characters, invalid UTF-8 and other unprintable runes escaped as
-// Go does, at most excerptBytes of s, and "…" after the quote when s was cut.
+// Go does, at most 40 bytes of s (excerptBytes), and "…" after the quote when s
+// was cut.
 func Quote(s string) string {
 	if len(s) <= excerptBytes {
 		return strconv.Quote(s)

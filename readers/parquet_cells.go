@@ -170,44 +170,49 @@ func newCellWriter(arr arrow.Array) (cellWriter, error) {
 		if _, ok := a.(*array.Map); ok {
 			break
 		}
-		// The reader reads list columns itself (parquet_lists.go); this
-		// renders an arrow list the same way, within the same limits.
-		elems, err := newElemWriter(a.ListValues())
-		if err != nil {
-			return nil, err
-		}
-		return func(buf []byte, i int) ([]byte, cellCut) {
-			if a.IsNull(i) {
-				return buf, cellCut{}
-			}
-			start, end := a.ValueOffsets(i)
-			row := len(buf)
-			buf = append(buf, '[')
-			for j := start; j < min(end, start+keepListElements); j++ {
-				if j > start {
-					buf = append(buf, ',')
-				}
-				buf, _ = elems(buf, int(j))
-			}
-			var cut cellCut
-			if n := end - start; n > keepListElements {
-				cut.elems = n
-			} else {
-				buf = append(buf, ']')
-			}
-			if n := len(buf) - row; n > keepBytes {
-				if cut.elems == 0 {
-					cut.size = int64(n)
-				}
-				buf = buf[:row+keepBytes]
-			}
-			return buf, cut
-		}, nil
+		return listCellWriter(a)
 	}
 	if w, ok := newIntWriter(arr, false); ok {
 		return w, nil
 	}
 	return nil, fmt.Errorf("unexpected array type %s", arr.DataType())
+}
+
+// listCellWriter writes an arrow list the way the reader writes the list
+// columns it reads itself (parquet_lists.go), within the same limits: at
+// most keepListElements elements, and keepBytes of text.
+func listCellWriter(a array.ListLike) (cellWriter, error) {
+	elems, err := newElemWriter(a.ListValues())
+	if err != nil {
+		return nil, err
+	}
+	return func(buf []byte, i int) ([]byte, cellCut) {
+		if a.IsNull(i) {
+			return buf, cellCut{}
+		}
+		start, end := a.ValueOffsets(i)
+		row := len(buf)
+		buf = append(buf, '[')
+		for j := start; j < min(end, start+keepListElements); j++ {
+			if j > start {
+				buf = append(buf, ',')
+			}
+			buf, _ = elems(buf, int(j))
+		}
+		var cut cellCut
+		if n := end - start; n > keepListElements {
+			cut.elems = n
+		} else {
+			buf = append(buf, ']')
+		}
+		if n := len(buf) - row; n > keepBytes {
+			if cut.elems == 0 {
+				cut.size = int64(n)
+			}
+			buf = buf[:row+keepBytes]
+		}
+		return buf, cut
+	}, nil
 }
 
 // newElemWriter returns the writer for the integer elements of a list, in
