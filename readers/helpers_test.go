@@ -1,8 +1,16 @@
 package readers
 
+// Helpers shared by the tests of this package: reading every record of a
+// file or reader, comparing and printing records, and writing Parquet files
+// of given columns.
+
 import (
 	"fmt"
+	"io"
 	"os"
+	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -172,4 +180,99 @@ func asInt(v any) int64 {
 func isFixedSize(b array.Builder) bool {
 	_, ok := b.(*array.FixedSizeListBuilder)
 	return ok
+}
+
+// renderText is the CSV text of a test value.
+func renderText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case int:
+		return strconv.Itoa(v)
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			if e == nil {
+				parts[i] = "null"
+			} else {
+				parts[i] = renderText(e)
+			}
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	panic("renderText: unexpected value")
+}
+
+// readAll reads every record of path with Open.
+func readAll(t testing.TB, path string, opts Options) []Record {
+	t.Helper()
+	r, err := Open(path, opts)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	return drain(t, r)
+}
+
+func allOf(dt arrow.DataType) [NumFields]arrow.DataType {
+	var ts [NumFields]arrow.DataType
+	for i := range ts {
+		ts[i] = dt
+	}
+	return ts
+}
+
+func typed(ids, typ, mark, optType arrow.DataType) [NumFields]arrow.DataType {
+	return [NumFields]arrow.DataType{ids, typ, ids, ids, mark, mark, arrow.BinaryTypes.String, optType}
+}
+
+// diffRecords reports every record that differs.
+func diffRecords(t testing.TB, got, want []Record) {
+	t.Helper()
+	if reflect.DeepEqual(got, want) {
+		return
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d records, want %d", len(got), len(want))
+	}
+	for j := range min(len(got), len(want)) {
+		if !reflect.DeepEqual(got[j], want[j]) {
+			t.Errorf("record %d:\n got %s\nwant %s", j, fmtRecord(got[j]), fmtRecord(want[j]))
+		}
+	}
+}
+
+func fmtRecord(r Record) string {
+	return fmt.Sprintf("row %d %q problem %q %q", r.Row, r.Fields[:], r.Problem, r.ProblemColumn)
+}
+
+// drain reads every record of r, then closes it.
+func drain(t testing.TB, r Reader) []Record {
+	t.Helper()
+	defer r.Close()
+	var out []Record
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rec)
+	}
+}
+
+// strs makes string test values; "<null>" is a null.
+func strs(vs ...string) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		if v != "<null>" {
+			out[i] = v
+		}
+	}
+	return out
 }
