@@ -94,7 +94,7 @@ func TestAbortLeavesTheFinalNameAlone(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a, err := durable.Create(nil, path)
+	a, err := durable.Disk(nil).Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,5 +173,67 @@ func TestFailWritesToFillsUp(t *testing.T) {
 	// Other files are not affected.
 	if err := durable.WriteFile(rec, filepath.Join(dir, "summary.json"), []byte("{}")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBatchSyncsEachStep: a batch's folder entry is durable before its
+// files are written, each file is synced before it is closed, and Seal
+// syncs the folder once every file is written.
+func TestBatchSyncsEachStep(t *testing.T) {
+	dir := t.TempDir()
+	rec := &durabletest.Recorder{}
+	b, err := durable.NewBatch(rec, filepath.Join(dir, "gen-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b"} {
+		if err := b.WriteFile(n, []byte(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"mkdir gen-1",
+		"syncdir " + filepath.Base(dir),
+		"open a", "write a", "sync a", "close a",
+		"open b", "write b", "sync b", "close b",
+		"syncdir gen-1",
+	}
+	if got := kinds(rec.Ops()); !slices.Equal(got, want) {
+		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := read(t, filepath.Join(b.Dir(), "b")); got != "b" {
+		t.Fatalf("b holds %q", got)
+	}
+}
+
+// TestMoveIntoSyncsBothFolders: the entries moved are durable in the
+// folder they went to, and gone durably from the one they left.
+func TestMoveIntoSyncsBothFolders(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"x", "y"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &durabletest.Recorder{}
+	aside := filepath.Join(dir, "aside")
+	if err := durable.MoveInto(rec, dir, aside, []string{"x", "y"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"mkdir aside",
+		"rename x -> x",
+		"rename y -> y",
+		"syncdir aside",
+		"syncdir " + filepath.Base(dir),
+	}
+	if got := kinds(rec.Ops()); !slices.Equal(got, want) {
+		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := read(t, filepath.Join(aside, "y")); got != "y" {
+		t.Fatalf("aside/y holds %q", got)
 	}
 }

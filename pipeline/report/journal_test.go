@@ -95,19 +95,19 @@ func TestJournalDamageIsRefused(t *testing.T) {
 			os.WriteFile(path, b, 0o644)
 		}, []string{"changed at or before line 11"}},
 		{"a checkpoint edited", func(t *testing.T, path string, b []byte) {
-			c, _ := os.ReadFile(CheckpointsOf(path))
+			c, _ := os.ReadFile(checkpointsOf(path))
 			c[recordLen+19] ^= 1 // the size of the second record
-			os.WriteFile(CheckpointsOf(path), c, 0o644)
-		}, []string{CheckpointsOf(filepath.Base("r.csv.journal.csv")), "its record 2 (bytes 61 to 120) fails its own check"}},
+			os.WriteFile(checkpointsOf(path), c, 0o644)
+		}, []string{checkpointsOf(filepath.Base("r.csv.journal.csv")), "its record 2 (bytes 61 to 120) fails its own check"}},
 		{"checkpoints reordered", func(t *testing.T, path string, b []byte) {
-			c, _ := os.ReadFile(CheckpointsOf(path))
+			c, _ := os.ReadFile(checkpointsOf(path))
 			r2 := slices.Clone(c[recordLen : 2*recordLen])
 			copy(c[recordLen:], c[2*recordLen:3*recordLen])
 			copy(c[2*recordLen:], r2)
-			os.WriteFile(CheckpointsOf(path), c, 0o644)
+			os.WriteFile(checkpointsOf(path), c, 0o644)
 		}, []string{"its record 3 goes back from record 2"}},
 		{"checkpoints removed", func(t *testing.T, path string, b []byte) {
-			os.Remove(CheckpointsOf(path))
+			os.Remove(checkpointsOf(path))
 		}, []string{"it has no checkpoints to prove it"}},
 	}
 	for _, tc := range cases {
@@ -127,9 +127,9 @@ func TestJournalDamageIsRefused(t *testing.T) {
 			if !strings.Contains(err.Error(), path) {
 				t.Errorf("error %q does not name %s", err, path)
 			}
-			var de *DamagedError
+			var de *damagedError
 			if !errors.As(err, &de) {
-				t.Errorf("error %T is not a *DamagedError", err)
+				t.Errorf("error %T is not a *damagedError", err)
 			}
 			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 				t.Error("the refused journal was changed")
@@ -162,7 +162,7 @@ func TestJournalTailAfterTheLastCheckpoint(t *testing.T) {
 	})
 	t.Run("a torn checkpoint", func(t *testing.T) {
 		path, b := writeJournal(t, 20) // checkpoints: header, row 10, row 20, close (same as row 20)
-		cp := CheckpointsOf(path)
+		cp := checkpointsOf(path)
 		c, _ := os.ReadFile(cp)
 		// The last two records gone and the one before cut short, as a
 		// power cut while it was appended leaves it.
@@ -188,7 +188,7 @@ func TestJournalTailAfterTheLastCheckpoint(t *testing.T) {
 // new checkpoints and continues, saying so.
 func TestResumeAfterACrashBetweenRenames(t *testing.T) {
 	path, _ := writeJournal(t, 40)
-	files := Files{Journal: path, Checkpoints: CheckpointsOf(path)}
+	files := Files{Journal: path, Checkpoints: checkpointsOf(path)}
 	rec := &durabletest.Recorder{Fail: func(op durabletest.Op) error {
 		if op.Kind == durabletest.Rename && op.To == files.Checkpoints {
 			return errors.New("the crash")
@@ -203,7 +203,7 @@ func TestResumeAfterACrashBetweenRenames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readProven(proof{cps: cps, path: path}, Header, func(int64, []string) error { return nil }); err == nil {
+	if _, err := readProven(proof{cps: cps, path: path}, reportHeader, func(int64, []string) error { return nil }); err == nil {
 		t.Fatal("the old checkpoints prove the rewritten journal")
 	}
 	// A second crash, while the next resume writes the checkpoints of its
@@ -236,12 +236,12 @@ func TestResumeAfterACrashBetweenRenames(t *testing.T) {
 
 // finishedReport runs a report's whole life (start, commit, lines,
 // finish) for the input in through rec, and returns its files.
-func finishedReport(t *testing.T, name string, rec *durabletest.Recorder) (Files, Fingerprint) {
+func finishedReport(t *testing.T, name string, rec *durabletest.Recorder) (Files, InputDigest) {
 	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.csv")
 	os.WriteFile(in, []byte("from_account,to_account,set_mark\nu,p,1\n"), 0o644)
-	fp, err := FingerprintFile(in)
+	fp, err := DigestFile(in)
 	if err != nil {
 		t.Fatal(err)
 	}

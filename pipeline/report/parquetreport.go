@@ -2,21 +2,20 @@ package report
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"markimport/pipeline/durable"
 	"os"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-
-	"markimport/pipeline/durable"
 )
 
 // A Parquet file is unreadable until its footer is written, so a Parquet
@@ -49,97 +48,10 @@ func reportSchemaOf(multi bool) *arrow.Schema {
 	return reportSchema
 }
 
-// ParquetWriter writes rows of one schema to a Parquet file as one
-// durable output (written beside its final path and renamed into place on
-// Commit: a crash leaves the old file or none, never a torn one), in
-// batches. Append a row's values to the builders of B, then call Row.
-type ParquetWriter struct {
-	B    *array.RecordBuilder
-	out  *durable.Atomic
-	sum  *tally // the bytes written to out
-	fw   *pqarrow.FileWriter
-	n    int
-	done bool // committed or aborted
-}
-
-// CreateParquet starts the Parquet file that will be path, written
-// through fsys (nil: the disk).
-func CreateParquet(fsys durable.FS, path string, schema *arrow.Schema) (*ParquetWriter, error) {
-	out, err := durable.Create(fsys, path)
-	if err != nil {
-		return nil, err
-	}
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(1<<20))
-	// The file writer closes a sink that has a Close method when it writes
-	// the footer; the output must stay open until Commit syncs it (a tally
-	// has none).
-	sum := &tally{w: out}
-	fw, err := pqarrow.NewFileWriter(schema, sum, props, pqarrow.DefaultWriterProps())
-	if err != nil {
-		out.Abort()
-		return nil, err
-	}
-	return &ParquetWriter{B: array.NewRecordBuilder(memory.DefaultAllocator, schema), out: out, sum: sum, fw: fw}, nil
-}
-
-// Row counts the row just appended to B; every 65,536 rows are written as
-// one batch.
-func (w *ParquetWriter) Row() error {
-	if w.n++; w.n%65536 == 0 {
-		return w.flush()
-	}
-	return nil
-}
-
-func (w *ParquetWriter) flush() error {
-	rec := w.B.NewRecordBatch()
-	defer rec.Release()
-	if rec.NumRows() == 0 {
-		return nil
-	}
-	return w.fw.Write(rec)
-}
-
-// Commit writes the last batch and the footer and commits the output.
-func (w *ParquetWriter) Commit() error {
-	if w.done {
-		return errors.New("parquet: committed twice")
-	}
-	w.done = true
-	defer w.B.Release()
-	err := w.flush()
-	if cerr := w.fw.Close(); err == nil { // writes the footer
-		err = cerr
-	}
-	if err != nil {
-		w.out.Abort()
-		return err
-	}
-	return w.out.Commit()
-}
-
-// written is what was written: the file's size and CRC-32C once
-// committed, and the rows.
-func (w *ParquetWriter) written() fileCheck {
-	return fileCheck{Size: w.sum.Size, Rows: int64(w.n), CRC32C: crcString(w.sum.CRC)}
-}
-
-// Abort drops the file; the final path is untouched. After Commit it does
-// nothing.
-func (w *ParquetWriter) Abort() {
-	if w.done {
-		return
-	}
-	w.done = true
-	w.B.Release()
-	w.fw.Close()
-	w.out.Abort()
-}
-
-// WriteParquet converts a CSV report (a journal) into a Parquet file
+// writeParquetReport converts a CSV report (a journal) into a Parquet file
 // with the report's schema, in batches, through a temporary file renamed
 // into place, and returns what proves the file.
-func WriteParquet(fsys durable.FS, journal, path string) (check fileCheck, err error) {
+func writeParquetReport(fsys durable.FS, journal, path string) (check fileCheck, err error) {
 	in, err := os.Open(journal)
 	if err != nil {
 		return check, err
@@ -152,7 +64,7 @@ func WriteParquet(fsys durable.FS, journal, path string) (check fileCheck, err e
 	if err != nil {
 		return check, fmt.Errorf("report journal %s: %w", journal, err)
 	}
-	multi := len(header) == len(MultiHeader)
+	multi := len(header) == len(multiReportHeader)
 	cr.FieldsPerRecord = len(header)
 	w, err := CreateParquet(fsys, path, reportSchemaOf(multi))
 	if err != nil {
@@ -211,4 +123,96 @@ func WriteParquet(fsys durable.FS, journal, path string) (check fileCheck, err e
 		return check, err
 	}
 	return w.written(), nil
+}
+
+// readParquetReport calls fn with each line of a finished Parquet report,
+// as the CSV journal would hold it, once its size and CRC-32C are those
+// its record (meta) gives; multi says the report has the file column.
+func readParquetReport(path, meta string, check *fileCheck, crc uint32, multi bool, fn func(line int64, rec []string) error) (err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sum := &tally{w: io.Discard}
+	if _, err := io.Copy(sum, bufio.NewReaderSize(f, 1<<20)); err != nil {
+		return err
+	}
+	if sum.Size != check.Size || sum.CRC != crc {
+		return &damagedError{Path: path, Proof: meta, Detail: fmt.Sprintf("it holds %d bytes of CRC-32C %s, and %d bytes of CRC-32C %s were written", sum.Size, crcString(sum.CRC), check.Size, check.CRC32C)}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s is not a readable Parquet report: %v", path, p)
+		}
+	}()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return fmt.Errorf("%s is not a readable Parquet report: %w", path, err)
+	}
+	defer pf.Close()
+	if n := pf.NumRows(); n != check.Rows {
+		return &damagedError{Path: path, Proof: meta, Detail: fmt.Sprintf("it holds %d rows, and %d were written", n, check.Rows)}
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	want := reportSchemaOf(multi)
+	sc, err := fr.Schema()
+	if err != nil || !sameReportColumns(sc, want) {
+		return fmt.Errorf("%s is not a markimport report of this input (its schema is %v)", path, sc)
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer rr.Release()
+	rec := make([]string, len(want.Fields()))
+	var n int64
+	for rr.Next() {
+		b := rr.RecordBatch()
+		cols := b.Columns()
+		out := rec
+		if multi {
+			cols = cols[1:]
+			out = rec[1:]
+		}
+		row, code, att := cols[0].(*array.Int64), cols[5].(*array.Int32), cols[7].(*array.Int32)
+		str := func(c, i int) string { return cols[c].(*array.String).Value(i) }
+		for i := range int(b.NumRows()) {
+			n++
+			if multi {
+				rec[0] = b.Column(0).(*array.String).Value(i)
+			}
+			out[0] = strconv.FormatInt(row.Value(i), 10)
+			out[1], out[2], out[3], out[4] = str(1, i), str(2, i), str(3, i), str(4, i)
+			out[5] = strconv.Itoa(int(code.Value(i)))
+			out[6] = str(6, i)
+			out[7] = strconv.Itoa(int(att.Value(i)))
+			if err := fn(n, rec); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// sameReportColumns reports whether a schema read back from a Parquet file has
+// the columns of want, by name and type. The reader adds metadata of its
+// own to each field (PARQUET:field_id), which arrow's Schema.Equal counts.
+func sameReportColumns(sc, want *arrow.Schema) bool {
+	if sc == nil || sc.NumFields() != want.NumFields() {
+		return false
+	}
+	for i, f := range want.Fields() {
+		g := sc.Field(i)
+		if g.Name != f.Name || !arrow.TypeEqual(g.Type, f.Type) {
+			return false
+		}
+	}
+	return true
 }
