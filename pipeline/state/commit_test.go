@@ -5,20 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"markimport/pipeline/durable/durabletest"
-	"markimport/pipeline/mark"
 )
-
-// confirmUsers records one item for each of users u0..u(n-1) from first.
-func confirmUsers(s *Store, first, n int, set uint64) {
-	for u := first; u < first+n; u++ {
-		s.Confirmed("u"+strconv.Itoa(u), item("p", set, "", mark.OptStandard))
-	}
-}
 
 // TestCommitSyncsWhatItDependsOn: a commit, recorded call by call, makes
 // each step durable before the next one relies on it: the new
@@ -142,16 +133,6 @@ func TestCommitSyncsWhatItDependsOn(t *testing.T) {
 	}
 }
 
-func render(ops []durabletest.Op) string {
-	var b strings.Builder
-	for i, o := range ops {
-		if o.Kind != durabletest.Write || i == 0 || ops[i-1].Kind != durabletest.Write || ops[i-1].Path != o.Path {
-			b.WriteString(strconv.Itoa(i) + ": " + o.String() + "\n")
-		}
-	}
-	return b.String()
-}
-
 // TestCommitOnAFullDisk: a commit whose partition file or manifest cannot
 // be written (ENOSPC) fails, leaves the old state current and whole, and
 // the next Open removes what it wrote.
@@ -193,37 +174,6 @@ func TestCommitOnAFullDisk(t *testing.T) {
 			}
 		})
 	}
-}
-
-// snapshot is the files under dir and their contents.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			if rel != "." {
-				out[rel+"/"] = ""
-			}
-			return nil
-		}
-		b, _ := os.ReadFile(p)
-		out[rel] = string(b)
-		return nil
-	})
-	return out
-}
-
-func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // TestCommitLeavesOnlyItsFiles: after commits that rewrite some
