@@ -118,11 +118,11 @@ func (a *Atomic) Abort() {
 // WriteFile writes data to path through fsys (nil: the disk) as one
 // output: the old file or the new one, never a torn one.
 func WriteFile(fsys FS, path string, data []byte) error {
-	return Put(Disk(fsys), path, data)
+	return put(Disk(fsys), path, data)
 }
 
-// Put writes data as the output name of dst, whole or not at all.
-func Put(dst Destination, name string, data []byte) error {
+// put writes data as the output name of dst, whole or not at all.
+func put(dst Destination, name string, data []byte) error {
 	out, err := dst.Create(name)
 	if err != nil {
 		return err
