@@ -20,7 +20,8 @@ type Invalid struct {
 	Message string
 }
 
-// Validate checks one record against SPEC §2 and returns either the change it
+// Validate checks one record against the input rules (the columns a row
+// must or may have, and their forms) and returns either the change it
 // asks for or why it is invalid.
 func Validate(rec readers.Record) (mark.Change, *Invalid) {
 	f := &rec.Fields

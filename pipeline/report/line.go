@@ -8,7 +8,7 @@ import (
 // Status is the fate of one input row.
 type Status string
 
-// The statuses of SPEC §5.
+// The statuses a report line can have: the status column of the report.
 const (
 	StatusOK       Status = "ok"
 	StatusValid    Status = "valid" // dry run: the row would be sent

@@ -24,7 +24,7 @@ import (
 // report would hold, which --resume reads), and the Parquet file is made
 // from the journal when the run ends.
 
-// reportSchema is the report's Parquet schema: SPEC §5's columns, with row
+// reportSchema is the report's Parquet schema: the report's columns, with row
 // int64, code and attempts int32, and the rest strings.
 var reportSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "row", Type: arrow.PrimitiveTypes.Int64},
