@@ -9,10 +9,6 @@ import (
 	"markimport/readers"
 )
 
-func rec(from, typ, to, grp, set, clr, custom, opt string) readers.Record {
-	return readers.Record{Row: 7, Fields: [readers.NumFields]string{from, typ, to, grp, set, clr, custom, opt}}
-}
-
 func TestValidateAccepts(t *testing.T) {
 	tests := []struct {
 		name string

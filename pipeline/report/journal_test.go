@@ -14,46 +14,6 @@ import (
 	"markimport/pipeline/durable/durabletest"
 )
 
-// writeJournal writes a journal of n lines (row i ok for odd i, failed for
-// even i), made durable every 10 lines and at the end, as a run does, and
-// returns its path and bytes.
-func writeJournal(t *testing.T, n int) (string, []byte) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "r.csv.journal.csv")
-	rep, err := CreateCSV(nil, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= n; i++ {
-		l := Line{Row: int64(i), From: fmt.Sprint("u", i%7), Type: "c2c", Peer: fmt.Sprint("p", i), Status: StatusOK, Attempts: 1}
-		if i%2 == 0 {
-			l.Status, l.Code, l.Message = StatusFailed, 51007, "gone"
-		}
-		rep.Write(l)
-		if i%10 == 0 {
-			if err := rep.Sync(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := rep.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, b
-}
-
-// lineAt returns the byte offsets of line k (1-based) of b.
-func lineAt(b []byte, k int) (start, end int) {
-	for i := 1; i < k; i++ {
-		start += bytes.IndexByte(b[start:], '\n') + 1
-	}
-	return start, start + bytes.IndexByte(b[start:], '\n') + 1
-}
-
 // TestJournalDamageIsRefused: a journal that lost its tail, had one digit
 // of a row changed, two lines swapped or a stray quote put in, or whose
 // checkpoints were edited, reordered or removed, is refused with a message
@@ -234,41 +194,6 @@ func TestResumeAfterACrashBetweenRenames(t *testing.T) {
 	}
 }
 
-// finishedReport runs a report's whole life (start, commit, lines,
-// finish) for the input in through rec, and returns its files.
-func finishedReport(t *testing.T, name string, rec *durabletest.Recorder) (Files, InputDigest) {
-	t.Helper()
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	os.WriteFile(in, []byte("from_account,to_account,set_mark\nu,p,1\n"), 0o644)
-	fp, err := DigestFile(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := FilesOf(filepath.Join(dir, name))
-	if rec != nil {
-		files.FS = rec
-	}
-	j, err := StartJournal(files, &fp, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	for i := int64(1); i <= 30; i++ {
-		st := StatusOK
-		if i%3 == 0 {
-			st = StatusUnsent
-		}
-		j.Writer().Write(Line{Row: i, From: "u", Type: "c2c", Peer: fmt.Sprint("p", i), Status: st, Attempts: 1})
-	}
-	if err := j.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	return files, fp
-}
-
 // TestFinishedReportProvesItself: a finished report (CSV, Parquet) is
 // resumed only when its bytes are those its .meta.json records; a changed
 // byte, a lost tail, a line added, or a record without a checksum is
@@ -323,25 +248,6 @@ func TestFinishedReportProvesItself(t *testing.T) {
 	}
 }
 
-// opIndex is the index of the first op that match accepts, or -1.
-func opIndex(ops []durabletest.Op, match func(durabletest.Op) bool) int {
-	return slices.IndexFunc(ops, match)
-}
-
-// lastIndex is the index of the last op that match accepts, or -1.
-func lastIndex(ops []durabletest.Op, match func(durabletest.Op) bool) int {
-	for i := len(ops) - 1; i >= 0; i-- {
-		if match(ops[i]) {
-			return i
-		}
-	}
-	return -1
-}
-
-func is(kind durabletest.Kind, path string) func(durabletest.Op) bool {
-	return func(o durabletest.Op) bool { return o.Kind == kind && o.Path == path }
-}
-
 // TestJournalOrder proves with the calls recorded, in order: a checkpoint
 // is written only after the journal bytes it vouches for were synced; the
 // journal is synced before it is renamed to the report (CSV) or converted
@@ -367,19 +273,19 @@ func TestJournalOrder(t *testing.T) {
 					synced = true
 				case o.Kind == durabletest.Write && o.Path == cps:
 					if !synced {
-						t.Fatalf("op %d: a checkpoint written before the journal was synced:\n%s", i, render(ops))
+						t.Fatalf("op %d: a checkpoint written before the journal was synced:\n%s", i, durabletest.Render(ops))
 					}
 				}
 			}
 			lastSync := lastIndex(ops, is(durabletest.Sync, journal))
 			metaIn := opIndex(ops, func(o durabletest.Op) bool { return o.Kind == durabletest.Rename && o.To == files.Meta })
 			if lastSync < 0 || metaIn < lastSync {
-				t.Fatalf("the report's record (op %d) before the journal's last sync (op %d):\n%s", metaIn, lastSync, render(ops))
+				t.Fatalf("the report's record (op %d) before the journal's last sync (op %d):\n%s", metaIn, lastSync, durabletest.Render(ops))
 			}
 			if name == "r.csv" {
 				renamed := opIndex(ops, func(o durabletest.Op) bool { return o.Kind == durabletest.Rename && o.To == files.Final })
 				if renamed < lastSync || renamed < metaIn {
-					t.Fatalf("the journal renamed to the report (op %d) before its last sync (op %d) or the record (op %d):\n%s", renamed, lastSync, metaIn, render(ops))
+					t.Fatalf("the journal renamed to the report (op %d) before its last sync (op %d) or the record (op %d):\n%s", renamed, lastSync, metaIn, durabletest.Render(ops))
 				}
 				return
 			}
@@ -389,22 +295,14 @@ func TestJournalOrder(t *testing.T) {
 			gone := opIndex(ops, is(durabletest.Remove, files.Journal))
 			switch {
 			case converted < lastSync:
-				t.Fatalf("converted (op %d) before the journal's last sync (op %d):\n%s", converted, lastSync, render(ops))
+				t.Fatalf("converted (op %d) before the journal's last sync (op %d):\n%s", converted, lastSync, durabletest.Render(ops))
 			case finalIn < 0 || finalDir < finalIn || metaIn < finalDir:
-				t.Fatalf("the record (op %d) before the Parquet report was in place (ops %d, %d):\n%s", metaIn, finalIn, finalDir, render(ops))
+				t.Fatalf("the record (op %d) before the Parquet report was in place (ops %d, %d):\n%s", metaIn, finalIn, finalDir, durabletest.Render(ops))
 			case gone < metaIn:
-				t.Fatalf("the journal removed (op %d) before the report's record (op %d):\n%s", gone, metaIn, render(ops))
+				t.Fatalf("the journal removed (op %d) before the report's record (op %d):\n%s", gone, metaIn, durabletest.Render(ops))
 			}
 		})
 	}
-}
-
-func render(ops []durabletest.Op) string {
-	var b strings.Builder
-	for i, o := range ops {
-		fmt.Fprintf(&b, "%3d %s\n", i, o)
-	}
-	return b.String()
 }
 
 // TestProvenLinesAreReadStrictly: a line the checkpoints prove (so
@@ -473,7 +371,7 @@ func TestNothingWrittenAfterAFailure(t *testing.T) {
 			at := slices.IndexFunc(ops, func(o durabletest.Op) bool { return o.Err != nil })
 			for _, o := range ops[at+1:] {
 				if o.Kind == durabletest.Write || o.Kind == durabletest.Sync {
-					t.Fatalf("%s after the failure:\n%s", o, render(ops))
+					t.Fatalf("%s after the failure:\n%s", o, durabletest.Render(ops))
 				}
 			}
 			if _, _, err := ResumeCSV(path, nil); err != nil {

@@ -59,19 +59,6 @@ func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
 	}
 }
 
-// appendTo appends s to the file at path.
-func appendTo(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-}
-
 func TestReportMetaRefusesChangedInput(t *testing.T) {
 	dir := t.TempDir()
 	in, rep := filepath.Join(dir, "in.csv"), filepath.Join(dir, "r.csv")

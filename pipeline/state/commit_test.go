@@ -56,7 +56,7 @@ func TestCommitSyncsWhatItDependsOn(t *testing.T) {
 		t.Helper()
 		at := index(match)
 		if len(at) != 1 {
-			t.Fatalf("%s: %d calls, want 1\n%s", what, len(at), render(ops))
+			t.Fatalf("%s: %d calls, want 1\n%s", what, len(at), durabletest.Render(ops))
 		}
 		return at[0]
 	}
@@ -67,13 +67,13 @@ func TestCommitSyncsWhatItDependsOn(t *testing.T) {
 	manSync := one("sync the manifest", func(o durabletest.Op) bool { return o.Path == tmp && o.Kind == durabletest.Sync })
 	rename := one("rename the manifest", func(o durabletest.Op) bool { return o.Kind == durabletest.Rename && o.Path == tmp && o.To == man })
 	if len(manWrite) == 0 {
-		t.Fatalf("the manifest was not written\n%s", render(ops))
+		t.Fatalf("the manifest was not written\n%s", durabletest.Render(ops))
 	}
 	firstManWrite := manWrite[0]
 
 	// The generation's folder is in its parent before the manifest names it.
 	if !slices.ContainsFunc(syncParent, func(i int) bool { return mkdir < i && i < firstManWrite }) {
-		t.Errorf("the state folder was not synced between creating gen-2 (call %d) and writing the manifest (call %d)\n%s", mkdir, firstManWrite, render(ops))
+		t.Errorf("the state folder was not synced between creating gen-2 (call %d) and writing the manifest (call %d)\n%s", mkdir, firstManWrite, durabletest.Render(ops))
 	}
 	// Every partition file: written, synced, closed, before its folder's
 	// sync, which comes before the manifest.
@@ -120,11 +120,11 @@ func TestCommitSyncsWhatItDependsOn(t *testing.T) {
 	}
 	afterRename := slices.IndexFunc(syncParent, func(i int) bool { return i > rename })
 	if afterRename < 0 {
-		t.Fatalf("the state folder was not synced after the manifest's rename\n%s", render(ops))
+		t.Fatalf("the state folder was not synced after the manifest's rename\n%s", durabletest.Render(ops))
 	}
 	removes := index(func(o durabletest.Op) bool { return o.Kind == durabletest.Remove && strings.Contains(o.Path, "gen-1") })
 	if len(removes) == 0 {
-		t.Errorf("no file of gen-1 replaced by gen-2 was removed\n%s", render(ops))
+		t.Errorf("no file of gen-1 replaced by gen-2 was removed\n%s", durabletest.Render(ops))
 	}
 	for _, i := range removes {
 		if i < syncParent[afterRename] {

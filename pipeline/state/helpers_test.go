@@ -6,11 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"markimport/pipeline/durable/durabletest"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/spill"
 )
@@ -39,18 +37,6 @@ func confirmUsers(s *Store, first, n int, set uint64) {
 	for u := first; u < first+n; u++ {
 		s.Confirmed("u"+strconv.Itoa(u), item("p", set, "", mark.OptStandard))
 	}
-}
-
-// render lists ops one a line with their index, a run of writes to one
-// file shown once.
-func render(ops []durabletest.Op) string {
-	var b strings.Builder
-	for i, o := range ops {
-		if o.Kind != durabletest.Write || i == 0 || ops[i-1].Kind != durabletest.Write || ops[i-1].Path != o.Path {
-			b.WriteString(strconv.Itoa(i) + ": " + o.String() + "\n")
-		}
-	}
-	return b.String()
 }
 
 // snapshot is the files under dir and their contents.

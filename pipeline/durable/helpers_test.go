@@ -1,0 +1,30 @@
+package durable_test
+
+import (
+	"markimport/pipeline/durable/durabletest"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// kinds lists the kinds of ops, in order, as "kind base" strings.
+func kinds(ops []durabletest.Op) []string {
+	var out []string
+	for _, o := range ops {
+		s := string(o.Kind) + " " + filepath.Base(o.Path)
+		if o.To != "" {
+			s += " -> " + filepath.Base(o.To)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
