@@ -1,10 +1,11 @@
 package durable_test
 
 import (
-	"markimport/pipeline/durable/durabletest"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"markimport/pipeline/durable/durabletest"
 )
 
 // kinds lists the kinds of ops, in order, as "kind base" strings.

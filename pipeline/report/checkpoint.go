@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"markimport/pipeline/durable"
 	"os"
 	"strconv"
+
+	"markimport/pipeline/durable"
 )
 
 // A journal proves itself. Each time it is made durable, a record is

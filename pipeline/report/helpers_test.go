@@ -3,11 +3,12 @@ package report
 import (
 	"bytes"
 	"fmt"
-	"markimport/pipeline/durable/durabletest"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"markimport/pipeline/durable/durabletest"
 )
 
 // writeJournal writes a journal of n lines (row i ok for odd i, failed for

@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"markimport/readers"
 	"os"
+
+	"markimport/readers"
 )
 
 // InputDigest is the identity of an input's content: its size and

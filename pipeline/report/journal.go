@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+
 	"markimport/pipeline/durable"
 	"markimport/readers"
 )

@@ -3,10 +3,11 @@ package report
 import (
 	"errors"
 	"fmt"
-	"markimport/pipeline/durable"
-	"markimport/readers"
 	"os"
 	"strconv"
+
+	"markimport/pipeline/durable"
+	"markimport/readers"
 )
 
 // CSV writes the report as CSV, appending to a file so that what was

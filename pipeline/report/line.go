@@ -1,8 +1,9 @@
 package report
 
 import (
-	"markimport/readers"
 	"strconv"
+
+	"markimport/readers"
 )
 
 // Status is the fate of one input row.

@@ -5,10 +5,11 @@ import (
 	"encoding/csv"
 	"fmt"
 	"hash/maphash"
-	"markimport/pipeline/mark"
-	"markimport/readers"
 	"os"
 	"strconv"
+
+	"markimport/pipeline/mark"
+	"markimport/readers"
 )
 
 // Done is the set of rows a resumed run leaves out: those its report says

@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"markimport/pipeline/durable"
 	"os"
 	"strconv"
+
+	"markimport/pipeline/durable"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"

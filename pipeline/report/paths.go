@@ -1,8 +1,9 @@
 package report
 
 import (
-	"markimport/pipeline/durable"
 	"os"
+
+	"markimport/pipeline/durable"
 )
 
 // Files names the files of a report.

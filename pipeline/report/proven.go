@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"markimport/readers"
 	"os"
 	"strings"
+
+	"markimport/readers"
 )
 
 // proof is what vouches for the bytes of a CSV report: the checkpoints of

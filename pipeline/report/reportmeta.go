@@ -3,9 +3,10 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"markimport/pipeline/durable"
 	"os"
 	"time"
+
+	"markimport/pipeline/durable"
 )
 
 // reportMeta is the sidecar beside a report: which input it belongs to

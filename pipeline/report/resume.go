@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"markimport/pipeline/durable"
-	"markimport/readers"
 	"os"
 	"strconv"
+
+	"markimport/pipeline/durable"
+	"markimport/readers"
 )
 
 // ResumeCSV continues the CSV journal at path in place, proven by its

@@ -1,11 +1,12 @@
 package report
 
 import (
-	"markimport/pipeline/mark"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"markimport/pipeline/mark"
 )
 
 func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {

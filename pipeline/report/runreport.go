@@ -3,9 +3,10 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"markimport/readers"
 	"os"
 	"strconv"
+
+	"markimport/readers"
 )
 
 // RowsWithStatus reads a finished report of a run of in (CSV or Parquet)

@@ -4,6 +4,7 @@ import (
 	"markimport/pipeline/durable"
 
 	"fmt"
+
 	"markimport/readers"
 )
 

@@ -2,8 +2,9 @@ package spill
 
 import (
 	"fmt"
-	"markimport/pipeline/mark"
 	"testing"
+
+	"markimport/pipeline/mark"
 )
 
 // drain decodes every partition of st and returns each change's row with

@@ -3,10 +3,11 @@ package state
 import (
 	"fmt"
 	"hash/crc32"
-	"markimport/pipeline/durable"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"markimport/pipeline/durable"
 )
 
 // crashHook, when set, is called after each partition file of a new
@@ -34,50 +35,9 @@ func (s *Store) Commit() error {
 	if s.pending == "" {
 		return nil // nothing confirmed: the state stays as it is
 	}
-	gen := s.man.Generation + 1
-	dir := filepath.Join(s.dir, genDir(gen))
-	batch, err := durable.NewBatch(s.fs, dir)
+	next, err := s.writeGeneration(s.man.Generation + 1)
 	if err != nil {
-		return &stateError{Path: dir, Err: err}
-	}
-	next := manifest{Format: formatVersion, SDKAppID: s.appID, Generation: gen, Updated: time.Now().UTC(), Files: map[string]fileMeta{}}
-	for k, v := range s.man.Files {
-		next.Files[k] = v
-	}
-	written := 0
-	for p := range s.updates {
-		w := s.updates[p]
-		if w == nil {
-			continue
-		}
-		if err := w.Flush(); err != nil {
-			return &stateError{Path: s.files[p].Name(), Err: err}
-		}
-		upd, err := readUpdates(s.files[p])
-		if err != nil {
-			return &stateError{Path: s.files[p].Name(), Err: err}
-		}
-		key := strconv.Itoa(p)
-		var old []entry
-		if fm, ok := s.man.Files[key]; ok {
-			if old, err = s.readPart(key, fm); err != nil {
-				return err
-			}
-		}
-		merged := merge(old, upd)
-		name := genDir(gen) + "/" + partName(p)
-		b := encodePart(merged)
-		if err := batch.WriteFile(partName(p), b); err != nil {
-			return &stateError{Path: filepath.Join(s.dir, name), Err: err}
-		}
-		next.Files[key] = fileMeta{Name: name, Entries: int64(len(merged)), CRC32: crc32.ChecksumIEEE(b)}
-		written++
-		if crashHook != nil {
-			crashHook(written)
-		}
-	}
-	if err := batch.Seal(); err != nil {
-		return &stateError{Path: dir, Err: err}
+		return err
 	}
 	if err := s.writeManifest(next); err != nil {
 		return err
@@ -90,6 +50,68 @@ func (s *Store) Commit() error {
 		s.cleanup(f)
 	}
 	return nil
+}
+
+// writeGeneration writes, as the batch of generation gen, the file of
+// every partition with confirmed items, and seals it; it returns the
+// manifest that names them with the files of the partitions it did not
+// rewrite.
+func (s *Store) writeGeneration(gen int) (manifest, error) {
+	dir := filepath.Join(s.dir, genDir(gen))
+	batch, err := durable.NewBatch(s.fs, dir)
+	if err != nil {
+		return manifest{}, &stateError{Path: dir, Err: err}
+	}
+	next := manifest{Format: formatVersion, SDKAppID: s.appID, Generation: gen, Updated: time.Now().UTC(), Files: map[string]fileMeta{}}
+	for k, v := range s.man.Files {
+		next.Files[k] = v
+	}
+	written := 0
+	for p := range s.updates {
+		if s.updates[p] == nil {
+			continue
+		}
+		fm, err := s.mergePartition(batch, gen, p)
+		if err != nil {
+			return manifest{}, err
+		}
+		next.Files[strconv.Itoa(p)] = fm
+		written++
+		if crashHook != nil {
+			crashHook(written)
+		}
+	}
+	if err := batch.Seal(); err != nil {
+		return manifest{}, &stateError{Path: dir, Err: err}
+	}
+	return next, nil
+}
+
+// mergePartition merges the confirmed items of partition p into its
+// current entries and writes the result as the partition's file in batch,
+// synced; it returns the file's entry in the manifest of generation gen.
+func (s *Store) mergePartition(batch *durable.Batch, gen, p int) (fileMeta, error) {
+	if err := s.updates[p].Flush(); err != nil {
+		return fileMeta{}, &stateError{Path: s.files[p].Name(), Err: err}
+	}
+	upd, err := readUpdates(s.files[p])
+	if err != nil {
+		return fileMeta{}, &stateError{Path: s.files[p].Name(), Err: err}
+	}
+	key := strconv.Itoa(p)
+	var old []entry
+	if fm, ok := s.man.Files[key]; ok {
+		if old, err = s.readPart(key, fm); err != nil {
+			return fileMeta{}, err
+		}
+	}
+	merged := merge(old, upd)
+	name := genDir(gen) + "/" + partName(p)
+	b := encodePart(merged)
+	if err := batch.WriteFile(partName(p), b); err != nil {
+		return fileMeta{}, &stateError{Path: filepath.Join(s.dir, name), Err: err}
+	}
+	return fileMeta{Name: name, Entries: int64(len(merged)), CRC32: crc32.ChecksumIEEE(b)}, nil
 }
 
 // merge merges sorted old entries with sorted updates, an update replacing

@@ -4,14 +4,15 @@ import (
 	"bufio"
 	"encoding/binary"
 	"io"
-	"markimport/pipeline/durable"
-	"markimport/pipeline/mark"
-	"markimport/pipeline/spill"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
+
+	"markimport/pipeline/durable"
+	"markimport/pipeline/mark"
+	"markimport/pipeline/spill"
 )
 
 // Confirmed records that the API confirmed the item of user from (every
