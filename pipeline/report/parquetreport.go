@@ -76,20 +76,7 @@ func writeParquetReport(fsys durable.FS, journal, path string) (check fileCheck,
 			w.Abort()
 		}
 	}()
-	fields := w.B.Fields()
-	var file *array.StringBuilder
-	if multi {
-		file = fields[0].(*array.StringBuilder)
-		fields = fields[1:]
-	}
-	row := fields[0].(*array.Int64Builder)
-	from := fields[1].(*array.StringBuilder)
-	typ := fields[2].(*array.StringBuilder)
-	peer := fields[3].(*array.StringBuilder)
-	status := fields[4].(*array.StringBuilder)
-	code := fields[5].(*array.Int32Builder)
-	msg := fields[6].(*array.StringBuilder)
-	att := fields[7].(*array.Int32Builder)
+	cols := reportColumnsOf(w, multi)
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -98,24 +85,9 @@ func writeParquetReport(fsys durable.FS, journal, path string) (check fileCheck,
 		if err != nil {
 			return check, fmt.Errorf("report journal %s: %w", journal, err)
 		}
-		if multi {
-			file.Append(rec[0])
-			rec = rec[1:]
+		if err := cols.append(rec); err != nil {
+			return check, fmt.Errorf("report journal %s: %w", journal, err)
 		}
-		r, err1 := strconv.ParseInt(rec[0], 10, 64)
-		c, err2 := strconv.ParseInt(rec[5], 10, 32)
-		a, err3 := strconv.ParseInt(rec[7], 10, 32)
-		if err1 != nil || err2 != nil || err3 != nil {
-			return check, fmt.Errorf("report journal %s: bad line for row %q", journal, rec[0])
-		}
-		row.Append(r)
-		from.Append(rec[1])
-		typ.Append(rec[2])
-		peer.Append(rec[3])
-		status.Append(rec[4])
-		code.Append(int32(c))
-		msg.Append(rec[6])
-		att.Append(int32(a))
 		if err := w.Row(); err != nil {
 			return check, err
 		}
@@ -124,6 +96,57 @@ func writeParquetReport(fsys durable.FS, journal, path string) (check fileCheck,
 		return check, err
 	}
 	return w.written(), nil
+}
+
+// reportColumns are the builders of a Parquet report's columns.
+type reportColumns struct {
+	file                         *array.StringBuilder // nil unless the input has several files
+	row                          *array.Int64Builder
+	from, typ, peer, status, msg *array.StringBuilder
+	code, att                    *array.Int32Builder
+}
+
+// reportColumnsOf takes the builders of w, a writer of reportSchemaOf(multi).
+func reportColumnsOf(w *ParquetWriter, multi bool) reportColumns {
+	fields := w.B.Fields()
+	var c reportColumns
+	if multi {
+		c.file = fields[0].(*array.StringBuilder)
+		fields = fields[1:]
+	}
+	c.row = fields[0].(*array.Int64Builder)
+	c.from = fields[1].(*array.StringBuilder)
+	c.typ = fields[2].(*array.StringBuilder)
+	c.peer = fields[3].(*array.StringBuilder)
+	c.status = fields[4].(*array.StringBuilder)
+	c.code = fields[5].(*array.Int32Builder)
+	c.msg = fields[6].(*array.StringBuilder)
+	c.att = fields[7].(*array.Int32Builder)
+	return c
+}
+
+// append appends a journal line, its fields as the journal's header has
+// them.
+func (c reportColumns) append(rec []string) error {
+	if c.file != nil {
+		c.file.Append(rec[0])
+		rec = rec[1:]
+	}
+	r, err1 := strconv.ParseInt(rec[0], 10, 64)
+	code, err2 := strconv.ParseInt(rec[5], 10, 32)
+	a, err3 := strconv.ParseInt(rec[7], 10, 32)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return fmt.Errorf("bad line for row %q", rec[0])
+	}
+	c.row.Append(r)
+	c.from.Append(rec[1])
+	c.typ.Append(rec[2])
+	c.peer.Append(rec[3])
+	c.status.Append(rec[4])
+	c.code.Append(int32(code))
+	c.msg.Append(rec[6])
+	c.att.Append(int32(a))
+	return nil
 }
 
 // readParquetReport calls fn with each line of a finished Parquet report,
@@ -135,12 +158,8 @@ func readParquetReport(path, meta string, check *fileCheck, crc uint32, multi bo
 		return err
 	}
 	defer f.Close()
-	sum := &tally{w: io.Discard}
-	if _, err := io.Copy(sum, bufio.NewReaderSize(f, 1<<20)); err != nil {
+	if err := checkParquetBytes(f, path, meta, check, crc); err != nil {
 		return err
-	}
-	if sum.Size != check.Size || sum.CRC != crc {
-		return &damagedError{Path: path, Proof: meta, Detail: fmt.Sprintf("it holds %d bytes of CRC-32C %s, and %d bytes of CRC-32C %s were written", sum.Size, crcString(sum.CRC), check.Size, check.CRC32C)}
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -169,7 +188,32 @@ func readParquetReport(path, meta string, check *fileCheck, crc uint32, multi bo
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	defer rr.Release()
-	rec := make([]string, len(want.Fields()))
+	if err := eachReportLine(rr, len(want.Fields()), multi, fn); err != nil {
+		return err
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// checkParquetBytes reads f whole and checks its size and CRC-32C against
+// what was written (check, crc), recorded in meta.
+func checkParquetBytes(f *os.File, path, meta string, check *fileCheck, crc uint32) error {
+	sum := &tally{w: io.Discard}
+	if _, err := io.Copy(sum, bufio.NewReaderSize(f, 1<<20)); err != nil {
+		return err
+	}
+	if sum.Size != check.Size || sum.CRC != crc {
+		return &damagedError{Path: path, Proof: meta, Detail: fmt.Sprintf("it holds %d bytes of CRC-32C %s, and %d bytes of CRC-32C %s were written", sum.Size, crcString(sum.CRC), check.Size, check.CRC32C)}
+	}
+	return nil
+}
+
+// eachReportLine calls fn with each row of rr as the fields of a journal
+// line (width of them), numbered from 1, until fn returns an error.
+func eachReportLine(rr pqarrow.RecordReader, width int, multi bool, fn func(line int64, rec []string) error) error {
+	rec := make([]string, width)
 	var n int64
 	for rr.Next() {
 		b := rr.RecordBatch()
@@ -195,9 +239,6 @@ func readParquetReport(path, meta string, check *fileCheck, crc uint32, multi bo
 				return err
 			}
 		}
-	}
-	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }
