@@ -4,8 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
 	"markimport/pipeline/durable"
@@ -27,9 +25,7 @@ func TestCommitSyncsThenRenamesThenSyncsTheFolder(t *testing.T) {
 		"rename out.json.tmp -> out.json",
 		"syncdir " + filepath.Base(dir),
 	}
-	if got := kinds(rec.Ops()); !slices.Equal(got, want) {
-		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	checkCalls(t, rec, want)
 	if got := read(t, path); got != "new" {
 		t.Fatalf("file holds %q", got)
 	}
@@ -123,9 +119,7 @@ func TestMoveAndRemoveSyncTheFolder(t *testing.T) {
 		"syncdir sub",
 		"remove r.csv", // gone: an error, and no folder sync
 	}
-	if got := kinds(rec.Ops()); !slices.Equal(got, want) {
-		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	checkCalls(t, rec, want)
 }
 
 func TestFailWritesToFillsUp(t *testing.T) {
@@ -179,9 +173,7 @@ func TestBatchSyncsEachStep(t *testing.T) {
 		"open b", "write b", "sync b", "close b",
 		"syncdir gen-1",
 	}
-	if got := kinds(rec.Ops()); !slices.Equal(got, want) {
-		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	checkCalls(t, rec, want)
 	if got := read(t, filepath.Join(b.Dir(), "b")); got != "b" {
 		t.Fatalf("b holds %q", got)
 	}
@@ -208,9 +200,7 @@ func TestMoveIntoSyncsBothFolders(t *testing.T) {
 		"syncdir aside",
 		"syncdir " + filepath.Base(dir),
 	}
-	if got := kinds(rec.Ops()); !slices.Equal(got, want) {
-		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	checkCalls(t, rec, want)
 	if got := read(t, filepath.Join(aside, "y")); got != "y" {
 		t.Fatalf("aside/y holds %q", got)
 	}

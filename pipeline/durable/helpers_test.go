@@ -3,6 +3,8 @@ package durable_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"markimport/pipeline/durable/durabletest"
@@ -28,4 +30,13 @@ func read(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// checkCalls fails the test unless rec recorded exactly want, as kinds
+// lists them.
+func checkCalls(t *testing.T, rec *durabletest.Recorder, want []string) {
+	t.Helper()
+	if got := kinds(rec.Ops()); !slices.Equal(got, want) {
+		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
