@@ -184,8 +184,10 @@ type WriteError struct {
 	Err  error
 }
 
+// Error says which file could not be written, and why.
 func (e *WriteError) Error() string { return fmt.Sprintf("cannot write %s: %v", e.Path, e.Err) }
 
+// Unwrap is the error of the file system.
 func (e *WriteError) Unwrap() error { return e.Err }
 
 // newWriteError names path in err: an *os.PathError names the file as it

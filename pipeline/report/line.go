@@ -89,10 +89,13 @@ type Writer interface {
 // Discard is a Writer that keeps nothing: a report nobody asked for.
 type Discard struct{}
 
+// Write keeps nothing.
 func (Discard) Write(Line) error { return nil }
 
+// Sync does nothing.
 func (Discard) Sync() error { return nil }
 
+// Close does nothing.
 func (Discard) Close() error { return nil }
 
 func knownStatus(s string) bool {

@@ -195,6 +195,7 @@ type MismatchError struct {
 	Input   string // what the input has on the row ("": no such row)
 }
 
+// Error names the row, what the report says of it and what the input has.
 func (e *MismatchError) Error() string {
 	row := fmt.Sprintf("row %d", e.Row)
 	if e.File != "" {

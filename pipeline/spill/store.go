@@ -57,6 +57,8 @@ const (
 	spillBuffer = 32 << 10
 )
 
+// New returns an empty store that holds up to budget bytes in memory (0:
+// no bound) and spills beyond it to temporary files in dir.
 func New(budget int64, dir string) *Store {
 	return &Store{budget: budget, dir: dir}
 }
