@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"markimport/pipeline/mark"
+	"markimport/pipeline/rejects"
 	"markimport/pipeline/report"
 )
 
@@ -12,7 +13,7 @@ import (
 type lockedReport struct {
 	mu      sync.Mutex
 	w       report.Writer
-	rejects *report.Rejects
+	rejects *rejects.Rows
 	counts  map[report.Status]int64
 	codes   map[int]int64
 	err     error

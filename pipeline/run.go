@@ -14,6 +14,7 @@ import (
 
 	"markimport/pipeline/mark"
 	"markimport/pipeline/plan"
+	"markimport/pipeline/rejects"
 	"markimport/pipeline/report"
 	"markimport/pipeline/spill"
 	"markimport/readers"
@@ -58,8 +59,8 @@ type Options struct {
 	MemoryBudget int64
 	TempDir      string
 	// Rejects, when not nil, collects the rows that did not end ok, for
-	// WriteRejectsCSV.
-	Rejects *report.Rejects
+	// rejects.WriteCSV and rejects.WriteParquet.
+	Rejects *rejects.Rows
 	// MaxInvalid, when not nil, is the most invalid and rejected rows a run
 	// tolerates: beyond it nothing is sent.
 	MaxInvalid *Limit

@@ -16,6 +16,7 @@ import (
 	"markimport/pipeline"
 	"markimport/pipeline/backup"
 	"markimport/pipeline/mark"
+	"markimport/pipeline/rejects"
 	"markimport/pipeline/report"
 	"markimport/pipeline/state"
 	"markimport/readers"
@@ -176,7 +177,7 @@ func (r *importRun) check() error {
 	}
 	inFormat := r.in.Format
 	if f.rejects != "" {
-		if err := report.CheckRejects(r.in, r.ropts); err != nil {
+		if err := rejects.Check(r.in, r.ropts); err != nil {
 			return err
 		}
 	}
@@ -341,9 +342,9 @@ func (r *importRun) run(ctx context.Context) int {
 		}
 	}
 
-	var rejects *report.Rejects
+	var rej *rejects.Rows
 	if r.rejects != "" {
-		rejects = report.NewRejects()
+		rej = rejects.New()
 	}
 	r.log.Info("run started", "command", r.name, "input", r.input, "report", r.report)
 	progress := startProgress(ctr, r.stderr, r.quiet, r.progressEvery, r.log)
@@ -362,7 +363,7 @@ func (r *importRun) run(ctx context.Context) int {
 		MemoryBudget: storeBudget(r.memLimit),
 		TempDir:      r.tempDir,
 		Sorted:       r.sorted,
-		Rejects:      rejects,
+		Rejects:      rej,
 		MaxInvalid:   r.maxInvalid,
 	}
 	if st != nil {
@@ -426,8 +427,8 @@ func (r *importRun) run(ctx context.Context) int {
 			r.log.Info("state updated", "state", r.stateDir, "confirmed_items", n, "conversations", st.Entries())
 		}
 	}
-	if rejects != nil {
-		if err := r.writeRejects(rejects); err != nil && runErr == nil {
+	if rej != nil {
+		if err := r.writeRejects(rej); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
@@ -477,8 +478,8 @@ func (c *command) connection() (sink.Config, *fakeRun, error) {
 // the run reads the input for a fresh run (the journal records the
 // fingerprint when it is committed, before the first request is sent).
 func (r *importRun) openJournal() (*report.Journal, *report.Done, error) {
-	fingerprint := func() (report.Fingerprint, error) {
-		fp, err := report.FingerprintInput(r.in)
+	fingerprint := func() (report.InputDigest, error) {
+		fp, err := report.DigestInput(r.in)
 		if err != nil {
 			return fp, &readers.InputError{Path: r.input, Err: err}
 		}
@@ -495,7 +496,7 @@ func (r *importRun) openJournal() (*report.Journal, *report.Done, error) {
 		}
 		return report.ResumeJournal(r.files, fp, r.in)
 	}
-	j, err := report.StartJournalFingerprinting(r.files, fingerprint, r.in)
+	j, err := report.StartJournalDigesting(r.files, fingerprint, r.in)
 	return j, nil, err
 }
 
@@ -535,13 +536,13 @@ func (r *importRun) reportUnwritable(e *pipeline.ReportError, journal *report.Jo
 }
 
 // writeRejects writes the rejects file in the input's format.
-func (r *importRun) writeRejects(rej *report.Rejects) error {
+func (r *importRun) writeRejects(rej *rejects.Rows) error {
 	var n int64
 	var err error
 	if r.in.Format == readers.Parquet {
-		n, err = report.WriteRejectsParquet(r.in, r.rejects, rej)
+		n, err = rejects.WriteParquet(r.in, r.rejects, rej)
 	} else {
-		n, err = report.WriteRejectsCSV(r.in, r.ropts, r.rejects, rej)
+		n, err = rejects.WriteCSV(r.in, r.ropts, r.rejects, rej)
 	}
 	if err != nil {
 		fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))

@@ -133,7 +133,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 	}
 	var exists mark.Rows
 	if v.runReport != "" {
-		fp, err := report.FingerprintInput(v.in)
+		fp, err := report.DigestInput(v.in)
 		if err != nil {
 			return v.fail("%v", err)
 		}

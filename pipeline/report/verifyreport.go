@@ -1,9 +1,10 @@
 package report
 
 import (
+	"markimport/pipeline/durable"
+
 	"fmt"
 
-	"markimport/pipeline/durable"
 	"markimport/readers"
 )
 
@@ -49,8 +50,12 @@ type VerifyLine struct {
 	Message string
 }
 
-// VerifyHeader is the verify report's column list.
-var VerifyHeader = []string{"row", "from_account", "type", "peer", "status", "expected", "actual", "message"}
+// verifyHeader is the verify report's column list.
+var verifyHeader = []string{"row", "from_account", "type", "peer", "status", "expected", "actual", "message"}
+
+// verifyMultiHeader is the verify report's column list when the input has
+// several files.
+var verifyMultiHeader = append([]string{"file"}, verifyHeader...)
 
 // VerifyWriter receives verify report lines. Implementations need not
 // be safe for concurrent use: Verify serialises calls.
@@ -63,24 +68,20 @@ type VerifyWriter interface {
 // renames it into place (Abort drops it).
 type CSVVerify struct {
 	*csvFile
-	file *durable.Atomic
+	file durable.Output
 	in   *readers.Input // an input of several files, or nil
 }
-
-// VerifyMultiHeader is the verify report's column list when the input has
-// several files.
-var VerifyMultiHeader = append([]string{"file"}, VerifyHeader...)
 
 // CreateCSVVerify starts a verify report that will be path, for the input
 // in (nil: one file), and writes its header.
 func CreateCSVVerify(path string, in *readers.Input) (*CSVVerify, error) {
-	f, err := durable.Create(nil, path)
+	f, err := durable.Disk(nil).Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("create verify report: %w", err)
 	}
-	header := VerifyHeader
+	header := verifyHeader
 	if multi(in) != nil {
-		header = VerifyMultiHeader
+		header = verifyMultiHeader
 	}
 	r := &CSVVerify{csvFile: newCSVFile(f, nil, len(header)), file: f, in: multi(in)}
 	if err := r.w.Write(header); err != nil {
