@@ -16,6 +16,7 @@ import (
 	"markimport/pipeline/backup"
 	"markimport/pipeline/durable/durabletest"
 	"markimport/pipeline/mark"
+	"markimport/pipeline/readback"
 	"markimport/pipeline/report"
 )
 
@@ -110,7 +111,7 @@ func TestBackupDurableBeforeSend(t *testing.T) {
 	}}
 	rep := &memReport{}
 	_, err = Run(context.Background(), Options{Input: in, Report: rep, Sender: s, Rate: 200,
-		Gate: &backup.Gate{Marks: &memMarks{}, Backup: w}})
+		Gate: &readback.Gate{Marks: &memMarks{}, Backup: w}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestBackupFailureStopsSending(t *testing.T) {
 			s := &checkedSender{check: func(req *mark.Request) {}}
 			rep := &memReport{}
 			sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: s, Rate: 200,
-				Gate: &backup.Gate{Marks: &memMarks{}, Backup: w}})
+				Gate: &readback.Gate{Marks: &memMarks{}, Backup: w}})
 			if n := s.n.Load(); n != 0 {
 				t.Errorf("%d requests reached the sender after the backup failed", n)
 			}

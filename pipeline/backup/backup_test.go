@@ -45,7 +45,7 @@ func TestRestore(t *testing.T) {
 			if ok {
 				var b strings.Builder
 				w := newWriter(Files{}, nil, nil, nil, newTally())
-				w.cw.Write(row.Record())
+				w.cw.Write(row.fields())
 				w.cw.Flush()
 				b.Write(w.pending.Bytes())
 				got = strings.TrimSuffix(b.String(), "\n")
@@ -303,7 +303,7 @@ func TestEmptyBackupIsReplaced(t *testing.T) {
 		// An empty journal left by a kill is replaced too; one with a row
 		// is not.
 		os.Remove(files.Final)
-		os.WriteFile(files.Journal, []byte(strings.Join(Header, ",")+"\n"), 0o644)
+		os.WriteFile(files.Journal, []byte(strings.Join(header, ",")+"\n"), 0o644)
 		if w, err = Create(files); err != nil {
 			t.Fatalf("%s: an empty journal is not replaced: %v", name, err)
 		}
@@ -312,5 +312,27 @@ func TestEmptyBackupIsReplaced(t *testing.T) {
 		if _, err := Create(files); err == nil {
 			t.Fatalf("%s: a journal with a row was replaced", name)
 		}
+	}
+}
+
+// TestHasKeysByType: a resumed backup knows the conversations it holds by
+// user, type and peer: a group x is not the c2c x it holds.
+func TestHasKeysByType(t *testing.T) {
+	files := FilesOf(filepath.Join(t.TempDir(), "b.csv"))
+	w, err := Create(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2c, group := mark.Conversation{Type: mark.C2C, Peer: "x"}, mark.Conversation{Type: mark.Group, Peer: "x"}
+	if err := w.Write([]Row{{From: "u", Conv: c2c, Set: 1, Opt: mark.OptStandard}}); err != nil {
+		t.Fatal(err)
+	}
+	w.Keep()
+	if w, err = Resume(files, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Keep()
+	if !w.Has("u", c2c) || w.Has("u", group) || w.Has("v", c2c) {
+		t.Errorf("Has: c2c x %v, group x %v, another user's c2c x %v; want true, false, false", w.Has("u", c2c), w.Has("u", group), w.Has("v", c2c))
 	}
 }
