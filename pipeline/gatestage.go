@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,13 +128,8 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 	if err != nil {
 		if r.stopped.Err() == nil {
 			// The gate stops the run: nothing more is sent.
-			why := "not sent: " + err.Error()
-			var fe *mark.FatalError
-			if errors.As(err, &fe) {
-				why = fmt.Sprintf("not sent: the run stopped on API error %d", fe.Code)
-			}
 			if gs.err.CompareAndSwap(nil, &err) {
-				r.why.Store(&why)
+				r.stop.setError(err)
 			}
 			gs.stop()
 		}
@@ -197,17 +190,5 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 			r.unsent(reqs[i:])
 			return
 		}
-	}
-}
-
-// unsent reports the rows of requests that will not be sent, with why
-// sending stopped.
-func (r *run) unsent(reqs []mark.Request) {
-	why := "not sent: the run was interrupted"
-	if p := r.why.Load(); p != nil {
-		why = *p
-	}
-	for i := range reqs {
-		writeItems(r.rep, r.ctr, &reqs[i], nil, report.StatusUnsent, why)
 	}
 }
