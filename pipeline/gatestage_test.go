@@ -65,26 +65,6 @@ func (p *provenBytes) get() int64 {
 	return p.proven
 }
 
-// checkedSender answers every item ok, calling check with each request
-// as it receives it.
-type checkedSender struct {
-	check func(req *mark.Request)
-	n     atomic.Int64
-}
-
-func (s *checkedSender) Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error {
-	for req := range reqs {
-		s.n.Add(1)
-		s.check(req)
-		out := make([]mark.Outcome, len(req.Items))
-		for i := range out {
-			out[i] = mark.Outcome{Sent: true, Attempts: 1}
-		}
-		done(req, out)
-	}
-	return ctx.Err()
-}
-
 // TestBackupDurableBeforeSend: every request the sender receives finds the
 // backup rows of its user written, synced, and proven by a synced
 // checkpoint, as the file layer's calls show at that moment (not the page
@@ -101,7 +81,7 @@ func TestBackupDurableBeforeSend(t *testing.T) {
 	}
 	var mu sync.Mutex
 	seen := map[string]int64{} // user -> the least proven bytes a request of it found
-	s := &checkedSender{check: func(req *mark.Request) {
+	s := &recordingSender{check: func(req *mark.Request) {
 		proven := p.get()
 		mu.Lock()
 		if v, ok := seen[req.From]; !ok || proven < v {
@@ -178,11 +158,11 @@ func TestBackupFailureStopsSending(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := &checkedSender{check: func(req *mark.Request) {}}
+			s := &recordingSender{}
 			rep := &memReport{}
 			sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: s, Rate: 200,
 				Gate: &readback.Gate{Marks: &memMarks{}, Backup: w}})
-			if n := s.n.Load(); n != 0 {
+			if n := s.sent(); n != 0 {
 				t.Errorf("%d requests reached the sender after the backup failed", n)
 			}
 			var we *backup.WriteError
@@ -217,5 +197,157 @@ func failSyncsAfter(suffix string, n int) func(durabletest.Op) error {
 			return durabletest.ErrNoSpace
 		}
 		return nil
+	}
+}
+
+// verdictGate is a Gate that decides by the conversation's peer (Send for
+// a peer it does not name), or fails every admission with err; it records
+// the users it admits and how many items each.
+type verdictGate struct {
+	verdicts map[string]mark.Verdict
+	err      error
+
+	mu     sync.Mutex
+	admits map[string]int
+}
+
+func (g *verdictGate) Admit(_ context.Context, from string, items []mark.Item) ([]mark.Verdict, error) {
+	g.mu.Lock()
+	if g.admits == nil {
+		g.admits = map[string]int{}
+	}
+	g.admits[from] += len(items)
+	g.mu.Unlock()
+	if g.err != nil {
+		return nil, g.err
+	}
+	out := make([]mark.Verdict, len(items))
+	for i := range items {
+		out[i] = g.verdicts[items[i].Conv.Peer]
+	}
+	return out, nil
+}
+
+// confirmingState is a State that finds nothing unchanged and records the
+// conversations confirmed.
+type confirmingState struct {
+	mu        sync.Mutex
+	confirmed map[string]bool
+}
+
+func (s *confirmingState) Partition(int) (StatePart, error) { return unchangedNone{}, nil }
+func (s *confirmingState) Confirmed(from string, it *mark.Item) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.confirmed == nil {
+		s.confirmed = map[string]bool{}
+	}
+	s.confirmed[from+"/"+it.Conv.Peer] = true
+}
+
+type unchangedNone struct{}
+
+func (unchangedNone) Unchanged(string, *mark.Item) bool { return false }
+func (unchangedNone) Release()                          {}
+
+// TestGateStageVerdicts: the gate stage hands the gate every item of a
+// user at once and acts on each verdict: items let go are sent, packed
+// again into the fewest requests; an item held because the server holds
+// marks is reported exists, one the server already holds as it would
+// leave it unchanged (and confirmed in the state, as a sent one would
+// be), one whose read failed unsent with the read's code; the requests
+// the held items spared are counted saved.
+func TestGateStageVerdicts(t *testing.T) {
+	lines := []string{"from_account,to_account,set_mark,clear_mark,custom_mark"}
+	for k := range 100 {
+		lines = append(lines, fmt.Sprintf("u,send%d,1,,", k))
+	}
+	lines = append(lines, "u,exists,1,,", "u,same,1,,", "u,unread,1,,")
+	g := &verdictGate{verdicts: map[string]mark.Verdict{
+		"exists": {Hold: mark.HoldExists, Message: "not sent: the server already holds marks"},
+		"same":   {Hold: mark.HoldSame, Message: "not sent: the server already holds these marks"},
+		"unread": {Hold: mark.HoldUnsent, Code: 90001, Message: "not sent: its marks could not be read"},
+	}}
+	st := &confirmingState{}
+	s, rep := &recordingSender{}, &memReport{}
+	sum, err := Run(context.Background(), Options{Input: writeInput(t, lines...), Report: rep, Sender: s, Rate: 200, Gate: g, State: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.admits["u"] != 103 || len(g.admits) != 1 {
+		t.Errorf("admitted %v, want u's 103 items at once", g.admits)
+	}
+	if sum.RequestsPlanned != 2 || sum.RequestsSent != 1 || s.sent() != 1 || sum.RequestsSaved != 1 {
+		t.Errorf("requests planned %d, sent %d (sender %d), saved %d; want 2, 1 (1), 1", sum.RequestsPlanned, sum.RequestsSent, s.sent(), sum.RequestsSaved)
+	}
+	want := map[string]report.Line{
+		"exists": {Status: report.StatusExists, Message: "not sent: the server already holds marks"},
+		"same":   {Status: report.StatusUnchanged, Message: "not sent: the server already holds these marks"},
+		"unread": {Status: report.StatusUnsent, Code: 90001, Message: "not sent: its marks could not be read"},
+	}
+	if len(rep.lines) != 103 {
+		t.Fatalf("%d report lines, want 103", len(rep.lines))
+	}
+	for _, l := range rep.lines {
+		w, held := want[l.Peer]
+		if !held {
+			w = report.Line{Status: report.StatusOK}
+		}
+		if l.Status != w.Status || l.Code != w.Code || l.Message != w.Message {
+			t.Errorf("%s: %s %d %q, want %s %d %q", l.Peer, l.Status, l.Code, l.Message, w.Status, w.Code, w.Message)
+		}
+	}
+	if len(st.confirmed) != 101 || !st.confirmed["u/same"] || st.confirmed["u/exists"] || st.confirmed["u/unread"] {
+		t.Errorf("%d confirmed (same %v, exists %v, unread %v), want the 100 sent and same", len(st.confirmed),
+			st.confirmed["u/same"], st.confirmed["u/exists"], st.confirmed["u/unread"])
+	}
+}
+
+// TestGateStageFailureStopsTheRun: a gate that fails stops the run: no
+// request is sent, every row is reported unsent saying why, and the
+// summary says what stopped it (an API code, an endpoint that cannot be
+// reached, or what a Stop error names).
+func TestGateStageFailureStopsTheRun(t *testing.T) {
+	lines := []string{"from_account,to_account,set_mark,clear_mark,custom_mark"}
+	for u := range 5 {
+		for k := range 3 {
+			lines = append(lines, fmt.Sprintf("u%d,p%d,1,,", u, k))
+		}
+	}
+	in := writeInput(t, lines...)
+	for _, tc := range []struct {
+		name         string
+		err          error
+		stopped, why string
+	}{
+		{"fatal", &mark.FatalError{Code: 70009, Info: "bad sig"}, "fatal: 70009", "not sent: the run stopped on API error 70009"},
+		{"unreachable", &mark.FatalError{Code: mark.CodeUnreachable, Info: "no answer"}, "fatal: unreachable", "not sent: the API cannot be reached"},
+		{"stop", &backup.WriteError{Err: durabletest.ErrNoSpace}, StoppedBackup, "not sent: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, rep := &recordingSender{}, &memReport{}
+			sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: s, Rate: 200, Gate: &verdictGate{err: tc.err}, GateWorkers: 1})
+			if !errors.Is(err, tc.err) {
+				t.Errorf("Run: %v, want the gate's error", err)
+			}
+			if s.sent() != 0 {
+				t.Errorf("%d requests sent after the gate failed", s.sent())
+			}
+			if sum.Stopped != tc.stopped || sum.StopMessage != tc.err.Error() {
+				t.Errorf("stopped %q %q, want %q %q", sum.Stopped, sum.StopMessage, tc.stopped, tc.err.Error())
+			}
+			if len(rep.lines) != 15 {
+				t.Fatalf("%d report lines, want 15", len(rep.lines))
+			}
+			want := tc.why
+			if tc.name == "stop" {
+				want += tc.err.Error()
+			}
+			for _, l := range rep.lines {
+				if l.Status != report.StatusUnsent || l.Message != want {
+					t.Errorf("row %d: %s %q, want unsent %q", l.Row, l.Status, l.Message, want)
+				}
+			}
+		})
 	}
 }
