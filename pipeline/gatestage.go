@@ -24,15 +24,15 @@ type Gate interface {
 	Admit(ctx context.Context, from string, items []mark.Item) ([]mark.Verdict, error)
 }
 
-// DefaultGateWorkers is how many users the gate admits at once, and
-// DefaultGateAhead the most requests it lets be admitted and wait for the
+// defaultGateWorkers is how many users the gate admits at once, and
+// defaultGateAhead the most requests it lets be admitted and wait for the
 // sender: enough that reads answered in over a second still keep the
 // writes at 200/s with one request per user. Within it, the bound follows
 // how long admissions take (aheadLimit), so that a user is read shortly
 // before it is sent.
 const (
-	DefaultGateWorkers = 256
-	DefaultGateAhead   = 256
+	defaultGateWorkers = 256
+	defaultGateAhead   = 256
 )
 
 // gateStage runs the gate between the planner and the sender: emit hands
@@ -62,11 +62,11 @@ type userWindow struct {
 func (r *run) startGate(stop context.CancelFunc) *gateStage {
 	n := r.opts.GateWorkers
 	if n <= 0 {
-		n = DefaultGateWorkers
+		n = defaultGateWorkers
 	}
 	ahead := int64(r.opts.GateAhead)
 	if ahead <= 0 {
-		ahead = DefaultGateAhead
+		ahead = defaultGateAhead
 	}
 	rate := r.opts.Rate
 	if rate <= 0 {

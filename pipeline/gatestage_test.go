@@ -169,7 +169,7 @@ func TestBackupFailureStopsSending(t *testing.T) {
 			if !errors.As(err, &we) || !errors.Is(err, durabletest.ErrNoSpace) {
 				t.Fatalf("Run: %v, want the backup's write error", err)
 			}
-			if sum.Stopped != StoppedBackup || !strings.Contains(sum.StopMessage, "no space") {
+			if sum.Stopped != stoppedBackup || !strings.Contains(sum.StopMessage, "no space") {
 				t.Errorf("stopped %q %q, want backup", sum.Stopped, sum.StopMessage)
 			}
 			if len(rep.lines) != 150 {
@@ -322,7 +322,7 @@ func TestGateStageFailureStopsTheRun(t *testing.T) {
 	}{
 		{"fatal", &mark.FatalError{Code: 70009, Info: "bad sig"}, "fatal: 70009", "not sent: the run stopped on API error 70009"},
 		{"unreachable", &mark.FatalError{Code: mark.CodeUnreachable, Info: "no answer"}, "fatal: unreachable", "not sent: the API cannot be reached"},
-		{"stop", &backup.WriteError{Err: durabletest.ErrNoSpace}, StoppedBackup, "not sent: "},
+		{"stop", &backup.WriteError{Err: durabletest.ErrNoSpace}, stoppedBackup, "not sent: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, rep := &recordingSender{}, &memReport{}

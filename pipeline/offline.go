@@ -9,7 +9,7 @@ import "context"
 func (r *run) offline(ctx context.Context, produce func(context.Context) error, guard *GuardError) error {
 	r.stopped = ctx
 	if guard != nil && !r.opts.DryRun {
-		r.stop.set(StoppedMaxInvalid, guard.Error(), "not sent: "+guard.Error())
+		r.stop.set(stoppedMaxInvalid, guard.Error(), "not sent: "+guard.Error())
 		stopped, cancel := context.WithCancel(ctx)
 		cancel()
 		r.stopped = stopped

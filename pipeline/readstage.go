@@ -160,7 +160,7 @@ func (r *run) read(ctx context.Context, in readers.Reader, part bool, each func(
 }
 
 // prove checks a row that a resumed run's report has ok against what the
-// input holds on it (see ProvenRows).
+// input holds on it (see provenRows).
 func (r *run) prove(v *validated) error {
 	if r.proven == nil {
 		return nil

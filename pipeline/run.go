@@ -40,12 +40,12 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	return r.summarise(ctx, start, err)
 }
 
-// PlanEach reads, validates and plans the input exactly as Run does
+// planEach reads, validates and plans the input exactly as Run does
 // (grouping within MemoryBudget and spilling beyond it, or streaming a
 // Sorted input, with Done rows left out), but sends and reports nothing:
 // invalid receives each invalid row as it is read, and plan each user's
 // requests and rejected rows as they are planned. It returns the rows read.
-func PlanEach(ctx context.Context, opts Options, invalid func(*plan.Invalid), each func([]mark.Request, []plan.Rejected) error) (int64, error) {
+func planEach(ctx context.Context, opts Options, invalid func(*plan.Invalid), each func([]mark.Request, []plan.Rejected) error) (int64, error) {
 	opts.DryRun, opts.Report, opts.Rejects, opts.MaxInvalid = true, report.Discard{}, nil, nil
 	r, err := newRun(opts)
 	if err != nil {
@@ -56,7 +56,7 @@ func PlanEach(ctx context.Context, opts Options, invalid func(*plan.Invalid), ea
 	return r.sum.Rows, err
 }
 
-// run is the state of one Run, of one PlanEach, or of the pass that counts
+// run is the state of one Run, of one planEach, or of the pass that counts
 // bad rows for --max-invalid.
 type run struct {
 	opts  Options
@@ -67,12 +67,12 @@ type run struct {
 	sum   Summary
 	stop  stopCause // why sending stopped, once it did
 
-	// Hooks of PlanEach: when set, invalid rows and plans go to them
+	// Hooks of planEach: when set, invalid rows and plans go to them
 	// instead of the report and the sender.
 	onInvalid func(*plan.Invalid)
 	onPlan    func([]mark.Request, []plan.Rejected) error
 
-	proven    ProvenRows         // Options.Done, when it can prove its rows
+	proven    provenRows         // Options.Done, when it can prove its rows
 	inputRead bool               // Options.InputRead was called
 	seq       int64              // requests planned so far
 	ch        chan *mark.Request // to the sender
@@ -86,7 +86,7 @@ type run struct {
 	reportErr error
 }
 
-// newRun builds the state of a run from opts, as Run, PlanEach and the
+// newRun builds the state of a run from opts, as Run, planEach and the
 // --max-invalid pass all need it: a logger and counters when none are
 // given, the report behind its lock, the input's files, and the rows a
 // resumed run already has ok counted as ok. The summary it starts is
@@ -107,7 +107,7 @@ func newRun(opts Options) (*run, error) {
 	if r.opts.Done != nil && r.opts.Done.Len() == 0 {
 		r.opts.Done = nil
 	}
-	r.proven, _ = r.opts.Done.(ProvenRows)
+	r.proven, _ = r.opts.Done.(provenRows)
 	if r.opts.Done != nil {
 		n := r.opts.Done.Len()
 		r.rep.counts[report.StatusOK] = n

@@ -67,12 +67,11 @@ type Options struct {
 	State State
 	// Gate, when set, admits each user's items right before they are
 	// sent (run --backup: their marks are read back and backed up first).
-	// GateWorkers is how many users it admits at once (default
-	// DefaultGateWorkers).
+	// GateWorkers is how many users it admits at once (default 256).
 	Gate        Gate
 	GateWorkers int
 	// GateAhead bounds the requests admitted by the gate and not yet
-	// taken by the sender (default DefaultGateAhead): a user is read
+	// taken by the sender (default 256): a user is read
 	// shortly before its requests are sent.
 	GateAhead int
 	// ReadLatency, when set, is how long the gate's reads take once they
@@ -105,11 +104,11 @@ type StatePart interface {
 	Release()
 }
 
-// ProvenRows is a Done set that proves its rows against the input
+// provenRows is a Done set that proves its rows against the input
 // (report.Done): a resumed run checks, as it reads the input, that each
 // row its report has ok holds the conversation the report names, since
 // the report's row numbers mean nothing for another input.
-type ProvenRows interface {
+type provenRows interface {
 	mark.Rows
 	// Check compares the conversation the input puts on row, a row of the
 	// set, with the report's; invalid, when not empty, says the input's

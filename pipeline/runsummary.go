@@ -39,10 +39,10 @@ type Summary struct {
 	// the conversations back first.
 	BackupRows   int64 `json:"backup_rows,omitempty"`
 	ReadRequests int64 `json:"read_requests,omitempty"`
-	// Stopped says why sending stopped early: StoppedInterrupted,
-	// StoppedMaxInvalid, StoppedReport (the report could not be written),
-	// "fatal: CODE" (mark.FatalError.Stopped), or what a Stop error names
-	// ("backup": its journal could not be written);
+	// Stopped says why sending stopped early: "interrupted",
+	// "max-invalid" (too many bad rows), "report" (the report could not be
+	// written), "fatal: CODE" (mark.FatalError.Stopped), what a Stop error
+	// names ("backup": its journal could not be written), or "error";
 	// StopMessage says it in words.
 	Stopped     string `json:"stopped,omitempty"`
 	StopMessage string `json:"stop_message,omitempty"`
@@ -59,13 +59,13 @@ type Stop interface {
 
 // Why a run stopped early, in Summary.Stopped.
 const (
-	StoppedInterrupted = "interrupted"
-	StoppedMaxInvalid  = "max-invalid"
-	// StoppedReport: the report could not be written (ReportError).
-	StoppedReport = "report"
-	// StoppedBackup: the backup's journal could not be written (the Stop
+	stoppedInterrupted = "interrupted"
+	stoppedMaxInvalid  = "max-invalid"
+	// stoppedReport: the report could not be written (ReportError).
+	stoppedReport = "report"
+	// stoppedBackup: the backup's journal could not be written (the Stop
 	// error of pipeline/backup).
-	StoppedBackup = "backup"
+	stoppedBackup = "backup"
 )
 
 // AllOK reports whether every row ended ok, unchanged or exists (or valid,

@@ -37,7 +37,7 @@ func (s *stopCause) set(code, message, unsent string) {
 
 // interrupted records an interrupt, unless a cause is already known.
 func (s *stopCause) interrupted() {
-	s.set(StoppedInterrupted, "", interruptedMessage)
+	s.set(stoppedInterrupted, "", interruptedMessage)
 }
 
 // setError records err, which stopped the sending, unless a cause is
@@ -65,7 +65,7 @@ func (s *stopCause) setError(err error) {
 func (s *stopCause) reportFailed(err *ReportError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.code, s.message = StoppedReport, err.Error()
+	s.code, s.message = stoppedReport, err.Error()
 }
 
 // unsentMessage is the report message of rows not sent now.

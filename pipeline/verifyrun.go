@@ -125,7 +125,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
 	stopped := func() bool { return gctx.Err() != nil }
-	rows, err := PlanEach(ctx, Options{Input: opts.Input, Files: opts.Files, Reader: opts.Reader, Counters: ctr, Log: log,
+	rows, err := planEach(ctx, Options{Input: opts.Input, Files: opts.Files, Reader: opts.Reader, Counters: ctr, Log: log,
 		MemoryBudget: opts.MemoryBudget, TempDir: opts.TempDir, Sorted: opts.Sorted},
 		func(bad *plan.Invalid) {
 			rep.write(report.VerifyLine{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: report.VerifyNotChecked,
@@ -176,7 +176,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	case errors.As(err, &fe):
 		sum.Stopped, sum.StopMessage = fe.Stopped(), fe.Error()
 	case err != nil && ctx.Err() != nil:
-		sum.Stopped = StoppedInterrupted
+		sum.Stopped = stoppedInterrupted
 	case err != nil:
 		sum.Stopped, sum.StopMessage = "error", err.Error()
 	}

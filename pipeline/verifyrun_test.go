@@ -257,7 +257,7 @@ func TestVerifyStops(t *testing.T) {
 		rep := &memVerifyReport{lines: map[int64]report.VerifyLine{}}
 		mr := &memMarks{}
 		sum, err := Verify(ctx, VerifyOptions{Input: in, Report: rep, Marks: mr})
-		if !errors.Is(err, context.Canceled) || sum.Stopped != StoppedInterrupted || len(mr.calls) != 0 {
+		if !errors.Is(err, context.Canceled) || sum.Stopped != stoppedInterrupted || len(mr.calls) != 0 {
 			t.Fatalf("err %v, stopped %q, %d reads, %d lines", err, sum.Stopped, len(mr.calls), len(rep.lines))
 		}
 		for row, l := range rep.lines {
@@ -273,7 +273,7 @@ func TestVerifyStops(t *testing.T) {
 		rep := &memVerifyReport{lines: map[int64]report.VerifyLine{}}
 		mr := &memMarks{onSearch: cancel}
 		sum, err := Verify(ctx, VerifyOptions{Input: in, Report: rep, Marks: mr, Concurrency: 1})
-		if !errors.Is(err, context.Canceled) || sum.Stopped != StoppedInterrupted {
+		if !errors.Is(err, context.Canceled) || sum.Stopped != stoppedInterrupted {
 			t.Fatalf("err %v, stopped %q", err, sum.Stopped)
 		}
 		if len(mr.users) != 1 || sum.Statuses[report.VerifyUnread] == 0 {
