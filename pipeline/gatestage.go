@@ -109,10 +109,11 @@ func (gs *gateStage) error() error {
 	return nil
 }
 
-// admit puts one user's requests through the gate.
+// admit puts one user's requests through the gate: it waits for room
+// ahead of the sender, asks the gate for a verdict on every item, reports
+// the items held and hands the requests of the rest on to the sender.
 func (gs *gateStage) admit(reqs []mark.Request) {
 	r := gs.r
-	from := reqs[0].From
 	weight := int64(len(reqs))
 	if err := gs.ahead.acquire(r.stopped, weight); err != nil {
 		r.unsent(reqs)
@@ -123,19 +124,36 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 	for i := range reqs {
 		items = append(items, reqs[i].Items...)
 	}
-	verdicts, err := r.opts.Gate.Admit(r.stopped, from, items)
+	verdicts, err := r.opts.Gate.Admit(r.stopped, reqs[0].From, items)
 	read := time.Now() // the window starts: what was read may change now
 	if err != nil {
-		if r.stopped.Err() == nil {
-			// The gate stops the run: nothing more is sent.
-			if gs.err.CompareAndSwap(nil, &err) {
-				r.stop.setError(err)
-			}
-			gs.stop()
-		}
+		gs.failed(err)
 		r.unsent(reqs)
 		return
 	}
+	gs.handOn(gs.judged(reqs, items, verdicts), read)
+}
+
+// failed stops the sending on the gate's first error, unless it already
+// stopped: nothing more is sent, and the error is why.
+func (gs *gateStage) failed(err error) {
+	if gs.r.stopped.Err() != nil {
+		return
+	}
+	if gs.err.CompareAndSwap(nil, &err) {
+		gs.r.stop.setError(err)
+	}
+	gs.stop()
+}
+
+// judged reports the rows of the items a verdict holds back and returns
+// the requests of the items let go: reqs itself when none is held, else
+// the rest packed again (under reqs' sequence numbers), at the lower
+// bound of what is sent. The requests spared by items held because the
+// server already has their marks are counted saved.
+func (gs *gateStage) judged(reqs []mark.Request, items []mark.Item, verdicts []mark.Verdict) []mark.Request {
+	r := gs.r
+	from := reqs[0].From
 	kept := items[:0:0]
 	saved := false // an item held needs no request: not a failure
 	for i := range items {
@@ -158,18 +176,24 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 			writeItems(r.rep, r.ctr, &req, []mark.Outcome{{Code: v.Code, Message: v.Message}}, "")
 		}
 	}
-	if len(kept) < len(items) {
-		// What is held back takes no room: the rest is packed again, at
-		// the lower bound of what is sent.
-		packed := plan.Pack(nil, from, kept)
-		for i := range packed {
-			packed[i].Seq = reqs[i].Seq
-		}
-		if saved {
-			r.saved.Add(int64(len(reqs) - len(packed)))
-		}
-		reqs = packed
+	if len(kept) == len(items) {
+		return reqs
 	}
+	packed := plan.Pack(nil, from, kept)
+	for i := range packed {
+		packed[i].Seq = reqs[i].Seq
+	}
+	if saved {
+		r.saved.Add(int64(len(reqs) - len(packed)))
+	}
+	return packed
+}
+
+// handOn hands a user's admitted requests to the sender, its read-to-write
+// window started at read; once sending stopped, the rest is reported
+// unsent.
+func (gs *gateStage) handOn(reqs []mark.Request, read time.Time) {
+	r := gs.r
 	if len(reqs) > 0 {
 		u := &userWindow{start: read, left: len(reqs)}
 		gs.mu.Lock()
