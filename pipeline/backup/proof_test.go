@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -14,24 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet/file"
 
-	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
 )
-
-// writeBatches writes users batches of per rows, one Write each.
-func writeBatches(t *testing.T, w *Writer, users, per int) {
-	t.Helper()
-	for u := range users {
-		var rows []Row
-		for k := range per {
-			rows = append(rows, Row{From: "user" + strconv.Itoa(u), Conv: mark.Conversation{Type: mark.C2C, Peer: "p" + strconv.Itoa(k)},
-				Set: 1 << k, Custom: hostile[(u+k)%len(hostile)], Opt: mark.OptBoth})
-		}
-		if err := w.Write(rows); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // damages are what may happen to a backup's CSV bytes between the run
 // and the rollback, each with what the refusal says.
