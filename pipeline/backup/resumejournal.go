@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -35,9 +36,10 @@ func Resume(files Files, force bool, log func(msg string, args ...any)) (*Writer
 	return resumeFinished(files, force, log)
 }
 
-// resumeJournal continues the journal a killed run left.
+// resumeJournal continues the journal a killed run left: what its last
+// durable checkpoint proves is believed (or, with force, what it holds),
+// and what no checkpoint proves is dropped, durably.
 func resumeJournal(files Files, force bool, log func(msg string, args ...any)) (*Writer, error) {
-	fsys := durable.Or(files.FS)
 	cp, good, err := readCheckpoints(files.JournalCheck)
 	if err != nil {
 		if !force {
@@ -50,54 +52,15 @@ func resumeJournal(files Files, force bool, log func(msg string, args ...any)) (
 		torn = true
 		log("backup journal: a checkpoint torn by the interruption was dropped (it never became durable, so no request left on its account)", "check", files.JournalCheck)
 	}
-	var sum tally
-	var extra int64
-	reprove := false
-	switch {
-	case cp == nil:
-		size := completeLength(files.Journal)
-		t, err := scanCSV(files.Journal, size)
-		switch {
-		case size == 0 || err == nil && t.rows == 0:
-			// Killed before the header's checkpoint was durable: the
-			// run sent nothing. Start the journal again.
-			return startJournal(files, spill.NewHashSet(), os.O_TRUNC)
-		case !force:
-			return nil, &ProofError{Path: files.Journal, Why: fmt.Sprintf("it holds rows but no check file %s proves them (it was removed, or the journal was copied without it)", files.JournalCheck)}
-		case err != nil:
-			return nil, fmt.Errorf("backup journal %s: %w", files.Journal, err)
-		}
-		sum, reprove = t, true
-	default:
-		sum, extra, err = proveCSV(files.Journal, *cp)
-		if err != nil && !force {
-			return nil, err
-		}
-		if err != nil {
-			log("backup journal: taken as it is (--force) although it does not prove itself", "journal", files.Journal, "err", err)
-			if sum, err = scanCSV(files.Journal, completeLength(files.Journal)); err != nil {
-				return nil, fmt.Errorf("backup journal %s: %w", files.Journal, err)
-			}
-			extra, reprove = 0, true
-		}
+	sum, reprove, err := believedJournal(files, cp, force, log)
+	if errors.Is(err, errStartAgain) {
+		return startJournal(files, spill.NewHashSet(), os.O_TRUNC)
 	}
-	if extra > 0 {
-		log("backup journal: rows written after its last checkpoint were dropped (never proven, so none of their requests was sent)", "journal", files.Journal, "bytes", extra)
-	}
-	w := newWriter(files, nil, nil, spill.NewHashSet(), sum)
-	w.proven = sum.checkpoint()
-	if reprove {
-		if err := durable.WriteFile(fsys, files.JournalCheck, w.proven.record()); err != nil {
-			return nil, fmt.Errorf("backup: %w", err)
-		}
-	}
-	if err := w.open(os.O_APPEND); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	// What was not proven goes, durably: the next checkpoint follows the
-	// last one believed, and a finished backup holds no unproven byte.
-	if err := w.dropAfter(files.Journal, w.f, sum.size); err != nil {
-		w.close()
+	w, err := reopenJournal(files, sum, reprove)
+	if err != nil {
 		return nil, err
 	}
 	if torn && !reprove {
@@ -106,17 +69,85 @@ func resumeJournal(files Files, force bool, log func(msg string, args ...any)) (
 			return nil, err
 		}
 	}
-	if sum.rows > 0 {
-		err := eachRow(files.Journal, "csv", func(r *Row) error { w.known.Add(w.key(r.From, r.Conv)); w.kept++; return nil })
-		if err == nil && w.kept != sum.rows {
-			err = fmt.Errorf("backup journal %s: %d rows read as an input, %d proven", files.Journal, w.kept, sum.rows)
-		}
-		if err != nil {
-			w.close()
-			return nil, err
-		}
+	if err := w.knowJournalRows(sum.rows); err != nil {
+		w.close()
+		return nil, err
 	}
 	return w, nil
+}
+
+// errStartAgain says a journal holds no row: its run was killed before
+// the header's checkpoint was durable, so it sent nothing.
+var errStartAgain = errors.New("backup journal: no row, start again")
+
+// believedJournal returns the part of the journal believed: what its last
+// checkpoint cp proves, or, without a checkpoint or with force, what it
+// holds (reprove: its check file must be written again). It returns
+// errStartAgain for a journal without a row.
+func believedJournal(files Files, cp *checkpoint, force bool, log func(msg string, args ...any)) (sum tally, reprove bool, err error) {
+	if cp == nil {
+		size := completeLength(files.Journal)
+		t, err := scanCSV(files.Journal, size)
+		switch {
+		case size == 0 || err == nil && t.rows == 0:
+			return tally{}, false, errStartAgain
+		case !force:
+			return tally{}, false, &ProofError{Path: files.Journal, Why: fmt.Sprintf("it holds rows but no check file %s proves them (it was removed, or the journal was copied without it)", files.JournalCheck)}
+		case err != nil:
+			return tally{}, false, fmt.Errorf("backup journal %s: %w", files.Journal, err)
+		}
+		return t, true, nil
+	}
+	sum, extra, err := proveCSV(files.Journal, *cp)
+	if err != nil && !force {
+		return tally{}, false, err
+	}
+	if err != nil {
+		log("backup journal: taken as it is (--force) although it does not prove itself", "journal", files.Journal, "err", err)
+		if sum, err = scanCSV(files.Journal, completeLength(files.Journal)); err != nil {
+			return tally{}, false, fmt.Errorf("backup journal %s: %w", files.Journal, err)
+		}
+		return sum, true, nil
+	}
+	if extra > 0 {
+		log("backup journal: rows written after its last checkpoint were dropped (never proven, so none of their requests was sent)", "journal", files.Journal, "bytes", extra)
+	}
+	return sum, false, nil
+}
+
+// reopenJournal opens the journal to append after the sum.size bytes
+// believed, writing its check file again first when reprove says so; what
+// was not proven goes, durably: the next checkpoint follows the last one
+// believed, and a finished backup holds no unproven byte.
+func reopenJournal(files Files, sum tally, reprove bool) (*Writer, error) {
+	w := newWriter(files, nil, nil, spill.NewHashSet(), sum)
+	w.proven = sum.checkpoint()
+	if reprove {
+		if err := durable.WriteFile(durable.Or(files.FS), files.JournalCheck, w.proven.record()); err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+	}
+	if err := w.open(os.O_APPEND); err != nil {
+		return nil, err
+	}
+	if err := w.dropAfter(files.Journal, w.f, sum.size); err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// knowJournalRows learns the conversations of the rows the journal holds
+// (rows of them, as proven), so that they are never read back again.
+func (w *Writer) knowJournalRows(rows int64) error {
+	if rows == 0 {
+		return nil
+	}
+	err := eachRow(w.files.Journal, "csv", func(r *Row) error { w.known.Add(w.key(r.From, r.Conv)); w.kept++; return nil })
+	if err == nil && w.kept != rows {
+		err = fmt.Errorf("backup journal %s: %d rows read as an input, %d proven", w.files.Journal, w.kept, rows)
+	}
+	return err
 }
 
 // dropAfter truncates the file f (at path) to size, when it is longer,
