@@ -11,6 +11,7 @@ import (
 	"markimport/pipeline/backup"
 	"markimport/pipeline/durable"
 	"markimport/pipeline/mark"
+	"markimport/pipeline/readback"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -20,7 +21,7 @@ import (
 // and the backup's writer when there is one.
 type backupRun struct {
 	w     *backup.Writer // nil without --backup
-	gate  *backup.Gate
+	gate  *readback.Gate
 	reads *sink.ReadClient
 }
 
@@ -83,7 +84,7 @@ func (r *importRun) startGate(readCfg sink.Config, done mark.Rows) (*backupRun, 
 		return nil, err
 	}
 	b.reads = reads
-	b.gate = &backup.Gate{Marks: reads, Backup: b.w, InsertOnly: r.mode == "insert"}
+	b.gate = &readback.Gate{Marks: reads, Backup: b.w, InsertOnly: r.mode == "insert"}
 	return b, nil
 }
 

@@ -19,7 +19,7 @@ import (
 // prevent.
 //
 // Every time the journal is made durable, a checkpoint is appended to its
-// check file (CheckOf(journal)) and made durable in turn: how many bytes
+// check file (checkOf(journal)) and made durable in turn: how many bytes
 // the journal holds, how many rows (after the header), and the SHA-256 of
 // those bytes, in a fixed-length text record that carries its own CRC-32C.
 // Only then may the requests of the rows it covers leave. A journal
@@ -31,22 +31,22 @@ import (
 //
 // A finished backup carries the same proof for its whole content: a CSV
 // backup in its check file (one checkpoint), a Parquet backup in its
-// key-value metadata (ParquetMetaKey), the checkpoint of the CSV form of
+// key-value metadata (parquetMetaKey), the checkpoint of the CSV form of
 // its rows (their bytes as markimport writes them as CSV), so that one
 // check serves both formats.
 //
 // A file claims to be a markimport backup by its shape: a CSV file whose
-// first line is exactly headerLine (a byte-order mark, Header, "\n"), a
-// Parquet file whose columns are exactly Header and whose metadata holds
-// ParquetMetaKey. A rejects file of a backup (the backup's columns plus
+// first line is exactly headerLine (a byte-order mark, header, "\n"), a
+// Parquet file whose columns are exactly header and whose metadata holds
+// parquetMetaKey. A rejects file of a backup (the backup's columns plus
 // status, code, message) does not claim to be one.
 
-// CheckOf is the check file of the CSV backup or journal at path.
-func CheckOf(path string) string { return path + ".check" }
+// checkOf is the check file of the CSV backup or journal at path.
+func checkOf(path string) string { return path + ".check" }
 
-// ParquetMetaKey is the key-value metadata entry of a Parquet backup that
+// parquetMetaKey is the key-value metadata entry of a Parquet backup that
 // holds its checkpoint.
-const ParquetMetaKey = "markimport.backup"
+const parquetMetaKey = "markimport.backup"
 
 // castagnoli is the CRC-32C table that checks a checkpoint record.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -161,7 +161,7 @@ func (e *ProofError) Error() string {
 // the header, ending in "\n". The mark sets the backup apart from an
 // export that happens to have the same columns in the same order; an
 // export written by Excel with a mark ends its lines in "\r\n".
-var headerLine = bom + strings.Join(Header, ",") + "\n"
+var headerLine = bom + strings.Join(header, ",") + "\n"
 
 // bom is the UTF-8 byte-order mark.
 const bom = "\ufeff"
@@ -251,11 +251,11 @@ func proveCSV(path string, cp checkpoint) (tally, int64, error) {
 	}
 	if st.Size() < cp.Size {
 		return tally{}, 0, &ProofError{Path: path, Why: fmt.Sprintf("it holds %d bytes (%d rows), its check %s proves %d bytes (%d rows): it lost its end, and with it the rows of conversations the run changed",
-			st.Size(), countRows(path), CheckOf(path), cp.Size, cp.Rows)}
+			st.Size(), countRows(path), checkOf(path), cp.Size, cp.Rows)}
 	}
 	t, err := scanCSV(path, cp.Size)
 	if err != nil || t.rows != cp.Rows || t.checkpoint().Sum != cp.Sum {
-		why := fmt.Sprintf("its first %d bytes are not those its check %s proves (%d rows, sha256 %.12x…): a row was changed, removed, added or moved", cp.Size, CheckOf(path), cp.Rows, cp.Sum)
+		why := fmt.Sprintf("its first %d bytes are not those its check %s proves (%d rows, sha256 %.12x…): a row was changed, removed, added or moved", cp.Size, checkOf(path), cp.Rows, cp.Sum)
 		if err != nil {
 			why += " (" + err.Error() + ")"
 		}
@@ -278,12 +278,12 @@ func CheckInput(path string, parquet bool) error {
 	if err != nil || !claimed {
 		return err
 	}
-	cp, _, err := readCheckpoints(CheckOf(path))
+	cp, _, err := readCheckpoints(checkOf(path))
 	if err != nil {
 		return &ProofError{Path: path, Why: fmt.Sprintf("its check file is damaged: %v", err)}
 	}
 	if cp == nil {
-		return &ProofError{Path: path, Why: fmt.Sprintf("it starts as a markimport backup does (a byte-order mark and the backup's header) but has no check file %s (the file that proves its rows complete and unchanged): it was copied without it, or is not the file markimport wrote", CheckOf(path))}
+		return &ProofError{Path: path, Why: fmt.Sprintf("it starts as a markimport backup does (a byte-order mark and the backup's header) but has no check file %s (the file that proves its rows complete and unchanged): it was copied without it, or is not the file markimport wrote", checkOf(path))}
 	}
 	_, extra, err := proveCSV(path, *cp)
 	if err != nil {
@@ -291,7 +291,7 @@ func CheckInput(path string, parquet bool) error {
 	}
 	if extra > 0 {
 		return &ProofError{Path: path, Why: fmt.Sprintf("it holds %d bytes after the %d rows its check %s proves: rows were added, or a run was killed before it could prove its last rows (then continue that run with --resume --backup, which drops them: none of their requests was sent)",
-			extra, cp.Rows, CheckOf(path))}
+			extra, cp.Rows, checkOf(path))}
 	}
 	return nil
 }

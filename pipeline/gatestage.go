@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,15 +24,15 @@ type Gate interface {
 	Admit(ctx context.Context, from string, items []mark.Item) ([]mark.Verdict, error)
 }
 
-// DefaultGateWorkers is how many users the gate admits at once, and
-// DefaultGateAhead the most requests it lets be admitted and wait for the
+// defaultGateWorkers is how many users the gate admits at once, and
+// defaultGateAhead the most requests it lets be admitted and wait for the
 // sender: enough that reads answered in over a second still keep the
 // writes at 200/s with one request per user. Within it, the bound follows
 // how long admissions take (aheadLimit), so that a user is read shortly
 // before it is sent.
 const (
-	DefaultGateWorkers = 256
-	DefaultGateAhead   = 256
+	defaultGateWorkers = 256
+	defaultGateAhead   = 256
 )
 
 // gateStage runs the gate between the planner and the sender: emit hands
@@ -64,11 +62,11 @@ type userWindow struct {
 func (r *run) startGate(stop context.CancelFunc) *gateStage {
 	n := r.opts.GateWorkers
 	if n <= 0 {
-		n = DefaultGateWorkers
+		n = defaultGateWorkers
 	}
 	ahead := int64(r.opts.GateAhead)
 	if ahead <= 0 {
-		ahead = DefaultGateAhead
+		ahead = defaultGateAhead
 	}
 	rate := r.opts.Rate
 	if rate <= 0 {
@@ -111,10 +109,11 @@ func (gs *gateStage) error() error {
 	return nil
 }
 
-// admit puts one user's requests through the gate.
+// admit puts one user's requests through the gate: it waits for room
+// ahead of the sender, asks the gate for a verdict on every item, reports
+// the items held and hands the requests of the rest on to the sender.
 func (gs *gateStage) admit(reqs []mark.Request) {
 	r := gs.r
-	from := reqs[0].From
 	weight := int64(len(reqs))
 	if err := gs.ahead.acquire(r.stopped, weight); err != nil {
 		r.unsent(reqs)
@@ -125,24 +124,36 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 	for i := range reqs {
 		items = append(items, reqs[i].Items...)
 	}
-	verdicts, err := r.opts.Gate.Admit(r.stopped, from, items)
+	verdicts, err := r.opts.Gate.Admit(r.stopped, reqs[0].From, items)
 	read := time.Now() // the window starts: what was read may change now
 	if err != nil {
-		if r.stopped.Err() == nil {
-			// The gate stops the run: nothing more is sent.
-			why := "not sent: " + err.Error()
-			var fe *mark.FatalError
-			if errors.As(err, &fe) {
-				why = fmt.Sprintf("not sent: the run stopped on API error %d", fe.Code)
-			}
-			if gs.err.CompareAndSwap(nil, &err) {
-				r.why.Store(&why)
-			}
-			gs.stop()
-		}
+		gs.failed(err)
 		r.unsent(reqs)
 		return
 	}
+	gs.handOn(gs.judged(reqs, items, verdicts), read)
+}
+
+// failed stops the sending on the gate's first error, unless it already
+// stopped: nothing more is sent, and the error is why.
+func (gs *gateStage) failed(err error) {
+	if gs.r.stopped.Err() != nil {
+		return
+	}
+	if gs.err.CompareAndSwap(nil, &err) {
+		gs.r.stop.setError(err)
+	}
+	gs.stop()
+}
+
+// judged reports the rows of the items a verdict holds back and returns
+// the requests of the items let go: reqs itself when none is held, else
+// the rest packed again (under reqs' sequence numbers), at the lower
+// bound of what is sent. The requests spared by items held because the
+// server already has their marks are counted saved.
+func (gs *gateStage) judged(reqs []mark.Request, items []mark.Item, verdicts []mark.Verdict) []mark.Request {
+	r := gs.r
+	from := reqs[0].From
 	kept := items[:0:0]
 	saved := false // an item held needs no request: not a failure
 	for i := range items {
@@ -165,18 +176,24 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 			writeItems(r.rep, r.ctr, &req, []mark.Outcome{{Code: v.Code, Message: v.Message}}, "")
 		}
 	}
-	if len(kept) < len(items) {
-		// What is held back takes no room: the rest is packed again, at
-		// the lower bound of what is sent.
-		packed := plan.Pack(nil, from, kept)
-		for i := range packed {
-			packed[i].Seq = reqs[i].Seq
-		}
-		if saved {
-			r.saved.Add(int64(len(reqs) - len(packed)))
-		}
-		reqs = packed
+	if len(kept) == len(items) {
+		return reqs
 	}
+	packed := plan.Pack(nil, from, kept)
+	for i := range packed {
+		packed[i].Seq = reqs[i].Seq
+	}
+	if saved {
+		r.saved.Add(int64(len(reqs) - len(packed)))
+	}
+	return packed
+}
+
+// handOn hands a user's admitted requests to the sender, its read-to-write
+// window started at read; once sending stopped, the rest is reported
+// unsent.
+func (gs *gateStage) handOn(reqs []mark.Request, read time.Time) {
+	r := gs.r
 	if len(reqs) > 0 {
 		u := &userWindow{start: read, left: len(reqs)}
 		gs.mu.Lock()
@@ -197,17 +214,5 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 			r.unsent(reqs[i:])
 			return
 		}
-	}
-}
-
-// unsent reports the rows of requests that will not be sent, with why
-// sending stopped.
-func (r *run) unsent(reqs []mark.Request) {
-	why := "not sent: the run was interrupted"
-	if p := r.why.Load(); p != nil {
-		why = *p
-	}
-	for i := range reqs {
-		writeItems(r.rep, r.ctr, &reqs[i], nil, report.StatusUnsent, why)
 	}
 }

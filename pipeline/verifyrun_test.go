@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"markimport/pipeline/mark"
@@ -74,10 +72,6 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-func ch(row int64, from string, peer string, set, clr uint64, custom string, opt uint8) mark.Change {
-	return mark.Change{Row: row, From: from, Conv: mark.Conversation{Type: mark.C2C, Peer: peer}, Set: set, Clear: clr, Custom: custom, Opt: opt}
-}
-
 func TestSearchBatchesAreFewest(t *testing.T) {
 	// u has 1000 conversations (10 mark requests), v 301, w 1.
 	var changes []mark.Change
@@ -101,41 +95,6 @@ func TestSearchBatchesAreFewest(t *testing.T) {
 	}
 }
 
-// memMarks is a MarkReader over a map, recording the batches it is asked.
-type memMarks struct {
-	mu      sync.Mutex
-	state   map[string]map[mark.Conversation]mark.ServerMarks
-	calls   []int
-	users   []string         // who was read, in order
-	failFor map[string]error // users whose reads fail
-	// onSearch, when set, is called by every read (a test interrupts
-	// with it).
-	onSearch func()
-}
-
-func (m *memMarks) Search(ctx context.Context, from string, convs []mark.Conversation) (map[mark.Conversation]mark.ServerMarks, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.calls = append(m.calls, len(convs))
-	m.users = append(m.users, from)
-	if m.onSearch != nil {
-		m.onSearch()
-	}
-	if err := m.failFor[from]; err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	out := map[mark.Conversation]mark.ServerMarks{}
-	for _, c := range convs {
-		if s, ok := m.state[from][c]; ok {
-			out[c] = s
-		}
-	}
-	return out, nil
-}
-
 // memVerifyReport collects verify lines by row.
 type memVerifyReport struct{ lines map[int64]report.VerifyLine }
 
@@ -147,15 +106,6 @@ func (r *memVerifyReport) Write(l report.VerifyLine) error {
 	return nil
 }
 func (r *memVerifyReport) Close() error { return nil }
-
-func writeInput(t *testing.T, lines ...string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "in.csv")
-	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func TestVerifyJudgesEveryRow(t *testing.T) {
 	in := writeInput(t,
@@ -307,7 +257,7 @@ func TestVerifyStops(t *testing.T) {
 		rep := &memVerifyReport{lines: map[int64]report.VerifyLine{}}
 		mr := &memMarks{}
 		sum, err := Verify(ctx, VerifyOptions{Input: in, Report: rep, Marks: mr})
-		if !errors.Is(err, context.Canceled) || sum.Stopped != StoppedInterrupted || len(mr.calls) != 0 {
+		if !errors.Is(err, context.Canceled) || sum.Stopped != stoppedInterrupted || len(mr.calls) != 0 {
 			t.Fatalf("err %v, stopped %q, %d reads, %d lines", err, sum.Stopped, len(mr.calls), len(rep.lines))
 		}
 		for row, l := range rep.lines {
@@ -323,7 +273,7 @@ func TestVerifyStops(t *testing.T) {
 		rep := &memVerifyReport{lines: map[int64]report.VerifyLine{}}
 		mr := &memMarks{onSearch: cancel}
 		sum, err := Verify(ctx, VerifyOptions{Input: in, Report: rep, Marks: mr, Concurrency: 1})
-		if !errors.Is(err, context.Canceled) || sum.Stopped != StoppedInterrupted {
+		if !errors.Is(err, context.Canceled) || sum.Stopped != stoppedInterrupted {
 			t.Fatalf("err %v, stopped %q", err, sum.Stopped)
 		}
 		if len(mr.users) != 1 || sum.Statuses[report.VerifyUnread] == 0 {

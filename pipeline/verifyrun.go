@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -90,80 +88,20 @@ func (s *VerifySummary) AllMatch() bool {
 // when interrupted; rows not read then are reported unread.
 func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	start := time.Now()
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	ctr := opts.Counters
-	if ctr == nil {
-		ctr = &mark.Counters{}
-	}
-	workers := opts.Concurrency
-	if workers <= 0 {
-		workers = 16
-	}
-	rep := &verifyReport{w: opts.Report, counts: map[report.VerifyStatus]int64{}, ctr: ctr}
-	if opts.Input == "" && opts.Files != nil {
-		opts.Input = opts.Files.String()
-	}
-	sum := VerifySummary{Input: opts.Input}
-	finish := func(err error) (VerifySummary, error) {
-		if rep.err != nil && err == nil {
-			err = fmt.Errorf("write verify report: %w", rep.err)
-		}
-		sum.Statuses = rep.counts
-		sum.HTTPRequests = ctr.HTTPRequests.Load()
-		sum.Retries = ctr.Retries.Load()
-		sum.Throttled = ctr.Throttled.Load()
-		sum.ElapsedSeconds = time.Since(start).Seconds()
-		return sum, err
-	}
-
+	v := newVerifier(opts)
 	// The file is planned as run plans it, user by user; each user's reads
 	// start as soon as it is planned. A fatal answer cancels gctx: reads in
 	// flight end, no new one starts, and the rest is reported unread.
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(workers)
-	stopped := func() bool { return gctx.Err() != nil }
-	rows, err := PlanEach(ctx, Options{Input: opts.Input, Files: opts.Files, Reader: opts.Reader, Counters: ctr, Log: log,
-		MemoryBudget: opts.MemoryBudget, TempDir: opts.TempDir, Sorted: opts.Sorted},
-		func(bad *plan.Invalid) {
-			rep.write(report.VerifyLine{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: report.VerifyNotChecked,
-				Message: "invalid: " + bad.Message})
-		},
+	g.SetLimit(v.workers)
+	rows, err := planEach(ctx, Options{Input: v.opts.Input, Files: v.opts.Files, Reader: v.opts.Reader, Counters: v.ctr, Log: v.log,
+		MemoryBudget: v.opts.MemoryBudget, TempDir: v.opts.TempDir, Sorted: v.opts.Sorted},
+		v.invalid,
 		func(reqs []mark.Request, rejected []plan.Rejected) error {
-			for _, rj := range rejected {
-				rep.write(report.VerifyLine{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: report.VerifyNotChecked,
-					Message: fmt.Sprintf("rejected: conversation beyond the limit of %d per user", mark.MaxConversations)})
-			}
-			if opts.Exists != nil {
-				reqs = notChecked(reqs, opts.Exists, rep)
-			}
-			if len(reqs) > 0 {
-				sum.Users++
-			}
-			for i := range reqs {
-				sum.Conversations += int64(len(reqs[i].Items))
-			}
-			for _, b := range searchBatches(reqs) {
-				sum.Requests++
-				ctr.RequestsPlanned.Add(1)
-				if stopped() {
-					rep.unread(&b, notReadMessage(context.Cause(gctx)))
-					continue
-				}
-				g.Go(func() error {
-					defer ctr.RequestsDone.Add(1)
-					if stopped() { // while this read waited for a worker
-						rep.unread(&b, notReadMessage(context.Cause(gctx)))
-						return nil
-					}
-					return readBack(gctx, opts.Marks, rep, &b, log)
-				})
-			}
+			v.planned(gctx, g, reqs, rejected)
 			return nil
 		})
-	sum.Rows = rows
+	v.sum.Rows = rows
 	werr := g.Wait()
 	if err == nil {
 		err = werr
@@ -171,16 +109,110 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	if err == nil {
 		err = ctx.Err()
 	}
+	v.stopped(ctx, err)
+	return v.finish(start, err)
+}
+
+// verifier is the state of one Verify.
+type verifier struct {
+	opts    VerifyOptions
+	log     *slog.Logger
+	ctr     *mark.Counters
+	workers int
+	rep     *verifyReport
+	sum     VerifySummary
+}
+
+// newVerifier fills in opts' defaults: a logger, counters, 16 reads in
+// flight, the input described by its files.
+func newVerifier(opts VerifyOptions) *verifier {
+	v := &verifier{opts: opts, log: opts.Log, ctr: opts.Counters, workers: opts.Concurrency}
+	if v.log == nil {
+		v.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if v.ctr == nil {
+		v.ctr = &mark.Counters{}
+	}
+	if v.workers <= 0 {
+		v.workers = 16
+	}
+	v.rep = &verifyReport{w: opts.Report, counts: map[report.VerifyStatus]int64{}, ctr: v.ctr}
+	if v.opts.Input == "" && v.opts.Files != nil {
+		v.opts.Input = v.opts.Files.String()
+	}
+	v.sum = VerifySummary{Input: v.opts.Input}
+	return v
+}
+
+// invalid reports an invalid row not checked.
+func (v *verifier) invalid(bad *plan.Invalid) {
+	v.rep.write(report.VerifyLine{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: report.VerifyNotChecked,
+		Message: "invalid: " + bad.Message})
+}
+
+// planned takes the plan of one user: its rejected rows and the rows the
+// run reported exists are not checked; its items are read back in the
+// fewest search requests, each a task of g, or reported unread once gctx
+// is done.
+func (v *verifier) planned(gctx context.Context, g *errgroup.Group, reqs []mark.Request, rejected []plan.Rejected) {
+	for _, rj := range rejected {
+		v.rep.write(report.VerifyLine{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: report.VerifyNotChecked,
+			Message: fmt.Sprintf("rejected: conversation beyond the limit of %d per user", mark.MaxConversations)})
+	}
+	if v.opts.Exists != nil {
+		reqs = notChecked(reqs, v.opts.Exists, v.rep)
+	}
+	if len(reqs) > 0 {
+		v.sum.Users++
+	}
+	for i := range reqs {
+		v.sum.Conversations += int64(len(reqs[i].Items))
+	}
+	stopped := func() bool { return gctx.Err() != nil }
+	for _, b := range searchBatches(reqs) {
+		v.sum.Requests++
+		v.ctr.RequestsPlanned.Add(1)
+		if stopped() {
+			v.rep.unread(&b, notReadMessage(context.Cause(gctx)))
+			continue
+		}
+		g.Go(func() error {
+			defer v.ctr.RequestsDone.Add(1)
+			if stopped() { // while this read waited for a worker
+				v.rep.unread(&b, notReadMessage(context.Cause(gctx)))
+				return nil
+			}
+			return readBack(gctx, v.opts.Marks, v.rep, &b, v.log)
+		})
+	}
+}
+
+// stopped says in the summary why the verify stopped, when err stopped it.
+func (v *verifier) stopped(ctx context.Context, err error) {
 	var fe *mark.FatalError
 	switch {
 	case errors.As(err, &fe):
-		sum.Stopped, sum.StopMessage = fe.Stopped(), fe.Error()
+		v.sum.Stopped, v.sum.StopMessage = fe.Stopped(), fe.Error()
 	case err != nil && ctx.Err() != nil:
-		sum.Stopped = StoppedInterrupted
+		v.sum.Stopped = stoppedInterrupted
 	case err != nil:
-		sum.Stopped, sum.StopMessage = "error", err.Error()
+		v.sum.Stopped, v.sum.StopMessage = "error", err.Error()
 	}
-	return finish(err)
+}
+
+// finish fills in the summary of a verify that began at start and
+// returned err; a report that could not be written is the error then.
+func (v *verifier) finish(start time.Time, err error) (VerifySummary, error) {
+	if v.rep.err != nil && err == nil {
+		err = fmt.Errorf("write verify report: %w", v.rep.err)
+	}
+	sum := v.sum
+	sum.Statuses = v.rep.counts
+	sum.HTTPRequests = v.ctr.HTTPRequests.Load()
+	sum.Retries = v.ctr.Retries.Load()
+	sum.Throttled = v.ctr.Throttled.Load()
+	sum.ElapsedSeconds = time.Since(start).Seconds()
+	return sum, err
 }
 
 // notChecked reports not-checked the items whose rows the run reported
@@ -269,81 +301,6 @@ func searchBatches(reqs []mark.Request) []searchBatch {
 		}
 	}
 	return out
-}
-
-// compare judges an item against the server's marks (found is false when
-// the server has none). It fills Status, Expected, Actual and Message.
-func compare(it *mark.Item, got mark.ServerMarks, found bool) report.VerifyLine {
-	l := report.VerifyLine{Expected: expectedText(it)}
-	if !found {
-		l.Status, l.Message = report.VerifyMissing, "the server has no marks for this conversation"
-		return l
-	}
-	l.Actual = "standard=" + bitString(got.Standard) + " custom=" + strconv.Quote(got.Custom)
-	var why []string
-	if wrong := (it.Set &^ got.Standard) | (it.Clear & got.Standard); wrong != 0 {
-		var bits []string
-		for _, b := range mark.Bits(wrong) {
-			want := 0
-			if it.Set&(1<<b) != 0 {
-				want = 1
-			}
-			bits = append(bits, fmt.Sprintf("%d (want %d)", b, want))
-		}
-		why = append(why, fmt.Sprintf("standard mark differs at bit %s: want %s got %s",
-			strings.Join(bits, ", "), bitPattern(it.Set, it.Clear), bitString(got.Standard)))
-	}
-	if it.Opt&mark.OptCustom != 0 && got.Custom != it.Custom {
-		why = append(why, fmt.Sprintf("custom mark is %s, want %s", strconv.Quote(got.Custom), strconv.Quote(it.Custom)))
-	}
-	l.Status = report.VerifyMatch
-	if len(why) > 0 {
-		l.Status, l.Message = report.VerifyMismatch, strings.Join(why, "; ")
-	}
-	return l
-}
-
-// expectedText renders what an item asks for: `set=0,33 clear=2 custom="vip"`.
-func expectedText(it *mark.Item) string {
-	var parts []string
-	list := func(mask uint64) string {
-		s := make([]string, 0, 8)
-		for _, b := range mark.Bits(mask) {
-			s = append(s, strconv.Itoa(b))
-		}
-		return strings.Join(s, ",")
-	}
-	if it.Set != 0 {
-		parts = append(parts, "set="+list(it.Set))
-	}
-	if it.Clear != 0 {
-		parts = append(parts, "clear="+list(it.Clear))
-	}
-	if it.Opt&mark.OptCustom != 0 {
-		parts = append(parts, "custom="+strconv.Quote(it.Custom))
-	}
-	return strings.Join(parts, " ")
-}
-
-// bitString renders a standard mark as 64 binary digits, bit 0 last.
-func bitString(v uint64) string { return fmt.Sprintf("%064b", v) }
-
-// bitPattern renders what an item expects of each of the 64 bits, bit 0
-// last: '1' set, '0' cleared, '.' not compared.
-func bitPattern(set, clear uint64) string {
-	var b [64]byte
-	for i := range b {
-		bit := uint64(1) << (63 - i)
-		switch {
-		case set&bit != 0:
-			b[i] = '1'
-		case clear&bit != 0:
-			b[i] = '0'
-		default:
-			b[i] = '.'
-		}
-	}
-	return string(b[:])
 }
 
 // verifyReport serialises writes from the read workers and counts statuses.

@@ -18,12 +18,12 @@ import (
 	"markimport/pipeline/report"
 )
 
-// fields are the Parquet backup's columns: those of Header, all strings,
+// fields are the Parquet backup's columns: those of header, all strings,
 // as the CSV backup holds them (set_mark "1|2"), which markimport reads as
 // it reads the CSV.
 var fields = func() []arrow.Field {
-	fs := make([]arrow.Field, len(Header))
-	for i, h := range Header {
+	fs := make([]arrow.Field, len(header))
+	for i, h := range header {
 		fs[i] = arrow.Field{Name: h, Type: arrow.BinaryTypes.String}
 	}
 	return fs
@@ -41,7 +41,7 @@ func writeParquet(fsys durable.FS, journal, path string, cp checkpoint) (err err
 		return err
 	}
 	defer in.Close()
-	md := arrow.NewMetadata([]string{ParquetMetaKey}, []string{string(cp.record())})
+	md := arrow.NewMetadata([]string{parquetMetaKey}, []string{string(cp.record())})
 	w, err := report.CreateParquet(fsys, path, arrow.NewSchema(fields, &md))
 	if err != nil {
 		return err
@@ -60,8 +60,8 @@ func writeParquet(fsys durable.FS, journal, path string, cp checkpoint) (err err
 		} else if err != nil {
 			return err
 		}
-		if len(rec) != len(Header) {
-			return fmt.Errorf("record %d has %d fields, want %d", n+1, len(rec), len(Header))
+		if len(rec) != len(header) {
+			return fmt.Errorf("record %d has %d fields, want %d", n+1, len(rec), len(header))
 		}
 		if n == 0 {
 			continue // the header
@@ -81,8 +81,8 @@ func writeParquet(fsys durable.FS, journal, path string, cp checkpoint) (err err
 }
 
 // proveParquet checks a Parquet input. It claims to be a markimport
-// backup when its columns are exactly Header and its metadata holds
-// ParquetMetaKey; then the CSV form of its rows must be what that
+// backup when its columns are exactly header and its metadata holds
+// parquetMetaKey; then the CSV form of its rows must be what that
 // checkpoint proves, else the error is a *ProofError.
 func proveParquet(path string) (claimed bool, err error) {
 	f, err := os.Open(path)
@@ -100,7 +100,7 @@ func proveParquet(path string) (claimed bool, err error) {
 		return false, nil // not a backup; reading it as an input says what is wrong
 	}
 	defer pf.Close()
-	meta := pf.MetaData().KeyValueMetadata().FindValue(ParquetMetaKey)
+	meta := pf.MetaData().KeyValueMetadata().FindValue(parquetMetaKey)
 	if meta == nil {
 		return false, nil
 	}
@@ -113,7 +113,7 @@ func proveParquet(path string) (claimed bool, err error) {
 	}
 	cp, err := parseRecord([]byte(*meta))
 	if err != nil {
-		return true, &ProofError{Path: path, Why: fmt.Sprintf("the checkpoint in its metadata (%s) is damaged: %v", ParquetMetaKey, err)}
+		return true, &ProofError{Path: path, Why: fmt.Sprintf("the checkpoint in its metadata (%s) is damaged: %v", parquetMetaKey, err)}
 	}
 	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
 	if err != nil {
@@ -123,15 +123,15 @@ func proveParquet(path string) (claimed bool, err error) {
 	t := newTally()
 	t.Write([]byte(bom))
 	cw := csv.NewWriter(&t)
-	cw.Write(Header)
-	rec := make([]string, len(Header))
+	cw.Write(header)
+	rec := make([]string, len(header))
 	for rr.Next() {
 		b := rr.RecordBatch()
 		for i := range int(b.NumRows()) {
 			for c := range rec {
 				col := b.Column(c).(*array.String)
 				if col.IsNull(i) {
-					return true, &ProofError{Path: path, Why: fmt.Sprintf("row %d has a null %s: markimport writes none", t.rows+1, Header[c])}
+					return true, &ProofError{Path: path, Why: fmt.Sprintf("row %d has a null %s: markimport writes none", t.rows+1, header[c])}
 				}
 				rec[c] = col.Value(i)
 			}
@@ -155,11 +155,11 @@ func proveParquet(path string) (claimed bool, err error) {
 // backupColumns reports whether sc has exactly the backup's columns, all
 // strings.
 func backupColumns(sc *arrow.Schema) bool {
-	if sc.NumFields() != len(Header) {
+	if sc.NumFields() != len(header) {
 		return false
 	}
 	for i, f := range sc.Fields() {
-		if f.Name != Header[i] || !arrow.TypeEqual(f.Type, arrow.BinaryTypes.String) {
+		if f.Name != header[i] || !arrow.TypeEqual(f.Type, arrow.BinaryTypes.String) {
 			return false
 		}
 	}
