@@ -251,7 +251,7 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 	changed := changedConversations(rows, before)
 	var mu sync.Mutex
 	var written, synced, proven int64
-	testBackupFS = &durabletest.Recorder{Hook: func(op durabletest.Op) {
+	rec := &durabletest.Recorder{Hook: func(op durabletest.Op) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch base := filepath.Base(op.Path); {
@@ -264,7 +264,6 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 			proven = synced
 		}
 	}}
-	defer func() { testBackupFS = nil }()
 	type arrival struct {
 		from   string
 		convs  []fakeim.Conversation
@@ -277,7 +276,7 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 		mu.Unlock()
 	})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}, connArgs(url)...)...)
+	code, _, stderr := runCLIHooked(t, context.Background(), hooks{backupFS: rec}, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}, connArgs(url)...)...)
 	if code != exitSomeNotOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}

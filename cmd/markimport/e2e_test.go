@@ -301,23 +301,28 @@ const apiLimit = 200
 // never a figure of the code under test.
 func runCLIContext(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIHooked(t, ctx, hooks{}, args...)
+}
+
+// runCLIHooked is runCLIContext with the backup written through
+// h.backupFS (the departures are runCLIContext's own).
+func runCLIHooked(t *testing.T, ctx context.Context, h hooks, args ...string) (int, string, string) {
+	t.Helper()
 	var mu sync.Mutex
 	var deps, reads []time.Time
-	ctx = withTrace(ctx, &trace{
-		Departure: func(tm time.Time) {
-			mu.Lock()
-			deps = append(deps, tm)
-			mu.Unlock()
-		},
-		ReadDeparture: func(tm time.Time) {
-			mu.Lock()
-			reads = append(reads, tm)
-			mu.Unlock()
-		},
-	})
+	h.departure = func(tm time.Time) {
+		mu.Lock()
+		deps = append(deps, tm)
+		mu.Unlock()
+	}
+	h.readDeparture = func(tm time.Time) {
+		mu.Lock()
+		reads = append(reads, tm)
+		mu.Unlock()
+	}
 	before := arrivals()
 	var out, errb bytes.Buffer
-	code := run(ctx, args, &out, &errb)
+	code := runWithHooks(ctx, args, &out, &errb, h)
 	mu.Lock()
 	defer mu.Unlock()
 	if got := arrivals() - before; int64(len(deps)+len(reads)) < got {
