@@ -75,6 +75,17 @@ func (c *command) keepFirst(first *error, err error, format string) {
 	}
 }
 
+// firstRefusal runs a command's checks in order and returns the first
+// error: the refusal the user sees.
+func firstRefusal(checks ...func() error) error {
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // resolveInput lists the input's files: a file, folders, globs.
 func (c *command) resolveInput() error {
 	in, err := readers.ResolveInput(c.inputs, c.format)

@@ -868,3 +868,33 @@ func sameFiles(t *testing.T, dir string, before map[string]string) {
 func runArgs(url string, extra ...string) []string {
 	return append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}, extra...)
 }
+
+// runNumbered runs `run` against url with args, each time with a report
+// of its own (r1.csv, r2.csv, ... in dir) and the extra flags given, and
+// returns the exit code and stderr.
+func runNumbered(t *testing.T, dir, url string, args ...string) func(extra ...string) (int, string) {
+	n := 0
+	return func(extra ...string) (int, string) {
+		t.Helper()
+		n++
+		rep := filepath.Join(dir, fmt.Sprintf("r%d.csv", n))
+		code, _, stderr := runCLI(t, runArgs(url, append(append(slices.Clone(args), "--report", rep), extra...)...)...)
+		return code, stderr
+	}
+}
+
+// stopBySignal starts `markimport run` (bin) against url with args, sends
+// sig once the emulator has taken n requests, and checks that the run
+// exits 130 and prints the command that resumes it.
+func stopBySignal(t *testing.T, bin string, srv *fakeim.Server, url string, n int64, sig os.Signal, args ...string) {
+	t.Helper()
+	cmd, out := startRun(t, bin, url, args...)
+	waitRequests(t, srv, n)
+	cmd.Process.Signal(sig)
+	if code := exitCode(cmd.Wait()); code != exitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s", code, out)
+	}
+	if !strings.Contains(out.String(), "--resume") {
+		t.Errorf("no resume hint:\n%s", out)
+	}
+}

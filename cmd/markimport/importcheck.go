@@ -18,7 +18,7 @@ import (
 // written. The checks run in this order, and the first that fails is the
 // message the user sees.
 func (r *importRun) check() error {
-	for _, check := range []func() error{
+	return firstRefusal(
 		r.checkPacing,
 		r.checkRequired,
 		r.checkResume,
@@ -33,12 +33,7 @@ func (r *importRun) check() error {
 		r.checkRejects,
 		r.parseLimits,
 		r.checkOutputs,
-	} {
-		if err := check(); err != nil {
-			return err
-		}
-	}
-	return nil
+	)
 }
 
 // checkPacing checks the flags of pacing, retries and timeouts.

@@ -145,15 +145,7 @@ func TestInterruptAndResume(t *testing.T) {
 	srv, url := startEmulator(t, fakeim.Config{Latency: 50 * time.Millisecond})
 	report := filepath.Join(dir, "report.csv")
 
-	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
-	waitRequests(t, srv, 100)
-	cmd.Process.Signal(syscall.SIGINT)
-	if code := exitCode(cmd.Wait()); code != exitInterrupted {
-		t.Fatalf("exit %d, want 130\n%s", code, out)
-	}
-	if !strings.Contains(out.String(), "--resume") {
-		t.Errorf("no resume hint:\n%s", out)
-	}
+	stopBySignal(t, bin, srv, url, 100, syscall.SIGINT, "--input", in, "--report", report)
 	// The run stopped planning at once: the report holds the rows planned
 	// by then, those sent ok and the rest unsent; the rows never planned
 	// have no line yet (--resume plans the whole file again).
@@ -174,7 +166,7 @@ func TestInterruptAndResume(t *testing.T) {
 	if ok == 0 || unsent == 0 && len(rep) == len(rows) {
 		t.Fatalf("%d ok, %d unsent, %d of %d rows reported: the interrupt did not stop the run midway", ok, unsent, len(rep), len(rows))
 	}
-	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+	cmd, out := startRun(t, bin, url, "--input", in, "--report", report, "--resume")
 	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
 		t.Fatalf("resume: exit %d\n%s", code, out)
 	}

@@ -48,7 +48,7 @@ type verifyRun struct {
 // written. The checks run in this order, and the first that fails is the
 // message the user sees.
 func (v *verifyRun) check() error {
-	for _, check := range []func() error{
+	return firstRefusal(
 		v.checkPacing,
 		v.checkRequired,
 		v.checkFake,
@@ -57,12 +57,7 @@ func (v *verifyRun) check() error {
 		v.checkOutputs,
 		v.checkBackupInputs,
 		v.parseOptions,
-	} {
-		if err := check(); err != nil {
-			return err
-		}
-	}
-	return nil
+	)
 }
 
 // checkPacing checks the flags of pacing, retries and timeouts.
