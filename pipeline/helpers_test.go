@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"markimport/pipeline/mark/marktest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -147,7 +148,5 @@ func writeInput(t *testing.T, lines ...string) string {
 	return p
 }
 
-// ch is a valid change of row: from to peer (c2c).
-func ch(row int64, from string, peer string, set, clr uint64, custom string, opt uint8) mark.Change {
-	return mark.Change{Row: row, From: from, Conv: mark.Conversation{Type: mark.C2C, Peer: peer}, Set: set, Clear: clr, Custom: custom, Opt: opt}
-}
+// ch is a c2c change (see marktest.C2C).
+var ch = marktest.C2C

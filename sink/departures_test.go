@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"encoding/json"
+	"markimport/sink/fakeim"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -73,7 +74,7 @@ func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 		t.Fatalf("%d requests reached the server, %d were admitted by the pacer", served.Load(), len(departures))
 	}
 	slices.SortFunc(departures, func(a, b time.Time) int { return a.Compare(b) })
-	if got := maxInWindow(departures, c.pacer.Window()); got > rate {
+	if got := fakeim.MaxInWindow(departures, c.pacer.Window()); got > rate {
 		t.Errorf("%d departures within %v at rate %d", got, c.pacer.Window(), rate)
 	}
 }

@@ -113,18 +113,6 @@ func (c *fakeClock) sleep(_ context.Context, d time.Duration) error {
 	return nil
 }
 
-// maxInWindow is the most times within any sliding window of length w.
-func maxInWindow(ts []time.Time, w time.Duration) int {
-	best, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= w {
-			j++
-		}
-		best = max(best, i-j+1)
-	}
-	return best
-}
-
 // sendAll sends reqs through c and returns every outcome by request and the
 // error of Send.
 func sendAll(t *testing.T, c *Client, ctx context.Context, reqs []*mark.Request) (map[int64][]mark.Outcome, error) {

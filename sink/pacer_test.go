@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"markimport/sink/fakeim"
 	"slices"
 	"testing"
 	"time"
@@ -29,12 +30,12 @@ func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 		// The server's rule, measured independently of the pacer's own
 		// window: at most r in any one second, and indeed in any window of
 		// 1/(1-margin) s, which is the headroom.
-		if got := maxInWindow(ts, time.Second); got > int(r) {
+		if got := fakeim.MaxInWindow(ts, time.Second); got > int(r) {
 			t.Errorf("rate %g: %d departures in one second", r, got)
 		}
 		margin := DefaultMargin
-		if w := time.Duration(float64(time.Second) / (1 - margin)); maxInWindow(ts, w) > int(r) {
-			t.Errorf("rate %g: %d departures in %v, want at most %d", r, maxInWindow(ts, w), w, int(r))
+		if w := time.Duration(float64(time.Second) / (1 - margin)); fakeim.MaxInWindow(ts, w) > int(r) {
+			t.Errorf("rate %g: %d departures in %v, want at most %d", r, fakeim.MaxInWindow(ts, w), w, int(r))
 		}
 	}
 }
@@ -77,7 +78,7 @@ func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
 		tm, _ := p.admit(context.Background())
 		ts = append(ts, tm)
 	}
-	if got := maxInWindow(ts, p.Window()); got != 150 {
+	if got := fakeim.MaxInWindow(ts, p.Window()); got != 150 {
 		t.Errorf("%d departures in a window after the pace fell to %g, want 150", got, want)
 	}
 	// Quiet: back to the top, by small steps above the pace learned.
@@ -199,7 +200,7 @@ func TestPacerRealRate(t *testing.T) {
 		ts = append(ts, tm)
 	}
 	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
-	if got := maxInWindow(ts, p.Window()); got > 200 {
+	if got := fakeim.MaxInWindow(ts, p.Window()); got > 200 {
 		t.Errorf("%d requests in %v at 200/s", got, p.Window())
 	}
 	if len(ts) == 0 {

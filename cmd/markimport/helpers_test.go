@@ -343,7 +343,7 @@ func runCLIHooked(t *testing.T, ctx context.Context, h hooks, args ...string) (i
 		limit int
 	}{{"requests", deps, limit}, {"backup reads", reads, readLimit}} {
 		slices.SortFunc(d.ts, func(a, b time.Time) int { return a.Compare(b) })
-		if n := maxInWindow(d.ts, time.Second); n > d.limit {
+		if n := fakeim.MaxInWindow(d.ts, time.Second); n > d.limit {
 			t.Errorf("%d %s left within one second; at most %d may", n, d.what, d.limit)
 		}
 	}
@@ -361,18 +361,6 @@ func givenRate(t *testing.T, v string) int {
 		return 0
 	}
 	return max(1, int(r))
-}
-
-// maxInWindow is the most times within any sliding window of length w.
-func maxInWindow(ts []time.Time, w time.Duration) int {
-	best, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= w {
-			j++
-		}
-		best = max(best, i-j+1)
-	}
-	return best
 }
 
 func checkImport(t *testing.T, srv *fakeim.Server, rows []testRow, reportPath string) {

@@ -160,7 +160,7 @@ func (w *Writer) dropAfter(path string, f durable.File, size int64) error {
 	if err := f.Truncate(size); err != nil {
 		return &WriteError{Path: path, Err: err}
 	}
-	if err := f.Sync(); err != nil {
+	if err := durable.Persist(f); err != nil {
 		return &WriteError{Path: path, Err: err}
 	}
 	return nil
@@ -204,7 +204,7 @@ func resumeFinished(files Files, force bool, log func(msg string, args ...any)) 
 		err = w.drain()
 	}
 	if err == nil {
-		err = f.Sync()
+		err = durable.Persist(f)
 	}
 	if err != nil {
 		return fail(err)

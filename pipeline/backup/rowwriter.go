@@ -186,14 +186,14 @@ func (w *Writer) persist(data []byte, n int64) error {
 		return &WriteError{Path: w.files.Journal, Err: err}
 	}
 	w.sum.rows += n
-	if err := w.f.Sync(); err != nil {
+	if err := durable.Persist(w.f); err != nil {
 		return &WriteError{Path: w.files.Journal, Err: err}
 	}
 	cp := w.sum.checkpoint()
 	if _, err := w.ck.Write(cp.record()); err != nil {
 		return &WriteError{Path: w.files.JournalCheck, Err: err}
 	}
-	if err := w.ck.Sync(); err != nil {
+	if err := durable.Persist(w.ck); err != nil {
 		return &WriteError{Path: w.files.JournalCheck, Err: err}
 	}
 	w.proven = cp
