@@ -153,8 +153,8 @@ func TestNoRequestLeavesAfterTheReportFails(t *testing.T) {
 				t.Fatalf("%d of %d planned requests sent, failure injected: %v: the test did not fail the report midway", s.sent, sum.RequestsPlanned, failed.Load())
 			case s.after > 0:
 				t.Errorf("%d requests left after the report failed", s.after)
-			case sum.Stopped != StoppedReport:
-				t.Errorf("summary stopped %q, want %q", sum.Stopped, StoppedReport)
+			case sum.Stopped != stoppedReport:
+				t.Errorf("summary stopped %q, want %q", sum.Stopped, stoppedReport)
 			}
 			msg := err.Error()
 			if !strings.Contains(msg, filepath.Join(dir, tc.file)+":") || strings.Contains(msg, ".new") {

@@ -1,90 +1,18 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/plan"
 	"markimport/pipeline/report"
 	"markimport/pipeline/spill"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 )
-
-// writeGenInput writes a shuffled CSV with many users, merged rows, a user
-// over the conversation limit and invalid rows.
-func writeGenInput(t testing.TB, path string, n int, sorted bool) {
-	t.Helper()
-	r := rand.New(rand.NewPCG(3, 4))
-	var rows [][]string
-	for i := range n {
-		u := fmt.Sprint("user", r.IntN(n/5+1))
-		rows = append(rows, []string{u, fmt.Sprint("peer", r.IntN(30)), fmt.Sprint(r.IntN(64)), "", fmt.Sprint("c", i%7)})
-		if i%97 == 0 {
-			rows = append(rows, []string{u, "", "64", "", ""}) // invalid
-		}
-	}
-	for i := range 1003 {
-		rows = append(rows, []string{"heavy", fmt.Sprint("h", i), "1", "", ""})
-	}
-	if sorted {
-		slices.SortStableFunc(rows, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
-	} else {
-		r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
-	}
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	w.Write([]string{"from_account", "to_account", "set_mark", "clear_mark", "custom_mark"})
-	w.WriteAll(rows)
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// memReport collects report lines.
-type memReport struct {
-	mu    sync.Mutex
-	lines []report.Line
-}
-
-func (m *memReport) Write(l report.Line) error {
-	m.mu.Lock()
-	m.lines = append(m.lines, l)
-	m.mu.Unlock()
-	return nil
-}
-func (m *memReport) Sync() error  { return nil }
-func (m *memReport) Close() error { return nil }
-
-// recordingSender answers every item ok and records the requests.
-type recordingSender struct {
-	mu   sync.Mutex
-	reqs []string
-}
-
-func (s *recordingSender) Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error {
-	for req := range reqs {
-		out := make([]mark.Outcome, len(req.Items))
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s:", req.From)
-		for i, it := range req.Items {
-			out[i] = mark.Outcome{Sent: true, Attempts: 1}
-			fmt.Fprintf(&b, " %v/%x/%x/%q/%d", it.Conv, it.Set, it.Clear, it.Custom, it.Opt)
-		}
-		s.mu.Lock()
-		s.reqs = append(s.reqs, b.String())
-		s.mu.Unlock()
-		done(req, out)
-	}
-	return ctx.Err()
-}
 
 func TestSpillMatchesMemory(t *testing.T) {
 	dir := t.TempDir()

@@ -2,11 +2,8 @@ package readers
 
 import (
 	"encoding/csv"
-	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -54,31 +51,6 @@ var typedRows = [][NumFields]any{
 // csvNames are the header names of the CSV side.
 var csvNames = [NumFields]string{"from_account", "type", "to_account", "to_group_id", "set_mark", "clear_mark", "custom_mark", "opt_type"}
 
-// renderText is the CSV text of a test value.
-func renderText(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case []byte:
-		return string(v)
-	case int:
-		return strconv.Itoa(v)
-	case []any:
-		parts := make([]string, len(v))
-		for i, e := range v {
-			if e == nil {
-				parts[i] = "null"
-			} else {
-				parts[i] = renderText(e)
-			}
-		}
-		return "[" + strings.Join(parts, ",") + "]"
-	}
-	panic("renderText: unexpected value")
-}
-
 func writeCSV(t *testing.T, path string, names [NumFields]string, rows [][NumFields]any) {
 	t.Helper()
 	f, err := os.Create(path)
@@ -103,16 +75,6 @@ func writeCSV(t *testing.T, path string, names [NumFields]string, rows [][NumFie
 	}
 }
 
-// readAll reads every record of path with Open.
-func readAll(t testing.TB, path string, opts Options) []Record {
-	t.Helper()
-	r, err := Open(path, opts)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", path, err)
-	}
-	return drain(t, r)
-}
-
 // variant is one way of writing the test rows as Parquet.
 type variant struct {
 	name  string
@@ -127,14 +89,6 @@ type variant struct {
 	// noNullElements drops null list elements from the rows first.
 	noNullElements bool
 	write          pqWrite
-}
-
-func allOf(dt arrow.DataType) [NumFields]arrow.DataType {
-	var ts [NumFields]arrow.DataType
-	for i := range ts {
-		ts[i] = dt
-	}
-	return ts
 }
 
 func (v variant) columns(rows [][NumFields]any) []pqColumn {
@@ -204,10 +158,6 @@ var codecs = []compress.Compression{
 	compress.Codecs.Zstd, compress.Codecs.Brotli, compress.Codecs.Lz4Raw, compress.Codecs.Lz4,
 }
 
-func typed(ids, typ, mark, optType arrow.DataType) [NumFields]arrow.DataType {
-	return [NumFields]arrow.DataType{ids, typ, ids, ids, mark, mark, arrow.BinaryTypes.String, optType}
-}
-
 func typedVariants() []variant {
 	str, i32, i64 := arrow.BinaryTypes.String, arrow.PrimitiveTypes.Int32, arrow.PrimitiveTypes.Int64
 	return []variant{
@@ -266,22 +216,6 @@ func checkRecords(t *testing.T, recs []Record, rows [][NumFields]any) {
 	}
 }
 
-// diffRecords reports every record that differs.
-func diffRecords(t testing.TB, got, want []Record) {
-	t.Helper()
-	if reflect.DeepEqual(got, want) {
-		return
-	}
-	if len(got) != len(want) {
-		t.Errorf("got %d records, want %d", len(got), len(want))
-	}
-	for j := range min(len(got), len(want)) {
-		if !reflect.DeepEqual(got[j], want[j]) {
-			t.Errorf("record %d:\n got %s\nwant %s", j, fmtRecord(got[j]), fmtRecord(want[j]))
-		}
-	}
-}
-
 // dropNullElements removes the null elements of list values, for a list
 // type whose elements may not be null.
 func dropNullElements(rows [][NumFields]any) [][NumFields]any {
@@ -303,8 +237,4 @@ func dropNullElements(rows [][NumFields]any) [][NumFields]any {
 		}
 	}
 	return out
-}
-
-func fmtRecord(r Record) string {
-	return fmt.Sprintf("row %d %q problem %q %q", r.Row, r.Fields[:], r.Problem, r.ProblemColumn)
 }

@@ -10,17 +10,18 @@ import (
 	"sync"
 )
 
-// MaxHeaderColumns is the most columns a CSV header may have: far more
+// maxHeaderColumns is the most columns a CSV header may have: far more
 // than any export of marks, few enough that a file which is not CSV at all
 // is refused before it takes memory.
-const MaxHeaderColumns = 65536
+const maxHeaderColumns = 65536
 
 // sniffBytes is how much of the start of a CSV input is looked at to tell
 // what it really holds (another encoding, a compressed file, Parquet).
 const sniffBytes = 64 << 10
 
 // CSVReader streams records from RFC 4180 CSV with a header row, in
-// bounded memory whatever the records hold (see KeepBytes).
+// bounded memory whatever the records hold (1 KiB of a known column, 64 KiB of
+// another: see limits.go).
 type CSVReader struct {
 	path   string
 	s      *csvScanner
@@ -38,31 +39,75 @@ type CSVReader struct {
 	raw        []string // of the last record
 }
 
-// NewCSVReader reads the header from r and returns a reader of its data
+// newCSVReader reads the header from r and returns a reader of its data
 // records. path is used in messages only. closer, if not nil, is closed by
 // Close. Before the header it looks at what the input really holds, so
 // that a UTF-16 file, a compressed or Parquet file under a CSV name, or a
 // file separated by another delimiter gets a message that says so.
-func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CSVReader, error) {
-	fail := func(format string, a ...any) (*CSVReader, error) {
-		return nil, &InputError{Path: path, Err: fmt.Errorf(format, a...)}
+func newCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CSVReader, error) {
+	br, pooled, comma, err := csvPrelude(path, r, opts)
+	if err != nil {
+		return nil, err
 	}
-	comma := byte(',')
+	s := newCSVScanner(br, comma)
+	header, err := readHeader(path, s, comma)
+	if err != nil {
+		return nil, err
+	}
+	idx, pf, err := resolveColumns(path, header, opts)
+	if err != nil {
+		if errors.Is(err, errNoFromAccount) {
+			if hint := guessDelimiter(header, comma, opts); hint != "" {
+				err.(*InputError).Err = fmt.Errorf("%w; %s", err.(*InputError).Err, hint)
+			}
+		}
+		return nil, err
+	}
+	c := &CSVReader{path: path, s: s, closer: closer, idx: idx, width: len(header), header: header, comma: comma, pathFields: pf, buf: pooled}
+	c.known = make([]Field, len(header))
+	for i := range c.known {
+		c.known[i] = -1
+	}
+	s.keepOf = make([]int, len(header))
+	for i := range s.keepOf {
+		s.keepOf[i] = keepOtherBytes
+	}
+	for f, i := range idx {
+		if i >= 0 {
+			c.known[i] = Field(f)
+			s.keepOf[i] = keepBytes
+		}
+	}
+	s.maxFields = len(header) + extraFields
+	return c, nil
+}
+
+// csvPrelude looks at the start of r before its header: it refuses what is
+// not CSV text (sniffText), skips a UTF-8 byte order mark and Excel's
+// "sep=" line, and reads lines that end in a lone "\r". It returns the
+// buffered reader to scan, the pooled buffer under it (returned to the
+// pool by Close) and the delimiter: --delimiter, the sep= line's, or a
+// comma.
+func csvPrelude(path string, r io.Reader, opts Options) (br, pooled *bufio.Reader, comma byte, err error) {
+	fail := func(format string, a ...any) (*bufio.Reader, *bufio.Reader, byte, error) {
+		return nil, nil, 0, &InputError{Path: path, Err: fmt.Errorf(format, a...)}
+	}
+	comma = ','
 	if d := opts.Delimiter; d != 0 {
 		if d >= 0x80 || d == '"' || d == '\r' || d == '\n' {
 			return fail("delimiter %q: want one ASCII character other than a quote or a line end", d)
 		}
 		comma = byte(d)
 	}
-	br := csvBuffers.Get().(*bufio.Reader)
+	br = csvBuffers.Get().(*bufio.Reader)
 	br.Reset(r)
-	pooled := br
+	pooled = br
 	head, err := br.Peek(sniffBytes)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, &InputError{Path: path, Err: err}
+		return nil, nil, 0, &InputError{Path: path, Err: err}
 	}
 	if err := sniffText(head, len(head) < sniffBytes); err != nil {
-		return nil, &InputError{Path: path, Err: err}
+		return nil, nil, 0, &InputError{Path: path, Err: err}
 	}
 	if bytes.HasPrefix(head, utf8BOM) {
 		br.Discard(len(utf8BOM))
@@ -85,9 +130,16 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 	if bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0 {
 		br = bufio.NewReaderSize(crToLF{br}, 1<<20)
 	}
+	return br, pooled, comma, nil
+}
 
-	s := newCSVScanner(br, comma)
-	s.maxFields = MaxHeaderColumns + 1
+// readHeader reads the header row with s and refuses one that cannot be a
+// CSV header (none, too many columns, a column too long, a broken quote).
+func readHeader(path string, s *csvScanner, comma byte) ([]string, error) {
+	fail := func(format string, a ...any) ([]string, error) {
+		return nil, &InputError{Path: path, Err: fmt.Errorf(format, a...)}
+	}
+	s.maxFields = maxHeaderColumns + 1
 	var h record
 	if err := s.next(&h); err == io.EOF {
 		return fail("empty file: a header row is required")
@@ -95,8 +147,8 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 		return nil, &InputError{Path: path, Err: fmt.Errorf("read header: %w", err)}
 	}
 	switch {
-	case h.nfields > MaxHeaderColumns:
-		return fail("the header has %d columns, more than %d: is this a CSV file? (it starts %s)", h.nfields, MaxHeaderColumns, Quote(strings.Join(h.fields[:4], string(comma))))
+	case h.nfields > maxHeaderColumns:
+		return fail("the header has %d columns, more than %d: is this a CSV file? (it starts %s)", h.nfields, maxHeaderColumns, Quote(strings.Join(h.fields[:4], string(comma))))
 	case h.err != nil:
 		return fail("read header: %v", h.err)
 	}
@@ -105,33 +157,7 @@ func NewCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 			return fail("header column %d is %d bytes long (it starts %s): is this a CSV file?", i+1, h.sizes[i], Quote(h.fields[i]))
 		}
 	}
-	header := append([]string(nil), h.fields...)
-	idx, pf, err := resolveColumns(path, header, opts)
-	if err != nil {
-		if errors.Is(err, errNoFromAccount) {
-			if hint := guessDelimiter(header, comma, opts); hint != "" {
-				err.(*InputError).Err = fmt.Errorf("%w; %s", err.(*InputError).Err, hint)
-			}
-		}
-		return nil, err
-	}
-	c := &CSVReader{path: path, s: s, closer: closer, idx: idx, width: len(header), header: header, comma: comma, pathFields: pf, buf: pooled}
-	c.known = make([]Field, len(header))
-	for i := range c.known {
-		c.known[i] = -1
-	}
-	s.keepOf = make([]int, len(header))
-	for i := range s.keepOf {
-		s.keepOf[i] = KeepOtherBytes
-	}
-	for f, i := range idx {
-		if i >= 0 {
-			c.known[i] = Field(f)
-			s.keepOf[i] = KeepBytes
-		}
-	}
-	s.maxFields = len(header) + ExtraFields
-	return c, nil
+	return append([]string(nil), h.fields...), nil
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -265,7 +291,7 @@ func (c *CSVReader) Next() (Record, error) {
 				rec.Problem = TooLong(r.sizes[i], r.fields[i])
 			} else {
 				rec.Problem = fmt.Sprintf("column %d (%s): %d bytes, more than markimport keeps of a column it does not read (%d KiB)",
-					i+1, Quote(c.header[i]), r.sizes[i], KeepOtherBytes>>10)
+					i+1, Quote(c.header[i]), r.sizes[i], keepOtherBytes>>10)
 			}
 			break
 		}

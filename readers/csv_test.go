@@ -3,7 +3,6 @@ package readers
 import (
 	"bytes"
 	"compress/gzip"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,24 +17,8 @@ const sampleCSV = "\ufeffFrom_Account;To-Account;set mark;custom_mark;ignored\n"
 	" u2 ;p2;3;  spaced  ;y\n" +
 	"u3;p3\n"
 
-func drain(t testing.TB, r Reader) []Record {
-	t.Helper()
-	defer r.Close()
-	var out []Record
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rec)
-	}
-}
-
 func TestCSVReader(t *testing.T) {
-	r, err := NewCSVReader("x.csv", strings.NewReader(sampleCSV), nil, Options{Delimiter: ';'})
+	r, err := newCSVReader("x.csv", strings.NewReader(sampleCSV), nil, Options{Delimiter: ';'})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,18 +39,18 @@ func TestCSVReader(t *testing.T) {
 }
 
 func TestCSVMapAndMissingColumn(t *testing.T) {
-	r, err := NewCSVReader("x.csv", strings.NewReader("legacy_user,peer\nu,p\n"), nil, Options{Map: map[string]string{"legacy_user": "from_account", "PEER": "to_account"}})
+	r, err := newCSVReader("x.csv", strings.NewReader("legacy_user,peer\nu,p\n"), nil, Options{Map: map[string]string{"legacy_user": "from_account", "PEER": "to_account"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := drain(t, r); len(got) != 1 || got[0].Fields[FromAccount] != "u" || got[0].Fields[ToAccount] != "p" {
 		t.Fatalf("%+v", got)
 	}
-	_, err = NewCSVReader("x.csv", strings.NewReader("user,to_account\nu,p\n"), nil, Options{})
+	_, err = newCSVReader("x.csv", strings.NewReader("user,to_account\nu,p\n"), nil, Options{})
 	if err == nil || !strings.Contains(err.Error(), "x.csv") || !strings.Contains(err.Error(), "from_account") {
 		t.Fatalf("missing column: %v", err)
 	}
-	_, err = NewCSVReader("x.csv", strings.NewReader("from_account,FromAccount\nu,p\n"), nil, Options{})
+	_, err = newCSVReader("x.csv", strings.NewReader("from_account,FromAccount\nu,p\n"), nil, Options{})
 	if err == nil || !strings.Contains(err.Error(), "both match") {
 		t.Fatalf("duplicate column: %v", err)
 	}

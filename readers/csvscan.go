@@ -58,7 +58,7 @@ const (
 )
 
 func newCSVScanner(br *bufio.Reader, comma byte) *csvScanner {
-	return &csvScanner{br: br, comma: comma, keepRest: KeepOtherBytes, maxFields: 1 << 30}
+	return &csvScanner{br: br, comma: comma, keepRest: keepOtherBytes, maxFields: 1 << 30}
 }
 
 // record is one record as read: the kept text of each kept field, the whole

@@ -15,7 +15,7 @@ func FuzzCSV(f *testing.F) {
 	f.Add([]byte("from_account,x\nu\nv,1,2\n\"a\"b,c\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, delim := range []rune{',', ';'} {
-			r, err := NewCSVReader("fuzz.csv", bytes.NewReader(data), nil, Options{Delimiter: delim})
+			r, err := newCSVReader("fuzz.csv", bytes.NewReader(data), nil, Options{Delimiter: delim})
 			if err != nil {
 				if _, ok := err.(*InputError); !ok {
 					t.Fatalf("error of type %T: %v", err, err)

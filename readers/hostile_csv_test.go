@@ -43,7 +43,7 @@ func readAllAllocs(t *testing.T, r io.Reader) ([]Record, uint64) {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	cr, err := NewCSVReader("big.csv", r, nil, Options{})
+	cr, err := newCSVReader("big.csv", r, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func TestNaturalCompare(t *testing.T) {
 	for _, want := range [][]string{sorted, spark, {"a", "a0", "a00", "a1", "b"}, {"x1y2", "x1y10", "x2y1"}} {
 		got := slices.Clone(want)
 		slices.Reverse(got)
-		slices.SortStableFunc(got, NaturalCompare)
+		slices.SortStableFunc(got, naturalCompare)
 		if !slices.Equal(got, want) {
 			t.Errorf("natural order %v, want %v", got, want)
 		}

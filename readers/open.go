@@ -58,7 +58,7 @@ func Open(path string, opts Options) (Reader, error) {
 		return nil, &InputError{Path: path, Err: err}
 	}
 	if format == Parquet {
-		return OpenParquet(path, opts)
+		return openParquet(path, opts)
 	}
 	var f *os.File
 	if path == "-" {
@@ -78,7 +78,7 @@ func Open(path string, opts Options) (Reader, error) {
 		f.Close()
 		return nil, &InputError{Path: path, Err: err}
 	}
-	cr, err := NewCSVReader(path, r, closer, opts)
+	cr, err := newCSVReader(path, r, closer, opts)
 	if err != nil {
 		closer.Close()
 		return nil, err
@@ -113,7 +113,7 @@ func decompress(path string, f *os.File) (io.Reader, io.Closer, error) {
 			what = "it starts with " + Quote(string(head))
 			if kind, _ := sniffBinary(head); kind != "" {
 				what = "it is " + kind
-			} else if Printable(string(head)) {
+			} else if printable(string(head)) {
 				what += ", which looks like plain text"
 			}
 		}

@@ -66,7 +66,7 @@ func BenchmarkParquetRead(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				r, err := OpenParquet(path, Options{})
+				r, err := openParquet(path, Options{})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -77,7 +77,7 @@ func listElem(dt arrow.DataType) (arrow.DataType, bool) {
 
 // cellWriter appends the text of row i of one column to buf and says
 // whether the value was cut. A null appends nothing. A record keeps at most
-// KeepBytes of a value and KeepListElements of a list (see limits.go): the
+// keepBytes of a value and keepListElements of a list (see limits.go): the
 // writer appends only that much, so a hostile value of megabytes is never
 // copied, and returns what was left out for the record's Problem.
 type cellWriter func(buf []byte, i int) ([]byte, cellCut)
@@ -85,28 +85,28 @@ type cellWriter func(buf []byte, i int) ([]byte, cellCut)
 // cellCut says what a cellWriter left out of a value; the zero value means
 // the value was appended whole.
 type cellCut struct {
-	size  int64 // the value's size in bytes, when it was cut to KeepBytes
-	elems int64 // the list's number of elements, when more than KeepListElements
+	size  int64 // the value's size in bytes, when it was cut to keepBytes
+	elems int64 // the list's number of elements, when more than keepListElements
 }
 
 // problem is the record's Problem for a value cut to kept.
 func (c cellCut) problem(kept []byte) string {
 	if c.elems > 0 {
-		return TooManyElements(c.elems)
+		return tooManyElements(c.elems)
 	}
 	return TooLong(c.size, string(kept))
 }
 
 func appendNothing(buf []byte, _ int) ([]byte, cellCut) { return buf, cellCut{} }
 
-// appendKept appends at most KeepBytes of v. The value itself stays in
+// appendKept appends at most keepBytes of v. The value itself stays in
 // arrow's buffers (the page it was decoded from); only the kept part is
 // copied into the record.
 func appendKept[T string | []byte](buf []byte, v T) ([]byte, cellCut) {
-	if len(v) <= KeepBytes {
+	if len(v) <= keepBytes {
 		return append(buf, v...), cellCut{}
 	}
-	return append(buf, v[:KeepBytes]...), cellCut{size: int64(len(v))}
+	return append(buf, v[:keepBytes]...), cellCut{size: int64(len(v))}
 }
 
 // textArray is an arrow array of strings or bytes.
@@ -170,44 +170,49 @@ func newCellWriter(arr arrow.Array) (cellWriter, error) {
 		if _, ok := a.(*array.Map); ok {
 			break
 		}
-		// The reader reads list columns itself (parquet_lists.go); this
-		// renders an arrow list the same way, within the same limits.
-		elems, err := newElemWriter(a.ListValues())
-		if err != nil {
-			return nil, err
-		}
-		return func(buf []byte, i int) ([]byte, cellCut) {
-			if a.IsNull(i) {
-				return buf, cellCut{}
-			}
-			start, end := a.ValueOffsets(i)
-			row := len(buf)
-			buf = append(buf, '[')
-			for j := start; j < min(end, start+KeepListElements); j++ {
-				if j > start {
-					buf = append(buf, ',')
-				}
-				buf, _ = elems(buf, int(j))
-			}
-			var cut cellCut
-			if n := end - start; n > KeepListElements {
-				cut.elems = n
-			} else {
-				buf = append(buf, ']')
-			}
-			if n := len(buf) - row; n > KeepBytes {
-				if cut.elems == 0 {
-					cut.size = int64(n)
-				}
-				buf = buf[:row+KeepBytes]
-			}
-			return buf, cut
-		}, nil
+		return listCellWriter(a)
 	}
 	if w, ok := newIntWriter(arr, false); ok {
 		return w, nil
 	}
 	return nil, fmt.Errorf("unexpected array type %s", arr.DataType())
+}
+
+// listCellWriter writes an arrow list the way the reader writes the list
+// columns it reads itself (parquet_lists.go), within the same limits: at
+// most keepListElements elements, and keepBytes of text.
+func listCellWriter(a array.ListLike) (cellWriter, error) {
+	elems, err := newElemWriter(a.ListValues())
+	if err != nil {
+		return nil, err
+	}
+	return func(buf []byte, i int) ([]byte, cellCut) {
+		if a.IsNull(i) {
+			return buf, cellCut{}
+		}
+		start, end := a.ValueOffsets(i)
+		row := len(buf)
+		buf = append(buf, '[')
+		for j := start; j < min(end, start+keepListElements); j++ {
+			if j > start {
+				buf = append(buf, ',')
+			}
+			buf, _ = elems(buf, int(j))
+		}
+		var cut cellCut
+		if n := end - start; n > keepListElements {
+			cut.elems = n
+		} else {
+			buf = append(buf, ']')
+		}
+		if n := len(buf) - row; n > keepBytes {
+			if cut.elems == 0 {
+				cut.size = int64(n)
+			}
+			buf = buf[:row+keepBytes]
+		}
+		return buf, cut
+	}, nil
 }
 
 // newElemWriter returns the writer for the integer elements of a list, in

@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzParquet feeds damaged Parquet files to the reader: whatever the
-// bytes, OpenParquet and Next must return records or an *InputError, never
+// bytes, openParquet and Next must return records or an *InputError, never
 // panic or exhaust memory. Seeds are the smaller interop fixtures (the
 // fuzzer mutates large inputs too slowly to be useful). Minimizing a new
 // input takes up to a minute by default, during which no progress shows, so
@@ -34,7 +34,7 @@ func FuzzParquet(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		r, err := OpenParquet(path, Options{})
+		r, err := openParquet(path, Options{})
 		if err != nil {
 			requireInputError(t, err)
 			return

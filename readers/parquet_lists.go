@@ -17,7 +17,7 @@ import (
 // takes over a gigabyte. listReader reads the leaf column with arrow's
 // low-level column chunk readers instead, a fixed number of levels at a
 // time, and assembles each row from its repetition and definition levels,
-// keeping at most KeepListElements elements (and KeepBytes of text) and
+// keeping at most keepListElements elements (and keepBytes of text) and
 // only counting the rest.
 //
 // Every list layout arrow accepts has one repeated node on the path to the
@@ -216,7 +216,7 @@ func (l *listReader) consume(want int) error {
 			return fmt.Errorf("%w: repetition level 1 with definition level %d, outside a list", errListLevels, d)
 		}
 		l.elems++
-		keep := l.elems <= KeepListElements
+		keep := l.elems <= keepListElements
 		if keep && l.elems > 1 {
 			l.text = append(l.text, ',')
 		}
@@ -250,21 +250,21 @@ func (l *listReader) startRow(d int16) error {
 }
 
 // finishRow ends the row being assembled. A list of more than
-// KeepListElements elements keeps the first ones without the closing
+// keepListElements elements keeps the first ones without the closing
 // bracket (it is the start of the list's text), and any row's text keeps at
-// most KeepBytes.
+// most keepBytes.
 func (l *listReader) finishRow() {
 	var cut cellCut
-	if l.elems > KeepListElements {
+	if l.elems > keepListElements {
 		cut.elems = l.elems
 	} else if l.isList {
 		l.text = append(l.text, ']')
 	}
-	if n := len(l.text) - l.start; n > KeepBytes {
+	if n := len(l.text) - l.start; n > keepBytes {
 		if cut.elems == 0 {
 			cut.size = int64(n)
 		}
-		l.text = l.text[:l.start+KeepBytes]
+		l.text = l.text[:l.start+keepBytes]
 	}
 	l.ends = append(l.ends, len(l.text))
 	l.cuts = append(l.cuts, cut)

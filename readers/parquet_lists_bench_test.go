@@ -41,7 +41,7 @@ func BenchmarkParquetReadLists(b *testing.B) {
 	}, pqWrite{codec: compress.Codecs.Snappy, rowGroupLen: 64 * 1024, dictionary: true})
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := OpenParquet(path, Options{})
+		r, err := openParquet(path, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

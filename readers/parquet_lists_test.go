@@ -22,8 +22,8 @@ import (
 
 // genLists makes n list rows a layout can hold: null and empty lists,
 // null elements, and long lists at a few rows (longer than
-// KeepListElements, longer than a level chunk and than a page, and one
-// whose text is longer than KeepBytes).
+// keepListElements, longer than a level chunk and than a page, and one
+// whose text is longer than keepBytes).
 func genLists(rnd *rand.Rand, n int, lay listLayout, et elemType) [][]*int64 {
 	rows := make([][]*int64, n)
 	long := map[int]int{3: 129, 100: 20_000, parquetBatchRows - 1: 300, parquetBatchRows: 128, 2*parquetBatchRows + 5: 9000}
@@ -47,7 +47,7 @@ func genLists(rnd *rand.Rand, n int, lay listLayout, et elemType) [][]*int64 {
 			row[j] = &v
 		}
 		if i == 7 {
-			// 100 long values: text beyond KeepBytes (for the wide types).
+			// 100 long values: text beyond keepBytes (for the wide types).
 			row = row[:0]
 			for j := range 100 {
 				v := et.value(1<<63 | 1<<31 | 1<<15 | 1<<7 | uint64(j))
@@ -123,7 +123,7 @@ func TestParquetListLayouts(t *testing.T) {
 	}
 }
 
-// The cut of a long list: its first KeepListElements elements, as the start
+// The cut of a long list: its first keepListElements elements, as the start
 // of its text (no closing bracket), and a Problem naming the column and the
 // real count.
 func TestParquetListTooManyElements(t *testing.T) {
@@ -139,7 +139,7 @@ func TestParquetListTooManyElements(t *testing.T) {
 	})
 	got := readAll(t, path, Options{})
 	var elems []string
-	for j := range KeepListElements {
+	for j := range keepListElements {
 		elems = append(elems, fmt.Sprint(j%64))
 	}
 	want := []Record{
@@ -234,11 +234,11 @@ func TestParquetHugeListBoundedMemory(t *testing.T) {
 		t.Fatalf("got %d records, want 2", len(got))
 	}
 	rec := got[0]
-	if rec.Problem != TooManyElements(int64(n)) || rec.ProblemColumn != "set_mark" {
-		t.Errorf("problem %q in %q; want %q in set_mark", rec.Problem, rec.ProblemColumn, TooManyElements(int64(n)))
+	if rec.Problem != tooManyElements(int64(n)) || rec.ProblemColumn != "set_mark" {
+		t.Errorf("problem %q in %q; want %q in set_mark", rec.Problem, rec.ProblemColumn, tooManyElements(int64(n)))
 	}
-	if !strings.HasPrefix(rec.Fields[SetMark], "[0,1,2,3,") || strings.Count(rec.Fields[SetMark], ",") != KeepListElements-1 {
-		t.Errorf("set_mark = %s (%d bytes); want the first %d elements", Quote(rec.Fields[SetMark]), len(rec.Fields[SetMark]), KeepListElements)
+	if !strings.HasPrefix(rec.Fields[SetMark], "[0,1,2,3,") || strings.Count(rec.Fields[SetMark], ",") != keepListElements-1 {
+		t.Errorf("set_mark = %s (%d bytes); want the first %d elements", Quote(rec.Fields[SetMark]), len(rec.Fields[SetMark]), keepListElements)
 	}
 	if got[1].Fields[SetMark] != "[5]" || got[1].Fields[FromAccount] != "u1" || got[1].Problem != "" {
 		t.Errorf("second record %s", fmtRecord(got[1]))

@@ -240,7 +240,7 @@ func wantListText(row []*int64, show func(int64) string) (string, cellCut) {
 		return "", cellCut{}
 	}
 	b := []byte{'['}
-	for k, e := range row[:min(len(row), KeepListElements)] {
+	for k, e := range row[:min(len(row), keepListElements)] {
 		if k > 0 {
 			b = append(b, ',')
 		}
@@ -251,16 +251,16 @@ func wantListText(row []*int64, show func(int64) string) (string, cellCut) {
 		}
 	}
 	var cut cellCut
-	if len(row) > KeepListElements {
+	if len(row) > keepListElements {
 		cut.elems = int64(len(row))
 	} else {
 		b = append(b, ']')
 	}
-	if len(b) > KeepBytes {
+	if len(b) > keepBytes {
 		if cut.elems == 0 {
 			cut.size = int64(len(b))
 		}
-		b = b[:KeepBytes]
+		b = b[:keepBytes]
 	}
 	return string(b), cut
 }

@@ -14,10 +14,10 @@ import (
 // *InputError, failing the test if there is none or it names another file.
 func openError(t *testing.T, path string) string {
 	t.Helper()
-	r, err := OpenParquet(path, Options{})
+	r, err := openParquet(path, Options{})
 	if err == nil {
 		r.Close()
-		t.Fatal("OpenParquet succeeded; want an input error")
+		t.Fatal("openParquet succeeded; want an input error")
 	}
 	var ie *InputError
 	if !errors.As(err, &ie) || ie.Path != path {

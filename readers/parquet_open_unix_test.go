@@ -33,7 +33,7 @@ func TestParquetNotRegularFile(t *testing.T) {
 		t.Run(tt.kind, func(t *testing.T) {
 			done := make(chan error, 1)
 			go func() {
-				r, err := OpenParquet(tt.path, Options{})
+				r, err := openParquet(tt.path, Options{})
 				if err == nil {
 					r.Close()
 				}
@@ -43,7 +43,7 @@ func TestParquetNotRegularFile(t *testing.T) {
 			select {
 			case err = <-done:
 			case <-time.After(10 * time.Second):
-				t.Fatal("OpenParquet blocked")
+				t.Fatal("openParquet blocked")
 			}
 			var ie *InputError
 			want := "Parquet needs a seekable regular file, and " + tt.path + " is " + tt.kind + ": write it to a file first"

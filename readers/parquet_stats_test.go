@@ -274,7 +274,7 @@ func BenchmarkParquetStatsCheck(b *testing.B) {
 			parquetCheckStats = check
 			b.ReportAllocs()
 			for b.Loop() {
-				r, err := OpenParquet(path, Options{})
+				r, err := openParquet(path, Options{})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -9,14 +9,14 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// A text value longer than KeepBytes keeps its first KeepBytes in the
+// A text value longer than keepBytes keeps its first keepBytes in the
 // record, which is invalid: its Problem says the real size and shows the
 // start, and ProblemColumn names the (first) column cut. The rows around it
 // read as usual.
 func TestParquetLongStrings(t *testing.T) {
 	const big = 10 << 20
 	huge := strings.Repeat("0123456789", big/10)
-	edge := strings.Repeat("é", KeepBytes/2) // exactly KeepBytes bytes
+	edge := strings.Repeat("é", keepBytes/2) // exactly keepBytes bytes
 	for _, tt := range []struct {
 		name  string
 		typ   arrow.DataType
@@ -38,12 +38,12 @@ func TestParquetLongStrings(t *testing.T) {
 			t.Logf("read: peak heap %.1f MiB above the start, %.1f MiB allocated", mib(peak), mib(total))
 			want := []Record{
 				{Row: 1, Fields: [NumFields]string{FromAccount: "alice", ToAccount: "peer"}},
-				{Row: 2, Fields: [NumFields]string{FromAccount: huge[:KeepBytes], ToAccount: "peer", CustomMark: huge[:KeepBytes]},
-					Problem: TooLong(big, huge[:KeepBytes]), ProblemColumn: "from_account"},
-				{Row: 3, Fields: [NumFields]string{FromAccount: "bob", CustomMark: ("é" + huge)[:KeepBytes]},
-					Problem: TooLong(big+2, "é"+huge[:KeepBytes-2]), ProblemColumn: "custom_mark"},
+				{Row: 2, Fields: [NumFields]string{FromAccount: huge[:keepBytes], ToAccount: "peer", CustomMark: huge[:keepBytes]},
+					Problem: TooLong(big, huge[:keepBytes]), ProblemColumn: "from_account"},
+				{Row: 3, Fields: [NumFields]string{FromAccount: "bob", CustomMark: ("é" + huge)[:keepBytes]},
+					Problem: TooLong(big+2, "é"+huge[:keepBytes-2]), ProblemColumn: "custom_mark"},
 				{Row: 4, Fields: [NumFields]string{FromAccount: edge, ToAccount: "peer"},
-					Problem: TooLong(KeepBytes+1, edge), ProblemColumn: "from_account"},
+					Problem: TooLong(keepBytes+1, edge), ProblemColumn: "from_account"},
 				{Row: 5, Fields: [NumFields]string{FromAccount: edge, ToAccount: "peer"}},
 			}
 			if len(got) != len(want) {
@@ -57,10 +57,10 @@ func TestParquetLongStrings(t *testing.T) {
 			if !strings.Contains(got[1].Problem, "10485760 bytes") {
 				t.Errorf("problem %q does not give the size", got[1].Problem)
 			}
-			// Each record holds at most KeepBytes of each column.
+			// Each record holds at most keepBytes of each column.
 			for _, rec := range got {
 				for f, v := range rec.Fields {
-					if len(v) > KeepBytes {
+					if len(v) > keepBytes {
 						t.Errorf("row %d keeps %d bytes of %s", rec.Row, len(v), Field(f))
 					}
 				}

@@ -16,17 +16,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// strs makes string test values; "<null>" is a null.
-func strs(vs ...string) []any {
-	out := make([]any, len(vs))
-	for i, v := range vs {
-		if v != "<null>" {
-			out[i] = v
-		}
-	}
-	return out
-}
-
 func TestParquetCells(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
@@ -153,10 +142,10 @@ func TestParquetTypeErrors(t *testing.T) {
 				// The struct column needs its own builder; write it empty.
 				t.Fatal(err)
 			}
-			r, err := OpenParquet(path, Options{})
+			r, err := openParquet(path, Options{})
 			if err == nil {
 				r.Close()
-				t.Fatal("OpenParquet succeeded; want an input error")
+				t.Fatal("openParquet succeeded; want an input error")
 			}
 			var ie *InputError
 			if !errors.As(err, &ie) || ie.Path != path || ie.Column != tt.column || ie.Row != 0 {
@@ -241,7 +230,7 @@ func TestParquetBadFiles(t *testing.T) {
 		}
 	})
 	t.Run("missing", func(t *testing.T) {
-		_, err := OpenParquet(filepath.Join(dir, "nope.parquet"), Options{})
+		_, err := openParquet(filepath.Join(dir, "nope.parquet"), Options{})
 		var ie *InputError
 		if !errors.As(err, &ie) || !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("err = %v; want *InputError wrapping ErrNotExist", err)
@@ -270,7 +259,7 @@ func TestParquetCorruptData(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, err := OpenParquet(path, Options{})
+	r, err := openParquet(path, Options{})
 	if err != nil {
 		checkInputError(t, err, path)
 		return
@@ -346,7 +335,7 @@ func TestParquetManyRowGroups(t *testing.T) {
 func TestParquetNextAfterEndAndClose(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "one.parquet")
 	writeParquet(t, path, []pqColumn{{name: "from_account", typ: arrow.BinaryTypes.String, vals: strs("a")}}, pqWrite{})
-	r, err := OpenParquet(path, Options{})
+	r, err := openParquet(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

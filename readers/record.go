@@ -9,7 +9,8 @@ import (
 // Field names one of the input columns markimport understands.
 type Field int
 
-// The known columns, in the order of SPEC §2.
+// The known columns, in their canonical order (the order of the
+// README's column table).
 const (
 	FromAccount Field = iota
 	Type

@@ -16,6 +16,57 @@
 #     changed items, computed by markgen -analyze on the changed rows alone;
 #   - the state's size on disk;
 #   - the store alone: write and look up STATE_KEYS keys (go test -bench Store).
+#
+# What the README quotes, and how it was measured
+# -----------------------------------------------
+# One run (2026-12-02, STATE_N=20000000: 2,000,000 users): night 1 sent
+# 2,037,304 requests in 823 s; it ran then at --rate 100000, before the
+# ceiling of 10000, and reached about 2,500/s either way. validate without a
+# report 9.4-10.8 s (peak RSS 773 MiB), validate --report 17.9-18.0 s; night 2
+# 0 requests in 14.9-20.9 s (806 MiB), validate beside it 11.1-12.2 s; night 3
+# 171,049 requests in 76 s, exactly the lower bound for the changed items.
+# The state of 18,200,912 conversations takes 436,866,445 bytes (24 each).
+# The run on the final code of that day (STATE_KEYS=10000000): night 1 678 s;
+# validate 11.82 s (896 MiB), validate --report 17.45 s, night 2 17.48 s with
+# 0 requests (1.48x validate, 811 MiB), night 3 171,049 requests in 59.8 s;
+# the store alone with 10M keys: write 616 ns/key, lookup 125 ns/key, 24.0
+# bytes/key.
+#
+# Night 2 against validate: the goal is 2x a validate without a report
+# (night 2 writes one line per row, 20 million unchanged lines, and looks up
+# 18 million conversations); measured 1.31-1.71x. Pitfall: on a shared 2-CPU
+# machine the two drift apart between runs, so they were run side by side,
+# validate then night 2, three times, with night 1's state (`validate --input
+# marks.csv --quiet`, then `run --input marks.csv --report night2.csv
+# --overwrite --state state --quiet` against the emulator). The same runs of
+# the code before the changes below: night 2 29.4-33.3 s, validate 9.9-13.2 s,
+# 2.36-2.96x. What brought night 2 from 25-33 s to 15-21 s: the planners plan
+# into their reused memory on a real run too (the state's filter copies the
+# items it keeps for the sender; night 2 drops nearly all), with no heap copy
+# of each item looked up; a user's unchanged lines are formatted by its
+# planner outside the report's lock (the columns after the row once an item,
+# tested byte for byte against the plain writer) and copied out in one
+# write; each state partition is loaded into the memory the one before
+# released (256 fresh buffers were page faults); and the input's SHA-256 (for
+# --resume) is taken while the input is read, not before.
+#
+# Earlier, night 2 and the validates were measured side by side, three
+# times, on night 3's file (its state then holds every item); this script's
+# own run measured night 2 at 28.9 s against 10.8 s and 14.5 s. What brought
+# night 2 from 34-36 s to 26 s on that file: lookups moved from the one
+# goroutine that emits plans into the two planners (each loads the partition
+# it plans); a bucket index over each partition (the top bits of the hashed
+# key name a bucket of about four entries: a lookup touches two cache lines,
+# where a binary search of a 10 MB partition missed the cache a dozen times:
+# 430 ns a lookup, then about 120); one buffer for a user's unchanged items;
+# no message on unchanged lines; report records written straight into the
+# buffer (byte for byte as encoding/csv, tested against it). What remains is
+# reading and planning as in validate, and writing 20 million report lines.
+#
+# The store alone at 100M keys (MARKIMPORT_BENCH_KEYS=100000000 go test -run
+# '^$' -bench Store -benchtime 1x ./pipeline/state, this script's last step):
+# write 73.1 s (731 ns/key), lookup 23.7 s (237 ns/key), 24.0 B/key. The
+# alternatives: scripts/storecmp.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE_N=${STATE_N:-20000000}

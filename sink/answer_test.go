@@ -128,7 +128,7 @@ func TestDecodeMarkAnswer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, results, err := decodeMarkAnswer([]byte(tt.body), "u", sentAB)
 			if tt.whole != "" {
-				if _, ok := err.(*ProtocolError); !ok || !strings.Contains(err.Error(), tt.whole) {
+				if _, ok := err.(*protocolError); !ok || !strings.Contains(err.Error(), tt.whole) {
 					t.Fatalf("err %v, want a protocol error with %q", err, tt.whole)
 				}
 				if results != nil {
@@ -214,7 +214,7 @@ func TestDecodeSearchAnswer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, got, err := decodeSearchAnswer([]byte(tt.body), "u", asked)
 			if tt.bad != "" {
-				if _, ok := err.(*ProtocolError); !ok || !strings.Contains(err.Error(), tt.bad) {
+				if _, ok := err.(*protocolError); !ok || !strings.Contains(err.Error(), tt.bad) {
 					t.Fatalf("err %v, want a protocol error with %q", err, tt.bad)
 				}
 				return
@@ -351,7 +351,7 @@ func FuzzSearchAnswer(f *testing.F) {
 					if err := json.Unmarshal(e.StandardMark, &std); err != nil || e.StandardMark[0] != '"' {
 						t.Fatalf("%v believed with StandardMark %s: %s", conv, e.StandardMark, body)
 					}
-					if v, err := ParseStandardMark(std); err != nil || v != m.Standard {
+					if v, err := parseStandardMark(std); err != nil || v != m.Standard {
 						t.Fatalf("%v believed as %#x; StandardMark %q: %#x %v", conv, m.Standard, std, v, err)
 					}
 				}

@@ -9,38 +9,39 @@ import (
 	"strconv"
 )
 
-// Class is what the client does about an answer.
-type Class int
+// class is what the client does about an answer.
+type class int
 
 // The classes of answers, by what the client does about them.
 const (
-	// OK: the request or item succeeded.
-	OK Class = iota
-	// Throttled: retry after backoff and slow every worker for a while.
-	Throttled
-	// Transient: retry with exponential backoff and jitter, bounded attempts.
-	Transient
-	// SigExpired: make a new usersig and retry once, or stop when none can be made.
-	SigExpired
-	// Fatal: stop the run; nothing else will succeed either.
-	Fatal
-	// ItemFailed: this item (or every item of the request) failed; carry on.
-	ItemFailed
+	// classOK: the request or item succeeded.
+	classOK class = iota
+	// classThrottled: retry after backoff and slow every worker for a while.
+	classThrottled
+	// classTransient: retry with exponential backoff and jitter, bounded attempts.
+	classTransient
+	// classSigExpired: make a new usersig and retry at once, up to maxRenewals
+	// (3) times in a row; stop when none can be made or the renewals run out.
+	classSigExpired
+	// classFatal: stop the run; nothing else will succeed either.
+	classFatal
+	// classItemFailed: this item (or every item of the request) failed; carry on.
+	classItemFailed
 )
 
-func (c Class) String() string {
+func (c class) String() string {
 	switch c {
-	case OK:
+	case classOK:
 		return "ok"
-	case Throttled:
+	case classThrottled:
 		return "throttled"
-	case Transient:
+	case classTransient:
 		return "transient"
-	case SigExpired:
+	case classSigExpired:
 		return "sig-expired"
-	case Fatal:
+	case classFatal:
 		return "fatal"
-	case ItemFailed:
+	case classItemFailed:
 		return "item-failed"
 	}
 	return fmt.Sprintf("class(%d)", int(c))
@@ -48,37 +49,37 @@ func (c Class) String() string {
 
 // Local codes for failures that have no API code.
 const (
-	// CodeTransport: the request got no usable answer (connection error,
+	// codeTransport: the request got no usable answer (connection error,
 	// timeout, an HTTP status other than 200, a body that is not JSON).
-	CodeTransport = -1
-	// CodeProtocol: the answer broke the API's documented shape, for the
+	codeTransport = -1
+	// codeProtocol: the answer broke the API's documented shape, for the
 	// item or for the whole request: a result missing, duplicated, null, of
 	// the wrong JSON type, naming a conversation not asked for, and the
 	// like (see answer.go). Such an item is retried like a transient error;
 	// it is never taken for a success.
-	CodeProtocol = -2
+	codeProtocol = -2
 )
 
-var codeClass = map[int]Class{
-	60007: Throttled, 60011: Throttled, 60018: Throttled, 60019: Throttled,
-	50004: Transient, 50005: Transient, 60008: Transient, 60013: Transient, 60014: Transient, 70169: Transient, 70500: Transient,
-	70001: SigExpired,
-	50003: Fatal, 60002: Fatal, 60006: Fatal, 60009: Fatal, 60010: Fatal, 60012: Fatal, 60016: Fatal, 60017: Fatal,
-	60020: Fatal, 60021: Fatal, 60025: Fatal, 60026: Fatal, 70003: Fatal, 70009: Fatal, 70013: Fatal, 70014: Fatal,
-	70016: Fatal, 70020: Fatal, 70050: Fatal, 70051: Fatal, 51006: Fatal, 51013: Fatal,
-	CodeTransport: Transient, CodeProtocol: Transient,
+var codeClass = map[int]class{
+	60007: classThrottled, 60011: classThrottled, 60018: classThrottled, 60019: classThrottled,
+	50004: classTransient, 50005: classTransient, 60008: classTransient, 60013: classTransient, 60014: classTransient, 70169: classTransient, 70500: classTransient,
+	70001: classSigExpired,
+	50003: classFatal, 60002: classFatal, 60006: classFatal, 60009: classFatal, 60010: classFatal, 60012: classFatal, 60016: classFatal, 60017: classFatal,
+	60020: classFatal, 60021: classFatal, 60025: classFatal, 60026: classFatal, 70003: classFatal, 70009: classFatal, 70013: classFatal, 70014: classFatal,
+	70016: classFatal, 70020: classFatal, 70050: classFatal, 70051: classFatal, 51006: classFatal, 51013: classFatal,
+	codeTransport: classTransient, codeProtocol: classTransient,
 }
 
-// ClassifyCode classifies an API error code, at the top level (ErrorCode) or
+// classifyCode classifies an API error code, at the top level (ErrorCode) or
 // of one item (ResultCode). 0 is OK; any code not in the table fails the item.
-func ClassifyCode(code int) Class {
+func classifyCode(code int) class {
 	if code == 0 {
-		return OK
+		return classOK
 	}
 	if c, ok := codeClass[code]; ok {
 		return c
 	}
-	return ItemFailed
+	return classItemFailed
 }
 
 // hints say what a user can do about each fatal code.
@@ -108,27 +109,27 @@ var hints = map[int]string{
 	70001: "the usersig has expired: give a fresh one, or MARKIMPORT_SECRET_KEY so markimport makes and renews them",
 }
 
-// Hint returns advice for a fatal code, or "".
-func Hint(code int) string { return hints[code] }
+// hint returns advice for a fatal code, or "".
+func hint(code int) string { return hints[code] }
 
 // classify is the one pure classification of an attempt at the level of
 // the request, for every API the client calls: the transport outcome (err,
 // HTTP status) and, for a 200 whose answer was decoded, its checked head
 // (nil otherwise). It returns the class, the code and a report message
 // (never holding a secret).
-func classify(status int, err error, h *answerHead) (Class, int, string) {
-	var pe *ProtocolError
+func classify(status int, err error, h *answerHead) (class, int, string) {
+	var pe *protocolError
 	if errors.As(err, &pe) {
-		return Transient, CodeProtocol, pe.Error()
+		return classTransient, codeProtocol, pe.Error()
 	}
 	if err != nil || status != http.StatusOK || h == nil {
 		class, msg := classifyTransport(status, err)
-		return class, CodeTransport, msg
+		return class, codeTransport, msg
 	}
 	if h.code == 0 {
-		return OK, 0, ""
+		return classOK, 0, ""
 	}
-	return ClassifyCode(h.code), h.code, apiMessage(h.code, h.info)
+	return classifyCode(h.code), h.code, apiMessage(h.code, h.info)
 }
 
 // apiMessage is the report's message for an API code.
@@ -144,25 +145,25 @@ func apiMessage(code int, info string) string {
 // that is not JSON. It returns Transient with a message fit for the report
 // (no URL, so no credentials), or Fatal for a status that retrying cannot
 // fix.
-func classifyTransport(status int, err error) (Class, string) {
+func classifyTransport(status int, err error) (class, string) {
 	var re *redirectError
 	switch {
 	case errors.As(err, &re):
-		return Fatal, re.Error()
+		return classFatal, re.Error()
 	case err != nil && errors.Is(err, context.Canceled):
-		return Transient, "request cancelled"
+		return classTransient, "request cancelled"
 	case err != nil:
-		return Transient, redactErr(err)
+		return classTransient, redactErr(err)
 	case status >= 500:
-		return Transient, fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+		return classTransient, fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
 	case status == http.StatusTooManyRequests:
-		return Throttled, "HTTP 429 Too Many Requests"
+		return classThrottled, "HTTP 429 Too Many Requests"
 	case status == http.StatusNotFound:
-		return Fatal, "HTTP 404 Not Found: check --endpoint or --region"
+		return classFatal, "HTTP 404 Not Found: check --endpoint or --region"
 	case status >= 400:
-		return Fatal, fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+		return classFatal, fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
 	}
-	return Transient, fmt.Sprintf("unexpected HTTP %d", status)
+	return classTransient, fmt.Sprintf("unexpected HTTP %d", status)
 }
 
 // redirectError is an answer that sends the request elsewhere. The client

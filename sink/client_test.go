@@ -7,34 +7,31 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"markimport/pipeline/mark"
 )
 
 func TestClassifyCode(t *testing.T) {
-	want := map[Class][]int{
-		OK:         {0},
-		Throttled:  {60007, 60011, 60018, 60019},
-		Transient:  {50004, 50005, 60008, 60013, 60014, 70169, 70500},
-		SigExpired: {70001},
-		Fatal: {50003, 60002, 60006, 60009, 60010, 60012, 60016, 60017, 60020, 60021, 60025, 60026,
+	want := map[class][]int{
+		classOK:         {0},
+		classThrottled:  {60007, 60011, 60018, 60019},
+		classTransient:  {50004, 50005, 60008, 60013, 60014, 70169, 70500},
+		classSigExpired: {70001},
+		classFatal: {50003, 60002, 60006, 60009, 60010, 60012, 60016, 60017, 60020, 60021, 60025, 60026,
 			70003, 70009, 70013, 70014, 70016, 70020, 70050, 70051, 51006, 51013},
-		ItemFailed: {50001, 50002, 51007, 51008, 51012, 70107, 70402, 12345, 99999},
+		classItemFailed: {50001, 50002, 51007, 51008, 51012, 70107, 70402, 12345, 99999},
 	}
 	for class, codes := range want {
 		for _, code := range codes {
-			if got := ClassifyCode(code); got != class {
+			if got := classifyCode(code); got != class {
 				t.Errorf("ClassifyCode(%d) = %v, want %v", code, got, class)
 			}
 		}
 	}
 	for code, c := range codeClass {
-		if c == Fatal && Hint(code) == "" {
+		if c == classFatal && hint(code) == "" {
 			t.Errorf("fatal code %d has no hint for the user", code)
 		}
 	}
@@ -46,16 +43,16 @@ func TestClassifyTransport(t *testing.T) {
 		name   string
 		status int
 		err    error
-		want   Class
+		want   class
 	}{
-		{"timeout", 0, timeout, Transient},
-		{"reset", 0, errors.New("read: connection reset by peer"), Transient},
-		{"eof", 0, io.ErrUnexpectedEOF, Transient},
-		{"502", 502, nil, Transient},
-		{"503", 503, nil, Transient},
-		{"429", 429, nil, Throttled},
-		{"404", 404, nil, Fatal},
-		{"403", 403, nil, Fatal},
+		{"timeout", 0, timeout, classTransient},
+		{"reset", 0, errors.New("read: connection reset by peer"), classTransient},
+		{"eof", 0, io.ErrUnexpectedEOF, classTransient},
+		{"502", 502, nil, classTransient},
+		{"503", 503, nil, classTransient},
+		{"429", 429, nil, classThrottled},
+		{"404", 404, nil, classFatal},
+		{"403", 403, nil, classFatal},
 	}
 	for _, tt := range tests {
 		if got, _ := classifyTransport(tt.status, tt.err); got != tt.want {
@@ -72,94 +69,9 @@ func (netTimeout) Temporary() bool { return true }
 
 var _ net.Error = netTimeout{}
 
-// scripted is a test server whose answers a function decides, recording
-// every request body.
-type scripted struct {
-	mu     sync.Mutex
-	bodies []MarkContactRequest
-	answer func(n int, req MarkContactRequest, w http.ResponseWriter)
-}
-
-func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var req MarkContactRequest
-	b, _ := io.ReadAll(r.Body)
-	json.Unmarshal(b, &req)
-	s.mu.Lock()
-	s.bodies = append(s.bodies, req)
-	n := len(s.bodies)
-	s.mu.Unlock()
-	s.answer(n, req, w)
-}
-
-// sent returns a copy of the request bodies received so far.
-func (s *scripted) sent() []MarkContactRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]MarkContactRequest(nil), s.bodies...)
-}
-
-// ResultItem and Response are answers as the tests write them. The client
-// reads answers member by member (answer.go), never into these.
-type ResultItem struct {
-	OptType     int         `json:"OptType"`
-	ContactItem ContactItem `json:"ContactItem"`
-	ResultCode  int         `json:"ResultCode"`
-	ResultInfo  string      `json:"ResultInfo"`
-}
-
-type Response struct {
-	ActionStatus string       `json:"ActionStatus"`
-	ErrorCode    int          `json:"ErrorCode"`
-	ErrorInfo    string       `json:"ErrorInfo"`
-	ErrorDisplay string       `json:"ErrorDisplay"`
-	ResultItem   []ResultItem `json:"ResultItem"`
-}
-
-func okItems(req MarkContactRequest, code func(ContactItem) int) Response {
-	resp := Response{ActionStatus: "OK"}
-	// Reverse order: results must be matched by conversation.
-	for i := len(req.MarkItem) - 1; i >= 0; i-- {
-		m := req.MarkItem[i]
-		resp.ResultItem = append(resp.ResultItem, ResultItem{OptType: m.OptType, ContactItem: m.ContactItem, ResultCode: code(m.ContactItem)})
-	}
-	return resp
-}
-
-func newTestClient(t *testing.T, h http.Handler, maxAttempts int) (*Client, *mark.Counters) {
-	t.Helper()
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
-	sig, _ := NewStaticSig("test-usersig-value")
-	ctr := &mark.Counters{}
-	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000,
-		MaxAttempts: maxAttempts, Backoff: Backoff{Base: time.Millisecond, Cap: 5 * time.Millisecond}, Counters: ctr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, ctr
-}
-
-func testRequest(peers ...string) *mark.Request {
-	req := &mark.Request{Seq: 1, From: "u"}
-	for _, p := range peers {
-		req.Items = append(req.Items, mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: p}, Set: 1, Opt: mark.OptStandard, Rows: []int64{1}})
-	}
-	return req
-}
-
-func sendOne(t *testing.T, c *Client, req *mark.Request) ([]mark.Outcome, error) {
-	t.Helper()
-	ch := make(chan *mark.Request, 1)
-	ch <- req
-	close(ch)
-	var out []mark.Outcome
-	err := c.Send(context.Background(), ch, func(_ *mark.Request, o []mark.Outcome) { out = o })
-	return out, err
-}
-
 func TestItemLevelRetrySendsOnlyFailedItems(t *testing.T) {
-	s := &scripted{answer: func(n int, req MarkContactRequest, w http.ResponseWriter) {
-		json.NewEncoder(w).Encode(okItems(req, func(ci ContactItem) int {
+	s := &scripted{answer: func(n int, req markContactBody, w http.ResponseWriter) {
+		json.NewEncoder(w).Encode(okItems(req, func(ci wireContact) int {
 			switch {
 			case ci.ToAccount == "b" && n == 1:
 				return 50004
@@ -197,13 +109,13 @@ func TestTransientFailuresUpToMaxAttempts(t *testing.T) {
 		{"top-level 50004", func(w http.ResponseWriter) {
 			json.NewEncoder(w).Encode(Response{ActionStatus: "FAIL", ErrorCode: 50004, ErrorInfo: "busy"})
 		}, 50004},
-		{"HTTP 502", func(w http.ResponseWriter) { w.WriteHeader(502) }, CodeTransport},
-		{"200 not JSON", func(w http.ResponseWriter) { io.WriteString(w, "<html>gateway</html>") }, CodeTransport},
-		{"connection dropped", func(w http.ResponseWriter) { panic(http.ErrAbortHandler) }, CodeTransport},
+		{"HTTP 502", func(w http.ResponseWriter) { w.WriteHeader(502) }, codeTransport},
+		{"200 not JSON", func(w http.ResponseWriter) { io.WriteString(w, "<html>gateway</html>") }, codeTransport},
+		{"connection dropped", func(w http.ResponseWriter) { panic(http.ErrAbortHandler) }, codeTransport},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &scripted{answer: func(_ int, _ MarkContactRequest, w http.ResponseWriter) { tc.answer(w) }}
+			s := &scripted{answer: func(_ int, _ markContactBody, w http.ResponseWriter) { tc.answer(w) }}
 			c, _ := newTestClient(t, s, 4)
 			// The API answered earlier in the run: these are failures of a
 			// live endpoint (one that never answers stops the run; see
@@ -229,20 +141,20 @@ func TestTransientFailuresUpToMaxAttempts(t *testing.T) {
 }
 
 func TestThrottledSlowsThePace(t *testing.T) {
-	s := &scripted{answer: func(n int, req MarkContactRequest, w http.ResponseWriter) {
+	s := &scripted{answer: func(n int, req markContactBody, w http.ResponseWriter) {
 		if n <= 2 {
 			json.NewEncoder(w).Encode(Response{ActionStatus: "FAIL", ErrorCode: 60007, ErrorInfo: "too many"})
 			return
 		}
-		json.NewEncoder(w).Encode(okItems(req, func(ContactItem) int { return 0 }))
+		json.NewEncoder(w).Encode(okItems(req, func(wireContact) int { return 0 }))
 	}}
 	c, ctr := newTestClient(t, s, 6)
-	before := c.Pacer().Rate()
+	before := c.pacer.pace()
 	out, err := sendOne(t, c, testRequest("a"))
 	if err != nil || out[0].Code != 0 || out[0].Attempts != 3 {
 		t.Fatalf("outcome %+v err %v", out, err)
 	}
-	if after := c.Pacer().Rate(); after >= before {
+	if after := c.pacer.pace(); after >= before {
 		t.Errorf("pace %g after throttling, was %g", after, before)
 	}
 	if ctr.Throttled.Load() != 2 {
@@ -251,7 +163,7 @@ func TestThrottledSlowsThePace(t *testing.T) {
 }
 
 func TestFatalStopsAndMissingResultRetries(t *testing.T) {
-	s := &scripted{answer: func(n int, req MarkContactRequest, w http.ResponseWriter) {
+	s := &scripted{answer: func(n int, req markContactBody, w http.ResponseWriter) {
 		json.NewEncoder(w).Encode(Response{ActionStatus: "FAIL", ErrorCode: 70009, ErrorInfo: "sig check failed"})
 	}}
 	c, _ := newTestClient(t, s, 6)
@@ -265,8 +177,8 @@ func TestFatalStopsAndMissingResultRetries(t *testing.T) {
 	}
 
 	// An answer that omits an item: that item is retried alone.
-	s2 := &scripted{answer: func(n int, req MarkContactRequest, w http.ResponseWriter) {
-		resp := okItems(req, func(ContactItem) int { return 0 })
+	s2 := &scripted{answer: func(n int, req markContactBody, w http.ResponseWriter) {
+		resp := okItems(req, func(wireContact) int { return 0 })
 		if n == 1 {
 			resp.ResultItem = resp.ResultItem[:1]
 		}
@@ -279,7 +191,7 @@ func TestFatalStopsAndMissingResultRetries(t *testing.T) {
 	}
 	// The results come in another order than the items: the omitted one is
 	// found by its ContactItem, not by position.
-	omitted := okItems(s2.sent()[0], func(ContactItem) int { return 0 }).ResultItem[1].ContactItem
+	omitted := okItems(s2.sent()[0], func(wireContact) int { return 0 }).ResultItem[1].ContactItem
 	if b := s2.sent(); b[1].MarkItem[0].ContactItem != omitted || out[0].Attempts+out[1].Attempts != 3 {
 		t.Fatalf("retried %+v, want the omitted %+v; attempts %d and %d", b[1].MarkItem[0].ContactItem, omitted, out[0].Attempts, out[1].Attempts)
 	}
@@ -312,19 +224,19 @@ func TestRedaction(t *testing.T) {
 		t.Fatalf("URL in message: %s", out[0].Message)
 	}
 	// The message still says what went wrong.
-	if out[0].Code != CodeTransport || !strings.Contains(out[0].Message, "connection refused") {
+	if out[0].Code != codeTransport || !strings.Contains(out[0].Message, "connection refused") {
 		t.Fatalf("outcome %+v, want a transport failure saying the connection was refused", out[0])
 	}
 }
 
 func TestEndpoints(t *testing.T) {
 	for _, ok := range []string{"https://console.tim.qq.com", "http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:80"} {
-		if _, err := CheckEndpoint(ok); err != nil {
+		if _, err := checkEndpoint(ok); err != nil {
 			t.Errorf("%s refused: %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"http://console.tim.qq.com", "http://10.0.0.1", "ftp://x", "https://h/?usersig=1", "nohost"} {
-		if _, err := CheckEndpoint(bad); err == nil {
+		if _, err := checkEndpoint(bad); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
 	}
@@ -348,25 +260,25 @@ func TestClassify(t *testing.T) {
 		status int
 		err    error
 		head   *answerHead
-		class  Class
+		class  class
 		code   int
 		msg    string // a substring of the message
 	}{
-		{"ok", 200, nil, ok, OK, 0, ""},
-		{"throttled", 200, nil, code(60007, "too many"), Throttled, 60007, "too many"},
-		{"transient", 200, nil, code(70500, "busy"), Transient, 70500, "busy"},
-		{"sig expired", 200, nil, code(70001, ""), SigExpired, 70001, "API error 70001"},
-		{"fatal", 200, nil, code(70009, "bad sig"), Fatal, 70009, "bad sig"},
-		{"item failed", 200, nil, code(50001, "no such user"), ItemFailed, 50001, "no such user"},
-		{"an unknown code", 200, nil, code(99999, "?"), ItemFailed, 99999, "?"},
-		{"HTTP 502", 502, nil, nil, Transient, CodeTransport, "HTTP 502"},
-		{"HTTP 429", 429, nil, nil, Throttled, CodeTransport, "429"},
-		{"HTTP 404", 404, nil, nil, Fatal, CodeTransport, "404"},
-		{"HTTP 307", 307, &redirectError{status: 307, location: "http://elsewhere/x (query not shown)"}, nil, Fatal, CodeTransport, "HTTP 307 Temporary Redirect to http://elsewhere/x"},
-		{"timeout", 0, netTimeout{}, nil, Transient, CodeTransport, "timeout"},
-		{"not JSON", 200, errNotJSON, nil, Transient, CodeTransport, "not a JSON answer"},
-		{"protocol error", 200, protocolf("ResultCode is missing"), nil, Transient, CodeProtocol, "protocol error: ResultCode is missing"},
-		{"cancelled", 0, context.Canceled, nil, Transient, CodeTransport, "cancelled"},
+		{"ok", 200, nil, ok, classOK, 0, ""},
+		{"throttled", 200, nil, code(60007, "too many"), classThrottled, 60007, "too many"},
+		{"transient", 200, nil, code(70500, "busy"), classTransient, 70500, "busy"},
+		{"sig expired", 200, nil, code(70001, ""), classSigExpired, 70001, "API error 70001"},
+		{"fatal", 200, nil, code(70009, "bad sig"), classFatal, 70009, "bad sig"},
+		{"item failed", 200, nil, code(50001, "no such user"), classItemFailed, 50001, "no such user"},
+		{"an unknown code", 200, nil, code(99999, "?"), classItemFailed, 99999, "?"},
+		{"HTTP 502", 502, nil, nil, classTransient, codeTransport, "HTTP 502"},
+		{"HTTP 429", 429, nil, nil, classThrottled, codeTransport, "429"},
+		{"HTTP 404", 404, nil, nil, classFatal, codeTransport, "404"},
+		{"HTTP 307", 307, &redirectError{status: 307, location: "http://elsewhere/x (query not shown)"}, nil, classFatal, codeTransport, "HTTP 307 Temporary Redirect to http://elsewhere/x"},
+		{"timeout", 0, netTimeout{}, nil, classTransient, codeTransport, "timeout"},
+		{"not JSON", 200, errNotJSON, nil, classTransient, codeTransport, "not a JSON answer"},
+		{"protocol error", 200, protocolf("ResultCode is missing"), nil, classTransient, codeProtocol, "protocol error: ResultCode is missing"},
+		{"cancelled", 0, context.Canceled, nil, classTransient, codeTransport, "cancelled"},
 	}
 	for _, tt := range tests {
 		class, c, msg := classify(tt.status, tt.err, tt.head)

@@ -50,7 +50,7 @@ func (c *pacedConn) Write(p []byte) (int, error) {
 	c.next = nil
 	c.mu.Unlock()
 	if d != nil {
-		t, err := d.pacer.Admit(d.ctx)
+		t, err := d.pacer.admit(d.ctx)
 		if err != nil {
 			return 0, err
 		}

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"encoding/json"
+	"markimport/sink/fakeim"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,9 +26,9 @@ import (
 func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 	const rate = 100
 	var served atomic.Int64
-	s := &scripted{answer: func(_ int, req MarkContactRequest, w http.ResponseWriter) {
+	s := &scripted{answer: func(_ int, req markContactBody, w http.ResponseWriter) {
 		served.Add(1)
-		json.NewEncoder(w).Encode(okItems(req, func(ContactItem) int { return 0 }))
+		json.NewEncoder(w).Encode(okItems(req, func(wireContact) int { return 0 }))
 	}}
 	hs := httptest.NewServer(s)
 	defer hs.Close()
@@ -73,8 +74,8 @@ func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 		t.Fatalf("%d requests reached the server, %d were admitted by the pacer", served.Load(), len(departures))
 	}
 	slices.SortFunc(departures, func(a, b time.Time) int { return a.Compare(b) })
-	if got := maxInWindow(departures, c.Pacer().Window()); got > rate {
-		t.Errorf("%d departures within %v at rate %d", got, c.Pacer().Window(), rate)
+	if got := fakeim.MaxInWindow(departures, c.pacer.Window()); got > rate {
+		t.Errorf("%d departures within %v at rate %d", got, c.pacer.Window(), rate)
 	}
 }
 
@@ -84,8 +85,8 @@ func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 // between (here a hook the test adds after the client's own, on a busy
 // machine the scheduler) must not stand between the count and the bytes.
 func TestAdmittedOnTheWrite(t *testing.T) {
-	s := &scripted{answer: func(_ int, req MarkContactRequest, w http.ResponseWriter) {
-		json.NewEncoder(w).Encode(okItems(req, func(ContactItem) int { return 0 }))
+	s := &scripted{answer: func(_ int, req markContactBody, w http.ResponseWriter) {
+		json.NewEncoder(w).Encode(okItems(req, func(wireContact) int { return 0 }))
 	}}
 	hs := httptest.NewServer(s)
 	defer hs.Close()

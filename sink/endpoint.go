@@ -11,8 +11,8 @@ import (
 	"sync"
 )
 
-// Regions maps the --region names to the API domain of each data centre.
-var Regions = map[string]string{
+// regions maps the --region names to the API domain of each data centre.
+var regions = map[string]string{
 	"china":          "console.tim.qq.com",
 	"singapore":      "adminapisgp.im.qcloud.com",
 	"seoul":          "adminapikr.im.qcloud.com",
@@ -25,8 +25,8 @@ var Regions = map[string]string{
 
 // RegionNames lists the valid --region names, sorted.
 func RegionNames() []string {
-	names := make([]string, 0, len(Regions))
-	for n := range Regions {
+	names := make([]string, 0, len(regions))
+	for n := range regions {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -35,17 +35,17 @@ func RegionNames() []string {
 
 // RegionEndpoint returns the https endpoint of a region name.
 func RegionEndpoint(name string) (string, error) {
-	d, ok := Regions[strings.ToLower(strings.TrimSpace(name))]
+	d, ok := regions[strings.ToLower(strings.TrimSpace(name))]
 	if !ok {
 		return "", fmt.Errorf("unknown region %q; valid regions: %s", name, strings.Join(RegionNames(), ", "))
 	}
 	return "https://" + d, nil
 }
 
-// CheckEndpoint parses an endpoint base URL. It must be https, except plain
+// checkEndpoint parses an endpoint base URL. It must be https, except plain
 // http on a loopback address (the emulator), so credentials never cross a
 // network in clear text.
-func CheckEndpoint(raw string) (*url.URL, error) {
+func checkEndpoint(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %q: %w", raw, err)
@@ -86,8 +86,8 @@ var (
 	sigParam  = regexp.MustCompile(`(?i)(usersig=)[^&\s"']*`)
 )
 
-// Redacted replaces every secret in printed text.
-const Redacted = "[REDACTED]"
+// redacted replaces every secret in printed text.
+const redacted = "[REDACTED]"
 
 // RegisterSecret adds s to the strings Redact removes.
 func RegisterSecret(s string) {
@@ -112,12 +112,12 @@ func RegisterSecret(s string) {
 
 // Redact removes registered secrets and usersig query values from s.
 func Redact(s string) string {
-	s = sigParam.ReplaceAllString(s, "${1}"+Redacted)
+	s = sigParam.ReplaceAllString(s, "${1}"+redacted)
 	secretsMu.RLock()
 	defer secretsMu.RUnlock()
 	for _, x := range secrets {
 		if strings.Contains(s, x) {
-			s = strings.ReplaceAll(s, x, Redacted)
+			s = strings.ReplaceAll(s, x, redacted)
 		}
 	}
 	return s

@@ -22,9 +22,9 @@ import (
 	"markimport/pipeline/mark"
 )
 
-// URL returns the request URL of an API path with the credentials and a
+// requestURL returns the request URL of an API path with the credentials and a
 // fresh random number. It holds the usersig: never print it unredacted.
-func (c *Client) URL(path string) (string, error) {
+func (c *Client) requestURL(path string) (string, error) {
 	sig, err := c.cfg.Credentials.UserSig()
 	if err != nil {
 		return "", err
@@ -44,14 +44,14 @@ func (c *Client) URL(path string) (string, error) {
 // post sends the pending items of one request and returns the checked
 // result of each item sent, when the attempt's class is OK.
 func (c *Client) post(ctx context.Context, from string, items []mark.Item, pending []int) (map[mark.Conversation]itemResult, attempt) {
-	body := MarkContactRequest{FromAccount: from, MarkItem: make([]MarkItem, len(pending))}
+	body := markContactBody{FromAccount: from, MarkItem: make([]wireMarkItem, len(pending))}
 	sent := make(map[mark.Conversation]int, len(pending))
 	for k, i := range pending {
 		body.MarkItem[k] = markItem(&items[i])
 		sent[items[i].Conv] = int(items[i].Opt)
 	}
 	var results map[mark.Conversation]itemResult
-	a := c.exchange(ctx, PathMarkContact, &body, func(b []byte) (answerHead, error) {
+	a := c.exchange(ctx, pathMarkContact, &body, func(b []byte) (answerHead, error) {
 		h, r, err := decodeMarkAnswer(b, from, sent)
 		results = r
 		return h, err
@@ -65,7 +65,7 @@ var errNotJSON = errors.New("HTTP 200 with a body that is not a JSON answer")
 
 // exchange POSTs a JSON body to an API path and classifies the attempt.
 // decode checks a 200's JSON body (see answer.go) and keeps what the
-// caller needs of it; its error is a *ProtocolError.
+// caller needs of it; its error is a *protocolError.
 func (c *Client) exchange(ctx context.Context, path string, body any, decode func([]byte) (answerHead, error)) attempt {
 	x := c.do(ctx, path, body)
 	err := x.err
@@ -108,7 +108,7 @@ type exchanged struct {
 // do makes one HTTP exchange.
 func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 	var x exchanged
-	u, err := c.URL(path)
+	u, err := c.requestURL(path)
 	if err != nil {
 		x.err = err
 		return x
@@ -118,31 +118,7 @@ func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 		x.err = err
 		return x
 	}
-	// The pacer's hard ceiling is applied as late as the connection allows:
-	// on the request's first write on a connection of the client's own
-	// transport, or once another transport hands a connection over. What
-	// leaves then is what the server counts.
-	var left atomic.Bool
-	var sent atomic.Int64
-	leave := func(t time.Time) {
-		left.Store(true)
-		sent.Store(t.UnixNano())
-		c.ctr.MarkSend(t)
-		if c.cfg.OnDeparture != nil {
-			c.cfg.OnDeparture(t)
-		}
-	}
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(info httptrace.GotConnInfo) {
-			if pc := pacedConnOf(info.Conn); pc != nil {
-				pc.arm(&departure{ctx: ctx, pacer: c.pacer, left: leave})
-				return
-			}
-			if t, err := c.pacer.Admit(ctx); err == nil {
-				leave(t)
-			}
-		},
-	})
+	ctx, dep := c.traceDeparture(ctx)
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(buf))
 	if err != nil {
 		x.err = errors.New(redactErr(err))
@@ -150,9 +126,9 @@ func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hresp, err := c.http.Do(hreq)
-	x.left = left.Load()
+	x.left = dep.left.Load()
 	if x.left {
-		x.sent = time.Unix(0, sent.Load())
+		x.sent = time.Unix(0, dep.sent.Load())
 		c.ctr.HTTPRequests.Add(1)
 	}
 	if err != nil {
@@ -178,23 +154,64 @@ func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 	if hresp.StatusCode != http.StatusOK {
 		return x
 	}
-	if len(data) > maxAnswerBytes {
-		// Say how large it is: from its length, or by reading on (within
-		// the request's timeout) up to a bound.
-		n := hresp.ContentLength
-		if n <= maxAnswerBytes {
-			rest, _ := io.Copy(io.Discard, io.LimitReader(hresp.Body, maxSizeCount))
-			n = int64(len(data)) + rest
-		}
-		size := fmt.Sprintf("%d bytes", n)
-		if n > maxAnswerBytes+maxSizeCount {
-			size = fmt.Sprintf("more than %d MiB", (maxAnswerBytes+maxSizeCount)>>20)
-		}
-		x.err = protocolf("the answer is %s, over the %d MiB markimport reads (a full answer takes tens of kilobytes)", size, maxAnswerBytes>>20)
-		return x
-	}
-	x.body = data
+	x.body, x.err = answerWithin(hresp, data)
 	return x
+}
+
+// answerWithin returns data, the answer read up to one byte over
+// maxAnswerBytes, when it is within that bound; else a protocol error that
+// says how large the answer is: from its length, or by reading on (within
+// the request's timeout) up to a bound.
+func answerWithin(hresp *http.Response, data []byte) ([]byte, error) {
+	if len(data) <= maxAnswerBytes {
+		return data, nil
+	}
+	n := hresp.ContentLength
+	if n <= maxAnswerBytes {
+		rest, _ := io.Copy(io.Discard, io.LimitReader(hresp.Body, maxSizeCount))
+		n = int64(len(data)) + rest
+	}
+	size := fmt.Sprintf("%d bytes", n)
+	if n > maxAnswerBytes+maxSizeCount {
+		size = fmt.Sprintf("more than %d MiB", (maxAnswerBytes+maxSizeCount)>>20)
+	}
+	return nil, protocolf("the answer is %s, over the %d MiB markimport reads (a full answer takes tens of kilobytes)", size, maxAnswerBytes>>20)
+}
+
+// departed records whether and when a request left, as the pacer counted
+// it.
+type departed struct {
+	left atomic.Bool
+	sent atomic.Int64 // UnixNano
+}
+
+// traceDeparture returns ctx with a trace that applies the pacer's hard
+// ceiling as late as the connection allows: on the request's first write
+// on a connection of the client's own transport, or once another transport
+// hands a connection over. What leaves then is what the server counts.
+// Each departure is counted and reported to OnDeparture.
+func (c *Client) traceDeparture(ctx context.Context) (context.Context, *departed) {
+	dep := &departed{}
+	leave := func(t time.Time) {
+		dep.left.Store(true)
+		dep.sent.Store(t.UnixNano())
+		c.ctr.MarkSend(t)
+		if c.cfg.OnDeparture != nil {
+			c.cfg.OnDeparture(t)
+		}
+	}
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if pc := pacedConnOf(info.Conn); pc != nil {
+				pc.arm(&departure{ctx: ctx, pacer: c.pacer, left: leave})
+				return
+			}
+			if t, err := c.pacer.admit(ctx); err == nil {
+				leave(t)
+			}
+		},
+	})
+	return ctx, dep
 }
 
 // maxSizeCount bounds what is read past maxAnswerBytes only to say how
@@ -202,7 +219,7 @@ func (c *Client) do(ctx context.Context, path string, body any) exchanged {
 const maxSizeCount = 256 << 20
 
 // parseRetryAfter reads a Retry-After header: a number of seconds or an
-// HTTP date, capped at MaxRetryAfter. It is advice: a value that does not
+// HTTP date, capped at maxRetryAfter. It is advice: a value that does not
 // parse, or is in the past, asks for no wait.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
@@ -211,11 +228,11 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	var d time.Duration
 	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
-		d = time.Duration(min(secs, uint64(MaxRetryAfter/time.Second))) * time.Second
+		d = time.Duration(min(secs, uint64(maxRetryAfter/time.Second))) * time.Second
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = t.Sub(now)
 	}
-	return min(max(d, 0), MaxRetryAfter)
+	return min(max(d, 0), maxRetryAfter)
 }
 
 // connectFailed reports whether err is a failure to make a connection

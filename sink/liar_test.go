@@ -20,74 +20,59 @@ import (
 	"markimport/pipeline/mark"
 )
 
-// A lying server: each handler answers a mark_contact request with one of
-// the shapes an answer must not be believed in. The client must report no
-// item ok, retry, then fail the items with the protocol error's code and a
-// message saying what was wrong.
-
-// entry renders one ResultItem entry for a conversation of the request.
-func entry(ci ContactItem, opt int, resultCode string) string {
-	b, _ := json.Marshal(ci)
-	s := fmt.Sprintf(`{"OptType":%d,"ContactItem":%s`, opt, b)
-	if resultCode != "" {
-		s += `,"ResultCode":` + resultCode
-	}
-	return s + `,"ResultInfo":""}`
-}
-
 // lies are answers to a request, keyed by what is wrong with them; want is
 // a substring of every item's message.
 var lies = []struct {
 	name   string
-	answer func(req MarkContactRequest) string
+	answer func(req markContactBody) string
 	want   string
 }{
-	{"ResultCode missing", func(req MarkContactRequest) string {
+	{"ResultCode missing", func(req markContactBody) string {
 		var es []string
 		for _, m := range req.MarkItem {
 			es = append(es, entry(m.ContactItem, m.OptType, ""))
 		}
 		return `{"ActionStatus":"OK","ErrorCode":0,"ResultItem":[` + strings.Join(es, ",") + `]}`
 	}, "ResultCode is missing"},
-	{"ResultCode null", func(req MarkContactRequest) string {
+	{"ResultCode null", func(req markContactBody) string {
 		var es []string
 		for _, m := range req.MarkItem {
 			es = append(es, entry(m.ContactItem, m.OptType, "null"))
 		}
 		return `{"ActionStatus":"OK","ErrorCode":0,"ResultItem":[` + strings.Join(es, ",") + `]}`
 	}, "ResultCode is null, not an integer"},
-	{`ResultCode "0"`, func(req MarkContactRequest) string {
+	{`ResultCode "0"`, func(req markContactBody) string {
 		var es []string
 		for _, m := range req.MarkItem {
 			es = append(es, entry(m.ContactItem, m.OptType, `"0"`))
 		}
 		return `{"ActionStatus":"OK","ErrorCode":0,"ResultItem":[` + strings.Join(es, ",") + `]}`
 	}, `ResultCode is a string ("0"), not an integer`},
-	{"51007 then 0", func(req MarkContactRequest) string {
+	{"51007 then 0", func(req markContactBody) string {
 		var es []string
 		for _, m := range req.MarkItem {
 			es = append(es, entry(m.ContactItem, m.OptType, "51007"), entry(m.ContactItem, m.OptType, "0"))
 		}
 		return `{"ActionStatus":"OK","ErrorCode":0,"ResultItem":[` + strings.Join(es, ",") + `]}`
 	}, "the answer holds 2 entries for c2c"},
-	{"an entry nobody asked for", func(req MarkContactRequest) string {
-		es := []string{entry(ContactItem{Type: 1, ToAccount: "stranger"}, 1, "51007")}
+	{"an entry nobody asked for", func(req markContactBody) string {
+		es := []string{entry(wireContact{Type: 1, ToAccount: "stranger"}, 1, "51007")}
 		for _, m := range req.MarkItem {
 			es = append(es, entry(m.ContactItem, m.OptType, "0"))
 		}
 		return `{"ActionStatus":"OK","ErrorCode":0,"ResultItem":[` + strings.Join(es, ",") + `]}`
 	}, `ResultItem[0] names c2c "stranger", which the request did not carry`},
-	{`ActionStatus "ok"`, func(req MarkContactRequest) string {
+	{`ActionStatus "ok"`, func(req markContactBody) string {
 		var es []string
 		for _, m := range req.MarkItem {
 			es = append(es, entry(m.ContactItem, m.OptType, "0"))
 		}
 		return `{"ActionStatus":"ok","ErrorCode":0,"ResultItem":[` + strings.Join(es, ",") + `]}`
 	}, `ActionStatus "ok" is neither "OK" nor "FAIL"`},
-	{"no ResultItem", func(MarkContactRequest) string {
+	{"no ResultItem", func(markContactBody) string {
 		return `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`
 	}, "ResultItem is missing"},
-	{"a 17 MiB answer", func(req MarkContactRequest) string {
+	{"a 17 MiB answer", func(req markContactBody) string {
 		var es []string
 		for _, m := range req.MarkItem {
 			es = append(es, entry(m.ContactItem, m.OptType, "0"))
@@ -102,7 +87,7 @@ var lies = []struct {
 func TestLyingServerWrites(t *testing.T) {
 	for _, lie := range lies {
 		t.Run(lie.name, func(t *testing.T) {
-			s := &scripted{answer: func(_ int, req MarkContactRequest, w http.ResponseWriter) {
+			s := &scripted{answer: func(_ int, req markContactBody, w http.ResponseWriter) {
 				io.WriteString(w, lie.answer(req))
 			}}
 			c, _ := newTestClient(t, s, 3)
@@ -114,8 +99,8 @@ func TestLyingServerWrites(t *testing.T) {
 				t.Errorf("%d requests, want 3 attempts", n)
 			}
 			for i, o := range out {
-				if !o.Sent || o.Code != CodeProtocol || !strings.Contains(o.Message, "gave up after 3 attempts: protocol error") || !strings.Contains(o.Message, lie.want) {
-					t.Errorf("item %d: %+v; want failed %d with %q", i, o, CodeProtocol, lie.want)
+				if !o.Sent || o.Code != codeProtocol || !strings.Contains(o.Message, "gave up after 3 attempts: protocol error") || !strings.Contains(o.Message, lie.want) {
+					t.Errorf("item %d: %+v; want failed %d with %q", i, o, codeProtocol, lie.want)
 				}
 			}
 		})
@@ -125,7 +110,7 @@ func TestLyingServerWrites(t *testing.T) {
 // TestLyingServerOneItem: a lie about one item leaves the others'
 // results believed, and only that item is sent again.
 func TestLyingServerOneItem(t *testing.T) {
-	s := &scripted{answer: func(n int, req MarkContactRequest, w http.ResponseWriter) {
+	s := &scripted{answer: func(n int, req markContactBody, w http.ResponseWriter) {
 		var es []string
 		for _, m := range req.MarkItem {
 			code := "0"
@@ -181,8 +166,8 @@ func TestLyingServerReads(t *testing.T) {
 			rc, _ := readClient(t, hs.URL, 1000, 3)
 			got, err := rc.Search(context.Background(), "u", []mark.Conversation{{Type: mark.C2C, Peer: "p"}, {Type: mark.Group, Peer: "g"}})
 			var re *mark.ReadError
-			if !errors.As(err, &re) || re.Code != CodeProtocol || !strings.Contains(re.Message, "gave up after 3 attempts: protocol error") || !strings.Contains(re.Message, lie.want) {
-				t.Fatalf("Search: %v, %v; want a read error %d with %q", got, err, CodeProtocol, lie.want)
+			if !errors.As(err, &re) || re.Code != codeProtocol || !strings.Contains(re.Message, "gave up after 3 attempts: protocol error") || !strings.Contains(re.Message, lie.want) {
+				t.Fatalf("Search: %v, %v; want a read error %d with %q", got, err, codeProtocol, lie.want)
 			}
 			if got != nil {
 				t.Errorf("marks %v beside the error", got)
@@ -215,7 +200,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 			defer hs.Close()
 			sig, _ := NewStaticSig("test-usersig-value")
 			c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000, Margin: DefaultMargin,
-				Backoff: Backoff{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
+				backoff: backoffPolicy{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -225,7 +210,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 				t.Fatalf("Send: %v, want a fatal error", err)
 			}
 			host := strings.TrimPrefix(other.URL, "http://")
-			if msg := fe.Error(); !strings.Contains(msg, fmt.Sprintf("HTTP %d", status)) || !strings.Contains(msg, host+PathMarkContact+" (query not shown)") ||
+			if msg := fe.Error(); !strings.Contains(msg, fmt.Sprintf("HTTP %d", status)) || !strings.Contains(msg, host+pathMarkContact+" (query not shown)") ||
 				strings.Contains(msg, "usersig=") || strings.Contains(msg, "test-usersig-value") {
 				t.Errorf("message %q: want the status and the Location without its query", msg)
 			}
@@ -286,7 +271,7 @@ func TestSilentEndpointStops(t *testing.T) {
 	sig, _ := NewStaticSig("test-usersig-value")
 	const timeout = 300 * time.Millisecond
 	c, err := New(Config{Endpoint: "http://" + addr, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 200, Margin: DefaultMargin,
-		Timeout: timeout, Concurrency: 8, Backoff: Backoff{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
+		Timeout: timeout, Concurrency: 8, backoff: backoffPolicy{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,9 +308,9 @@ func TestAnswersStopAfterAnAnswer(t *testing.T) {
 			<-r.Context().Done()
 			return
 		}
-		var req MarkContactRequest
+		var req markContactBody
 		json.NewDecoder(r.Body).Decode(&req)
-		json.NewEncoder(w).Encode(okItems(req, func(ContactItem) int { return 0 }))
+		json.NewEncoder(w).Encode(okItems(req, func(wireContact) int { return 0 }))
 	}))
 	defer hs.Close()
 	var logs bytes.Buffer
@@ -333,7 +318,7 @@ func TestAnswersStopAfterAnAnswer(t *testing.T) {
 	sig, _ := NewStaticSig("test-usersig-value")
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000, Margin: DefaultMargin,
 		Timeout: 100 * time.Millisecond, MaxAttempts: 3, Concurrency: 2,
-		Backoff: Backoff{Base: time.Millisecond, Cap: 2 * time.Millisecond},
+		backoff: backoffPolicy{Base: time.Millisecond, Cap: 2 * time.Millisecond},
 		Log:     slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +333,7 @@ func TestAnswersStopAfterAnAnswer(t *testing.T) {
 		t.Fatalf("Send after answers stopped: %v, want no fatal error", err)
 	}
 	for seq, o := range out {
-		if o[0].Code != CodeTransport || !strings.Contains(o[0].Message, "gave up after 3 attempts") {
+		if o[0].Code != codeTransport || !strings.Contains(o[0].Message, "gave up after 3 attempts") {
 			t.Fatalf("request %d: %+v", seq, o[0])
 		}
 	}
@@ -361,11 +346,11 @@ func TestAnswersStopAfterAnAnswer(t *testing.T) {
 
 // TestRetryAfterHoldsEveryWorker: a 429 with Retry-After holds every
 // worker that long (the next request leaves no earlier), capped at
-// MaxRetryAfter; a Retry-After that does not parse asks for nothing.
+// maxRetryAfter; a Retry-After that does not parse asks for nothing.
 func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 	var first, gap atomic.Int64
 	var n atomic.Int32
-	s := &scripted{answer: func(k int, req MarkContactRequest, w http.ResponseWriter) {
+	s := &scripted{answer: func(k int, req markContactBody, w http.ResponseWriter) {
 		switch n.Add(1) {
 		case 1:
 			first.Store(time.Now().UnixNano())
@@ -375,14 +360,14 @@ func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 		case 2:
 			gap.Store(time.Now().UnixNano() - first.Load())
 		}
-		json.NewEncoder(w).Encode(okItems(req, func(ContactItem) int { return 0 }))
+		json.NewEncoder(w).Encode(okItems(req, func(wireContact) int { return 0 }))
 	}}
 	hs := httptest.NewServer(s)
 	defer hs.Close()
 	sig, _ := NewStaticSig("test-usersig-value")
 	ctr := &mark.Counters{}
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000, Concurrency: 1, Counters: ctr,
-		Backoff: Backoff{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
+		backoff: backoffPolicy{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,9 +406,9 @@ func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 	c.retry(context.Background(), nil, func() attempt {
 		tries++
 		if tries == 1 {
-			return attempt{class: Throttled, status: 429, code: CodeTransport, msg: "HTTP 429", sent: clk.now(), retryAfter: 5 * time.Second}
+			return attempt{class: classThrottled, status: 429, code: codeTransport, msg: "HTTP 429", sent: clk.now(), retryAfter: 5 * time.Second}
 		}
-		return attempt{class: OK, status: 200, sent: clk.now()}
+		return attempt{class: classOK, status: 200, sent: clk.now()}
 	})
 	if len(held) != 1 || held[0] != 5*time.Second {
 		t.Errorf("the pacer held requests %v after a Retry-After of 5 s, want 5 s", held)
@@ -431,10 +416,10 @@ func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for v, want := range map[string]time.Duration{
-		"2": 2 * time.Second, "0": 0, "3600": MaxRetryAfter, "-1": 0, "1.5": 0, "soon": 0, "": 0,
+		"2": 2 * time.Second, "0": 0, "3600": maxRetryAfter, "-1": 0, "1.5": 0, "soon": 0, "": 0,
 		now.Add(10 * time.Second).Format(http.TimeFormat): 10 * time.Second,
 		now.Add(-time.Hour).Format(http.TimeFormat):       0,
-		now.Add(time.Hour).Format(http.TimeFormat):        MaxRetryAfter,
+		now.Add(time.Hour).Format(http.TimeFormat):        maxRetryAfter,
 	} {
 		if got := parseRetryAfter(v, now); got != want {
 			t.Errorf("Retry-After %q: %v, want %v", v, got, want)
@@ -448,7 +433,7 @@ func TestOversizedAnswerSaysItsSize(t *testing.T) {
 	body := `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"` + strings.Repeat("x", 50<<20) + `","ResultItem":[]}`
 	for _, withLength := range []bool{true, false} {
 		t.Run(fmt.Sprintf("Content-Length %v", withLength), func(t *testing.T) {
-			s := &scripted{answer: func(_ int, _ MarkContactRequest, w http.ResponseWriter) {
+			s := &scripted{answer: func(_ int, _ markContactBody, w http.ResponseWriter) {
 				if withLength {
 					w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 				}
@@ -457,7 +442,7 @@ func TestOversizedAnswerSaysItsSize(t *testing.T) {
 			c, _ := newTestClient(t, s, 1)
 			out, err := sendOne(t, c, testRequest("a"))
 			want := fmt.Sprintf("protocol error: the answer is %d bytes, over the 16 MiB markimport reads", len(body))
-			if err != nil || out[0].Code != CodeProtocol || !strings.Contains(out[0].Message, want) {
+			if err != nil || out[0].Code != codeProtocol || !strings.Contains(out[0].Message, want) {
 				t.Fatalf("%v %+v, want %q", err, out, want)
 			}
 		})

@@ -24,7 +24,7 @@ func TestConfigBounds(t *testing.T) {
 		{"margin 1", func(c *Config) { c.Margin = 1 }, "rate margin 1"},
 		{"margin 0.5", func(c *Config) { c.Margin = 0.5 }, "rate margin 0.5"},
 		{"margin negative", func(c *Config) { c.Margin = -0.1 }, "rate margin -0.1"},
-		{"concurrency", func(c *Config) { c.Concurrency = MaxConcurrency + 1 }, "concurrency 4097"},
+		{"concurrency", func(c *Config) { c.Concurrency = maxConcurrency + 1 }, "concurrency 4097"},
 		{"attempts", func(c *Config) { c.MaxAttempts = -1 }, "max attempts -1"},
 		{"timeout", func(c *Config) { c.Timeout = time.Hour }, "timeout 1h0m0s"},
 	}
@@ -35,15 +35,15 @@ func TestConfigBounds(t *testing.T) {
 			t.Errorf("%s: %v, want an error with %q", tt.name, err, tt.want)
 		}
 	}
-	for rate, want := range map[float64]int{1: 17, 200: 216, 5000: 1024, MaxRate: 1024, math.NaN(): 216} {
+	for rate, want := range map[float64]int{1: 17, 200: 216, 5000: 1024, maxRate: 1024, math.NaN(): 216} {
 		if got := DefaultConcurrency(rate); got != want {
 			t.Errorf("DefaultConcurrency(%g) = %d, want %d", rate, got, want)
 		}
 	}
 	cfg := base
-	cfg.Rate = MaxRate
+	cfg.Rate = maxRate
 	c, err := New(cfg)
-	if err != nil || c.cfg.Concurrency != 1024 || len(c.pacer.ring) != MaxRate {
+	if err != nil || c.cfg.Concurrency != 1024 || len(c.pacer.ring) != maxRate {
 		t.Errorf("at the highest rate: %v, %d workers, a ring of %d", err, c.cfg.Concurrency, len(c.pacer.ring))
 	}
 }

@@ -62,11 +62,11 @@ type Pacer struct {
 // DefaultMargin is the share of the rate the pacer leaves unused by default.
 const DefaultMargin = 0.008
 
-// MaxMargin bounds the margin: at 0.5 the pacer would use half the rate.
-const MaxMargin = 0.5
+// maxMargin bounds the margin: at 0.5 the pacer would use half the rate.
+const maxMargin = 0.5
 
-// NewPacer returns a pacer for r requests per second (0 < r <= MaxRate)
-// that leaves margin (in [0, MaxMargin), e.g. 0.008) of it unused. The
+// NewPacer returns a pacer for r requests per second (0 < r <= 10,000)
+// that leaves margin (in [0, 0.5), e.g. 0.008) of it unused. The
 // caller checks both (CheckRate, CheckMargin).
 //
 // The server allows r calls in a second and refuses the next, so the ring
@@ -104,17 +104,17 @@ func NewPacer(r, margin float64) *Pacer {
 // sliding window of its length.
 func ceiling(r float64) int { return int(r) }
 
-// Rate returns the pace currently in force, in requests per second.
-func (p *Pacer) Rate() float64 {
+// pace returns the pace currently in force, in requests per second.
+func (p *Pacer) pace() float64 {
 	p.amu.Lock()
 	defer p.amu.Unlock()
 	return p.current
 }
 
-// Wait blocks until the token bucket lets a request go, or ctx is done. It
-// spaces requests evenly; Admit then enforces the hard ceiling. No request
-// goes while the pacer holds them (Hold).
-func (p *Pacer) Wait(ctx context.Context) error {
+// wait blocks until the token bucket lets a request go, or ctx is done. It
+// spaces requests evenly; admit then enforces the hard ceiling. No request
+// goes while the pacer holds them (holdUntil).
+func (p *Pacer) wait(ctx context.Context) error {
 	for {
 		p.amu.Lock()
 		d := p.hold.Sub(p.now())
@@ -130,10 +130,10 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	return p.lim.Wait(ctx)
 }
 
-// Hold keeps every request from leaving before t: the server asked to
+// holdUntil keeps every request from leaving before t: the server asked to
 // wait (Retry-After), or an earlier run's requests still count in its
 // window. A later hold replaces an earlier one only when it ends later.
-func (p *Pacer) Hold(t time.Time) {
+func (p *Pacer) holdUntil(t time.Time) {
 	p.amu.Lock()
 	defer p.amu.Unlock()
 	if t.After(p.hold) {
@@ -141,17 +141,17 @@ func (p *Pacer) Hold(t time.Time) {
 	}
 }
 
-// HoldFor holds every request for d from now (see Hold).
-func (p *Pacer) HoldFor(d time.Duration) { p.Hold(p.now().Add(d)) }
+// holdFor holds every request for d from now (see holdUntil).
+func (p *Pacer) holdFor(d time.Duration) { p.holdUntil(p.now().Add(d)) }
 
-// Admit blocks until fewer than the ceiling of requests left in the last
+// admit blocks until fewer than the ceiling of requests left in the last
 // window, then counts one more departure and returns its time. It is
 // called as late as possible, once the request has its connection and is
 // about to be written, so that what the ring counts is what the server
 // sees; that includes requests the HTTP transport itself re-sends on a
 // fresh connection. The ceiling is the rate's, or lower while the server
-// throttles (see Throttled); a hold (Hold) keeps the request too.
-func (p *Pacer) Admit(ctx context.Context) (time.Time, error) {
+// throttles (see throttled); a hold (holdUntil) keeps the request too.
+func (p *Pacer) admit(ctx context.Context) (time.Time, error) {
 	if p.ring == nil {
 		return p.now(), nil
 	}
@@ -199,7 +199,7 @@ func (p *Pacer) ceilingNow() int {
 // ceiling of requests leave.
 func (p *Pacer) Window() time.Duration { return p.window }
 
-// Throttled tells the pacer the server answered "too many requests" to a
+// throttled tells the pacer the server answered "too many requests" to a
 // request that left at sent. When that request left at the pace in force,
 // at least a second after the pace was last lowered, the pace falls: to how
 // many of the requests that left in the second before it the server took,
@@ -217,7 +217,7 @@ func (p *Pacer) Window() time.Duration { return p.window }
 // before): when it has not, because the pace is at its floor, the server
 // refuses even the slowest pace, and the try counts against the item's
 // attempts.
-func (p *Pacer) Throttled(sent time.Time) bool {
+func (p *Pacer) throttled(sent time.Time) bool {
 	p.amu.Lock()
 	defer p.amu.Unlock()
 	if p.refused != nil {

@@ -2,31 +2,11 @@ package sink
 
 import (
 	"context"
+	"markimport/sink/fakeim"
 	"slices"
 	"testing"
 	"time"
 )
-
-// fakeClock drives the pacer's ring without real time.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-func (c *fakeClock) sleep(_ context.Context, d time.Duration) error {
-	c.t = c.t.Add(d)
-	return nil
-}
-
-// maxInWindow is the most times within any sliding window of length w.
-func maxInWindow(ts []time.Time, w time.Duration) int {
-	best, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= w {
-			j++
-		}
-		best = max(best, i-j+1)
-	}
-	return best
-}
 
 func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 	for _, r := range []float64{200, 50, 1000} {
@@ -42,7 +22,7 @@ func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 			} else {
 				c.t = c.t.Add(time.Duration(float64(time.Second) / r / 2))
 			}
-			if _, err := p.Admit(context.Background()); err != nil {
+			if _, err := p.admit(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			ts = append(ts, c.t)
@@ -50,12 +30,12 @@ func TestPacerCeilingHoldsThroughStalls(t *testing.T) {
 		// The server's rule, measured independently of the pacer's own
 		// window: at most r in any one second, and indeed in any window of
 		// 1/(1-margin) s, which is the headroom.
-		if got := maxInWindow(ts, time.Second); got > int(r) {
+		if got := fakeim.MaxInWindow(ts, time.Second); got > int(r) {
 			t.Errorf("rate %g: %d departures in one second", r, got)
 		}
 		margin := DefaultMargin
-		if w := time.Duration(float64(time.Second) / (1 - margin)); maxInWindow(ts, w) > int(r) {
-			t.Errorf("rate %g: %d departures in %v, want at most %d", r, maxInWindow(ts, w), w, int(r))
+		if w := time.Duration(float64(time.Second) / (1 - margin)); fakeim.MaxInWindow(ts, w) > int(r) {
+			t.Errorf("rate %g: %d departures in %v, want at most %d", r, fakeim.MaxInWindow(ts, w), w, int(r))
 		}
 	}
 }
@@ -70,24 +50,24 @@ func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
 	p := NewPacer(200, DefaultMargin)
 	c := &fakeClock{t: time.Unix(1700000000, 0)}
 	p.now, p.sleep = c.now, c.sleep
-	full := p.Rate()
+	full := p.pace()
 	for range 150 { // 150 requests left in the second before
 		c.t = c.t.Add(5 * time.Millisecond)
-		p.Admit(context.Background())
+		p.admit(context.Background())
 	}
 	c.t = c.t.Add(5 * time.Millisecond)
 	sent := c.t
-	if !p.Throttled(sent) {
+	if !p.throttled(sent) {
 		t.Fatal("a throttle at full pace did not slow the pacer")
 	}
 	want := 150 * (1 - DefaultMargin)
-	if got := p.Rate(); got != want {
+	if got := p.pace(); got != want {
 		t.Fatalf("pace after a throttle %g, want %g (150 taken, less the margin)", got, want)
 	}
 	for _, again := range []time.Time{sent.Add(-time.Second), sent, sent.Add(999 * time.Millisecond)} {
 		c.t = again
-		if !p.Throttled(again) || p.Rate() != want {
-			t.Fatalf("a throttle of a request sent at %v lowered the pace again: %g", again.Sub(sent), p.Rate())
+		if !p.throttled(again) || p.pace() != want {
+			t.Fatalf("a throttle of a request sent at %v lowered the pace again: %g", again.Sub(sent), p.pace())
 		}
 	}
 	// The ceiling follows the pace: 150 in a window, not 200.
@@ -95,25 +75,25 @@ func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
 	start := c.t
 	var ts []time.Time
 	for range 400 {
-		tm, _ := p.Admit(context.Background())
+		tm, _ := p.admit(context.Background())
 		ts = append(ts, tm)
 	}
-	if got := maxInWindow(ts, p.Window()); got != 150 {
+	if got := fakeim.MaxInWindow(ts, p.Window()); got != 150 {
 		t.Errorf("%d departures in a window after the pace fell to %g, want 150", got, want)
 	}
 	// Quiet: back to the top, by small steps above the pace learned.
 	c.t = start.Add(10 * time.Second)
 	raises := 0
-	for p.Rate() < full && raises < 1000 {
+	for p.pace() < full && raises < 1000 {
 		c.t = c.t.Add(500 * time.Millisecond)
-		before := p.Rate()
+		before := p.pace()
 		p.recover()
-		if step := p.Rate() - before; step > want/200+1e-9 {
+		if step := p.pace() - before; step > want/200+1e-9 {
 			t.Fatalf("a step of %g above the pace learned, want at most %g", step, want/200)
 		}
 		raises++
 	}
-	if got := p.Rate(); got != full {
+	if got := p.pace(); got != full {
 		t.Fatalf("rate did not recover: %g, want %g", got, full)
 	}
 
@@ -126,19 +106,19 @@ func TestPacerThrottledSlowsAndRecovers(t *testing.T) {
 		p.now, p.sleep = c.now, c.sleep
 		for i := range tc.left {
 			c.t = c.t.Add(4 * time.Millisecond)
-			tm, _ := p.Admit(context.Background())
+			tm, _ := p.admit(context.Background())
 			if i < tc.refused {
 				p.refused[p.refPos] = tm
 				p.refPos++
 			}
 		}
 		c.t = c.t.Add(time.Millisecond)
-		p.Throttled(c.t)
+		p.throttled(c.t)
 		want := full * 0.99
 		if tc.refused > 0 {
 			want = float64(tc.left-tc.refused) * (1 - DefaultMargin)
 		}
-		if got := p.Rate(); got != want {
+		if got := p.pace(); got != want {
 			t.Errorf("pace %g after a throttle with %d left and %d refused, want %g", got, tc.left, tc.refused, want)
 		}
 	}
@@ -152,15 +132,15 @@ func TestPacerFloor(t *testing.T) {
 	p := NewPacer(200, DefaultMargin)
 	c := &fakeClock{t: time.Unix(1700000000, 0)}
 	p.now = c.now
-	if !p.Throttled(c.t) || p.Rate() != p.floor {
-		t.Fatalf("pace %g after a throttle with nothing taken, want the floor %g", p.Rate(), p.floor)
+	if !p.throttled(c.t) || p.pace() != p.floor {
+		t.Fatalf("pace %g after a throttle with nothing taken, want the floor %g", p.pace(), p.floor)
 	}
 	c.t = c.t.Add(500 * time.Millisecond)
-	if !p.Throttled(c.t) {
+	if !p.throttled(c.t) {
 		t.Error("a throttle within the second after the fall counted as an attempt")
 	}
 	c.t = c.t.Add(time.Second)
-	if p.Throttled(c.t) {
+	if p.throttled(c.t) {
 		t.Error("a throttle at the floor, a second after the fall, did not count as an attempt")
 	}
 }
@@ -172,9 +152,9 @@ func TestPacerHold(t *testing.T) {
 	c := &fakeClock{t: time.Unix(1700000000, 0)}
 	p.now, p.sleep = c.now, c.sleep
 	start := c.t
-	p.Hold(start.Add(3 * time.Second))
-	p.Hold(start.Add(time.Second))
-	if err := p.Wait(context.Background()); err != nil {
+	p.holdUntil(start.Add(3 * time.Second))
+	p.holdUntil(start.Add(time.Second))
+	if err := p.wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.t.Sub(start); got != 3*time.Second {
@@ -182,8 +162,8 @@ func TestPacerHold(t *testing.T) {
 	}
 	// A request already past Wait, waiting for its connection, is held
 	// at Admit.
-	p.Hold(c.t.Add(2 * time.Second))
-	if tm, err := p.Admit(context.Background()); err != nil || tm.Sub(start) != 5*time.Second {
+	p.holdUntil(c.t.Add(2 * time.Second))
+	if tm, err := p.admit(context.Background()); err != nil || tm.Sub(start) != 5*time.Second {
 		t.Errorf("Admit let a request go at %v, want after the hold at 5 s", tm.Sub(start))
 	}
 }
@@ -201,8 +181,8 @@ func TestPacerRealRate(t *testing.T) {
 	done := make(chan struct{})
 	for range 64 {
 		go func() {
-			for p.Wait(ctx) == nil {
-				tm, err := p.Admit(ctx)
+			for p.wait(ctx) == nil {
+				tm, err := p.admit(ctx)
 				if err != nil {
 					break
 				}
@@ -220,7 +200,7 @@ func TestPacerRealRate(t *testing.T) {
 		ts = append(ts, tm)
 	}
 	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
-	if got := maxInWindow(ts, p.Window()); got > 200 {
+	if got := fakeim.MaxInWindow(ts, p.Window()); got > 200 {
 		t.Errorf("%d requests in %v at 200/s", got, p.Window())
 	}
 	if len(ts) == 0 {

@@ -18,41 +18,6 @@ import (
 	"markimport/pipeline/mark"
 )
 
-// sendAll sends reqs through c and returns every outcome by request and the
-// error of Send.
-func sendAll(t *testing.T, c *Client, ctx context.Context, reqs []*mark.Request) (map[int64][]mark.Outcome, error) {
-	t.Helper()
-	ch := make(chan *mark.Request)
-	go func() {
-		defer close(ch)
-		for _, r := range reqs {
-			select {
-			case ch <- r:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var mu sync.Mutex
-	out := map[int64][]mark.Outcome{}
-	err := c.Send(ctx, ch, func(r *mark.Request, o []mark.Outcome) {
-		mu.Lock()
-		out[r.Seq] = o
-		mu.Unlock()
-	})
-	return out, err
-}
-
-func manyRequests(n int) []*mark.Request {
-	var reqs []*mark.Request
-	for i := range n {
-		r := testRequest("a", "b")
-		r.Seq = int64(i + 1)
-		reqs = append(reqs, r)
-	}
-	return reqs
-}
-
 // TestDeadEndpointStopsAtOnce: nothing listens at the endpoint. The run
 // stops as fatal after a few refused connections instead of retrying every
 // request: the error names the endpoint and the cause, and no row is
@@ -72,7 +37,7 @@ func TestDeadEndpointStopsAtOnce(t *testing.T) {
 		return dialer.DialContext(ctx, network, a)
 	}}}
 	c, err := New(Config{Endpoint: "http://" + addr, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 200, HTTPClient: hc,
-		Backoff: Backoff{Base: 50 * time.Millisecond, Cap: time.Second}})
+		backoff: backoffPolicy{Base: 50 * time.Millisecond, Cap: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +65,8 @@ func TestDeadEndpointStopsAtOnce(t *testing.T) {
 // failures to connect are retried, not fatal, and a warning says they
 // persist.
 func TestConnectionFailuresAfterSuccessAreTransient(t *testing.T) {
-	s := &scripted{answer: func(_ int, req MarkContactRequest, w http.ResponseWriter) {
-		json.NewEncoder(w).Encode(okItems(req, func(ContactItem) int { return 0 }))
+	s := &scripted{answer: func(_ int, req markContactBody, w http.ResponseWriter) {
+		json.NewEncoder(w).Encode(okItems(req, func(wireContact) int { return 0 }))
 	}}
 	hs := httptest.NewServer(s)
 	defer hs.Close()
@@ -118,7 +83,7 @@ func TestConnectionFailuresAfterSuccessAreTransient(t *testing.T) {
 	var logMu sync.Mutex
 	sig, _ := NewStaticSig("test-usersig-value")
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000, HTTPClient: hc, MaxAttempts: 4,
-		Backoff: Backoff{Base: time.Millisecond, Cap: 2 * time.Millisecond},
+		backoff: backoffPolicy{Base: time.Millisecond, Cap: 2 * time.Millisecond},
 		Log:     slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +97,7 @@ func TestConnectionFailuresAfterSuccessAreTransient(t *testing.T) {
 		t.Fatalf("Send after the endpoint went away: %v, want no fatal error", err)
 	}
 	for seq, o := range out {
-		if o[0].Code != CodeTransport || !strings.Contains(o[0].Message, "gave up after 4 attempts") {
+		if o[0].Code != codeTransport || !strings.Contains(o[0].Message, "gave up after 4 attempts") {
 			t.Fatalf("request %d: %+v", seq, o[0])
 		}
 	}
@@ -143,29 +108,18 @@ func TestConnectionFailuresAfterSuccessAreTransient(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 // TestStoppedItemsAreUnsent: items that were throttled, then the run
 // stopped before they were confirmed, are unsent with the last code seen,
 // not failed; requests that never left are unsent with no attempt.
 func TestStoppedItemsAreUnsent(t *testing.T) {
-	s := &scripted{answer: func(_ int, req MarkContactRequest, w http.ResponseWriter) {
+	s := &scripted{answer: func(_ int, req markContactBody, w http.ResponseWriter) {
 		json.NewEncoder(w).Encode(Response{ActionStatus: "FAIL", ErrorCode: 60007, ErrorInfo: "too many"})
 	}}
 	hs := httptest.NewServer(s)
 	defer hs.Close()
 	sig, _ := NewStaticSig("test-usersig-value")
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 50, Concurrency: 2,
-		Backoff: Backoff{Base: 200 * time.Millisecond, Cap: time.Second}})
+		backoff: backoffPolicy{Base: 200 * time.Millisecond, Cap: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}

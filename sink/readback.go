@@ -12,12 +12,12 @@ import (
 
 // SearchContactGroupRequest is the body of a search_contact_group request:
 // one user and 1..mark.MaxSearchItems conversations.
-type SearchContactGroupRequest struct {
+type searchContactGroupBody struct {
 	FromAccount string        `json:"From_Account"`
-	ContactItem []ContactItem `json:"ContactItem"`
+	ContactItem []wireContact `json:"ContactItem"`
 }
 
-// ParseStandardMark parses the StandardMark of a read API's answer: a string
+// parseStandardMark parses the StandardMark of a read API's answer: a string
 // of '0' and '1' in binary notation, most significant bit first, so that the
 // LAST character is bit 0 (the bit SetMark/ClearMark call 0) and "100" is
 // bit 2.
@@ -27,7 +27,7 @@ type SearchContactGroupRequest struct {
 // ("11111110", "111001") read as binary numbers with the leading zeros
 // dropped. So any length up to 64 is accepted, and "" is 0 (no standard
 // marks). Any character other than '0' and '1' is an error.
-func ParseStandardMark(s string) (uint64, error) {
+func parseStandardMark(s string) (uint64, error) {
 	if len(s) > 64 {
 		return 0, fmt.Errorf("StandardMark %q: %d characters, more than 64 bits", s, len(s))
 	}
@@ -59,14 +59,14 @@ type ReadClient struct {
 }
 
 // NewReadClient checks the configuration and returns a read client. Rate
-// is the read rate; MaxAttempts, Backoff, Timeout and Counters apply to
+// is the read rate; MaxAttempts, Timeout, Counters and the backoff apply to
 // reads as they do to sends.
 func NewReadClient(cfg Config) (*ReadClient, error) {
 	c, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &ReadClient{c: c, queue: make(chan struct{}, pacerQueue(c.pacer.Rate()))}, nil
+	return &ReadClient{c: c, queue: make(chan struct{}, pacerQueue(c.pacer.pace()))}, nil
 }
 
 // Latency is how long a read takes from the moment the pacer lets it go
@@ -87,7 +87,7 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conve
 	if n := len(convs); n == 0 || n > mark.MaxSearchItems {
 		return nil, fmt.Errorf("search_contact_group: %d conversations; 1-%d are allowed", n, mark.MaxSearchItems)
 	}
-	body := SearchContactGroupRequest{FromAccount: from, ContactItem: make([]ContactItem, len(convs))}
+	body := searchContactGroupBody{FromAccount: from, ContactItem: make([]wireContact, len(convs))}
 	for i, cv := range convs {
 		body.ContactItem[i] = contactItem(cv)
 	}
@@ -112,12 +112,12 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conve
 	var got map[mark.Conversation]mark.ServerMarks
 	res := c.retry(ctx, release, func() attempt {
 		var marks map[mark.Conversation]mark.ServerMarks
-		a := c.exchange(ctx, PathSearchContactGroup, &body, func(b []byte) (answerHead, error) {
+		a := c.exchange(ctx, pathSearchContactGroup, &body, func(b []byte) (answerHead, error) {
 			h, m, err := decodeSearchAnswer(b, from, convs)
 			marks = m
 			return h, err
 		})
-		if a.class == OK {
+		if a.class == classOK {
 			got = marks
 		}
 		return a

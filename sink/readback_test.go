@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"markimport/pipeline/mark"
 	"markimport/sink/fakeim"
@@ -38,7 +37,7 @@ func TestParseStandardMark(t *testing.T) {
 		{"1 ", 0, "character 2"},
 	}
 	for _, tt := range tests {
-		got, err := ParseStandardMark(tt.in)
+		got, err := parseStandardMark(tt.in)
 		switch {
 		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 			t.Errorf("ParseStandardMark(%q) = %d, %v; want an error with %q", tt.in, got, err, tt.wantErr)
@@ -50,26 +49,10 @@ func TestParseStandardMark(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 1000 {
 		v := r.Uint64() >> r.IntN(64)
-		if got, err := ParseStandardMark(fakeim.FormatStandardMark(v)); err != nil || got != v {
+		if got, err := parseStandardMark(fakeim.FormatStandardMark(v)); err != nil || got != v {
 			t.Fatalf("ParseStandardMark(FormatStandardMark(%#x)) = %#x, %v", v, got, err)
 		}
 	}
-}
-
-// readClient returns a read client of url with fast retries.
-func readClient(t *testing.T, url string, rate float64, maxAttempts int) (*ReadClient, *mark.Counters) {
-	t.Helper()
-	sig, err := NewStaticSig("test-usersig")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctr := &mark.Counters{}
-	rc, err := NewReadClient(Config{Endpoint: url, SDKAppID: 1400000001, Admin: "admin", Credentials: sig, Rate: rate,
-		MaxAttempts: maxAttempts, Backoff: Backoff{Base: time.Millisecond, Cap: 10 * time.Millisecond}, Counters: ctr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rc, ctr
 }
 
 // markedState fills an emulator with n conversations of user, c2c and group

@@ -2,9 +2,7 @@ package sink
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
-	"sync/atomic"
 	"time"
 
 	"markimport/pipeline/mark"
@@ -15,7 +13,7 @@ import (
 type attempt struct {
 	// class is OK when the answer is usable (for a write: every item has
 	// its outcome, or those left are to be retried as class says).
-	class Class
+	class class
 	code  int
 	msg   string // for the report: never holds a secret
 	// left is true when the request reached the wire: false when no
@@ -60,21 +58,20 @@ type result struct {
 // forever still ends the call.
 const maxFreeThrottles = 50
 
-// retry is the one retry loop of the client, for writes and reads alike,
-// in the manner of rclone's pacer.Call: try makes one attempt and says
-// what its answer means; the loop owns everything else. Each attempt waits
-// for the pacer. A throttled answer tells the pacer, which slows every
-// worker; while the pacer is slowing down (or already has, for this
-// request) the try is not an attempt of the item: throttling says the
-// server did not look at the request, and the pace, not the item, was
-// wrong. Only a throttle at the slowest pace, where the server still
-// refuses, spends an attempt. A transient answer is tried again after a
-// full-jitter backoff, up to MaxAttempts; a Retry-After on a 429 or 503
-// holds every worker that long (capped at MaxRetryAfter). An expired
-// usersig is renewed and tried again at once, up to maxRenewals times in a
-// row. A fatal answer, or an endpoint that never answered, ends the call.
-// Sleeps end when ctx does. paced, when not nil, is called once the first
-// attempt is past the pacer.
+// retry is the one retry loop of the client, for writes and reads alike: try
+// makes one attempt and says what its answer means; the loop owns everything
+// else. Each attempt waits for the pacer. A throttled answer tells the
+// pacer, which slows every worker; while the pacer is slowing down (or
+// already has, for this request) the try is not an attempt of the item:
+// throttling says the server did not look at the request, and the pace, not
+// the item, was wrong. Only a throttle at the slowest pace, where the server
+// still refuses, spends an attempt. A transient answer is tried again after
+// a full-jitter backoff, up to MaxAttempts; a Retry-After on a 429 or 503
+// holds every worker that long (capped at maxRetryAfter). An expired usersig
+// is renewed and tried again at once, up to maxRenewals times in a row. A
+// fatal answer, or an endpoint that never answered, ends the call. Sleeps
+// end when ctx does. paced, when not nil, is called once the first attempt
+// is past the pacer.
 func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) result {
 	renewals, spent, free, tries := 0, 0, 0, 0
 	var last attempt
@@ -89,7 +86,7 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 				return result{stopped, last, tries}
 			}
 		}
-		if err := c.pacer.Wait(ctx); err != nil {
+		if err := c.pacer.wait(ctx); err != nil {
 			return result{stopped, last, tries}
 		}
 		if paced != nil {
@@ -103,22 +100,22 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 			return result{fatal, a, tries}
 		}
 		if a.retryAfter > 0 {
-			c.pacer.HoldFor(a.retryAfter)
+			c.pacer.holdFor(a.retryAfter)
 		}
 		again = true
 		switch a.class {
-		case OK:
+		case classOK:
 			return result{ended, a, tries}
-		case ItemFailed:
+		case classItemFailed:
 			return result{failed, a, tries}
-		case Throttled:
+		case classThrottled:
 			c.ctr.Throttled.Add(1)
-			if c.pacer.Throttled(a.sent) && free < maxFreeThrottles {
+			if c.pacer.throttled(a.sent) && free < maxFreeThrottles {
 				free++
 			} else {
 				spent++
 			}
-		case SigExpired:
+		case classSigExpired:
 			if renewals < maxRenewals && c.renewSig() {
 				// A renewed signature is not a retry of the request.
 				renewals++
@@ -126,11 +123,11 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 				again = false
 				continue
 			}
-			a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
+			a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: hint(a.code)}
 			return result{fatal, a, tries}
-		case Fatal:
+		case classFatal:
 			if a.fatal == nil {
-				a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: Hint(a.code)}
+				a.fatal = &mark.FatalError{Code: a.code, Info: a.msg, Hint: hint(a.code)}
 			}
 			return result{fatal, a, tries}
 		default:
@@ -150,69 +147,27 @@ const maxRenewals = 3
 
 // backoff returns the full-jitter delay before retry number n (from 1).
 func (c *Client) backoff(n int) time.Duration {
-	d := c.cfg.Backoff.Base << min(max(n, 1)-1, 20)
-	if d <= 0 || d > c.cfg.Backoff.Cap {
-		d = c.cfg.Backoff.Cap
+	d := c.cfg.backoff.Base << min(max(n, 1)-1, 20)
+	if d <= 0 || d > c.cfg.backoff.Cap {
+		d = c.cfg.backoff.Cap
 	}
 	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
-// reachability tells an endpoint that never answered from one that fails
-// for a while. Before any answer came, a few tries in a row without an
-// answer stop the run: refused, unknown host, a TLS handshake that failed,
-// and also a server that accepts connections and never answers (each such
-// try ends at the request timeout). Retrying every request six times would
-// only take minutes, or hours, to say the same. The requests in flight
-// time out together, so a silent endpoint stops the run about one request
-// timeout after the first request left, three at most (one request at a
-// time). After an answer, tries without one are transient, and a warning
-// says when they persist.
-type reachability struct {
-	answered   atomic.Bool
-	failures   atomic.Int32 // tries without an answer since the last answer
-	lastAnswer atomic.Int64 // when the last answer came (Unix ns)
-	warned     atomic.Int64 // when the last warning was logged (Unix ns)
-	quiet      time.Duration
-}
-
-// unreachableAfter is how many tries without an answer, with no answer
-// ever, stop the run.
-const unreachableAfter = 3
-
-// quietWarning is how long answers may stop, once the API has answered,
-// before a warning says so.
-const quietWarning = 5 * time.Second
-
-// observe takes one attempt into account, and returns the fatal error of
-// an endpoint that never answered.
-func (r *reachability) observe(a attempt, c *Client) *mark.FatalError {
-	now := time.Now()
-	if a.status != 0 {
-		r.answered.Store(true)
-		r.failures.Store(0)
-		r.lastAnswer.Store(now.UnixNano())
-		return nil
+// renewSig asks the credentials for a new usersig after the server said the
+// current one expired. Many workers see the expiry at once; the first renews
+// and the others, within a quarter second, use its new usersig. A later
+// renewal than needed is harmless: making a usersig costs microseconds.
+func (c *Client) renewSig() bool {
+	c.sigMu.Lock()
+	defer c.sigMu.Unlock()
+	if time.Since(c.sigRenewed) < 250*time.Millisecond {
+		return true
 	}
-	if !a.noAnswer {
-		return nil
+	if !c.cfg.Credentials.Renew() {
+		return false
 	}
-	n := r.failures.Add(1)
-	if !r.answered.Load() {
-		if n < unreachableAfter {
-			return nil
-		}
-		info := c.base.Redacted() + ": " + a.msg
-		if !a.connectFailed {
-			info = fmt.Sprintf("%s: no answer to %d requests in a row, each given --timeout %v (the last: %s)",
-				c.base.Redacted(), n, c.cfg.Timeout, a.msg)
-		}
-		return &mark.FatalError{Code: mark.CodeUnreachable, Info: info,
-			Hint: "check --endpoint or --region, the network, and any proxy or firewall in between"}
-	}
-	quiet := time.Duration(now.UnixNano() - r.lastAnswer.Load())
-	if last := r.warned.Load(); (n >= 10 || quiet >= r.quiet) && now.UnixNano()-last > int64(10*time.Second) && r.warned.CompareAndSwap(last, now.UnixNano()) {
-		c.log.Warn("the API cannot be reached: requests are retried", "endpoint", c.base.Redacted(),
-			"no_answer_for", quiet.Round(100*time.Millisecond).String(), "tries_without_answer", n, "err", a.msg)
-	}
-	return nil
+	c.sigRenewed = time.Now()
+	c.log.Info("usersig renewed after the server said it expired")
+	return true
 }

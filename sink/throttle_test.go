@@ -24,7 +24,7 @@ func TestRateAboveTheLimitEveryItemAccepted(t *testing.T) {
 	sig, _ := NewStaticSig("test-usersig-value")
 	ctr := &mark.Counters{}
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 250, Margin: DefaultMargin,
-		MaxAttempts: 1, Counters: ctr, Backoff: Backoff{Base: 50 * time.Millisecond, Cap: time.Second}})
+		MaxAttempts: 1, Counters: ctr, backoff: backoffPolicy{Base: 50 * time.Millisecond, Cap: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +47,8 @@ func TestRateAboveTheLimitEveryItemAccepted(t *testing.T) {
 	if st.Throttled > n/2 {
 		t.Errorf("%d throttled answers for %d requests: the pace did not settle", st.Throttled, n)
 	}
-	if got := c.Pacer().Rate(); got > 110 {
+	if got := c.pacer.pace(); got > 110 {
 		t.Errorf("pace %g at the end, against a limit of 100", got)
 	}
-	t.Logf("%d requests, %d throttled, pace %.1f at the end", st.Requests, st.Throttled, c.Pacer().Rate())
+	t.Logf("%d requests, %d throttled, pace %.1f at the end", st.Requests, st.Throttled, c.pacer.pace())
 }

@@ -10,17 +10,20 @@ import (
 	"strings"
 )
 
-// The API's limits the analysis counts with (SPEC §1).
+// The API's limits the analysis counts with: items per mark_contact
+// request, marked conversations per user, and conversations one
+// search_contact_group request reads. Written here again, apart from
+// pipeline/mark's, so that the analysis stays independent of the planner.
 const (
 	maxItemsPerRequest = 100
 	maxConvsPerUser    = 1000
 	maxSearchItems     = 300 // search_contact_group
 )
 
-// Analysis is what `markgen -analyze` computes from a CSV file, with its own
+// analysis is what `markgen -analyze` computes from a CSV file, with its own
 // simple code, independently of markimport's planner: the bench compares the
 // planner's figures with these.
-type Analysis struct {
+type analysis struct {
 	// Rows is the data records read; Skipped those without a from_account
 	// or without exactly one of to_account and to_group_id (the generated
 	// bench files have none).
@@ -64,7 +67,9 @@ func runAnalyze(path string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func (a Analysis) print(w io.Writer) {
+// print writes the analysis as key=value lines, the form the benchmark
+// script reads.
+func (a analysis) print(w io.Writer) {
 	fmt.Fprintf(w, "rows=%d\n", a.Rows)
 	fmt.Fprintf(w, "skipped=%d\n", a.Skipped)
 	fmt.Fprintf(w, "users=%d\n", a.Users)
@@ -89,17 +94,42 @@ func normColumn(s string) string {
 
 // analyzeCSV reads a CSV file with a header row and counts users,
 // conversations, the lower bound and the file-order streamer's requests.
-func analyzeCSV(r io.Reader) (Analysis, error) {
-	var a Analysis
+func analyzeCSV(r io.Reader) (analysis, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
+	cols, err := readColumns(cr)
+	if err != nil {
+		return analysis{}, err
+	}
+	c := newCounter()
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return c.a, err
+		}
+		c.add(cols.get(rec, cols.from), cols.get(rec, cols.to), cols.get(rec, cols.group))
+	}
+	return c.finish(), nil
+}
+
+// columns are where the header puts the columns the analysis reads (-1:
+// not there).
+type columns struct{ from, to, group int }
+
+// readColumns reads the header row and finds from_account, to_account
+// and to_group_id in it, the first of each name as markimport matches
+// names; from_account is required.
+func readColumns(cr *csv.Reader) (columns, error) {
 	head, err := cr.Read()
 	if err == io.EOF {
-		return a, errors.New("empty file: no header row")
+		return columns{}, errors.New("empty file: no header row")
 	}
 	if err != nil {
-		return a, err
+		return columns{}, err
 	}
 	col := map[string]int{"fromaccount": -1, "toaccount": -1, "togroupid": -1}
 	for i, h := range head {
@@ -108,67 +138,90 @@ func analyzeCSV(r io.Reader) (Analysis, error) {
 		}
 	}
 	if col["fromaccount"] < 0 {
-		return a, errors.New("no from_account column")
+		return columns{}, errors.New("no from_account column")
 	}
-	get := func(rec []string, name string) string {
-		if i := col[name]; i >= 0 && i < len(rec) {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
-	}
+	return columns{from: col["fromaccount"], to: col["toaccount"], group: col["togroupid"]}, nil
+}
 
-	convs := make(map[string]int32)      // conversation key → its ordinal for its user (1-based)
-	perUser := make(map[string]int32)    // user → conversations so far
-	current := make(map[string]struct{}) // conversations of the streamer's open request
-	curFrom, open := "", false
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return a, err
-		}
-		a.Rows++
-		from, to, group := get(rec, "fromaccount"), get(rec, "toaccount"), get(rec, "togroupid")
-		if from == "" || (to == "") == (group == "") {
-			a.Skipped++
-			continue
-		}
-		key := from + "\x00c2c\x00" + to
-		if group != "" {
-			key = from + "\x00group\x00" + group
-		}
-		ord, seen := convs[key]
-		if !seen {
-			n, known := perUser[from]
-			if !known {
-				a.Users++
-			}
-			n++
-			perUser[from] = n
-			ord = n
-			convs[key] = ord
-			a.Conversations++
-			if ord > maxConvsPerUser {
-				a.OverLimit++
-			}
-		}
-		if ord > maxConvsPerUser {
-			continue // rejected: neither the planner nor a streamer sends it
-		}
-		_, inCurrent := current[key]
-		if !open || from != curFrom || (len(current) >= maxItemsPerRequest && !inCurrent) {
-			a.Streamer++
-			clear(current)
-			curFrom, open = from, true
-		}
-		current[key] = struct{}{}
+// get is field i of rec, trimmed, or "" when the record has no such field.
+func (columns) get(rec []string, i int) string {
+	if i >= 0 && i < len(rec) {
+		return strings.TrimSpace(rec[i])
 	}
-	for _, n := range perUser {
+	return ""
+}
+
+// counter counts the analysis row by row.
+type counter struct {
+	a       analysis
+	convs   map[string]int32    // conversation key → its ordinal for its user (1-based)
+	perUser map[string]int32    // user → conversations so far
+	current map[string]struct{} // conversations of the streamer's open request
+	curFrom string              // the user of the streamer's open request
+	open    bool                // whether the streamer has a request open
+}
+
+func newCounter() *counter {
+	return &counter{convs: map[string]int32{}, perUser: map[string]int32{}, current: map[string]struct{}{}}
+}
+
+// add counts one data row.
+func (c *counter) add(from, to, group string) {
+	c.a.Rows++
+	if from == "" || (to == "") == (group == "") {
+		c.a.Skipped++
+		return
+	}
+	key := from + "\x00c2c\x00" + to
+	if group != "" {
+		key = from + "\x00group\x00" + group
+	}
+	if c.ordinal(from, key) > maxConvsPerUser {
+		return // rejected: neither the planner nor a streamer sends it
+	}
+	c.stream(from, key)
+}
+
+// ordinal is the conversation's rank among its user's, counting it (and
+// its user) the first time it is seen.
+func (c *counter) ordinal(from, key string) int32 {
+	ord, seen := c.convs[key]
+	if seen {
+		return ord
+	}
+	n, known := c.perUser[from]
+	if !known {
+		c.a.Users++
+	}
+	n++
+	c.perUser[from] = n
+	c.convs[key] = n
+	c.a.Conversations++
+	if n > maxConvsPerUser {
+		c.a.OverLimit++
+	}
+	return n
+}
+
+// stream counts the requests of a file-order streamer: a new one whenever
+// from_account changes or the open one already holds 100 other
+// conversations.
+func (c *counter) stream(from, key string) {
+	_, inCurrent := c.current[key]
+	if !c.open || from != c.curFrom || (len(c.current) >= maxItemsPerRequest && !inCurrent) {
+		c.a.Streamer++
+		clear(c.current)
+		c.curFrom, c.open = from, true
+	}
+	c.current[key] = struct{}{}
+}
+
+// finish adds the lower bounds, from each user's sendable conversations.
+func (c *counter) finish() analysis {
+	for _, n := range c.perUser {
 		sendable := int64(min(n, maxConvsPerUser))
-		a.LowerBound += (sendable + maxItemsPerRequest - 1) / maxItemsPerRequest
-		a.ReadLowerBound += (sendable + maxSearchItems - 1) / maxSearchItems
+		c.a.LowerBound += (sendable + maxItemsPerRequest - 1) / maxItemsPerRequest
+		c.a.ReadLowerBound += (sendable + maxSearchItems - 1) / maxSearchItems
 	}
-	return a, nil
+	return c.a
 }

@@ -1,11 +1,3 @@
-// Command markgen writes a deterministic, shuffled import file of mark
-// changes for demos, tests and benchmarks: many users with a skewed number of
-// conversations each, repeated rows of the same conversation (which the
-// planner merges), and optionally invalid rows of every kind.
-//
-//	markgen -n 1000000 -seed 1 -o big.csv
-//	markgen -n 1000000 -seed 1 -o big.parquet
-//	markgen -analyze big.csv
 package main
 
 import (
@@ -23,23 +15,30 @@ import (
 	"markimport/readers"
 )
 
+// main runs markgen with the process's arguments and exits with its code.
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Row is one generated input row, as text.
-type Row struct {
+// inputRow is one generated input row, as text.
+type inputRow struct {
 	From, Type, ToAccount, ToGroupID, SetMark, ClearMark, CustomMark, OptType string
 }
 
+// header is the eight columns of a full CSV and of the Parquet file.
 var header = []string{"from_account", "type", "to_account", "to_group_id", "set_mark", "clear_mark", "custom_mark", "opt_type"}
 
-func (r Row) fields() []string {
+// fields are the row's values in the order of header.
+func (r inputRow) fields() []string {
 	return []string{r.From, r.Type, r.ToAccount, r.ToGroupID, r.SetMark, r.ClearMark, r.CustomMark, r.OptType}
 }
 
-// invalidRows is one row of each invalid kind of SPEC §2.
-var invalidRows = []Row{
+// invalidRows is one row of each kind markimport's validation refuses: no
+// from_account, an unknown type, no peer or two, a type that does not fit
+// the peer, set_mark out of range or not a number, a bit both set and
+// cleared, a custom_mark too long or not UTF-8, a row that changes nothing,
+// and opt_type values that contradict the row or are unknown.
+var invalidRows = []inputRow{
 	{From: "", ToAccount: "peer", SetMark: "1"},
 	{From: "bad", Type: "3", ToAccount: "peer", SetMark: "1"},
 	{From: "bad", SetMark: "1"},
@@ -58,6 +57,9 @@ var invalidRows = []Row{
 	{From: "bad", ToAccount: "p", SetMark: "1", OptType: "9"},
 }
 
+// run is the whole program: it parses args, generates (or analyzes) and
+// returns the exit code: 0 done, 1 a file that cannot be read or written,
+// 2 a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("markgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -91,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "markgen: -ids %q: want short or uuid\n", *ids)
 		return 2
 	}
-	rows := Generate(*n, *users, *seed, *invalid, *sorted)
+	rows := generate(*n, *users, *seed, *invalid, *sorted)
 	if *ids == "uuid" {
 		for i := range rows {
 			rows[i].From, rows[i].ToAccount, rows[i].ToGroupID = uuidOf(rows[i].From), uuidOf(rows[i].ToAccount), uuidOf(rows[i].ToGroupID)
@@ -123,13 +125,13 @@ func uuidOf(id string) string {
 	return fmt.Sprintf("%x", b[0:16])
 }
 
-// Generate makes n rows over the given number of users, deterministically.
+// generate makes n rows over the given number of users, deterministically.
 // Users have a skewed number of conversations (most a few, some hundreds);
 // about one row in ten repeats an earlier conversation of its user with a
 // different change. Unless sorted, the rows are shuffled.
-func Generate(n, users int, seed uint64, invalid float64, sorted bool) []Row {
+func generate(n, users int, seed uint64, invalid float64, sorted bool) []inputRow {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	rows := make([]Row, 0, n)
+	rows := make([]inputRow, 0, n)
 	nInvalid := int(float64(n) * invalid)
 	for i := range nInvalid {
 		rows = append(rows, invalidRows[i%len(invalidRows)])
@@ -146,7 +148,7 @@ func Generate(n, users int, seed uint64, invalid float64, sorted bool) []Row {
 		} else {
 			perUser[u]++
 		}
-		row := Row{From: "user" + strconv.Itoa(u)}
+		row := inputRow{From: "user" + strconv.Itoa(u)}
 		if c%7 == 3 {
 			row.ToGroupID = "group" + strconv.Itoa(c)
 			if r.IntN(2) == 0 {
@@ -177,7 +179,9 @@ func Generate(n, users int, seed uint64, invalid float64, sorted bool) []Row {
 	return rows
 }
 
-func writeCSV(path string, stdout io.Writer, rows []Row, layout string) error {
+// writeCSV writes the rows as CSV to path ("-": stdout) in the given
+// layout: all eight columns, or writeLayout's narrower ones.
+func writeCSV(path string, stdout io.Writer, rows []inputRow, layout string) error {
 	var w io.Writer = stdout
 	var f *os.File
 	if path != "-" {
@@ -221,7 +225,7 @@ func writeCSV(path string, stdout io.Writer, rows []Row, layout string) error {
 // the peer its to_account or else its to_group_id. "narrow" has three plain
 // columns; "quoted" five columns in another order, every field quoted, the
 // tag-* custom marks kept.
-func writeLayout(w io.Writer, rows []Row, layout string) error {
+func writeLayout(w io.Writer, rows []inputRow, layout string) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 	if layout == "narrow" {

@@ -22,7 +22,7 @@ import (
 func TestParquetSameRecordsAsCSV(t *testing.T) {
 	dir := t.TempDir()
 	// More than two row groups, and a last one that is not full.
-	rows := Generate(2*parquetRowGroupRows+1234, 5000, 7, 0.01, false)
+	rows := generate(2*parquetRowGroupRows+1234, 5000, 7, 0.01, false)
 	csvPath := filepath.Join(dir, "g.csv")
 	pqPath := filepath.Join(dir, "g.parquet")
 	if err := writeCSV(csvPath, io.Discard, rows, "full"); err != nil {
@@ -131,12 +131,12 @@ func TestParquetEmpty(t *testing.T) {
 
 func TestParquetWriteErrorRemovesNothingLeft(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "no", "such", "dir.parquet")
-	if err := writeParquet(path, []Row{{From: "a", ToAccount: "b", SetMark: "1"}}); err == nil {
+	if err := writeParquet(path, []inputRow{{From: "a", ToAccount: "b", SetMark: "1"}}); err == nil {
 		t.Fatal("want an error for a missing directory")
 	}
 }
 
-func analyzeString(t *testing.T, s string) Analysis {
+func analyzeString(t *testing.T, s string) analysis {
 	t.Helper()
 	a, err := analyzeCSV(strings.NewReader(s))
 	if err != nil {
@@ -155,7 +155,7 @@ func TestAnalyzeSmall(t *testing.T) {
 		"u1,,p1,p1,2\n" + // both peers: skipped
 		",,p1,,2\n" // no user: skipped
 	a := analyzeString(t, in)
-	want := Analysis{Rows: 7, Skipped: 2, Users: 2, Conversations: 4, LowerBound: 2, ReadLowerBound: 2, Streamer: 3}
+	want := analysis{Rows: 7, Skipped: 2, Users: 2, Conversations: 4, LowerBound: 2, ReadLowerBound: 2, Streamer: 3}
 	if a != want {
 		t.Errorf("got %+v\nwant %+v", a, want)
 	}
@@ -180,7 +180,7 @@ func TestAnalyzeFullRequestsAndLimit(t *testing.T) {
 		fmt.Fprintf(&b, "v,p%d\n", i)
 	}
 	a := analyzeString(t, b.String())
-	want := Analysis{Rows: 1156, Users: 2, Conversations: 1105, OverLimit: 5, LowerBound: 11, ReadLowerBound: 5, Streamer: 12}
+	want := analysis{Rows: 1156, Users: 2, Conversations: 1105, OverLimit: 5, LowerBound: 11, ReadLowerBound: 5, Streamer: 12}
 	if a != want {
 		t.Errorf("got %+v\nwant %+v", a, want)
 	}
@@ -190,9 +190,9 @@ func TestAnalyzeGeneratedSortedStreamerMeetsBound(t *testing.T) {
 	// Sorted by user, a streamer loses only where a user's repeats fall
 	// outside the open request; shuffled, it sends far more.
 	var sorted, shuffled bytes.Buffer
-	rows := Generate(20000, 2000, 3, 0, false)
+	rows := generate(20000, 2000, 3, 0, false)
 	writeCSV("-", &shuffled, rows, "full")
-	slices.SortStableFunc(rows, func(a, b Row) int { return strings.Compare(a.From, b.From) })
+	slices.SortStableFunc(rows, func(a, b inputRow) int { return strings.Compare(a.From, b.From) })
 	writeCSV("-", &sorted, rows, "full")
 	s := analyzeString(t, sorted.String())
 	u := analyzeString(t, shuffled.String())

@@ -34,7 +34,7 @@ func parquetSchema() *arrow.Schema {
 // CSV field is a null (which markimport reads as ""), so markimport reads
 // identical records from either file. Rows are appended in batches into row
 // groups of parquetRowGroupRows rows.
-func writeParquet(path string, rows []Row) (err error) {
+func writeParquet(path string, rows []inputRow) (err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return err

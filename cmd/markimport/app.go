@@ -2,16 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
-	"time"
-
-	"markimport/readers"
-	"markimport/sink"
 )
 
 const usage = `markimport imports conversation marks into Tencent Cloud IM (v4/recentcontact/mark_contact).
@@ -37,6 +29,12 @@ also come from MARKIMPORT_SDKAPPID and MARKIMPORT_ADMIN.
 // run is the whole program: it parses args, runs a command and returns the
 // exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWithHooks(ctx, args, stdout, stderr, hooks{})
+}
+
+// runWithHooks is run with what a caller in-process injects (main
+// injects nothing).
+func runWithHooks(ctx context.Context, args []string, stdout, stderr io.Writer, h hooks) int {
 	// A closed stdout or stderr never stops a command: writes to it are
 	// dropped from then on, and the summary says so.
 	stdout, stderr = newStream("stdout", stdout), newStream("stderr", stderr)
@@ -47,144 +45,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "validate":
-		return cmdImport(ctx, rest, stdout, stderr, true)
+		return cmdImport(ctx, rest, stdout, stderr, h, true)
 	case "run":
-		return cmdImport(ctx, rest, stdout, stderr, false)
+		return cmdImport(ctx, rest, stdout, stderr, h, false)
 	case "fake-server":
 		return cmdFakeServer(ctx, rest, stdout, stderr)
 	case "verify":
-		return cmdVerify(ctx, rest, stdout, stderr)
+		return cmdVerify(ctx, rest, stdout, stderr, h)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage, exitCodesHelp)
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "markimport: unknown command %q\n\n%s%s", cmd, usage, exitCodesHelp)
 	return exitUsage
-}
-
-// mapFlag collects repeated --map old=new.
-type mapFlag map[string]string
-
-func (m mapFlag) String() string { return "" }
-func (m mapFlag) Set(v string) error {
-	from, to, ok := strings.Cut(v, "=")
-	if !ok || strings.TrimSpace(from) == "" || strings.TrimSpace(to) == "" {
-		return fmt.Errorf("want input_name=column, e.g. legacy_user=from_account")
-	}
-	m[strings.TrimSpace(from)] = strings.TrimSpace(to)
-	return nil
-}
-
-// listFlag collects a repeated flag's values.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ", ") }
-func (l *listFlag) Set(v string) error {
-	if v == "" {
-		return errors.New("empty")
-	}
-	*l = append(*l, v)
-	return nil
-}
-
-// importFlags are the flags of validate and run.
-type importFlags struct {
-	inputs                 listFlag
-	input                  string // the --input values, for messages and checks
-	report, summary        string
-	format, delimiter      string
-	maps                   mapFlag
-	rate, rateMargin       float64
-	quiet                  bool
-	progressEvery          time.Duration
-	memoryLimit            string
-	rejects, maxInvalid    string
-	logFormat              string
-	sorted                 bool
-	tempDir                string
-	cpuProfile, memProfile string
-	overwrite              bool
-	stateDir               string
-	full                   bool
-	backup                 string
-	mode                   string
-	runReport              string
-	readRate               float64
-
-	// run only
-	fake, resume, force        bool
-	fakeState                  string
-	sdkappid                   string
-	admin, region, endpoint    string
-	usersigFile, secretKeyFile string
-	sigTTL                     time.Duration
-	concurrency, maxAttempts   int
-	timeout                    time.Duration
-}
-
-func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *importFlags) {
-	f := &importFlags{maps: mapFlag{}}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Var(&f.inputs, "input", "input: a file (.csv, .csv.gz, .csv.zst, .parquet; - for stdin), a folder of part files, or a quoted glob ('exports/*.parquet'); repeatable")
-	fs.StringVar(&f.report, "report", "", "report file, one line per input row: CSV, or Parquet when it ends in .parquet or .pq")
-	fs.StringVar(&f.summary, "summary", "", "write the summary as JSON to this file")
-	fs.StringVar(&f.format, "format", "", "input format csv|parquet (default: from the file name)")
-	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field separator: one ASCII character, or \"tab\" (default \",\", or what an Excel \"sep=\" line says)")
-	fs.Var(f.maps, "map", "rename an input column: legacy_name=from_account (repeatable)")
-	fs.Float64Var(&f.rate, "rate", sink.DefaultRate, "requests per second across all workers (the API allows 200)")
-	fs.BoolVar(&f.quiet, "quiet", false, "no progress output, and only warnings and errors in the log")
-	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (one JSON object per line)")
-	fs.StringVar(&f.rejects, "rejects", "", "write every row that did not end ok, with its original columns plus status, code, message (in the input's format)")
-	fs.StringVar(&f.maxInvalid, "max-invalid", "", "send nothing if more rows than this are invalid or rejected: a count (100) or a share (0.5%)")
-	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")
-	fs.StringVar(&f.memoryLimit, "memory-limit", "1GiB", "memory for grouping rows by user (e.g. 256MiB, 2GiB, bytes); beyond it rows spill to temporary files")
-	fs.BoolVar(&f.sorted, "sorted", false, "the input is grouped by from_account: plan and send a user at a time, without grouping")
-	fs.StringVar(&f.tempDir, "temp-dir", "", "directory for spill files (default $TMPDIR)")
-	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
-	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to this file at the end")
-	fs.StringVar(&f.stateDir, "state", "", "incremental state folder: items the API already confirmed, unchanged since, are reported unchanged and not sent; confirmed items are stored")
-	fs.BoolVar(&f.full, "full", false, "with --state: send every item (a re-sync) and refresh the state")
-	fs.StringVar(&f.backup, "backup", "", "run: before a conversation is changed, write the row that restores its marks to this file (CSV, or Parquet by name); import it to roll back")
-	fs.StringVar(&f.mode, "mode", "upsert", "run: upsert writes every item; insert first reads each user's conversations back and does not send an item whose conversation already holds marks (reported exists)")
-	fs.Float64Var(&f.readRate, "read-rate", sink.DefaultRate, "search_contact_group requests per second for --backup and --mode insert (the read API's own quota)")
-	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing outputs: report, summary, rejects, profiles, a backup without rows (without it, an existing output is refused: see --resume); a backup with rows, or any output over a backup, never")
-	if !dry {
-		fs.StringVar(&f.runReport, "run-report", "", "verify: the report of the run being verified; rows it reported exists (--mode insert) are not checked")
-		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
-		fs.StringVar(&f.fakeState, "fake-state", "", "with --fake: the emulator starts from the marks saved in this file and saves its marks there at the end, so that rehearsals follow each other (run, rollback, verify)")
-		fs.BoolVar(&f.resume, "resume", false, "continue an interrupted run: keep the report's ok rows, send the rest")
-		fs.BoolVar(&f.force, "force", false, forceHelp)
-		fs.StringVar(&f.sdkappid, "sdkappid", os.Getenv("MARKIMPORT_SDKAPPID"), "the app's SDKAppID (env MARKIMPORT_SDKAPPID)")
-		fs.StringVar(&f.admin, "admin", os.Getenv("MARKIMPORT_ADMIN"), "an App admin account (env MARKIMPORT_ADMIN)")
-		fs.StringVar(&f.region, "region", "", "data centre: "+strings.Join(sink.RegionNames(), ", "))
-		fs.StringVar(&f.endpoint, "endpoint", "", "API base URL instead of --region (https; http only on loopback)")
-		fs.StringVar(&f.usersigFile, "usersig-file", "", "file holding a ready usersig (or env MARKIMPORT_USERSIG)")
-		fs.StringVar(&f.secretKeyFile, "secret-key-file", "", "file holding the app's secret key (or env MARKIMPORT_SECRET_KEY)")
-		fs.DurationVar(&f.sigTTL, "sig-ttl", 24*time.Hour, "lifetime of usersigs made from the secret key")
-		fs.IntVar(&f.concurrency, "concurrency", 0, "requests in flight (default rate+16)")
-		fs.Float64Var(&f.rateMargin, "rate-margin", sink.DefaultMargin, "share of --rate left unused as headroom for network jitter (0.01 = 1%)")
-		fs.IntVar(&f.maxAttempts, "max-attempts", sink.DefaultMaxAttempts, "tries per item before it is reported failed")
-		fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage of markimport %s:\n", name)
-		fs.PrintDefaults()
-		fmt.Fprint(stderr, "\n", exitCodesHelp)
-	}
-	return fs, f
-}
-
-func (f *importFlags) readerOptions() (readers.Options, error) {
-	o := readers.Options{Format: f.format, Map: f.maps}
-	switch d := f.delimiter; {
-	case d == "":
-	case d == "tab" || d == `\t`:
-		o.Delimiter = '\t'
-	case len(d) == 1 && d[0] < 0x80 && d[0] != '"' && d[0] != '\r' && d[0] != '\n':
-		o.Delimiter = rune(d[0])
-	default:
-		return o, fmt.Errorf("--delimiter %q: want one ASCII character or \"tab\"", d)
-	}
-	return o, nil
 }

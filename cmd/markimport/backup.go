@@ -9,8 +9,8 @@ import (
 
 	"markimport/pipeline"
 	"markimport/pipeline/backup"
-	"markimport/pipeline/durable"
 	"markimport/pipeline/mark"
+	"markimport/pipeline/readback"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -20,13 +20,9 @@ import (
 // and the backup's writer when there is one.
 type backupRun struct {
 	w     *backup.Writer // nil without --backup
-	gate  *backup.Gate
+	gate  *readback.Gate
 	reads *sink.ReadClient
 }
-
-// testBackupFS, when a test sets it, is the file layer the backup is
-// written through (nil: the disk).
-var testBackupFS durable.FS
 
 // forceHelp is --force's help: what it lets through, and what that risks.
 const forceHelp = "import (run, verify --input) or continue (run --resume --backup) a markimport backup that does not prove itself complete and unchanged: " +
@@ -55,7 +51,7 @@ func (r *importRun) startGate(readCfg sink.Config, done mark.Rows) (*backupRun, 
 	b := &backupRun{}
 	if r.backup != "" {
 		files := backup.FilesOf(r.backup)
-		files.FS = testBackupFS
+		files.FS = r.hooks.backupFS
 		var err error
 		if r.resume {
 			b.w, err = backup.Resume(files, r.force, r.log.Warn)
@@ -83,7 +79,7 @@ func (r *importRun) startGate(readCfg sink.Config, done mark.Rows) (*backupRun, 
 		return nil, err
 	}
 	b.reads = reads
-	b.gate = &backup.Gate{Marks: reads, Backup: b.w, InsertOnly: r.mode == "insert"}
+	b.gate = &readback.Gate{Marks: reads, Backup: b.w, InsertOnly: r.mode == "insert"}
 	return b, nil
 }
 
@@ -105,33 +101,29 @@ func (r *importRun) checkResumed(w *backup.Writer, done mark.Rows) error {
 // endBackup closes the backup once the run is over: finished (renamed into
 // place, or converted to Parquet) when the run ended, kept as its journal
 // for --resume when it was interrupted, or it or the report could not be
-// written.
-func (r *importRun) endBackup(ctx context.Context, bk *backupRun, sum *pipeline.Summary, runErr error, reportFailed bool) error {
+// written. Its error, if the run has none yet, becomes the run's.
+func (r *importRun) endBackup(ctx context.Context, bk *backupRun, sum *pipeline.Summary, runErr *error, reportFailed bool) {
 	if bk == nil || bk.w == nil {
-		return runErr
+		return
 	}
 	sum.BackupRows = bk.w.Rows()
 	if ctx.Err() != nil || reportFailed || bk.w.Err() != nil {
 		// The journal stays, durable and proven as far as its checkpoints
 		// go, and a valid input; --resume continues it. The exit does not
 		// wait for a conversion.
-		if err := bk.w.Keep(); err != nil && runErr == nil {
-			runErr = err
+		if err := bk.w.Keep(); err != nil && *runErr == nil {
+			*runErr = err
 		}
 		r.log.Info("backup journal kept for --resume", "path", bk.w.Journal(), "rows_this_run", bk.w.Rows())
-		return runErr
+		return
 	}
 	// The backup holds the rows of every conversation a request may have
 	// changed; a later --resume continues it.
 	if err := bk.w.Finish(); err != nil {
-		fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(err.Error()))
-		if runErr == nil {
-			runErr = err
-		}
-		return runErr
+		r.keepFirst(runErr, err, "%v")
+		return
 	}
 	r.log.Info("backup written", "path", r.backup, "rows", bk.w.Kept()+bk.w.Rows(), "rows_this_run", bk.w.Rows(), "read_requests", sum.ReadRequests)
-	return runErr
 }
 
 // checkBackupInputs refuses an input file that claims to be a markimport

@@ -247,10 +247,9 @@ func TestBackupFullDiskStops(t *testing.T) {
 	before := initialState(t, srv, rows, 13)
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	bk, report, summary := filepath.Join(dir, "backup.csv"), filepath.Join(dir, "r.csv"), filepath.Join(dir, "s.json")
-	testBackupFS = &durabletest.Recorder{Fail: durabletest.FailWritesTo(".journal.csv", int64(len(backupHeader)+1))}
+	full := hooks{backupFS: &durabletest.Recorder{Fail: durabletest.FailWritesTo(".journal.csv", int64(len(backupHeader)+1))}}
 	args := append([]string{"run", "--input", in, "--report", report, "--backup", bk, "--summary", summary}, connArgs(url)...)
-	code, _, stderr := runCLI(t, args...)
-	testBackupFS = nil
+	code, _, stderr := runCLIHooked(t, context.Background(), full, args...)
 	if code != exitFatal || !strings.Contains(stderr, "no space left") || !strings.Contains(stderr, "--resume") {
 		t.Fatalf("exit %d %q, want 3 naming the full disk and --resume", code, stderr)
 	}

@@ -1,19 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
-	"io"
-	"maps"
-	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,159 +14,6 @@ import (
 	"markimport/pipeline/durable/durabletest"
 	"markimport/sink/fakeim"
 )
-
-// initialState gives the emulator marks before the import: half of the
-// conversations the file touches already hold random marks (some with a
-// custom mark), and a few users have conversations the file never names.
-// It returns every conversation's marks before the import.
-func initialState(t *testing.T, srv *fakeim.Server, rows []testRow, seed uint64) map[convKey]fakeim.Mark {
-	t.Helper()
-	r := rand.New(rand.NewPCG(seed, 7))
-	before := map[convKey]fakeim.Mark{}
-	e := expect(rows)
-	// In a fixed order, so that a seed gives one state.
-	users := slices.Sorted(maps.Keys(e.state))
-	for _, user := range users {
-		convs := e.state[user]
-		for _, c := range slices.SortedFunc(maps.Keys(convs), func(a, b fakeim.Conversation) int { return strings.Compare(a.String(), b.String()) }) {
-			if r.IntN(2) == 0 {
-				continue
-			}
-			m := fakeim.Mark{Standard: r.Uint64() & r.Uint64()}
-			if r.IntN(2) == 0 {
-				m.Custom, m.CustomSet = "before "+strconv.Itoa(r.IntN(1000))+", \"q\"", true
-			}
-			srv.SetMark(user, c, m)
-			before[convKey{user, c}] = m
-		}
-		if len(convs) < 900 && r.IntN(4) == 0 {
-			c := fakeim.Conversation{Type: fakeim.C2C, Peer: "untouched"}
-			m := fakeim.Mark{Standard: r.Uint64(), Custom: "keep", CustomSet: true}
-			srv.SetMark(user, c, m)
-			before[convKey{user, c}] = m
-		}
-	}
-	return before
-}
-
-// checkImportedOver checks the emulator after an import of rows over the
-// state before: each touched conversation holds its marks before, with
-// the item's bits set and cleared and its custom mark written; every other
-// conversation is as it was.
-func checkImportedOver(t *testing.T, srv *fakeim.Server, rows []testRow, before map[convKey]fakeim.Mark) {
-	t.Helper()
-	e := expect(rows)
-	items := mergeRows(rows, e)
-	for k, it := range items {
-		m0 := before[k]
-		want := fakeim.Mark{Standard: (m0.Standard &^ it.clear) | it.set, Custom: m0.Custom}
-		if f := e.state[k.user][k.conv]; f.CustomSet {
-			want.Custom = f.Custom
-		}
-		if got, _ := srv.Lookup(k.user, k.conv); got.Standard != want.Standard || got.Custom != want.Custom {
-			t.Fatalf("after the import, %s %v: %016x %q, want %016x %q", k.user, k.conv, got.Standard, got.Custom, want.Standard, want.Custom)
-		}
-	}
-	for k, m0 := range before {
-		if items[k] == nil {
-			if got, _ := srv.Lookup(k.user, k.conv); got != m0 {
-				t.Fatalf("%s %v is not in the file and changed: %+v, was %+v", k.user, k.conv, got, m0)
-			}
-		}
-	}
-}
-
-// checkRolledBack checks the emulator after the backup was imported: every
-// conversation the import touched has the marks it had before (none for
-// those it created: the API cannot delete them), and every other is as it
-// was.
-func checkRolledBack(t *testing.T, srv *fakeim.Server, rows []testRow, before map[convKey]fakeim.Mark) {
-	t.Helper()
-	items := mergeRows(rows, expect(rows))
-	bad := 0
-	for k := range items {
-		m0 := before[k]
-		got, _ := srv.Lookup(k.user, k.conv)
-		if got.Standard != m0.Standard || got.Custom != m0.Custom {
-			if bad++; bad <= 5 {
-				t.Errorf("after the rollback, %s %v: %016x %q, want %016x %q as before the import", k.user, k.conv, got.Standard, got.Custom, m0.Standard, m0.Custom)
-			}
-		}
-	}
-	for k, m0 := range before {
-		if items[k] == nil {
-			if got, _ := srv.Lookup(k.user, k.conv); got != m0 {
-				t.Errorf("%s %v is not in the file and changed: %+v, was %+v", k.user, k.conv, got, m0)
-			}
-		}
-	}
-	if bad > 0 {
-		t.Fatalf("%d conversations not restored", bad)
-	}
-}
-
-// changedConversations lists the conversations an import of rows over
-// before really changes: those the backup must hold a row for.
-func changedConversations(rows []testRow, before map[convKey]fakeim.Mark) map[convKey]bool {
-	e := expect(rows)
-	out := map[convKey]bool{}
-	for k, it := range mergeRows(rows, e) {
-		m0, found := before[k]
-		after := (m0.Standard &^ it.clear) | it.set
-		f := e.state[k.user][k.conv]
-		if !found || after != m0.Standard || f.CustomSet && f.Custom != m0.Custom {
-			out[k] = true
-		}
-	}
-	return out
-}
-
-// backupHeader is a backup's header.
-const backupHeader = "\ufefffrom_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type"
-
-// serveChecked serves srv on loopback, calling check with the user and
-// conversations of every mark_contact request before the emulator takes
-// it.
-func serveChecked(t *testing.T, srv *fakeim.Server, check func(from string, convs []fakeim.Conversation)) string {
-	t.Helper()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/mark_contact") {
-			body, _ := io.ReadAll(r.Body)
-			var req fakeim.MarkContactRequest
-			if json.Unmarshal(body, &req) == nil {
-				var convs []fakeim.Conversation
-				for _, it := range req.MarkItem {
-					c := fakeim.Conversation{Type: it.ContactItem.Type, Peer: it.ContactItem.ToAccount}
-					if c.Type == fakeim.Group {
-						c.Peer = it.ContactItem.ToGroupID
-					}
-					convs = append(convs, c)
-				}
-				check(req.FromAccount, convs)
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-		}
-		srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
-	emulators = append(emulators, srv)
-	t.Cleanup(func() { emulators = slices.DeleteFunc(emulators, func(s *fakeim.Server) bool { return s == srv }) })
-	return hs.URL
-}
-
-// readSummary reads a --summary file.
-func readSummary(t *testing.T, path string) map[string]any {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // TestBackupAndRollback imports over a non-empty state with --backup,
 // then imports the backup: every touched bit and custom mark is back,
@@ -251,7 +89,7 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 	changed := changedConversations(rows, before)
 	var mu sync.Mutex
 	var written, synced, proven int64
-	testBackupFS = &durabletest.Recorder{Hook: func(op durabletest.Op) {
+	rec := &durabletest.Recorder{Hook: func(op durabletest.Op) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch base := filepath.Base(op.Path); {
@@ -264,7 +102,6 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 			proven = synced
 		}
 	}}
-	defer func() { testBackupFS = nil }()
 	type arrival struct {
 		from   string
 		convs  []fakeim.Conversation
@@ -277,7 +114,7 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 		mu.Unlock()
 	})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}, connArgs(url)...)...)
+	code, _, stderr := runCLIHooked(t, context.Background(), hooks{backupFS: rec}, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}, connArgs(url)...)...)
 	if code != exitSomeNotOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -318,20 +155,6 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 	if checked == 0 || early != 0 {
 		t.Fatalf("%d of %d conversations reached the server before their backup row was proven durable", early, checked)
 	}
-}
-
-// ghostInput writes a file of three rows, the second of a user the
-// emulator does not know (so that reading its marks fails with 50001),
-// and starts that emulator, alice's conversation with bob holding before.
-func ghostInput(t *testing.T, before fakeim.Mark) (dir, in string, srv *fakeim.Server, url string) {
-	t.Helper()
-	dir = t.TempDir()
-	in = filepath.Join(dir, "in.csv")
-	os.WriteFile(in, []byte("from_account,to_account,set_mark,custom_mark\nalice,bob,1,x\nghost,bob,2,\nalice,carol,3,\n"), 0o644)
-	srv, url = startEmulator(t, fakeim.Config{Users: []string{"alice", "bob", "carol"}})
-	srv.SetMark("alice", fakeim.Conversation{Type: fakeim.C2C, Peer: "bob"}, before)
-	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	return dir, in, srv, url
 }
 
 // TestBackupReadFailureSendsNothing: a user whose marks cannot be read is

@@ -13,8 +13,6 @@ import (
 	"markimport/sink"
 )
 
-// clientConfig builds the connection settings of a real run from flags and
-// the environment.
 // applyPacing sets the flags of pacing, retries and timeouts, which run and
 // verify share, on cfg; the concurrency, when not given, is the default
 // for the rate.
@@ -31,6 +29,8 @@ func (f *importFlags) applyPacing(cfg *sink.Config, ctr *mark.Counters, log *slo
 	cfg.Log = log
 }
 
+// clientConfig builds the connection settings of a real run from flags and
+// the environment.
 func (f *importFlags) clientConfig() (sink.Config, error) {
 	var cfg sink.Config
 	if f.sdkappid == "" {

@@ -142,10 +142,37 @@ func (f *fakeRun) Close() {
 
 // cmdFakeServer runs the emulator until interrupted.
 func cmdFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, listen, code, ok := parseFakeServer(args, stderr)
+	if !ok {
+		return code
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil || !sink.IsLoopback(host) {
+		fmt.Fprintf(stderr, "markimport fake-server: --listen %q: the emulator listens on loopback addresses only\n", listen)
+		return exitUsage
+	}
+	srv := fakeim.New(cfg)
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "fake-server listening on http://%s\n", ln.Addr())
+	if err := serveFake(ctx, srv, ln); err != nil {
+		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "fake-server stopped: %d users, %d conversations; %s\n", srv.Users(), srv.TotalConversations(), srv.Stats().String())
+	return exitOK
+}
+
+// parseFakeServer parses fake-server's flags into the emulator's
+// configuration and the address to listen on. When it returns false the
+// command is over, with the exit code given.
+func parseFakeServer(args []string, stderr io.Writer) (cfg fakeim.Config, listen string, code int, ok bool) {
 	fs := flag.NewFlagSet("fake-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg fakeim.Config
-	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (loopback)")
+	fs.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (loopback)")
 	fs.Uint64Var(&cfg.SDKAppID, "sdkappid", 0, "the app's SDKAppID; others are refused (0: any)")
 	admins := fs.String("admin", "", "comma-separated admin identifiers; others get 50003 (empty: any)")
 	keyFile := fs.String("secret-key-file", "", "verify usersigs with the secret key in this file (or env MARKIMPORT_SECRET_KEY)")
@@ -164,9 +191,9 @@ func cmdFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	quiet := fs.Bool("quiet", false, "do not log faults and errors")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+			return cfg, "", exitOK, false
 		}
-		return exitUsage
+		return cfg, "", exitUsage, false
 	}
 	if *admins != "" {
 		cfg.Admins = strings.Split(*admins, ",")
@@ -174,38 +201,43 @@ func cmdFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	key, err := secretFrom(*keyFile, "MARKIMPORT_SECRET_KEY", "--secret-key-file")
 	if err != nil {
 		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
-		return exitUsage
+		return cfg, "", exitUsage, false
 	}
 	cfg.SecretKey = key
-	if *users != "" {
-		b, err := os.ReadFile(*users)
-		if err != nil {
-			fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
-			return exitUsage
-		}
-		for _, u := range strings.Split(string(b), "\n") {
-			if u = strings.TrimSpace(u); u != "" {
-				cfg.Users = append(cfg.Users, u)
-			}
-		}
+	if cfg.Users, err = readUsers(*users); err != nil {
+		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
+		return cfg, "", exitUsage, false
 	}
 	if !*quiet {
 		cfg.Logf = func(format string, a ...any) { fmt.Fprintf(stderr, "fake-server: "+format+"\n", a...) }
 	}
-	host, _, err := net.SplitHostPort(*listen)
-	if err != nil || !sink.IsLoopback(host) {
-		fmt.Fprintf(stderr, "markimport fake-server: --listen %q: the emulator listens on loopback addresses only\n", *listen)
-		return exitUsage
+	return cfg, listen, exitOK, true
+}
+
+// readUsers reads --users-file: one account a line, blank lines skipped
+// (nil without the flag).
+func readUsers(path string) ([]string, error) {
+	if path == "" {
+		return nil, nil
 	}
-	srv := fakeim.New(cfg)
-	ln, err := net.Listen("tcp", *listen)
+	b, err := os.ReadFile(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
-		return exitUsage
+		return nil, err
 	}
+	var users []string
+	for _, u := range strings.Split(string(b), "\n") {
+		if u = strings.TrimSpace(u); u != "" {
+			users = append(users, u)
+		}
+	}
+	return users, nil
+}
+
+// serveFake serves srv on ln until ctx ends (Ctrl-C), then shuts the
+// server down, giving the requests in progress 5 seconds.
+func serveFake(ctx context.Context, srv *fakeim.Server, ln net.Listener) error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "fake-server listening on http://%s\n", ln.Addr())
-	// One goroutine serves; the other shuts it down when ctx ends (Ctrl-C).
+	// One goroutine serves; the other shuts it down when ctx ends.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := hs.Serve(srv.Listener(ln)); !errors.Is(err, http.ErrServerClosed) {
@@ -220,10 +252,5 @@ func cmdFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 		hs.Shutdown(sctx)
 		return nil
 	})
-	if err := g.Wait(); err != nil {
-		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
-		return exitUsage
-	}
-	fmt.Fprintf(stdout, "fake-server stopped: %d users, %d conversations; %s\n", srv.Users(), srv.TotalConversations(), srv.Stats().String())
-	return exitOK
+	return g.Wait()
 }

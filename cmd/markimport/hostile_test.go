@@ -17,40 +17,6 @@ import (
 	"markimport/sink/fakeim"
 )
 
-// snapshot reads every regular file under dir, to prove later that a
-// command changed none of them.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		if info, err := os.Lstat(p); err == nil && info.Mode().IsRegular() {
-			b, _ := os.ReadFile(p)
-			out[e.Name()] = string(b)
-		}
-	}
-	return out
-}
-
-func sameFiles(t *testing.T, dir string, before map[string]string) {
-	t.Helper()
-	after := snapshot(t, dir)
-	for name, b := range before {
-		if after[name] != b {
-			t.Errorf("%s changed", name)
-		}
-	}
-	for name := range after {
-		if _, ok := before[name]; !ok {
-			t.Errorf("%s appeared", name)
-		}
-	}
-}
-
 // TestOutputsNeverDestroyInputs: an output that is the input (by the same
 // name, through ./, a symlink or a hard link, or standard input read from
 // it), or another output, is refused with exit 2 naming both, and no file

@@ -192,7 +192,7 @@ func TestResumeRefusesRowsOfAnotherInput(t *testing.T) {
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
-	fp, err := report.FingerprintFile(in)
+	fp, err := report.DigestFile(in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 
 // Inputs as data lakes write them: folders of part files, Hive partitions,
 // globs, --input repeated. The oracle of each test is the same rows in one
-// file, in natural file order, as expect (e2e_test.go) applies them.
+// file, in natural file order, as expect (helpers_test.go) applies them.
 
 // lakeRow is a row of a multi-file input with the file and the row within
 // it it comes from.
@@ -98,11 +98,6 @@ func readLakeReport(t *testing.T, path string) map[fileRow]reportLine {
 		out[k] = reportLine{r[2], r[3], r[4], r[5], r[7], code, att}
 	}
 	return out
-}
-
-// runArgs are the flags of a run against url.
-func runArgs(url string, extra ...string) []string {
-	return append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}, extra...)
 }
 
 // TestDuckDBExportsImportLikeOneFile: DuckDB's Hive-partitioned exports

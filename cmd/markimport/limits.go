@@ -44,6 +44,25 @@ func parseSize(s string) (int64, error) {
 // the reader's buffers and the requests being planned and sent.
 func storeBudget(limit int64) int64 { return limit * 2 / 5 }
 
+// startProfiles starts --cpuprofile, when given; stop writes
+// --memprofile, when given, then ends the CPU profile.
+func (c *command) startProfiles() (stop func(), err error) {
+	stopCPU := func() {}
+	if c.cpuProfile != "" {
+		if stopCPU, err = startCPUProfile(c.cpuProfile); err != nil {
+			return nil, err
+		}
+	}
+	return func() {
+		if c.memProfile != "" {
+			writeHeapProfile(c.memProfile, c.stderr)
+		}
+		stopCPU()
+	}, nil
+}
+
+// startCPUProfile writes a CPU profile to path until the function it
+// returns is called.
 func startCPUProfile(path string) (func(), error) {
 	f, err := os.Create(path)
 	if err != nil {
@@ -56,6 +75,8 @@ func startCPUProfile(path string) (func(), error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
+// writeHeapProfile writes a heap profile to path; an error is printed,
+// not returned: a profile never changes how a run ends.
 func writeHeapProfile(path string, stderr io.Writer) {
 	f, err := os.Create(path)
 	if err != nil {

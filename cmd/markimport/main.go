@@ -1,5 +1,3 @@
-// Command markimport imports conversation marks into Tencent Cloud IM in
-// bulk through the mark_contact REST API. Run `markimport help` for usage.
 package main
 
 import (
@@ -11,6 +9,8 @@ import (
 	"syscall"
 )
 
+// main is the process: it turns signals into the cancellation of the
+// root context, runs the command line and exits with its code.
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -18,112 +16,6 @@ import (
 	"markimport/sink"
 	"markimport/sink/fakeim"
 )
-
-// buildBinary is the real command as shipped (go build), built once for
-// the tests of the package.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	return buildWithTags(t, "")
-}
-
-// buildWithTestHooks is the command with the hooks only tests have
-// (testhooks.go): MARKIMPORT_TEST_STATE_KILL_AFTER.
-func buildWithTestHooks(t *testing.T) string {
-	t.Helper()
-	return buildWithTags(t, "markimport_testhooks")
-}
-
-// builds are the binaries built so far, by build tags, in one folder
-// removed when the tests end (TestMain): linking the command takes
-// seconds, a dozen tests run it.
-var builds struct {
-	sync.Mutex
-	dir  string
-	bins map[string]string
-}
-
-func buildWithTags(t *testing.T, tags string) string {
-	t.Helper()
-	builds.Lock()
-	defer builds.Unlock()
-	if bin, ok := builds.bins[tags]; ok {
-		return bin
-	}
-	if builds.dir == "" {
-		dir, err := os.MkdirTemp("", "markimport-test-bin-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Any user may run it (startRunAs).
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		builds.dir, builds.bins = dir, map[string]string{}
-	}
-	bin := filepath.Join(builds.dir, "markimport"+strconv.Itoa(len(builds.bins)))
-	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	builds.bins[tags] = bin
-	return bin
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if builds.dir != "" {
-		os.RemoveAll(builds.dir)
-	}
-	os.Exit(code)
-}
-
-// waitRequests waits until the emulator has taken at least n mark_contact
-// requests, so that a kill or a signal comes in the middle of a run
-// however fast the machine is.
-func waitRequests(t *testing.T, srv *fakeim.Server, n int64) int64 {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got := srv.Stats().APIs[fakeim.MarkContact].Requests
-		if got >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the emulator took %d requests in 30 s, want %d", got, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// startRun starts `markimport run` as a child process against url.
-func startRun(t *testing.T, bin, url string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
-	t.Helper()
-	return startRunEnv(t, bin, url, nil, extra...)
-}
-
-// startRunEnv is startRun with more environment variables.
-func startRunEnv(t *testing.T, bin, url string, env []string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
-	t.Helper()
-	args := append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(append(os.Environ(), "MARKIMPORT_SECRET_KEY="+testKey), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, &out
-}
-
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	return -1
-}
 
 // TestKillAndResume kills the real binary with SIGKILL twice in the middle of
 // a run, resumes each time, and checks that the final state is exact, every
@@ -253,15 +145,7 @@ func TestInterruptAndResume(t *testing.T) {
 	srv, url := startEmulator(t, fakeim.Config{Latency: 50 * time.Millisecond})
 	report := filepath.Join(dir, "report.csv")
 
-	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
-	waitRequests(t, srv, 100)
-	cmd.Process.Signal(syscall.SIGINT)
-	if code := exitCode(cmd.Wait()); code != exitInterrupted {
-		t.Fatalf("exit %d, want 130\n%s", code, out)
-	}
-	if !strings.Contains(out.String(), "--resume") {
-		t.Errorf("no resume hint:\n%s", out)
-	}
+	stopBySignal(t, bin, srv, url, 100, syscall.SIGINT, "--input", in, "--report", report)
 	// The run stopped planning at once: the report holds the rows planned
 	// by then, those sent ok and the rest unsent; the rows never planned
 	// have no line yet (--resume plans the whole file again).
@@ -282,7 +166,7 @@ func TestInterruptAndResume(t *testing.T) {
 	if ok == 0 || unsent == 0 && len(rep) == len(rows) {
 		t.Fatalf("%d ok, %d unsent, %d of %d rows reported: the interrupt did not stop the run midway", ok, unsent, len(rep), len(rows))
 	}
-	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+	cmd, out := startRun(t, bin, url, "--input", in, "--report", report, "--resume")
 	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
 		t.Fatalf("resume: exit %d\n%s", code, out)
 	}
@@ -316,7 +200,9 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
 	waitRequests(t, srv, 50) // answered only 3 s later: in flight
 	cmd.Process.Signal(syscall.SIGINT)
-	time.Sleep(200 * time.Millisecond)
+	// The second signal comes once the first was taken: two sent at once
+	// may reach the process as one.
+	waitOutput(t, out, "finishing requests in flight")
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	code := exitCode(cmd.Wait())

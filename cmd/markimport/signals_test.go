@@ -26,15 +26,7 @@ func TestHangupStopsLikeInterrupt(t *testing.T) {
 	dir, in, rows := newInput(t, 91, 4000)
 	srv, url := startEmulator(t, fakeim.Config{Latency: 50 * time.Millisecond})
 	report := filepath.Join(dir, "report.csv")
-	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
-	waitRequests(t, srv, 50)
-	cmd.Process.Signal(syscall.SIGHUP)
-	if code := exitCode(cmd.Wait()); code != exitInterrupted {
-		t.Fatalf("exit %d, want 130\n%s", code, out)
-	}
-	if !strings.Contains(out.String(), "--resume") {
-		t.Errorf("no resume hint:\n%s", out)
-	}
+	stopBySignal(t, bin, srv, url, 50, syscall.SIGHUP, "--input", in, "--report", report)
 	ok := 0
 	for _, l := range readReport(t, report) {
 		if l.status == "ok" {
@@ -44,7 +36,7 @@ func TestHangupStopsLikeInterrupt(t *testing.T) {
 	if ok == 0 {
 		t.Fatal("the report of the stopped run holds no ok row")
 	}
-	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
+	cmd, out := startRun(t, bin, url, "--input", in, "--report", report, "--resume")
 	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
 		t.Fatalf("resume: exit %d\n%s", code, out)
 	}

@@ -206,13 +206,7 @@ func TestStateRefusals(t *testing.T) {
 	stateDir := filepath.Join(dir, "state")
 	srv, url := startEmulator(t, fakeim.Config{})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	n := 0
-	run := func(extra ...string) (int, string) {
-		n++
-		rep := filepath.Join(dir, fmt.Sprintf("r%d.csv", n))
-		code, _, stderr := runCLI(t, runArgs(url, append([]string{"--input", in, "--report", rep}, extra...)...)...)
-		return code, stderr
-	}
+	run := runNumbered(t, dir, url, "--input", in)
 	if code, stderr := run("--state", stateDir); code != exitSomeNotOK {
 		t.Fatalf("first night: exit %d: %s", code, stderr)
 	}
@@ -581,13 +575,7 @@ func TestStateUnaccountedFolderRefused(t *testing.T) {
 	stateDir := filepath.Join(dir, "state")
 	srv, url := startEmulator(t, fakeim.Config{})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	n := 0
-	run := func(extra ...string) (int, string) {
-		n++
-		rep := filepath.Join(dir, fmt.Sprintf("r%d.csv", n))
-		code, _, stderr := runCLI(t, runArgs(url, append([]string{"--input", in, "--report", rep, "--state", stateDir}, extra...)...)...)
-		return code, stderr
-	}
+	run := runNumbered(t, dir, url, "--input", in, "--state", stateDir)
 	if code, stderr := run(); code != exitSomeNotOK {
 		t.Fatalf("night 1: exit %d: %s", code, stderr)
 	}
@@ -696,13 +684,7 @@ func TestStateFullSetsAside(t *testing.T) {
 	srv, url := startEmulator(t, fakeim.Config{})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	accepted := func() int64 { return srv.Stats().APIs[fakeim.MarkContact].Accepted }
-	n := 0
-	run := func(extra ...string) (int, string) {
-		n++
-		rep := filepath.Join(dir, fmt.Sprintf("r%d.csv", n))
-		code, _, stderr := runCLI(t, runArgs(url, append([]string{"--input", in, "--report", rep, "--state", stateDir}, extra...)...)...)
-		return code, stderr
-	}
+	run := runNumbered(t, dir, url, "--input", in, "--state", stateDir)
 	if code, stderr := run(); code != exitSomeNotOK {
 		t.Fatalf("night 1: exit %d: %s", code, stderr)
 	}

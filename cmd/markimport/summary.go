@@ -93,6 +93,19 @@ func (c *command) writeSummary(body any, code int) error {
 	return writeJSONFile(c.summary, head, body, tail)
 }
 
+// saveSummary writes --summary, when given, and returns the exit code:
+// code, or at least 1 when the summary could not be written.
+func (c *command) saveSummary(body any, code int) int {
+	if c.summary == "" {
+		return code
+	}
+	if err := c.writeSummary(body, code); err != nil {
+		fmt.Fprintf(c.stderr, "markimport %s: write summary: %v\n", c.name, err)
+		return max(code, exitSomeNotOK)
+	}
+	return code
+}
+
 // peakRSS is the most memory the process has held (VmHWM of Linux's
 // /proc/self/status), or 0 where that is not known. Unlike getrusage's
 // maxrss it does not count what the parent held before this program was

@@ -20,8 +20,8 @@ import (
 // --report FILE [--summary FILE] with the connection and reader flags of run.
 // It exits 0 when every checked row matches, 1 when some do not, 2 on a
 // usage or input error, 3 on a fatal API error and 130 when interrupted.
-func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c, code, ok := parseCommand("verify", false, args, stdout, stderr)
+func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer, h hooks) int {
+	c, code, ok := parseCommand("verify", false, args, stdout, stderr, h)
 	if !ok {
 		return code
 	}
@@ -45,40 +45,84 @@ type verifyRun struct {
 }
 
 // check validates the flags together, before anything is opened or
-// written.
+// written. The checks run in this order, and the first that fails is the
+// message the user sees.
 func (v *verifyRun) check() error {
-	f := v.importFlags
-	if err := f.checkPacing(false, v.log); err != nil {
-		return err
-	}
+	return firstRefusal(
+		v.checkPacing,
+		v.checkRequired,
+		v.checkFake,
+		v.checkForeignFlags,
+		v.checkRunReport,
+		v.checkOutputs,
+		v.checkBackupInputs,
+		v.parseOptions,
+	)
+}
+
+// checkPacing checks the flags of pacing, retries and timeouts.
+func (v *verifyRun) checkPacing() error {
+	return v.importFlags.checkPacing(false, v.log)
+}
+
+// checkRequired checks that --input and --report are given.
+func (v *verifyRun) checkRequired() error {
 	switch {
-	case f.input == "":
+	case v.input == "":
 		return errors.New("--input is required")
-	case f.report == "":
+	case v.report == "":
 		return errors.New("--report is required")
-	case f.fake && f.fakeState == "":
+	}
+	return nil
+}
+
+// checkFake checks that --fake has the marks of a rehearsal to read back.
+func (v *verifyRun) checkFake() error {
+	switch {
+	case v.fake && v.fakeState == "":
 		return errors.New("--fake: the built-in emulator starts empty, so there is nothing to read back; " +
 			"give the --fake-state file of the rehearsal to verify, or run `markimport fake-server` and point run and verify at it with --endpoint")
-	case f.fakeState != "" && !f.fake:
+	case v.fakeState != "" && !v.fake:
 		return errors.New("--fake-state keeps the built-in emulator's marks between rehearsals: it needs --fake")
-	case f.rejects != "" || f.maxInvalid != "":
+	}
+	return nil
+}
+
+// checkForeignFlags refuses the flags of validate and run that mean
+// nothing to verify.
+func (v *verifyRun) checkForeignFlags() error {
+	switch {
+	case v.rejects != "" || v.maxInvalid != "":
 		return errors.New("--rejects and --max-invalid belong to validate and run; verify reports every row in --report")
-	case f.resume:
+	case v.resume:
 		return errors.New("--resume: verify reads every row again; there is nothing to resume")
-	case f.mode != "upsert":
+	case v.mode != "upsert":
 		return errors.New("--mode belongs to run: to verify an insert-only run, give its report with --run-report (rows it reported exists are not checked)")
-	case f.backup != "":
+	case v.backup != "":
 		return errors.New("--backup belongs to run: verify changes nothing, so there is nothing to back up (to check a rollback, verify --input BACKUP)")
-	case f.stateDir != "" || f.full:
+	case v.stateDir != "" || v.full:
 		return errors.New("--state and --full belong to validate and run; verify reads every row back, unchanged ones too")
 	}
-	if f.runReport != "" {
-		if _, err := os.Stat(f.runReport); err != nil {
-			return fmt.Errorf("--run-report: %v", err)
-		}
+	return nil
+}
+
+// checkRunReport checks that --run-report, when given, can be read.
+func (v *verifyRun) checkRunReport() error {
+	if v.runReport == "" {
+		return nil
 	}
-	outs := []named{{"--report", f.report}, {"--report", f.report + ".tmp"}, {"--report", f.report + ".lock"}}
-	for _, o := range []named{{"--summary", f.summary}, {"--cpuprofile", f.cpuProfile}, {"--memprofile", f.memProfile}} {
+	if _, err := os.Stat(v.runReport); err != nil {
+		return fmt.Errorf("--run-report: %v", err)
+	}
+	return nil
+}
+
+// checkOutputs resolves the input and checks that no output is an input
+// or another output: what verify reads beside the input (the run's
+// report above all) is never one of its outputs.
+func (v *verifyRun) checkOutputs() error {
+	outs := []named{{"--report", v.report}, {"--report", v.report + ".tmp"}, {"--report", v.report + ".lock"}}
+	for _, o := range []named{{"--summary", v.summary}, {"--cpuprofile", v.cpuProfile}, {"--memprofile", v.memProfile}} {
 		if o.path != "" {
 			out := []named{o, {o.flag, o.path + ".lock"}}
 			if o.flag == "--summary" {
@@ -90,25 +134,22 @@ func (v *verifyRun) check() error {
 	if err := v.resolveInput(); err != nil {
 		return err
 	}
-	// What verify reads beside the input is never one of its outputs:
-	// the run's report above all.
 	ins := v.inputFiles()
-	for _, o := range []named{{"--run-report", f.runReport}, {"--fake-state", f.fakeState}} {
+	for _, o := range []named{{"--run-report", v.runReport}, {"--fake-state", v.fakeState}} {
 		if o.path != "" {
 			ins = append(ins, o)
 		}
 	}
-	if err := checkOutputs(ins, outs, v.in.Roots); err != nil {
-		return err
-	}
-	if err := v.checkBackupInputs(); err != nil {
-		return err
-	}
+	return checkOutputs(ins, outs, v.in.Roots)
+}
+
+// parseOptions parses the flags of the readers and --memory-limit.
+func (v *verifyRun) parseOptions() error {
 	var err error
-	if v.ropts, err = f.readerOptions(); err != nil {
+	if v.ropts, err = v.readerOptions(); err != nil {
 		return err
 	}
-	if v.memLimit, err = parseSize(f.memoryLimit); err != nil {
+	if v.memLimit, err = parseSize(v.memoryLimit); err != nil {
 		return fmt.Errorf("--memory-limit: %v", err)
 	}
 	return nil
@@ -126,22 +167,14 @@ func (v *verifyRun) run(ctx context.Context) int {
 		defer fake.Close()
 	}
 	v.applyPacing(&cfg, ctr, v.log)
-	cfg.OnDeparture = traceOf(ctx).Departure
+	cfg.OnDeparture = v.hooks.departure
 	reads, err := sink.NewReadClient(cfg)
 	if err != nil {
 		return v.fail("%v", err)
 	}
-	var exists mark.Rows
-	if v.runReport != "" {
-		fp, err := report.FingerprintInput(v.in)
-		if err != nil {
-			return v.fail("%v", err)
-		}
-		rows, err := report.RowsWithStatus(v.runReport, v.in, fp, report.StatusExists)
-		if err != nil {
-			return v.fail("%v", err)
-		}
-		exists = rows
+	exists, err := v.reportedExists()
+	if err != nil {
+		return v.fail("%v", err)
 	}
 	rep, err := report.CreateCSVVerify(v.report, v.in)
 	if err != nil {
@@ -164,6 +197,26 @@ func (v *verifyRun) run(ctx context.Context) int {
 		Sorted:       v.sorted,
 	})
 	progress.Stop()
+	return v.finish(ctx, rep, &sum, verr)
+}
+
+// reportedExists are the rows --run-report reported exists (left alone
+// by --mode insert), which verify does not check; nil without it.
+func (v *verifyRun) reportedExists() (mark.Rows, error) {
+	if v.runReport == "" {
+		return nil, nil
+	}
+	fp, err := report.DigestInput(v.in)
+	if err != nil {
+		return nil, err
+	}
+	return report.RowsWithStatus(v.runReport, v.in, fp, report.StatusExists)
+}
+
+// finish ends a verify once the pipeline has returned: the report is
+// closed (removed after an input error), the exit code decided, the
+// summary printed and written.
+func (v *verifyRun) finish(ctx context.Context, rep *report.CSVVerify, sum *pipeline.VerifySummary, verr error) int {
 	var inErr *readers.InputError
 	if errors.As(verr, &inErr) {
 		rep.Abort()
@@ -173,15 +226,9 @@ func (v *verifyRun) run(ctx context.Context) int {
 	if err := rep.Close(); err != nil && verr == nil {
 		verr = fmt.Errorf("verify report %s: %w", v.report, err)
 	}
-	code := v.exitCode(ctx, &sum, verr)
-	printVerifySummary(v.stdout, &sum)
-	if v.summary != "" {
-		if err := v.writeSummary(&sum, code); err != nil {
-			fmt.Fprintf(v.stderr, "markimport %s: write summary: %v\n", v.name, err)
-			code = max(code, exitSomeNotOK)
-		}
-	}
-	return code
+	code := v.exitCode(ctx, sum, verr)
+	printVerifySummary(v.stdout, sum)
+	return v.saveSummary(sum, code)
 }
 
 // exitCode decides the exit code and says why the verify stopped, if it

@@ -15,76 +15,6 @@ import (
 	"markimport/sink/fakeim"
 )
 
-// verifyCLI runs `markimport verify args...` in-process.
-func verifyCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
-	t.Helper()
-	return runCLIContext(t, ctx, append([]string{"verify"}, args...)...)
-}
-
-// connArgs are the connection flags of the test emulator.
-func connArgs(url string) []string {
-	return []string{"--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}
-}
-
-// verifyLine is one parsed verify report line.
-type verifyLine struct {
-	from, typ, peer, status, expected, actual, message string
-}
-
-func readVerifyReport(t *testing.T, path string) map[int64]verifyLine {
-	t.Helper()
-	out := map[int64]verifyLine{}
-	for row, r := range readRows(t, path, "row,from_account,type,peer,status,expected,actual,message") {
-		out[row] = verifyLine{r[1], r[2], r[3], r[4], r[5], r[6], r[7]}
-	}
-	return out
-}
-
-// convKey names one conversation of one user.
-type convKey struct {
-	user string
-	conv fakeim.Conversation
-}
-
-// merged is the test's own account of one planned item: the bits its rows
-// set and clear, last one winning, and the rows merged into it.
-type merged struct {
-	set, clear uint64
-	rows       []int64
-}
-
-// mergeRows merges the rows the import sent (status ok) per conversation.
-func mergeRows(rows []testRow, e expectation) map[convKey]*merged {
-	out := map[convKey]*merged{}
-	for i, r := range rows {
-		row := int64(i + 1)
-		if e.status[row] != "ok" {
-			continue
-		}
-		f := r.fields
-		k := convKey{strings.TrimSpace(f[0]), fakeim.Conversation{Type: fakeim.C2C, Peer: strings.TrimSpace(f[2])}}
-		if strings.TrimSpace(f[3]) != "" {
-			k.conv = fakeim.Conversation{Type: fakeim.Group, Peer: strings.TrimSpace(f[3])}
-		}
-		m := out[k]
-		if m == nil {
-			m = &merged{}
-			out[k] = m
-		}
-		var set, clear uint64
-		for _, b := range bitsOf(f[4]) {
-			set |= 1 << b
-		}
-		for _, b := range bitsOf(f[5]) {
-			clear |= 1 << b
-		}
-		m.set = (m.set &^ clear) | set
-		m.clear = (m.clear &^ set) | clear
-		m.rows = append(m.rows, row)
-	}
-	return out
-}
-
 // expectedText is the report's expected column for an item.
 func expectedText(m *merged, final fakeim.Mark) string {
 	var parts []string
@@ -107,16 +37,6 @@ func expectedText(m *merged, final fakeim.Mark) string {
 		parts = append(parts, "custom="+strconv.Quote(final.Custom))
 	}
 	return strings.Join(parts, " ")
-}
-
-// searchLowerBound is the fewest search requests that read every
-// conversation of state: ceil(n/300) per user.
-func searchLowerBound(state map[string]map[fakeim.Conversation]fakeim.Mark) int {
-	n := 0
-	for _, convs := range state {
-		n += (len(convs) + 299) / 300
-	}
-	return n
 }
 
 // TestVerifyAfterImport imports a file, verifies it (every row sent

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"markimport/pipeline/durable/durabletest"
@@ -45,7 +44,7 @@ func TestRestore(t *testing.T) {
 			if ok {
 				var b strings.Builder
 				w := newWriter(Files{}, nil, nil, nil, newTally())
-				w.cw.Write(row.Record())
+				w.cw.Write(row.fields())
 				w.cw.Flush()
 				b.Write(w.pending.Bytes())
 				got = strings.TrimSuffix(b.String(), "\n")
@@ -54,63 +53,6 @@ func TestRestore(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
-	}
-}
-
-// hostile are custom marks a backup must give back byte for byte.
-var hostile = []string{"", " spaced ", "a,b", "q\"uote", "line\nbreak", "lone\rcr", "字", "=1+2", "\ttab"}
-
-// writeRows writes n rows from several goroutines at once.
-func writeRows(t *testing.T, w *Writer, users, per int) {
-	t.Helper()
-	var wg sync.WaitGroup
-	for u := range users {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var rows []Row
-			for k := range per {
-				rows = append(rows, Row{From: "user" + strconv.Itoa(u), Conv: mark.Conversation{Type: mark.C2C, Peer: "p" + strconv.Itoa(k)},
-					Set: 1 << k, Custom: hostile[(u+k)%len(hostile)], Opt: mark.OptBoth})
-			}
-			if err := w.Write(rows); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// readBack reads a backup as markimport reads an input.
-func readBack(t *testing.T, path, format string) map[string]Row {
-	t.Helper()
-	out := map[string]Row{}
-	err := eachRow(path, format, func(r *Row) error {
-		k := r.From + "/" + r.Conv.TypeName() + "/" + r.Conv.Peer
-		if _, dup := out[k]; dup {
-			t.Errorf("%s: %s twice", path, k)
-		}
-		out[k] = *r
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func checkRows(t *testing.T, got map[string]Row, users, per int) {
-	t.Helper()
-	if len(got) != users*per {
-		t.Fatalf("%d rows, want %d", len(got), users*per)
-	}
-	for u := range users {
-		for k := range per {
-			r := got["user"+strconv.Itoa(u)+"/c2c/p"+strconv.Itoa(k)]
-			if want := hostile[(u+k)%len(hostile)]; r.Custom != want || r.Set != 1<<k || r.Opt != mark.OptBoth {
-				t.Fatalf("user%d p%d: %+v, want set %d custom %q", u, k, r, k, want)
-			}
-		}
 	}
 }
 
@@ -303,7 +245,7 @@ func TestEmptyBackupIsReplaced(t *testing.T) {
 		// An empty journal left by a kill is replaced too; one with a row
 		// is not.
 		os.Remove(files.Final)
-		os.WriteFile(files.Journal, []byte(strings.Join(Header, ",")+"\n"), 0o644)
+		os.WriteFile(files.Journal, []byte(strings.Join(header, ",")+"\n"), 0o644)
 		if w, err = Create(files); err != nil {
 			t.Fatalf("%s: an empty journal is not replaced: %v", name, err)
 		}
@@ -312,5 +254,27 @@ func TestEmptyBackupIsReplaced(t *testing.T) {
 		if _, err := Create(files); err == nil {
 			t.Fatalf("%s: a journal with a row was replaced", name)
 		}
+	}
+}
+
+// TestHasKeysByType: a resumed backup knows the conversations it holds by
+// user, type and peer: a group x is not the c2c x it holds.
+func TestHasKeysByType(t *testing.T) {
+	files := FilesOf(filepath.Join(t.TempDir(), "b.csv"))
+	w, err := Create(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2c, group := mark.Conversation{Type: mark.C2C, Peer: "x"}, mark.Conversation{Type: mark.Group, Peer: "x"}
+	if err := w.Write([]Row{{From: "u", Conv: c2c, Set: 1, Opt: mark.OptStandard}}); err != nil {
+		t.Fatal(err)
+	}
+	w.Keep()
+	if w, err = Resume(files, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Keep()
+	if !w.Has("u", c2c) || w.Has("u", group) || w.Has("v", c2c) {
+		t.Errorf("Has: c2c x %v, group x %v, another user's c2c x %v; want true, false, false", w.Has("u", c2c), w.Has("u", group), w.Has("v", c2c))
 	}
 }

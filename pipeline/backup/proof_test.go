@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -14,24 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet/file"
 
-	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
 )
-
-// writeBatches writes users batches of per rows, one Write each.
-func writeBatches(t *testing.T, w *Writer, users, per int) {
-	t.Helper()
-	for u := range users {
-		var rows []Row
-		for k := range per {
-			rows = append(rows, Row{From: "user" + strconv.Itoa(u), Conv: mark.Conversation{Type: mark.C2C, Peer: "p" + strconv.Itoa(k)},
-				Set: 1 << k, Custom: hostile[(u+k)%len(hostile)], Opt: mark.OptBoth})
-		}
-		if err := w.Write(rows); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // damages are what may happen to a backup's CSV bytes between the run
 // and the rollback, each with what the refusal says.
@@ -194,13 +177,13 @@ func TestFinishedBackupProvesItself(t *testing.T) {
 	t.Run("not claimed", func(t *testing.T) {
 		dir := t.TempDir()
 		rejects := filepath.Join(dir, "rejects.csv")
-		os.WriteFile(rejects, []byte(bom+strings.Join(Header, ",")+",status,code,message\nu,c2c,p,,1,,,1,failed,51012,x\n"), 0o644)
+		os.WriteFile(rejects, []byte(bom+strings.Join(header, ",")+",status,code,message\nu,c2c,p,,1,,,1,failed,51012,x\n"), 0o644)
 		// An export with the backup's columns in its order, without the
 		// byte-order mark, or written by Excel (a mark, "\r\n").
 		export := filepath.Join(dir, "export.csv")
-		os.WriteFile(export, []byte(strings.Join(Header, ",")+"\nu,c2c,p,,1,,,1\n"), 0o644)
+		os.WriteFile(export, []byte(strings.Join(header, ",")+"\nu,c2c,p,,1,,,1\n"), 0o644)
 		excel := filepath.Join(dir, "excel.csv")
-		os.WriteFile(excel, []byte(bom+strings.Join(Header, ",")+"\r\nu,c2c,p,,1,,,1\r\n"), 0o644)
+		os.WriteFile(excel, []byte(bom+strings.Join(header, ",")+"\r\nu,c2c,p,,1,,,1\r\n"), 0o644)
 		plain := filepath.Join(dir, "plain.parquet")
 		rewriteParquet(t, plain, []byte(headerLine+"u,c2c,p,,1,,,1\n"), false)
 		for _, p := range []string{rejects, export, excel, plain} {
@@ -218,7 +201,7 @@ func rewriteParquet(t *testing.T, path string, csvForm []byte, keepMeta bool) {
 	t.Helper()
 	var md *arrow.Metadata
 	if keepMeta {
-		m := arrow.NewMetadata([]string{ParquetMetaKey}, []string{parquetMeta(t, path)})
+		m := arrow.NewMetadata([]string{parquetMetaKey}, []string{parquetMeta(t, path)})
 		md = &m
 	}
 	w, err := report.CreateParquet(nil, path, arrow.NewSchema(fields, md))
@@ -257,9 +240,9 @@ func parquetMeta(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	defer pf.Close()
-	v := pf.MetaData().KeyValueMetadata().FindValue(ParquetMetaKey)
+	v := pf.MetaData().KeyValueMetadata().FindValue(parquetMetaKey)
 	if v == nil {
-		t.Fatalf("%s holds no %s", path, ParquetMetaKey)
+		t.Fatalf("%s holds no %s", path, parquetMetaKey)
 	}
 	return *v
 }

@@ -60,7 +60,7 @@ func hasBackupShape(path string) (bool, error) {
 		return hasBackupColumns(f), nil
 	}
 	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
-	line := strings.Join(Header, ",")
+	line := strings.Join(header, ",")
 	return bytes.HasPrefix(head, []byte(line+"\n")) || bytes.HasPrefix(head, []byte(line+"\r\n")), nil
 }
 
@@ -79,10 +79,10 @@ func hasBackupColumns(f *os.File) (is bool) {
 	}
 	defer pf.Close()
 	sc := pf.MetaData().Schema
-	if sc.NumColumns() != len(Header) {
+	if sc.NumColumns() != len(header) {
 		return false
 	}
-	for i, h := range Header {
+	for i, h := range header {
 		if sc.Column(i).Name() != h {
 			return false
 		}

@@ -38,7 +38,7 @@ func TestRecognise(t *testing.T) {
 	writeRows(t, running, 2, 2)
 	defer running.Abandon()
 
-	line := strings.Join(Header, ",")
+	line := strings.Join(header, ",")
 	os.WriteFile(p("bom-crlf.csv"), []byte("\xef\xbb\xbf"+line+"\r\nu,c2c,p,,1,,,1\r\n"), 0o644)
 	os.WriteFile(p("report.csv"), []byte("row,from_account,type,peer,status,code,message,attempts\n1,u,c2c,p,ok,0,,1\n"), 0o644)
 	os.WriteFile(p("summary.json"), []byte("{\n  \"rows\": 1\n}\n"), 0o644)

@@ -6,8 +6,9 @@ import (
 	"markimport/pipeline/mark"
 )
 
-// Header is the backup's header: the input columns of SPEC §2.
-var Header = []string{"from_account", "type", "to_account", "to_group_id", "set_mark", "clear_mark", "custom_mark", "opt_type"}
+// header is the backup's header: the columns of a markimport input, the
+// conversation given by type and either to_account or to_group_id.
+var header = []string{"from_account", "type", "to_account", "to_group_id", "set_mark", "clear_mark", "custom_mark", "opt_type"}
 
 // Row is one restore row: an input row in the backup.
 type Row struct {
@@ -59,11 +60,11 @@ func Changes(it *mark.Item, prev mark.ServerMarks, found bool) bool {
 	return it.Opt&mark.OptCustom != 0 && it.Custom != prev.Custom
 }
 
-// Record renders the row in the columns of Header. opt_type is always
+// fields renders the row in the columns of header. opt_type is always
 // given, since a row writing back an empty custom mark alone says so only
 // through it.
-func (r *Row) Record() []string {
-	rec := make([]string, len(Header))
+func (r *Row) fields() []string {
+	rec := make([]string, len(header))
 	rec[0] = r.From
 	rec[1] = r.Conv.TypeName()
 	if r.Conv.Type == mark.Group {

@@ -4,35 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
 	"markimport/pipeline/durable"
 	"markimport/pipeline/durable/durabletest"
 )
-
-// kinds lists the kinds of ops, in order, as "kind base" strings.
-func kinds(ops []durabletest.Op) []string {
-	var out []string
-	for _, o := range ops {
-		s := string(o.Kind) + " " + filepath.Base(o.Path)
-		if o.To != "" {
-			s += " -> " + filepath.Base(o.To)
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-func read(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
 
 func TestCommitSyncsThenRenamesThenSyncsTheFolder(t *testing.T) {
 	dir := t.TempDir()
@@ -49,9 +25,7 @@ func TestCommitSyncsThenRenamesThenSyncsTheFolder(t *testing.T) {
 		"rename out.json.tmp -> out.json",
 		"syncdir " + filepath.Base(dir),
 	}
-	if got := kinds(rec.Ops()); !slices.Equal(got, want) {
-		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	checkCalls(t, rec, want)
 	if got := read(t, path); got != "new" {
 		t.Fatalf("file holds %q", got)
 	}
@@ -94,7 +68,7 @@ func TestAbortLeavesTheFinalNameAlone(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a, err := durable.Create(nil, path)
+	a, err := durable.Disk(nil).Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,9 +119,7 @@ func TestMoveAndRemoveSyncTheFolder(t *testing.T) {
 		"syncdir sub",
 		"remove r.csv", // gone: an error, and no folder sync
 	}
-	if got := kinds(rec.Ops()); !slices.Equal(got, want) {
-		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	checkCalls(t, rec, want)
 }
 
 func TestFailWritesToFillsUp(t *testing.T) {
@@ -173,5 +145,63 @@ func TestFailWritesToFillsUp(t *testing.T) {
 	// Other files are not affected.
 	if err := durable.WriteFile(rec, filepath.Join(dir, "summary.json"), []byte("{}")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBatchSyncsEachStep: a batch's folder entry is durable before its
+// files are written, each file is synced before it is closed, and Seal
+// syncs the folder once every file is written.
+func TestBatchSyncsEachStep(t *testing.T) {
+	dir := t.TempDir()
+	rec := &durabletest.Recorder{}
+	b, err := durable.NewBatch(rec, filepath.Join(dir, "gen-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b"} {
+		if err := b.WriteFile(n, []byte(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"mkdir gen-1",
+		"syncdir " + filepath.Base(dir),
+		"open a", "write a", "sync a", "close a",
+		"open b", "write b", "sync b", "close b",
+		"syncdir gen-1",
+	}
+	checkCalls(t, rec, want)
+	if got := read(t, filepath.Join(b.Dir(), "b")); got != "b" {
+		t.Fatalf("b holds %q", got)
+	}
+}
+
+// TestMoveIntoSyncsBothFolders: the entries moved are durable in the
+// folder they went to, and gone durably from the one they left.
+func TestMoveIntoSyncsBothFolders(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"x", "y"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &durabletest.Recorder{}
+	aside := filepath.Join(dir, "aside")
+	if err := durable.MoveInto(rec, dir, aside, []string{"x", "y"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"mkdir aside",
+		"rename x -> x",
+		"rename y -> y",
+		"syncdir aside",
+		"syncdir " + filepath.Base(dir),
+	}
+	checkCalls(t, rec, want)
+	if got := read(t, filepath.Join(aside, "y")); got != "y" {
+		t.Fatalf("aside/y holds %q", got)
 	}
 }

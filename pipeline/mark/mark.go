@@ -59,10 +59,10 @@ type Conversation struct {
 }
 
 // TypeName returns "c2c" or "group".
-func (c Conversation) TypeName() string { return TypeName(c.Type) }
+func (c Conversation) TypeName() string { return typeName(c.Type) }
 
-// TypeName returns "c2c" for 1, "group" for 2.
-func TypeName(t uint8) string {
+// typeName returns "c2c" for 1, "group" for 2, another type by its number.
+func typeName(t uint8) string {
 	switch t {
 	case C2C:
 		return "c2c"

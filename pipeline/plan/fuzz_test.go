@@ -17,11 +17,11 @@ func FuzzParseBits(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		mask, err := ParseBits(s)
+		mask, err := parseBits(s)
 		if err != nil {
 			return
 		}
-		again, err := ParseBits("[" + strings.Trim(strings.Join(strings.Fields(strings.NewReplacer("[", " ", "]", " ", ",", " ", "|", " ").Replace(s)), ","), ",") + "]")
+		again, err := parseBits("[" + strings.Trim(strings.Join(strings.Fields(strings.NewReplacer("[", " ", "]", " ", ",", " ", "|", " ").Replace(s)), ","), ",") + "]")
 		if err != nil || again != mask {
 			t.Fatalf("%q = %b, but its canonical form gives %b, %v", s, mask, again, err)
 		}

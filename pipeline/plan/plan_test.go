@@ -9,10 +9,6 @@ import (
 	"testing"
 )
 
-func ch(row int64, from string, peer string, set, clr uint64, custom string, opt uint8) mark.Change {
-	return mark.Change{Row: row, From: from, Conv: mark.Conversation{Type: mark.C2C, Peer: peer}, Set: set, Clear: clr, Custom: custom, Opt: opt}
-}
-
 func TestPlanMerge(t *testing.T) {
 	tests := []struct {
 		name string

@@ -20,7 +20,8 @@ type Invalid struct {
 	Message string
 }
 
-// Validate checks one record against SPEC §2 and returns either the change it
+// Validate checks one record against the input rules (the columns a row
+// must or may have, and their forms) and returns either the change it
 // asks for or why it is invalid.
 func Validate(rec readers.Record) (mark.Change, *Invalid) {
 	f := &rec.Fields
@@ -82,10 +83,10 @@ func Validate(rec readers.Record) (mark.Change, *Invalid) {
 		return bad("to_group_id: %s %s", readers.Quote(c.Conv.Peer), why)
 	}
 	var err error
-	if c.Set, err = ParseBits(f[readers.SetMark]); err != nil {
+	if c.Set, err = parseBits(f[readers.SetMark]); err != nil {
 		return bad("set_mark: %v", err)
 	}
-	if c.Clear, err = ParseBits(f[readers.ClearMark]); err != nil {
+	if c.Clear, err = parseBits(f[readers.ClearMark]); err != nil {
 		return bad("clear_mark: %v", err)
 	}
 	if both := c.Set & c.Clear; both != 0 {
@@ -138,9 +139,9 @@ func Validate(rec readers.Record) (mark.Change, *Invalid) {
 	return c, nil
 }
 
-// ParseBits parses a list of mark bits in the accepted forms: "", "[]", "5",
+// parseBits parses a list of mark bits in the accepted forms: "", "[]", "5",
 // "[1, 2]", "1|2" (and "[1|2]", "1,2"). Every bit must be 0..63.
-func ParseBits(s string) (uint64, error) {
+func parseBits(s string) (uint64, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "[") {
 		if !strings.HasSuffix(t, "]") {

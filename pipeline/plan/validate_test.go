@@ -9,10 +9,6 @@ import (
 	"markimport/readers"
 )
 
-func rec(from, typ, to, grp, set, clr, custom, opt string) readers.Record {
-	return readers.Record{Row: 7, Fields: [readers.NumFields]string{from, typ, to, grp, set, clr, custom, opt}}
-}
-
 func TestValidateAccepts(t *testing.T) {
 	tests := []struct {
 		name string
@@ -112,9 +108,9 @@ func TestParseBits(t *testing.T) {
 		{"", 0}, {"[]", 0}, {" [ ] ", 0}, {"5", 32}, {"[1, 2]", 6}, {"1|2", 6}, {"[1|2]", 6}, {"1,2", 6}, {" 0 | 63 ", 1 | 1<<63},
 	}
 	for _, tt := range tests {
-		got, err := ParseBits(tt.in)
+		got, err := parseBits(tt.in)
 		if err != nil || got != tt.want {
-			t.Errorf("ParseBits(%q) = %b, %v; want %b", tt.in, got, err, tt.want)
+			t.Errorf("parseBits(%q) = %b, %v; want %b", tt.in, got, err, tt.want)
 		}
 	}
 }

@@ -100,7 +100,7 @@ func (s *httpService) Write(ctx context.Context, from string, it mark.Item) (int
 
 func (s *httpService) Read(ctx context.Context, from string, c mark.Conversation) (preflight.Marks, error) {
 	var r fakeim.SearchContactGroupResponse
-	err := s.call(ctx, fakeim.SearchContactGroup, fakeim.SearchContactGroupRequest{FromAccount: from, ContactItem: []fakeim.ContactItem{contact(c)}}, &r)
+	err := s.call(ctx, fakeim.SearchContactGroup, map[string]any{"From_Account": from, "ContactItem": []fakeim.ContactItem{contact(c)}}, &r)
 	if err != nil {
 		return preflight.Marks{}, err
 	}

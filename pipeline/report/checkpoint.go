@@ -1,9 +1,7 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -33,8 +31,8 @@ import (
 // castagnoli is the CRC-32C table (hardware-accelerated on amd64 and arm64).
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// CheckpointsOf is the checkpoints file of the journal at path.
-func CheckpointsOf(journal string) string { return journal + ".checkpoints" }
+// checkpointsOf is the checkpoints file of the journal at path.
+func checkpointsOf(journal string) string { return journal + ".checkpoints" }
 
 // checkpoint is what a journal held when it was made durable: its first
 // Size bytes, which hold Lines line ends and have the CRC-32C CRC.
@@ -95,7 +93,7 @@ type checkpoints struct {
 
 // createCheckpoints creates (truncating) the checkpoints file at path.
 func createCheckpoints(fsys durable.FS, path string) (*checkpoints, error) {
-	f, err := durable.Or(fsys).OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := durable.CreateJournal(fsys, path)
 	if err != nil {
 		return nil, &WriteError{Path: path, Err: err}
 	}
@@ -108,7 +106,7 @@ func (c *checkpoints) add(cp checkpoint) error {
 	if _, err := c.f.Write(cp.record()); err != nil {
 		return newWriteError(c.name, err)
 	}
-	if err := c.f.Sync(); err != nil {
+	if err := durable.Persist(c.f); err != nil {
 		return newWriteError(c.name, err)
 	}
 	return nil
@@ -133,136 +131,13 @@ func readCheckpoints(path string) (cps []checkpoint, note string, err error) {
 		}
 		cp, ok := parseRecord(b[off : off+recordLen])
 		if !ok {
-			return nil, "", &DamagedError{Path: path, Detail: fmt.Sprintf("its record %d (bytes %d to %d) fails its own check", off/recordLen+1, off+1, off+recordLen)}
+			return nil, "", &damagedError{Path: path, Detail: fmt.Sprintf("its record %d (bytes %d to %d) fails its own check", off/recordLen+1, off+1, off+recordLen)}
 		}
 		if n := len(cps); n > 0 && (cp.Size < cps[n-1].Size || cp.Lines < cps[n-1].Lines || cp.Size == cps[n-1].Size && cp != cps[n-1]) {
-			return nil, "", &DamagedError{Path: path, Detail: fmt.Sprintf("its record %d goes back from record %d (%d bytes, %d lines, then %d bytes, %d lines)",
+			return nil, "", &damagedError{Path: path, Detail: fmt.Sprintf("its record %d goes back from record %d (%d bytes, %d lines, then %d bytes, %d lines)",
 				n+1, n, cps[n-1].Size, cps[n-1].Lines, cp.Size, cp.Lines)}
 		}
 		cps = append(cps, cp)
 	}
 	return cps, note, nil
-}
-
-// DamagedError says that a report file is not what markimport wrote, and
-// how it differs.
-type DamagedError struct {
-	// Path is the damaged file; Proof the file whose record shows it (the
-	// journal's checkpoints, the report's .meta.json), if another.
-	Path, Proof string
-	Detail      string
-}
-
-func (e *DamagedError) Error() string {
-	if e.Proof == "" {
-		return fmt.Sprintf("%s is not what markimport wrote: %s", e.Path, e.Detail)
-	}
-	return fmt.Sprintf("%s is not what markimport wrote: %s (by its record in %s)", e.Path, e.Detail, e.Proof)
-}
-
-// WriteError says that a report file could not be written or made
-// durable. Path is the file's name on disk now.
-type WriteError struct {
-	Path string
-	Err  error
-}
-
-func (e *WriteError) Error() string { return fmt.Sprintf("cannot write %s: %v", e.Path, e.Err) }
-func (e *WriteError) Unwrap() error { return e.Err }
-
-// newWriteError names path in err: an *os.PathError names the file as it
-// was opened, which may be a temporary name since renamed.
-func newWriteError(path string, err error) error {
-	var we *WriteError
-	if errors.As(err, &we) {
-		return err
-	}
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		err = fmt.Errorf("%s: %w", pe.Op, pe.Err)
-	}
-	return &WriteError{Path: path, Err: err}
-}
-
-// tail is what follows the verified part of a journal: lines written after
-// its last checkpoint, which nothing vouches for.
-type tail struct {
-	Bytes, Lines int64
-	Torn         bool // it ends in a line without its line end
-}
-
-// verifier reads the first bytes of a journal that its checkpoints vouch
-// for, checking each checkpoint as the reading passes it.
-type verifier struct {
-	r     io.Reader
-	cps   []checkpoint
-	k     int // the next checkpoint to check
-	sum   checkpoint
-	err   error
-	path  string // for messages
-	proof string
-}
-
-func (v *verifier) Read(p []byte) (int, error) {
-	if err := v.check(); err != nil {
-		return 0, err
-	}
-	if v.k == len(v.cps) {
-		return 0, io.EOF
-	}
-	if left := v.cps[v.k].Size - v.sum.Size; int64(len(p)) > left {
-		p = p[:left]
-	}
-	n, err := v.r.Read(p)
-	v.sum.Size += int64(n)
-	v.sum.Lines += int64(bytes.Count(p[:n], []byte{'\n'}))
-	v.sum.CRC = crc32.Update(v.sum.CRC, castagnoli, p[:n])
-	if cerr := v.check(); cerr != nil {
-		return n, cerr
-	}
-	if err == io.EOF && v.k < len(v.cps) {
-		err = io.ErrUnexpectedEOF // the file was checked to be long enough
-	}
-	return n, err
-}
-
-// check compares the checkpoints the reading has reached.
-func (v *verifier) check() error {
-	for v.err == nil && v.k < len(v.cps) && v.sum.Size == v.cps[v.k].Size {
-		if cp := v.cps[v.k]; v.sum != cp {
-			from := int64(1)
-			if v.k > 0 {
-				from = v.cps[v.k-1].Lines + 1
-			}
-			v.err = &DamagedError{Path: v.path, Proof: v.proof,
-				Detail: fmt.Sprintf("it was changed at or before line %d: its lines %d to %d are not the bytes that were written (its lines before %d are)", cp.Lines, from, cp.Lines, from)}
-			return v.err
-		}
-		v.k++
-	}
-	return v.err
-}
-
-// readTail measures what follows the first size bytes of f.
-func readTail(f io.ReaderAt, size, end int64) (tail, error) {
-	t := tail{Bytes: end - size}
-	br := bufio.NewReaderSize(io.NewSectionReader(f, size, end-size), 1<<20)
-	last := byte('\n')
-	for {
-		b, err := br.ReadSlice('\n')
-		if len(b) > 0 {
-			last = b[len(b)-1]
-			if last == '\n' {
-				t.Lines++
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return t, err
-		}
-	}
-	t.Torn = t.Bytes > 0 && last != '\n'
-	return t, nil
 }

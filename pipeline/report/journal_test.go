@@ -14,46 +14,6 @@ import (
 	"markimport/pipeline/durable/durabletest"
 )
 
-// writeJournal writes a journal of n lines (row i ok for odd i, failed for
-// even i), made durable every 10 lines and at the end, as a run does, and
-// returns its path and bytes.
-func writeJournal(t *testing.T, n int) (string, []byte) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "r.csv.journal.csv")
-	rep, err := CreateCSV(nil, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= n; i++ {
-		l := Line{Row: int64(i), From: fmt.Sprint("u", i%7), Type: "c2c", Peer: fmt.Sprint("p", i), Status: StatusOK, Attempts: 1}
-		if i%2 == 0 {
-			l.Status, l.Code, l.Message = StatusFailed, 51007, "gone"
-		}
-		rep.Write(l)
-		if i%10 == 0 {
-			if err := rep.Sync(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := rep.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, b
-}
-
-// lineAt returns the byte offsets of line k (1-based) of b.
-func lineAt(b []byte, k int) (start, end int) {
-	for i := 1; i < k; i++ {
-		start += bytes.IndexByte(b[start:], '\n') + 1
-	}
-	return start, start + bytes.IndexByte(b[start:], '\n') + 1
-}
-
 // TestJournalDamageIsRefused: a journal that lost its tail, had one digit
 // of a row changed, two lines swapped or a stray quote put in, or whose
 // checkpoints were edited, reordered or removed, is refused with a message
@@ -95,19 +55,19 @@ func TestJournalDamageIsRefused(t *testing.T) {
 			os.WriteFile(path, b, 0o644)
 		}, []string{"changed at or before line 11"}},
 		{"a checkpoint edited", func(t *testing.T, path string, b []byte) {
-			c, _ := os.ReadFile(CheckpointsOf(path))
+			c, _ := os.ReadFile(checkpointsOf(path))
 			c[recordLen+19] ^= 1 // the size of the second record
-			os.WriteFile(CheckpointsOf(path), c, 0o644)
-		}, []string{CheckpointsOf(filepath.Base("r.csv.journal.csv")), "its record 2 (bytes 61 to 120) fails its own check"}},
+			os.WriteFile(checkpointsOf(path), c, 0o644)
+		}, []string{checkpointsOf(filepath.Base("r.csv.journal.csv")), "its record 2 (bytes 61 to 120) fails its own check"}},
 		{"checkpoints reordered", func(t *testing.T, path string, b []byte) {
-			c, _ := os.ReadFile(CheckpointsOf(path))
+			c, _ := os.ReadFile(checkpointsOf(path))
 			r2 := slices.Clone(c[recordLen : 2*recordLen])
 			copy(c[recordLen:], c[2*recordLen:3*recordLen])
 			copy(c[2*recordLen:], r2)
-			os.WriteFile(CheckpointsOf(path), c, 0o644)
+			os.WriteFile(checkpointsOf(path), c, 0o644)
 		}, []string{"its record 3 goes back from record 2"}},
 		{"checkpoints removed", func(t *testing.T, path string, b []byte) {
-			os.Remove(CheckpointsOf(path))
+			os.Remove(checkpointsOf(path))
 		}, []string{"it has no checkpoints to prove it"}},
 	}
 	for _, tc := range cases {
@@ -127,9 +87,9 @@ func TestJournalDamageIsRefused(t *testing.T) {
 			if !strings.Contains(err.Error(), path) {
 				t.Errorf("error %q does not name %s", err, path)
 			}
-			var de *DamagedError
+			var de *damagedError
 			if !errors.As(err, &de) {
-				t.Errorf("error %T is not a *DamagedError", err)
+				t.Errorf("error %T is not a *damagedError", err)
 			}
 			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 				t.Error("the refused journal was changed")
@@ -162,7 +122,7 @@ func TestJournalTailAfterTheLastCheckpoint(t *testing.T) {
 	})
 	t.Run("a torn checkpoint", func(t *testing.T) {
 		path, b := writeJournal(t, 20) // checkpoints: header, row 10, row 20, close (same as row 20)
-		cp := CheckpointsOf(path)
+		cp := checkpointsOf(path)
 		c, _ := os.ReadFile(cp)
 		// The last two records gone and the one before cut short, as a
 		// power cut while it was appended leaves it.
@@ -188,7 +148,7 @@ func TestJournalTailAfterTheLastCheckpoint(t *testing.T) {
 // new checkpoints and continues, saying so.
 func TestResumeAfterACrashBetweenRenames(t *testing.T) {
 	path, _ := writeJournal(t, 40)
-	files := Files{Journal: path, Checkpoints: CheckpointsOf(path)}
+	files := Files{Journal: path, Checkpoints: checkpointsOf(path)}
 	rec := &durabletest.Recorder{Fail: func(op durabletest.Op) error {
 		if op.Kind == durabletest.Rename && op.To == files.Checkpoints {
 			return errors.New("the crash")
@@ -203,7 +163,7 @@ func TestResumeAfterACrashBetweenRenames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readProven(proof{cps: cps, path: path}, Header, func(int64, []string) error { return nil }); err == nil {
+	if _, err := readProven(proof{cps: cps, path: path}, reportHeader, func(int64, []string) error { return nil }); err == nil {
 		t.Fatal("the old checkpoints prove the rewritten journal")
 	}
 	// A second crash, while the next resume writes the checkpoints of its
@@ -232,41 +192,6 @@ func TestResumeAfterACrashBetweenRenames(t *testing.T) {
 	if done.Len() != 20 || len(done.Notes) > 1 || len(done.Notes) == 1 && !strings.Contains(done.Notes[0], "an interrupted --resume rewrote") {
 		t.Fatalf("%d rows done, notes %q", done.Len(), done.Notes)
 	}
-}
-
-// finishedReport runs a report's whole life (start, commit, lines,
-// finish) for the input in through rec, and returns its files.
-func finishedReport(t *testing.T, name string, rec *durabletest.Recorder) (Files, Fingerprint) {
-	t.Helper()
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	os.WriteFile(in, []byte("from_account,to_account,set_mark\nu,p,1\n"), 0o644)
-	fp, err := FingerprintFile(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := FilesOf(filepath.Join(dir, name))
-	if rec != nil {
-		files.FS = rec
-	}
-	j, err := StartJournal(files, &fp, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	for i := int64(1); i <= 30; i++ {
-		st := StatusOK
-		if i%3 == 0 {
-			st = StatusUnsent
-		}
-		j.Writer().Write(Line{Row: i, From: "u", Type: "c2c", Peer: fmt.Sprint("p", i), Status: st, Attempts: 1})
-	}
-	if err := j.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	return files, fp
 }
 
 // TestFinishedReportProvesItself: a finished report (CSV, Parquet) is
@@ -323,25 +248,6 @@ func TestFinishedReportProvesItself(t *testing.T) {
 	}
 }
 
-// opIndex is the index of the first op that match accepts, or -1.
-func opIndex(ops []durabletest.Op, match func(durabletest.Op) bool) int {
-	return slices.IndexFunc(ops, match)
-}
-
-// lastIndex is the index of the last op that match accepts, or -1.
-func lastIndex(ops []durabletest.Op, match func(durabletest.Op) bool) int {
-	for i := len(ops) - 1; i >= 0; i-- {
-		if match(ops[i]) {
-			return i
-		}
-	}
-	return -1
-}
-
-func is(kind durabletest.Kind, path string) func(durabletest.Op) bool {
-	return func(o durabletest.Op) bool { return o.Kind == kind && o.Path == path }
-}
-
 // TestJournalOrder proves with the calls recorded, in order: a checkpoint
 // is written only after the journal bytes it vouches for were synced; the
 // journal is synced before it is renamed to the report (CSV) or converted
@@ -367,19 +273,19 @@ func TestJournalOrder(t *testing.T) {
 					synced = true
 				case o.Kind == durabletest.Write && o.Path == cps:
 					if !synced {
-						t.Fatalf("op %d: a checkpoint written before the journal was synced:\n%s", i, render(ops))
+						t.Fatalf("op %d: a checkpoint written before the journal was synced:\n%s", i, durabletest.Render(ops))
 					}
 				}
 			}
 			lastSync := lastIndex(ops, is(durabletest.Sync, journal))
 			metaIn := opIndex(ops, func(o durabletest.Op) bool { return o.Kind == durabletest.Rename && o.To == files.Meta })
 			if lastSync < 0 || metaIn < lastSync {
-				t.Fatalf("the report's record (op %d) before the journal's last sync (op %d):\n%s", metaIn, lastSync, render(ops))
+				t.Fatalf("the report's record (op %d) before the journal's last sync (op %d):\n%s", metaIn, lastSync, durabletest.Render(ops))
 			}
 			if name == "r.csv" {
 				renamed := opIndex(ops, func(o durabletest.Op) bool { return o.Kind == durabletest.Rename && o.To == files.Final })
 				if renamed < lastSync || renamed < metaIn {
-					t.Fatalf("the journal renamed to the report (op %d) before its last sync (op %d) or the record (op %d):\n%s", renamed, lastSync, metaIn, render(ops))
+					t.Fatalf("the journal renamed to the report (op %d) before its last sync (op %d) or the record (op %d):\n%s", renamed, lastSync, metaIn, durabletest.Render(ops))
 				}
 				return
 			}
@@ -389,22 +295,14 @@ func TestJournalOrder(t *testing.T) {
 			gone := opIndex(ops, is(durabletest.Remove, files.Journal))
 			switch {
 			case converted < lastSync:
-				t.Fatalf("converted (op %d) before the journal's last sync (op %d):\n%s", converted, lastSync, render(ops))
+				t.Fatalf("converted (op %d) before the journal's last sync (op %d):\n%s", converted, lastSync, durabletest.Render(ops))
 			case finalIn < 0 || finalDir < finalIn || metaIn < finalDir:
-				t.Fatalf("the record (op %d) before the Parquet report was in place (ops %d, %d):\n%s", metaIn, finalIn, finalDir, render(ops))
+				t.Fatalf("the record (op %d) before the Parquet report was in place (ops %d, %d):\n%s", metaIn, finalIn, finalDir, durabletest.Render(ops))
 			case gone < metaIn:
-				t.Fatalf("the journal removed (op %d) before the report's record (op %d):\n%s", gone, metaIn, render(ops))
+				t.Fatalf("the journal removed (op %d) before the report's record (op %d):\n%s", gone, metaIn, durabletest.Render(ops))
 			}
 		})
 	}
-}
-
-func render(ops []durabletest.Op) string {
-	var b strings.Builder
-	for i, o := range ops {
-		fmt.Fprintf(&b, "%3d %s\n", i, o)
-	}
-	return b.String()
 }
 
 // TestProvenLinesAreReadStrictly: a line the checkpoints prove (so
@@ -473,7 +371,7 @@ func TestNothingWrittenAfterAFailure(t *testing.T) {
 			at := slices.IndexFunc(ops, func(o durabletest.Op) bool { return o.Err != nil })
 			for _, o := range ops[at+1:] {
 				if o.Kind == durabletest.Write || o.Kind == durabletest.Sync {
-					t.Fatalf("%s after the failure:\n%s", o, render(ops))
+					t.Fatalf("%s after the failure:\n%s", o, durabletest.Render(ops))
 				}
 			}
 			if _, _, err := ResumeCSV(path, nil); err != nil {

@@ -1,11 +1,12 @@
 package report
 
 import (
-	"markimport/pipeline/mark"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"markimport/pipeline/mark"
 )
 
 func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
@@ -59,36 +60,23 @@ func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
 	}
 }
 
-// appendTo appends s to the file at path.
-func appendTo(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-}
-
 func TestReportMetaRefusesChangedInput(t *testing.T) {
 	dir := t.TempDir()
 	in, rep := filepath.Join(dir, "in.csv"), filepath.Join(dir, "r.csv")
 	os.WriteFile(in, []byte("from_account,to_account,set_mark\nu,p,1\n"), 0o644)
-	fp, err := FingerprintFile(in)
+	fp, err := DigestFile(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteMeta(nil, MetaPath(rep), fp); err != nil {
+	if err := WriteMeta(nil, metaPath(rep), fp); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckMeta(MetaPath(rep), rep, fp); err != nil {
+	if _, err := checkMeta(metaPath(rep), rep, fp); err != nil {
 		t.Fatalf("same input refused: %v", err)
 	}
 	os.WriteFile(in, []byte("from_account,to_account,set_mark\nu,p,2\n"), 0o644) // same size
-	fp2, _ := FingerprintFile(in)
-	if err := CheckMeta(MetaPath(rep), rep, fp2); err == nil || !strings.Contains(err.Error(), "changed") {
+	fp2, _ := DigestFile(in)
+	if _, err := checkMeta(metaPath(rep), rep, fp2); err == nil || !strings.Contains(err.Error(), "changed") {
 		t.Fatalf("changed input accepted: %v", err)
 	}
 }
@@ -113,7 +101,7 @@ func TestResumeBeforeTheFirstLine(t *testing.T) {
 	for name, content := range map[string]string{"empty": "", "torn header": "row,from_acc"} {
 		path := filepath.Join(dir, name+".csv")
 		os.WriteFile(path, []byte(content), 0o644)
-		os.WriteFile(CheckpointsOf(path), nil, 0o644)
+		os.WriteFile(checkpointsOf(path), nil, 0o644)
 		rep, done, err := ResumeCSV(path, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -139,7 +127,7 @@ func TestResumeBeforeTheFirstLine(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != "row,from_account,type,peer,status,code,message,attempts\n" {
 		t.Fatalf("a new report holds %q before its first line, want the header", b)
 	}
-	cps, _, err := readCheckpoints(CheckpointsOf(path))
+	cps, _, err := readCheckpoints(checkpointsOf(path))
 	if err != nil || len(cps) != 1 || cps[0].Size != 56 || cps[0].Lines != 1 {
 		t.Fatalf("a new report's checkpoints: %+v, %v; want one of its header", cps, err)
 	}

@@ -57,6 +57,8 @@ const (
 	spillBuffer = 32 << 10
 )
 
+// New returns an empty store that holds up to budget bytes in memory (0:
+// no bound) and spills beyond it to temporary files in dir.
 func New(budget int64, dir string) *Store {
 	return &Store{budget: budget, dir: dir}
 }
@@ -235,7 +237,7 @@ type Decoder struct {
 
 var errCorrupt = errors.New("corrupt spill data")
 
-// decode decodes n encoded changes from blocks. Their strings share the
+// Decode decodes n encoded changes from blocks. Their strings share the
 // blocks' memory (never written again), and users are numbered in order of
 // first appearance.
 func (pb *Decoder) Decode(blocks [][]byte, n int64) error {
@@ -248,55 +250,13 @@ func (pb *Decoder) Decode(blocks [][]byte, n int64) error {
 	}
 	clear(pb.ids)
 	for _, data := range blocks {
-		off := 0
-		bad := false
-		uvarint := func() uint64 {
-			v, k := binary.Uvarint(data[off:])
-			if k <= 0 {
-				bad = true
-				return 0
+		br := blockReader{data: data}
+		for br.off < len(data) {
+			c, err := br.change()
+			if err != nil {
+				return err
 			}
-			off += k
-			return v
-		}
-		str := func() string {
-			l := uvarint()
-			if bad || l > uint64(len(data)-off) {
-				bad = true
-				return ""
-			}
-			if l == 0 {
-				return ""
-			}
-			s := unsafe.String(&data[off], int(l))
-			off += int(l)
-			return s
-		}
-		for off < len(data) {
-			var c mark.Change
-			c.Row = int64(uvarint())
-			c.Set = uvarint()
-			c.Clear = uvarint()
-			if bad || off+2 > len(data) {
-				return errCorrupt
-			}
-			c.Conv.Type, c.Opt = data[off], data[off+1]
-			off += 2
-			c.From = str()
-			c.Conv.Peer = str()
-			if c.Opt&mark.OptCustom != 0 {
-				c.Custom = str()
-			}
-			if bad {
-				return errCorrupt
-			}
-			u, ok := pb.ids[c.From]
-			if !ok {
-				u = int32(len(pb.ids))
-				pb.ids[c.From] = u
-			}
-			pb.changes = append(pb.changes, c)
-			pb.users = append(pb.users, u)
+			pb.add(c)
 		}
 	}
 	if int64(len(pb.changes)) != n {
@@ -305,7 +265,73 @@ func (pb *Decoder) Decode(blocks [][]byte, n int64) error {
 	return nil
 }
 
-// eachUser calls fn with each user's changes, in input order, users in
+// add appends a decoded change, numbering its user.
+func (pb *Decoder) add(c mark.Change) {
+	u, ok := pb.ids[c.From]
+	if !ok {
+		u = int32(len(pb.ids))
+		pb.ids[c.From] = u
+	}
+	pb.changes = append(pb.changes, c)
+	pb.users = append(pb.users, u)
+}
+
+// blockReader decodes the changes of one block, in the encoding of
+// appendChange; bad is set once the block is found malformed.
+type blockReader struct {
+	data []byte
+	off  int
+	bad  bool
+}
+
+// change decodes the change at off.
+func (br *blockReader) change() (mark.Change, error) {
+	var c mark.Change
+	c.Row = int64(br.uvarint())
+	c.Set = br.uvarint()
+	c.Clear = br.uvarint()
+	if br.bad || br.off+2 > len(br.data) {
+		return c, errCorrupt
+	}
+	c.Conv.Type, c.Opt = br.data[br.off], br.data[br.off+1]
+	br.off += 2
+	c.From = br.str()
+	c.Conv.Peer = br.str()
+	if c.Opt&mark.OptCustom != 0 {
+		c.Custom = br.str()
+	}
+	if br.bad {
+		return c, errCorrupt
+	}
+	return c, nil
+}
+
+func (br *blockReader) uvarint() uint64 {
+	v, k := binary.Uvarint(br.data[br.off:])
+	if k <= 0 {
+		br.bad = true
+		return 0
+	}
+	br.off += k
+	return v
+}
+
+// str decodes a length-prefixed string, sharing the block's memory.
+func (br *blockReader) str() string {
+	l := br.uvarint()
+	if br.bad || l > uint64(len(br.data)-br.off) {
+		br.bad = true
+		return ""
+	}
+	if l == 0 {
+		return ""
+	}
+	s := unsafe.String(&br.data[br.off], int(l))
+	br.off += int(l)
+	return s
+}
+
+// EachUser calls fn with each user's changes, in input order, users in
 // order of first appearance. The slice is reused: fn must not keep it.
 func (pb *Decoder) EachUser(fn func([]mark.Change)) {
 	nUsers := len(pb.ids)

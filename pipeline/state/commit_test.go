@@ -5,20 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"markimport/pipeline/durable/durabletest"
-	"markimport/pipeline/mark"
 )
-
-// confirmUsers records one item for each of users u0..u(n-1) from first.
-func confirmUsers(s *Store, first, n int, set uint64) {
-	for u := first; u < first+n; u++ {
-		s.Confirmed("u"+strconv.Itoa(u), item("p", set, "", mark.OptStandard))
-	}
-}
 
 // TestCommitSyncsWhatItDependsOn: a commit, recorded call by call, makes
 // each step durable before the next one relies on it: the new
@@ -65,7 +56,7 @@ func TestCommitSyncsWhatItDependsOn(t *testing.T) {
 		t.Helper()
 		at := index(match)
 		if len(at) != 1 {
-			t.Fatalf("%s: %d calls, want 1\n%s", what, len(at), render(ops))
+			t.Fatalf("%s: %d calls, want 1\n%s", what, len(at), durabletest.Render(ops))
 		}
 		return at[0]
 	}
@@ -76,13 +67,13 @@ func TestCommitSyncsWhatItDependsOn(t *testing.T) {
 	manSync := one("sync the manifest", func(o durabletest.Op) bool { return o.Path == tmp && o.Kind == durabletest.Sync })
 	rename := one("rename the manifest", func(o durabletest.Op) bool { return o.Kind == durabletest.Rename && o.Path == tmp && o.To == man })
 	if len(manWrite) == 0 {
-		t.Fatalf("the manifest was not written\n%s", render(ops))
+		t.Fatalf("the manifest was not written\n%s", durabletest.Render(ops))
 	}
 	firstManWrite := manWrite[0]
 
 	// The generation's folder is in its parent before the manifest names it.
 	if !slices.ContainsFunc(syncParent, func(i int) bool { return mkdir < i && i < firstManWrite }) {
-		t.Errorf("the state folder was not synced between creating gen-2 (call %d) and writing the manifest (call %d)\n%s", mkdir, firstManWrite, render(ops))
+		t.Errorf("the state folder was not synced between creating gen-2 (call %d) and writing the manifest (call %d)\n%s", mkdir, firstManWrite, durabletest.Render(ops))
 	}
 	// Every partition file: written, synced, closed, before its folder's
 	// sync, which comes before the manifest.
@@ -129,27 +120,17 @@ func TestCommitSyncsWhatItDependsOn(t *testing.T) {
 	}
 	afterRename := slices.IndexFunc(syncParent, func(i int) bool { return i > rename })
 	if afterRename < 0 {
-		t.Fatalf("the state folder was not synced after the manifest's rename\n%s", render(ops))
+		t.Fatalf("the state folder was not synced after the manifest's rename\n%s", durabletest.Render(ops))
 	}
 	removes := index(func(o durabletest.Op) bool { return o.Kind == durabletest.Remove && strings.Contains(o.Path, "gen-1") })
 	if len(removes) == 0 {
-		t.Errorf("no file of gen-1 replaced by gen-2 was removed\n%s", render(ops))
+		t.Errorf("no file of gen-1 replaced by gen-2 was removed\n%s", durabletest.Render(ops))
 	}
 	for _, i := range removes {
 		if i < syncParent[afterRename] {
 			t.Errorf("%s removed (call %d) before the new manifest was durable (call %d)", ops[i].Path, i, syncParent[afterRename])
 		}
 	}
-}
-
-func render(ops []durabletest.Op) string {
-	var b strings.Builder
-	for i, o := range ops {
-		if o.Kind != durabletest.Write || i == 0 || ops[i-1].Kind != durabletest.Write || ops[i-1].Path != o.Path {
-			b.WriteString(strconv.Itoa(i) + ": " + o.String() + "\n")
-		}
-	}
-	return b.String()
 }
 
 // TestCommitOnAFullDisk: a commit whose partition file or manifest cannot
@@ -193,37 +174,6 @@ func TestCommitOnAFullDisk(t *testing.T) {
 			}
 		})
 	}
-}
-
-// snapshot is the files under dir and their contents.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			if rel != "." {
-				out[rel+"/"] = ""
-			}
-			return nil
-		}
-		b, _ := os.ReadFile(p)
-		out[rel] = string(b)
-		return nil
-	})
-	return out
-}
-
-func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // TestCommitLeavesOnlyItsFiles: after commits that rewrite some

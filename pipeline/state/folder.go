@@ -245,20 +245,13 @@ func (s *Store) setAside() (string, error) {
 		}
 		aside = filepath.Join(s.dir, name+"-"+strconv.Itoa(i))
 	}
-	if err := s.fs.MkdirAll(aside, 0o755); err != nil {
-		return "", err
-	}
+	var names []string
 	for _, e := range entries {
 		n := e.Name()
 		if n == LockName || e.IsDir() && strings.HasPrefix(n, asidePrefix) {
 			continue
 		}
-		if err := s.fs.Rename(filepath.Join(s.dir, n), filepath.Join(aside, n)); err != nil {
-			return "", err
-		}
+		names = append(names, n)
 	}
-	if err := s.fs.SyncDir(aside); err != nil {
-		return "", err
-	}
-	return aside, s.fs.SyncDir(s.dir)
+	return aside, durable.MoveInto(s.fs, s.dir, aside, names)
 }

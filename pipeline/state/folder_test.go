@@ -10,52 +10,6 @@ import (
 	"markimport/pipeline/mark"
 )
 
-// committed returns a state folder after two commits (gen-1, gen-2), of
-// 60 conversations.
-func committed(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for night := range 2 {
-		s, err := Open(dir, "1", Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		confirmUsers(s, night*20, 40, uint64(night))
-		if err := s.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-	}
-	return dir
-}
-
-func write(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// aPartFile returns the name (relative) of a partition file the manifest
-// names, and its content.
-func aPartFile(t *testing.T, dir string) (string, string) {
-	t.Helper()
-	b, _ := os.ReadFile(filepath.Join(dir, manifestName))
-	m, err := decodeManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, fm := range m.Files {
-		c, _ := os.ReadFile(filepath.Join(dir, fm.Name))
-		return fm.Name, string(c)
-	}
-	t.Fatal("no partition file")
-	return "", ""
-}
-
 // TestOpenRemovesOnlyLeftovers: Open of a state whose manifest checks
 // removes what killed runs left (pending folders, the manifest's
 // temporary file, the generation one newer than the manifest's, files a
@@ -155,7 +109,7 @@ func TestOpenRefusesWhatItCannotAccountFor(t *testing.T) {
 			before := snapshot(t, dir)
 			for _, dry := range []bool{false, true} {
 				_, err := Open(dir, "1", Options{Dry: dry})
-				var se *Error
+				var se *stateError
 				if !errors.As(err, &se) || !se.Damaged || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--full") {
 					t.Fatalf("dry %v: %v, want a damaged state's error saying %q and --full", dry, err, tc.want)
 				}
@@ -200,18 +154,6 @@ func TestOpenRefusesWhatItCannotAccountFor(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equal(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestOpenNewStates: a folder that holds no state (nothing, or only what

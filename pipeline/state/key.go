@@ -68,15 +68,41 @@ func fnvUint64(h, v uint64) uint64 {
 	return h
 }
 
-// Fingerprint is what an item asks of its conversation (FNV-1a): the 64
+// itemHash is what an item asks of its conversation (FNV-1a): the 64
 // bits it sets, the 64 it clears, its operation type, and the custom mark
 // when it writes one. A custom mark the item does not write is not part of
 // it: the request does not carry it. The custom mark comes last, so its
 // end is the input's end and needs no length.
-func Fingerprint(it *mark.Item) uint64 {
+func itemHash(it *mark.Item) uint64 {
 	h := fnvByte(fnvUint64(fnvUint64(fnvOffset, it.Set), it.Clear), it.Opt)
 	if it.Opt&mark.OptCustom == 0 {
 		return h
 	}
 	return fnvString(h, it.Custom)
+}
+
+// entrySize is the size of one conversation's entry on disk.
+const entrySize = 24
+
+// entry is a conversation's key and the item hash of its confirmed item;
+// on disk, 24 bytes big-endian, so that files sort as their entries do.
+type entry struct {
+	k1, k2 uint64
+	fp     uint64
+}
+
+func (e entry) less(o entry) int {
+	if e.k1 != o.k1 {
+		if e.k1 < o.k1 {
+			return -1
+		}
+		return 1
+	}
+	if e.k2 != o.k2 {
+		if e.k2 < o.k2 {
+			return -1
+		}
+		return 1
+	}
+	return 0
 }

@@ -8,9 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
+	"markimport/pipeline/durable"
 	"markimport/pipeline/spill"
 )
 
@@ -42,7 +45,7 @@ type fileMeta struct {
 }
 
 const (
-	// formatVersion 2: keys hash from's length, fingerprints the
+	// formatVersion 2: keys hash from's length, item hashes cover the
 	// operation type, and the manifest carries its own checksum.
 	formatVersion = 2
 	manifestName  = "MANIFEST.json"
@@ -144,6 +147,44 @@ func (m *manifest) validate() error {
 	}
 	if m.Generation > 0 && latest != m.Generation {
 		return fmt.Errorf("generation %d names no file of its own", m.Generation)
+	}
+	return nil
+}
+
+// readManifest reads and checks the manifest.
+func (s *Store) readManifest() error {
+	path := filepath.Join(s.dir, manifestName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return &stateError{Path: path, Err: err}
+	}
+	m, err := decodeManifest(b)
+	if errors.Is(err, errFormat) {
+		return damaged(path, err.Error()+": the state was written by another version of markimport", "")
+	}
+	if err != nil {
+		return damaged(path, "the state manifest cannot be trusted ("+err.Error()+")", "")
+	}
+	if s.appID == "" && s.dry {
+		s.appID = m.SDKAppID // validate previews the state whatever its app
+	}
+	if m.SDKAppID != s.appID {
+		return &stateError{Path: s.dir, Err: fmt.Errorf("the state is of SDKAppID %s, this run is for SDKAppID %s: give each app its own --state", m.SDKAppID, s.appID)}
+	}
+	s.man = m
+	return nil
+}
+
+// writeManifest makes m the state's manifest: written beside it, synced,
+// renamed into place, the folder synced.
+func (s *Store) writeManifest(m manifest) error {
+	path := filepath.Join(s.dir, manifestName)
+	b, err := m.encode()
+	if err == nil {
+		err = durable.WriteFile(s.fs, path, b)
+	}
+	if err != nil {
+		return &stateError{Path: path, Err: err}
 	}
 	return nil
 }

@@ -5,21 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
-
-// goodManifest is a manifest as a third commit writes it.
-func goodManifest() manifest {
-	return manifest{
-		Format: formatVersion, SDKAppID: "1400000001", Generation: 3,
-		Updated: time.Date(2024, 5, 6, 7, 8, 9, 123, time.UTC),
-		Files: map[string]fileMeta{
-			"0":   {Name: "gen-3/p-000.st", Entries: 12, CRC32: 7},
-			"17":  {Name: "gen-1/p-017.st", Entries: 1, CRC32: 8},
-			"255": {Name: "gen-2/p-255.st", Entries: 99, CRC32: 9},
-		},
-	}
-}
 
 // TestManifestValidate: a manifest that checks (its checksum right) is
 // still refused when what it says cannot be: files in generation 0, none

@@ -37,7 +37,7 @@ func (s *Store) readRaw(p string, fm fileMeta, buf []byte) ([]byte, error) {
 	if err != nil {
 		return nil, damaged(path, fmt.Sprintf("state partition %s unreadable (%v)", p, err), "")
 	}
-	want := int64(len(fileMagic)) + fm.Entries*EntrySize
+	want := int64(len(fileMagic)) + fm.Entries*entrySize
 	if int64(len(b)) != want || !bytes.HasPrefix(b, []byte(fileMagic)) {
 		return nil, damaged(path, fmt.Sprintf("state partition %s is truncated or damaged (%d bytes, want %d)", p, len(b), want), "")
 	}
@@ -88,20 +88,20 @@ func (s *Store) readPart(p string, fm fileMeta) ([]entry, error) {
 	b := file[len(fileMagic):]
 	out := make([]entry, fm.Entries)
 	for i := range out {
-		e := b[i*EntrySize:]
+		e := b[i*entrySize:]
 		out[i] = entry{binary.BigEndian.Uint64(e), binary.BigEndian.Uint64(e[8:]), binary.BigEndian.Uint64(e[16:])}
 	}
 	return out, nil
 }
 
-// Part is one partition of the state, loaded for lookups: its entries as
+// Partition is one partition of the state, loaded for lookups: its entries as
 // they are on disk, sorted, and a bucket index over them. Keys are hashes,
 // spread evenly: the top bits of a key name its bucket, which holds about
 // four entries, so that a lookup touches the index and one or two cache
 // lines of entries (a binary search of a 10 MB partition misses the cache
 // a dozen times).
-type Part struct {
-	raw   []byte   // EntrySize bytes an entry
+type Partition struct {
+	raw   []byte   // entrySize bytes an entry
 	idx   []uint32 // idx[b]: the first entry of bucket b or later; len buckets+1
 	shift uint     // a key's bucket is k1 >> shift
 	full  bool
@@ -118,13 +118,13 @@ type partBufs struct {
 // Partition loads partition p (spill.PartitionOf of the users planned
 // with it) for lookups. Planners call it for the partition they plan, so
 // that one partition of the state at a time is in memory per planner.
-func (s *Store) Partition(p int) (*Part, error) {
+func (s *Store) Partition(p int) (*Partition, error) {
 	if s.full {
-		return &Part{full: true}, nil
+		return &Partition{full: true}, nil
 	}
 	fm, ok := s.man.Files[strconv.Itoa(p)]
 	if !ok {
-		return &Part{}, nil
+		return &Partition{}, nil
 	}
 	var bufs partBufs
 	if b, ok := s.bufs.Get().(*partBufs); ok {
@@ -141,19 +141,19 @@ func (s *Store) Partition(p int) (*Part, error) {
 
 // Release gives the part's memory back for the next partition loaded:
 // the part must not be used again.
-func (pt *Part) Release() {
+func (pt *Partition) Release() {
 	if pt.store != nil && pt.file != nil {
 		pt.store.bufs.Put(&partBufs{file: pt.file[:0], idx: pt.idx[:0]})
 	}
-	*pt = Part{}
+	*pt = Partition{}
 }
 
 // newPart indexes sorted entries.
-func newPart(raw []byte) *Part { return newPartInto(raw, nil) }
+func newPart(raw []byte) *Partition { return newPartInto(raw, nil) }
 
 // newPartInto indexes sorted entries, in idx when it is large enough.
-func newPartInto(raw []byte, idx []uint32) *Part {
-	n := len(raw) / EntrySize
+func newPartInto(raw []byte, idx []uint32) *Partition {
+	n := len(raw) / entrySize
 	buckets, log := 1, 0
 	for buckets*4 < n {
 		buckets <<= 1
@@ -162,10 +162,10 @@ func newPartInto(raw []byte, idx []uint32) *Part {
 	if cap(idx) < buckets+1 {
 		idx = make([]uint32, buckets+1)
 	}
-	pt := &Part{raw: raw, idx: idx[:buckets+1], shift: uint(64 - log)}
+	pt := &Partition{raw: raw, idx: idx[:buckets+1], shift: uint(64 - log)}
 	cur := 0
 	for i := range n {
-		b := int(binary.BigEndian.Uint64(raw[i*EntrySize:]) >> pt.shift)
+		b := int(binary.BigEndian.Uint64(raw[i*entrySize:]) >> pt.shift)
 		for cur <= b {
 			pt.idx[cur] = uint32(i)
 			cur++
@@ -180,22 +180,22 @@ func newPartInto(raw []byte, idx []uint32) *Part {
 
 // Unchanged reports whether the item of user from (a user of this
 // partition) is what the API last confirmed for its conversation.
-func (pt *Part) Unchanged(from string, it *mark.Item) bool {
+func (pt *Partition) Unchanged(from string, it *mark.Item) bool {
 	if pt.full || len(pt.raw) == 0 {
 		return false
 	}
 	fp, ok := pt.lookup(keyOf(from, it.Conv))
-	return ok && fp == Fingerprint(it)
+	return ok && fp == itemHash(it)
 }
 
-// lookup returns the fingerprint stored for a key.
-func (pt *Part) lookup(k1, k2 uint64) (uint64, bool) {
+// lookup returns the item hash stored for a key.
+func (pt *Partition) lookup(k1, k2 uint64) (uint64, bool) {
 	if len(pt.raw) == 0 {
 		return 0, false
 	}
 	b := k1 >> pt.shift
 	for i := pt.idx[b]; i < pt.idx[b+1]; i++ {
-		e := pt.raw[int(i)*EntrySize:]
+		e := pt.raw[int(i)*entrySize:]
 		a := binary.BigEndian.Uint64(e)
 		if a > k1 {
 			return 0, false
@@ -205,4 +205,17 @@ func (pt *Part) lookup(k1, k2 uint64) (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// encodePart is the content of a partition file holding entries: its
+// magic, then each entry, 24 bytes big-endian.
+func encodePart(entries []entry) []byte {
+	b := make([]byte, len(fileMagic), len(fileMagic)+len(entries)*entrySize)
+	copy(b, fileMagic)
+	for _, e := range entries {
+		b = binary.BigEndian.AppendUint64(b, e.k1)
+		b = binary.BigEndian.AppendUint64(b, e.k2)
+		b = binary.BigEndian.AppendUint64(b, e.fp)
+	}
+	return b
 }

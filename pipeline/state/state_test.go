@@ -13,17 +13,13 @@ import (
 	"markimport/pipeline/spill"
 )
 
-func item(peer string, set uint64, custom string, opt uint8) *mark.Item {
-	return &mark.Item{Conv: mark.Conversation{Type: mark.C2C, Peer: peer}, Set: set, Custom: custom, Opt: opt}
-}
-
-// TestFingerprintTellsItemsApart: items that ask a conversation for
-// different things have different fingerprints: each bit set or cleared
+// TestItemHashTellsItemsApart: items that ask a conversation for
+// different things have different item hashes: each bit set or cleared
 // (against another bit and against none), a bit set against the same bit
 // cleared, the custom mark written or not, "" against no custom mark,
 // every one-byte change of a 256-byte custom mark, and the operation type.
 // A custom mark the item does not write is not part of it.
-func TestFingerprintTellsItemsApart(t *testing.T) {
+func TestItemHashTellsItemsApart(t *testing.T) {
 	type pair struct {
 		name string
 		a, b mark.Item
@@ -58,21 +54,21 @@ func TestFingerprintTellsItemsApart(t *testing.T) {
 		pair{"standard marks alone, and with the custom mark (opt type 1, 3)", std(1, 0), mark.Item{Set: 1, Opt: mark.OptBoth}},
 	)
 	for _, p := range pairs {
-		if Fingerprint(&p.a) == Fingerprint(&p.b) {
-			t.Errorf("%s: the same fingerprint", p.name)
+		if itemHash(&p.a) == itemHash(&p.b) {
+			t.Errorf("%s: the same item hash", p.name)
 		}
 	}
 	// The custom mark counts only when written.
 	a, b := std(1, 0), std(1, 0)
 	b.Custom = "not written"
-	if Fingerprint(&a) != Fingerprint(&b) {
-		t.Error("a custom mark the item does not write changed the fingerprint")
+	if itemHash(&a) != itemHash(&b) {
+		t.Error("a custom mark the item does not write changed the item hash")
 	}
 	// Nor do the conversation and the rows: they are the key's, or none.
 	b = a
 	b.Conv, b.Rows = mark.Conversation{Type: mark.Group, Peer: "g"}, []int64{7}
-	if Fingerprint(&a) != Fingerprint(&b) {
-		t.Error("the conversation or the rows changed the fingerprint")
+	if itemHash(&a) != itemHash(&b) {
+		t.Error("the conversation or the rows changed the item hash")
 	}
 }
 
@@ -108,7 +104,7 @@ func TestKeyTellsConversationsApart(t *testing.T) {
 
 // TestStoreRoundTrip: confirmed items are unchanged after Commit, a new
 // Open sees them, a changed item is not, another app is refused, and a
-// damaged file is an *Error that names it.
+// damaged file is an *stateError that names it.
 func TestStoreRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, "1400000001", Options{})
@@ -162,9 +158,9 @@ func TestStoreRoundTrip(t *testing.T) {
 	b[len(b)-1] ^= 1
 	os.WriteFile(name, b, 0o644)
 	_, err = Open(dir, "1400000001", Options{})
-	var se *Error
+	var se *stateError
 	if !errors.As(err, &se) || se.Path != name {
-		t.Errorf("a damaged file: %v, want an *Error naming %s", err, name)
+		t.Errorf("a damaged file: %v, want an *stateError naming %s", err, name)
 	}
 }
 
@@ -221,13 +217,13 @@ func TestPartFindsExactlyItsEntries(t *testing.T) {
 		for i := range n {
 			it := item("p"+strconv.Itoa(i), uint64(i), "", mark.OptStandard)
 			k1, k2 := keyOf("u", it.Conv)
-			entries = append(entries, entry{k1, k2, Fingerprint(it)})
+			entries = append(entries, entry{k1, k2, itemHash(it)})
 		}
 		if n > 2 { // keys at both ends of the space
 			entries[0].k1, entries[1].k1 = 0, ^uint64(0)
 		}
 		slicesSortEntries(entries)
-		b := make([]byte, 0, n*EntrySize)
+		b := make([]byte, 0, n*entrySize)
 		for _, e := range entries {
 			b = append(b, be(e.k1)...)
 			b = append(b, be(e.k2)...)

@@ -1,6 +1,7 @@
 package fakeim_test
 
 import (
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -36,7 +37,7 @@ func TestRequestChecks(t *testing.T) {
 		Logf: func(format string, args ...any) {
 			logMu.Lock()
 			defer logMu.Unlock()
-			logs = append(logs, strings.TrimSpace(sprintf(format, args...)))
+			logs = append(logs, strings.TrimSpace(fmt.Sprintf(format, args...)))
 		},
 	}
 	valid := genSig(t, testKey, testAppID, testAdmin, t0, 24*time.Hour)

@@ -15,15 +15,19 @@
 //	// point the client at ts.URL, run it, then inspect srv.Conversations("user0")
 //	// and srv.Stats().
 //
+// Of the project it imports only sink/usersig, to verify usersigs: never
+// sink itself. Its wire types are written apart from the client's on
+// purpose, so that a mistake shared by both cannot hide.
+//
 // # What it checks
 //
 // Every request passes, in order: the per-API rate limit (60007); the URL
 // (60002, 60012, 70020); the usersig (70003, 70009, 70013, 70014, 70001,
 // verified with package usersig when Config.SecretKey is set); the admin
 // list (50003); then the API's body rules. The codes and the situations they
-// answer are listed with their constants (CodeInvalidParam and others).
+// answer are listed in codes.go.
 //
-// mark_contact follows the seed page and the product specification: one
+// mark_contact follows the API's public documentation: one
 // From_Account, 1-100 items (51006), OptType 1/2/3 with the bits and
 // CustomMark each requires, Type 1 with To_Account or Type 2 with ToGroupId,
 // bits 0-63, CustomMark at most 256 bytes, no bit both set and cleared, no

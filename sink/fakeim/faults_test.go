@@ -11,8 +11,6 @@ import (
 	"markimport/sink/fakeim"
 )
 
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
-
 func TestFaultHTTP502(t *testing.T) {
 	f := newFixture(t, fakeim.Config{HTTP502Rate: 1})
 	status, _, err := f.post(fakeim.MarkContact, f.query, markBody("u", setBits(c2c("a"), 1)))
@@ -52,7 +50,7 @@ func TestFaultItemTransient(t *testing.T) {
 	f := newFixture(t, fakeim.Config{ItemTransientRate: 0.3, Seed: 1})
 	var items []fakeim.MarkItem
 	for i := range 100 {
-		items = append(items, setBits(c2c(sprintf("p%d", i)), 1))
+		items = append(items, setBits(c2c(fmt.Sprintf("p%d", i)), 1))
 	}
 	r := f.mark(markBody("u", items...))
 	if r.ActionStatus != "OK" || r.ErrorCode != 0 {

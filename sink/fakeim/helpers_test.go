@@ -173,3 +173,13 @@ func (c *clock) Add(d time.Duration) {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
+
+var keep = fakeim.Conversation{Type: fakeim.C2C, Peer: "keep"}
+
+// seeded returns a fixture whose user0 already has one marked conversation,
+// so that "nothing changed" is a meaningful check.
+func seeded(t *testing.T, cfg fakeim.Config) *fixture {
+	f := newFixture(t, cfg)
+	f.srv.SetMark("user0", keep, fakeim.Mark{Standard: 1, Custom: "x", CustomSet: true})
+	return f
+}

@@ -2,6 +2,7 @@ package fakeim_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,7 +23,7 @@ func TestRateLimitBurst(t *testing.T) {
 	for i := range codes {
 		wg.Go(func() {
 			var r fakeim.MarkContactResponse
-			f.call(fakeim.MarkContact, markBody(sprintf("user%d", i), setBits(c2c("a"), 1)), &r)
+			f.call(fakeim.MarkContact, markBody(fmt.Sprintf("user%d", i), setBits(c2c("a"), 1)), &r)
 			codes[i] = r.ErrorCode
 		})
 	}
@@ -104,7 +105,7 @@ func TestRateLimitDisabled(t *testing.T) {
 	f := newFixture(t, fakeim.Config{RateLimit: -1, Now: clk.Now})
 	for i := range 300 {
 		var r fakeim.Status
-		f.call(fakeim.MarkContact, markBody("u", setBits(c2c(sprintf("p%d", i)), 1)), &r)
+		f.call(fakeim.MarkContact, markBody("u", setBits(c2c(fmt.Sprintf("p%d", i)), 1)), &r)
 		if r.ErrorCode != 0 {
 			t.Fatalf("request %d: %+v", i, r)
 		}
@@ -182,7 +183,7 @@ func TestTooFastIsStillRefused(t *testing.T) {
 		wg.Go(func() {
 			for i := n.Add(1); i <= 1000; i = n.Add(1) {
 				var r fakeim.Status
-				f.call(fakeim.MarkContact, markBody(sprintf("u%d", i), setBits(c2c("a"), 1)), &r)
+				f.call(fakeim.MarkContact, markBody(fmt.Sprintf("u%d", i), setBits(c2c("a"), 1)), &r)
 				if r.ErrorCode != 0 && r.ErrorCode != 60007 {
 					t.Errorf("ErrorCode %d", r.ErrorCode)
 				}

@@ -20,36 +20,36 @@ type change struct {
 // markContact applies a mark_contact request. Request-level problems answer
 // FAIL and apply nothing. Otherwise every item is answered on its own and the
 // request is "OK" with ErrorCode 0 even when some or all items failed: the
-// seed documents a per-item ResultCode for exactly that, and clients must
+// documentation gives a per-item ResultCode for exactly that, and clients must
 // check both levels.
 func (s *Server) markContact(body []byte) any {
 	var req MarkContactRequest
 	if err := decodeStrict(body, &req); err != nil {
-		return failure(CodeInvalidParam, err.Error())
+		return failure(codeInvalidParam, err.Error())
 	}
 	if problem := checkAccount("From_Account", req.FromAccount); problem != "" {
-		return failure(CodeInvalidParam, problem)
+		return failure(codeInvalidParam, problem)
 	}
-	if n := len(req.MarkItem); n == 0 || n > MaxMarkItems {
-		return failure(CodeItemCount, fmt.Sprintf("MarkItem holds %d items; 1-%d are allowed", n, MaxMarkItems))
+	if n := len(req.MarkItem); n == 0 || n > maxMarkItems {
+		return failure(codeItemCount, fmt.Sprintf("MarkItem holds %d items; 1-%d are allowed", n, maxMarkItems))
 	}
 	// Results are matched to items by conversation, so the same conversation
 	// twice would make the answer ambiguous: the client must merge them.
 	seen := make(map[ContactItem]bool, len(req.MarkItem))
 	for _, it := range req.MarkItem {
 		if seen[it.ContactItem] {
-			return failure(CodeInvalidParam, fmt.Sprintf("conversation %s appears more than once; merge the items",
+			return failure(codeInvalidParam, fmt.Sprintf("conversation %s appears more than once; merge the items",
 				describe(it.ContactItem)))
 		}
 		seen[it.ContactItem] = true
 	}
 	if s.unknownFrom(req.FromAccount) {
-		return failure(CodeUnknownUser, fmt.Sprintf("From_Account %q has not been imported", req.FromAccount))
+		return failure(codeUnknownUser, fmt.Sprintf("From_Account %q has not been imported", req.FromAccount))
 	}
 	if s.cfg.NoStandardMarks {
 		for _, it := range req.MarkItem {
 			if it.OptType == 1 || it.OptType == 3 {
-				return failure(CodeEdition, "standard marks need the Ultimate/Pro edition")
+				return failure(codeEdition, "standard marks need the Ultimate/Pro edition")
 			}
 		}
 	}
@@ -64,9 +64,9 @@ func (s *Server) markContact(body []byte) any {
 		code, info := s.applyItem(req.FromAccount, &u, it, now)
 		results[i] = ResultItem{OptType: it.OptType, ContactItem: it.ContactItem, ResultCode: code, ResultInfo: info}
 		switch code {
-		case CodeOK:
+		case codeOK:
 			applied++
-		case CodeInvalidParam:
+		case codeInvalidParam:
 			malformed++
 			fallthrough
 		default:
@@ -76,7 +76,7 @@ func (s *Server) markContact(body []byte) any {
 	}
 	s.mu.Unlock()
 	for _, res := range results {
-		if res.ResultCode == CodeInvalidParam {
+		if res.ResultCode == codeInvalidParam {
 			s.logf("fakeim: %s: From_Account %q item %s: ResultCode %d: %s", MarkContact,
 				req.FromAccount, describe(res.ContactItem), res.ResultCode, res.ResultInfo)
 		}
@@ -89,7 +89,7 @@ func (s *Server) markContact(body []byte) any {
 		for code, n := range codes {
 			c.resultCodes[code] += n
 		}
-		if n := codes[CodeInternal] + codes[CodeTimeout]; n > 0 {
+		if n := codes[codeInternal] + codes[codeTimeout]; n > 0 {
 			c.faults[FaultItemTransient] += n
 		}
 	})
@@ -102,27 +102,27 @@ func (s *Server) markContact(body []byte) any {
 func (s *Server) applyItem(user string, u **userState, it MarkItem, now time.Time) (int, string) {
 	ch, problem := validate(it, s.cfg.SetAndClear)
 	if problem != "" {
-		return CodeInvalidParam, problem
+		return codeInvalidParam, problem
 	}
 	switch {
 	case ch.conv.Type == C2C && s.accounts != nil && !s.accounts[ch.conv.Peer]:
-		return CodeUnknownUser, fmt.Sprintf("To_Account %q has not been imported", ch.conv.Peer)
+		return codeUnknownUser, fmt.Sprintf("To_Account %q has not been imported", ch.conv.Peer)
 	case ch.conv.Type == Group && s.groups != nil && !s.groups[ch.conv.Peer]:
-		return CodeGroupNotFound, fmt.Sprintf("group %q does not exist", ch.conv.Peer)
+		return codeGroupNotFound, fmt.Sprintf("group %q does not exist", ch.conv.Peer)
 	}
 	var r *record
 	if *u != nil {
 		r = (*u).marks[ch.conv]
 	}
 	if r == nil && s.cfg.MaxConversations > 0 && *u != nil && len((*u).marks) >= s.cfg.MaxConversations {
-		return CodeTooManyConversations, fmt.Sprintf("user already has %d marked conversations", len((*u).marks))
+		return codeTooManyConversations, fmt.Sprintf("user already has %d marked conversations", len((*u).marks))
 	}
 	if s.chance(s.cfg.ItemTransientRate) {
 		s.logf("fakeim: %s: injected fault %s", MarkContact, FaultItemTransient)
 		if s.chance(0.5) {
-			return CodeTimeout, "timeout, please retry"
+			return codeTimeout, "timeout, please retry"
 		}
-		return CodeInternal, "internal error, please retry"
+		return codeInternal, "internal error, please retry"
 	}
 	if r == nil {
 		if *u == nil {
@@ -139,10 +139,10 @@ func (s *Server) applyItem(user string, u **userState, it MarkItem, now time.Tim
 		r.Custom, r.CustomSet = *ch.custom, true
 	}
 	r.updated = now
-	return CodeOK, ""
+	return codeOK, ""
 }
 
-// validate checks one item against the seed page's rules and returns the
+// validate checks one item against the API's documented rules and returns the
 // change or a ResultInfo naming the problem. A bit both set and cleared is a
 // problem only under SetClearRefuse.
 func validate(it MarkItem, both SetClear) (change, string) {
@@ -189,8 +189,8 @@ func validate(it MarkItem, both SetClear) (change, string) {
 			return ch, "OptType 3 needs CustomMark"
 		}
 	}
-	if it.CustomMark != nil && len(*it.CustomMark) > MaxCustomMarkBytes {
-		return ch, fmt.Sprintf("CustomMark is %d bytes; at most %d are allowed", len(*it.CustomMark), MaxCustomMarkBytes)
+	if it.CustomMark != nil && len(*it.CustomMark) > maxCustomMarkBytes {
+		return ch, fmt.Sprintf("CustomMark is %d bytes; at most %d are allowed", len(*it.CustomMark), maxCustomMarkBytes)
 	}
 	ch.custom = it.CustomMark
 	return ch, ""
@@ -218,7 +218,7 @@ func conversationOf(c ContactItem) (Conversation, string) {
 		if c.ToAccount != "" {
 			return Conversation{}, "ContactItem Type 2 (group) must not carry To_Account"
 		}
-		if problem := checkID("ToGroupId", c.ToGroupID, MaxGroupIDBytes); problem != "" {
+		if problem := checkID("ToGroupId", c.ToGroupID, maxGroupIDBytes); problem != "" {
 			return Conversation{}, problem
 		}
 		return Conversation{Type: Group, Peer: c.ToGroupID}, ""
@@ -285,17 +285,17 @@ func (s *Server) shuffle(results []ResultItem) {
 // of up to 32 bytes", the group API group IDs of up to 48 bytes; neither may
 // hold control characters.
 const (
-	MaxAccountBytes = 32
-	MaxGroupIDBytes = 48
+	maxAccountBytes = 32
+	maxGroupIDBytes = 48
 )
 
-// checkAccount checks a UserID: non-empty, at most MaxAccountBytes, no
+// checkAccount checks a UserID: non-empty, at most maxAccountBytes, no
 // control characters.
 func checkAccount(field, id string) string {
 	if id == "" {
 		return field + " missing or empty"
 	}
-	return checkID(field, id, MaxAccountBytes)
+	return checkID(field, id, maxAccountBytes)
 }
 
 // checkID says why an identifier breaks the rules, or "".

@@ -10,16 +10,6 @@ import (
 	"markimport/sink/fakeim"
 )
 
-var keep = fakeim.Conversation{Type: fakeim.C2C, Peer: "keep"}
-
-// seeded returns a fixture whose user0 already has one marked conversation,
-// so that "nothing changed" is a meaningful check.
-func seeded(t *testing.T, cfg fakeim.Config) *fixture {
-	f := newFixture(t, cfg)
-	f.srv.SetMark("user0", keep, fakeim.Mark{Standard: 1, Custom: "x", CustomSet: true})
-	return f
-}
-
 func TestMarkContactRequestErrors(t *testing.T) {
 	good := `{"OptType":1,"ContactItem":{"Type":1,"To_Account":"a"},"SetMark":[1]}`
 	items := func(n int) string {

@@ -6,26 +6,26 @@ import "fmt"
 // mark_contact it has no per-item result codes, so any malformed
 // ContactItem fails the whole request with 50002.
 func (s *Server) searchContactGroup(body []byte) any {
-	var req SearchContactGroupRequest
+	var req searchContactGroupRequest
 	if err := decodeStrict(body, &req); err != nil {
-		return failure(CodeInvalidParam, err.Error())
+		return failure(codeInvalidParam, err.Error())
 	}
 	if problem := checkAccount("From_Account", req.FromAccount); problem != "" {
-		return failure(CodeInvalidParam, problem)
+		return failure(codeInvalidParam, problem)
 	}
-	if n := len(req.ContactItem); n == 0 || n > MaxSearchItems {
-		return failure(CodeInvalidParam, fmt.Sprintf("ContactItem holds %d items; 1-%d are allowed", n, MaxSearchItems))
+	if n := len(req.ContactItem); n == 0 || n > maxSearchItems {
+		return failure(codeInvalidParam, fmt.Sprintf("ContactItem holds %d items; 1-%d are allowed", n, maxSearchItems))
 	}
 	convs := make([]Conversation, 0, len(req.ContactItem))
 	for i, it := range req.ContactItem {
 		c, problem := conversationOf(it)
 		if problem != "" {
-			return failure(CodeInvalidParam, fmt.Sprintf("ContactItem %d: %s", i, problem))
+			return failure(codeInvalidParam, fmt.Sprintf("ContactItem %d: %s", i, problem))
 		}
 		convs = append(convs, c)
 	}
 	if s.unknownFrom(req.FromAccount) {
-		return failure(CodeUnknownUser, fmt.Sprintf("From_Account %q has not been imported", req.FromAccount))
+		return failure(codeUnknownUser, fmt.Sprintf("From_Account %q has not been imported", req.FromAccount))
 	}
 
 	found := make([]ContactMarks, 0, len(convs))
@@ -50,22 +50,22 @@ func (s *Server) searchContactGroup(body []byte) any {
 // getContactGroup answers one page of a user's marked conversations in the
 // order they were first marked.
 func (s *Server) getContactGroup(body []byte) any {
-	var req GetContactGroupRequest
+	var req getContactGroupRequest
 	if err := decodeStrict(body, &req); err != nil {
-		return failure(CodeInvalidParam, err.Error())
+		return failure(codeInvalidParam, err.Error())
 	}
 	if problem := checkAccount("From_Account", req.FromAccount); problem != "" {
-		return failure(CodeInvalidParam, problem)
+		return failure(codeInvalidParam, problem)
 	}
 	if req.StartIndex == nil {
-		return failure(CodeInvalidParam, "StartIndex missing")
+		return failure(codeInvalidParam, "StartIndex missing")
 	}
 	start := *req.StartIndex
 	if start < 0 {
-		return failure(CodeInvalidParam, fmt.Sprintf("StartIndex %d is negative", start))
+		return failure(codeInvalidParam, fmt.Sprintf("StartIndex %d is negative", start))
 	}
 	if s.unknownFrom(req.FromAccount) {
-		return failure(CodeUnknownUser, fmt.Sprintf("From_Account %q has not been imported", req.FromAccount))
+		return failure(codeUnknownUser, fmt.Sprintf("From_Account %q has not been imported", req.FromAccount))
 	}
 
 	resp := GetContactGroupResponse{Status: ok(), ContactItem: []ContactMarks{}, CompleteFlag: 1}

@@ -1,18 +1,13 @@
 package fakeim
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
-
-	"markimport/sink/usersig"
 )
 
 // The documented limits, which are also the defaults of the zero Config.
@@ -22,13 +17,13 @@ const (
 	// DefaultMaxConversations is the documented limit of marked
 	// conversations per user.
 	DefaultMaxConversations = 1000
-	// MaxMarkItems is the most MarkItems one mark_contact request may carry.
-	MaxMarkItems = 100
-	// MaxSearchItems is the most conversations one search_contact_group
+	// maxMarkItems is the most MarkItems one mark_contact request may carry.
+	maxMarkItems = 100
+	// maxSearchItems is the most conversations one search_contact_group
 	// request may name.
-	MaxSearchItems = 300
-	// MaxCustomMarkBytes is the longest custom mark, in bytes of UTF-8.
-	MaxCustomMarkBytes = 256
+	maxSearchItems = 300
+	// maxCustomMarkBytes is the longest custom mark, in bytes of UTF-8.
+	maxCustomMarkBytes = 256
 	// PageSize is the most conversations one get_contact_group page holds.
 	PageSize = 100
 	// maxBody bounds a request body; a full mark_contact request is ~40 KB.
@@ -233,7 +228,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if !s.windows[api].arrive(s.arrival(r)) {
 		s.stats.update(func(c *counters) { c.api(api, func(a *APIStats) { a.Throttled++ }) })
-		s.fail(w, api, CodeRateLimited, fmt.Sprintf("%s: more than %d calls in one second", api, s.cfg.RateLimit))
+		s.fail(w, api, codeRateLimited, fmt.Sprintf("%s: more than %d calls in one second", api, s.cfg.RateLimit))
 		return
 	}
 	s.stats.update(func(c *counters) { c.api(api, func(a *APIStats) { a.Accepted++ }) })
@@ -254,19 +249,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
 		return
 	}
-	if code, info := s.checkRequest(r); code != CodeOK {
+	if code, info := s.checkRequest(r); code != codeOK {
 		s.fail(w, api, code, info)
 		return
 	}
 	if tooLarge != nil {
-		s.fail(w, api, CodeInvalidParam, fmt.Sprintf("request body larger than %d bytes", maxBody))
+		s.fail(w, api, codeInvalidParam, fmt.Sprintf("request body larger than %d bytes", maxBody))
 		return
 	}
 	if s.chance(s.cfg.TransientRate) {
 		s.fault(api, FaultTransient)
-		code := CodeInternal
+		code := codeInternal
 		if s.chance(0.5) {
-			code = CodeServerError
+			code = codeServerError
 		}
 		s.fail(w, api, code, "internal server error, please retry")
 		return
@@ -282,7 +277,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case GetContactGroup:
 		answer = s.getContactGroup(body)
 	}
-	if st := statusOf(answer); st.ErrorCode != CodeOK {
+	if st := statusOf(answer); st.ErrorCode != codeOK {
 		s.record(api, st.ErrorCode, st.ErrorInfo)
 	}
 	if lost {
@@ -326,129 +321,6 @@ func (s *Server) chance(p float64) bool {
 	return s.rng.Float64() < p
 }
 
-// checkRequest validates the method and the query parameters and
-// authenticates the caller, in the order the service reports problems.
-func (s *Server) checkRequest(r *http.Request) (int, string) {
-	if r.Method != http.MethodPost {
-		return CodeBadURL, "HTTP method must be POST, not " + r.Method
-	}
-	q := r.URL.Query()
-	one := func(name string) (string, bool) {
-		v := q[name]
-		return firstOrEmpty(v), len(v) == 1 && v[0] != ""
-	}
-
-	appStr, ok := one("sdkappid")
-	if !ok {
-		if len(q["sdkappid"]) > 1 {
-			return CodeBadURL, "sdkappid given more than once"
-		}
-		return CodeNoSDKAppID, "sdkappid missing from the URL"
-	}
-	appID, err := strconv.ParseUint(appStr, 10, 64)
-	if err != nil {
-		return CodeBadURL, "sdkappid is not a number"
-	}
-	if s.cfg.SDKAppID != 0 && appID != s.cfg.SDKAppID {
-		return CodeSDKAppIDNotFound, fmt.Sprintf("sdkappid %d not found (wrong region?)", appID)
-	}
-	identifier, ok := one("identifier")
-	if !ok {
-		return CodeBadURL, "identifier missing, empty or repeated in the URL"
-	}
-	if randStr, ok := one("random"); !ok {
-		return CodeBadURL, "random missing, empty or repeated in the URL"
-	} else if _, err := strconv.ParseUint(randStr, 10, 32); err != nil {
-		return CodeBadURL, "random must be a decimal integer in 0-4294967295"
-	}
-	if ct, ok := one("contenttype"); !ok || ct != "json" {
-		return CodeBadURL, `contenttype must be "json"`
-	}
-	sig, ok := one("usersig")
-	if !ok {
-		return CodeSigInvalid, "usersig missing, empty or repeated in the URL"
-	}
-	if code, info := s.checkSig(sig, appID, identifier); code != CodeOK {
-		return code, info
-	}
-	if s.admins != nil && !s.admins[identifier] {
-		return CodeNotAdmin, fmt.Sprintf("identifier %q is not an App admin", identifier)
-	}
-	return CodeOK, ""
-}
-
-func firstOrEmpty(v []string) string {
-	if len(v) == 0 {
-		return ""
-	}
-	return v[0]
-}
-
-// checkSig authenticates the usersig. Its messages name the problem, never
-// the usersig or the key.
-func (s *Server) checkSig(sig string, appID uint64, identifier string) (int, string) {
-	now := s.now()
-	switch {
-	case s.cfg.SecretKey != "":
-		err := usersig.Verify(sig, s.cfg.SecretKey, appID, identifier, now)
-		switch {
-		case errors.Is(err, usersig.ErrMalformed):
-			return CodeSigInvalid, "usersig is not a valid TLS sig v2"
-		case errors.Is(err, usersig.ErrBadSignature):
-			return CodeSigMismatch, "usersig verification failed: not made with this app's secret key"
-		case errors.Is(err, usersig.ErrIdentifier):
-			return CodeSigIdentifier, "usersig was made for another identifier"
-		case errors.Is(err, usersig.ErrSDKAppID):
-			return CodeSigSDKAppID, "usersig was made for another sdkappid"
-		case errors.Is(err, usersig.ErrExpired):
-			return CodeSigExpired, "usersig expired"
-		case err != nil:
-			return CodeSigInvalid, "usersig rejected"
-		}
-	case s.cfg.UserSig != "":
-		if sig != s.cfg.UserSig {
-			if _, err := usersig.Parse(sig); err != nil {
-				return CodeSigInvalid, "usersig is not a valid TLS sig v2"
-			}
-			return CodeSigMismatch, "usersig verification failed"
-		}
-		if p, err := usersig.Parse(sig); err == nil && now.After(p.ExpiresAt()) {
-			return CodeSigExpired, "usersig expired"
-		}
-	}
-	if ttl := s.cfg.SigTTL; ttl > 0 {
-		if p, err := usersig.Parse(sig); err == nil && now.Sub(p.Time) > ttl {
-			return CodeSigExpired, "usersig expired (older than the emulator's SigTTL)"
-		}
-	}
-	return CodeOK, ""
-}
-
-// fail answers a request-level error and counts it.
-func (s *Server) fail(w http.ResponseWriter, api API, code int, info string) {
-	s.record(api, code, info)
-	writeJSON(w, failure(code, info))
-}
-
-// record counts and logs a request-level error.
-func (s *Server) record(api API, code int, info string) {
-	s.stats.update(func(c *counters) {
-		c.errorCodes[code]++
-		if isClientBug(code) {
-			c.malformedRequests++
-		}
-	})
-	s.logf("fakeim: %s: ErrorCode %d: %s", api, code, info)
-}
-
-func (s *Server) fault(api API, f Fault) {
-	s.stats.update(func(c *counters) {
-		c.faults[f]++
-		c.api(api, func(a *APIStats) { a.Faults++ })
-	})
-	s.logf("fakeim: %s: injected fault %s", api, f)
-}
-
 func (s *Server) logf(format string, args ...any) {
 	if s.cfg.Logf != nil {
 		s.cfg.Logf(format, args...)
@@ -464,85 +336,4 @@ func (s *Server) dropConnection(w http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	conn.Close()
-}
-
-func ok() Status { return Status{ActionStatus: "OK"} }
-
-func failure(code int, info string) Status {
-	return Status{ActionStatus: "FAIL", ErrorCode: code, ErrorInfo: info}
-}
-
-// statusOf returns the head of an answer.
-func statusOf(answer any) Status {
-	switch a := answer.(type) {
-	case Status:
-		return a
-	case MarkContactResponse:
-		return a.Status
-	case SearchContactGroupResponse:
-		return a.Status
-	case GetContactGroupResponse:
-		return a.Status
-	}
-	return Status{}
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
-}
-
-// decodeStrict decodes a request body into v, refusing anything the real
-// service would not take and a sloppy client might send: a body that is not
-// one JSON object, unknown fields, fields spelled in another case, values of
-// the wrong type. The error text is for ErrorInfo.
-func decodeStrict(body []byte, v any) error {
-	var generic any
-	if err := json.Unmarshal(body, &generic); err != nil {
-		return fmt.Errorf("body is not JSON: %v", err)
-	}
-	if _, isObject := generic.(map[string]any); !isObject {
-		return errors.New("body is not a JSON object")
-	}
-	if name, bad := wrongName(generic); bad {
-		return fmt.Errorf("unknown field %q", name)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("body does not match the API: %v", err)
-	}
-	return nil
-}
-
-// wrongName finds an object key, at any depth, that is not exactly one of
-// the wire names.
-func wrongName(v any) (string, bool) {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, e := range v {
-			if !wireNames[k] {
-				return k, true
-			}
-			if name, bad := wrongName(e); bad {
-				return name, true
-			}
-		}
-	case []any:
-		for _, e := range v {
-			if name, bad := wrongName(e); bad {
-				return name, true
-			}
-		}
-	}
-	return "", false
 }

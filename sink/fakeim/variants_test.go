@@ -77,7 +77,7 @@ func TestSetAndClearVariants(t *testing.T) {
 		code               int
 		fromClear, fromSet string
 	}{
-		{fakeim.SetClearRefuse, fakeim.CodeInvalidParam, "1", "100001"},
+		{fakeim.SetClearRefuse, 50002, "1", "100001"},
 		{fakeim.SetClearSetWins, 0, "100001", "100001"},
 		{fakeim.SetClearClearWins, 0, "1", "1"},
 	}
@@ -109,12 +109,12 @@ func TestUnknownFromVariants(t *testing.T) {
 			if r.ErrorCode != 0 || len(r.ResultItem) != 1 || r.ResultItem[0].ResultCode != 0 {
 				t.Errorf("accept: %+v", r)
 			}
-		} else if r.ErrorCode != fakeim.CodeUnknownUser {
-			t.Errorf("refuse: %+v, want ErrorCode %d", r, fakeim.CodeUnknownUser)
+		} else if r.ErrorCode != 50001 {
+			t.Errorf("refuse: %+v, want ErrorCode %d", r, 50001)
 		}
 		// To_Account is checked either way.
 		r = f.mark(markBody("u", custom(c2c("ghost"), "")))
-		if len(r.ResultItem) != 1 || r.ResultItem[0].ResultCode != fakeim.CodeUnknownUser {
+		if len(r.ResultItem) != 1 || r.ResultItem[0].ResultCode != 50001 {
 			t.Errorf("accept=%v: unknown To_Account %+v", accept, r)
 		}
 	}

@@ -126,3 +126,17 @@ func (w *window) peak() int {
 	defer w.mu.Unlock()
 	return w.maxPerSecond
 }
+
+// MaxInWindow returns the most of the sorted times ts that any sliding
+// window [t, t+w) holds: what a client's own record of its departures says
+// of the rule the service enforces, for tests that check it.
+func MaxInWindow(ts []time.Time, w time.Duration) int {
+	best, j := 0, 0
+	for i := range ts {
+		for ts[i].Sub(ts[j]) >= w {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
+}

@@ -39,3 +39,28 @@ func TestWindowOutOfOrder(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxInWindow(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms ...int) []time.Time {
+		var ts []time.Time
+		for _, m := range ms {
+			ts = append(ts, t0.Add(time.Duration(m)*time.Millisecond))
+		}
+		return ts
+	}
+	for _, tt := range []struct {
+		ts   []time.Time
+		want int
+	}{
+		{nil, 0},
+		{at(0), 1},
+		{at(0, 999), 2},
+		{at(0, 1000), 1},
+		{at(0, 500, 999, 1000, 1499), 4},
+	} {
+		if got := MaxInWindow(tt.ts, time.Second); got != tt.want {
+			t.Errorf("MaxInWindow(%v) = %d, want %d", tt.ts, got, tt.want)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 package fakeim
 
 // The emulator's own wire types. They follow the public documentation of
-// mark_contact (the seed page), search_contact_group and get_contact_group;
+// mark_contact (its public documentation), search_contact_group and get_contact_group;
 // the client in package sink has its own, so that a misreading of the
 // documentation in one does not silently agree with the other.
 
@@ -55,9 +55,9 @@ type MarkContactResponse struct {
 	ResultItem []ResultItem `json:"ResultItem,omitempty"`
 }
 
-// SearchContactGroupRequest is the body of
+// searchContactGroupRequest is the body of
 // POST /v4/recentcontact/search_contact_group: 1-300 conversations.
-type SearchContactGroupRequest struct {
+type searchContactGroupRequest struct {
 	FromAccount string        `json:"From_Account"`
 	ContactItem []ContactItem `json:"ContactItem"`
 }
@@ -88,10 +88,10 @@ type SearchContactGroupResponse struct {
 	ContactResultItem []ContactMarks `json:"ContactResultItem"`
 }
 
-// GetContactGroupRequest is the body of
+// getContactGroupRequest is the body of
 // POST /v4/recentcontact/get_contact_group. StartIndex is required: 0 for
 // the first page, then the previous answer's NextStartIndex.
-type GetContactGroupRequest struct {
+type getContactGroupRequest struct {
 	FromAccount string `json:"From_Account"`
 	StartIndex  *int64 `json:"StartIndex"`
 }

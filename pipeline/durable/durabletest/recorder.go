@@ -10,6 +10,7 @@
 package durabletest
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -221,4 +222,17 @@ func FailWritesTo(suffix string, allow int64) func(Op) error {
 		}
 		return nil
 	}
+}
+
+// Render lists ops one a line, each after its index, for a test's failure
+// message; of a run of writes to one file only the first is shown.
+func Render(ops []Op) string {
+	var b strings.Builder
+	for i, o := range ops {
+		if o.Kind == Write && i > 0 && ops[i-1].Kind == Write && ops[i-1].Path == o.Path {
+			continue
+		}
+		fmt.Fprintf(&b, "%3d %s\n", i, o)
+	}
+	return b.String()
 }

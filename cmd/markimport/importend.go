@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"markimport/pipeline"
+	"markimport/pipeline/rejects"
+	"markimport/pipeline/report"
+	"markimport/pipeline/state"
+	"markimport/readers"
+	"markimport/sink"
+)
+
+// finish ends a run once the pipeline has returned: it finishes or keeps
+// each output by how the run ended, decides the exit code, prints the
+// summary and logs the last line. Each output that cannot be finished is
+// reported as it happens; the first such error decides the exit code.
+func (r *importRun) finish(ctx context.Context, s *session, sum *pipeline.Summary, runErr error) int {
+	if code, stopped := r.stoppedByInput(s, sum, runErr); stopped {
+		return code
+	}
+	// A report that could not be written is kept as it is on disk, for
+	// --resume once the disk is fixed, and stored nowhere else.
+	reportFailed := errors.As(runErr, new(*pipeline.ReportError))
+	if s.bk != nil {
+		sum.ReadRequests = s.bk.gate.Reads.Load()
+	}
+	r.endBackup(ctx, s.bk, sum, &runErr, reportFailed)
+	r.endJournal(s.journal, &runErr, reportFailed)
+	r.commitState(ctx, s.st, &runErr, reportFailed)
+	r.writeRejects(s.rejects, &runErr)
+	code := r.exitCode(ctx, sum, runErr, s.journal)
+	printSummary(r.stdout, sum, r.dry, r.rate)
+	code = r.saveFake(s.fake, code)
+	code = r.saveSummary(sum, code)
+	r.logFinished(sum, code)
+	return code
+}
+
+// stoppedByInput ends a run the input stopped (a row that cannot be
+// read, or a resumed report whose ok rows are not the input's) with exit
+// 2: the journals it started are abandoned. It returns false for a run
+// that ended otherwise.
+func (r *importRun) stoppedByInput(s *session, sum *pipeline.Summary, runErr error) (int, bool) {
+	var inErr *readers.InputError
+	var mismatch *report.MismatchError
+	if !errors.As(runErr, &inErr) && !errors.As(runErr, &mismatch) {
+		return 0, false
+	}
+	if s.journal != nil {
+		s.journal.Abandon()
+	}
+	if s.bk != nil && s.bk.w != nil {
+		s.bk.w.Abandon()
+	}
+	if mismatch != nil {
+		return r.resumeMismatch(mismatch, sum), true
+	}
+	return r.inputError(inErr), true
+}
+
+// endJournal finishes the report (renamed into place), or keeps its
+// journal as it is on disk when the report could not be written.
+func (r *importRun) endJournal(journal *report.Journal, runErr *error, reportFailed bool) {
+	switch {
+	case journal == nil:
+	case reportFailed:
+		journal.Abandon()
+	default:
+		r.keepFirst(runErr, journal.Finish(), "%v")
+	}
+}
+
+// commitState stores in --state the items this run confirmed. It runs
+// after the report: the state holds only items whose ok lines are
+// durable. A run stopped by a fatal answer stores what it confirmed; an
+// interrupted one stops at once (merging a state of millions of
+// conversations takes seconds): its --resume records what its report has
+// ok, and a run without --resume sends those items again.
+func (r *importRun) commitState(ctx context.Context, st *state.Store, runErr *error, reportFailed bool) {
+	if st == nil || r.dry || ctx.Err() != nil || reportFailed {
+		return
+	}
+	if err := st.Commit(); err != nil {
+		r.keepFirst(runErr, err, "the state was not updated: %v (the next run sends these items again)")
+		return
+	}
+	if n := st.Added(); n > 0 {
+		r.log.Info("state updated", "state", r.stateDir, "confirmed_items", n, "conversations", st.Entries())
+	}
+}
+
+// writeRejects writes the rejects file, when asked, in the input's format.
+func (r *importRun) writeRejects(rej *rejects.Rows, runErr *error) {
+	if rej == nil {
+		return
+	}
+	var n int64
+	var err error
+	if r.in.Format == readers.Parquet {
+		n, err = rejects.WriteParquet(r.in, r.rejects, rej)
+	} else {
+		n, err = rejects.WriteCSV(r.in, r.ropts, r.rejects, rej)
+	}
+	r.keepFirst(runErr, err, "%v")
+	if err == nil {
+		r.log.Info("rejects written", "path", r.rejects, "rows", n)
+	}
+}
+
+// saveFake says what --fake's emulator holds and saves it to
+// --fake-state, if given; one that cannot be saved makes the exit code at
+// least 1.
+func (r *importRun) saveFake(fake *fakeRun, code int) int {
+	if fake == nil {
+		return code
+	}
+	fmt.Fprintf(r.stdout, "emulator now holds: %s\n", fake.describe())
+	if err := fake.save(); err != nil {
+		fmt.Fprintf(r.stderr, "markimport %s: %v\n", r.name, err)
+		return max(code, exitSomeNotOK)
+	}
+	return code
+}
+
+// logFinished logs the last line an orchestrator's log holds of the run.
+func (r *importRun) logFinished(sum *pipeline.Summary, code int) {
+	fields := []any{"command", r.name, "exit_code", code, "rows", sum.Rows, "requests_sent", sum.RequestsSent}
+	for _, st := range report.Statuses {
+		if n := sum.Statuses[st]; n > 0 {
+			fields = append(fields, string(st), n)
+		}
+	}
+	r.log.Info("run finished", fields...)
+}
+
+// exitCode decides the exit code from the rows and how the run ended, and
+// prints what the user must know about the end: a fatal answer, an
+// interrupt, too many bad rows. These go to stderr under --quiet too.
+func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr error, journal *report.Journal) int {
+	var re *pipeline.ReportError
+	if errors.As(runErr, &re) {
+		r.reportUnwritable(re, journal)
+		return exitFatal
+	}
+	var ge *pipeline.GuardError
+	if errors.As(runErr, &ge) {
+		also := ""
+		if r.rejects != "" {
+			also = " and " + r.rejects
+		}
+		fmt.Fprintf(r.stderr, "markimport %s: %s: nothing was sent (see the report%s)\n", r.name, ge.Error(), also)
+		return exitSomeNotOK
+	}
+	interrupted := fmt.Sprintf("interrupted; the report %s accounts for every row so far.", r.report)
+	if !r.dry {
+		interrupted += " To continue:\n  " + resumeCommand(r.args)
+	}
+	return r.endCode(ctx, sum.AllOK(), runErr, ending{
+		unreachable: "No request reached it; every row not sent is reported unsent. Fix the cause, then run again with --resume.",
+		fatal:       "Rows not sent are reported unsent; fix the cause, then run again with --resume.",
+		interrupted: interrupted,
+	})
+}
+
+// inputError reports an input error: exit 2, nothing sent, every existing
+// output as it was.
+func (r *importRun) inputError(e *readers.InputError) int {
+	fmt.Fprintf(r.stderr, "markimport %s: input error: %s\nNothing was sent.\n", r.name, sink.Redact(e.Error()))
+	return exitUsage
+}
+
+// resumeMismatch reports a resumed report whose ok rows are not the
+// input's: exit 2.
+func (r *importRun) resumeMismatch(e *report.MismatchError, sum *pipeline.Summary) int {
+	fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(e.Error()))
+	if sum.RequestsSent > 0 {
+		// Sorted input is sent as it is read.
+		fmt.Fprintf(r.stderr, "%d requests were sent before the row was read.\n", sum.RequestsSent)
+	} else {
+		fmt.Fprintln(r.stderr, "Nothing was sent.")
+	}
+	return exitUsage
+}
+
+// reportUnwritable says that the run stopped because its report could not
+// be written, and what to do.
+func (r *importRun) reportUnwritable(e *pipeline.ReportError, journal *report.Journal) {
+	msg := sink.Redact(e.Error())
+	switch {
+	case r.dry:
+		fmt.Fprintf(r.stderr, "markimport %s: %s\nThe run stopped. Free space on that disk (or fix it), then run again.\n", r.name, msg)
+	case journal == nil || !journal.Committed():
+		fmt.Fprintf(r.stderr, "markimport %s: %s\nThe run stopped before sending anything; the new journal was removed. Free space on that disk (or fix it), then run again.\n", r.name, msg)
+	default:
+		fmt.Fprintf(r.stderr, "markimport %s: %s\nSending stopped at once: no request left after it, and those on the wire finished. The journal %s keeps every result made durable; the others are sent again (which changes nothing already applied). Free space on that disk (or fix it), then continue:\n  %s\n",
+			r.name, msg, r.files.Journal, resumeCommand(r.args))
+	}
+}

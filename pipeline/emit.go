@@ -1,0 +1,148 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+
+	"markimport/pipeline/mark"
+	"markimport/pipeline/plan"
+	"markimport/pipeline/report"
+)
+
+// What becomes of each row once it is judged: an invalid row and a user's
+// plan are reported, or handed on to the gate or the sender.
+
+// invalid reports an invalid row (unless a resumed run already has it).
+func (r *run) invalid(bad *plan.Invalid) {
+	if r.onInvalid != nil {
+		r.onInvalid(bad)
+		return
+	}
+	if r.opts.Done != nil && r.opts.Done.Has(bad.Row) {
+		return
+	}
+	r.rep.write(report.Line{Row: bad.Row, From: bad.From, Type: bad.Type, Peer: bad.Peer, Status: report.StatusInvalid, Code: mark.CodeInvalid, Message: bad.Message})
+	r.ctr.RowsDone.Add(1)
+}
+
+// emit takes the plan of one user: its rejected rows are reported, its
+// requests sent (or, in a dry run or once sending stopped, reported).
+func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
+	if r.onPlan != nil {
+		return r.onPlan(reqs, rejected)
+	}
+	if len(reqs) > 0 || len(rejected) > 0 {
+		r.sum.Users++
+	}
+	if len(rejected) > 0 {
+		r.rep.mu.Lock()
+		var n int64
+		for _, rj := range rejected {
+			if r.opts.Done != nil && r.opts.Done.Has(rj.Row) {
+				continue
+			}
+			r.rep.writeRowsLocked(report.Line{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: report.StatusRejected,
+				Code: mark.CodeTooManyConversations, Message: rejectedMessage}, []int64{rj.Row})
+			n++
+		}
+		r.rep.mu.Unlock()
+		r.ctr.RowsDone.Add(n)
+	}
+	for i := range reqs {
+		req := &reqs[i]
+		r.seq++
+		req.Seq = r.seq
+		r.sum.RequestsPlanned++
+		r.sum.Conversations += int64(len(req.Items))
+		r.ctr.RequestsPlanned.Add(1)
+		if r.opts.DryRun {
+			writeItems(r.rep, r.ctr, req, nil, report.StatusValid)
+		}
+	}
+	if r.opts.DryRun || len(reqs) == 0 {
+		return nil
+	}
+	if r.stopped.Err() == nil {
+		if err := r.markInputRead(); err != nil {
+			return err
+		}
+	}
+	if r.gate != nil {
+		// The gate hands the user's requests on once it admits them.
+		select {
+		case r.gate.in <- reqs:
+		case <-r.stopped.Done():
+			r.unsent(reqs)
+		}
+		return nil
+	}
+	for i := range reqs {
+		select {
+		case r.ch <- &reqs[i]:
+			continue
+		case <-r.stopped.Done():
+		}
+		r.unsent(reqs[i:])
+		return nil
+	}
+	return nil
+}
+
+// markInputRead calls Options.InputRead the first time.
+func (r *run) markInputRead() error {
+	if r.inputRead || r.opts.InputRead == nil || r.onPlan != nil {
+		return nil
+	}
+	r.inputRead = true
+	err := r.opts.InputRead()
+	var we *report.WriteError
+	if errors.As(err, &we) {
+		// The journal could not take its name: as any report failure.
+		r.rep.mu.Lock()
+		r.rep.fail(err)
+		r.rep.mu.Unlock()
+	}
+	return err
+}
+
+// rejectedMessage is the report's message for a row beyond the limit.
+var rejectedMessage = fmt.Sprintf("conversation beyond the limit of %d per user", mark.MaxConversations)
+
+// writeItems writes the report lines of every row of a request: from its
+// outcomes, or all with the given status when outcomes are nil.
+func writeItems(rep *lockedReport, ctr *mark.Counters, req *mark.Request, out []mark.Outcome, status report.Status, msg ...string) {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	for i := range req.Items {
+		it := &req.Items[i]
+		l := report.Line{From: req.From, Type: it.Conv.TypeName(), Peer: it.Conv.Peer}
+		if out != nil {
+			o := out[i]
+			l.Code, l.Message, l.Attempts = o.Code, o.Message, o.Attempts
+			switch {
+			case !o.Sent:
+				l.Status = report.StatusUnsent
+			case o.Code == 0:
+				l.Status = report.StatusOK
+			default:
+				l.Status = report.StatusFailed
+			}
+		} else {
+			l.Status = status
+			if len(msg) > 0 {
+				l.Message = msg[0]
+			}
+		}
+		rep.writeRowsLocked(l, it.Rows)
+		ctr.RowsDone.Add(int64(len(it.Rows)))
+	}
+}
+
+// unsent reports the rows of requests that will not be sent, with why
+// sending stopped.
+func (r *run) unsent(reqs []mark.Request) {
+	why := r.stop.unsentMessage()
+	for i := range reqs {
+		writeItems(r.rep, r.ctr, &reqs[i], nil, report.StatusUnsent, why)
+	}
+}

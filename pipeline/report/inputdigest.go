@@ -1,0 +1,102 @@
+package report
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+
+	"markimport/readers"
+)
+
+// InputDigest is the identity of an input's content: its size and
+// SHA-256, so that a resumed run can refuse an input that changed since
+// its report was started. It is recorded in a report's .meta.json.
+type InputDigest struct {
+	// Input is the input as given (a file of a multi-file input: its name
+	// within the input).
+	Input string `json:"input"`
+	// Size is the bytes of the input (of several files: their sum).
+	Size int64 `json:"size"`
+	// SHA256 is the hex SHA-256 of the file (of several files: of their
+	// names and hashes).
+	SHA256 string `json:"sha256"`
+	// Files holds an input of several files' digest of each.
+	Files []InputDigest `json:"files,omitempty"`
+}
+
+// DigestFile reads a whole file and returns its size and SHA-256.
+func DigestFile(path string) (InputDigest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return InputDigest{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return InputDigest{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	return InputDigest{Input: path, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// DigestInput digests every file of an input: for one file, the
+// file's; for several, each file's under its name, with the total size
+// and a SHA-256 of the names and hashes.
+func DigestInput(in *readers.Input) (InputDigest, error) {
+	if !in.Multi() {
+		return DigestFile(in.Parts[0].Path)
+	}
+	digest := InputDigest{Input: in.String()}
+	h := sha256.New()
+	for _, p := range in.Parts {
+		f, err := DigestFile(p.Path)
+		if err != nil {
+			return InputDigest{}, err
+		}
+		f.Input = p.Name
+		digest.Size += f.Size
+		fmt.Fprintf(h, "%s\x00%s\x00", f.Input, f.SHA256)
+		digest.Files = append(digest.Files, f)
+	}
+	digest.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return digest, nil
+}
+
+// changedFile names a file that differs between the digests of an
+// input then (old) and now, and how: added, removed or changed.
+func changedFile(old, now InputDigest) string {
+	if len(old.Files) == 0 && len(now.Files) == 0 {
+		return ""
+	}
+	then := map[string]InputDigest{}
+	for _, f := range old.Files {
+		then[f.Input] = f
+	}
+	if len(old.Files) == 0 {
+		then[old.Input] = old
+	}
+	files := now.Files
+	if len(files) == 0 {
+		files = []InputDigest{now}
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		seen[f.Input] = true
+		o, ok := then[f.Input]
+		switch {
+		case !ok:
+			return fmt.Sprintf("%s was added", f.Input)
+		case o.Size != f.Size || o.SHA256 != f.SHA256:
+			return fmt.Sprintf("%s changed (size %d, sha256 %.12s… then; size %d, sha256 %.12s… now)", f.Input, o.Size, o.SHA256, f.Size, f.SHA256)
+		}
+	}
+	for name := range then {
+		if !seen[name] {
+			return fmt.Sprintf("%s was removed", name)
+		}
+	}
+	return ""
+}

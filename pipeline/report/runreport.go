@@ -1,0 +1,59 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+
+	"markimport/readers"
+)
+
+// RowsWithStatus reads a finished report of a run of in (CSV or Parquet)
+// and returns the rows it reported with status, e.g. the exists rows of an
+// insert-only run, for verify to leave unchecked. The report's record of
+// its input (its .meta.json) must name in as it is now (digest), since its row
+// numbers mean nothing for another input, and prove the report's bytes.
+func RowsWithStatus(path string, in *readers.Input, digest InputDigest, status Status) (*Done, error) {
+	b, err := os.ReadFile(metaPath(path))
+	var m reportMeta
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--run-report %s: no readable record of the run's input (%v): give the report of a finished run of this input", path, err)
+	}
+	if what := changedFile(m.InputDigest, digest); what != "" || m.Size != digest.Size || m.SHA256 != digest.SHA256 {
+		if what == "" {
+			what = digest.Input + " is not the file it was"
+		}
+		return nil, fmt.Errorf("--run-report %s is the report of another input: %s", path, what)
+	}
+	src, err := finalSource(path, metaPath(path), m.Report, multi(in) != nil)
+	if err != nil {
+		return nil, fmt.Errorf("--run-report: %w", err)
+	}
+	rows := newDone(in)
+	rows.sigs = nil // only the rows are needed
+	add := func(line int64, rec []string) error {
+		file := ""
+		if multi(in) != nil {
+			file, rec = rec[0], rec[1:]
+		}
+		if rec[4] != string(status) {
+			return nil
+		}
+		row, err := strconv.ParseInt(rec[0], 10, 64)
+		if err == nil {
+			err = rows.add(file, row, "", "", "")
+		}
+		if err != nil {
+			return fmt.Errorf("line %d of %s: %v", line, path, err)
+		}
+		return nil
+	}
+	if _, err := src.read(headerOf(in), add); err != nil {
+		return nil, fmt.Errorf("--run-report: %w", err)
+	}
+	return rows, nil
+}

@@ -1,0 +1,109 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"markimport/pipeline/report"
+)
+
+// Summary is the account of a run, printed at the end and written as JSON.
+type Summary struct {
+	Input           string                  `json:"input"`
+	DryRun          bool                    `json:"dry_run"`
+	Rows            int64                   `json:"rows"`
+	Statuses        map[report.Status]int64 `json:"statuses"`
+	FailureCodes    map[int]int64           `json:"failure_codes,omitempty"`
+	Users           int64                   `json:"users"`
+	Conversations   int64                   `json:"conversations"`
+	RequestsPlanned int64                   `json:"requests_planned"`
+	RequestsSent    int64                   `json:"requests_sent"`
+	HTTPRequests    int64                   `json:"http_requests"`
+	Retries         int64                   `json:"retries"`
+	Throttled       int64                   `json:"throttled"`
+	ElapsedSeconds  float64                 `json:"elapsed_seconds"`
+	SendSeconds     float64                 `json:"send_seconds"`
+	RequestsPerSec  float64                 `json:"requests_per_second"`
+	PlanSeconds     float64                 `json:"estimated_send_seconds"`
+	Resumed         int64                   `json:"resumed_ok_rows,omitempty"`
+	// RequestsSaved is how many requests the items not sent because the
+	// state found them unchanged (--state) or the server already held
+	// marks for them (--mode insert) would have taken.
+	RequestsSaved int64 `json:"requests_saved,omitempty"`
+	// ReadToWrite is the time from each user's read-back (--backup,
+	// --mode insert) to the answer of its last write.
+	ReadToWrite *Window `json:"read_to_write,omitempty"`
+	Spilled     bool    `json:"spilled,omitempty"`
+	// BackupRows is how many restore rows the run wrote to --backup, and
+	// ReadRequests how many search_contact_group requests it took to read
+	// the conversations back first.
+	BackupRows   int64 `json:"backup_rows,omitempty"`
+	ReadRequests int64 `json:"read_requests,omitempty"`
+	// Stopped says why sending stopped early: "interrupted",
+	// "max-invalid" (too many bad rows), "report" (the report could not be
+	// written), "fatal: CODE" (mark.FatalError.Stopped), what a Stop error
+	// names ("backup": its journal could not be written), or "error";
+	// StopMessage says it in words.
+	Stopped     string `json:"stopped,omitempty"`
+	StopMessage string `json:"stop_message,omitempty"`
+}
+
+// Stop is an error that stops the sending and says why in
+// Summary.Stopped: an output the run must write before a request may leave
+// could not be written (the backup's journal: "backup"). A *mark.FatalError
+// says it too.
+type Stop interface {
+	error
+	Stopped() string
+}
+
+// Why a run stopped early, in Summary.Stopped.
+const (
+	stoppedInterrupted = "interrupted"
+	stoppedMaxInvalid  = "max-invalid"
+	// stoppedReport: the report could not be written (ReportError).
+	stoppedReport = "report"
+	// stoppedBackup: the backup's journal could not be written (the Stop
+	// error of pipeline/backup).
+	stoppedBackup = "backup"
+)
+
+// AllOK reports whether every row ended ok, unchanged or exists (or valid,
+// in a dry run).
+func (s *Summary) AllOK() bool {
+	good := s.Statuses[report.StatusOK] + s.Statuses[report.StatusValid] + s.Statuses[report.StatusUnchanged] + s.Statuses[report.StatusExists]
+	return good == s.Rows
+}
+
+// summarise ends a Run that began at start and returned err: the report
+// is made durable, its failure (which outranks any other error) recorded,
+// and the summary filled in from the run's counts and counters.
+func (r *run) summarise(ctx context.Context, start time.Time, err error) (Summary, error) {
+	r.sum.RequestsSaved = r.saved.Load()
+	if r.gate != nil {
+		r.sum.ReadToWrite = r.gate.delays.window()
+	}
+	if err != nil && ctx.Err() != nil {
+		r.stop.interrupted()
+	}
+	r.rep.sync()
+	if rerr := r.reportFailure(); rerr != nil {
+		// Whatever else stopped the run, its report is what must be
+		// fixed first.
+		err = rerr
+		r.stop.reportFailed(rerr)
+	}
+	sum := r.sum
+	r.stop.fill(&sum)
+	sum.Statuses = r.rep.counts
+	sum.FailureCodes = r.rep.codes
+	sum.HTTPRequests = r.ctr.HTTPRequests.Load()
+	sum.Retries = r.ctr.Retries.Load()
+	sum.Throttled = r.ctr.Throttled.Load()
+	sum.ElapsedSeconds = time.Since(start).Seconds()
+	sum.RequestsPerSec = r.ctr.Pace()
+	if r.opts.Rate > 0 {
+		sum.PlanSeconds = float64(sum.RequestsPlanned) / r.opts.Rate
+	}
+	return sum, err
+}

@@ -1,0 +1,99 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"markimport/pipeline/mark"
+)
+
+// send runs the sending pass. The producer plans and hands requests to
+// the sender (through the gate, when there is one); once sending stops on
+// a fatal answer it goes on planning, only to report the rest unsent. An
+// interrupt (parent done, or the report failing: ctx done) stops it too.
+func (r *run) send(parent, ctx context.Context, produce func(context.Context) error) error {
+	sendCtx, cancelSend := context.WithCancel(ctx)
+	defer cancelSend()
+	r.stopped = sendCtx
+	r.ch = make(chan *mark.Request)
+	if r.opts.Gate != nil {
+		r.gate = r.startGate(cancelSend)
+	}
+	var prodErr error
+	var g errgroup.Group
+	g.Go(func() error {
+		defer close(r.ch)
+		prodErr = produce(ctx)
+		if r.gate != nil {
+			close(r.gate.in)
+			r.gate.g.Wait()
+		}
+		return nil
+	})
+	sendStart := time.Now()
+	sendErr := r.sendStopped(parent, r.opts.Sender.Send(sendCtx, r.ch, r.answered))
+	cancelSend()
+	g.Wait()
+	r.sum.SendSeconds = time.Since(sendStart).Seconds()
+	if sendErr != nil {
+		return sendErr
+	}
+	if prodErr == nil && r.sum.Rows == 0 {
+		prodErr = r.noRows()
+	}
+	if prodErr != nil && parent.Err() != nil {
+		r.stop.interrupted()
+	}
+	return prodErr
+}
+
+// answered takes the outcomes of a request the sender is done with: its
+// rows are reported, the items the API confirmed recorded in the state.
+func (r *run) answered(req *mark.Request, out []mark.Outcome) {
+	if r.gate != nil {
+		r.gate.answered(req)
+	}
+	writeItems(r.rep, r.ctr, req, out, "")
+	if r.opts.State != nil {
+		for i := range out {
+			if out[i].Sent && out[i].Code == 0 {
+				r.opts.State.Confirmed(req.From, &req.Items[i])
+			}
+		}
+	}
+	r.ctr.RequestsDone.Add(1)
+	// A request counts as sent when it left at least once.
+	for i := range out {
+		if out[i].Attempts > 0 {
+			atomic.AddInt64(&r.sum.RequestsSent, 1)
+			break
+		}
+	}
+}
+
+// sendStopped settles why the sending ended, given what the sender
+// returned, and returns the error that stopped it (nil when it ran to
+// its end). A gate that failed stopped the sending: it is why, unless the
+// sender stopped on a fatal answer of its own or the run was interrupted.
+func (r *run) sendStopped(parent context.Context, sendErr error) error {
+	var fe *mark.FatalError
+	if r.gate != nil {
+		if gerr := r.gate.error(); gerr != nil && !errors.As(sendErr, &fe) && parent.Err() == nil {
+			sendErr = gerr
+		}
+	}
+	switch {
+	case sendErr == nil:
+	case errors.As(sendErr, &fe):
+		r.stop.setError(sendErr)
+	case parent.Err() != nil:
+		r.stop.interrupted()
+	default:
+		r.stop.setError(sendErr)
+	}
+	return sendErr
+}

@@ -1,0 +1,77 @@
+package pipeline
+
+import (
+	"markimport/pipeline/mark"
+	"markimport/pipeline/plan"
+	"markimport/pipeline/report"
+)
+
+// stateFilter returns the filter of the users of partition p (called
+// in a planner goroutine): an item whose rows all ended ok in the run
+// being resumed is recorded as confirmed and left out (its rows are not
+// reported again); an item the state finds unchanged is reported
+// unchanged and left out; the rest is packed again, 100 items a request,
+// so that requests stay at the lower bound of what is sent. The requests
+// it returns are its own memory (items and rows copied), so that the
+// plans it is given may be in a planner's reused arena.
+func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, func(), error) {
+	part, err := r.opts.State.Partition(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The items of a user are looked at, and its unchanged ones
+	// reported, before the next user's (in this goroutine): buffers
+	// reused from user to user serve them all, which spares a copy of
+	// every item of a night's file, and its lines are formatted here,
+	// by both planners at once, outside the report's lock.
+	var all, same []mark.Item
+	var lines []byte // the report lines of a user's unchanged items
+	return func(reqs []mark.Request) []mark.Request {
+		from := reqs[0].From
+		all = all[:0]
+		for i := range reqs {
+			all = append(all, reqs[i].Items...)
+		}
+		items := all
+		if r.opts.Done != nil {
+			confirmed := func(it *mark.Item) { r.opts.State.Confirmed(from, it) }
+			if r.opts.DryRun {
+				confirmed = nil
+			}
+			items = plan.DropDone(items, r.opts.Done, confirmed)
+		}
+		same = same[:0]
+		var kept []mark.Item
+		nRows := 0
+		for i := range items {
+			it := &items[i]
+			if part.Unchanged(from, it) {
+				same = append(same, *it)
+			} else {
+				kept = append(kept, *it)
+				nRows += len(it.Rows)
+			}
+		}
+		if len(same) > 0 {
+			// The status says it: no message, which costs a report of
+			// tens of millions of unchanged rows nothing.
+			lines = r.rep.writeItemsAs(lines, r.ctr, from, same, report.StatusUnchanged)
+		}
+		clear(all) // nothing kept alive past the user
+		clear(same)
+		if len(kept) > 0 {
+			// The rows leave the planner's memory with the items.
+			rows := make([]int64, 0, nRows)
+			for i := range kept {
+				k := len(rows)
+				rows = append(rows, kept[i].Rows...)
+				kept[i].Rows = rows[k:len(rows):len(rows)]
+			}
+		}
+		out := plan.Pack(nil, from, kept)
+		if saved := len(reqs) - len(out); saved > 0 && r.opts.Done == nil {
+			r.saved.Add(int64(saved))
+		}
+		return out
+	}, part.Release, nil
+}

@@ -1,0 +1,98 @@
+package readers
+
+import (
+	"errors"
+	"io"
+)
+
+// Open returns a reader of every record of the input, its files opened one
+// at a time as the one before ends. Records are numbered across files
+// (see Input).
+func (in *Input) Open(opts Options) (*InputReader, error) {
+	opts.Format = string(in.Format)
+	opts.pool = &bufferPool{}
+	m := &InputReader{in: in, opts: opts}
+	if err := m.openPart(0); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// InputReader reads the parts of an input one after another.
+type InputReader struct {
+	in   *Input
+	opts Options
+	k    int    // the part being read
+	cur  Reader // its reader
+	base int64  // rows before part k
+	rows int64  // rows read in part k
+	any  bool   // a part held a row
+}
+
+// openPart opens part k, recording where its rows start. A part without
+// rows is fine when the input has several (a partition may be empty).
+func (m *InputReader) openPart(k int) error {
+	m.k, m.rows = k, 0
+	if n := int(m.in.opened.Load()); k == n {
+		m.in.starts[k] = m.base
+		m.in.opened.Store(int32(k + 1))
+	}
+	p := &m.in.Parts[k]
+	opts := m.opts
+	opts.PathColumns = p.Hive
+	r, err := Open(p.Path, opts)
+	if err != nil {
+		if errors.Is(err, ErrNoRows) && m.in.Multi() {
+			m.cur = nil
+			return nil
+		}
+		return err
+	}
+	m.cur = r
+	return nil
+}
+
+// Next returns the next record of the input, or io.EOF after the last
+// part's last.
+func (m *InputReader) Next() (Record, error) {
+	for {
+		if m.cur != nil {
+			rec, err := m.cur.Next()
+			if err == nil {
+				m.rows++
+				m.any = true
+				rec.Row += m.base
+				return rec, nil
+			}
+			if err != io.EOF {
+				return rec, err
+			}
+			m.cur.Close()
+			m.cur = nil
+		}
+		if m.k+1 >= len(m.in.Parts) {
+			if !m.any && m.in.Multi() {
+				return Record{}, &InputError{Path: m.in.String(), Err: ErrNoRows}
+			}
+			return Record{}, io.EOF
+		}
+		m.base += m.rows
+		if err := m.openPart(m.k + 1); err != nil {
+			return Record{}, err
+		}
+	}
+}
+
+// Close closes the part being read.
+func (m *InputReader) Close() error {
+	if m.cur == nil {
+		return nil
+	}
+	err := m.cur.Close()
+	m.cur = nil
+	return err
+}
+
+// Current returns the part being read and its reader (nil for a part
+// without rows).
+func (m *InputReader) Current() (int, Reader) { return m.k, m.cur }

@@ -1,0 +1,236 @@
+package readers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// Next returns the next record, or io.EOF after the last one.
+func (p *parquetReader) Next() (rec Record, err error) {
+	if p.err != nil {
+		return Record{}, p.err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			p.fail(fmt.Errorf("corrupt Parquet file: %v", r))
+			rec, err = Record{}, p.err
+		}
+	}()
+	if p.next >= p.size {
+		if err := p.load(); err != nil {
+			if err != io.EOF {
+				p.fail(err)
+				return Record{}, p.err
+			}
+			return Record{}, io.EOF
+		}
+	}
+	i := p.next
+	p.next++
+	p.row++
+
+	// One allocation per record: every field is appended to buf, copied
+	// into one string, and sliced. The record must not point into the
+	// batch, whose buffers are reused for the next one.
+	var ends [NumFields]int
+	buf := p.buf[:0]
+	for f, w := range p.writers {
+		if w != nil {
+			start := len(buf)
+			var cut cellCut
+			buf, cut = w(buf, i)
+			if cut != (cellCut{}) && rec.Problem == "" {
+				rec.Problem, rec.ProblemColumn = cut.problem(buf[start:]), Field(f).String()
+			}
+		}
+		ends[f] = len(buf)
+	}
+	p.buf = buf
+	rec.Row = p.row
+	if len(buf) > 0 {
+		s := string(buf)
+		start := 0
+		for f, end := range ends {
+			rec.Fields[f] = s[start:end]
+			start = end
+		}
+	}
+	p.pathFields.apply(&rec)
+	return rec, nil
+}
+
+// load decodes the next batch, or returns io.EOF.
+func (p *parquetReader) load() error {
+	p.releaseBatch()
+	if p.row >= p.total {
+		return io.EOF
+	}
+	want := min(int64(parquetBatchRows), p.total-p.row)
+	if err := p.readColumns(want); err != nil {
+		return err
+	}
+	for _, col := range p.cols {
+		n := 0
+		if col.list != nil {
+			n = col.list.rows()
+		} else {
+			n = col.arr.Len()
+		}
+		if int64(n) != want {
+			return fmt.Errorf("corrupt Parquet file: column %s has %d values at row %d, want %d (the metadata declares %d rows)",
+				col.field, n, p.row+1, want, p.total)
+		}
+	}
+	// A value outside its statistics fails the whole batch, before any of
+	// its rows is returned: the page it came from decoded wrong, and rows
+	// before it in the page may be wrong too.
+	var bad *parquetColumn
+	for _, col := range p.cols {
+		if col.bad != nil && (bad == nil || col.bad.row < bad.bad.row) {
+			bad = col
+		}
+	}
+	if bad != nil {
+		return &InputError{Path: p.path, Row: bad.bad.row, Column: bad.field.String(), Err: fmt.Errorf("corrupt Parquet file: %w", bad.bad)}
+	}
+	for f, c := range p.fields {
+		if c < 0 {
+			continue
+		}
+		col := p.cols[c]
+		if col.list != nil {
+			p.writers[f] = col.list.writer()
+			continue
+		}
+		w, err := newCellWriter(col.arr)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", Field(f), err)
+		}
+		p.writers[f] = w
+	}
+	p.next, p.size = 0, int(want)
+	return nil
+}
+
+// readColumns decodes want rows of every column, the columns in parallel.
+func (p *parquetReader) readColumns(want int64) error {
+	errs := make([]error, len(p.cols))
+	var wg sync.WaitGroup
+	for c := 1; c < len(p.cols); c++ {
+		wg.Go(func() { errs[c] = p.readColumn(p.cols[c], want) })
+	}
+	if len(p.cols) > 0 {
+		errs[0] = p.readColumn(p.cols[0], want)
+	}
+	wg.Wait()
+	for c, err := range errs {
+		if err != nil {
+			return fmt.Errorf("corrupt Parquet file: column %s: %w", p.cols[c].field, err)
+		}
+	}
+	return nil
+}
+
+// readColumn decodes want rows of one column and checks them against the
+// statistics. It runs in its own goroutine, where a panic would end the
+// process, so it recovers.
+func (p *parquetReader) readColumn(col *parquetColumn, want int64) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	col.bad = nil
+	if col.list != nil {
+		return col.list.readBatch(int(want))
+	}
+	if col.arr, err = p.readArrow(col.arrow, want); err != nil {
+		return err
+	}
+	if col.stats != nil && parquetCheckStats {
+		col.bad = col.stats.check(col.arr, p.row)
+	}
+	return nil
+}
+
+// readArrow decodes want rows of a pqarrow column as one array.
+func (p *parquetReader) readArrow(r *pqarrow.ColumnReader, want int64) (arrow.Array, error) {
+	chunked, err := r.NextBatch(want)
+	if err != nil {
+		return nil, err
+	}
+	defer chunked.Release()
+	switch chunks := chunked.Chunks(); len(chunks) {
+	case 0:
+		return array.MakeArrayOfNull(p.pool, chunked.DataType(), 0), nil
+	case 1:
+		chunks[0].Retain()
+		return chunks[0], nil
+	default:
+		// A batch that spans row groups.
+		return array.Concatenate(chunks, p.pool)
+	}
+}
+
+func (p *parquetReader) releaseBatch() {
+	for _, col := range p.cols {
+		if col.arr != nil {
+			col.arr.Release()
+			col.arr = nil
+		}
+	}
+	p.writers = [NumFields]cellWriter{}
+	p.next, p.size = 0, 0
+}
+
+// fail makes err the reader's sticky error: an *InputError as it is, else
+// wrapped in one for the next row.
+func (p *parquetReader) fail(err error) {
+	ie, ok := err.(*InputError)
+	if !ok {
+		ie = &InputError{Path: p.path, Row: p.row + 1, Err: err}
+	}
+	p.err = ie
+	func() {
+		defer func() { recover() }()
+		p.releaseBatch()
+	}()
+}
+
+// release frees the decoding state; the file itself is closed by Close.
+func (p *parquetReader) release() {
+	func() {
+		defer func() { recover() }()
+		p.releaseBatch()
+		for _, c := range p.cols {
+			if c.arrow != nil {
+				c.arrow.Release()
+			}
+			if c.list != nil {
+				c.list.close()
+			}
+		}
+	}()
+	p.cols = nil
+	p.pool.release()
+}
+
+// Close releases the reader and closes the file.
+func (p *parquetReader) Close() error {
+	p.release()
+	if p.err == nil {
+		p.err = &InputError{Path: p.path, Err: errors.New("reader is closed")}
+	}
+	if p.pf == nil {
+		return nil
+	}
+	err := p.pf.Close()
+	p.pf = nil
+	return err
+}

@@ -1,0 +1,160 @@
+package readers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// ResolveInput lists the files that the --input values specs name: a file,
+// a folder (every data file beneath it), or a glob (*, ?, [...] within a
+// name, ** for any number of folders). format is --format ("" to choose by
+// the file names). Every file must be of one format.
+func ResolveInput(specs []string, format string) (*Input, error) {
+	if len(specs) == 0 {
+		return nil, errors.New("--input is required")
+	}
+	if len(specs) == 1 && specs[0] == "-" {
+		return SingleInput("-", format)
+	}
+	var parts []Part
+	var roots []Root
+	for _, spec := range specs {
+		if spec == "-" {
+			return nil, &InputError{Path: spec, Err: errors.New("standard input cannot be read beside other inputs")}
+		}
+		found, specRoots, err := resolveSpec(spec)
+		if err != nil {
+			return nil, err
+		}
+		roots = append(roots, specRoots...)
+		for i := range found {
+			found[i].spec = spec
+		}
+		if len(specs) > 1 {
+			for i := range found {
+				if found[i].Name != spec {
+					found[i].Name = filepath.ToSlash(filepath.Join(spec, found[i].Name))
+				}
+			}
+		}
+		parts = append(parts, found...)
+	}
+	if err := sameFilesTwice(parts, len(specs) > 1); err != nil {
+		return nil, err
+	}
+	f, err := commonFormat(parts, format)
+	if err != nil {
+		return nil, err
+	}
+	in := newInput(specs, parts, f)
+	in.Roots = roots
+	return in, nil
+}
+
+// resolveSpec lists the files of one --input value, and the folders it
+// reads whole or matches a glob in (none for a file): the folder or the
+// glob's root, and every folder reached through a symlink beneath it.
+func resolveSpec(spec string) ([]Part, []Root, error) {
+	st, err := os.Stat(spec)
+	switch {
+	case err == nil && st.IsDir():
+		w := newFolderWalk(spec)
+		var parts []Part
+		var skipped []string
+		if err := w.enter(spec, st, ""); err != nil {
+			return nil, nil, err
+		}
+		if err := w.folder(spec, "", &parts, &skipped); err != nil {
+			return nil, nil, err
+		}
+		if len(parts) == 0 {
+			return nil, nil, &InputError{Path: spec, Err: fmt.Errorf("the folder holds no data file%s", skippedNote(skipped))}
+		}
+		sortNatural(parts)
+		return parts, append([]Root{{Dir: spec}}, w.links...), nil
+	case err == nil:
+		return []Part{{Path: spec, Name: spec, key: keyOf(spec, st)}}, nil, nil
+	case !hasMeta(spec):
+		return nil, nil, &InputError{Path: spec, Err: errors.Unwrap(err)}
+	}
+	return matchGlob(spec)
+}
+
+// skippedNote says which files a folder or glob skipped, for the message
+// that it holds no data file.
+func skippedNote(skipped []string) string {
+	if len(skipped) == 0 {
+		return ""
+	}
+	const show = 5
+	s := strings.Join(skipped[:min(show, len(skipped))], ", ")
+	if len(skipped) > show {
+		s += fmt.Sprintf(" and %d more", len(skipped)-show)
+	}
+	return " (skipped: " + s + ")"
+}
+
+// sameFilesTwice refuses an input that reaches one file twice: through a
+// hard link or a symlink beside it, or two --input values that overlap.
+// Its rows would be read, merged and counted twice. multi says the input
+// has several --input values, named in the message.
+func sameFilesTwice(parts []Part, multi bool) error {
+	seen := make(map[fileKey]int, len(parts))
+	for k, p := range parts {
+		first, ok := seen[p.key]
+		if !ok {
+			seen[p.key] = k
+			continue
+		}
+		f := parts[first]
+		how := ""
+		if multi {
+			how = fmt.Sprintf(" (by --input %s, and again by --input %s)", f.spec, p.spec)
+		}
+		return &InputError{Path: p.Path, Err: fmt.Errorf("the same file as %s%s: a hard link, a symlink, or --input values that overlap reach it twice, and its rows would be read twice; give each file once",
+			f.Path, how)}
+	}
+	return nil
+}
+
+// commonFormat is the format of every part: format when given, else each
+// file's by its name (Parquet's magic bytes for a name without an
+// extension). Parts of two formats are an input error naming one of each.
+func commonFormat(parts []Part, format string) (Format, error) {
+	if format != "" {
+		return FormatOf(parts[0].Path, format)
+	}
+	var first Format
+	var firstPath string
+	for _, p := range parts {
+		f, _ := FormatOf(p.Path, "")
+		if f == CSV && path.Ext(strings.ToLower(filepath.Base(p.Path))) == "" && isParquetContent(p.Path) {
+			f = Parquet
+		}
+		if first == "" {
+			first, firstPath = f, p.Path
+			continue
+		}
+		if f != first {
+			return "", &InputError{Path: p.Path, Err: fmt.Errorf("is %s while %s is %s: an input is of one format (name the files of one with a glob, or pass --format)", f, firstPath, first)}
+		}
+	}
+	return first, nil
+}
+
+// isParquetContent reports whether a file starts with Parquet's magic.
+func isParquetContent(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [4]byte
+	_, err = io.ReadFull(f, head[:])
+	return err == nil && string(head[:]) == "PAR1"
+}
