@@ -225,6 +225,7 @@ func decodeMarks(e object) (mark.ServerMarks, error) {
 	if err != nil {
 		return m, fmt.Errorf("StandardMark %w", err)
 	}
+	m.Text = s
 	if m.Standard, err = parseStandardMark(s); err != nil {
 		return m, err
 	}

@@ -232,7 +232,13 @@ func TestDecodeSearchAnswer(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 			for c, m := range tt.want {
-				if g, ok := got[c]; !ok || g != m {
+				g, ok := got[c]
+				// Text is the StandardMark sent, which Standard is read from.
+				if v, err := parseStandardMark(g.Text); ok && (err != nil || v != g.Standard) {
+					t.Errorf("%v: Text %q does not read as Standard %#x", c, g.Text, g.Standard)
+				}
+				g.Text = ""
+				if !ok || g != m {
 					t.Errorf("%v: %+v (held %v), want %+v", c, g, ok, m)
 				}
 			}
