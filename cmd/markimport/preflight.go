@@ -164,11 +164,11 @@ func printChecks(w io.Writer, res *preflight.Result) {
 // ghostAccount is an account name that no app has imported, to learn what
 // the service does with one.
 func ghostAccount() (string, error) {
-	b := make([]byte, 6)
+	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	return "markimport-preflight-" + hex.EncodeToString(b), nil
+	return "markimport-pf-" + hex.EncodeToString(b), nil // 30 bytes: a valid UserID
 }
 
 // sinkService is preflight's Service over the API client: writes through
@@ -186,6 +186,10 @@ func newSinkService(cfg sink.Config, h hooks) (*sinkService, error) {
 		return nil, err
 	}
 	cfg.OnDeparture = h.readDeparture
+	// Preflight finds the order from the text the service sent
+	// (ServerMarks.Text); reading with bit 0 last only checks the
+	// characters, which no order changes.
+	cfg.BitOrder = mark.BitZeroLast
 	r, err := sink.NewReadClient(cfg)
 	if err != nil {
 		return nil, err
