@@ -908,12 +908,19 @@ func testProfile() string {
 		if err != nil {
 			panic(err)
 		}
+		// Readable by every user: some tests run the binary as another.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			panic(err)
+		}
 		profiles.dir, profiles.path = dir, filepath.Join(dir, "profile.json")
 		p := &preflight.Profile{Format: preflight.ProfileFormat, Tool: "markimport", SDKAppID: testAppID,
 			Endpoint: "http://127.0.0.1", Date: time.Now().Add(-time.Hour).UTC(), Version: "test", Scratch: "test_a:c2c:test_b",
 			Findings: preflight.Findings{BitOrder: "bit-0-last", StandardMarkWidth: 64, NoMarksReadAs: "zeros", SetAndClear: "refused 50002",
 				EmptyCustomClears: true, CustomRoundTrip: true, UnknownFrom: "refused 50001", LatencyP50Ms: 1, LatencyP99Ms: 2, Concurrency: 1}}
 		if err := preflight.WriteProfile(durable.Local, profiles.path, p); err != nil {
+			panic(err)
+		}
+		if err := os.Chmod(profiles.path, 0o644); err != nil {
 			panic(err)
 		}
 	})
