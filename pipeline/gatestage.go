@@ -135,14 +135,16 @@ func (gs *gateStage) admit(reqs []mark.Request) {
 }
 
 // failed stops the sending on the gate's first error, unless it already
-// stopped: nothing more is sent, and the error is why.
+// stopped: nothing more is sent, and the error is why. The cause is set
+// before this worker reports its rows unsent, also when another worker's
+// error came first (the cause keeps the first): workers failing on one
+// group commit report their rows with the reason, never before it is known.
 func (gs *gateStage) failed(err error) {
 	if gs.r.stopped.Err() != nil {
 		return
 	}
-	if gs.err.CompareAndSwap(nil, &err) {
-		gs.r.stop.setError(err)
-	}
+	gs.r.stop.setError(err)
+	gs.err.CompareAndSwap(nil, &err)
 	gs.stop()
 }
 

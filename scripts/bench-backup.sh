@@ -66,26 +66,46 @@ for k in sys.argv[2].split("."):
 print(v)' "$1" "$2"
 }
 
+# start_fake NAME [FLAGS...]: starts a fake-server on a free loopback port
+# (its pid in FAKE_PID, its address in ADDR).
+start_fake() {
+	local name=$1
+	shift
+	local out=$W/$name.fake
+	: >"$out" # before the server's redirection, which its process makes
+	"$M" fake-server --listen 127.0.0.1:0 --sdkappid 1400000000 --admin administrator \
+		--secret-key-file "$KEY" --quiet "$@" >"$out" 2>"$W/$name.fake.err" &
+	FAKE_PID=$! ADDR=
+	for ((i = 0; i < 100; i++)); do
+		ADDR=$(sed -n 's|^fake-server listening on http://||p' "$out" || true)
+		[[ -n $ADDR ]] && break
+		sleep 0.1
+	done
+	[[ -n $ADDR ]] || { log "fake-server did not start: $(cat "$W/$name.fake.err")"; exit 1; }
+}
+
+# The reads of --backup and --mode insert need the service profile: made
+# once by preflight against an emulator of its own, so that its few
+# requests count in no measured run.
+start_fake preflight
+MARKIMPORT_SECRET_KEY=$(cat "$KEY") "$M" preflight --scratch bench_a:c2c:bench_b --profile "$W/profile.json" \
+	--endpoint "http://$ADDR" --sdkappid 1400000000 --admin administrator --quiet >"$W/preflight.out" 2>&1 ||
+	{ log "preflight failed: $(cat "$W/preflight.out")"; exit 1; }
+kill -INT "$FAKE_PID" 2>/dev/null || true
+wait "$FAKE_PID" 2>/dev/null || true
+
 # one NAME [FLAGS...]: one run against a fresh emulator; sets WALL, READS,
 # PEAKS and the summary's figures.
 one() {
 	local name=$1
 	shift
 	local out=$W/$name.fake
-	: >"$out" # before the server's redirection, which its process makes
-	"$M" fake-server --listen 127.0.0.1:0 --latency 100ms --sdkappid 1400000000 --admin administrator \
-		--secret-key-file "$KEY" --quiet >"$out" 2>"$W/$name.fake.err" &
-	local pid=$! addr=
-	for ((i = 0; i < 100; i++)); do
-		addr=$(sed -n 's|^fake-server listening on http://||p' "$out" || true)
-		[[ -n $addr ]] && break
-		sleep 0.1
-	done
-	[[ -n $addr ]] || { log "fake-server did not start: $(cat "$W/$name.fake.err")"; exit 1; }
+	start_fake "$name" --latency 100ms
+	local pid=$FAKE_PID addr=$ADDR
 	local start end
 	start=$(date +%s.%N)
 	MARKIMPORT_SECRET_KEY=$(cat "$KEY") "$M" run --input "$IN" --report "$W/$name.csv" --summary "$W/$name.json" \
-		--endpoint "http://$addr" --sdkappid 1400000000 --admin administrator --quiet "$@" >"$W/$name.out" 2>"$W/$name.err" || true
+		--endpoint "http://$addr" --sdkappid 1400000000 --admin administrator --profile "$W/profile.json" --quiet "$@" >"$W/$name.out" 2>"$W/$name.err" || true
 	end=$(date +%s.%N)
 	kill -INT "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true

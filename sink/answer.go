@@ -172,7 +172,7 @@ func decodeResult(e object, conv mark.Conversation, opt int) itemResult {
 // the marks of every asked conversation the server holds; an asked
 // conversation absent from it holds none. An error is a *protocolError for
 // the whole answer.
-func decodeSearchAnswer(body []byte, from string, asked []mark.Conversation) (answerHead, map[mark.Conversation]mark.ServerMarks, error) {
+func decodeSearchAnswer(body []byte, from string, asked []mark.Conversation, order mark.BitOrder) (answerHead, map[mark.Conversation]mark.ServerMarks, error) {
 	obj, h, err := decodeHead(body, from)
 	if err != nil || h.code != 0 {
 		return h, nil, err
@@ -205,7 +205,7 @@ func decodeSearchAnswer(body []byte, from string, asked []mark.Conversation) (an
 		if _, dup := marks[conv]; dup {
 			return h, nil, protocolf("the answer holds more than one entry for %s %q", conv.TypeName(), conv.Peer)
 		}
-		m, err := decodeMarks(e)
+		m, err := decodeMarks(e, order)
 		if err != nil {
 			return h, nil, protocolf("the entry for %s %q: %v", conv.TypeName(), conv.Peer, err)
 		}
@@ -215,7 +215,7 @@ func decodeSearchAnswer(body []byte, from string, asked []mark.Conversation) (an
 }
 
 // decodeMarks checks the marks of one read entry.
-func decodeMarks(e object) (mark.ServerMarks, error) {
+func decodeMarks(e object, order mark.BitOrder) (mark.ServerMarks, error) {
 	var m mark.ServerMarks
 	raw, ok := e["StandardMark"]
 	if !ok {
@@ -225,7 +225,8 @@ func decodeMarks(e object) (mark.ServerMarks, error) {
 	if err != nil {
 		return m, fmt.Errorf("StandardMark %w", err)
 	}
-	if m.Standard, err = parseStandardMark(s); err != nil {
+	m.Text = s
+	if m.Standard, err = parseStandardMark(s, order); err != nil {
 		return m, err
 	}
 	if raw, ok := e["CustomMark"]; ok {

@@ -212,7 +212,7 @@ func TestDecodeSearchAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, got, err := decodeSearchAnswer([]byte(tt.body), "u", asked)
+			h, got, err := decodeSearchAnswer([]byte(tt.body), "u", asked, mark.BitZeroLast)
 			if tt.bad != "" {
 				if _, ok := err.(*protocolError); !ok || !strings.Contains(err.Error(), tt.bad) {
 					t.Fatalf("err %v, want a protocol error with %q", err, tt.bad)
@@ -232,7 +232,13 @@ func TestDecodeSearchAnswer(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 			for c, m := range tt.want {
-				if g, ok := got[c]; !ok || g != m {
+				g, ok := got[c]
+				// Text is the StandardMark sent, which Standard is read from.
+				if v, err := parseStandardMark(g.Text, mark.BitZeroLast); ok && (err != nil || v != g.Standard) {
+					t.Errorf("%v: Text %q does not read as Standard %#x", c, g.Text, g.Standard)
+				}
+				g.Text = ""
+				if !ok || g != m {
 					t.Errorf("%v: %+v (held %v), want %+v", c, g, ok, m)
 				}
 			}
@@ -317,7 +323,7 @@ func FuzzSearchAnswer(f *testing.F) {
 	}
 	asked := []mark.Conversation{convA, convB, convG}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_, got, err := decodeSearchAnswer(body, "u", asked)
+		_, got, err := decodeSearchAnswer(body, "u", asked, mark.BitZeroLast)
 		if err != nil || got == nil {
 			return
 		}
@@ -351,7 +357,7 @@ func FuzzSearchAnswer(f *testing.F) {
 					if err := json.Unmarshal(e.StandardMark, &std); err != nil || e.StandardMark[0] != '"' {
 						t.Fatalf("%v believed with StandardMark %s: %s", conv, e.StandardMark, body)
 					}
-					if v, err := parseStandardMark(std); err != nil || v != m.Standard {
+					if v, err := parseStandardMark(std, mark.BitZeroLast); err != nil || v != m.Standard {
 						t.Fatalf("%v believed as %#x; StandardMark %q: %#x %v", conv, m.Standard, std, v, err)
 					}
 				}

@@ -58,6 +58,9 @@ type Config struct {
 	// (as the pacer counted it): the run keeps the last one durable, and
 	// tests check the departures against the server's rule.
 	OnDeparture func(time.Time)
+	// BitOrder is which end of a read answer's StandardMark is bit 0, as
+	// the service profile says; a ReadClient needs it (the writes do not).
+	BitOrder mark.BitOrder
 	// NotBefore holds every request until then: a run started right after
 	// another waits out the server's second in which that one's last
 	// requests arrived.

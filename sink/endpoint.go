@@ -20,6 +20,7 @@ var regions = map[string]string{
 	"silicon-valley": "adminapiusa.im.qcloud.com",
 	"jakarta":        "adminapiidn.im.qcloud.com",
 	"tokyo":          "adminapijpn.im.qcloud.com",
+	"mumbai":         "adminapiind.im.qcloud.com",
 }
 
 // RegionNames lists the valid --region names, sorted.

@@ -167,7 +167,7 @@ func readClient(t *testing.T, url string, rate float64, maxAttempts int) (*ReadC
 		t.Fatal(err)
 	}
 	ctr := &mark.Counters{}
-	rc, err := NewReadClient(Config{Endpoint: url, SDKAppID: 1400000001, Admin: "admin", Credentials: sig, Rate: rate,
+	rc, err := NewReadClient(Config{Endpoint: url, SDKAppID: 1400000001, Admin: "admin", Credentials: sig, Rate: rate, BitOrder: mark.BitZeroLast,
 		MaxAttempts: maxAttempts, backoff: backoffPolicy{Base: time.Millisecond, Cap: 10 * time.Millisecond}, Counters: ctr})
 	if err != nil {
 		t.Fatal(err)

@@ -17,32 +17,14 @@ type searchContactGroupBody struct {
 	ContactItem []wireContact `json:"ContactItem"`
 }
 
-// parseStandardMark parses the StandardMark of a read API's answer: a string
-// of '0' and '1' in binary notation, most significant bit first, so that the
-// LAST character is bit 0 (the bit SetMark/ClearMark call 0) and "100" is
-// bit 2.
-//
-// That order is an assumption, made here and nowhere else: the API
-// documentation never says which end is bit 0, and its examples
-// ("11111110", "111001") read as binary numbers with the leading zeros
-// dropped. So any length up to 64 is accepted, and "" is 0 (no standard
-// marks). Any character other than '0' and '1' is an error.
-func parseStandardMark(s string) (uint64, error) {
-	if len(s) > 64 {
-		return 0, fmt.Errorf("StandardMark %q: %d characters, more than 64 bits", s, len(s))
-	}
-	var v uint64
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '0':
-			v <<= 1
-		case '1':
-			v = v<<1 | 1
-		default:
-			return 0, fmt.Errorf("StandardMark %q: character %d is not 0 or 1", s, i+1)
-		}
-	}
-	return v, nil
+// parseStandardMark reads the StandardMark of a read API's answer in the
+// service's bit order (Config.BitOrder): the API's documentation calls it a
+// bit string and never says which end is bit 0, so the order is what
+// markimport preflight found on the service and wrote in its profile. Any
+// length up to 64 is accepted ("" is no marks); another character is an
+// error, and so is reading without an order.
+func parseStandardMark(s string, o mark.BitOrder) (uint64, error) {
+	return mark.ParseStandardMark(s, o)
 }
 
 // ReadClient reads marks back with search_contact_group. The read APIs have
@@ -62,6 +44,9 @@ type ReadClient struct {
 // is the read rate; MaxAttempts, Timeout, Counters and the backoff apply to
 // reads as they do to sends.
 func NewReadClient(cfg Config) (*ReadClient, error) {
+	if cfg.BitOrder != mark.BitZeroLast && cfg.BitOrder != mark.BitZeroFirst {
+		return nil, errors.New("reading marks back needs the service's bit order of StandardMark: give --profile, made by markimport preflight")
+	}
 	c, err := New(cfg)
 	if err != nil {
 		return nil, err
@@ -113,7 +98,7 @@ func (r *ReadClient) Search(ctx context.Context, from string, convs []mark.Conve
 	res := c.retry(ctx, release, func() attempt {
 		var marks map[mark.Conversation]mark.ServerMarks
 		a := c.exchange(ctx, pathSearchContactGroup, &body, func(b []byte) (answerHead, error) {
-			h, m, err := decodeSearchAnswer(b, from, convs)
+			h, m, err := decodeSearchAnswer(b, from, convs, c.cfg.BitOrder)
 			marks = m
 			return h, err
 		})

@@ -37,7 +37,7 @@ func TestParseStandardMark(t *testing.T) {
 		{"1 ", 0, "character 2"},
 	}
 	for _, tt := range tests {
-		got, err := parseStandardMark(tt.in)
+		got, err := parseStandardMark(tt.in, mark.BitZeroLast)
 		switch {
 		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 			t.Errorf("ParseStandardMark(%q) = %d, %v; want an error with %q", tt.in, got, err, tt.wantErr)
@@ -49,7 +49,7 @@ func TestParseStandardMark(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 1000 {
 		v := r.Uint64() >> r.IntN(64)
-		if got, err := parseStandardMark(fakeim.FormatStandardMark(v)); err != nil || got != v {
+		if got, err := parseStandardMark(fakeim.FormatStandardMark(v), mark.BitZeroLast); err != nil || got != v {
 			t.Fatalf("ParseStandardMark(FormatStandardMark(%#x)) = %#x, %v", v, got, err)
 		}
 	}

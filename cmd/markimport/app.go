@@ -17,6 +17,8 @@ Usage:
   markimport fake-server --listen 127.0.0.1:8080 [flags]                  run the emulator
   markimport verify   --input FILE --report FILE --sdkappid N --admin ID
                       (--region NAME | --endpoint URL) [--rate 200]      read the marks back and compare
+  markimport preflight --scratch FROM:TYPE:PEER --sdkappid N --admin ID
+                      (--region NAME | --endpoint URL) [--profile FILE]  prove the service's behaviour on one conversation
   markimport help
 
 Run "markimport COMMAND -h" for the flags of a command.
@@ -52,6 +54,8 @@ func runWithHooks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return cmdFakeServer(ctx, rest, stdout, stderr)
 	case "verify":
 		return cmdVerify(ctx, rest, stdout, stderr, h)
+	case "preflight":
+		return cmdPreflight(ctx, rest, stdout, stderr, h)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage, exitCodesHelp)
 		return exitOK

@@ -39,6 +39,7 @@ func (r *importRun) readConfig(write sink.Config, departure func(time.Time)) sin
 	cfg.NotBefore = time.Time{}
 	cfg.OnDeparture = departure
 	cfg.Counters = &mark.Counters{} // the summary's HTTP counts are the writes'
+	cfg.BitOrder = r.bitOrder       // checked by checkProfile
 	return cfg
 }
 

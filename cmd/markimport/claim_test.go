@@ -243,7 +243,7 @@ func openToAll(t *testing.T, dir string) {
 // the process runs as the user nobody.
 func startRunAs(t *testing.T, bin, url string, env []string, extra ...string) (*exec.Cmd, *strings.Builder) {
 	t.Helper()
-	args := append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}, extra...)
+	args := append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--profile", testProfile()}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(append(os.Environ(), "MARKIMPORT_SECRET_KEY="+testKey), env...)
 	if os.Getuid() == 0 {

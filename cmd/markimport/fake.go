@@ -189,10 +189,21 @@ func parseFakeServer(args []string, stderr io.Writer) (cfg fakeim.Config, listen
 	fs.Float64Var(&cfg.LostResponseRate, "lost-response-rate", 0, "probability of applying a request and dropping its answer")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "random seed of the faults")
 	quiet := fs.Bool("quiet", false, "do not log faults and errors")
+	// Where the API's documentation is silent, the emulator can play each
+	// reading, so that what markimport (and its preflight) does is tested
+	// against every service the documentation allows.
+	bitOrder := fs.String("bit-order", "last", "which end of StandardMark is bit 0 in reads: last (binary notation) or first")
+	fs.BoolVar(&cfg.ShortStandardMark, "short-standard-mark", false, "drop StandardMark's zeros beyond the highest set bit in reads (\"\" for none) instead of 64 characters")
+	setClear := fs.String("set-and-clear", "refuse", "an item that sets and clears one bit: refuse (50002), set-wins or clear-wins")
+	fs.BoolVar(&cfg.AcceptUnknownFrom, "accept-unknown-from", false, "with --users-file, accept a From_Account not in it instead of answering 50001")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, "", exitOK, false
 		}
+		return cfg, "", exitUsage, false
+	}
+	if err := variantFlags(&cfg, *bitOrder, *setClear); err != nil {
+		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
 		return cfg, "", exitUsage, false
 	}
 	if *admins != "" {
@@ -212,6 +223,29 @@ func parseFakeServer(args []string, stderr io.Writer) (cfg fakeim.Config, listen
 		cfg.Logf = func(format string, a ...any) { fmt.Fprintf(stderr, "fake-server: "+format+"\n", a...) }
 	}
 	return cfg, listen, exitOK, true
+}
+
+// variantFlags sets the emulator's reading of what the documentation leaves
+// open from --bit-order and --set-and-clear.
+func variantFlags(cfg *fakeim.Config, bitOrder, setClear string) error {
+	switch bitOrder {
+	case "last":
+	case "first":
+		cfg.BitZeroFirst = true
+	default:
+		return fmt.Errorf("--bit-order %q: want last or first", bitOrder)
+	}
+	switch setClear {
+	case "refuse":
+		cfg.SetAndClear = fakeim.SetClearRefuse
+	case "set-wins":
+		cfg.SetAndClear = fakeim.SetClearSetWins
+	case "clear-wins":
+		cfg.SetAndClear = fakeim.SetClearClearWins
+	default:
+		return fmt.Errorf("--set-and-clear %q: want refuse, set-wins or clear-wins", setClear)
+	}
+	return nil
 }
 
 // readUsers reads --users-file: one account a line, blank lines skipped

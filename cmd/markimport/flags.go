@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"markimport/pipeline/mark"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -40,6 +41,8 @@ func (l *listFlag) Set(v string) error {
 
 // importFlags are the flags of validate and run.
 type importFlags struct {
+	profile                string        // --profile: the service profile's path
+	bitOrder               mark.BitOrder // its bit order, once checked (or the built-in emulator's)
 	inputs                 listFlag
 	input                  string // the --input values, for messages and checks
 	report, summary        string
@@ -102,6 +105,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing outputs: report, summary, rejects, profiles, a backup without rows (without it, an existing output is refused: see --resume); a backup with rows, or any output over a backup, never")
 	if !dry {
 		fs.StringVar(&f.runReport, "run-report", "", "verify: the report of the run being verified; rows it reported exists (--mode insert) are not checked")
+		fs.StringVar(&f.profile, "profile", "", "the service profile written by markimport preflight: how the service reads StandardMark (needed by verify, --backup and --mode insert against an endpoint)")
 		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
 		fs.StringVar(&f.fakeState, "fake-state", "", "with --fake: the emulator starts from the marks saved in this file and saves its marks there at the end, so that rehearsals follow each other (run, rollback, verify)")
 		fs.BoolVar(&f.resume, "resume", false, "continue an interrupted run: keep the report's ok rows, send the rest")

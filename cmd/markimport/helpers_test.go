@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"markimport/pipeline/durable"
+	"markimport/pipeline/preflight"
 	"markimport/sink/fakeim"
 	"math/rand/v2"
 	"net/http"
@@ -483,6 +485,9 @@ func buildWithTags(t *testing.T, tags string) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if profiles.dir != "" {
+		os.RemoveAll(profiles.dir)
+	}
 	if builds.dir != "" {
 		os.RemoveAll(builds.dir)
 	}
@@ -548,7 +553,7 @@ func startRun(t *testing.T, bin, url string, extra ...string) (*exec.Cmd, *child
 // startRunEnv is startRun with more environment variables.
 func startRunEnv(t *testing.T, bin, url string, env []string, extra ...string) (*exec.Cmd, *childOutput) {
 	t.Helper()
-	args := append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}, extra...)
+	args := append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--profile", testProfile()}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(append(os.Environ(), "MARKIMPORT_SECRET_KEY="+testKey), env...)
 	out := &childOutput{}
@@ -746,7 +751,7 @@ func verifyCLI(t *testing.T, ctx context.Context, args ...string) (int, string, 
 
 // connArgs are the connection flags of the test emulator.
 func connArgs(url string) []string {
-	return []string{"--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}
+	return []string{"--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--profile", testProfile()}
 }
 
 // verifyLine is one parsed verify report line.
@@ -854,7 +859,7 @@ func sameFiles(t *testing.T, dir string, before map[string]string) {
 
 // runArgs are the flags of a run against url.
 func runArgs(url string, extra ...string) []string {
-	return append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet"}, extra...)
+	return append([]string{"run", "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--profile", testProfile()}, extra...)
 }
 
 // runNumbered runs `run` against url with args, each time with a report
@@ -885,4 +890,39 @@ func stopBySignal(t *testing.T, bin string, srv *fakeim.Server, url string, n in
 	if !strings.Contains(out.String(), "--resume") {
 		t.Errorf("no resume hint:\n%s", out)
 	}
+}
+
+// profiles holds the service profile of the test emulators (bit 0 last,
+// the default emulator's reading), written once for the package's tests.
+var profiles struct {
+	once sync.Once
+	dir  string
+	path string
+}
+
+// testProfile is the path of a service profile for testAppID, as
+// markimport preflight writes it for the default emulator.
+func testProfile() string {
+	profiles.once.Do(func() {
+		dir, err := os.MkdirTemp("", "markimport-profile-")
+		if err != nil {
+			panic(err)
+		}
+		// Readable by every user: some tests run the binary as another.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			panic(err)
+		}
+		profiles.dir, profiles.path = dir, filepath.Join(dir, "profile.json")
+		p := &preflight.Profile{Format: preflight.ProfileFormat, Tool: "markimport", SDKAppID: testAppID,
+			Endpoint: "http://127.0.0.1", Date: time.Now().Add(-time.Hour).UTC(), Version: "test", Scratch: "test_a:c2c:test_b",
+			Findings: preflight.Findings{BitOrder: "bit-0-last", StandardMarkWidth: 64, NoMarksReadAs: "zeros", SetAndClear: "refused 50002",
+				EmptyCustomClears: true, CustomRoundTrip: true, UnknownFrom: "refused 50001", LatencyP50Ms: 1, LatencyP99Ms: 2, Concurrency: 1}}
+		if err := preflight.WriteProfile(durable.Local, profiles.path, p); err != nil {
+			panic(err)
+		}
+		if err := os.Chmod(profiles.path, 0o644); err != nil {
+			panic(err)
+		}
+	})
+	return profiles.path
 }

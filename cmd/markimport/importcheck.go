@@ -34,7 +34,17 @@ func (r *importRun) check() error {
 		r.checkRejects,
 		r.parseLimits,
 		r.checkOutputs,
+		r.checkReadsProfile,
 	)
+}
+
+// checkReadsProfile checks the service profile when the run reads marks
+// back (--backup, --mode insert); validate reads nothing.
+func (r *importRun) checkReadsProfile() error {
+	if r.dry {
+		return nil
+	}
+	return r.checkProfile(r.backup != "" || r.mode == "insert")
 }
 
 // checkPacing checks the flags of pacing, retries and timeouts.

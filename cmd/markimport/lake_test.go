@@ -302,7 +302,7 @@ func TestLakeRejectsAndVerify(t *testing.T) {
 		t.Errorf("validate of the rejects file: exit %d: %s", code, stderr)
 	}
 
-	code, _, stderr := runCLI(t, "verify", "--input", input, "--report", vrep, "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet")
+	code, _, stderr := runCLI(t, "verify", "--input", input, "--report", vrep, "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--profile", testProfile())
 	if code != exitOK {
 		t.Fatalf("verify: exit %d: %s", code, stderr)
 	}

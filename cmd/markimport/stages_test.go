@@ -190,7 +190,7 @@ func TestInterruptEveryStage(t *testing.T) {
 	t.Run("verify while reading back", func(t *testing.T) {
 		_, url := startEmulator(t, fakeim.Config{})
 		r := startStageRun(t, bin, []string{"MARKIMPORT_SECRET_KEY=" + testKey}, append([]string{"verify", "--input", in,
-			"--report", filepath.Join(dir, "verify.csv"), "--summary", summary("verify")}, connArgs(url)[:6]...)...)
+			"--report", filepath.Join(dir, "verify.csv"), "--summary", summary("verify")}, append(connArgs(url)[:6], "--profile", testProfile())...)...)
 		r.waitFor(t, "reads", func(m map[string]any) bool { return m["msg"] == "progress" && num(m, "requests_done") > 0 })
 		if code := r.interrupt(t); code != exitInterrupted {
 			t.Fatalf("exit %d, want 130", code)

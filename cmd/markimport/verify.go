@@ -57,6 +57,7 @@ func (v *verifyRun) check() error {
 		v.checkOutputs,
 		v.checkBackupInputs,
 		v.parseOptions,
+		func() error { return v.checkProfile(true) },
 	)
 }
 
@@ -168,6 +169,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 	}
 	v.applyPacing(&cfg, ctr, v.log)
 	cfg.OnDeparture = v.hooks.departure
+	cfg.BitOrder = v.bitOrder // checked by checkProfile
 	reads, err := sink.NewReadClient(cfg)
 	if err != nil {
 		return v.fail("%v", err)

@@ -142,4 +142,7 @@ type ServerMarks struct {
 	// Standard is the 64-bit standard mark; bit n is SetMark/ClearMark n.
 	Standard uint64
 	Custom   string
+	// Text is StandardMark as the service sent it, before it was read as
+	// Standard: preflight learns the service's bit order from it.
+	Text string
 }

@@ -43,7 +43,7 @@ func (s *Server) markContact(body []byte) any {
 		}
 		seen[it.ContactItem] = true
 	}
-	if s.accounts != nil && !s.accounts[req.FromAccount] {
+	if s.unknownFrom(req.FromAccount) {
 		return failure(codeUnknownUser, fmt.Sprintf("From_Account %q has not been imported", req.FromAccount))
 	}
 	if s.cfg.NoStandardMarks {
@@ -100,7 +100,7 @@ func (s *Server) markContact(body []byte) any {
 // applyItem validates and applies one item with s.mu held; *u is created on
 // the user's first applied change.
 func (s *Server) applyItem(user string, u **userState, it MarkItem, now time.Time) (int, string) {
-	ch, problem := validate(it)
+	ch, problem := validate(it, s.cfg.SetAndClear)
 	if problem != "" {
 		return codeInvalidParam, problem
 	}
@@ -130,7 +130,11 @@ func (s *Server) applyItem(user string, u **userState, it MarkItem, now time.Tim
 		}
 		r = (*u).add(ch.conv, now)
 	}
-	r.Standard = r.Standard&^ch.clear | ch.set
+	if s.cfg.SetAndClear == SetClearClearWins {
+		r.Standard = (r.Standard | ch.set) &^ ch.clear
+	} else {
+		r.Standard = r.Standard&^ch.clear | ch.set
+	}
 	if ch.custom != nil {
 		r.Custom, r.CustomSet = *ch.custom, true
 	}
@@ -139,8 +143,9 @@ func (s *Server) applyItem(user string, u **userState, it MarkItem, now time.Tim
 }
 
 // validate checks one item against the API's documented rules and returns the
-// change or a ResultInfo naming the problem.
-func validate(it MarkItem) (change, string) {
+// change or a ResultInfo naming the problem. A bit both set and cleared is a
+// problem only under SetClearRefuse.
+func validate(it MarkItem, both SetClear) (change, string) {
 	var ch change
 	if it.OptType < 1 || it.OptType > 3 {
 		return ch, fmt.Sprintf("OptType %d is not 1, 2 or 3", it.OptType)
@@ -157,8 +162,8 @@ func validate(it MarkItem) (change, string) {
 	if ch.clear, err = bitsOf("ClearMark", it.ClearMark); err != "" {
 		return ch, err
 	}
-	if both := ch.set & ch.clear; both != 0 {
-		return ch, fmt.Sprintf("bit %d is both set and cleared", bits.TrailingZeros64(both))
+	if twice := ch.set & ch.clear; twice != 0 && both == SetClearRefuse {
+		return ch, fmt.Sprintf("bit %d is both set and cleared", bits.TrailingZeros64(twice))
 	}
 	hasBits := len(it.SetMark)+len(it.ClearMark) > 0
 	switch it.OptType {
@@ -307,4 +312,11 @@ func checkID(field, id string, limit int) string {
 		}
 	}
 	return ""
+}
+
+// unknownFrom reports whether From_Account must be answered 50001: Users
+// lists the imported accounts, this is not one of them, and the emulator is
+// not playing a service that accepts such accounts.
+func (s *Server) unknownFrom(from string) bool {
+	return s.accounts != nil && !s.accounts[from] && !s.cfg.AcceptUnknownFrom
 }

@@ -24,7 +24,7 @@ func (s *Server) searchContactGroup(body []byte) any {
 		}
 		convs = append(convs, c)
 	}
-	if s.accounts != nil && !s.accounts[req.FromAccount] {
+	if s.unknownFrom(req.FromAccount) {
 		return failure(codeUnknownUser, fmt.Sprintf("From_Account %q has not been imported", req.FromAccount))
 	}
 
@@ -64,7 +64,7 @@ func (s *Server) getContactGroup(body []byte) any {
 	if start < 0 {
 		return failure(codeInvalidParam, fmt.Sprintf("StartIndex %d is negative", start))
 	}
-	if s.accounts != nil && !s.accounts[req.FromAccount] {
+	if s.unknownFrom(req.FromAccount) {
 		return failure(codeUnknownUser, fmt.Sprintf("From_Account %q has not been imported", req.FromAccount))
 	}
 
@@ -88,10 +88,7 @@ func (s *Server) getContactGroup(body []byte) any {
 // contactMarks is the read APIs' view of one conversation.
 func (s *Server) contactMarks(c Conversation, r *record) ContactMarks {
 	ci := c.contactItem()
-	standard := FormatStandardMark(r.Standard)
-	if s.cfg.ShortStandardMark {
-		standard = formatShortStandardMark(r.Standard)
-	}
+	standard := formatStandardMark(r.Standard, s.cfg.BitZeroFirst, !s.cfg.ShortStandardMark)
 	return ContactMarks{
 		Type:         ci.Type,
 		ToAccount:    ci.ToAccount,

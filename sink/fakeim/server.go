@@ -80,6 +80,22 @@ type Config struct {
 	// instead of the 64 characters of FormatStandardMark. Clients must
 	// accept both.
 	ShortStandardMark bool
+	// BitZeroFirst renders StandardMark with bit 0 as the FIRST character
+	// instead of the last (see FormatStandardMark): the other reading of
+	// the documentation, so that a client's check of the order can be
+	// tested against both. With ShortStandardMark the zeros dropped are
+	// then the trailing ones.
+	BitZeroFirst bool
+	// SetAndClear says what an item that sets and clears the same bit
+	// does: SetClearRefuse (the zero value) answers it ResultCode 90001 and
+	// applies nothing; SetClearSetWins and SetClearClearWins apply it with
+	// that bit set or cleared. The documentation is silent on it.
+	SetAndClear SetClear
+	// AcceptUnknownFrom makes a From_Account that is not in Users
+	// acceptable (its marks are kept as for any user) instead of answering
+	// 50001; To_Account is still checked. The documentation does not say
+	// what the service does with marks of an account not yet imported.
+	AcceptUnknownFrom bool
 
 	// Latency delays every accepted answer by Latency plus a uniformly
 	// random part of LatencyJitter. A client that gives up meanwhile gets
@@ -111,6 +127,17 @@ type Config struct {
 	// contain the usersig or the secret key.
 	Logf func(format string, args ...any)
 }
+
+// SetClear is what the emulator does with an item that sets and clears the
+// same bit (Config.SetAndClear).
+type SetClear uint8
+
+// The alternatives for Config.SetAndClear.
+const (
+	SetClearRefuse SetClear = iota
+	SetClearSetWins
+	SetClearClearWins
+)
 
 // Server is the emulator: an http.Handler serving
 // POST /v4/recentcontact/{mark_contact,search_contact_group,get_contact_group}

@@ -2,7 +2,7 @@ package fakeim
 
 import (
 	"fmt"
-	"strconv"
+	"strings"
 	"time"
 )
 
@@ -51,26 +51,34 @@ type Mark struct {
 	CustomSet bool
 }
 
-// FormatStandardMark renders a standard mark as the read APIs answer it: 64
-// characters '0'/'1', most significant bit first, so the LAST character is
-// bit 0 (binary notation).
+// FormatStandardMark renders a standard mark as the read APIs answer it by
+// default: 64 characters '0'/'1', most significant bit first, so the LAST
+// character is bit 0 (binary notation).
 //
 // This order is an assumption: the public documentation shows only examples
 // ("11111110", "111001") and never says which end is bit 0. Binary notation
 // is the reading under which those examples are numbers with their leading
-// zeros dropped. The order is decided here and nowhere else in the emulator.
-func FormatStandardMark(v uint64) string {
-	return fmt.Sprintf("%064b", v)
-}
+// zeros dropped. Config.BitZeroFirst plays the other reading, and
+// Config.ShortStandardMark the examples' dropped zeros; formatStandardMark
+// renders all four.
+func FormatStandardMark(v uint64) string { return formatStandardMark(v, false, true) }
 
-// formatShortStandardMark drops the leading zeros, as the documentation's
-// examples do; zero becomes "" (the documented answer for a conversation
-// without standard marks). Used when Config.ShortStandardMark is set.
-func formatShortStandardMark(v uint64) string {
-	if v == 0 {
-		return ""
+// formatStandardMark renders v with bit 0 last (binary notation) or first,
+// padded to 64 characters or with the zeros beyond the highest set bit
+// dropped ("" for no marks).
+func formatStandardMark(v uint64, bitZeroFirst, padded bool) string {
+	s := fmt.Sprintf("%064b", v)
+	if !padded {
+		s = strings.TrimLeft(s, "0")
 	}
-	return strconv.FormatUint(v, 2)
+	if !bitZeroFirst {
+		return s
+	}
+	b := []byte(s)
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
 }
 
 // record is a conversation's stored state.

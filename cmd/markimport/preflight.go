@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"markimport/pipeline/durable"
+	"markimport/pipeline/mark"
+	"markimport/pipeline/preflight"
+	"markimport/sink"
+)
+
+// cmdPreflight proves on one scratch conversation that the service behaves
+// as markimport assumes where the API's documentation is silent, prints
+// what it found, and writes the service profile: markimport preflight
+// --scratch FROM:TYPE:PEER [--profile FILE] with the connection flags of
+// run. It exits 0 when every finding is one markimport works with (the
+// profile is written), 1 when one is not or the scratch conversation could
+// not be restored (no profile), 2 on a usage error, 3 when the first read
+// or a write meets a fatal answer, and 130 when interrupted (the scratch
+// conversation is restored first).
+func cmdPreflight(ctx context.Context, args []string, stdout, stderr io.Writer, h hooks) int {
+	c, scratch, ok, code := parsePreflight(args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	cfg, err := c.clientConfig()
+	if err != nil {
+		return c.fail("%v", err)
+	}
+	sc, err := preflight.ParseScratch(scratch)
+	if err != nil {
+		return c.fail("--scratch: %v", err)
+	}
+	if c.report == "" {
+		c.report = fmt.Sprintf("markimport-profile-%d.json", cfg.SDKAppID)
+	}
+	release, err := claim([]output{c.replaceable("--profile", c.report)})
+	if err != nil {
+		return c.fail("%v", err)
+	}
+	defer release()
+	svc, err := newSinkService(cfg, h)
+	if err != nil {
+		return c.fail("%v", err)
+	}
+	ghost, err := ghostAccount()
+	if err != nil {
+		return c.fail("%v", err)
+	}
+	if !c.quiet {
+		fmt.Fprintf(stdout, "preflight on %s (it is changed, then restored)\n", sc)
+	}
+	res, runErr := preflight.Run(ctx, svc, sc, preflight.Options{Rate: sink.DefaultRate, DefaultConcurrency: sink.DefaultConcurrency(sink.DefaultRate),
+		Ghost: ghost, LatencyReads: 20, RestoreTimeout: 2 * time.Minute})
+	if res != nil {
+		printChecks(stdout, res)
+		if !res.Restored {
+			fmt.Fprintf(stderr, "markimport preflight: THE SCRATCH CONVERSATION IS NOT AS IT WAS: %s\n", sink.Redact(res.Restore))
+		}
+	}
+	if runErr != nil {
+		return preflightStopped(c, runErr)
+	}
+	if res.Failed() {
+		fmt.Fprintln(stderr, "markimport preflight: the service does not behave as markimport needs (see the checks marked FAILS); no profile written")
+		return exitSomeNotOK
+	}
+	p := &preflight.Profile{Format: preflight.ProfileFormat, Tool: "markimport", SDKAppID: cfg.SDKAppID,
+		Endpoint: strings.TrimRight(cfg.Endpoint, "/"), Region: strings.ToLower(strings.TrimSpace(c.region)),
+		Date: time.Now().UTC().Truncate(time.Second), Version: version(), Scratch: sc.String(), Findings: res.Findings}
+	if err := preflight.WriteProfile(durable.Local, c.report, p); err != nil {
+		fmt.Fprintf(stderr, "markimport preflight: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "service profile written to %s (bit order %s)\n", c.report, res.Findings.BitOrder)
+	return exitOK
+}
+
+// parsePreflight parses preflight's flags: the connection flags of run,
+// --scratch, --profile and --overwrite. When ok is false the command is
+// over with code.
+func parsePreflight(args []string, stdout, stderr io.Writer) (c *command, scratch string, ok bool, code int) {
+	f := &importFlags{}
+	fs := flag.NewFlagSet("preflight", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&scratch, "scratch", "", "FROM:TYPE:PEER, a conversation preflight may change and restores, e.g. test_a:c2c:test_b (required)")
+	fs.StringVar(&f.report, "profile", "", "write the service profile to this file (default markimport-profile-SDKAPPID.json)")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing profile")
+	fs.StringVar(&f.sdkappid, "sdkappid", os.Getenv("MARKIMPORT_SDKAPPID"), "the app's SDKAppID (env MARKIMPORT_SDKAPPID)")
+	fs.StringVar(&f.admin, "admin", os.Getenv("MARKIMPORT_ADMIN"), "an App admin account (env MARKIMPORT_ADMIN)")
+	fs.StringVar(&f.region, "region", "", "data centre: "+strings.Join(sink.RegionNames(), ", "))
+	fs.StringVar(&f.endpoint, "endpoint", "", "API base URL instead of --region (https; http only on loopback)")
+	fs.StringVar(&f.usersigFile, "usersig-file", "", "file holding a ready usersig (or env MARKIMPORT_USERSIG)")
+	fs.StringVar(&f.secretKeyFile, "secret-key-file", "", "file holding the app's secret key (or env MARKIMPORT_SECRET_KEY)")
+	fs.DurationVar(&f.sigTTL, "sig-ttl", 24*time.Hour, "lifetime of usersigs made from the secret key")
+	fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only the table, the result and errors")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage of markimport preflight (--scratch FROM:TYPE:PEER and the connection flags):")
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\nExit codes: 0 profile written; 1 a finding markimport cannot work with, or the scratch\n"+
+			"conversation not restored (no profile); 2 usage; 3 fatal API answer; 130 interrupted (restored first)\n")
+	}
+	c = &command{importFlags: f, name: "preflight", stdout: stdout, stderr: stderr}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, "", false, exitOK
+		}
+		return nil, "", false, exitUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, "", false, c.fail("unexpected argument %q", fs.Arg(0))
+	case scratch == "":
+		return nil, "", false, c.fail("--scratch FROM:TYPE:PEER is required: a conversation of test accounts that preflight may change (it restores it)")
+	}
+	if err := sink.CheckTimeout(f.timeout); err != nil {
+		return nil, "", false, c.fail("--timeout: %v", err)
+	}
+	return c, scratch, true, 0
+}
+
+// preflightStopped reports a preflight that a fatal answer, an
+// interruption or an unreachable endpoint stopped.
+func preflightStopped(c *command, err error) int {
+	var fatal *mark.FatalError
+	switch {
+	case errors.As(err, &fatal):
+		fmt.Fprintf(c.stderr, "markimport preflight: stopped: %s\n", sink.Redact(fatal.Error()))
+		return exitFatal
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(c.stderr, "markimport preflight: interrupted; no profile written")
+		return exitInterrupted
+	}
+	fmt.Fprintf(c.stderr, "markimport preflight: %s\n", sink.Redact(err.Error()))
+	return exitFatal
+}
+
+// printChecks prints the table: check, expected, found, consequence.
+func printChecks(w io.Writer, res *preflight.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tEXPECTED\tFOUND\tCONSEQUENCE")
+	for _, ck := range res.Checks {
+		mark := ""
+		if ck.Fails {
+			mark = "FAILS: "
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", ck.Name, ck.Expected, ck.Found, mark, ck.Consequence)
+	}
+	tw.Flush()
+}
+
+// ghostAccount is an account name that no app has imported, to learn what
+// the service does with one.
+func ghostAccount() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "markimport-pf-" + hex.EncodeToString(b), nil // 30 bytes: a valid UserID
+}
+
+// sinkService is preflight's Service over the API client: writes through
+// the one retry loop, reads through the read client.
+type sinkService struct {
+	w *sink.Client
+	r *sink.ReadClient
+}
+
+func newSinkService(cfg sink.Config, h hooks) (*sinkService, error) {
+	cfg.Rate, cfg.Concurrency = sink.DefaultRate, 1
+	cfg.OnDeparture = h.departure
+	w, err := sink.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.OnDeparture = h.readDeparture
+	// Preflight finds the order from the text the service sent
+	// (ServerMarks.Text); reading with bit 0 last only checks the
+	// characters, which no order changes.
+	cfg.BitOrder = mark.BitZeroLast
+	r, err := sink.NewReadClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &sinkService{w: w, r: r}, nil
+}
+
+// Write sends one request of one item and returns its result.
+func (s *sinkService) Write(ctx context.Context, from string, it mark.Item) (int, string, error) {
+	reqs := make(chan *mark.Request, 1)
+	reqs <- &mark.Request{Seq: 1, From: from, Items: []mark.Item{it}}
+	close(reqs)
+	var got []mark.Outcome
+	err := s.w.Send(ctx, reqs, func(_ *mark.Request, out []mark.Outcome) { got = out })
+	if err != nil {
+		return 0, "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, "", err
+	}
+	if len(got) != 1 || !got[0].Sent {
+		return 0, "", errors.New("mark_contact: the item was not confirmed")
+	}
+	return got[0].Code, got[0].Message, nil
+}
+
+// Read reads one conversation.
+func (s *sinkService) Read(ctx context.Context, from string, c mark.Conversation) (preflight.Marks, error) {
+	got, err := s.r.Search(ctx, from, []mark.Conversation{c})
+	if err != nil {
+		return preflight.Marks{}, err
+	}
+	m, found := got[c]
+	return preflight.Marks{Found: found, Standard: m.Text, Custom: m.Custom}, nil
+}
+
+// version names this build for the profile: the module's version and,
+// when the build recorded it, its commit.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}
