@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -184,5 +185,41 @@ func TestReadsNeedAProfile(t *testing.T) {
 	}
 	if n := srv.Stats().Requests; n != 0 {
 		t.Errorf("%d requests reached the emulator", n)
+	}
+}
+
+// TestPreflightInterrupted: Ctrl-C (SIGINT to the process) at several
+// points of the probing: preflight lets the write in flight finish,
+// restores the scratch conversation, writes no profile and exits 130.
+func TestPreflightInterrupted(t *testing.T) {
+	bin := buildBinary(t)
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	scratch := fakeim.Conversation{Type: fakeim.C2C, Peer: "test_b"}
+	for _, after := range []int64{1, 3, 7} {
+		srv, url := startEmulator(t, fakeim.Config{Latency: 40 * time.Millisecond})
+		seedScratch(t, url)
+		before := srv.Conversations("test_a")[scratch]
+		profile := filepath.Join(t.TempDir(), "profile.json")
+		cmd := exec.Command(bin, append([]string{"preflight", "--scratch", "test_a:c2c:test_b", "--profile", profile}, preflightConn(url)...)...)
+		cmd.Env = append(os.Environ(), "MARKIMPORT_SECRET_KEY="+testKey)
+		out := &childOutput{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitRequests(t, srv, 1+after) // the seed's request first
+		cmd.Process.Signal(os.Interrupt)
+		if code := exitCode(cmd.Wait()); code != exitInterrupted {
+			t.Fatalf("SIGINT after %d writes: exit %d, want 130\n%s", after, code, out)
+		}
+		if got := srv.Conversations("test_a")[scratch]; got != before {
+			t.Errorf("SIGINT after %d writes: scratch conversation %+v, was %+v\n%s", after, got, before, out)
+		}
+		if _, err := os.Stat(profile); !os.IsNotExist(err) {
+			t.Errorf("SIGINT after %d writes: a profile was written (%v)", after, err)
+		}
+		if !strings.Contains(out.String(), "interrupted; no profile written") {
+			t.Errorf("SIGINT after %d writes: output\n%s", after, out)
+		}
 	}
 }

@@ -25,6 +25,12 @@ type httpService struct {
 	writes int
 	// beforeWrite, when set, runs before each write with its number.
 	beforeWrite func(n int)
+	// inFlight, when set, runs once write n has left and before its
+	// answer. If the write's context is done by then, the client gave up
+	// on it, and the server, which had it already, applies it late:
+	// right after the next write, as a real server may.
+	inFlight func(n int)
+	late     func()
 }
 
 func newService(t *testing.T, cfg fakeim.Config) *httpService {
@@ -82,8 +88,21 @@ func (s *httpService) Write(ctx context.Context, from string, it mark.Item) (int
 		c := it.Custom
 		m.CustomMark = &c
 	}
+	body := fakeim.MarkContactRequest{FromAccount: from, MarkItem: []fakeim.MarkItem{m}}
+	if s.inFlight != nil {
+		s.inFlight(s.writes)
+		if err := ctx.Err(); err != nil {
+			s.late = func() { s.call(context.Background(), fakeim.MarkContact, body, &fakeim.MarkContactResponse{}) }
+			return 0, "", err
+		}
+	}
 	var r fakeim.MarkContactResponse
-	if err := s.call(ctx, fakeim.MarkContact, fakeim.MarkContactRequest{FromAccount: from, MarkItem: []fakeim.MarkItem{m}}, &r); err != nil {
+	err := s.call(ctx, fakeim.MarkContact, body, &r)
+	if late := s.late; late != nil && err == nil {
+		s.late = nil
+		late()
+	}
+	if err != nil {
 		return 0, "", err
 	}
 	if r.ErrorCode == 51013 {

@@ -136,11 +136,21 @@ func (p *prober) read(ctx context.Context, from string) (Marks, error) {
 	return m, err
 }
 
-// write sends one item on the scratch conversation for user from.
+// write sends one item on the scratch conversation for user from, unless
+// ctx is done.
 func (p *prober) write(ctx context.Context, from string, it mark.Item) (int, string, error) {
 	it.Conv = p.sc.Conv
+	if err := ctx.Err(); err != nil {
+		return 0, "", err
+	}
+	// A write that leaves is seen through to its answer, a cancellation
+	// notwithstanding: one the client gave up on may still be applied
+	// by the server after the restore, and undo it. RestoreTimeout bounds
+	// the wait.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opt.RestoreTimeout)
+	defer cancel()
 	start := time.Now()
-	code, info, err := p.svc.Write(ctx, from, it)
+	code, info, err := p.svc.Write(wctx, from, it)
 	if err == nil {
 		p.taken = append(p.taken, time.Since(start))
 	}
@@ -182,7 +192,15 @@ func (p *prober) standard(ctx context.Context, name, expected string, v uint64) 
 // from the end), bit 0 first reads "01…" (the '1' second).
 func (p *prober) bitOrder(ctx context.Context) error {
 	const name, expected = "bit order of StandardMark", "bit 0 at one end"
-	m, err := p.standard(ctx, name, expected, 1<<1)
+	if err := p.writeOK(ctx, name, expected, only(1<<1)); err != nil {
+		return err
+	}
+	// The read-back of the write made is what tells the order the
+	// restore needs to write the original marks: it is made a
+	// cancellation notwithstanding, bounded like a write.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opt.RestoreTimeout)
+	defer cancel()
+	m, err := p.read(rctx, p.sc.From)
 	if err != nil {
 		return err
 	}

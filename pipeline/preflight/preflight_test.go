@@ -118,6 +118,38 @@ func TestRestoresWhenCancelled(t *testing.T) {
 	}
 }
 
+// TestWriteInFlightFinishesBeforeRestore: a cancellation while a write is
+// on its way does not abandon it: a write the client gave up on may still
+// be applied by the server after the restore, and undo it. The write gets
+// its answer, then the conversation is restored.
+func TestWriteInFlightFinishesBeforeRestore(t *testing.T) {
+	for _, at := range []int{1, 4, 8} {
+		svc := newService(t, fakeim.Config{})
+		svc.seed(scratch, []int64{3, 40}, "as before")
+		before := svc.raw(scratch)
+		ctx, cancel := context.WithCancel(context.Background())
+		svc.inFlight = func(n int) {
+			if n == at {
+				cancel()
+			}
+		}
+		res, err := preflight.Run(ctx, svc, scratch, options())
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancel in write %d: err %v", at, err)
+		}
+		if !res.Restored {
+			t.Errorf("cancel in write %d: not restored: %s", at, res.Restore)
+		}
+		if after := svc.raw(scratch); after != before {
+			t.Errorf("cancel in write %d: %+v after, %+v before", at, after, before)
+		}
+		if svc.writes != at+1 {
+			t.Errorf("cancel in write %d: %d writes, want the one in flight and the restore", at, svc.writes)
+		}
+		cancel()
+	}
+}
+
 // TestEditionIsFatal: an app without standard marks stops preflight with
 // the fatal code and nothing changed.
 func TestEditionIsFatal(t *testing.T) {
