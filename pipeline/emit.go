@@ -31,6 +31,15 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 	if r.onPlan != nil {
 		return r.onPlan(reqs, rejected)
 	}
+	if len(reqs) > 0 && !r.opts.Sample.Keeps(reqs[0].From) {
+		// Outside the sample (the state's filter, when there is one,
+		// left such users out already): counted apart from Users.
+		r.leftOut.Add(1)
+		for i := range reqs {
+			writeItems(r.rep, r.ctr, &reqs[i], nil, report.StatusSkipped)
+		}
+		reqs = nil
+	}
 	if len(reqs) > 0 || len(rejected) > 0 {
 		r.sum.Users++
 	}

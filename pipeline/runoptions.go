@@ -79,6 +79,11 @@ type Options struct {
 	// leave (a moving average): the gate reads that far ahead of the
 	// sender, and no further.
 	ReadLatency func() time.Duration
+	// Sample, when not whole, is the share of users the run sends to
+	// (--sample): the valid rows of every other user are reported
+	// skipped and not sent; invalid and rejected rows are reported as
+	// usual, whoever's they are.
+	Sample mark.Sample
 	// Sorted declares the input grouped by from_account: each user is
 	// planned and sent as soon as its rows end, with no grouping store. A
 	// user whose rows reappear later is reported invalid for those rows.

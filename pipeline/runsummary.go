@@ -34,6 +34,11 @@ type Summary struct {
 	// --mode insert) to the answer of its last write.
 	ReadToWrite *Window `json:"read_to_write,omitempty"`
 	Spilled     bool    `json:"spilled,omitempty"`
+	// Sample is the share of users the run was given (--sample; 1 when
+	// every user), and UsersLeftOut how many users outside it had their
+	// valid rows reported skipped.
+	Sample       float64 `json:"sample"`
+	UsersLeftOut int64   `json:"users_left_out,omitempty"`
 	// BackupRows is how many restore rows the run wrote to --backup, and
 	// ReadRequests how many search_contact_group requests it took to read
 	// the conversations back first.
@@ -68,10 +73,15 @@ const (
 	stoppedBackup = "backup"
 )
 
-// AllOK reports whether every row ended ok, unchanged or exists (or valid,
-// in a dry run).
+// AllOK reports whether every row ended settled: ok, unchanged, exists,
+// skipped (or valid, in a dry run).
 func (s *Summary) AllOK() bool {
-	good := s.Statuses[report.StatusOK] + s.Statuses[report.StatusValid] + s.Statuses[report.StatusUnchanged] + s.Statuses[report.StatusExists]
+	var good int64
+	for st, n := range s.Statuses {
+		if st.Settled() {
+			good += n
+		}
+	}
 	return good == s.Rows
 }
 
@@ -80,6 +90,8 @@ func (s *Summary) AllOK() bool {
 // and the summary filled in from the run's counts and counters.
 func (r *run) summarise(ctx context.Context, start time.Time, err error) (Summary, error) {
 	r.sum.RequestsSaved = r.saved.Load()
+	r.sum.Sample = r.opts.Sample.Fraction()
+	r.sum.UsersLeftOut = r.leftOut.Load()
 	if r.gate != nil {
 		r.sum.ReadToWrite = r.gate.delays.window()
 	}

@@ -10,7 +10,8 @@ import (
 // in a planner goroutine): an item whose rows all ended ok in the run
 // being resumed is recorded as confirmed and left out (its rows are not
 // reported again); an item the state finds unchanged is reported
-// unchanged and left out; the rest is packed again, 100 items a request,
+// unchanged and left out; the items of a user outside the sample are
+// reported skipped and left out; the rest is packed again, 100 items a request,
 // so that requests stay at the lower bound of what is sent. The requests
 // it returns are its own memory (items and rows copied), so that the
 // plans it is given may be in a planner's reused arena.
@@ -39,6 +40,16 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, func(), e
 				confirmed = nil
 			}
 			items = plan.DropDone(items, r.opts.Done, confirmed)
+		}
+		if !r.opts.Sample.Keeps(from) {
+			// Outside the sample, every item is skipped, the state's
+			// unchanged ones too: it is not looked at.
+			if len(items) > 0 {
+				r.leftOut.Add(1)
+				lines = r.rep.writeItemsAs(lines, r.ctr, from, items, report.StatusSkipped)
+			}
+			clear(all)
+			return nil
 		}
 		same = same[:0]
 		var kept []mark.Item

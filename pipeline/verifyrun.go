@@ -44,6 +44,10 @@ type VerifyOptions struct {
 	// Exists holds the rows the run being verified reported exists (an
 	// insert-only run did not send them): they are not checked.
 	Exists mark.Rows
+	// Sample, when not whole, is the share of users to check (--sample,
+	// as given to the run being verified): the rows of every other user
+	// are not checked.
+	Sample mark.Sample
 	// Concurrency is the number of reads in flight (default 16); the
 	// MarkReader paces them.
 	Concurrency int
@@ -72,6 +76,10 @@ type VerifySummary struct {
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
 	Stopped        string  `json:"stopped,omitempty"`
 	StopMessage    string  `json:"stop_message,omitempty"`
+	// Sample is the share of users checked (--sample; 1 when every user),
+	// and UsersLeftOut how many users outside it were not checked.
+	Sample       float64 `json:"sample"`
+	UsersLeftOut int64   `json:"users_left_out,omitempty"`
 }
 
 // AllMatch reports whether every checked row matches: no row is a
@@ -159,6 +167,17 @@ func (v *verifier) planned(gctx context.Context, g *errgroup.Group, reqs []mark.
 		v.rep.write(report.VerifyLine{Row: rj.Row, From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: report.VerifyNotChecked,
 			Message: fmt.Sprintf("rejected: conversation beyond the limit of %d per user", mark.MaxConversations)})
 	}
+	if len(reqs) > 0 && !v.opts.Sample.Keeps(reqs[0].From) {
+		v.sum.UsersLeftOut++
+		msg := fmt.Sprintf("skipped: the user is not in the sample (--sample %g)", v.opts.Sample.Fraction())
+		for _, r := range reqs {
+			for _, it := range r.Items {
+				v.rep.writeRows(report.VerifyLine{From: r.From, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: report.VerifyNotChecked,
+					Expected: expectedText(&it), Message: msg}, it.Rows)
+			}
+		}
+		return
+	}
 	if v.opts.Exists != nil {
 		reqs = notChecked(reqs, v.opts.Exists, v.rep)
 	}
@@ -208,6 +227,7 @@ func (v *verifier) finish(start time.Time, err error) (VerifySummary, error) {
 	}
 	sum := v.sum
 	sum.Statuses = v.rep.counts
+	sum.Sample = v.opts.Sample.Fraction()
 	sum.HTTPRequests = v.ctr.HTTPRequests.Load()
 	sum.Retries = v.ctr.Retries.Load()
 	sum.Throttled = v.ctr.Throttled.Load()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,22 @@ func (m mapFlag) Set(v string) error {
 	}
 	m[strings.TrimSpace(from)] = strings.TrimSpace(to)
 	return nil
+}
+
+// sampleFlag is --sample: a share of users, parsed when given.
+type sampleFlag struct{ mark.Sample }
+
+func (s *sampleFlag) String() string {
+	if s == nil || s.Whole() {
+		return ""
+	}
+	return strconv.FormatFloat(s.Fraction(), 'g', -1, 64)
+}
+
+func (s *sampleFlag) Set(v string) error {
+	var err error
+	s.Sample, err = mark.ParseSample(v)
+	return err
 }
 
 // listFlag collects a repeated flag's values.
@@ -64,6 +81,7 @@ type importFlags struct {
 	mode                   string
 	runReport              string
 	readRate               float64
+	sample                 sampleFlag
 
 	// run only
 	fake, resume, force        bool
@@ -102,6 +120,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.StringVar(&f.backup, "backup", "", "run: before a conversation is changed, write the row that restores its marks to this file (CSV, or Parquet by name); import it to roll back")
 	fs.StringVar(&f.mode, "mode", "upsert", "run: upsert writes every item; insert first reads each user's conversations back and does not send an item whose conversation already holds marks (reported exists)")
 	fs.Float64Var(&f.readRate, "read-rate", sink.DefaultRate, "search_contact_group requests per second for --backup and --mode insert (the read API's own quota)")
+	fs.Var(&f.sample, "sample", "a canary: only the users whose from_account hashes into this fraction (0.01: 1% of users, the same users on every run); the valid rows of the others are reported skipped (verify: not-checked)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing outputs: report, summary, rejects, profiles, a backup without rows (without it, an existing output is refused: see --resume); a backup with rows, or any output over a backup, never")
 	if !dry {
 		fs.StringVar(&f.runReport, "run-report", "", "verify: the report of the run being verified; rows it reported exists (--mode insert) are not checked")

@@ -26,6 +26,7 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 		heading = "plan for " + s.Input
 	}
 	printRows(w, heading, s.Rows, report.Statuses, s.Statuses, s.Users, s.Conversations)
+	printSample(w, s.Sample, s.UsersLeftOut, "skipped")
 	fmt.Fprintf(w, "  requests       %d planned", s.RequestsPlanned)
 	if s.RequestsSaved > 0 {
 		fmt.Fprintf(w, " (%d saved: items unchanged since confirmed, or already marked on the server)", s.RequestsSaved)
@@ -48,6 +49,7 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 // printVerifySummary prints the rows by status and the reads it took.
 func printVerifySummary(w io.Writer, s *pipeline.VerifySummary) {
 	printRows(w, "verify of "+s.Input, s.Rows, report.VerifyStatuses, s.Statuses, s.Users, s.Conversations)
+	printSample(w, s.Sample, s.UsersLeftOut, "not-checked")
 	fmt.Fprintf(w, "  requests       %d planned (%d HTTP requests, %d retries, %d throttled)\n", s.Requests, s.HTTPRequests, s.Retries, s.Throttled)
 	printEnd(w, s.ElapsedSeconds, s.Stopped)
 }
@@ -64,6 +66,13 @@ func printRows[S comparable](w io.Writer, heading string, rows int64, order []S,
 	}
 	fmt.Fprintf(w, "  users          %d\n", users)
 	fmt.Fprintf(w, "  conversations  %d\n", conversations)
+}
+
+// printSample prints the sample's line when the command had one.
+func printSample(w io.Writer, fraction float64, leftOut int64, status string) {
+	if fraction > 0 && fraction < 1 {
+		fmt.Fprintf(w, "  sample         %g of users; %d users outside it, their valid rows %s\n", fraction, leftOut, status)
+	}
 }
 
 // printEnd prints a summary's last lines: the time taken and why it

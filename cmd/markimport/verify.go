@@ -197,6 +197,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 		MemoryBudget: storeBudget(v.memLimit),
 		TempDir:      v.tempDir,
 		Sorted:       v.sorted,
+		Sample:       v.sample.Sample,
 	})
 	progress.Stop()
 	return v.finish(ctx, rep, &sum, verr)

@@ -17,8 +17,9 @@ import (
 // one kept.
 type Sample struct {
 	// below is fraction × 2^64; the zero Sample keeps every user.
-	below uint64
-	all   bool
+	below    uint64
+	all      bool
+	fraction float64
 }
 
 // ParseSample reads a fraction in (0, 1] ("0.01" is 1% of users; "1"
@@ -29,10 +30,21 @@ func ParseSample(s string) (Sample, error) {
 		return Sample{}, fmt.Errorf("sample %q is not a fraction in (0, 1], for example 0.01 for 1%% of users", s)
 	}
 	if f == 1 {
-		return Sample{all: true}, nil
+		return Sample{all: true, fraction: 1}, nil
 	}
-	return Sample{below: uint64(math.Ldexp(f, 64))}, nil
+	return Sample{below: uint64(math.Ldexp(f, 64)), fraction: f}, nil
 }
+
+// Fraction is the share of users the sample keeps: 1 for the zero Sample.
+func (s Sample) Fraction() float64 {
+	if s.fraction == 0 {
+		return 1
+	}
+	return s.fraction
+}
+
+// Whole reports whether the sample keeps every user.
+func (s Sample) Whole() bool { return s.Fraction() == 1 }
 
 // Keeps reports whether the user is in the sample; the zero Sample keeps
 // everyone.

@@ -44,10 +44,10 @@ func (r *Rows) Len() int {
 	return len(r.rows)
 }
 
-// Add collects the row of l unless it ended ok (or valid, in a dry run,
-// or unchanged, or exists).
+// Add collects the row of l unless its status is settled (ok, valid,
+// unchanged, exists, skipped): a rejects file holds the rows to fix.
 func (r *Rows) Add(l *report.Line) {
-	if r == nil || l.Status == report.StatusOK || l.Status == report.StatusValid || l.Status == report.StatusUnchanged || l.Status == report.StatusExists {
+	if r == nil || l.Status.Settled() {
 		return
 	}
 	id, ok := r.ids[l.Message]

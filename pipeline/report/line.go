@@ -23,10 +23,24 @@ const (
 	// StatusExists: insert-only mode (--mode insert) found marks on the
 	// server for this conversation, so the item was not sent.
 	StatusExists Status = "exists"
+	// StatusSkipped: the row's user is not in the sample of users the
+	// run was given (--sample), so the item was not sent.
+	StatusSkipped Status = "skipped"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusOK, StatusUnchanged, StatusExists, StatusValid, StatusFailed, StatusInvalid, StatusRejected, StatusUnsent}
+var Statuses = []Status{StatusOK, StatusUnchanged, StatusExists, StatusSkipped, StatusValid, StatusFailed, StatusInvalid, StatusRejected, StatusUnsent}
+
+// Settled reports whether a row with this status needs nothing more: it
+// ended ok, valid (a dry run), unchanged, exists or skipped. Every other
+// status is a row to fix or to send again.
+func (s Status) Settled() bool {
+	switch s {
+	case StatusOK, StatusValid, StatusUnchanged, StatusExists, StatusSkipped:
+		return true
+	}
+	return false
+}
 
 // Line is one line of the report: the outcome of one input row.
 type Line struct {

@@ -20,7 +20,8 @@ const (
 	// VerifyMissing: the server has no marks for the conversation at all.
 	VerifyMissing VerifyStatus = "missing"
 	// VerifyNotChecked: the row is invalid, or rejected by the per-user
-	// conversation limit, so the import never sent it.
+	// conversation limit, so the import never sent it; or its user is
+	// not in the sample checked (--sample).
 	VerifyNotChecked VerifyStatus = "not-checked"
 	// VerifyUnread: the marks could not be read back (the read failed after
 	// its retries, or the verify stopped before reading them).
