@@ -54,7 +54,7 @@ func sampled(e expectation, rows []testRow, fraction float64) (status map[int64]
 }
 
 func TestSampleCanaryThenRest(t *testing.T) {
-	const fraction = 0.2
+	const fraction = 0.1
 	dir, in, rows := newInput(t, 61, 3000)
 	stateDir := filepath.Join(dir, "state")
 	srv, url := startEmulator(t, fakeim.Config{})
@@ -84,15 +84,15 @@ func TestSampleCanaryThenRest(t *testing.T) {
 
 	// The dry run says the same, and sends nothing.
 	vrep := filepath.Join(dir, "validate.csv")
-	code, stdout, stderr := runCLI(t, "validate", "--input", in, "--report", vrep, "--sample", "0.2", "--quiet")
-	if code != exitSomeNotOK || !strings.Contains(stdout, "sample         0.2 of users") {
+	code, stdout, stderr := runCLI(t, "validate", "--input", in, "--report", vrep, "--sample", "0.1", "--quiet")
+	if code != exitSomeNotOK || !strings.Contains(stdout, "sample         0.1 of users") {
 		t.Fatalf("validate --sample: exit %d\n%s%s", code, stdout, stderr)
 	}
 	checkStatuses("validate", vrep, status, map[string]string{"ok": "valid"})
 
 	// The canary: exactly the users in the sample, at their lower bound.
 	rep1 := filepath.Join(dir, "canary.csv")
-	code, stdout, stderr = runCLI(t, runArgs(url, "--input", in, "--report", rep1, "--state", stateDir, "--sample", "0.2")...)
+	code, stdout, stderr = runCLI(t, runArgs(url, "--input", in, "--report", rep1, "--state", stateDir, "--sample", "0.1")...)
 	if code != exitSomeNotOK { // the invalid and rejected rows
 		t.Fatalf("canary: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -104,7 +104,7 @@ func TestSampleCanaryThenRest(t *testing.T) {
 
 	// verify of the same sample checks the canary's users and no other.
 	vr := filepath.Join(dir, "verify.csv")
-	code, stdout, stderr = verifyCLI(t, t.Context(), append(connArgs(url), "--input", in, "--report", vr, "--sample", "0.2")...)
+	code, stdout, stderr = verifyCLI(t, t.Context(), append(connArgs(url), "--input", in, "--report", vr, "--sample", "0.1")...)
 	if code != exitOK {
 		t.Fatalf("verify --sample: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -145,7 +145,7 @@ func TestSampleCanaryThenRest(t *testing.T) {
 	// sample are skipped, not looked up, and nothing is sent.
 	rep3 := filepath.Join(dir, "again.csv")
 	sent := accepted()
-	code, stdout, stderr = runCLI(t, runArgs(url, "--input", in, "--report", rep3, "--state", stateDir, "--sample", "0.2")...)
+	code, stdout, stderr = runCLI(t, runArgs(url, "--input", in, "--report", rep3, "--state", stateDir, "--sample", "0.1")...)
 	if code != exitSomeNotOK || accepted() != sent {
 		t.Fatalf("canary again: exit %d, %d requests\n%s%s", code, accepted()-sent, stdout, stderr)
 	}
