@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"markimport/pipeline/mark"
 	"markimport/pipeline/plan"
@@ -64,14 +65,14 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 		r.sum.RequestsPlanned++
 		r.sum.Conversations += int64(len(req.Items))
 		r.ctr.RequestsPlanned.Add(1)
-		if r.opts.DryRun {
+		if r.opts.DryRun && r.gate == nil {
 			writeItems(r.rep, r.ctr, req, nil, report.StatusValid)
 		}
 	}
-	if r.opts.DryRun || len(reqs) == 0 {
+	if r.opts.DryRun && r.gate == nil || len(reqs) == 0 {
 		return nil
 	}
-	if r.stopped.Err() == nil {
+	if !r.opts.DryRun && r.stopped.Err() == nil {
 		if err := r.markInputRead(); err != nil {
 			return err
 		}
@@ -120,38 +121,56 @@ var rejectedMessage = fmt.Sprintf("conversation beyond the limit of %d per user"
 // writeItems writes the report lines of every row of a request: from its
 // outcomes, or all with the given status when outcomes are nil.
 func writeItems(rep *lockedReport, ctr *mark.Counters, req *mark.Request, out []mark.Outcome, status report.Status, msg ...string) {
+	if out == nil {
+		l := report.Line{Status: status}
+		if len(msg) > 0 {
+			l.Message = msg[0]
+		}
+		writeItemsLine(rep, ctr, req, l)
+		return
+	}
 	rep.mu.Lock()
 	defer rep.mu.Unlock()
 	for i := range req.Items {
 		it := &req.Items[i]
-		l := report.Line{From: req.From, Type: it.Conv.TypeName(), Peer: it.Conv.Peer}
-		if out != nil {
-			o := out[i]
-			l.Code, l.Message, l.Attempts = o.Code, o.Message, o.Attempts
-			switch {
-			case !o.Sent:
-				l.Status = report.StatusUnsent
-			case o.Code == 0:
-				l.Status = report.StatusOK
-			default:
-				l.Status = report.StatusFailed
-			}
-		} else {
-			l.Status = status
-			if len(msg) > 0 {
-				l.Message = msg[0]
-			}
+		o := out[i]
+		l := report.Line{From: req.From, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Code: o.Code, Message: o.Message, Attempts: o.Attempts}
+		switch {
+		case !o.Sent:
+			l.Status = report.StatusUnsent
+		case o.Code == 0:
+			l.Status = report.StatusOK
+		default:
+			l.Status = report.StatusFailed
 		}
 		rep.writeRowsLocked(l, it.Rows)
 		ctr.RowsDone.Add(int64(len(it.Rows)))
 	}
 }
 
+// writeItemsLine writes the report lines of every row of a request with
+// the status, code and message of l.
+func writeItemsLine(rep *lockedReport, ctr *mark.Counters, req *mark.Request, l report.Line) {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	for i := range req.Items {
+		it := &req.Items[i]
+		l.From, l.Type, l.Peer = req.From, it.Conv.TypeName(), it.Conv.Peer
+		rep.writeRowsLocked(l, it.Rows)
+		ctr.RowsDone.Add(int64(len(it.Rows)))
+	}
+}
+
 // unsent reports the rows of requests that will not be sent, with why
-// sending stopped.
+// sending stopped; in a preview (a dry run with a gate), the rows of
+// requests that will not be read are unread.
 func (r *run) unsent(reqs []mark.Request) {
 	why := r.stop.unsentMessage()
+	status := report.StatusUnsent
+	if r.opts.DryRun {
+		status, why = report.StatusUnread, "not read"+strings.TrimPrefix(why, "not sent")
+	}
 	for i := range reqs {
-		writeItems(r.rep, r.ctr, &reqs[i], nil, report.StatusUnsent, why)
+		writeItems(r.rep, r.ctr, &reqs[i], nil, status, why)
 	}
 }

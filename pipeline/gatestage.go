@@ -156,6 +156,10 @@ func (gs *gateStage) failed(err error) {
 func (gs *gateStage) judged(reqs []mark.Request, items []mark.Item, verdicts []mark.Verdict) []mark.Request {
 	r := gs.r
 	from := reqs[0].From
+	if r.opts.DryRun {
+		gs.previewed(from, items, verdicts)
+		return nil
+	}
 	kept := items[:0:0]
 	saved := false // an item held needs no request: not a failure
 	for i := range items {
@@ -189,6 +193,34 @@ func (gs *gateStage) judged(reqs []mark.Request, items []mark.Item, verdicts []m
 		r.saved.Add(int64(len(reqs) - len(packed)))
 	}
 	return packed
+}
+
+// previewed reports the rows of a user's items as a preview judged them
+// (validate --online, where the gate holds every item): would-change,
+// already, or unread when its read failed; the requests the changes would
+// take, at the lower bound, are counted. Nothing is handed on, nor
+// recorded in the state (a dry run only reads it).
+func (gs *gateStage) previewed(from string, items []mark.Item, verdicts []mark.Verdict) {
+	r := gs.r
+	var change []mark.Item
+	for i := range items {
+		v := verdicts[i]
+		req := mark.Request{From: from, Items: items[i : i+1]}
+		switch v.Hold {
+		case mark.HoldChange:
+			change = append(change, items[i])
+			writeItems(r.rep, r.ctr, &req, nil, report.StatusWouldChange, v.Message)
+		case mark.HoldSame:
+			writeItems(r.rep, r.ctr, &req, nil, report.StatusAlready, v.Message)
+		default:
+			// The preview reads and sends nothing: a verdict that is not
+			// about the marks read is its read's failure.
+			writeItemsLine(r.rep, r.ctr, &req, report.Line{Status: report.StatusUnread, Code: v.Code, Message: v.Message})
+		}
+	}
+	if len(change) > 0 {
+		r.toChange.Add(int64((len(change) + mark.MaxItemsPerRequest - 1) / mark.MaxItemsPerRequest))
+	}
 }
 
 // handOn hands a user's admitted requests to the sender, its read-to-write

@@ -45,8 +45,8 @@ func (r *run) readGrouped(ctx context.Context, in readers.Reader) (*spill.Store,
 func (r *run) planGrouped(st *spill.Store, offline bool) func(context.Context) error {
 	return func(ctx context.Context) error {
 		// Plans are done with once emitted unless they go to the
-		// sender or to a planEach hook.
-		reuse := offline && r.onPlan == nil
+		// sender, to a preview's gate or to a planEach hook.
+		reuse := offline && r.onPlan == nil && !r.previewing()
 		done, filter := r.opts.Done, partFilter(nil)
 		if r.opts.State != nil {
 			// The state's filter leaves done rows out, recording

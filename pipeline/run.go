@@ -59,14 +59,15 @@ func planEach(ctx context.Context, opts Options, invalid func(*plan.Invalid), ea
 // run is the state of one Run, of one planEach, or of the pass that counts
 // bad rows for --max-invalid.
 type run struct {
-	opts    Options
-	saved   atomic.Int64 // requests the state saved
-	leftOut atomic.Int64 // users outside the sample
-	log     *slog.Logger
-	ctr     *mark.Counters
-	rep     *lockedReport
-	sum     Summary
-	stop    stopCause // why sending stopped, once it did
+	opts     Options
+	saved    atomic.Int64 // requests the state saved
+	leftOut  atomic.Int64 // users outside the sample
+	toChange atomic.Int64 // requests a preview's changes would take
+	log      *slog.Logger
+	ctr      *mark.Counters
+	rep      *lockedReport
+	sum      Summary
+	stop     stopCause // why sending stopped, once it did
 
 	// Hooks of planEach: when set, invalid rows and plans go to them
 	// instead of the report and the sender.

@@ -30,6 +30,10 @@ type Summary struct {
 	// state found them unchanged (--state) or the server already held
 	// marks for them (--mode insert) would have taken.
 	RequestsSaved int64 `json:"requests_saved,omitempty"`
+	// RequestsToChange is, for validate --online, the mark_contact
+	// requests the rows reported would-change take, packed at the lower
+	// bound (absent without --online).
+	RequestsToChange *int64 `json:"requests_to_change,omitempty"`
 	// ReadToWrite is the time from each user's read-back (--backup,
 	// --mode insert) to the answer of its last write.
 	ReadToWrite *Window `json:"read_to_write,omitempty"`
@@ -92,6 +96,10 @@ func (r *run) summarise(ctx context.Context, start time.Time, err error) (Summar
 	r.sum.RequestsSaved = r.saved.Load()
 	r.sum.Sample = r.opts.Sample.Fraction()
 	r.sum.UsersLeftOut = r.leftOut.Load()
+	if r.previewing() {
+		n := r.toChange.Load()
+		r.sum.RequestsToChange = &n
+	}
 	if r.gate != nil {
 		r.sum.ReadToWrite = r.gate.delays.window()
 	}

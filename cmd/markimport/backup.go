@@ -80,7 +80,7 @@ func (r *importRun) startGate(readCfg sink.Config, done mark.Rows) (*backupRun, 
 		return nil, err
 	}
 	b.reads = reads
-	b.gate = &readback.Gate{Marks: reads, Backup: b.w, InsertOnly: r.mode == "insert"}
+	b.gate = &readback.Gate{Marks: reads, Backup: b.w, InsertOnly: r.mode == "insert", SkipSame: r.skipUnchanged, Preview: r.online}
 	return b, nil
 }
 

@@ -38,6 +38,8 @@ func parseCommand(name string, dry bool, args []string, stdout, stderr io.Writer
 		}
 		return nil, exitUsage, false
 	}
+	f.given = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
 	c := &command{importFlags: f, name: name, args: args, stdout: stdout, stderr: stderr, hooks: h, runID: newRunID(), start: time.Now()}
 	log, err := newLogger(stderr, f.logFormat, f.quiet, c.runID)
 	if err != nil {

@@ -82,6 +82,9 @@ type importFlags struct {
 	runReport              string
 	readRate               float64
 	sample                 sampleFlag
+	online                 bool            // validate --online
+	skipUnchanged          bool            // run --skip-unchanged
+	given                  map[string]bool // the flags the command line set
 
 	// run only
 	fake, resume, force        bool
@@ -122,25 +125,29 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.Float64Var(&f.readRate, "read-rate", sink.DefaultRate, "search_contact_group requests per second for --backup and --mode insert (the read API's own quota)")
 	fs.Var(&f.sample, "sample", "a canary: only the users whose from_account hashes into this fraction (0.01: 1% of users, the same users on every run); the valid rows of the others are reported skipped (verify: not-checked)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing outputs: report, summary, rejects, profiles, a backup without rows (without it, an existing output is refused: see --resume); a backup with rows, or any output over a backup, never")
-	if !dry {
+	if dry {
+		fs.BoolVar(&f.online, "online", false, "read every planned conversation back (search_contact_group, at --read-rate) and report what the import would do: would-change (the marks before and after), already, or unread; nothing is written. Needs the connection flags and --profile")
+	} else {
 		fs.StringVar(&f.runReport, "run-report", "", "verify: the report of the run being verified; rows it reported exists (--mode insert) are not checked")
-		fs.StringVar(&f.profile, "profile", "", "the service profile written by markimport preflight: how the service reads StandardMark (needed by verify, --backup and --mode insert against an endpoint)")
-		fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
-		fs.StringVar(&f.fakeState, "fake-state", "", "with --fake: the emulator starts from the marks saved in this file and saves its marks there at the end, so that rehearsals follow each other (run, rollback, verify)")
 		fs.BoolVar(&f.resume, "resume", false, "continue an interrupted run: keep the report's ok rows, send the rest")
 		fs.BoolVar(&f.force, "force", false, forceHelp)
-		fs.StringVar(&f.sdkappid, "sdkappid", os.Getenv("MARKIMPORT_SDKAPPID"), "the app's SDKAppID (env MARKIMPORT_SDKAPPID)")
-		fs.StringVar(&f.admin, "admin", os.Getenv("MARKIMPORT_ADMIN"), "an App admin account (env MARKIMPORT_ADMIN)")
-		fs.StringVar(&f.region, "region", "", "data centre: "+strings.Join(sink.RegionNames(), ", "))
-		fs.StringVar(&f.endpoint, "endpoint", "", "API base URL instead of --region (https; http only on loopback)")
-		fs.StringVar(&f.usersigFile, "usersig-file", "", "file holding a ready usersig (or env MARKIMPORT_USERSIG)")
-		fs.StringVar(&f.secretKeyFile, "secret-key-file", "", "file holding the app's secret key (or env MARKIMPORT_SECRET_KEY)")
-		fs.DurationVar(&f.sigTTL, "sig-ttl", 24*time.Hour, "lifetime of usersigs made from the secret key")
-		fs.IntVar(&f.concurrency, "concurrency", 0, "requests in flight (default rate+16)")
-		fs.Float64Var(&f.rateMargin, "rate-margin", sink.DefaultMargin, "share of --rate left unused as headroom for network jitter (0.01 = 1%)")
-		fs.IntVar(&f.maxAttempts, "max-attempts", sink.DefaultMaxAttempts, "tries per item before it is reported failed")
-		fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
+		fs.BoolVar(&f.skipUnchanged, "skip-unchanged", false, "run: read each user's conversations back just before sending and send no item the server already holds (reported unchanged); with --state, only what the state cannot vouch for is read")
 	}
+	// The connection: run and verify; validate with --online.
+	fs.StringVar(&f.profile, "profile", "", "the service profile written by markimport preflight: how the service reads StandardMark (needed by verify, validate --online, --backup, --mode insert and --skip-unchanged against an endpoint)")
+	fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
+	fs.StringVar(&f.fakeState, "fake-state", "", "with --fake: the emulator starts from the marks saved in this file and (run) saves its marks there at the end, so that rehearsals follow each other (run, rollback, verify)")
+	fs.StringVar(&f.sdkappid, "sdkappid", os.Getenv("MARKIMPORT_SDKAPPID"), "the app's SDKAppID (env MARKIMPORT_SDKAPPID)")
+	fs.StringVar(&f.admin, "admin", os.Getenv("MARKIMPORT_ADMIN"), "an App admin account (env MARKIMPORT_ADMIN)")
+	fs.StringVar(&f.region, "region", "", "data centre: "+strings.Join(sink.RegionNames(), ", "))
+	fs.StringVar(&f.endpoint, "endpoint", "", "API base URL instead of --region (https; http only on loopback)")
+	fs.StringVar(&f.usersigFile, "usersig-file", "", "file holding a ready usersig (or env MARKIMPORT_USERSIG)")
+	fs.StringVar(&f.secretKeyFile, "secret-key-file", "", "file holding the app's secret key (or env MARKIMPORT_SECRET_KEY)")
+	fs.DurationVar(&f.sigTTL, "sig-ttl", 24*time.Hour, "lifetime of usersigs made from the secret key")
+	fs.IntVar(&f.concurrency, "concurrency", 0, "requests in flight (default rate+16)")
+	fs.Float64Var(&f.rateMargin, "rate-margin", sink.DefaultMargin, "share of --rate left unused as headroom for network jitter (0.01 = 1%)")
+	fs.IntVar(&f.maxAttempts, "max-attempts", sink.DefaultMaxAttempts, "tries per item before it is reported failed")
+	fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage of markimport %s:\n", name)
 		fs.PrintDefaults()

@@ -26,6 +26,7 @@ func (r *importRun) check() error {
 		r.checkRejectsInput,
 		r.checkStateFlags,
 		r.checkForeignFlags,
+		r.checkOnline,
 		r.checkMode,
 		r.checkBackupFlag,
 		r.checkMaxInvalidInput,
@@ -38,18 +39,40 @@ func (r *importRun) check() error {
 	)
 }
 
-// checkReadsProfile checks the service profile when the run reads marks
-// back (--backup, --mode insert); validate reads nothing.
+// checkReadsProfile checks the service profile when the command reads
+// marks back (validate --online; run --backup, --mode insert,
+// --skip-unchanged).
 func (r *importRun) checkReadsProfile() error {
-	if r.dry {
+	if r.dry && !r.online {
 		return nil
 	}
-	return r.checkProfile(r.backup != "" || r.mode == "insert")
+	return r.checkProfile(r.online || r.backup != "" || r.mode == "insert" || r.skipUnchanged)
+}
+
+// connectionFlags are the flags of a connection to the service: validate
+// takes them with --online only.
+var connectionFlags = []string{"profile", "fake", "fake-state", "region", "endpoint", "usersig-file", "secret-key-file",
+	"sig-ttl", "concurrency", "rate-margin", "max-attempts", "timeout"}
+
+// checkOnline refuses the connection flags to a validate that does not
+// read the service (--online), and checks what --online cannot go with.
+func (r *importRun) checkOnline() error {
+	if !r.dry {
+		return nil
+	}
+	if !r.online {
+		for _, name := range connectionFlags {
+			if r.given[name] {
+				return fmt.Errorf("--%s: validate connects to the service only with --online (to preview what the import would change); without it, it reads the file alone", name)
+			}
+		}
+	}
+	return nil
 }
 
 // checkPacing checks the flags of pacing, retries and timeouts.
 func (r *importRun) checkPacing() error {
-	return r.importFlags.checkPacing(r.dry, r.log)
+	return r.importFlags.checkPacing(r.dry && !r.online, r.log)
 }
 
 // checkRequired checks that the flags a command cannot run without are

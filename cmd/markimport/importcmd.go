@@ -102,13 +102,17 @@ func (s *session) close() {
 // the read-back. When it returns false the run is over, with the exit code
 // given, and nothing was sent.
 func (r *importRun) setUp(s *session) (int, bool) {
-	var readCfg sink.Config // --backup's and --mode insert's reads
+	var readCfg sink.Config // the read-back's reads
 	appID := ""             // validate: the state's own
-	if !r.dry {
-		var err error
-		if readCfg, appID, err = r.connect(s); err != nil {
-			return r.fail("%v", err), false
-		}
+	var err error
+	switch {
+	case !r.dry:
+		readCfg, appID, err = r.connect(s)
+	case r.online:
+		readCfg, err = r.connectReads(s)
+	}
+	if err != nil {
+		return r.fail("%v", err), false
 	}
 	if err := r.openState(s, appID); err != nil {
 		return r.fail("%v", err), false
@@ -162,6 +166,23 @@ func (r *importRun) connect(s *session) (readCfg sink.Config, appID string, err 
 	}
 	s.sender = client
 	return readCfg, strconv.FormatUint(cfg.SDKAppID, 10), nil
+}
+
+// connectReads makes the configuration of validate --online's reads: it
+// writes nothing, so it has no client of the writes and no pace file, and
+// --fake's emulator is not saved to --fake-state at the end.
+func (r *importRun) connectReads(s *session) (sink.Config, error) {
+	cfg, fake, err := r.connection()
+	if err != nil {
+		return cfg, err
+	}
+	if fake != nil {
+		fake.state = "" // read, never written back
+		s.fake = fake
+		s.onClose(fake.Close)
+	}
+	r.applyPacing(&cfg, s.ctr, r.log)
+	return r.readConfig(cfg, r.hooks.readDeparture), nil
 }
 
 // openState opens --state (locked by claim). validate of a state that
@@ -233,10 +254,11 @@ func (r *importRun) openJournal() (*report.Journal, *report.Done, error) {
 	return j, nil, err
 }
 
-// startReadBack starts the read-back that --backup and --mode insert put
-// before the writes.
+// startReadBack starts the read-back that --backup, --mode insert and
+// --skip-unchanged put before the writes, and validate --online in their
+// place.
 func (r *importRun) startReadBack(s *session, readCfg sink.Config) error {
-	if r.backup == "" && r.mode != "insert" {
+	if r.backup == "" && r.mode != "insert" && !r.skipUnchanged && !r.online {
 		return nil
 	}
 	bk, err := r.startGate(readCfg, s.done)

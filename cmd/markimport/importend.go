@@ -158,11 +158,17 @@ func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr 
 	if !r.dry {
 		interrupted += " To continue:\n  " + resumeCommand(r.args)
 	}
-	return r.endCode(ctx, sum.AllOK(), runErr, ending{
+	end := ending{
 		unreachable: "No request reached it; every row not sent is reported unsent. Fix the cause, then run again with --resume.",
 		fatal:       "Rows not sent are reported unsent; fix the cause, then run again with --resume.",
 		interrupted: interrupted,
-	})
+	}
+	if r.dry {
+		// validate --online: it reads, and writes nothing.
+		end.unreachable = "No read reached it; every row not read is reported unread. Fix the cause, then validate again."
+		end.fatal = "Rows not read are reported unread; fix the cause, then validate again."
+	}
+	return r.endCode(ctx, sum.AllOK(), runErr, end)
 }
 
 // inputError reports an input error: exit 2, nothing sent, every existing

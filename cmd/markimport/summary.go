@@ -33,6 +33,10 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 	}
 	if dry {
 		fmt.Fprintf(w, ", %s at %g requests/s\n", time.Duration(s.PlanSeconds*float64(time.Second)).Round(time.Second), rate)
+		if n := s.RequestsToChange; n != nil {
+			fmt.Fprintf(w, "  online         %d search_contact_group requests read the planned conversations; the changes take %d requests, %s at %g requests/s\n",
+				s.ReadRequests, *n, time.Duration(float64(*n)/rate*float64(time.Second)).Round(time.Second), rate)
+		}
 	} else {
 		fmt.Fprintf(w, ", %d sent (%d HTTP requests, %d retries, %d throttled)\n", s.RequestsSent, s.HTTPRequests, s.Retries, s.Throttled)
 		fmt.Fprintf(w, "  rate           %.1f requests/s over %.1fs\n", s.RequestsPerSec, s.SendSeconds)

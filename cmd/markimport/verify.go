@@ -101,6 +101,8 @@ func (v *verifyRun) checkForeignFlags() error {
 		return errors.New("--mode belongs to run: to verify an insert-only run, give its report with --run-report (rows it reported exists are not checked)")
 	case v.backup != "":
 		return errors.New("--backup belongs to run: verify changes nothing, so there is nothing to back up (to check a rollback, verify --input BACKUP)")
+	case v.skipUnchanged:
+		return errors.New("--skip-unchanged belongs to run: verify changes nothing")
 	case v.stateDir != "" || v.full:
 		return errors.New("--state and --full belong to validate and run; verify reads every row back, unchanged ones too")
 	}

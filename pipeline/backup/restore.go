@@ -41,23 +41,10 @@ func Restore(from string, it *mark.Item, prev mark.ServerMarks, found bool) (Row
 	if row.Set|row.Clear != 0 {
 		row.Opt |= mark.OptStandard
 	}
-	if !Changes(it, prev, found) || row.Opt == 0 {
+	if !it.Changes(prev, found) || row.Opt == 0 {
 		return Row{}, false
 	}
 	return row, true
-}
-
-// Changes reports whether item it changes the marks prev of its
-// conversation (found false: the server holds none, and any item creates
-// the conversation).
-func Changes(it *mark.Item, prev mark.ServerMarks, found bool) bool {
-	if !found {
-		return true
-	}
-	if it.Opt&mark.OptStandard != 0 && (prev.Standard|it.Set)&^it.Clear != prev.Standard {
-		return true
-	}
-	return it.Opt&mark.OptCustom != 0 && it.Custom != prev.Custom
 }
 
 // fields renders the row in the columns of header. opt_type is always

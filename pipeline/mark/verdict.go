@@ -25,6 +25,11 @@ const (
 	// change nothing. Its rows are reported unchanged, with the verdict's
 	// message.
 	HoldSame
+	// HoldChange keeps back an item that would change its conversation
+	// because the run only previews what it would do (validate
+	// --online): its rows are reported would-change, with the marks
+	// before and after in the verdict's message.
+	HoldChange
 )
 
 // Verdict is a gate's decision on one item: send it, or hold it back with

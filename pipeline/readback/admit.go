@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
@@ -40,6 +38,15 @@ type Gate struct {
 	// change nothing there is sent: it is harmless, and it is how a resumed
 	// run finds the items its interrupted run had already written.
 	InsertOnly bool
+	// SkipSame holds back every item that would change nothing on the
+	// server (run --skip-unchanged): its rows are reported unchanged,
+	// and the rest is sent. A read that fails holds nothing back for
+	// it: the items are sent, as without the skip.
+	SkipSame bool
+	// Preview holds back every item (validate --online): one that would
+	// change nothing as HoldSame, the others as HoldChange with the marks
+	// before and after. Nothing is sent.
+	Preview bool
 	// Reads counts the search requests made.
 	Reads atomic.Int64
 }
@@ -85,11 +92,12 @@ func (g *Gate) Admit(ctx context.Context, from string, items []mark.Item) ([]mar
 }
 
 // toRead returns the indexes of the items whose conversations must be read
-// back: all of them in insert mode, else those the backup has no row for.
+// back: all of them in insert mode, with the skip or in a preview, else
+// those the backup has no row for.
 func (g *Gate) toRead(from string, items []mark.Item) []int {
 	var need []int
 	for i := range items {
-		if g.InsertOnly || g.Backup != nil && !g.Backup.Has(from, items[i].Conv) {
+		if g.InsertOnly || g.SkipSame || g.Preview || g.Backup != nil && !g.Backup.Has(from, items[i].Conv) {
 			need = append(need, i)
 		}
 	}
@@ -120,6 +128,15 @@ func (g *Gate) read(ctx context.Context, from string, items []mark.Item, need []
 // holdAllUnread holds every item of a user whose read failed unsent, with
 // the read's code.
 func (g *Gate) holdAllUnread(verdicts []mark.Verdict, re *mark.ReadError) {
+	switch {
+	case g.Preview:
+		for i := range verdicts {
+			verdicts[i] = mark.Verdict{Hold: mark.HoldUnsent, Code: re.Code, Message: "not read: " + re.Error()}
+		}
+		return
+	case g.Backup == nil && !g.InsertOnly:
+		return // the skip alone: sent as without it
+	}
 	why := "its backup could not be read"
 	if g.Backup == nil {
 		why = "its marks could not be read (insert mode)"
@@ -134,9 +151,17 @@ func (g *Gate) holdAllUnread(verdicts []mark.Verdict, re *mark.ReadError) {
 // none), and returns its restore row when the item will be sent with a
 // backup.
 func (g *Gate) judge(from string, it *mark.Item, prev mark.ServerMarks, found bool, v *mark.Verdict) (backup.Row, bool) {
-	changes := backup.Changes(it, prev, found)
+	changes := it.Changes(prev, found)
+	if g.Preview {
+		*v = preview(it, prev, found, changes)
+		return backup.Row{}, false
+	}
 	if g.InsertOnly && found && (prev.Standard != 0 || prev.Custom != "") && changes {
-		*v = mark.Verdict{Hold: mark.HoldExists, Message: "not sent: the server already holds marks for this conversation: " + describe(prev)}
+		*v = mark.Verdict{Hold: mark.HoldExists, Message: "not sent: the server already holds marks for this conversation: " + prev.Describe()}
+		return backup.Row{}, false
+	}
+	if g.SkipSame && !changes {
+		*v = mark.Verdict{Hold: mark.HoldSame, Message: "not sent: the server already holds these marks (read back just before)"}
 		return backup.Row{}, false
 	}
 	if g.Backup == nil || g.Backup.Has(from, it.Conv) && changes {
@@ -157,21 +182,17 @@ func (g *Gate) judge(from string, it *mark.Item, prev mark.ServerMarks, found bo
 	return row, true
 }
 
-// describe renders a conversation's marks for a message: `standard bits
-// 0,5 custom "vip"`.
-func describe(m mark.ServerMarks) string {
-	var b strings.Builder
-	b.WriteString("standard bits ")
-	if m.Standard == 0 {
-		b.WriteString("none")
+// preview is the verdict of a preview on an item: what the server holds
+// and, when the item would change it, what it would hold after.
+func preview(it *mark.Item, prev mark.ServerMarks, found, changes bool) mark.Verdict {
+	if !changes {
+		return mark.Verdict{Hold: mark.HoldSame, Message: "the server already holds these marks"}
 	}
-	for k, n := range mark.Bits(m.Standard) {
-		if k > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Itoa(n))
+	before := "no marks (the server holds none for it)"
+	if found {
+		before = prev.Describe()
+	} else {
+		prev = mark.ServerMarks{}
 	}
-	b.WriteString(" custom ")
-	b.WriteString(strconv.Quote(m.Custom))
-	return b.String()
+	return mark.Verdict{Hold: mark.HoldChange, Message: "before: " + before + "; after: " + it.Applied(prev).Describe()}
 }

@@ -26,17 +26,25 @@ const (
 	// StatusSkipped: the row's user is not in the sample of users the
 	// run was given (--sample), so the item was not sent.
 	StatusSkipped Status = "skipped"
+	// The statuses of validate --online, which reads every planned
+	// conversation and sends nothing. StatusWouldChange: the import would
+	// change the conversation (the message shows its marks before and
+	// after). StatusAlready: the server already holds what the row asks
+	// for. StatusUnread: its marks could not be read.
+	StatusWouldChange Status = "would-change"
+	StatusAlready     Status = "already"
+	StatusUnread      Status = "unread"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusOK, StatusUnchanged, StatusExists, StatusSkipped, StatusValid, StatusFailed, StatusInvalid, StatusRejected, StatusUnsent}
+var Statuses = []Status{StatusOK, StatusUnchanged, StatusExists, StatusSkipped, StatusValid, StatusWouldChange, StatusAlready, StatusFailed, StatusInvalid, StatusRejected, StatusUnsent, StatusUnread}
 
 // Settled reports whether a row with this status needs nothing more: it
-// ended ok, valid (a dry run), unchanged, exists or skipped. Every other
-// status is a row to fix or to send again.
+// ended ok, valid, would-change or already (a dry run), unchanged, exists
+// or skipped. Every other status is a row to fix or to send again.
 func (s Status) Settled() bool {
 	switch s {
-	case StatusOK, StatusValid, StatusUnchanged, StatusExists, StatusSkipped:
+	case StatusOK, StatusValid, StatusWouldChange, StatusAlready, StatusUnchanged, StatusExists, StatusSkipped:
 		return true
 	}
 	return false
