@@ -5,7 +5,7 @@ N       ?= 1000000
 RATE    ?= 200
 PROFILE ?= 0
 
-.PHONY: build test lint bench bench-backup bench-state demo fixtures fuzz clean
+.PHONY: build test lint bench bench-backup bench-skip bench-state demo fixtures fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/markimport
@@ -48,6 +48,12 @@ bench: build
 # fake-server at 100 ms latency (also the last section of make bench).
 bench-backup:
 	./scripts/bench-backup.sh
+
+# What run --skip-unchanged saves: re-runs of an imported 1M-row file with
+# and without it, then 10% of it changed behind the tool's back, against
+# fake-server at 100 ms latency (also a section of make bench).
+bench-skip:
+	./scripts/bench-skip.sh
 
 # Figures of the incremental mode (--state): nightly runs of a 20M-row file
 # and the store alone with 100M keys (about 15 minutes; not part of bench).

@@ -55,44 +55,9 @@ if [[ ! -s $IN ]]; then
 	log "generating $IN"
 	"$G" -n 60000 -users 6000 -seed 1 -invalid 0 -o "$IN"
 fi
-KEY=$W/key
-(umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$KEY")
-json() { # json FILE KEY[.KEY]: a summary's value, 0 when absent
-	python3 -c '
-import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-    v = v.get(k, 0) if isinstance(v, dict) else 0
-print(v)' "$1" "$2"
-}
-
-# start_fake NAME [FLAGS...]: starts a fake-server on a free loopback port
-# (its pid in FAKE_PID, its address in ADDR).
-start_fake() {
-	local name=$1
-	shift
-	local out=$W/$name.fake
-	: >"$out" # before the server's redirection, which its process makes
-	"$M" fake-server --listen 127.0.0.1:0 --sdkappid 1400000000 --admin administrator \
-		--secret-key-file "$KEY" --quiet "$@" >"$out" 2>"$W/$name.fake.err" &
-	FAKE_PID=$! ADDR=
-	for ((i = 0; i < 100; i++)); do
-		ADDR=$(sed -n 's|^fake-server listening on http://||p' "$out" || true)
-		[[ -n $ADDR ]] && break
-		sleep 0.1
-	done
-	[[ -n $ADDR ]] || { log "fake-server did not start: $(cat "$W/$name.fake.err")"; exit 1; }
-}
-
-# The reads of --backup and --mode insert need the service profile: made
-# once by preflight against an emulator of its own, so that its few
-# requests count in no measured run.
-start_fake preflight
-MARKIMPORT_SECRET_KEY=$(cat "$KEY") "$M" preflight --scratch bench_a:c2c:bench_b --profile "$W/profile.json" \
-	--endpoint "http://$ADDR" --sdkappid 1400000000 --admin administrator --quiet >"$W/preflight.out" 2>&1 ||
-	{ log "preflight failed: $(cat "$W/preflight.out")"; exit 1; }
-kill -INT "$FAKE_PID" 2>/dev/null || true
-wait "$FAKE_PID" 2>/dev/null || true
+# shellcheck source=scripts/fakeserver.sh
+. "$ROOT/scripts/fakeserver.sh"
+make_profile
 
 # one NAME [FLAGS...]: one run against a fresh emulator; sets WALL, READS,
 # PEAKS and the summary's figures.
@@ -107,8 +72,7 @@ one() {
 	MARKIMPORT_SECRET_KEY=$(cat "$KEY") "$M" run --input "$IN" --report "$W/$name.csv" --summary "$W/$name.json" \
 		--endpoint "http://$addr" --sdkappid 1400000000 --admin administrator --profile "$W/profile.json" --quiet "$@" >"$W/$name.out" 2>"$W/$name.err" || true
 	end=$(date +%s.%N)
-	kill -INT "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	stop_fake "$pid"
 	WALL=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
 	REQS=$(json "$W/$name.json" requests_sent)
 	READS=$(json "$W/$name.json" read_requests)

@@ -17,6 +17,7 @@
 #                 one user per row, 32-hex-digit ids, 3 plain columns, all fields quoted)
 #   PARTS         part files of the export the single file is compared with (default 64)
 #   BACKUP=0      skip the cost of --backup (runs with and without it, scripts/bench-backup.sh)
+#   SKIP=0        skip what --skip-unchanged saves (scripts/bench-skip.sh, about 8 minutes)
 #
 # It measures:
 #   1. validate rows/s and peak RSS for the CSV and for the Parquet of the same rows;
@@ -31,7 +32,9 @@
 #      of a 6M-row CSV;
 #   6. an export of PARTS part files validated against the single file;
 #   7. the Parquet statistics check (go test -bench ParquetStatsCheck);
-#   8. the cost of --backup and --mode insert (scripts/bench-backup.sh).
+#   8. the cost of --backup and --mode insert (scripts/bench-backup.sh);
+#   9. what --skip-unchanged saves on re-runs of an imported 1M-row file,
+#      and its writes when 10% changed behind its back (scripts/bench-skip.sh).
 #
 # How to read the figures, and what they were compared with
 # ----------------------------------------------------------
@@ -705,4 +708,9 @@ fi
 # The cost of --backup on the send dataset, side by side (scripts/bench-backup.sh).
 if [[ ${BACKUP:-1} == 1 ]]; then
 	BACKUP_CSV=$SEND_CSV BENCH_DIR=$BENCH_DIR "$ROOT/scripts/bench-backup.sh"
+fi
+
+# What --skip-unchanged saves (scripts/bench-skip.sh).
+if [[ ${SKIP:-1} == 1 ]]; then
+	BENCH_DIR=$BENCH_DIR "$ROOT/scripts/bench-skip.sh"
 fi
