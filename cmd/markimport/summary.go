@@ -41,7 +41,11 @@ func printSummary(w io.Writer, s *pipeline.Summary, dry bool, rate float64) {
 		fmt.Fprintf(w, ", %d sent (%d HTTP requests, %d retries, %d throttled)\n", s.RequestsSent, s.HTTPRequests, s.Retries, s.Throttled)
 		fmt.Fprintf(w, "  rate           %.1f requests/s over %.1fs\n", s.RequestsPerSec, s.SendSeconds)
 		if s.ReadRequests > 0 || s.BackupRows > 0 {
-			fmt.Fprintf(w, "  read back      %d search_contact_group requests; %d backup rows written\n", s.ReadRequests, s.BackupRows)
+			fmt.Fprintf(w, "  read back      %d search_contact_group requests", s.ReadRequests)
+			if s.BackupRows > 0 {
+				fmt.Fprintf(w, "; %d backup rows written", s.BackupRows)
+			}
+			fmt.Fprintln(w)
 		}
 		if rw := s.ReadToWrite; rw != nil {
 			fmt.Fprintf(w, "  read to write  p50 %.2fs, p99 %.2fs, max %.2fs over %d users\n", rw.P50, rw.P99, rw.Max, rw.Users)
