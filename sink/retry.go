@@ -77,11 +77,11 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 	var last attempt
 	again := false // the next try is a retry, after a backoff
 	for {
+		retrying := again
 		if again {
 			if spent >= c.cfg.MaxAttempts {
 				return result{gaveUp, last, tries}
 			}
-			c.ctr.Retries.Add(1)
 			if err := c.sleep(ctx, max(c.backoff(tries), last.retryAfter)); err != nil {
 				return result{stopped, last, tries}
 			}
@@ -95,6 +95,11 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 		}
 		a := try()
 		tries++
+		if retrying && a.left {
+			// A retry counts once it is on the wire, as HTTP requests
+			// do: one whose connection failed is neither.
+			c.ctr.Retries.Add(1)
+		}
 		if fe := c.reach.observe(a, c); fe != nil {
 			a.fatal = fe
 			return result{fatal, a, tries}
