@@ -34,15 +34,12 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 	}
 	if len(reqs) > 0 && !r.opts.Sample.Keeps(reqs[0].From) {
 		// Outside the sample (the state's filter, when there is one,
-		// left such users out already): counted apart from Users.
+		// left such users out already).
 		r.leftOut.Add(1)
 		for i := range reqs {
 			writeItems(r.rep, r.ctr, &reqs[i], nil, report.StatusSkipped)
 		}
 		reqs = nil
-	}
-	if len(reqs) > 0 || len(rejected) > 0 {
-		r.sum.Users++
 	}
 	if len(rejected) > 0 {
 		r.rep.mu.Lock()
@@ -63,7 +60,6 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 		r.seq++
 		req.Seq = r.seq
 		r.sum.RequestsPlanned++
-		r.sum.Conversations += int64(len(req.Items))
 		r.ctr.RequestsPlanned.Add(1)
 		if r.opts.DryRun && r.gate == nil {
 			writeItems(r.rep, r.ctr, req, nil, report.StatusValid)
@@ -96,6 +92,16 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 		return nil
 	}
 	return nil
+}
+
+// seen counts a planned user and its conversations, before the state,
+// the sample or a read-back leave any out: the summary's users and
+// conversations are the input's. It may be called from the planners.
+func (r *run) seen(reqs []mark.Request) {
+	r.users.Add(1)
+	for i := range reqs {
+		r.convs.Add(int64(len(reqs[i].Items)))
+	}
 }
 
 // markInputRead calls Options.InputRead the first time.

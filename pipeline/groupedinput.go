@@ -58,6 +58,6 @@ func (r *run) planGrouped(st *spill.Store, offline bool) func(context.Context) e
 			done, filter = nil, r.stateFilter
 			reuse = r.onPlan == nil
 		}
-		return planAhead(ctx, st, done, reuse, filter, r.emit)
+		return planAhead(ctx, st, done, reuse, filter, r.seen, r.emit)
 	}
 }

@@ -57,11 +57,13 @@ type partitionSource interface {
 type partFilter func(p int) (func([]mark.Request) []mark.Request, func(), error)
 
 // planAhead plans the store's partitions (done rows left out, as for a
-// resumed run) and calls emit with each user's plan. With reuse, emit is
+// resumed run) and calls emit with each user's plan; seen, when not nil,
+// is given each planned user's requests before the filter (from the
+// planner goroutines). With reuse, emit is
 // done with a plan when it returns (it keeps nothing, or only what a
 // filter returned in memory of its own), so that the memory of plans is
 // reused. It returns ctx's error when interrupted.
-func planAhead(ctx context.Context, st partitionSource, done mark.Rows, reuse bool, filter partFilter, emit func([]mark.Request, []plan.Rejected) error) error {
+func planAhead(ctx context.Context, st partitionSource, done mark.Rows, reuse bool, filter partFilter, seen func([]mark.Request), emit func([]mark.Request, []plan.Rejected) error) error {
 	var decoders [planners]spill.Decoder
 	planPart := func(k, p int, b *planned) error {
 		blocks, n, err := st.Take(p)
@@ -84,6 +86,9 @@ func planAhead(ctx context.Context, st partitionSource, done mark.Rows, reuse bo
 		}
 		decoders[k].EachUser(func(changes []mark.Change) {
 			reqs, rej := arena.PlanUser(changes, mark.MaxConversations, done)
+			if seen != nil && (len(reqs) > 0 || len(rej) > 0) {
+				seen(reqs)
+			}
 			if f != nil && len(reqs) > 0 {
 				reqs = f(reqs)
 			}

@@ -63,6 +63,8 @@ type run struct {
 	saved    atomic.Int64 // requests the state saved
 	leftOut  atomic.Int64 // users outside the sample
 	toChange atomic.Int64 // requests a preview's changes would take
+	users    atomic.Int64 // users planned (seen)
+	convs    atomic.Int64 // their conversations
 	log      *slog.Logger
 	ctr      *mark.Counters
 	rep      *lockedReport

@@ -9,23 +9,26 @@ import (
 
 // Summary is the account of a run, printed at the end and written as JSON.
 type Summary struct {
-	Input           string                  `json:"input"`
-	DryRun          bool                    `json:"dry_run"`
-	Rows            int64                   `json:"rows"`
-	Statuses        map[report.Status]int64 `json:"statuses"`
-	FailureCodes    map[int]int64           `json:"failure_codes,omitempty"`
-	Users           int64                   `json:"users"`
-	Conversations   int64                   `json:"conversations"`
-	RequestsPlanned int64                   `json:"requests_planned"`
-	RequestsSent    int64                   `json:"requests_sent"`
-	HTTPRequests    int64                   `json:"http_requests"`
-	Retries         int64                   `json:"retries"`
-	Throttled       int64                   `json:"throttled"`
-	ElapsedSeconds  float64                 `json:"elapsed_seconds"`
-	SendSeconds     float64                 `json:"send_seconds"`
-	RequestsPerSec  float64                 `json:"requests_per_second"`
-	PlanSeconds     float64                 `json:"estimated_send_seconds"`
-	Resumed         int64                   `json:"resumed_ok_rows,omitempty"`
+	Input        string                  `json:"input"`
+	DryRun       bool                    `json:"dry_run"`
+	Rows         int64                   `json:"rows"`
+	Statuses     map[report.Status]int64 `json:"statuses"`
+	FailureCodes map[int]int64           `json:"failure_codes,omitempty"`
+	// Users and Conversations are the input's users and merged
+	// conversations, planned (a resumed run's done rows left out), the
+	// state's unchanged items and the users outside a sample included.
+	Users           int64   `json:"users"`
+	Conversations   int64   `json:"conversations"`
+	RequestsPlanned int64   `json:"requests_planned"`
+	RequestsSent    int64   `json:"requests_sent"`
+	HTTPRequests    int64   `json:"http_requests"`
+	Retries         int64   `json:"retries"`
+	Throttled       int64   `json:"throttled"`
+	ElapsedSeconds  float64 `json:"elapsed_seconds"`
+	SendSeconds     float64 `json:"send_seconds"`
+	RequestsPerSec  float64 `json:"requests_per_second"`
+	PlanSeconds     float64 `json:"estimated_send_seconds"`
+	Resumed         int64   `json:"resumed_ok_rows,omitempty"`
 	// RequestsSaved is how many requests the items not sent because the
 	// state found them unchanged (--state) or the server already held
 	// marks for them (--mode insert) would have taken.
@@ -96,6 +99,7 @@ func (r *run) summarise(ctx context.Context, start time.Time, err error) (Summar
 	r.sum.RequestsSaved = r.saved.Load()
 	r.sum.Sample = r.opts.Sample.Fraction()
 	r.sum.UsersLeftOut = r.leftOut.Load()
+	r.sum.Users, r.sum.Conversations = r.users.Load(), r.convs.Load()
 	if r.previewing() {
 		n := r.toChange.Load()
 		r.sum.RequestsToChange = &n

@@ -23,6 +23,9 @@ func (r *run) streamSorted(ctx context.Context, in readers.Reader) error {
 		seen.Add(spill.Hash(group[0].From))
 		reqs, rej := plan.PlanUser(group, mark.MaxConversations, r.opts.Done)
 		group = group[:0]
+		if len(reqs) > 0 || len(rej) > 0 {
+			r.seen(reqs)
+		}
 		return r.emit(reqs, rej)
 	}
 	err := r.read(ctx, in, false, func(c *mark.Change, _ int) error {

@@ -122,6 +122,14 @@ func TestNightlyRunsWithState(t *testing.T) {
 	if !strings.Contains(stdout, "requests       0 planned") || !strings.Contains(stdout, fmt.Sprintf("unchanged    %d", countStatus(e, "ok"))) {
 		t.Errorf("validate --state:\n%s", stdout)
 	}
+	// The input's users and conversations, unchanged ones included.
+	convs := 0
+	for _, c := range e.state {
+		convs += len(c)
+	}
+	if !strings.Contains(stdout, fmt.Sprintf("users          %d\n", len(e.state))) || !strings.Contains(stdout, fmt.Sprintf("conversations  %d\n", convs)) {
+		t.Errorf("validate --state: want %d users, %d conversations:\n%s", len(e.state), convs, stdout)
+	}
 
 	// Night 3: changes, additions, an invalid row: exactly the changed
 	// items are sent, at their lower bound.
