@@ -188,6 +188,14 @@ func TestResumeRefusesAChangedInput(t *testing.T) {
 	if code != exitUsage || !strings.Contains(stderr, "changed since the report") {
 		t.Fatalf("exit %d, stderr %q; want 2 and a message that the input changed", code, stderr)
 	}
+	// Another file is not called a change of the report's input: the
+	// message names both.
+	other := filepath.Join(dir, "other.csv")
+	writeCSV(t, other, rows[2:])
+	code, _, stderr = runCLI(t, "run", "--input", other, "--report", report, "--endpoint", url, "--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--resume")
+	if code != exitUsage || !strings.Contains(stderr, "was started on the input "+in) || !strings.Contains(stderr, "--input "+other+" is another file") || strings.Contains(stderr, "changed since") {
+		t.Fatalf("another file: exit %d, stderr %q", code, stderr)
+	}
 }
 
 // TestSecondSignalExitsAtOnce: a second SIGINT does not wait for requests
