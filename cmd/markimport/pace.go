@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strconv"
@@ -35,22 +36,33 @@ const paceRecordLen = 21
 // paceFile is the durable record of the last departure.
 type paceFile struct {
 	f    *os.File
+	path string
+	// made is true when this run created the file: it removes it again
+	// at Close if no request left (a refused run leaves nothing behind).
+	made bool
 	last time.Time // read when opened; zero when there was none
 	// distrust says why the file's time is not believed ("" : it is, or
 	// there was none).
 	distrust string
 	mu       sync.Mutex
 	max      int64
+	recorded bool // Record wrote a departure
 }
 
 // openPace opens (creating) the pace file at path and reads the last
 // departure it records, warning through log when it is not believed.
 func openPace(path string, log *slog.Logger) (*paceFile, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	made := false
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
+	if err == nil {
+		made = true
+	} else if errors.Is(err, fs.ErrExist) {
+		f, err = os.OpenFile(path, os.O_RDWR, 0o644)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pace file: %w", err)
 	}
-	p := &paceFile{f: f}
+	p := &paceFile{f: f, path: path, made: made}
 	buf := make([]byte, 64)
 	n, err := f.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -118,10 +130,24 @@ func (p *paceFile) Record(t time.Time) {
 		return
 	}
 	p.max = ns
+	p.recorded = true
 	p.f.WriteAt([]byte(fmt.Sprintf("%020d\n", ns)), 0)
 }
 
-func (p *paceFile) Close() error { return p.f.Close() }
+// Close closes the file, and removes it when this run made it and no
+// request left: there is no departure to keep.
+func (p *paceFile) Close() error {
+	err := p.f.Close()
+	p.mu.Lock()
+	drop := p.made && !p.recorded
+	p.mu.Unlock()
+	if drop {
+		if rerr := os.Remove(p.path); err == nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = rerr
+		}
+	}
+	return err
+}
 
 // chainDepartures calls each non-nil recorder.
 func chainDepartures(fs ...func(time.Time)) func(time.Time) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"markimport/sink"
+	"markimport/sink/fakeim"
 )
 
 // TestPaceFileIsInput: a pace file that is not one timestamp of 20 digits
@@ -106,5 +107,37 @@ func TestFuturePaceFileDoesNotHoldTheRun(t *testing.T) {
 		if rep := readReport(t, report); len(rep) != len(rows) {
 			t.Errorf("%v: %d rows reported, want %d", extra, len(rep), len(rows))
 		}
+	}
+}
+
+// TestRefusedRunLeavesNoPaceFile: a run refused after it opened its pace
+// file (a --resume with no report to continue, a damaged state) sent
+// nothing and leaves no REPORT.pace; a pace file it found is kept.
+func TestRefusedRunLeavesNoPaceFile(t *testing.T) {
+	dir, in, _ := newInput(t, 91, 100)
+	_, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	report := filepath.Join(dir, "r.csv")
+	state := filepath.Join(dir, "state")
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(state, "MANIFEST.json"), []byte("{not json"), 0o644)
+	for _, extra := range [][]string{{"--resume"}, {"--state", state}} {
+		code, _, stderr := runCLI(t, runArgs(url, append([]string{"--input", in, "--report", report}, extra...)...)...)
+		if code != exitUsage {
+			t.Fatalf("%v: exit %d, want 2\n%s", extra, code, stderr)
+		}
+		if _, err := os.Stat(report + ".pace"); !os.IsNotExist(err) {
+			t.Errorf("%v: the refused run left %s.pace (%v)", extra, report, err)
+		}
+	}
+	// One that was there stays.
+	os.WriteFile(report+".pace", []byte("00000000000000000001\n"), 0o644)
+	if code, _, stderr := runCLI(t, runArgs(url, "--input", in, "--report", report, "--resume")...); code != exitUsage {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(report + ".pace"); err != nil {
+		t.Errorf("a pace file the run found was removed: %v", err)
 	}
 }
