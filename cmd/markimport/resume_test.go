@@ -221,7 +221,16 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	if waited := time.Since(start); waited > time.Second {
 		t.Errorf("the second signal took %v to end the process", waited)
 	}
-	time.Sleep(3100 * time.Millisecond) // let the abandoned requests end, and a new second start
+	// The emulator drops the abandoned requests once it sees their
+	// connections closed (none is applied); the resumed run's pace file
+	// holds its first request a second after the last departure.
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Stats().InFlight > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the emulator still serves %d requests of the ended process", srv.Stats().InFlight)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	cmd, out = startRun(t, bin, url, "--input", in, "--report", report, "--resume")
 	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
 		t.Fatalf("resume: exit %d\n%s", code, out)

@@ -128,14 +128,41 @@ func TestLatency(t *testing.T) {
 		t.Fatal("no timeout")
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for slow.srv.Stats().Abandoned != 1 {
+	for st := slow.srv.Stats(); st.Abandoned != 1 || st.InFlight != 0; st = slow.srv.Stats() {
 		if time.Now().After(deadline) {
-			t.Fatal("the server did not notice the client leaving")
+			t.Fatalf("the server did not notice the client leaving: %d abandoned, %d in flight", st.Abandoned, st.InFlight)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	if slow.srv.TotalConversations() != 0 || slow.srv.Stats().ItemsApplied != 0 {
 		t.Fatal("the change of an abandoned request was applied")
+	}
+
+	// A request waiting out the latency is in flight until it ends.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	req2, _ := http.NewRequestWithContext(ctx2, http.MethodPost,
+		slow.ts.URL+"/v4/recentcontact/mark_contact?"+slow.query.Encode(),
+		strings.NewReader(markBody("u", setBits(c2c("a"), 1))))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := slow.ts.Client().Do(req2); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	for slow.srv.Stats().InFlight != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a request waiting out the latency is not in flight")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel2()
+	<-done
+	for slow.srv.Stats().InFlight != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("an abandoned request stays in flight")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

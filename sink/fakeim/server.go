@@ -213,7 +213,9 @@ var routes = map[string]API{
 // itself, whose answer may still be lost on the way back.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	api, ok := routes[r.URL.Path]
+	defer s.stats.update(func(c *counters) { c.inFlight-- })
 	s.stats.update(func(c *counters) {
+		c.inFlight++
 		c.requests++
 		if !ok {
 			c.notFound++

@@ -68,6 +68,9 @@ type Stats struct {
 	// they were processed (mid-body or during Config.Latency); none of them
 	// was applied.
 	Abandoned int64
+	// InFlight is the requests being served now (waiting out
+	// Config.Latency included).
+	InFlight int64
 	// APIs breaks the traffic down per API.
 	APIs map[API]APIStats
 	// Faults counts the injected faults by kind.
@@ -135,6 +138,7 @@ type counters struct {
 	requests          int64
 	notFound          int64
 	abandoned         int64
+	inFlight          int64
 	apis              map[API]APIStats
 	faults            map[Fault]int64
 	itemsApplied      int64
@@ -171,6 +175,7 @@ func (s *Server) Stats() Stats {
 			Requests:          c.requests,
 			NotFound:          c.notFound,
 			Abandoned:         c.abandoned,
+			InFlight:          c.inFlight,
 			APIs:              make(map[API]APIStats, len(s.windows)),
 			Faults:            copyCounts(c.faults),
 			ItemsApplied:      c.itemsApplied,
