@@ -21,7 +21,7 @@ import (
 var markNamesRows = [][4]string{
 	{"u1", "p1", "star|32", ""},      // 1: a name beside an app's own bit
 	{"u2", "p2", " Hide ", "UNREAD"}, // 2: names in any case, trimmed
-	{"u3", "p3", "bogus", ""},        // 3: not a mark
+	{"u3", "p3", "star|Bogus", ""},   // 3: not a mark, quoted as written
 	{"u4", "p4", "7", ""},            // 4: bits 4-31: a warning, or invalid with --strict-bits
 	{"u5", "p5", "", "[fold, 9]"},    // 5: bits 4-31 again
 	{"u6", "p6", "hide", "Hide"},     // 6: one mark set and cleared
@@ -63,7 +63,7 @@ func TestMarkNamesEndToEnd(t *testing.T) {
 				t.Errorf("%s row %d: %s %q, want %s", ext, row, got[row].status, got[row].message, want)
 			}
 		}
-		if m := got[3].message; !strings.Contains(m, `set_mark: "bogus" is neither a bit number (0..63) nor a mark name (star, unread, fold, hide)`) {
+		if m := got[3].message; !strings.Contains(m, `set_mark: "Bogus" is neither a bit number (0..63) nor a mark name (star, unread, fold, hide)`) {
 			t.Errorf("%s row 3: message %q does not name the value and the accepted names", ext, m)
 		}
 		if m := got[6].message; !strings.Contains(m, "bit 3 (hide) is both set and cleared") {
@@ -86,7 +86,7 @@ func TestMarkNamesEndToEnd(t *testing.T) {
 
 	// The CSV rejects copy the file's values, names and spacing included.
 	rej := readCSVFile(t, filepath.Join(dir, "rej.csv"), "")[1:]
-	for _, want := range [][]string{{"u3", "p3", "bogus", ""}, {"u6", "p6", "hide", "Hide"}} {
+	for _, want := range [][]string{{"u3", "p3", "star|Bogus", ""}, {"u6", "p6", "hide", "Hide"}} {
 		found := false
 		for _, r := range rej {
 			found = found || strings.Join(r[:4], ",") == strings.Join(want, ",")
