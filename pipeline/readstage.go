@@ -60,7 +60,11 @@ func (r *run) read(ctx context.Context, in readers.Reader, part bool, each func(
 	st := &readStage{raw: make(chan recordBatch, 4), rawFree: make(chan []readers.Record, 8),
 		out: make(chan validBatch, 4), free: make(chan []validated, 8)}
 	g.Go(func() error { return st.decode(gctx, in) })
-	g.Go(func() error { return st.validate(gctx, part) })
+	validate := plan.Validate
+	if r.opts.StrictBits {
+		validate = plan.ValidateStrictBits
+	}
+	g.Go(func() error { return st.validate(gctx, validate, part) })
 	err := r.consume(gctx, st, each)
 	g.Go(func() error { return err }) // an error of the consumer stops the others
 	if werr := g.Wait(); err == nil {
@@ -104,9 +108,9 @@ func (st *readStage) decode(ctx context.Context, in readers.Reader) error {
 	}
 }
 
-// validate validates each batch of raw into out, with the partition of
-// each valid change's user when part is set.
-func (st *readStage) validate(ctx context.Context, part bool) error {
+// validate validates each batch of raw into out with validate, with the
+// partition of each valid change's user when part is set.
+func (st *readStage) validate(ctx context.Context, validate func(readers.Record) (mark.Change, *plan.Invalid), part bool) error {
 	defer close(st.out)
 	for rb := range st.raw {
 		var items []validated
@@ -118,7 +122,7 @@ func (st *readStage) validate(ctx context.Context, part bool) error {
 		}
 		b := validBatch{items: items, err: rb.err}
 		for i := range rb.recs {
-			c, bad := plan.Validate(rb.recs[i])
+			c, bad := validate(rb.recs[i])
 			v := validated{c: c, bad: bad}
 			if bad == nil && part {
 				v.part = spill.PartitionOf(c.From)
@@ -144,8 +148,9 @@ func (st *readStage) validate(ctx context.Context, part bool) error {
 
 // consume takes the validated batches in order: it counts each row,
 // proves it for a resumed run, reports it invalid or passes its change on
-// to each. It returns at the input's end (io.EOF: nil, or a resumed run's
-// row the input lacks), at its error, or when ctx is done.
+// to each. At the input's end it logs the warning about bits 4–31, if any
+// valid row used them. It returns at the input's end (io.EOF: nil, or a
+// resumed run's row the input lacks), at its error, or when ctx is done.
 func (r *run) consume(ctx context.Context, st *readStage, each func(*mark.Change, int) error) error {
 	for b := range st.out {
 		for i := range b.items {
@@ -158,6 +163,7 @@ func (r *run) consume(ctx context.Context, st *readStage, each func(*mark.Change
 				r.invalid(v.bad)
 				continue
 			}
+			r.undefined.see(&v.c)
 			if err := each(&v.c, v.part); err != nil {
 				return err
 			}
@@ -170,6 +176,7 @@ func (r *run) consume(ctx context.Context, st *readStage, each func(*mark.Change
 		default:
 		}
 		if b.err == io.EOF {
+			r.warnUndefinedBits()
 			if r.proven != nil {
 				return r.proven.Unchecked()
 			}

@@ -71,6 +71,8 @@ type run struct {
 	sum      Summary
 	stop     stopCause // why sending stopped, once it did
 
+	undefined undefinedBits // valid rows using bits 4–31, for one warning
+
 	// Hooks of planEach: when set, invalid rows and plans go to them
 	// instead of the report and the sender.
 	onInvalid func(*plan.Invalid)

@@ -88,6 +88,11 @@ type Options struct {
 	// planned and sent as soon as its rows end, with no grouping store. A
 	// user whose rows reappear later is reported invalid for those rows.
 	Sorted bool
+	// StrictBits makes a row that sets or clears a bit of 4–31, which the
+	// client SDKs do not define, invalid (--strict-bits). Without it such
+	// rows are valid, and the run logs one warning naming how many there
+	// were and the first.
+	StrictBits bool
 }
 
 // State is what a run needs of the incremental state (pipeline/state).

@@ -72,6 +72,7 @@ type importFlags struct {
 	rejects, maxInvalid    string
 	logFormat              string
 	sorted                 bool
+	strictBits             bool
 	tempDir                string
 	cpuProfile, memProfile string
 	overwrite              bool
@@ -115,6 +116,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "1GiB", "memory for grouping rows by user (e.g. 256MiB, 2GiB, bytes); beyond it rows spill to temporary files")
 	fs.BoolVar(&f.sorted, "sorted", false, "the input is grouped by from_account: plan and send a user at a time, without grouping")
+	fs.BoolVar(&f.strictBits, "strict-bits", false, "a row that sets or clears bits 4-31, which Tencent's client SDKs do not define, is invalid (without it: accepted, with one warning per run)")
 	fs.StringVar(&f.tempDir, "temp-dir", "", "directory for spill files (default $TMPDIR)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to this file at the end")

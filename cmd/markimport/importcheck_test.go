@@ -51,6 +51,7 @@ func TestFlagRefusals(t *testing.T) {
 		{"verify resume", []string{"verify", "--input", in, "--report", report, "--resume"}, "--resume: verify reads every row again; there is nothing to resume"},
 		{"verify mode", []string{"verify", "--input", in, "--report", report, "--mode", "insert"}, "--mode belongs to run: to verify an insert-only run, give its report with --run-report"},
 		{"verify backup", []string{"verify", "--input", in, "--report", report, "--backup", p("b.csv")}, "--backup belongs to run: verify changes nothing"},
+		{"verify strict-bits", []string{"verify", "--input", in, "--report", report, "--strict-bits"}, "--strict-bits belongs to validate and run"},
 		{"verify state", []string{"verify", "--input", in, "--report", report, "--state", p("st")}, "--state and --full belong to validate and run"},
 		{"verify missing run-report", []string{"verify", "--input", in, "--report", report, "--run-report", p("none.csv")}, "--run-report:"},
 		{"verify bad delimiter", []string{"verify", "--input", in, "--report", report, "--delimiter", "ab"}, "--delimiter"},

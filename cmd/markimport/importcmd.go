@@ -286,6 +286,7 @@ func (r *importRun) options(s *session) pipeline.Options {
 		MemoryBudget: storeBudget(r.memLimit),
 		TempDir:      r.tempDir,
 		Sorted:       r.sorted,
+		StrictBits:   r.strictBits,
 		Sample:       r.sample.Sample,
 		Rejects:      s.rejects,
 		MaxInvalid:   r.maxInvalid,

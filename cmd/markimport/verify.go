@@ -103,6 +103,8 @@ func (v *verifyRun) checkForeignFlags() error {
 		return errors.New("--backup belongs to run: verify changes nothing, so there is nothing to back up (to check a rollback, verify --input BACKUP)")
 	case v.skipUnchanged:
 		return errors.New("--skip-unchanged belongs to run: verify changes nothing")
+	case v.strictBits:
+		return errors.New("--strict-bits belongs to validate and run: verify checks the marks the file asks for, bits 4-31 included")
 	case v.stateDir != "" || v.full:
 		return errors.New("--state and --full belong to validate and run; verify reads every row back, unchanged ones too")
 	}

@@ -13,7 +13,7 @@ import (
 // FuzzParseBits: never panics; an accepted list only holds bits 0..63 and
 // parses the same in every accepted form.
 func FuzzParseBits(f *testing.F) {
-	for _, s := range []string{"", "[]", "5", "[1, 2]", "1|2", "[63]", "[64]", "-1", "[1,]", "1||2", "[", "]", " [ 3 | 4 ] "} {
+	for _, s := range []string{"", "[]", "5", "[1, 2]", "1|2", "[63]", "[64]", "-1", "[1,]", "1||2", "[", "]", " [ 3 | 4 ] ", "star|32", "[Hide, unread]", "bogus"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -24,6 +24,17 @@ type Invalid struct {
 // must or may have, and their forms) and returns either the change it
 // asks for or why it is invalid.
 func Validate(rec readers.Record) (mark.Change, *Invalid) {
+	return validate(rec, false)
+}
+
+// ValidateStrictBits is Validate that also refuses a row setting or
+// clearing a bit of 4–31 (mark.SDKUndefined), which the API accepts and
+// the client SDKs define for nobody.
+func ValidateStrictBits(rec readers.Record) (mark.Change, *Invalid) {
+	return validate(rec, true)
+}
+
+func validate(rec readers.Record, strictBits bool) (mark.Change, *Invalid) {
 	f := &rec.Fields
 	from := strings.TrimSpace(f[readers.FromAccount])
 	typ := strings.TrimSpace(f[readers.Type])
@@ -89,8 +100,19 @@ func Validate(rec readers.Record) (mark.Change, *Invalid) {
 	if c.Clear, err = parseBits(f[readers.ClearMark]); err != nil {
 		return bad("clear_mark: %v", err)
 	}
+	if strictBits {
+		for _, col := range []struct {
+			name string
+			mask uint64
+		}{{"set_mark", c.Set}, {"clear_mark", c.Clear}} {
+			if u := col.mask & mark.SDKUndefined; u != 0 {
+				return bad("%s: bit %d is in 4..31, which the client SDKs do not define (the standard marks are 0..3: %s; an app's own marks are 32..63)",
+					col.name, bits.TrailingZeros64(u), strings.Join(mark.StandardNames[:], ", "))
+			}
+		}
+	}
 	if both := c.Set & c.Clear; both != 0 {
-		return bad("set_mark/clear_mark: bit %d is both set and cleared", bits.TrailingZeros64(both))
+		return bad("set_mark/clear_mark: %s is both set and cleared", describeBit(bits.TrailingZeros64(both)))
 	}
 	custom := f[readers.CustomMark]
 	if !utf8.ValidString(custom) {
@@ -140,7 +162,8 @@ func Validate(rec readers.Record) (mark.Change, *Invalid) {
 }
 
 // parseBits parses a list of mark bits in the accepted forms: "", "[]", "5",
-// "[1, 2]", "1|2" (and "[1|2]", "1,2"). Every bit must be 0..63.
+// "[1, 2]", "1|2" (and "[1|2]", "1,2"). Every bit must be 0..63 or the
+// name of a standard mark, in any case ("star|32").
 func parseBits(s string) (uint64, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "[") {
@@ -175,7 +198,11 @@ func parseBits(s string) (uint64, error) {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
 				return 0, fmt.Errorf("bit %s is outside 0..63", el)
 			}
-			return 0, fmt.Errorf("%s is not a bit number", readers.Quote(el))
+			if bit, ok := mark.BitNamed(el); ok {
+				mask |= 1 << uint(bit)
+				continue
+			}
+			return 0, fmt.Errorf("%s is neither a bit number (0..63) nor a mark name (%s)", readers.Quote(el), strings.Join(mark.StandardNames[:], ", "))
 		}
 		if n < 0 || n > 63 {
 			return 0, fmt.Errorf("bit %d is outside 0..63", n)
@@ -183,6 +210,14 @@ func parseBits(s string) (uint64, error) {
 		mask |= 1 << uint(n)
 	}
 	return mask, nil
+}
+
+// describeBit names bit n for a message: "bit 0 (star)", "bit 40".
+func describeBit(n int) string {
+	if n < len(mark.StandardNames) {
+		return fmt.Sprintf("bit %d (%s)", n, mark.StandardNames[n])
+	}
+	return fmt.Sprintf("bit %d", n)
 }
 
 // checkID says why an identifier breaks the IM rules, or "".

@@ -71,7 +71,8 @@ func TestValidateRejects(t *testing.T) {
 		{"bit 64", rec("u1", "", "u2", "", "[1, 64]", "", "", ""), "set_mark: bit 64 is outside 0..63"},
 		{"negative bit", rec("u1", "", "u2", "", "", "-1", "", ""), "clear_mark: bit -1 is outside 0..63"},
 		{"huge bit", rec("u1", "", "u2", "", "99999999999999999999", "", "", ""), "set_mark: bit 99999999999999999999 is outside 0..63"},
-		{"not a number", rec("u1", "", "u2", "", "star", "", "", ""), `set_mark: "star" is not a bit number`},
+		{"unknown name", rec("u1", "", "u2", "", "star|bogus", "", "", ""), `set_mark: "bogus" is neither a bit number (0..63) nor a mark name (star, unread, fold, hide)`},
+		{"a name with its bit", rec("u1", "", "u2", "", "star", "[32, 0]", "", ""), "set_mark/clear_mark: bit 0 (star) is both set and cleared"},
 		{"empty element", rec("u1", "", "u2", "", "1||2", "", "", ""), "set_mark:"},
 		{"trailing separator", rec("u1", "", "u2", "", "[1,]", "", "", ""), "set_mark:"},
 		{"unclosed", rec("u1", "", "u2", "", "[1,2", "", "", ""), "set_mark:"},
@@ -100,12 +101,74 @@ func TestValidateRejects(t *testing.T) {
 	}
 }
 
+// TestValidateMarkNames: the standard marks by name, in any case and
+// spacing, beside bit numbers, in both columns; the change is the one the
+// bit numbers make.
+func TestValidateMarkNames(t *testing.T) {
+	tests := []struct {
+		name       string
+		set, clear string
+		wantSet    uint64
+		wantClear  uint64
+	}{
+		{"star and an app's own bit", "star|32", "", 1 | 1<<32, 0},
+		{"every name", "[star, unread, fold, hide]", "", 0b1111, 0},
+		{"any case, trimmed", " Hide ", "UNREAD | 40", 1 << 3, 1<<1 | 1<<40},
+		{"name and its number", "fold|2", "", 1 << 2, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, bad := Validate(rec("u1", "", "u2", "", tt.set, tt.clear, "", ""))
+			if bad != nil {
+				t.Fatalf("invalid: %s", bad.Message)
+			}
+			if c.Set != tt.wantSet || c.Clear != tt.wantClear {
+				t.Fatalf("set %b clear %b, want set %b clear %b", c.Set, c.Clear, tt.wantSet, tt.wantClear)
+			}
+		})
+	}
+}
+
+// TestValidateStrictBits: bits 4..31 are accepted by Validate and refused
+// by ValidateStrictBits, in either column, with a message naming the
+// column, the bit and the ranges the SDKs define; other bits pass both.
+func TestValidateStrictBits(t *testing.T) {
+	tests := []struct {
+		name       string
+		set, clear string
+		msg        string // "" when ValidateStrictBits accepts the row too
+	}{
+		{"bit 7 set", "star|7", "", "set_mark: bit 7 is in 4..31, which the client SDKs do not define (the standard marks are 0..3: star, unread, fold, hide; an app's own marks are 32..63)"},
+		{"bit 31 cleared", "", "[31]", "clear_mark: bit 31 is in 4..31"},
+		{"bit 4 cleared", "", "4", "clear_mark: bit 4 is in 4..31"},
+		{"standard and own bits", "hide|3|32|63", "0", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := rec("u1", "", "u2", "", tt.set, tt.clear, "", "")
+			if _, bad := Validate(in); bad != nil {
+				t.Fatalf("Validate: invalid: %s", bad.Message)
+			}
+			_, bad := ValidateStrictBits(in)
+			switch {
+			case tt.msg == "" && bad != nil:
+				t.Fatalf("ValidateStrictBits: invalid: %s", bad.Message)
+			case tt.msg != "" && bad == nil:
+				t.Fatalf("ValidateStrictBits accepted, want %q", tt.msg)
+			case tt.msg != "" && (!strings.Contains(bad.Message, tt.msg) || bad.Row != 7 || bad.Peer != "u2"):
+				t.Fatalf("message %q (row %d, peer %q), want it to contain %q (row 7, peer u2)", bad.Message, bad.Row, bad.Peer, tt.msg)
+			}
+		})
+	}
+}
+
 func TestParseBits(t *testing.T) {
 	tests := []struct {
 		in   string
 		want uint64
 	}{
 		{"", 0}, {"[]", 0}, {" [ ] ", 0}, {"5", 32}, {"[1, 2]", 6}, {"1|2", 6}, {"[1|2]", 6}, {"1,2", 6}, {" 0 | 63 ", 1 | 1<<63},
+		{"star", 1}, {"[Unread, 33]", 2 | 1<<33}, {"FOLD|hide", 12},
 	}
 	for _, tt := range tests {
 		got, err := parseBits(tt.in)
