@@ -76,4 +76,12 @@ func TestLegacyRecipe(t *testing.T) {
 	if !strings.Contains(string(readme), query) {
 		t.Errorf("README.md does not show testdata/legacy/recipe.sql's query:\n%s", query)
 	}
+
+	// The shortcut the recipe replaces: is_group mapped onto type is
+	// refused at its first 0, before anything is sent, pointing to it.
+	code, _, stderr = runCLI(t, runArgs(url, "--input", filepath.Join(dir, "legacy.csv"), "--report", filepath.Join(t.TempDir(), "r.csv"),
+		"--map", "user_id=from_account", "--map", "peer_id=to_account", "--map", "is_group=type")...)
+	if code != exitUsage || !strings.Contains(stderr, "--map is_group=type: row 1's type is \"0\"") || !strings.Contains(stderr, "legacy-table recipe") {
+		t.Errorf("is_group mapped onto type: exit %d\n%s", code, stderr)
+	}
 }
