@@ -63,11 +63,13 @@ bench-state:
 	STATE_N=$${STATE_N:-20000000} ./scripts/bench-state.sh
 
 # Regenerate the Parquet interop fixtures under testdata/parquet (its own
-# module) and the data-lake exports under testdata/lake (DuckDB through npm).
+# module), the data-lake exports under testdata/lake and the legacy-table
+# recipe's files under testdata/legacy (DuckDB through npm).
 fixtures:
 	cd testdata/parquetgen && $(GO) run .
 	cd scripts && { [ -d node_modules/@duckdb/node-api ] || npm ci --no-audit --no-fund --loglevel=error; }
 	node scripts/lake-fixtures.mjs testdata/lake
+	node scripts/legacy-fixture.mjs testdata/legacy
 
 fuzz:
 	$(GO) test ./pipeline/plan -run '^$$' -fuzz FuzzValidate -fuzztime 30s

@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -160,6 +162,9 @@ func (r *run) consume(ctx context.Context, st *readStage, each func(*mark.Change
 				return err
 			}
 			if v.bad != nil {
+				if err := r.flagAsType(v.bad); err != nil {
+					return err
+				}
 				r.invalid(v.bad)
 				continue
 			}
@@ -190,6 +195,24 @@ func (r *run) consume(ctx context.Context, st *readStage, each func(*mark.Change
 		}
 	}
 	return ctx.Err()
+}
+
+// flagAsType stops the input when --map put a 0/1 flag onto type (a
+// legacy is_group, say): its 0 rows are invalid, but its 1 rows read as
+// c2c, silently, whatever they were. It returns an input error for an
+// invalid row whose type is "0" when a column is mapped onto type.
+func (r *run) flagAsType(bad *plan.Invalid) error {
+	if strings.TrimSpace(bad.Type) != "0" {
+		return nil
+	}
+	for from, to := range r.opts.Reader.Map {
+		if readers.NormalizeName(to) == readers.NormalizeName(readers.Type.String()) {
+			return &readers.InputError{Path: r.opts.Input, Err: fmt.Errorf(
+				"--map %s=%s: row %d's type is \"0\": %s looks like a 0/1 flag, not a type (1 or c2c, 2 or group), and its 1s would read as c2c; "+
+					"make type and the peer column from it with DuckDB (the README's legacy-table recipe)", from, to, bad.Row, from)}
+		}
+	}
+	return nil
 }
 
 // prove checks a row that a resumed run's report has ok against what the
