@@ -84,6 +84,7 @@ type importFlags struct {
 	sample                 sampleFlag
 	online                 bool            // validate --online
 	skipUnchanged          bool            // run --skip-unchanged
+	allowEmpty             bool            // an input without rows exits 0
 	given                  map[string]bool // the flags the command line set
 
 	// run only
@@ -110,6 +111,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.Float64Var(&f.rate, "rate", sink.DefaultRate, "requests per second across all workers (the API allows 200)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output, and only warnings and errors in the log")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (one JSON object per line)")
+	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "an input without rows (a header only, or a folder whose parts hold none: a night without changes) exits 0 with a warning and an empty report, instead of 2")
 	fs.StringVar(&f.rejects, "rejects", "", "write every row that did not end ok, with its original columns plus status, code, message (in the input's format)")
 	fs.StringVar(&f.maxInvalid, "max-invalid", "", "send nothing if more rows than this are invalid or rejected: a count (100) or a share (0.5%)")
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")

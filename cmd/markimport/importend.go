@@ -18,6 +18,9 @@ import (
 // summary and logs the last line. Each output that cannot be finished is
 // reported as it happens; the first such error decides the exit code.
 func (r *importRun) finish(ctx context.Context, s *session, sum *pipeline.Summary, runErr error) int {
+	if r.emptyAllowed(runErr) {
+		runErr = nil
+	}
 	if code, stopped := r.stoppedByInput(s, sum, runErr); stopped {
 		return code
 	}
@@ -152,7 +155,7 @@ func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr 
 			also = " and " + r.rejects
 		}
 		fmt.Fprintf(r.stderr, "markimport %s: %s: nothing was sent (see the report%s)\n", r.name, ge.Error(), also)
-		return exitSomeNotOK
+		return exitMaxInvalid
 	}
 	interrupted := fmt.Sprintf("interrupted; the report %s accounts for every row so far.", r.report)
 	if !r.dry {
@@ -169,6 +172,18 @@ func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr 
 		end.fatal = "Rows not read are reported unread; fix the cause, then validate again."
 	}
 	return r.endCode(ctx, sum.AllOK(), runErr, end)
+}
+
+// emptyAllowed reports whether err is an input without rows that
+// --allow-empty lets through (a night without changes), and warns that
+// it was.
+func (c *command) emptyAllowed(err error) bool {
+	var inErr *readers.InputError
+	if !c.allowEmpty || !errors.As(err, &inErr) || !errors.Is(inErr, readers.ErrNoRows) {
+		return false
+	}
+	c.log.Warn("the input has no rows; --allow-empty: nothing to do, exit 0", "command", c.name, "input", c.input)
+	return true
 }
 
 // inputError reports an input error: exit 2, nothing sent, every existing

@@ -222,6 +222,9 @@ func (v *verifyRun) reportedExists() (mark.Rows, error) {
 // closed (removed after an input error), the exit code decided, the
 // summary printed and written.
 func (v *verifyRun) finish(ctx context.Context, rep *report.CSVVerify, sum *pipeline.VerifySummary, verr error) int {
+	if v.emptyAllowed(verr) {
+		verr, sum.Stopped, sum.StopMessage = nil, "", "" // nothing stopped it: there was nothing to read
+	}
 	var inErr *readers.InputError
 	if errors.As(verr, &inErr) {
 		rep.Abort()
