@@ -34,7 +34,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, h h
 	if dry {
 		name = "validate"
 	}
-	c, code, ok := parseCommand(name, dry, args, stdout, stderr, h)
+	c, code, ok := parseCommand(name, args, stdout, stderr, h)
 	if !ok {
 		return code
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -87,13 +86,22 @@ func cmdPreflight(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	return exitOK
 }
 
+// preflightAbout and preflightExits are preflight's help.
+const (
+	preflightAbout = "markimport preflight proves on one scratch conversation that the service behaves as markimport\n" +
+		"assumes where the API's documentation is silent (the bit order of StandardMark above all), prints\n" +
+		"what it found and writes the service profile that verify, --backup, --mode insert and validate\n" +
+		"--online read."
+	preflightExits = "Exit codes:\n  0    profile written\n  1    a finding markimport cannot work with, or the scratch conversation not restored (no profile)\n" +
+		"  2    usage\n  3    fatal API answer\n  130  interrupted (the scratch conversation is restored first)\n"
+)
+
 // parsePreflight parses preflight's flags: the connection flags of run,
 // --scratch, --profile and --overwrite. When ok is false the command is
 // over with code.
 func parsePreflight(args []string, stdout, stderr io.Writer) (c *command, scratch string, ok bool, code int) {
 	f := &importFlags{}
 	fs := flag.NewFlagSet("preflight", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&scratch, "scratch", "", "FROM:TYPE:PEER, a conversation preflight may change and restores, e.g. test_a:c2c:test_b (required)")
 	fs.StringVar(&f.report, "profile", "", "write the service profile to this file (default markimport-profile-SDKAPPID.json)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing profile")
@@ -106,18 +114,23 @@ func parsePreflight(args []string, stdout, stderr io.Writer) (c *command, scratc
 	fs.DurationVar(&f.sigTTL, "sig-ttl", 24*time.Hour, "lifetime of usersigs made from the secret key")
 	fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the table, the result and errors")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage of markimport preflight (--scratch FROM:TYPE:PEER and the connection flags):")
-		fs.PrintDefaults()
-		fmt.Fprint(stderr, "\nExit codes: 0 profile written; 1 a finding markimport cannot work with, or the scratch\n"+
-			"conversation not restored (no profile); 2 usage; 3 fatal API answer; 130 interrupted (restored first)\n")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (every line on stdout and stderr one JSON object)")
+	c = &command{importFlags: f, name: "preflight", args: args, stdout: stdout, stderr: stderr, runID: newRunID(), start: time.Now()}
+	all := func(string) bool { return true }
+	help, perr := parseFlags("preflight", fs, args, all)
+	if help {
+		printHelp(stdout, preflightAbout, "  markimport preflight --scratch FROM:TYPE:PEER --sdkappid N --admin ID (--region NAME | --endpoint URL) [flags]\n",
+			fs, all, nil, preflightExits)
+		return nil, "", false, exitOK
 	}
-	c = &command{importFlags: f, name: "preflight", stdout: stdout, stderr: stderr}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, "", false, exitOK
-		}
-		return nil, "", false, exitUsage
+	if perr != nil {
+		f.logFormat = logFormatIn(args)
+	}
+	if err := c.startLog(); err != nil {
+		return nil, "", false, c.fail("%v", err)
+	}
+	if perr != nil {
+		return nil, "", false, c.refuse(perr)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -224,20 +237,4 @@ func (s *sinkService) Read(ctx context.Context, from string, c mark.Conversation
 	}
 	m, found := got[c]
 	return preflight.Marks{Found: found, Standard: m.Text, Custom: m.Custom}, nil
-}
-
-// version names this build for the profile: the module's version and,
-// when the build recorded it, its commit.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v
 }

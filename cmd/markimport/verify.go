@@ -21,7 +21,7 @@ import (
 // It exits 0 when every checked row matches, 1 when some do not, 2 on a
 // usage or input error, 3 on a fatal API error and 130 when interrupted.
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer, h hooks) int {
-	c, code, ok := parseCommand("verify", false, args, stdout, stderr, h)
+	c, code, ok := parseCommand("verify", args, stdout, stderr, h)
 	if !ok {
 		return code
 	}
@@ -52,7 +52,7 @@ func (v *verifyRun) check() error {
 		v.checkPacing,
 		v.checkRequired,
 		v.checkFake,
-		v.checkForeignFlags,
+		v.checkFlagHomes,
 		v.checkRunReport,
 		v.checkOutputs,
 		v.checkBackupInputs,
@@ -85,26 +85,6 @@ func (v *verifyRun) checkFake() error {
 			"give the --fake-state file of the rehearsal to verify, or run `markimport fake-server` and point run and verify at it with --endpoint")
 	case v.fakeState != "" && !v.fake:
 		return errors.New("--fake-state keeps the built-in emulator's marks between rehearsals: it needs --fake")
-	}
-	return nil
-}
-
-// checkForeignFlags refuses the flags of validate and run that mean
-// nothing to verify.
-func (v *verifyRun) checkForeignFlags() error {
-	switch {
-	case v.rejects != "" || v.maxInvalid != "":
-		return errors.New("--rejects and --max-invalid belong to validate and run; verify reports every row in --report")
-	case v.resume:
-		return errors.New("--resume: verify reads every row again; there is nothing to resume")
-	case v.mode != "upsert":
-		return errors.New("--mode belongs to run: to verify an insert-only run, give its report with --run-report (rows it reported exists are not checked)")
-	case v.backup != "":
-		return errors.New("--backup belongs to run: verify changes nothing, so there is nothing to back up (to check a rollback, verify --input BACKUP)")
-	case v.skipUnchanged:
-		return errors.New("--skip-unchanged belongs to run: verify changes nothing")
-	case v.stateDir != "" || v.full:
-		return errors.New("--state and --full belong to validate and run; verify reads every row back, unchanged ones too")
 	}
 	return nil
 }
