@@ -27,6 +27,7 @@ type command struct {
 	log    *slog.Logger // warnings only under --quiet
 	always *slog.Logger // every level: run started, run finished, refusals
 	json   bool         // --log-format json: every line on stdout and stderr is a JSON object
+	counts []any        // the summary's counts, for "run finished"
 	runID  string
 	start  time.Time
 	in     *readers.Input // the input's files, once resolved

@@ -75,3 +75,19 @@ func logFormatIn(args []string) string {
 	}
 	return format
 }
+
+// logStarted logs the first line an orchestrator's log holds of a run,
+// under --quiet too, and has a signal said in the run's log format.
+func (c *command) logStarted() {
+	say := func(msg string) { c.tell(slog.LevelWarn, msg, "") }
+	signalNotice.Store(&say)
+	c.always.Info("run started", "command", c.name, "input", c.input, "report", c.report)
+}
+
+// logFinished logs the last line an orchestrator's log holds of a run,
+// under --quiet too: the exit code and, when the command got as far as a
+// summary, its counts. It returns code.
+func (c *command) logFinished(code int) int {
+	c.always.Info("run finished", append([]any{"command", c.name, "exit_code", code}, c.counts...)...)
+	return code
+}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +34,12 @@ func cmdPreflight(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if !ok {
 		return code
 	}
+	c.logStarted()
+	return c.logFinished(preflightRun(ctx, c, scratch, h))
+}
+
+// preflightRun is preflight once its flags are parsed.
+func preflightRun(ctx context.Context, c *command, scratch string, h hooks) int {
 	cfg, err := c.clientConfig()
 	if err != nil {
 		return c.fail("%v", err)
@@ -57,32 +64,39 @@ func cmdPreflight(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return c.fail("%v", err)
 	}
-	if !c.quiet {
-		fmt.Fprintf(stdout, "preflight on %s (it is changed, then restored)\n", sc)
+	switch {
+	case c.json:
+		c.always.Info("preflight on a scratch conversation (it is changed, then restored)", "scratch", sc.String())
+	case !c.quiet:
+		fmt.Fprintf(c.stdout, "preflight on %s (it is changed, then restored)\n", sc)
 	}
 	res, runErr := preflight.Run(ctx, svc, sc, preflight.Options{Rate: sink.DefaultRate, DefaultConcurrency: sink.DefaultConcurrency(sink.DefaultRate),
 		Ghost: ghost, LatencyReads: 20, RestoreTimeout: 2 * time.Minute})
 	if res != nil {
-		printChecks(stdout, res)
+		c.printChecks(res)
 		if !res.Restored {
-			fmt.Fprintf(stderr, "markimport preflight: THE SCRATCH CONVERSATION IS NOT AS IT WAS: %s\n", sink.Redact(res.Restore))
+			c.tell(slog.LevelError, "THE SCRATCH CONVERSATION IS NOT AS IT WAS: "+res.Restore, "")
 		}
 	}
 	if runErr != nil {
 		return preflightStopped(c, runErr)
 	}
 	if res.Failed() {
-		fmt.Fprintln(stderr, "markimport preflight: the service does not behave as markimport needs (see the checks marked FAILS); no profile written")
+		c.tell(slog.LevelError, "the service does not behave as markimport needs (see the checks marked FAILS); no profile written", "")
 		return exitSomeNotOK
 	}
 	p := &preflight.Profile{Format: preflight.ProfileFormat, Tool: "markimport", SDKAppID: cfg.SDKAppID,
 		Endpoint: strings.TrimRight(cfg.Endpoint, "/"), Region: strings.ToLower(strings.TrimSpace(c.region)),
 		Date: time.Now().UTC().Truncate(time.Second), Version: version(), Scratch: sc.String(), Findings: res.Findings}
 	if err := preflight.WriteProfile(durable.Local, c.report, p); err != nil {
-		fmt.Fprintf(stderr, "markimport preflight: %v\n", err)
+		c.tell(slog.LevelError, err.Error(), "")
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "service profile written to %s (bit order %s)\n", c.report, res.Findings.BitOrder)
+	if c.json {
+		c.always.Info("service profile written", "profile", c.report, "bit_order", res.Findings.BitOrder)
+	} else {
+		fmt.Fprintf(c.stdout, "service profile written to %s (bit order %s)\n", c.report, res.Findings.BitOrder)
+	}
 	return exitOK
 }
 
@@ -150,19 +164,26 @@ func preflightStopped(c *command, err error) int {
 	var fatal *mark.FatalError
 	switch {
 	case errors.As(err, &fatal):
-		fmt.Fprintf(c.stderr, "markimport preflight: stopped: %s\n", sink.Redact(fatal.Error()))
+		c.tell(slog.LevelError, "stopped: "+fatal.Error(), "")
 		return exitFatal
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(c.stderr, "markimport preflight: interrupted; no profile written")
+		c.tell(slog.LevelWarn, "interrupted; no profile written", "")
 		return exitInterrupted
 	}
-	fmt.Fprintf(c.stderr, "markimport preflight: %s\n", sink.Redact(err.Error()))
+	c.tell(slog.LevelError, err.Error(), "")
 	return exitFatal
 }
 
-// printChecks prints the table: check, expected, found, consequence.
-func printChecks(w io.Writer, res *preflight.Result) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+// printChecks prints the table: check, expected, found, consequence (in
+// JSON, one log line a check).
+func (c *command) printChecks(res *preflight.Result) {
+	if c.json {
+		for _, ck := range res.Checks {
+			c.always.Info("check", "check", ck.Name, "expected", ck.Expected, "found", ck.Found, "consequence", ck.Consequence, "fails", ck.Fails)
+		}
+		return
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tEXPECTED\tFOUND\tCONSEQUENCE")
 	for _, ck := range res.Checks {
 		mark := ""

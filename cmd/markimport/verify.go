@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 
@@ -26,6 +27,12 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer, h h
 		return code
 	}
 	v := &verifyRun{command: c}
+	c.logStarted()
+	return c.logFinished(v.checkAndRun(ctx))
+}
+
+// checkAndRun checks the flags, takes the outputs' locks and verifies.
+func (v *verifyRun) checkAndRun(ctx context.Context) int {
 	if err := v.check(); err != nil {
 		return v.fail("%v", err)
 	}
@@ -208,15 +215,28 @@ func (v *verifyRun) finish(ctx context.Context, rep *report.CSVVerify, sum *pipe
 	var inErr *readers.InputError
 	if errors.As(verr, &inErr) {
 		rep.Abort()
-		fmt.Fprintf(v.stderr, "markimport %s: input error: %s\nNothing was read back.\n", v.name, sink.Redact(inErr.Error()))
+		v.tell(slog.LevelError, "input error: "+inErr.Error(), "Nothing was read back.")
 		return exitUsage
 	}
 	if err := rep.Close(); err != nil && verr == nil {
 		verr = fmt.Errorf("verify report %s: %w", v.report, err)
 	}
 	code := v.exitCode(ctx, sum, verr)
-	printVerifySummary(v.stdout, sum)
+	v.printSummary(sum, func() { printVerifySummary(v.stdout, sum) })
+	v.counts = verifyCounts(sum)
 	return v.saveSummary(sum, code)
+}
+
+// verifyCounts are the summary's counts that "run finished" logs: rows,
+// rows per status, requests.
+func verifyCounts(sum *pipeline.VerifySummary) []any {
+	fields := []any{"rows", sum.Rows, "requests", sum.Requests}
+	for _, st := range report.VerifyStatuses {
+		if n := sum.Statuses[st]; n > 0 {
+			fields = append(fields, string(st), n)
+		}
+	}
+	return fields
 }
 
 // exitCode decides the exit code and says why the verify stopped, if it
