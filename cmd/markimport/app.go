@@ -19,14 +19,26 @@ Usage:
                       (--region NAME | --endpoint URL) [--rate 200]      read the marks back and compare
   markimport preflight --scratch FROM:TYPE:PEER --sdkappid N --admin ID
                       (--region NAME | --endpoint URL) [--profile FILE]  prove the service's behaviour on one conversation
-  markimport help
+  markimport help | version
 
-Run "markimport COMMAND -h" for the flags of a command.
+
+Run "markimport COMMAND -h" for the flags of a command (each with two dashes,
+--input) and "markimport --version" for the build.
 Credentials come from MARKIMPORT_SECRET_KEY (or --secret-key-file), or a ready
 usersig in MARKIMPORT_USERSIG (or --usersig-file); --sdkappid and --admin may
 also come from MARKIMPORT_SDKAPPID and MARKIMPORT_ADMIN.
 
 `
+
+// commandHelp is what -h says a command does and how it is called.
+var commandHelp = map[string]struct{ about, usage string }{
+	"validate": {"markimport validate reads every row, checks it and prints the plan: rows by status, users,\nconversations, requests and the time they take at the rate. Nothing is sent (--online reads the\nplanned conversations back and says what a run would change).",
+		"  markimport validate --input FILE [--report FILE] [--summary FILE] [flags]\n  markimport validate --online --input FILE --profile FILE (--region NAME | --endpoint URL | --fake) [flags]\n"},
+	"run": {"markimport run imports the marks: it reads and checks every row, plans the fewest requests and sends\nthem at --rate, writing one report line per input row.",
+		"  markimport run --input FILE --report FILE --sdkappid N --admin ID (--region NAME | --endpoint URL) [flags]\n  markimport run --fake --input FILE --report FILE [flags]     rehearsal on the built-in emulator\n"},
+	"verify": {"markimport verify reads back the marks of every conversation the input plans and compares them\nwith what its rows asked for, one report line per input row.",
+		"  markimport verify --input FILE --report FILE --profile FILE --sdkappid N --admin ID\n                    (--region NAME | --endpoint URL) [flags]\n"},
+}
 
 // run is the whole program: it parses args, runs a command and returns the
 // exit code.
@@ -58,6 +70,9 @@ func runWithHooks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return cmdPreflight(ctx, rest, stdout, stderr, h)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage, exitCodesHelp)
+		return exitOK
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "markimport: unknown command %q\n\n%s%s", cmd, usage, exitCodesHelp)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +24,10 @@ type command struct {
 	stdout io.Writer
 	stderr io.Writer
 	hooks  hooks
-	log    *slog.Logger
+	log    *slog.Logger // warnings only under --quiet
+	always *slog.Logger // every level: run started, run finished, refusals
+	json   bool         // --log-format json: every line on stdout and stderr is a JSON object
+	counts []any        // the summary's counts, for "run finished"
 	runID  string
 	start  time.Time
 	in     *readers.Input // the input's files, once resolved
@@ -30,22 +35,28 @@ type command struct {
 
 // parseCommand parses a command's flags into its configuration. When it
 // returns false the command is over, with the exit code given.
-func parseCommand(name string, dry bool, args []string, stdout, stderr io.Writer, h hooks) (*command, int, bool) {
-	fs, f := newImportFlags(name, dry, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, exitOK, false
-		}
-		return nil, exitUsage, false
+func parseCommand(name string, args []string, stdout, stderr io.Writer, h hooks) (*command, int, bool) {
+	fs, f := newImportFlags(name)
+	c := &command{importFlags: f, name: name, args: args, stdout: stdout, stderr: stderr, hooks: h, runID: newRunID(), start: time.Now()}
+	inCommand := func(flag string) bool { return takes(name, flag) }
+	help, perr := parseFlags(name, fs, args, inCommand)
+	if help {
+		printHelp(stdout, commandHelp[name].about, commandHelp[name].usage, fs, inCommand, helpNote(name), exitCodesHelp)
+		return nil, exitOK, false
+	}
+	if perr != nil {
+		// The parser stopped at the mistake: take the format it asked for
+		// from the command line itself.
+		f.logFormat = logFormatIn(args)
+	}
+	if err := c.startLog(); err != nil {
+		return nil, c.fail("%v", err), false
+	}
+	if perr != nil {
+		return nil, c.refuse(perr), false
 	}
 	f.given = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
-	c := &command{importFlags: f, name: name, args: args, stdout: stdout, stderr: stderr, hooks: h, runID: newRunID(), start: time.Now()}
-	log, err := newLogger(stderr, f.logFormat, f.quiet, c.runID)
-	if err != nil {
-		return nil, c.fail("%v", err), false
-	}
-	c.log = log
 	f.input = strings.Join(f.inputs, ", ")
 	if fs.NArg() > 0 {
 		if len(f.inputs) > 0 {
@@ -56,11 +67,68 @@ func parseCommand(name string, dry bool, args []string, stdout, stderr io.Writer
 	return c, 0, true
 }
 
+// helpNote is what help adds to a flag of the command: validate takes the
+// connection flags with --online only (checkOnline).
+func helpNote(command string) func(string) string {
+	if command != "validate" {
+		return nil
+	}
+	return func(flag string) string {
+		if slices.Contains(connectionFlags, flag) {
+			return " (validate: with --online only)"
+		}
+		return ""
+	}
+}
+
+// startLog makes the command's loggers by --log-format and --quiet (the
+// text format when --log-format is wrong, to say so).
+func (c *command) startLog() error {
+	var err error
+	if c.log, c.always, err = newLogger(c.stderr, c.logFormat, c.quiet, c.runID); err != nil {
+		c.log, c.always, _ = newLogger(c.stderr, "text", c.quiet, c.runID)
+		return err
+	}
+	c.json = strings.EqualFold(c.logFormat, "json")
+	return nil
+}
+
 // fail reports a usage or configuration error: exit 2, nothing sent, no
 // output touched.
 func (c *command) fail(format string, a ...any) int {
-	fmt.Fprintf(c.stderr, "markimport %s: %s\n", c.name, sink.Redact(fmt.Sprintf(format, a...)))
+	c.tell(slog.LevelError, fmt.Sprintf(format, a...), "")
 	return exitUsage
+}
+
+// refuse reports a command line the flag parser refused: what is wrong and
+// where to look, exit 2.
+func (c *command) refuse(err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		c.tell(slog.LevelError, ue.msg, ue.hint)
+		return exitUsage
+	}
+	return c.fail("%v", err)
+}
+
+// tell says what the user must know, under --quiet too, on stderr: in the
+// text format as "markimport COMMAND: msg" then the lines of detail, in
+// the JSON format as one object at level, with detail in its field
+// "detail". Secrets are redacted either way.
+func (c *command) tell(level slog.Level, msg, detail string, attrs ...any) {
+	msg, detail = sink.Redact(msg), sink.Redact(detail)
+	if c.json {
+		attrs = append([]any{"command", c.name}, attrs...)
+		if detail != "" {
+			attrs = append(attrs, "detail", detail)
+		}
+		c.always.Log(context.Background(), level, msg, attrs...)
+		return
+	}
+	fmt.Fprintf(c.stderr, "markimport %s: %s\n", c.name, msg)
+	if detail != "" {
+		fmt.Fprintln(c.stderr, detail)
+	}
 }
 
 // keepFirst is how a command's finishing steps report what went wrong:
@@ -71,7 +139,7 @@ func (c *command) keepFirst(first *error, err error, format string) {
 	if err == nil {
 		return
 	}
-	fmt.Fprintf(c.stderr, "markimport %s: %s\n", c.name, sink.Redact(fmt.Sprintf(format, err)))
+	c.tell(slog.LevelError, fmt.Sprintf(format, err), "")
 	if *first == nil {
 		*first = err
 	}

@@ -142,7 +142,7 @@ func (f *fakeRun) Close() {
 
 // cmdFakeServer runs the emulator until interrupted.
 func cmdFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, listen, code, ok := parseFakeServer(args, stderr)
+	cfg, listen, code, ok := parseFakeServer(args, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -169,9 +169,8 @@ func cmdFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 // parseFakeServer parses fake-server's flags into the emulator's
 // configuration and the address to listen on. When it returns false the
 // command is over, with the exit code given.
-func parseFakeServer(args []string, stderr io.Writer) (cfg fakeim.Config, listen string, code int, ok bool) {
+func parseFakeServer(args []string, stdout, stderr io.Writer) (cfg fakeim.Config, listen string, code int, ok bool) {
 	fs := flag.NewFlagSet("fake-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (loopback)")
 	fs.Uint64Var(&cfg.SDKAppID, "sdkappid", 0, "the app's SDKAppID; others are refused (0: any)")
 	admins := fs.String("admin", "", "comma-separated admin identifiers; others get 50003 (empty: any)")
@@ -196,10 +195,16 @@ func parseFakeServer(args []string, stderr io.Writer) (cfg fakeim.Config, listen
 	fs.BoolVar(&cfg.ShortStandardMark, "short-standard-mark", false, "drop StandardMark's zeros beyond the highest set bit in reads (\"\" for none) instead of 64 characters")
 	setClear := fs.String("set-and-clear", "refuse", "an item that sets and clears one bit: refuse (50002), set-wins or clear-wins")
 	fs.BoolVar(&cfg.AcceptUnknownFrom, "accept-unknown-from", false, "with --users-file, accept a From_Account not in it instead of answering 50001")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return cfg, "", exitOK, false
-		}
+	all := func(string) bool { return true }
+	help, err := parseFlags("fake-server", fs, args, all)
+	if help {
+		printHelp(stdout, "markimport fake-server runs the emulator of the API (sink/fakeim) on loopback until interrupted.",
+			"  markimport fake-server --listen 127.0.0.1:8080 [flags]\n", fs, all, nil, "Exit codes:\n  0    stopped by an interrupt\n  2    usage, or the address cannot be listened on\n")
+		return cfg, "", exitOK, false
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "markimport fake-server: %s\n%s\n", ue.msg, ue.hint)
 		return cfg, "", exitUsage, false
 	}
 	if err := variantFlags(&cfg, *bitOrder, *setClear); err != nil {

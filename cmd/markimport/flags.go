@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -56,7 +55,7 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-// importFlags are the flags of validate and run.
+// importFlags are the flags of validate, run and verify.
 type importFlags struct {
 	profile                string        // --profile: the service profile's path
 	bitOrder               mark.BitOrder // its bit order, once checked (or the built-in emulator's)
@@ -85,6 +84,7 @@ type importFlags struct {
 	sample                 sampleFlag
 	online                 bool            // validate --online
 	skipUnchanged          bool            // run --skip-unchanged
+	allowEmpty             bool            // an input without rows exits 0
 	given                  map[string]bool // the flags the command line set
 
 	// run only
@@ -98,10 +98,12 @@ type importFlags struct {
 	timeout                    time.Duration
 }
 
-func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *importFlags) {
+// newImportFlags defines the flags of validate, run and verify: every one
+// for each, so that a flag of another command is refused saying whose it
+// is (flagHomes), not as unknown.
+func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	f := &importFlags{maps: mapFlag{}}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Var(&f.inputs, "input", "input: a file (.csv, .csv.gz, .csv.zst, .parquet; - for stdin), a folder of part files, or a quoted glob ('exports/*.parquet'); repeatable")
 	fs.StringVar(&f.report, "report", "", "report file, one line per input row: CSV, or Parquet when it ends in .parquet or .pq")
 	fs.StringVar(&f.summary, "summary", "", "write the summary as JSON to this file")
@@ -111,6 +113,7 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.Float64Var(&f.rate, "rate", sink.DefaultRate, "requests per second across all workers (the API allows 200)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output, and only warnings and errors in the log")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (one JSON object per line)")
+	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "an input without rows (a header only, or a folder whose parts hold none: a night without changes) exits 0 with a warning and an empty report, instead of 2")
 	fs.StringVar(&f.rejects, "rejects", "", "write every row that did not end ok, with its original columns plus status, code, message (in the input's format)")
 	fs.StringVar(&f.maxInvalid, "max-invalid", "", "send nothing if more rows than this are invalid or rejected: a count (100) or a share (0.5%)")
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")
@@ -122,19 +125,16 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to this file at the end")
 	fs.StringVar(&f.stateDir, "state", "", "incremental state folder: items the API already confirmed, unchanged since, are reported unchanged and not sent; confirmed items are stored")
 	fs.BoolVar(&f.full, "full", false, "with --state: send every item (a re-sync) and refresh the state")
-	fs.StringVar(&f.backup, "backup", "", "run: before a conversation is changed, write the row that restores its marks to this file (CSV, or Parquet by name); import it to roll back")
-	fs.StringVar(&f.mode, "mode", "upsert", "run: upsert writes every item; insert first reads each user's conversations back and does not send an item whose conversation already holds marks (reported exists)")
-	fs.Float64Var(&f.readRate, "read-rate", sink.DefaultRate, "search_contact_group requests per second for --backup and --mode insert (the read API's own quota)")
+	fs.StringVar(&f.backup, "backup", "", "before a conversation is changed, write the row that restores its marks to this file (CSV, or Parquet by name); import it to roll back")
+	fs.StringVar(&f.mode, "mode", "upsert", "upsert writes every item; insert first reads each user's conversations back and does not send an item whose conversation already holds marks (reported exists)")
+	fs.Float64Var(&f.readRate, "read-rate", sink.DefaultRate, "search_contact_group requests per second for --backup, --mode insert, --skip-unchanged and validate --online (the read API's own quota)")
 	fs.Var(&f.sample, "sample", "a canary: only the users whose from_account hashes into this fraction (0.01: 1% of users, the same users on every run); the valid rows of the others are reported skipped (verify: not-checked)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing outputs: report, summary, rejects, profiles, a backup without rows (without it, an existing output is refused: see --resume); a backup with rows, or any output over a backup, never")
-	if dry {
-		fs.BoolVar(&f.online, "online", false, "read every planned conversation back (search_contact_group, at --read-rate) and report what the import would do: would-change (the marks before and after), already, or unread; nothing is written. Needs the connection flags and --profile")
-	} else {
-		fs.StringVar(&f.runReport, "run-report", "", "verify: the report of the run being verified; rows it reported exists (--mode insert) are not checked")
-		fs.BoolVar(&f.resume, "resume", false, "continue an interrupted run: keep the report's ok rows, send the rest")
-		fs.BoolVar(&f.force, "force", false, forceHelp)
-		fs.BoolVar(&f.skipUnchanged, "skip-unchanged", false, "run: read each user's conversations back just before sending and send no item the server already holds (reported unchanged); with --state, only what the state cannot vouch for is read")
-	}
+	fs.BoolVar(&f.online, "online", false, "read every planned conversation back (search_contact_group, at --read-rate) and report what the import would do: would-change (the marks before and after), already, or unread; nothing is written. Needs the connection flags and --profile")
+	fs.StringVar(&f.runReport, "run-report", "", "the report of the run being verified; rows it reported exists (--mode insert) are not checked")
+	fs.BoolVar(&f.resume, "resume", false, "continue an interrupted run: keep the report's ok rows, send the rest")
+	fs.BoolVar(&f.force, "force", false, forceHelp)
+	fs.BoolVar(&f.skipUnchanged, "skip-unchanged", false, "read each user's conversations back just before sending and send no item the server already holds (reported unchanged); with --state, only what the state cannot vouch for is read")
 	// The connection: run and verify; validate with --online.
 	fs.StringVar(&f.profile, "profile", "", "the service profile written by markimport preflight: how the service reads StandardMark (needed by verify, validate --online, --backup, --mode insert and --skip-unchanged against an endpoint)")
 	fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
@@ -150,11 +150,6 @@ func newImportFlags(name string, dry bool, stderr io.Writer) (*flag.FlagSet, *im
 	fs.Float64Var(&f.rateMargin, "rate-margin", sink.DefaultMargin, "share of --rate left unused as headroom for network jitter (0.01 = 1%)")
 	fs.IntVar(&f.maxAttempts, "max-attempts", sink.DefaultMaxAttempts, "tries per item before it is reported failed")
 	fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage of markimport %s:\n", name)
-		fs.PrintDefaults()
-		fmt.Fprint(stderr, "\n", exitCodesHelp)
-	}
 	return fs, f
 }
 

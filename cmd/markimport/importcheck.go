@@ -22,10 +22,11 @@ func (r *importRun) check() error {
 	return firstRefusal(
 		r.checkPacing,
 		r.checkRequired,
+		r.checkFlagHomes,
 		r.checkResume,
 		r.checkRejectsInput,
 		r.checkStateFlags,
-		r.checkForeignFlags,
+		r.checkFakeState,
 		r.checkOnline,
 		r.checkMode,
 		r.checkBackupFlag,
@@ -120,35 +121,27 @@ func (r *importRun) checkStateFlags() error {
 	return nil
 }
 
-// checkForeignFlags refuses the flags that belong to another command or
-// need one that is missing.
-func (r *importRun) checkForeignFlags() error {
-	switch {
-	case r.fakeState != "" && !r.fake:
+// checkFakeState checks that --fake-state has the emulator it keeps.
+func (r *importRun) checkFakeState() error {
+	if r.fakeState != "" && !r.fake {
 		return errors.New("--fake-state keeps the built-in emulator's marks between rehearsals: it needs --fake")
-	case r.runReport != "":
-		return errors.New("--run-report belongs to verify")
 	}
 	return nil
 }
 
-// checkMode checks --mode, and that validate is not asked for insert.
+// checkMode checks --mode's value (validate does not take it:
+// checkFlagHomes).
 func (r *importRun) checkMode() error {
-	switch {
-	case r.mode != "upsert" && r.mode != "insert":
+	if r.mode != "upsert" && r.mode != "insert" {
 		return fmt.Errorf("--mode %q: upsert (write every item) or insert (leave conversations that already hold marks alone)", r.mode)
-	case r.mode == "insert" && r.dry:
-		return errors.New("--mode insert: validate cannot know which conversations already hold marks on the server (run reads them back before writing); rehearse it with run --fake --mode insert")
 	}
 	return nil
 }
 
-// checkBackupFlag checks that --backup is given to run, under a name it
-// can be written as.
+// checkBackupFlag checks that --backup names a file it can be written as
+// (validate does not take it: checkFlagHomes).
 func (r *importRun) checkBackupFlag() error {
 	switch {
-	case r.backup != "" && r.dry:
-		return errors.New("--backup: validate sends nothing, so there is nothing to back up and no server to read; rehearse the backup with run --fake --backup")
 	case r.backup != "" && (strings.HasSuffix(r.backup, ".gz") || strings.HasSuffix(r.backup, ".zst")):
 		return fmt.Errorf("--backup %s: the backup is written as plain CSV or Parquet (.parquet): drop the compression suffix", r.backup)
 	}

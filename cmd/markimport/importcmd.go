@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime/debug"
 	"strconv"
 
@@ -34,11 +35,17 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, h h
 	if dry {
 		name = "validate"
 	}
-	c, code, ok := parseCommand(name, dry, args, stdout, stderr, h)
+	c, code, ok := parseCommand(name, args, stdout, stderr, h)
 	if !ok {
 		return code
 	}
 	r := &importRun{command: c, dry: dry}
+	c.logStarted()
+	return c.logFinished(r.checkAndRun(ctx))
+}
+
+// checkAndRun checks the flags, takes the outputs' locks and runs.
+func (r *importRun) checkAndRun(ctx context.Context) int {
 	if err := r.check(); err != nil {
 		return r.fail("%v", err)
 	}
@@ -66,7 +73,6 @@ func (r *importRun) run(ctx context.Context) int {
 	if code, ok := r.setUp(s); !ok {
 		return code
 	}
-	r.log.Info("run started", "command", r.name, "input", r.input, "report", r.report)
 	progress := startProgress(s.ctr, r.stderr, r.quiet, r.progressEvery, r.log)
 	sum, runErr := pipeline.Run(ctx, r.options(s))
 	progress.Stop()
@@ -198,7 +204,7 @@ func (r *importRun) openState(s *session, appID string) error {
 	s.st = st
 	s.onClose(func() { st.Close() })
 	if n := st.Notice(); n != "" {
-		fmt.Fprintf(r.stderr, "markimport %s: --state: %s\n", r.name, n)
+		r.tell(slog.LevelWarn, "--state: "+n, "")
 	}
 	r.log.Info("state opened", "state", r.stateDir, "conversations", st.Entries(), "full", r.full)
 	return nil

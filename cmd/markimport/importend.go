@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"markimport/pipeline"
 	"markimport/pipeline/rejects"
 	"markimport/pipeline/report"
 	"markimport/pipeline/state"
 	"markimport/readers"
-	"markimport/sink"
 )
 
 // finish ends a run once the pipeline has returned: it finishes or keeps
@@ -18,6 +18,9 @@ import (
 // summary and logs the last line. Each output that cannot be finished is
 // reported as it happens; the first such error decides the exit code.
 func (r *importRun) finish(ctx context.Context, s *session, sum *pipeline.Summary, runErr error) int {
+	if r.emptyAllowed(runErr) {
+		runErr = nil
+	}
 	if code, stopped := r.stoppedByInput(s, sum, runErr); stopped {
 		return code
 	}
@@ -32,11 +35,10 @@ func (r *importRun) finish(ctx context.Context, s *session, sum *pipeline.Summar
 	r.commitState(ctx, s.st, &runErr, reportFailed)
 	r.writeRejects(s.rejects, &runErr)
 	code := r.exitCode(ctx, sum, runErr, s.journal)
-	printSummary(r.stdout, sum, r.dry, r.rate)
+	r.printSummary(sum, func() { printSummary(r.stdout, sum, r.dry, r.rate) })
 	code = r.saveFake(s.fake, code)
-	code = r.saveSummary(sum, code)
-	r.logFinished(sum, code)
-	return code
+	r.counts = runCounts(sum)
+	return r.saveSummary(sum, code)
 }
 
 // stoppedByInput ends a run the input stopped (a row that cannot be
@@ -117,23 +119,28 @@ func (r *importRun) saveFake(fake *fakeRun, code int) int {
 	if fake == nil {
 		return code
 	}
-	fmt.Fprintf(r.stdout, "emulator now holds: %s\n", fake.describe())
+	if r.json {
+		r.always.Info("emulator now holds", "command", r.name, "holds", fake.describe())
+	} else {
+		fmt.Fprintf(r.stdout, "emulator now holds: %s\n", fake.describe())
+	}
 	if err := fake.save(); err != nil {
-		fmt.Fprintf(r.stderr, "markimport %s: %v\n", r.name, err)
+		r.tell(slog.LevelError, err.Error(), "")
 		return max(code, exitSomeNotOK)
 	}
 	return code
 }
 
-// logFinished logs the last line an orchestrator's log holds of the run.
-func (r *importRun) logFinished(sum *pipeline.Summary, code int) {
-	fields := []any{"command", r.name, "exit_code", code, "rows", sum.Rows, "requests_sent", sum.RequestsSent}
+// runCounts are the summary's counts that "run finished" logs: rows,
+// rows per status, requests sent.
+func runCounts(sum *pipeline.Summary) []any {
+	fields := []any{"rows", sum.Rows, "requests_sent", sum.RequestsSent}
 	for _, st := range report.Statuses {
 		if n := sum.Statuses[st]; n > 0 {
 			fields = append(fields, string(st), n)
 		}
 	}
-	r.log.Info("run finished", fields...)
+	return fields
 }
 
 // exitCode decides the exit code from the rows and how the run ended, and
@@ -151,8 +158,8 @@ func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr 
 		if r.rejects != "" {
 			also = " and " + r.rejects
 		}
-		fmt.Fprintf(r.stderr, "markimport %s: %s: nothing was sent (see the report%s)\n", r.name, ge.Error(), also)
-		return exitSomeNotOK
+		r.tell(slog.LevelError, fmt.Sprintf("%s: nothing was sent (see the report%s)", ge.Error(), also), "")
+		return exitMaxInvalid
 	}
 	interrupted := fmt.Sprintf("interrupted; the report %s accounts for every row so far.", r.report)
 	if !r.dry {
@@ -171,37 +178,48 @@ func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr 
 	return r.endCode(ctx, sum.AllOK(), runErr, end)
 }
 
+// emptyAllowed reports whether err is an input without rows that
+// --allow-empty lets through (a night without changes), and warns that
+// it was.
+func (c *command) emptyAllowed(err error) bool {
+	var inErr *readers.InputError
+	if !c.allowEmpty || !errors.As(err, &inErr) || !errors.Is(inErr, readers.ErrNoRows) {
+		return false
+	}
+	c.log.Warn("the input has no rows; --allow-empty: nothing to do, exit 0", "command", c.name, "input", c.input)
+	return true
+}
+
 // inputError reports an input error: exit 2, nothing sent, every existing
 // output as it was.
 func (r *importRun) inputError(e *readers.InputError) int {
-	fmt.Fprintf(r.stderr, "markimport %s: input error: %s\nNothing was sent.\n", r.name, sink.Redact(e.Error()))
+	r.tell(slog.LevelError, "input error: "+e.Error(), "Nothing was sent.")
 	return exitUsage
 }
 
 // resumeMismatch reports a resumed report whose ok rows are not the
 // input's: exit 2.
 func (r *importRun) resumeMismatch(e *report.MismatchError, sum *pipeline.Summary) int {
-	fmt.Fprintf(r.stderr, "markimport %s: %s\n", r.name, sink.Redact(e.Error()))
+	detail := "Nothing was sent."
 	if sum.RequestsSent > 0 {
 		// Sorted input is sent as it is read.
-		fmt.Fprintf(r.stderr, "%d requests were sent before the row was read.\n", sum.RequestsSent)
-	} else {
-		fmt.Fprintln(r.stderr, "Nothing was sent.")
+		detail = fmt.Sprintf("%d requests were sent before the row was read.", sum.RequestsSent)
 	}
+	r.tell(slog.LevelError, e.Error(), detail)
 	return exitUsage
 }
 
 // reportUnwritable says that the run stopped because its report could not
 // be written, and what to do.
 func (r *importRun) reportUnwritable(e *pipeline.ReportError, journal *report.Journal) {
-	msg := sink.Redact(e.Error())
+	msg := e.Error()
 	switch {
 	case r.dry:
-		fmt.Fprintf(r.stderr, "markimport %s: %s\nThe run stopped. Free space on that disk (or fix it), then run again.\n", r.name, msg)
+		r.tell(slog.LevelError, msg, "The run stopped. Free space on that disk (or fix it), then run again.")
 	case journal == nil || !journal.Committed():
-		fmt.Fprintf(r.stderr, "markimport %s: %s\nThe run stopped before sending anything; the new journal was removed. Free space on that disk (or fix it), then run again.\n", r.name, msg)
+		r.tell(slog.LevelError, msg, "The run stopped before sending anything; the new journal was removed. Free space on that disk (or fix it), then run again.")
 	default:
-		fmt.Fprintf(r.stderr, "markimport %s: %s\nSending stopped at once: no request left after it, and those on the wire finished. The journal %s keeps every result made durable; the others are sent again (which changes nothing already applied). Free space on that disk (or fix it), then continue:\n  %s\n",
-			r.name, msg, r.files.Journal, resumeCommand(r.args))
+		r.tell(slog.LevelError, msg, fmt.Sprintf("Sending stopped at once: no request left after it, and those on the wire finished. The journal %s keeps every result made durable; the others are sent again (which changes nothing already applied). Free space on that disk (or fix it), then continue:\n  %s",
+			r.files.Journal, resumeCommand(r.args)))
 	}
 }

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -55,7 +55,9 @@ func (c *command) startProfiles() (stop func(), err error) {
 	}
 	return func() {
 		if c.memProfile != "" {
-			writeHeapProfile(c.memProfile, c.stderr)
+			if err := writeHeapProfile(c.memProfile); err != nil {
+				c.tell(slog.LevelError, "--memprofile: "+err.Error(), "")
+			}
 		}
 		stopCPU()
 	}, nil
@@ -75,17 +77,14 @@ func startCPUProfile(path string) (func(), error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-// writeHeapProfile writes a heap profile to path; an error is printed,
-// not returned: a profile never changes how a run ends.
-func writeHeapProfile(path string, stderr io.Writer) {
+// writeHeapProfile writes a heap profile to path. The caller prints an
+// error, never returns it: a profile never changes how a run ends.
+func writeHeapProfile(path string) error {
 	f, err := os.Create(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "markimport: --memprofile: %v\n", err)
-		return
+		return err
 	}
 	defer f.Close()
 	runtime.GC()
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		fmt.Fprintf(stderr, "markimport: --memprofile: %v\n", err)
-	}
+	return pprof.WriteHeapProfile(f)
 }

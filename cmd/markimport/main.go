@@ -26,7 +26,12 @@ func main() {
 		// the report is flushed. The second exits at once, after flushing
 		// what the report has buffered, so it stays resumable.
 		s := <-sigs
-		fmt.Fprintf(os.Stderr, "markimport: %v: finishing requests in flight (signal again to exit now)\n", s)
+		msg := fmt.Sprintf("%v: finishing requests in flight (signal again to exit now)", s)
+		if say := signalNotice.Load(); say != nil {
+			(*say)(msg)
+		} else {
+			fmt.Fprintf(os.Stderr, "markimport: %s\n", msg)
+		}
 		cancel()
 		<-sigs
 		if f := emergencyFlush.Load(); f != nil {
@@ -36,6 +41,10 @@ func main() {
 	}()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// signalNotice is how the command running says that a signal came: in
+// its log format (nil: a plain line).
+var signalNotice atomic.Pointer[func(string)]
 
 // emergencyFlush is what a second signal runs before exiting: it makes the
 // report durable.

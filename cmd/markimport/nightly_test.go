@@ -75,8 +75,8 @@ func TestRejectsFixAndRerun(t *testing.T) {
 	}
 }
 
-// TestMaxInvalidSendsNothing: over the threshold nothing is sent, and the
-// report and rejects still say why.
+// TestMaxInvalidSendsNothing: over the threshold nothing is sent, the exit
+// code is 4 (validate's too), and the report and rejects still say why.
 func TestMaxInvalidSendsNothing(t *testing.T) {
 	dir := t.TempDir()
 	rows := genRows(9, 400) // 16 invalid rows and 1 or 2 rejected of about 1,420
@@ -96,7 +96,7 @@ func TestMaxInvalidSendsNothing(t *testing.T) {
 		"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--overwrite"}
 	for _, limit := range []string{"10", "1%"} {
 		code, _, stderr := runCLI(t, append(args, "--max-invalid", limit)...)
-		if code != exitSomeNotOK || !strings.Contains(stderr, wantMsg) || !strings.Contains(stderr, "nothing was sent") {
+		if code != exitMaxInvalid || !strings.Contains(stderr, wantMsg) || !strings.Contains(stderr, "nothing was sent") {
 			t.Fatalf("--max-invalid %s: exit %d, stderr %q", limit, code, stderr)
 		}
 		if n := srv.Stats().Requests; n != 0 {
@@ -135,6 +135,10 @@ func TestMaxInvalidSendsNothing(t *testing.T) {
 		if statuses["invalid"] != 16 || statuses["rejected"] != rejected || statuses["unsent"] != len(rows)-16-rejected {
 			t.Fatalf("--max-invalid %s: rejects file statuses %v", limit, statuses)
 		}
+	}
+	// validate says so the same way.
+	if code, _, stderr := runCLI(t, "validate", "--input", in, "--quiet", "--max-invalid", "10"); code != exitMaxInvalid || !strings.Contains(stderr, wantMsg) {
+		t.Fatalf("validate --max-invalid 10: exit %d, want 4\n%s", code, stderr)
 	}
 	// Under the threshold the run goes on, and imports the file exactly.
 	if code, _, stderr := runCLI(t, append(args, "--max-invalid", strconv.Itoa(16+rejected))...); code != exitSomeNotOK || srv.Stats().Requests == 0 {

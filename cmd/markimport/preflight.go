@@ -8,8 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -34,6 +34,12 @@ func cmdPreflight(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if !ok {
 		return code
 	}
+	c.logStarted()
+	return c.logFinished(preflightRun(ctx, c, scratch, h))
+}
+
+// preflightRun is preflight once its flags are parsed.
+func preflightRun(ctx context.Context, c *command, scratch string, h hooks) int {
 	cfg, err := c.clientConfig()
 	if err != nil {
 		return c.fail("%v", err)
@@ -58,34 +64,51 @@ func cmdPreflight(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return c.fail("%v", err)
 	}
-	if !c.quiet {
-		fmt.Fprintf(stdout, "preflight on %s (it is changed, then restored)\n", sc)
+	switch {
+	case c.json:
+		c.always.Info("preflight on a scratch conversation (it is changed, then restored)", "scratch", sc.String())
+	case !c.quiet:
+		fmt.Fprintf(c.stdout, "preflight on %s (it is changed, then restored)\n", sc)
 	}
 	res, runErr := preflight.Run(ctx, svc, sc, preflight.Options{Rate: sink.DefaultRate, DefaultConcurrency: sink.DefaultConcurrency(sink.DefaultRate),
 		Ghost: ghost, LatencyReads: 20, RestoreTimeout: 2 * time.Minute})
 	if res != nil {
-		printChecks(stdout, res)
+		c.printChecks(res)
 		if !res.Restored {
-			fmt.Fprintf(stderr, "markimport preflight: THE SCRATCH CONVERSATION IS NOT AS IT WAS: %s\n", sink.Redact(res.Restore))
+			c.tell(slog.LevelError, "THE SCRATCH CONVERSATION IS NOT AS IT WAS: "+res.Restore, "")
 		}
 	}
 	if runErr != nil {
 		return preflightStopped(c, runErr)
 	}
 	if res.Failed() {
-		fmt.Fprintln(stderr, "markimport preflight: the service does not behave as markimport needs (see the checks marked FAILS); no profile written")
+		c.tell(slog.LevelError, "the service does not behave as markimport needs (see the checks marked FAILS); no profile written", "")
 		return exitSomeNotOK
 	}
 	p := &preflight.Profile{Format: preflight.ProfileFormat, Tool: "markimport", SDKAppID: cfg.SDKAppID,
 		Endpoint: strings.TrimRight(cfg.Endpoint, "/"), Region: strings.ToLower(strings.TrimSpace(c.region)),
 		Date: time.Now().UTC().Truncate(time.Second), Version: version(), Scratch: sc.String(), Findings: res.Findings}
 	if err := preflight.WriteProfile(durable.Local, c.report, p); err != nil {
-		fmt.Fprintf(stderr, "markimport preflight: %v\n", err)
+		c.tell(slog.LevelError, err.Error(), "")
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "service profile written to %s (bit order %s)\n", c.report, res.Findings.BitOrder)
+	if c.json {
+		c.always.Info("service profile written", "profile", c.report, "bit_order", res.Findings.BitOrder)
+	} else {
+		fmt.Fprintf(c.stdout, "service profile written to %s (bit order %s)\n", c.report, res.Findings.BitOrder)
+	}
 	return exitOK
 }
+
+// preflightAbout and preflightExits are preflight's help.
+const (
+	preflightAbout = "markimport preflight proves on one scratch conversation that the service behaves as markimport\n" +
+		"assumes where the API's documentation is silent (the bit order of StandardMark above all), prints\n" +
+		"what it found and writes the service profile that verify, --backup, --mode insert and validate\n" +
+		"--online read."
+	preflightExits = "Exit codes:\n  0    profile written\n  1    a finding markimport cannot work with, or the scratch conversation not restored (no profile)\n" +
+		"  2    usage\n  3    fatal API answer\n  130  interrupted (the scratch conversation is restored first)\n"
+)
 
 // parsePreflight parses preflight's flags: the connection flags of run,
 // --scratch, --profile and --overwrite. When ok is false the command is
@@ -93,7 +116,6 @@ func cmdPreflight(ctx context.Context, args []string, stdout, stderr io.Writer, 
 func parsePreflight(args []string, stdout, stderr io.Writer) (c *command, scratch string, ok bool, code int) {
 	f := &importFlags{}
 	fs := flag.NewFlagSet("preflight", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&scratch, "scratch", "", "FROM:TYPE:PEER, a conversation preflight may change and restores, e.g. test_a:c2c:test_b (required)")
 	fs.StringVar(&f.report, "profile", "", "write the service profile to this file (default markimport-profile-SDKAPPID.json)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing profile")
@@ -106,18 +128,23 @@ func parsePreflight(args []string, stdout, stderr io.Writer) (c *command, scratc
 	fs.DurationVar(&f.sigTTL, "sig-ttl", 24*time.Hour, "lifetime of usersigs made from the secret key")
 	fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the table, the result and errors")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage of markimport preflight (--scratch FROM:TYPE:PEER and the connection flags):")
-		fs.PrintDefaults()
-		fmt.Fprint(stderr, "\nExit codes: 0 profile written; 1 a finding markimport cannot work with, or the scratch\n"+
-			"conversation not restored (no profile); 2 usage; 3 fatal API answer; 130 interrupted (restored first)\n")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (every line on stdout and stderr one JSON object)")
+	c = &command{importFlags: f, name: "preflight", args: args, stdout: stdout, stderr: stderr, runID: newRunID(), start: time.Now()}
+	all := func(string) bool { return true }
+	help, perr := parseFlags("preflight", fs, args, all)
+	if help {
+		printHelp(stdout, preflightAbout, "  markimport preflight --scratch FROM:TYPE:PEER --sdkappid N --admin ID (--region NAME | --endpoint URL) [flags]\n",
+			fs, all, nil, preflightExits)
+		return nil, "", false, exitOK
 	}
-	c = &command{importFlags: f, name: "preflight", stdout: stdout, stderr: stderr}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, "", false, exitOK
-		}
-		return nil, "", false, exitUsage
+	if perr != nil {
+		f.logFormat = logFormatIn(args)
+	}
+	if err := c.startLog(); err != nil {
+		return nil, "", false, c.fail("%v", err)
+	}
+	if perr != nil {
+		return nil, "", false, c.refuse(perr)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -137,19 +164,26 @@ func preflightStopped(c *command, err error) int {
 	var fatal *mark.FatalError
 	switch {
 	case errors.As(err, &fatal):
-		fmt.Fprintf(c.stderr, "markimport preflight: stopped: %s\n", sink.Redact(fatal.Error()))
+		c.tell(slog.LevelError, "stopped: "+fatal.Error(), "")
 		return exitFatal
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(c.stderr, "markimport preflight: interrupted; no profile written")
+		c.tell(slog.LevelWarn, "interrupted; no profile written", "")
 		return exitInterrupted
 	}
-	fmt.Fprintf(c.stderr, "markimport preflight: %s\n", sink.Redact(err.Error()))
+	c.tell(slog.LevelError, err.Error(), "")
 	return exitFatal
 }
 
-// printChecks prints the table: check, expected, found, consequence.
-func printChecks(w io.Writer, res *preflight.Result) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+// printChecks prints the table: check, expected, found, consequence (in
+// JSON, one log line a check).
+func (c *command) printChecks(res *preflight.Result) {
+	if c.json {
+		for _, ck := range res.Checks {
+			c.always.Info("check", "check", ck.Name, "expected", ck.Expected, "found", ck.Found, "consequence", ck.Consequence, "fails", ck.Fails)
+		}
+		return
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tEXPECTED\tFOUND\tCONSEQUENCE")
 	for _, ck := range res.Checks {
 		mark := ""
@@ -224,20 +258,4 @@ func (s *sinkService) Read(ctx context.Context, from string, c mark.Conversation
 	}
 	m, found := got[c]
 	return preflight.Marks{Found: found, Standard: m.Text, Custom: m.Custom}, nil
-}
-
-// version names this build for the profile: the module's version and,
-// when the build recorded it, its commit.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v
 }

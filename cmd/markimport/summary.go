@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -92,6 +93,29 @@ func printEnd(w io.Writer, elapsed float64, stopped string) {
 	}
 }
 
+// printSummary prints the summary on stdout: as text (text), or with
+// --log-format json as one JSON object, a log line of its own ("msg":
+// "summary") with the fields of the --summary file but the exit code.
+func (c *command) printSummary(body any, text func()) {
+	if !c.json {
+		text()
+		return
+	}
+	head := struct {
+		Time    time.Time `json:"time"`
+		Level   string    `json:"level"`
+		Msg     string    `json:"msg"`
+		RunID   string    `json:"run_id"`
+		Command string    `json:"command"`
+	}{time.Now(), "INFO", "summary", c.runID, c.name}
+	b, err := mergeObjects(head, body)
+	if err != nil {
+		c.tell(slog.LevelError, "summary: "+err.Error(), "")
+		return
+	}
+	fmt.Fprintln(c.stdout, sink.Redact(string(b)))
+}
+
 // writeSummary writes the summary JSON of a command for orchestrators:
 // the run id and times, then the fields of body (a command's summary
 // struct), then the peak memory, what could not be written to stdout or
@@ -117,7 +141,7 @@ func (c *command) saveSummary(body any, code int) int {
 		return code
 	}
 	if err := c.writeSummary(body, code); err != nil {
-		fmt.Fprintf(c.stderr, "markimport %s: write summary: %v\n", c.name, err)
+		c.tell(slog.LevelError, "write summary: "+err.Error(), "")
 		return max(code, exitSomeNotOK)
 	}
 	return code
@@ -147,15 +171,30 @@ func peakRSS() int64 {
 // indented JSON object, with every secret redacted, beside path and
 // renamed into place.
 func writeJSONFile(path string, objects ...any) error {
+	b, err := mergeObjects(objects...)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	return durable.WriteFile(nil, path, []byte(sink.Redact(out.String())))
+}
+
+// mergeObjects is one JSON object of the fields of the objects, one after
+// another, on one line.
+func mergeObjects(objects ...any) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for _, o := range objects {
 		part, err := json.Marshal(o)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(part) < 2 || part[0] != '{' {
-			return fmt.Errorf("summary: %T is not an object", o)
+			return nil, fmt.Errorf("summary: %T is not an object", o)
 		}
 		if inner := part[1 : len(part)-1]; len(inner) > 0 {
 			if b.Len() > 1 {
@@ -165,12 +204,7 @@ func writeJSONFile(path string, objects ...any) error {
 		}
 	}
 	b.WriteByte('}')
-	var out bytes.Buffer
-	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
-		return err
-	}
-	out.WriteByte('\n')
-	return durable.WriteFile(nil, path, []byte(sink.Redact(out.String())))
+	return b.Bytes(), nil
 }
 
 // resumeCommand is the command line that continues this run.
@@ -213,24 +247,25 @@ func (c *command) endCode(ctx context.Context, allOK bool, err error, e ending) 
 	var fe *mark.FatalError
 	switch {
 	case errors.As(err, &fe) && fe.Code == mark.CodeUnreachable && e.unreachable != "":
-		fmt.Fprintf(c.stderr, "markimport %s: %s\n%s\n", c.name, sink.Redact(fe.Error()), e.unreachable)
+		c.tell(slog.LevelError, fe.Error(), e.unreachable)
 		return exitFatal
 	case errors.As(err, &fe) && fe.Code < 0:
-		fmt.Fprintf(c.stderr, "markimport %s: stopped: %s\n%s\n", c.name, sink.Redact(fe.Error()), e.fatal)
+		c.tell(slog.LevelError, "stopped: "+fe.Error(), e.fatal)
 		return exitFatal
 	case errors.As(err, &fe):
-		fmt.Fprintf(c.stderr, "markimport %s: stopped by a fatal API error %d: %s\n%s\n", c.name, fe.Code, sink.Redact(fe.Error()), e.fatal)
+		c.tell(slog.LevelError, fmt.Sprintf("stopped by a fatal API error %d: %s", fe.Code, fe.Error()), e.fatal)
 		return exitFatal
 	case err != nil && ctx.Err() != nil:
-		fmt.Fprintf(c.stderr, "markimport %s: %s\n", c.name, e.interrupted)
+		msg, detail, _ := strings.Cut(e.interrupted, "\n")
+		c.tell(slog.LevelWarn, msg, detail)
 		return exitInterrupted
 	case errors.As(err, new(pipeline.Stop)):
 		// An output that must be written before a request leaves could
 		// not be: the run stopped sending, as on a fatal answer.
-		fmt.Fprintf(c.stderr, "markimport %s: stopped: %s\nRows not sent are reported unsent; fix the cause (a full disk, say), then run again with --resume.\n", c.name, sink.Redact(err.Error()))
+		c.tell(slog.LevelError, "stopped: "+err.Error(), "Rows not sent are reported unsent; fix the cause (a full disk, say), then run again with --resume.")
 		return exitFatal
 	case err != nil:
-		fmt.Fprintf(c.stderr, "markimport %s: %s\n", c.name, sink.Redact(err.Error()))
+		c.tell(slog.LevelError, err.Error(), "")
 		return max(code, exitSomeNotOK)
 	}
 	return code

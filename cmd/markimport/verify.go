@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 
@@ -21,11 +22,17 @@ import (
 // It exits 0 when every checked row matches, 1 when some do not, 2 on a
 // usage or input error, 3 on a fatal API error and 130 when interrupted.
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer, h hooks) int {
-	c, code, ok := parseCommand("verify", false, args, stdout, stderr, h)
+	c, code, ok := parseCommand("verify", args, stdout, stderr, h)
 	if !ok {
 		return code
 	}
 	v := &verifyRun{command: c}
+	c.logStarted()
+	return c.logFinished(v.checkAndRun(ctx))
+}
+
+// checkAndRun checks the flags, takes the outputs' locks and verifies.
+func (v *verifyRun) checkAndRun(ctx context.Context) int {
 	if err := v.check(); err != nil {
 		return v.fail("%v", err)
 	}
@@ -52,7 +59,7 @@ func (v *verifyRun) check() error {
 		v.checkPacing,
 		v.checkRequired,
 		v.checkFake,
-		v.checkForeignFlags,
+		v.checkFlagHomes,
 		v.checkRunReport,
 		v.checkOutputs,
 		v.checkBackupInputs,
@@ -85,28 +92,6 @@ func (v *verifyRun) checkFake() error {
 			"give the --fake-state file of the rehearsal to verify, or run `markimport fake-server` and point run and verify at it with --endpoint")
 	case v.fakeState != "" && !v.fake:
 		return errors.New("--fake-state keeps the built-in emulator's marks between rehearsals: it needs --fake")
-	}
-	return nil
-}
-
-// checkForeignFlags refuses the flags of validate and run that mean
-// nothing to verify.
-func (v *verifyRun) checkForeignFlags() error {
-	switch {
-	case v.rejects != "" || v.maxInvalid != "":
-		return errors.New("--rejects and --max-invalid belong to validate and run; verify reports every row in --report")
-	case v.resume:
-		return errors.New("--resume: verify reads every row again; there is nothing to resume")
-	case v.mode != "upsert":
-		return errors.New("--mode belongs to run: to verify an insert-only run, give its report with --run-report (rows it reported exists are not checked)")
-	case v.backup != "":
-		return errors.New("--backup belongs to run: verify changes nothing, so there is nothing to back up (to check a rollback, verify --input BACKUP)")
-	case v.skipUnchanged:
-		return errors.New("--skip-unchanged belongs to run: verify changes nothing")
-	case v.strictBits:
-		return errors.New("--strict-bits belongs to validate and run: verify checks the marks the file asks for, bits 4-31 included")
-	case v.stateDir != "" || v.full:
-		return errors.New("--state and --full belong to validate and run; verify reads every row back, unchanged ones too")
 	}
 	return nil
 }
@@ -224,18 +209,34 @@ func (v *verifyRun) reportedExists() (mark.Rows, error) {
 // closed (removed after an input error), the exit code decided, the
 // summary printed and written.
 func (v *verifyRun) finish(ctx context.Context, rep *report.CSVVerify, sum *pipeline.VerifySummary, verr error) int {
+	if v.emptyAllowed(verr) {
+		verr, sum.Stopped, sum.StopMessage = nil, "", "" // nothing stopped it: there was nothing to read
+	}
 	var inErr *readers.InputError
 	if errors.As(verr, &inErr) {
 		rep.Abort()
-		fmt.Fprintf(v.stderr, "markimport %s: input error: %s\nNothing was read back.\n", v.name, sink.Redact(inErr.Error()))
+		v.tell(slog.LevelError, "input error: "+inErr.Error(), "Nothing was read back.")
 		return exitUsage
 	}
 	if err := rep.Close(); err != nil && verr == nil {
 		verr = fmt.Errorf("verify report %s: %w", v.report, err)
 	}
 	code := v.exitCode(ctx, sum, verr)
-	printVerifySummary(v.stdout, sum)
+	v.printSummary(sum, func() { printVerifySummary(v.stdout, sum) })
+	v.counts = verifyCounts(sum)
 	return v.saveSummary(sum, code)
+}
+
+// verifyCounts are the summary's counts that "run finished" logs: rows,
+// rows per status, requests.
+func verifyCounts(sum *pipeline.VerifySummary) []any {
+	fields := []any{"rows", sum.Rows, "requests", sum.Requests}
+	for _, st := range report.VerifyStatuses {
+		if n := sum.Statuses[st]; n > 0 {
+			fields = append(fields, string(st), n)
+		}
+	}
+	return fields
 }
 
 // exitCode decides the exit code and says why the verify stopped, if it
