@@ -19,14 +19,16 @@ Usage:
                       (--region NAME | --endpoint URL) [--rate 200]      read the marks back and compare
   markimport preflight --scratch FROM:TYPE:PEER --sdkappid N --admin ID
                       (--region NAME | --endpoint URL) [--profile FILE]  prove the service's behaviour on one conversation
+  markimport config [validate|run|verify] [flags]                        the settings a command would use, and where each comes from
   markimport help | version
 
 
 Run "markimport COMMAND -h" for the flags of a command (each with two dashes,
 --input) and "markimport --version" for the build.
 Credentials come from MARKIMPORT_SECRET_KEY (or --secret-key-file), or a ready
-usersig in MARKIMPORT_USERSIG (or --usersig-file); --sdkappid and --admin may
-also come from MARKIMPORT_SDKAPPID and MARKIMPORT_ADMIN.
+usersig in MARKIMPORT_USERSIG (or --usersig-file). Every flag of validate, run
+and verify may also come from MARKIMPORT_<FLAG> (MARKIMPORT_READ_RATE) or a TOML
+file (--config FILE or MARKIMPORT_CONFIG); "markimport config" shows them.
 
 `
 
@@ -68,6 +70,8 @@ func runWithHooks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return cmdVerify(ctx, rest, stdout, stderr, h)
 	case "preflight":
 		return cmdPreflight(ctx, rest, stdout, stderr, h)
+	case "config":
+		return cmdConfig(rest, stdout, stderr, h)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage, exitCodesHelp)
 		return exitOK

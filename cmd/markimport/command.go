@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 // where it writes.
 type command struct {
 	*importFlags
+	flags  *flag.FlagSet // parsed, the environment and config file applied
 	name   string
 	args   []string
 	stdout io.Writer
@@ -37,7 +39,7 @@ type command struct {
 // returns false the command is over, with the exit code given.
 func parseCommand(name string, args []string, stdout, stderr io.Writer, h hooks) (*command, int, bool) {
 	fs, f := newImportFlags(name)
-	c := &command{importFlags: f, name: name, args: args, stdout: stdout, stderr: stderr, hooks: h, runID: newRunID(), start: time.Now()}
+	c := &command{importFlags: f, flags: fs, name: name, args: args, stdout: stdout, stderr: stderr, hooks: h, runID: newRunID(), start: time.Now()}
 	inCommand := func(flag string) bool { return takes(name, flag) }
 	help, perr := parseFlags(name, fs, args, inCommand)
 	if help {
@@ -48,6 +50,19 @@ func parseCommand(name string, args []string, stdout, stderr io.Writer, h hooks)
 		// The parser stopped at the mistake: take the format it asked for
 		// from the command line itself.
 		f.logFormat = logFormatIn(args)
+	} else {
+		// What the command line gave; the environment and the config
+		// file fill in the rest, before the log starts (its format may
+		// come from them).
+		f.given = map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
+		var serr error
+		if f.settings, serr = applySettings(name, fs, f.given, os.LookupEnv); serr != nil {
+			perr = &usageError{serr.Error(), fmt.Sprintf("See \"markimport config %s\" for the settings and where each comes from.", name)}
+			if f.logFormat != "json" {
+				f.logFormat = "text" // a bad one from the environment or file
+			}
+		}
 	}
 	if err := c.startLog(); err != nil {
 		return nil, c.fail("%v", err), false
@@ -55,8 +70,6 @@ func parseCommand(name string, args []string, stdout, stderr io.Writer, h hooks)
 	if perr != nil {
 		return nil, c.refuse(perr), false
 	}
-	f.given = map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
 	f.input = strings.Join(f.inputs, ", ")
 	if fs.NArg() > 0 {
 		if len(f.inputs) > 0 {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,14 @@ import (
 // mapFlag collects repeated --map old=new.
 type mapFlag map[string]string
 
-func (m mapFlag) String() string { return "" }
+func (m mapFlag) String() string {
+	var pairs []string
+	for from, to := range m {
+		pairs = append(pairs, from+"="+to)
+	}
+	slices.Sort(pairs)
+	return strings.Join(pairs, ", ")
+}
 func (m mapFlag) Set(v string) error {
 	from, to, ok := strings.Cut(v, "=")
 	if !ok || strings.TrimSpace(from) == "" || strings.TrimSpace(to) == "" {
@@ -86,6 +94,8 @@ type importFlags struct {
 	skipUnchanged          bool            // run --skip-unchanged
 	allowEmpty             bool            // an input without rows exits 0
 	given                  map[string]bool // the flags the command line set
+	config                 string          // --config
+	settings               settingSource   // where each flag's value came from
 
 	// run only
 	fake, resume, force        bool
@@ -105,6 +115,7 @@ func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	f := &importFlags{maps: mapFlag{}}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Var(&f.inputs, "input", "input: a file (.csv, .csv.gz, .csv.zst, .parquet; - for stdin), a folder of part files, or a quoted glob ('exports/*.parquet'); repeatable")
+	fs.StringVar(&f.config, "config", "", "a TOML file of settings: flag names as keys, at the top level or in a [validate], [run] or [verify] table (or env MARKIMPORT_CONFIG); every flag may also come from MARKIMPORT_<FLAG>; the command line wins, then the environment, then the file")
 	fs.StringVar(&f.report, "report", "", "report file, one line per input row: CSV, or Parquet when it ends in .parquet or .pq")
 	fs.StringVar(&f.summary, "summary", "", "write the summary as JSON to this file")
 	fs.StringVar(&f.format, "format", "", "input format csv|parquet (default: from the file name)")

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Every flag of validate, run and verify may also come from the
+// environment, MARKIMPORT_<FLAG> (upper case, dashes as underscores:
+// MARKIMPORT_READ_RATE), or from a TOML config file (--config FILE, or
+// MARKIMPORT_CONFIG): keys are flag names, at the top level for every
+// command that takes the flag, and in a [validate], [run] or [verify]
+// table for that command alone, which wins over the top level. Precedence:
+// the command line, then the environment, then the file, then the default.
+// A setting a command does not take is left alone when it comes from the
+// environment or the file's top level (one environment serves every
+// command), and refused in that command's own table. Repeatable flags
+// (input, map) take a TOML array; from the environment, one value.
+
+// envName is the environment variable of a flag.
+func envName(flagName string) string {
+	return "MARKIMPORT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// setting is where a flag's value came from: "flag", "env NAME", "FILE",
+// "FILE [run]" or "default".
+type settingSource map[string]string
+
+// configTables are the config file's command tables.
+var configTables = []string{"validate", "run", "verify"}
+
+// applySettings sets every flag of fs that command takes and the command
+// line did not give (given) from the environment (lookup) or the config
+// file, and returns where each flag's value came from.
+func applySettings(command string, fs *flag.FlagSet, given map[string]bool, lookup func(string) (string, bool)) (settingSource, error) {
+	src := settingSource{}
+	path := ""
+	if f := fs.Lookup("config"); f != nil && given["config"] {
+		path = f.Value.String()
+		src["config"] = "flag"
+	} else if v, ok := lookup(envName("config")); ok {
+		path = v
+		fs.Set("config", v)
+		src["config"] = "env " + envName("config")
+	}
+	top, table, err := readConfig(path, command, fs)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := f.Name
+		switch {
+		case name == "config":
+			return
+		case given[name]:
+			src[name] = "flag"
+			return
+		case !takes(command, name):
+			return
+		}
+		if v, ok := lookup(envName(name)); ok {
+			if err := fs.Set(name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %v", envName(name), v, err))
+			}
+			src[name] = "env " + envName(name)
+			return
+		}
+		for _, layer := range []struct {
+			values map[string]any
+			where  string
+		}{{table, path + " [" + command + "]"}, {top, path}} {
+			v, ok := layer.values[name]
+			if !ok {
+				continue
+			}
+			if err := setFromConfig(fs, name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %s: %v", layer.where, name, err))
+			}
+			src[name] = layer.where
+			return
+		}
+	})
+	return src, errors.Join(errs...)
+}
+
+// readConfig reads the config file at path (none when ""): its top-level
+// settings and command's table. A key that is no flag, a table that is no
+// command, and a flag in a command's table that the command does not take
+// are errors.
+func readConfig(path, command string, fs *flag.FlagSet) (top, table map[string]any, err error) {
+	if path == "" {
+		return nil, nil, nil
+	}
+	var doc map[string]any
+	if _, err := toml.DecodeFile(path, &doc); err != nil {
+		return nil, nil, fmt.Errorf("--config %s: %v", path, err)
+	}
+	top = map[string]any{}
+	known := func(name string) error {
+		if name == "config" || fs.Lookup(name) == nil {
+			msg := fmt.Sprintf("--config %s: %q is not a setting", path, name)
+			if near := closestFlag(fs, name, func(string) bool { return true }); near != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			return errors.New(msg)
+		}
+		return nil
+	}
+	for key, v := range doc {
+		sub, isTable := v.(map[string]any)
+		if !isTable {
+			if err := known(key); err != nil {
+				return nil, nil, err
+			}
+			top[key] = v
+			continue
+		}
+		if !slices.Contains(configTables, key) {
+			return nil, nil, fmt.Errorf("--config %s: [%s] is not a command's table (%s)", path, key, strings.Join(configTables, ", "))
+		}
+		for name := range sub {
+			if err := known(name); err != nil {
+				return nil, nil, err
+			}
+			if !takes(key, name) {
+				return nil, nil, fmt.Errorf("--config %s: [%s] %s: --%s belongs to %s", path, key, name, name, flagHomes[name].in)
+			}
+		}
+		if key == command {
+			table = sub
+		}
+	}
+	return top, table, nil
+}
+
+// setFromConfig sets flag name from a TOML value: a string, number or
+// boolean, or an array of them for a repeatable flag.
+func setFromConfig(fs *flag.FlagSet, name string, v any) error {
+	values := []any{v}
+	if list, ok := v.([]any); ok {
+		values = list
+	}
+	for _, e := range values {
+		var s string
+		switch x := e.(type) {
+		case string:
+			s = x
+		case bool:
+			s = strconv.FormatBool(x)
+		case int64:
+			s = strconv.FormatInt(x, 10)
+		case float64:
+			s = strconv.FormatFloat(x, 'g', -1, 64)
+		default:
+			return fmt.Errorf("%v is not a string, number or boolean", e)
+		}
+		if err := fs.Set(name, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printSettings prints, for markimport config, every flag the command
+// takes with its value and where it came from, and whether the secrets
+// the command may read are set (never their values).
+func printSettings(w io.Writer, command string, fs *flag.FlagSet, src settingSource) {
+	fmt.Fprintf(w, "markimport %s: settings (command line > environment > config file > default)\n", command)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !takes(command, f.Name) {
+			return
+		}
+		from := src[f.Name]
+		if from == "" {
+			from = "default"
+		}
+		fmt.Fprintf(w, "  --%-18s %-28q %s\n", f.Name, f.Value.String(), from)
+	})
+	for _, secret := range []string{"MARKIMPORT_SECRET_KEY", "MARKIMPORT_USERSIG"} {
+		state := "not set"
+		if v, ok := os.LookupEnv(secret); ok && v != "" {
+			state = "set (not shown)"
+		}
+		fmt.Fprintf(w, "  %-20s %s\n", secret, state)
+	}
+}
+
+// cmdConfig prints the settings validate, run or verify (default run)
+// would use with the given flags, the environment and the config file,
+// and where each comes from: markimport config [COMMAND] [flags]. Secrets
+// are said to be set or not, never shown.
+func cmdConfig(args []string, stdout, stderr io.Writer, h hooks) int {
+	command := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		command, args = args[0], args[1:]
+	}
+	if !slices.Contains(configTables, command) {
+		fmt.Fprintf(stderr, "markimport config: %q is not validate, run or verify\n", command)
+		return exitUsage
+	}
+	c, code, ok := parseCommand(command, args, stdout, stderr, h)
+	if !ok {
+		return code
+	}
+	printSettings(stdout, command, c.flags, c.settings)
+	return exitOK
+}
