@@ -208,6 +208,14 @@ func (r *run) pass(parent, ctx context.Context, guard *GuardError) error {
 		defer st.Close()
 		produce = r.planGrouped(st, offline)
 	}
+	if r.onPlan == nil {
+		// The progress lines say whether requests_planned is final.
+		planned := produce
+		produce = func(ctx context.Context) error {
+			defer r.ctr.PlanDone.Store(true)
+			return planned(ctx)
+		}
+	}
 	if offline {
 		return r.offline(ctx, produce, guard)
 	}

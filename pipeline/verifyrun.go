@@ -110,6 +110,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 			return nil
 		})
 	v.sum.Rows = rows
+	v.ctr.PlanDone.Store(true)
 	werr := g.Wait()
 	if err == nil {
 		err = werr

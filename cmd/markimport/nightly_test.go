@@ -169,10 +169,10 @@ func TestSecondRunIsLockedOut(t *testing.T) {
 func TestJSONLogsCarryTheRunID(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.csv")
-	writeCSV(t, in, genRows(11, 300))
+	writeCSV(t, in, genRows(11, 3000))
 	summary := filepath.Join(dir, "s.json")
 	code, _, stderr := runCLI(t, "run", "--fake", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--summary", summary,
-		"--log-format", "json", "--progress-every", "50ms", "--rate", "1000")
+		"--log-format", "json", "--progress-every", "20ms", "--rate", "1000")
 	if code != exitSomeNotOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -187,6 +187,7 @@ func TestJSONLogsCarryTheRunID(t *testing.T) {
 	}
 	lines := 0
 	var last map[string]any
+	var progress []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(stderr))
 	for sc.Scan() {
 		var m map[string]any
@@ -198,6 +199,26 @@ func TestJSONLogsCarryTheRunID(t *testing.T) {
 		}
 		lines++
 		last = m
+		if m["msg"] == "progress" {
+			progress = append(progress, m)
+		}
+	}
+	// A progress line says whether requests_planned is final: once it
+	// says done, the count is the summary's.
+	planned := float64(expect(genRows(11, 3000)).requests)
+	for _, m := range progress {
+		switch m["planning"] {
+		case "done":
+			if m["requests_planned"] != planned {
+				t.Errorf("progress says planning done with requests_planned %v, the plan has %v", m["requests_planned"], planned)
+			}
+		case "in progress":
+		default:
+			t.Errorf("progress line without planning done or in progress: %v", m)
+		}
+	}
+	if len(progress) == 0 {
+		t.Error("no progress line")
 	}
 	if lines < 3 {
 		t.Fatalf("only %d log lines", lines)

@@ -108,6 +108,7 @@ func (p *progress) logLines(ctr *mark.Counters, every time.Duration, log *slog.L
 			done, total := ctr.RowsDone.Load(), ctr.RowsTotal.Load()
 			args := []any{"rows_read", ctr.RowsRead.Load(), "rows_done", done, "rows_total", total,
 				"requests_done", ctr.RequestsDone.Load(), "requests_planned", ctr.RequestsPlanned.Load(),
+				"planning", planningState(ctr),
 				"req_per_s", rateString(req-lastReq, now.Sub(last).Seconds()), "retries", ctr.Retries.Load(), "throttled", ctr.Throttled.Load()}
 			if total > 0 && done > 0 && done < total {
 				el := now.Sub(start)
@@ -118,6 +119,15 @@ func (p *progress) logLines(ctr *mark.Counters, every time.Duration, log *slog.L
 			lastReq, last = req, now
 		}
 	}
+}
+
+// planningState says whether requests_planned is final ("done") or a
+// count so far ("in progress": planning runs beside sending).
+func planningState(ctr *mark.Counters) string {
+	if ctr.PlanDone.Load() {
+		return "done"
+	}
+	return "in progress"
 }
 
 func rateString(n int64, secs float64) string {

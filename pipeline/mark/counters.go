@@ -12,10 +12,13 @@ type Counters struct {
 	RowsTotal       atomic.Int64 // known once reading is done
 	RowsDone        atomic.Int64 // rows with a final report line
 	RequestsPlanned atomic.Int64
-	RequestsDone    atomic.Int64
-	HTTPRequests    atomic.Int64 // every request put on the wire, retries included
-	Retries         atomic.Int64
-	Throttled       atomic.Int64
+	// PlanDone is set once every request is planned: until then,
+	// RequestsPlanned is a count so far (planning runs beside sending).
+	PlanDone     atomic.Bool
+	RequestsDone atomic.Int64
+	HTTPRequests atomic.Int64 // every request put on the wire, retries included
+	Retries      atomic.Int64
+	Throttled    atomic.Int64
 	// FirstSend and LastSend are when the first and the latest request
 	// left (Unix nanoseconds): the sending pace is measured between them,
 	// without the wait for the last answers.
