@@ -134,9 +134,14 @@ func (r *importRun) saveFake(fake *fakeRun, code int) int {
 // runCounts are the summary's counts that "run finished" logs: rows,
 // rows per status, requests sent.
 func runCounts(sum *pipeline.Summary) []any {
-	fields := []any{"rows", sum.Rows, "requests_sent", sum.RequestsSent}
-	for _, st := range report.Statuses {
-		if n := sum.Statuses[st]; n > 0 {
+	return statusCounts([]any{"rows", sum.Rows, "requests_sent", sum.RequestsSent}, report.Statuses, sum.Statuses)
+}
+
+// statusCounts appends to fields each status of order that counts holds
+// rows of, with its count.
+func statusCounts[S ~string](fields []any, order []S, counts map[S]int64) []any {
+	for _, st := range order {
+		if n := counts[st]; n > 0 {
 			fields = append(fields, string(st), n)
 		}
 	}

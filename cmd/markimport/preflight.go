@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -119,13 +118,7 @@ func parsePreflight(args []string, stdout, stderr io.Writer) (c *command, scratc
 	fs.StringVar(&scratch, "scratch", "", "FROM:TYPE:PEER, a conversation preflight may change and restores, e.g. test_a:c2c:test_b (required)")
 	fs.StringVar(&f.report, "profile", "", "write the service profile to this file (default markimport-profile-SDKAPPID.json)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing profile")
-	fs.StringVar(&f.sdkappid, "sdkappid", os.Getenv("MARKIMPORT_SDKAPPID"), "the app's SDKAppID (env MARKIMPORT_SDKAPPID)")
-	fs.StringVar(&f.admin, "admin", os.Getenv("MARKIMPORT_ADMIN"), "an App admin account (env MARKIMPORT_ADMIN)")
-	fs.StringVar(&f.region, "region", "", "data centre: "+strings.Join(sink.RegionNames(), ", "))
-	fs.StringVar(&f.endpoint, "endpoint", "", "API base URL instead of --region (https; http only on loopback)")
-	fs.StringVar(&f.usersigFile, "usersig-file", "", "file holding a ready usersig (or env MARKIMPORT_USERSIG)")
-	fs.StringVar(&f.secretKeyFile, "secret-key-file", "", "file holding the app's secret key (or env MARKIMPORT_SECRET_KEY)")
-	fs.DurationVar(&f.sigTTL, "sig-ttl", 24*time.Hour, "lifetime of usersigs made from the secret key")
+	f.connectionFlags(fs)
 	fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the table, the result and errors")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (every line on stdout and stderr one JSON object)")

@@ -230,13 +230,7 @@ func (v *verifyRun) finish(ctx context.Context, rep *report.CSVVerify, sum *pipe
 // verifyCounts are the summary's counts that "run finished" logs: rows,
 // rows per status, requests.
 func verifyCounts(sum *pipeline.VerifySummary) []any {
-	fields := []any{"rows", sum.Rows, "requests", sum.Requests}
-	for _, st := range report.VerifyStatuses {
-		if n := sum.Statuses[st]; n > 0 {
-			fields = append(fields, string(st), n)
-		}
-	}
-	return fields
+	return statusCounts([]any{"rows", sum.Rows, "requests", sum.Requests}, report.VerifyStatuses, sum.Statuses)
 }
 
 // exitCode decides the exit code and says why the verify stopped, if it
