@@ -34,6 +34,8 @@
 # user, on the read API's own quota). The skip saves the write quota more
 # than time: a run reads and writes side by side, so its time is that of
 # the larger of reads and writes at 200/s each, plus the last answers.
+# The re-runs with the skip reported 960,798 rows unchanged (two pairs, run
+# in turn).
 # 86,261 conversations changed behind its back gave 9,901 requests at the
 # lower bound (every user has about 86 conversations, so 10% of them still
 # needs one request per user most of the time): validate --online and the

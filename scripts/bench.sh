@@ -59,6 +59,16 @@
 # 1000-conversation limit, the packing), with one goroutine reading, one
 # validating and one grouping, then two planners.
 #
+# The README's table keeps one figure a row; the rest of that run: DuckDB's
+# own query time was 0.74 s (CSV) and 0.43 s (Parquet) inside node, against
+# 1.176 and 0.871 s as whole processes.
+#
+# Other shapes, CSV, 1M rows, markimport / DuckDB (2026-12-02): few users
+# over the limit (-users 1000, 32 MB) 0.726 / 1.119 s: 0.65; a row per user
+# (-users 1000000, 33 MB) 0.599 / 1.199 s: 0.50; 32-hex-digit ids (-ids
+# uuid, 80 MB) 0.749 / 1.431 s: 0.52; 3 plain columns (-layout narrow,
+# 18 MB) 0.478 / 0.989 s: 0.48; uuid ids, 5 columns, all quoted (-layout
+# quoted -ids uuid, 85 MB) 0.547 / 1.236 s: 0.44.
 # Other shapes. The worst is the few-users file (0.65; 0.59 on 2026-11-25): a
 # quarter of its rows are rejected beyond the limit and every user needs a
 # conversation index; it was 1.0-1.2 before a user's rejected rows took one
@@ -111,7 +121,7 @@
 # the client counted when net/http handed it a connection, before the
 # hand-off to the writer; on a machine at load 4-7 the stalled emulator
 # recorded 201-223 arrivals in a second. Throttles at the default rate, with
-# the README's send command (6,113 requests) run ten times with one core kept
+# the send command below (6,113 requests) run ten times with one core kept
 # busy (yes >/dev/null &): at load 1.3-7.6 from other work besides, 0 in ten
 # runs of ten (peak 200 a second, 196.9-198.4 requests/s); at 7-10, 5-54 in
 # five runs (peaks 203-242: the kernel delays the writes themselves;
@@ -119,11 +129,20 @@
 # runs at load 1-2, 8 and 10 at 2, 4 and 12 at 5.5-6, 11 and 99 at 12; with
 # only one of the two fixes, 1-16 at 6-7. `run --rate 500` against the
 # emulator's 200/s: exit 0, every row ok, 19-74 throttles, 185-200 requests/s
-# (three runs, load 2-10). The 0 ms and 500 ms rows of the README were run by
+# (three runs, load 2-10). The 0 ms and 500 ms figures of the README were run by
 # hand with `fake-server --latency 0ms|500ms` and the same send file; the
 # 100 ms figures (198.3/s, peak 200, no 60007) were the same in the last four
 # runs of this script, re-measured after the state store's rework. The run
 # time ratio counts the whole process, reading and planning included.
+# At 0 ms and 500 ms: 198.3/s, 99.2% of the quota, peak 200/s, no 60007;
+# run time 1.013 and 1.028 times requests/rate (at 500 ms the last answers
+# take 0.5 s). The send command (Ctrl-C fake-server at the end: its last
+# line counts the throttled answers):
+#
+#   markimport fake-server --listen 127.0.0.1:8080 --sdkappid 1400000000 --admin administrator --secret-key-file KEY --quiet &
+#   bin/markgen -n 60000 -users 6000 -seed 1 -invalid 0 -o send.csv
+#   MARKIMPORT_SECRET_KEY=$(cat KEY) markimport run --input send.csv --report r.csv --endpoint http://127.0.0.1:8080 \
+#       --sdkappid 1400000000 --admin administrator --quiet
 #
 # Interrupt. SIGINT is sent once the JSON log shows the stage. Before the
 # one-way layering, validate ignored the first Ctrl-C for 13.5 s and
@@ -137,6 +156,10 @@
 # buffers (the CSV reader's 1 MiB buffer, the Parquet reader's pool): before
 # that, 64 fresh 1 MiB buffers cost the CSV export a fifth of its time in
 # page faults (ratio 1.20).
+#
+# Parts, 64 part files vs one file (make bench PARTS=64): CSV 0.687 / 0.681
+# s: 1.00, 83 / 80 MiB; Parquet 1.093 / 1.060 s: 1.01, 123 / 131 MiB;
+# 101,872 requests each.
 #
 # Parquet statistics check: about 2.7 ns per string value, 2-3% of a Parquet
 # read's CPU time.

@@ -17,6 +17,12 @@
 // outcomes, counters, fatal errors) and sink/usersig; never the pipeline,
 // the readers or Arrow.
 //
+// A transient answer (a timeout, a reset, HTTP 5xx, a body not JSON, an
+// answer that breaks the API's shape, the codes classify.go lists) is
+// retried with exponential backoff and full jitter: a random delay below
+// min(10 s, 200 ms·2^(attempt-1)), up to --max-attempts tries. An answer
+// over 16 MiB is not believed.
+//
 // # Pacing
 //
 // The server allows a number of calls in each second (200 for

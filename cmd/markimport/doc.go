@@ -32,6 +32,13 @@
 //     built only with the markimport_testhooks tag, lets the tests crash a
 //     real binary while it writes its state.
 //
+// Outputs, as claim.go, outputs.go and lock.go hold them: each output's
+// FILE.lock is an flock (a dead process's lock is dropped with it), and an
+// output the input would read (inside an input folder, folders reached
+// through links included, or matched by its glob: --input 'out/*.csv' with
+// --report out/report.csv) is refused, since a killed run's journal would
+// be read as input the next night.
+//
 // Imports: pipeline and its sub-packages (backup, durable, mark, report,
 // state), readers, sink and sink/fakeim. Nothing imports this package.
 package main

@@ -26,6 +26,18 @@
 // input. Every write goes through the durable.FS of Files (the disk, or a
 // test's recorder).
 //
+// On disk: the backup is CSV (starting with a UTF-8 byte-order mark) or
+// Parquet, every column a string, set_mark written as 9|40. Rows are
+// synced to FILE.journal.csv, then a checkpoint (length, row count,
+// SHA-256) to FILE.journal.csv.check, before any request of their user
+// leaves; a finished CSV backup carries its checkpoint in FILE.check, a
+// Parquet one in its metadata (key markimport.backup). Ctrl-C does not
+// wait for the Parquet conversion: the journal stays, a valid input. A
+// resumed run never reads again a conversation that has a row; rows after
+// the last checkpoint are dropped (no request changed them). A backup
+// without rows (its run changed nothing) may be replaced, and importing it
+// is an input error.
+//
 // The package imports pipeline/mark (the domain), pipeline/plan (to read
 // rows as an input is read), pipeline/spill (the set of conversations
 // backed up), pipeline/durable, pipeline/report (the Parquet writer) and

@@ -14,6 +14,22 @@
 // parquetwriter.go); the verify report (verifyreport.go); and the rows of
 // a finished report with a given status (runreport.go).
 //
+// The files beside a report REPORT: the journal REPORT.journal.csv
+// (out.parquet.journal.csv for a Parquet report, unreadable before its
+// footer), appended to as results arrive and synced every second; its
+// checkpoints, REPORT.journal.csv.checkpoints, one 60-byte record per sync
+// (the journal's size, line count and CRC-32C so far, and the record's own
+// CRC-32C); REPORT.journal.csv.new (and .new.checkpoints), a fresh run's
+// journal until its input is read without an input error; and the
+// sidecars REPORT.meta.json and REPORT.journal.csv.meta.json, the input's
+// size and SHA-256, and in the report's the finished report's size,
+// CRC-32C and lines or rows. --resume believes a journal up to its last
+// checkpoint (later lines, a second's worth at most, are dropped, logged
+// and sent again) and a finished report whose size and CRC-32C match its
+// sidecar; it plans the whole input again (merging and the per-user limit
+// as in one run) and checks each ok line against the input's row, keeping
+// 4 bytes of memory per ok row.
+//
 // A report is precious: every file it writes goes through
 // pipeline/durable (a journal created, persisted and moved; a sidecar or
 // a Parquet report written beside its final path and committed). The

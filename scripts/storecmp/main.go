@@ -6,7 +6,8 @@
 // Run: cd scripts/storecmp && go run . 10000000. It is a module of its own so
 // that Pebble and bbolt stay out of markimport's go.mod.
 //
-// What the README quotes (10M keys, write / lookup, bytes on disk per key):
+// The figures (10M keys, write / lookup, bytes on disk per key), which the
+// README no longer quotes:
 // Pebble v2.1.7, default options, batches of 100,000, synced: 17.2 s (1,720
 // ns/key) / 306 s (30,611 ns/key), 21.3 B/key; bbolt v1.4.3, transactions of
 // 100,000: 163 s (16,330 ns/key) / 27.6 s (2,757 ns/key), 89.0 B/key. Beside

@@ -27,6 +27,11 @@
 // list (50003); then the API's body rules. The codes and the situations they
 // answer are listed in codes.go.
 //
+// The rate limit (200 calls per API over a sliding second) counts a request
+// at the time the kernel received it (Linux; arrival.go), not when its
+// handler ran. Identifiers holding control characters (C0, DEL, C1) are
+// refused with 50002, as the importer's validation refuses them.
+//
 // mark_contact follows the API's public documentation: one
 // From_Account, 1-100 items (51006), OptType 1/2/3 with the bits and
 // CustomMark each requires, Type 1 with To_Account or Type 2 with ToGroupId,
