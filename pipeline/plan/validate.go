@@ -61,58 +61,12 @@ func validate(rec readers.Record, strictBits bool) (mark.Change, *Invalid) {
 		return bad("from_account: %s %s", readers.Quote(from), why)
 	}
 	c := mark.Change{Row: rec.Row, From: from}
-	switch strings.ToLower(typ) {
-	case "":
-		switch {
-		case toAcc != "" && toGrp != "":
-			return bad("to_account %s and to_group_id %s are both set; type is empty so exactly one may be", readers.Quote(toAcc), readers.Quote(toGrp))
-		case toAcc != "":
-			c.Conv = mark.Conversation{Type: mark.C2C, Peer: toAcc}
-		case toGrp != "":
-			c.Conv = mark.Conversation{Type: mark.Group, Peer: toGrp}
-		default:
-			return bad("to_account and to_group_id are both empty; one is required")
-		}
-	case "1", "c2c":
-		if why := peerColumns(typ, "c2c", toAcc, "to_account", toGrp, "to_group_id"); why != "" {
-			return bad("%s", why)
-		}
-		c.Conv = mark.Conversation{Type: mark.C2C, Peer: toAcc}
-	case "2", "group":
-		if why := peerColumns(typ, "group", toGrp, "to_group_id", toAcc, "to_account"); why != "" {
-			return bad("%s", why)
-		}
-		c.Conv = mark.Conversation{Type: mark.Group, Peer: toGrp}
-	default:
-		return bad("type: %s is not 1, 2, c2c or group", readers.Quote(typ))
+	var why string
+	if c.Conv, why = conversation(typ, toAcc, toGrp); why != "" {
+		return bad("%s", why)
 	}
-	if c.Conv.Type == mark.C2C {
-		if why := checkID(c.Conv.Peer, mark.MaxAccountBytes); why != "" {
-			return bad("to_account: %s %s", readers.Quote(c.Conv.Peer), why)
-		}
-	} else if why := checkID(c.Conv.Peer, mark.MaxGroupIDBytes); why != "" {
-		return bad("to_group_id: %s %s", readers.Quote(c.Conv.Peer), why)
-	}
-	var err error
-	if c.Set, err = parseBits(f[readers.SetMark]); err != nil {
-		return bad("set_mark: %v", err)
-	}
-	if c.Clear, err = parseBits(f[readers.ClearMark]); err != nil {
-		return bad("clear_mark: %v", err)
-	}
-	if strictBits {
-		for _, col := range []struct {
-			name string
-			mask uint64
-		}{{"set_mark", c.Set}, {"clear_mark", c.Clear}} {
-			if u := col.mask & mark.SDKUndefined; u != 0 {
-				return bad("%s: bit %d is in 4..31, which the client SDKs do not define (the standard marks are 0..3: %s; an app's own marks are 32..63)",
-					col.name, bits.TrailingZeros64(u), strings.Join(mark.StandardNames[:], ", "))
-			}
-		}
-	}
-	if both := c.Set & c.Clear; both != 0 {
-		return bad("set_mark/clear_mark: %s is both set and cleared", describeBit(bits.TrailingZeros64(both)))
+	if c.Set, c.Clear, why = markBits(f[readers.SetMark], f[readers.ClearMark], strictBits); why != "" {
+		return bad("%s", why)
 	}
 	custom := f[readers.CustomMark]
 	if !utf8.ValidString(custom) {
@@ -121,44 +75,117 @@ func validate(rec readers.Record, strictBits bool) (mark.Change, *Invalid) {
 	if len(custom) > mark.MaxCustomMarkBytes {
 		return bad("custom_mark: %d bytes, more than the limit of %d bytes", len(custom), mark.MaxCustomMarkBytes)
 	}
-	hasBits := c.Set|c.Clear != 0
-	opt := strings.TrimSpace(f[readers.OptType])
-	switch opt {
-	case "":
-		if hasBits {
-			c.Opt |= mark.OptStandard
-		}
-		if custom != "" {
-			c.Opt |= mark.OptCustom
-		}
-		if c.Opt == 0 {
-			return bad("row changes nothing: no set_mark or clear_mark bits and no custom_mark")
-		}
-	case "1":
-		if !hasBits {
-			return bad("opt_type: 1 (standard marks) needs at least one set_mark or clear_mark bit")
-		}
-		if custom != "" {
-			return bad("opt_type: 1 (standard marks) but custom_mark %s is set; use opt_type 3", readers.Quote(custom))
-		}
-		c.Opt = mark.OptStandard
-	case "2":
-		if hasBits {
-			return bad("opt_type: 2 (custom mark) but set_mark/clear_mark bits are given; use opt_type 3")
-		}
-		c.Opt = mark.OptCustom
-	case "3":
-		if !hasBits {
-			return bad("opt_type: 3 (standard and custom) needs at least one set_mark or clear_mark bit")
-		}
-		c.Opt = mark.OptBoth
-	default:
-		return bad("opt_type: %s is not 1, 2 or 3", readers.Quote(opt))
+	if c.Opt, why = optType(strings.TrimSpace(f[readers.OptType]), c.Set|c.Clear != 0, custom); why != "" {
+		return bad("%s", why)
 	}
 	if c.Opt&mark.OptCustom != 0 {
 		c.Custom = custom
 	}
 	return c, nil
+}
+
+// conversation is the row's conversation from its type and peer columns,
+// or why they do not name one.
+func conversation(typ, toAcc, toGrp string) (mark.Conversation, string) {
+	var conv mark.Conversation
+	switch strings.ToLower(typ) {
+	case "":
+		switch {
+		case toAcc != "" && toGrp != "":
+			return conv, fmt.Sprintf("to_account %s and to_group_id %s are both set; type is empty so exactly one may be", readers.Quote(toAcc), readers.Quote(toGrp))
+		case toAcc != "":
+			conv = mark.Conversation{Type: mark.C2C, Peer: toAcc}
+		case toGrp != "":
+			conv = mark.Conversation{Type: mark.Group, Peer: toGrp}
+		default:
+			return conv, "to_account and to_group_id are both empty; one is required"
+		}
+	case "1", "c2c":
+		if why := peerColumns(typ, "c2c", toAcc, "to_account", toGrp, "to_group_id"); why != "" {
+			return conv, why
+		}
+		conv = mark.Conversation{Type: mark.C2C, Peer: toAcc}
+	case "2", "group":
+		if why := peerColumns(typ, "group", toGrp, "to_group_id", toAcc, "to_account"); why != "" {
+			return conv, why
+		}
+		conv = mark.Conversation{Type: mark.Group, Peer: toGrp}
+	default:
+		return conv, fmt.Sprintf("type: %s is not 1, 2, c2c or group", readers.Quote(typ))
+	}
+	if conv.Type == mark.C2C {
+		if why := checkID(conv.Peer, mark.MaxAccountBytes); why != "" {
+			return conv, fmt.Sprintf("to_account: %s %s", readers.Quote(conv.Peer), why)
+		}
+	} else if why := checkID(conv.Peer, mark.MaxGroupIDBytes); why != "" {
+		return conv, fmt.Sprintf("to_group_id: %s %s", readers.Quote(conv.Peer), why)
+	}
+	return conv, ""
+}
+
+// markBits parses set_mark and clear_mark (with strictBits, refusing bits
+// 4–31), or says why they are invalid; a bit may not be both.
+func markBits(setField, clearField string, strictBits bool) (set, clear uint64, why string) {
+	var err error
+	if set, err = parseBits(setField); err != nil {
+		return 0, 0, fmt.Sprintf("set_mark: %v", err)
+	}
+	if clear, err = parseBits(clearField); err != nil {
+		return 0, 0, fmt.Sprintf("clear_mark: %v", err)
+	}
+	if strictBits {
+		for _, col := range []struct {
+			name string
+			mask uint64
+		}{{"set_mark", set}, {"clear_mark", clear}} {
+			if u := col.mask & mark.SDKUndefined; u != 0 {
+				return 0, 0, fmt.Sprintf("%s: bit %d is in 4..31, which the client SDKs do not define (the standard marks are 0..3: %s; an app's own marks are 32..63)",
+					col.name, bits.TrailingZeros64(u), strings.Join(mark.StandardNames[:], ", "))
+			}
+		}
+	}
+	if both := set & clear; both != 0 {
+		return 0, 0, fmt.Sprintf("set_mark/clear_mark: %s is both set and cleared", describeBit(bits.TrailingZeros64(both)))
+	}
+	return set, clear, ""
+}
+
+// optType is what the row writes, from its opt_type (empty: inferred from
+// hasBits and custom), or why opt_type disagrees with the row.
+func optType(opt string, hasBits bool, custom string) (uint8, string) {
+	switch opt {
+	case "":
+		var o uint8
+		if hasBits {
+			o |= mark.OptStandard
+		}
+		if custom != "" {
+			o |= mark.OptCustom
+		}
+		if o == 0 {
+			return 0, "row changes nothing: no set_mark or clear_mark bits and no custom_mark"
+		}
+		return o, ""
+	case "1":
+		if !hasBits {
+			return 0, "opt_type: 1 (standard marks) needs at least one set_mark or clear_mark bit"
+		}
+		if custom != "" {
+			return 0, fmt.Sprintf("opt_type: 1 (standard marks) but custom_mark %s is set; use opt_type 3", readers.Quote(custom))
+		}
+		return mark.OptStandard, ""
+	case "2":
+		if hasBits {
+			return 0, "opt_type: 2 (custom mark) but set_mark/clear_mark bits are given; use opt_type 3"
+		}
+		return mark.OptCustom, ""
+	case "3":
+		if !hasBits {
+			return 0, "opt_type: 3 (standard and custom) needs at least one set_mark or clear_mark bit"
+		}
+		return mark.OptBoth, ""
+	}
+	return 0, fmt.Sprintf("opt_type: %s is not 1, 2 or 3", readers.Quote(opt))
 }
 
 // parseBits parses a list of mark bits in the accepted forms: "", "[]", "5",
