@@ -3,7 +3,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"markimport/pipeline/mark"
 	"markimport/pipeline/plan"
@@ -98,10 +97,12 @@ func (r *run) emit(reqs []mark.Request, rejected []plan.Rejected) error {
 // the sample or a read-back leave any out: the summary's users and
 // conversations are the input's. It may be called from the planners.
 func (r *run) seen(reqs []mark.Request) {
-	r.users.Add(1)
+	n := 0
 	for i := range reqs {
-		r.convs.Add(int64(len(reqs[i].Items)))
+		n += len(reqs[i].Items)
 	}
+	r.users.Add(1)
+	r.convs.Add(int64(n))
 }
 
 // markInputRead calls Options.InputRead the first time.
@@ -171,10 +172,9 @@ func writeItemsLine(rep *lockedReport, ctr *mark.Counters, req *mark.Request, l 
 // sending stopped; in a preview (a dry run with a gate), the rows of
 // requests that will not be read are unread.
 func (r *run) unsent(reqs []mark.Request) {
-	why := r.stop.unsentMessage()
-	status := report.StatusUnsent
+	status, why := report.StatusUnsent, r.stop.rowMessage("not sent")
 	if r.opts.DryRun {
-		status, why = report.StatusUnread, "not read"+strings.TrimPrefix(why, "not sent")
+		status, why = report.StatusUnread, r.stop.rowMessage("not read")
 	}
 	for i := range reqs {
 		writeItems(r.rep, r.ctr, &reqs[i], nil, status, why)

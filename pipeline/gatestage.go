@@ -202,13 +202,13 @@ func (gs *gateStage) judged(reqs []mark.Request, items []mark.Item, verdicts []m
 // recorded in the state (a dry run only reads it).
 func (gs *gateStage) previewed(from string, items []mark.Item, verdicts []mark.Verdict) {
 	r := gs.r
-	var change []mark.Item
+	change := 0
 	for i := range items {
 		v := verdicts[i]
 		req := mark.Request{From: from, Items: items[i : i+1]}
 		switch v.Hold {
 		case mark.HoldChange:
-			change = append(change, items[i])
+			change++
 			writeItems(r.rep, r.ctr, &req, nil, report.StatusWouldChange, v.Message)
 		case mark.HoldSame:
 			writeItems(r.rep, r.ctr, &req, nil, report.StatusAlready, v.Message)
@@ -218,9 +218,7 @@ func (gs *gateStage) previewed(from string, items []mark.Item, verdicts []mark.V
 			writeItemsLine(r.rep, r.ctr, &req, report.Line{Status: report.StatusUnread, Code: v.Code, Message: v.Message})
 		}
 	}
-	if len(change) > 0 {
-		r.toChange.Add(int64((len(change) + mark.MaxItemsPerRequest - 1) / mark.MaxItemsPerRequest))
-	}
+	r.toChange.Add(int64((change + mark.MaxItemsPerRequest - 1) / mark.MaxItemsPerRequest))
 }
 
 // handOn hands a user's admitted requests to the sender, its read-to-write

@@ -4,13 +4,14 @@ import "context"
 
 // offline runs the pass that sends nothing. A dry run reports each row
 // valid, invalid or rejected; with a gate (validate --online), each row
-// that would be sent would-change, already or unread instead. A run whose guard found more bad rows than
-// --max-invalid allows (guard) plans as usual and reports every row that
-// would have been sent unsent, with the reason, and returns guard.
+// that would be sent would-change, already or unread instead. A run whose
+// guard found more bad rows than --max-invalid allows (guard) plans as
+// usual and reports every row that would have been sent unsent, with the
+// reason, and returns guard.
 func (r *run) offline(ctx context.Context, produce func(context.Context) error, guard *GuardError) error {
 	r.stopped = ctx
 	if guard != nil && !r.opts.DryRun {
-		r.stop.set(stoppedMaxInvalid, guard.Error(), "not sent: "+guard.Error())
+		r.stop.set(stoppedMaxInvalid, guard.Error(), guard.Error())
 		stopped, cancel := context.WithCancel(ctx)
 		cancel()
 		r.stopped = stopped

@@ -19,25 +19,26 @@ type stopCause struct {
 	mu      sync.Mutex
 	code    string // Summary.Stopped; "" while nothing stopped the run
 	message string // Summary.StopMessage
-	unsent  string // the report message of rows not sent
+	why     string // why, for the report's rows: "not sent: " + why
 }
 
-// interruptedMessage is the report message of rows not sent because the
-// run was interrupted, or while no other cause is known.
-const interruptedMessage = "not sent: the run was interrupted"
+// interrupted is why rows were not sent when the run was interrupted, or
+// while no other cause is known.
+const interrupted = "the run was interrupted"
 
-// set records why the run stopped, unless a cause is already known.
-func (s *stopCause) set(code, message, unsent string) {
+// set records why the run stopped, unless a cause is already known; why
+// is said of each row the stop left out.
+func (s *stopCause) set(code, message, why string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.code == "" {
-		s.code, s.message, s.unsent = code, message, unsent
+		s.code, s.message, s.why = code, message, why
 	}
 }
 
 // interrupted records an interrupt, unless a cause is already known.
 func (s *stopCause) interrupted() {
-	s.set(stoppedInterrupted, "", interruptedMessage)
+	s.set(stoppedInterrupted, "", interrupted)
 }
 
 // setError records err, which stopped the sending, unless a cause is
@@ -48,15 +49,15 @@ func (s *stopCause) setError(err error) {
 	var stop Stop
 	switch {
 	case errors.As(err, &fe):
-		why := fmt.Sprintf("not sent: the run stopped on API error %d", fe.Code)
+		why := fmt.Sprintf("the run stopped on API error %d", fe.Code)
 		if fe.Code == mark.CodeUnreachable {
-			why = "not sent: the API cannot be reached"
+			why = "the API cannot be reached"
 		}
 		s.set(fe.Stopped(), fe.Error(), why)
 	case errors.As(err, &stop):
-		s.set(stop.Stopped(), err.Error(), "not sent: "+err.Error())
+		s.set(stop.Stopped(), err.Error(), err.Error())
 	default:
-		s.set("error", err.Error(), "not sent: "+err.Error())
+		s.set("error", err.Error(), err.Error())
 	}
 }
 
@@ -68,14 +69,15 @@ func (s *stopCause) reportFailed(err *ReportError) {
 	s.code, s.message = stoppedReport, err.Error()
 }
 
-// unsentMessage is the report message of rows not sent now.
-func (s *stopCause) unsentMessage() string {
+// rowMessage is the report message of rows left out now: what was not
+// done to them ("not sent", or "not read" in a preview), and why.
+func (s *stopCause) rowMessage(notDone string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.unsent == "" {
-		return interruptedMessage
+	if s.why == "" {
+		return notDone + ": " + interrupted
 	}
-	return s.unsent
+	return notDone + ": " + s.why
 }
 
 // fill writes the cause into sum.

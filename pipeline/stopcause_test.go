@@ -15,7 +15,7 @@ import (
 // summary, and the rows not sent still say the first cause.
 func TestStopCauseIsSetOnce(t *testing.T) {
 	var s stopCause
-	if got := s.unsentMessage(); got != interruptedMessage {
+	if got := s.rowMessage("not sent"); got != "not sent: "+interrupted {
 		t.Errorf("before any cause: %q", got)
 	}
 	first := &backup.WriteError{Err: durabletest.ErrNoSpace}
@@ -24,14 +24,14 @@ func TestStopCauseIsSetOnce(t *testing.T) {
 	s.interrupted()
 	var sum Summary
 	s.fill(&sum)
-	if sum.Stopped != stoppedBackup || sum.StopMessage != first.Error() || s.unsentMessage() != "not sent: "+first.Error() {
-		t.Errorf("after a backup failure then a fatal answer: %q %q, rows %q; want the backup's", sum.Stopped, sum.StopMessage, s.unsentMessage())
+	if sum.Stopped != stoppedBackup || sum.StopMessage != first.Error() || s.rowMessage("not sent") != "not sent: "+first.Error() {
+		t.Errorf("after a backup failure then a fatal answer: %q %q, rows %q; want the backup's", sum.Stopped, sum.StopMessage, s.rowMessage("not sent"))
 	}
 	rerr := &ReportError{Err: errors.New("disk full")}
 	s.reportFailed(rerr)
 	s.fill(&sum)
-	if sum.Stopped != stoppedReport || sum.StopMessage != rerr.Error() || s.unsentMessage() != "not sent: "+first.Error() {
-		t.Errorf("after the report failed: %q %q, rows %q; want report in the summary", sum.Stopped, sum.StopMessage, s.unsentMessage())
+	if sum.Stopped != stoppedReport || sum.StopMessage != rerr.Error() || s.rowMessage("not sent") != "not sent: "+first.Error() {
+		t.Errorf("after the report failed: %q %q, rows %q; want report in the summary", sum.Stopped, sum.StopMessage, s.rowMessage("not sent"))
 	}
 
 	for _, tc := range []struct {
@@ -46,8 +46,8 @@ func TestStopCauseIsSetOnce(t *testing.T) {
 		s.setError(tc.err)
 		var sum Summary
 		s.fill(&sum)
-		if sum.Stopped != tc.stopped || sum.StopMessage != tc.err.Error() || s.unsentMessage() != tc.rows {
-			t.Errorf("%v: %q %q, rows %q; want %q, rows %q", tc.err, sum.Stopped, sum.StopMessage, s.unsentMessage(), tc.stopped, tc.rows)
+		if sum.Stopped != tc.stopped || sum.StopMessage != tc.err.Error() || s.rowMessage("not sent") != tc.rows {
+			t.Errorf("%v: %q %q, rows %q; want %q, rows %q", tc.err, sum.Stopped, sum.StopMessage, s.rowMessage("not sent"), tc.stopped, tc.rows)
 		}
 	}
 }

@@ -261,6 +261,36 @@ func TestOnlineUnread(t *testing.T) {
 	}
 }
 
+// TestOnlineFatalRead: a read the API refuses for good (the identifier is
+// no App admin) stops the preview: exit 3, every row it did not read
+// unread with the stop's reason, none said to be unsent.
+func TestOnlineFatalRead(t *testing.T) {
+	dir, in, _ := newInput(t, 97, 300)
+	_, url := startEmulator(t, fakeim.Config{Admins: []string{"someone-else"}})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	report := filepath.Join(dir, "v.csv")
+	code, _, stderr := runCLI(t, append([]string{"validate", "--online", "--input", in, "--report", report}, connArgs(url)...)...)
+	if code != exitFatal {
+		t.Fatalf("exit %d, want 3\n%s", code, stderr)
+	}
+	unread := 0
+	for row, l := range readReport(t, report) {
+		switch l.status {
+		case "unread":
+			unread++
+			if !strings.HasPrefix(l.message, "not read: ") {
+				t.Errorf("row %d: %+v", row, l)
+			}
+		case "invalid", "rejected":
+		default:
+			t.Errorf("row %d: %s %q, want unread", row, l.status, l.message)
+		}
+	}
+	if unread == 0 {
+		t.Error("no row unread")
+	}
+}
+
 // TestOnlineFlags: validate connects only with --online, which needs a
 // profile against an endpoint; the skip belongs to run.
 func TestOnlineFlags(t *testing.T) {
