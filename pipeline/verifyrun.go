@@ -130,6 +130,8 @@ type verifier struct {
 	workers int
 	rep     *verifyReport
 	sum     VerifySummary
+	// leftOut is the message of the rows of users outside the sample.
+	leftOut string
 }
 
 // newVerifier fills in opts' defaults: a logger, counters, 16 reads in
@@ -150,6 +152,7 @@ func newVerifier(opts VerifyOptions) *verifier {
 		v.opts.Input = v.opts.Files.String()
 	}
 	v.sum = VerifySummary{Input: v.opts.Input}
+	v.leftOut = fmt.Sprintf("skipped: the user is not in the sample (--sample %g)", opts.Sample.Fraction())
 	return v
 }
 
@@ -170,11 +173,10 @@ func (v *verifier) planned(gctx context.Context, g *errgroup.Group, reqs []mark.
 	}
 	if len(reqs) > 0 && !v.opts.Sample.Keeps(reqs[0].From) {
 		v.sum.UsersLeftOut++
-		msg := fmt.Sprintf("skipped: the user is not in the sample (--sample %g)", v.opts.Sample.Fraction())
 		for _, r := range reqs {
 			for _, it := range r.Items {
 				v.rep.writeRows(report.VerifyLine{From: r.From, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: report.VerifyNotChecked,
-					Expected: expectedText(&it), Message: msg}, it.Rows)
+					Expected: expectedText(&it), Message: v.leftOut}, it.Rows)
 			}
 		}
 		return

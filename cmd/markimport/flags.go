@@ -150,7 +150,7 @@ func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	fs.StringVar(&f.profile, "profile", "", "the service profile written by markimport preflight: how the service reads StandardMark (needed by verify, validate --online, --backup, --mode insert and --skip-unchanged against an endpoint)")
 	fs.BoolVar(&f.fake, "fake", false, "rehearse against the built-in emulator on loopback (no credentials needed)")
 	fs.StringVar(&f.fakeState, "fake-state", "", "with --fake: the emulator starts from the marks saved in this file and (run) saves its marks there at the end, so that rehearsals follow each other (run, rollback, verify)")
-	f.connectionFlags(fs)
+	f.defineConnection(fs)
 	fs.IntVar(&f.concurrency, "concurrency", 0, "requests in flight (default rate+16)")
 	fs.Float64Var(&f.rateMargin, "rate-margin", sink.DefaultMargin, "share of --rate left unused as headroom for network jitter (0.01 = 1%)")
 	fs.IntVar(&f.maxAttempts, "max-attempts", sink.DefaultMaxAttempts, "tries per item before it is reported failed")
@@ -172,9 +172,9 @@ func (f *importFlags) readerOptions() (readers.Options, error) {
 	return o, nil
 }
 
-// connectionFlags defines the flags that say where the service is and who
+// defineConnection defines the flags that say where the service is and who
 // calls it, as run, verify, validate --online and preflight take them.
-func (f *importFlags) connectionFlags(fs *flag.FlagSet) {
+func (f *importFlags) defineConnection(fs *flag.FlagSet) {
 	fs.StringVar(&f.sdkappid, "sdkappid", os.Getenv("MARKIMPORT_SDKAPPID"), "the app's SDKAppID (env MARKIMPORT_SDKAPPID)")
 	fs.StringVar(&f.admin, "admin", os.Getenv("MARKIMPORT_ADMIN"), "an App admin account (env MARKIMPORT_ADMIN)")
 	fs.StringVar(&f.region, "region", "", "data centre: "+strings.Join(sink.RegionNames(), ", "))

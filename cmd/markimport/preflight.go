@@ -118,7 +118,7 @@ func parsePreflight(args []string, stdout, stderr io.Writer) (c *command, scratc
 	fs.StringVar(&scratch, "scratch", "", "FROM:TYPE:PEER, a conversation preflight may change and restores, e.g. test_a:c2c:test_b (required)")
 	fs.StringVar(&f.report, "profile", "", "write the service profile to this file (default markimport-profile-SDKAPPID.json)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing profile")
-	f.connectionFlags(fs)
+	f.defineConnection(fs)
 	fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the table, the result and errors")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (every line on stdout and stderr one JSON object)")

@@ -30,8 +30,9 @@ func envName(flagName string) string {
 	return "MARKIMPORT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// setting is where a flag's value came from: "flag", "env NAME", "FILE",
-// "FILE [run]" or "default".
+// settingSource says, by flag name, where a flag's value came from:
+// "flag", "env NAME", "FILE" or "FILE [run]"; a flag it does not name has
+// its default.
 type settingSource map[string]string
 
 // configTables are the config file's command tables.
