@@ -35,6 +35,18 @@
 # the store alone with 10M keys: write 616 ns/key, lookup 125 ns/key, 24.0
 # bytes/key.
 #
+# 2026-12-05 (STATE_N=2000000 STATE_KEYS=0 PAIRS=5, a machine shared with
+# other work, load 7-17): night 1 370.7 s; validate 6.6-15.8 s, night 2
+# 8.6-16.0 s with 0 requests, pairs min 0.97, median 1.30 (the median
+# night over the median validate: 1.48); 150 MiB. The build before
+# (b22250f) in turns with this one, four pairs on the same state: night 2
+# wall 0.84 (CPU 0.96). CPU of night 2 (--cpuprofile): parsing 22%,
+# validating 14%, grouping 11%, planning 16%, state lookups 8% (of which
+# the lookup itself under 3%: the rest is hashing the key and the item,
+# which a merge join of sorted streams needs too, so lookups stay), report
+# lines 12% (formatted by the planners a partition at a time, written by
+# emit in partition order), writes 4%, the input's SHA-256 2%.
+#
 # Night 2 against validate: the goal is 2x a validate without a report
 # (night 2 writes one line per row, 20 million unchanged lines, and looks up
 # 18 million conversations); measured 1.31-1.71x. Pitfall: on a shared 2-CPU

@@ -90,6 +90,34 @@
 #   - partition blocks are carved from 8 MiB regions that ask for transparent
 #     huge pages (madvise): a page fault costs about 8 us on this virtual
 #     machine, and a 1M-row validate went from 35,000 faults to 12,000.
+#   - (2026-12-05) the report's lines are formatted by the two planners, a
+#     partition's users into one buffer outside the report's lock, and emit
+#     writes each buffer in one piece in partition order: the report is
+#     byte for byte the one-planner report (TestPartLinesMatchLineAtATime;
+#     cmp on the bench file and on a 20M-row file); before, emit formatted
+#     every line under the lock in one goroutine;
+#   - (2026-12-05) the CSV reader carves the strings of records from 64 KiB
+#     slabs, one allocation for hundreds of records (mallocgc 5.7% -> 0.9%
+#     of validate's CPU).
+# The README's 2026-12-05 rows: this script with SHAPES=0 BACKUP=0 SKIP=0
+# on a machine shared with other work (load 6-16 during the run, so whole
+# seconds are 2-4 times the quiet figures and DuckDB's threads suffered
+# more than markimport). Its ratios are quoted as min / median of the five
+# pairs' ratios. The same day, each command in turn 7 times on the same
+# file: validate --report / DuckDB 0.43-0.62, median 0.49; validate /
+# DuckDB median 0.31; this build against the one before (b22250f):
+# validate --report wall 0.91 (CPU 0.82), validate wall 0.82 (CPU 0.95);
+# on a quieter moment (load 1.7) the build before took 0.46 s, 0.68 s with
+# --report, DuckDB 0.87 s. A 20M-row validate --report (markgen -n 20000000
+# -seed 3): 38.5 s and 777 MiB against 54.3 s and 808 MiB before, the
+# same report.
+# Where the CPU goes (--cpuprofile, three runs merged, validate --report):
+# parsing CSV 30%, validating 18%, grouping 12%, planning 33% (report lines
+# 11%, PlanUser 10%, decoding partitions 8%), writing 2%. The read stage's
+# three goroutines and the plan stage's two planners keep both cores busy
+# (CPU 1.8x wall), so more goroutines cannot pay on 2 cores: only less CPU
+# can. Parquet misses its 0.8 goal: arrow-go's byte-array record reader is
+# 38% of validate's CPU on the Parquet file, about DuckDB's whole time.
 # Tried and dropped: parsing CSV in several goroutines (chunks cut at line
 # ends, re-parsed where a quoted field crossed a cut: exact, but on 2 cores
 # the hand-offs of records cost more than the parsing saved); reading Parquet
