@@ -390,21 +390,3 @@ func (s *csvScanner) text(b []byte) string {
 	s.slab = append(s.slab, b...)
 	return unsafe.String(&s.slab[start], len(b))
 }
-
-// crToLF reads a file whose lines end in a lone "\r" (old Mac, some
-// exports) as one whose lines end in "\n".
-type crToLF struct{ r io.Reader }
-
-func (c crToLF) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	b := p[:n]
-	for {
-		i := bytes.IndexByte(b, '\r')
-		if i < 0 {
-			break
-		}
-		b[i] = '\n'
-		b = b[i+1:]
-	}
-	return n, err
-}
