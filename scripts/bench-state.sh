@@ -35,6 +35,9 @@
 # the store alone with 10M keys: write 616 ns/key, lookup 125 ns/key, 24.0
 # bytes/key.
 #
+# 2026-12-05, quiet (load 0.4-1.4), night 1's state of the same file, five
+# pairs in turn: night 2 1.39 s, validate 1.01 s, ratio 1.37-1.41, median
+# 1.39, 146 MiB; against the build before, five pairs: 0.91 (CPU 0.92).
 # 2026-12-05 (STATE_N=2000000 STATE_KEYS=0 PAIRS=5, a machine shared with
 # other work, load 7-17): night 1 370.7 s; validate 6.6-15.8 s, night 2
 # 8.6-16.0 s with 0 requests, pairs min 0.97, median 1.30 (the median
