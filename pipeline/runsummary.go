@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"markimport/pipeline/report"
+	"markimport/pipeline/timeline"
 )
 
 // Summary is the account of a run, printed at the end and written as JSON.
@@ -58,6 +59,9 @@ type Summary struct {
 	// StopMessage says it in words.
 	Stopped     string `json:"stopped,omitempty"`
 	StopMessage string `json:"stop_message,omitempty"`
+	// Timeline is the sending over time: requests, throttles, items ok
+	// and failed, and latency per interval (absent when nothing was sent).
+	Timeline *timeline.Series `json:"timeline,omitempty"`
 }
 
 // Stop is an error that stops the sending and says why in
@@ -126,6 +130,7 @@ func (r *run) summarise(ctx context.Context, start time.Time, err error) (Summar
 	sum.Throttled = r.ctr.Throttled.Load()
 	sum.ElapsedSeconds = time.Since(start).Seconds()
 	sum.RequestsPerSec = r.ctr.Pace()
+	sum.Timeline = r.opts.Timeline.Series()
 	if r.opts.Rate > 0 {
 		sum.PlanSeconds = float64(sum.RequestsPlanned) / r.opts.Rate
 	}

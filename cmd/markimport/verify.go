@@ -12,6 +12,7 @@ import (
 	"markimport/pipeline"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
+	"markimport/pipeline/timeline"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -159,6 +160,8 @@ func (v *verifyRun) run(ctx context.Context) int {
 	v.applyPacing(&cfg, ctr, v.log)
 	cfg.OnDeparture = v.hooks.departure
 	cfg.BitOrder = v.bitOrder // checked by checkProfile
+	tl := timeline.New(v.start)
+	cfg.OnAnswer = tl.Exchange
 	reads, err := sink.NewReadClient(cfg)
 	if err != nil {
 		return v.fail("%v", err)
@@ -187,6 +190,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 		TempDir:      v.tempDir,
 		Sorted:       v.sorted,
 		Sample:       v.sample.Sample,
+		Timeline:     tl,
 	})
 	progress.Stop()
 	return v.finish(ctx, rep, &sum, verr)
