@@ -61,6 +61,7 @@ func (v *verifyRun) check() error {
 		v.checkRequired,
 		v.checkFake,
 		v.checkFlagHomes,
+		v.checkHTML,
 		v.checkRunReport,
 		v.checkOutputs,
 		v.checkBackupInputs,
@@ -113,10 +114,10 @@ func (v *verifyRun) checkRunReport() error {
 // report above all) is never one of its outputs.
 func (v *verifyRun) checkOutputs() error {
 	outs := []named{{"--report", v.report}, {"--report", v.report + ".tmp"}, {"--report", v.report + ".lock"}}
-	for _, o := range []named{{"--summary", v.summary}, {"--cpuprofile", v.cpuProfile}, {"--memprofile", v.memProfile}} {
+	for _, o := range []named{{"--summary", v.summary}, {"--html", v.html}, {"--cpuprofile", v.cpuProfile}, {"--memprofile", v.memProfile}} {
 		if o.path != "" {
 			out := []named{o, {o.flag, o.path + ".lock"}}
-			if o.flag == "--summary" {
+			if o.flag == "--summary" || o.flag == "--html" {
 				out = append(out, named{o.flag, o.path + ".tmp"})
 			}
 			outs = append(outs, out...)
