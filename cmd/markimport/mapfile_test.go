@@ -45,6 +45,14 @@ func TestLegacyMapFile(t *testing.T) {
 			t.Errorf("%s through map.toml: the report differs from the recipe's:\n%s", in, firstDiff(report, wantReport))
 		}
 	}
+
+	// The README shows map.toml's rules.
+	readme := readFile(t, filepath.Join("..", "..", "README.md"))
+	for _, line := range strings.Split(readFile(t, filepath.Join(legacyDir, "map.toml")), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") && !strings.Contains(readme, "\n"+line+"\n") {
+			t.Errorf("README.md does not show map.toml's line %q", line)
+		}
+	}
 }
 
 // TestMapFileRefusals: what a mapping cannot use is refused before
