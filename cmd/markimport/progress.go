@@ -109,7 +109,7 @@ func (p *progress) logLines(ctr *mark.Counters, every time.Duration, log *slog.L
 			args := []any{"rows_read", ctr.RowsRead.Load(), "rows_done", done, "rows_total", total,
 				"requests_done", ctr.RequestsDone.Load(), "requests_planned", ctr.RequestsPlanned.Load(),
 				"planning", planningState(ctr),
-				"req_per_s", rateString(req-lastReq, now.Sub(last).Seconds()), "retries", ctr.Retries.Load(), "throttled", ctr.Throttled.Load()}
+				"req_per_s", rateString(req-lastReq, now.Sub(last).Seconds()), "retries", ctr.Retries.Load(), "throttled", ctr.Throttled.Total()}
 			if total > 0 && done > 0 && done < total {
 				el := now.Sub(start)
 				eta := time.Duration(float64(el) * float64(total-done) / float64(done))
