@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +18,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"markimport/pipeline/durable/durabletest"
 )
 
 // gatewayPush is one push a recording Pushgateway received.
@@ -220,5 +224,77 @@ func TestMetricsFileNotOurs(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "validate", "--input", in, "--metrics-file", in, "--quiet"); code != exitUsage || !strings.Contains(stderr, "is the input") {
 		t.Errorf("the input as --metrics-file: exit %d, %s", code, stderr)
+	}
+}
+
+// TestMetricsDuringRun: while a run sends, the metrics file is replaced
+// every --progress-every, each time written beside it, synced and renamed
+// (as at the end); each JSON progress line carries the metrics' numbers
+// under the summary's names, never above the summary's.
+func TestMetricsDuringRun(t *testing.T) {
+	dir, in := validInput(t, 400)
+	prom, summary := filepath.Join(dir, "m.prom"), filepath.Join(dir, "s.json")
+	rec := &durabletest.Recorder{}
+	code, _, stderr := runCLIHooked(t, context.Background(), hooks{metricsFS: rec}, "run", "--fake", "--input", in, "--report", filepath.Join(dir, "r.csv"),
+		"--summary", summary, "--metrics-file", prom, "--log-format", "json", "--progress-every", "20ms", "--rate", "100")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	renames := 0
+	synced := false
+	for _, op := range rec.Ops() {
+		switch {
+		case op.Kind == durabletest.Sync && op.Path == prom+".tmp":
+			synced = true
+		case op.Kind == durabletest.Rename && op.To == prom:
+			if !synced || op.Path != prom+".tmp" {
+				t.Fatalf("renamed %s onto the metrics file without a synced temporary file:\n%s", op.Path, durabletest.Render(rec.Ops()))
+			}
+			renames++
+			synced = false
+		}
+	}
+	if renames < 2 {
+		t.Errorf("the metrics file was replaced %d times, want during the run and at the end", renames)
+	}
+	sum := readSummary(t, summary)
+	checkMetricsEqualSummary(t, "textfile", promFile(t, prom), sum)
+	lines := 0
+	for _, line := range strings.Split(stderr, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil || m["msg"] != "progress" {
+			continue
+		}
+		lines++
+		for _, field := range []string{"statuses", "http_requests_by_code", "throttled_by_code"} {
+			got, ok := m[field].(map[string]any)
+			if !ok {
+				t.Fatalf("progress line without %s: %s", field, line)
+			}
+			final, _ := sum[field].(map[string]any)
+			for k, v := range got {
+				if f, _ := final[k].(float64); v.(float64) > f {
+					t.Errorf("progress %s[%s] %v above the summary's %v", field, k, v, f)
+				}
+			}
+		}
+		if n, _ := m["items_sent"].(float64); n > sum["items_sent"].(float64) {
+			t.Errorf("progress items_sent %v above the summary's %v", n, sum["items_sent"])
+		}
+		if _, ok := m["failed"]; !ok {
+			t.Errorf("progress line without failed: %s", line)
+		}
+	}
+	if lines == 0 {
+		t.Error("no progress line")
+	}
+}
+
+// TestConfigHidesPushPassword: markimport config shows the push address
+// without its user and password.
+func TestConfigHidesPushPassword(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "config", "run", "--metrics-push", "https://ops:pw-never-shown@gw.example:9091")
+	if code != exitOK || strings.Contains(stdout+stderr, "pw-never-shown") || strings.Contains(stdout+stderr, "ops@") || !strings.Contains(stdout, "https://gw.example:9091") {
+		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
 	}
 }
