@@ -5,7 +5,7 @@ N       ?= 1000000
 RATE    ?= 200
 PROFILE ?= 0
 
-.PHONY: build test lint bench bench-backup bench-skip bench-state demo fixtures fuzz clean
+.PHONY: build test lint bench bench-backup bench-skip bench-state demo page-screenshot fixtures fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/markimport
@@ -40,6 +40,14 @@ demo: build
 	$(BIN) run --fake --fake-state demo-im.json --input demo-backup.csv --report demo-rollback.csv --overwrite
 	@echo "== verify the rollback: every restored mark is as before the import"
 	$(BIN) verify --fake --fake-state demo-im.json --input demo-backup.csv --report demo-verify.csv --overwrite
+	@echo "== the sign-off page of the import, made again from its report and summary"
+	@$(BIN) page --report demo-report.csv --summary demo-summary.json --html demo-page.html --overwrite
+	@echo "open $$(realpath demo-page.html)"
+
+# A PNG of the demo's sign-off page by headless Chromium (Debian's package,
+# installed by the script when missing), to see how the page reads.
+page-screenshot: demo
+	./scripts/page-screenshot.sh demo-page.png
 
 # Figures of the README's Performance section: validate vs DuckDB, the plan
 # vs the lower bound, the sending pace against the emulator.
@@ -82,4 +90,4 @@ fuzz:
 	$(GO) test ./sink -run '^$$' -fuzz FuzzSearchAnswer -fuzztime 30s
 
 clean:
-	rm -rf bin demo-*.csv demo-*.csv.* demo-summary.json demo-im.json
+	rm -rf bin demo-*.csv demo-*.csv.* demo-summary.json demo-im.json demo-page.html demo-page.png

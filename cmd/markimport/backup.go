@@ -38,6 +38,7 @@ func (r *importRun) readConfig(write sink.Config, departure func(time.Time)) sin
 	cfg.Concurrency = sink.DefaultConcurrency(r.readRate)
 	cfg.NotBefore = time.Time{}
 	cfg.OnDeparture = departure
+	cfg.OnAnswer = nil              // the timeline is the writes'
 	cfg.Counters = &mark.Counters{} // the summary's HTTP counts are the writes'
 	cfg.BitOrder = r.bitOrder       // checked by checkProfile
 	return cfg
