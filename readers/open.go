@@ -89,7 +89,7 @@ func Open(path string, opts Options) (Reader, error) {
 // decompress returns the CSV text of f: f itself, or its content
 // decompressed when the name ends in .gz or .zst. A name that promises a
 // codec the bytes do not hold gets a message saying what the bytes are.
-func decompress(path string, f *os.File) (io.Reader, io.Closer, error) {
+func decompress(path string, f io.ReadCloser) (io.Reader, io.Closer, error) {
 	lower := strings.ToLower(path)
 	var codec string
 	switch {
