@@ -47,7 +47,7 @@ func resolveObjects(spec string) ([]Part, []Root, error) {
 		return nil, nil, err
 	}
 	if len(w.parts) == 0 {
-		what := "the prefix holds no data file"
+		what := "the folder holds no data file"
 		if !strings.HasSuffix(spec, "/") && len(w.skipped) == 0 {
 			what = "no such object, and no object beneath it as a prefix"
 		}
