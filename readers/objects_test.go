@@ -60,8 +60,8 @@ func uploadTree(t *testing.T, srv *s3test.Server, dir, key string) {
 	}
 }
 
-// readInput resolves specs and reads every record.
-func readInput(t *testing.T, specs ...string) (*Input, []Record) {
+// readSpecs resolves specs and reads every record.
+func readSpecs(t *testing.T, specs ...string) (*Input, []Record) {
 	t.Helper()
 	in, err := ResolveInput(specs, "")
 	if err != nil {
@@ -139,15 +139,15 @@ func TestObjectPrefixesAndGlobsReadAsFolders(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.s3, func(t *testing.T) {
-			gotIn, got := readInput(t, "s3://"+testBucket+"/"+tc.s3)
-			wantIn, want := readInput(t, filepath.Join(lake, tc.local))
+			gotIn, got := readSpecs(t, "s3://"+testBucket+"/"+tc.s3)
+			wantIn, want := readSpecs(t, filepath.Join(lake, tc.local))
 			sameInput(t, gotIn, got, wantIn, want)
 		})
 	}
 	t.Run("mixed with a local folder", func(t *testing.T) {
 		local := filepath.Join(lake, "duckdb_split_parquet")
-		gotIn, got := readInput(t, "s3://lake/exports/duckdb_split_parquet/", local)
-		_, once := readInput(t, local)
+		gotIn, got := readSpecs(t, "s3://lake/exports/duckdb_split_parquet/", local)
+		_, once := readSpecs(t, local)
 		n := len(gotIn.Parts) / 2
 		for k, p := range gotIn.Parts {
 			want := "s3://lake/exports/duckdb_split_parquet/"
@@ -187,8 +187,8 @@ func TestObjectCSVCodecs(t *testing.T) {
 		}
 		srv.PutFile(t, loc("in/"+name), p)
 		t.Run(name, func(t *testing.T) {
-			gotIn, got := readInput(t, "s3://lake/in/"+name)
-			_, want := readInput(t, p)
+			gotIn, got := readSpecs(t, "s3://lake/in/"+name)
+			_, want := readSpecs(t, p)
 			if gotIn.Parts[0].Name != "s3://lake/in/"+name {
 				t.Errorf("named %s", gotIn.Parts[0].Name)
 			}
@@ -228,9 +228,9 @@ func TestObjectParquetReadsOnlyWhatItNeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := store.Fetched()
-	_, got := readInput(t, "s3://lake/big/marks.parquet")
+	_, got := readSpecs(t, "s3://lake/big/marks.parquet")
 	fetched := store.Fetched() - before
-	_, want := readInput(t, p)
+	_, want := readSpecs(t, p)
 	diffRecords(t, got, want)
 	if fetched <= 0 || fetched > st.Size()/3 {
 		t.Errorf("fetched %d bytes of a %d-byte object; want a third or less (the unread column is most of it)", fetched, st.Size())

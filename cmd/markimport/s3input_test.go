@@ -57,7 +57,7 @@ func TestS3InputLeavesTheAPIAsLocalFiles(t *testing.T) {
 		if code != exitSomeNotOK { // the rows of the null partition are invalid
 			t.Fatalf("%s: exit %d: %s", input, code, stderr)
 		}
-		return readFile(t, st), readFile(t, rep)
+		return readBytes(t, st), readBytes(t, rep)
 	}
 	s3State, s3Report := run("s3", "s3://lake/exports/duckdb_hive_parquet/")
 	localState, localReport := run("local", local)
@@ -75,7 +75,7 @@ func TestS3InputLeavesTheAPIAsLocalFiles(t *testing.T) {
 		if code, _, stderr := runCLI(t, "validate", "--input", input, "--report", rep, "--quiet"); code != exitSomeNotOK {
 			t.Fatalf("validate %s: exit %d: %s", input, code, stderr)
 		}
-		return readFile(t, rep)
+		return readBytes(t, rep)
 	}
 	if s3v, localv := validate("s3", "s3://lake/exports/duckdb_hive_parquet/"), validate("local", local); !bytes.Equal(s3v, localv) {
 		t.Errorf("validate's reports differ:\n s3 %.300s\nlocal %.300s", s3v, localv)
@@ -131,7 +131,7 @@ func sortedLines(b []byte) string {
 	return strings.Join(lines, "\n")
 }
 
-func readFile(t *testing.T, p string) []byte {
+func readBytes(t *testing.T, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
