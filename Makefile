@@ -5,7 +5,7 @@ N       ?= 1000000
 RATE    ?= 200
 PROFILE ?= 0
 
-.PHONY: build test lint bench bench-backup bench-skip bench-state demo page-screenshot fixtures fuzz clean
+.PHONY: build test lint bench bench-backup bench-s3 bench-skip bench-state demo page-screenshot fixtures fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/markimport
@@ -58,6 +58,11 @@ bench: build
 # fake-server at 100 ms latency (also the last section of make bench).
 bench-backup:
 	./scripts/bench-backup.sh
+
+# A 1M-row Parquet export validated from a bucket (a loopback S3 server)
+# against the same files on local disk: wall time, bytes fetched, peak RSS.
+bench-s3:
+	./scripts/bench-s3.sh
 
 # What run --skip-unchanged saves: re-runs of an imported 1M-row file with
 # and without it, then 10% of it changed behind the tool's back, against

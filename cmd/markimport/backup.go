@@ -137,6 +137,12 @@ func (c *command) checkBackupInputs() error {
 		if p.Path == "-" || strings.HasSuffix(p.Path, ".gz") || strings.HasSuffix(p.Path, ".zst") {
 			continue // markimport never writes a backup there
 		}
+		if _, _, ok := p.Object(); ok {
+			// An object in a bucket: its proof would be read from the
+			// bucket, which this check does not do; markimport writes no
+			// backup to a bucket.
+			continue
+		}
 		err := backup.CheckInput(p.Path, c.in.Format == readers.Parquet)
 		var pe *backup.ProofError
 		switch {
