@@ -85,7 +85,7 @@ func (l *lockedReport) writePart(ctr *mark.Counters, pl *partLines) {
 	}
 	l.mu.Lock()
 	for s, n := range pl.counts {
-		l.counts[s] += n
+		l.statuses.Add(string(s), n)
 	}
 	for c, n := range pl.codes {
 		l.codes[c] += n

@@ -14,6 +14,7 @@ import (
 	"markimport/pipeline/mark"
 	"markimport/pipeline/plan"
 	"markimport/pipeline/report"
+	"markimport/pipeline/timeline"
 	"markimport/readers"
 )
 
@@ -57,6 +58,9 @@ type VerifyOptions struct {
 	MemoryBudget int64
 	TempDir      string
 	Sorted       bool
+	// Timeline, when set, is the reads' timeline (the reader's answers
+	// feed it); the summary carries its series.
+	Timeline *timeline.Recorder
 }
 
 // VerifySummary is the account of a verify, printed at the end and written
@@ -69,17 +73,22 @@ type VerifySummary struct {
 	Conversations int64                         `json:"conversations"`
 	// Requests is the search_contact_group requests planned: one per user
 	// per MaxSearchItems conversations.
-	Requests       int64   `json:"requests_planned"`
-	HTTPRequests   int64   `json:"http_requests"`
-	Retries        int64   `json:"retries"`
-	Throttled      int64   `json:"throttled"`
-	ElapsedSeconds float64 `json:"elapsed_seconds"`
-	Stopped        string  `json:"stopped,omitempty"`
-	StopMessage    string  `json:"stop_message,omitempty"`
+	Requests     int64 `json:"requests_planned"`
+	HTTPRequests int64 `json:"http_requests"`
+	// HTTPRequestsByCode and ThrottledByCode are as Summary's.
+	HTTPRequestsByCode map[string]int64 `json:"http_requests_by_code,omitempty"`
+	Retries            int64            `json:"retries"`
+	Throttled          int64            `json:"throttled"`
+	ThrottledByCode    map[string]int64 `json:"throttled_by_code,omitempty"`
+	ElapsedSeconds     float64          `json:"elapsed_seconds"`
+	Stopped            string           `json:"stopped,omitempty"`
+	StopMessage        string           `json:"stop_message,omitempty"`
 	// Sample is the share of users checked (--sample; 1 when every user),
 	// and UsersLeftOut how many users outside it were not checked.
 	Sample       float64 `json:"sample"`
 	UsersLeftOut int64   `json:"users_left_out,omitempty"`
+	// Timeline is the reads over time (absent when none was made).
+	Timeline *timeline.Series `json:"timeline,omitempty"`
 }
 
 // AllMatch reports whether every checked row matches: no row is a
@@ -147,7 +156,7 @@ func newVerifier(opts VerifyOptions) *verifier {
 	if v.workers <= 0 {
 		v.workers = 16
 	}
-	v.rep = &verifyReport{w: opts.Report, counts: map[report.VerifyStatus]int64{}, ctr: v.ctr}
+	v.rep = &verifyReport{w: opts.Report, ctr: v.ctr}
 	if v.opts.Input == "" && v.opts.Files != nil {
 		v.opts.Input = v.opts.Files.String()
 	}
@@ -229,12 +238,15 @@ func (v *verifier) finish(start time.Time, err error) (VerifySummary, error) {
 		err = fmt.Errorf("write verify report: %w", v.rep.err)
 	}
 	sum := v.sum
-	sum.Statuses = v.rep.counts
+	sum.Statuses = statusCounts[report.VerifyStatus](&v.ctr.Statuses)
 	sum.Sample = v.opts.Sample.Fraction()
 	sum.HTTPRequests = v.ctr.HTTPRequests.Load()
 	sum.Retries = v.ctr.Retries.Load()
-	sum.Throttled = v.ctr.Throttled.Load()
+	sum.Throttled = v.ctr.Throttled.Total()
+	sum.HTTPRequestsByCode = v.ctr.Answers.Snapshot()
+	sum.ThrottledByCode = v.ctr.Throttled.Snapshot()
 	sum.ElapsedSeconds = time.Since(start).Seconds()
+	sum.Timeline = v.opts.Timeline.Series()
 	return sum, err
 }
 
@@ -328,11 +340,10 @@ func searchBatches(reqs []mark.Request) []searchBatch {
 
 // verifyReport serialises writes from the read workers and counts statuses.
 type verifyReport struct {
-	mu     sync.Mutex
-	w      report.VerifyWriter
-	counts map[report.VerifyStatus]int64
-	ctr    *mark.Counters
-	err    error
+	mu  sync.Mutex
+	w   report.VerifyWriter
+	ctr *mark.Counters // counts the rows by status
+	err error
 }
 
 // writeRows writes l once for each row.
@@ -341,11 +352,11 @@ func (r *verifyReport) writeRows(l report.VerifyLine, rows []int64) {
 	defer r.mu.Unlock()
 	for _, row := range rows {
 		l.Row = row
-		r.counts[l.Status]++
 		if r.err == nil {
 			r.err = r.w.Write(l)
 		}
 	}
+	r.ctr.Statuses.Add(string(l.Status), int64(len(rows)))
 	r.ctr.RowsDone.Add(int64(len(rows)))
 }
 

@@ -23,6 +23,7 @@ func (r *importRun) check() error {
 		r.checkPacing,
 		r.checkRequired,
 		r.checkFlagHomes,
+		r.checkHTML,
 		r.checkResume,
 		r.checkRejectsInput,
 		r.checkStateFlags,
@@ -36,6 +37,7 @@ func (r *importRun) check() error {
 		r.checkRejects,
 		r.parseLimits,
 		r.checkOutputs,
+		r.checkMetrics,
 		r.checkReadsProfile,
 	)
 }
@@ -232,7 +234,7 @@ func (r *importRun) outputs() []named {
 			out = append(out, named{"--report", p})
 		}
 	}
-	for _, o := range []named{{"--summary", r.summary}, {"--rejects", r.rejects}, {"--fake-state", r.fakeState}} {
+	for _, o := range []named{{"--summary", r.summary}, {"--html", r.html}, {"--rejects", r.rejects}, {"--fake-state", r.fakeState}} {
 		if o.path != "" {
 			out = append(out, o, named{o.flag, o.path + ".tmp"}, named{o.flag, o.path + ".lock"})
 		}
@@ -250,5 +252,5 @@ func (r *importRun) outputs() []named {
 			out = append(out, o, named{o.flag, o.path + ".lock"})
 		}
 	}
-	return out
+	return append(out, r.metricsPaths()...)
 }

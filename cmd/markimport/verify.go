@@ -12,6 +12,7 @@ import (
 	"markimport/pipeline"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
+	"markimport/pipeline/timeline"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -60,8 +61,10 @@ func (v *verifyRun) check() error {
 		v.checkRequired,
 		v.checkFake,
 		v.checkFlagHomes,
+		v.checkHTML,
 		v.checkRunReport,
 		v.checkOutputs,
+		v.checkMetrics,
 		v.checkBackupInputs,
 		v.parseOptions,
 		func() error { return v.checkProfile(true) },
@@ -112,10 +115,11 @@ func (v *verifyRun) checkRunReport() error {
 // report above all) is never one of its outputs.
 func (v *verifyRun) checkOutputs() error {
 	outs := []named{{"--report", v.report}, {"--report", v.report + ".tmp"}, {"--report", v.report + ".lock"}}
-	for _, o := range []named{{"--summary", v.summary}, {"--cpuprofile", v.cpuProfile}, {"--memprofile", v.memProfile}} {
+	outs = append(outs, v.metricsPaths()...)
+	for _, o := range []named{{"--summary", v.summary}, {"--html", v.html}, {"--cpuprofile", v.cpuProfile}, {"--memprofile", v.memProfile}} {
 		if o.path != "" {
 			out := []named{o, {o.flag, o.path + ".lock"}}
-			if o.flag == "--summary" {
+			if o.flag == "--summary" || o.flag == "--html" {
 				out = append(out, named{o.flag, o.path + ".tmp"})
 			}
 			outs = append(outs, out...)
@@ -159,6 +163,8 @@ func (v *verifyRun) run(ctx context.Context) int {
 	v.applyPacing(&cfg, ctr, v.log)
 	cfg.OnDeparture = v.hooks.departure
 	cfg.BitOrder = v.bitOrder // checked by checkProfile
+	tl := timeline.New(v.start)
+	cfg.OnAnswer = tl.Exchange
 	reads, err := sink.NewReadClient(cfg)
 	if err != nil {
 		return v.fail("%v", err)
@@ -172,6 +178,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 		return v.fail("%v", err)
 	}
 	progress := startProgress(ctr, v.stderr, v.quiet, v.progressEvery, v.log)
+	stopMetrics := v.watchMetrics(ctr)
 	sum, verr := pipeline.Verify(ctx, pipeline.VerifyOptions{
 		Input:       v.in.String(),
 		Files:       v.in,
@@ -187,7 +194,9 @@ func (v *verifyRun) run(ctx context.Context) int {
 		TempDir:      v.tempDir,
 		Sorted:       v.sorted,
 		Sample:       v.sample.Sample,
+		Timeline:     tl,
 	})
+	stopMetrics()
 	progress.Stop()
 	return v.finish(ctx, rep, &sum, verr)
 }
@@ -224,7 +233,8 @@ func (v *verifyRun) finish(ctx context.Context, rep *report.CSVVerify, sum *pipe
 	code := v.exitCode(ctx, sum, verr)
 	v.printSummary(sum, func() { printVerifySummary(v.stdout, sum) })
 	v.counts = verifyCounts(sum)
-	return v.saveSummary(sum, code)
+	code = v.saveSummary(sum, code)
+	return v.saveMetrics(verifyMetrics(sum), code)
 }
 
 // verifyCounts are the summary's counts that "run finished" logs: rows,
