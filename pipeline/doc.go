@@ -18,7 +18,9 @@
 // (run.go); the read stage (readstage.go); grouped input, read whole then
 // planned by partition (groupedinput.go, planstage.go), or sorted input
 // planned user by user (sortedstream.go); the state's filter
-// (statefilter.go); each user's plan reported or handed on (emit.go); the
+// (statefilter.go); report lines formatted by the planners a partition at
+// a time and written in partition order (partlines.go); each user's plan
+// reported or handed on (emit.go); the
 // offline pass of a dry run or a guarded run (offline.go, maxinvalid.go)
 // and the sending pass (sendstage.go), with the gate between the planner
 // and the sender (gatestage.go, ahead.go, window.go); why sending stopped

@@ -47,7 +47,7 @@ func (r *run) planGrouped(st *spill.Store, offline bool) func(context.Context) e
 		// Plans are done with once emitted unless they go to the
 		// sender, to a preview's gate or to a planEach hook.
 		reuse := offline && r.onPlan == nil && !r.previewing()
-		done, filter := r.opts.Done, partFilter(nil)
+		done, h := r.opts.Done, planHooks{seen: r.seen}
 		if r.opts.State != nil {
 			// The state's filter leaves done rows out, recording
 			// their items. What it hands on to the sender is its
@@ -55,9 +55,19 @@ func (r *run) planGrouped(st *spill.Store, offline bool) func(context.Context) e
 			// made in reused memory on a real run too (a night
 			// whose items are nearly all unchanged plans them all
 			// only to drop them).
-			done, filter = nil, r.stateFilter
+			done, h.filter = nil, r.stateFilter
 			reuse = r.onPlan == nil
 		}
-		return planAhead(ctx, st, done, reuse, filter, r.seen, r.emit)
+		if lw, ok := r.rep.batchable(); ok && r.onPlan == nil {
+			// What the planners report, they format, a partition's
+			// lines at a time (partlines.go): the state's unchanged
+			// and skipped items, and the whole of a dry run's plans.
+			h.lines = func() *partLines { return newPartLines(lw) }
+			h.flush = r.flushPart
+			if r.opts.DryRun && r.gate == nil && r.opts.State == nil {
+				h.report = r.reportDry
+			}
+		}
+		return planAhead(ctx, st, done, reuse, h, r.emit)
 	}
 }

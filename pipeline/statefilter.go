@@ -15,7 +15,7 @@ import (
 // so that requests stay at the lower bound of what is sent. The requests
 // it returns are its own memory (items and rows copied), so that the
 // plans it is given may be in a planner's reused arena.
-func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, func(), error) {
+func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Request, func(), error) {
 	part, err := r.opts.State.Partition(p)
 	if err != nil {
 		return nil, nil, err
@@ -24,9 +24,18 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, func(), e
 	// reported, before the next user's (in this goroutine): buffers
 	// reused from user to user serve them all, which spares a copy of
 	// every item of a night's file, and its lines are formatted here,
-	// by both planners at once, outside the report's lock.
+	// by both planners at once, outside the report's lock: into the
+	// partition's lines (pl) when there are, else written a user at a
+	// time.
 	var all, same []mark.Item
-	var lines []byte // the report lines of a user's unchanged items
+	var lines []byte // the report lines of a user's unchanged items, without pl
+	reportAs := func(from string, items []mark.Item, status report.Status) {
+		if pl != nil {
+			pl.items(from, items, status)
+			return
+		}
+		lines = r.rep.writeItemsAs(lines, r.ctr, from, items, status)
+	}
 	return func(reqs []mark.Request) []mark.Request {
 		from := reqs[0].From
 		all = all[:0]
@@ -46,7 +55,7 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, func(), e
 			// unchanged ones too: it is not looked at.
 			if len(items) > 0 {
 				r.leftOut.Add(1)
-				lines = r.rep.writeItemsAs(lines, r.ctr, from, items, report.StatusSkipped)
+				reportAs(from, items, report.StatusSkipped)
 			}
 			clear(all)
 			return nil
@@ -66,7 +75,7 @@ func (r *run) stateFilter(p int) (func([]mark.Request) []mark.Request, func(), e
 		if len(same) > 0 {
 			// The status says it: no message, which costs a report of
 			// tens of millions of unchanged rows nothing.
-			lines = r.rep.writeItemsAs(lines, r.ctr, from, same, report.StatusUnchanged)
+			reportAs(from, same, report.StatusUnchanged)
 		}
 		clear(all) // nothing kept alive past the user
 		clear(same)

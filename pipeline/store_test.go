@@ -147,7 +147,7 @@ func TestSpillReadErrors(t *testing.T) {
 	}
 	p := spill.PartitionOf("u3")
 	var users int
-	err := planAhead(context.Background(), damagedSource{st, p}, nil, true, nil, nil, func(reqs []mark.Request, _ []plan.Rejected) error {
+	err := planAhead(context.Background(), damagedSource{st, p}, nil, true, planHooks{}, func(reqs []mark.Request, _ []plan.Rejected) error {
 		users++
 		return nil
 	})

@@ -142,6 +142,24 @@ func csvPrelude(path string, r io.Reader, opts Options) (br, pooled *bufio.Reade
 	return br, pooled, comma, nil
 }
 
+// crToLF reads a file whose lines end in a lone "\r" (old Mac, some
+// exports) as one whose lines end in "\n".
+type crToLF struct{ r io.Reader }
+
+func (c crToLF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	b := p[:n]
+	for {
+		i := bytes.IndexByte(b, '\r')
+		if i < 0 {
+			break
+		}
+		b[i] = '\n'
+		b = b[i+1:]
+	}
+	return n, err
+}
+
 // readHeader reads the header row with s and refuses one that cannot be a
 // CSV header (none, too many columns, a column too long, a broken quote).
 func readHeader(path string, s *csvScanner, comma byte) ([]string, error) {

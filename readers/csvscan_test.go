@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -114,5 +115,37 @@ func TestScannerBoundsMemory(t *testing.T) {
 	}
 	if err := s.next(&rec); err != io.EOF {
 		t.Fatalf("after the last record: %v", err)
+	}
+}
+
+// TestRecordsKeepTheirText: the fields of a record are strings carved from
+// a slab shared with the records after it; reading on never changes the
+// text of a record kept, across slabs and beside records too long for one.
+func TestRecordsKeepTheirText(t *testing.T) {
+	var b strings.Builder
+	for i := range 20000 {
+		switch i % 997 {
+		case 5:
+			fmt.Fprintf(&b, "u%d,%s,\"q,%d\"\n", i, strings.Repeat("x", slabSize/8), i)
+		default:
+			fmt.Fprintf(&b, "u%d,p%d,\"q,%d\"\n", i, i*7, i)
+		}
+	}
+	data := []byte(b.String())
+	s := newCSVScanner(bufio.NewReaderSize(bytes.NewReader(data), 4096), ',')
+	var kept [][]string
+	var rec record
+	for s.next(&rec) != io.EOF {
+		kept = append(kept, rec.fields) // not cloned: the strings themselves
+		rec.fields = nil
+	}
+	want := stdRecords(data, ',')
+	if len(kept) != len(want) {
+		t.Fatalf("%d records, want %d", len(kept), len(want))
+	}
+	for i := range want {
+		if !slices.Equal(kept[i], want[i]) {
+			t.Fatalf("record %d reads %q once the file is read, want %q", i+1, kept[i], want[i])
+		}
 	}
 }

@@ -90,6 +90,38 @@
 #   - partition blocks are carved from 8 MiB regions that ask for transparent
 #     huge pages (madvise): a page fault costs about 8 us on this virtual
 #     machine, and a 1M-row validate went from 35,000 faults to 12,000.
+#   - (2026-12-05) the report's lines are formatted by the two planners, a
+#     partition's users into one buffer outside the report's lock, and emit
+#     writes each buffer in one piece in partition order: the report is
+#     byte for byte the one-planner report (TestPartLinesMatchLineAtATime;
+#     cmp on the bench file and on a 20M-row file); before, emit formatted
+#     every line under the lock in one goroutine;
+#   - (2026-12-05) the CSV reader carves the strings of records from 64 KiB
+#     slabs, one allocation for hundreds of records (mallocgc 5.7% -> 0.9%
+#     of validate's CPU).
+# The README's 2026-12-05 rows: this script with SHAPES=0 BACKUP=0 SKIP=0
+# on a quiet machine (load 0.2-1.2): validate 0.443 s, --report 0.527 s,
+# DuckDB 0.861 s, Parquet 0.655 / 0.652 s; send 99.1%, peak 200/s, the plan
+# at the lower bound; the build before, 7 pairs in turn: validate --report
+# 0.85 (wall), 0.86 (CPU). An earlier run that day
+# on a machine shared with other work (load 6-16 during the run, so whole
+# seconds are 2-4 times the quiet figures and DuckDB's threads suffered
+# more than markimport). Its ratios are quoted as min / median of the five
+# pairs' ratios. The same day, each command in turn 7 times on the same
+# file: validate --report / DuckDB 0.43-0.62, median 0.49; validate /
+# DuckDB median 0.31; this build against the one before (b22250f):
+# validate --report wall 0.91 (CPU 0.82), validate wall 0.82 (CPU 0.95);
+# on a quieter moment (load 1.7) the build before took 0.46 s, 0.68 s with
+# --report, DuckDB 0.87 s. A 20M-row validate --report (markgen -n 20000000
+# -seed 3): 38.5 s and 777 MiB against 54.3 s and 808 MiB before, the
+# same report.
+# Where the CPU goes (--cpuprofile, three runs merged, validate --report):
+# parsing CSV 30%, validating 18%, grouping 12%, planning 33% (report lines
+# 11%, PlanUser 10%, decoding partitions 8%), writing 2%. The read stage's
+# three goroutines and the plan stage's two planners keep both cores busy
+# (CPU 1.8x wall), so more goroutines cannot pay on 2 cores: only less CPU
+# can. Parquet misses its 0.8 goal: arrow-go's byte-array record reader is
+# 38% of validate's CPU on the Parquet file, about DuckDB's whole time.
 # Tried and dropped: parsing CSV in several goroutines (chunks cut at line
 # ends, re-parsed where a quoted field crossed a cut: exact, but on 2 cores
 # the hand-offs of records cost more than the parsing saved); reading Parquet
@@ -302,12 +334,14 @@ generate "$PARQUET" -n "$N" -seed "$SEED" -invalid 0
 # ------------------------------------------------------------- validate ----
 
 declare -A V_WALL V_RSS V_STATUS V_OUT V_WALLS V_RSSS
-# one_validate KIND FILE I: one timed validate run, its figures appended.
+# one_validate KIND FILE I [ARG...]: one timed validate run (with ARGs),
+# its figures appended.
 one_validate() {
 	local kind=$1 file=$2 i=$3
+	shift 3
 	[[ ${V_STATUS[$kind]:-ok} == ok ]] || return 0
 	V_STATUS[$kind]=ok
-	timed "$TMP/validate-$kind.out" "$TMP/validate-$kind.err" "$MARKIMPORT" validate --input "$file" --quiet
+	timed "$TMP/validate-$kind.out" "$TMP/validate-$kind.err" "$MARKIMPORT" validate --input "$file" --quiet "$@"
 	# Exit 1 only says that some rows are not valid (rejected beyond the
 	# conversation limit, in a shape made for that).
 	if [[ $T_CODE -gt 1 ]]; then
@@ -368,14 +402,20 @@ else
 fi
 
 # markimport and DuckDB take turns, run after run, so that a change in the
-# machine's load falls on both alike.
+# machine's load falls on both alike; for the CSV, validate with its report
+# (csv-report) takes its turn too.
 for kind in csv parquet; do
 	file=$CSV
 	[[ $kind == parquet ]] && file=$PARQUET
 	for ((i = 1; i <= RUNS; i++)); do
 		one_validate "$kind" "$file" "$i"
 		[[ $DUCKDB == 1 ]] && one_duckdb "$kind" "$file" "$i"
+		[[ $kind == csv ]] && one_validate csv-report "$file" "$i" --report "$TMP/validate-report.csv" --overwrite
 	done
+	if [[ $kind == csv ]]; then
+		# shellcheck disable=SC2086
+		[[ ${V_STATUS[csv-report]} == ok ]] && V_WALL[csv-report]=$(median ${V_WALLS[csv-report]}) || V_WALL[csv-report]="?"
+	fi
 	if [[ ${V_STATUS[$kind]} == ok ]]; then
 		# shellcheck disable=SC2086
 		V_WALL[$kind]=$(median ${V_WALLS[$kind]})
@@ -645,6 +685,16 @@ goal() { # goal VALUE OP LIMIT: "met" or "NOT met"
 }
 RATIO_CSV=$(div "${V_WALL[csv]}" "${D_WALL[csv]}")
 RATIO_PQ=$(div "${V_WALL[parquet]}" "${D_WALL[parquet]}")
+RATIO_REPORT=$(div "${V_WALL[csv-report]}" "${D_WALL[csv]}")
+# pairs A B: the ratios A/B of the runs taken in turn (the i-th of each
+# list), "min / median": the machine's drift falls on both of a pair.
+pairs() {
+	paste -d' ' <(printf '%s\n' $1) <(printf '%s\n' $2) | awk '$1 ~ /^[0-9.]+$/ && $2 > 0 { print $1 / $2 }' | sort -g |
+		awk '{ v[NR] = $1 } END { if (!NR) { print "?"; exit } m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f / %.2f", v[1], m }'
+}
+PAIRS_CSV=$(pairs "${V_WALLS[csv]:-}" "${D_WALLS[csv]:-}")
+PAIRS_REPORT=$(pairs "${V_WALLS[csv-report]:-}" "${D_WALLS[csv]:-}")
+PAIRS_PQ=$(pairs "${V_WALLS[parquet]:-}" "${D_WALLS[parquet]:-}")
 QRATIO_CSV=$(div "${V_WALL[csv]}" "${D_QUERY[csv]}")
 QRATIO_PQ=$(div "${V_WALL[parquet]}" "${D_QUERY[parquet]}")
 RSS_MODE=$([[ $HAVE_TIME == 1 ]] && echo "$TIME_BIN %M" || echo "unknown: no $TIME_BIN")
@@ -660,10 +710,11 @@ Dataset: $N rows, seed $SEED, shuffled, no invalid rows: $(basename "$CSV") ($(d
 
 ### Validate (median of $RUNS; wall time of the whole process; peak RSS: $RSS_MODE)
 
-| input | markimport validate | rows/s | peak RSS | DuckDB scan+group | DuckDB peak RSS | ratio markimport/DuckDB |
+| input | markimport validate | rows/s | peak RSS | DuckDB scan+group | DuckDB peak RSS | ratio markimport/DuckDB, of the medians (pairs: min / median of the runs' ratios) |
 |---|---|---|---|---|---|---|
-| CSV | ${V_WALL[csv]} s | $(rows_per_s "${V_WALL[csv]}") | $(mib "${V_RSS[csv]}") MiB | ${D_WALL[csv]} s (query ${D_QUERY[csv]} s) | $(mib "${D_RSS[csv]}") MiB | $RATIO_CSV |
-| Parquet | ${V_WALL[parquet]} s | $(rows_per_s "${V_WALL[parquet]}") | $(mib "${V_RSS[parquet]}") MiB | ${D_WALL[parquet]} s (query ${D_QUERY[parquet]} s) | $(mib "${D_RSS[parquet]}") MiB | $RATIO_PQ |
+| CSV | ${V_WALL[csv]} s | $(rows_per_s "${V_WALL[csv]}") | $(mib "${V_RSS[csv]}") MiB | ${D_WALL[csv]} s (query ${D_QUERY[csv]} s) | $(mib "${D_RSS[csv]}") MiB | $RATIO_CSV (pairs: $PAIRS_CSV) |
+| CSV, validate --report | ${V_WALL[csv-report]} s | $(rows_per_s "${V_WALL[csv-report]}") | $(mib "$(maximum ${V_RSSS[csv-report]:-})") MiB | ${D_WALL[csv]} s | $(mib "${D_RSS[csv]}") MiB | $RATIO_REPORT (pairs: $PAIRS_REPORT) |
+| Parquet | ${V_WALL[parquet]} s | $(rows_per_s "${V_WALL[parquet]}") | $(mib "${V_RSS[parquet]}") MiB | ${D_WALL[parquet]} s (query ${D_QUERY[parquet]} s) | $(mib "${D_RSS[parquet]}") MiB | $RATIO_PQ (pairs: $PAIRS_PQ) |
 
 markimport validate: CSV ${V_STATUS[csv]}, Parquet ${V_STATUS[parquet]}. DuckDB: CSV ${D_STATUS[csv]}, Parquet ${D_STATUS[parquet]}.
 DuckDB query: select count(*), count(distinct from_account), count(distinct (from_account, to_account, to_group_id)); "query" is its time inside node, without process start and library load (ratio against it: CSV $QRATIO_CSV, Parquet $QRATIO_PQ).

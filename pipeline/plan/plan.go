@@ -84,105 +84,149 @@ func (sl *Arena) PlanUser(changes []mark.Change, maxConversations int, done mark
 	if len(changes) == 0 {
 		return nil, nil
 	}
-	from := changes[0].From
-	// At most one item per change: one allocation for the user's items, and
-	// one for their rows, each item's first row being its own one-element
-	// slice of it (only a conversation repeated in the input grows its
-	// slice). Per-item allocations were a third of a dry run's time.
-	var items []mark.Item
-	var firstRows []int64
-	if sl != nil {
-		items = take(&sl.items, min(len(changes), maxConversations))
-		firstRows = take(&sl.rows, len(changes))[:len(changes)]
-	} else {
-		items = make([]mark.Item, 0, min(len(changes), maxConversations))
-		firstRows = make([]int64, len(changes))
-	}
-	var rejected []Rejected
-	// Most users have a handful of conversations: find them by a linear
-	// scan, and build an index only for users with many.
-	const scanLimit = 16
-	var index *convIndex         // values -1: rejected
-	var over []mark.Conversation // rejected conversations while scanning
-	find := func(c mark.Conversation) (int, bool) {
-		if index != nil {
-			k, ok := index.of(c)[c.Peer]
-			return k, ok
-		}
-		for k := range items {
-			if items[k].Conv == c {
-				return k, true
-			}
-		}
-		for _, o := range over {
-			if o == c {
-				return -1, true
-			}
-		}
-		return 0, false
-	}
-	// reject keeps change i as rejected. The first rejection makes room
-	// for every change left: one allocation, however many follow.
-	reject := func(i int) {
-		if rejected == nil {
-			if sl != nil {
-				rejected = take(&sl.rejs, len(changes)-i)
-			} else {
-				rejected = make([]Rejected, 0, len(changes)-i)
-			}
-		}
-		c := &changes[i]
-		rejected = append(rejected, Rejected{Row: c.Row, From: from, Conv: c.Conv})
-	}
+	u := userPlan{arena: sl, changes: changes, max: maxConversations}
+	u.allocate()
 	for i := range changes {
-		c := &changes[i]
-		if k, ok := find(c.Conv); ok {
-			if k < 0 {
-				reject(i)
-				continue
-			}
-			items[k].Merge(c)
-			continue
-		}
-		if len(items) >= maxConversations {
-			if index != nil {
-				index.of(c.Conv)[c.Conv.Peer] = -1
-			} else {
-				over = append(over, c.Conv)
-			}
-			reject(i)
-			continue
-		}
-		firstRows[i] = c.Row
-		items = append(items, mark.Item{Conv: c.Conv, Rows: firstRows[i : i : i+1]})
-		items[len(items)-1].Merge(c)
-		if index != nil {
-			index.of(c.Conv)[c.Conv.Peer] = len(items) - 1
-		} else if len(items)+len(over) > scanLimit {
-			if sl != nil {
-				index = &sl.index
-				index.reset()
-			} else {
-				index = &convIndex{}
-				index.reset()
-			}
-			for k := range items {
-				index.of(items[k].Conv)[items[k].Conv.Peer] = k
-			}
-			for _, o := range over {
-				index.of(o)[o.Peer] = -1
-			}
-		}
+		u.add(i)
 	}
+	items := u.items
 	if done != nil {
 		items = DropDone(items, done, nil)
 	}
+	return sl.pack(changes[0].From, items), u.rejected
+}
+
+// userPlan is one user's plan while its changes are merged: an item per
+// conversation, in order of first appearance, up to max, and the changes
+// of the conversations beyond it, rejected.
+type userPlan struct {
+	arena   *Arena // nil: the heap
+	changes []mark.Change
+	max     int
+	items   []mark.Item
+	// firstRows[i] is the row of change i when it opened an item: the
+	// item's rows start as a one-element slice of it.
+	firstRows []int64
+	rejected  []Rejected
+	// Conversations are found by a linear scan of items and over while
+	// the user has few, then in index (values -1: rejected).
+	index *convIndex
+	over  []mark.Conversation
+}
+
+// scanLimit is how many conversations a user has before they are found
+// by an index rather than a linear scan: most users have a handful.
+const scanLimit = 16
+
+// allocate takes at most one item per change: one allocation for the
+// user's items, and one for their rows, each item's first row being its
+// own one-element slice of it (only a conversation repeated in the input
+// grows its slice). Per-item allocations were a third of a dry run's time.
+func (u *userPlan) allocate() {
+	n := len(u.changes)
+	if u.arena != nil {
+		u.items = take(&u.arena.items, min(n, u.max))
+		u.firstRows = take(&u.arena.rows, n)[:n]
+		return
+	}
+	u.items = make([]mark.Item, 0, min(n, u.max))
+	u.firstRows = make([]int64, n)
+}
+
+// add merges change i into its conversation's item, opens an item for a
+// new conversation, or rejects it beyond the limit.
+func (u *userPlan) add(i int) {
+	c := &u.changes[i]
+	if k, ok := u.find(c.Conv); ok {
+		if k < 0 {
+			u.reject(i)
+			return
+		}
+		u.items[k].Merge(c)
+		return
+	}
+	if len(u.items) >= u.max {
+		u.remember(c.Conv, -1)
+		u.reject(i)
+		return
+	}
+	u.firstRows[i] = c.Row
+	u.items = append(u.items, mark.Item{Conv: c.Conv, Rows: u.firstRows[i : i : i+1]})
+	u.items[len(u.items)-1].Merge(c)
+	u.remember(c.Conv, len(u.items)-1)
+}
+
+// find returns the item of conversation c (-1: rejected), if it has one.
+func (u *userPlan) find(c mark.Conversation) (int, bool) {
+	if u.index != nil {
+		k, ok := u.index.of(c)[c.Peer]
+		return k, ok
+	}
+	for k := range u.items {
+		if u.items[k].Conv == c {
+			return k, true
+		}
+	}
+	for _, o := range u.over {
+		if o == c {
+			return -1, true
+		}
+	}
+	return 0, false
+}
+
+// remember records where conversation c is (k: its item, or -1 when
+// rejected), building the index once the user has more conversations
+// than a scan finds fast.
+func (u *userPlan) remember(c mark.Conversation, k int) {
+	switch {
+	case u.index != nil:
+		u.index.of(c)[c.Peer] = k
+	case k < 0:
+		u.over = append(u.over, c)
+	case len(u.items)+len(u.over) > scanLimit:
+		u.buildIndex()
+	}
+}
+
+// buildIndex indexes every conversation seen so far.
+func (u *userPlan) buildIndex() {
+	if u.arena != nil {
+		u.index = &u.arena.index
+	} else {
+		u.index = &convIndex{}
+	}
+	u.index.reset()
+	for k := range u.items {
+		u.index.of(u.items[k].Conv)[u.items[k].Conv.Peer] = k
+	}
+	for _, o := range u.over {
+		u.index.of(o)[o.Peer] = -1
+	}
+}
+
+// reject keeps change i as rejected. The first rejection makes room for
+// every change left: one allocation, however many follow.
+func (u *userPlan) reject(i int) {
+	if u.rejected == nil {
+		if u.arena != nil {
+			u.rejected = take(&u.arena.rejs, len(u.changes)-i)
+		} else {
+			u.rejected = make([]Rejected, 0, len(u.changes)-i)
+		}
+	}
+	c := &u.changes[i]
+	u.rejected = append(u.rejected, Rejected{Row: c.Row, From: c.From, Conv: c.Conv})
+}
+
+// pack packs a user's items into requests, in the arena's memory when
+// there is one.
+func (sl *Arena) pack(from string, items []mark.Item) []mark.Request {
 	var reqs []mark.Request
 	if n := (len(items) + mark.MaxItemsPerRequest - 1) / mark.MaxItemsPerRequest; sl != nil {
 		reqs = take(&sl.reqs, n)
 	}
-	reqs = Pack(reqs, from, items)
-	return reqs, rejected
+	return Pack(reqs, from, items)
 }
 
 // DropDone leaves the done rows out of items, in place, and the items left
