@@ -24,6 +24,7 @@ func (r *importRun) check() error {
 		r.checkRequired,
 		r.checkFlagHomes,
 		r.checkResume,
+		r.stageObjects,
 		r.checkRejectsInput,
 		r.checkStateFlags,
 		r.checkFakeState,

@@ -26,7 +26,8 @@ type importRun struct {
 	ropts      readers.Options
 	maxInvalid *pipeline.Limit
 	memLimit   int64
-	files      report.Files // of --report, when given
+	files      report.Files   // of --report, when given
+	objects    *objectOutputs // the outputs in object storage, or nil
 }
 
 // cmdImport runs validate (dry) or run.
@@ -49,11 +50,19 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 	if err := r.check(); err != nil {
 		return r.fail("%v", err)
 	}
+	if r.objects != nil {
+		defer r.objects.close()
+	}
 	release, err := r.claim()
 	if err != nil {
 		return r.fail("%v", err)
 	}
 	defer release()
+	if r.objects != nil {
+		if err := r.objects.refuseExisting(r.overwrite); err != nil {
+			return r.fail("%v", err)
+		}
+	}
 	return r.run(ctx)
 }
 
@@ -197,9 +206,12 @@ func (r *importRun) openState(s *session, appID string) error {
 	if r.stateDir == "" {
 		return nil
 	}
+	if err := r.pullState(); err != nil {
+		return err
+	}
 	st, err := state.Open(r.stateDir, appID, state.Options{Full: r.full, Dry: r.dry})
 	if err != nil {
-		return fmt.Errorf("--state: %v", err)
+		return fmt.Errorf("--state: %v", r.objects.stateError(err))
 	}
 	s.st = st
 	s.onClose(func() { st.Close() })

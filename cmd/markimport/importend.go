@@ -34,11 +34,21 @@ func (r *importRun) finish(ctx context.Context, s *session, sum *pipeline.Summar
 	r.endJournal(s.journal, &runErr, reportFailed)
 	r.commitState(ctx, s.st, &runErr, reportFailed)
 	r.writeRejects(s.rejects, &runErr)
+	if r.objects != nil {
+		r.keepFirst(&runErr, r.objects.publish(r.overwrite), "%v")
+	}
 	code := r.exitCode(ctx, sum, runErr, s.journal)
 	r.printSummary(sum, func() { printSummary(r.stdout, sum, r.dry, r.rate) })
 	code = r.saveFake(s.fake, code)
 	r.counts = runCounts(sum)
-	return r.saveSummary(sum, code)
+	code = r.saveSummary(sum, code)
+	if r.objects != nil {
+		if err := r.objects.publishSummary(r.overwrite); err != nil {
+			r.tell(slog.LevelError, "summary: "+err.Error(), "")
+			code = max(code, exitSomeNotOK)
+		}
+	}
+	return code
 }
 
 // stoppedByInput ends a run the input stopped (a row that cannot be
@@ -87,6 +97,10 @@ func (r *importRun) commitState(ctx context.Context, st *state.Store, runErr *er
 	}
 	if err := st.Commit(); err != nil {
 		r.keepFirst(runErr, err, "the state was not updated: %v (the next run sends these items again)")
+		return
+	}
+	if err := r.objects.pushState(); err != nil {
+		r.keepFirst(runErr, err, "the state in object storage was not updated: %v (the next run sends these items again)")
 		return
 	}
 	if n := st.Added(); n > 0 {

@@ -15,8 +15,8 @@ import (
 // made durable: the file at Path, written through it, is written to the
 // disk as by FS, and each Sync uploads the rows written since the last
 // one as a new segment object under Segments (NNNNNNNN.csv, numbered from
-// 1), a CSV made of the journal's first line (its header) and those rows,
-// before Sync returns. A writer that makes its journal durable before a
+// 1), a CSV made of the journal's first line (its header, without a
+// byte-order mark) and those rows, before Sync returns. A writer that makes its journal durable before a
 // request leaves (a backup's group commit) thereby has the rows in the
 // bucket first. The journal must be written in whole lines, appended only:
 // a journal rewritten in place (WriteAt, Truncate, Seek) cannot be
@@ -79,6 +79,11 @@ func (m *Mirror) upload(rows []byte) error {
 	return nil
 }
 
+// bom is the UTF-8 byte-order mark. A backup's journal starts with it,
+// which makes a file that starts so a backup that must prove itself with a
+// check file; a segment has none and is read as a plain input.
+const bom = "\ufeff"
+
 // errRewrite is a mirrored journal written other than by appending.
 var errRewrite = errors.New("a journal mirrored to object storage is only appended to")
 
@@ -98,7 +103,7 @@ func (f *mirrored) Write(p []byte) (int, error) {
 		if i := bytes.IndexByte(f.pending.Bytes(), '\n'); i >= 0 {
 			f.m.mu.Lock()
 			if f.m.head == nil {
-				f.m.head = bytes.Clone(f.pending.Bytes()[:i+1])
+				f.m.head = bytes.Clone(bytes.TrimPrefix(f.pending.Bytes()[:i+1], []byte(bom)))
 			}
 			f.m.mu.Unlock()
 			f.pending.Next(i + 1)

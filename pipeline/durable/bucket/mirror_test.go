@@ -34,8 +34,8 @@ func TestMirrorUploadsEachSyncBeforeItReturns(t *testing.T) {
 	f.Write([]byte("5,6\n"))
 	f.Sync()
 	want := map[string]string{
-		"night/b.csv.journal/00000001.csv": "\ufeffa,b\n1,2\n3,\"x\ny\"\n",
-		"night/b.csv.journal/00000002.csv": "\ufeffa,b\n5,6\n",
+		"night/b.csv.journal/00000001.csv": "a,b\n1,2\n3,\"x\ny\"\n",
+		"night/b.csv.journal/00000002.csv": "a,b\n5,6\n",
 	}
 	if got := st.keys(); len(got) != len(want) {
 		t.Fatalf("segments %v", got)
