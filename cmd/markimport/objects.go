@@ -264,3 +264,14 @@ func (o *objectOutputs) pushState() error {
 	}
 	return o.state.Push()
 }
+
+// checkLocalOutputs refuses an output of verify in object storage: verify
+// writes its report and summary on disk only (copy them to a bucket after).
+func (v *verifyRun) checkLocalOutputs() error {
+	for _, o := range []named{{"--report", v.report}, {"--summary", v.summary}} {
+		if objstore.IsURL(o.path) {
+			return fmt.Errorf("%s %s: verify writes its outputs to local files only (run's --report, --rejects, --summary, --backup and --state take s3:// URLs)", o.flag, o.path)
+		}
+	}
+	return nil
+}

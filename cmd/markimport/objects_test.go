@@ -281,3 +281,14 @@ func TestBackupInBucketBeforeEveryWrite(t *testing.T) {
 		t.Fatalf("%d of %d changed conversations reached the server before their backup row was in the bucket", missing, checked)
 	}
 }
+
+// TestVerifyOutputsInBucketRefused: verify says its outputs are local.
+func TestVerifyOutputsInBucketRefused(t *testing.T) {
+	_, in, _ := newInput(t, 75, 10)
+	_, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	code, _, stderr := runCLI(t, append([]string{"verify", "--input", in, "--report", "s3://night/v.csv"}, connArgs(url)...)...)
+	if code != exitUsage || !strings.Contains(stderr, "verify writes its outputs to local files only") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}

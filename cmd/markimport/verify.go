@@ -60,6 +60,7 @@ func (v *verifyRun) check() error {
 		v.checkRequired,
 		v.checkFake,
 		v.checkFlagHomes,
+		v.checkLocalOutputs,
 		v.checkRunReport,
 		v.checkOutputs,
 		v.checkBackupInputs,
