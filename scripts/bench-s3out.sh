@@ -17,7 +17,7 @@
 #    backup on local disk and once in the bucket, taking turns. In the
 #    bucket each group commit of the journal is also one PUT of a segment
 #    before the requests it covers leave; the figure is requests/s while
-#    sending, and the segments that made it.
+#    sending, and the backup's rows.
 # 2. --state: night 1 builds the state (emulator without rate limit), once
 #    in a local folder and once in the bucket; night 2, the same file,
 #    sends nothing. The figure is night 2's wall time with the state in the
@@ -59,7 +59,7 @@ backup_run() { # NAME BACKUP: RPS and ROWS of one run
 	MARKIMPORT_SECRET_KEY=$(cat "$KEY") "$M" run --input "$SEND" --report "$W/$1.csv" --summary "$W/$1.json" --backup "$2" \
 		--temp-dir "$W" --endpoint "http://$ADDR" --sdkappid 1400000000 --admin administrator --profile "$W/profile.json" --quiet >"$W/$1.out" 2>&1 || true
 	stop_fake "$FAKE_PID"
-	RPS=$(json "$W/$1.json" requests_per_second) ROWS=$(json "$W/$1.json" backup_rows)
+	RPS=$(printf '%.1f' "$(json "$W/$1.json" requests_per_second)") ROWS=$(json "$W/$1.json" backup_rows)
 }
 log "backup on disk"
 backup_run local "$W/backup.csv"
@@ -67,7 +67,6 @@ L_RPS=$RPS L_ROWS=$ROWS
 log "backup in the bucket"
 backup_run bucket "s3://bench/backup.csv"
 B_RPS=$RPS B_ROWS=$ROWS
-SEGS=$(grep -c . "$W/s3.out" || true)
 
 IN=$BENCH_DIR/s3out-n$N.csv
 [[ -s $IN ]] || "$G" -n "$N" -users "$((N / 10))" -seed 7 -invalid 0 -o "$IN"

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // State is a markimport state (--state) kept in a store under Prefix, and
@@ -147,31 +149,48 @@ func (s *State) pull(seq int) error {
 		return err
 	}
 	for name, fm := range files.Files {
-		key, ok := rm.Objects[fm.Name]
-		if !ok {
+		if _, ok := rm.Objects[fm.Name]; !ok {
 			return &DamagedError{mo, fmt.Sprintf("the manifest names no object for partition %s (%s)", name, fm.Name)}
 		}
-		o := s.Prefix.Join(key)
-		b, err := s.Store.Get(s.Ctx, o)
-		switch {
-		case isNotExist(err):
-			return &DamagedError{o, "the state's partition file is missing (deleted?)"}
-		case err != nil:
-			return fmt.Errorf("read %s: %w", o, err)
-		case int64(len(b)) != int64(len(partMagic))+fm.Entries*entrySize || !bytes.HasPrefix(b, []byte(partMagic)):
-			return &DamagedError{o, fmt.Sprintf("the state's partition file is truncated or damaged (%d bytes, want %d)", len(b), int64(len(partMagic))+fm.Entries*entrySize)}
-		case crc32.ChecksumIEEE(b) != fm.CRC32:
-			return &DamagedError{o, "the state's partition file is damaged (checksum mismatch)"}
-		}
-		if err := writeLocal(filepath.Join(s.Local, filepath.FromSlash(fm.Name)), b); err != nil {
-			return err
-		}
+	}
+	// The objects come a few at a time: a state is up to 256 of them, and
+	// each GET waits for the store's latency.
+	g, ctx := errgroup.WithContext(s.Ctx)
+	g.SetLimit(pullers)
+	for _, fm := range files.Files {
+		g.Go(func() error {
+			return s.pullFile(ctx, s.Prefix.Join(rm.Objects[fm.Name]), fm.Name, fm.Entries, fm.CRC32)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	if err := writeLocal(filepath.Join(s.Local, stateManifest), rm.Manifest); err != nil {
 		return err
 	}
 	s.known, s.objects, s.pulled = true, rm.Objects, rm.Manifest
 	return nil
+}
+
+// pullers is how many objects Pull reads, and Push writes, at once.
+const pullers = 16
+
+// pullFile reads the partition file o, checks it against what the
+// manifest says of it, and writes it as name in the local copy.
+func (s *State) pullFile(ctx context.Context, o Object, name string, entries int64, crc uint32) error {
+	b, err := s.Store.Get(ctx, o)
+	want := int64(len(partMagic)) + entries*entrySize
+	switch {
+	case isNotExist(err):
+		return &DamagedError{o, "the state's partition file is missing (deleted?)"}
+	case err != nil:
+		return fmt.Errorf("read %s: %w", o, err)
+	case int64(len(b)) != want || !bytes.HasPrefix(b, []byte(partMagic)):
+		return &DamagedError{o, fmt.Sprintf("the state's partition file is truncated or damaged (%d bytes, want %d)", len(b), want)}
+	case crc32.ChecksumIEEE(b) != crc:
+		return &DamagedError{o, "the state's partition file is damaged (checksum mismatch)"}
+	}
+	return writeLocal(filepath.Join(s.Local, filepath.FromSlash(name)), b)
 }
 
 // readManifest reads and checks manifest object mo.
@@ -240,23 +259,19 @@ func (s *State) Push() error {
 	}
 	next := s.seq + 1
 	objects := map[string]string{}
+	g, ctx := errgroup.WithContext(s.Ctx)
+	g.SetLimit(pullers)
 	for _, fm := range files.Files {
 		if key, ok := s.objects[fm.Name]; ok {
 			objects[fm.Name] = key
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(s.Local, filepath.FromSlash(fm.Name)))
-		if err != nil {
-			return err
-		}
 		key := commitDir(next) + fm.Name
-		if err := s.Store.Put(s.Ctx, s.Prefix.Join(key), b, true); err != nil {
-			if isExist(err) {
-				return fmt.Errorf("%s: %w (%s appeared)", s.Prefix, ErrConcurrent, s.Prefix.Join(key))
-			}
-			return fmt.Errorf("upload %s: %w", s.Prefix.Join(key), err)
-		}
 		objects[fm.Name] = key
+		g.Go(func() error { return s.pushFile(ctx, fm.Name, s.Prefix.Join(key)) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	rm := remoteManifest{Format: 1, Seq: next, Objects: objects, Manifest: local}
 	if rm.SHA256, err = rm.checksum(); err != nil {
@@ -273,6 +288,21 @@ func (s *State) Push() error {
 	s.seq, s.known, s.objects, s.pulled = next, true, objects, local
 	if prevKnown || prev == 0 {
 		s.prune(prev, prevObjects, objects)
+	}
+	return nil
+}
+
+// pushFile uploads the local file name as the new object o.
+func (s *State) pushFile(ctx context.Context, name string, o Object) error {
+	b, err := os.ReadFile(filepath.Join(s.Local, filepath.FromSlash(name)))
+	if err != nil {
+		return err
+	}
+	if err := s.Store.Put(ctx, o, b, true); err != nil {
+		if isExist(err) {
+			return fmt.Errorf("%s: %w (%s appeared)", s.Prefix, ErrConcurrent, o)
+		}
+		return fmt.Errorf("upload %s: %w", o, err)
 	}
 	return nil
 }
