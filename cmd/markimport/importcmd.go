@@ -62,6 +62,11 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 		if err := r.objects.refuseExisting(r.overwrite); err != nil {
 			return r.fail("%v", err)
 		}
+		releaseLeases, err := r.objects.takeLeases()
+		if err != nil {
+			return r.fail("%v", err)
+		}
+		defer releaseLeases()
 	}
 	return r.run(ctx)
 }

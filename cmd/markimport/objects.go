@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"markimport/pipeline/durable"
 	"markimport/pipeline/durable/bucket"
@@ -28,7 +29,10 @@ import (
 // a rollback survives the container; the state is pulled from and pushed
 // to its prefix (bucket.State). --resume needs the local files of the
 // interrupted run, which died with its container: it is refused with an
-// output in object storage.
+// output in object storage. In the place of the lock files beside local
+// outputs, a run holds a lease object on each (KEY.lease, PREFIX/LEASE.json:
+// owner and expiry, renewed as it goes, deleted at its end; see
+// bucket.Lease).
 
 // staged is one output in object storage and the local file it is
 // written as.
@@ -161,6 +165,40 @@ func (o *objectOutputs) refuseExisting(overwrite bool) error {
 		}
 	}
 	return nil
+}
+
+// leaseTTL is how long a lease of a run killed stays in the way.
+const leaseTTL = 2 * time.Minute
+
+// leaseOf is where the lease of an output is: beside it (KEY.lease), or
+// in the state's prefix (LEASE.json).
+func leaseOf(f staged) bucket.Object {
+	if f.flag == "--state" {
+		return f.obj.Join("LEASE.json")
+	}
+	return bucket.Object{Bucket: f.obj.Bucket, Key: f.obj.Key + ".lease"}
+}
+
+// takeLeases takes the lease of every output, as the local disk's outputs
+// are locked, and returns what releases them.
+func (o *objectOutputs) takeLeases() (release func(), err error) {
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("markimport pid %d on %s since %s", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
+	var held []*bucket.Lease
+	release = func() {
+		for _, l := range held {
+			l.Release()
+		}
+	}
+	for _, f := range o.files {
+		l, err := bucket.TakeLease(o.ctx, o.store, leaseOf(f), owner, leaseTTL)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("%s %s: %w", f.flag, f.obj, err)
+		}
+		held = append(held, l)
+	}
+	return release, nil
 }
 
 // journalPrefix is where the backup's journal segments go.

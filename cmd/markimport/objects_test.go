@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,6 +174,23 @@ func TestStateInBucketThreeNights(t *testing.T) {
 	if code, stderr := night(6); code > exitSomeNotOK || accepted() != sent {
 		t.Fatalf("after --full: exit %d, %d sent, want 0: %s", code, accepted()-sent, stderr)
 	}
+
+	// A run holding the state (its lease, unexpired) keeps a second one
+	// out; a killed run's lease, expired, does not.
+	lease := func(expires time.Time) {
+		s3.Put(t, obj(t, "s3://night/state/LEASE.json"), []byte(`{"owner":"markimport pid 7 on cron-1","expires":"`+expires.UTC().Format(time.RFC3339)+`"}`))
+	}
+	lease(time.Now().Add(time.Hour))
+	if code, stderr := night(7); code != exitUsage || !strings.Contains(stderr, "pid 7 on cron-1") || accepted() != sent {
+		t.Fatalf("a state held by another run: exit %d, %d sent: %s", code, accepted()-sent, stderr)
+	}
+	lease(time.Now().Add(-time.Minute))
+	if code, stderr := night(8); code > exitSomeNotOK || accepted() != sent {
+		t.Fatalf("a killed run's expired lease: exit %d, %d sent: %s", code, accepted()-sent, stderr)
+	}
+	if keys := s3.Keys(t, obj(t, "s3://night/state/LEASE.json")); len(keys) != 0 {
+		t.Errorf("the lease outlived the run: %v", keys)
+	}
 	_ = dir
 }
 
@@ -197,7 +215,9 @@ func TestBackupInBucketKilledThenRolledBack(t *testing.T) {
 	if len(segs) == 0 {
 		t.Fatalf("no journal segment in the bucket after the kill\n%s", out)
 	}
-	if keys := s3.Keys(t, obj(t, "s3://night/b/")); len(keys) != len(segs) {
+	// Nothing published: the segments, and the leases the killed run
+	// held until they expire.
+	if keys := s3.Keys(t, obj(t, "s3://night/b/")); len(keys) != len(segs)+2 || !slices.Contains(keys, "b/report.csv.lease") || !slices.Contains(keys, "b/backup.csv.lease") {
 		t.Fatalf("a killed run published %v", keys)
 	}
 	// The rollback: the segments, copied as they are into a folder.
