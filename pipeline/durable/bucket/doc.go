@@ -34,7 +34,12 @@
 //     starts, checked object by object); the objects stay the source of
 //     truth.
 //
-// The package imports pipeline/durable and nothing else of the project:
-// the store is an interface (Store) that the object-storage client
-// implements.
+//   - A run holds a Lease on each location it writes, as a local run
+//     locks a file beside each output: an object naming its owner and its
+//     expiry, renewed as the run goes and deleted at its end, so that a
+//     second run is refused and a killed run's lease expires by itself.
+//
+// The package imports pipeline/durable and, for Objects (the client as a
+// Store), readers/objstore; the rest is written against Store, which the
+// tests implement in memory.
 package bucket
