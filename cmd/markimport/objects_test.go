@@ -312,3 +312,27 @@ func TestVerifyOutputsInBucketRefused(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }
+
+// TestObjectOutputRefusals: an output that is the input or inside an
+// input prefix, or two outputs at one object, are refused before anything
+// is read or sent.
+func TestObjectOutputRefusals(t *testing.T) {
+	startBucket(t)
+	_, in, _ := newInput(t, 76, 10)
+	_, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--input", "s3://night/in/marks.csv", "--report", "s3://night/in/marks.csv"}, "--report s3://night/in/marks.csv is the input"},
+		{[]string{"--input", "s3://night/in/", "--report", "s3://night/in/report.csv"}, "is the input (--input s3://night/in/) or inside it"},
+		{[]string{"--input", in, "--report", "s3://night/out/r.csv", "--summary", "s3://night/out/r.csv"}, "are the same object"},
+		{[]string{"--input", in, "--report", "s3://night/out/r.csv", "--backup", "s3://night/out/b.csv", "--resume"}, "--resume continues a run from its local report"},
+	} {
+		code, _, stderr := runCLI(t, runArgs(url, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, want 2 and %q: %s", tc.args, code, tc.want, stderr)
+		}
+	}
+}
