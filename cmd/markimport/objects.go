@@ -221,12 +221,18 @@ func (o *objectOutputs) mirrorBackup(journal string, fsys durable.FS) durable.FS
 // the finished backup is there. It returns the first error.
 func (o *objectOutputs) publish(overwrite bool) error {
 	dst := bucket.NewDestination(o.ctx, o.store, bucket.Parse, overwrite)
+	// A backup is never replaced, --overwrite or not.
+	backups := bucket.NewDestination(o.ctx, o.store, bucket.Parse, false)
 	var first error
 	put := func(local string, obj bucket.Object) bool {
 		if _, err := os.Stat(local); err != nil {
 			return false // not finished: what is in the bucket stays
 		}
-		if err := bucket.UploadFile(dst, local, obj.String()); err != nil {
+		to := dst
+		if obj.Bucket == o.backup.Bucket && strings.HasPrefix(obj.Key, o.backup.Key) && o.backup.Key != "" {
+			to = backups
+		}
+		if err := bucket.UploadFile(to, local, obj.String()); err != nil {
 			first = cmpErr(first, err)
 			return false
 		}
