@@ -189,6 +189,13 @@ func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr 
 		fatal:       "Rows not sent are reported unsent; fix the cause, then run again with --resume.",
 		interrupted: interrupted,
 	}
+	if r.objects != nil && !r.dry {
+		// Its report and journal were in the temporary folder: no --resume.
+		again := " Outputs in object storage cannot be resumed: run again (with --state, what the API confirmed and the state stored is not sent again)."
+		end.interrupted = "interrupted; the report accounts for every row so far." + again
+		end.unreachable = "No request reached it." + again
+		end.fatal = "Rows not sent are reported unsent; fix the cause." + again
+	}
 	if r.dry {
 		// validate --online: it reads, and writes nothing.
 		end.unreachable = "No read reached it; every row not read is reported unread. Fix the cause, then validate again."

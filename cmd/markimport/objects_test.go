@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -334,5 +335,31 @@ func TestObjectOutputRefusals(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, want 2 and %q: %s", tc.args, code, tc.want, stderr)
 		}
+	}
+}
+
+// TestObjectOutputsInterrupted: Ctrl-C uploads the report of the rows so
+// far, commits no state, releases the leases, and says to run again
+// rather than --resume.
+func TestObjectOutputsInterrupted(t *testing.T) {
+	bin := buildBinary(t)
+	s3 := s3test.Start(t)
+	s3.MakeBucket(t, "night")
+	_, in, _ := newInput(t, 77, 3000)
+	srv, url := startEmulator(t, fakeim.Config{Latency: 10 * time.Millisecond})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	cmd, out := startRunEnv(t, bin, url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(), "--report", "s3://night/r.csv", "--state", "s3://night/state/")
+	waitRequests(t, srv, 20)
+	cmd.Process.Signal(syscall.SIGINT)
+	if code := exitCode(cmd.Wait()); code != exitInterrupted || !strings.Contains(out.String(), "cannot be resumed: run again") || strings.Contains(out.String(), "run --resume") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// The report accounts for every row (those not sent: unsent), as a
+	// local one does; the state is not committed, and the leases are gone.
+	if keys := s3.Keys(t, obj(t, "s3://night/")); len(keys) != 1 || keys[0] != "r.csv" {
+		t.Fatalf("an interrupted run left %v", keys)
+	}
+	if rep := string(s3.Get(t, obj(t, "s3://night/r.csv"))); !strings.Contains(rep, ",unsent,") {
+		t.Errorf("the report of an interrupted run has no unsent row")
 	}
 }
