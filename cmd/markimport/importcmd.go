@@ -47,11 +47,12 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, h h
 
 // checkAndRun checks the flags, takes the outputs' locks and runs.
 func (r *importRun) checkAndRun(ctx context.Context) int {
-	if err := r.check(); err != nil {
-		return r.fail("%v", err)
-	}
+	err := r.check()
 	if r.objects != nil {
 		defer r.objects.close()
+	}
+	if err != nil {
+		return r.fail("%v", err)
 	}
 	release, err := r.claim()
 	if err != nil {

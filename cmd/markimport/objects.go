@@ -20,9 +20,9 @@ import (
 // staged: the run writes it to a folder of its own in --temp-dir exactly
 // as it writes a local file (journal, checkpoints, lock, rename), and
 // when the run has finished it, the file is uploaded as one object that
-// appears only complete. What was not finished (an input error, an
-// interrupt) is not uploaded, so the objects already there stay as they
-// were. Before anything is read or sent, every object is checked: one
+// appears only complete (an interrupted run finishes its report, as on
+// disk). What was not finished (a run stopped by its input) is not
+// uploaded, so the objects already there stay as they were. Before anything is read or sent, every object is checked: one
 // that exists is refused unless --overwrite (a backup always), and the
 // upload at the end is a conditional put. The backup's journal is
 // mirrored to KEY.journal/ as it is made durable (bucket.Mirror), so that
@@ -62,61 +62,79 @@ func (r *importRun) stageObjects() error {
 		name string
 		val  *string
 	}{{"--report", &f.report}, {"--rejects", &f.rejects}, {"--summary", &f.summary}, {"--backup", &f.backup}, {"--state", &f.stateDir}}
-	var remote []int
-	for i, fl := range flags {
-		if objstore.IsURL(*fl.val) {
-			remote = append(remote, i)
+	for _, fl := range flags {
+		if !objstore.IsURL(*fl.val) {
+			continue
+		}
+		if r.objects == nil {
+			o, err := r.openObjects()
+			if err != nil {
+				return err
+			}
+			r.objects = o
+		}
+		if err := r.objects.stage(fl.name, fl.val); err != nil {
+			return err
 		}
 	}
-	if len(remote) == 0 {
+	if r.objects == nil {
 		return nil
 	}
+	return r.objects.notInputs(r.inputs)
+}
+
+// openObjects opens the store and makes the staging folder.
+func (r *importRun) openObjects() (*objectOutputs, error) {
 	if r.resume {
-		return errors.New("--resume continues a run from its local report and backup journal, which a run writing to object storage keeps in its temporary folder only: run again without --resume (with --state, what the API confirmed is not sent again)")
+		return nil, errors.New("--resume continues a run from its local report and backup journal, which a run writing to object storage keeps in its temporary folder only: run again without --resume (with --state, what the API confirmed is not sent again)")
 	}
 	ctx := context.Background()
 	s, err := objstore.New(ctx)
 	if err != nil {
-		return fmt.Errorf("object storage: %w", err)
+		return nil, fmt.Errorf("object storage: %w", err)
 	}
 	dir, err := os.MkdirTemp(r.tempDir, "markimport-objects-*")
 	if err != nil {
-		return fmt.Errorf("--temp-dir: %w", err)
+		return nil, fmt.Errorf("--temp-dir: %w", err)
 	}
-	o := &objectOutputs{ctx: ctx, store: bucket.Objects(s), dir: dir}
-	r.objects = o
-	seen := map[string]string{}
-	for _, i := range remote {
-		fl := flags[i]
-		obj, err := bucket.Parse(*fl.val)
-		if err != nil {
-			return fmt.Errorf("%s: %w", fl.name, err)
+	return &objectOutputs{ctx: ctx, store: bucket.Objects(s), dir: dir}, nil
+}
+
+// stage makes the output flag, whose value *val is an object URL, a
+// local file in the staging folder, and sets *val to it.
+func (o *objectOutputs) stage(flag string, val *string) error {
+	obj, err := bucket.Parse(*val)
+	if err != nil {
+		return fmt.Errorf("%s: %w", flag, err)
+	}
+	for _, f := range o.files {
+		if f.obj == obj {
+			return fmt.Errorf("%s %s and %s %s are the same object: give each output its own", flag, obj, f.flag, obj)
 		}
-		if prev, ok := seen[obj.String()]; ok {
-			return fmt.Errorf("%s %s and %s %s are the same object: give each output its own", fl.name, obj, prev, obj)
+	}
+	local := filepath.Join(o.dir, strings.TrimPrefix(flag, "--"), path.Base(obj.Key))
+	switch flag {
+	case "--state":
+		if obj.Key != "" && !strings.HasSuffix(obj.Key, "/") {
+			obj.Key += "/"
 		}
-		seen[obj.String()] = fl.name
-		local := filepath.Join(dir, strings.TrimPrefix(fl.name, "--"), path.Base(obj.Key))
-		if fl.name == "--state" {
-			if obj.Key != "" && !strings.HasSuffix(obj.Key, "/") {
-				obj.Key += "/"
-			}
-			local = filepath.Join(dir, "state")
-			o.state = &bucket.State{Ctx: ctx, Store: o.store, Prefix: obj, Local: local}
-		} else if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		local = filepath.Join(o.dir, "state")
+		o.state = &bucket.State{Ctx: o.ctx, Store: o.store, Prefix: obj, Local: local}
+	case "--backup":
+		o.backup = obj
+	}
+	if flag != "--state" {
+		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 			return err
 		}
-		if fl.name == "--backup" {
-			o.backup = obj
-		}
-		o.files = append(o.files, staged{fl.name, obj, local})
-		*fl.val = local
 	}
-	return o.notInputs(r.inputs)
+	o.files = append(o.files, staged{flag, obj, local})
+	*val = local
+	return nil
 }
 
 // notInputs refuses an output that is the input, or that an input prefix
-// would read.
+// or glob would read.
 func (o *objectOutputs) notInputs(inputs []string) error {
 	for _, in := range inputs {
 		if !objstore.IsURL(in) {
@@ -127,14 +145,26 @@ func (o *objectOutputs) notInputs(inputs []string) error {
 			continue // the input's own check says why
 		}
 		for _, f := range o.files {
-			same := f.obj == src
-			under := src.Bucket == f.obj.Bucket && (src.Key == "" || strings.HasSuffix(src.Key, "/") && strings.HasPrefix(f.obj.Key, src.Key))
-			if same || under {
+			if src.Bucket == f.obj.Bucket && reads(src.Key, f.obj.Key) {
 				return fmt.Errorf("%s %s is the input (--input %s) or inside it: an output never replaces an input, and the next run would read it; write it elsewhere", f.flag, f.obj, in)
 			}
 		}
 	}
 	return nil
+}
+
+// reads reports whether an input key (an object, a prefix, a glob) reads
+// the object key or an object the output writes beside it.
+func reads(input, key string) bool {
+	if strings.ContainsAny(input, "*?[") {
+		for _, k := range []string{key, key + ".check", key + ".lease"} {
+			if ok, _ := path.Match(input, k); ok {
+				return true
+			}
+		}
+		return false
+	}
+	return input == "" || input == key || strings.HasPrefix(key, strings.TrimSuffix(input, "/")+"/")
 }
 
 // refuseExisting refuses, before anything is sent, an object that would

@@ -315,8 +315,8 @@ func TestVerifyOutputsInBucketRefused(t *testing.T) {
 }
 
 // TestObjectOutputRefusals: an output that is the input or inside an
-// input prefix, or two outputs at one object, are refused before anything
-// is read or sent.
+// input prefix or glob, or two outputs at one object, are refused before
+// anything is read or sent, leaving nothing in --temp-dir.
 func TestObjectOutputRefusals(t *testing.T) {
 	startBucket(t)
 	_, in, _ := newInput(t, 76, 10)
@@ -329,11 +329,16 @@ func TestObjectOutputRefusals(t *testing.T) {
 		{[]string{"--input", "s3://night/in/marks.csv", "--report", "s3://night/in/marks.csv"}, "--report s3://night/in/marks.csv is the input"},
 		{[]string{"--input", "s3://night/in/", "--report", "s3://night/in/report.csv"}, "is the input (--input s3://night/in/) or inside it"},
 		{[]string{"--input", in, "--report", "s3://night/out/r.csv", "--summary", "s3://night/out/r.csv"}, "are the same object"},
+		{[]string{"--input", "s3://night/in/*.csv", "--report", "s3://night/in/r.csv"}, "is the input (--input s3://night/in/*.csv) or inside it"},
 		{[]string{"--input", in, "--report", "s3://night/out/r.csv", "--backup", "s3://night/out/b.csv", "--resume"}, "--resume continues a run from its local report"},
 	} {
-		code, _, stderr := runCLI(t, runArgs(url, tc.args...)...)
+		tmp := t.TempDir()
+		code, _, stderr := runCLI(t, runArgs(url, append(tc.args, "--temp-dir", tmp)...)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, want 2 and %q: %s", tc.args, code, tc.want, stderr)
+		}
+		if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+			t.Errorf("%v: a refused run left %d files in --temp-dir", tc.args, len(entries))
 		}
 	}
 }
