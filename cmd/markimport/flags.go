@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"markimport/pipeline/mapping"
 	"markimport/pipeline/mark"
 	"markimport/readers"
 	"markimport/sink"
@@ -72,6 +73,7 @@ type importFlags struct {
 	report, summary        string
 	format, delimiter      string
 	maps                   mapFlag
+	mapFile                string // --map-file
 	rate, rateMargin       float64
 	quiet                  bool
 	progressEvery          time.Duration
@@ -96,6 +98,10 @@ type importFlags struct {
 	given                  map[string]bool // the flags the command line set
 	config                 string          // --config
 	settings               settingSource   // where each flag's value came from
+	metricsFile            string          // --metrics-file
+	metricsPush            pushURLFlag     // --metrics-push
+	metricsJob             string          // --metrics-job
+	metricsInstance        string          // --metrics-instance
 
 	// run only
 	fake, resume, force        bool
@@ -121,6 +127,7 @@ func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	fs.StringVar(&f.format, "format", "", "input format csv|parquet (default: from the file name)")
 	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field separator: one ASCII character, or \"tab\" (default \",\", or what an Excel \"sep=\" line says)")
 	fs.Var(f.maps, "map", "rename an input column: legacy_name=from_account (repeatable)")
+	fs.StringVar(&f.mapFile, "map-file", "", "a TOML mapping file that makes the input's columns of another table's: per column a source column, a constant, a group flag to type, a peer by type, boolean columns to bits (go doc markimport/pipeline/mapping); not with --map")
 	fs.Float64Var(&f.rate, "rate", sink.DefaultRate, "requests per second across all workers (the API allows 200)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output, and only warnings and errors in the log")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (one JSON object per line)")
@@ -128,6 +135,10 @@ func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	fs.StringVar(&f.rejects, "rejects", "", "write every row that did not end ok, with its original columns plus status, code, message (in the input's format)")
 	fs.StringVar(&f.maxInvalid, "max-invalid", "", "send nothing if more rows than this are invalid or rejected: a count (100) or a share (0.5%)")
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")
+	fs.StringVar(&f.metricsFile, "metrics-file", "", "write Prometheus metrics to this file (node_exporter textfile collector format: name it *.prom in the collector's folder), replaced whole at every --progress-every and at the end")
+	fs.Var(&f.metricsPush, "metrics-push", "push Prometheus metrics to this Pushgateway at the end (http or https; user:password@ for basic auth, never shown)")
+	fs.StringVar(&f.metricsJob, "metrics-job", "markimport", "with --metrics-push: the job label of the pushed group")
+	fs.StringVar(&f.metricsInstance, "metrics-instance", "", "with --metrics-push: the instance label of the pushed group (default: the host name)")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "1GiB", "memory for grouping rows by user (e.g. 256MiB, 2GiB, bytes); beyond it rows spill to temporary files")
 	fs.BoolVar(&f.sorted, "sorted", false, "the input is grouped by from_account: plan and send a user at a time, without grouping")
 	fs.BoolVar(&f.strictBits, "strict-bits", false, "a row that sets or clears bits 4-31, which Tencent's client SDKs do not define, is invalid (without it: accepted, with one warning per run)")
@@ -158,8 +169,22 @@ func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	return fs, f
 }
 
+// readerOptions are the readers' options from --format, --map,
+// --map-file and --delimiter.
 func (f *importFlags) readerOptions() (readers.Options, error) {
 	o := readers.Options{Format: f.format, Map: f.maps}
+	if f.mapFile != "" {
+		// One way to name columns: a mapping file's target = "column" is
+		// what --map does, and two that disagree would need a rule.
+		if len(f.maps) > 0 {
+			return o, fmt.Errorf("--map and --map-file: give one (a mapping file's from_account = \"user_id\" is --map user_id=from_account)")
+		}
+		m, err := mapping.Load(f.mapFile)
+		if err != nil {
+			return o, err
+		}
+		m.Configure(&o)
+	}
 	switch d := f.delimiter; {
 	case d == "":
 	case d == "tab" || d == `\t`:

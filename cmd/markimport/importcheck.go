@@ -37,6 +37,7 @@ func (r *importRun) check() error {
 		r.checkRejects,
 		r.parseLimits,
 		r.checkOutputs,
+		r.checkMetrics,
 		r.checkReadsProfile,
 	)
 }
@@ -251,5 +252,5 @@ func (r *importRun) outputs() []named {
 			out = append(out, o, named{o.flag, o.path + ".lock"})
 		}
 	}
-	return out
+	return append(out, r.metricsPaths()...)
 }

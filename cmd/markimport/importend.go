@@ -41,14 +41,8 @@ func (r *importRun) finish(ctx context.Context, s *session, sum *pipeline.Summar
 	r.printSummary(sum, func() { printSummary(r.stdout, sum, r.dry, r.rate) })
 	code = r.saveFake(s.fake, code)
 	r.counts = runCounts(sum)
-	code = r.saveSummary(sum, code)
-	if r.objects != nil {
-		if err := r.objects.publishSummary(r.overwrite); err != nil {
-			r.tell(slog.LevelError, "summary: "+err.Error(), "")
-			code = max(code, exitSomeNotOK)
-		}
-	}
-	return code
+	code = r.uploadSummary(r.saveSummary(sum, code))
+	return r.saveMetrics(runMetrics(sum), code)
 }
 
 // stoppedByInput ends a run the input stopped (a row that cannot be

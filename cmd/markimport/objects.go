@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -294,6 +295,19 @@ func (o *objectOutputs) publishSummary(overwrite bool) error {
 		}
 	}
 	return nil
+}
+
+// uploadSummary uploads a --summary in object storage once it is written,
+// and returns the exit code: code, or at least 1 when it could not be.
+func (r *importRun) uploadSummary(code int) int {
+	if r.objects == nil {
+		return code
+	}
+	if err := r.objects.publishSummary(r.overwrite); err != nil {
+		r.tell(slog.LevelError, "summary: "+err.Error(), "")
+		return max(code, exitSomeNotOK)
+	}
+	return code
 }
 
 // close removes the staging folder.
