@@ -10,6 +10,7 @@
 //     into an upload the store publishes at Commit (a multipart upload
 //     completed, or one PUT); Abort drops the upload, and an object that
 //     was there stays as it was.
+//
 //   - A finished object is never replaced unless asked. Whoever makes an
 //     Output without overwrite has checked first (Exists) that nothing is
 //     there, and the upload is published with a conditional put (If-None-
@@ -18,6 +19,7 @@
 //     overwrites silently) are protected by the check alone: two runs
 //     writing the same object at the same moment can then replace one
 //     another's, which is why a schedule runs one job at a time.
+//
 //   - A backup's journal reaches the bucket before the writes it covers
 //     leave: Mirror wraps the file layer the backup writes through, and
 //     every time the journal is made durable (its group commit) the rows
@@ -26,6 +28,7 @@
 //     the sync returns only once the segment is in the bucket. After a
 //     kill at any moment, the segments under KEY.journal/ read as one
 //     folder input are the rollback.
+//
 //   - The state (State): each commit uploads the partition files it wrote
 //     as new objects under PREFIX/s-NNNNNNNN/ and then, last, the manifest
 //     PREFIX/manifest-NNNNNNNN.json that names every object of the state.
