@@ -5,7 +5,7 @@ N       ?= 1000000
 RATE    ?= 200
 PROFILE ?= 0
 
-.PHONY: build test lint bench bench-backup bench-s3 bench-skip bench-state demo page-screenshot fixtures fuzz clean
+.PHONY: build test lint bench bench-backup bench-s3 bench-s3out bench-skip bench-state demo page-screenshot fixtures fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/markimport
@@ -69,6 +69,12 @@ bench-s3:
 # fake-server at 100 ms latency (also a section of make bench).
 bench-skip:
 	./scripts/bench-skip.sh
+
+# --backup and --state in object storage against the same on disk
+# (scripts/s3slow, fake-server at 100 ms latency; also the last section
+# of make bench).
+bench-s3out:
+	./scripts/bench-s3out.sh
 
 # Figures of the incremental mode (--state): nightly runs of a 20M-row file
 # and the store alone with 100M keys (about 15 minutes; not part of bench).

@@ -18,6 +18,7 @@
 #   PARTS         part files of the export the single file is compared with (default 64)
 #   BACKUP=0      skip the cost of --backup (runs with and without it, scripts/bench-backup.sh)
 #   SKIP=0        skip what --skip-unchanged saves (scripts/bench-skip.sh, about 8 minutes)
+#   S3OUT=0       skip --backup and --state in object storage against on disk (scripts/bench-s3out.sh)
 #
 # It measures:
 #   1. validate rows/s and peak RSS for the CSV and for the Parquet of the same rows;
@@ -787,4 +788,9 @@ fi
 # What --skip-unchanged saves (scripts/bench-skip.sh).
 if [[ ${SKIP:-1} == 1 ]]; then
 	BENCH_DIR=$BENCH_DIR "$ROOT/scripts/bench-skip.sh"
+fi
+
+# --backup and --state in object storage against on disk (scripts/bench-s3out.sh).
+if [[ ${S3OUT:-1} == 1 ]]; then
+	BENCH_DIR=$BENCH_DIR "$ROOT/scripts/bench-s3out.sh"
 fi

@@ -23,6 +23,8 @@
 //     read-back) and running the pipeline; importend.go: finishing it
 //     (backup, journal, state, rejects), the exit code and what is said
 //     about it.
+//   - objects.go: outputs and the state in object storage (s3://), staged
+//     in --temp-dir and published through pipeline/durable/bucket.
 //   - verify.go: the verify command; backup.go: --backup and --mode insert
 //     as run wires them; client.go and pace.go: the connection and the
 //     pace kept across runs; fake.go: --fake and fake-server.

@@ -25,6 +25,7 @@ func (r *importRun) check() error {
 		r.checkFlagHomes,
 		r.checkHTML,
 		r.checkResume,
+		r.stageObjects,
 		r.checkRejectsInput,
 		r.checkStateFlags,
 		r.checkFakeState,

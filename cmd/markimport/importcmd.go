@@ -27,7 +27,8 @@ type importRun struct {
 	ropts      readers.Options
 	maxInvalid *pipeline.Limit
 	memLimit   int64
-	files      report.Files // of --report, when given
+	files      report.Files   // of --report, when given
+	objects    *objectOutputs // the outputs in object storage, or nil
 }
 
 // cmdImport runs validate (dry) or run.
@@ -47,7 +48,11 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, h h
 
 // checkAndRun checks the flags, takes the outputs' locks and runs.
 func (r *importRun) checkAndRun(ctx context.Context) int {
-	if err := r.check(); err != nil {
+	err := r.check()
+	if r.objects != nil {
+		defer r.objects.close()
+	}
+	if err != nil {
 		return r.fail("%v", err)
 	}
 	release, err := r.claim()
@@ -55,6 +60,16 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 		return r.fail("%v", err)
 	}
 	defer release()
+	if r.objects != nil {
+		if err := r.objects.refuseExisting(r.overwrite); err != nil {
+			return r.fail("%v", err)
+		}
+		releaseLeases, err := r.objects.takeLeases()
+		if err != nil {
+			return r.fail("%v", err)
+		}
+		defer releaseLeases()
+	}
 	return r.run(ctx)
 }
 
@@ -204,9 +219,12 @@ func (r *importRun) openState(s *session, appID string) error {
 	if r.stateDir == "" {
 		return nil
 	}
+	if err := r.pullState(); err != nil {
+		return err
+	}
 	st, err := state.Open(r.stateDir, appID, state.Options{Full: r.full, Dry: r.dry})
 	if err != nil {
-		return fmt.Errorf("--state: %v", err)
+		return fmt.Errorf("--state: %v", r.objects.stateError(err))
 	}
 	s.st = st
 	s.onClose(func() { st.Close() })

@@ -34,11 +34,14 @@ func (r *importRun) finish(ctx context.Context, s *session, sum *pipeline.Summar
 	r.endJournal(s.journal, &runErr, reportFailed)
 	r.commitState(ctx, s.st, &runErr, reportFailed)
 	r.writeRejects(s.rejects, &runErr)
+	if r.objects != nil {
+		r.keepFirst(&runErr, r.objects.publish(r.overwrite), "%v")
+	}
 	code := r.exitCode(ctx, sum, runErr, s.journal)
 	r.printSummary(sum, func() { printSummary(r.stdout, sum, r.dry, r.rate) })
 	code = r.saveFake(s.fake, code)
 	r.counts = runCounts(sum)
-	code = r.saveSummary(sum, code)
+	code = r.uploadSummary(r.saveSummary(sum, code))
 	return r.saveMetrics(runMetrics(sum), code)
 }
 
@@ -88,6 +91,10 @@ func (r *importRun) commitState(ctx context.Context, st *state.Store, runErr *er
 	}
 	if err := st.Commit(); err != nil {
 		r.keepFirst(runErr, err, "the state was not updated: %v (the next run sends these items again)")
+		return
+	}
+	if err := r.objects.pushState(); err != nil {
+		r.keepFirst(runErr, err, "the state in object storage was not updated: %v (the next run sends these items again)")
 		return
 	}
 	if n := st.Added(); n > 0 {
@@ -175,6 +182,13 @@ func (r *importRun) exitCode(ctx context.Context, sum *pipeline.Summary, runErr 
 		unreachable: "No request reached it; every row not sent is reported unsent. Fix the cause, then run again with --resume.",
 		fatal:       "Rows not sent are reported unsent; fix the cause, then run again with --resume.",
 		interrupted: interrupted,
+	}
+	if r.objects != nil && !r.dry {
+		// Its report and journal were in the temporary folder: no --resume.
+		again := " Outputs in object storage cannot be resumed: run again (with --state, what the API confirmed and the state stored is not sent again)."
+		end.interrupted = "interrupted; the report accounts for every row so far." + again
+		end.unreachable = "No request reached it." + again
+		end.fatal = "Rows not sent are reported unsent; fix the cause." + again
 	}
 	if r.dry {
 		// validate --online: it reads, and writes nothing.

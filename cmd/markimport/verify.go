@@ -62,6 +62,7 @@ func (v *verifyRun) check() error {
 		v.checkFake,
 		v.checkFlagHomes,
 		v.checkHTML,
+		v.checkLocalOutputs,
 		v.checkRunReport,
 		v.checkOutputs,
 		v.checkMetrics,

@@ -1,0 +1,365 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"markimport/pipeline/durable"
+	"markimport/pipeline/durable/bucket"
+	"markimport/readers/objstore"
+)
+
+// Outputs in object storage (s3://BUCKET/KEY for --report, --rejects,
+// --summary and --backup; s3://BUCKET/PREFIX/ for --state). Each is
+// staged: the run writes it to a folder of its own in --temp-dir exactly
+// as it writes a local file (journal, checkpoints, lock, rename), and
+// when the run has finished it, the file is uploaded as one object that
+// appears only complete (an interrupted run finishes its report, as on
+// disk). What was not finished (a run stopped by its input) is not
+// uploaded, so the objects already there stay as they were. Before anything is read or sent, every object is checked: one
+// that exists is refused unless --overwrite (a backup always), and the
+// upload at the end is a conditional put. The backup's journal is
+// mirrored to KEY.journal/ as it is made durable (bucket.Mirror), so that
+// a rollback survives the container; the state is pulled from and pushed
+// to its prefix (bucket.State). --resume needs the local files of the
+// interrupted run, which died with its container: it is refused with an
+// output in object storage. In the place of the lock files beside local
+// outputs, a run holds a lease object on each (KEY.lease, PREFIX/LEASE.json:
+// owner and expiry, renewed as it goes, deleted at its end; see
+// bucket.Lease).
+
+// staged is one output in object storage and the local file it is
+// written as.
+type staged struct {
+	flag  string
+	obj   bucket.Object
+	local string
+}
+
+// objectOutputs are a command's outputs in object storage.
+type objectOutputs struct {
+	ctx    context.Context
+	store  bucket.Store
+	dir    string // the staging folder, in --temp-dir
+	files  []staged
+	state  *bucket.State
+	mirror *bucket.Mirror // the backup's journal
+	backup bucket.Object
+}
+
+// stageObjects replaces each output flag that names an object by a local
+// file in a new staging folder, and opens the store. It does nothing when
+// no output is in object storage.
+func (r *importRun) stageObjects() error {
+	f := r.importFlags
+	flags := []struct {
+		name string
+		val  *string
+	}{{"--report", &f.report}, {"--rejects", &f.rejects}, {"--summary", &f.summary}, {"--backup", &f.backup}, {"--state", &f.stateDir}}
+	for _, fl := range flags {
+		if !objstore.IsURL(*fl.val) {
+			continue
+		}
+		if r.objects == nil {
+			o, err := r.openObjects()
+			if err != nil {
+				return err
+			}
+			r.objects = o
+		}
+		if err := r.objects.stage(fl.name, fl.val); err != nil {
+			return err
+		}
+	}
+	if r.objects == nil {
+		return nil
+	}
+	return r.objects.notInputs(r.inputs)
+}
+
+// openObjects opens the store and makes the staging folder.
+func (r *importRun) openObjects() (*objectOutputs, error) {
+	if r.resume {
+		return nil, errors.New("--resume continues a run from its local report and backup journal, which a run writing to object storage keeps in its temporary folder only: run again without --resume (with --state, what the API confirmed is not sent again)")
+	}
+	ctx := context.Background()
+	s, err := objstore.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("object storage: %w", err)
+	}
+	dir, err := os.MkdirTemp(r.tempDir, "markimport-objects-*")
+	if err != nil {
+		return nil, fmt.Errorf("--temp-dir: %w", err)
+	}
+	return &objectOutputs{ctx: ctx, store: bucket.Objects(s), dir: dir}, nil
+}
+
+// stage makes the output flag, whose value *val is an object URL, a
+// local file in the staging folder, and sets *val to it.
+func (o *objectOutputs) stage(flag string, val *string) error {
+	obj, err := bucket.Parse(*val)
+	if err != nil {
+		return fmt.Errorf("%s: %w", flag, err)
+	}
+	for _, f := range o.files {
+		if f.obj == obj {
+			return fmt.Errorf("%s %s and %s %s are the same object: give each output its own", flag, obj, f.flag, obj)
+		}
+	}
+	local := filepath.Join(o.dir, strings.TrimPrefix(flag, "--"), path.Base(obj.Key))
+	switch flag {
+	case "--state":
+		if obj.Key != "" && !strings.HasSuffix(obj.Key, "/") {
+			obj.Key += "/"
+		}
+		local = filepath.Join(o.dir, "state")
+		o.state = &bucket.State{Ctx: o.ctx, Store: o.store, Prefix: obj, Local: local}
+	case "--backup":
+		o.backup = obj
+	}
+	if flag != "--state" {
+		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+			return err
+		}
+	}
+	o.files = append(o.files, staged{flag, obj, local})
+	*val = local
+	return nil
+}
+
+// notInputs refuses an output that is the input, or that an input prefix
+// or glob would read.
+func (o *objectOutputs) notInputs(inputs []string) error {
+	for _, in := range inputs {
+		if !objstore.IsURL(in) {
+			continue
+		}
+		src, err := bucket.Parse(in)
+		if err != nil {
+			continue // the input's own check says why
+		}
+		for _, f := range o.files {
+			if src.Bucket == f.obj.Bucket && reads(src.Key, f.obj.Key) {
+				return fmt.Errorf("%s %s is the input (--input %s) or inside it: an output never replaces an input, and the next run would read it; write it elsewhere", f.flag, f.obj, in)
+			}
+		}
+	}
+	return nil
+}
+
+// reads reports whether an input key (an object, a prefix, a glob) reads
+// the object key or an object the output writes beside it.
+func reads(input, key string) bool {
+	if strings.ContainsAny(input, "*?[") {
+		for _, k := range []string{key, key + ".check", key + ".lease"} {
+			if ok, _ := path.Match(input, k); ok {
+				return true
+			}
+		}
+		return false
+	}
+	return input == "" || input == key || strings.HasPrefix(key, strings.TrimSuffix(input, "/")+"/")
+}
+
+// refuseExisting refuses, before anything is sent, an object that would
+// be replaced: a backup (or a killed run's backup journal) always,
+// anything else without --overwrite.
+func (o *objectOutputs) refuseExisting(overwrite bool) error {
+	for _, f := range o.files {
+		if f.flag == "--state" {
+			continue
+		}
+		found, err := o.store.Exists(o.ctx, f.obj)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", f.flag, f.obj, err)
+		}
+		switch {
+		case f.flag == "--backup" && found:
+			return fmt.Errorf("--backup %s exists: a backup is never replaced, with --overwrite neither (it may be the only way back to the marks before the run that wrote it); name a new --backup object", f.obj)
+		case f.flag == "--backup":
+			segs, err := o.store.List(o.ctx, journalPrefix(f.obj))
+			if err != nil {
+				return fmt.Errorf("--backup %s: %w", f.obj, err)
+			}
+			if len(segs) > 0 {
+				return fmt.Errorf("--backup %s: %s holds the journal of a run that did not finish (%d segments), the way back to the marks before it: restore from it (markimport run --input %s) and name a new --backup object", f.obj, journalPrefix(f.obj), len(segs), journalPrefix(f.obj))
+			}
+		case found && !overwrite:
+			return fmt.Errorf("%s %s exists: pass --overwrite to replace it, or name another object", f.flag, f.obj)
+		}
+	}
+	return nil
+}
+
+// leaseTTL is how long a lease of a run killed stays in the way.
+const leaseTTL = 2 * time.Minute
+
+// leaseOf is where the lease of an output is: beside it (KEY.lease), or
+// in the state's prefix (LEASE.json).
+func leaseOf(f staged) bucket.Object {
+	if f.flag == "--state" {
+		return f.obj.Join("LEASE.json")
+	}
+	return bucket.Object{Bucket: f.obj.Bucket, Key: f.obj.Key + ".lease"}
+}
+
+// takeLeases takes the lease of every output, as the local disk's outputs
+// are locked, and returns what releases them.
+func (o *objectOutputs) takeLeases() (release func(), err error) {
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("markimport pid %d on %s since %s", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
+	var held []*bucket.Lease
+	release = func() {
+		for _, l := range held {
+			l.Release()
+		}
+	}
+	for _, f := range o.files {
+		l, err := bucket.TakeLease(o.ctx, o.store, leaseOf(f), owner, leaseTTL)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("%s %s: %w", f.flag, f.obj, err)
+		}
+		held = append(held, l)
+	}
+	return release, nil
+}
+
+// journalPrefix is where the backup's journal segments go.
+func journalPrefix(b bucket.Object) bucket.Object {
+	return bucket.Object{Bucket: b.Bucket, Key: b.Key + ".journal/"}
+}
+
+// mirrorBackup is the file layer of the backup's journal: fsys, with each
+// group commit uploaded as a segment before the requests it covers leave.
+func (o *objectOutputs) mirrorBackup(journal string, fsys durable.FS) durable.FS {
+	if o == nil || o.backup.Key == "" {
+		return fsys
+	}
+	o.mirror = &bucket.Mirror{FS: fsys, Ctx: o.ctx, Store: o.store, Path: journal, Segments: journalPrefix(o.backup)}
+	return o.mirror
+}
+
+// publish uploads each finished output (its local file exists) as its
+// object, the summary last; the backup's journal segments are deleted once
+// the finished backup is there. It returns the first error.
+func (o *objectOutputs) publish(overwrite bool) error {
+	dst := bucket.NewDestination(o.ctx, o.store, bucket.Parse, overwrite)
+	// A backup is never replaced, --overwrite or not.
+	backups := bucket.NewDestination(o.ctx, o.store, bucket.Parse, false)
+	var first error
+	put := func(local string, obj bucket.Object) bool {
+		if _, err := os.Stat(local); err != nil {
+			return false // not finished: what is in the bucket stays
+		}
+		to := dst
+		if obj.Bucket == o.backup.Bucket && strings.HasPrefix(obj.Key, o.backup.Key) && o.backup.Key != "" {
+			to = backups
+		}
+		if err := bucket.UploadFile(to, local, obj.String()); err != nil {
+			first = cmpErr(first, err)
+			return false
+		}
+		return true
+	}
+	for _, f := range o.files {
+		switch f.flag {
+		case "--state", "--summary":
+		case "--backup":
+			put(f.local+".check", bucket.Object{Bucket: f.obj.Bucket, Key: f.obj.Key + ".check"})
+			if put(f.local, f.obj) && o.mirror != nil {
+				for i := 1; i <= o.mirror.Uploaded(); i++ {
+					o.store.Delete(o.ctx, journalPrefix(f.obj).Join(bucket.SegmentName(i)))
+				}
+			}
+		default:
+			put(f.local, f.obj)
+		}
+	}
+	return first
+}
+
+// publishSummary uploads the summary, once written.
+func (o *objectOutputs) publishSummary(overwrite bool) error {
+	dst := bucket.NewDestination(o.ctx, o.store, bucket.Parse, overwrite)
+	for _, f := range o.files {
+		if _, err := os.Stat(f.local); f.flag == "--summary" && err == nil {
+			return bucket.UploadFile(dst, f.local, f.obj.String())
+		}
+	}
+	return nil
+}
+
+// uploadSummary uploads a --summary in object storage once it is written,
+// and returns the exit code: code, or at least 1 when it could not be.
+func (r *importRun) uploadSummary(code int) int {
+	if r.objects == nil {
+		return code
+	}
+	if err := r.objects.publishSummary(r.overwrite); err != nil {
+		r.tell(slog.LevelError, "summary: "+err.Error(), "")
+		return max(code, exitSomeNotOK)
+	}
+	return code
+}
+
+// close removes the staging folder.
+func (o *objectOutputs) close() { os.RemoveAll(o.dir) }
+
+func cmpErr(first, err error) error {
+	if first == nil {
+		return err
+	}
+	return first
+}
+
+// pullState fills the local copy of a --state in object storage.
+func (r *importRun) pullState() error {
+	if r.objects == nil || r.objects.state == nil {
+		return nil
+	}
+	st := r.objects.state
+	notice, err := st.Pull(r.full)
+	if err != nil {
+		return fmt.Errorf("--state: %w", err)
+	}
+	if notice != "" {
+		r.log.Warn("--state: " + notice)
+	}
+	return nil
+}
+
+// stateError names the state's objects, not the local copy, in a message
+// of the state package.
+func (o *objectOutputs) stateError(err error) error {
+	if o == nil || o.state == nil {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), o.state.Local, strings.TrimSuffix(o.state.Prefix.String(), "/")))
+}
+
+// pushState uploads what the state's commit wrote.
+func (o *objectOutputs) pushState() error {
+	if o == nil || o.state == nil {
+		return nil
+	}
+	return o.state.Push()
+}
+
+// checkLocalOutputs refuses an output of verify in object storage: verify
+// writes its report and summary on disk only (copy them to a bucket after).
+func (v *verifyRun) checkLocalOutputs() error {
+	for _, o := range []named{{"--report", v.report}, {"--summary", v.summary}} {
+		if objstore.IsURL(o.path) {
+			return fmt.Errorf("%s %s: verify writes its outputs to local files only (run's --report, --rejects, --summary, --backup and --state take s3:// URLs)", o.flag, o.path)
+		}
+	}
+	return nil
+}
