@@ -102,7 +102,7 @@ func (s *Store) Open(ctx context.Context, l Location) (io.ReadCloser, Info, erro
 		return nil, Info{}, fmt.Errorf("read %s: the store gave no size", l)
 	}
 	info := Info{Key: l.Key, Size: *out.ContentLength, ETag: aws.ToString(out.ETag), ModTime: aws.ToTime(out.LastModified)}
-	return &countingBody{s: s, l: l, body: out.Body, left: info.Size}, info, nil
+	return &countingBody{s: s, l: l, body: out.Body, size: info.Size, left: info.Size}, info, nil
 }
 
 // countingBody counts what a stream delivers and holds it to its announced
@@ -111,7 +111,8 @@ type countingBody struct {
 	s    *Store
 	l    Location
 	body io.ReadCloser
-	left int64
+	size int64 // as announced
+	left int64 // bytes still to come
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
@@ -125,7 +126,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 		return n, fmt.Errorf("read %s: the stream ended %d bytes early: %w", b.l, b.left, io.ErrUnexpectedEOF)
 	}
 	if err != nil && err != io.EOF {
-		return n, b.s.wrap("read", b.l, err)
+		return n, b.s.wrap("read", b.l, fmt.Errorf("the stream broke after %d of %d bytes: %w", b.size-b.left, b.size, err))
 	}
 	return n, err
 }
