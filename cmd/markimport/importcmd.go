@@ -47,8 +47,8 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, h h
 
 // checkAndRun checks the flags, takes the outputs' locks and runs.
 func (r *importRun) checkAndRun(ctx context.Context) int {
-	if err := r.check(); err != nil {
-		return r.fail("%v", err)
+	if err := r.check(ctx); err != nil {
+		return r.checkFailed(ctx, err)
 	}
 	release, err := r.claim()
 	if err != nil {
