@@ -80,9 +80,9 @@ func TestStreamRetriesA503(t *testing.T) {
 	}
 }
 
-// TestDroppedConnection: a connection closed halfway through the body,
-// of a stream or of a ranged read, is an error naming the object, never
-// a shorter object.
+// TestDroppedConnection: a connection closed halfway through the body of
+// a stream is an error naming the object, never a shorter object; a
+// ranged read is asked for again, up to 3 times.
 func TestDroppedConnection(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789"), 10000)
 	srv, st, l, info := faultyObject(t, data)
@@ -102,13 +102,27 @@ func TestDroppedConnection(t *testing.T) {
 	}
 	t.Log(err)
 
-	// The SDK does not retry a body that breaks once the answer started:
-	// the read fails, naming the object, and says how far it got.
+	// The SDK does not retry a body that breaks once the answer started;
+	// a range is asked for again: a break once is survived, one every
+	// time fails naming the object after 3 GETs.
 	srv.Inject(s3test.Drop, 1, s3test.Ranged)
+	before := srv.Requests.Of(http.MethodGet)
 	buf := make([]byte, 4000)
-	n, err := st.ReaderAt(context.Background(), l, info).ReadAt(buf, 1000)
-	if err == nil || !strings.Contains(err.Error(), l.String()) {
-		t.Fatalf("a ranged read cut halfway = %d, %v; want an error naming %s", n, err, l)
+	ra := st.ReaderAt(context.Background(), l, info)
+	if n, err := ra.ReadAt(buf, 1000); n != len(buf) || err != nil || !bytes.Equal(buf, data[1000:5000]) {
+		t.Fatalf("a ranged read cut once = %d, %v", n, err)
+	}
+	if got := srv.Requests.Of(http.MethodGet) - before; got != 2 {
+		t.Errorf("%d GETs for a range cut once, want 2", got)
+	}
+	srv.Inject(s3test.Drop, -1, s3test.Ranged)
+	before = srv.Requests.Of(http.MethodGet)
+	n, err := ra.ReadAt(buf, 1000)
+	if err == nil || !strings.Contains(err.Error(), l.String()) || !strings.Contains(err.Error(), "broke off after 2000 of 4000 bytes") {
+		t.Fatalf("a ranged read cut every time = %d, %v; want an error naming %s and the break", n, err, l)
+	}
+	if got := srv.Requests.Of(http.MethodGet) - before; got != 3 {
+		t.Errorf("%d GETs for a range cut every time, want 3", got)
 	}
 	t.Log(err)
 }
