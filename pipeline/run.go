@@ -191,7 +191,13 @@ func (r *run) run(parent context.Context) error {
 // found too many bad rows: guard) or sending. parent is the caller's
 // context, ctx the run's (stoppable).
 func (r *run) pass(parent, ctx context.Context, guard *GuardError) error {
-	in, err := r.opts.Files.Open(r.opts.Reader)
+	// The input's objects are read under ctx: an interrupt ends a read
+	// that waits on a slow bucket, and is reported as an interrupt, not as
+	// a bad input.
+	in, err := r.opts.Files.OpenContext(ctx, r.opts.Reader)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,12 @@
 // bucket, resolved by the same rules (a key's segments are its folders)
 // and read by the same readers, CSV streamed and Parquet by ranged reads
 // (objects.go, objectwalk.go); the client of the store (package objstore)
-// is made only when an input names an object.
+// is made only when an input names an object. Its requests are made under
+// the context the input is resolved and opened with (ResolveInputContext,
+// OpenContext): a cancelled run ends a read that waits on a store that
+// stopped answering. A stream that breaks off is an input error naming
+// the object, never a shorter input, and a part can be read again by
+// position (Part.OpenSource), a local file or an object alike.
 //
 // # Bounds
 //

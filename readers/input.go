@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,12 +36,14 @@ type Part struct {
 	obj  *object // the object in a bucket it is, or nil for a local file
 }
 
-// open returns a reader of the part's records.
-func (p *Part) open(opts Options) (Reader, error) {
+// Open returns a reader of the part's records, as OpenContext does for
+// its path; an object is read as it was when the input was resolved (an
+// object replaced since is an input error).
+func (p *Part) Open(ctx context.Context, opts Options) (Reader, error) {
 	if p.obj != nil {
-		return openObject(p.Path, p.obj, opts)
+		return openObject(ctx, p.Path, p.obj, opts)
 	}
-	return Open(p.Path, opts)
+	return OpenContext(ctx, p.Path, opts)
 }
 
 // PathColumn is a column given by a Hive-style folder name key=value.

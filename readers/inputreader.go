@@ -1,17 +1,25 @@
 package readers
 
 import (
+	"context"
 	"errors"
 	"io"
 )
 
-// Open returns a reader of every record of the input, its files opened one
-// at a time as the one before ends. Records are numbered across files
-// (see Input), and reshaped by opts.Reshape when it is set.
+// Open is OpenContext with a context that is never cancelled.
 func (in *Input) Open(opts Options) (*InputReader, error) {
+	return in.OpenContext(context.Background(), opts)
+}
+
+// OpenContext returns a reader of every record of the input, its files
+// opened one at a time as the one before ends. Records are numbered across
+// files (see Input), and reshaped by opts.Reshape when it is set. Objects
+// are read under ctx (see OpenContext): a cancelled ctx ends a read that
+// waits on the store with ctx's error.
+func (in *Input) OpenContext(ctx context.Context, opts Options) (*InputReader, error) {
 	opts.Format = string(in.Format)
 	opts.pool = &bufferPool{}
-	m := &InputReader{in: in, opts: opts}
+	m := &InputReader{ctx: ctx, in: in, opts: opts}
 	if err := m.openPart(0); err != nil {
 		return nil, err
 	}
@@ -20,6 +28,10 @@ func (in *Input) Open(opts Options) (*InputReader, error) {
 
 // InputReader reads the parts of an input one after another.
 type InputReader struct {
+	// ctx is the context of the reads the parts make, for as long as the
+	// reader reads: a reader is a stream, opened and read under one
+	// caller's context, like an HTTP response's body.
+	ctx  context.Context
 	in   *Input
 	opts Options
 	k    int    // the part being read
@@ -40,7 +52,7 @@ func (m *InputReader) openPart(k int) error {
 	p := &m.in.Parts[k]
 	opts := m.opts
 	opts.PathColumns = p.Hive
-	r, err := p.open(opts)
+	r, err := p.Open(m.ctx, opts)
 	if err != nil {
 		if errors.Is(err, ErrNoRows) && m.in.Multi() {
 			m.cur = nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -101,12 +102,11 @@ func (e *storeError) Error() string { return e.msg }
 func (e *storeError) Unwrap() error { return e.err }
 
 // openURL opens the object an s3:// URL names, for Open.
-func openURL(url string, opts Options) (Reader, error) {
+func openURL(ctx context.Context, url string, opts Options) (Reader, error) {
 	l, err := objstore.Parse(url)
 	if err != nil {
 		return nil, &InputError{Path: url, Err: err}
 	}
-	ctx := context.Background()
 	s, err := objectStore(ctx)
 	if err != nil {
 		return nil, &InputError{Path: url, Err: err}
@@ -115,17 +115,17 @@ func openURL(url string, opts Options) (Reader, error) {
 	if err != nil {
 		return nil, objectError(url, l, err)
 	}
-	return openObject(url, &object{store: s, loc: l, info: info}, opts)
+	return openObject(ctx, url, &object{store: s, loc: l, info: info}, opts)
 }
 
 // openObject returns a reader of the records of the object o, named url in
-// messages: CSV from one streamed GET, Parquet by ranged GETs.
-func openObject(url string, o *object, opts Options) (Reader, error) {
+// messages: CSV from one streamed GET, Parquet by ranged GETs, every one
+// made under ctx.
+func openObject(ctx context.Context, url string, o *object, opts Options) (Reader, error) {
 	format, err := FormatOf(url, opts.Format)
 	if err != nil {
 		return nil, &InputError{Path: url, Err: err}
 	}
-	ctx := context.Background()
 	if format == Parquet {
 		return parquetFrom(url, o.store.ReaderAt(ctx, o.loc, o.info), o.info.Size, noClose{}, opts)
 	}
@@ -137,7 +137,7 @@ func openObject(url string, o *object, opts Options) (Reader, error) {
 		rc.Close()
 		return nil, &InputError{Path: url, Err: fmt.Errorf("the object changed since the input was listed (ETag %s, %d bytes then; ETag %s, %d bytes now): run again on what the bucket holds now", o.info.ETag, o.info.Size, info.ETag, info.Size)}
 	}
-	r, closer, err := decompress(url, rc)
+	r, closer, err := decompress(url, objectBody{rc, o.loc})
 	if err != nil {
 		rc.Close()
 		return nil, &InputError{Path: url, Err: err}
@@ -150,14 +150,31 @@ func openObject(url string, o *object, opts Options) (Reader, error) {
 	return cr, nil
 }
 
+// objectBody is an object's stream whose errors (a connection that
+// broke, a store that stopped answering) are said without the object's
+// name, which the *InputError holding them gives, and are told from a
+// damaged file by the codecs (codecError).
+type objectBody struct {
+	io.ReadCloser
+	loc objstore.Location
+}
+
+func (b objectBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = &storeError{msg: strings.Replace(err.Error(), " "+b.loc.String(), "", 1), err: err}
+	}
+	return n, err
+}
+
 // noClose is the closer of ranged reads: each GET closes its own answer.
 type noClose struct{}
 
 func (noClose) Close() error { return nil }
 
 // isParquetObject reports whether an object starts with Parquet's magic.
-func isParquetObject(o *object) bool {
+func isParquetObject(ctx context.Context, o *object) bool {
 	var head [4]byte
-	_, err := o.store.ReaderAt(context.Background(), o.loc, o.info).ReadAt(head[:], 0)
+	_, err := o.store.ReaderAt(ctx, o.loc, o.info).ReadAt(head[:], 0)
 	return err == nil && string(head[:]) == "PAR1"
 }

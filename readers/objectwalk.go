@@ -17,12 +17,11 @@ import (
 // file name, and judged by the rules of local folders and globs: the same
 // names skipped, the same Hive partitions, the same natural order, names
 // relative to the prefix.
-func resolveObjects(spec string) ([]Part, []Root, error) {
+func resolveObjects(ctx context.Context, spec string) ([]Part, []Root, error) {
 	l, err := objstore.Parse(spec)
 	if err != nil {
 		return nil, nil, &InputError{Path: spec, Err: err}
 	}
-	ctx := context.Background()
 	s, err := objectStore(ctx)
 	if err != nil {
 		return nil, nil, &InputError{Path: spec, Err: err}

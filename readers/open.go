@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -51,12 +52,20 @@ func FormatOf(path, format string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q (want csv or parquet)", format)
 }
 
-// Open opens an input file ("-" for standard input, s3://BUCKET/KEY for
-// an object) and returns a reader of its records. The format comes from
-// FormatOf; ".gz" and ".zst" CSV files are decompressed on the fly.
+// Open is OpenContext with a context that is never cancelled.
 func Open(path string, opts Options) (Reader, error) {
+	return OpenContext(context.Background(), path, opts)
+}
+
+// OpenContext opens an input file ("-" for standard input, s3://BUCKET/KEY
+// for an object) and returns a reader of its records. The format comes
+// from FormatOf; ".gz" and ".zst" CSV files are decompressed on the fly.
+// Every request for an object's bytes, as long as the reader reads, is made
+// under ctx: once ctx is cancelled, a read waiting on the store returns
+// ctx's error.
+func OpenContext(ctx context.Context, path string, opts Options) (Reader, error) {
 	if objstore.IsURL(path) {
-		return openURL(path, opts)
+		return openURL(ctx, path, opts)
 	}
 	format, err := FormatOf(path, opts.Format)
 	if err != nil {
@@ -208,8 +217,13 @@ func (c *codecErrors) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// codecError is a read error of a decompressor, said plainly.
+// codecError is a read error of a decompressor, said plainly. An error of
+// the store the bytes come from (a connection that broke) is said as it
+// is: the file is not damaged, its reading was.
 func codecError(codec string, err error, off int64) error {
+	if se := (*storeError)(nil); errors.As(err, &se) {
+		return err
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%s: the compressed data ends early, at byte offset %d: the file is truncated", codec, off)
 	}

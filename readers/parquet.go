@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -75,25 +74,16 @@ type parquetColumn struct {
 // *InputError before any row is read, as are files that are not Parquet,
 // truncated or corrupt.
 func openParquet(path string, opts Options) (Reader, error) {
-	if path == "-" {
-		return nil, &InputError{Path: path, Err: errors.New("Parquet cannot be read from standard input: its footer is at the end, so it needs a file")}
-	}
-	// Refuse pipes and devices before opening: opening a FIFO blocks until
-	// something writes to it, and none can be read from its end anyway.
-	if err := checkRegularFile(path); err != nil {
-		return nil, &InputError{Path: path, Err: err}
-	}
-	f, err := os.Open(path)
+	f, size, err := openLocalAt(path)
 	if err != nil {
-		return nil, &InputError{Path: path, Err: err}
+		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, &InputError{Path: path, Err: err}
-	}
-	return parquetFrom(path, f, st.Size(), f, opts)
+	return parquetFrom(path, f, size, f, opts)
 }
+
+// errNeedsFile is the error of a Parquet input, or one read by position,
+// given as standard input.
+var errNeedsFile = errors.New("Parquet cannot be read from standard input: its footer is at the end, so it needs a file")
 
 // parquetFrom returns a reader of the records of the Parquet file of size
 // bytes that ra reads (a local file, or an object by ranged reads); path

@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +13,19 @@ import (
 	"markimport/readers/objstore"
 )
 
-// ResolveInput lists the files that the --input values specs name: a file,
-// a folder (every data file beneath it), or a glob (*, ?, [...] within a
-// name, ** for any number of folders). format is --format ("" to choose by
-// the file names). Every file must be of one format.
+// ResolveInput is ResolveInputContext with a context that is never
+// cancelled.
 func ResolveInput(specs []string, format string) (*Input, error) {
+	return ResolveInputContext(context.Background(), specs, format)
+}
+
+// ResolveInputContext lists the files that the --input values specs name:
+// a file, a folder (every data file beneath it), or a glob (*, ?, [...]
+// within a name, ** for any number of folders). format is --format ("" to
+// choose by the file names). Every file must be of one format. The
+// requests to object storage (listings, look-ups, the first bytes of an
+// object without an extension) are made under ctx.
+func ResolveInputContext(ctx context.Context, specs []string, format string) (*Input, error) {
 	if len(specs) == 0 {
 		return nil, errors.New("--input is required")
 	}
@@ -29,7 +38,7 @@ func ResolveInput(specs []string, format string) (*Input, error) {
 		if spec == "-" {
 			return nil, &InputError{Path: spec, Err: errors.New("standard input cannot be read beside other inputs")}
 		}
-		found, specRoots, err := resolveSpec(spec)
+		found, specRoots, err := resolveSpec(ctx, spec)
 		if err != nil {
 			return nil, err
 		}
@@ -49,7 +58,7 @@ func ResolveInput(specs []string, format string) (*Input, error) {
 	if err := sameFilesTwice(parts, len(specs) > 1); err != nil {
 		return nil, err
 	}
-	f, err := commonFormat(parts, format)
+	f, err := commonFormat(ctx, parts, format)
 	if err != nil {
 		return nil, err
 	}
@@ -70,9 +79,9 @@ func underSpec(spec, name string) string {
 // resolveSpec lists the files of one --input value, and the folders it
 // reads whole or matches a glob in (none for a file): the folder or the
 // glob's root, and every folder reached through a symlink beneath it.
-func resolveSpec(spec string) ([]Part, []Root, error) {
+func resolveSpec(ctx context.Context, spec string) ([]Part, []Root, error) {
 	if objstore.IsURL(spec) {
-		return resolveObjects(spec)
+		return resolveObjects(ctx, spec)
 	}
 	st, err := os.Stat(spec)
 	switch {
@@ -139,7 +148,7 @@ func sameFilesTwice(parts []Part, multi bool) error {
 // commonFormat is the format of every part: format when given, else each
 // file's by its name (Parquet's magic bytes for a name without an
 // extension). Parts of two formats are an input error naming one of each.
-func commonFormat(parts []Part, format string) (Format, error) {
+func commonFormat(ctx context.Context, parts []Part, format string) (Format, error) {
 	if format != "" {
 		return FormatOf(parts[0].Path, format)
 	}
@@ -147,7 +156,7 @@ func commonFormat(parts []Part, format string) (Format, error) {
 	var firstPath string
 	for _, p := range parts {
 		f, _ := FormatOf(p.Path, "")
-		if f == CSV && path.Ext(strings.ToLower(filepath.Base(p.Path))) == "" && p.isParquetContent() {
+		if f == CSV && path.Ext(strings.ToLower(filepath.Base(p.Path))) == "" && p.isParquetContent(ctx) {
 			f = Parquet
 		}
 		if first == "" {
@@ -162,9 +171,9 @@ func commonFormat(parts []Part, format string) (Format, error) {
 }
 
 // isParquetContent reports whether a part starts with Parquet's magic.
-func (p *Part) isParquetContent() bool {
+func (p *Part) isParquetContent(ctx context.Context) bool {
 	if p.obj != nil {
-		return isParquetObject(p.obj)
+		return isParquetObject(ctx, p.obj)
 	}
 	f, err := os.Open(p.Path)
 	if err != nil {

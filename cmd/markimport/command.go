@@ -127,6 +127,17 @@ func (c *command) fail(format string, a ...any) int {
 	return exitUsage
 }
 
+// checkFailed reports a check that refused the command: exit 2, or 130
+// when an interrupt stopped it (listing a bucket that does not answer,
+// say), since then nothing was refused.
+func (c *command) checkFailed(ctx context.Context, err error) int {
+	if ctx.Err() != nil {
+		c.tell(slog.LevelWarn, "interrupted before the run started; nothing was read or sent", "")
+		return exitInterrupted
+	}
+	return c.fail("%v", err)
+}
+
 // refuse reports a command line the flag parser refused: what is wrong and
 // where to look, exit 2.
 func (c *command) refuse(err error) int {
@@ -183,9 +194,10 @@ func firstRefusal(checks ...func() error) error {
 	return nil
 }
 
-// resolveInput lists the input's files: a file, folders, globs.
-func (c *command) resolveInput() error {
-	in, err := readers.ResolveInput(c.inputs, c.format)
+// resolveInput lists the input's files: a file, folders, globs (objects
+// in a bucket listed under ctx).
+func (c *command) resolveInput(ctx context.Context) error {
+	in, err := readers.ResolveInputContext(ctx, c.inputs, c.format)
 	if err != nil {
 		return err
 	}

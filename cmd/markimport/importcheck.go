@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 // check validates the flags together, before anything is opened or
 // written. The checks run in this order, and the first that fails is the
 // message the user sees.
-func (r *importRun) check() error {
+func (r *importRun) check(ctx context.Context) error {
 	return firstRefusal(
 		r.checkPacing,
 		r.checkRequired,
@@ -34,8 +35,8 @@ func (r *importRun) check() error {
 		r.checkBackupFlag,
 		r.checkMaxInvalidInput,
 		r.parseReading,
-		r.resolveInput,
-		r.checkRejects,
+		func() error { return r.resolveInput(ctx) },
+		func() error { return r.checkRejects(ctx) },
 		r.parseLimits,
 		r.checkOutputs,
 		r.checkMetrics,
@@ -174,11 +175,11 @@ func (r *importRun) parseReading() error {
 
 // checkRejects checks that the input can be read again for --rejects, and
 // that the rejects file is named for the input's format.
-func (r *importRun) checkRejects() error {
+func (r *importRun) checkRejects(ctx context.Context) error {
 	if r.rejects == "" {
 		return nil
 	}
-	if err := rejects.Check(r.in, r.ropts); err != nil {
+	if err := rejects.Check(ctx, r.in, r.ropts); err != nil {
 		return err
 	}
 	parquet := r.in.Format == readers.Parquet

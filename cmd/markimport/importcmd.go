@@ -48,12 +48,12 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer, h h
 
 // checkAndRun checks the flags, takes the outputs' locks and runs.
 func (r *importRun) checkAndRun(ctx context.Context) int {
-	err := r.check()
+	err := r.check(ctx)
 	if r.objects != nil {
 		defer r.objects.close()
 	}
 	if err != nil {
-		return r.fail("%v", err)
+		return r.checkFailed(ctx, err)
 	}
 	release, err := r.claim()
 	if err != nil {

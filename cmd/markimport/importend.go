@@ -33,7 +33,7 @@ func (r *importRun) finish(ctx context.Context, s *session, sum *pipeline.Summar
 	r.endBackup(ctx, s.bk, sum, &runErr, reportFailed)
 	r.endJournal(s.journal, &runErr, reportFailed)
 	r.commitState(ctx, s.st, &runErr, reportFailed)
-	r.writeRejects(s.rejects, &runErr)
+	r.writeRejects(ctx, s.rejects, &runErr)
 	if r.objects != nil {
 		r.keepFirst(&runErr, r.objects.publish(r.overwrite), "%v")
 	}
@@ -103,16 +103,20 @@ func (r *importRun) commitState(ctx context.Context, st *state.Store, runErr *er
 }
 
 // writeRejects writes the rejects file, when asked, in the input's format.
-func (r *importRun) writeRejects(rej *rejects.Rows, runErr *error) {
+// An interrupted run writes it too, from the rows it reported: the input
+// is read again under a context the first signal does not cancel (the
+// second exits at once).
+func (r *importRun) writeRejects(ctx context.Context, rej *rejects.Rows, runErr *error) {
 	if rej == nil {
 		return
 	}
+	ctx = context.WithoutCancel(ctx)
 	var n int64
 	var err error
 	if r.in.Format == readers.Parquet {
-		n, err = rejects.WriteParquet(r.in, r.rejects, rej)
+		n, err = rejects.WriteParquet(ctx, r.in, r.rejects, rej)
 	} else {
-		n, err = rejects.WriteCSV(r.in, r.ropts, r.rejects, rej)
+		n, err = rejects.WriteCSV(ctx, r.in, r.ropts, r.rejects, rej)
 	}
 	r.keepFirst(runErr, err, "%v")
 	if err == nil {

@@ -34,8 +34,8 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer, h h
 
 // checkAndRun checks the flags, takes the outputs' locks and verifies.
 func (v *verifyRun) checkAndRun(ctx context.Context) int {
-	if err := v.check(); err != nil {
-		return v.fail("%v", err)
+	if err := v.check(ctx); err != nil {
+		return v.checkFailed(ctx, err)
 	}
 	release, err := v.claim()
 	if err != nil {
@@ -55,7 +55,7 @@ type verifyRun struct {
 // check validates the flags together, before anything is opened or
 // written. The checks run in this order, and the first that fails is the
 // message the user sees.
-func (v *verifyRun) check() error {
+func (v *verifyRun) check(ctx context.Context) error {
 	return firstRefusal(
 		v.checkPacing,
 		v.checkRequired,
@@ -64,7 +64,7 @@ func (v *verifyRun) check() error {
 		v.checkHTML,
 		v.checkLocalOutputs,
 		v.checkRunReport,
-		v.checkOutputs,
+		func() error { return v.checkOutputs(ctx) },
 		v.checkMetrics,
 		v.checkBackupInputs,
 		v.parseOptions,
@@ -114,7 +114,7 @@ func (v *verifyRun) checkRunReport() error {
 // checkOutputs resolves the input and checks that no output is an input
 // or another output: what verify reads beside the input (the run's
 // report above all) is never one of its outputs.
-func (v *verifyRun) checkOutputs() error {
+func (v *verifyRun) checkOutputs(ctx context.Context) error {
 	outs := []named{{"--report", v.report}, {"--report", v.report + ".tmp"}, {"--report", v.report + ".lock"}}
 	outs = append(outs, v.metricsPaths()...)
 	for _, o := range []named{{"--summary", v.summary}, {"--html", v.html}, {"--cpuprofile", v.cpuProfile}, {"--memprofile", v.memProfile}} {
@@ -126,7 +126,7 @@ func (v *verifyRun) checkOutputs() error {
 			outs = append(outs, out...)
 		}
 	}
-	if err := v.resolveInput(); err != nil {
+	if err := v.resolveInput(ctx); err != nil {
 		return err
 	}
 	ins := v.inputFiles()

@@ -1,6 +1,7 @@
 package rejects
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,20 +24,21 @@ var addedFields = []arrow.Field{
 // Check checks, before a run, that the input's files make one rejects
 // file: every file of a Parquet input has one schema, every file of a CSV
 // input the same columns. It returns an input error naming the first file
-// that differs and the first file.
-func Check(in *readers.Input, opts readers.Options) error {
+// that differs and the first file. Files in a bucket are read under ctx.
+func Check(ctx context.Context, in *readers.Input, opts readers.Options) error {
 	if !in.Multi() {
 		return nil
 	}
 	if in.Format == readers.Parquet {
-		_, _, _, err := parquetShape(in, defaultParquet)
+		_, _, _, err := parquetShape(ctx, in, defaultParquet)
 		return err
 	}
 	var first []string
-	for k, p := range in.Parts {
+	for k := range in.Parts {
+		p := &in.Parts[k]
 		o := opts
 		o.Format, o.PathColumns = "csv", p.Hive
-		rd, err := readers.Open(p.Path, o)
+		rd, err := p.Open(ctx, o)
 		if errors.Is(err, readers.ErrNoRows) {
 			continue
 		}
@@ -65,8 +67,8 @@ func Check(in *readers.Input, opts readers.Options) error {
 // of the first (without the status, code and message of a rejects file
 // run again), its metadata, and the keys of the folder names that the
 // files lack. A file of another schema is an input error naming both.
-func parquetShape(in *readers.Input, cfg parquetConfig) (fields []arrow.Field, meta arrow.Metadata, pathKeys []string, err error) {
-	first, err := openInputFile(in.Parts[0].Path, cfg)
+func parquetShape(ctx context.Context, in *readers.Input, cfg parquetConfig) (fields []arrow.Field, meta arrow.Metadata, pathKeys []string, err error) {
+	first, err := openInputFile(ctx, &in.Parts[0], cfg)
 	if err != nil {
 		return nil, meta, nil, err
 	}
@@ -78,7 +80,7 @@ func parquetShape(in *readers.Input, cfg parquetConfig) (fields []arrow.Field, m
 	}
 	for k := range in.Parts {
 		if k > 0 {
-			p, err := openInputFile(in.Parts[k].Path, cfg)
+			p, err := openInputFile(ctx, &in.Parts[k], cfg)
 			if err != nil {
 				return nil, meta, nil, err
 			}

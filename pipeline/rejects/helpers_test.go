@@ -287,5 +287,5 @@ func writeRejectsParquet(input, path string, rows *Rows, cfg parquetConfig) (int
 	if err != nil {
 		return 0, err
 	}
-	return write(durable.Disk(nil), path, in, readers.Options{}, rows, cfg)
+	return write(context.Background(), durable.Disk(nil), path, in, readers.Options{}, rows, cfg)
 }

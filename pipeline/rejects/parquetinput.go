@@ -1,8 +1,8 @@
 package rejects
 
 import (
+	"context"
 	"fmt"
-	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -31,7 +31,7 @@ var defaultParquet = parquetConfig{
 
 // inputFile is one file of the input, opened for its rejects.
 type inputFile struct {
-	f      *os.File
+	src    *readers.Source
 	pf     *file.Reader
 	fr     *pqarrow.FileReader
 	schema *arrow.Schema
@@ -40,14 +40,17 @@ type inputFile struct {
 
 func (p *inputFile) close() {
 	if p.pf != nil {
-		p.pf.Close() // closes f
-	} else if p.f != nil {
-		p.f.Close()
+		p.pf.Close() // closes src
+	} else if p.src != nil {
+		p.src.Close()
 	}
 }
 
-// openInputFile opens a file of the input and reads its schema.
-func openInputFile(input string, cfg parquetConfig) (p *inputFile, err error) {
+// openInputFile opens a file of the input and reads its schema. The file
+// is reached as the readers reach it (readers.Part.OpenSource): a local
+// file, or an object by ranged reads under ctx, never downloaded whole.
+func openInputFile(ctx context.Context, part *readers.Part, cfg parquetConfig) (p *inputFile, err error) {
+	input := part.Path
 	p = &inputFile{}
 	// arrow panics on some malformed input; a bad file must be an error,
 	// not a crash.
@@ -60,13 +63,13 @@ func openInputFile(input string, cfg parquetConfig) (p *inputFile, err error) {
 			p = nil
 		}
 	}()
-	if p.f, err = os.Open(input); err != nil {
+	if p.src, err = part.OpenSource(ctx); err != nil {
 		return p, fmt.Errorf("rejects: %w", err)
 	}
 	props := parquet.NewReaderProperties(cfg.mem)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = 256 << 10
-	if p.pf, err = file.NewParquetReader(p.f, file.WithReadProps(props)); err != nil {
+	if p.pf, err = file.NewParquetReader(p.src, file.WithReadProps(props)); err != nil {
 		return p, fmt.Errorf("rejects: %s: corrupt Parquet file: %w", input, err)
 	}
 	if p.fr, err = newArrowReader(p.pf, cfg); err != nil {

@@ -2,6 +2,7 @@ package rejects
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -19,9 +20,9 @@ import (
 // order has its fields put in the first's order; the columns its folder
 // names give (Hive's key=value) and its files lack are added before
 // status. rows are sorted.
-func writeCSV(dst durable.Destination, path string, in *readers.Input, opts readers.Options, rows *Rows) (n int64, err error) {
+func writeCSV(ctx context.Context, dst durable.Destination, path string, in *readers.Input, opts readers.Options, rows *Rows) (n int64, err error) {
 	opts.Format = "csv"
-	rd, err := in.Open(opts)
+	rd, err := in.OpenContext(ctx, opts)
 	if err != nil {
 		return 0, err
 	}

@@ -1,6 +1,7 @@
 package rejects
 
 import (
+	"context"
 	"errors"
 
 	"markimport/pipeline/durable"
@@ -12,13 +13,14 @@ import (
 // order, under the input's header plus status, code and message, as path
 // on the local disk, and returns the number of rows written. The file
 // appears whole or not at all, and is a valid input: markimport ignores
-// the added columns. opts are the options the input was read with.
-func WriteCSV(in *readers.Input, opts readers.Options, path string, rows *Rows) (int64, error) {
+// the added columns. opts are the options the input was read with; files
+// in a bucket are read again under ctx.
+func WriteCSV(ctx context.Context, in *readers.Input, opts readers.Options, path string, rows *Rows) (int64, error) {
 	rows, err := prepare(in, rows)
 	if err != nil {
 		return 0, err
 	}
-	return writeCSV(durable.Disk(nil), path, in, opts, rows)
+	return writeCSV(ctx, durable.Disk(nil), path, in, opts, rows)
 }
 
 // WriteParquet reads the Parquet input in again and writes every row of
@@ -26,22 +28,24 @@ func WriteCSV(in *readers.Input, opts readers.Options, path string, rows *Rows) 
 // schema plus status (string), code (int32) and message (string), as path
 // on the local disk, and returns the number of rows written. The file
 // appears whole or not at all, and is a valid input: markimport ignores
-// the added columns.
-func WriteParquet(in *readers.Input, path string, rows *Rows) (int64, error) {
-	return write(durable.Disk(nil), path, in, readers.Options{}, rows, defaultParquet)
+// the added columns. Files in a bucket are read again by ranged reads
+// (the footer, then only the row groups that hold a collected row) under
+// ctx.
+func WriteParquet(ctx context.Context, in *readers.Input, path string, rows *Rows) (int64, error) {
+	return write(ctx, durable.Disk(nil), path, in, readers.Options{}, rows, defaultParquet)
 }
 
 // write writes the rejects file of in in the input's format through dst,
 // with the Parquet writer's configuration cfg.
-func write(dst durable.Destination, path string, in *readers.Input, opts readers.Options, rows *Rows, cfg parquetConfig) (int64, error) {
+func write(ctx context.Context, dst durable.Destination, path string, in *readers.Input, opts readers.Options, rows *Rows, cfg parquetConfig) (int64, error) {
 	rows, err := prepare(in, rows)
 	if err != nil {
 		return 0, err
 	}
 	if in.Format == readers.Parquet {
-		return writeParquet(dst, path, in, rows, cfg)
+		return writeParquet(ctx, dst, path, in, rows, cfg)
 	}
-	return writeCSV(dst, path, in, opts, rows)
+	return writeCSV(ctx, dst, path, in, opts, rows)
 }
 
 // prepare refuses an input that cannot be read again (standard input) and

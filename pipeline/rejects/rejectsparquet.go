@@ -29,10 +29,10 @@ import (
 
 // writeParquet writes the rejects file of a Parquet input; rows are
 // sorted.
-func writeParquet(dst durable.Destination, path string, in *readers.Input, rows *Rows, cfg parquetConfig) (n int64, err error) {
+func writeParquet(ctx context.Context, dst durable.Destination, path string, in *readers.Input, rows *Rows, cfg parquetConfig) (n int64, err error) {
 	// Every file's schema first: a file of another schema is an input
 	// error before anything is written.
-	fields, meta, pathKeys, err := parquetShape(in, cfg)
+	fields, meta, pathKeys, err := parquetShape(ctx, in, cfg)
 	if err != nil {
 		return 0, err
 	}
@@ -76,7 +76,7 @@ func writeParquet(dst durable.Destination, path string, in *readers.Input, rows 
 		if sub.Len() == 0 {
 			continue
 		}
-		if err := w.file(in.Parts[k].Path, sub, pathValues(in.Parts[k].Hive, pathKeys)); err != nil {
+		if err := w.file(ctx, &in.Parts[k], sub, pathValues(in.Parts[k].Hive, pathKeys)); err != nil {
 			return w.n, err
 		}
 	}
@@ -106,10 +106,10 @@ type parquetWriter struct {
 }
 
 // file writes the collected rows (numbered within the file) of the input
-// file at input, with vals for the columns of its folder names (nil:
-// null).
-func (w *parquetWriter) file(input string, rows *Rows, vals []*string) (err error) {
-	p, err := openInputFile(input, w.cfg)
+// file part, with vals for the columns of its folder names (nil: null).
+func (w *parquetWriter) file(ctx context.Context, part *readers.Part, rows *Rows, vals []*string) (err error) {
+	input := part.Path
+	p, err := openInputFile(ctx, part, w.cfg)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (w *parquetWriter) file(input string, rows *Rows, vals []*string) (err erro
 	if len(groups) == 0 {
 		return nil
 	}
-	rr, err = p.fr.GetRecordReader(context.Background(), nil, groups)
+	rr, err = p.fr.GetRecordReader(ctx, nil, groups)
 	if err != nil {
 		return fmt.Errorf("rejects: %s: corrupt Parquet file: %w", input, err)
 	}

@@ -18,6 +18,15 @@
 // is checked: a ranged read must return exactly the bytes asked for, an
 // object read by ranges must keep the ETag it had when it was first seen.
 //
+// Failures. A request that fails before its answer starts (a 5xx answer,
+// throttling, a connection refused or reset) is retried by the SDK's
+// standard retryer: 3 attempts, with its jittered backoff. A ranged read
+// whose answer breaks off mid-body is asked for again, 3 times in all
+// (If-Match keeps it the same bytes); a stream that breaks off is an
+// error saying how far it got, never a shorter object. Every request is
+// made under the caller's context: a read that waits on a store that
+// stopped answering returns the context's error once it is cancelled.
+//
 // Writing. Put sends one object in one request. Create returns a Writer that
 // buffers up to PartSize and sends larger objects as a multipart upload,
 // published by Commit (CompleteMultipartUpload) and dropped by Abort, so

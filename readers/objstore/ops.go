@@ -102,7 +102,7 @@ func (s *Store) Open(ctx context.Context, l Location) (io.ReadCloser, Info, erro
 		return nil, Info{}, fmt.Errorf("read %s: the store gave no size", l)
 	}
 	info := Info{Key: l.Key, Size: *out.ContentLength, ETag: aws.ToString(out.ETag), ModTime: aws.ToTime(out.LastModified)}
-	return &countingBody{s: s, l: l, body: out.Body, left: info.Size}, info, nil
+	return &countingBody{s: s, l: l, body: out.Body, size: info.Size, left: info.Size}, info, nil
 }
 
 // countingBody counts what a stream delivers and holds it to its announced
@@ -111,7 +111,8 @@ type countingBody struct {
 	s    *Store
 	l    Location
 	body io.ReadCloser
-	left int64
+	size int64 // as announced
+	left int64 // bytes still to come
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
@@ -125,7 +126,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 		return n, fmt.Errorf("read %s: the stream ended %d bytes early: %w", b.l, b.left, io.ErrUnexpectedEOF)
 	}
 	if err != nil && err != io.EOF {
-		return n, b.s.wrap("read", b.l, err)
+		return n, b.s.wrap("read", b.l, fmt.Errorf("the stream broke after %d of %d bytes: %w", b.size-b.left, b.size, err))
 	}
 	return n, err
 }
@@ -148,6 +149,14 @@ type rangeReader struct {
 	info Info
 }
 
+// rangeAttempts is how many times a range is asked for when its answer
+// breaks off mid-body (a connection reset): the SDK retries a request
+// that failed before its answer started (5xx, throttling, a refused
+// connection; 3 attempts by default), but not a body cut short. A range
+// asked for again under If-Match is the same bytes or an error, so the
+// retry cannot mix two versions of the object.
+const rangeAttempts = 3
+
 func (r *rangeReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("read %s: negative offset", r.l)
@@ -163,6 +172,29 @@ func (r *rangeReader) ReadAt(p []byte, off int64) (int, error) {
 	if want == 0 {
 		return 0, nil
 	}
+	for attempt := 1; ; attempt++ {
+		broke, err := r.readRange(p[:want], off)
+		if err == nil {
+			break
+		}
+		if !broke || r.ctx.Err() != nil {
+			return 0, err
+		}
+		if attempt == rangeAttempts {
+			return 0, fmt.Errorf("%w (the range was asked for %d times)", err, rangeAttempts)
+		}
+	}
+	if short {
+		return int(want), io.EOF
+	}
+	return int(want), nil
+}
+
+// readRange fills p with the bytes at off by one ranged GET. broke says
+// the answer started and its body broke off, which may be asked for
+// again.
+func (r *rangeReader) readRange(p []byte, off int64) (broke bool, err error) {
+	want := int64(len(p))
 	in := &s3.GetObjectInput{Bucket: &r.l.Bucket, Key: &r.l.Key, Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+want-1))}
 	if r.info.ETag != "" {
 		in.IfMatch = aws.String(r.info.ETag)
@@ -170,29 +202,26 @@ func (r *rangeReader) ReadAt(p []byte, off int64) (int, error) {
 	out, err := r.s.client.GetObject(r.ctx, in)
 	if err != nil {
 		if apiCode(err) == "PreconditionFailed" {
-			return 0, fmt.Errorf("read %s: the object changed while it was being read (its ETag is no longer %s)", r.l, r.info.ETag)
+			return false, fmt.Errorf("read %s: the object changed while it was being read (its ETag is no longer %s)", r.l, r.info.ETag)
 		}
-		return 0, r.s.wrap("read", r.l, err)
+		return false, r.s.wrap("read", r.l, err)
 	}
 	defer out.Body.Close()
 	if got := aws.ToString(out.ETag); r.info.ETag != "" && got != r.info.ETag {
-		return 0, fmt.Errorf("read %s: the object changed while it was being read (ETag %s, was %s)", r.l, got, r.info.ETag)
+		return false, fmt.Errorf("read %s: the object changed while it was being read (ETag %s, was %s)", r.l, got, r.info.ETag)
 	}
 	if out.ContentLength != nil && *out.ContentLength != want {
-		return 0, fmt.Errorf("read %s: asked for %d bytes at %d, the store announced %d", r.l, want, off, *out.ContentLength)
+		return false, fmt.Errorf("read %s: asked for %d bytes at %d, the store announced %d", r.l, want, off, *out.ContentLength)
 	}
-	n, err := io.ReadFull(out.Body, p[:want])
+	n, err := io.ReadFull(out.Body, p)
 	r.s.fetched.Add(int64(n))
 	if err != nil {
-		return n, fmt.Errorf("read %s: %d of %d bytes at %d: %w", r.l, n, want, off, err)
+		return true, r.s.wrap("read", r.l, fmt.Errorf("the answer broke off after %d of %d bytes at %d: %w", n, want, off, err))
 	}
 	if extra, _ := out.Body.Read(make([]byte, 1)); extra > 0 {
-		return n, fmt.Errorf("read %s: the store sent more than the %d bytes asked for at %d", r.l, want, off)
+		return false, fmt.Errorf("read %s: the store sent more than the %d bytes asked for at %d", r.l, want, off)
 	}
-	if short {
-		return n, io.EOF
-	}
-	return n, nil
+	return false, nil
 }
 
 // Put writes data as one object in one request. With ifAbsent an existing

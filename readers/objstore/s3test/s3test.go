@@ -2,7 +2,9 @@
 // its in-memory backend, served on a loopback httptest server. Tests of
 // markimport's object-storage inputs and outputs talk to it through the
 // same client (package objstore) and, for a child process, through the
-// same environment variables a user sets.
+// same environment variables a user sets. Inject makes it fail chosen
+// requests the ways real stores and networks do (faults.go): a hang, a
+// 503, a connection that drops mid-body.
 package s3test
 
 import (
@@ -34,6 +36,7 @@ type Server struct {
 	srv *httptest.Server
 	// Requests counts the requests the server answered, by HTTP method.
 	Requests *Counter
+	faults   *faults
 }
 
 // Start starts a Server for t.
@@ -41,9 +44,13 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	faker := gofakes3.New(s3mem.New())
 	counter := newCounter()
-	srv := httptest.NewServer(counter.wrap(faker.Server()))
+	fs := &faults{stop: make(chan struct{}), held: make(chan *http.Request, 16)}
+	srv := httptest.NewServer(counter.wrap(fs.wrap(faker.Server())))
 	t.Cleanup(srv.Close)
-	return &Server{URL: srv.URL, srv: srv, Requests: counter}
+	// Cleanups run last first: held requests are let go before Close
+	// waits for every handler to return.
+	t.Cleanup(func() { close(fs.stop) })
+	return &Server{URL: srv.URL, srv: srv, Requests: counter, faults: fs}
 }
 
 // Env is the environment a child process needs to reach the server, and
