@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"markimport/sink/fakeim"
 )
 
 // legacyDir holds the legacy table, its Parquet form, the mapping file and
@@ -169,4 +171,26 @@ func firstDiff(got, want string) string {
 		}
 	}
 	return "lengths differ"
+}
+
+// TestMapFileFlagCopiedToType: a mapping file that copies the legacy
+// table's 0/1 is_group to type as it is (type = "is_group", instead of
+// its group_flag rule) is stopped at the first 0, before anything is
+// sent, pointing to group_flag: its 1s would read as c2c, every group
+// row sent as a c2c conversation with the group's id as the peer.
+func TestMapFileFlagCopiedToType(t *testing.T) {
+	dir := t.TempDir()
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	for _, rule := range []string{`type = "is_group"`, `type = { column = "is_group" }`} {
+		m := filepath.Join(dir, "map.toml")
+		os.WriteFile(m, []byte("from_account = \"user_id\"\n"+rule+"\npeer = \"peer_id\"\nmarks = { starred = \"star\" }\n"), 0o644)
+		code, _, stderr := runCLI(t, runArgs(url, "--input", filepath.Join(legacyDir, "legacy.csv"), "--map-file", m, "--report", filepath.Join(dir, "r.csv"), "--overwrite")...)
+		if code != exitUsage || !strings.Contains(stderr, "line 2 (type)") || !strings.Contains(stderr, `type = { group_flag = "is_group" }`) {
+			t.Errorf("%s: exit %d, want 2 naming line 2 and group_flag\n%s", rule, code, stderr)
+		}
+		if n := len(srv.Snapshot()); n != 0 {
+			t.Errorf("%s: the emulator holds marks of %d users, want none sent", rule, n)
+		}
+	}
 }
