@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -53,6 +54,17 @@ func recordPushes(t *testing.T) (url string, pushes func() []gatewayPush) {
 		defer mu.Unlock()
 		return append([]gatewayPush(nil), got...)
 	}
+}
+
+// grouping is the grouping key of a push to path
+// (/metrics/job/J/LABEL/VALUE...), whose labels come in any order.
+func grouping(path string) map[string]string {
+	parts := strings.Split(strings.TrimPrefix(path, "/metrics/"), "/")
+	g := map[string]string{}
+	for i := 0; i+1 < len(parts); i += 2 {
+		g[parts[i]] = parts[i+1]
+	}
+	return g
 }
 
 // promFile parses a metrics file with Prometheus' own parser.
@@ -137,7 +149,8 @@ func validInput(t *testing.T, n int) (dir, in string) {
 
 // TestMetricsOfRuns: a run's textfile and push hold the summary's numbers;
 // a success sets the last-success time, and a failed run after it (exit
-// 1) leaves the textfile's as it was and pushes none (POST, which keeps
+// 1) leaves the textfile's as it was and pushes none (only a success
+// replaces the gateway's group of it: outcome="success"),
 // the gateway's). The push address's password is never printed.
 func TestMetricsOfRuns(t *testing.T) {
 	dir, in := validInput(t, 400)
@@ -165,13 +178,15 @@ func TestMetricsOfRuns(t *testing.T) {
 	if last < float64(before.Unix()) || last > float64(time.Now().Unix()+1) {
 		t.Errorf("last success %v, want the run's end (after %d)", last, before.Unix())
 	}
+	group := map[string]string{"job": "markimport", "command": "run", "instance": "night-1"}
+	success := map[string]string{"job": "markimport", "command": "run", "instance": "night-1", "outcome": "success"}
 	p := pushes()
-	if len(p) != 1 || p[0].method != http.MethodPut || p[0].path != "/metrics/job/markimport/command/run/instance/night-1" {
-		t.Fatalf("pushes %+v, want one PUT to /metrics/job/markimport/command/run/instance/night-1", p)
+	if len(p) != 2 || p[0].method != http.MethodPut || !maps.Equal(grouping(p[0].path), group) || p[1].method != http.MethodPut || !maps.Equal(grouping(p[1].path), success) {
+		t.Fatalf("pushes %+v, want a PUT to the group %v, then one to %v", p, group, success)
 	}
 	checkMetricsEqualSummary(t, "push", p[0].fams, sum)
-	if got := series(p[0].fams, "markimport_last_success_timestamp_seconds", "")[""]; got != last {
-		t.Errorf("pushed last success %v, textfile %v", got, last)
+	if got := series(p[1].fams, "markimport_last_success_timestamp_seconds", "")[""]; got != last || len(p[1].fams) != 1 {
+		t.Errorf("pushed last success %v (of %d families), textfile %v", got, len(p[1].fams), last)
 	}
 
 	// A second run whose input holds an invalid row: exit 1.
@@ -188,11 +203,11 @@ func TestMetricsOfRuns(t *testing.T) {
 		t.Errorf("last success %v after a failed run, want the success's %v", got, last)
 	}
 	p = pushes()
-	if len(p) != 2 || p[1].method != http.MethodPost {
-		t.Fatalf("pushes %+v, want a POST second", p)
+	if len(p) != 3 || p[2].method != http.MethodPut || !maps.Equal(grouping(p[2].path), group) {
+		t.Fatalf("pushes %+v, want a third, a PUT to the group %v", p, group)
 	}
-	checkMetricsEqualSummary(t, "push after a failure", p[1].fams, sum)
-	if _, ok := p[1].fams["markimport_last_success_timestamp_seconds"]; ok {
+	checkMetricsEqualSummary(t, "push after a failure", p[2].fams, sum)
+	if _, ok := p[2].fams["markimport_last_success_timestamp_seconds"]; ok {
 		t.Errorf("a failed run pushed a last-success time")
 	}
 	b, _ = os.ReadFile(prom)
