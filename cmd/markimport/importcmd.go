@@ -245,7 +245,8 @@ func (r *importRun) openJournal() (*report.Journal, *report.Done, error) {
 		if err != nil {
 			return fp, &readers.InputError{Path: r.input, Err: err}
 		}
-		return fp, nil
+		fp.Reading, err = r.reading()
+		return fp, err
 	}
 	switch {
 	case r.dry || r.input == "-":
