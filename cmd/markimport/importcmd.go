@@ -54,7 +54,7 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 		return r.fail("%v", err)
 	}
 	defer release()
-	return r.run(ctx)
+	return r.saveMetrics(r.run(ctx))
 }
 
 // run does the work once the flags are known to be right: it sets up what

@@ -313,3 +313,43 @@ func TestConfigHidesPushPassword(t *testing.T) {
 		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestMetricsOfInputError: a night whose export has no rows (exit 2, an
+// input error found once the outputs were claimed) says so in the metrics
+// file and the push, exit code 2 and no rows, instead of leaving the last
+// success's exit code 0 there; the last-success time stays the success's.
+func TestMetricsOfInputError(t *testing.T) {
+	dir, in := validInput(t, 40)
+	empty := filepath.Join(dir, "empty.csv")
+	os.WriteFile(empty, []byte("from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type\n"), 0o644)
+	prom := filepath.Join(dir, "m.prom")
+	gw, pushes := recordPushes(t)
+	for _, c := range []struct {
+		input string
+		code  int
+	}{{in, exitOK}, {empty, exitUsage}} {
+		code, stdout, stderr := runCLI(t, "run", "--fake", "--input", c.input, "--report", filepath.Join(dir, "r.csv"), "--overwrite",
+			"--metrics-file", prom, "--metrics-push", gw, "--metrics-instance", "night-1", "--quiet")
+		if code != c.code {
+			t.Fatalf("%s: exit %d, want %d\n%s%s", c.input, code, c.code, stdout, stderr)
+		}
+	}
+	fams := promFile(t, prom)
+	if got := series(fams, "markimport_exit_code", "command")["run"]; got != exitUsage {
+		t.Errorf("the metrics file's exit code %v after an input error, want 2", got)
+	}
+	if rows := series(fams, "markimport_rows_total", "status"); len(rows) != 0 {
+		t.Errorf("rows %v after an input error, want none (no report was made)", rows)
+	}
+	p := pushes()
+	if len(p) != 3 || p[2].method != http.MethodPut || grouping(p[2].path)["outcome"] != "" {
+		t.Fatalf("pushes %+v, want a third, to the run's group", p)
+	}
+	if got := series(p[2].fams, "markimport_exit_code", "")[""]; got != exitUsage {
+		t.Errorf("pushed exit code %v after an input error, want 2", got)
+	}
+	last := series(p[1].fams, "markimport_last_success_timestamp_seconds", "")[""]
+	if got := series(fams, "markimport_last_success_timestamp_seconds", "command")["run"]; got != last || last == 0 {
+		t.Errorf("last success %v after an input error, want the success's %v", got, last)
+	}
+}
