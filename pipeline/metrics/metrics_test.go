@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -300,6 +302,24 @@ func TestParseGatewayRefuses(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "pw-secret") {
 			t.Errorf("%s: the error shows the password: %v", raw, err)
+		}
+	}
+}
+
+// TestLint: the metrics pass Prometheus' own lint (promlint, as promtool
+// check metrics runs it), for a success and for a failure.
+func TestLint(t *testing.T) {
+	for _, v := range []Values{sample(0, 1700000000), sample(3, 0)} {
+		fams, err := Gather(v, map[string]string{"command": v.Command}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		problems, err := testutil.GatherAndLint(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("exit %d: %s: %s", *v.ExitCode, p.Metric, p.Text)
 		}
 	}
 }
