@@ -353,3 +353,49 @@ func TestMetricsOfInputError(t *testing.T) {
 		t.Errorf("last success %v after an input error, want the success's %v", got, last)
 	}
 }
+
+// TestMetricsEqualSummaryEveryCommand: in every command and ending, the
+// metrics file holds the numbers of the --summary file: validate (and
+// --sample), run with --state on two nights (the second unchanged), a run
+// stopped by --max-invalid (exit 4), verify, and a run interrupted before
+// it began (exit 130).
+func TestMetricsEqualSummaryEveryCommand(t *testing.T) {
+	dir, in := validInput(t, 80)
+	bad := filepath.Join(dir, "bad.csv")
+	b, _ := os.ReadFile(in)
+	os.WriteFile(bad, append(b, []byte("alice,c2c,bob,64,,,,\n")...), 0o644)
+	fake := filepath.Join(dir, "fake.json")
+	state := filepath.Join(dir, "state")
+	n := 0
+	for _, c := range []struct {
+		code int
+		args []string
+	}{
+		{exitOK, []string{"validate", "--input", in}},
+		{exitOK, []string{"validate", "--input", in, "--sample", "0.5"}},
+		{exitOK, []string{"run", "--fake", "--fake-state", fake, "--input", in, "--state", state}},
+		{exitOK, []string{"run", "--fake", "--fake-state", fake, "--input", in, "--state", state}},
+		{exitMaxInvalid, []string{"run", "--fake", "--fake-state", fake, "--input", bad, "--max-invalid", "0"}},
+		{exitOK, []string{"verify", "--fake", "--fake-state", fake, "--input", in}},
+		{exitInterrupted, []string{"run", "--fake", "--input", in}},
+	} {
+		n++
+		prom, sum := filepath.Join(dir, fmt.Sprintf("%d.prom", n)), filepath.Join(dir, fmt.Sprintf("%d.json", n))
+		args := append(c.args, "--report", filepath.Join(dir, fmt.Sprintf("%d.csv", n)), "--summary", sum, "--metrics-file", prom, "--quiet")
+		ctx, cancel := context.WithCancel(context.Background())
+		if c.code == exitInterrupted {
+			cancel()
+		}
+		code, stdout, stderr := runCLIContext(t, ctx, args...)
+		cancel()
+		if code != c.code {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", c.args, code, c.code, stdout, stderr)
+		}
+		fams := promFile(t, prom)
+		s := readSummary(t, sum)
+		checkMetricsEqualSummary(t, fmt.Sprint(c.args), fams, s)
+		if want, _ := s["requests_saved"].(float64); series(fams, "markimport_requests_saved_total", "")[""] != want {
+			t.Errorf("%v: requests saved %v, summary %v", c.args, series(fams, "markimport_requests_saved_total", "")[""], want)
+		}
+	}
+}
