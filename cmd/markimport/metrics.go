@@ -152,6 +152,9 @@ func runMetrics(sum *pipeline.Summary) metrics.Values {
 	if !sum.DryRun {
 		v.Stages["send"] = sum.SendSeconds
 	}
+	if sum.ReadSeconds > 0 {
+		v.Stages["read"] = sum.ReadSeconds
+	}
 	for st, n := range sum.Statuses {
 		v.Rows[string(st)] = n
 	}
@@ -166,6 +169,9 @@ func verifyMetrics(sum *pipeline.VerifySummary) metrics.Values {
 		Throttled:    sum.ThrottledByCode,
 		Retries:      sum.Retries,
 		Stages:       map[string]float64{"total": sum.ElapsedSeconds},
+	}
+	if sum.ReadSeconds > 0 {
+		v.Stages["read"] = sum.ReadSeconds
 	}
 	for st, n := range sum.Statuses {
 		v.Rows[string(st)] = n

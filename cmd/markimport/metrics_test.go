@@ -123,6 +123,16 @@ func checkMetricsEqualSummary(t *testing.T, where string, fams map[string]*dto.M
 	byKey("statuses", "markimport_rows_total", "status")
 	byKey("http_requests_by_code", "markimport_http_requests_total", "code")
 	byKey("throttled_by_code", "markimport_throttles_total", "code")
+	stages := series(fams, "markimport_stage_duration_seconds", "stage")
+	for field, stage := range map[string]string{"elapsed_seconds": "total", "read_seconds": "read", "send_seconds": "send"} {
+		want, ok := sum[field].(float64)
+		if dry, _ := sum["dry_run"].(bool); dry && stage == "send" {
+			ok = false // validate sends nothing: no send stage
+		}
+		if got, has := stages[stage]; ok != has || got != want {
+			t.Errorf("%s: stage %s %v (present %v), summary %s %v (present %v)", where, stage, got, has, field, want, ok)
+		}
+	}
 	for field, metric := range map[string]string{"items_sent": "markimport_items_sent_total", "retries": "markimport_retries_total", "exit_code": "markimport_exit_code"} {
 		want, _ := sum[field].(float64)
 		if got := series(fams, metric, "")[""]; got != want {
