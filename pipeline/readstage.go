@@ -197,13 +197,17 @@ func (r *run) consume(ctx context.Context, st *readStage, each func(*mark.Change
 	return ctx.Err()
 }
 
-// flagAsType stops the input when --map put a 0/1 flag onto type (a
-// legacy is_group, say): its 0 rows are invalid, but its 1 rows read as
-// c2c, silently, whatever they were. It returns an input error for an
-// invalid row whose type is "0" when a column is mapped onto type.
+// flagAsType stops the input when --map or a mapping file put a 0/1 flag
+// onto type (a legacy is_group, say): its 0 rows are invalid, but its 1
+// rows read as c2c, silently, whatever they were. It returns an input
+// error for an invalid row whose type is "0" when a column is mapped
+// onto type.
 func (r *run) flagAsType(bad *plan.Invalid) error {
 	if strings.TrimSpace(bad.Type) != "0" {
 		return nil
+	}
+	if from := r.opts.Reader.TypeFrom; from != "" {
+		return &readers.InputError{Path: r.opts.Input, Err: fmt.Errorf("row %d's type is \"0\", not a type (1 or c2c, 2 or group): %s", bad.Row, from)}
 	}
 	for from, to := range r.opts.Reader.Map {
 		if readers.NormalizeName(to) == readers.NormalizeName(readers.Type.String()) {

@@ -44,16 +44,17 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 // (grouping within MemoryBudget and spilling beyond it, or streaming a
 // Sorted input, with Done rows left out), but sends and reports nothing:
 // invalid receives each invalid row as it is read, and plan each user's
-// requests and rejected rows as they are planned. It returns the rows read.
-func planEach(ctx context.Context, opts Options, invalid func(*plan.Invalid), each func([]mark.Request, []plan.Rejected) error) (int64, error) {
+// requests and rejected rows as they are planned. It returns the rows read
+// and the seconds reading took before planning (0 for a Sorted input).
+func planEach(ctx context.Context, opts Options, invalid func(*plan.Invalid), each func([]mark.Request, []plan.Rejected) error) (int64, float64, error) {
 	opts.DryRun, opts.Report, opts.Rejects, opts.MaxInvalid = true, report.Discard{}, nil, nil
 	r, err := newRun(opts)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	r.onInvalid, r.onPlan = invalid, each
 	err = r.run(ctx)
-	return r.sum.Rows, err
+	return r.sum.Rows, r.sum.ReadSeconds, err
 }
 
 // run is the state of one Run, of one planEach, or of the pass that counts
@@ -207,7 +208,12 @@ func (r *run) pass(parent, ctx context.Context, guard *GuardError) error {
 	if r.opts.Sorted {
 		produce = func(ctx context.Context) error { return r.streamSorted(ctx, in) }
 	} else {
+		// Unsorted input is read whole before planning starts: its
+		// reading is a stage of its own, timed here. A sorted input is
+		// read as it is planned and sent.
+		read := time.Now()
 		st, err := r.readGrouped(ctx, in)
+		r.sum.ReadSeconds = time.Since(read).Seconds()
 		if err != nil {
 			return err
 		}

@@ -34,9 +34,13 @@ type Summary struct {
 	ThrottledByCode    map[string]int64 `json:"throttled_by_code,omitempty"`
 	ElapsedSeconds     float64          `json:"elapsed_seconds"`
 	SendSeconds        float64          `json:"send_seconds"`
-	RequestsPerSec     float64          `json:"requests_per_second"`
-	PlanSeconds        float64          `json:"estimated_send_seconds"`
-	Resumed            int64            `json:"resumed_ok_rows,omitempty"`
+	// ReadSeconds is the time the input took to read and group, whole,
+	// before planning began (unsorted input; a sorted input is read as it
+	// is sent, and has none).
+	ReadSeconds    float64 `json:"read_seconds,omitempty"`
+	RequestsPerSec float64 `json:"requests_per_second"`
+	PlanSeconds    float64 `json:"estimated_send_seconds"`
+	Resumed        int64   `json:"resumed_ok_rows,omitempty"`
 	// RequestsSaved is how many requests the items not sent because the
 	// state found them unchanged (--state) or the server already held
 	// marks for them (--mode insert) would have taken.

@@ -81,8 +81,11 @@ type VerifySummary struct {
 	Throttled          int64            `json:"throttled"`
 	ThrottledByCode    map[string]int64 `json:"throttled_by_code,omitempty"`
 	ElapsedSeconds     float64          `json:"elapsed_seconds"`
-	Stopped            string           `json:"stopped,omitempty"`
-	StopMessage        string           `json:"stop_message,omitempty"`
+	// ReadSeconds is the time the input took to read and group, whole,
+	// before the reads back began (unsorted input only).
+	ReadSeconds float64 `json:"read_seconds,omitempty"`
+	Stopped     string  `json:"stopped,omitempty"`
+	StopMessage string  `json:"stop_message,omitempty"`
 	// Sample is the share of users checked (--sample; 1 when every user),
 	// and UsersLeftOut how many users outside it were not checked.
 	Sample       float64 `json:"sample"`
@@ -111,14 +114,14 @@ func Verify(ctx context.Context, opts VerifyOptions) (VerifySummary, error) {
 	// flight end, no new one starts, and the rest is reported unread.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(v.workers)
-	rows, err := planEach(ctx, Options{Input: v.opts.Input, Files: v.opts.Files, Reader: v.opts.Reader, Counters: v.ctr, Log: v.log,
+	rows, readSecs, err := planEach(ctx, Options{Input: v.opts.Input, Files: v.opts.Files, Reader: v.opts.Reader, Counters: v.ctr, Log: v.log,
 		MemoryBudget: v.opts.MemoryBudget, TempDir: v.opts.TempDir, Sorted: v.opts.Sorted},
 		v.invalid,
 		func(reqs []mark.Request, rejected []plan.Rejected) error {
 			v.planned(gctx, g, reqs, rejected)
 			return nil
 		})
-	v.sum.Rows = rows
+	v.sum.Rows, v.sum.ReadSeconds = rows, readSecs
 	v.ctr.PlanDone.Store(true)
 	werr := g.Wait()
 	if err == nil {

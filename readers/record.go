@@ -132,6 +132,11 @@ type Options struct {
 	// Extra, or sets the record's Problem. The record it returns has no
 	// Extra.
 	Reshape func(*Record)
+	// TypeFrom, when Reshape copies type from a column as it is, says so
+	// for the message that stops an input whose type column turns out to
+	// be a 0/1 flag: the column, where the mapping copies it and what to
+	// write instead. The readers do not use it.
+	TypeFrom string
 
 	// pool, when set, is the buffer pool a Parquet file's reader uses: the
 	// files of one input share one, so that the next file reuses the

@@ -12,6 +12,7 @@ import (
 
 	"markimport/pipeline/mapping"
 	"markimport/pipeline/mark"
+	"markimport/pipeline/report"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -169,6 +170,23 @@ func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	fs.IntVar(&f.maxAttempts, "max-attempts", sink.DefaultMaxAttempts, "tries per item before it is reported failed")
 	fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
 	return fs, f
+}
+
+// reading says how the input's columns are read beyond their names, for
+// the report's record of its input (report.InputDigest.Reading): --map's
+// pairs, or the mapping file's SHA-256 (its content, wherever it is).
+func (f *importFlags) reading() (string, error) {
+	switch {
+	case f.mapFile != "":
+		d, err := report.DigestFile(f.mapFile)
+		if err != nil {
+			return "", fmt.Errorf("--map-file: %w", err)
+		}
+		return "--map-file sha256 " + d.SHA256, nil
+	case len(f.maps) > 0:
+		return "--map " + f.maps.String(), nil
+	}
+	return "", nil
 }
 
 // readerOptions are the readers' options from --format, --map,

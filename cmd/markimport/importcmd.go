@@ -70,7 +70,7 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 		}
 		defer releaseLeases()
 	}
-	return r.run(ctx)
+	return r.saveMetrics(r.run(ctx))
 }
 
 // run does the work once the flags are known to be right: it sets up what
@@ -268,7 +268,8 @@ func (r *importRun) openJournal() (*report.Journal, *report.Done, error) {
 		if err != nil {
 			return fp, &readers.InputError{Path: r.input, Err: err}
 		}
-		return fp, nil
+		fp.Reading, err = r.reading()
+		return fp, err
 	}
 	switch {
 	case r.dry || r.input == "-":

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"markimport/sink/fakeim"
 )
 
 // legacyDir holds the legacy table, its Parquet form, the mapping file and
@@ -169,4 +171,69 @@ func firstDiff(got, want string) string {
 		}
 	}
 	return "lengths differ"
+}
+
+// TestMapFileFlagCopiedToType: a mapping file that copies the legacy
+// table's 0/1 is_group to type as it is (type = "is_group", instead of
+// its group_flag rule) is stopped at the first 0, before anything is
+// sent, pointing to group_flag: its 1s would read as c2c, every group
+// row sent as a c2c conversation with the group's id as the peer.
+func TestMapFileFlagCopiedToType(t *testing.T) {
+	dir := t.TempDir()
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	for _, rule := range []string{`type = "is_group"`, `type = { column = "is_group" }`} {
+		m := filepath.Join(dir, "map.toml")
+		os.WriteFile(m, []byte("from_account = \"user_id\"\n"+rule+"\npeer = \"peer_id\"\nmarks = { starred = \"star\" }\n"), 0o644)
+		code, _, stderr := runCLI(t, runArgs(url, "--input", filepath.Join(legacyDir, "legacy.csv"), "--map-file", m, "--report", filepath.Join(dir, "r.csv"), "--overwrite")...)
+		if code != exitUsage || !strings.Contains(stderr, "line 2 (type)") || !strings.Contains(stderr, `type = { group_flag = "is_group" }`) {
+			t.Errorf("%s: exit %d, want 2 naming line 2 and group_flag\n%s", rule, code, stderr)
+		}
+		if n := len(srv.Snapshot()); n != 0 {
+			t.Errorf("%s: the emulator holds marks of %d users, want none sent", rule, n)
+		}
+	}
+}
+
+// TestResumeWithAnotherMapping: a report started through one mapping file
+// is not resumed through another (pinned onto bit 33 instead of 32): its
+// ok rows, left out of the resumed run, would never get bit 33 while the
+// report said them ok. The same mapping from another path resumes; so
+// does the report's own.
+func TestResumeWithAnotherMapping(t *testing.T) {
+	dir := t.TempDir()
+	st, rep := filepath.Join(dir, "fake.json"), filepath.Join(dir, "r.csv")
+	mapA := readFile(t, filepath.Join(legacyDir, "map.toml"))
+	mapB := strings.Replace(mapA, "pinned = 32", "pinned = 33", 1)
+	if mapB == mapA {
+		t.Fatal("map.toml maps pinned elsewhere than 32")
+	}
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a, b, aCopy := write("a.toml", mapA), write("b.toml", mapB), write("a-copy.toml", mapA)
+	run := func(args ...string) (int, string) {
+		code, stdout, stderr := runCLI(t, append([]string{"run", "--fake", "--fake-state", st, "--input", filepath.Join(legacyDir, "legacy.csv"), "--report", rep, "--quiet"}, args...)...)
+		return code, stdout + stderr
+	}
+	if code, out := run("--map-file", a); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	before := readFile(t, st)
+	for _, other := range [][]string{{"--map-file", b}, {"--map", "user_id=from_account"}} {
+		code, out := run(append([]string{"--resume"}, other...)...)
+		if code != exitUsage || !strings.Contains(out, "reading the input's columns") {
+			t.Errorf("--resume %v: exit %d, want 2 and a refusal naming the mapping\n%s", other, code, out)
+		}
+	}
+	if readFile(t, st) != before {
+		t.Error("a refused --resume changed the emulator's marks")
+	}
+	if code, out := run("--resume", "--map-file", aCopy); code != exitOK {
+		t.Errorf("--resume through the same mapping at another path: exit %d\n%s", code, out)
+	}
 }

@@ -57,6 +57,9 @@ type metricsOut struct {
 	lastSuccess float64
 	mu          sync.Mutex // one write of the file at a time
 	failing     bool       // the last periodic write failed (warned once)
+	// end is the numbers of the command's summary, once it made one; a
+	// command that ended before (an input error) has its time alone.
+	end *metrics.Values
 }
 
 // checkMetrics checks the metrics flags: the Pushgateway's address, and
@@ -149,6 +152,9 @@ func runMetrics(sum *pipeline.Summary) metrics.Values {
 	if !sum.DryRun {
 		v.Stages["send"] = sum.SendSeconds
 	}
+	if sum.ReadSeconds > 0 {
+		v.Stages["read"] = sum.ReadSeconds
+	}
 	for st, n := range sum.Statuses {
 		v.Rows[string(st)] = n
 	}
@@ -163,6 +169,9 @@ func verifyMetrics(sum *pipeline.VerifySummary) metrics.Values {
 		Throttled:    sum.ThrottledByCode,
 		Retries:      sum.Retries,
 		Stages:       map[string]float64{"total": sum.ElapsedSeconds},
+	}
+	if sum.ReadSeconds > 0 {
+		v.Stages["read"] = sum.ReadSeconds
 	}
 	for st, n := range sum.Statuses {
 		v.Rows[string(st)] = n
@@ -212,13 +221,22 @@ func (c *command) writeLiveMetrics(ctr *mark.Counters) {
 	m.failing = err != nil
 }
 
+// endMetrics keeps the numbers of the command's summary for saveMetrics.
+func (c *command) endMetrics(v metrics.Values) { c.metrics.end = &v }
+
 // saveMetrics writes --metrics-file and pushes to --metrics-push, when
-// given, with the exit code; the last-success time moves only when code
-// is 0. It returns code, or at least 1 when the metrics could not be
+// given, with the exit code, however the command ended once it claimed
+// its outputs: with its summary's numbers (endMetrics), else (an input
+// error) its time alone. The last-success time moves only when code is
+// 0. It returns code, or at least 1 when the metrics could not be
 // written or pushed.
-func (c *command) saveMetrics(v metrics.Values, code int) int {
+func (c *command) saveMetrics(code int) int {
 	if c.metricsFile == "" && c.metrics.gateway == nil {
 		return code
+	}
+	v := metrics.Values{Stages: map[string]float64{"total": time.Since(c.start).Seconds()}}
+	if c.metrics.end != nil {
+		v = *c.metrics.end
 	}
 	v.Command = c.name
 	v.ExitCode = &code

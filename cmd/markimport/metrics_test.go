@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -53,6 +54,17 @@ func recordPushes(t *testing.T) (url string, pushes func() []gatewayPush) {
 		defer mu.Unlock()
 		return append([]gatewayPush(nil), got...)
 	}
+}
+
+// grouping is the grouping key of a push to path
+// (/metrics/job/J/LABEL/VALUE...), whose labels come in any order.
+func grouping(path string) map[string]string {
+	parts := strings.Split(strings.TrimPrefix(path, "/metrics/"), "/")
+	g := map[string]string{}
+	for i := 0; i+1 < len(parts); i += 2 {
+		g[parts[i]] = parts[i+1]
+	}
+	return g
 }
 
 // promFile parses a metrics file with Prometheus' own parser.
@@ -111,6 +123,16 @@ func checkMetricsEqualSummary(t *testing.T, where string, fams map[string]*dto.M
 	byKey("statuses", "markimport_rows_total", "status")
 	byKey("http_requests_by_code", "markimport_http_requests_total", "code")
 	byKey("throttled_by_code", "markimport_throttles_total", "code")
+	stages := series(fams, "markimport_stage_duration_seconds", "stage")
+	for field, stage := range map[string]string{"elapsed_seconds": "total", "read_seconds": "read", "send_seconds": "send"} {
+		want, ok := sum[field].(float64)
+		if dry, _ := sum["dry_run"].(bool); dry && stage == "send" {
+			ok = false // validate sends nothing: no send stage
+		}
+		if got, has := stages[stage]; ok != has || got != want {
+			t.Errorf("%s: stage %s %v (present %v), summary %s %v (present %v)", where, stage, got, has, field, want, ok)
+		}
+	}
 	for field, metric := range map[string]string{"items_sent": "markimport_items_sent_total", "retries": "markimport_retries_total", "exit_code": "markimport_exit_code"} {
 		want, _ := sum[field].(float64)
 		if got := series(fams, metric, "")[""]; got != want {
@@ -137,7 +159,8 @@ func validInput(t *testing.T, n int) (dir, in string) {
 
 // TestMetricsOfRuns: a run's textfile and push hold the summary's numbers;
 // a success sets the last-success time, and a failed run after it (exit
-// 1) leaves the textfile's as it was and pushes none (POST, which keeps
+// 1) leaves the textfile's as it was and pushes none (only a success
+// replaces the gateway's group of it: outcome="success"),
 // the gateway's). The push address's password is never printed.
 func TestMetricsOfRuns(t *testing.T) {
 	dir, in := validInput(t, 400)
@@ -165,13 +188,15 @@ func TestMetricsOfRuns(t *testing.T) {
 	if last < float64(before.Unix()) || last > float64(time.Now().Unix()+1) {
 		t.Errorf("last success %v, want the run's end (after %d)", last, before.Unix())
 	}
+	group := map[string]string{"job": "markimport", "command": "run", "instance": "night-1"}
+	success := map[string]string{"job": "markimport", "command": "run", "instance": "night-1", "outcome": "success"}
 	p := pushes()
-	if len(p) != 1 || p[0].method != http.MethodPut || p[0].path != "/metrics/job/markimport/command/run/instance/night-1" {
-		t.Fatalf("pushes %+v, want one PUT to /metrics/job/markimport/command/run/instance/night-1", p)
+	if len(p) != 2 || p[0].method != http.MethodPut || !maps.Equal(grouping(p[0].path), group) || p[1].method != http.MethodPut || !maps.Equal(grouping(p[1].path), success) {
+		t.Fatalf("pushes %+v, want a PUT to the group %v, then one to %v", p, group, success)
 	}
 	checkMetricsEqualSummary(t, "push", p[0].fams, sum)
-	if got := series(p[0].fams, "markimport_last_success_timestamp_seconds", "")[""]; got != last {
-		t.Errorf("pushed last success %v, textfile %v", got, last)
+	if got := series(p[1].fams, "markimport_last_success_timestamp_seconds", "")[""]; got != last || len(p[1].fams) != 1 {
+		t.Errorf("pushed last success %v (of %d families), textfile %v", got, len(p[1].fams), last)
 	}
 
 	// A second run whose input holds an invalid row: exit 1.
@@ -188,11 +213,11 @@ func TestMetricsOfRuns(t *testing.T) {
 		t.Errorf("last success %v after a failed run, want the success's %v", got, last)
 	}
 	p = pushes()
-	if len(p) != 2 || p[1].method != http.MethodPost {
-		t.Fatalf("pushes %+v, want a POST second", p)
+	if len(p) != 3 || p[2].method != http.MethodPut || !maps.Equal(grouping(p[2].path), group) {
+		t.Fatalf("pushes %+v, want a third, a PUT to the group %v", p, group)
 	}
-	checkMetricsEqualSummary(t, "push after a failure", p[1].fams, sum)
-	if _, ok := p[1].fams["markimport_last_success_timestamp_seconds"]; ok {
+	checkMetricsEqualSummary(t, "push after a failure", p[2].fams, sum)
+	if _, ok := p[2].fams["markimport_last_success_timestamp_seconds"]; ok {
 		t.Errorf("a failed run pushed a last-success time")
 	}
 	b, _ = os.ReadFile(prom)
@@ -296,5 +321,91 @@ func TestConfigHidesPushPassword(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "config", "run", "--metrics-push", "https://ops:pw-never-shown@gw.example:9091")
 	if code != exitOK || strings.Contains(stdout+stderr, "pw-never-shown") || strings.Contains(stdout+stderr, "ops@") || !strings.Contains(stdout, "https://gw.example:9091") {
 		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestMetricsOfInputError: a night whose export has no rows (exit 2, an
+// input error found once the outputs were claimed) says so in the metrics
+// file and the push, exit code 2 and no rows, instead of leaving the last
+// success's exit code 0 there; the last-success time stays the success's.
+func TestMetricsOfInputError(t *testing.T) {
+	dir, in := validInput(t, 40)
+	empty := filepath.Join(dir, "empty.csv")
+	os.WriteFile(empty, []byte("from_account,type,to_account,to_group_id,set_mark,clear_mark,custom_mark,opt_type\n"), 0o644)
+	prom := filepath.Join(dir, "m.prom")
+	gw, pushes := recordPushes(t)
+	for _, c := range []struct {
+		input string
+		code  int
+	}{{in, exitOK}, {empty, exitUsage}} {
+		code, stdout, stderr := runCLI(t, "run", "--fake", "--input", c.input, "--report", filepath.Join(dir, "r.csv"), "--overwrite",
+			"--metrics-file", prom, "--metrics-push", gw, "--metrics-instance", "night-1", "--quiet")
+		if code != c.code {
+			t.Fatalf("%s: exit %d, want %d\n%s%s", c.input, code, c.code, stdout, stderr)
+		}
+	}
+	fams := promFile(t, prom)
+	if got := series(fams, "markimport_exit_code", "command")["run"]; got != exitUsage {
+		t.Errorf("the metrics file's exit code %v after an input error, want 2", got)
+	}
+	if rows := series(fams, "markimport_rows_total", "status"); len(rows) != 0 {
+		t.Errorf("rows %v after an input error, want none (no report was made)", rows)
+	}
+	p := pushes()
+	if len(p) != 3 || p[2].method != http.MethodPut || grouping(p[2].path)["outcome"] != "" {
+		t.Fatalf("pushes %+v, want a third, to the run's group", p)
+	}
+	if got := series(p[2].fams, "markimport_exit_code", "")[""]; got != exitUsage {
+		t.Errorf("pushed exit code %v after an input error, want 2", got)
+	}
+	last := series(p[1].fams, "markimport_last_success_timestamp_seconds", "")[""]
+	if got := series(fams, "markimport_last_success_timestamp_seconds", "command")["run"]; got != last || last == 0 {
+		t.Errorf("last success %v after an input error, want the success's %v", got, last)
+	}
+}
+
+// TestMetricsEqualSummaryEveryCommand: in every command and ending, the
+// metrics file holds the numbers of the --summary file: validate (and
+// --sample), run with --state on two nights (the second unchanged), a run
+// stopped by --max-invalid (exit 4), verify, and a run interrupted before
+// it began (exit 130).
+func TestMetricsEqualSummaryEveryCommand(t *testing.T) {
+	dir, in := validInput(t, 80)
+	bad := filepath.Join(dir, "bad.csv")
+	b, _ := os.ReadFile(in)
+	os.WriteFile(bad, append(b, []byte("alice,c2c,bob,64,,,,\n")...), 0o644)
+	fake := filepath.Join(dir, "fake.json")
+	state := filepath.Join(dir, "state")
+	n := 0
+	for _, c := range []struct {
+		code int
+		args []string
+	}{
+		{exitOK, []string{"validate", "--input", in}},
+		{exitOK, []string{"validate", "--input", in, "--sample", "0.5"}},
+		{exitOK, []string{"run", "--fake", "--fake-state", fake, "--input", in, "--state", state}},
+		{exitOK, []string{"run", "--fake", "--fake-state", fake, "--input", in, "--state", state}},
+		{exitMaxInvalid, []string{"run", "--fake", "--fake-state", fake, "--input", bad, "--max-invalid", "0"}},
+		{exitOK, []string{"verify", "--fake", "--fake-state", fake, "--input", in}},
+		{exitInterrupted, []string{"run", "--fake", "--input", in}},
+	} {
+		n++
+		prom, sum := filepath.Join(dir, fmt.Sprintf("%d.prom", n)), filepath.Join(dir, fmt.Sprintf("%d.json", n))
+		args := append(c.args, "--report", filepath.Join(dir, fmt.Sprintf("%d.csv", n)), "--summary", sum, "--metrics-file", prom, "--quiet")
+		ctx, cancel := context.WithCancel(context.Background())
+		if c.code == exitInterrupted {
+			cancel()
+		}
+		code, stdout, stderr := runCLIContext(t, ctx, args...)
+		cancel()
+		if code != c.code {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", c.args, code, c.code, stdout, stderr)
+		}
+		fams := promFile(t, prom)
+		s := readSummary(t, sum)
+		checkMetricsEqualSummary(t, fmt.Sprint(c.args), fams, s)
+		if want, _ := s["requests_saved"].(float64); series(fams, "markimport_requests_saved_total", "")[""] != want {
+			t.Errorf("%v: requests saved %v, summary %v", c.args, series(fams, "markimport_requests_saved_total", "")[""], want)
+		}
 	}
 }

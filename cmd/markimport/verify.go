@@ -42,7 +42,7 @@ func (v *verifyRun) checkAndRun(ctx context.Context) int {
 		return v.fail("%v", err)
 	}
 	defer release()
-	return v.run(ctx)
+	return v.saveMetrics(v.run(ctx))
 }
 
 // verifyRun is one verify: its flags, checked.
@@ -234,8 +234,8 @@ func (v *verifyRun) finish(ctx context.Context, rep *report.CSVVerify, sum *pipe
 	code := v.exitCode(ctx, sum, verr)
 	v.printSummary(sum, func() { printVerifySummary(v.stdout, sum) })
 	v.counts = verifyCounts(sum)
-	code = v.saveSummary(sum, code)
-	return v.saveMetrics(verifyMetrics(sum), code)
+	v.endMetrics(verifyMetrics(sum))
+	return v.saveSummary(sum, code)
 }
 
 // verifyCounts are the summary's counts that "run finished" logs: rows,

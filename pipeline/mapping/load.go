@@ -22,6 +22,7 @@ type Mapping struct {
 	sources  []readers.ExtraColumn // each source column once, in the order first named
 	rules    []rule                // type's first: a peer rule reads the type it made
 	replaced [readers.NumFields]bool
+	typeFrom string // where type is copied from a column as it is, and the fix
 }
 
 // Load reads and checks the mapping file at path.
@@ -106,7 +107,7 @@ func (p *parser) target(key string, v any) error {
 		if err != nil {
 			return err
 		}
-		p.add(rule{order: 1, apply: copyColumn(f, p.source(col, key))})
+		p.copyColumn(f, col, key)
 		return nil
 	}
 	kind, arg, err := p.kind(key, tbl, "column", "value", "group_flag")
@@ -119,7 +120,7 @@ func (p *parser) target(key string, v any) error {
 		if err != nil {
 			return err
 		}
-		p.add(rule{order: 1, apply: copyColumn(f, p.source(col, key))})
+		p.copyColumn(f, col, key)
 	case "value":
 		c, err := constant(arg)
 		if err != nil {
@@ -137,6 +138,16 @@ func (p *parser) target(key string, v any) error {
 		p.add(rule{order: 0, apply: groupFlag(p.source(col, key), col, p.where(key))})
 	}
 	return nil
+}
+
+// copyColumn adds the rule that copies source column col to f, as key
+// asks. A column copied to type is noted (Mapping.typeFrom): a 0/1 flag
+// there would read its 1s as c2c, which the run refuses at its first 0.
+func (p *parser) copyColumn(f readers.Field, col, key string) {
+	if f == readers.Type {
+		p.m.typeFrom = fmt.Sprintf("--map-file %s copies %s to type: if it is a 0/1 flag, its 1s read as c2c; write type = { group_flag = %q }", p.where(key), readers.Quote(col), col)
+	}
+	p.add(rule{order: 1, apply: copyColumn(f, p.source(col, key))})
 }
 
 // peer checks peer's rule: one column placed by the row's type, or a
@@ -339,4 +350,5 @@ func (m *Mapping) Configure(o *readers.Options) {
 	o.Extra = m.sources
 	o.Replaced = m.replaced
 	o.Reshape = m.Apply
+	o.TypeFrom = m.typeFrom
 }

@@ -16,10 +16,13 @@
 //     a torn one. Every metric carries a command label, so that the files of
 //     validate, run and verify can sit in one collector folder.
 //   - Push sends them to a Pushgateway, grouped by job, command and
-//     instance. A success replaces the group (PUT), last-success time
-//     included; any other ending adds to it (POST) without the last-success
-//     time, so that the gateway keeps the previous success's. File does the
-//     same by carrying the last-success time over from the file it
+//     instance. Every push replaces that group whole (PUT): adding to it
+//     (POST) would leave an earlier run's family beside this run's numbers
+//     wherever this run has no series of it (no throttles, no requests).
+//     The last-success time is in a group of its own (the same labels and
+//     outcome="success"), which only a success replaces, so that the
+//     gateway keeps the previous success's through any failure. File does
+//     the same by carrying the last-success time over from the file it
 //     replaces.
 //
 // The names follow Prometheus' conventions: the markimport_ prefix,

@@ -38,7 +38,8 @@ type Values struct {
 	// RequestsSaved is the requests not needed because the state found
 	// the items unchanged since confirmed, or the server held them.
 	RequestsSaved int64
-	// Stages is the time taken, in seconds, by stage ("total", "send").
+	// Stages is the time taken, in seconds, by stage ("total", "read",
+	// "send").
 	Stages map[string]float64
 	// ExitCode is the command's exit code once it ended; nil while it runs.
 	ExitCode *int
@@ -79,7 +80,7 @@ func Gather(v Values, labels prometheus.Labels, lastSuccess bool) ([]*dto.Metric
 	counter(NameRetries, "Requests sent again after a failed try.", v.Retries)
 	counter(NameItemsSent, "Items of the requests that left.", v.ItemsSent)
 	counter(NameRequestsSaved, "Requests not needed: items unchanged since the API confirmed them (--state), or already on the server.", v.RequestsSaved)
-	stages := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: NameStageDuration, Help: "Time taken, by stage (total: the whole command)."}, []string{"stage"})
+	stages := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: NameStageDuration, Help: "Time taken, by stage (total: the whole command; read: the input read whole before planning; send: the sending phase)."}, []string{"stage"})
 	for _, s := range sortedKeys(v.Stages) {
 		stages.WithLabelValues(s).Set(v.Stages[s])
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -226,10 +229,22 @@ func recordingGateway(t *testing.T) (*httptest.Server, func() []pushed) {
 	}
 }
 
-// TestPushRecorded: a success replaces the group (PUT) with the values and
-// the last-success time; a failure adds to it (POST) without the
-// last-success time; the group is job, command and instance; the
-// address's user and password go in the Authorization header only.
+// grouping is the grouping key of a push to path
+// (/metrics/job/J/LABEL/VALUE...), whose labels come in any order.
+func grouping(path string) map[string]string {
+	parts := strings.Split(strings.TrimPrefix(path, "/metrics/"), "/")
+	g := map[string]string{}
+	for i := 0; i+1 < len(parts); i += 2 {
+		g[parts[i]] = parts[i+1]
+	}
+	return g
+}
+
+// TestPushRecorded: every push replaces the group of job, command and
+// instance (PUT) with the values and without the last-success time; a
+// success then replaces the group of the last-success time (the same and
+// outcome="success"), which a failure leaves alone; the address's user
+// and password go in the Authorization header only.
 func TestPushRecorded(t *testing.T) {
 	srv, got := recordingGateway(t)
 	addr := strings.Replace(srv.URL, "http://", "http://ops:s3cret-pw@", 1)
@@ -248,21 +263,31 @@ func TestPushRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := got()
-	if len(p) != 2 {
-		t.Fatalf("%d pushes, want 2", len(p))
+	if len(p) != 3 {
+		t.Fatalf("%d pushes, want 3 (the success's two, the failure's one)", len(p))
 	}
+	group := map[string]string{"job": "markimport", "command": "run", "instance": "host-1"}
+	success := map[string]string{"job": "markimport", "command": "run", "instance": "host-1", "outcome": "success"}
 	for i, want := range []struct {
-		method string
-		v      Values
-		last   bool
-	}{{http.MethodPut, ok, true}, {http.MethodPost, failed, false}} {
-		if p[i].method != want.method || p[i].path != "/metrics/job/markimport/command/run/instance/host-1" {
-			t.Errorf("push %d: %s %s, want %s /metrics/job/markimport/command/run/instance/host-1", i, p[i].method, p[i].path, want.method)
+		group map[string]string
+		v     Values
+	}{{group, ok}, {success, ok}, {group, failed}} {
+		if p[i].method != http.MethodPut || !maps.Equal(grouping(p[i].path), want.group) {
+			t.Errorf("push %d: %s %s, want PUT to the group %v", i, p[i].method, p[i].path, want.group)
 		}
 		if p[i].auth != "Basic b3BzOnMzY3JldC1wdw==" {
 			t.Errorf("push %d: Authorization %q", i, p[i].auth)
 		}
-		checkValues(t, p[i].fams, want.v, nil, want.last)
+		if want.group["outcome"] != "" {
+			if len(p[i].fams) != 1 {
+				t.Errorf("push %d: %d families, want the last-success time alone", i, len(p[i].fams))
+			}
+			if got, ok := value(p[i].fams, NameLastSuccess, nil); !ok || got != want.v.LastSuccess {
+				t.Errorf("push %d: last success %v (present %v), want %v", i, got, ok, want.v.LastSuccess)
+			}
+			continue
+		}
+		checkValues(t, p[i].fams, want.v, nil, false)
 	}
 }
 
@@ -277,6 +302,24 @@ func TestParseGatewayRefuses(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "pw-secret") {
 			t.Errorf("%s: the error shows the password: %v", raw, err)
+		}
+	}
+}
+
+// TestLint: the metrics pass Prometheus' own lint (promlint, as promtool
+// check metrics runs it), for a success and for a failure.
+func TestLint(t *testing.T) {
+	for _, v := range []Values{sample(0, 1700000000), sample(3, 0)} {
+		fams, err := Gather(v, map[string]string{"command": v.Command}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		problems, err := testutil.GatherAndLint(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("exit %d: %s: %s", *v.ExitCode, p.Metric, p.Text)
 		}
 	}
 }

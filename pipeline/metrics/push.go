@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
@@ -54,32 +55,47 @@ func ParseGateway(raw, job, instance string) (Gateway, error) {
 	return g, nil
 }
 
-// Push pushes v to the gateway, grouped by job, command and instance. A
-// success (exit code 0) replaces the group, its last-success time
-// included; any other ending adds to the group without the last-success
-// time, which the gateway then keeps from the previous success.
+// Push pushes v to the gateway, in two groups. Every push replaces the
+// group of job, command and instance whole (PUT) with v's numbers, so that
+// no number of an earlier run stays beside this run's (a family this run
+// has no series of, such as throttles, would). The last-success time is
+// in a group of its own, the same labels and outcome="success", which only
+// a success (exit code 0) replaces: a failure cannot move it.
 func (g Gateway) Push(ctx context.Context, v Values) error {
-	ok := v.Succeeded()
-	fams, err := Gather(v, nil, ok)
+	fams, err := Gather(v, nil, false)
 	if err != nil {
 		return err
 	}
+	if err := g.put(ctx, v.Command, nil, fams); err != nil {
+		return err
+	}
+	if !v.Succeeded() {
+		return nil
+	}
+	last, err := Gather(v, nil, true)
+	if err != nil {
+		return err
+	}
+	last = slices.DeleteFunc(last, func(f *dto.MetricFamily) bool { return f.GetName() != NameLastSuccess })
+	return g.put(ctx, v.Command, map[string]string{"outcome": "success"}, last)
+}
+
+// put replaces the group of job, command, instance and extra with fams.
+func (g Gateway) put(ctx context.Context, command string, extra map[string]string, fams []*dto.MetricFamily) error {
 	p := push.New(g.URL, g.Job).
-		Grouping("command", v.Command).
+		Grouping("command", command).
 		Grouping("instance", g.Instance).
 		Gatherer(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil }))
+	for k, v := range extra {
+		p = p.Grouping(k, v)
+	}
 	if g.Client != nil {
 		p = p.Client(g.Client)
 	}
 	if g.user != "" || g.password != "" {
 		p = p.BasicAuth(g.user, g.password)
 	}
-	if ok {
-		err = p.PushContext(ctx)
-	} else {
-		err = p.AddContext(ctx)
-	}
-	if err != nil {
+	if err := p.PushContext(ctx); err != nil {
 		return fmt.Errorf("push metrics to %s: %w", g.URL, err)
 	}
 	return nil

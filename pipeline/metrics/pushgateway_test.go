@@ -35,7 +35,9 @@ func startPushgateway(t *testing.T) string {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "--web.listen-address="+addr)
+	// In memory only: Debian's package persists to a file of its own by
+	// default, which would hold other gateways' pushes.
+	cmd := exec.Command(bin, "--web.listen-address="+addr, "--persistence.file=")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +63,10 @@ func startPushgateway(t *testing.T) string {
 }
 
 // TestPushgatewayKeepsLastSuccess pushes a success, then a failure (exit
-// 3), to a real Pushgateway: the group then holds the failure's numbers
-// and exit code, and still the success's last-success time.
+// 3) that made no request and met no throttle, to a real Pushgateway: the
+// gateway then holds the failure's numbers and exit code and nothing of
+// the success's (no requests or throttles by code), and still the
+// success's last-success time.
 func TestPushgatewayKeepsLastSuccess(t *testing.T) {
 	url := startPushgateway(t)
 	g, err := ParseGateway(url, "markimport", "host-1")
@@ -71,8 +75,8 @@ func TestPushgatewayKeepsLastSuccess(t *testing.T) {
 	}
 	ok := sample(0, 1700000300)
 	failed := sample(3, 1700000999)
-	failed.Rows = map[string]int64{"ok": 10, "unsent": 90}
-	failed.ItemsSent = 10
+	failed.Rows = map[string]int64{"invalid": 10, "unsent": 90}
+	failed.HTTPRequests, failed.Throttled, failed.ItemsSent, failed.Retries = nil, nil, 0, 0
 	group := map[string]string{"job": "markimport", "command": "run", "instance": "host-1"}
 	held := func() map[string]*dto.MetricFamily {
 		resp, err := http.Get(url + "/metrics")
@@ -100,6 +104,11 @@ func TestPushgatewayKeepsLastSuccess(t *testing.T) {
 	want := failed
 	want.LastSuccess = ok.LastSuccess
 	checkValues(t, after, want, group, true)
+	for _, name := range []string{NameHTTPRequests, NameThrottles} {
+		if f := after[name]; f != nil {
+			t.Errorf("%s still holds the success's %d series after a failure that had none", name, len(f.GetMetric()))
+		}
+	}
 	if got, _ := value(after, NameExitCode, group); got != 3 {
 		t.Errorf("exit code %v, want 3", got)
 	}

@@ -30,6 +30,11 @@ type InputDigest struct {
 	ETag string `json:"etag,omitempty"`
 	// Files holds an input of several files' digest of each.
 	Files []InputDigest `json:"files,omitempty"`
+	// Reading says how the input's columns are read, when not as their
+	// names say: "--map a=from_account", "--map-file sha256 …" (of its
+	// content). The same bytes read another way are other conversations
+	// or other marks, so a resumed run must read them the same way.
+	Reading string `json:"reading,omitempty"`
 }
 
 // DigestFile reads a whole file and returns its size and SHA-256.

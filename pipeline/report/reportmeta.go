@@ -65,6 +65,10 @@ func checkMeta(meta, report string, digest InputDigest) (reportMeta, error) {
 	if what := changedFile(m.InputDigest, digest); what != "" {
 		return reportMeta{}, fmt.Errorf("cannot resume: the input changed since the report %s was started: %s; start a new report for the new files", report, what)
 	}
+	if m.Reading != digest.Reading && m.same(digest) {
+		return reportMeta{}, fmt.Errorf("cannot resume: the report %s was started reading the input's columns %s, and this run reads them %s: its ok rows would be other conversations or marks; resume with the same --map or --map-file, or start a new report",
+			report, readingOf(m.Reading), readingOf(digest.Reading))
+	}
 	if !m.same(digest) {
 		if m.Input != digest.Input {
 			// Another path: most likely another file, not an edit.
@@ -79,3 +83,11 @@ func checkMeta(meta, report string, digest InputDigest) (reportMeta, error) {
 
 // overwriteHint is what to do about a report that cannot be proven.
 const overwriteHint = "nothing proves which of its rows were sent; start over with --overwrite: it sends every row again, which changes nothing the API already applied"
+
+// readingOf says how an input's columns are read, for a message.
+func readingOf(reading string) string {
+	if reading == "" {
+		return "by their own names"
+	}
+	return "through " + reading
+}
