@@ -15,7 +15,7 @@
 
 ARG GO_VERSION=1.26.8
 
-FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
 ARG TARGETOS=linux
 ARG TARGETARCH
 ARG BUILDVCS=true
