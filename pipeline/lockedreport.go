@@ -14,10 +14,12 @@ type lockedReport struct {
 	mu      sync.Mutex
 	w       report.Writer
 	rejects *rejects.Rows
-	counts  map[report.Status]int64
-	codes   map[int]int64
-	err     error
-	dirty   bool
+	// statuses counts the rows written by status (the run's counters,
+	// which the progress observer reads too).
+	statuses *mark.Tally
+	codes    map[int]int64
+	err      error
+	dirty    bool
 	// failed, when set, is called (with mu held) with the first error of
 	// the report: the run stops sending at once.
 	failed func(error)
@@ -79,7 +81,7 @@ func (l *lockedReport) write(line report.Line) {
 
 // writeRowsLocked writes line once for each of rows; l.mu is held.
 func (l *lockedReport) writeRowsLocked(line report.Line, rows []int64) {
-	l.counts[line.Status] += int64(len(rows))
+	l.statuses.Add(string(line.Status), int64(len(rows)))
 	if line.Code != 0 {
 		l.codes[line.Code] += int64(len(rows))
 	}
@@ -130,7 +132,7 @@ func (l *lockedReport) writeItemsAs(buf []byte, ctr *mark.Counters, from string,
 		n += int64(len(it.Rows))
 	}
 	l.mu.Lock()
-	l.counts[status] += n
+	l.statuses.Add(string(status), n)
 	if l.rejects != nil {
 		for i := range items {
 			line := report.Line{From: from, Type: items[i].Conv.TypeName(), Peer: items[i].Conv.Peer, Status: status}

@@ -75,7 +75,7 @@ func (r *run) countBad(ctx context.Context) (*GuardError, error) {
 	if err := counted.pass(ctx, ctx, nil); err != nil {
 		return nil, err
 	}
-	invalid, rejected := counted.rep.counts[report.StatusInvalid], counted.rep.counts[report.StatusRejected]
+	invalid, rejected := counted.rep.statuses.Get(string(report.StatusInvalid)), counted.rep.statuses.Get(string(report.StatusRejected))
 	if !r.opts.MaxInvalid.exceeded(invalid+rejected, counted.sum.Rows) {
 		return nil, nil
 	}

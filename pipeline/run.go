@@ -105,7 +105,7 @@ func newRun(opts Options) (*run, error) {
 	if r.ctr == nil {
 		r.ctr = &mark.Counters{}
 	}
-	r.rep = &lockedReport{w: opts.Report, counts: map[report.Status]int64{}, codes: map[int]int64{}, rejects: opts.Rejects, failed: r.reportFailed}
+	r.rep = &lockedReport{w: opts.Report, statuses: &r.ctr.Statuses, codes: map[int]int64{}, rejects: opts.Rejects, failed: r.reportFailed}
 	if err := r.opts.resolve(); err != nil {
 		return r, err
 	}
@@ -116,7 +116,7 @@ func newRun(opts Options) (*run, error) {
 	r.proven, _ = r.opts.Done.(provenRows)
 	if r.opts.Done != nil {
 		n := r.opts.Done.Len()
-		r.rep.counts[report.StatusOK] = n
+		r.rep.statuses.Add(string(report.StatusOK), n)
 		r.ctr.RowsDone.Add(n)
 		r.sum.Resumed = n
 	}

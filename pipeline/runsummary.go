@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
 )
 
@@ -17,18 +18,24 @@ type Summary struct {
 	// Users and Conversations are the input's users and merged
 	// conversations, planned (a resumed run's done rows left out), the
 	// state's unchanged items and the users outside a sample included.
-	Users           int64   `json:"users"`
-	Conversations   int64   `json:"conversations"`
-	RequestsPlanned int64   `json:"requests_planned"`
-	RequestsSent    int64   `json:"requests_sent"`
-	HTTPRequests    int64   `json:"http_requests"`
-	Retries         int64   `json:"retries"`
-	Throttled       int64   `json:"throttled"`
-	ElapsedSeconds  float64 `json:"elapsed_seconds"`
-	SendSeconds     float64 `json:"send_seconds"`
-	RequestsPerSec  float64 `json:"requests_per_second"`
-	PlanSeconds     float64 `json:"estimated_send_seconds"`
-	Resumed         int64   `json:"resumed_ok_rows,omitempty"`
+	Users           int64 `json:"users"`
+	Conversations   int64 `json:"conversations"`
+	RequestsPlanned int64 `json:"requests_planned"`
+	RequestsSent    int64 `json:"requests_sent"`
+	// ItemsSent is the items of the requests that left at least once.
+	ItemsSent    int64 `json:"items_sent"`
+	HTTPRequests int64 `json:"http_requests"`
+	// HTTPRequestsByCode counts the requests that left by how their try
+	// ended (mark.Counters.Answers), ThrottledByCode the throttled ones.
+	HTTPRequestsByCode map[string]int64 `json:"http_requests_by_code,omitempty"`
+	Retries            int64            `json:"retries"`
+	Throttled          int64            `json:"throttled"`
+	ThrottledByCode    map[string]int64 `json:"throttled_by_code,omitempty"`
+	ElapsedSeconds     float64          `json:"elapsed_seconds"`
+	SendSeconds        float64          `json:"send_seconds"`
+	RequestsPerSec     float64          `json:"requests_per_second"`
+	PlanSeconds        float64          `json:"estimated_send_seconds"`
+	Resumed            int64            `json:"resumed_ok_rows,omitempty"`
 	// RequestsSaved is how many requests the items not sent because the
 	// state found them unchanged (--state) or the server already held
 	// marks for them (--mode insert) would have taken.
@@ -58,6 +65,16 @@ type Summary struct {
 	// StopMessage says it in words.
 	Stopped     string `json:"stopped,omitempty"`
 	StopMessage string `json:"stop_message,omitempty"`
+}
+
+// statusCounts is the rows by status of a tally of statuses (none but
+// those counted; never nil, so that the JSON says {} and not null).
+func statusCounts[S ~string](t *mark.Tally) map[S]int64 {
+	out := map[S]int64{}
+	for k, n := range t.Snapshot() {
+		out[S(k)] = n
+	}
+	return out
 }
 
 // Stop is an error that stops the sending and says why in
@@ -119,11 +136,14 @@ func (r *run) summarise(ctx context.Context, start time.Time, err error) (Summar
 	}
 	sum := r.sum
 	r.stop.fill(&sum)
-	sum.Statuses = r.rep.counts
+	sum.Statuses = statusCounts[report.Status](&r.ctr.Statuses)
 	sum.FailureCodes = r.rep.codes
 	sum.HTTPRequests = r.ctr.HTTPRequests.Load()
 	sum.Retries = r.ctr.Retries.Load()
-	sum.Throttled = r.ctr.Throttled.Load()
+	sum.Throttled = r.ctr.Throttled.Total()
+	sum.HTTPRequestsByCode = r.ctr.Answers.Snapshot()
+	sum.ThrottledByCode = r.ctr.Throttled.Snapshot()
+	sum.ItemsSent = r.ctr.ItemsSent.Load()
 	sum.ElapsedSeconds = time.Since(start).Seconds()
 	sum.RequestsPerSec = r.ctr.Pace()
 	if r.opts.Rate > 0 {

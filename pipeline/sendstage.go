@@ -66,12 +66,17 @@ func (r *run) answered(req *mark.Request, out []mark.Outcome) {
 		}
 	}
 	r.ctr.RequestsDone.Add(1)
-	// A request counts as sent when it left at least once.
+	// A request counts as sent when it left at least once, and so does
+	// each of its items.
+	var items int64
 	for i := range out {
 		if out[i].Attempts > 0 {
-			atomic.AddInt64(&r.sum.RequestsSent, 1)
-			break
+			items++
 		}
+	}
+	if items > 0 {
+		atomic.AddInt64(&r.sum.RequestsSent, 1)
+		r.ctr.ItemsSent.Add(items)
 	}
 }
 

@@ -69,13 +69,16 @@ type VerifySummary struct {
 	Conversations int64                         `json:"conversations"`
 	// Requests is the search_contact_group requests planned: one per user
 	// per MaxSearchItems conversations.
-	Requests       int64   `json:"requests_planned"`
-	HTTPRequests   int64   `json:"http_requests"`
-	Retries        int64   `json:"retries"`
-	Throttled      int64   `json:"throttled"`
-	ElapsedSeconds float64 `json:"elapsed_seconds"`
-	Stopped        string  `json:"stopped,omitempty"`
-	StopMessage    string  `json:"stop_message,omitempty"`
+	Requests     int64 `json:"requests_planned"`
+	HTTPRequests int64 `json:"http_requests"`
+	// HTTPRequestsByCode and ThrottledByCode are as Summary's.
+	HTTPRequestsByCode map[string]int64 `json:"http_requests_by_code,omitempty"`
+	Retries            int64            `json:"retries"`
+	Throttled          int64            `json:"throttled"`
+	ThrottledByCode    map[string]int64 `json:"throttled_by_code,omitempty"`
+	ElapsedSeconds     float64          `json:"elapsed_seconds"`
+	Stopped            string           `json:"stopped,omitempty"`
+	StopMessage        string           `json:"stop_message,omitempty"`
 	// Sample is the share of users checked (--sample; 1 when every user),
 	// and UsersLeftOut how many users outside it were not checked.
 	Sample       float64 `json:"sample"`
@@ -147,7 +150,7 @@ func newVerifier(opts VerifyOptions) *verifier {
 	if v.workers <= 0 {
 		v.workers = 16
 	}
-	v.rep = &verifyReport{w: opts.Report, counts: map[report.VerifyStatus]int64{}, ctr: v.ctr}
+	v.rep = &verifyReport{w: opts.Report, ctr: v.ctr}
 	if v.opts.Input == "" && v.opts.Files != nil {
 		v.opts.Input = v.opts.Files.String()
 	}
@@ -229,11 +232,13 @@ func (v *verifier) finish(start time.Time, err error) (VerifySummary, error) {
 		err = fmt.Errorf("write verify report: %w", v.rep.err)
 	}
 	sum := v.sum
-	sum.Statuses = v.rep.counts
+	sum.Statuses = statusCounts[report.VerifyStatus](&v.ctr.Statuses)
 	sum.Sample = v.opts.Sample.Fraction()
 	sum.HTTPRequests = v.ctr.HTTPRequests.Load()
 	sum.Retries = v.ctr.Retries.Load()
-	sum.Throttled = v.ctr.Throttled.Load()
+	sum.Throttled = v.ctr.Throttled.Total()
+	sum.HTTPRequestsByCode = v.ctr.Answers.Snapshot()
+	sum.ThrottledByCode = v.ctr.Throttled.Snapshot()
 	sum.ElapsedSeconds = time.Since(start).Seconds()
 	return sum, err
 }
@@ -328,11 +333,10 @@ func searchBatches(reqs []mark.Request) []searchBatch {
 
 // verifyReport serialises writes from the read workers and counts statuses.
 type verifyReport struct {
-	mu     sync.Mutex
-	w      report.VerifyWriter
-	counts map[report.VerifyStatus]int64
-	ctr    *mark.Counters
-	err    error
+	mu  sync.Mutex
+	w   report.VerifyWriter
+	ctr *mark.Counters // counts the rows by status
+	err error
 }
 
 // writeRows writes l once for each row.
@@ -341,11 +345,11 @@ func (r *verifyReport) writeRows(l report.VerifyLine, rows []int64) {
 	defer r.mu.Unlock()
 	for _, row := range rows {
 		l.Row = row
-		r.counts[l.Status]++
 		if r.err == nil {
 			r.err = r.w.Write(l)
 		}
 	}
+	r.ctr.Statuses.Add(string(l.Status), int64(len(rows)))
 	r.ctr.RowsDone.Add(int64(len(rows)))
 }
 

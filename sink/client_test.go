@@ -157,8 +157,8 @@ func TestThrottledSlowsThePace(t *testing.T) {
 	if after := c.pacer.pace(); after >= before {
 		t.Errorf("pace %g after throttling, was %g", after, before)
 	}
-	if ctr.Throttled.Load() != 2 {
-		t.Errorf("throttled %d, want 2", ctr.Throttled.Load())
+	if ctr.Throttled.Total() != 2 {
+		t.Errorf("throttled %d, want 2", ctr.Throttled.Total())
 	}
 }
 

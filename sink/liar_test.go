@@ -383,8 +383,8 @@ func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 	if d := time.Duration(gap.Load()); d < time.Second {
 		t.Errorf("the next request left %v after a Retry-After of 1 s", d)
 	}
-	if ctr.Throttled.Load() != 1 {
-		t.Errorf("throttled %d, want 1", ctr.Throttled.Load())
+	if ctr.Throttled.Total() != 1 {
+		t.Errorf("throttled %d, want 1", ctr.Throttled.Total())
 	}
 
 	// The retry loop holds the pacer, which every worker waits at, not

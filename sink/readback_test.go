@@ -155,7 +155,7 @@ func TestSearchRetriesThroughFaultsAndThrottling(t *testing.T) {
 		checkSearch(t, srv, "u", batch, got)
 	}
 	st := srv.Stats()
-	if st.APIs[fakeim.SearchContactGroup].Throttled == 0 || ctr.Throttled.Load() == 0 {
+	if st.APIs[fakeim.SearchContactGroup].Throttled == 0 || ctr.Throttled.Total() == 0 {
 		t.Errorf("never throttled: %s", st)
 	}
 	if st.Faults[fakeim.FaultTransient] == 0 || st.Faults[fakeim.FaultHTTP502] == 0 || st.Faults[fakeim.FaultLostResponse] == 0 {

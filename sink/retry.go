@@ -3,6 +3,8 @@ package sink
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
+	"strconv"
 	"time"
 
 	"markimport/pipeline/mark"
@@ -32,6 +34,16 @@ type attempt struct {
 	// retryAfter is the wait a 429 or 503 asked for (capped), or 0.
 	retryAfter time.Duration
 	fatal      *mark.FatalError
+}
+
+// codeKey is the key of the try's answer in the counters by code: its
+// code, or "http_STATUS" when the HTTP status was not 200 (a 429 has no
+// API code).
+func (a *attempt) codeKey() string {
+	if a.status != 0 && a.status != http.StatusOK {
+		return "http_" + strconv.Itoa(a.status)
+	}
+	return strconv.Itoa(a.code)
 }
 
 // ending is how a retried call ended.
@@ -100,6 +112,9 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 			// do: one whose connection failed is neither.
 			c.ctr.Retries.Add(1)
 		}
+		if a.left {
+			c.ctr.Answers.Add(a.codeKey(), 1)
+		}
 		if fe := c.reach.observe(a, c); fe != nil {
 			a.fatal = fe
 			return result{fatal, a, tries}
@@ -114,7 +129,7 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 		case classItemFailed:
 			return result{failed, a, tries}
 		case classThrottled:
-			c.ctr.Throttled.Add(1)
+			c.ctr.Throttled.Add(a.codeKey(), 1)
 			if c.pacer.throttled(a.sent) && free < maxFreeThrottles {
 				free++
 			} else {

@@ -244,7 +244,7 @@ func (r *importRun) claim() (release func(), err error) {
 		// ends, on purpose.
 		outs = append(outs, output{flag: "--fake-state", path: f.fakeState, lock: f.fakeState + ".lock", what: f.fakeState})
 	}
-	outs = append(outs, r.replaceable("--cpuprofile", f.cpuProfile), r.replaceable("--memprofile", f.memProfile))
+	outs = append(outs, r.replaceable("--cpuprofile", f.cpuProfile), r.replaceable("--memprofile", f.memProfile), r.metricsOutput())
 	// Last: a run creates the state's folder.
 	if f.stateDir != "" {
 		o, err := r.stateOutput(r.dry)
@@ -289,5 +289,5 @@ func (v *verifyRun) claim() (release func(), err error) {
 		}
 		return nil
 	}}
-	return claim([]output{rep, v.replaceable("--summary", f.summary), v.replaceable("--cpuprofile", f.cpuProfile), v.replaceable("--memprofile", f.memProfile)})
+	return claim([]output{rep, v.replaceable("--summary", f.summary), v.replaceable("--cpuprofile", f.cpuProfile), v.replaceable("--memprofile", f.memProfile), v.metricsOutput()})
 }

@@ -33,6 +33,8 @@ type command struct {
 	runID  string
 	start  time.Time
 	in     *readers.Input // the input's files, once resolved
+	// metrics is where --metrics-file and --metrics-push go.
+	metrics metricsOut
 }
 
 // parseCommand parses a command's flags into its configuration. When it

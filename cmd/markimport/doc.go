@@ -27,7 +27,9 @@
 //     as run wires them; client.go and pace.go: the connection and the
 //     pace kept across runs; fake.go: --fake and fake-server.
 //   - summary.go, progress.go, logging.go, stream.go, limits.go: what a
-//     command prints and writes about itself.
+//     command prints and writes about itself; metrics.go: its Prometheus
+//     metrics (--metrics-file, --metrics-push), from the counters during
+//     the command and from its summary at the end.
 //   - hooks.go: what a caller in-process injects (the tests); testhooks.go,
 //     built only with the markimport_testhooks tag, lets the tests crash a
 //     real binary while it writes its state.

@@ -207,13 +207,17 @@ func TestREADMECronJob(t *testing.T) {
 		var docs []map[string]any
 		dec := yaml.NewDecoder(strings.NewReader(block))
 		for {
-			var doc map[string]any
-			err := dec.Decode(&doc)
+			var v any
+			err := dec.Decode(&v)
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
 				t.Fatalf("README yaml: %v\n%s", err, block)
+			}
+			doc, ok := v.(map[string]any)
+			if !ok || doc["kind"] == nil {
+				continue // not a Kubernetes object (an alert rule)
 			}
 			if doc["kind"] == "ConfigMap" {
 				data, _ := doc["data"].(map[string]any)

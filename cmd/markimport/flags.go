@@ -96,6 +96,10 @@ type importFlags struct {
 	given                  map[string]bool // the flags the command line set
 	config                 string          // --config
 	settings               settingSource   // where each flag's value came from
+	metricsFile            string          // --metrics-file
+	metricsPush            pushURLFlag     // --metrics-push
+	metricsJob             string          // --metrics-job
+	metricsInstance        string          // --metrics-instance
 
 	// run only
 	fake, resume, force        bool
@@ -128,6 +132,10 @@ func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	fs.StringVar(&f.rejects, "rejects", "", "write every row that did not end ok, with its original columns plus status, code, message (in the input's format)")
 	fs.StringVar(&f.maxInvalid, "max-invalid", "", "send nothing if more rows than this are invalid or rejected: a count (100) or a share (0.5%)")
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "progress log interval when stderr is not a terminal")
+	fs.StringVar(&f.metricsFile, "metrics-file", "", "write Prometheus metrics to this file (node_exporter textfile collector format: name it *.prom in the collector's folder), replaced whole at every --progress-every and at the end")
+	fs.Var(&f.metricsPush, "metrics-push", "push Prometheus metrics to this Pushgateway at the end (http or https; user:password@ for basic auth, never shown)")
+	fs.StringVar(&f.metricsJob, "metrics-job", "markimport", "with --metrics-push: the job label of the pushed group")
+	fs.StringVar(&f.metricsInstance, "metrics-instance", "", "with --metrics-push: the instance label of the pushed group (default: the host name)")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "1GiB", "memory for grouping rows by user (e.g. 256MiB, 2GiB, bytes); beyond it rows spill to temporary files")
 	fs.BoolVar(&f.sorted, "sorted", false, "the input is grouped by from_account: plan and send a user at a time, without grouping")
 	fs.BoolVar(&f.strictBits, "strict-bits", false, "a row that sets or clears bits 4-31, which Tencent's client SDKs do not define, is invalid (without it: accepted, with one warning per run)")

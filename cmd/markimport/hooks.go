@@ -21,4 +21,7 @@ type hooks struct {
 	// backupFS is the file layer the --backup files are written through;
 	// nil: the disk.
 	backupFS durable.FS
+	// metricsFS is the file layer --metrics-file is written through;
+	// nil: the disk.
+	metricsFS durable.FS
 }

@@ -36,6 +36,7 @@ func (r *importRun) check() error {
 		r.checkRejects,
 		r.parseLimits,
 		r.checkOutputs,
+		r.checkMetrics,
 		r.checkReadsProfile,
 	)
 }
@@ -250,5 +251,5 @@ func (r *importRun) outputs() []named {
 			out = append(out, o, named{o.flag, o.path + ".lock"})
 		}
 	}
-	return out
+	return append(out, r.metricsPaths()...)
 }

@@ -74,7 +74,9 @@ func (r *importRun) run(ctx context.Context) int {
 		return code
 	}
 	progress := startProgress(s.ctr, r.stderr, r.quiet, r.progressEvery, r.log)
+	stopMetrics := r.watchMetrics(s.ctr)
 	sum, runErr := pipeline.Run(ctx, r.options(s))
+	stopMetrics()
 	progress.Stop()
 	return r.finish(ctx, s, &sum, runErr)
 }

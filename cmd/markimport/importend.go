@@ -38,7 +38,8 @@ func (r *importRun) finish(ctx context.Context, s *session, sum *pipeline.Summar
 	r.printSummary(sum, func() { printSummary(r.stdout, sum, r.dry, r.rate) })
 	code = r.saveFake(s.fake, code)
 	r.counts = runCounts(sum)
-	return r.saveSummary(sum, code)
+	code = r.saveSummary(sum, code)
+	return r.saveMetrics(runMetrics(sum), code)
 }
 
 // stoppedByInput ends a run the input stopped (a row that cannot be

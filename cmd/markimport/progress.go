@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
-	"markimport/pipeline/mark"
 	"os"
 	"strconv"
 	"time"
@@ -12,6 +12,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
+
+	"markimport/pipeline/mark"
+	"markimport/pipeline/report"
 )
 
 // progress observes the run's counters: a bar on a terminal, a log line
@@ -85,7 +88,7 @@ func (p *progress) bar(ctr *mark.Counters, w io.Writer) {
 			continue
 		}
 		el := time.Since(start).Seconds()
-		bar.Describe("rows done, " + rateString(ctr.HTTPRequests.Load(), el) + " req/s")
+		bar.Describe(barDescription(ctr, el))
 		bar.Set64(ctr.RowsDone.Load())
 	}
 }
@@ -109,7 +112,9 @@ func (p *progress) logLines(ctr *mark.Counters, every time.Duration, log *slog.L
 			args := []any{"rows_read", ctr.RowsRead.Load(), "rows_done", done, "rows_total", total,
 				"requests_done", ctr.RequestsDone.Load(), "requests_planned", ctr.RequestsPlanned.Load(),
 				"planning", planningState(ctr),
-				"req_per_s", rateString(req-lastReq, now.Sub(last).Seconds()), "retries", ctr.Retries.Load(), "throttled", ctr.Throttled.Load()}
+				"req_per_s", rateString(req-lastReq, now.Sub(last).Seconds()), "retries", ctr.Retries.Load(),
+				"throttled", ctr.Throttled.Total(), "failed", failedRows(ctr)}
+			args = append(args, metricsFields(ctr)...)
 			if total > 0 && done > 0 && done < total {
 				el := now.Sub(start)
 				eta := time.Duration(float64(el) * float64(total-done) / float64(done))
@@ -119,6 +124,35 @@ func (p *progress) logLines(ctr *mark.Counters, every time.Duration, log *slog.L
 			lastReq, last = req, now
 		}
 	}
+}
+
+// barDescription is the bar's text once the rows are counted: the rate,
+// and the throttled answers and failed rows so far.
+func barDescription(ctr *mark.Counters, secs float64) string {
+	return fmt.Sprintf("rows done, %s req/s, %d throttled, %d failed", rateString(ctr.HTTPRequests.Load(), secs), ctr.Throttled.Total(), failedRows(ctr))
+}
+
+// failedRows is the rows that did not get what they asked for and will
+// not: failed (run), unread (verify, validate --online).
+func failedRows(ctr *mark.Counters) int64 {
+	return ctr.Statuses.Get(string(report.StatusFailed)) + ctr.Statuses.Get(string(report.VerifyUnread))
+}
+
+// metricsFields are the progress line's fields that the metrics carry,
+// named as the summary names them: rows by status (markimport_rows_total),
+// HTTP requests and throttles by code (markimport_http_requests_total,
+// markimport_throttles_total), items sent (markimport_items_sent_total).
+func metricsFields(ctr *mark.Counters) []any {
+	return []any{"statuses", orEmpty(ctr.Statuses.Snapshot()), "http_requests_by_code", orEmpty(ctr.Answers.Snapshot()),
+		"throttled_by_code", orEmpty(ctr.Throttled.Snapshot()), "items_sent", ctr.ItemsSent.Load()}
+}
+
+// orEmpty is m, or an empty map for nil (a JSON {} rather than null).
+func orEmpty(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return map[string]int64{}
+	}
+	return m
 }
 
 // planningState says whether requests_planned is final ("done") or a

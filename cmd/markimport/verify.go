@@ -62,6 +62,7 @@ func (v *verifyRun) check() error {
 		v.checkFlagHomes,
 		v.checkRunReport,
 		v.checkOutputs,
+		v.checkMetrics,
 		v.checkBackupInputs,
 		v.parseOptions,
 		func() error { return v.checkProfile(true) },
@@ -112,6 +113,7 @@ func (v *verifyRun) checkRunReport() error {
 // report above all) is never one of its outputs.
 func (v *verifyRun) checkOutputs() error {
 	outs := []named{{"--report", v.report}, {"--report", v.report + ".tmp"}, {"--report", v.report + ".lock"}}
+	outs = append(outs, v.metricsPaths()...)
 	for _, o := range []named{{"--summary", v.summary}, {"--cpuprofile", v.cpuProfile}, {"--memprofile", v.memProfile}} {
 		if o.path != "" {
 			out := []named{o, {o.flag, o.path + ".lock"}}
@@ -172,6 +174,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 		return v.fail("%v", err)
 	}
 	progress := startProgress(ctr, v.stderr, v.quiet, v.progressEvery, v.log)
+	stopMetrics := v.watchMetrics(ctr)
 	sum, verr := pipeline.Verify(ctx, pipeline.VerifyOptions{
 		Input:       v.in.String(),
 		Files:       v.in,
@@ -188,6 +191,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 		Sorted:       v.sorted,
 		Sample:       v.sample.Sample,
 	})
+	stopMetrics()
 	progress.Stop()
 	return v.finish(ctx, rep, &sum, verr)
 }
@@ -224,7 +228,8 @@ func (v *verifyRun) finish(ctx context.Context, rep *report.CSVVerify, sum *pipe
 	code := v.exitCode(ctx, sum, verr)
 	v.printSummary(sum, func() { printVerifySummary(v.stdout, sum) })
 	v.counts = verifyCounts(sum)
-	return v.saveSummary(sum, code)
+	code = v.saveSummary(sum, code)
+	return v.saveMetrics(verifyMetrics(sum), code)
 }
 
 // verifyCounts are the summary's counts that "run finished" logs: rows,

@@ -17,8 +17,18 @@ type Counters struct {
 	PlanDone     atomic.Bool
 	RequestsDone atomic.Int64
 	HTTPRequests atomic.Int64 // every request put on the wire, retries included
-	Retries      atomic.Int64
-	Throttled    atomic.Int64
+	// ItemsSent counts the items of the requests that left at least once.
+	ItemsSent atomic.Int64
+	Retries   atomic.Int64
+	// Answers counts the requests that left by how their try ended: the
+	// answer's code ("0", an API code, "-1" no usable answer, "-2" an
+	// answer of the wrong shape), or "http_STATUS" for an HTTP status
+	// other than 200.
+	Answers Tally
+	// Throttled counts the throttled answers by code, as Answers.
+	Throttled Tally
+	// Statuses counts the rows reported, by status.
+	Statuses Tally
 	// FirstSend and LastSend are when the first and the latest request
 	// left (Unix nanoseconds): the sending pace is measured between them,
 	// without the wait for the last answers.

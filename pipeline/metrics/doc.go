@@ -1,0 +1,33 @@
+// Package metrics exposes what a validate, run or verify did to a
+// monitoring system, after Prometheus' guidance for batch jobs: the key
+// number is when the job last succeeded, beside how much it did.
+//
+// Values holds the numbers; the caller takes them from the same counters
+// as the command's summary (mark.Counters while the command runs, the
+// summary at its end), so that the metrics and the summary cannot
+// disagree. Gather turns them into metric families in a registry of their
+// own (never the global one, which would add the Go runtime's metrics).
+//
+// Two ways out, each for one side of the monitoring:
+//
+//   - File writes the node_exporter textfile collector's format (Prometheus
+//     text), whole or not at all through pipeline/durable: a collector
+//     scraping at any moment reads the previous file or the new one, never
+//     a torn one. Every metric carries a command label, so that the files of
+//     validate, run and verify can sit in one collector folder.
+//   - Push sends them to a Pushgateway, grouped by job, command and
+//     instance. A success replaces the group (PUT), last-success time
+//     included; any other ending adds to it (POST) without the last-success
+//     time, so that the gateway keeps the previous success's. File does the
+//     same by carrying the last-success time over from the file it
+//     replaces.
+//
+// The names follow Prometheus' conventions: the markimport_ prefix,
+// snake_case, the unit in the name (_seconds, _timestamp_seconds) and
+// _total on counters. No value or label holds a credential: the numbers
+// are counts, durations and codes, and the push URL's user and password go
+// in the request's Authorization header, never in an error.
+//
+// The package imports pipeline/durable of the project, and the Prometheus
+// client library.
+package metrics

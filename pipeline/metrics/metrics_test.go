@@ -1,0 +1,282 @@
+package metrics
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"markimport/pipeline/durable/durabletest"
+)
+
+// sample is a run's values as a summary would give them.
+func sample(code int, last float64) Values {
+	return Values{
+		Command:       "run",
+		Rows:          map[string]int64{"ok": 95, "failed": 3, "invalid": 2},
+		HTTPRequests:  map[string]int64{"0": 12, "60007": 2, "http_429": 1},
+		Throttled:     map[string]int64{"60007": 2, "http_429": 1},
+		Retries:       3,
+		ItemsSent:     98,
+		RequestsSaved: 4,
+		Stages:        map[string]float64{"total": 2.5, "send": 2},
+		ExitCode:      &code,
+		LastSuccess:   last,
+	}
+}
+
+// parse reads Prometheus text with the library's own parser.
+func parse(t *testing.T, b []byte) map[string]*dto.MetricFamily {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not Prometheus text: %v\n%s", err, b)
+	}
+	return fams
+}
+
+// value is the value of the metric of family name whose labels include
+// want; ok is false when there is none.
+func value(fams map[string]*dto.MetricFamily, name string, want map[string]string) (float64, bool) {
+	f := fams[name]
+	if f == nil {
+		return 0, false
+	}
+next:
+	for _, m := range f.GetMetric() {
+		for k, v := range want {
+			if labelValue(m, k) != v {
+				continue next
+			}
+		}
+		switch {
+		case m.GetCounter() != nil:
+			return m.GetCounter().GetValue(), true
+		case m.GetGauge() != nil:
+			return m.GetGauge().GetValue(), true
+		case m.GetUntyped() != nil:
+			return m.GetUntyped().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// checkValues checks that fams hold exactly v's numbers, each metric with
+// the labels given plus its own.
+func checkValues(t *testing.T, fams map[string]*dto.MetricFamily, v Values, labels map[string]string, lastSuccess bool) {
+	t.Helper()
+	with := func(k, val string) map[string]string {
+		m := map[string]string{k: val}
+		for a, b := range labels {
+			m[a] = b
+		}
+		return m
+	}
+	want := map[string]map[string]float64{}
+	add := func(name, label string, counts map[string]int64) {
+		for k, n := range counts {
+			if want[name] == nil {
+				want[name] = map[string]float64{}
+			}
+			want[name][k] = float64(n)
+			if got, ok := value(fams, name, with(label, k)); !ok || got != float64(n) {
+				t.Errorf("%s{%s=%q} = %v (present %v), want %d", name, label, k, got, ok, n)
+			}
+		}
+		if f := fams[name]; f != nil && len(f.GetMetric()) != len(counts) {
+			t.Errorf("%s has %d series, want %d", name, len(f.GetMetric()), len(counts))
+		}
+	}
+	add(NameRows, "status", v.Rows)
+	add(NameHTTPRequests, "code", v.HTTPRequests)
+	add(NameThrottles, "code", v.Throttled)
+	for name, n := range map[string]float64{NameRetries: float64(v.Retries), NameItemsSent: float64(v.ItemsSent), NameRequestsSaved: float64(v.RequestsSaved), NameExitCode: float64(*v.ExitCode)} {
+		if got, ok := value(fams, name, labels); !ok || got != n {
+			t.Errorf("%s = %v (present %v), want %v", name, got, ok, n)
+		}
+	}
+	for s, secs := range v.Stages {
+		if got, _ := value(fams, NameStageDuration, with("stage", s)); got != secs {
+			t.Errorf("stage %s: %v s, want %v", s, got, secs)
+		}
+	}
+	got, ok := value(fams, NameLastSuccess, labels)
+	if lastSuccess && (!ok || got != v.LastSuccess) {
+		t.Errorf("last success %v (present %v), want %v", got, ok, v.LastSuccess)
+	}
+	if !lastSuccess && ok {
+		t.Errorf("last success %v present, want none", got)
+	}
+	for name, f := range fams {
+		if !strings.HasPrefix(name, "markimport_") {
+			t.Errorf("metric %s lacks the markimport_ prefix", name)
+		}
+		if f.GetType() == dto.MetricType_COUNTER && !strings.HasSuffix(name, "_total") {
+			t.Errorf("counter %s lacks _total", name)
+		}
+	}
+}
+
+// TestWriteFile: the textfile, read by the Prometheus parser, holds the
+// values given, every metric labelled with the command; it is written
+// beside its name, synced, then renamed into place.
+func TestWriteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "markimport.prom")
+	rec := &durabletest.Recorder{}
+	v := sample(1, 1700000000.5)
+	if err := WriteFile(rec, path, v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkValues(t, parse(t, b), v, map[string]string{"command": "run"}, true)
+	var kinds []string
+	for _, op := range rec.Ops() {
+		if op.Kind == durabletest.Write {
+			continue
+		}
+		kinds = append(kinds, string(op.Kind)+" "+filepath.Base(op.Path)+strings.TrimPrefix(" "+filepath.Base(op.To), " ."))
+	}
+	want := []string{"open markimport.prom.tmp", "sync markimport.prom.tmp", "close markimport.prom.tmp", "rename markimport.prom.tmp markimport.prom"}
+	if len(kinds) < len(want) || !slices.Equal(kinds[:len(want)], want) {
+		t.Errorf("calls:\n%s\nwant first %q", durabletest.Render(rec.Ops()), want)
+	}
+	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("the temporary file is left: %v", err)
+	}
+}
+
+// TestLastSuccess reads the last-success time back from a file WriteFile
+// wrote, for its command only, and refuses a file markimport did not
+// write.
+func TestLastSuccess(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.prom")
+	if last, err := LastSuccess(path, "run"); err != nil || last != 0 {
+		t.Fatalf("no file: %v, %v; want 0, nil", last, err)
+	}
+	if err := WriteFile(nil, path, sample(0, 1700000123)); err != nil {
+		t.Fatal(err)
+	}
+	if last, err := LastSuccess(path, "run"); err != nil || last != 1700000123 {
+		t.Errorf("run: %v, %v; want 1700000123", last, err)
+	}
+	if last, err := LastSuccess(path, "verify"); err != nil || last != 0 {
+		t.Errorf("verify: %v, %v; want 0 (another command's)", last, err)
+	}
+	for name, content := range map[string]string{
+		"csv":   "from_account,to_account\nalice,bob\n",
+		"other": "node_load1 0.5\n",
+	} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(content), 0o644)
+		if _, err := LastSuccess(p, "run"); err == nil || !strings.Contains(err.Error(), "--overwrite") {
+			t.Errorf("%s: %v, want a refusal", name, err)
+		}
+	}
+}
+
+// pushed is one request a recording gateway received.
+type pushed struct {
+	method, path, auth string
+	fams               map[string]*dto.MetricFamily
+}
+
+// recordingGateway records the pushes it answers with 200.
+func recordingGateway(t *testing.T) (*httptest.Server, func() []pushed) {
+	var mu sync.Mutex
+	var got []pushed
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		dec := expfmt.NewDecoder(bytes.NewReader(body), expfmt.ResponseFormat(r.Header))
+		fams := map[string]*dto.MetricFamily{}
+		for {
+			var f dto.MetricFamily
+			if err := dec.Decode(&f); err != nil {
+				if err != io.EOF {
+					t.Errorf("push body: %v", err)
+				}
+				break
+			}
+			fams[f.GetName()] = &f
+		}
+		mu.Lock()
+		got = append(got, pushed{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization"), fams})
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []pushed {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+}
+
+// TestPushRecorded: a success replaces the group (PUT) with the values and
+// the last-success time; a failure adds to it (POST) without the
+// last-success time; the group is job, command and instance; the
+// address's user and password go in the Authorization header only.
+func TestPushRecorded(t *testing.T) {
+	srv, got := recordingGateway(t)
+	addr := strings.Replace(srv.URL, "http://", "http://ops:s3cret-pw@", 1)
+	g, err := ParseGateway(addr, "markimport", "host-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(g.URL, "s3cret") || strings.Contains(g.URL, "ops") {
+		t.Fatalf("URL %q keeps the user or password", g.URL)
+	}
+	ok, failed := sample(0, 1700000200), sample(3, 1700000200)
+	if err := g.Push(context.Background(), ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Push(context.Background(), failed); err != nil {
+		t.Fatal(err)
+	}
+	p := got()
+	if len(p) != 2 {
+		t.Fatalf("%d pushes, want 2", len(p))
+	}
+	for i, want := range []struct {
+		method string
+		v      Values
+		last   bool
+	}{{http.MethodPut, ok, true}, {http.MethodPost, failed, false}} {
+		if p[i].method != want.method || p[i].path != "/metrics/job/markimport/command/run/instance/host-1" {
+			t.Errorf("push %d: %s %s, want %s /metrics/job/markimport/command/run/instance/host-1", i, p[i].method, p[i].path, want.method)
+		}
+		if p[i].auth != "Basic b3BzOnMzY3JldC1wdw==" {
+			t.Errorf("push %d: Authorization %q", i, p[i].auth)
+		}
+		checkValues(t, p[i].fams, want.v, nil, want.last)
+	}
+}
+
+// TestParseGatewayRefuses: an address that cannot be a Pushgateway's is
+// refused, and the message never holds its password.
+func TestParseGatewayRefuses(t *testing.T) {
+	for _, raw := range []string{"ftp://u:pw-secret@h", "http://u:pw-secret@", "https://u:pw-secret@h/?x=1", "http://u:pw-secret@h/#f", "://u:pw-secret@h"} {
+		_, err := ParseGateway(raw, "markimport", "h")
+		if err == nil {
+			t.Errorf("%s: accepted", raw)
+			continue
+		}
+		if strings.Contains(err.Error(), "pw-secret") {
+			t.Errorf("%s: the error shows the password: %v", raw, err)
+		}
+	}
+}

@@ -1,0 +1,37 @@
+// Package objstore is markimport's client for S3-compatible object storage
+// (Amazon S3, Tencent COS, MinIO and the like): the locations an s3:// URL
+// names, listing a prefix, reading an object as one stream or by ranges,
+// and writing an object that appears only complete.
+//
+// It is a thin layer over the AWS SDK for Go v2, which reads the settings
+// the way every AWS tool does: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN, AWS_REGION, AWS_PROFILE and the shared config and
+// credentials files, the endpoint from AWS_ENDPOINT_URL_S3 or
+// AWS_ENDPOINT_URL (or endpoint_url in the shared config), and the checksum
+// settings AWS_REQUEST_CHECKSUM_CALCULATION and
+// AWS_RESPONSE_CHECKSUM_VALIDATION. This package adds three rules of its
+// own: path-style addressing (http://host/bucket/key) is used when the
+// endpoint's host is an IP address or localhost, or when AWS_S3_USE_PATH_STYLE
+// is true, and virtual-hosted style (bucket.host) otherwise; an endpoint
+// over plain http is refused unless its host is a loopback address, so that
+// credentials and data never cross a network unencrypted; and every answer
+// is checked: a ranged read must return exactly the bytes asked for, an
+// object read by ranges must keep the ETag it had when it was first seen.
+//
+// Writing. Put sends one object in one request. Create returns a Writer that
+// buffers up to PartSize and sends larger objects as a multipart upload,
+// published by Commit (CompleteMultipartUpload) and dropped by Abort, so
+// that nobody sees a part-written object. With ifAbsent, an existing object
+// is never replaced: the object is looked up first (ErrExist if it is
+// there) and the write carries If-None-Match: *, which Amazon S3 enforces
+// atomically. Stores that ignore the condition (Tencent COS overwrites
+// silently) are protected by the look-up only, which leaves a window of one
+// request between the look-up and the write; callers that need more take a
+// lease of their own.
+//
+// Errors name the object (s3://bucket/key) and never carry a credential.
+// ErrNotExist matches fs.ErrNotExist and ErrExist matches fs.ErrExist under
+// errors.Is.
+//
+// The package imports nothing of the project.
+package objstore
