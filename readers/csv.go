@@ -27,6 +27,8 @@ type CSVReader struct {
 	s      *csvScanner
 	closer io.Closer
 	idx    [NumFields]int
+	extra  []int  // the column of each Options.Extra
+	xbuf   []byte // where a record's Extras are made
 	// pathFields are the fields the file's folder names give.
 	pathFields pathFields
 	buf        *bufio.Reader // from csvBuffers, given back by Close
@@ -63,7 +65,11 @@ func newCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 		}
 		return nil, err
 	}
-	c := &CSVReader{path: path, s: s, closer: closer, idx: idx, width: len(header), header: header, comma: comma, pathFields: pf, buf: pooled}
+	extra, err := resolveExtra(path, header, opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &CSVReader{path: path, s: s, closer: closer, idx: idx, extra: extra, width: len(header), header: header, comma: comma, pathFields: pf, buf: pooled}
 	c.known = make([]Field, len(header))
 	for i := range c.known {
 		c.known[i] = -1
@@ -77,6 +83,9 @@ func newCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 			c.known[i] = Field(f)
 			s.keepOf[i] = keepBytes
 		}
+	}
+	for _, i := range extra {
+		s.keepOf[i] = keepBytes
 	}
 	s.maxFields = len(header) + extraFields
 	return c, nil
@@ -275,6 +284,17 @@ func (c *CSVReader) Next() (Record, error) {
 			rec.Fields[f] = r.fields[i]
 		}
 	}
+	if len(c.extra) > 0 {
+		c.xbuf = c.xbuf[:0]
+		for _, i := range c.extra {
+			var v string
+			if i < len(r.fields) {
+				v = r.fields[i]
+			}
+			c.xbuf = appendExtra(c.xbuf, []byte(v))
+		}
+		rec.Extra = Extras(c.xbuf)
+	}
 	c.pathFields.apply(&rec)
 	switch {
 	case r.err != nil:
@@ -288,6 +308,9 @@ func (c *CSVReader) Next() (Record, error) {
 			}
 			if f := c.known[i]; f >= 0 {
 				rec.ProblemColumn = f.String()
+				rec.Problem = TooLong(r.sizes[i], r.fields[i])
+			} else if c.s.keepOf[i] == keepBytes { // an Extra column
+				rec.ProblemColumn = Display(c.header[i])
 				rec.Problem = TooLong(r.sizes[i], r.fields[i])
 			} else {
 				rec.Problem = fmt.Sprintf("column %d (%s): %d bytes, more than markimport keeps of a column it does not read (%d KiB)",

@@ -57,8 +57,8 @@
 // # Bounds
 //
 // Any input, hostile ones included, is read in bounded memory (limits.go):
-// a record keeps at most 1 KiB of a column markimport reads, 64 KiB of one
-// it ignores (it only goes back into a rejects file), the header's field
+// a record keeps at most 1 KiB of a column markimport reads (a known one,
+// or one a mapping file names: Options.Extra), 64 KiB of one it ignores (it only goes back into a rejects file), the header's field
 // count plus 64 fields, and 128 elements of a Parquet list; more makes the
 // record one invalid row whose message gives the size and a short prefix.
 // 16 million empty fields (a 16 KB .csv.gz), a 300 MB field or a 10 MB
@@ -67,6 +67,17 @@
 // Parquet lists are decoded 8,192 levels at a time (a row of 60 million
 // elements: 0.4 s, 5 MiB of heap), but a text value is decoded whole with
 // its page: 10 MB strings peak at about 160 MiB.
+//
+// # Columns a mapping file names
+//
+// Options.Extra names columns to read beside the known ones, by name as
+// the header's are matched: a mapping file's source columns (starred,
+// is_group), in CSV by header and in Parquet as a projection of those
+// columns (text, integers, and booleans read "true" or "false"). They come
+// in Record.Extra; Options.Replaced keeps a file's column from being read
+// as a known column the mapping makes itself, and Options.Reshape, applied
+// by an Input's reader to every record, makes the known columns from them.
+// The mapping itself is not this package's: it only reads.
 //
 // # Parquet
 //

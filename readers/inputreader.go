@@ -7,7 +7,7 @@ import (
 
 // Open returns a reader of every record of the input, its files opened one
 // at a time as the one before ends. Records are numbered across files
-// (see Input).
+// (see Input), and reshaped by opts.Reshape when it is set.
 func (in *Input) Open(opts Options) (*InputReader, error) {
 	opts.Format = string(in.Format)
 	opts.pool = &bufferPool{}
@@ -62,6 +62,10 @@ func (m *InputReader) Next() (Record, error) {
 				m.rows++
 				m.any = true
 				rec.Row += m.base
+				if m.opts.Reshape != nil {
+					m.opts.Reshape(&rec)
+					rec.Extra = ""
+				}
 				return rec, nil
 			}
 			if err != io.EOF {

@@ -38,23 +38,27 @@ type parquetReader struct {
 	pool   *bufferPool
 	cols   []*parquetColumn // one per known column present, in file order
 	fields [NumFields]int   // index in cols of each field, or -1
+	extra  []int            // index in cols of each Options.Extra
 	total  int64            // rows according to the file's metadata
 
 	pathFields pathFields // the fields the file's folder names give
 
-	writers [NumFields]cellWriter
-	next    int   // next row of the batch
-	size    int   // rows in the batch
-	row     int64 // rows returned so far
-	buf     []byte
-	err     error // sticky: once the file fails it stays failed
+	writers      [NumFields]cellWriter
+	extraWriters []cellWriter // of each Options.Extra
+	vbuf, xbuf   []byte       // an Extra value, and a record's Extras, being made
+	next         int          // next row of the batch
+	size         int          // rows in the batch
+	row          int64        // rows returned so far
+	buf          []byte
+	err          error // sticky: once the file fails it stays failed
 }
 
 // parquetColumn is one known column of the file and its current batch.
 // Text and integer columns are read through pqarrow; list columns with
 // listReader, in bounded memory.
 type parquetColumn struct {
-	field Field
+	field Field  // -1 for a column read only as an Options.Extra
+	name  string // the field's name, or the file's column name: for messages
 	arrow *pqarrow.ColumnReader
 	list  *listReader
 	stats *statsCheck // for id columns with statistics to trust, or nil
@@ -150,7 +154,20 @@ func (pr *parquetReader) pickColumns(fr *pqarrow.FileReader, opts Options) (idx 
 	}
 	pr.pathFields = pathFields
 
-	// Read only the known columns, after checking their types.
+	extra, err := resolveExtra(path, header, opts)
+	if err != nil {
+		return idx, nil, err
+	}
+	// Read only the known columns and the extra ones, after checking
+	// their types.
+	for k, i := range extra {
+		if err := checkExtraType(fr.Manifest.Fields[i].Field.Type); err != nil {
+			return idx, nil, &InputError{Path: path, Column: Display(header[i]), Err: fmt.Errorf("%s: %w", opts.Extra[k].Origin, err)}
+		}
+		if !slices.Contains(wanted, i) {
+			wanted = append(wanted, i)
+		}
+	}
 	for f, i := range idx {
 		if i < 0 {
 			continue
@@ -163,9 +180,16 @@ func (pr *parquetReader) pickColumns(fr *pqarrow.FileReader, opts Options) (idx 
 			}
 			return idx, nil, &InputError{Path: path, Column: col, Err: err}
 		}
-		wanted = append(wanted, i)
+		if !slices.Contains(wanted, i) {
+			wanted = append(wanted, i)
+		}
 	}
 	slices.Sort(wanted)
+	pr.extra = make([]int, len(extra))
+	for k, i := range extra {
+		pr.extra[k] = slices.Index(wanted, i)
+	}
+	pr.extraWriters = make([]cellWriter, len(extra))
 	for f := range pr.fields {
 		pr.fields[f] = -1
 		if idx[f] >= 0 {
@@ -187,18 +211,21 @@ func (pr *parquetReader) openColumns(fr *pqarrow.FileReader, idx [NumFields]int,
 	for _, i := range wanted {
 		sf := &fr.Manifest.Fields[i]
 		f := Field(slices.Index(idx[:], i))
-		col := &parquetColumn{field: f}
+		col := &parquetColumn{field: f, name: Display(sf.Field.Name)}
+		if f >= 0 {
+			col.name = f.String()
+		}
 		pr.cols = append(pr.cols, col)
 		leaf := appendLeaves(nil, sf)
 		if len(leaf) != 1 {
 			// Every accepted type is a primitive or a list of primitives:
 			// exactly one leaf each.
-			return &InputError{Path: path, Column: f.String(), Err: errors.New("unsupported Parquet schema: a known column has nested fields")}
+			return &InputError{Path: path, Column: col.name, Err: errors.New("unsupported Parquet schema: a known column has nested fields")}
 		}
 		if elem, ok := listElem(sf.Field.Type); ok {
 			var err error
 			if col.list, err = newListReader(pf, leaf[0], elem); err != nil {
-				return &InputError{Path: path, Column: f.String(), Err: err}
+				return &InputError{Path: path, Column: col.name, Err: err}
 			}
 			continue
 		}

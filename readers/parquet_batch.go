@@ -52,6 +52,9 @@ func (p *parquetReader) Next() (rec Record, err error) {
 		ends[f] = len(buf)
 	}
 	p.buf = buf
+	if len(p.extraWriters) > 0 {
+		rec.Extra = p.extras(i, &rec)
+	}
 	rec.Row = p.row
 	if len(buf) > 0 {
 		s := string(buf)
@@ -63,6 +66,22 @@ func (p *parquetReader) Next() (rec Record, err error) {
 	}
 	p.pathFields.apply(&rec)
 	return rec, nil
+}
+
+// extras returns the Extras of row i of the batch; a value cut to the
+// bounds makes rec invalid, naming its column.
+func (p *parquetReader) extras(i int, rec *Record) Extras {
+	xb := p.xbuf[:0]
+	for k, w := range p.extraWriters {
+		var cut cellCut
+		p.vbuf, cut = w(p.vbuf[:0], i)
+		if cut != (cellCut{}) && rec.Problem == "" {
+			rec.Problem, rec.ProblemColumn = cut.problem(p.vbuf), p.cols[p.extra[k]].name
+		}
+		xb = appendExtra(xb, p.vbuf)
+	}
+	p.xbuf = xb
+	return Extras(xb)
 }
 
 // load decodes the next batch, or returns io.EOF.
@@ -84,7 +103,7 @@ func (p *parquetReader) load() error {
 		}
 		if int64(n) != want {
 			return fmt.Errorf("corrupt Parquet file: column %s has %d values at row %d, want %d (the metadata declares %d rows)",
-				col.field, n, p.row+1, want, p.total)
+				col.name, n, p.row+1, want, p.total)
 		}
 	}
 	// A value outside its statistics fails the whole batch, before any of
@@ -97,7 +116,7 @@ func (p *parquetReader) load() error {
 		}
 	}
 	if bad != nil {
-		return &InputError{Path: p.path, Row: bad.bad.row, Column: bad.field.String(), Err: fmt.Errorf("corrupt Parquet file: %w", bad.bad)}
+		return &InputError{Path: p.path, Row: bad.bad.row, Column: bad.name, Err: fmt.Errorf("corrupt Parquet file: %w", bad.bad)}
 	}
 	for f, c := range p.fields {
 		if c < 0 {
@@ -113,6 +132,13 @@ func (p *parquetReader) load() error {
 			return fmt.Errorf("column %s: %w", Field(f), err)
 		}
 		p.writers[f] = w
+	}
+	for k, c := range p.extra {
+		w, err := newCellWriter(p.cols[c].arr)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", p.cols[c].name, err)
+		}
+		p.extraWriters[k] = w
 	}
 	p.next, p.size = 0, int(want)
 	return nil
@@ -131,7 +157,7 @@ func (p *parquetReader) readColumns(want int64) error {
 	wg.Wait()
 	for c, err := range errs {
 		if err != nil {
-			return fmt.Errorf("corrupt Parquet file: column %s: %w", p.cols[c].field, err)
+			return fmt.Errorf("corrupt Parquet file: column %s: %w", p.cols[c].name, err)
 		}
 	}
 	return nil
@@ -186,6 +212,7 @@ func (p *parquetReader) releaseBatch() {
 		}
 	}
 	p.writers = [NumFields]cellWriter{}
+	clear(p.extraWriters)
 	p.next, p.size = 0, 0
 }
 

@@ -16,6 +16,19 @@ import (
 // a date, a struct, a list of strings) is refused when the file is opened,
 // so a wrong export is an input error and not a file of invalid rows.
 
+// checkExtraType reports whether values of type dt can be read as a
+// column beyond the known ones (Options.Extra): text, an integer, or a
+// boolean, written "true" or "false".
+func checkExtraType(dt arrow.DataType) error {
+	if isScalarType(dt) || dt.ID() == arrow.BOOL {
+		return nil
+	}
+	if t, ok := dt.(*arrow.DictionaryType); ok && t.ValueType.ID() == arrow.BOOL {
+		return nil
+	}
+	return fmt.Errorf("type %s is not supported: want text (string or binary), an integer or a boolean", dt)
+}
+
 // checkParquetType reports whether values of type dt can be read as field f.
 func checkParquetType(f Field, dt arrow.DataType) error {
 	if isScalarType(dt) {
@@ -136,6 +149,14 @@ func newCellWriter(arr arrow.Array) (cellWriter, error) {
 		return newCellWriter(a.Storage())
 	case *array.Null:
 		return appendNothing, nil
+	case *array.Boolean:
+		// Only an extra column may be boolean (checkExtraType).
+		return func(buf []byte, i int) ([]byte, cellCut) {
+			if a.IsNull(i) {
+				return buf, cellCut{}
+			}
+			return strconv.AppendBool(buf, a.Value(i)), cellCut{}
+		}, nil
 	case *array.String:
 		// The common case, written out: the generic's method calls are
 		// indirect, and this runs for every cell.

@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -41,6 +42,10 @@ type Record struct {
 	// the file, or null in Parquet, is "". Lists read from Parquet are given
 	// in the CSV form "[1,2]".
 	Fields [NumFields]string
+	// Extra holds the raw text of the columns Options.Extra names, in that
+	// order, read and bounded as the known ones are ("" when it names
+	// none).
+	Extra Extras
 	// Problem, when not empty, says why the record could not be read as a
 	// row (for example a wrong number of fields). Such a record is invalid.
 	Problem string
@@ -114,11 +119,57 @@ type Options struct {
 	// is invalid, naming both. Keys are matched as header names are, --map
 	// included.
 	PathColumns []PathColumn
+	// Extra names columns to read beyond the known ones (a mapping file's
+	// source columns), matched by name as the known ones are. A file that
+	// lacks one is an input error that starts with its Origin.
+	Extra []ExtraColumn
+	// Replaced are the known columns that Reshape makes itself: a file's
+	// column of such a name is not read as that column (it may still be an
+	// Extra one), and a replaced from_account need not be in the file.
+	Replaced [NumFields]bool
+	// Reshape, when set, is applied by an Input's reader (Input.Open) to
+	// every record before it is returned: it makes the known columns from
+	// Extra, or sets the record's Problem. The record it returns has no
+	// Extra.
+	Reshape func(*Record)
 
 	// pool, when set, is the buffer pool a Parquet file's reader uses: the
 	// files of one input share one, so that the next file reuses the
 	// buffers the last one freed.
 	pool *bufferPool
+}
+
+// Extras are the values of a record's extra columns (Options.Extra), in
+// their order, held in one string so that a Record stays comparable: each
+// value after its length in bytes as a uvarint.
+type Extras string
+
+// appendExtra appends v to extras being made.
+func appendExtra(dst []byte, v []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(v)))
+	return append(dst, v...)
+}
+
+// Values appends the values to dst and returns it.
+func (e Extras) Values(dst []string) []string {
+	s := string(e)
+	for len(s) > 0 {
+		n, w := binary.Uvarint([]byte(s[:min(len(s), binary.MaxVarintLen64)]))
+		if w <= 0 || uint64(len(s)-w) < n {
+			panic("readers: malformed Extras")
+		}
+		dst = append(dst, s[w:w+int(n)])
+		s = s[w+int(n):]
+	}
+	return dst
+}
+
+// ExtraColumn is a column to read beyond the known ones.
+type ExtraColumn struct {
+	Name string
+	// Origin says who asks for it, for the message when a file lacks it
+	// ("map.toml line 3 (from_account)").
+	Origin string
 }
 
 // pathFields are the fields an input file's folder names give.
@@ -210,7 +261,7 @@ func resolveColumns(path string, header []string, opts Options) ([NumFields]int,
 			n = r
 		}
 		f, ok := byName[n]
-		if !ok {
+		if !ok || opts.Replaced[f] {
 			continue
 		}
 		if idx[f] >= 0 {
@@ -224,7 +275,7 @@ func resolveColumns(path string, header []string, opts Options) ([NumFields]int,
 			n = r
 		}
 		f, ok := byName[n]
-		if !ok {
+		if !ok || opts.Replaced[f] {
 			continue
 		}
 		if pf.has[f] || pf.check[f] {
@@ -240,10 +291,36 @@ func resolveColumns(path string, header []string, opts Options) ([NumFields]int,
 		}
 		pf.val[f], pf.folder[f], pf.any = c.Value, c.Folder, true
 	}
-	if idx[FromAccount] < 0 && !pf.has[FromAccount] {
+	if idx[FromAccount] < 0 && !pf.has[FromAccount] && !opts.Replaced[FromAccount] {
 		return idx, pf, &InputError{Path: path, Column: "from_account", Err: fmt.Errorf("%w (the header: %s)", errNoFromAccount, ShowHeader(header))}
 	}
 	return idx, pf, nil
+}
+
+// resolveExtra returns the index in header of each column opts.Extra
+// names; a column the header lacks, or has twice, is an input error.
+func resolveExtra(path string, header []string, opts Options) ([]int, error) {
+	if len(opts.Extra) == 0 {
+		return nil, nil
+	}
+	idx := make([]int, len(opts.Extra))
+	for k, e := range opts.Extra {
+		idx[k] = -1
+		n := NormalizeName(e.Name)
+		for i, h := range header {
+			if NormalizeName(h) != n {
+				continue
+			}
+			if idx[k] >= 0 {
+				return nil, &InputError{Path: path, Err: fmt.Errorf("%s: columns %s and %s both match %s", e.Origin, Quote(header[idx[k]]), Quote(h), Quote(e.Name))}
+			}
+			idx[k] = i
+		}
+		if idx[k] < 0 {
+			return nil, &InputError{Path: path, Err: fmt.Errorf("%s: the file has no column %s (its columns: %s)", e.Origin, Quote(e.Name), ShowHeader(header))}
+		}
+	}
+	return idx, nil
 }
 
 // ShowHeader renders a header for a message: its first columns, each

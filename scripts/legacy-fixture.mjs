@@ -11,6 +11,11 @@
 // empty one leaves it alone. cmd/markimport's TestLegacyRecipe imports
 // marks.csv and checks the emulator against legacy.csv, read on its own.
 //
+// legacy.parquet is the same table as DuckDB types it (is_group INTEGER,
+// starred and pinned BOOLEAN, an empty label null): TestLegacyMapFile
+// imports it, and legacy.csv, through map.toml, and the readers'
+// conformance test reads both through the same columns.
+//
 // Run by `make fixtures` (node scripts/legacy-fixture.mjs testdata/legacy).
 import { DuckDBInstance } from '@duckdb/node-api';
 import fs from 'node:fs';
@@ -40,4 +45,8 @@ const db = await DuckDBInstance.create(':memory:');
 const c = await db.connect();
 process.chdir(here);
 await c.run(sql);
-console.log(`wrote ${path.join(here, 'legacy.csv')} (${lines.length - 1} rows) and marks.csv`);
+await c.run(`COPY (SELECT * FROM read_csv('legacy.csv', header = true,
+    types = {'user_id': 'VARCHAR', 'peer_id': 'VARCHAR', 'is_group': 'INTEGER',
+             'starred': 'BOOLEAN', 'pinned': 'BOOLEAN', 'label': 'VARCHAR'}))
+  TO 'legacy.parquet' (FORMAT parquet)`);
+console.log(`wrote ${path.join(here, 'legacy.csv')} (${lines.length - 1} rows), marks.csv and legacy.parquet`);

@@ -56,15 +56,7 @@ func parseCommand(name string, args []string, stdout, stderr io.Writer, h hooks)
 		// What the command line gave; the environment and the config
 		// file fill in the rest, before the log starts (its format may
 		// come from them).
-		f.given = map[string]bool{}
-		fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
-		var serr error
-		if f.settings, serr = applySettings(name, fs, f.given, os.LookupEnv); serr != nil {
-			perr = &usageError{serr.Error(), fmt.Sprintf("See \"markimport config %s\" for the settings and where each comes from.", name)}
-			if f.logFormat != "json" {
-				f.logFormat = "text" // a bad one from the environment or file
-			}
-		}
+		perr = f.applySettings(name, fs)
 	}
 	if err := c.startLog(); err != nil {
 		return nil, c.fail("%v", err), false
@@ -80,6 +72,26 @@ func parseCommand(name string, args []string, stdout, stderr io.Writer, h hooks)
 		return nil, c.fail("unexpected argument %q", fs.Arg(0)), false
 	}
 	return c, 0, true
+}
+
+// applySettings records the flags the command line gave and sets the
+// others from the environment and the config file (see settings.go). A
+// setting that cannot be used is a *usageError.
+func (f *importFlags) applySettings(command string, fs *flag.FlagSet) error {
+	f.given = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
+	var err error
+	if f.settings, err = applySettings(command, fs, f.given, os.LookupEnv); err != nil {
+		if f.logFormat != "json" {
+			f.logFormat = "text" // a bad one from the environment or file
+		}
+		hint := fmt.Sprintf("See \"markimport config %s\" for the settings and where each comes from.", command)
+		if !slices.Contains(importCommands, command) {
+			hint = "Settings come from the command line, then MARKIMPORT_<FLAG>, then the --config file."
+		}
+		return &usageError{err.Error(), hint}
+	}
+	return nil
 }
 
 // helpNote is what help adds to a flag of the command: validate takes the

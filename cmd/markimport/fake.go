@@ -166,16 +166,24 @@ func cmdFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return exitOK
 }
 
-// parseFakeServer parses fake-server's flags into the emulator's
-// configuration and the address to listen on. When it returns false the
-// command is over, with the exit code given.
-func parseFakeServer(args []string, stdout, stderr io.Writer) (cfg fakeim.Config, listen string, code int, ok bool) {
+// fakeServerFlags are fake-server's flags: the emulator's configuration
+// and what becomes part of it once parsed.
+type fakeServerFlags struct {
+	cfg                            fakeim.Config
+	listen, admins, keyFile, users string
+	bitOrder, setClear, config     string
+	quiet                          bool
+}
+
+// define defines fake-server's flags into s.
+func (s *fakeServerFlags) define() *flag.FlagSet {
+	cfg := &s.cfg
 	fs := flag.NewFlagSet("fake-server", flag.ContinueOnError)
-	fs.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (loopback)")
+	fs.StringVar(&s.listen, "listen", "127.0.0.1:8080", "address to listen on (loopback)")
 	fs.Uint64Var(&cfg.SDKAppID, "sdkappid", 0, "the app's SDKAppID; others are refused (0: any)")
-	admins := fs.String("admin", "", "comma-separated admin identifiers; others get 50003 (empty: any)")
-	keyFile := fs.String("secret-key-file", "", "verify usersigs with the secret key in this file (or env MARKIMPORT_SECRET_KEY)")
-	users := fs.String("users-file", "", "file of imported accounts, one per line; others get 50001")
+	fs.StringVar(&s.admins, "admin", "", "comma-separated admin identifiers; others get 50003 (empty: any)")
+	fs.StringVar(&s.keyFile, "secret-key-file", "", "verify usersigs with the secret key in this file (or env MARKIMPORT_SECRET_KEY)")
+	fs.StringVar(&s.users, "users-file", "", "file of imported accounts, one per line; others get 50001")
 	fs.BoolVar(&cfg.NoStandardMarks, "no-standard-marks", false, "emulate an edition without standard marks (51013)")
 	fs.IntVar(&cfg.RateLimit, "rate-limit", 0, "calls per second per API (default 200; negative: none)")
 	fs.IntVar(&cfg.MaxConversations, "max-conversations", 0, "marked conversations per user (default 1000)")
@@ -187,47 +195,70 @@ func parseFakeServer(args []string, stdout, stderr io.Writer) (cfg fakeim.Config
 	fs.Float64Var(&cfg.HTTP502Rate, "http502-rate", 0, "probability of an HTTP 502")
 	fs.Float64Var(&cfg.LostResponseRate, "lost-response-rate", 0, "probability of applying a request and dropping its answer")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "random seed of the faults")
-	quiet := fs.Bool("quiet", false, "do not log faults and errors")
+	fs.BoolVar(&s.quiet, "quiet", false, "do not log faults and errors")
 	// Where the API's documentation is silent, the emulator can play each
 	// reading, so that what markimport (and its preflight) does is tested
 	// against every service the documentation allows.
-	bitOrder := fs.String("bit-order", "last", "which end of StandardMark is bit 0 in reads: last (binary notation) or first")
+	fs.StringVar(&s.bitOrder, "bit-order", "last", "which end of StandardMark is bit 0 in reads: last (binary notation) or first")
 	fs.BoolVar(&cfg.ShortStandardMark, "short-standard-mark", false, "drop StandardMark's zeros beyond the highest set bit in reads (\"\" for none) instead of 64 characters")
-	setClear := fs.String("set-and-clear", "refuse", "an item that sets and clears one bit: refuse (50002), set-wins or clear-wins")
+	fs.StringVar(&s.setClear, "set-and-clear", "refuse", "an item that sets and clears one bit: refuse (50002), set-wins or clear-wins")
 	fs.BoolVar(&cfg.AcceptUnknownFrom, "accept-unknown-from", false, "with --users-file, accept a From_Account not in it instead of answering 50001")
+	fs.StringVar(&s.config, "config", "", configHelp("fake-server"))
+	return fs
+}
+
+// parseFakeServer parses fake-server's flags, then fills in those the
+// command line did not give from the environment and the config file,
+// into the emulator's configuration and the address to listen on. When
+// it returns false the command is over, with the exit code given.
+func parseFakeServer(args []string, stdout, stderr io.Writer) (fakeim.Config, string, int, bool) {
+	s := &fakeServerFlags{}
+	fs := s.define()
 	all := func(string) bool { return true }
 	help, err := parseFlags("fake-server", fs, args, all)
 	if help {
 		printHelp(stdout, "markimport fake-server runs the emulator of the API (sink/fakeim) on loopback until interrupted.",
 			"  markimport fake-server --listen 127.0.0.1:8080 [flags]\n", fs, all, nil, "Exit codes:\n  0    stopped by an interrupt\n  2    usage, or the address cannot be listened on\n")
-		return cfg, "", exitOK, false
+		return s.cfg, "", exitOK, false
+	}
+	if err == nil {
+		err = new(importFlags).applySettings("fake-server", fs)
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "markimport fake-server: %s\n%s\n", ue.msg, ue.hint)
-		return cfg, "", exitUsage, false
+		return s.cfg, "", exitUsage, false
 	}
-	if err := variantFlags(&cfg, *bitOrder, *setClear); err != nil {
+	if err := s.finish(stderr); err != nil {
 		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
-		return cfg, "", exitUsage, false
+		return s.cfg, "", exitUsage, false
 	}
-	if *admins != "" {
-		cfg.Admins = strings.Split(*admins, ",")
+	return s.cfg, s.listen, exitOK, true
+}
+
+// finish completes the emulator's configuration from the flags that are
+// not fields of it: the variants, the admins, the secret key, the users
+// and the log (on w, unless --quiet).
+func (s *fakeServerFlags) finish(w io.Writer) error {
+	cfg := &s.cfg
+	if err := variantFlags(cfg, s.bitOrder, s.setClear); err != nil {
+		return err
 	}
-	key, err := secretFrom(*keyFile, "MARKIMPORT_SECRET_KEY", "--secret-key-file")
+	if s.admins != "" {
+		cfg.Admins = strings.Split(s.admins, ",")
+	}
+	key, err := secretFrom(s.keyFile, "MARKIMPORT_SECRET_KEY", "--secret-key-file")
 	if err != nil {
-		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
-		return cfg, "", exitUsage, false
+		return err
 	}
 	cfg.SecretKey = key
-	if cfg.Users, err = readUsers(*users); err != nil {
-		fmt.Fprintf(stderr, "markimport fake-server: %v\n", err)
-		return cfg, "", exitUsage, false
+	if cfg.Users, err = readUsers(s.users); err != nil {
+		return err
 	}
-	if !*quiet {
-		cfg.Logf = func(format string, a ...any) { fmt.Fprintf(stderr, "fake-server: "+format+"\n", a...) }
+	if !s.quiet {
+		cfg.Logf = func(format string, a ...any) { fmt.Fprintf(w, "fake-server: "+format+"\n", a...) }
 	}
-	return cfg, listen, exitOK, true
+	return nil
 }
 
 // variantFlags sets the emulator's reading of what the documentation leaves

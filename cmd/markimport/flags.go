@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"markimport/pipeline/mapping"
 	"markimport/pipeline/mark"
 	"markimport/readers"
 	"markimport/sink"
@@ -72,6 +73,7 @@ type importFlags struct {
 	report, summary        string
 	format, delimiter      string
 	maps                   mapFlag
+	mapFile                string // --map-file
 	rate, rateMargin       float64
 	quiet                  bool
 	progressEvery          time.Duration
@@ -125,6 +127,7 @@ func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	fs.StringVar(&f.format, "format", "", "input format csv|parquet (default: from the file name)")
 	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field separator: one ASCII character, or \"tab\" (default \",\", or what an Excel \"sep=\" line says)")
 	fs.Var(f.maps, "map", "rename an input column: legacy_name=from_account (repeatable)")
+	fs.StringVar(&f.mapFile, "map-file", "", "a TOML mapping file that makes the input's columns of another table's: per column a source column, a constant, a group flag to type, a peer by type, boolean columns to bits (go doc markimport/pipeline/mapping); not with --map")
 	fs.Float64Var(&f.rate, "rate", sink.DefaultRate, "requests per second across all workers (the API allows 200)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output, and only warnings and errors in the log")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (one JSON object per line)")
@@ -166,8 +169,22 @@ func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	return fs, f
 }
 
+// readerOptions are the readers' options from --format, --map,
+// --map-file and --delimiter.
 func (f *importFlags) readerOptions() (readers.Options, error) {
 	o := readers.Options{Format: f.format, Map: f.maps}
+	if f.mapFile != "" {
+		// One way to name columns: a mapping file's target = "column" is
+		// what --map does, and two that disagree would need a rule.
+		if len(f.maps) > 0 {
+			return o, fmt.Errorf("--map and --map-file: give one (a mapping file's from_account = \"user_id\" is --map user_id=from_account)")
+		}
+		m, err := mapping.Load(f.mapFile)
+		if err != nil {
+			return o, err
+		}
+		m.Configure(&o)
+	}
 	switch d := f.delimiter; {
 	case d == "":
 	case d == "tab" || d == `\t`:

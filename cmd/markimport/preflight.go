@@ -109,19 +109,27 @@ const (
 		"  2    usage\n  3    fatal API answer\n  130  interrupted (the scratch conversation is restored first)\n"
 )
 
-// parsePreflight parses preflight's flags: the connection flags of run,
-// --scratch, --profile and --overwrite. When ok is false the command is
-// over with code.
-func parsePreflight(args []string, stdout, stderr io.Writer) (c *command, scratch string, ok bool, code int) {
-	f := &importFlags{}
+// preflightFlags defines preflight's flags into f and scratch: the
+// connection flags of run, --scratch, --profile, --overwrite, --config.
+func preflightFlags(f *importFlags, scratch *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("preflight", flag.ContinueOnError)
-	fs.StringVar(&scratch, "scratch", "", "FROM:TYPE:PEER, a conversation preflight may change and restores, e.g. test_a:c2c:test_b (required)")
+	fs.StringVar(scratch, "scratch", "", "FROM:TYPE:PEER, a conversation preflight may change and restores, e.g. test_a:c2c:test_b (required)")
 	fs.StringVar(&f.report, "profile", "", "write the service profile to this file (default markimport-profile-SDKAPPID.json)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing profile")
 	f.defineConnection(fs)
 	fs.DurationVar(&f.timeout, "timeout", sink.DefaultTimeout, "timeout of one HTTP request")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the table, the result and errors")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (every line on stdout and stderr one JSON object)")
+	fs.StringVar(&f.config, "config", "", configHelp("preflight"))
+	return fs
+}
+
+// parsePreflight parses preflight's flags, then fills in those the
+// command line did not give from the environment and the config file.
+// When ok is false the command is over with code.
+func parsePreflight(args []string, stdout, stderr io.Writer) (c *command, scratch string, ok bool, code int) {
+	f := &importFlags{}
+	fs := preflightFlags(f, &scratch)
 	c = &command{importFlags: f, name: "preflight", args: args, stdout: stdout, stderr: stderr, runID: newRunID(), start: time.Now()}
 	all := func(string) bool { return true }
 	help, perr := parseFlags("preflight", fs, args, all)
@@ -132,6 +140,8 @@ func parsePreflight(args []string, stdout, stderr io.Writer) (c *command, scratc
 	}
 	if perr != nil {
 		f.logFormat = logFormatIn(args)
+	} else {
+		perr = f.applySettings("preflight", fs)
 	}
 	if err := c.startLog(); err != nil {
 		return nil, "", false, c.fail("%v", err)

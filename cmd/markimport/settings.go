@@ -13,16 +13,17 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// Every flag of validate, run and verify may also come from the
-// environment, MARKIMPORT_<FLAG> (upper case, dashes as underscores:
-// MARKIMPORT_READ_RATE), or from a TOML config file (--config FILE, or
-// MARKIMPORT_CONFIG): keys are flag names, at the top level for every
-// command that takes the flag, and in a [validate], [run] or [verify]
-// table for that command alone, which wins over the top level. Precedence:
-// the command line, then the environment, then the file, then the default.
-// A setting a command does not take is left alone when it comes from the
-// environment or the file's top level (one environment serves every
-// command), and refused in that command's own table. Repeatable flags
+// Every flag of validate, run, verify, preflight and fake-server may also
+// come from the environment, MARKIMPORT_<FLAG> (upper case, dashes as
+// underscores: MARKIMPORT_READ_RATE), or from a TOML config file (--config
+// FILE, or MARKIMPORT_CONFIG): keys are flag names, at the top level for
+// every command that takes the flag, and in a [validate], [run], [verify],
+// [preflight] or [fake-server] table for that command alone, which wins
+// over the top level. Precedence: the command line, then the environment,
+// then the file, then the default. A setting a command does not take is
+// left alone when it comes from the environment or the file's top level
+// (one environment serves every command), and refused in a command's own
+// table; a top-level key no command takes is refused. Repeatable flags
 // (input, map) take a TOML array; from the environment, one value.
 
 // secretEnv are the variables that hold credentials: read from the
@@ -39,8 +40,35 @@ func envName(flagName string) string {
 // its default.
 type settingSource map[string]string
 
-// configTables are the config file's command tables.
-var configTables = []string{"validate", "run", "verify"}
+// importCommands share one set of flags (importFlags); configTables are
+// the config file's command tables.
+var (
+	importCommands = []string{"validate", "run", "verify"}
+	configTables   = append(slices.Clone(importCommands), "preflight", "fake-server")
+)
+
+// configHelp is the help of a command's --config flag.
+func configHelp(command string) string {
+	return fmt.Sprintf("a TOML file of settings: flag names as keys, at the top level (for every command that takes the flag) or in a [%s] table (or env MARKIMPORT_CONFIG); every flag may also come from MARKIMPORT_<FLAG>; the command line wins, then the environment, then the file", command)
+}
+
+// flagSetOf is a fresh set of command's flags, to check its table of a
+// config file whichever command reads the file.
+func flagSetOf(command string) *flag.FlagSet {
+	switch command {
+	case "preflight":
+		return preflightFlags(&importFlags{}, new(string))
+	case "fake-server":
+		return new(fakeServerFlags).define()
+	}
+	fs, _ := newImportFlags(command)
+	return fs
+}
+
+// sameFlags reports whether commands a and b have one set of flags.
+func sameFlags(a, b string) bool {
+	return a == b || slices.Contains(importCommands, a) && slices.Contains(importCommands, b)
+}
 
 // applySettings sets every flag of fs that command takes and the command
 // line did not give (given) from the environment (lookup) or the config
@@ -110,7 +138,8 @@ func readConfig(path, command string, fs *flag.FlagSet) (top, table map[string]a
 		return nil, nil, fmt.Errorf("--config %s: %v", path, err)
 	}
 	top = map[string]any{}
-	known := func(name string) error {
+	// known refuses a name that is no flag of fs.
+	known := func(fs *flag.FlagSet, name string) error {
 		if name == "config" || fs.Lookup(name) == nil {
 			msg := fmt.Sprintf("--config %s: %q is not a setting", path, name)
 			if near := closestFlag(fs, name, func(string) bool { return true }); near != "" {
@@ -120,10 +149,21 @@ func readConfig(path, command string, fs *flag.FlagSet) (top, table map[string]a
 		}
 		return nil
 	}
+	sets := map[string]*flag.FlagSet{command: fs}
+	flagsOf := func(cmd string) *flag.FlagSet {
+		for have, set := range sets {
+			if sameFlags(have, cmd) {
+				return set
+			}
+		}
+		sets[cmd] = flagSetOf(cmd)
+		return sets[cmd]
+	}
 	for key, v := range doc {
 		sub, isTable := v.(map[string]any)
 		if !isTable {
-			if err := known(key); err != nil {
+			// A top-level key: a flag of some command.
+			if err := known(fs, key); err != nil && !slices.ContainsFunc(configTables, func(cmd string) bool { return known(flagsOf(cmd), key) == nil }) {
 				return nil, nil, err
 			}
 			top[key] = v
@@ -133,7 +173,7 @@ func readConfig(path, command string, fs *flag.FlagSet) (top, table map[string]a
 			return nil, nil, fmt.Errorf("--config %s: [%s] is not a command's table (%s)", path, key, strings.Join(configTables, ", "))
 		}
 		for name := range sub {
-			if err := known(name); err != nil {
+			if err := known(flagsOf(key), name); err != nil {
 				return nil, nil, err
 			}
 			if !takes(key, name) {
@@ -208,7 +248,7 @@ func cmdConfig(args []string, stdout, stderr io.Writer, h hooks) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		command, args = args[0], args[1:]
 	}
-	if !slices.Contains(configTables, command) {
+	if !slices.Contains(importCommands, command) {
 		fmt.Fprintf(stderr, "markimport config: %q is not validate, run or verify\n", command)
 		return exitUsage
 	}
