@@ -55,8 +55,9 @@ func TestStaticBinary(t *testing.T) {
 
 // TestContainer: the binary runs the way a container runs it: with no
 // HOME and an environment holding nothing but TMPDIR, in a working folder
-// it may not write (a read-only root file system), with one writable
-// folder for --temp-dir and the outputs (an emptyDir). validate, and two
+// it may not write and with a TMPDIR it may not write either (a read-only
+// root file system), with one writable folder for --temp-dir and the
+// outputs (an emptyDir). validate, and two
 // nights of run --fake with --state, succeed (the second sends nothing),
 // and nothing is written but the outputs named: the working folder, the
 // input's folder and TMPDIR stay as they were. As root, which may write
