@@ -8,7 +8,7 @@
 #
 # The build stamps the version and commit that `markimport --version`
 # prints from the repository's git metadata, so the build context must be a
-# git checkout (.git is sent; .dockerignore leaves out only what git ignores,
+# git checkout (.git is sent; .dockerignore leaves out no file git tracks,
 # so the stamp does not say "with changes not committed"). From a tree
 # without .git: --build-arg BUILDVCS=false (the image then says "commit
 # unknown").

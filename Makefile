@@ -5,7 +5,7 @@ N       ?= 1000000
 RATE    ?= 200
 PROFILE ?= 0
 
-.PHONY: build test lint bench bench-backup bench-skip bench-state demo fixtures fuzz clean
+.PHONY: build test lint bench bench-backup bench-s3 bench-skip bench-state demo page-screenshot fixtures fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/markimport
@@ -40,6 +40,14 @@ demo: build
 	$(BIN) run --fake --fake-state demo-im.json --input demo-backup.csv --report demo-rollback.csv --overwrite
 	@echo "== verify the rollback: every restored mark is as before the import"
 	$(BIN) verify --fake --fake-state demo-im.json --input demo-backup.csv --report demo-verify.csv --overwrite
+	@echo "== the sign-off page of the import, made again from its report and summary"
+	@$(BIN) page --report demo-report.csv --summary demo-summary.json --html demo-page.html --overwrite
+	@echo "open $$(realpath demo-page.html)"
+
+# A PNG of the demo's sign-off page by headless Chromium (Debian's package,
+# installed by the script when missing), to see how the page reads.
+page-screenshot: demo
+	./scripts/page-screenshot.sh demo-page.png
 
 # Figures of the README's Performance section: validate vs DuckDB, the plan
 # vs the lower bound, the sending pace against the emulator.
@@ -50,6 +58,11 @@ bench: build
 # fake-server at 100 ms latency (also the last section of make bench).
 bench-backup:
 	./scripts/bench-backup.sh
+
+# A 1M-row Parquet export validated from a bucket (a loopback S3 server)
+# against the same files on local disk: wall time, bytes fetched, peak RSS.
+bench-s3:
+	./scripts/bench-s3.sh
 
 # What run --skip-unchanged saves: re-runs of an imported 1M-row file with
 # and without it, then 10% of it changed behind the tool's back, against
@@ -82,4 +95,4 @@ fuzz:
 	$(GO) test ./sink -run '^$$' -fuzz FuzzSearchAnswer -fuzztime 30s
 
 clean:
-	rm -rf bin demo-*.csv demo-*.csv.* demo-summary.json demo-im.json
+	rm -rf bin demo-*.csv demo-*.csv.* demo-summary.json demo-im.json demo-page.html demo-page.png

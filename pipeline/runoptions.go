@@ -8,6 +8,7 @@ import (
 	"markimport/pipeline/mark"
 	"markimport/pipeline/rejects"
 	"markimport/pipeline/report"
+	"markimport/pipeline/timeline"
 	"markimport/readers"
 )
 
@@ -93,6 +94,10 @@ type Options struct {
 	// rows are valid, and the run logs one warning naming how many there
 	// were and the first.
 	StrictBits bool
+	// Timeline, when set, counts the items confirmed and failed per
+	// interval of the run (the sender's answers feed it too); the summary
+	// carries its series.
+	Timeline *timeline.Recorder
 }
 
 // State is what a run needs of the incremental state (pipeline/state).

@@ -6,6 +6,7 @@ import (
 
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
+	"markimport/pipeline/timeline"
 )
 
 // Summary is the account of a run, printed at the end and written as JSON.
@@ -65,6 +66,9 @@ type Summary struct {
 	// StopMessage says it in words.
 	Stopped     string `json:"stopped,omitempty"`
 	StopMessage string `json:"stop_message,omitempty"`
+	// Timeline is the sending over time: requests, throttles, items ok
+	// and failed, and latency per interval (absent when nothing was sent).
+	Timeline *timeline.Series `json:"timeline,omitempty"`
 }
 
 // statusCounts is the rows by status of a tally of statuses (none but
@@ -146,6 +150,7 @@ func (r *run) summarise(ctx context.Context, start time.Time, err error) (Summar
 	sum.ItemsSent = r.ctr.ItemsSent.Load()
 	sum.ElapsedSeconds = time.Since(start).Seconds()
 	sum.RequestsPerSec = r.ctr.Pace()
+	sum.Timeline = r.opts.Timeline.Series()
 	if r.opts.Rate > 0 {
 		sum.PlanSeconds = float64(sum.RequestsPlanned) / r.opts.Rate
 	}

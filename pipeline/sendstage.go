@@ -66,6 +66,8 @@ func (r *run) answered(req *mark.Request, out []mark.Outcome) {
 		}
 	}
 	r.ctr.RequestsDone.Add(1)
+	ok, failed := countItems(out)
+	r.opts.Timeline.Items(time.Now(), ok, failed)
 	// A request counts as sent when it left at least once, and so does
 	// each of its items.
 	var items int64
@@ -101,4 +103,19 @@ func (r *run) sendStopped(parent context.Context, sendErr error) error {
 		r.stop.setError(sendErr)
 	}
 	return sendErr
+}
+
+// countItems counts a request's outcomes the API confirmed (ok) and those
+// that failed for good; items not confirmed before a stop are neither.
+func countItems(out []mark.Outcome) (ok, failed int) {
+	for i := range out {
+		switch {
+		case !out[i].Sent:
+		case out[i].Code == 0:
+			ok++
+		default:
+			failed++
+		}
+	}
+	return ok, failed
 }

@@ -14,6 +14,7 @@ import (
 	"markimport/pipeline/mark"
 	"markimport/pipeline/plan"
 	"markimport/pipeline/report"
+	"markimport/pipeline/timeline"
 	"markimport/readers"
 )
 
@@ -57,6 +58,9 @@ type VerifyOptions struct {
 	MemoryBudget int64
 	TempDir      string
 	Sorted       bool
+	// Timeline, when set, is the reads' timeline (the reader's answers
+	// feed it); the summary carries its series.
+	Timeline *timeline.Recorder
 }
 
 // VerifySummary is the account of a verify, printed at the end and written
@@ -83,6 +87,8 @@ type VerifySummary struct {
 	// and UsersLeftOut how many users outside it were not checked.
 	Sample       float64 `json:"sample"`
 	UsersLeftOut int64   `json:"users_left_out,omitempty"`
+	// Timeline is the reads over time (absent when none was made).
+	Timeline *timeline.Series `json:"timeline,omitempty"`
 }
 
 // AllMatch reports whether every checked row matches: no row is a
@@ -240,6 +246,7 @@ func (v *verifier) finish(start time.Time, err error) (VerifySummary, error) {
 	sum.HTTPRequestsByCode = v.ctr.Answers.Snapshot()
 	sum.ThrottledByCode = v.ctr.Throttled.Snapshot()
 	sum.ElapsedSeconds = time.Since(start).Seconds()
+	sum.Timeline = v.opts.Timeline.Series()
 	return sum, err
 }
 

@@ -54,6 +54,12 @@
 // told by device and inode. The reports of several files name each row's
 // file relative to the input folder or the glob's, or as given.
 //
+// An --input starting with s3:// names an object, a prefix or a glob in a
+// bucket, resolved by the same rules (a key's segments are its folders)
+// and read by the same readers, CSV streamed and Parquet by ranged reads
+// (objects.go, objectwalk.go); the client of the store (package objstore)
+// is made only when an input names an object.
+//
 // # Bounds
 //
 // Any input, hostile ones included, is read in bounded memory (limits.go):

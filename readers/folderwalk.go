@@ -205,18 +205,25 @@ func foundFile(root string, e *entry) (Part, bool, error) {
 			return Part{}, false, &InputError{Path: e.path, Err: errors.Unwrap(err)}
 		}
 	}
-	if info.Size() == 0 && info.Mode().IsRegular() {
-		return Part{Path: e.path, Name: e.rel}, false, nil
+	return dataFile(root, e.path, e.rel, info.Size() == 0 && info.Mode().IsRegular(), keyOf(e.path, info))
+}
+
+// dataFile makes the part of the file (or object) at p, found at rel
+// beneath root and known as key; ok is false when it is empty. A file
+// that is not data by its name is an error naming root.
+func dataFile(root, p, rel string, empty bool, key fileKey) (Part, bool, error) {
+	if empty {
+		return Part{Path: p, Name: rel}, false, nil
 	}
-	if !isDataName(e.name) {
-		return Part{}, false, &InputError{Path: e.path, Err: fmt.Errorf("not a data file (in a folder markimport reads names ending in %s, with .gz or .zst, and names without an extension): move it out of %s, or name the data files with a glob",
+	if !isDataName(path.Base(rel)) {
+		return Part{}, false, &InputError{Path: p, Err: fmt.Errorf("not a data file (in a folder markimport reads names ending in %s, with .gz or .zst, and names without an extension): move it out of %s, or name the data files with a glob",
 			strings.Join(dataExtensions, ", "), root)}
 	}
-	hive, err := hiveColumns(e.path, e.rel)
+	hive, err := hiveColumns(p, rel)
 	if err != nil {
 		return Part{}, false, err
 	}
-	return Part{Path: e.path, Name: e.rel, Hive: hive, key: keyOf(e.path, info)}, true, nil
+	return Part{Path: p, Name: rel, Hive: hive, key: key}, true, nil
 }
 
 // hiveColumns reads the key=value folder names of rel (a file's path

@@ -29,8 +29,8 @@ func matchGlob(glob string) ([]Part, []Root, error) {
 	}
 	pattern := segs[i:]
 	for _, s := range pattern {
-		if _, err := path.Match(s, ""); err != nil {
-			return nil, nil, &InputError{Path: glob, Err: fmt.Errorf("bad glob segment %s: %v", Quote(s), err)}
+		if err := checkGlobSegment(s); err != nil {
+			return nil, nil, &InputError{Path: glob, Err: err}
 		}
 	}
 	dir := root
@@ -55,6 +55,14 @@ func matchGlob(glob string) ([]Part, []Root, error) {
 	}
 	sortNatural(parts)
 	return parts, append([]Root{{Dir: dir, Pattern: pattern}}, w.links...), nil
+}
+
+// checkGlobSegment refuses a segment of a glob that is not valid syntax.
+func checkGlobSegment(s string) error {
+	if _, err := path.Match(s, ""); err != nil {
+		return fmt.Errorf("bad glob segment %s: %v", Quote(s), err)
+	}
+	return nil
 }
 
 // glob adds the data files beneath dir, an entered folder reached through

@@ -32,6 +32,15 @@ type Part struct {
 
 	key  fileKey // the file's identity, whatever path reaches it
 	spec string  // the --input value that found it
+	obj  *object // the object in a bucket it is, or nil for a local file
+}
+
+// open returns a reader of the part's records.
+func (p *Part) open(opts Options) (Reader, error) {
+	if p.obj != nil {
+		return openObject(p.Path, p.obj, opts)
+	}
+	return Open(p.Path, opts)
 }
 
 // PathColumn is a column given by a Hive-style folder name key=value.

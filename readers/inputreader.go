@@ -40,7 +40,7 @@ func (m *InputReader) openPart(k int) error {
 	p := &m.in.Parts[k]
 	opts := m.opts
 	opts.PathColumns = p.Hive
-	r, err := Open(p.Path, opts)
+	r, err := p.open(opts)
 	if err != nil {
 		if errors.Is(err, ErrNoRows) && m.in.Multi() {
 			m.cur = nil

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
+
+	"markimport/readers/objstore"
 )
 
 // Format is an input's format, decided in one place from --format or the
@@ -49,10 +51,13 @@ func FormatOf(path, format string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q (want csv or parquet)", format)
 }
 
-// Open opens an input file ("-" for standard input) and returns a reader of
-// its records. The format comes from FormatOf; ".gz" and ".zst" CSV files
-// are decompressed on the fly.
+// Open opens an input file ("-" for standard input, s3://BUCKET/KEY for
+// an object) and returns a reader of its records. The format comes from
+// FormatOf; ".gz" and ".zst" CSV files are decompressed on the fly.
 func Open(path string, opts Options) (Reader, error) {
+	if objstore.IsURL(path) {
+		return openURL(path, opts)
+	}
 	format, err := FormatOf(path, opts.Format)
 	if err != nil {
 		return nil, &InputError{Path: path, Err: err}
@@ -89,7 +94,7 @@ func Open(path string, opts Options) (Reader, error) {
 // decompress returns the CSV text of f: f itself, or its content
 // decompressed when the name ends in .gz or .zst. A name that promises a
 // codec the bytes do not hold gets a message saying what the bytes are.
-func decompress(path string, f *os.File) (io.Reader, io.Closer, error) {
+func decompress(path string, f io.ReadCloser) (io.Reader, io.Closer, error) {
 	lower := strings.ToLower(path)
 	var codec string
 	switch {

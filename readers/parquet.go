@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 
@@ -35,6 +36,7 @@ var (
 type parquetReader struct {
 	path   string
 	pf     *file.Reader
+	closer io.Closer // of what pf reads: the file, or the object's reads
 	pool   *bufferPool
 	cols   []*parquetColumn // one per known column present, in file order
 	fields [NumFields]int   // index in cols of each field, or -1
@@ -72,7 +74,7 @@ type parquetColumn struct {
 // hold its values (for example from_account as a double) is an
 // *InputError before any row is read, as are files that are not Parquet,
 // truncated or corrupt.
-func openParquet(path string, opts Options) (r Reader, err error) {
+func openParquet(path string, opts Options) (Reader, error) {
 	if path == "-" {
 		return nil, &InputError{Path: path, Err: errors.New("Parquet cannot be read from standard input: its footer is at the end, so it needs a file")}
 	}
@@ -85,6 +87,19 @@ func openParquet(path string, opts Options) (r Reader, err error) {
 	if err != nil {
 		return nil, &InputError{Path: path, Err: err}
 	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, &InputError{Path: path, Err: err}
+	}
+	return parquetFrom(path, f, st.Size(), f, opts)
+}
+
+// parquetFrom returns a reader of the records of the Parquet file of size
+// bytes that ra reads (a local file, or an object by ranged reads); path
+// names it in messages. closer is closed with the reader, or at once when
+// the file is refused.
+func parquetFrom(path string, ra io.ReaderAt, size int64, closer io.Closer, opts Options) (r Reader, err error) {
 	var pr *parquetReader
 	defer func() {
 		// arrow panics on some malformed input; a bad file must be an
@@ -97,10 +112,10 @@ func openParquet(path string, opts Options) (r Reader, err error) {
 			if pr != nil {
 				pr.release()
 			}
-			f.Close()
+			closer.Close()
 		}
 	}()
-	if err := checkParquetFraming(f); err != nil {
+	if err := checkParquetFraming(ra, size); err != nil {
 		return nil, &InputError{Path: path, Err: err}
 	}
 
@@ -111,12 +126,12 @@ func openParquet(path string, opts Options) (r Reader, err error) {
 	props := parquet.NewReaderProperties(pool)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = parquetBufferSize
-	pf, err := file.NewParquetReader(f, file.WithReadProps(props))
+	pf, err := file.NewParquetReader(io.NewSectionReader(ra, 0, size), file.WithReadProps(props))
 	if err != nil {
 		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: %w", err)}
 	}
 	DropArrowSchema(pf)
-	pr = &parquetReader{path: path, pf: pf, pool: pool, total: pf.NumRows()}
+	pr = &parquetReader{path: path, pf: pf, closer: closer, pool: pool, total: pf.NumRows()}
 	if pr.total < 0 {
 		return nil, &InputError{Path: path, Err: fmt.Errorf("corrupt Parquet file: metadata claims %d rows", pr.total)}
 	}

@@ -258,6 +258,9 @@ func (p *parquetReader) Close() error {
 		return nil
 	}
 	err := p.pf.Close()
+	if cerr := p.closer.Close(); err == nil {
+		err = cerr
+	}
 	p.pf = nil
 	return err
 }

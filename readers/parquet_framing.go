@@ -41,12 +41,7 @@ func checkRegularFile(path string) error {
 
 // checkParquetFraming gives the common ways of not being a Parquet file a
 // clear message before the footer is decoded.
-func checkParquetFraming(f *os.File) error {
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	size := st.Size()
+func checkParquetFraming(f io.ReaderAt, size int64) error {
 	if size == 0 {
 		return errors.New("empty file: not a Parquet file")
 	}

@@ -8,6 +8,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"markimport/readers/objstore"
 )
 
 // ResolveInput lists the files that the --input values specs name: a file,
@@ -38,7 +40,7 @@ func ResolveInput(specs []string, format string) (*Input, error) {
 		if len(specs) > 1 {
 			for i := range found {
 				if found[i].Name != spec {
-					found[i].Name = filepath.ToSlash(filepath.Join(spec, found[i].Name))
+					found[i].Name = underSpec(spec, found[i].Name)
 				}
 			}
 		}
@@ -56,10 +58,22 @@ func ResolveInput(specs []string, format string) (*Input, error) {
 	return in, nil
 }
 
+// underSpec names a file found by the --input value spec, one of several:
+// its name within spec after spec.
+func underSpec(spec, name string) string {
+	if objstore.IsURL(spec) {
+		return strings.TrimSuffix(spec, "/") + "/" + name
+	}
+	return filepath.ToSlash(filepath.Join(spec, name))
+}
+
 // resolveSpec lists the files of one --input value, and the folders it
 // reads whole or matches a glob in (none for a file): the folder or the
 // glob's root, and every folder reached through a symlink beneath it.
 func resolveSpec(spec string) ([]Part, []Root, error) {
+	if objstore.IsURL(spec) {
+		return resolveObjects(spec)
+	}
 	st, err := os.Stat(spec)
 	switch {
 	case err == nil && st.IsDir():
@@ -133,7 +147,7 @@ func commonFormat(parts []Part, format string) (Format, error) {
 	var firstPath string
 	for _, p := range parts {
 		f, _ := FormatOf(p.Path, "")
-		if f == CSV && path.Ext(strings.ToLower(filepath.Base(p.Path))) == "" && isParquetContent(p.Path) {
+		if f == CSV && path.Ext(strings.ToLower(filepath.Base(p.Path))) == "" && p.isParquetContent() {
 			f = Parquet
 		}
 		if first == "" {
@@ -147,9 +161,12 @@ func commonFormat(parts []Part, format string) (Format, error) {
 	return first, nil
 }
 
-// isParquetContent reports whether a file starts with Parquet's magic.
-func isParquetContent(p string) bool {
-	f, err := os.Open(p)
+// isParquetContent reports whether a part starts with Parquet's magic.
+func (p *Part) isParquetContent() bool {
+	if p.obj != nil {
+		return isParquetObject(p.obj)
+	}
+	f, err := os.Open(p.Path)
 	if err != nil {
 		return false
 	}

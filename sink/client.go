@@ -58,6 +58,11 @@ type Config struct {
 	// (as the pacer counted it): the run keeps the last one durable, and
 	// tests check the departures against the server's rule.
 	OnDeparture func(time.Time)
+	// OnAnswer, when set, is called once for every request that left, when
+	// its try ends: when it left, how long it took (an answer, or a try
+	// given up on), and whether the answer was a throttle. The run's
+	// timeline counts them.
+	OnAnswer func(sent time.Time, took time.Duration, throttled bool)
 	// BitOrder is which end of a read answer's StandardMark is bit 0, as
 	// the service profile says; a ReadClient needs it (the writes do not).
 	BitOrder mark.BitOrder

@@ -107,6 +107,9 @@ func (c *Client) retry(ctx context.Context, paced func(), try func() attempt) re
 		}
 		a := try()
 		tries++
+		if a.left && c.cfg.OnAnswer != nil {
+			c.cfg.OnAnswer(a.sent, time.Since(a.sent), a.class == classThrottled)
+		}
 		if retrying && a.left {
 			// A retry counts once it is on the wire, as HTTP requests
 			// do: one whose connection failed is neither.

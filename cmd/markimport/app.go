@@ -72,6 +72,8 @@ func runWithHooks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return cmdPreflight(ctx, rest, stdout, stderr, h)
 	case "config":
 		return cmdConfig(rest, stdout, stderr, h)
+	case "page":
+		return cmdPage(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage, exitCodesHelp)
 		return exitOK

@@ -38,6 +38,7 @@ func (r *importRun) readConfig(write sink.Config, departure func(time.Time)) sin
 	cfg.Concurrency = sink.DefaultConcurrency(r.readRate)
 	cfg.NotBefore = time.Time{}
 	cfg.OnDeparture = departure
+	cfg.OnAnswer = nil              // the timeline is the writes'
 	cfg.Counters = &mark.Counters{} // the summary's HTTP counts are the writes'
 	cfg.BitOrder = r.bitOrder       // checked by checkProfile
 	return cfg
@@ -135,6 +136,12 @@ func (c *command) checkBackupInputs() error {
 	for _, p := range c.in.Parts {
 		if p.Path == "-" || strings.HasSuffix(p.Path, ".gz") || strings.HasSuffix(p.Path, ".zst") {
 			continue // markimport never writes a backup there
+		}
+		if _, _, ok := p.Object(); ok {
+			// An object in a bucket: its proof would be read from the
+			// bucket, which this check does not do; markimport writes no
+			// backup to a bucket.
+			continue
 		}
 		err := backup.CheckInput(p.Path, c.in.Format == readers.Parquet)
 		var pe *backup.ProofError

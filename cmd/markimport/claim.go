@@ -238,7 +238,7 @@ func (r *importRun) claim() (release func(), err error) {
 	if f.report != "" {
 		outs = append(outs, output{flag: "--report", path: f.report, lock: r.files.Lock, what: f.report, refuse: r.refuseReport})
 	}
-	outs = append(outs, r.replaceable("--summary", f.summary), r.replaceable("--rejects", f.rejects))
+	outs = append(outs, r.replaceable("--summary", f.summary), r.replaceable("--html", f.html), r.replaceable("--rejects", f.rejects))
 	if f.fakeState != "" {
 		// The emulator's marks: read when the run starts, saved when it
 		// ends, on purpose.
@@ -289,5 +289,5 @@ func (v *verifyRun) claim() (release func(), err error) {
 		}
 		return nil
 	}}
-	return claim([]output{rep, v.replaceable("--summary", f.summary), v.replaceable("--cpuprofile", f.cpuProfile), v.replaceable("--memprofile", f.memProfile), v.metricsOutput()})
+	return claim([]output{rep, v.replaceable("--summary", f.summary), v.replaceable("--html", f.html), v.replaceable("--cpuprofile", f.cpuProfile), v.replaceable("--memprofile", f.memProfile), v.metricsOutput()})
 }

@@ -71,6 +71,7 @@ type importFlags struct {
 	inputs                 listFlag
 	input                  string // the --input values, for messages and checks
 	report, summary        string
+	html                   string // --html: the sign-off page
 	format, delimiter      string
 	maps                   mapFlag
 	mapFile                string // --map-file
@@ -124,6 +125,7 @@ func newImportFlags(name string) (*flag.FlagSet, *importFlags) {
 	fs.StringVar(&f.config, "config", "", "a TOML file of settings: flag names as keys, at the top level or in a [validate], [run] or [verify] table (or env MARKIMPORT_CONFIG); every flag may also come from MARKIMPORT_<FLAG>; the command line wins, then the environment, then the file")
 	fs.StringVar(&f.report, "report", "", "report file, one line per input row: CSV, or Parquet when it ends in .parquet or .pq")
 	fs.StringVar(&f.summary, "summary", "", "write the summary as JSON to this file")
+	fs.StringVar(&f.html, "html", "", "write the sign-off page to this file: one HTML file, for people (the verdict, rows by status and code with samples, the sending over time, the command); needs --report")
 	fs.StringVar(&f.format, "format", "", "input format csv|parquet (default: from the file name)")
 	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field separator: one ASCII character, or \"tab\" (default \",\", or what an Excel \"sep=\" line says)")
 	fs.Var(f.maps, "map", "rename an input column: legacy_name=from_account (repeatable)")

@@ -23,6 +23,7 @@ func (r *importRun) check() error {
 		r.checkPacing,
 		r.checkRequired,
 		r.checkFlagHomes,
+		r.checkHTML,
 		r.checkResume,
 		r.checkRejectsInput,
 		r.checkStateFlags,
@@ -233,7 +234,7 @@ func (r *importRun) outputs() []named {
 			out = append(out, named{"--report", p})
 		}
 	}
-	for _, o := range []named{{"--summary", r.summary}, {"--rejects", r.rejects}, {"--fake-state", r.fakeState}} {
+	for _, o := range []named{{"--summary", r.summary}, {"--html", r.html}, {"--rejects", r.rejects}, {"--fake-state", r.fakeState}} {
 		if o.path != "" {
 			out = append(out, o, named{o.flag, o.path + ".tmp"}, named{o.flag, o.path + ".lock"})
 		}

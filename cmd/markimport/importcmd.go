@@ -14,6 +14,7 @@ import (
 	"markimport/pipeline/rejects"
 	"markimport/pipeline/report"
 	"markimport/pipeline/state"
+	"markimport/pipeline/timeline"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -68,7 +69,7 @@ func (r *importRun) run(ctx context.Context) int {
 		return r.fail("--cpuprofile: %v", err)
 	}
 	defer stopProfiles()
-	s := &session{ctr: &mark.Counters{}, lines: report.Discard{}}
+	s := &session{ctr: &mark.Counters{}, lines: report.Discard{}, timeline: timeline.New(r.start)}
 	defer s.close()
 	if code, ok := r.setUp(s); !ok {
 		return code
@@ -93,7 +94,10 @@ type session struct {
 	lines   report.Writer   // where the report's lines go
 	bk      *backupRun      // --backup, --mode insert
 	rejects *rejects.Rows   // --rejects
-	closers []func()
+	// timeline counts the writes per interval (a run; validate sends
+	// nothing).
+	timeline *timeline.Recorder
+	closers  []func()
 }
 
 // onClose has f run when the session closes.
@@ -158,6 +162,7 @@ func (r *importRun) connect(s *session) (readCfg sink.Config, appID string, err 
 	}
 	r.applyPacing(&cfg, s.ctr, r.log)
 	cfg.OnDeparture = r.hooks.departure
+	cfg.OnAnswer = s.timeline.Exchange
 	if r.report != "" {
 		pace, err := openPace(r.files.Pace, r.log)
 		if err != nil {
@@ -298,6 +303,9 @@ func (r *importRun) options(s *session) pipeline.Options {
 		Sample:       r.sample.Sample,
 		Rejects:      s.rejects,
 		MaxInvalid:   r.maxInvalid,
+	}
+	if !r.dry {
+		opts.Timeline = s.timeline
 	}
 	if s.st != nil {
 		opts.State = statePort{s.st}

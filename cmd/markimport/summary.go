@@ -116,11 +116,12 @@ func (c *command) printSummary(body any, text func()) {
 	fmt.Fprintln(c.stdout, sink.Redact(string(b)))
 }
 
-// writeSummary writes the summary JSON of a command for orchestrators:
-// the run id and times, then the fields of body (a command's summary
-// struct), then the peak memory, what could not be written to stdout or
-// stderr, and the exit code.
-func (c *command) writeSummary(body any, code int) error {
+// summaryJSON is the summary JSON of a command for orchestrators: the
+// run id and times, then the fields of body (a command's summary struct),
+// then how it was run (invocation), the peak memory, what could not be
+// written to stdout or stderr, and the exit code; indented, secrets
+// redacted.
+func (c *command) summaryJSON(body any, code int) ([]byte, error) {
 	head := struct {
 		RunID     string    `json:"run_id"`
 		StartedAt time.Time `json:"started_at"`
@@ -131,20 +132,25 @@ func (c *command) writeSummary(body any, code int) error {
 		Notes    []string `json:"notes,omitempty"`
 		ExitCode int      `json:"exit_code"`
 	}{peakRSS(), lostOutput(c.stdout, c.stderr), code}
-	return writeJSONFile(c.summary, head, body, tail)
+	return indentedJSON(head, body, c.invocation(), tail)
 }
 
-// saveSummary writes --summary, when given, and returns the exit code:
-// code, or at least 1 when the summary could not be written.
+// saveSummary writes --summary and then --html, each when given, from one
+// summary JSON, and returns the exit code: code, or at least 1 when one
+// could not be written.
 func (c *command) saveSummary(body any, code int) int {
-	if c.summary == "" {
+	if c.summary == "" && c.html == "" {
 		return code
 	}
-	if err := c.writeSummary(body, code); err != nil {
+	b, err := c.summaryJSON(body, code)
+	if err == nil && c.summary != "" {
+		err = durable.WriteFile(nil, c.summary, b)
+	}
+	if err != nil {
 		c.tell(slog.LevelError, "write summary: "+err.Error(), "")
 		return max(code, exitSomeNotOK)
 	}
-	return code
+	return c.savePage(b, code)
 }
 
 // peakRSS is the most memory the process has held (VmHWM of Linux's
@@ -167,20 +173,19 @@ func peakRSS() int64 {
 	return 0
 }
 
-// writeJSONFile writes the fields of the objects one after another as one
-// indented JSON object, with every secret redacted, beside path and
-// renamed into place.
-func writeJSONFile(path string, objects ...any) error {
+// indentedJSON is the fields of the objects one after another as one
+// indented JSON object, with every secret redacted.
+func indentedJSON(objects ...any) ([]byte, error) {
 	b, err := mergeObjects(objects...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var out bytes.Buffer
 	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return err
+		return nil, err
 	}
 	out.WriteByte('\n')
-	return durable.WriteFile(nil, path, []byte(sink.Redact(out.String())))
+	return []byte(sink.Redact(out.String())), nil
 }
 
 // mergeObjects is one JSON object of the fields of the objects, one after

@@ -12,6 +12,7 @@ import (
 	"markimport/pipeline"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
+	"markimport/pipeline/timeline"
 	"markimport/readers"
 	"markimport/sink"
 )
@@ -60,6 +61,7 @@ func (v *verifyRun) check() error {
 		v.checkRequired,
 		v.checkFake,
 		v.checkFlagHomes,
+		v.checkHTML,
 		v.checkRunReport,
 		v.checkOutputs,
 		v.checkMetrics,
@@ -114,10 +116,10 @@ func (v *verifyRun) checkRunReport() error {
 func (v *verifyRun) checkOutputs() error {
 	outs := []named{{"--report", v.report}, {"--report", v.report + ".tmp"}, {"--report", v.report + ".lock"}}
 	outs = append(outs, v.metricsPaths()...)
-	for _, o := range []named{{"--summary", v.summary}, {"--cpuprofile", v.cpuProfile}, {"--memprofile", v.memProfile}} {
+	for _, o := range []named{{"--summary", v.summary}, {"--html", v.html}, {"--cpuprofile", v.cpuProfile}, {"--memprofile", v.memProfile}} {
 		if o.path != "" {
 			out := []named{o, {o.flag, o.path + ".lock"}}
-			if o.flag == "--summary" {
+			if o.flag == "--summary" || o.flag == "--html" {
 				out = append(out, named{o.flag, o.path + ".tmp"})
 			}
 			outs = append(outs, out...)
@@ -161,6 +163,8 @@ func (v *verifyRun) run(ctx context.Context) int {
 	v.applyPacing(&cfg, ctr, v.log)
 	cfg.OnDeparture = v.hooks.departure
 	cfg.BitOrder = v.bitOrder // checked by checkProfile
+	tl := timeline.New(v.start)
+	cfg.OnAnswer = tl.Exchange
 	reads, err := sink.NewReadClient(cfg)
 	if err != nil {
 		return v.fail("%v", err)
@@ -190,6 +194,7 @@ func (v *verifyRun) run(ctx context.Context) int {
 		TempDir:      v.tempDir,
 		Sorted:       v.sorted,
 		Sample:       v.sample.Sample,
+		Timeline:     tl,
 	})
 	stopMetrics()
 	progress.Stop()

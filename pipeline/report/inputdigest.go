@@ -12,8 +12,10 @@ import (
 )
 
 // InputDigest is the identity of an input's content: its size and
-// SHA-256, so that a resumed run can refuse an input that changed since
-// its report was started. It is recorded in a report's .meta.json.
+// SHA-256 (of an object in a bucket: its size and ETag, which the store
+// computes, so that the object is not downloaded to be hashed), so that a
+// resumed run can refuse an input that changed since its report was
+// started. It is recorded in a report's .meta.json.
 type InputDigest struct {
 	// Input is the input as given (a file of a multi-file input: its name
 	// within the input).
@@ -23,6 +25,9 @@ type InputDigest struct {
 	// SHA256 is the hex SHA-256 of the file (of several files: of their
 	// names and hashes).
 	SHA256 string `json:"sha256"`
+	// ETag is the ETag of an object in a bucket ("" for a local file,
+	// whose SHA256 is given instead).
+	ETag string `json:"etag,omitempty"`
 	// Files holds an input of several files' digest of each.
 	Files []InputDigest `json:"files,omitempty"`
 }
@@ -47,22 +52,55 @@ func DigestFile(path string) (InputDigest, error) {
 // and a SHA-256 of the names and hashes.
 func DigestInput(in *readers.Input) (InputDigest, error) {
 	if !in.Multi() {
-		return DigestFile(in.Parts[0].Path)
+		return digestPart(&in.Parts[0])
 	}
 	digest := InputDigest{Input: in.String()}
 	h := sha256.New()
-	for _, p := range in.Parts {
-		f, err := DigestFile(p.Path)
+	for i := range in.Parts {
+		p := &in.Parts[i]
+		f, err := digestPart(p)
 		if err != nil {
 			return InputDigest{}, err
 		}
 		f.Input = p.Name
 		digest.Size += f.Size
-		fmt.Fprintf(h, "%s\x00%s\x00", f.Input, f.SHA256)
+		fmt.Fprintf(h, "%s\x00%s\x00", f.Input, f.content())
 		digest.Files = append(digest.Files, f)
 	}
 	digest.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return digest, nil
+}
+
+// digestPart is the digest of one file of an input: an object's ETag and
+// size as the input was listed with, a local file's SHA-256 and size.
+func digestPart(p *readers.Part) (InputDigest, error) {
+	if etag, size, ok := p.Object(); ok {
+		return InputDigest{Input: p.Path, Size: size, ETag: etag}, nil
+	}
+	return DigestFile(p.Path)
+}
+
+// content is what tells the content apart: the SHA-256 of a file,
+// "etag:" and the ETag of an object.
+func (d InputDigest) content() string {
+	if d.ETag != "" {
+		return "etag:" + d.ETag
+	}
+	return d.SHA256
+}
+
+// same reports whether two digests are of the same content.
+func (d InputDigest) same(o InputDigest) bool {
+	return d.Size == o.Size && d.content() == o.content()
+}
+
+// String says what the digest holds, for messages: "size 12, sha256
+// 0a1b2c3d4e5f…" or "size 12, ETag "…"".
+func (d InputDigest) String() string {
+	if d.ETag != "" {
+		return fmt.Sprintf("size %d, ETag %s", d.Size, d.ETag)
+	}
+	return fmt.Sprintf("size %d, sha256 %.12s…", d.Size, d.SHA256)
 }
 
 // changedFile names a file that differs between the digests of an
@@ -89,8 +127,8 @@ func changedFile(old, now InputDigest) string {
 		switch {
 		case !ok:
 			return fmt.Sprintf("%s was added", f.Input)
-		case o.Size != f.Size || o.SHA256 != f.SHA256:
-			return fmt.Sprintf("%s changed (size %d, sha256 %.12s… then; size %d, sha256 %.12s… now)", f.Input, o.Size, o.SHA256, f.Size, f.SHA256)
+		case !o.same(f):
+			return fmt.Sprintf("%s changed (%s then; %s now)", f.Input, o, f)
 		}
 	}
 	for name := range then {

@@ -65,14 +65,14 @@ func checkMeta(meta, report string, digest InputDigest) (reportMeta, error) {
 	if what := changedFile(m.InputDigest, digest); what != "" {
 		return reportMeta{}, fmt.Errorf("cannot resume: the input changed since the report %s was started: %s; start a new report for the new files", report, what)
 	}
-	if m.Size != digest.Size || m.SHA256 != digest.SHA256 {
+	if !m.same(digest) {
 		if m.Input != digest.Input {
 			// Another path: most likely another file, not an edit.
-			return reportMeta{}, fmt.Errorf("cannot resume: the report %s was started on the input %s (size %d, sha256 %.12s…), and --input %s is another file (size %d, sha256 %.12s…): resume with the report's input, or start a new report for this one",
-				report, m.Input, m.Size, m.SHA256, digest.Input, digest.Size, digest.SHA256)
+			return reportMeta{}, fmt.Errorf("cannot resume: the report %s was started on the input %s (%s), and --input %s is another file (%s): resume with the report's input, or start a new report for this one",
+				report, m.Input, m.InputDigest, digest.Input, digest)
 		}
-		return reportMeta{}, fmt.Errorf("cannot resume: %s changed since the report %s was started (size %d, sha256 %.12s… then; size %d, sha256 %.12s… now); start a new report for the new file",
-			digest.Input, report, m.Size, m.SHA256, digest.Size, digest.SHA256)
+		return reportMeta{}, fmt.Errorf("cannot resume: %s changed since the report %s was started (%s then; %s now); start a new report for the new file",
+			digest.Input, report, m.InputDigest, digest)
 	}
 	return m, nil
 }

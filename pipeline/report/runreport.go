@@ -23,7 +23,7 @@ func RowsWithStatus(path string, in *readers.Input, digest InputDigest, status S
 	if err != nil {
 		return nil, fmt.Errorf("--run-report %s: no readable record of the run's input (%v): give the report of a finished run of this input", path, err)
 	}
-	if what := changedFile(m.InputDigest, digest); what != "" || m.Size != digest.Size || m.SHA256 != digest.SHA256 {
+	if what := changedFile(m.InputDigest, digest); what != "" || !m.same(digest) {
 		if what == "" {
 			what = digest.Input + " is not the file it was"
 		}
@@ -56,4 +56,30 @@ func RowsWithStatus(path string, in *readers.Input, digest InputDigest, status S
 		return nil, fmt.Errorf("--run-report: %w", err)
 	}
 	return rows, nil
+}
+
+// EachParquetLine calls fn with every row of the finished Parquet report of
+// a run at path, as the CSV report's columns (header, returned first:
+// with a file column when the run's input had several files), proven by
+// its .meta.json: the report's size, checksum and rows.
+func EachParquetLine(path string, fn func(header, rec []string) error) error {
+	b, err := os.ReadFile(metaPath(path))
+	var m reportMeta
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: no readable record of the report (%v)", metaPath(path), err)
+	}
+	multi := len(m.Files) > 0
+	header := reportHeader
+	if multi {
+		header = multiReportHeader
+	}
+	src, err := finalSource(path, metaPath(path), m.Report, multi)
+	if err != nil {
+		return err
+	}
+	_, err = src.read(header, func(_ int64, rec []string) error { return fn(header, rec) })
+	return err
 }
