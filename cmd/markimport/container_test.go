@@ -11,6 +11,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"markimport/readers/objstore"
+	"markimport/readers/objstore/s3test"
 )
 
 // staticBuild is the command built as the Dockerfile builds it: no cgo,
@@ -54,15 +57,16 @@ func TestStaticBinary(t *testing.T) {
 }
 
 // TestContainer: the binary runs the way a container runs it: with no
-// HOME and an environment holding nothing but TMPDIR, in a working folder
-// it may not write and with a TMPDIR it may not write either (a read-only
-// root file system), with one writable folder for --temp-dir and the
-// outputs (an emptyDir). validate, and two
-// nights of run --fake with --state, succeed (the second sends nothing),
-// and nothing is written but the outputs named: the working folder, the
-// input's folder and TMPDIR stay as they were. As root, which may write
-// anywhere, the same runs again as a user other than root, which a
-// folder's mode can stop.
+// HOME and an environment holding nothing but TMPDIR (and, to read a
+// bucket, the AWS variables), in a working folder it may not write and
+// with a TMPDIR it may not write either (a read-only root file system),
+// with one writable folder for --temp-dir and the outputs (an emptyDir).
+// validate and three nights of run --fake with --state succeed (the
+// second sends nothing, nor does the third, which reads the file from a
+// bucket), and nothing is written but the outputs named: the working
+// folder, the input's folder and TMPDIR stay as they were. As root, which
+// may write anywhere, the same runs again as a user other than root,
+// which a folder's mode can stop.
 func TestContainer(t *testing.T) {
 	bin := staticBuild(t)
 	t.Run("this user", func(t *testing.T) { runAsContainer(t, bin, nil) })
@@ -112,21 +116,32 @@ func runAsContainer(t *testing.T, bin string, cred *syscall.Credential) {
 	}
 	inputBefore := snapshot(t, in)
 
+	// The same file in a bucket, reached with the AWS variables alone: no
+	// shared config file, no HOME to find one in, no instance metadata.
+	bucket := s3test.Start(t)
+	bucket.MakeBucket(t, "marks")
+	bucket.PutFile(t, objstore.Location{Bucket: "marks", Key: "marks.csv"}, input)
+	s3env := []string{"AWS_ENDPOINT_URL_S3=" + bucket.URL, "AWS_ACCESS_KEY_ID=" + s3test.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey, "AWS_REGION=" + s3test.Region, "AWS_EC2_METADATA_DISABLED=true"}
+
 	out := func(name string) string { return filepath.Join(w, name) }
-	common := []string{"--input", input, "--temp-dir", w, "--quiet"}
+	local := []string{"--input", input, "--temp-dir", w, "--quiet"}
+	remote := []string{"--input", "s3://marks/marks.csv", "--temp-dir", w, "--quiet"}
 	steps := []struct {
 		args     []string
+		env      []string
 		summary  string
 		requests float64
 	}{
-		{append([]string{"validate", "--report", out("v.csv"), "--summary", out("v.json")}, common...), out("v.json"), 0},
-		{append([]string{"run", "--fake", "--state", out("state"), "--report", out("r1.csv"), "--summary", out("s1.json")}, common...), out("s1.json"), users},
-		{append([]string{"run", "--fake", "--state", out("state"), "--report", out("r2.csv"), "--summary", out("s2.json")}, common...), out("s2.json"), 0},
+		{append([]string{"validate", "--report", out("v.csv"), "--summary", out("v.json")}, local...), nil, out("v.json"), 0},
+		{append([]string{"run", "--fake", "--state", out("state"), "--report", out("r1.csv"), "--summary", out("s1.json")}, local...), nil, out("s1.json"), users},
+		{append([]string{"run", "--fake", "--state", out("state"), "--report", out("r2.csv"), "--summary", out("s2.json")}, local...), nil, out("s2.json"), 0},
+		{append([]string{"run", "--fake", "--state", out("state"), "--report", out("r3.csv"), "--summary", out("s3.json")}, remote...), s3env, out("s3.json"), 0},
 	}
 	for _, s := range steps {
 		cmd := exec.Command(bin, s.args...)
 		cmd.Dir = cwd
-		cmd.Env = []string{"TMPDIR=" + tmp}
+		cmd.Env = append([]string{"TMPDIR=" + tmp}, s.env...)
 		if cred != nil {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		}
@@ -143,7 +158,7 @@ func runAsContainer(t *testing.T, bin string, cred *syscall.Credential) {
 			t.Errorf("%s: summary rows %v requests_sent %v, want %d and %v", s.args[0], sum["rows"], sum["requests_sent"], users*peers, s.requests)
 		}
 	}
-	for night, want := range map[string]string{"r1.csv": "ok", "r2.csv": "unchanged"} {
+	for night, want := range map[string]string{"r1.csv": "ok", "r2.csv": "unchanged", "r3.csv": "unchanged"} {
 		report := readReport(t, out(night))
 		for row := range int64(users * peers) {
 			if got := report[row+1].status; got != want {
@@ -163,7 +178,7 @@ func runAsContainer(t *testing.T, bin string, cred *syscall.Credential) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if !regexp.MustCompile(`^(v\.csv|v\.json|r[12]\.csv|s[12]\.json|state)($|\.)`).MatchString(e.Name()) {
+		if !regexp.MustCompile(`^(v\.csv|v\.json|r[123]\.csv|s[123]\.json|state)($|\.)`).MatchString(e.Name()) {
 			t.Errorf("%s: %s is no output the commands were given", w, e.Name())
 		}
 	}
