@@ -458,9 +458,17 @@ var builds struct {
 
 func buildWithTags(t *testing.T, tags string) string {
 	t.Helper()
+	return buildWith(t, nil, "-tags", tags)
+}
+
+// buildWith builds the command with go build's flags and the environment
+// added to the test's (CGO_ENABLED=0), once for each combination.
+func buildWith(t *testing.T, env []string, flags ...string) string {
+	t.Helper()
+	key := strings.Join(append(slices.Clone(env), flags...), " ")
 	builds.Lock()
 	defer builds.Unlock()
-	if bin, ok := builds.bins[tags]; ok {
+	if bin, ok := builds.bins[key]; ok {
 		return bin
 	}
 	if builds.dir == "" {
@@ -475,11 +483,12 @@ func buildWithTags(t *testing.T, tags string) string {
 		builds.dir, builds.bins = dir, map[string]string{}
 	}
 	bin := filepath.Join(builds.dir, "markimport"+strconv.Itoa(len(builds.bins)))
-	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, ".")
+	cmd := exec.Command("go", slices.Concat([]string{"build"}, flags, []string{"-o", bin, "."})...)
+	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatalf("go build %s: %v\n%s", key, err, out)
 	}
-	builds.bins[tags] = bin
+	builds.bins[key] = bin
 	return bin
 }
 

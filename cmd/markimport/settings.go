@@ -26,6 +26,10 @@ import (
 // table; a top-level key no command takes is refused. Repeatable flags
 // (input, map) take a TOML array; from the environment, one value.
 
+// secretEnv are the variables that hold credentials: read from the
+// environment only, never a flag's value, never shown.
+var secretEnv = []string{"MARKIMPORT_SECRET_KEY", "MARKIMPORT_USERSIG"}
+
 // envName is the environment variable of a flag.
 func envName(flagName string) string {
 	return "MARKIMPORT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
@@ -226,7 +230,7 @@ func printSettings(w io.Writer, command string, fs *flag.FlagSet, src settingSou
 		}
 		fmt.Fprintf(w, "  --%-18s %-28q %s\n", f.Name, f.Value.String(), from)
 	})
-	for _, secret := range []string{"MARKIMPORT_SECRET_KEY", "MARKIMPORT_USERSIG"} {
+	for _, secret := range secretEnv {
 		state := "not set"
 		if v, ok := os.LookupEnv(secret); ok && v != "" {
 			state = "set (not shown)"
