@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"slices"
 	"strings"
-	"sync"
 
 	"markimport/readers/objstore"
 )
@@ -46,38 +43,8 @@ func (p *Part) Object() (etag string, size int64, ok bool) {
 	return p.obj.info.ETag, p.obj.info.Size, true
 }
 
-// objectStores holds the client of object storage: made the first time an
-// input names an object (a run with local inputs only needs no settings),
-// and made again only when the AWS_ environment it was made from changed
-// (a process that is a test starting servers of its own).
-var objectStores struct {
-	sync.Mutex
-	env   string
-	store *objstore.Store
-}
-
-// objectStore returns the client of object storage for the environment.
-func objectStore(ctx context.Context) (*objstore.Store, error) {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	slices.Sort(env)
-	key := strings.Join(env, "\x00")
-	objectStores.Lock()
-	defer objectStores.Unlock()
-	if objectStores.store != nil && objectStores.env == key {
-		return objectStores.store, nil
-	}
-	s, err := objstore.New(ctx)
-	if err != nil {
-		return nil, err
-	}
-	objectStores.store, objectStores.env = s, key
-	return s, nil
-}
+// objectStore is the process's client of object storage (objstore.Shared).
+func objectStore(ctx context.Context) (*objstore.Store, error) { return objstore.Shared(ctx) }
 
 // objectError is err of the store about the location l as an input error
 // naming the object, with what to check when the store could not be
@@ -85,7 +52,7 @@ func objectStore(ctx context.Context) (*objstore.Store, error) {
 func objectError(url string, l objstore.Location, err error) error {
 	msg := strings.Replace(err.Error(), " "+l.String(), "", 1)
 	var ne net.Error
-	if errors.As(err, &ne) || strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") {
+	if errors.As(err, &ne) {
 		msg += " (cannot reach the object store: check AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION and the network)"
 	}
 	return &InputError{Path: url, Err: &storeError{msg: msg, err: err}}

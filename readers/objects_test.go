@@ -35,10 +35,7 @@ func startBucket(t *testing.T) *s3test.Server {
 	t.Helper()
 	srv := s3test.Start(t)
 	srv.MakeBucket(t, testBucket)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.SetEnv(t)
 	return srv
 }
 

@@ -90,7 +90,7 @@ func (r *importRun) openObjects() (*objectOutputs, error) {
 		return nil, errors.New("--resume continues a run from its local report and backup journal, which a run writing to object storage keeps in its temporary folder only: run again without --resume (with --state, what the API confirmed is not sent again)")
 	}
 	ctx := context.Background()
-	s, err := objstore.New(ctx)
+	s, err := objstore.Shared(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("object storage: %w", err)
 	}

@@ -25,10 +25,7 @@ func startBucket(t *testing.T) *s3test.Server {
 	t.Helper()
 	s3 := s3test.Start(t)
 	s3.MakeBucket(t, "night")
-	for _, kv := range s3.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	s3.SetEnv(t)
 	return s3
 }
 

@@ -22,10 +22,7 @@ func startLakeBucket(t *testing.T) *s3test.Server {
 	t.Helper()
 	srv := s3test.Start(t)
 	srv.MakeBucket(t, "lake")
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.SetEnv(t)
 	lake := filepath.Join("..", "..", "testdata", "lake")
 	err := filepath.WalkDir(lake, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"markimport/pipeline/durable"
@@ -29,10 +28,7 @@ func startBucket(t *testing.T, trees map[string]string) {
 	t.Helper()
 	srv := s3test.Start(t)
 	srv.MakeBucket(t, "lake")
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.SetEnv(t)
 	for key, dir := range trees {
 		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() {

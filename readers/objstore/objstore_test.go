@@ -250,10 +250,7 @@ func TestDishonestStore(t *testing.T) {
 func TestNewFromEnvironment(t *testing.T) {
 	srv := s3test.Start(t)
 	srv.MakeBucket(t, "envbucket")
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.SetEnv(t)
 	st, err := objstore.New(context.Background())
 	if err != nil {
 		t.Fatal(err)

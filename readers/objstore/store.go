@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -174,4 +176,38 @@ func (s *Store) endpointNote() string {
 		return ""
 	}
 	return " at " + redactURL(s.endpoint)
+}
+
+// shared is the process's Store: made the first time an s3:// location is
+// used (a run with local paths only needs no settings), and made again
+// only when the AWS_ environment it was made from changed (a process that
+// is a test, starting servers of its own).
+var shared struct {
+	sync.Mutex
+	env   string
+	store *Store
+}
+
+// Shared returns the process's Store for the current environment, so that
+// inputs and outputs share one client and one reading of the settings.
+func Shared(ctx context.Context) (*Store, error) {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	slices.Sort(env)
+	key := strings.Join(env, "\x00")
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.store != nil && shared.env == key {
+		return shared.store, nil
+	}
+	s, err := New(ctx)
+	if err != nil {
+		return nil, err
+	}
+	shared.store, shared.env = s, key
+	return s, nil
 }

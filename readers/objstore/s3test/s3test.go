@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -150,4 +151,14 @@ func (s *Server) Keys(t testing.TB, l objstore.Location) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// SetEnv points this process's environment (objstore.New, objstore.Shared)
+// at the server for the rest of t, as Env does for a child process.
+func (s *Server) SetEnv(t testing.TB) {
+	t.Helper()
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 }
