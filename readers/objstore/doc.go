@@ -38,6 +38,10 @@
 // request between the look-up and the write; callers that need more take a
 // lease of their own.
 //
+// A process uses one Store, Shared, made on first use from the environment:
+// the inputs and the outputs of a run read the settings once and share its
+// connections.
+//
 // Errors name the object (s3://bucket/key) and never carry a credential.
 // ErrNotExist matches fs.ErrNotExist and ErrExist matches fs.ErrExist under
 // errors.Is.
