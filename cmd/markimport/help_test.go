@@ -31,6 +31,9 @@ func helpFlags(t *testing.T, command string) (map[string]bool, string) {
 // commands it belongs to, and none listed is.
 func TestHelpListsWhatCommandTakes(t *testing.T) {
 	dir, in, _ := newInput(t, 95, 5)
+	// Flags given "x" write files named x (--cpuprofile=x): in the test's
+	// folder, not in the source tree.
+	t.Chdir(dir)
 	report := filepath.Join(dir, "r.csv")
 	base := map[string][]string{
 		"validate": {"validate", "--input", in},
