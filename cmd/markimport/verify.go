@@ -66,7 +66,7 @@ func (v *verifyRun) check(ctx context.Context) error {
 		v.checkRunReport,
 		func() error { return v.checkOutputs(ctx) },
 		v.checkMetrics,
-		v.checkBackupInputs,
+		func() error { return v.checkBackupInputs(ctx) },
 		v.parseOptions,
 		func() error { return v.checkProfile(true) },
 	)
