@@ -24,6 +24,7 @@ func (r *importRun) check(ctx context.Context) error {
 		r.checkPacing,
 		r.checkRequired,
 		r.checkFlagHomes,
+		r.localOnly,
 		r.checkHTML,
 		r.checkResume,
 		r.stageObjects,

@@ -325,17 +325,6 @@ func TestBackupInBucketBeforeEveryWrite(t *testing.T) {
 	}
 }
 
-// TestVerifyOutputsInBucketRefused: verify says its outputs are local.
-func TestVerifyOutputsInBucketRefused(t *testing.T) {
-	_, in, _ := newInput(t, 75, 10)
-	_, url := startEmulator(t, fakeim.Config{})
-	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	code, _, stderr := runCLI(t, append([]string{"verify", "--input", in, "--report", "s3://night/v.csv"}, connArgs(url)...)...)
-	if code != exitUsage || !strings.Contains(stderr, "verify writes its outputs to local files only") {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-}
-
 // TestObjectOutputRefusals: an output that is the input or inside an
 // input prefix or glob, or two outputs at one object, are refused before
 // anything is read or sent, leaving nothing in --temp-dir.

@@ -155,7 +155,15 @@ func cmdPage(args []string, stdout, stderr io.Writer) int {
 	case fs.NArg() > 0:
 		return fail("unexpected argument %q", fs.Arg(0))
 	}
-	if err := checkOutputs([]named{{"--report", *rep}, {"--summary", *sum}}, []named{{"--html", *html}, {"--html", *html + ".tmp"}, {"--html", *html + ".lock"}}, nil); err != nil {
+	inputs := []named{{"--report", *rep}, {"--summary", *sum}}
+	objects, err := stagePage(html, inputs)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if objects != nil {
+		defer objects.close()
+	}
+	if err := checkOutputs(inputs, []named{{"--html", *html}, {"--html", *html + ".tmp"}, {"--html", *html + ".lock"}}, nil); err != nil {
 		return fail("%v", err)
 	}
 	c := &command{importFlags: &importFlags{overwrite: *overwrite}}
@@ -164,12 +172,23 @@ func cmdPage(args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	defer release()
+	releaseLeases, err := c.holdObjects(objects)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer releaseLeases()
 	summary, err := os.ReadFile(*sum)
 	if err != nil {
 		return fail("--summary: %v", err)
 	}
 	if err := writePage(*html, summary, *rep); err != nil {
 		return fail("%v", err)
+	}
+	if objects != nil {
+		if err := objects.publishSummary(*overwrite); err != nil {
+			return fail("%v", err)
+		}
+		*html = objects.files[0].obj.String()
 	}
 	fmt.Fprintf(stdout, "page written: %s\n", *html)
 	return exitOK
