@@ -112,3 +112,16 @@ func stagePage(html *string, inputs []named) (*objectOutputs, error) {
 	}
 	return stageOutputs("", []outputFlag{{"--html", html}}, nil)
 }
+
+// urls is the object URL of each staged output by its local path (nil
+// for no outputs in object storage).
+func (o *objectOutputs) urls() map[string]string {
+	if o == nil {
+		return nil
+	}
+	m := map[string]string{}
+	for _, f := range o.files {
+		m[f.local] = f.obj.String()
+	}
+	return m
+}

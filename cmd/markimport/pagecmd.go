@@ -106,7 +106,7 @@ func (c *command) savePage(summary []byte, code int) int {
 	if c.html == "" {
 		return code
 	}
-	if err := writePage(c.html, summary, c.report); err != nil {
+	if err := writePage(c.html, summary, c.report, c.staged[c.report]); err != nil {
 		c.tell(slog.LevelError, "write the page: "+err.Error(), "")
 		return max(code, exitSomeNotOK)
 	}
@@ -115,10 +115,13 @@ func (c *command) savePage(summary []byte, code int) int {
 }
 
 // writePage makes the page of summary and report and writes it to path as
-// one durable output, secrets redacted.
-func writePage(path string, summary []byte, reportPath string) error {
+// one durable output, secrets redacted; the page names the report
+// reportName ("": reportPath).
+func writePage(path string, summary []byte, reportPath, reportName string) error {
 	var b bytes.Buffer
-	if err := page.Make(&b, summary, reportPath, pageOptions); err != nil {
+	o := pageOptions
+	o.ReportName = reportName
+	if err := page.Make(&b, summary, reportPath, o); err != nil {
 		return err
 	}
 	return durable.WriteFile(nil, path, []byte(sink.Redact(b.String())))
@@ -181,7 +184,7 @@ func cmdPage(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("--summary: %v", err)
 	}
-	if err := writePage(*html, summary, *rep); err != nil {
+	if err := writePage(*html, summary, *rep, ""); err != nil {
 		return fail("%v", err)
 	}
 	if objects != nil {

@@ -52,7 +52,7 @@ func TestVerifyOutputsAsObjects(t *testing.T) {
 	if sum := string(s3.Get(t, obj(t, "s3://night/v/summary.json"))); !strings.Contains(sum, `"exit_code": 0`) {
 		t.Errorf("summary object:\n%s", sum)
 	}
-	if page := string(s3.Get(t, obj(t, "s3://night/v/page.html"))); !strings.Contains(page, "<html") || !strings.Contains(page, "match") {
+	if page := string(s3.Get(t, obj(t, "s3://night/v/page.html"))); !strings.Contains(page, "<html") || !strings.Contains(page, "match") || !strings.Contains(page, ">s3://night/v/report.csv<") {
 		t.Errorf("page object:\n%.300s", page)
 	}
 
@@ -103,6 +103,9 @@ func TestPagesAsObjects(t *testing.T) {
 	}
 	if keys := strings.Join(s3.Keys(t, obj(t, "s3://night/val/")), " "); keys != "val/p.html val/r.csv val/s.json" {
 		t.Fatalf("the bucket holds %s", keys)
+	}
+	if page := string(s3.Get(t, obj(t, "s3://night/val/p.html"))); !strings.Contains(page, ">s3://night/val/r.csv<") {
+		t.Errorf("the page does not name the report object:\n%.2000s", page)
 	}
 	if code, _, stderr := runCLI(t, val...); code != exitUsage || !strings.Contains(stderr, "exists: pass --overwrite") {
 		t.Fatalf("validate again: exit %d: %s", code, stderr)

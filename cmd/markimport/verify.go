@@ -38,6 +38,7 @@ func (v *verifyRun) checkAndRun(ctx context.Context) int {
 	if v.objects != nil {
 		defer v.objects.close()
 	}
+	v.staged = v.objects.urls()
 	if err != nil {
 		return v.checkFailed(ctx, err)
 	}
