@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"markimport/pipeline/mark"
 	"markimport/pipeline/readback"
 	"markimport/readers"
+	"markimport/readers/objstore"
 	"markimport/sink"
 )
 
@@ -131,19 +134,22 @@ func (r *importRun) endBackup(ctx context.Context, bk *backupRun, sum *pipeline.
 // checkBackupInputs refuses an input file that claims to be a markimport
 // backup (its exact header, or its Parquet metadata) and does not prove
 // itself: importing it would restore fewer conversations, or other marks,
-// than the backup held. --force lets it through, with a warning.
-func (c *command) checkBackupInputs() error {
-	for _, p := range c.in.Parts {
+// than the backup held. An object in a bucket is proven as a file is, its
+// check file the object KEY.check. --force lets it through, with a
+// warning.
+func (c *command) checkBackupInputs(ctx context.Context) error {
+	for i := range c.in.Parts {
+		p := &c.in.Parts[i]
 		if p.Path == "-" || strings.HasSuffix(p.Path, ".gz") || strings.HasSuffix(p.Path, ".zst") {
 			continue // markimport never writes a backup there
 		}
+		parquet := c.in.Format == readers.Parquet
+		var err error
 		if _, _, ok := p.Object(); ok {
-			// An object in a bucket: its proof would be read from the
-			// bucket, which this check does not do; markimport writes no
-			// backup to a bucket.
-			continue
+			err = checkBackupObject(ctx, p, parquet)
+		} else {
+			err = backup.CheckInput(p.Path, parquet)
 		}
-		err := backup.CheckInput(p.Path, c.in.Format == readers.Parquet)
 		var pe *backup.ProofError
 		switch {
 		case err == nil:
@@ -157,4 +163,66 @@ func (c *command) checkBackupInputs() error {
 		}
 	}
 	return nil
+}
+
+// maxCheckObject is the largest check object read: a finished backup's
+// holds one checkpoint, a journal's one per group commit.
+const maxCheckObject = 64 << 20
+
+// checkBackupObject is backup.CheckInput for an input part that is an
+// object.
+func checkBackupObject(ctx context.Context, p *readers.Part, parquet bool) error {
+	s, err := storedBackup(ctx, p)
+	if err != nil {
+		return err
+	}
+	return backup.CheckStored(s, parquet)
+}
+
+// storedBackup is the object part p as its proof reads it: by ranges and
+// streamed, never copied to disk, each read of the version the input was
+// resolved to (one replaced since is an error, as when the input is
+// read); its check file is the object KEY.check.
+func storedBackup(ctx context.Context, p *readers.Part) (backup.Stored, error) {
+	etag, size, _ := p.Object()
+	loc, err := objstore.Parse(p.Path)
+	if err != nil {
+		return backup.Stored{}, err
+	}
+	store, err := objstore.Shared(ctx)
+	if err != nil {
+		return backup.Stored{}, err
+	}
+	return backup.Stored{
+		Name: p.Path,
+		Size: size,
+		At:   store.ReaderAt(ctx, loc, objstore.Info{Key: loc.Key, Size: size, ETag: etag}),
+		Open: func() (io.ReadCloser, error) {
+			rc, now, err := store.Open(ctx, loc)
+			if err != nil {
+				return nil, err
+			}
+			if now.ETag != etag || now.Size != size {
+				rc.Close()
+				return nil, fmt.Errorf("%s changed since the input was listed (ETag %s, %d bytes then; ETag %s, %d bytes now): run again on what the bucket holds now", loc, etag, size, now.ETag, now.Size)
+			}
+			return rc, nil
+		},
+		Check: func() ([]byte, error) {
+			check := objstore.Location{Bucket: loc.Bucket, Key: loc.Key + ".check"}
+			rc, _, err := store.Open(ctx, check)
+			if errors.Is(err, objstore.ErrNotExist) {
+				return nil, fmt.Errorf("%s: %w", check, fs.ErrNotExist)
+			}
+			if err != nil {
+				return nil, err
+			}
+			defer rc.Close()
+			b, err := io.ReadAll(io.LimitReader(rc, maxCheckObject+1))
+			if err == nil && len(b) > maxCheckObject {
+				err = fmt.Errorf("%s holds more than %d MiB: not a check file markimport wrote", check, maxCheckObject>>20)
+			}
+			return b, err
+		},
+	}, nil
 }

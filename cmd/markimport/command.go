@@ -35,6 +35,9 @@ type command struct {
 	in     *readers.Input // the input's files, once resolved
 	// metrics is where --metrics-file and --metrics-push go.
 	metrics metricsOut
+	// staged is the object URL each output staged in --temp-dir stands
+	// for, by its local path: what the command says of it names the object.
+	staged map[string]string
 }
 
 // parseCommand parses a command's flags into its configuration. When it

@@ -24,9 +24,12 @@
 //     (backup, journal, state, rejects), the exit code and what is said
 //     about it.
 //   - objects.go: outputs and the state in object storage (s3://), staged
-//     in --temp-dir and published through pipeline/durable/bucket.
+//     in --temp-dir and published through pipeline/durable/bucket;
+//     objectreports.go: verify's and page's outputs staged the same way,
+//     and the files that must stay local (--metrics-file, profiles).
 //   - verify.go: the verify command; backup.go: --backup and --mode insert
-//     as run wires them; client.go and pace.go: the connection and the
+//     as run wires them, and the proof of a backup read as an input (a
+//     file, or an object against KEY.check); client.go and pace.go: the connection and the
 //     pace kept across runs; fake.go: --fake and fake-server.
 //   - summary.go, progress.go, logging.go, stream.go, limits.go: what a
 //     command prints and writes about itself; metrics.go: its Prometheus

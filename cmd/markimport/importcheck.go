@@ -24,6 +24,7 @@ func (r *importRun) check(ctx context.Context) error {
 		r.checkPacing,
 		r.checkRequired,
 		r.checkFlagHomes,
+		r.localOnly,
 		r.checkHTML,
 		r.checkResume,
 		r.stageObjects,
@@ -38,7 +39,7 @@ func (r *importRun) check(ctx context.Context) error {
 		func() error { return r.resolveInput(ctx) },
 		func() error { return r.checkRejects(ctx) },
 		r.parseLimits,
-		r.checkOutputs,
+		func() error { return r.checkOutputs(ctx) },
 		r.checkMetrics,
 		r.checkReadsProfile,
 	)
@@ -214,7 +215,7 @@ func (r *importRun) parseLimits() error {
 // checkOutputs checks that no output is an input or another output, and
 // (run) that no input is a backup that does not prove itself. Whether an
 // existing output may be replaced is judged under its lock (claim).
-func (r *importRun) checkOutputs() error {
+func (r *importRun) checkOutputs(ctx context.Context) error {
 	if r.report != "" {
 		r.files = report.FilesOf(r.report)
 	}
@@ -222,7 +223,7 @@ func (r *importRun) checkOutputs() error {
 		return err
 	}
 	if !r.dry {
-		return r.checkBackupInputs()
+		return r.checkBackupInputs(ctx)
 	}
 	return nil
 }

@@ -52,6 +52,7 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 	if r.objects != nil {
 		defer r.objects.close()
 	}
+	r.staged = r.objects.urls()
 	if err != nil {
 		return r.checkFailed(ctx, err)
 	}

@@ -42,7 +42,7 @@ func (r *importRun) finish(ctx context.Context, s *session, sum *pipeline.Summar
 	code = r.saveFake(s.fake, code)
 	r.counts = runCounts(sum)
 	r.endMetrics(runMetrics(sum))
-	return r.uploadSummary(r.saveSummary(sum, code))
+	return r.uploadSummary(r.objects, r.saveSummary(sum, code))
 }
 
 // stoppedByInput ends a run the input stopped (a row that cannot be

@@ -17,7 +17,8 @@ import (
 )
 
 // Outputs in object storage (s3://BUCKET/KEY for --report, --rejects,
-// --summary and --backup; s3://BUCKET/PREFIX/ for --state). Each is
+// --summary, --html and --backup; s3://BUCKET/PREFIX/ for --state; verify's
+// and page's report-like outputs alike, objectreports.go). Each is
 // staged: the run writes it to a folder of its own in --temp-dir exactly
 // as it writes a local file (journal, checkpoints, lock, rename), and
 // when the run has finished it, the file is uploaded as one object that
@@ -62,7 +63,7 @@ func (r *importRun) stageObjects() error {
 	flags := []struct {
 		name string
 		val  *string
-	}{{"--report", &f.report}, {"--rejects", &f.rejects}, {"--summary", &f.summary}, {"--backup", &f.backup}, {"--state", &f.stateDir}}
+	}{{"--report", &f.report}, {"--rejects", &f.rejects}, {"--summary", &f.summary}, {"--html", &f.html}, {"--backup", &f.backup}, {"--state", &f.stateDir}}
 	for _, fl := range flags {
 		if !objstore.IsURL(*fl.val) {
 			continue
@@ -89,12 +90,18 @@ func (r *importRun) openObjects() (*objectOutputs, error) {
 	if r.resume {
 		return nil, errors.New("--resume continues a run from its local report and backup journal, which a run writing to object storage keeps in its temporary folder only: run again without --resume (with --state, what the API confirmed is not sent again)")
 	}
+	return newObjectOutputs(r.tempDir)
+}
+
+// newObjectOutputs opens the store and makes the staging folder in
+// tempDir ("": the system's).
+func newObjectOutputs(tempDir string) (*objectOutputs, error) {
 	ctx := context.Background()
 	s, err := objstore.Shared(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("object storage: %w", err)
 	}
-	dir, err := os.MkdirTemp(r.tempDir, "markimport-objects-*")
+	dir, err := os.MkdirTemp(tempDir, "markimport-objects-*")
 	if err != nil {
 		return nil, fmt.Errorf("--temp-dir: %w", err)
 	}
@@ -271,7 +278,7 @@ func (o *objectOutputs) publish(overwrite bool) error {
 	}
 	for _, f := range o.files {
 		switch f.flag {
-		case "--state", "--summary":
+		case "--state", "--summary", "--html": // written after the run's end
 		case "--backup":
 			put(f.local+".check", bucket.Object{Bucket: f.obj.Bucket, Key: f.obj.Key + ".check"})
 			if put(f.local, f.obj) && o.mirror != nil {
@@ -286,25 +293,29 @@ func (o *objectOutputs) publish(overwrite bool) error {
 	return first
 }
 
-// publishSummary uploads the summary, once written.
+// publishSummary uploads the summary and the page, each once written,
+// and returns the first error.
 func (o *objectOutputs) publishSummary(overwrite bool) error {
 	dst := bucket.NewDestination(o.ctx, o.store, bucket.Parse, overwrite)
-	for _, f := range o.files {
-		if _, err := os.Stat(f.local); f.flag == "--summary" && err == nil {
-			return bucket.UploadFile(dst, f.local, f.obj.String())
+	var first error
+	for _, flag := range []string{"--summary", "--html"} {
+		for _, f := range o.files {
+			if _, err := os.Stat(f.local); f.flag == flag && err == nil {
+				first = cmpErr(first, bucket.UploadFile(dst, f.local, f.obj.String()))
+			}
 		}
 	}
-	return nil
+	return first
 }
 
-// uploadSummary uploads a --summary in object storage once it is written,
-// and returns the exit code: code, or at least 1 when it could not be.
-func (r *importRun) uploadSummary(code int) int {
-	if r.objects == nil {
+// uploadSummary uploads a --summary and an --html of o once written, and
+// returns the exit code: code, or at least 1 when one could not be.
+func (c *command) uploadSummary(o *objectOutputs, code int) int {
+	if o == nil {
 		return code
 	}
-	if err := r.objects.publishSummary(r.overwrite); err != nil {
-		r.tell(slog.LevelError, "summary: "+err.Error(), "")
+	if err := o.publishSummary(c.overwrite); err != nil {
+		c.tell(slog.LevelError, "summary: "+err.Error(), "")
 		return max(code, exitSomeNotOK)
 	}
 	return code
@@ -351,15 +362,4 @@ func (o *objectOutputs) pushState() error {
 		return nil
 	}
 	return o.state.Push()
-}
-
-// checkLocalOutputs refuses an output of verify in object storage: verify
-// writes its report and summary on disk only (copy them to a bucket after).
-func (v *verifyRun) checkLocalOutputs() error {
-	for _, o := range []named{{"--report", v.report}, {"--summary", v.summary}} {
-		if objstore.IsURL(o.path) {
-			return fmt.Errorf("%s %s: verify writes its outputs to local files only (run's --report, --rejects, --summary, --backup and --state take s3:// URLs)", o.flag, o.path)
-		}
-	}
-	return nil
 }

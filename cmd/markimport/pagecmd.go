@@ -106,7 +106,7 @@ func (c *command) savePage(summary []byte, code int) int {
 	if c.html == "" {
 		return code
 	}
-	if err := writePage(c.html, summary, c.report); err != nil {
+	if err := writePage(c.html, summary, c.report, c.staged[c.report]); err != nil {
 		c.tell(slog.LevelError, "write the page: "+err.Error(), "")
 		return max(code, exitSomeNotOK)
 	}
@@ -115,10 +115,13 @@ func (c *command) savePage(summary []byte, code int) int {
 }
 
 // writePage makes the page of summary and report and writes it to path as
-// one durable output, secrets redacted.
-func writePage(path string, summary []byte, reportPath string) error {
+// one durable output, secrets redacted; the page names the report
+// reportName ("": reportPath).
+func writePage(path string, summary []byte, reportPath, reportName string) error {
 	var b bytes.Buffer
-	if err := page.Make(&b, summary, reportPath, pageOptions); err != nil {
+	o := pageOptions
+	o.ReportName = reportName
+	if err := page.Make(&b, summary, reportPath, o); err != nil {
 		return err
 	}
 	return durable.WriteFile(nil, path, []byte(sink.Redact(b.String())))
@@ -155,7 +158,15 @@ func cmdPage(args []string, stdout, stderr io.Writer) int {
 	case fs.NArg() > 0:
 		return fail("unexpected argument %q", fs.Arg(0))
 	}
-	if err := checkOutputs([]named{{"--report", *rep}, {"--summary", *sum}}, []named{{"--html", *html}, {"--html", *html + ".tmp"}, {"--html", *html + ".lock"}}, nil); err != nil {
+	inputs := []named{{"--report", *rep}, {"--summary", *sum}}
+	objects, err := stagePage(html, inputs)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if objects != nil {
+		defer objects.close()
+	}
+	if err := checkOutputs(inputs, []named{{"--html", *html}, {"--html", *html + ".tmp"}, {"--html", *html + ".lock"}}, nil); err != nil {
 		return fail("%v", err)
 	}
 	c := &command{importFlags: &importFlags{overwrite: *overwrite}}
@@ -164,12 +175,23 @@ func cmdPage(args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	defer release()
+	releaseLeases, err := c.holdObjects(objects)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer releaseLeases()
 	summary, err := os.ReadFile(*sum)
 	if err != nil {
 		return fail("--summary: %v", err)
 	}
-	if err := writePage(*html, summary, *rep); err != nil {
+	if err := writePage(*html, summary, *rep, ""); err != nil {
 		return fail("%v", err)
+	}
+	if objects != nil {
+		if err := objects.publishSummary(*overwrite); err != nil {
+			return fail("%v", err)
+		}
+		*html = objects.files[0].obj.String()
 	}
 	fmt.Fprintf(stdout, "page written: %s\n", *html)
 	return exitOK

@@ -34,7 +34,12 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer, h h
 
 // checkAndRun checks the flags, takes the outputs' locks and verifies.
 func (v *verifyRun) checkAndRun(ctx context.Context) int {
-	if err := v.check(ctx); err != nil {
+	err := v.check(ctx)
+	if v.objects != nil {
+		defer v.objects.close()
+	}
+	v.staged = v.objects.urls()
+	if err != nil {
 		return v.checkFailed(ctx, err)
 	}
 	release, err := v.claim()
@@ -42,6 +47,11 @@ func (v *verifyRun) checkAndRun(ctx context.Context) int {
 		return v.fail("%v", err)
 	}
 	defer release()
+	releaseLeases, err := v.holdObjects(v.objects)
+	if err != nil {
+		return v.fail("%v", err)
+	}
+	defer releaseLeases()
 	return v.saveMetrics(v.run(ctx))
 }
 
@@ -50,6 +60,7 @@ type verifyRun struct {
 	*command
 	ropts    readers.Options
 	memLimit int64
+	objects  *objectOutputs // the outputs in object storage, or nil
 }
 
 // check validates the flags together, before anything is opened or
@@ -61,12 +72,13 @@ func (v *verifyRun) check(ctx context.Context) error {
 		v.checkRequired,
 		v.checkFake,
 		v.checkFlagHomes,
+		v.localOnly,
 		v.checkHTML,
-		v.checkLocalOutputs,
+		v.stageObjects,
 		v.checkRunReport,
 		func() error { return v.checkOutputs(ctx) },
 		v.checkMetrics,
-		v.checkBackupInputs,
+		func() error { return v.checkBackupInputs(ctx) },
 		v.parseOptions,
 		func() error { return v.checkProfile(true) },
 	)
@@ -231,11 +243,12 @@ func (v *verifyRun) finish(ctx context.Context, rep *report.CSVVerify, sum *pipe
 	if err := rep.Close(); err != nil && verr == nil {
 		verr = fmt.Errorf("verify report %s: %w", v.report, err)
 	}
+	v.publishReport(&verr)
 	code := v.exitCode(ctx, sum, verr)
 	v.printSummary(sum, func() { printVerifySummary(v.stdout, sum) })
 	v.counts = verifyCounts(sum)
 	v.endMetrics(verifyMetrics(sum))
-	return v.saveSummary(sum, code)
+	return v.uploadSummary(v.objects, v.saveSummary(sum, code))
 }
 
 // verifyCounts are the summary's counts that "run finished" logs: rows,

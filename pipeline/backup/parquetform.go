@@ -85,11 +85,17 @@ func writeParquet(fsys durable.FS, journal, path string, cp checkpoint) (err err
 // parquetMetaKey; then the CSV form of its rows must be what that
 // checkpoint proves, else the error is a *ProofError.
 func proveParquet(path string) (claimed bool, err error) {
-	f, err := os.Open(path)
+	return proveParquetFrom(localFile(path))
+}
+
+// proveParquetFrom is proveParquet of the file src.
+func proveParquetFrom(src source) (claimed bool, err error) {
+	path := src.name()
+	f, c, err := src.readerAt()
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
+	defer c.Close()
 	defer func() {
 		if p := recover(); p != nil {
 			claimed, err = true, &ProofError{Path: path, Why: fmt.Sprintf("it is not a readable Parquet file: %v", p)}

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -103,6 +104,12 @@ func readCheckpoints(path string) (last *checkpoint, good int64, err error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	return parseCheckpoints(path, b)
+}
+
+// parseCheckpoints is readCheckpoints of the bytes b of the check file
+// path.
+func parseCheckpoints(path string, b []byte) (last *checkpoint, good int64, err error) {
 	n := len(b) / recordLen
 	torn := len(b)%recordLen != 0
 	for k := range n {
@@ -166,16 +173,16 @@ var headerLine = bom + strings.Join(header, ",") + "\n"
 // bom is the UTF-8 byte-order mark.
 const bom = "\ufeff"
 
-// claimsCSV reports whether the CSV file at path starts with the backup's
+// claimsCSV reports whether the CSV file src starts with the backup's
 // header line, byte for byte.
-func claimsCSV(path string) (bool, error) {
-	f, err := os.Open(path)
+func claimsCSV(src source) (bool, error) {
+	r, c, err := src.readerAt()
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
+	defer c.Close()
 	b := make([]byte, len(headerLine))
-	n, err := io.ReadFull(f, b)
+	n, err := r.ReadAt(b, 0)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return false, err
 	}
@@ -187,8 +194,13 @@ func claimsCSV(path string) (bool, error) {
 // SHA-256. It fails when the file is shorter than limit, when limit cuts
 // a row, or when the first line is not the header.
 func scanCSV(path string, limit int64) (tally, error) {
+	return scanFrom(localFile(path), limit)
+}
+
+// scanFrom is scanCSV of the CSV file src.
+func scanFrom(src source, limit int64) (tally, error) {
 	t := newTally()
-	f, err := os.Open(path)
+	f, err := src.open()
 	if err != nil {
 		return t, err
 	}
@@ -221,10 +233,10 @@ func scanCSV(path string, limit int64) (tally, error) {
 	return t, nil
 }
 
-// countRows counts the complete rows of the CSV file at path, for
-// messages: how many a damaged backup still holds.
-func countRows(path string) int64 {
-	f, err := os.Open(path)
+// countRows counts the complete rows of the CSV file src, for messages:
+// how many a damaged backup still holds.
+func countRows(src source) int64 {
+	f, err := src.open()
 	if err != nil {
 		return 0
 	}
@@ -245,15 +257,21 @@ func countRows(path string) int64 {
 // rows with the SHA-256 cp.Sum. It returns the tally of those bytes, to
 // continue from, and how many bytes follow them (never proven).
 func proveCSV(path string, cp checkpoint) (tally, int64, error) {
-	st, err := os.Stat(path)
+	return proveFrom(localFile(path), cp)
+}
+
+// proveFrom is proveCSV of the CSV file src.
+func proveFrom(src source, cp checkpoint) (tally, int64, error) {
+	path := src.name()
+	size, err := src.size()
 	if err != nil {
 		return tally{}, 0, err
 	}
-	if st.Size() < cp.Size {
+	if size < cp.Size {
 		return tally{}, 0, &ProofError{Path: path, Why: fmt.Sprintf("it holds %d bytes (%d rows), its check %s proves %d bytes (%d rows): it lost its end, and with it the rows of conversations the run changed",
-			st.Size(), countRows(path), checkOf(path), cp.Size, cp.Rows)}
+			size, countRows(src), checkOf(path), cp.Size, cp.Rows)}
 	}
-	t, err := scanCSV(path, cp.Size)
+	t, err := scanFrom(src, cp.Size)
 	if err != nil || t.rows != cp.Rows || t.checkpoint().Sum != cp.Sum {
 		why := fmt.Sprintf("its first %d bytes are not those its check %s proves (%d rows, sha256 %.12x…): a row was changed, removed, added or moved", cp.Size, checkOf(path), cp.Rows, cp.Sum)
 		if err != nil {
@@ -261,7 +279,7 @@ func proveCSV(path string, cp checkpoint) (tally, int64, error) {
 		}
 		return tally{}, 0, &ProofError{Path: path, Why: why}
 	}
-	return t, st.Size() - cp.Size, nil
+	return t, size - cp.Size, nil
 }
 
 // CheckInput checks an input file before it is imported (run, verify):
@@ -270,22 +288,28 @@ func proveCSV(path string, cp checkpoint) (tally, int64, error) {
 // journal's unproven end (a run killed between its two syncs) is refused
 // too: --resume --backup settles it.
 func CheckInput(path string, parquet bool) error {
+	return checkInput(localFile(path), parquet)
+}
+
+// checkInput is CheckInput of the file src.
+func checkInput(src source, parquet bool) error {
+	path := src.name()
 	if parquet {
-		_, err := proveParquet(path)
+		_, err := proveParquetFrom(src)
 		return err
 	}
-	claimed, err := claimsCSV(path)
+	claimed, err := claimsCSV(src)
 	if err != nil || !claimed {
 		return err
 	}
-	cp, _, err := readCheckpoints(checkOf(path))
+	cp, err := lastCheckpoint(src)
 	if err != nil {
 		return &ProofError{Path: path, Why: fmt.Sprintf("its check file is damaged: %v", err)}
 	}
 	if cp == nil {
 		return &ProofError{Path: path, Why: fmt.Sprintf("it starts as a markimport backup does (a byte-order mark and the backup's header) but has no check file %s (the file that proves its rows complete and unchanged): it was copied without it, or is not the file markimport wrote", checkOf(path))}
 	}
-	_, extra, err := proveCSV(path, *cp)
+	_, extra, err := proveFrom(src, *cp)
 	if err != nil {
 		return err
 	}
@@ -304,4 +328,18 @@ func proveBytes(path string, t *tally, cp checkpoint) error {
 			got.Size, got.Rows, got.Sum, cp.Size, cp.Rows, cp.Sum)}
 	}
 	return nil
+}
+
+// lastCheckpoint is the last checkpoint of the check file of src, nil when
+// there is none.
+func lastCheckpoint(src source) (*checkpoint, error) {
+	b, err := src.check()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cp, _, err := parseCheckpoints(checkOf(src.name()), b)
+	return cp, err
 }

@@ -2,6 +2,7 @@ package page
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -17,6 +18,9 @@ type Options struct {
 	// Quota is the requests per second the API allows: the page says
 	// what the run's requests take at it.
 	Quota float64
+	// ReportName names the report on the page when it is not reportPath
+	// (a report read from where it waits for upload); "": reportPath.
+	ReportName string
 }
 
 //go:embed page.html
@@ -96,7 +100,7 @@ type stateView struct{ Unchanged, Sent, Saved int64 }
 
 // build makes the view of a summary and its report's tally.
 func build(s *Summary, t *tally, reportPath string, o Options) (*view, error) {
-	v := &view{S: s, Report: reportPath, Verify: s.verify(), Quota: o.Quota,
+	v := &view{S: s, Report: cmp.Or(o.ReportName, reportPath), Verify: s.verify(), Quota: o.Quota,
 		Elapsed: duration(s.ElapsedSeconds), Started: s.StartedAt.UTC().Format(time.RFC3339)}
 	v.Title = fmt.Sprintf("markimport %s of %s", s.Command, s.Input)
 	v.Verdict, v.Good = verdict(s)
