@@ -52,6 +52,7 @@ type objectOutputs struct {
 	state  *bucket.State
 	mirror *bucket.Mirror // the backup's journal
 	backup bucket.Object
+	report *reportMirror // the report's journal
 }
 
 // stageObjects replaces each output flag that names an object by a local
@@ -66,6 +67,9 @@ func (r *importRun) stageObjects() error {
 	for _, fl := range flags {
 		if !objstore.IsURL(*fl.val) {
 			continue
+		}
+		if r.resume && fl.name == "--backup" {
+			return errors.New("--resume --backup: a backup in object storage is not continued by --resume yet; resume with the report alone and a new --backup, or run again without --resume (with --state, what the API confirmed is not sent again)")
 		}
 		if r.objects == nil {
 			o, err := r.openObjects()
@@ -86,9 +90,6 @@ func (r *importRun) stageObjects() error {
 
 // openObjects opens the store and makes the staging folder.
 func (r *importRun) openObjects() (*objectOutputs, error) {
-	if r.resume {
-		return nil, errors.New("--resume continues a run from its local report and backup journal, which a run writing to object storage keeps in its temporary folder only: run again without --resume (with --state, what the API confirmed is not sent again)")
-	}
 	ctx := context.Background()
 	s, err := objstore.Shared(ctx)
 	if err != nil {
@@ -171,7 +172,7 @@ func reads(input, key string) bool {
 // refuseExisting refuses, before anything is sent, an object that would
 // be replaced: a backup (or a killed run's backup journal) always,
 // anything else without --overwrite.
-func (o *objectOutputs) refuseExisting(overwrite bool) error {
+func (o *objectOutputs) refuseExisting(overwrite, resume bool) error {
 	for _, f := range o.files {
 		if f.flag == "--state" {
 			continue
@@ -179,6 +180,12 @@ func (o *objectOutputs) refuseExisting(overwrite bool) error {
 		found, err := o.store.Exists(o.ctx, f.obj)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", f.flag, f.obj, err)
+		}
+		if f.flag == "--report" {
+			if err := o.refuseReport(f.obj, found, overwrite, resume); err != nil {
+				return err
+			}
+			continue
 		}
 		switch {
 		case f.flag == "--backup" && found:
@@ -278,6 +285,10 @@ func (o *objectOutputs) publish(overwrite bool) error {
 				for i := 1; i <= o.mirror.Uploaded(); i++ {
 					o.store.Delete(o.ctx, journalPrefix(f.obj).Join(bucket.SegmentName(i)))
 				}
+			}
+		case "--report":
+			if put(f.local, f.obj) && o.report != nil {
+				first = cmpErr(first, o.report.delete())
 			}
 		default:
 			put(f.local, f.obj)

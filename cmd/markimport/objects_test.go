@@ -213,9 +213,10 @@ func TestBackupInBucketKilledThenRolledBack(t *testing.T) {
 	if len(segs) == 0 {
 		t.Fatalf("no journal segment in the bucket after the kill\n%s", out)
 	}
-	// Nothing published: the segments, and the leases the killed run
-	// held until they expire.
-	if keys := s3.Keys(t, obj(t, "s3://night/b/")); len(keys) != len(segs)+2 || !slices.Contains(keys, "b/report.csv.lease") || !slices.Contains(keys, "b/backup.csv.lease") {
+	// Nothing published: the segments, the report's journal, and the
+	// leases the killed run held until they expire.
+	reportJournal := s3.Keys(t, obj(t, "s3://night/b/report.csv.journal/"))
+	if keys := s3.Keys(t, obj(t, "s3://night/b/")); len(keys) != len(segs)+len(reportJournal)+2 || !slices.Contains(keys, "b/report.csv.lease") || !slices.Contains(keys, "b/backup.csv.lease") {
 		t.Fatalf("a killed run published %v", keys)
 	}
 	// The rollback: the segments, copied as they are into a folder.

@@ -33,7 +33,7 @@ type Chain struct {
 	Ctx    context.Context
 	Store  Store
 	Prefix Object // the segments' prefix, ending in "/"
-	Run    string // names the run in every segment: no spaces
+	Run    string // names the run in every segment: no spaces (Pull: empty takes the first segment's)
 
 	mu   sync.Mutex
 	seq  int    // segments appended or pulled
@@ -139,6 +139,9 @@ func (c *Chain) check(n int, b []byte) ([]byte, error) {
 	thenCRC, err5 := strconv.ParseUint(f[10], 16, 32)
 	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil {
 		return nil, fmt.Errorf("is damaged: its head line %q does not parse", b[:i])
+	}
+	if c.Run == "" && n == 1 {
+		c.Run = f[4] // a chain pulled without knowing its run: the first segment's
 	}
 	switch {
 	case seq != n:

@@ -58,7 +58,9 @@ func TestChainRefusesABadSegmentNamingIt(t *testing.T) {
 		run   string
 		want  string
 	}{
-		{"tampered", func(m *memStore) { m.objects[seg("00000002")] = bytes.Replace(m.objects[seg("00000002")], []byte("a\n"), []byte("x\n"), 1) }, "run1", "00000002.csv is damaged"},
+		{"tampered", func(m *memStore) {
+			m.objects[seg("00000002")] = bytes.Replace(m.objects[seg("00000002")], []byte("a\n"), []byte("x\n"), 1)
+		}, "run1", "00000002.csv is damaged"},
 		{"missing in the middle", func(m *memStore) { delete(m.objects, seg("00000002")) }, "run1", "00000002.csv is missing"},
 		{"another run", func(m *memStore) {}, "run2", "00000001.csv belongs to another run"},
 		{"foreign in place", func(m *memStore) {
@@ -68,7 +70,10 @@ func TestChainRefusesABadSegmentNamingIt(t *testing.T) {
 			c.Append([]byte("z\nb\n"))
 			m.objects[seg("00000002")] = o.objects[seg("00000002")]
 		}, "run1", "00000003.csv does not follow"},
-		{"renamed", func(m *memStore) { m.objects[seg("00000004")] = m.objects[seg("00000003")]; delete(m.objects, seg("00000003")) }, "run1", "00000003.csv is missing"},
+		{"renamed", func(m *memStore) {
+			m.objects[seg("00000004")] = m.objects[seg("00000003")]
+			delete(m.objects, seg("00000003"))
+		}, "run1", "00000003.csv is missing"},
 		{"not a segment", func(m *memStore) { m.objects[seg("00000003")] = []byte("c\n") }, "run1", "00000003.csv is damaged"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
