@@ -28,9 +28,10 @@ import (
 // upload at the end is a conditional put. The backup's journal is
 // mirrored to KEY.journal/ as it is made durable (bucket.Mirror), so that
 // a rollback survives the container; the state is pulled from and pushed
-// to its prefix (bucket.State). --resume needs the local files of the
-// interrupted run, which died with its container: it is refused with an
-// output in object storage. In the place of the lock files beside local
+// to its prefix (bucket.State); the report's journal is mirrored to
+// KEY.journal/ at each checkpoint, from which --resume continues a killed
+// run in a new container (reportmirror.go; a --backup in object storage is
+// not continued by --resume: refused). In the place of the lock files beside local
 // outputs, a run holds a lease object on each (KEY.lease, PREFIX/LEASE.json:
 // owner and expiry, renewed as it goes, deleted at its end; see
 // bucket.Lease).

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"markimport/pipeline/durable/bucket"
 	"markimport/readers/objstore/s3test"
 	"markimport/sink/fakeim"
 )
@@ -19,21 +20,23 @@ import (
 // bucket, kills it (SIGKILL) once the report's journal has at least
 // segs segments in the bucket, and lets the killed run's leases expire
 // (as two minutes would). It returns the segment keys.
-func killInBucket(t *testing.T, bin string, s3 *s3test.Server, srv *fakeim.Server, url, in string, segs int) []string {
+func killInBucket(t *testing.T, bin string, s3 *s3test.Server, url, in string, segs int) []string {
 	t.Helper()
 	cmd, out := startRunEnv(t, bin, url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(),
 		"--report", "s3://night/r/report.csv", "--rejects", "s3://night/r/rejects.csv", "--summary", "s3://night/r/summary.json")
+	exited := make(chan int)
+	go func() { exited <- exitCode(cmd.Wait()) }()
 	var keys []string
 	for len(keys) < segs+1 { // the segments and the record of the input
-		keys = s3.Keys(t, obj(t, "s3://night/r/report.csv.journal/"))
-		if cmd.ProcessState != nil {
-			break
+		select {
+		case code := <-exited:
+			t.Fatalf("the run ended (exit %d) before its journal had %d segments in the bucket: %v\n%s", code, segs, keys, out)
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
+		keys = s3.Keys(t, obj(t, "s3://night/r/report.csv.journal/"))
 	}
-	waitRequests(t, srv, 200)
 	cmd.Process.Kill()
-	if code := exitCode(cmd.Wait()); code != -1 {
+	if code := <-exited; code != -1 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 	keys = s3.Keys(t, obj(t, "s3://night/r/report.csv.journal/"))
@@ -91,7 +94,7 @@ func TestReportInBucketKilledThenResumedElsewhere(t *testing.T) {
 	srv := fakeim.New(fakeim.Config{SDKAppID: testAppID, Admins: []string{testAdmin}, SecretKey: testKey, RateLimit: -1, Latency: 10 * time.Millisecond})
 	url := serveChecked(t, srv, count)
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	segs := killInBucket(t, bin, s3, srv, url, in, 2)
+	segs := killInBucket(t, bin, s3, url, in, 2)
 	confirmed := mirroredOK(t, s3, segs)
 	if confirmed == 0 {
 		t.Fatalf("the killed run's mirrored journal has no ok conversation: %v", segs)
@@ -125,4 +128,50 @@ func TestReportInBucketKilledThenResumedElsewhere(t *testing.T) {
 	if keys := s3.Keys(t, obj(t, "s3://night/r/")); strings.Join(keys, " ") != "r/rejects.csv r/report.csv r/summary.json" {
 		t.Fatalf("after the resume the bucket holds %v\n%s", keys, out)
 	}
+}
+
+// TestResumeFromBucketRefusesABadJournal: a resume in a new container
+// refuses, with exit 2 and naming the object, a segment tampered with, a
+// segment missing in the middle, and the input changed since; the
+// journal is left as it was, and resumes once put back.
+func TestResumeFromBucketRefusesABadJournal(t *testing.T) {
+	bin := buildBinary(t)
+	s3 := s3test.Start(t)
+	s3.MakeBucket(t, "night")
+	_, in, rows := newInput(t, 76, 8000)
+	srv, url := startEmulator(t, fakeim.Config{Latency: 10 * time.Millisecond})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	segs := killInBucket(t, bin, s3, url, in, 3)
+	resume := func() (int, string) {
+		cmd, out := startRunEnv(t, bin, url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(), "--resume",
+			"--report", "s3://night/r/report.csv", "--rejects", "s3://night/r/rejects.csv", "--summary", "s3://night/r/summary.json")
+		return exitCode(cmd.Wait()), out.String()
+	}
+	second := obj(t, "s3://night/"+segs[1])
+	good := s3.Get(t, second)
+	refused := func(what, want string) {
+		t.Helper()
+		sentBefore := srv.Stats().APIs[fakeim.MarkContact].Requests
+		code, out := resume()
+		if code != exitUsage || !strings.Contains(out, want) {
+			t.Fatalf("%s: exit %d, want 2 and %q:\n%s", what, code, want, out)
+		}
+		if srv.Stats().APIs[fakeim.MarkContact].Requests != sentBefore {
+			t.Fatalf("%s: the refused resume sent requests", what)
+		}
+	}
+
+	s3.Put(t, second, bytes.Replace(good, []byte(",ok,"), []byte(",failed,"), 1))
+	refused("a tampered segment", second.String()+" is damaged")
+	s3.Put(t, second, good)
+
+	writeCSV(t, in, rows[1:])
+	refused("a changed input", "changed since the report")
+	writeCSV(t, in, rows)
+
+	// A segment missing in the middle: one after a gap (the store of the
+	// tests deletes nothing).
+	last := s3.Get(t, obj(t, "s3://night/"+segs[len(segs)-1]))
+	s3.Put(t, obj(t, "s3://night/r/report.csv.journal/"+bucket.SegmentName(len(segs)+2)), last)
+	refused("a segment missing in the middle", "s3://night/r/report.csv.journal/"+bucket.SegmentName(len(segs)+1)+" is missing")
 }

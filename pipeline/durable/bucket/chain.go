@@ -21,7 +21,8 @@ import (
 //
 //	markimport segment NNNNNNNN of RUN after SIZE CRC then SIZE CRC
 //
-// naming its number, the run it belongs to, and the length and CRC-32C
+// naming its number (for a reader: its name is what counts), the run it
+// belongs to, and the length and CRC-32C
 // of the whole file before it and after it, followed by its bytes. Pull
 // refuses, naming the segment, one whose bytes do not give the CRC it
 // records (damaged), one that names another run or does not start where
@@ -132,20 +133,17 @@ func (c *Chain) check(n int, b []byte) ([]byte, error) {
 	if len(f) != 11 || f[0] != "markimport" || f[1] != "segment" || f[3] != "of" || f[5] != "after" || f[8] != "then" {
 		return nil, fmt.Errorf("is damaged, or not a markimport segment: its head line is %q", b[:i])
 	}
-	seq, err1 := strconv.Atoi(f[2])
 	after, err2 := strconv.ParseInt(f[6], 10, 64)
 	afterCRC, err3 := strconv.ParseUint(f[7], 16, 32)
 	then, err4 := strconv.ParseInt(f[9], 10, 64)
 	thenCRC, err5 := strconv.ParseUint(f[10], 16, 32)
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil {
+	if err2 != nil || err3 != nil || err4 != nil || err5 != nil {
 		return nil, fmt.Errorf("is damaged: its head line %q does not parse", b[:i])
 	}
 	if c.Run == "" && n == 1 {
 		c.Run = f[4] // a chain pulled without knowing its run: the first segment's
 	}
 	switch {
-	case seq != n:
-		return nil, fmt.Errorf("is out of place: it says it is segment %d", seq)
 	case f[4] != c.Run:
 		return nil, fmt.Errorf("belongs to another run (%s, not %s): segments of two runs are never mixed", f[4], c.Run)
 	case after != c.size || uint32(afterCRC) != c.crc:
