@@ -261,6 +261,9 @@ func (r *importRun) claim() (release func(), err error) {
 // or --overwrite (start over).
 func (r *importRun) refuseReport() error {
 	f := r.importFlags
+	if r.files.Mirror != nil {
+		return nil // a report in object storage: its objects are judged under its lease
+	}
 	final, journal := r.files.Exists()
 	switch {
 	case journal && !f.resume && !f.overwrite:

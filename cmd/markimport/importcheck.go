@@ -218,6 +218,9 @@ func (r *importRun) parseLimits() error {
 func (r *importRun) checkOutputs(ctx context.Context) error {
 	if r.report != "" {
 		r.files = report.FilesOf(r.report)
+		if !r.dry && r.input != "-" {
+			r.objects.mirrorReport(&r.files, r.overwrite)
+		}
 	}
 	if err := checkOutputs(r.inputFiles(), r.outputs(), r.in.Roots); err != nil {
 		return err

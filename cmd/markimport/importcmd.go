@@ -62,7 +62,7 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 	}
 	defer release()
 	if r.objects != nil {
-		if err := r.objects.refuseExisting(r.overwrite); err != nil {
+		if err := r.objects.refuseExisting(r.overwrite, r.resume); err != nil {
 			return r.fail("%v", err)
 		}
 		releaseLeases, err := r.objects.takeLeases()
@@ -70,6 +70,11 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 			return r.fail("%v", err)
 		}
 		defer releaseLeases()
+		if r.resume {
+			if err := r.objects.pullReport(); err != nil {
+				return r.fail("%v", err)
+			}
+		}
 	}
 	return r.saveMetrics(r.run(ctx))
 }

@@ -78,7 +78,7 @@ func (c *command) holdObjects(o *objectOutputs) (release func(), err error) {
 	if o == nil {
 		return func() {}, nil
 	}
-	if err := o.refuseExisting(c.overwrite); err != nil {
+	if err := o.refuseExisting(c.overwrite, false); err != nil {
 		return nil, err
 	}
 	return o.takeLeases()

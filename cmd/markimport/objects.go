@@ -29,9 +29,10 @@ import (
 // upload at the end is a conditional put. The backup's journal is
 // mirrored to KEY.journal/ as it is made durable (bucket.Mirror), so that
 // a rollback survives the container; the state is pulled from and pushed
-// to its prefix (bucket.State). --resume needs the local files of the
-// interrupted run, which died with its container: it is refused with an
-// output in object storage. In the place of the lock files beside local
+// to its prefix (bucket.State); the report's journal is mirrored to
+// KEY.journal/ at each checkpoint, from which --resume continues a killed
+// run in a new container (reportmirror.go; a --backup in object storage is
+// not continued by --resume: refused). In the place of the lock files beside local
 // outputs, a run holds a lease object on each (KEY.lease, PREFIX/LEASE.json:
 // owner and expiry, renewed as it goes, deleted at its end; see
 // bucket.Lease).
@@ -53,6 +54,7 @@ type objectOutputs struct {
 	state  *bucket.State
 	mirror *bucket.Mirror // the backup's journal
 	backup bucket.Object
+	report *reportMirror // the report's journal
 }
 
 // stageObjects replaces each output flag that names an object by a local
@@ -67,6 +69,9 @@ func (r *importRun) stageObjects() error {
 	for _, fl := range flags {
 		if !objstore.IsURL(*fl.val) {
 			continue
+		}
+		if r.resume && fl.name == "--backup" {
+			return errors.New("--resume --backup: a backup in object storage is not continued by --resume yet; resume with the report alone and a new --backup, or run again without --resume (with --state, what the API confirmed is not sent again)")
 		}
 		if r.objects == nil {
 			o, err := r.openObjects()
@@ -87,9 +92,6 @@ func (r *importRun) stageObjects() error {
 
 // openObjects opens the store and makes the staging folder.
 func (r *importRun) openObjects() (*objectOutputs, error) {
-	if r.resume {
-		return nil, errors.New("--resume continues a run from its local report and backup journal, which a run writing to object storage keeps in its temporary folder only: run again without --resume (with --state, what the API confirmed is not sent again)")
-	}
 	return newObjectOutputs(r.tempDir)
 }
 
@@ -178,7 +180,7 @@ func reads(input, key string) bool {
 // refuseExisting refuses, before anything is sent, an object that would
 // be replaced: a backup (or a killed run's backup journal) always,
 // anything else without --overwrite.
-func (o *objectOutputs) refuseExisting(overwrite bool) error {
+func (o *objectOutputs) refuseExisting(overwrite, resume bool) error {
 	for _, f := range o.files {
 		if f.flag == "--state" {
 			continue
@@ -186,6 +188,12 @@ func (o *objectOutputs) refuseExisting(overwrite bool) error {
 		found, err := o.store.Exists(o.ctx, f.obj)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", f.flag, f.obj, err)
+		}
+		if f.flag == "--report" {
+			if err := o.refuseReport(f.obj, found, overwrite, resume); err != nil {
+				return err
+			}
+			continue
 		}
 		switch {
 		case f.flag == "--backup" && found:
@@ -285,6 +293,10 @@ func (o *objectOutputs) publish(overwrite bool) error {
 				for i := 1; i <= o.mirror.Uploaded(); i++ {
 					o.store.Delete(o.ctx, journalPrefix(f.obj).Join(bucket.SegmentName(i)))
 				}
+			}
+		case "--report":
+			if put(f.local, f.obj) && o.report != nil {
+				first = cmpErr(first, o.report.delete())
 			}
 		default:
 			put(f.local, f.obj)

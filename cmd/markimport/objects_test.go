@@ -213,9 +213,10 @@ func TestBackupInBucketKilledThenRolledBack(t *testing.T) {
 	if len(segs) == 0 {
 		t.Fatalf("no journal segment in the bucket after the kill\n%s", out)
 	}
-	// Nothing published: the segments, and the leases the killed run
-	// held until they expire.
-	if keys := s3.Keys(t, obj(t, "s3://night/b/")); len(keys) != len(segs)+2 || !slices.Contains(keys, "b/report.csv.lease") || !slices.Contains(keys, "b/backup.csv.lease") {
+	// Nothing published: the segments, the report's journal, and the
+	// leases the killed run held until they expire.
+	reportJournal := s3.Keys(t, obj(t, "s3://night/b/report.csv.journal/"))
+	if keys := s3.Keys(t, obj(t, "s3://night/b/")); len(keys) != len(segs)+len(reportJournal)+2 || !slices.Contains(keys, "b/report.csv.lease") || !slices.Contains(keys, "b/backup.csv.lease") {
 		t.Fatalf("a killed run published %v", keys)
 	}
 	// The rollback reads the segments straight from the bucket, as one
@@ -341,7 +342,7 @@ func TestObjectOutputRefusals(t *testing.T) {
 		{[]string{"--input", "s3://night/in/", "--report", "s3://night/in/report.csv"}, "is the input (--input s3://night/in/) or inside it"},
 		{[]string{"--input", in, "--report", "s3://night/out/r.csv", "--summary", "s3://night/out/r.csv"}, "are the same object"},
 		{[]string{"--input", "s3://night/in/*.csv", "--report", "s3://night/in/r.csv"}, "is the input (--input s3://night/in/*.csv) or inside it"},
-		{[]string{"--input", in, "--report", "s3://night/out/r.csv", "--backup", "s3://night/out/b.csv", "--resume"}, "--resume continues a run from its local report"},
+		{[]string{"--input", in, "--report", "s3://night/out/r.csv", "--backup", "s3://night/out/b.csv", "--resume"}, "a backup in object storage is not continued by --resume"},
 	} {
 		tmp := t.TempDir()
 		code, _, stderr := runCLI(t, runArgs(url, append(tc.args, "--temp-dir", tmp)...)...)

@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"os"
 
 	"markimport/pipeline/durable"
 	"markimport/readers"
@@ -82,6 +85,13 @@ func ResumeJournal(files Files, digest InputDigest, in *readers.Input) (*Journal
 	if err != nil {
 		return nil, nil, err
 	}
+	if files.Mirror != nil {
+		files.Mirror.Resumed(rep.written().Size)
+		if err := rep.mirrorTo(files.Mirror); err != nil {
+			rep.closeFiles()
+			return nil, nil, err
+		}
+	}
 	return &Journal{files: files, rep: rep, digest: &digest, committed: true}, done, nil
 }
 
@@ -156,6 +166,9 @@ func (j *Journal) Commit() error {
 		if err := WriteMeta(f.FS, f.JournalMeta, *j.digest); err != nil {
 			return &WriteError{Path: f.JournalMeta, Err: err}
 		}
+	}
+	if f.Mirror != nil {
+		return j.rep.mirrorTo(f.Mirror)
 	}
 	return nil
 }
@@ -263,4 +276,31 @@ func (j *Journal) Abandon() error {
 		}
 	}
 	return err
+}
+
+// Rebuilt proves the journal of files rebuilt from a copy that proved
+// itself (a Mirror's, pulled by a run resumed on another machine): it
+// writes checkpoints holding one checkpoint of the whole file, by which
+// --resume then believes it as it believes a journal its run made
+// durable. The record of its input (JournalMeta) is the copy's, which
+// --resume checks against the input.
+func Rebuilt(files Files) error {
+	f, err := os.Open(files.Journal)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	t := &tally{w: io.Discard}
+	if _, err := io.Copy(t, bufio.NewReaderSize(f, 1<<20)); err != nil {
+		return fmt.Errorf("read %s: %w", files.Journal, err)
+	}
+	cps, err := createCheckpoints(files.FS, files.Checkpoints)
+	if err != nil {
+		return err
+	}
+	if err := cps.add(t.checkpoint); err != nil {
+		cps.close()
+		return err
+	}
+	return cps.close()
 }

@@ -21,6 +21,8 @@ type CSV struct {
 	cps   *checkpoints
 	in    *readers.Input // an input of several files, or nil
 	path  string         // the file's name now: it is renamed while open
+	// mirror, once set, is told of every checkpoint.
+	mirror Mirror
 }
 
 // CreateCSV creates (truncating) a CSV report at path and its checkpoints
@@ -61,7 +63,22 @@ func (r *CSV) syncFile() error {
 	if err := durable.Persist(r.file); err != nil {
 		return err
 	}
-	return r.cps.add(r.tally.checkpoint)
+	if err := r.cps.add(r.tally.checkpoint); err != nil {
+		return err
+	}
+	if r.mirror != nil {
+		return r.mirror.Durable(r.path, r.tally.Size)
+	}
+	return nil
+}
+
+// mirrorTo has every checkpoint from now on told to m, starting with one
+// of everything written so far.
+func (r *CSV) mirrorTo(m Mirror) error {
+	r.mu.Lock()
+	r.mirror = m
+	r.mu.Unlock()
+	return r.flushSync()
 }
 
 // renamed records that the file and its checkpoints now have the names of

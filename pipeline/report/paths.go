@@ -26,6 +26,23 @@ type Files struct {
 	Pace string
 	// FS is the file layer the report is written through (nil: the disk).
 	FS durable.FS
+	// Mirror, when not nil, is told of each checkpoint of the journal once
+	// it is committed (or resumed), and copies it elsewhere.
+	Mirror Mirror
+}
+
+// Mirror copies a journal to where it outlives the machine (object
+// storage), as it is made durable, so that a run can be resumed
+// elsewhere from the copy.
+type Mirror interface {
+	// Durable says that the journal at path holds size bytes, durable and
+	// checkpointed, and returns once the bytes it did not have are copied.
+	// An error stops the journal as a failed write does.
+	Durable(path string, size int64) error
+	// Resumed says that --resume rewrote the journal from the copy: its
+	// size bytes (the copy's ok lines) need not be copied again, only what
+	// follows them.
+	Resumed(size int64)
 }
 
 // FilesOf names the files of the report at path.
