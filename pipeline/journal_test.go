@@ -15,6 +15,7 @@ import (
 	"markimport/pipeline/durable/durabletest"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
+	"markimport/pipeline/report/reporttest"
 )
 
 // countingSender answers every item ok, one request at a time, and counts
@@ -125,9 +126,13 @@ func TestNoRequestLeavesAfterTheReportFails(t *testing.T) {
 					}
 				}
 			}
+			digest, err := report.DigestFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
 			files := report.FilesOf(filepath.Join(dir, "r.csv"))
 			files.FS = rec
-			j, err := report.StartJournal(files, nil, nil)
+			j, err := report.StartJournal(files, &digest, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +171,10 @@ func TestNoRequestLeavesAfterTheReportFails(t *testing.T) {
 			// What the journal holds is proven as far as its last
 			// checkpoint: --resume takes it, and says what it drops (with
 			// no sync since the commit, every line sent).
-			_, done, err := report.ResumeCSV(files.Journal, nil)
+			resumed, done, err := report.ResumeJournal(report.FilesOf(files.Final), digest, nil)
+			if err == nil {
+				resumed.Writer().Close()
+			}
 			switch {
 			case err != nil:
 				t.Errorf("the journal left behind does not resume: %v", err)
@@ -215,18 +223,17 @@ func TestResumedRowsAreTheInputs(t *testing.T) {
 				name += " (sorted)"
 			}
 			t.Run(name, func(t *testing.T) {
-				path := filepath.Join(t.TempDir(), "r.csv.journal.csv")
-				w, err := report.CreateCSV(nil, path, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
 				tc.line.Status, tc.line.Attempts = report.StatusOK, 1
-				w.Write(tc.line)
-				w.Close()
-				rep, done, err := report.ResumeCSV(path, nil)
+				files := reporttest.KilledJournal(t, filepath.Join(t.TempDir(), "r.csv"), in, tc.line)
+				digest, err := report.DigestFile(in)
 				if err != nil {
 					t.Fatal(err)
 				}
+				j, done, err := report.ResumeJournal(files, digest, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rep := j.Writer()
 				defer rep.Close()
 				s := &recordingSender{}
 				_, err = Run(context.Background(), Options{Input: in, Report: rep, Sender: s, Done: done, Sorted: sorted})
@@ -240,7 +247,7 @@ func TestResumedRowsAreTheInputs(t *testing.T) {
 				if !errors.As(err, &me) {
 					t.Fatalf("Run: %v, want a *report.MismatchError", err)
 				}
-				for _, w := range append(tc.wants, path, "--overwrite") {
+				for _, w := range append(tc.wants, files.Journal, "--overwrite") {
 					if !strings.Contains(err.Error(), w) {
 						t.Errorf("%q does not say %q", err, w)
 					}

@@ -36,19 +36,19 @@ func TestPartLinesMatchLineAtATime(t *testing.T) {
 		var sums [2]Summary
 		for k, wrap := range []bool{false, true} {
 			path := filepath.Join(dir, "r.csv")
-			w, err := report.CreateCSV(nil, path, nil)
+			j, err := report.StartJournal(report.FilesOf(path), nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var rep report.Writer = w
+			var rep report.Writer = j.Writer()
 			if wrap {
-				rep = lineAtATime{w}
+				rep = lineAtATime{j.Writer()}
 			}
 			sums[k], err = Run(context.Background(), Options{Input: in, Report: rep, DryRun: true, Sample: s})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := w.Close(); err != nil {
+			if err := j.Finish(); err != nil {
 				t.Fatal(err)
 			}
 			if reports[k], err = os.ReadFile(path); err != nil {

@@ -92,8 +92,24 @@
 //
 // # Parquet
 //
-// Any writer, any codec (snappy, gzip, zstd, brotli, lz4 in its Hadoop
-// framing and LZ4_RAW, none), data pages v1 and v2. A Parquet file is read
+// Any writer (pyarrow, Spark, Hive, DuckDB, parquet-go, Arrow), any codec
+// (snappy, gzip, zstd, brotli, lz4 in its Hadoop framing and LZ4_RAW,
+// none), data pages v1 and v2. The column types read:
+//
+//   - from_account, to_account, to_group_id, custom_mark: string,
+//     large_string, string_view, binary, large_binary (bytes verbatim:
+//     invalid UTF-8 is reported invalid), dictionary-encoded strings, or
+//     any integer width; read as the text.
+//   - type, opt_type: any integer width, signed or unsigned (read as
+//     decimal text), or a string (c2c, group, 1).
+//   - set_mark, clear_mark: list<int*>, large_list, fixed_size_list, the
+//     legacy 2-level and the Spark/Hive/Avro list layouts, read as [1,2]
+//     ([] for an empty list); or a string in the CSV forms (names
+//     included).
+//   - any column: null is empty.
+//
+// Another type (from_account as double, set_mark as list<string>) is an
+// input error naming the column and the type, before any row is read. A Parquet file is read
 // a batch of 16,384 rows at a time, and only its known columns, each column
 // chunk streamed through a 256 KiB buffer, so memory does not grow with the
 // file. It must be a file that can be seeked (not standard input, a pipe or

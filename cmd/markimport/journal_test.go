@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"markimport/pipeline/report"
+	"markimport/pipeline/report/reporttest"
 	"markimport/sink/fakeim"
 )
 
@@ -183,22 +184,8 @@ func TestResumeRefusesRowsOfAnotherInput(t *testing.T) {
 	in := filepath.Join(dir, "in.csv")
 	os.WriteFile(in, []byte("from_account,to_account,set_mark\nalice,bob,1\nalice,carol,2\n"), 0o644)
 	rep := filepath.Join(dir, "report.csv")
-	files := report.FilesOf(rep)
-	j, err := report.CreateCSV(nil, files.Journal, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j.Write(report.Line{Row: 2, From: "alice", Type: "c2c", Peer: "bob", Status: report.StatusOK, Attempts: 1})
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
-	fp, err := report.DigestFile(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := report.WriteMeta(nil, files.JournalMeta, fp); err != nil {
-		t.Fatal(err)
-	}
+	files := reporttest.KilledJournal(t, rep, in,
+		report.Line{Row: 2, From: "alice", Type: "c2c", Peer: "bob", Status: report.StatusOK, Attempts: 1})
 	srv, url := startEmulator(t, fakeim.Config{})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", rep, "--resume", "--quiet"}, connArgs(url)...)...)

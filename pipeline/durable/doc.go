@@ -18,8 +18,7 @@
 //     final name as it was.
 //   - A journal appended to as a run goes (a report's journal and its
 //     checkpoints, a backup's journal): CreateJournal opens it, its writer
-//     calls Persist when what it wrote must be durable (SyncFile, for a
-//     file written and closed), and Move gives it its final name, renamed
+//     calls Persist when what it wrote must be durable, and Move gives it its final name, renamed
 //     and the folder synced; Remove deletes a file durably.
 //   - Files published together by a later output that names them (a
 //     state's generation, named by its manifest): a Batch creates their

@@ -45,19 +45,6 @@ func Remove(fsys FS, path string) error {
 	return fsys.SyncDir(filepath.Dir(path))
 }
 
-// SyncFile makes a file that was written and closed durable.
-func SyncFile(fsys FS, path string) error {
-	f, err := Or(fsys).OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // Persist makes what was written so far to f, a file opened by
 // CreateJournal, durable: its writer calls it before anything depends on
 // those bytes surviving a crash.

@@ -5,7 +5,7 @@
 // Values holds the numbers; the caller takes them from the same counters
 // as the command's summary (mark.Counters while the command runs, the
 // summary at its end), so that the metrics and the summary cannot
-// disagree. Gather turns them into metric families in a registry of their
+// disagree. gather turns them into metric families in a registry of their
 // own (never the global one, which would add the Go runtime's metrics).
 //
 // Two ways out, each for one side of the monitoring:

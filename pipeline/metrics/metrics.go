@@ -10,7 +10,7 @@ import (
 
 // The metric names.
 const (
-	NameLastSuccess   = "markimport_last_success_timestamp_seconds"
+	nameLastSuccess   = "markimport_last_success_timestamp_seconds"
 	NameStageDuration = "markimport_stage_duration_seconds"
 	NameRows          = "markimport_rows_total"
 	NameHTTPRequests  = "markimport_http_requests_total"
@@ -51,10 +51,10 @@ type Values struct {
 // Succeeded reports whether the command ended with exit code 0.
 func (v *Values) Succeeded() bool { return v.ExitCode != nil && *v.ExitCode == 0 }
 
-// Gather is v as metric families, sorted by name, each metric carrying
+// gather is v as metric families, sorted by name, each metric carrying
 // labels (the textfile's command label; none for a push, whose grouping
 // says it). With lastSuccess false the last-success time is left out.
-func Gather(v Values, labels prometheus.Labels, lastSuccess bool) ([]*dto.MetricFamily, error) {
+func gather(v Values, labels prometheus.Labels, lastSuccess bool) ([]*dto.MetricFamily, error) {
 	reg := prometheus.NewRegistry()
 	r := prometheus.WrapRegistererWith(labels, reg)
 	byLabel := func(name, help, label string, counts map[string]int64) {
@@ -89,7 +89,7 @@ func Gather(v Values, labels prometheus.Labels, lastSuccess bool) ([]*dto.Metric
 		gauge(NameExitCode, "The command's exit code.", float64(*v.ExitCode))
 	}
 	if lastSuccess && v.LastSuccess > 0 {
-		gauge(NameLastSuccess, "When the command last ended with exit code 0, in Unix seconds.", v.LastSuccess)
+		gauge(nameLastSuccess, "When the command last ended with exit code 0, in Unix seconds.", v.LastSuccess)
 	}
 	fams, err := reg.Gather()
 	if err != nil {

@@ -115,7 +115,7 @@ func checkValues(t *testing.T, fams map[string]*dto.MetricFamily, v Values, labe
 			t.Errorf("stage %s: %v s, want %v", s, got, secs)
 		}
 	}
-	got, ok := value(fams, NameLastSuccess, labels)
+	got, ok := value(fams, nameLastSuccess, labels)
 	if lastSuccess && (!ok || got != v.LastSuccess) {
 		t.Errorf("last success %v (present %v), want %v", got, ok, v.LastSuccess)
 	}
@@ -282,7 +282,7 @@ func TestPushRecorded(t *testing.T) {
 			if len(p[i].fams) != 1 {
 				t.Errorf("push %d: %d families, want the last-success time alone", i, len(p[i].fams))
 			}
-			if got, ok := value(p[i].fams, NameLastSuccess, nil); !ok || got != want.v.LastSuccess {
+			if got, ok := value(p[i].fams, nameLastSuccess, nil); !ok || got != want.v.LastSuccess {
 				t.Errorf("push %d: last success %v (present %v), want %v", i, got, ok, want.v.LastSuccess)
 			}
 			continue
@@ -310,7 +310,7 @@ func TestParseGatewayRefuses(t *testing.T) {
 // check metrics runs it), for a success and for a failure.
 func TestLint(t *testing.T) {
 	for _, v := range []Values{sample(0, 1700000000), sample(3, 0)} {
-		fams, err := Gather(v, map[string]string{"command": v.Command}, true)
+		fams, err := gather(v, map[string]string{"command": v.Command}, true)
 		if err != nil {
 			t.Fatal(err)
 		}

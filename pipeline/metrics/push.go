@@ -62,7 +62,7 @@ func ParseGateway(raw, job, instance string) (Gateway, error) {
 // in a group of its own, the same labels and outcome="success", which only
 // a success (exit code 0) replaces: a failure cannot move it.
 func (g Gateway) Push(ctx context.Context, v Values) error {
-	fams, err := Gather(v, nil, false)
+	fams, err := gather(v, nil, false)
 	if err != nil {
 		return err
 	}
@@ -72,11 +72,11 @@ func (g Gateway) Push(ctx context.Context, v Values) error {
 	if !v.Succeeded() {
 		return nil
 	}
-	last, err := Gather(v, nil, true)
+	last, err := gather(v, nil, true)
 	if err != nil {
 		return err
 	}
-	last = slices.DeleteFunc(last, func(f *dto.MetricFamily) bool { return f.GetName() != NameLastSuccess })
+	last = slices.DeleteFunc(last, func(f *dto.MetricFamily) bool { return f.GetName() != nameLastSuccess })
 	return g.put(ctx, v.Command, map[string]string{"outcome": "success"}, last)
 }
 

@@ -112,7 +112,7 @@ func TestPushgatewayKeepsLastSuccess(t *testing.T) {
 	if got, _ := value(after, NameExitCode, group); got != 3 {
 		t.Errorf("exit code %v, want 3", got)
 	}
-	if got, _ := value(after, NameLastSuccess, group); strconv.FormatFloat(got, 'f', -1, 64) != "1700000300" {
+	if got, _ := value(after, nameLastSuccess, group); strconv.FormatFloat(got, 'f', -1, 64) != "1700000300" {
 		t.Errorf("last success %v after the failure, want the success's 1700000300", got)
 	}
 }

@@ -62,7 +62,7 @@ func LastSuccess(path, command string) (float64, error) {
 		if !strings.HasPrefix(name, "markimport_") {
 			return 0, &NotOurs{path, "it holds " + name}
 		}
-		if name != NameLastSuccess {
+		if name != nameLastSuccess {
 			continue
 		}
 		for _, m := range fam.GetMetric() {
@@ -89,7 +89,7 @@ func labelValue(m *dto.Metric, name string) string {
 // given: the caller passes the end time of a success, else what
 // LastSuccess read, so that a failure does not move it.
 func WriteFile(fsys durable.FS, path string, v Values) error {
-	fams, err := Gather(v, prometheus.Labels{"command": v.Command}, true)
+	fams, err := gather(v, prometheus.Labels{"command": v.Command}, true)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 func writeJournal(t *testing.T, n int) (string, []byte) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "r.csv.journal.csv")
-	rep, err := CreateCSV(nil, path, nil)
+	rep, err := createCSV(nil, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

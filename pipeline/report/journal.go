@@ -38,7 +38,7 @@ type Journal struct {
 // already durable, under the temporary name. digest is the input's,
 // recorded for --resume (nil: none, for a dry run).
 func StartJournal(files Files, digest *InputDigest, in *readers.Input) (*Journal, error) {
-	rep, err := CreateCSV(files.FS, files.NewJournal, in)
+	rep, err := createCSV(files.FS, files.NewJournal, in)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func resumeSource(files Files, digest InputDigest, in *readers.Input) (source, e
 	if err != nil {
 		return source{}, fmt.Errorf("cannot resume: %w; %s", err, overwriteHint)
 	}
-	if err := WriteMeta(files.FS, files.JournalMeta, digest); err != nil {
+	if err := writeJournalMeta(files.FS, files.JournalMeta, digest); err != nil {
 		return source{}, &WriteError{Path: files.JournalMeta, Err: err}
 	}
 	return src, nil
@@ -163,7 +163,7 @@ func (j *Journal) Commit() error {
 	}
 	j.committed = true
 	if j.digest != nil {
-		if err := WriteMeta(f.FS, f.JournalMeta, *j.digest); err != nil {
+		if err := writeJournalMeta(f.FS, f.JournalMeta, *j.digest); err != nil {
 			return &WriteError{Path: f.JournalMeta, Err: err}
 		}
 	}

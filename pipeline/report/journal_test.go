@@ -75,7 +75,7 @@ func TestJournalDamageIsRefused(t *testing.T) {
 			path, b := writeJournal(t, 95)
 			tc.harm(t, path, b)
 			before, _ := os.ReadFile(path)
-			_, _, err := ResumeCSV(path, nil)
+			_, _, err := resumeCSV(path, nil)
 			if err == nil {
 				t.Fatal("a damaged journal was resumed")
 			}
@@ -109,7 +109,7 @@ func TestJournalTailAfterTheLastCheckpoint(t *testing.T) {
 	t.Run("lines after the last sync", func(t *testing.T) {
 		path, _ := writeJournal(t, 20)
 		appendTo(t, path, "21,u0,c2c,p21,ok,0,,1\n23,u2,c2c,p23,ok,0,,1\n25,u4,c2")
-		_, done, err := ResumeCSV(path, nil)
+		_, done, err := resumeCSV(path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestJournalTailAfterTheLastCheckpoint(t *testing.T) {
 		// The last two records gone and the one before cut short, as a
 		// power cut while it was appended leaves it.
 		os.WriteFile(cp, c[:2*recordLen-25], 0o644)
-		_, done, err := ResumeCSV(path, nil)
+		_, done, err := resumeCSV(path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +182,7 @@ func TestResumeAfterACrashBetweenRenames(t *testing.T) {
 	if done != nil {
 		t.Fatal("a failed resume returned rows")
 	}
-	rep, done, err := ResumeCSV(path, nil)
+	rep, done, err := resumeCSV(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestProvenLinesAreReadStrictly(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "r.csv.journal.csv")
-			rep, err := CreateCSV(nil, path, nil)
+			rep, err := createCSV(nil, path, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -329,7 +329,7 @@ func TestProvenLinesAreReadStrictly(t *testing.T) {
 			if err := rep.Close(); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = ResumeCSV(path, nil)
+			_, _, err = resumeCSV(path, nil)
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "line 3") {
 				t.Fatalf("resume: %v; want an error naming line 3 of %s", err, path)
 			}
@@ -353,7 +353,7 @@ func TestNothingWrittenAfterAFailure(t *testing.T) {
 				return nil
 			}
 			path := filepath.Join(t.TempDir(), "r.csv.journal.csv")
-			rep, err := CreateCSV(rec, path, nil)
+			rep, err := createCSV(rec, path, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -374,7 +374,7 @@ func TestNothingWrittenAfterAFailure(t *testing.T) {
 					t.Fatalf("%s after the failure:\n%s", o, durabletest.Render(ops))
 				}
 			}
-			if _, _, err := ResumeCSV(path, nil); err != nil {
+			if _, _, err := resumeCSV(path, nil); err != nil {
 				t.Errorf("the journal left does not resume: %v", err)
 			}
 		})

@@ -25,11 +25,11 @@ type CSV struct {
 	mirror Mirror
 }
 
-// CreateCSV creates (truncating) a CSV report at path and its checkpoints
+// createCSV creates (truncating) a CSV report at path and its checkpoints
 // file, through fsys (nil: the disk), for the input in (nil: one file), and
 // makes its header durable at once: a run killed before its first lines
 // still leaves a report that --resume takes.
-func CreateCSV(fsys durable.FS, path string, in *readers.Input) (*CSV, error) {
+func createCSV(fsys durable.FS, path string, in *readers.Input) (*CSV, error) {
 	f, err := durable.CreateJournal(fsys, path)
 	if err != nil {
 		return nil, fmt.Errorf("create report: %w", err)

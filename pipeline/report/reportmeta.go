@@ -35,9 +35,9 @@ func crcString(c uint32) string { return fmt.Sprintf("%08x", c) }
 // journal.
 func metaPath(report string) string { return report + ".meta.json" }
 
-// WriteMeta records, at meta (beside a journal), the input it reports on,
+// writeJournalMeta records, at meta (beside a journal), the input it reports on,
 // as one durable output.
-func WriteMeta(fsys durable.FS, meta string, digest InputDigest) error {
+func writeJournalMeta(fsys durable.FS, meta string, digest InputDigest) error {
 	return writeMeta(fsys, meta, digest, nil)
 }
 

@@ -13,9 +13,9 @@ import (
 	"markimport/readers"
 )
 
-// ResumeCSV continues the CSV journal at path in place, proven by its
+// resumeCSV continues the CSV journal at path in place, proven by its
 // checkpoints: see resumeInto.
-func ResumeCSV(path string, in *readers.Input) (*CSV, *Done, error) {
+func resumeCSV(path string, in *readers.Input) (*CSV, *Done, error) {
 	f := Files{Journal: path, Checkpoints: checkpointsOf(path)}
 	return resumeInto(f, journalSource(f), in)
 }

@@ -11,7 +11,7 @@ import (
 
 func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.csv")
-	rep, err := CreateCSV(nil, path, nil)
+	rep, err := createCSV(nil, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendTo(t, path, "6,v,c2c,q,o") // torn by a crash, after the last checkpoint
-	rep, done, err := ResumeCSV(path, nil)
+	rep, done, err := resumeCSV(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestResumeCSVKeepsOKRowsAndDropsTornLine(t *testing.T) {
 		t.Fatalf("report after resume:\n%s\nwant:\n%s", b, want)
 	}
 	// The resumed journal proves itself in turn.
-	if _, done, err := ResumeCSV(path, nil); err != nil || done.Len() != 4 || len(done.Notes) != 0 {
+	if _, done, err := resumeCSV(path, nil); err != nil || done.Len() != 4 || len(done.Notes) != 0 {
 		t.Fatalf("second resume: %v, %d rows, notes %q", err, done.Len(), done.Notes)
 	}
 }
@@ -68,7 +68,7 @@ func TestReportMetaRefusesChangedInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteMeta(nil, metaPath(rep), fp); err != nil {
+	if err := writeJournalMeta(nil, metaPath(rep), fp); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := checkMeta(metaPath(rep), rep, fp); err != nil {
@@ -102,7 +102,7 @@ func TestResumeBeforeTheFirstLine(t *testing.T) {
 		path := filepath.Join(dir, name+".csv")
 		os.WriteFile(path, []byte(content), 0o644)
 		os.WriteFile(checkpointsOf(path), nil, 0o644)
-		rep, done, err := ResumeCSV(path, nil)
+		rep, done, err := resumeCSV(path, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -119,7 +119,7 @@ func TestResumeBeforeTheFirstLine(t *testing.T) {
 		}
 	}
 	path := filepath.Join(dir, "new.csv")
-	rep, err := CreateCSV(nil, path, nil)
+	rep, err := createCSV(nil, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

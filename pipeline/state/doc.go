@@ -22,7 +22,7 @@
 // indexed for lookups), pending.go (the items a run confirmed),
 // generation.go (Commit: the new generation and its manifest), folder.go
 // (what a state folder may hold, and cleaning up after killed runs) and
-// state.go (Open and the Store).
+// open.go (Open and the Store).
 //
 // A state folder holds only what this package writes there (folder.go
 // lists it). Open refuses a folder it cannot account for whole (no
