@@ -95,6 +95,7 @@ fuzz:
 	$(GO) test ./pipeline/plan -run '^$$' -fuzz FuzzParseBits -fuzztime 30s
 	$(GO) test ./readers -run '^$$' -fuzz FuzzCSV -fuzztime 30s
 	$(GO) test ./readers -run '^$$' -fuzz FuzzScannerMatchesEncodingCSV -fuzztime 30s
+	$(GO) test ./readers -run '^$$' -fuzz FuzzParallelCSVMatchesOneThread -fuzztime 30s
 	$(GO) test ./readers -run '^$$' -fuzz FuzzParquet -fuzztime 30s
 	$(GO) test ./sink/usersig -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	$(GO) test ./sink -run '^$$' -fuzz FuzzMarkAnswer -fuzztime 30s

@@ -26,19 +26,16 @@ type CSVReader struct {
 	path   string
 	s      *csvScanner
 	closer io.Closer
-	idx    [NumFields]int
-	extra  []int  // the column of each Options.Extra
-	xbuf   []byte // where a record's Extras are made
-	// pathFields are the fields the file's folder names give.
-	pathFields pathFields
-	buf        *bufio.Reader // from csvBuffers, given back by Close
-	known      []Field       // the known field of each column, or -1
-	width      int
-	row        int64
-	header     []string
-	comma      byte
-	rec        record
-	raw        []string // of the last record
+	shape  *csvShape
+	xbuf   []byte        // where a record's Extras are made
+	buf    *bufio.Reader // from csvBuffers, given back by Close
+	row    int64
+	comma  byte
+	rec    record
+	raw    []string // of the last record
+	// par, when set, reads the records after the header in parallel
+	// chunks (csvpar.go) instead of with s.
+	par *parReader
 }
 
 // newCSVReader reads the header from r and returns a reader of its data
@@ -69,25 +66,27 @@ func newCSVReader(path string, r io.Reader, closer io.Closer, opts Options) (*CS
 	if err != nil {
 		return nil, err
 	}
-	c := &CSVReader{path: path, s: s, closer: closer, idx: idx, extra: extra, width: len(header), header: header, comma: comma, pathFields: pf, buf: pooled}
-	c.known = make([]Field, len(header))
-	for i := range c.known {
-		c.known[i] = -1
+	sh := &csvShape{idx: idx, extra: extra, width: len(header), header: header, pathFields: pf}
+	sh.known = make([]Field, len(header))
+	for i := range sh.known {
+		sh.known[i] = -1
 	}
-	s.keepOf = make([]int, len(header))
-	for i := range s.keepOf {
-		s.keepOf[i] = keepOtherBytes
+	sh.keepOf = make([]int, len(header))
+	for i := range sh.keepOf {
+		sh.keepOf[i] = keepOtherBytes
 	}
 	for f, i := range idx {
 		if i >= 0 {
-			c.known[i] = Field(f)
-			s.keepOf[i] = keepBytes
+			sh.known[i] = Field(f)
+			sh.keepOf[i] = keepBytes
 		}
 	}
 	for _, i := range extra {
-		s.keepOf[i] = keepBytes
+		sh.keepOf[i] = keepBytes
 	}
+	s.keepOf = sh.keepOf
 	s.maxFields = len(header) + extraFields
+	c := &CSVReader{path: path, s: s, closer: closer, shape: sh, comma: comma, buf: pooled}
 	return c, nil
 }
 
@@ -284,6 +283,9 @@ func guessDelimiter(header []string, comma byte, opts Options) string {
 
 // Next returns the next record, or io.EOF.
 func (c *CSVReader) Next() (Record, error) {
+	if c.par != nil {
+		return c.par.next(c)
+	}
 	err := c.s.next(&c.rec)
 	if err == io.EOF {
 		c.raw = nil
@@ -294,50 +296,73 @@ func (c *CSVReader) Next() (Record, error) {
 		c.raw = nil
 		return Record{}, &InputError{Path: c.path, Row: c.row, Err: err}
 	}
-	rec := Record{Row: c.row}
-	r := &c.rec
-	c.raw = r.fields
-	for f, i := range c.idx {
+	c.raw = c.rec.fields
+	rec := c.shape.record(&c.rec, &c.xbuf)
+	rec.Row = c.row
+	return rec, nil
+}
+
+// csvShape is what a file's header says about its records: where each
+// column markimport reads is, how much of each it keeps, how many there
+// are. It is read-only once made, so that the goroutines of a parallel
+// read share it.
+type csvShape struct {
+	idx    [NumFields]int
+	extra  []int // the column of each Options.Extra
+	known  []Field
+	keepOf []int
+	header []string
+	width  int
+	// pathFields are the fields the file's folder names give.
+	pathFields pathFields
+}
+
+// record makes the Record of r (without its row number), its Extras made
+// in xbuf.
+func (sh *csvShape) record(r *record, xbuf *[]byte) Record {
+	var rec Record
+	for f, i := range sh.idx {
 		if i >= 0 && i < len(r.fields) {
 			rec.Fields[f] = r.fields[i]
 		}
 	}
-	if len(c.extra) > 0 {
-		c.xbuf = c.xbuf[:0]
-		for _, i := range c.extra {
+	if len(sh.extra) > 0 {
+		b := (*xbuf)[:0]
+		for _, i := range sh.extra {
 			var v string
 			if i < len(r.fields) {
 				v = r.fields[i]
 			}
-			c.xbuf = appendExtra(c.xbuf, []byte(v))
+			b = appendExtra(b, []byte(v))
 		}
-		rec.Extra = Extras(c.xbuf)
+		*xbuf = b
+		rec.Extra = Extras(b)
 	}
-	c.pathFields.apply(&rec)
+	sh.pathFields.apply(&rec)
 	switch {
 	case r.err != nil:
 		rec.Problem = r.err.Error()
-	case r.nfields != int64(c.width):
-		rec.Problem = fmt.Sprintf("row has %d fields, the header has %d", r.nfields, c.width)
+	case r.nfields != int64(sh.width):
+		rec.Problem = fmt.Sprintf("row has %d fields, the header has %d", r.nfields, sh.width)
 	default:
 		for i := range r.fields {
 			if !r.cut(i) {
 				continue
 			}
-			if f := c.known[i]; f >= 0 {
+			if f := sh.known[i]; f >= 0 {
 				rec.ProblemColumn = f.String()
 				rec.Problem = TooLong(r.sizes[i], r.fields[i])
-			} else if c.s.keepOf[i] == keepBytes { // an Extra column
-				rec.ProblemColumn = Display(c.header[i])
+			} else if sh.keepOf[i] == keepBytes { // an Extra column
+				rec.ProblemColumn = Display(sh.header[i])
 				rec.Problem = TooLong(r.sizes[i], r.fields[i])
 			} else {
 				rec.Problem = fmt.Sprintf("column %d (%s): %d bytes, more than markimport keeps of a column it does not read (%d KiB)",
-					i+1, Quote(c.header[i]), r.sizes[i], keepOtherBytes>>10)
+					i+1, Quote(sh.header[i]), r.sizes[i], keepOtherBytes>>10)
 			}
 			break
 		}
 	}
-	return rec, nil
+	return rec
 }
 
 // Raw returns every field of the last record as it was in the file (what a
@@ -346,13 +371,16 @@ func (c *CSVReader) Next() (Record, error) {
 func (c *CSVReader) Raw() []string { return c.raw }
 
 // Header returns the file's header row.
-func (c *CSVReader) Header() []string { return c.header }
+func (c *CSVReader) Header() []string { return c.shape.header }
 
 // Delimiter returns the field separator.
 func (c *CSVReader) Delimiter() rune { return rune(c.comma) }
 
 // Close releases the underlying file.
 func (c *CSVReader) Close() error {
+	if c.par != nil {
+		c.par.close()
+	}
 	if c.buf != nil {
 		c.buf.Reset(nil)
 		csvBuffers.Put(c.buf)

@@ -48,10 +48,26 @@ type csvError struct {
 	line  int64 // physical line of the problem (1-based)
 	field int64 // field number (1-based)
 	msg   string
+	// unended, when not 0, is the last line of a quoted field that never
+	// ends (msg is then unused): the record starts on line.
+	unended int64
 }
 
 func (e *csvError) Error() string {
-	return fmt.Sprintf("malformed CSV at line %d, field %d: %s", e.line, e.field, e.msg)
+	msg := e.msg
+	if e.unended != 0 {
+		msg = fmt.Sprintf(`a quoted field of the record that starts on line %d never ends: the rest of the file (to line %d) was read as this one field`, e.line, e.unended)
+	}
+	return fmt.Sprintf("malformed CSV at line %d, field %d: %s", e.line, e.field, msg)
+}
+
+// shift moves the lines of e by n: a record read from the middle of a
+// file, numbered from there, gets the lines of the whole file.
+func (e *csvError) shift(n int64) {
+	e.line += n
+	if e.unended != 0 {
+		e.unended += n
+	}
 }
 
 // Messages of malformed records, saying what to do about them.
@@ -126,7 +142,9 @@ func (s *csvScanner) next(rec *record) error {
 			// The input ends inside the record.
 			switch st {
 			case stQuoted:
-				s.fail(s.first, fmt.Sprintf(`a quoted field of the record that starts on line %d never ends: the rest of the file (to line %d) was read as this one field`, s.first, s.line+1))
+				if s.err == nil {
+					s.err = &csvError{line: s.first, field: s.nfields + 1, unended: s.line + 1}
+				}
 				s.endField()
 			case stSkip:
 			default:

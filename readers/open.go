@@ -92,10 +92,21 @@ func OpenContext(ctx context.Context, path string, opts Options) (Reader, error)
 		f.Close()
 		return nil, &InputError{Path: path, Err: err}
 	}
+	// A plain file's rows may be parsed in parallel chunks once its
+	// header is read: the count says where they start.
+	plain := path != "-" && r == io.Reader(f)
+	var count *countingReader
+	if plain {
+		count = &countingReader{r: f}
+		r = count
+	}
 	cr, err := newCSVReader(path, r, closer, opts)
 	if err != nil {
 		closer.Close()
 		return nil, err
+	}
+	if plain {
+		cr.parallel(ctx, f, count.n, opts.par)
 	}
 	return cr, nil
 }

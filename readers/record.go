@@ -142,6 +142,9 @@ type Options struct {
 	// files of one input share one, so that the next file reuses the
 	// buffers the last one freed.
 	pool *bufferPool
+	// par, when set, replaces how a plain CSV file is read in parallel
+	// chunks (tests cut files into chunks of a few bytes).
+	par *parConfig
 }
 
 // Extras are the values of a record's extra columns (Options.Extra), in

@@ -123,11 +123,24 @@
 # (CPU 1.8x wall), so more goroutines cannot pay on 2 cores: only less CPU
 # can. Parquet misses its 0.8 goal: arrow-go's byte-array record reader is
 # 38% of validate's CPU on the Parquet file, about DuckDB's whole time.
-# Tried and dropped: parsing CSV in several goroutines (chunks cut at line
-# ends, re-parsed where a quoted field crossed a cut: exact, but on 2 cores
-# the hand-offs of records cost more than the parsing saved); reading Parquet
-# string columns as Arrow dictionaries (slower: Arrow re-hashes every
-# dictionary).
+# Tried and dropped: reading Parquet string columns as Arrow dictionaries
+# (slower: Arrow re-hashes every dictionary).
+#
+# Parsing CSV in parallel chunks (readers/csvpar.go, 2026-12-05): exact, but
+# off below 4 cores. Profile of validate on the bench file, 3 runs merged
+# (--cpuprofile): the decoding goroutine 42% of the CPU (the CSV scanner
+# 25%), validating 23%, the rest grouping and planning; a trace showed
+# about 0.8 goroutines waiting for a core all through the read, so no core
+# is idle. With 2 workers (GOMAXPROCS=2) the workers took 33% and the
+# hand-off of their records 17%: CPU 0.75-0.80 s against 0.67-0.74 s.
+# Side by side, the one-thread build (main, /tmp/old) and the parallel one
+# (/tmp/new), 14 pairs in turns (two runs of 7), load 6-7 on 2 cores:
+#   for i in 1..7: old validate, new validate, node scripts/duckdb-scan.mjs,
+#                  old validate --report, new validate --report
+# wall new/old, median of the pairs' ratios: validate 1.05 (0.79-2.00),
+# --report 1.15 (0.85-1.58); validate / DuckDB 0.89 (old), 0.97 (new).
+# At that load DuckDB's threads suffer too: only the ratios between the two
+# builds are meant, not against the quiet figures above.
 #
 # Memory. A valid row held for grouping takes its encoded size, no per-row
 # object: three varints (row, set, clear), two bytes, then from_account, the
