@@ -247,7 +247,8 @@ func (o *objectOutputs) takeLeases() (release func(), err error) {
 	return release, nil
 }
 
-// journalPrefix is where the backup's journal segments go.
+// journalPrefix is where the journal segments of the output b go (the
+// backup's, the report's): KEY.journal/.
 func journalPrefix(b bucket.Object) bucket.Object {
 	return bucket.Object{Bucket: b.Bucket, Key: b.Key + ".journal/"}
 }

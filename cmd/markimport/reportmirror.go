@@ -43,9 +43,6 @@ type reportMirror struct {
 	from      int64         // bytes of the local journal the chain holds
 }
 
-// reportPrefix is where the report's journal segments go.
-func reportPrefix(o bucket.Object) bucket.Object { return journalPrefix(o) }
-
 // mirrorReport makes files' journal mirrored, when the report is an
 // object.
 func (o *objectOutputs) mirrorReport(files *report.Files, overwrite bool) {
@@ -54,7 +51,7 @@ func (o *objectOutputs) mirrorReport(files *report.Files, overwrite bool) {
 	}
 	for _, f := range o.files {
 		if f.flag == "--report" {
-			o.report = &reportMirror{o: o, files: *files, prefix: reportPrefix(f.obj), overwrite: overwrite}
+			o.report = &reportMirror{o: o, files: *files, prefix: journalPrefix(f.obj), overwrite: overwrite}
 			files.Mirror = o.report
 		}
 	}
@@ -182,17 +179,17 @@ func (m *reportMirror) delete() error {
 // run must not replace, as a local report is refused: the journal of a
 // killed run needs --resume (continue it) or --overwrite (start over).
 func (o *objectOutputs) refuseReport(obj bucket.Object, found, overwrite, resume bool) error {
-	segs, err := o.store.List(o.ctx, reportPrefix(obj))
+	segs, err := o.store.List(o.ctx, journalPrefix(obj))
 	if err != nil {
 		return fmt.Errorf("--report %s: %w", obj, err)
 	}
 	switch {
 	case resume && found:
-		return fmt.Errorf("--resume --report %s: the report is finished; --resume continues, from the journal it left under %s, a run that did not finish (rerun its rejects to send again the rows that did not end ok)", obj, reportPrefix(obj))
+		return fmt.Errorf("--resume --report %s: the report is finished; --resume continues, from the journal it left under %s, a run that did not finish (rerun its rejects to send again the rows that did not end ok)", obj, journalPrefix(obj))
 	case resume && len(segs) == 0:
-		return fmt.Errorf("--resume: there is no report %s to continue (%s holds no journal of a run that did not finish)", obj, reportPrefix(obj))
+		return fmt.Errorf("--resume: there is no report %s to continue (%s holds no journal of a run that did not finish)", obj, journalPrefix(obj))
 	case !resume && len(segs) > 0 && !overwrite:
-		return fmt.Errorf("--report %s: %s holds the report of a run that did not finish: pass --resume to continue it, or --overwrite to start over", obj, reportPrefix(obj))
+		return fmt.Errorf("--report %s: %s holds the report of a run that did not finish: pass --resume to continue it, or --overwrite to start over", obj, journalPrefix(obj))
 	case !resume && found && !overwrite:
 		return fmt.Errorf("--report %s exists: pass --overwrite to replace it, or name another object", obj)
 	}

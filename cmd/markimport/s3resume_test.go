@@ -19,11 +19,12 @@ import (
 // killInBucket starts a run with its report, rejects and summary in the
 // bucket, kills it (SIGKILL) once the report's journal has at least
 // segs segments in the bucket, and lets the killed run's leases expire
-// (as two minutes would). It returns the segment keys.
-func killInBucket(t *testing.T, bin string, s3 *s3test.Server, url, in string, segs int) []string {
+// (as two minutes would). It returns the segment keys. extra are more
+// flags of the run (--resume: the run killed is a resume).
+func killInBucket(t *testing.T, bin string, s3 *s3test.Server, url, in string, segs int, extra ...string) []string {
 	t.Helper()
-	cmd, out := startRunEnv(t, bin, url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(),
-		"--report", "s3://night/r/report.csv", "--rejects", "s3://night/r/rejects.csv", "--summary", "s3://night/r/summary.json")
+	cmd, out := startRunEnv(t, bin, url, s3.Env(), append([]string{"--input", in, "--temp-dir", t.TempDir(),
+		"--report", "s3://night/r/report.csv", "--rejects", "s3://night/r/rejects.csv", "--summary", "s3://night/r/summary.json"}, extra...)...)
 	exited := make(chan int)
 	go func() { exited <- exitCode(cmd.Wait()) }()
 	var keys []string
@@ -127,6 +128,36 @@ func TestReportInBucketKilledThenResumedElsewhere(t *testing.T) {
 	}
 	if keys := s3.Keys(t, obj(t, "s3://night/r/")); strings.Join(keys, " ") != "r/rejects.csv r/report.csv r/summary.json" {
 		t.Fatalf("after the resume the bucket holds %v\n%s", keys, out)
+	}
+}
+
+// TestReportInBucketResumeKilledToo: a resume killed in its turn leaves
+// a chain that continues the killed run's (its own lines after the ones
+// it pulled, once each), so a third container finishes the report
+// exactly: one line per row, the emulator as an uninterrupted run leaves
+// it.
+func TestReportInBucketResumeKilledToo(t *testing.T) {
+	bin := buildBinary(t)
+	s3 := s3test.Start(t)
+	s3.MakeBucket(t, "night")
+	dir, in, rows := newInput(t, 80, 8000)
+	srv, url := startEmulator(t, fakeim.Config{RateLimit: -1, Latency: 10 * time.Millisecond})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	first := killInBucket(t, bin, s3, url, in, 2)
+	second := killInBucket(t, bin, s3, url, in, len(first)+1, "--resume")
+	if len(second) <= len(first) {
+		t.Fatalf("the killed resume added no segment: %v then %v", first, second)
+	}
+	cmd, out := startRunEnv(t, bin, url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(), "--resume",
+		"--report", "s3://night/r/report.csv", "--rejects", "s3://night/r/rejects.csv", "--summary", "s3://night/r/summary.json")
+	if code := exitCode(cmd.Wait()); code != exitSomeNotOK {
+		t.Fatalf("second resume: exit %d, want 1 as an uninterrupted run (invalid rows)\n%s", code, out)
+	}
+	rep := filepath.Join(dir, "report.csv")
+	os.WriteFile(rep, s3.Get(t, obj(t, "s3://night/r/report.csv")), 0o644)
+	checkImport(t, srv, rows, rep)
+	if keys := s3.Keys(t, obj(t, "s3://night/r/")); strings.Join(keys, " ") != "r/rejects.csv r/report.csv r/summary.json" {
+		t.Fatalf("after the resumes the bucket holds %v\n%s", keys, out)
 	}
 }
 
