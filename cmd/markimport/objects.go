@@ -58,41 +58,16 @@ type objectOutputs struct {
 }
 
 // stageObjects replaces each output flag that names an object by a local
-// file in a new staging folder, and opens the store. It does nothing when
-// no output is in object storage.
+// file in a new staging folder, and opens the store (stageOutputs). It
+// does nothing when no output is in object storage.
 func (r *importRun) stageObjects() error {
 	f := r.importFlags
-	flags := []struct {
-		name string
-		val  *string
-	}{{"--report", &f.report}, {"--rejects", &f.rejects}, {"--summary", &f.summary}, {"--html", &f.html}, {"--backup", &f.backup}, {"--state", &f.stateDir}}
-	for _, fl := range flags {
-		if !objstore.IsURL(*fl.val) {
-			continue
-		}
-		if r.resume && fl.name == "--backup" {
-			return errors.New("--resume --backup: a backup in object storage is not continued by --resume yet; resume with the report alone and a new --backup, or run again without --resume (with --state, what the API confirmed is not sent again)")
-		}
-		if r.objects == nil {
-			o, err := r.openObjects()
-			if err != nil {
-				return err
-			}
-			r.objects = o
-		}
-		if err := r.objects.stage(fl.name, fl.val); err != nil {
-			return err
-		}
+	if r.resume && objstore.IsURL(f.backup) {
+		return errors.New("--resume --backup: a backup in object storage is not continued by --resume yet; resume with the report alone and a new --backup, or run again without --resume (with --state, what the API confirmed is not sent again)")
 	}
-	if r.objects == nil {
-		return nil
-	}
-	return r.objects.notInputs(r.inputs)
-}
-
-// openObjects opens the store and makes the staging folder.
-func (r *importRun) openObjects() (*objectOutputs, error) {
-	return newObjectOutputs(r.tempDir)
+	o, err := stageOutputs(r.tempDir, []outputFlag{{"--report", &f.report}, {"--rejects", &f.rejects}, {"--summary", &f.summary}, {"--html", &f.html}, {"--backup", &f.backup}, {"--state", &f.stateDir}}, r.inputs)
+	r.objects = o
+	return err
 }
 
 // newObjectOutputs opens the store and makes the staging folder in
