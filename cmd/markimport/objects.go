@@ -17,25 +17,26 @@ import (
 )
 
 // Outputs in object storage (s3://BUCKET/KEY for --report, --rejects,
-// --summary, --html and --backup; s3://BUCKET/PREFIX/ for --state; verify's
-// and page's report-like outputs alike, objectreports.go). Each is
-// staged: the run writes it to a folder of its own in --temp-dir exactly
-// as it writes a local file (journal, checkpoints, lock, rename), and
-// when the run has finished it, the file is uploaded as one object that
-// appears only complete (an interrupted run finishes its report, as on
-// disk). What was not finished (a run stopped by its input) is not
-// uploaded, so the objects already there stay as they were. Before anything is read or sent, every object is checked: one
-// that exists is refused unless --overwrite (a backup always), and the
-// upload at the end is a conditional put. The backup's journal is
-// mirrored to KEY.journal/ as it is made durable (bucket.Mirror), so that
-// a rollback survives the container; the state is pulled from and pushed
-// to its prefix (bucket.State); the report's journal is mirrored to
-// KEY.journal/ at each checkpoint, from which --resume continues a killed
-// run in a new container (reportmirror.go; a --backup in object storage is
-// not continued by --resume: refused). In the place of the lock files beside local
-// outputs, a run holds a lease object on each (KEY.lease, PREFIX/LEASE.json:
-// owner and expiry, renewed as it goes, deleted at its end; see
-// bucket.Lease).
+// --summary, --html and --backup; s3://BUCKET/PREFIX/ for --state;
+// verify's and page's report-like outputs alike, objectreports.go). Each
+// is staged: the run writes it to a folder of its own in --temp-dir
+// exactly as it writes a local file (journal, checkpoints, lock, rename),
+// and when the run has finished it, the file is uploaded as one object
+// that appears only complete (an interrupted run finishes its report, as
+// on disk). What was not finished (a run stopped by its input) is not
+// uploaded, so the objects already there stay as they were. Before
+// anything is read or sent, every object is checked: one that exists is
+// refused unless --overwrite (a backup always), and the upload at the end
+// is a conditional put. The backup's journal is mirrored to KEY.journal/
+// as it is made durable (bucket.Mirror), so that a rollback survives the
+// container; the state is pulled from and pushed to its prefix
+// (bucket.State); the report's journal is mirrored to KEY.journal/ at each
+// checkpoint, from which --resume continues a killed run in a new
+// container (reportmirror.go; a --backup in object storage is not
+// continued by --resume: refused). In the place of the lock files beside
+// local outputs, a run holds a lease object on each (KEY.lease,
+// PREFIX/LEASE.json: owner and expiry, renewed as it goes, deleted at its
+// end; see bucket.Lease).
 
 // staged is one output in object storage and the local file it is
 // written as.
