@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"markimport/pipeline/report"
 	"markimport/pipeline/report/reporttest"
@@ -31,6 +36,103 @@ func provenLength(t *testing.T, journal string) int {
 	return n
 }
 
+// provenSoFar is provenLength of a journal that may not have been
+// checkpointed yet (0 then).
+func provenSoFar(journal string) int {
+	b, err := os.ReadFile(journal + ".checkpoints")
+	const rec = 60
+	if err != nil || len(b) < rec {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(b[len(b)/rec*rec-rec:][:20]))
+	return n
+}
+
+// gated is a strict emulator (startEmulator's) behind a gate that holds
+// every request past the first few until drain, so that a run cannot end
+// before the test kills it.
+type gated struct {
+	srv  *fakeim.Server
+	url  string
+	hold chan struct{} // closed by drain
+
+	mu       sync.Mutex
+	arrived  int
+	pass     int  // requests let through before the gate holds
+	dropping bool // from drain until the last connection closed
+	conns    map[net.Conn]bool
+}
+
+func startGated(t *testing.T, pass int) *gated {
+	t.Helper()
+	g := &gated{pass: pass, hold: make(chan struct{}), conns: map[net.Conn]bool{}}
+	g.srv = fakeim.New(fakeim.Config{SDKAppID: testAppID, Admins: []string{testAdmin}, SecretKey: testKey})
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.arrived++
+		held := g.pass > 0 && g.arrived > g.pass
+		g.mu.Unlock()
+		if held {
+			<-g.hold
+		}
+		g.mu.Lock()
+		drop := g.dropping
+		g.mu.Unlock()
+		if held || drop {
+			return // never applied, as a request lost with a killed run
+		}
+		g.srv.ServeHTTP(w, r)
+	}))
+	hs.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		switch s {
+		case http.StateNew:
+			g.conns[c] = true
+		case http.StateClosed, http.StateHijacked:
+			delete(g.conns, c)
+		}
+	}
+	hs.Start()
+	t.Cleanup(hs.Close)
+	t.Cleanup(func() { g.release() })
+	g.url = hs.URL
+	return g
+}
+
+func (g *gated) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.pass > 0 {
+		g.pass = 0
+		close(g.hold)
+	}
+}
+
+// drain, once the run that sent them is dead, drops the requests held and
+// any still arriving until every connection has closed (a connection's
+// requests are read and answered before it closes), then lets every
+// request through.
+func (g *gated) drain(t *testing.T) {
+	t.Helper()
+	g.mu.Lock()
+	g.dropping = true
+	g.mu.Unlock()
+	g.release()
+	for {
+		g.mu.Lock()
+		open := len(g.conns)
+		if open == 0 {
+			g.dropping = false
+		}
+		g.mu.Unlock()
+		if open == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestResumeRefusesADamagedJournal: the journal a killed run left, with one
 // digit of a row changed in what it had made durable, is refused by run
 // --resume (exit 2, naming the file, the line, and --overwrite), and
@@ -39,18 +141,29 @@ func provenLength(t *testing.T, journal string) int {
 func TestResumeRefusesADamagedJournal(t *testing.T) {
 	bin := buildBinary(t)
 	dir, in, rows := newInput(t, 62, 3000)
-	srv, url := startEmulator(t, fakeim.Config{})
+	// The run is held after 150 requests, so that it cannot end before
+	// the kill however slow the machine is.
+	g := startGated(t, 150)
+	srv, url := g.srv, g.url
 	report := filepath.Join(dir, "report.csv")
 	journal := report + ".journal.csv"
 
 	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
-	waitRequests(t, srv, 150)
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
 	// Past at least one checkpoint with ok lines in it.
-	for provenLength(t, journal) < 4096 {
-		waitRequests(t, srv, srv.Stats().APIs[fakeim.MarkContact].Requests+20)
+	for n := 0; n < 4096; n = provenSoFar(journal) {
+		select {
+		case <-exited:
+			t.Fatalf("the run ended before its journal was checkpointed:\n%s", out)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	cmd.Process.Kill()
-	cmd.Wait()
+	<-exited
+	// Requests of the killed run still on their way are dropped, until
+	// its last connection has closed: none can reach the emulator after.
+	g.drain(t)
 	good, err := os.ReadFile(journal)
 	if err != nil {
 		t.Fatalf("no journal after the kill: %v\n%s", err, out)

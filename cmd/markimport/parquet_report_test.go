@@ -92,10 +92,16 @@ func TestRunParquetLikeCSV(t *testing.T) {
 			var snaps []string
 			var reports []map[int64]reportLine
 			for _, ext := range []string{".csv", ".parquet"} {
+				// The reports are compared to their attempts, so no
+				// request may time out and be tried again: at --rate 5000
+				// every request is in flight at once, sharing a loaded
+				// machine's cores with the emulator, and one can wait
+				// longer than the default 10 s; --timeout 10m is more
+				// than the test is given.
 				srv, url := startEmulator(t, fakeim.Config{RateLimit: -1})
 				rep := filepath.Join(dir, "r"+ext+".csv")
 				code, _, stderr := runCLI(t, "run", "--input", "../../testdata/parquet/"+name+ext, "--report", rep, "--endpoint", url,
-					"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--rate", "5000")
+					"--sdkappid", strconv.Itoa(testAppID), "--admin", testAdmin, "--quiet", "--rate", "5000", "--timeout", "10m")
 				if code != exitOK && code != exitSomeNotOK {
 					t.Fatalf("%s: exit %d: %s", ext, code, stderr)
 				}

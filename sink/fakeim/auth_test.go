@@ -219,3 +219,42 @@ func TestSigTTL(t *testing.T) {
 		t.Fatalf("renewed: %d", code)
 	}
 }
+
+// TestSigExpiredByTheTest: with Config.Expired, the test's verdict on a
+// usersig's issue time decides 70001, not the clock: a usersig long past
+// its lifetime is accepted, one the test expires is refused, and the other
+// checks still come first.
+func TestSigExpiredByTheTest(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	clk := newClock(t0)
+	var mu sync.Mutex
+	cutoff := time.Time{}
+	f := newFixture(t, fakeim.Config{SDKAppID: testAppID, SecretKey: testKey, SigTTL: time.Second, Now: clk.Now,
+		Expired: func(issued time.Time) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return issued.Before(cutoff)
+		}})
+	send := func(sig string) int {
+		var r fakeim.Status
+		f.callQ(fakeim.MarkContact, f.withQuery("usersig", sig), markBody("u", setBits(c2c("a"), 1)), &r)
+		return r.ErrorCode
+	}
+	old := genSig(t, testKey, testAppID, testAdmin, t0, 2*time.Second)
+	clk.Add(time.Hour)
+	if code := send(old); code != 0 {
+		t.Fatalf("an hour past its lifetime, not expired by the test: %d, want 0", code)
+	}
+	mu.Lock()
+	cutoff = clk.Now()
+	mu.Unlock()
+	if code := send(old); code != 70001 {
+		t.Fatalf("issued before the cutoff: %d, want 70001", code)
+	}
+	if code := send(genSig(t, testKey, testAppID, testAdmin, clk.Now(), 2*time.Second)); code != 0 {
+		t.Fatalf("issued at the cutoff: %d, want 0", code)
+	}
+	if code := send(genSig(t, "another-key-entirely-0000000000", testAppID, testAdmin, t0, 2*time.Second)); code != 70009 {
+		t.Fatalf("made with another key, before the cutoff: %d, want 70009", code)
+	}
+}

@@ -55,6 +55,14 @@ type Config struct {
 	// tests can exercise renewal within seconds. It applies to any usersig
 	// that parses, so it is meant to be used with SecretKey.
 	SigTTL time.Duration
+	// Expired, when set, decides instead of the clock whether a genuine
+	// usersig has expired: one whose TLS.time (issued, in whole seconds)
+	// makes it say true is answered 70001, any other is accepted whatever
+	// its lifetime, and SigTTL is ignored. It is meant for tests, which can
+	// then expire usersigs at a point of the run they choose (by a count
+	// of requests, say) rather than by age, which a slow machine stretches.
+	// It is called from every request's goroutine.
+	Expired func(issued time.Time) bool
 	// Users, when non-empty, lists the imported accounts. A From_Account not
 	// in it is answered 50001 for the whole request; a c2c To_Account not in
 	// it is answered ResultCode 50001 for its item.

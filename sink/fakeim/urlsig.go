@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"markimport/sink/usersig"
 )
@@ -68,9 +69,28 @@ func firstOrEmpty(v []string) string {
 }
 
 // checkSig authenticates the usersig. Its messages name the problem, never
-// the usersig or the key.
+// the usersig or the key. With Config.Expired, the test decides expiry
+// instead of the clock.
 func (s *Server) checkSig(sig string, appID uint64, identifier string) (int, string) {
-	now := s.now()
+	if s.cfg.Expired == nil {
+		return s.verifySig(sig, appID, identifier, s.now())
+	}
+	p, err := usersig.Parse(sig)
+	if err != nil {
+		return s.verifySig(sig, appID, identifier, s.now())
+	}
+	// Checked as of its issue, a usersig cannot have expired by the clock.
+	if code, info := s.verifySig(sig, appID, identifier, p.Time); code != codeOK {
+		return code, info
+	}
+	if s.cfg.Expired(p.Time) {
+		return codeSigExpired, "usersig expired (issued before the test's cutoff)"
+	}
+	return codeOK, ""
+}
+
+// verifySig authenticates the usersig as of now.
+func (s *Server) verifySig(sig string, appID uint64, identifier string, now time.Time) (int, string) {
 	switch {
 	case s.cfg.SecretKey != "":
 		err := usersig.Verify(sig, s.cfg.SecretKey, appID, identifier, now)
@@ -99,7 +119,7 @@ func (s *Server) checkSig(sig string, appID uint64, identifier string) (int, str
 			return codeSigExpired, "usersig expired"
 		}
 	}
-	if ttl := s.cfg.SigTTL; ttl > 0 {
+	if ttl := s.cfg.SigTTL; ttl > 0 && s.cfg.Expired == nil {
 		if p, err := usersig.Parse(sig); err == nil && now.Sub(p.Time) > ttl {
 			return codeSigExpired, "usersig expired (older than the emulator's SigTTL)"
 		}
