@@ -23,8 +23,8 @@
 // that lacks the row of a conversation the run already changed
 // (unbacked.go); a journal kept elsewhere in parts (a bucket) is first
 // rebuilt on disk, each part proven by its checkpoint (rebuild.go). A file
-// that claims to be a backup is recognised (recognise.go) and checked against its proof before it is read as an
-// input. Every write goes through the durable.FS of Files (the disk, or a
+// that claims to be a backup is recognised (recognise.go) and checked
+// against its proof before it is read as an input. Every write goes through the durable.FS of Files (the disk, or a
 // test's recorder).
 //
 // On disk: the backup is CSV (starting with a UTF-8 byte-order mark) or
