@@ -56,7 +56,7 @@ func (r *importRun) startGate(readCfg sink.Config, done mark.Rows) (*backupRun, 
 	b := &backupRun{}
 	if r.backup != "" {
 		files := backup.FilesOf(r.backup)
-		files.FS = r.objects.mirrorBackup(files.Journal, r.hooks.backupFS)
+		files.FS = r.objects.mirrorBackup(files.Journal, files.JournalCheck, r.hooks.backupFS)
 		var err error
 		if r.resume {
 			b.w, err = backup.Resume(files, r.force, r.log.Warn)

@@ -74,6 +74,9 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 			if err := r.objects.pullReport(); err != nil {
 				return r.fail("%v", err)
 			}
+			if err := r.objects.pullBackup(); err != nil {
+				return r.fail("%v", err)
+			}
 		}
 	}
 	return r.saveMetrics(r.run(ctx))

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"markimport/pipeline/backup"
 	"markimport/pipeline/durable"
 	"markimport/pipeline/durable/bucket"
 	"markimport/readers/objstore"
@@ -32,8 +33,8 @@ import (
 // container; the state is pulled from and pushed to its prefix
 // (bucket.State); the report's journal is mirrored to KEY.journal/ at each
 // checkpoint, from which --resume continues a killed run in a new
-// container (reportmirror.go; a --backup in object storage is not
-// continued by --resume: refused). In the place of the lock files beside
+// container (reportmirror.go; a --backup's journal alike,
+// backupmirror.go). In the place of the lock files beside
 // local outputs, a run holds a lease object on each (KEY.lease,
 // PREFIX/LEASE.json: owner and expiry, renewed as it goes, deleted at its
 // end; see bucket.Lease).
@@ -56,6 +57,8 @@ type objectOutputs struct {
 	mirror *bucket.Mirror // the backup's journal
 	backup bucket.Object
 	report *reportMirror // the report's journal
+
+	backupResumed *backupResume // the backup's journal pulled by --resume
 }
 
 // stageObjects replaces each output flag that names an object by a local
@@ -63,9 +66,6 @@ type objectOutputs struct {
 // does nothing when no output is in object storage.
 func (r *importRun) stageObjects() error {
 	f := r.importFlags
-	if r.resume && objstore.IsURL(f.backup) {
-		return errors.New("--resume --backup: a backup in object storage is not continued by --resume yet; resume with the report alone and a new --backup, or run again without --resume (with --state, what the API confirmed is not sent again)")
-	}
 	o, err := stageOutputs(r.tempDir, []outputFlag{{"--report", &f.report}, {"--rejects", &f.rejects}, {"--summary", &f.summary}, {"--html", &f.html}, {"--backup", &f.backup}, {"--state", &f.stateDir}}, r.inputs)
 	r.objects = o
 	return err
@@ -174,13 +174,21 @@ func (o *objectOutputs) refuseExisting(overwrite, resume bool) error {
 		switch {
 		case f.flag == "--backup" && found:
 			return fmt.Errorf("--backup %s exists: a backup is never replaced, with --overwrite neither (it may be the only way back to the marks before the run that wrote it); name a new --backup object", f.obj)
+		case f.flag == "--backup" && resume:
+			// pullBackup continues the journal, or says there is none.
 		case f.flag == "--backup":
 			segs, err := o.store.List(o.ctx, journalPrefix(f.obj))
 			if err != nil {
 				return fmt.Errorf("--backup %s: %w", f.obj, err)
 			}
+			n := 0
+			for _, k := range segs {
+				if strings.HasSuffix(k, ".csv") {
+					n++
+				}
+			}
 			if len(segs) > 0 {
-				return fmt.Errorf("--backup %s: %s holds the journal of a run that did not finish (%d segments), the way back to the marks before it: restore from it (markimport run --input %s) and name a new --backup object", f.obj, journalPrefix(f.obj), len(segs), journalPrefix(f.obj))
+				return fmt.Errorf("--backup %s: %s holds the journal of a run that did not finish (%d segments), the way back to the marks before it: restore from it (markimport run --input %s) and name a new --backup object", f.obj, journalPrefix(f.obj), n, journalPrefix(f.obj))
 			}
 		case found && !overwrite:
 			return fmt.Errorf("%s %s exists: pass --overwrite to replace it, or name another object", f.flag, f.obj)
@@ -231,11 +239,14 @@ func journalPrefix(b bucket.Object) bucket.Object {
 
 // mirrorBackup is the file layer of the backup's journal: fsys, with each
 // group commit uploaded as a segment before the requests it covers leave.
-func (o *objectOutputs) mirrorBackup(journal string, fsys durable.FS) durable.FS {
+func (o *objectOutputs) mirrorBackup(journal, check string, fsys durable.FS) durable.FS {
 	if o == nil || o.backup.Key == "" {
 		return fsys
 	}
-	o.mirror = &bucket.Mirror{FS: fsys, Ctx: o.ctx, Store: o.store, Path: journal, Segments: journalPrefix(o.backup)}
+	o.mirror = &bucket.Mirror{FS: fsys, Ctx: o.ctx, Store: o.store, Path: journal, Check: check, Segments: journalPrefix(o.backup)}
+	if o.backupResumed != nil {
+		o.mirror.Continue(o.backupResumed.segments, []byte(backup.PartHeader()))
+	}
 	return o.mirror
 }
 
@@ -267,9 +278,7 @@ func (o *objectOutputs) publish(overwrite bool) error {
 		case "--backup":
 			put(f.local+".check", bucket.Object{Bucket: f.obj.Bucket, Key: f.obj.Key + ".check"})
 			if put(f.local, f.obj) && o.mirror != nil {
-				for i := 1; i <= o.mirror.Uploaded(); i++ {
-					o.store.Delete(o.ctx, journalPrefix(f.obj).Join(bucket.SegmentName(i)))
-				}
+				o.removeBackupJournal()
 			}
 		case "--report":
 			if put(f.local, f.obj) && o.report != nil {

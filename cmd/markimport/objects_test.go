@@ -342,7 +342,6 @@ func TestObjectOutputRefusals(t *testing.T) {
 		{[]string{"--input", "s3://night/in/", "--report", "s3://night/in/report.csv"}, "is the input (--input s3://night/in/) or inside it"},
 		{[]string{"--input", in, "--report", "s3://night/out/r.csv", "--summary", "s3://night/out/r.csv"}, "are the same object"},
 		{[]string{"--input", "s3://night/in/*.csv", "--report", "s3://night/in/r.csv"}, "is the input (--input s3://night/in/*.csv) or inside it"},
-		{[]string{"--input", in, "--report", "s3://night/out/r.csv", "--backup", "s3://night/out/b.csv", "--resume"}, "a backup in object storage is not continued by --resume"},
 	} {
 		tmp := t.TempDir()
 		code, _, stderr := runCLI(t, runArgs(url, append(tc.args, "--temp-dir", tmp)...)...)

@@ -21,9 +21,10 @@
 // interrupted run leaves the journal. A resumed run (--resume) continues
 // the journal or the finished backup (resumejournal.go) and refuses one
 // that lacks the row of a conversation the run already changed
-// (unbacked.go). A file that claims to be a backup is recognised
-// (recognise.go) and checked against its proof before it is read as an
-// input. Every write goes through the durable.FS of Files (the disk, or a
+// (unbacked.go); a journal kept elsewhere in parts (a bucket) is first
+// rebuilt on disk, each part proven by its checkpoint (rebuild.go). A file
+// that claims to be a backup is recognised (recognise.go) and checked
+// against its proof before it is read as an input. Every write goes through the durable.FS of Files (the disk, or a
 // test's recorder).
 //
 // On disk: the backup is CSV (starting with a UTF-8 byte-order mark) or

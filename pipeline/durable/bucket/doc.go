@@ -25,9 +25,12 @@
 //     every time the journal is made durable (its group commit) the rows
 //     appended since the last time are uploaded as one segment object,
 //     KEY.journal/NNNNNNNN.csv, each a CSV with the journal's header, and
-//     the sync returns only once the segment is in the bucket. After a
-//     kill at any moment, the segments under KEY.journal/ read as one
-//     folder input are the rollback.
+//     the sync returns only once the segment is in the bucket; the
+//     checkpoint written after it goes up as KEY.journal/_NNNNNNNN.check.
+//     After a kill at any moment, the segments under KEY.journal/ read as
+//     one folder input are the rollback (an input folder skips names
+//     starting with "_"), and a resume elsewhere rebuilds the journal from
+//     them (ListMirror: the parts in order, a hole refused by name).
 //
 //   - The state (State): each commit uploads the partition files it wrote
 //     as new objects under PREFIX/s-NNNNNNNN/ and then, last, the manifest
