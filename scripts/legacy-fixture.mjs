@@ -1,9 +1,9 @@
 // Regenerates testdata/legacy: a legacy chat system's table of marks, as
 // a data engineer finds it (legacy.csv: user_id, peer_id, is_group 0/1,
 // starred and pinned true/false, label, empty when unset), and the import
-// file the README's recipe makes of it with DuckDB (marks.csv), by the very
-// query the README shows (recipe.sql, read from that file here, so that
-// the README, the fixture and the test cannot drift apart).
+// file the README's recipe makes of it with DuckDB (marks.csv), by the
+// query the README points at (recipe.sql, read from that file here, so
+// that the recipe, the fixture and the test cannot drift apart).
 //
 // The recipe: is_group picks the type and which peer column the peer goes
 // to; starred sets or clears the SDKs' star mark (bit 0); pinned sets or

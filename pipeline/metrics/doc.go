@@ -25,6 +25,18 @@
 //     the same by carrying the last-success time over from the file it
 //     replaces.
 //
+// The metrics, each with the summary field it is taken from:
+//
+//	markimport_last_success_timestamp_seconds   end of the last run that exited 0
+//	markimport_exit_code                        exit_code, at the end
+//	markimport_stage_duration_seconds{stage}    elapsed_seconds (total), read_seconds (read), send_seconds (send)
+//	markimport_rows_total{status}               statuses (state hits: status="unchanged")
+//	markimport_http_requests_total{code}        http_requests_by_code (0, an API code, -1, -2, http_429)
+//	markimport_throttles_total{code}            throttled_by_code
+//	markimport_items_sent_total                 items_sent
+//	markimport_retries_total                    retries
+//	markimport_requests_saved_total             requests_saved
+//
 // The names follow Prometheus' conventions: the markimport_ prefix,
 // snake_case, the unit in the name (_seconds, _timestamp_seconds) and
 // _total on counters. No value or label holds a credential: the numbers

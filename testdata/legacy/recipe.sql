@@ -1,6 +1,7 @@
 -- A legacy table of marks (user_id, peer_id, is_group 0/1, starred and
 -- pinned true/false, label) made into markimport's input: the README's
--- recipe, run by scripts/legacy-fixture.mjs to make marks.csv.
+-- recipe, run by scripts/legacy-fixture.mjs to make marks.csv (or, with
+-- the DuckDB CLI, duckdb -c ".read recipe.sql" in this folder).
 COPY (
   SELECT
     user_id                                             AS from_account,

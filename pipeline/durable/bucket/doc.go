@@ -38,7 +38,9 @@
 //     Nothing is modified in place; the newest manifest is the state. A run
 //     works on a local copy in the temporary folder (pulled when it
 //     starts, checked object by object); the objects stay the source of
-//     truth.
+//     truth. Of two runs at once on one state, the second to commit finds
+//     a manifest it did not read and is refused (ErrConcurrent): its
+//     confirmed items are not stored, so the next run sends them again.
 //
 //   - A run holds a Lease on each location it writes, as a local run
 //     locks a file beside each output: an object naming its owner and its
