@@ -177,7 +177,7 @@ func secondCommitRefused(t *testing.T, cos bool) {
 	}
 	before := st.keys()
 	if err := b.Push(); !errors.Is(err, errConcurrent) {
-		t.Fatalf("second commit: %v, want ErrConcurrent", err)
+		t.Fatalf("second commit: %v, want errConcurrent", err)
 	}
 	for _, k := range st.keys() {
 		if seqOf(strings.TrimPrefix(k, "state/")) > 2 {
