@@ -24,7 +24,7 @@ func parOptions(chunk int64, workers int) Options {
 // read in parallel, and reparsed how many chunks were parsed again.
 func transcript(t *testing.T, path string, opts Options) (out string, par bool, reparsed int) {
 	t.Helper()
-	r, err := OpenContext(context.Background(), path, opts)
+	r, err := openContext(context.Background(), path, opts)
 	if err != nil {
 		return "open: " + err.Error() + "\n", false, 0
 	}
@@ -190,7 +190,7 @@ func TestParallelCSVStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := OpenContext(ctx, path, parOptions(1024, 2))
+	r, err := openContext(ctx, path, parOptions(1024, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestParallelCSVCloseEarly(t *testing.T) {
 	if err := os.WriteFile(path, []byte(parHeader+strings.Repeat("u1,p1,x,n\n", 50000)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, err := OpenContext(context.Background(), path, parOptions(4096, 3))
+	r, err := openContext(context.Background(), path, parOptions(4096, 3))
 	if err != nil {
 		t.Fatal(err)
 	}

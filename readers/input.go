@@ -36,14 +36,14 @@ type Part struct {
 	obj  *object // the object in a bucket it is, or nil for a local file
 }
 
-// Open returns a reader of the part's records, as OpenContext does for
-// its path; an object is read as it was when the input was resolved (an
+// Open returns a reader of the part's records, as Open does for its
+// path but under ctx; an object is read as it was when the input was resolved (an
 // object replaced since is an input error).
 func (p *Part) Open(ctx context.Context, opts Options) (Reader, error) {
 	if p.obj != nil {
 		return openObject(ctx, p.Path, p.obj, opts)
 	}
-	return OpenContext(ctx, p.Path, opts)
+	return openContext(ctx, p.Path, opts)
 }
 
 // PathColumn is a column given by a Hive-style folder name key=value.

@@ -14,7 +14,7 @@ func (in *Input) Open(opts Options) (*InputReader, error) {
 // OpenContext returns a reader of every record of the input, its files
 // opened one at a time as the one before ends. Records are numbered across
 // files (see Input), and reshaped by opts.Reshape when it is set. Objects
-// are read under ctx (see OpenContext): a cancelled ctx ends a read that
+// are read under ctx (see Part.Open): a cancelled ctx ends a read that
 // waits on the store with ctx's error.
 func (in *Input) OpenContext(ctx context.Context, opts Options) (*InputReader, error) {
 	opts.Format = string(in.Format)

@@ -52,18 +52,17 @@ func FormatOf(path, format string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q (want csv or parquet)", format)
 }
 
-// Open is OpenContext with a context that is never cancelled.
+// Open opens an input file ("-" for standard input, s3://BUCKET/KEY for
+// an object) and returns a reader of its records. The format comes from
+// FormatOf; ".gz" and ".zst" CSV files are decompressed on the fly.
 func Open(path string, opts Options) (Reader, error) {
-	return OpenContext(context.Background(), path, opts)
+	return openContext(context.Background(), path, opts)
 }
 
-// OpenContext opens an input file ("-" for standard input, s3://BUCKET/KEY
-// for an object) and returns a reader of its records. The format comes
-// from FormatOf; ".gz" and ".zst" CSV files are decompressed on the fly.
-// Every request for an object's bytes, as long as the reader reads, is made
-// under ctx: once ctx is cancelled, a read waiting on the store returns
-// ctx's error.
-func OpenContext(ctx context.Context, path string, opts Options) (Reader, error) {
+// openContext is Open with every request for an object's bytes, as long
+// as the reader reads, made under ctx: once ctx is cancelled, a read
+// waiting on the store returns ctx's error.
+func openContext(ctx context.Context, path string, opts Options) (Reader, error) {
 	if objstore.IsURL(path) {
 		return openURL(ctx, path, opts)
 	}

@@ -29,9 +29,6 @@ func NewBatch(fsys FS, dir string) (*Batch, error) {
 	return b, nil
 }
 
-// Dir is the batch's folder.
-func (b *Batch) Dir() string { return b.dir }
-
 // WriteFile creates (truncating) the file name in the batch's folder,
 // writes data, syncs it and closes it.
 func (b *Batch) WriteFile(name string, data []byte) error {

@@ -37,11 +37,11 @@ func Disk(fsys FS) Destination { return disk{Or(fsys)} }
 
 type disk struct{ fs FS }
 
-// Create starts the local output that will be path (see Create).
+// Create starts the local output that will be path (see create).
 func (d disk) Create(path string) (Output, error) {
-	a, err := Create(d.fs, path)
+	a, err := create(d.fs, path)
 	if err != nil {
-		return nil, err // a nil *Atomic must not become a non-nil Output
+		return nil, err // a nil *atomicFile must not become a non-nil Output
 	}
 	return a, nil
 }
@@ -50,20 +50,20 @@ func (d disk) Create(path string) (Output, error) {
 // committed: beside it, so that the rename stays within one file system.
 func TempName(path string) string { return path + ".tmp" }
 
-// Create starts the local output that will be path, written through fsys
+// create starts the local output that will be path, written through fsys
 // (nil: the disk) to TempName(path) (truncated if a killed run left one).
-func Create(fsys FS, path string) (*Atomic, error) {
+func create(fsys FS, path string) (*atomicFile, error) {
 	fsys = Or(fsys)
 	f, err := fsys.OpenFile(TempName(path), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return &Atomic{fs: fsys, f: f, final: path}, nil
+	return &atomicFile{fs: fsys, f: f, final: path}, nil
 }
 
-// Atomic is the local disk's Output: a temporary file beside the final
+// atomicFile is the local disk's Output: a temporary file beside the final
 // path.
-type Atomic struct {
+type atomicFile struct {
 	fs    FS
 	f     File
 	final string
@@ -71,7 +71,7 @@ type Atomic struct {
 }
 
 // Write appends to the temporary file.
-func (a *Atomic) Write(p []byte) (int, error) {
+func (a *atomicFile) Write(p []byte) (int, error) {
 	if a.done {
 		return 0, fmt.Errorf("%s: write after commit or abort", a.final)
 	}
@@ -79,13 +79,13 @@ func (a *Atomic) Write(p []byte) (int, error) {
 }
 
 // Name is the final path.
-func (a *Atomic) Name() string { return a.final }
+func (a *atomicFile) Name() string { return a.final }
 
 // Commit syncs the temporary file, closes it, renames it to the final
 // path and syncs the folder. On an error the temporary file is removed and
 // the final path is as it was (unless the error came from the last sync
 // of the folder, after the rename).
-func (a *Atomic) Commit() error {
+func (a *atomicFile) Commit() error {
 	if a.done {
 		return fmt.Errorf("%s: committed after commit or abort", a.final)
 	}
@@ -106,7 +106,7 @@ func (a *Atomic) Commit() error {
 }
 
 // Abort closes and removes the temporary file.
-func (a *Atomic) Abort() {
+func (a *atomicFile) Abort() {
 	if a.done {
 		return
 	}

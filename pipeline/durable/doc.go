@@ -9,12 +9,11 @@
 //     file, a verify report, a finished Parquet report, a sidecar, a state
 //     manifest) is made through a Destination: Create starts it, Write
 //     fills it, Commit publishes it and Abort drops it; WriteFile does the
-//     four for bytes already in memory. On the local disk (Disk, or Create
-//     and the Atomic it returns) it is written beside its final name
-//     (NAME.tmp), and Commit syncs it, closes it, renames it into place
-//     and syncs the folder, so that after a crash the final name holds the
-//     old file or the new one, never a torn one, and the rename itself
-//     cannot be lost. Abort removes the temporary file and leaves the
+//     four for bytes already in memory. On the local disk (Disk) it is
+//     written beside its final name (NAME.tmp), and Commit syncs it,
+//     closes it, renames it into place and syncs the folder, so that
+//     after a crash the final name holds the old file or the new one,
+//     never a torn one, and the rename itself cannot be lost. Abort removes the temporary file and leaves the
 //     final name as it was.
 //   - A journal appended to as a run goes (a report's journal and its
 //     checkpoints, a backup's journal): CreateJournal opens it, its writer

@@ -174,7 +174,7 @@ func TestBatchSyncsEachStep(t *testing.T) {
 		"syncdir gen-1",
 	}
 	checkCalls(t, rec, want)
-	if got := read(t, filepath.Join(b.Dir(), "b")); got != "b" {
+	if got := read(t, filepath.Join(dir, "gen-1", "b")); got != "b" {
 		t.Fatalf("b holds %q", got)
 	}
 }

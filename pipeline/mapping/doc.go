@@ -28,8 +28,8 @@
 // unknown mark name, one bit from two columns. A source column the input
 // lacks is refused when the input is opened, with the same line and key.
 //
-// Apply, a pure function of one record, runs before validation: a
-// boolean or group flag that is not one of the accepted spellings (true,
+// The mapping is applied to each record before validation, a pure
+// function of that record: a boolean or group flag that is not one of the accepted spellings (true,
 // t, yes, y, 1; false, f, no, n, 0; any case, spaces around ignored), or
 // empty, makes the row invalid with a message that names the source
 // column, its value and the rule; a single peer column needs the row's

@@ -31,11 +31,11 @@ func Load(path string) (*Mapping, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--map-file: %w", err)
 	}
-	return Parse(path, string(text))
+	return parse(path, string(text))
 }
 
-// Parse checks text, the mapping file named path, and returns its mapping.
-func Parse(path, text string) (*Mapping, error) {
+// parse checks text, the mapping file named path, and returns its mapping.
+func parse(path, text string) (*Mapping, error) {
 	var doc map[string]any
 	if _, err := toml.Decode(text, &doc); err != nil {
 		return nil, fmt.Errorf("--map-file %s: %v", path, err)
@@ -60,7 +60,7 @@ func Parse(path, text string) (*Mapping, error) {
 	return p.m, nil
 }
 
-// parser is the state of one Parse.
+// parser is the state of one parse.
 type parser struct {
 	m     *Mapping
 	lines []string
@@ -341,14 +341,11 @@ func bitOf(v any) (int, error) {
 	return 0, fmt.Errorf("%v is not a bit: want 0–63 or %s", v, strings.Join(mark.StandardNames[:], ", "))
 }
 
-// Path is the mapping file's path.
-func (m *Mapping) Path() string { return m.path }
-
 // Configure makes o read the source columns the mapping needs and apply
 // it to every record of an input (readers.Input.Open).
 func (m *Mapping) Configure(o *readers.Options) {
 	o.Extra = m.sources
 	o.Replaced = m.replaced
-	o.Reshape = m.Apply
+	o.Reshape = m.apply
 	o.TypeFrom = m.typeFrom
 }

@@ -43,11 +43,11 @@ func appendTestExtra(b []byte, v string) []byte {
 }
 
 func TestApply(t *testing.T) {
-	legacy, err := Parse("map.toml", legacyMap)
+	legacy, err := parse("map.toml", legacyMap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	twoPeers, err := Parse("two.toml", "from_account = \"u\"\ntype = \"kind\"\npeer = { c2c = \"peer_user\", group = \"peer_group\" }\nopt_type = { value = 1 }\nset_mark = { value = \"star\" }\n")
+	twoPeers, err := parse("two.toml", "from_account = \"u\"\ntype = \"kind\"\npeer = { c2c = \"peer_user\", group = \"peer_group\" }\nopt_type = { value = 1 }\nset_mark = { value = \"star\" }\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestApply(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := record(t, tc.m, tc.vals)
-			tc.m.Apply(&rec)
+			tc.m.apply(&rec)
 			if rec.Fields != tc.want {
 				t.Errorf("fields %q, want %q", rec.Fields, tc.want)
 			}
@@ -101,13 +101,13 @@ func TestApply(t *testing.T) {
 // TestApplyKeepsFirstProblem: a record a reader already found invalid
 // keeps its problem.
 func TestApplyKeepsFirstProblem(t *testing.T) {
-	m, err := Parse("map.toml", legacyMap)
+	m, err := parse("map.toml", legacyMap)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := record(t, m, map[string]string{"user_id": "u", "peer_id": "p", "is_group": "x", "starred": "1", "pinned": "0", "label": ""})
 	rec.Problem, rec.ProblemColumn = "too long", "label"
-	m.Apply(&rec)
+	m.apply(&rec)
 	if rec.Problem != "too long" || rec.ProblemColumn != "label" {
 		t.Errorf("problem %q %q", rec.ProblemColumn, rec.Problem)
 	}
@@ -115,12 +115,12 @@ func TestApplyKeepsFirstProblem(t *testing.T) {
 
 // TestSinglePeerNeedsType: one peer column and a row without a type.
 func TestSinglePeerNeedsType(t *testing.T) {
-	m, err := Parse("m.toml", "from_account = \"u\"\npeer = \"p\"\n")
+	m, err := parse("m.toml", "from_account = \"u\"\npeer = \"p\"\n")
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := record(t, m, map[string]string{"u": "a", "p": "b"})
-	m.Apply(&rec)
+	m.apply(&rec)
 	if rec.ProblemColumn != "type" || !strings.Contains(rec.Problem, "m.toml line 2 (peer)") {
 		t.Errorf("problem %q %q", rec.ProblemColumn, rec.Problem)
 	}
@@ -150,7 +150,7 @@ func TestParseRefuses(t *testing.T) {
 		{"not TOML", "from_account = \n", `--map-file m.toml: toml: line 1`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("m.toml", tc.text)
+			_, err := parse("m.toml", tc.text)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
@@ -161,7 +161,7 @@ func TestParseRefuses(t *testing.T) {
 // TestSources: each source column is read once, however many rules name
 // it, and a missing one is refused naming the first rule's line and key.
 func TestSources(t *testing.T) {
-	m, err := Parse("map.toml", legacyMap)
+	m, err := parse("map.toml", legacyMap)
 	if err != nil {
 		t.Fatal(err)
 	}

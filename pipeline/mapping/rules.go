@@ -16,10 +16,10 @@ type rule struct {
 	apply func(vals []string, r *readers.Record)
 }
 
-// Apply makes rec's input columns by the mapping's rules from its source
+// apply makes rec's input columns by the mapping's rules from its source
 // columns (rec.Extra). A source value a rule cannot use makes rec invalid,
 // unless it already is. It is a pure function of rec.
-func (m *Mapping) Apply(rec *readers.Record) {
+func (m *Mapping) apply(rec *readers.Record) {
 	var buf [16]string
 	vals := rec.Extra.Values(buf[:0])
 	if len(vals) != len(m.sources) {

@@ -117,8 +117,8 @@ type Request struct {
 	Items []Item
 }
 
-// Rows counts the input rows a request carries.
-func (r *Request) Rows() int {
+// rows counts the input rows a request carries.
+func (r *Request) rows() int {
 	n := 0
 	for i := range r.Items {
 		n += len(r.Items[i].Rows)

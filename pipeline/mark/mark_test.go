@@ -38,7 +38,7 @@ func TestMerge(t *testing.T) {
 // TestRequestRows: a request carries the rows of all its items.
 func TestRequestRows(t *testing.T) {
 	r := Request{Items: []Item{{Rows: []int64{1, 2, 3}}, {Rows: []int64{7}}, {}}}
-	if n := r.Rows(); n != 4 {
+	if n := r.rows(); n != 4 {
 		t.Errorf("Rows() = %d, want 4", n)
 	}
 }

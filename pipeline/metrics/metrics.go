@@ -11,14 +11,14 @@ import (
 // The metric names.
 const (
 	nameLastSuccess   = "markimport_last_success_timestamp_seconds"
-	NameStageDuration = "markimport_stage_duration_seconds"
-	NameRows          = "markimport_rows_total"
-	NameHTTPRequests  = "markimport_http_requests_total"
-	NameThrottles     = "markimport_throttles_total"
-	NameRetries       = "markimport_retries_total"
-	NameItemsSent     = "markimport_items_sent_total"
-	NameRequestsSaved = "markimport_requests_saved_total"
-	NameExitCode      = "markimport_exit_code"
+	nameStageDuration = "markimport_stage_duration_seconds"
+	nameRows          = "markimport_rows_total"
+	nameHTTPRequests  = "markimport_http_requests_total"
+	nameThrottles     = "markimport_throttles_total"
+	nameRetries       = "markimport_retries_total"
+	nameItemsSent     = "markimport_items_sent_total"
+	nameRequestsSaved = "markimport_requests_saved_total"
+	nameExitCode      = "markimport_exit_code"
 )
 
 // Values are what a command did, for its metrics.
@@ -48,8 +48,8 @@ type Values struct {
 	LastSuccess float64
 }
 
-// Succeeded reports whether the command ended with exit code 0.
-func (v *Values) Succeeded() bool { return v.ExitCode != nil && *v.ExitCode == 0 }
+// succeeded reports whether the command ended with exit code 0.
+func (v *Values) succeeded() bool { return v.ExitCode != nil && *v.ExitCode == 0 }
 
 // gather is v as metric families, sorted by name, each metric carrying
 // labels (the textfile's command label; none for a push, whose grouping
@@ -74,19 +74,19 @@ func gather(v Values, labels prometheus.Labels, lastSuccess bool) ([]*dto.Metric
 		g.Set(x)
 		r.MustRegister(g)
 	}
-	byLabel(NameRows, "Rows reported, by status.", "status", v.Rows)
-	byLabel(NameHTTPRequests, "HTTP requests that left, by the code their try ended with (http_STATUS for an HTTP status other than 200).", "code", v.HTTPRequests)
-	byLabel(NameThrottles, "Throttled answers, by code.", "code", v.Throttled)
-	counter(NameRetries, "Requests sent again after a failed try.", v.Retries)
-	counter(NameItemsSent, "Items of the requests that left.", v.ItemsSent)
-	counter(NameRequestsSaved, "Requests not needed: items unchanged since the API confirmed them (--state), or already on the server.", v.RequestsSaved)
-	stages := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: NameStageDuration, Help: "Time taken, by stage (total: the whole command; read: the input read whole before planning; send: the sending phase)."}, []string{"stage"})
+	byLabel(nameRows, "Rows reported, by status.", "status", v.Rows)
+	byLabel(nameHTTPRequests, "HTTP requests that left, by the code their try ended with (http_STATUS for an HTTP status other than 200).", "code", v.HTTPRequests)
+	byLabel(nameThrottles, "Throttled answers, by code.", "code", v.Throttled)
+	counter(nameRetries, "Requests sent again after a failed try.", v.Retries)
+	counter(nameItemsSent, "Items of the requests that left.", v.ItemsSent)
+	counter(nameRequestsSaved, "Requests not needed: items unchanged since the API confirmed them (--state), or already on the server.", v.RequestsSaved)
+	stages := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: nameStageDuration, Help: "Time taken, by stage (total: the whole command; read: the input read whole before planning; send: the sending phase)."}, []string{"stage"})
 	for _, s := range sortedKeys(v.Stages) {
 		stages.WithLabelValues(s).Set(v.Stages[s])
 	}
 	r.MustRegister(stages)
 	if v.ExitCode != nil {
-		gauge(NameExitCode, "The command's exit code.", float64(*v.ExitCode))
+		gauge(nameExitCode, "The command's exit code.", float64(*v.ExitCode))
 	}
 	if lastSuccess && v.LastSuccess > 0 {
 		gauge(nameLastSuccess, "When the command last ended with exit code 0, in Unix seconds.", v.LastSuccess)

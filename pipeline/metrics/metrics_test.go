@@ -102,16 +102,16 @@ func checkValues(t *testing.T, fams map[string]*dto.MetricFamily, v Values, labe
 			t.Errorf("%s has %d series, want %d", name, len(f.GetMetric()), len(counts))
 		}
 	}
-	add(NameRows, "status", v.Rows)
-	add(NameHTTPRequests, "code", v.HTTPRequests)
-	add(NameThrottles, "code", v.Throttled)
-	for name, n := range map[string]float64{NameRetries: float64(v.Retries), NameItemsSent: float64(v.ItemsSent), NameRequestsSaved: float64(v.RequestsSaved), NameExitCode: float64(*v.ExitCode)} {
+	add(nameRows, "status", v.Rows)
+	add(nameHTTPRequests, "code", v.HTTPRequests)
+	add(nameThrottles, "code", v.Throttled)
+	for name, n := range map[string]float64{nameRetries: float64(v.Retries), nameItemsSent: float64(v.ItemsSent), nameRequestsSaved: float64(v.RequestsSaved), nameExitCode: float64(*v.ExitCode)} {
 		if got, ok := value(fams, name, labels); !ok || got != n {
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, n)
 		}
 	}
 	for s, secs := range v.Stages {
-		if got, _ := value(fams, NameStageDuration, with("stage", s)); got != secs {
+		if got, _ := value(fams, nameStageDuration, with("stage", s)); got != secs {
 			t.Errorf("stage %s: %v s, want %v", s, got, secs)
 		}
 	}

@@ -69,7 +69,7 @@ func (g Gateway) Push(ctx context.Context, v Values) error {
 	if err := g.put(ctx, v.Command, nil, fams); err != nil {
 		return err
 	}
-	if !v.Succeeded() {
+	if !v.succeeded() {
 		return nil
 	}
 	last, err := gather(v, nil, true)

@@ -104,12 +104,12 @@ func TestPushgatewayKeepsLastSuccess(t *testing.T) {
 	want := failed
 	want.LastSuccess = ok.LastSuccess
 	checkValues(t, after, want, group, true)
-	for _, name := range []string{NameHTTPRequests, NameThrottles} {
+	for _, name := range []string{nameHTTPRequests, nameThrottles} {
 		if f := after[name]; f != nil {
 			t.Errorf("%s still holds the success's %d series after a failure that had none", name, len(f.GetMetric()))
 		}
 	}
-	if got, _ := value(after, NameExitCode, group); got != 3 {
+	if got, _ := value(after, nameExitCode, group); got != 3 {
 		t.Errorf("exit code %v, want 3", got)
 	}
 	if got, _ := value(after, nameLastSuccess, group); strconv.FormatFloat(got, 'f', -1, 64) != "1700000300" {

@@ -10,10 +10,10 @@
 // summary's: a page never shows numbers from two different runs.
 //
 // Whatever the run's size, the page is bounded: counts by status, by code
-// and by file (at most MaxFiles files), at most MaxSamples sample rows per
-// code, each value cut to MaxValue bytes, and a timeline of at most
-// timeline.MaxPoints points. Reading the report keeps those and nothing
-// else, so a report of a hundred million rows is read in constant memory.
+// and by file (at most 200 files), at most 10 sample rows per code, each
+// value cut to 200 bytes, and a timeline of at most 600 points. Reading
+// the report keeps those and nothing else, so a report of a hundred
+// million rows is read in constant memory.
 //
 // It needs nothing to be read: no script, no network (CSS inline, charts
 // inline SVG drawn by github.com/go-analyze/charts), and prints as it

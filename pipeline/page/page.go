@@ -31,7 +31,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{"nu
 // Make writes the sign-off page of the command whose summary JSON is
 // summary and whose finished report is at reportPath (read once).
 func Make(w io.Writer, summary []byte, reportPath string, o Options) error {
-	s, err := ReadSummary(summary)
+	s, err := readSummary(summary)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func Make(w io.Writer, summary []byte, reportPath string, o Options) error {
 type view struct {
 	Title, Verdict string
 	Good           bool // every row settled and nothing stopped
-	S              *Summary
+	S              *runSummary
 	Report         string
 	Verify         bool
 	Elapsed        string
@@ -99,7 +99,7 @@ type fileView struct {
 type stateView struct{ Unchanged, Sent, Saved int64 }
 
 // build makes the view of a summary and its report's tally.
-func build(s *Summary, t *tally, reportPath string, o Options) (*view, error) {
+func build(s *runSummary, t *tally, reportPath string, o Options) (*view, error) {
 	v := &view{S: s, Report: cmp.Or(o.ReportName, reportPath), Verify: s.verify(), Quota: o.Quota,
 		Elapsed: duration(s.ElapsedSeconds), Started: s.StartedAt.UTC().Format(time.RFC3339)}
 	v.Title = fmt.Sprintf("markimport %s of %s", s.Command, s.Input)
@@ -156,7 +156,7 @@ func build(s *Summary, t *tally, reportPath string, o Options) (*view, error) {
 }
 
 // verdict is the page's one line, and whether it is good news.
-func verdict(s *Summary) (string, bool) {
+func verdict(s *runSummary) (string, bool) {
 	var attention int64
 	var which []string
 	for _, st := range s.statusOrder() {
@@ -192,7 +192,7 @@ func verdict(s *Summary) (string, bool) {
 }
 
 // facts are the input's and the sending's numbers, as label and value.
-func facts(s *Summary) [][2]string {
+func facts(s *runSummary) [][2]string {
 	f := [][2]string{{"rows", num(s.Rows)}, {"users", num(s.Users)}, {"conversations", num(s.Conversations)}}
 	if s.verify() {
 		f = append(f, [2]string{"read requests", fmt.Sprintf("%s planned; %s on the wire, %s retries, %s throttled", num(s.RequestsPlanned), num(s.HTTPRequests), num(s.Retries), num(s.Throttled))})

@@ -16,20 +16,20 @@ import (
 
 // The page's bounds, whatever the report holds.
 const (
-	// MaxSamples is the most sample rows shown per code (per status, for
+	// maxSamples is the most sample rows shown per code (per status, for
 	// verify).
-	MaxSamples = 10
-	// MaxFiles is the most input files given a row of their own.
-	MaxFiles = 200
-	// MaxGroups is the most codes given a row of their own.
-	MaxGroups = 100
-	// MaxValue is the most bytes of a value shown (longer ones are cut
+	maxSamples = 10
+	// maxFiles is the most input files given a row of their own.
+	maxFiles = 200
+	// maxGroups is the most codes given a row of their own.
+	maxGroups = 100
+	// maxValue is the most bytes of a value shown (longer ones are cut
 	// with "…").
-	MaxValue = 200
+	maxValue = 200
 )
 
-// Sample is one report line shown on the page.
-type Sample struct {
+// sample is one report line shown on the page.
+type sample struct {
 	File, Row, From, Type, Peer, Message string
 	Expected, Actual                     string // verify
 }
@@ -39,7 +39,7 @@ type group struct {
 	Status  string
 	Code    int
 	Rows    int64
-	Samples []Sample
+	Samples []sample
 }
 
 // fileRows is one input file's rows by status.
@@ -55,10 +55,10 @@ type tally struct {
 	statuses map[string]int64
 	groups   []*group // in order of first appearance
 	byKey    map[[2]string]*group
-	other    int64 // rows of codes beyond MaxGroups
+	other    int64 // rows of codes beyond maxGroups
 	files    []*fileRows
 	byFile   map[string]*fileRows
-	moreFile int64 // rows of files beyond MaxFiles
+	moreFile int64 // rows of files beyond maxFiles
 }
 
 // columns are the positions of a report's columns (-1: absent).
@@ -101,7 +101,7 @@ func kind(verify bool) string {
 
 // readReport reads the report at path once (CSV; a run's Parquet report
 // by its name) and keeps the page's counts and samples.
-func readReport(path string, s *Summary) (*tally, error) {
+func readReport(path string, s *runSummary) (*tally, error) {
 	t := &tally{statuses: map[string]int64{}, byKey: map[[2]string]*group{}, byFile: map[string]*fileRows{}}
 	var cols *columns
 	add := func(header, rec []string) error {
@@ -157,8 +157,8 @@ func eachCSVLine(path string, fn func(header, rec []string) error) error {
 }
 
 // add counts one report line and keeps it as a sample when its code has
-// fewer than MaxSamples and its rows need attention.
-func (t *tally) add(c *columns, rec []string, s *Summary) error {
+// fewer than maxSamples and its rows need attention.
+func (t *tally) add(c *columns, rec []string, s *runSummary) error {
 	status := rec[c.status]
 	if !knownStatus(s.verify(), status) {
 		return fmt.Errorf("status %s is not a %s report's", readers.Quote(status), kind(s.verify()))
@@ -184,20 +184,20 @@ func (t *tally) add(c *columns, rec []string, s *Summary) error {
 		return nil
 	}
 	g.Rows++
-	if len(g.Samples) < MaxSamples && !s.settled(status) {
+	if len(g.Samples) < maxSamples && !s.settled(status) {
 		g.Samples = append(g.Samples, sampleOf(c, rec))
 	}
 	return nil
 }
 
 // group is the group of status and code, made on its first row (nil
-// beyond MaxGroups).
+// beyond maxGroups).
 func (t *tally) group(status string, code int) *group {
 	key := [2]string{status, strconv.Itoa(code)}
 	if g, ok := t.byKey[key]; ok {
 		return g
 	}
-	if len(t.groups) >= MaxGroups {
+	if len(t.groups) >= maxGroups {
 		return nil
 	}
 	g := &group{Status: status, Code: code}
@@ -210,7 +210,7 @@ func (t *tally) group(status string, code int) *group {
 func (t *tally) addFile(name, status string) {
 	f, ok := t.byFile[name]
 	if !ok {
-		if len(t.files) >= MaxFiles {
+		if len(t.files) >= maxFiles {
 			t.moreFile++
 			return
 		}
@@ -222,24 +222,24 @@ func (t *tally) addFile(name, status string) {
 	f.Rows++
 }
 
-// sampleOf is the sample of a report line, each value cut to MaxValue.
-func sampleOf(c *columns, rec []string) Sample {
+// sampleOf is the sample of a report line, each value cut to maxValue.
+func sampleOf(c *columns, rec []string) sample {
 	at := func(i int) string {
 		if i < 0 {
 			return ""
 		}
 		return cut(rec[i])
 	}
-	return Sample{File: at(c.file), Row: at(c.row), From: at(c.from), Type: at(c.typ), Peer: at(c.peer),
+	return sample{File: at(c.file), Row: at(c.row), From: at(c.from), Type: at(c.typ), Peer: at(c.peer),
 		Message: at(c.message), Expected: at(c.expected), Actual: at(c.actual)}
 }
 
-// cut shortens v to at most MaxValue bytes, at a character boundary.
+// cut shortens v to at most maxValue bytes, at a character boundary.
 func cut(v string) string {
-	if len(v) <= MaxValue {
+	if len(v) <= maxValue {
 		return v
 	}
-	i := MaxValue
+	i := maxValue
 	for i > 0 && !isStart(v[i]) {
 		i--
 	}
@@ -251,7 +251,7 @@ func isStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // agree refuses a report whose counts by status are not the summary's:
 // they would be two runs' numbers.
-func (t *tally) agree(s *Summary, path string) error {
+func (t *tally) agree(s *runSummary, path string) error {
 	for _, st := range s.statusOrder() {
 		if t.statuses[st] != s.Statuses[st] {
 			return fmt.Errorf("the report %s is not the summary's: it has %d rows %s, the summary %d (give the report and the summary of one run)", path, t.statuses[st], st, s.Statuses[st])

@@ -10,11 +10,11 @@ import (
 	"markimport/pipeline/timeline"
 )
 
-// Summary is what the page takes from a command's summary JSON: the
+// runSummary is what the page takes from a command's summary JSON: the
 // fields of validate's, run's and verify's summaries, and the invocation
 // (the command line with its secrets masked, the version, the profile,
 // the backup and its rollback command) that the command writes with them.
-type Summary struct {
+type runSummary struct {
 	Command     string `json:"command"`
 	CommandLine string `json:"command_line"`
 	Version     string `json:"version"`
@@ -51,10 +51,10 @@ type Summary struct {
 	Timeline        *timeline.Series `json:"timeline"`
 }
 
-// ReadSummary decodes a summary JSON and checks it: a summary of
+// readSummary decodes a summary JSON and checks it: a summary of
 // validate, run or verify, with its counts in range.
-func ReadSummary(data []byte) (*Summary, error) {
-	var s Summary
+func readSummary(data []byte) (*runSummary, error) {
+	var s runSummary
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("not a markimport summary: %v", err)
@@ -69,10 +69,10 @@ func ReadSummary(data []byte) (*Summary, error) {
 }
 
 // verify reports whether the summary is a verify's.
-func (s *Summary) verify() bool { return s.Command == "verify" }
+func (s *runSummary) verify() bool { return s.Command == "verify" }
 
 // check refuses a summary no command of markimport writes.
-func (s *Summary) check() error {
+func (s *runSummary) check() error {
 	switch s.Command {
 	case "validate", "run", "verify":
 	case "":
@@ -133,7 +133,7 @@ func knownStatus(verify bool, st string) bool {
 }
 
 // statusOrder is the statuses of the summary's command in report order.
-func (s *Summary) statusOrder() []string {
+func (s *runSummary) statusOrder() []string {
 	var out []string
 	if s.verify() {
 		for _, v := range report.VerifyStatuses {
@@ -148,7 +148,7 @@ func (s *Summary) statusOrder() []string {
 }
 
 // settled reports whether rows of status st need nothing more.
-func (s *Summary) settled(st string) bool {
+func (s *runSummary) settled(st string) bool {
 	if s.verify() {
 		return st == string(report.VerifyMatch) || st == string(report.VerifyNotChecked)
 	}

@@ -258,10 +258,6 @@ func (j *Journal) waitDigest() error {
 // been sent, and --resume continues it.
 func (j *Journal) Committed() bool { return j.committed }
 
-// Err is the error that stopped the journal's writing, if any: such a
-// journal is kept for --resume (Abandon), never finished.
-func (j *Journal) Err() error { return j.rep.Err() }
-
 // Abandon closes the journal of a run that stopped on an input error, or
 // whose journal could not be written: a fresh journal never committed is
 // removed, so every existing output is as it was; a committed one (a

@@ -53,6 +53,3 @@ func (s *HashSet) Has(h uint64) bool {
 		}
 	}
 }
-
-// Len is the number of hashes in the set.
-func (s *HashSet) Len() int { return s.n }

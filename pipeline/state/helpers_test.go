@@ -13,8 +13,8 @@ import (
 	"markimport/pipeline/spill"
 )
 
-// Unchanged looks one item up, loading its user's partition.
-func (s *Store) Unchanged(from string, it *mark.Item) (bool, error) {
+// unchanged looks one item up, loading its user's partition.
+func (s *Store) unchanged(from string, it *mark.Item) (bool, error) {
 	pt, err := s.Partition(spill.PartitionOf(from))
 	if err != nil {
 		return false, err

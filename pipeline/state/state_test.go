@@ -134,7 +134,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	// partition first.
 	check := func(from string, it *mark.Item, want bool) {
 		t.Helper()
-		got, err := s.Unchanged(from, it)
+		got, err := s.unchanged(from, it)
 		if err != nil || got != want {
 			t.Errorf("%s %v: unchanged %v (%v), want %v", from, it, got, err, want)
 		}

@@ -4,9 +4,9 @@
 // (p50 and p99), per interval since the run started.
 //
 // Its size is bounded whatever the run's length: it starts with one-second
-// intervals and, when a run outlasts MaxPoints of them, merges neighbours
-// two by two (the interval doubles), so a series never holds more than
-// MaxPoints points. Latency is counted in a histogram per interval whose
+// intervals and, when a run outlasts 600 of them, merges neighbours two
+// by two (the interval doubles), so a series never holds more than 600
+// points. Latency is counted in a histogram per interval whose
 // bins grow by 10% (128 of them span 1 ms to about three minutes), so two
 // intervals merge exactly and a percentile is within 5% of the true one.
 //

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// MaxPoints is the most intervals a series holds.
-const MaxPoints = 600
+// maxPoints is the most intervals a series holds.
+const maxPoints = 600
 
 // Latency bins: bin 0 counts answers under binBase; bin i (1 ≤ i < bins)
 // those in [binBase·growth^(i-1), binBase·growth^i); the last bin takes
@@ -79,10 +79,10 @@ func (r *Recorder) Items(t time.Time, ok, failed int) {
 }
 
 // at is the interval t falls in, the series grown (and merged, beyond
-// MaxPoints) to hold it. A time before the start counts in the first.
+// maxPoints) to hold it. A time before the start counts in the first.
 func (r *Recorder) at(t time.Time) *interval {
 	i := int(max(t.Sub(r.start), 0) / r.width)
-	for i >= MaxPoints {
+	for i >= maxPoints {
 		r.merge()
 		i = int(max(t.Sub(r.start), 0) / r.width)
 	}

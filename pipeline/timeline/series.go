@@ -27,11 +27,6 @@ type Point struct {
 	LatencyP99 float64 `json:"latency_p99_ms"`
 }
 
-// RequestsPerSecond is the interval's requests over its length.
-func (s *Series) RequestsPerSecond(p Point) float64 {
-	return float64(p.Requests) / float64(s.IntervalSeconds)
-}
-
 // Check refuses a series that a recorder cannot have made: read back from
 // a summary file, it is believed only whole and in range.
 func (s *Series) Check() error {
@@ -41,8 +36,8 @@ func (s *Series) Check() error {
 	if s.IntervalSeconds < 1 || s.IntervalSeconds&(s.IntervalSeconds-1) != 0 {
 		return fmt.Errorf("timeline: interval_seconds %d is not a power of two seconds", s.IntervalSeconds)
 	}
-	if len(s.Points) == 0 || len(s.Points) > MaxPoints {
-		return fmt.Errorf("timeline: %d points, not 1 to %d", len(s.Points), MaxPoints)
+	if len(s.Points) == 0 || len(s.Points) > maxPoints {
+		return fmt.Errorf("timeline: %d points, not 1 to %d", len(s.Points), maxPoints)
 	}
 	for i, p := range s.Points {
 		switch {

@@ -35,7 +35,7 @@ func TestRecorderCountsPerSecond(t *testing.T) {
 	}
 }
 
-// A run longer than MaxPoints seconds keeps at most MaxPoints points, and
+// A run longer than maxPoints seconds keeps at most maxPoints points, and
 // merging loses no count.
 func TestRecorderStaysBounded(t *testing.T) {
 	start := time.Unix(0, 0)
@@ -49,7 +49,7 @@ func TestRecorderStaysBounded(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Points) > MaxPoints || s.IntervalSeconds != 16 {
+	if len(s.Points) > maxPoints || s.IntervalSeconds != 16 {
 		t.Fatalf("%d points of %d s for a %d s run", len(s.Points), s.IntervalSeconds, secs)
 	}
 	var req, thr, ok, failed int64
@@ -85,7 +85,7 @@ func TestCheckRefusesWhatNoRecorderMakes(t *testing.T) {
 		"negative":         func(s *Series) { s.Points[0].ItemsOK = -1 },
 		"more throttles":   func(s *Series) { s.Points[0].Throttled = 4 },
 		"p99 below p50":    func(s *Series) { s.Points[0].LatencyP99 = 0.5 },
-		"too many points":  func(s *Series) { s.Points = make([]Point, MaxPoints+1) },
+		"too many points":  func(s *Series) { s.Points = make([]Point, maxPoints+1) },
 		"negative latency": func(s *Series) { s.Points[0].LatencyP50 = -1 },
 	} {
 		s := good()

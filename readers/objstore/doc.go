@@ -28,12 +28,12 @@
 // stopped answering returns the context's error once it is cancelled.
 //
 // Writing. Put sends one object in one request. Create returns a Writer that
-// buffers up to PartSize and sends larger objects as a multipart upload,
+// buffers up to 8 MiB and sends larger objects as a multipart upload,
 // published by Commit (CompleteMultipartUpload) and dropped by Abort, so
 // that nobody sees a part-written object. With ifAbsent, an existing object
-// is never replaced: the object is looked up first (ErrExist if it is
-// there) and the write carries If-None-Match: *, which Amazon S3 enforces
-// atomically. Stores that ignore the condition (Tencent COS overwrites
+// is never replaced: the object is looked up first (an error matching
+// fs.ErrExist if it is there) and the write carries If-None-Match: *,
+// which Amazon S3 enforces atomically. Stores that ignore the condition (Tencent COS overwrites
 // silently) are protected by the look-up only, which leaves a window of one
 // request between the look-up and the write; callers that need more take a
 // lease of their own.
@@ -43,8 +43,8 @@
 // connections.
 //
 // Errors name the object (s3://bucket/key) and never carry a credential.
-// ErrNotExist matches fs.ErrNotExist and ErrExist matches fs.ErrExist under
-// errors.Is.
+// ErrNotExist matches fs.ErrNotExist, and a write refused because the
+// object is there matches fs.ErrExist, under errors.Is.
 //
 // The package imports nothing of the project.
 package objstore

@@ -7,11 +7,11 @@ import (
 	"strings"
 )
 
-// Scheme is the URL scheme of an object location.
-const Scheme = "s3://"
+// scheme is the URL scheme of an object location.
+const scheme = "s3://"
 
 // IsURL reports whether s names an object location (s3://...).
-func IsURL(s string) bool { return strings.HasPrefix(s, Scheme) }
+func IsURL(s string) bool { return strings.HasPrefix(s, scheme) }
 
 // Location is an object or a prefix in a bucket: s3://Bucket/Key. A Key
 // that is empty or ends in "/" names a prefix.
@@ -28,7 +28,7 @@ func Parse(s string) (Location, error) {
 	if !IsURL(s) {
 		return Location{}, fmt.Errorf("%q is not an s3:// URL", s)
 	}
-	rest := s[len(Scheme):]
+	rest := s[len(scheme):]
 	bucket, key, _ := strings.Cut(rest, "/")
 	if err := checkBucket(bucket); err != nil {
 		return Location{}, fmt.Errorf("%q: %w", s, err)
@@ -59,21 +59,11 @@ func checkBucket(b string) error {
 }
 
 // String is the location as an s3:// URL.
-func (l Location) String() string { return Scheme + l.Bucket + "/" + l.Key }
+func (l Location) String() string { return scheme + l.Bucket + "/" + l.Key }
 
 // IsPrefix reports whether the location names a prefix rather than one
 // object: its key is empty or ends in "/".
 func (l Location) IsPrefix() bool { return l.Key == "" || strings.HasSuffix(l.Key, "/") }
-
-// Join is the location of name under the prefix l ("/" added between them
-// when l's key does not end in one).
-func (l Location) Join(name string) Location {
-	k := l.Key
-	if k != "" && !strings.HasSuffix(k, "/") {
-		k += "/"
-	}
-	return Location{Bucket: l.Bucket, Key: k + name}
-}
 
 // kindError is an error that errors.Is matches against a kind of fs error
 // too, so that callers written for local files treat objects the same way.
@@ -89,13 +79,13 @@ var (
 	// ErrNotExist is returned (wrapped, naming the object) for an object that
 	// is not there. errors.Is(err, fs.ErrNotExist) holds too.
 	ErrNotExist error = &kindError{"no such object", fs.ErrNotExist}
-	// ErrNoBucket is returned (wrapped, naming the location) when the bucket
+	// errNoBucket is returned (wrapped, naming the location) when the bucket
 	// itself is not there. errors.Is(err, fs.ErrNotExist) holds, but not
 	// errors.Is(err, ErrNotExist): a missing bucket is never taken for a
 	// missing object that may be written.
-	ErrNoBucket error = &kindError{"no such bucket", fs.ErrNotExist}
-	// ErrExist is returned (wrapped, naming the object) by a write with
+	errNoBucket error = &kindError{"no such bucket", fs.ErrNotExist}
+	// errExist is returned (wrapped, naming the object) by a write with
 	// ifAbsent when the object is already there. errors.Is(err, fs.ErrExist)
 	// holds too.
-	ErrExist error = &kindError{"the object already exists", fs.ErrExist}
+	errExist error = &kindError{"the object already exists", fs.ErrExist}
 )

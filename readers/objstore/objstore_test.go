@@ -48,9 +48,6 @@ func TestParse(t *testing.T) {
 	if !loc(t, "s3://bucket/dir/").IsPrefix() || loc(t, "s3://bucket/dir/a").IsPrefix() {
 		t.Error("IsPrefix")
 	}
-	if got := loc(t, "s3://bucket/dir").Join("a.csv").String(); got != "s3://bucket/dir/a.csv" {
-		t.Errorf("Join = %s", got)
-	}
 }
 
 func TestEndpointRules(t *testing.T) {

@@ -225,7 +225,7 @@ func (r *rangeReader) readRange(p []byte, off int64) (broke bool, err error) {
 }
 
 // Put writes data as one object in one request. With ifAbsent an existing
-// object is not replaced: ErrExist (see the package comment for what
+// object is not replaced: an error matching fs.ErrExist (see the package comment for what
 // protects it on stores that ignore If-None-Match).
 func (s *Store) Put(ctx context.Context, l Location, data []byte, ifAbsent bool) error {
 	if ifAbsent {
@@ -241,12 +241,12 @@ func (s *Store) Put(ctx context.Context, l Location, data []byte, ifAbsent bool)
 	return s.wrap("write", l, err)
 }
 
-// absent is nil when l holds no object, ErrExist when it does.
+// absent is nil when l holds no object, errExist when it does.
 func (s *Store) absent(ctx context.Context, l Location) error {
 	_, err := s.Stat(ctx, l)
 	switch {
 	case err == nil:
-		return fmt.Errorf("write %s: %w", l, ErrExist)
+		return fmt.Errorf("write %s: %w", l, errExist)
 	case errors.Is(err, ErrNotExist):
 		return nil
 	}

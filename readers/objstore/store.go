@@ -38,9 +38,9 @@ type Options struct {
 	PathStyle bool
 }
 
-// New builds the Store from the environment and the shared config files, as
-// the AWS SDKs and CLI read them (see the package comment).
-func New(ctx context.Context) (*Store, error) {
+// newFromEnv builds the Store from the environment and the shared config
+// files, as the AWS SDKs and CLI read them (see the package comment).
+func newFromEnv(ctx context.Context) (*Store, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, quiet)
 	if err != nil {
 		return nil, fmt.Errorf("object storage settings: %w", err)
@@ -143,9 +143,6 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
-// Endpoint is the endpoint the store talks to, "" for the SDK's default.
-func (s *Store) Endpoint() string { return s.endpoint }
-
 // Fetched is the number of object bytes received by reads so far.
 func (s *Store) Fetched() int64 { return s.fetched.Load() }
 
@@ -162,9 +159,9 @@ func (s *Store) wrap(op string, l Location, err error) error {
 	case "NotFound", "NoSuchKey":
 		return fmt.Errorf("%s %s: %w", op, l, ErrNotExist)
 	case "NoSuchBucket":
-		return fmt.Errorf("%s %s: the bucket %q does not exist (check the bucket name and the endpoint%s): %w", op, l, l.Bucket, s.endpointNote(), ErrNoBucket)
+		return fmt.Errorf("%s %s: the bucket %q does not exist (check the bucket name and the endpoint%s): %w", op, l, l.Bucket, s.endpointNote(), errNoBucket)
 	case "PreconditionFailed":
-		return fmt.Errorf("%s %s: %w", op, l, ErrExist)
+		return fmt.Errorf("%s %s: %w", op, l, errExist)
 	case "AccessDenied", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch":
 		return fmt.Errorf("%s %s: access denied (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or the profile, and the bucket's permissions): %w", op, l, err)
 	}
@@ -204,7 +201,7 @@ func Shared(ctx context.Context) (*Store, error) {
 	if shared.store != nil && shared.env == key {
 		return shared.store, nil
 	}
-	s, err := New(ctx)
+	s, err := newFromEnv(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
-// PartSize is the size of the parts of a multipart upload, and the largest
+// partSize is the size of the parts of a multipart upload, and the largest
 // object a Writer sends in one PUT. S3 takes parts of 5 MiB and more (the
 // last one excepted) and at most 10,000 of them: 80 GiB an object.
-const PartSize = 8 << 20
+const partSize = 8 << 20
 
 // maxParts is S3's limit on the parts of one upload.
 const maxParts = 10000
@@ -62,8 +62,8 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	w.buf.Write(p)
-	for w.buf.Len() >= 2*PartSize {
-		if err := w.sendPart(PartSize); err != nil {
+	for w.buf.Len() >= 2*partSize {
+		if err := w.sendPart(partSize); err != nil {
 			w.err = err
 			return len(p), err
 		}
@@ -75,7 +75,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 // upload on the first.
 func (w *Writer) sendPart(n int) error {
 	if len(w.parts) == maxParts {
-		return fmt.Errorf("write %s: more than %d parts of %d MiB", w.l, maxParts, PartSize>>20)
+		return fmt.Errorf("write %s: more than %d parts of %d MiB", w.l, maxParts, partSize>>20)
 	}
 	if w.uploadID == "" {
 		out, err := w.s.client.CreateMultipartUpload(w.ctx, &s3.CreateMultipartUploadInput{Bucket: &w.l.Bucket, Key: &w.l.Key})

@@ -75,7 +75,7 @@ func (s *Server) getContactGroup(body []byte) any {
 	if u == nil || start >= int64(len(u.order)) {
 		return resp
 	}
-	end := min(start+PageSize, int64(len(u.order)))
+	end := min(start+pageSize, int64(len(u.order)))
 	for _, c := range u.order[start:end] {
 		resp.ContactItem = append(resp.ContactItem, s.contactMarks(c, u.marks[c]))
 	}

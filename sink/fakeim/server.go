@@ -12,11 +12,11 @@ import (
 
 // The documented limits, which are also the defaults of the zero Config.
 const (
-	// DefaultRateLimit is the documented limit of each API: 200 calls/s.
-	DefaultRateLimit = 200
-	// DefaultMaxConversations is the documented limit of marked
+	// defaultRateLimit is the documented limit of each API: 200 calls/s.
+	defaultRateLimit = 200
+	// defaultMaxConversations is the documented limit of marked
 	// conversations per user.
-	DefaultMaxConversations = 1000
+	defaultMaxConversations = 1000
 	// maxMarkItems is the most MarkItems one mark_contact request may carry.
 	maxMarkItems = 100
 	// maxSearchItems is the most conversations one search_contact_group
@@ -24,8 +24,8 @@ const (
 	maxSearchItems = 300
 	// maxCustomMarkBytes is the longest custom mark, in bytes of UTF-8.
 	maxCustomMarkBytes = 256
-	// PageSize is the most conversations one get_contact_group page holds.
-	PageSize = 100
+	// pageSize is the most conversations one get_contact_group page holds.
+	pageSize = 100
 	// maxBody bounds a request body; a full mark_contact request is ~40 KB.
 	maxBody = 1 << 20
 )
@@ -77,11 +77,11 @@ type Config struct {
 	NoStandardMarks bool
 	// RateLimit is each API's limit in calls per second, counted per API
 	// over a sliding one-second window; a request beyond it is answered
-	// 60007 and not applied. 0 means DefaultRateLimit; negative disables.
+	// 60007 and not applied. 0 means 200; negative disables.
 	RateLimit int
 	// MaxConversations is the most marked conversations per user; an item
-	// that would add one more is answered 51008. 0 means
-	// DefaultMaxConversations; negative disables.
+	// that would add one more is answered 51008. 0 means 1000; negative
+	// disables.
 	MaxConversations int
 	// ShortStandardMark renders StandardMark in the read APIs without
 	// leading zeros ("" for no marks), as the documentation's examples do,
@@ -172,10 +172,10 @@ type Server struct {
 // New returns an emulator for the application cfg describes.
 func New(cfg Config) *Server {
 	if cfg.RateLimit == 0 {
-		cfg.RateLimit = DefaultRateLimit
+		cfg.RateLimit = defaultRateLimit
 	}
 	if cfg.MaxConversations == 0 {
-		cfg.MaxConversations = DefaultMaxConversations
+		cfg.MaxConversations = defaultMaxConversations
 	}
 	s := &Server{
 		cfg:      cfg,

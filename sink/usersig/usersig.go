@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// Version is the only TLS sig version this package makes and accepts.
-const Version = "2.0"
+// version is the only TLS sig version this package makes and accepts.
+const version = "2.0"
 
 // Errors returned by Parse and Verify. Test for them with errors.Is; the
 // returned errors wrap them with a short reason that never contains the
@@ -124,7 +124,7 @@ func Generate(secretKey string, sdkAppID uint64, identifier string, now time.Tim
 	}
 	seconds := int64(expire / time.Second)
 	p := payload{
-		Version:    Version,
+		Version:    version,
 		Identifier: identifier,
 		SDKAppID:   ptr(number(sdkAppID)),
 		Expire:     ptr(number(seconds)),
@@ -197,8 +197,8 @@ func Parse(usersig string) (Sig, error) {
 		return Sig{}, fmt.Errorf("%w: payload is not the TLS sig JSON object", ErrMalformed)
 	}
 	switch {
-	case p.Version != Version:
-		return Sig{}, fmt.Errorf("%w: TLS.ver is not %q", ErrMalformed, Version)
+	case p.Version != version:
+		return Sig{}, fmt.Errorf("%w: TLS.ver is not %q", ErrMalformed, version)
 	case p.Identifier == "":
 		return Sig{}, fmt.Errorf("%w: TLS.identifier missing", ErrMalformed)
 	case p.SDKAppID == nil:

@@ -62,8 +62,8 @@ func (c *Chain) Append(p []byte) error {
 	return nil
 }
 
-// Segments is how many segments the chain holds.
-func (c *Chain) Segments() int {
+// segments is how many segments the chain holds.
+func (c *Chain) segments() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.seq

@@ -25,8 +25,8 @@ func fill(t *testing.T, s Store) *Chain {
 
 func TestChainPullsWhatWasAppendedAndContinuesIt(t *testing.T) {
 	s := newMemStore()
-	if c := fill(t, s); c.Segments() != 3 {
-		t.Fatalf("segments = %d, want 3 (an empty append puts nothing)", c.Segments())
+	if c := fill(t, s); c.segments() != 3 {
+		t.Fatalf("segments = %d, want 3 (an empty append puts nothing)", c.segments())
 	}
 	s.objects["s3://b/r.csv.journal/meta.json"] = []byte("{}") // beside them, not a segment
 	c := newChain(s, "run1")

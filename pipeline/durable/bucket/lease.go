@@ -38,21 +38,21 @@ type leaseBody struct {
 	Expires time.Time `json:"expires"`
 }
 
-// HeldError is a lease another run holds.
-type HeldError struct {
+// heldError is a lease another run holds.
+type heldError struct {
 	Object  Object
 	Owner   string
 	Expires time.Time
 }
 
-func (e *HeldError) Error() string {
+func (e *heldError) Error() string {
 	return fmt.Sprintf("another markimport run holds %s (%s) until %s: wait for it to finish; if it was killed, its lease expires then (or delete the object once you know it is gone)",
 		e.Object, e.Owner, e.Expires.UTC().Format(time.RFC3339))
 }
 
 // TakeLease takes the lease o for owner, for ttl from now, renewed every
 // ttl/3 until Release. A lease that expired is taken over; one that is
-// not expired is a *HeldError; an object at o that is not a lease is
+// not expired is a *heldError; an object at o that is not a lease is
 // refused.
 func TakeLease(ctx context.Context, store Store, o Object, owner string, ttl time.Duration) (*Lease, error) {
 	l := &Lease{ctx: ctx, store: store, obj: o, ttl: ttl, body: leaseBody{Owner: owner}, stop: make(chan struct{})}
@@ -64,7 +64,7 @@ func TakeLease(ctx context.Context, store Store, o Object, owner string, ttl tim
 			return nil, err
 		}
 		if found && time.Now().Before(held.Expires) {
-			return nil, &HeldError{o, held.Owner, held.Expires}
+			return nil, &heldError{o, held.Owner, held.Expires}
 		}
 		if found {
 			// Expired: its run is gone.

@@ -23,7 +23,7 @@ func TestLease(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = TakeLease(ctx, st, o, "run b", time.Minute)
-		var he *HeldError
+		var he *heldError
 		if !errors.As(err, &he) || he.Owner != "run a" || !strings.Contains(err.Error(), "run a") {
 			t.Fatalf("a second run: %v", err)
 		}

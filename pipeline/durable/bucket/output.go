@@ -36,11 +36,11 @@ func (d *Destination) Create(name string) (durable.Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o, err)
 	}
-	return &Output{obj: o, up: up}, nil
+	return &objectOutput{obj: o, up: up}, nil
 }
 
-// Output is an object on its way to the store (a durable.Output).
-type Output struct {
+// objectOutput is an object on its way to the store (a durable.Output).
+type objectOutput struct {
 	obj  Object
 	up   Upload
 	done bool
@@ -48,7 +48,7 @@ type Output struct {
 }
 
 // Write uploads p as the object's next bytes.
-func (o *Output) Write(p []byte) (int, error) {
+func (o *objectOutput) Write(p []byte) (int, error) {
 	if o.done {
 		return 0, fmt.Errorf("%s: write after commit or abort", o.obj)
 	}
@@ -60,11 +60,11 @@ func (o *Output) Write(p []byte) (int, error) {
 }
 
 // Name is the object's URL.
-func (o *Output) Name() string { return o.obj.String() }
+func (o *objectOutput) Name() string { return o.obj.String() }
 
 // Commit publishes the object; a conditional put refused says that the
 // object exists.
-func (o *Output) Commit() error {
+func (o *objectOutput) Commit() error {
 	if o.done {
 		return fmt.Errorf("%s: committed after commit or abort", o.obj)
 	}
@@ -84,7 +84,7 @@ func (o *Output) Commit() error {
 }
 
 // Abort drops the upload: the object is as it was.
-func (o *Output) Abort() {
+func (o *objectOutput) Abort() {
 	if o.done {
 		return
 	}

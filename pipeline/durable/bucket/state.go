@@ -78,14 +78,14 @@ const (
 	entrySize = 24
 )
 
-// DamagedError is a state in the bucket that cannot be used: Object names
+// damagedError is a state in the bucket that cannot be used: Object names
 // what is missing or damaged.
-type DamagedError struct {
+type damagedError struct {
 	Object Object
 	Why    string
 }
 
-func (e *DamagedError) Error() string {
+func (e *damagedError) Error() string {
 	return e.Object.String() + ": " + e.Why + "; run with --full to start a new state (every item is sent again; the objects in the bucket are left as they are until a later commit prunes them)"
 }
 
@@ -122,7 +122,7 @@ func (s *State) newest() (int, []string, error) {
 
 // Pull fills the local copy from the newest manifest, each object checked
 // against it (size and CRC-32) as it arrives. A state that cannot be used
-// is a *DamagedError naming the object; with full it is not refused: the
+// is a *damagedError naming the object; with full it is not refused: the
 // local copy starts empty and the returned notice says why.
 func (s *State) Pull(full bool) (notice string, err error) {
 	seq, _, err := s.newest()
@@ -131,7 +131,7 @@ func (s *State) Pull(full bool) (notice string, err error) {
 	}
 	s.seq = seq
 	err = s.pull(seq)
-	var de *DamagedError
+	var de *damagedError
 	if full && errors.As(err, &de) {
 		if err := os.RemoveAll(s.Local); err != nil {
 			return "", err
@@ -150,7 +150,7 @@ func (s *State) pull(seq int) error {
 	}
 	for name, fm := range files.Files {
 		if _, ok := rm.Objects[fm.Name]; !ok {
-			return &DamagedError{mo, fmt.Sprintf("the manifest names no object for partition %s (%s)", name, fm.Name)}
+			return &damagedError{mo, fmt.Sprintf("the manifest names no object for partition %s (%s)", name, fm.Name)}
 		}
 	}
 	// The objects come a few at a time: a state is up to 256 of them, and
@@ -182,13 +182,13 @@ func (s *State) pullFile(ctx context.Context, o Object, name string, entries int
 	want := int64(len(partMagic)) + entries*entrySize
 	switch {
 	case isNotExist(err):
-		return &DamagedError{o, "the state's partition file is missing (deleted?)"}
+		return &damagedError{o, "the state's partition file is missing (deleted?)"}
 	case err != nil:
 		return fmt.Errorf("read %s: %w", o, err)
 	case int64(len(b)) != want || !bytes.HasPrefix(b, []byte(partMagic)):
-		return &DamagedError{o, fmt.Sprintf("the state's partition file is truncated or damaged (%d bytes, want %d)", len(b), want)}
+		return &damagedError{o, fmt.Sprintf("the state's partition file is truncated or damaged (%d bytes, want %d)", len(b), want)}
 	case crc32.ChecksumIEEE(b) != crc:
-		return &DamagedError{o, "the state's partition file is damaged (checksum mismatch)"}
+		return &damagedError{o, "the state's partition file is damaged (checksum mismatch)"}
 	}
 	return writeLocal(filepath.Join(s.Local, filepath.FromSlash(name)), b)
 }
@@ -200,23 +200,23 @@ func (s *State) readManifest(mo Object) (remoteManifest, localFiles, error) {
 	b, err := s.Store.Get(s.Ctx, mo)
 	if err != nil {
 		if isNotExist(err) {
-			return rm, files, &DamagedError{mo, "the state's manifest is missing"}
+			return rm, files, &damagedError{mo, "the state's manifest is missing"}
 		}
 		return rm, files, fmt.Errorf("read %s: %w", mo, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rm); err != nil {
-		return rm, files, &DamagedError{mo, "the state's manifest cannot be read (" + err.Error() + ")"}
+		return rm, files, &damagedError{mo, "the state's manifest cannot be read (" + err.Error() + ")"}
 	}
 	if sum, err := rm.checksum(); err != nil || rm.SHA256 == "" || sum != rm.SHA256 {
-		return rm, files, &DamagedError{mo, "the state's manifest is damaged (checksum mismatch)"}
+		return rm, files, &damagedError{mo, "the state's manifest is damaged (checksum mismatch)"}
 	}
 	if rm.Format != 1 || rm.Seq != seqOf(strings.TrimPrefix(mo.Key, s.Prefix.Key)) {
-		return rm, files, &DamagedError{mo, fmt.Sprintf("the state's manifest is of format %d, commit %d: not this object's", rm.Format, rm.Seq)}
+		return rm, files, &damagedError{mo, fmt.Sprintf("the state's manifest is of format %d, commit %d: not this object's", rm.Format, rm.Seq)}
 	}
 	if err := json.Unmarshal(rm.Manifest, &files); err != nil {
-		return rm, files, &DamagedError{mo, "the state's manifest cannot be read (" + err.Error() + ")"}
+		return rm, files, &damagedError{mo, "the state's manifest cannot be read (" + err.Error() + ")"}
 	}
 	return rm, files, nil
 }
@@ -300,16 +300,16 @@ func (s *State) pushFile(ctx context.Context, name string, o Object) error {
 	}
 	if err := s.Store.Put(ctx, o, b, true); err != nil {
 		if isExist(err) {
-			return fmt.Errorf("%s: %w (%s appeared)", s.Prefix, ErrConcurrent, o)
+			return fmt.Errorf("%s: %w (%s appeared)", s.Prefix, errConcurrent, o)
 		}
 		return fmt.Errorf("upload %s: %w", o, err)
 	}
 	return nil
 }
 
-// ErrConcurrent is a commit refused because another run committed the
+// errConcurrent is a commit refused because another run committed the
 // state since this one pulled it.
-var ErrConcurrent = errors.New("another run committed this state since this run read it: this run's confirmed items were not stored (the next run sends them again); run one job at a time on a state")
+var errConcurrent = errors.New("another run committed this state since this run read it: this run's confirmed items were not stored (the next run sends them again); run one job at a time on a state")
 
 // unchanged refuses a state committed by another run since the pull.
 func (s *State) unchanged() error {
@@ -318,7 +318,7 @@ func (s *State) unchanged() error {
 		return err
 	}
 	if seq != s.seq {
-		return fmt.Errorf("%s: %w (it found %s)", s.Prefix, ErrConcurrent, manifestKey(seq))
+		return fmt.Errorf("%s: %w (it found %s)", s.Prefix, errConcurrent, manifestKey(seq))
 	}
 	return nil
 }
@@ -332,7 +332,7 @@ func (s *State) commit(next int, body []byte) error {
 	mo := s.Prefix.Join(manifestKey(next))
 	if err := s.Store.Put(s.Ctx, mo, body, true); err != nil {
 		if isExist(err) {
-			return fmt.Errorf("%s: %w (%s appeared)", s.Prefix, ErrConcurrent, mo)
+			return fmt.Errorf("%s: %w (%s appeared)", s.Prefix, errConcurrent, mo)
 		}
 		return fmt.Errorf("upload %s: %w", mo, err)
 	}

@@ -119,7 +119,7 @@ func TestStateDamagedRefusedNamingTheObject(t *testing.T) {
 			tc.damage(st, key)
 			bs := &State{Ctx: context.Background(), Store: st, Prefix: Object{"b", "state/"}, Local: t.TempDir()}
 			_, err := bs.Pull(false)
-			var de *DamagedError
+			var de *damagedError
 			if !errors.As(err, &de) || de.Object.Key != key || !strings.Contains(err.Error(), "--full") {
 				t.Fatalf("err = %v, want one naming %s and --full", err, key)
 			}
@@ -176,8 +176,8 @@ func secondCommitRefused(t *testing.T, cos bool) {
 		t.Fatal(err)
 	}
 	before := st.keys()
-	if err := b.Push(); !errors.Is(err, ErrConcurrent) {
-		t.Fatalf("second commit: %v, want ErrConcurrent", err)
+	if err := b.Push(); !errors.Is(err, errConcurrent) {
+		t.Fatalf("second commit: %v, want errConcurrent", err)
 	}
 	for _, k := range st.keys() {
 		if seqOf(strings.TrimPrefix(k, "state/")) > 2 {

@@ -24,9 +24,6 @@ func (o Object) Join(name string) Object {
 	return Object{o.Bucket, k + name}
 }
 
-// ErrExist is a conditional write refused because the object exists.
-var ErrExist = fs.ErrExist
-
 // Upload is an object being written: it appears only at Commit.
 type Upload interface {
 	io.Writer

@@ -153,7 +153,7 @@ func (s *Server) Keys(t testing.TB, l objstore.Location) []string {
 	return keys
 }
 
-// SetEnv points this process's environment (objstore.New, objstore.Shared)
+// SetEnv points this process's environment (objstore.Shared)
 // at the server for the rest of t, as Env does for a child process.
 func (s *Server) SetEnv(t testing.TB) {
 	t.Helper()
