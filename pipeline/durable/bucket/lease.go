@@ -19,17 +19,48 @@ import (
 // before it is put, so that a store that ignores conditional puts (COS)
 // refuses a second run too; there, two runs starting in the same instant
 // may both take it, and one job at a time is the schedule's to keep.
+//
+// Each renewal reads the object first and puts it only if it is still
+// the one this run wrote. A lease can be lost: renewals failed until the
+// expiry last written passed (another run may have taken it since), or a
+// renewal found the object gone or another run's. Once lost it is never
+// written or deleted again, and Lost says what happened; the run must
+// stop writing where the lease was.
 type Lease struct {
 	ctx   context.Context
 	store Store
 	obj   Object
-	body  leaseBody
+	owner string
 	ttl   time.Duration
+	clock clock
 
-	stop chan struct{}
-	done sync.WaitGroup
-	mu   sync.Mutex
-	err  error // of the last renewal
+	stop   chan struct{}
+	done   sync.WaitGroup
+	lostCh chan struct{} // closed when lost
+
+	mu       sync.Mutex
+	expires  time.Time // the expiry last written and known to be there
+	tried    time.Time // the expiry of a put that failed, which may be there too
+	lastErr  error     // of the last renewal that failed, nil after one succeeded
+	lost     *LostError
+	released bool
+}
+
+// clock is the time a lease goes by: the system's, or a test's.
+type clock interface {
+	Now() time.Time
+	// Ticker ticks every d until stop.
+	Ticker(d time.Duration) (c <-chan time.Time, stop func())
+}
+
+// systemClock is the system's time.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) Ticker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }
 
 // leaseBody is the lease object.
@@ -37,6 +68,43 @@ type leaseBody struct {
 	Owner   string    `json:"owner"`
 	Expires time.Time `json:"expires"`
 }
+
+// LostError is a lease the run no longer holds: what it writes there may
+// meet another run's writes. Stopped names it "lease" in a run's summary.
+type LostError struct {
+	Object Object
+	// Why: "expired" (not renewed in time), "deleted" (the object is
+	// gone), or "taken" (the object is another run's lease: Owner, until
+	// Expires).
+	Why     string
+	Owner   string
+	Expires time.Time
+	// Since is when the lease was found lost; Last is the expiry this
+	// run last wrote; Err is the last renewal's error, if one failed.
+	Since, Last time.Time
+	Err         error
+}
+
+func (e *LostError) Error() string {
+	at := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	var what string
+	switch e.Why {
+	case "taken":
+		what = fmt.Sprintf("%s is now held by %s until %s (found at %s)", e.Object, e.Owner, at(e.Expires), at(e.Since))
+	case "deleted":
+		what = fmt.Sprintf("%s was deleted by someone else (found at %s)", e.Object, at(e.Since))
+	default:
+		what = fmt.Sprintf("%s expired at %s without being renewed", e.Object, at(e.Last))
+		if e.Err != nil {
+			what += fmt.Sprintf(" (the last renewal failed: %v)", e.Err)
+		}
+	}
+	return "lost the lease: " + what + "; another run may be writing the same outputs, so this run stopped and publishes nothing there: " +
+		"make sure one run at a time writes them (check the other run, and the store's reachability), then run again"
+}
+
+// Stopped is how a summary says why the run stopped: "lease".
+func (e *LostError) Stopped() string { return "lease" }
 
 // heldError is a lease another run holds.
 type heldError struct {
@@ -55,15 +123,20 @@ func (e *heldError) Error() string {
 // not expired is a *heldError; an object at o that is not a lease is
 // refused.
 func TakeLease(ctx context.Context, store Store, o Object, owner string, ttl time.Duration) (*Lease, error) {
-	l := &Lease{ctx: ctx, store: store, obj: o, ttl: ttl, body: leaseBody{Owner: owner}, stop: make(chan struct{})}
+	return takeLease(ctx, store, o, owner, ttl, systemClock{})
+}
+
+// takeLease is TakeLease on the clock c.
+func takeLease(ctx context.Context, store Store, o Object, owner string, ttl time.Duration, c clock) (*Lease, error) {
+	l := &Lease{ctx: ctx, store: store, obj: o, owner: owner, ttl: ttl, clock: c, stop: make(chan struct{}), lostCh: make(chan struct{})}
 	for range 3 {
 		// Looked at first: a store that ignores the condition of the put
 		// below would let it replace a lease held.
-		held, found, err := l.read()
+		held, found, err := l.read(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if found && time.Now().Before(held.Expires) {
+		if found && c.Now().Before(held.Expires) {
 			return nil, &heldError{o, held.Owner, held.Expires}
 		}
 		if found {
@@ -72,39 +145,41 @@ func TakeLease(ctx context.Context, store Store, o Object, owner string, ttl tim
 				return nil, fmt.Errorf("%s: %w", o, err)
 			}
 		}
-		err = l.put(true)
+		exp, err := l.put(true)
 		if isExist(err) {
 			continue // taken meanwhile: look again
 		}
 		if err != nil {
 			return nil, err
 		}
+		l.expires = exp
+		ticks, stop := c.Ticker(ttl / 3)
 		l.done.Add(1)
-		go l.renew()
+		go l.renew(ticks, stop)
 		return l, nil
 	}
 	return nil, fmt.Errorf("%s: the lease keeps changing hands; is another run starting?", o)
 }
 
-// put writes the lease with a new expiry.
-func (l *Lease) put(ifAbsent bool) error {
-	l.body.Expires = time.Now().Add(l.ttl).UTC()
-	b, err := json.Marshal(l.body)
+// put writes the lease with a new expiry, and returns the expiry.
+func (l *Lease) put(ifAbsent bool) (time.Time, error) {
+	body := leaseBody{Owner: l.owner, Expires: l.clock.Now().Add(l.ttl).UTC()}
+	b, err := json.Marshal(body)
 	if err != nil {
-		return err
+		return body.Expires, err
 	}
 	if err := l.store.Put(l.ctx, l.obj, b, ifAbsent); err != nil {
 		if isExist(err) {
-			return err
+			return body.Expires, err
 		}
-		return fmt.Errorf("take the lease %s: %w", l.obj, err)
+		return body.Expires, fmt.Errorf("write the lease %s: %w", l.obj, err)
 	}
-	return nil
+	return body.Expires, nil
 }
 
 // read reads the lease there, if there is one.
-func (l *Lease) read() (held leaseBody, found bool, err error) {
-	b, err := l.store.Get(l.ctx, l.obj)
+func (l *Lease) read(ctx context.Context) (held leaseBody, found bool, err error) {
+	b, err := l.store.Get(ctx, l.obj)
 	if isNotExist(err) {
 		return held, false, nil
 	}
@@ -119,40 +194,153 @@ func (l *Lease) read() (held leaseBody, found bool, err error) {
 	return held, true, nil
 }
 
-// renew extends the lease every ttl/3 until Release.
-func (l *Lease) renew() {
+// renew extends the lease at each tick until Release, or until it is
+// lost.
+func (l *Lease) renew(ticks <-chan time.Time, stop func()) {
 	defer l.done.Done()
-	t := time.NewTicker(l.ttl / 3)
-	defer t.Stop()
+	defer stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-l.ctx.Done():
 			return
-		case <-t.C:
-			err := l.put(false)
-			l.mu.Lock()
-			l.err = err
-			l.mu.Unlock()
+		case <-l.lostCh:
+			return
+		case <-ticks:
+			l.renewOnce()
 		}
 	}
 }
 
-// Err is the error of the last renewal, if it failed.
-func (l *Lease) Err() error {
+// renewOnce renews the lease if it is still this run's, and loses it if
+// the expiry last written has passed.
+func (l *Lease) renewOnce() {
+	if l.Lost() != nil {
+		return
+	}
+	err := l.renewed()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.err
+	if l.lost != nil {
+		return
+	}
+	l.lastErr = err
+	l.expiredLocked()
 }
 
-// Release stops renewing and deletes the lease.
+// renewed reads the lease and puts it with a new expiry if it holds what
+// this run last wrote, before that expiry. A lease gone or another's is
+// lost, as is one whose put landed only after the expiry (it may have
+// replaced another run's). The error is a read or a put that failed.
+func (l *Lease) renewed() error {
+	held, found, err := l.read(l.ctx)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	switch {
+	case !found:
+		l.loseLocked("deleted", leaseBody{}, nil)
+	case !l.ownsLocked(held):
+		l.loseLocked("taken", held, nil)
+	default:
+		// A put that failed may have landed: what is there is ours.
+		l.expires, l.tried = held.Expires, time.Time{}
+	}
+	l.expiredLocked()
+	lost, before := l.lost != nil, l.expires
+	l.mu.Unlock()
+	if lost {
+		return nil
+	}
+	exp, err := l.put(false)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.tried = exp
+		return err
+	}
+	l.expires, l.tried = exp, time.Time{}
+	if !l.clock.Now().Before(before) {
+		l.expires = before
+		l.loseLocked("expired", leaseBody{}, errors.New("the renewal landed after the expiry"))
+	}
+	return nil
+}
+
+// ownsLocked reports whether held is the lease this run last wrote (or
+// tried to).
+func (l *Lease) ownsLocked(held leaseBody) bool {
+	if held.Owner != l.owner {
+		return false
+	}
+	return held.Expires.Equal(l.expires) || (!l.tried.IsZero() && held.Expires.Equal(l.tried))
+}
+
+// expiredLocked loses the lease once the expiry last written has passed.
+func (l *Lease) expiredLocked() {
+	if l.lost == nil && !l.clock.Now().Before(l.expires) {
+		l.loseLocked("expired", leaseBody{}, l.lastErr)
+	}
+}
+
+// loseLocked records that the lease is lost, and why.
+func (l *Lease) loseLocked(why string, held leaseBody, err error) {
+	if l.lost != nil {
+		return
+	}
+	l.lost = &LostError{Object: l.obj, Why: why, Owner: held.Owner, Expires: held.Expires, Since: l.clock.Now().UTC(), Last: l.expires, Err: err}
+	close(l.lostCh)
+}
+
+// Lost returns a *LostError once the lease is lost (a renewal found the
+// object gone or another run's, or the expiry last written passed without
+// a renewal), and nil while the run holds it.
+func (l *Lease) Lost() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.expiredLocked()
+	if l.lost == nil {
+		return nil
+	}
+	return l.lost
+}
+
+// LostC is closed once the lease is known lost; Lost then says why. A
+// lease that expires unnoticed (renewals failing) is known lost at the
+// next tick, or when Lost is called.
+func (l *Lease) LostC() <-chan struct{} { return l.lostCh }
+
+// Release stops renewing and deletes the lease, if it is still this
+// run's: a lease lost, or found another's, is left as it is.
 func (l *Lease) Release() error {
+	l.mu.Lock()
+	if l.released {
+		l.mu.Unlock()
+		return nil
+	}
+	l.released = true
+	l.mu.Unlock()
 	close(l.stop)
 	l.done.Wait()
-	err := l.store.Delete(context.WithoutCancel(l.ctx), l.obj)
+	if l.Lost() != nil {
+		return nil
+	}
+	ctx := context.WithoutCancel(l.ctx)
+	held, found, err := l.read(ctx)
+	if err != nil || !found {
+		return err
+	}
+	l.mu.Lock()
+	ours := l.ownsLocked(held)
+	l.mu.Unlock()
+	if !ours {
+		return nil
+	}
+	err = l.store.Delete(ctx, l.obj)
 	if isNotExist(err) {
 		return nil
 	}
-	return errors.Join(err)
+	return err
 }

@@ -1,10 +1,14 @@
 package bucket
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -45,5 +49,238 @@ func TestLease(t *testing.T) {
 		if _, err := TakeLease(ctx, st, o, "run d", time.Minute); err == nil || !strings.Contains(err.Error(), "not a markimport lease") {
 			t.Fatalf("an object that is no lease: %v", err)
 		}
+	}
+}
+
+// testClock is a clock the test moves; its ticker ticks when the test
+// sends on ticks (nil: never).
+type testClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	ticks chan time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{now: time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Ticker(time.Duration) (<-chan time.Time, func()) { return c.ticks, func() {} }
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// faultStore is a memStore whose reads and puts fail while failing is
+// set; with landing, a put that fails is written first.
+type faultStore struct {
+	*memStore
+	failing, landing atomic.Bool
+}
+
+var errStore = errors.New("connection reset")
+
+func (f *faultStore) Get(ctx context.Context, o Object) ([]byte, error) {
+	if f.failing.Load() {
+		return nil, errStore
+	}
+	return f.memStore.Get(ctx, o)
+}
+
+func (f *faultStore) Put(ctx context.Context, o Object, data []byte, ifAbsent bool) error {
+	if f.landing.Load() {
+		f.memStore.Put(ctx, o, data, ifAbsent)
+		return errStore
+	}
+	if f.failing.Load() {
+		return errStore
+	}
+	return f.memStore.Put(ctx, o, data, ifAbsent)
+}
+
+// callsAfter are the store's calls from the n-th on.
+func (m *memStore) callsAfter(n int) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.calls[n:])
+}
+
+func (m *memStore) ncalls() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.calls)
+}
+
+func lostOf(t *testing.T, l *Lease) *LostError {
+	t.Helper()
+	var le *LostError
+	if err := l.Lost(); !errors.As(err, &le) {
+		t.Fatalf("the lease is not lost: %v", err)
+	}
+	select {
+	case <-l.LostC():
+	default:
+		t.Fatal("Lost says lost, LostC is not closed")
+	}
+	return le
+}
+
+// TestLeaseExpiresUnrenewed: renewals that fail until the expiry last
+// written passes lose the lease; it is then neither renewed nor deleted,
+// and the error says which object, when it expired, and the last failure.
+func TestLeaseExpiresUnrenewed(t *testing.T) {
+	ctx := context.Background()
+	st := &faultStore{memStore: newMemStore()}
+	c := newTestClock()
+	o := Object{"b", "r.csv.lease"}
+	l, err := takeLease(ctx, st, o, "run a", 30*time.Second, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.advance(10 * time.Second)
+	l.renewOnce()
+	st.failing.Store(true)
+	for range 2 {
+		c.advance(10 * time.Second)
+		l.renewOnce()
+		if err := l.Lost(); err != nil {
+			t.Fatalf("lost before the expiry it last wrote: %v", err)
+		}
+	}
+	c.advance(10 * time.Second) // 40 s: the expiry written at 10 s
+	if l.Lost() == nil {
+		t.Fatal("the expiry passed without a renewal, and the lease is not lost")
+	}
+	le := lostOf(t, l)
+	msg := le.Error()
+	for _, want := range []string{o.String(), "expired at 2026-01-02T03:00:40Z", errStore.Error(), "run again"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the message lacks %q: %s", want, msg)
+		}
+	}
+	if le.Stopped() != "lease" {
+		t.Errorf("Stopped: %q", le.Stopped())
+	}
+	st.failing.Store(false)
+	n := st.ncalls()
+	l.renewOnce()
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if calls := st.callsAfter(n); len(calls) > 0 {
+		t.Fatalf("a lost lease was written or deleted: %v", calls)
+	}
+}
+
+// TestLeaseTaken: a renewal that finds another run's lease, or none,
+// loses the lease and does not write it; Release then leaves the other's.
+func TestLeaseTaken(t *testing.T) {
+	ctx := context.Background()
+	for _, cos := range []bool{false, true} {
+		for _, deleted := range []bool{false, true} {
+			st := newMemStore()
+			st.cos = cos
+			c := newTestClock()
+			o := Object{"b", "state/LEASE.json"}
+			l, err := takeLease(ctx, st, o, "run a", 30*time.Second, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, _ := json.Marshal(leaseBody{Owner: "run b", Expires: c.Now().Add(time.Hour)})
+			if deleted {
+				st.Delete(ctx, o)
+			} else {
+				st.Put(ctx, o, other, false)
+			}
+			n := st.ncalls()
+			c.advance(10 * time.Second)
+			l.renewOnce()
+			le := lostOf(t, l)
+			if err := l.Release(); err != nil {
+				t.Fatal(err)
+			}
+			if calls := st.callsAfter(n); len(calls) > 0 {
+				t.Fatalf("cos %v deleted %v: a lost lease was written or deleted: %v", cos, deleted, calls)
+			}
+			if deleted {
+				if le.Why != "deleted" || !strings.Contains(le.Error(), "was deleted") {
+					t.Fatalf("gone: %v", le)
+				}
+				continue
+			}
+			b, _ := st.Get(ctx, o)
+			if !bytes.Equal(b, other) {
+				t.Fatalf("cos %v: the other run's lease was replaced: %s", cos, b)
+			}
+			if le.Why != "taken" || le.Owner != "run b" || !strings.Contains(le.Error(), "held by run b until 2026-01-02T04:00:00Z") {
+				t.Fatalf("cos %v: %v", cos, le)
+			}
+		}
+	}
+}
+
+// TestLeaseReleaseOthers: a Release that finds another run's lease (its
+// own lapsed unnoticed) leaves it.
+func TestLeaseReleaseOthers(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	c := newTestClock()
+	o := Object{"b", "r.csv.lease"}
+	l, err := takeLease(ctx, st, o, "run a", 30*time.Second, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := json.Marshal(leaseBody{Owner: "run b", Expires: c.Now().Add(time.Hour)})
+	st.Put(ctx, o, other, false)
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := st.Get(ctx, o); !bytes.Equal(b, other) {
+		t.Fatalf("Release deleted the other run's lease: %s", b)
+	}
+}
+
+// TestLeaseRenews: renewals extend the lease (its own object is kept,
+// also when a put that failed had landed), and the renewing goroutine
+// notices a lease taken at its tick.
+func TestLeaseRenews(t *testing.T) {
+	ctx := context.Background()
+	st := &faultStore{memStore: newMemStore()}
+	c := newTestClock()
+	c.ticks = make(chan time.Time)
+	o := Object{"b", "r.csv.lease"}
+	l, err := takeLease(ctx, st, o, "run a", 30*time.Second, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	for i := range 10 {
+		st.landing.Store(i%2 == 0)
+		c.advance(10 * time.Second)
+		l.renewOnce()
+	}
+	c.advance(10 * time.Second)
+	st.landing.Store(false)
+	l.renewOnce()
+	if err := l.Lost(); err != nil {
+		t.Fatalf("renewed every 10 s, some puts failing after they landed: %v", err)
+	}
+	other, _ := json.Marshal(leaseBody{Owner: "run b", Expires: c.Now().Add(time.Hour)})
+	st.Put(ctx, o, other, false)
+	c.ticks <- c.Now()
+	select {
+	case <-l.LostC():
+	case <-time.After(time.Minute):
+		t.Fatal("a lease taken is not noticed at the tick")
+	}
+	if le := lostOf(t, l); le.Owner != "run b" {
+		t.Fatal(le)
 	}
 }
