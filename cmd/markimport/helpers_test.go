@@ -708,7 +708,17 @@ func serveChecked(t *testing.T, srv *fakeim.Server, check func(from string, conv
 // still be in check after the run has returned.
 func checkedServer(t *testing.T, srv *fakeim.Server, check func(from string, convs []fakeim.Conversation)) *httptest.Server {
 	t.Helper()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := httptest.NewServer(checkedHandler(srv, check))
+	t.Cleanup(hs.Close)
+	emulators = append(emulators, srv)
+	t.Cleanup(func() { emulators = slices.DeleteFunc(emulators, func(s *fakeim.Server) bool { return s == srv }) })
+	return hs
+}
+
+// checkedHandler is serveChecked's handler: srv, calling check first
+// with the user and conversations of every mark_contact request.
+func checkedHandler(srv *fakeim.Server, check func(from string, convs []fakeim.Conversation)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/mark_contact") {
 			body, _ := io.ReadAll(r.Body)
 			var req fakeim.MarkContactRequest
@@ -726,11 +736,7 @@ func checkedServer(t *testing.T, srv *fakeim.Server, check func(from string, con
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
-	emulators = append(emulators, srv)
-	t.Cleanup(func() { emulators = slices.DeleteFunc(emulators, func(s *fakeim.Server) bool { return s == srv }) })
-	return hs
+	})
 }
 
 // readSummary reads a --summary file.
