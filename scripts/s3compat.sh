@@ -1,0 +1,412 @@
+#!/usr/bin/env bash
+# Object storage against independent S3 servers: `make s3compat` (not part
+# of make test). The Go tests use gofakes3 in process; this rehearses the
+# same features against other servers that the script starts itself on
+# loopback, each in a fresh folder:
+#
+#   s3rver     npm, pinned in scripts/package.json (npm ci when missing)
+#   moto       moto_server (pip moto[server]), when installed
+#   seaweedfs  `weed server -s3`, when bin/weed or `weed` is on the PATH
+#              (build it from the Go module proxy: README, make s3compat)
+#
+# A server that is not installed is reported "skipped", not failed. Each
+# server is checked twice, with the AWS SDK's default checksums and with
+# AWS_REQUEST_CHECKSUM_CALCULATION=when_required and
+# AWS_RESPONSE_CHECKSUM_VALIDATION=when_required (COS's recipe), each in a
+# bucket of its own. The IM API is the tool's emulator: `run --fake
+# --fake-state FILE` where its marks are compared (the file is the whole
+# state, sorted), `markimport fake-server` where a run is killed. The
+# objects are put and listed by scripts/s3cli (the AWS SDK). Checks:
+#
+#  hive     DuckDB's Hive-partitioned exports (testdata/lake, Parquet and
+#           CSV, keys with %-escapes) imported from the bucket and from
+#           local disk into two fresh emulators: the same marks (the state
+#           files byte for byte), the same report (sorted: lines are in
+#           send order), the same counts and exit code.
+#  outputs  --report, --rejects, --summary, --backup as s3:// objects: the
+#           five objects (and KEY.check) and nothing else (no lease, no
+#           journal); report, rejects and backup as a run with local
+#           outputs writes them; a second run is refused (exit 2) without
+#           --overwrite, and with it because of the backup, the objects
+#           unchanged (key, size, ETag, time, SHA-256 of the bytes).
+#  nights   three nights with --state s3://BUCKET/state/: night 1 sends
+#           what a run without state sends, night 2 nothing (exit 0),
+#           night 3 (some conversations changed, some new) exactly the
+#           requests and items of the changed conversations alone, and
+#           leaves the marks those give.
+#  rollback fake-server holds a seed; a run with --backup s3://... at 20
+#           requests/s is killed with kill -9 once its journal has
+#           segments in the bucket; `run --input s3://.../KEY.journal/`
+#           from a fresh --temp-dir exits 0, then verify of the journal
+#           and of the seed exit 0 (every mark as before; the seed's
+#           verify fails between the kill and the rollback).
+#  resume   a run with --report, --summary and --backup in the bucket is
+#           killed with kill -9; `run --resume` in an empty --temp-dir
+#           (retried while the killed run's lease, 2 minutes, holds)
+#           finishes it: exit 0, every row ok in the report object, the
+#           backup and its check present, verify of the input exit 0.
+#
+# Needs go, node/npm (s3rver), python3; about 4 minutes a server and
+# checksum setting, most of it the resume's wait for the lease.
+#
+#   S3COMPAT_SERVERS    servers to try (default "s3rver moto seaweedfs")
+#   S3COMPAT_CHECKSUMS  default and/or when_required (default both)
+#   S3COMPAT_KEEP=1     keep the work folder (its path is printed)
+#
+# Exit 0 when every check of every server started passed; the last lines
+# are a table of results per server.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SERVERS=${S3COMPAT_SERVERS:-s3rver moto seaweedfs}
+CHECKSUMS=${S3COMPAT_CHECKSUMS:-default when_required}
+M=$ROOT/bin/markimport
+G=$ROOT/bin/markgen
+C=$ROOT/bin/s3cli
+(cd "$ROOT" && go build -o "$M" ./cmd/markimport && go build -o "$G" ./cmd/markgen && go build -o "$C" ./scripts/s3cli)
+log() { echo "s3compat: $*" >&2; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/s3compat.XXXXXX")
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [[ ${S3COMPAT_KEEP:-} == 1 ]]; then log "work folder kept: $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+# shellcheck source=scripts/fakeserver.sh
+. "$ROOT/scripts/fakeserver.sh"
+make_profile
+export MARKIMPORT_SECRET_KEY
+MARKIMPORT_SECRET_KEY=$(cat "$KEY")
+API=(--sdkappid 1400000000 --admin administrator --profile "$W/profile.json")
+
+# The inputs: a seed and an import over the same 300 users (the import
+# changes most of the seed's conversations and adds others), and the
+# nightly file.
+"$G" -n 3000 -users 300 -seed 11 -invalid 0 -o "$W/seed.csv"
+"$G" -n 3000 -users 300 -seed 12 -invalid 0 -o "$W/import.csv"
+"$G" -n 4000 -users 400 -seed 13 -invalid 0 -o "$W/night1.csv"
+# Night 3: night 1 plus rows that change 40 existing conversations (a new
+# custom mark, appended so it is the last word) and add 25 new ones;
+# changed.csv holds every row of night 3 of those 65 conversations.
+python3 - "$W/night1.csv" "$W/night3.csv" "$W/changed.csv" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+cols = list(rows[0].keys())
+conv = lambda r: (r['from_account'], 'g' if r['to_group_id'] else 'c', r['to_group_id'] or r['to_account'])
+seen = []
+for r in rows:
+    if conv(r) not in seen and r['to_account']:
+        seen.append(conv(r))
+    if len(seen) == 40:
+        break
+extra = []
+for i, (user, _, peer) in enumerate(seen):
+    extra.append({**dict.fromkeys(cols, ''), 'from_account': user, 'type': 'c2c', 'to_account': peer, 'set_mark': '33', 'custom_mark': 'night3-%d' % i})
+for i in range(25):
+    extra.append({**dict.fromkeys(cols, ''), 'from_account': rows[i * 7]['from_account'], 'type': 'c2c', 'to_account': 'newpeer%d' % i, 'set_mark': '[0,34]'})
+changed = {conv(r) for r in extra}
+assert len(changed) == 65
+for path, out in ((sys.argv[2], rows + extra), (sys.argv[3], [r for r in rows + extra if conv(r) in changed])):
+    with open(path, 'w', newline='') as f:
+        w = csv.DictWriter(f, fieldnames=cols, lineterminator='\n')
+        w.writeheader()
+        w.writerows(out)
+EOF
+
+# --- the servers: each sets S3URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+# and S3PID, or returns 1 when it is not installed.
+free_ports() { # N: N distinct free loopback ports, all bound at once while chosen
+	python3 -c '
+import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
+}
+wait_line() { # FILE SED-EXPR: the first match, within 30 s
+	local v
+	for ((i = 0; i < 300; i++)); do
+		v=$(sed -n "$2" "$1" 2>/dev/null | head -1)
+		[[ -n $v ]] && { echo "$v"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+wait_http() { # URL: any HTTP answer within 60 s
+	for ((i = 0; i < 600; i++)); do
+		curl -s -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+start_s3rver() {
+	local s3rver=$ROOT/scripts/node_modules/.bin/s3rver
+	if [[ ! -x $s3rver ]]; then
+		command -v npm >/dev/null || return 1
+		(cd "$ROOT/scripts" && npm ci --no-audit --no-fund --loglevel=error) >&2 || return 1
+	fi
+	mkdir -p "$1/data"
+	"$s3rver" -d "$1/data" -a 127.0.0.1 -p 0 >"$1/server.out" 2>&1 &
+	S3PID=$!
+	PIDS+=("$S3PID")
+	S3URL=http://$(wait_line "$1/server.out" 's|^S3rver listening on ||p') || return 1
+	AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+}
+start_moto() {
+	command -v moto_server >/dev/null || return 1
+	local port
+	port=$(free_ports 1)
+	moto_server -H 127.0.0.1 -p "$port" >"$1/server.out" 2>&1 &
+	S3PID=$!
+	PIDS+=("$S3PID")
+	S3URL=http://127.0.0.1:$port
+	wait_http "$S3URL" || return 1
+	AWS_ACCESS_KEY_ID=moto AWS_SECRET_ACCESS_KEY=moto
+}
+start_seaweedfs() {
+	local weed
+	weed=$(command -v "$ROOT/bin/weed" weed 2>/dev/null | head -1) || true
+	[[ -n $weed ]] || return 1
+	local p
+	read -ra p <<<"$(free_ports 8)" # gRPC's too: their default, port+10000, may not exist
+	mkdir -p "$1/data"
+	"$weed" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$1/data" -master.port="${p[0]}" -master.port.grpc="${p[1]}" \
+		-volume.port="${p[2]}" -volume.port.grpc="${p[3]}" -filer.port="${p[4]}" -filer.port.grpc="${p[5]}" \
+		-s3 -s3.port="${p[6]}" -s3.port.grpc="${p[7]}" -master.volumeSizeLimitMB=64 >"$1/server.out" 2>&1 &
+	S3PID=$!
+	PIDS+=("$S3PID")
+	S3URL=http://127.0.0.1:${p[6]}
+	wait_http "$S3URL" || return 1
+	AWS_ACCESS_KEY_ID=weed AWS_SECRET_ACCESS_KEY=weed
+}
+
+# --- checks
+RESULTS=()
+FAILED=0
+CASE=
+pass() { RESULTS+=("$CASE $1 ok"); log "$CASE $1: ok"; }
+fail() { RESULTS+=("$CASE $1 FAILED: $2"); FAILED=1; log "$CASE $1: FAILED: $2"; }
+# mi NAME ARGS...: markimport with its output in $D/NAME.out; the exit code in RC.
+mi() {
+	local name=$1
+	shift
+	set +e
+	"$M" "$@" --quiet >"$D/$name.out" 2>&1
+	RC=$?
+	set -e
+}
+jget() { json "$1" "$2"; }
+
+hive_check() {
+	local fmt ok=1 why=
+	for fmt in parquet csv; do
+		"$C" put "$BK" "lake/hive-$fmt/" "$ROOT/testdata/lake/duckdb_hive_$fmt"
+		mi hive-$fmt-b run --fake --fake-state "$D/hive-$fmt-b.json" --input "s3://$BK/lake/hive-$fmt/" --report "$D/hive-$fmt-b.csv" --summary "$D/hive-$fmt-b.sum.json" --temp-dir "$D"
+		local rb=$RC
+		mi hive-$fmt-l run --fake --fake-state "$D/hive-$fmt-l.json" --input "$ROOT/testdata/lake/duckdb_hive_$fmt/" --report "$D/hive-$fmt-l.csv" --summary "$D/hive-$fmt-l.sum.json" --temp-dir "$D"
+		local rl=$RC
+		if [[ $rb != "$rl" || $rl -gt 1 ]]; then
+			ok=0 why+="$fmt: exit $rb from the bucket, $rl from disk ($(tail -1 "$D/hive-$fmt-b.out")); "
+			continue
+		fi
+		cmp -s "$D/hive-$fmt-b.json" "$D/hive-$fmt-l.json" || { ok=0 why+="$fmt: the emulators' marks differ; "; }
+		cmp -s <(sort "$D/hive-$fmt-b.csv") <(sort "$D/hive-$fmt-l.csv") || { ok=0 why+="$fmt: the reports differ; "; }
+		local k
+		for k in rows statuses.ok statuses.invalid requests_sent items_sent conversations; do
+			[[ $(jget "$D/hive-$fmt-b.sum.json" $k) == "$(jget "$D/hive-$fmt-l.sum.json" $k)" ]] || { ok=0 why+="$fmt: $k differs; "; }
+		done
+		[[ $(jget "$D/hive-$fmt-b.sum.json" items_sent) -gt 0 ]] || { ok=0 why+="$fmt: nothing sent; "; }
+	done
+	((ok)) && pass hive || fail hive "$why"
+}
+
+outputs_check() {
+	local ok=1 why= out="s3://$BK/out"
+	local args=(--input "s3://$BK/lake/hive-csv/" --report "$out/report.csv" --rejects "$out/rejects.csv" --summary "$out/summary.json" --backup "$out/backup.csv")
+	mi out1 run --fake --fake-state "$D/out.json" "${args[@]}" --temp-dir "$D"
+	[[ $RC == 1 ]] || { fail outputs "first run: exit $RC, not 1 (invalid rows): $(tail -2 "$D/out1.out")"; return; }
+	mi out-l run --fake --fake-state "$D/out-l.json" --input "$ROOT/testdata/lake/duckdb_hive_csv/" --report "$D/out-l.csv" \
+		--rejects "$D/out-l-rejects.csv" --summary "$D/out-l.json.sum" --backup "$D/out-l-backup.csv" --temp-dir "$D"
+	"$C" ls "$BK" out/ >"$D/out.ls1"
+	local keys
+	keys=$(awk '{print $1}' "$D/out.ls1" | tr '\n' ' ')
+	[[ $keys == "out/backup.csv out/backup.csv.check out/rejects.csv out/report.csv out/summary.json " ]] || { ok=0 why+="objects: $keys; "; }
+	local f
+	for f in report rejects backup; do
+		local l=$D/out-l.csv
+		[[ $f == rejects ]] && l=$D/out-l-rejects.csv
+		[[ $f == backup ]] && l=$D/out-l-backup.csv
+		"$C" get "$BK" "out/$f.csv" "$D/out-$f.got"
+		cmp -s <(sort "$D/out-$f.got") <(sort "$l") || { ok=0 why+="$f differs from the local run's; "; }
+	done
+	"$C" get "$BK" out/summary.json "$D/out-summary.got"
+	[[ $(jget "$D/out-summary.got" statuses.ok) == "$(jget "$D/out-l.json.sum" statuses.ok)" && $(jget "$D/out-summary.got" backup_rows) -gt 0 ]] ||
+		{ ok=0 why+="summary object: ok $(jget "$D/out-summary.got" statuses.ok), backup_rows $(jget "$D/out-summary.got" backup_rows); "; }
+	mi out2 run --fake --fake-state "$D/out.json" "${args[@]}" --temp-dir "$D"
+	[[ $RC == 2 ]] || { ok=0 why+="second run without --overwrite: exit $RC; "; }
+	"$C" ls "$BK" out/ >"$D/out.ls2"
+	cmp -s "$D/out.ls1" "$D/out.ls2" || { ok=0 why+="objects changed by the refused run; "; }
+	mi out3 run --fake --fake-state "$D/out.json" "${args[@]}" --overwrite --temp-dir "$D"
+	[[ $RC == 2 ]] || { ok=0 why+="second run with --overwrite over the backup: exit $RC; "; }
+	"$C" ls "$BK" out/ >"$D/out.ls3"
+	cmp -s "$D/out.ls1" "$D/out.ls3" || { ok=0 why+="objects changed by the refused --overwrite run; "; }
+	((ok)) && pass outputs || fail outputs "$why"
+}
+
+nights_check() {
+	local ok=1 why= st="s3://$BK/state/"
+	# The references, without state: night 1 alone, then the changed
+	# conversations alone on top of it.
+	mi ref1 run --fake --fake-state "$D/ref.json" --input "$W/night1.csv" --report "$D/ref1.csv" --summary "$D/ref1.sum" --temp-dir "$D"
+	mi ref3 run --fake --fake-state "$D/ref.json" --input "$W/changed.csv" --report "$D/ref3.csv" --summary "$D/ref3.sum" --temp-dir "$D"
+	local n
+	for n in 1 2 3; do
+		local in=$W/night$n.csv
+		[[ $n == 2 ]] && in=$W/night1.csv
+		mkdir -p "$D/night$n-tmp"
+		mi night$n run --fake --fake-state "$D/nights.json" --input "$in" --state "$st" --report "$D/night$n.csv" --summary "$D/night$n.sum" --temp-dir "$D/night$n-tmp"
+		[[ $RC == 0 ]] || { ok=0 why+="night $n: exit $RC ($(tail -1 "$D/night$n.out")); "; }
+	done
+	local r1 r3 i3
+	r1=$(jget "$D/ref1.sum" requests_sent) r3=$(jget "$D/ref3.sum" requests_sent) i3=$(jget "$D/ref3.sum" items_sent)
+	[[ $r1 -gt 0 && $(jget "$D/night1.sum" requests_sent) == "$r1" && $(jget "$D/night1.sum" items_sent) == "$(jget "$D/ref1.sum" items_sent)" ]] ||
+		{ ok=0 why+="night 1: $(jget "$D/night1.sum" requests_sent) requests, not $r1; "; }
+	[[ $(jget "$D/night2.sum" requests_sent) == 0 && $(jget "$D/night2.sum" statuses.unchanged) == 4000 ]] ||
+		{ ok=0 why+="night 2: $(jget "$D/night2.sum" requests_sent) requests, $(jget "$D/night2.sum" statuses.unchanged) unchanged; "; }
+	[[ $i3 == 65 && $(jget "$D/night3.sum" requests_sent) == "$r3" && $(jget "$D/night3.sum" items_sent) == 65 ]] ||
+		{ ok=0 why+="night 3: $(jget "$D/night3.sum" requests_sent) requests and $(jget "$D/night3.sum" items_sent) items, not $r3 and 65 ($i3); "; }
+	cmp -s "$D/nights.json" "$D/ref.json" || { ok=0 why+="the marks after night 3 differ from the reference's; "; }
+	((ok)) && pass nights "(requests $r1, 0, $r3)" || fail nights "$why"
+}
+
+# journal_segments PREFIX: the .csv segments under it in the bucket.
+journal_segments() { "$C" ls "$BK" "$1" 2>/dev/null | awk '$1 ~ /\/[0-9]+\.csv$/' | wc -l; }
+# kill_mid_run NAME PID JOURNAL...: kill -9 once every journal prefix has a
+# segment (and the first two), while the run is still going.
+kill_mid_run() {
+	local name=$1 pid=$2
+	shift 2
+	local i p ready
+	for ((i = 0; i < 600; i++)); do
+		ready=1
+		for p in "$@"; do (($(journal_segments "$p") >= 2)) || ready=0; done
+		((ready)) && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! kill -9 "$pid" 2>/dev/null; then
+		wait "$pid" 2>/dev/null || true
+		return 1
+	fi
+	wait "$pid" 2>/dev/null || true
+	((ready))
+}
+
+start_killed_run() { # NAME FAKE-ADDR OUT-PREFIX: a run in the background, its pid in KPID
+	mkdir -p "$D/$1-tmp"
+	"$M" run --endpoint "http://$2" "${API[@]}" --rate 20 --input "$W/import.csv" --report "s3://$BK/$3/report.csv" \
+		--summary "s3://$BK/$3/summary.json" --backup "s3://$BK/$3/backup.csv" --temp-dir "$D/$1-tmp" --quiet >"$D/$1.out" 2>&1 &
+	KPID=$!
+}
+
+rollback_check() {
+	local ok=1 why=
+	start_fake "$CASE-rb"
+	local addr=$ADDR fpid=$FAKE_PID
+	mi seed run --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/seed.csv" --temp-dir "$D"
+	[[ $RC == 0 ]] || { ok=0 why+="seed: exit $RC; "; }
+	mi verify0 verify --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/verify0.csv" --temp-dir "$D"
+	[[ $RC == 0 ]] || { ok=0 why+="verify of the seed before: exit $RC; "; }
+	start_killed_run kill "$addr" kill
+	kill_mid_run kill "$KPID" kill/backup.csv.journal/ || { ok=0 why+="the run ended before its journal had two segments: $(tail -1 "$D/kill.out"); "; }
+	mi verify1 verify --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/verify1.csv" --temp-dir "$D"
+	[[ $RC == 1 ]] || { ok=0 why+="verify of the seed after the kill: exit $RC, not 1 (nothing changed?); "; }
+	mkdir -p "$D/rollback-tmp"
+	mi rollback run --endpoint "http://$addr" "${API[@]}" --input "s3://$BK/kill/backup.csv.journal/" --report "$D/rollback.csv" --temp-dir "$D/rollback-tmp"
+	[[ $RC == 0 ]] || { ok=0 why+="rollback: exit $RC ($(tail -1 "$D/rollback.out")); "; }
+	mi verify2 verify --endpoint "http://$addr" "${API[@]}" --input "s3://$BK/kill/backup.csv.journal/" --report "$D/verify2.csv" --temp-dir "$D/rollback-tmp"
+	[[ $RC == 0 ]] || { ok=0 why+="verify of the journal: exit $RC; "; }
+	mi verify3 verify --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/verify3.csv" --temp-dir "$D"
+	[[ $RC == 0 ]] || { ok=0 why+="verify of the seed after the rollback: exit $RC; "; }
+	local rows
+	rows=$(($(wc -l <"$D/rollback.csv") - 1))
+	stop_fake "$fpid"
+	((ok)) && pass rollback "($rows rows restored)" || fail rollback "$why"
+}
+
+resume_kill() {
+	start_fake "$CASE-res"
+	RES_ADDR=$ADDR RES_FAKE=$FAKE_PID
+	start_killed_run res1 "$RES_ADDR" res
+	RES_KILLED=1
+	kill_mid_run res1 "$KPID" res/backup.csv.journal/ res/report.csv.journal/ || RES_KILLED=0
+}
+
+resume_check() {
+	local ok=1 why=
+	((RES_KILLED)) || { ok=0 why+="the run ended before both journals had two segments: $(tail -1 "$D/res1.out"); "; }
+	mkdir -p "$D/res2-tmp"
+	local i
+	for ((i = 0; i < 40; i++)); do # the killed run's lease: 2 minutes
+		set +e
+		"$M" run --resume --endpoint "http://$RES_ADDR" "${API[@]}" --rate 200 --input "$W/import.csv" --report "s3://$BK/res/report.csv" \
+			--summary "s3://$BK/res/summary.json" --backup "s3://$BK/res/backup.csv" --temp-dir "$D/res2-tmp" --quiet >"$D/res2.out" 2>&1
+		RC=$?
+		set -e
+		[[ $RC == 2 ]] && grep -q lease "$D/res2.out" || break
+		sleep 5
+	done
+	[[ $RC == 0 ]] || { ok=0 why+="resume: exit $RC ($(grep -v '^time=' "$D/res2.out" | tail -2 | tr '\n' ' ')); "; }
+	"$C" get "$BK" res/report.csv "$D/res-report.got" 2>/dev/null || : >"$D/res-report.got"
+	local okrows
+	okrows=$(awk -F, 'NR > 1 && $5 == "ok"' "$D/res-report.got" | wc -l)
+	[[ $okrows == 3000 && $(wc -l <"$D/res-report.got") == 3001 ]] || { ok=0 why+="report object: $okrows ok of $(($(wc -l <"$D/res-report.got") - 1)) rows; "; }
+	local keys
+	keys=$("$C" ls "$BK" res/ | awk '{print $1}' | grep -v '\.journal/' | tr '\n' ' ')
+	[[ $keys == "res/backup.csv res/backup.csv.check res/report.csv res/summary.json " ]] || { ok=0 why+="objects: $keys; "; }
+	mi verify-res verify --endpoint "http://$RES_ADDR" "${API[@]}" --input "$W/import.csv" --report "$D/verify-res.csv" --temp-dir "$D"
+	[[ $RC == 0 ]] || { ok=0 why+="verify of the input: exit $RC; "; }
+	stop_fake "$RES_FAKE"
+	((ok)) && pass resume "(waited $((i * 5)) s for the lease)" || fail resume "$why"
+}
+
+for server in $SERVERS; do
+	SD=$W/$server
+	mkdir -p "$SD"
+	unset AWS_REQUEST_CHECKSUM_CALCULATION AWS_RESPONSE_CHECKSUM_VALIDATION
+	if ! "start_$server" "$SD"; then
+		RESULTS+=("$server skipped: not installed or did not start ($(tail -1 "$SD/server.out" 2>/dev/null))")
+		log "$server: skipped"
+		continue
+	fi
+	export AWS_ENDPOINT_URL_S3=$S3URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION=us-east-1 \
+		AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+	log "$server at $S3URL"
+	for mode in $CHECKSUMS; do
+		CASE="$server/$mode"
+		D=$SD/$mode
+		mkdir -p "$D"
+		if [[ $mode == when_required ]]; then
+			export AWS_REQUEST_CHECKSUM_CALCULATION=when_required AWS_RESPONSE_CHECKSUM_VALIDATION=when_required
+		else
+			unset AWS_REQUEST_CHECKSUM_CALCULATION AWS_RESPONSE_CHECKSUM_VALIDATION
+		fi
+		BK=compat-${mode//_/-}
+		if ! "$C" mb "$BK" 2>"$D/mb.err"; then
+			fail bucket "$(cat "$D/mb.err")"
+			continue
+		fi
+		resume_kill # first: its lease expires while the others run
+		hive_check
+		outputs_check
+		nights_check
+		rollback_check
+		resume_check
+	done
+	kill "$S3PID" 2>/dev/null || true
+	wait "$S3PID" 2>/dev/null || true
+done
+
+echo
+echo "s3compat results ($(date -u +%Y-%m-%d)):"
+printf '  %s\n' "${RESULTS[@]}"
+exit $FAILED
