@@ -6,8 +6,9 @@
 #
 #   s3rver     npm, pinned in scripts/package.json (npm ci when missing)
 #   moto       moto_server (pip moto[server]), when installed
-#   seaweedfs  `weed server -s3`, when bin/weed or `weed` is on the PATH
-#              (build it from the Go module proxy: README, make s3compat)
+#   seaweedfs  `weed server -s3`: bin/weed or `weed` on the PATH, else
+#              built from the Go module proxy into bin/weed (a few minutes
+#              once; S3COMPAT_BUILD_WEED=0: skipped instead)
 #
 # A server that is not installed is reported "skipped", not failed. Each
 # server is checked twice, with the AWS SDK's default checksums and with
@@ -162,10 +163,27 @@ start_moto() {
 	wait_http "$S3URL" || return 1
 	AWS_ACCESS_KEY_ID=moto AWS_SECRET_ACCESS_KEY=moto
 }
+# SeaweedFS's weed, built from the Go module proxy into bin/weed when
+# missing (its go.mod has a replace directive, so `go install` refuses it:
+# it is built as the main module, in a copy of the downloaded source).
+WEED_VERSION=v0.0.0-20261109003541-7506e5f91cd6
+build_weed() {
+	[[ ${S3COMPAT_BUILD_WEED:-1} == 1 ]] || return 1
+	log "building SeaweedFS $WEED_VERSION into bin/weed (once)"
+	local dir
+	dir=$(cd "$W" && GOFLAGS=-mod=mod go mod download -json "github.com/seaweedfs/seaweedfs@$WEED_VERSION" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') || return 1
+	rm -rf "$W/weed-src" && cp -r "$dir" "$W/weed-src" && chmod -R u+w "$W/weed-src"
+	(cd "$W/weed-src" && go build -o "$ROOT/bin/weed" ./weed) >"$W/weed-build.out" 2>&1 || { tail -3 "$W/weed-build.out" >&2; return 1; }
+	rm -rf "$W/weed-src"
+}
 start_seaweedfs() {
 	local weed
 	weed=$(command -v "$ROOT/bin/weed" weed 2>/dev/null | head -1) || true
-	[[ -n $weed ]] || return 1
+	if [[ -z $weed ]]; then
+		build_weed || return 1
+		weed=$ROOT/bin/weed
+	fi
 	local p
 	read -ra p <<<"$(free_ports 8)" # gRPC's too: their default, port+10000, may not exist
 	mkdir -p "$1/data"
