@@ -29,7 +29,9 @@
 #           journal); report, rejects and backup as a run with local
 #           outputs writes them; a second run is refused (exit 2) without
 #           --overwrite, and with it because of the backup, the objects
-#           unchanged (key, size, ETag, time, SHA-256 of the bytes).
+#           unchanged (key, size, ETag, time, SHA-256 of the bytes); a
+#           run with --overwrite and no backup replaces the report and
+#           the summary, and the listing shows it.
 #  nights   three nights with --state s3://BUCKET/state/: night 1 sends
 #           what a run without state sends, night 2 nothing (exit 0),
 #           night 3 (some conversations changed, some new) exactly the
@@ -39,13 +41,20 @@
 #           requests/s is killed with kill -9 once its journal has
 #           segments in the bucket; `run --input s3://.../KEY.journal/`
 #           from a fresh --temp-dir exits 0, then verify of the journal
-#           and of the seed exit 0 (every mark as before; the seed's
-#           verify fails between the kill and the rollback).
+#           and of the seed exit 0, and so does verify of every bit and
+#           custom mark of the seed's conversations (as a reference
+#           emulator holds them after the seed alone), the import's new
+#           conversations empty: every mark as before (these verifies
+#           pass before the kill and fail between it and the rollback).
+#  (info)   whether the server refuses a PUT If-None-Match: * over an
+#           object and a GET If-Match with a stale ETag (s3cli probe).
 #  resume   a run with --report, --summary and --backup in the bucket is
 #           killed with kill -9; `run --resume` in an empty --temp-dir
 #           (retried while the killed run's lease, 2 minutes, holds)
 #           finishes it: exit 0, every row ok in the report object, the
-#           backup and its check present, verify of the input exit 0.
+#           backup and its check present, verify of the input exit 0;
+#           then that backup, read from the bucket, rolls the import back
+#           (exit 0, and verify of it exit 0).
 #
 # Needs go, node/npm (s3rver), python3; about 4 minutes a server and
 # checksum setting, most of it the resume's wait for the lease.
@@ -112,6 +121,42 @@ for path, out in ((sys.argv[2], rows + extra), (sys.argv[3], [r for r in rows + 
         w = csv.DictWriter(f, fieldnames=cols, lineterminator='\n')
         w.writeheader()
         w.writerows(out)
+EOF
+
+# The seed's marks, every bit: the emulator's state after the seed alone
+# (run --fake), written as one row a conversation that sets its bits,
+# clears all the others and sets its custom mark (exact-seed.csv), and the
+# conversations only the import names as rows clearing everything
+# (exact-new.csv): verify of the first must match every row, of the
+# second find each conversation empty or missing.
+"$M" run --fake --fake-state "$W/seed-state.json" --input "$W/seed.csv" --report "$W/seed-state.csv" --quiet >"$W/seed-state.out" 2>&1
+python3 - "$W/seed-state.json" "$W/import.csv" "$W/exact-seed.csv" "$W/exact-new.csv" <<'EOF'
+import csv, json, sys
+state = json.load(open(sys.argv[1]))
+cols = ['from_account', 'type', 'to_account', 'to_group_id', 'set_mark', 'clear_mark', 'custom_mark', 'opt_type']
+def row(user, group, peer, std, custom):
+    bits = lambda want: '[' + ','.join(str(b) for b in range(64) if (std >> b & 1) == want) + ']'
+    return {'from_account': user, 'type': 'group' if group else 'c2c', 'to_account': '' if group else peer,
+            'to_group_id': peer if group else '', 'set_mark': bits(1) if std else '', 'clear_mark': bits(0),
+            'custom_mark': custom, 'opt_type': '3'}
+seeded = set()
+with open(sys.argv[3], 'w', newline='') as f:
+    w = csv.DictWriter(f, fieldnames=cols, lineterminator='\n')
+    w.writeheader()
+    for user, marks in sorted(state.items()):
+        for m in marks:
+            seeded.add((user, m['type'] == 2, m['peer']))
+            w.writerow(row(user, m['type'] == 2, m['peer'], m['standard'], m.get('custom', '')))
+new = set()
+for r in csv.DictReader(open(sys.argv[2], newline='')):
+    k = (r['from_account'], bool(r['to_group_id']), r['to_group_id'] or r['to_account'])
+    if k not in seeded:
+        new.add(k)
+with open(sys.argv[4], 'w', newline='') as f:
+    w = csv.DictWriter(f, fieldnames=cols, lineterminator='\n')
+    w.writeheader()
+    for k in sorted(new):
+        w.writerow(row(*k, 0, ''))
 EOF
 
 # --- the servers: each sets S3URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
@@ -267,6 +312,13 @@ outputs_check() {
 	[[ $RC == 2 ]] || { ok=0 why+="second run with --overwrite over the backup: exit $RC; "; }
 	"$C" ls "$BK" out/ >"$D/out.ls3"
 	cmp -s "$D/out.ls1" "$D/out.ls3" || { ok=0 why+="objects changed by the refused --overwrite run; "; }
+	# The control: with --overwrite and no backup the report and summary
+	# are replaced (another input, so other bytes), which the listing sees.
+	mi out4 run --fake --fake-state "$D/out.json" --input "s3://$BK/lake/hive-parquet/" --report "$out/report.csv" --summary "$out/summary.json" --overwrite --temp-dir "$D"
+	[[ $RC == 1 ]] || { ok=0 why+="a run with --overwrite and no backup: exit $RC; "; }
+	"$C" ls "$BK" out/ >"$D/out.ls4"
+	[[ $(diff "$D/out.ls1" "$D/out.ls4" | grep -c '^>') == 2 && $(grep -c '^out/report.csv ' "$D/out.ls4") == 1 ]] ||
+		{ ok=0 why+="--overwrite did not replace the report and summary alone: $(diff "$D/out.ls1" "$D/out.ls4" | grep '^>' | awk '{print $2}' | tr '\n' ' '); "; }
 	((ok)) && pass outputs || fail outputs "$why"
 }
 
@@ -334,10 +386,14 @@ rollback_check() {
 	[[ $RC == 0 ]] || { ok=0 why+="seed: exit $RC; "; }
 	mi verify0 verify --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/verify0.csv" --temp-dir "$D"
 	[[ $RC == 0 ]] || { ok=0 why+="verify of the seed before: exit $RC; "; }
+	mi exact0 verify --endpoint "http://$addr" "${API[@]}" --input "$W/exact-seed.csv" --report "$D/exact0.csv" --temp-dir "$D"
+	[[ $RC == 0 ]] || { ok=0 why+="verify of every bit of the seed's conversations before: exit $RC; "; }
 	start_killed_run kill "$addr" kill
 	kill_mid_run kill "$KPID" kill/backup.csv.journal/ || { ok=0 why+="the run ended before its journal had two segments: $(tail -1 "$D/kill.out"); "; }
 	mi verify1 verify --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/verify1.csv" --temp-dir "$D"
 	[[ $RC == 1 ]] || { ok=0 why+="verify of the seed after the kill: exit $RC, not 1 (nothing changed?); "; }
+	mi exact1 verify --endpoint "http://$addr" "${API[@]}" --input "$W/exact-seed.csv" --report "$D/exact1.csv" --temp-dir "$D"
+	[[ $RC == 1 ]] || { ok=0 why+="verify of every bit of the seed's conversations after the kill: exit $RC, not 1; "; }
 	mkdir -p "$D/rollback-tmp"
 	mi rollback run --endpoint "http://$addr" "${API[@]}" --input "s3://$BK/kill/backup.csv.journal/" --report "$D/rollback.csv" --temp-dir "$D/rollback-tmp"
 	[[ $RC == 0 ]] || { ok=0 why+="rollback: exit $RC ($(tail -1 "$D/rollback.out")); "; }
@@ -345,6 +401,11 @@ rollback_check() {
 	[[ $RC == 0 ]] || { ok=0 why+="verify of the journal: exit $RC; "; }
 	mi verify3 verify --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/verify3.csv" --temp-dir "$D"
 	[[ $RC == 0 ]] || { ok=0 why+="verify of the seed after the rollback: exit $RC; "; }
+	mi exact2 verify --endpoint "http://$addr" "${API[@]}" --input "$W/exact-seed.csv" --report "$D/exact2.csv" --temp-dir "$D"
+	[[ $RC == 0 ]] || { ok=0 why+="verify of every bit of the seed's conversations after the rollback: exit $RC; "; }
+	mi exact3 verify --endpoint "http://$addr" "${API[@]}" --input "$W/exact-new.csv" --report "$D/exact3.csv" --temp-dir "$D"
+	[[ $(awk -F, 'NR > 1 && $5 != "match" && $5 != "missing"' "$D/exact3.csv" | wc -l) == 0 && $(wc -l <"$D/exact3.csv") -gt 1 ]] ||
+		{ ok=0 why+="the import's new conversations are not empty after the rollback; "; }
 	local rows
 	rows=$(($(wc -l <"$D/rollback.csv") - 1))
 	stop_fake "$fpid"
@@ -383,6 +444,11 @@ resume_check() {
 	[[ $keys == "res/backup.csv res/backup.csv.check res/report.csv res/summary.json " ]] || { ok=0 why+="objects: $keys; "; }
 	mi verify-res verify --endpoint "http://$RES_ADDR" "${API[@]}" --input "$W/import.csv" --report "$D/verify-res.csv" --temp-dir "$D"
 	[[ $RC == 0 ]] || { ok=0 why+="verify of the input: exit $RC; "; }
+	# The backup the two runs made together rolls the import back whole.
+	mi res-rb run --endpoint "http://$RES_ADDR" "${API[@]}" --input "s3://$BK/res/backup.csv" --report "$D/res-rb.csv" --temp-dir "$D"
+	[[ $RC == 0 ]] || { ok=0 why+="rollback of the resumed run's backup: exit $RC ($(tail -1 "$D/res-rb.out")); "; }
+	mi verify-rb verify --endpoint "http://$RES_ADDR" "${API[@]}" --input "s3://$BK/res/backup.csv" --report "$D/verify-rb.csv" --temp-dir "$D"
+	[[ $RC == 0 ]] || { ok=0 why+="verify of that rollback: exit $RC; "; }
 	stop_fake "$RES_FAKE"
 	((ok)) && pass resume "(waited $((i * 5)) s for the lease)" || fail resume "$why"
 }
@@ -390,7 +456,9 @@ resume_check() {
 for server in $SERVERS; do
 	SD=$W/$server
 	mkdir -p "$SD"
-	unset AWS_REQUEST_CHECKSUM_CALCULATION AWS_RESPONSE_CHECKSUM_VALIDATION
+	# None of the previous server's settings: weed takes AWS_ACCESS_KEY_ID
+	# and AWS_SECRET_ACCESS_KEY in its environment as its only identity.
+	unset AWS_REQUEST_CHECKSUM_CALCULATION AWS_RESPONSE_CHECKSUM_VALIDATION AWS_ENDPOINT_URL_S3 AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 	if ! "start_$server" "$SD"; then
 		RESULTS+=("$server skipped: not installed or did not start ($(tail -1 "$SD/server.out" 2>/dev/null))")
 		log "$server: skipped"
@@ -413,6 +481,10 @@ for server in $SERVERS; do
 			fail bucket "$(cat "$D/mb.err")"
 			continue
 		fi
+		# What the server makes of the conditions markimport sends (not a
+		# check: the tool looks first and compares ETags itself; COS ignores
+		# If-None-Match too).
+		RESULTS+=("$CASE conditions: $("$C" probe "$BK" probe/object 2>&1 | tr '\n' ' ')")
 		resume_kill # first: its lease expires while the others run
 		hive_check
 		outputs_check

@@ -8,6 +8,9 @@
 //	s3cli put BUCKET PREFIX DIR     every file beneath DIR, as PREFIX + its relative path
 //	s3cli ls BUCKET [PREFIX]        KEY SIZE ETAG LAST-MODIFIED SHA-256, one object a line, by key
 //	s3cli get BUCKET KEY FILE       the object's bytes into FILE (- for stdout)
+//	s3cli probe BUCKET KEY          whether the server honours the conditions markimport
+//	                                sends: PUT If-None-Match: * over an object, GET If-Match
+//	                                with another ETag (it writes KEY twice)
 package main
 
 import (
@@ -15,6 +18,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 )
 
@@ -38,7 +43,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: s3cli mb|put|ls|get BUCKET ...")
+		return fmt.Errorf("usage: s3cli mb|put|ls|get|probe BUCKET ...")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -60,6 +65,8 @@ func run(args []string) error {
 			prefix = args[2]
 		}
 		return list(ctx, c, bucket, prefix)
+	case args[0] == "probe" && len(args) == 3:
+		return probe(ctx, c, bucket, args[2])
 	case args[0] == "get" && len(args) == 4:
 		b, err := get(ctx, c, bucket, args[2])
 		if err != nil {
@@ -71,7 +78,7 @@ func run(args []string) error {
 		}
 		return os.WriteFile(args[3], b, 0o644)
 	}
-	return fmt.Errorf("usage: s3cli mb|put|ls|get BUCKET ...: %q", args)
+	return fmt.Errorf("usage: s3cli mb|put|ls|get|probe BUCKET ...: %q", args)
 }
 
 // put uploads every file beneath dir as prefix + its slash-separated path.
@@ -137,4 +144,32 @@ func get(ctx context.Context, c *s3.Client, bucket, key string) ([]byte, error) 
 	}
 	defer out.Body.Close()
 	return io.ReadAll(out.Body)
+}
+
+// probe prints whether a conditional PUT (If-None-Match: *) over an
+// existing object and a GET If-Match with a stale ETag are refused
+// ("honoured") or carried out ("ignored"), one line each.
+func probe(ctx context.Context, c *s3.Client, bucket, key string) error {
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: strings.NewReader("first")}); err != nil {
+		return err
+	}
+	_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: strings.NewReader("second"), IfNoneMatch: aws.String("*")})
+	fmt.Println("put-if-none-match", verdict(err))
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key, IfMatch: aws.String(`"0123456789abcdef0123456789abcdef"`)})
+	if err == nil {
+		out.Body.Close()
+	}
+	fmt.Println("get-if-match", verdict(err))
+	return nil
+}
+
+func verdict(err error) string {
+	var api smithy.APIError
+	switch {
+	case err == nil:
+		return "ignored"
+	case errors.As(err, &api) && (api.ErrorCode() == "PreconditionFailed" || api.ErrorCode() == "ConditionalRequestConflict"):
+		return "honoured"
+	}
+	return "error: " + err.Error()
 }
