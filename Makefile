@@ -77,9 +77,10 @@ bench-s3out:
 	./scripts/bench-s3out.sh
 
 # Object storage against independent S3 servers started on loopback
-# (s3rver from npm; moto and SeaweedFS when installed): Hive exports read
-# from a bucket, outputs, three nights with --state, a rollback and a
-# --resume after kill -9 (a few minutes a server; not part of test).
+# (s3rver from npm, SeaweedFS built from Go modules, moto when installed):
+# Hive exports read from a bucket, outputs, three nights with --state, a
+# multipart report, a rollback and a --resume after kill -9 (about 3
+# minutes a server and checksum setting; not part of test).
 s3compat:
 	./scripts/s3compat.sh
 
