@@ -82,11 +82,21 @@ log() { echo "s3compat: $*" >&2; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/s3compat.XXXXXX")
 PIDS=()
 cleanup() {
+	if ((${#RESULTS[@]})); then
+		echo
+		echo "s3compat results ($(date -u +%Y-%m-%d)):"
+		printf '  %s\n' "${RESULTS[@]}"
+	fi
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	if [[ ${S3COMPAT_KEEP:-} == 1 ]]; then log "work folder kept: $W"; else rm -rf "$W"; fi
 }
+RESULTS=()
 trap cleanup EXIT
+# A command failing outside the checks' own tests ends the script (set -e),
+# saying which; the results so far are printed at exit.
+set -E
+trap 'log "line $LINENO failed ($BASH_COMMAND): the script stops here"' ERR
 # shellcheck source=scripts/fakeserver.sh
 . "$ROOT/scripts/fakeserver.sh"
 make_profile
@@ -255,7 +265,6 @@ start_seaweedfs() {
 }
 
 # --- checks
-RESULTS=()
 FAILED=0
 CASE=
 pass() { RESULTS+=("$CASE $1 ok${2:+ $2}"); log "$CASE $1: ok${2:+ $2}"; }
@@ -264,10 +273,7 @@ fail() { RESULTS+=("$CASE $1 FAILED: $2"); FAILED=1; log "$CASE $1: FAILED: $2";
 mi() {
 	local name=$1
 	shift
-	set +e
-	"$M" "$@" --quiet >"$D/$name.out" 2>&1
-	RC=$?
-	set -e
+	"$M" "$@" --quiet >"$D/$name.out" 2>&1 && RC=0 || RC=$?
 }
 jget() { json "$1" "$2"; }
 
@@ -458,11 +464,8 @@ resume_check() {
 	mkdir -p "$D/res2-tmp"
 	local i
 	for ((i = 0; i < 40; i++)); do # the killed run's lease: 2 minutes
-		set +e
 		"$M" run --resume --endpoint "http://$RES_ADDR" "${API[@]}" --rate 200 --input "$W/import.csv" --report "s3://$BK/res/report.csv" \
-			--summary "s3://$BK/res/summary.json" --backup "s3://$BK/res/backup.csv" --temp-dir "$D/res2-tmp" --quiet >"$D/res2.out" 2>&1
-		RC=$?
-		set -e
+			--summary "s3://$BK/res/summary.json" --backup "s3://$BK/res/backup.csv" --temp-dir "$D/res2-tmp" --quiet >"$D/res2.out" 2>&1 && RC=0 || RC=$?
 		[[ $RC == 2 ]] && grep -q lease "$D/res2.out" || break
 		sleep 5
 	done
@@ -472,7 +475,7 @@ resume_check() {
 	okrows=$(awk -F, 'NR > 1 && $5 == "ok"' "$D/res-report.got" | wc -l)
 	[[ $okrows == 3000 && $(wc -l <"$D/res-report.got") == 3001 ]] || { ok=0 why+="report object: $okrows ok of $(($(wc -l <"$D/res-report.got") - 1)) rows; "; }
 	local keys
-	keys=$("$C" ls "$BK" res/ | awk '{print $1}' | grep -v '\.journal/' | tr '\n' ' ')
+	keys=$("$C" ls "$BK" res/ | awk '!/\.journal\// {print $1}' | tr '\n' ' ')
 	[[ $keys == "res/backup.csv res/backup.csv.check res/report.csv res/summary.json " ]] || { ok=0 why+="objects: $keys; "; }
 	mi verify-res verify --endpoint "http://$RES_ADDR" "${API[@]}" --input "$W/import.csv" --report "$D/verify-res.csv" --temp-dir "$D"
 	[[ $RC == 0 ]] || { ok=0 why+="verify of the input: exit $RC; "; }
@@ -534,7 +537,5 @@ for server in $SERVERS; do
 	wait "$S3PID" 2>/dev/null || true
 done
 
-echo
-echo "s3compat results ($(date -u +%Y-%m-%d)):"
-printf '  %s\n' "${RESULTS[@]}"
+((FAILED)) || RESULTS+=("every check passed")
 exit $FAILED
