@@ -24,9 +24,9 @@
 #           local disk into two fresh emulators: the same marks (the state
 #           files byte for byte), the same report (sorted: lines are in
 #           send order), the same counts and exit code.
-#  outputs  --report, --rejects, --summary, --backup as s3:// objects: the
-#           five objects (and KEY.check) and nothing else (no lease, no
-#           journal); report, rejects and backup as a run with local
+#  outputs  --report, --rejects, --summary, --backup as s3:// objects:
+#           these four and the backup's KEY.check, nothing else (no lease,
+#           no journal); report, rejects and backup as a run with local
 #           outputs writes them; a second run is refused (exit 2) without
 #           --overwrite, and with it because of the backup, the objects
 #           unchanged (key, size, ETag, time, SHA-256 of the bytes); a
@@ -59,7 +59,7 @@
 #           then that backup, read from the bucket, rolls the import back
 #           (exit 0, and verify of it exit 0).
 #
-# Needs go, node/npm (s3rver), python3; about 4 minutes a server and
+# Needs go, node/npm (s3rver), python3, curl; about 4 minutes a server and
 # checksum setting, most of it the resume's wait for the lease.
 #
 #   S3COMPAT_SERVERS    servers to try (default "s3rver moto seaweedfs")
