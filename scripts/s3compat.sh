@@ -105,7 +105,7 @@ MARKIMPORT_SECRET_KEY=$(cat "$KEY")
 API=(--sdkappid 1400000000 --admin administrator --profile "$W/profile.json")
 
 # The inputs: a seed and an import over the same 300 users (the import
-# changes most of the seed's conversations and adds others), and the
+# changes some of the seed's conversations and adds others), and the
 # nightly file.
 "$G" -n 3000 -users 300 -seed 11 -invalid 0 -o "$W/seed.csv"
 "$G" -n 3000 -users 300 -seed 12 -invalid 0 -o "$W/import.csv"
@@ -386,8 +386,8 @@ large_check() {
 
 # journal_segments PREFIX: the .csv segments under it in the bucket.
 journal_segments() { "$C" ls "$BK" "$1" 2>/dev/null | awk '$1 ~ /\/[0-9]+\.csv$/' | wc -l; }
-# kill_mid_run NAME PID JOURNAL...: kill -9 once every journal prefix has a
-# segment (and the first two), while the run is still going.
+# kill_mid_run NAME PID JOURNAL...: kill -9 once every journal prefix holds
+# at least two segments; false if the run ended before that.
 kill_mid_run() {
 	local name=$1 pid=$2
 	shift 2
