@@ -5,7 +5,7 @@ N       ?= 1000000
 RATE    ?= 200
 PROFILE ?= 0
 
-.PHONY: build test lint bench bench-backup bench-s3 bench-s3out bench-skip bench-state demo page-screenshot fixtures fuzz clean
+.PHONY: build test lint bench bench-backup bench-s3 bench-s3out bench-skip bench-state s3compat demo page-screenshot fixtures fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/markimport
@@ -75,6 +75,14 @@ bench-skip:
 # of make bench).
 bench-s3out:
 	./scripts/bench-s3out.sh
+
+# Object storage against independent S3 servers started on loopback
+# (s3rver from npm, SeaweedFS built from Go modules, moto when installed):
+# Hive exports read from a bucket, outputs, three nights with --state, a
+# multipart report, a rollback and a --resume after kill -9 (about 3
+# minutes a server and checksum setting; not part of test).
+s3compat:
+	./scripts/s3compat.sh
 
 # Figures of the incremental mode (--state): nightly runs of a 20M-row file
 # and the store alone with 100M keys (about 15 minutes; not part of bench).

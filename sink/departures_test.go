@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"markimport/sink/fakeim"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -20,9 +19,11 @@ import (
 // machine): every request that reaches the server was admitted by the
 // pacer, and the admitted times never put more than the rate into a
 // window of the pacer's length. To exercise the ceiling and not only the
-// token bucket, connections stall for 1.5 s in the middle of the run, so
-// that a crowd of requests gets its connections at the same moment; a
-// client that skipped the pacer's ceiling would send them in one burst.
+// token bucket, the pacer's clock is the test's: it moves only when the
+// ceiling makes a request wait, so that the token bucket's spacing, in
+// real time, is invisible to it and every request comes to the ceiling in
+// a crowd, as after a stall; a client that skipped the pacer's ceiling
+// would send them all in one instant.
 func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 	const rate = 100
 	var served atomic.Int64
@@ -32,13 +33,7 @@ func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 	}}
 	hs := httptest.NewServer(s)
 	defer hs.Close()
-	var gate sync.RWMutex // held by the test while connections stall
-	dialer := &net.Dialer{}
-	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
-		gate.RLock()
-		gate.RUnlock()
-		return dialer.DialContext(ctx, network, a)
-	}}}
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	var mu sync.Mutex
 	var departures []time.Time
 	sig, _ := NewStaticSig("test-usersig-value")
@@ -51,14 +46,8 @@ func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for served.Load() < rate/2 {
-			time.Sleep(time.Millisecond)
-		}
-		gate.Lock()
-		time.Sleep(1500 * time.Millisecond)
-		gate.Unlock()
-	}()
+	clk := &lockedClock{t: time.Unix(1700000000, 0)}
+	c.pacer.now, c.pacer.sleep = clk.now, clk.sleep
 	out, err := sendAll(t, c, context.Background(), manyRequests(3*rate))
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +66,29 @@ func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 	if got := fakeim.MaxInWindow(departures, c.pacer.Window()); got > rate {
 		t.Errorf("%d departures within %v at rate %d", got, c.pacer.Window(), rate)
 	}
+	if d := departures[len(departures)-1].Sub(departures[0]); d < 2*c.pacer.Window() {
+		t.Errorf("%d departures over %v of the pacer's clock: the ceiling never held a crowd, the test proves nothing", len(departures), d)
+	}
+}
+
+// lockedClock is a test clock for a pacer shared by many goroutines:
+// sleeping moves it on at once.
+type lockedClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *lockedClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *lockedClock) sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return nil
 }
 
 // TestAdmittedOnTheWrite: on the client's own transport a request is

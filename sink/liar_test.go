@@ -348,17 +348,12 @@ func TestAnswersStopAfterAnAnswer(t *testing.T) {
 // worker that long (the next request leaves no earlier), capped at
 // maxRetryAfter; a Retry-After that does not parse asks for nothing.
 func TestRetryAfterHoldsEveryWorker(t *testing.T) {
-	var first, gap atomic.Int64
 	var n atomic.Int32
 	s := &scripted{answer: func(k int, req markContactBody, w http.ResponseWriter) {
-		switch n.Add(1) {
-		case 1:
-			first.Store(time.Now().UnixNano())
+		if n.Add(1) == 1 {
 			w.Header().Set("Retry-After", "1")
 			w.WriteHeader(http.StatusTooManyRequests)
 			return
-		case 2:
-			gap.Store(time.Now().UnixNano() - first.Load())
 		}
 		json.NewEncoder(w).Encode(okItems(req, func(wireContact) int { return 0 }))
 	}}
@@ -366,11 +361,23 @@ func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 	defer hs.Close()
 	sig, _ := NewStaticSig("test-usersig-value")
 	ctr := &mark.Counters{}
+	var mu sync.Mutex
+	var departures []time.Time
 	c, err := New(Config{Endpoint: hs.URL, SDKAppID: 1, Admin: "admin", Credentials: sig, Rate: 1000, Concurrency: 1, Counters: ctr,
-		backoff: backoffPolicy{Base: time.Millisecond, Cap: 5 * time.Millisecond}})
+		backoff: backoffPolicy{Base: time.Millisecond, Cap: 5 * time.Millisecond},
+		OnDeparture: func(t time.Time) {
+			mu.Lock()
+			departures = append(departures, t)
+			mu.Unlock()
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The waits are on a test clock, which the departures are stamped
+	// with: the second leaves a second after the first without the test
+	// waiting for it.
+	lc := &lockedClock{t: time.Unix(1700000000, 0)}
+	c.sleep, c.pacer.now, c.pacer.sleep = lc.sleep, lc.now, lc.sleep
 	out, err := sendAll(t, c, context.Background(), manyRequests(4))
 	if err != nil {
 		t.Fatal(err)
@@ -380,9 +387,13 @@ func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 			t.Fatalf("request %d: %+v", seq, o[0])
 		}
 	}
-	if d := time.Duration(gap.Load()); d < time.Second {
+	mu.Lock()
+	if len(departures) != 5 {
+		t.Errorf("%d departures for 4 requests and one retry", len(departures))
+	} else if d := departures[1].Sub(departures[0]); d < time.Second {
 		t.Errorf("the next request left %v after a Retry-After of 1 s", d)
 	}
+	mu.Unlock()
 	if ctr.Throttled.Total() != 1 {
 		t.Errorf("throttled %d, want 1", ctr.Throttled.Total())
 	}

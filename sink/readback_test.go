@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"markimport/pipeline/mark"
@@ -138,22 +139,31 @@ func TestSearchReadsBackBothRenderings(t *testing.T) {
 }
 
 func TestSearchRetriesThroughFaultsAndThrottling(t *testing.T) {
-	// The emulator allows 40 reads a second; the client is told 60, so it
-	// gets throttled and must slow down, while about 40% of the requests meet a
-	// transient error, a 502 or a lost answer.
-	srv := fakeim.New(fakeim.Config{RateLimit: 40, TransientRate: 0.15, HTTP502Rate: 0.1, LostResponseRate: 0.15, Seed: 3})
+	// The emulator allows 10 reads a second; the client is told 25 and
+	// asked from 6 goroutines, so that it gets throttled and must slow
+	// down even on a loaded machine, whose round trips are slow; about 40%
+	// of the requests meet a transient error, a 502 or a lost answer.
+	srv := fakeim.New(fakeim.Config{RateLimit: 10, TransientRate: 0.15, HTTP502Rate: 0.1, LostResponseRate: 0.15, Seed: 3})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	convs := markedState(srv, "u", 300)
-	rc, ctr := readClient(t, hs.URL, 60, 30)
-	for i := range 60 {
-		batch := convs[i*7%250 : i*7%250+50]
-		got, err := rc.Search(context.Background(), "u", batch)
-		if err != nil {
-			t.Fatalf("search %d: %v", i, err)
-		}
-		checkSearch(t, srv, "u", batch, got)
+	rc, ctr := readClient(t, hs.URL, 25, 30)
+	const searches, readers = 36, 6
+	var wg sync.WaitGroup
+	for r := range readers {
+		wg.Go(func() {
+			for i := r; i < searches; i += readers {
+				batch := convs[i*7%250 : i*7%250+50]
+				got, err := rc.Search(context.Background(), "u", batch)
+				if err != nil {
+					t.Errorf("search %d: %v", i, err)
+					return
+				}
+				checkSearch(t, srv, "u", batch, got)
+			}
+		})
 	}
+	wg.Wait()
 	st := srv.Stats()
 	if st.APIs[fakeim.SearchContactGroup].Throttled == 0 || ctr.Throttled.Total() == 0 {
 		t.Errorf("never throttled: %s", st)

@@ -108,16 +108,20 @@ func TestBackupBeforeEveryWrite(t *testing.T) {
 		proven int64
 	}
 	var arrivals []arrival
-	url := serveChecked(t, srv, func(from string, convs []fakeim.Conversation) {
+	hs := checkedServer(t, srv, func(from string, convs []fakeim.Conversation) {
 		mu.Lock()
 		arrivals = append(arrivals, arrival{from, convs, proven})
 		mu.Unlock()
 	})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	code, _, stderr := runCLIHooked(t, context.Background(), hooks{backupFS: rec}, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}, connArgs(url)...)...)
+	code, _, stderr := runCLIHooked(t, context.Background(), hooks{backupFS: rec}, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}, connArgs(hs.URL)...)...)
 	if code != exitSomeNotOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
+	// Every request, one the tool gave up on included, has arrived.
+	hs.Close()
+	mu.Lock()
+	defer mu.Unlock()
 	// Where each conversation's row ends in the backup, which is the
 	// journal renamed.
 	f, err := os.Open(bk)

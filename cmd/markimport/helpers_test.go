@@ -696,10 +696,29 @@ const backupHeader = "\ufefffrom_account,type,to_account,to_group_id,set_mark,cl
 
 // serveChecked serves srv on loopback, calling check with the user and
 // conversations of every mark_contact request before the emulator takes
-// it.
+// it, and returns its URL.
 func serveChecked(t *testing.T, srv *fakeim.Server, check func(from string, convs []fakeim.Conversation)) string {
 	t.Helper()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return checkedServer(t, srv, check).URL
+}
+
+// checkedServer is serveChecked's server. A test that reads what check
+// recorded closes it first: Close waits for every request's handler to
+// return, and a request the tool gave up on (a timeout, a retry) may
+// still be in check after the run has returned.
+func checkedServer(t *testing.T, srv *fakeim.Server, check func(from string, convs []fakeim.Conversation)) *httptest.Server {
+	t.Helper()
+	hs := httptest.NewServer(checkedHandler(srv, check))
+	t.Cleanup(hs.Close)
+	emulators = append(emulators, srv)
+	t.Cleanup(func() { emulators = slices.DeleteFunc(emulators, func(s *fakeim.Server) bool { return s == srv }) })
+	return hs
+}
+
+// checkedHandler is serveChecked's handler: srv, calling check first
+// with the user and conversations of every mark_contact request.
+func checkedHandler(srv *fakeim.Server, check func(from string, convs []fakeim.Conversation)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/mark_contact") {
 			body, _ := io.ReadAll(r.Body)
 			var req fakeim.MarkContactRequest
@@ -717,11 +736,7 @@ func serveChecked(t *testing.T, srv *fakeim.Server, check func(from string, conv
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
-	emulators = append(emulators, srv)
-	t.Cleanup(func() { emulators = slices.DeleteFunc(emulators, func(s *fakeim.Server) bool { return s == srv }) })
-	return hs.URL
+	})
 }
 
 // readSummary reads a --summary file.

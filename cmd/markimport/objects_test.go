@@ -286,7 +286,7 @@ func TestBackupInBucketBeforeEveryWrite(t *testing.T) {
 	var mu sync.Mutex
 	checked, missing := 0, 0
 	inBucket, read := map[convKey]bool{}, map[string]bool{} // segments are never rewritten: each is read once
-	url := serveChecked(t, srv, func(from string, convs []fakeim.Conversation) {
+	hs := checkedServer(t, srv, func(from string, convs []fakeim.Conversation) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, k := range s3.Keys(t, obj(t, "s3://night/b/backup.csv.journal/")) {
@@ -317,10 +317,14 @@ func TestBackupInBucketBeforeEveryWrite(t *testing.T) {
 		}
 	})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", "s3://night/b/backup.csv"}, connArgs(url)...)...)
+	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", "s3://night/b/backup.csv"}, connArgs(hs.URL)...)...)
 	if code != exitSomeNotOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
+	// Every request, one the tool gave up on included, has been checked.
+	hs.Close()
+	mu.Lock()
+	defer mu.Unlock()
 	if checked == 0 || missing != 0 {
 		t.Fatalf("%d of %d changed conversations reached the server before their backup row was in the bucket", missing, checked)
 	}

@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,32 +20,136 @@ import (
 	"markimport/sink/fakeim"
 )
 
-// killInBucket starts a run with its report, rejects and summary in the
-// bucket, kills it (SIGKILL) once the report's journal has at least
-// segs segments in the bucket, and lets the killed run's leases expire
-// (as two minutes would). It returns the segment keys. extra are more
-// flags of the run (--resume: the run killed is a resume).
-func killInBucket(t *testing.T, bin string, s3 *s3test.Server, url, in string, segs int, extra ...string) []string {
+// segGate serves an emulator to the runs killInBucket kills, so that
+// such a run cannot end before it is killed however slow the machine is.
+// Armed for a run, it lets that run's requests through in stages of
+// gateStage, the next stage once the bucket holds one more of the
+// journal's segments than when the stage before was let through
+// (killInBucket tells it what it sees), and holds the requests after the
+// stage whose lines make the last segment wanted. A stage's answers make
+// at least one more segment at the next checkpoint, so the run's
+// segments grow one stage at a time and its last requests wait for the
+// kill. Once disarmed, the requests it held, and any the killed run
+// still had on its way on its connections, are dropped (never applied,
+// as requests lost with a killed run); unarmed, it lets every other
+// request through.
+type segGate struct {
+	next http.Handler
+	url  string
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	epoch    int // how many runs it was armed for
+	armed    int // the epoch of the run it is armed for; 0 when unarmed
+	arrived  int // the armed run's requests so far
+	base     int // the segments in the bucket when it was armed
+	need     int // the segments the armed run is killed at
+	segments int // the segments in the bucket, as last seen
+}
+
+// gateStage is how many requests segGate lets through per segment.
+const gateStage = 20
+
+// gateEpochKey keys, in a connection's context, the epoch the gate was
+// armed for when the connection was accepted.
+type gateEpochKey struct{}
+
+// startSegGate serves next behind an unarmed segGate on loopback.
+func startSegGate(t *testing.T, next http.Handler) *segGate {
 	t.Helper()
-	cmd, out := startRunEnv(t, bin, url, s3.Env(), append([]string{"--input", in, "--temp-dir", t.TempDir(),
+	g := &segGate{next: next}
+	g.cond = sync.NewCond(&g.mu)
+	hs := httptest.NewUnstartedServer(g)
+	hs.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return context.WithValue(ctx, gateEpochKey{}, g.armed)
+	}
+	hs.Start()
+	t.Cleanup(hs.Close)
+	t.Cleanup(g.disarm) // before Close, which waits for the requests held
+	g.url = hs.URL
+	return g
+}
+
+// ServeHTTP lets the request through, holds it or drops it.
+func (g *segGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	run, _ := r.Context().Value(gateEpochKey{}).(int)
+	g.mu.Lock()
+	if run != 0 && run == g.armed {
+		g.arrived++
+		stage := (g.arrived - 1) / gateStage
+		for run == g.armed && (g.base+stage >= g.need || g.segments < g.base+stage) {
+			g.cond.Wait()
+		}
+	}
+	dropped := run != 0 && run != g.armed
+	g.mu.Unlock()
+	if dropped {
+		return
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+// arm makes the gate hold the next run's requests as the bucket holds
+// segments of the journal and that run is to be killed at need.
+func (g *segGate) arm(segments, need int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.epoch++
+	g.armed, g.arrived, g.base, g.need, g.segments = g.epoch, 0, segments, need, segments
+	g.cond.Broadcast()
+}
+
+// saw tells the gate the bucket holds segments of the journal.
+func (g *segGate) saw(segments int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.segments = segments
+	g.cond.Broadcast()
+}
+
+// disarm, once the armed run is dead, drops its requests.
+func (g *segGate) disarm() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.armed = 0
+	g.cond.Broadcast()
+}
+
+// journalSegments is how many segments keys, the objects under the
+// report's journal prefix, hold: all but the record of the input.
+func journalSegments(keys []string) int { return max(len(keys)-1, 0) }
+
+// killInBucket starts a run through g with its report, rejects and
+// summary in the bucket, kills it (SIGKILL) once the report's journal has
+// at least segs segments in the bucket, and lets the killed run's leases
+// expire (as two minutes would). It returns the segment keys. extra are
+// more flags of the run (--resume: the run killed is a resume).
+func killInBucket(t *testing.T, bin string, s3 *s3test.Server, g *segGate, in string, segs int, extra ...string) []string {
+	t.Helper()
+	keys := s3.Keys(t, obj(t, "s3://night/r/report.csv.journal/"))
+	g.arm(journalSegments(keys), segs)
+	cmd, out := startRunEnv(t, bin, g.url, s3.Env(), append([]string{"--input", in, "--temp-dir", t.TempDir(),
 		"--report", "s3://night/r/report.csv", "--rejects", "s3://night/r/rejects.csv", "--summary", "s3://night/r/summary.json"}, extra...)...)
 	exited := make(chan int)
 	go func() { exited <- exitCode(cmd.Wait()) }()
-	var keys []string
-	for len(keys) < segs+1 { // the segments and the record of the input
+	for journalSegments(keys) < segs {
 		select {
 		case code := <-exited:
 			t.Fatalf("the run ended (exit %d) before its journal had %d segments in the bucket: %v\n%s", code, segs, keys, out)
 		case <-time.After(20 * time.Millisecond):
 		}
 		keys = s3.Keys(t, obj(t, "s3://night/r/report.csv.journal/"))
+		g.saw(journalSegments(keys))
 	}
 	cmd.Process.Kill()
 	if code := <-exited; code != -1 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
+	g.disarm()
 	keys = s3.Keys(t, obj(t, "s3://night/r/report.csv.journal/"))
-	if len(keys) < segs+1 {
+	if journalSegments(keys) < segs {
 		t.Fatalf("the report's journal in the bucket: %v\n%s", keys, out)
 	}
 	for _, l := range []string{"report.csv.lease", "rejects.csv.lease", "summary.json.lease"} {
@@ -93,9 +201,11 @@ func TestReportInBucketKilledThenResumedElsewhere(t *testing.T) {
 	count := func(_ string, convs []fakeim.Conversation) { mu.Lock(); items += len(convs); mu.Unlock() }
 	sent := func() int { mu.Lock(); defer mu.Unlock(); return items }
 	srv := fakeim.New(fakeim.Config{SDKAppID: testAppID, Admins: []string{testAdmin}, SecretKey: testKey, RateLimit: -1, Latency: 10 * time.Millisecond})
-	url := serveChecked(t, srv, count)
+	// The checked emulator, behind the gate while the run is killed.
+	g := startSegGate(t, checkedHandler(srv, count))
+	url := g.url
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	segs := killInBucket(t, bin, s3, url, in, 2)
+	segs := killInBucket(t, bin, s3, g, in, 2)
 	confirmed := mirroredOK(t, s3, segs)
 	if confirmed == 0 {
 		t.Fatalf("the killed run's mirrored journal has no ok conversation: %v", segs)
@@ -143,8 +253,9 @@ func TestReportInBucketResumeKilledToo(t *testing.T) {
 	dir, in, rows := newInput(t, 80, 8000)
 	srv, url := startEmulator(t, fakeim.Config{RateLimit: -1, Latency: 10 * time.Millisecond})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	first := killInBucket(t, bin, s3, url, in, 2)
-	second := killInBucket(t, bin, s3, url, in, len(first)+1, "--resume")
+	g := startSegGate(t, srv)
+	first := killInBucket(t, bin, s3, g, in, 2)
+	second := killInBucket(t, bin, s3, g, in, len(first)+1, "--resume")
 	if len(second) <= len(first) {
 		t.Fatalf("the killed resume added no segment: %v then %v", first, second)
 	}
@@ -172,7 +283,7 @@ func TestResumeFromBucketRefusesABadJournal(t *testing.T) {
 	_, in, rows := newInput(t, 76, 8000)
 	srv, url := startEmulator(t, fakeim.Config{Latency: 10 * time.Millisecond})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	segs := killInBucket(t, bin, s3, url, in, 3)
+	segs := killInBucket(t, bin, s3, startSegGate(t, srv), in, 3)
 	resume := func() (int, string) {
 		cmd, out := startRunEnv(t, bin, url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(), "--resume",
 			"--report", "s3://night/r/report.csv", "--rejects", "s3://night/r/rejects.csv", "--summary", "s3://night/r/summary.json")

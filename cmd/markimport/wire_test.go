@@ -323,16 +323,21 @@ func manyUsers(t *testing.T, n int) (dir, in string) {
 	return dir, in
 }
 
-// TestRateAboveTheLimitEveryRowOK: told --rate 500 against the built-in
-// emulator's 200 a second, a run is throttled, slows down until the server
+// TestRateAboveTheLimitEveryRowOK: told --rate 50 against an emulator
+// that allows 20 a second, a run is throttled, slows down until the server
 // stops refusing, and every row ends ok (exit 0), with one attempt per
 // row: throttles the pacer answered by slowing down are retried until
-// accepted, and spend no attempt.
+// accepted, and spend no attempt. The rates are low so that even a loaded
+// machine sends faster than the emulator allows; the timeout is generous
+// so that a slow answer is not taken for a failure.
 func TestRateAboveTheLimitEveryRowOK(t *testing.T) {
-	const users = 900 // one request each: four and a half seconds at 200/s
+	const users = 120 // one request each: six seconds at 20/s
 	dir, in := manyUsers(t, users)
+	srv, url := startEmulator(t, fakeim.Config{RateLimit: 20})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	report, summary := filepath.Join(dir, "r.csv"), filepath.Join(dir, "s.json")
-	code, _, stderr := runCLI(t, "run", "--fake", "--input", in, "--report", report, "--summary", summary, "--rate", "500", "--max-attempts", "1", "--quiet")
+	code, _, stderr := runCLI(t, append([]string{"run", "--input", in, "--report", report, "--summary", summary,
+		"--rate", "50", "--max-attempts", "1", "--timeout", "60s"}, connArgs(url)...)...)
 	if code != exitOK {
 		t.Fatalf("exit %d, want 0\n%s", code, stderr)
 	}
@@ -345,11 +350,19 @@ func TestRateAboveTheLimitEveryRowOK(t *testing.T) {
 			t.Fatalf("row %d: %+v", row, l)
 		}
 	}
+	st := srv.Stats().APIs[fakeim.MarkContact]
+	if st.Throttled == 0 {
+		t.Fatalf("the emulator never throttled at --rate 50 against 20/s: the test proves nothing (%+v)", st)
+	}
+	// Each user's request was taken once; every other one was throttled.
+	if st.Accepted != users || st.Requests != users+st.Throttled {
+		t.Errorf("the emulator took %d requests of %d, throttling %d; want each of the %d users' taken once and only throttled ones sent again", st.Accepted, st.Requests, st.Throttled, users)
+	}
 	var sum map[string]any
 	sb, _ := os.ReadFile(summary)
 	json.Unmarshal(sb, &sum)
-	if th, _ := sum["throttled"].(float64); th == 0 {
-		t.Errorf("never throttled at --rate 500 against 200/s: the test proves nothing (summary %s)", sb)
+	if th, _ := sum["throttled"].(float64); int64(th) != st.Throttled {
+		t.Errorf("the summary counts %v throttled, the emulator %d (summary %s)", sum["throttled"], st.Throttled, sb)
 	}
 }
 

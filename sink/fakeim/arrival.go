@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,10 @@ func (s *Server) Listener(l net.Listener) net.Listener {
 type stamps struct {
 	mu sync.Mutex
 	m  map[string]stamper
+	// shift, in nanoseconds, is added to every stamp as it is taken, so
+	// that a test can make bytes arrive later than they did without
+	// waiting (export_test.go); 0 otherwise.
+	shift atomic.Int64
 }
 
 // stamper is a connection that knows when its latest bytes arrived.

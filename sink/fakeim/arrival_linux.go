@@ -88,7 +88,7 @@ func (c *stampedConn) Read(p []byte) (int, error) {
 			}
 		}
 	}
-	c.last.Store(stamp)
+	c.last.Store(stamp + c.conns.shift.Load())
 	return n, nil
 }
 
