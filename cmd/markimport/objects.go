@@ -59,6 +59,7 @@ type objectOutputs struct {
 	report *reportMirror // the report's journal
 
 	backupResumed *backupResume // the backup's journal pulled by --resume
+	leases        []*bucket.Lease
 }
 
 // stageObjects replaces each output flag that names an object by a local
@@ -228,7 +229,20 @@ func (o *objectOutputs) takeLeases() (release func(), err error) {
 		}
 		held = append(held, l)
 	}
+	o.leases = held
 	return release, nil
+}
+
+// held returns nil while the run holds the lease of every output, read
+// from the store, and else the first lease lost: nothing is published
+// or committed where another run may be writing.
+func (o *objectOutputs) held() error {
+	for _, l := range o.leases {
+		if err := l.Held(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // journalPrefix is where the journal segments of the output b go (the
@@ -252,8 +266,12 @@ func (o *objectOutputs) mirrorBackup(journal, check string, fsys durable.FS) dur
 
 // publish uploads each finished output (its local file exists) as its
 // object, the summary last; the backup's journal segments are deleted once
-// the finished backup is there. It returns the first error.
+// the finished backup is there. It returns the first error; a lease lost
+// (held) publishes nothing.
 func (o *objectOutputs) publish(overwrite bool) error {
+	if err := o.held(); err != nil {
+		return err
+	}
 	dst := bucket.NewDestination(o.ctx, o.store, bucket.Parse, overwrite)
 	// A backup is never replaced, --overwrite or not.
 	backups := bucket.NewDestination(o.ctx, o.store, bucket.Parse, false)
@@ -294,6 +312,9 @@ func (o *objectOutputs) publish(overwrite bool) error {
 // publishSummary uploads the summary and the page, each once written,
 // and returns the first error.
 func (o *objectOutputs) publishSummary(overwrite bool) error {
+	if err := o.held(); err != nil {
+		return err
+	}
 	dst := bucket.NewDestination(o.ctx, o.store, bucket.Parse, overwrite)
 	var first error
 	for _, flag := range []string{"--summary", "--html"} {
@@ -358,6 +379,9 @@ func (o *objectOutputs) stateError(err error) error {
 func (o *objectOutputs) pushState() error {
 	if o == nil || o.state == nil {
 		return nil
+	}
+	if err := o.held(); err != nil {
+		return err
 	}
 	return o.state.Push()
 }

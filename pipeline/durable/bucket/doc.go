@@ -46,6 +46,10 @@
 //     locks a file beside each output: an object naming its owner and its
 //     expiry, renewed as the run goes and deleted at its end, so that a
 //     second run is refused and a killed run's lease expires by itself.
+//     A renewal reads the object first and writes it only while it is
+//     still the run's own; a lease found gone or another's, or not renewed
+//     before its expiry, is lost: never written or deleted again, and the
+//     run checks it (Held) before it publishes or commits anything there.
 //
 // The package imports pipeline/durable and, for Objects (the client as a
 // Store), readers/objstore; the rest is written against Store, which the

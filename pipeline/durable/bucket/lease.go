@@ -70,7 +70,7 @@ type leaseBody struct {
 }
 
 // LostError is a lease the run no longer holds: what it writes there may
-// meet another run's writes. Stopped names it "lease" in a run's summary.
+// meet another run's writes.
 type LostError struct {
 	Object Object
 	// Why: "expired" (not renewed in time), "deleted" (the object is
@@ -99,12 +99,9 @@ func (e *LostError) Error() string {
 			what += fmt.Sprintf(" (the last renewal failed: %v)", e.Err)
 		}
 	}
-	return "lost the lease: " + what + "; another run may be writing the same outputs, so this run stopped and publishes nothing there: " +
+	return "lost the lease: " + what + "; another run may be writing the same outputs, so this run publishes none of them there and commits no state: " +
 		"make sure one run at a time writes them (check the other run, and the store's reachability), then run again"
 }
-
-// Stopped is how a summary says why the run stopped: "lease".
-func (e *LostError) Stopped() string { return "lease" }
 
 // heldError is a lease another run holds.
 type heldError struct {
@@ -305,6 +302,34 @@ func (l *Lease) Lost() error {
 		return nil
 	}
 	return l.lost
+}
+
+// Held reads the lease and returns nil if it is still this run's, as it
+// last wrote it and not expired; else the *LostError, found now or
+// before. A read that fails is returned as it is. A run calls it before
+// it writes where the lease is: a renewal finds a lease taken only at its
+// next tick.
+func (l *Lease) Held() error {
+	if err := l.Lost(); err != nil {
+		return err
+	}
+	held, found, err := l.read(l.ctx)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case !found:
+		l.loseLocked("deleted", leaseBody{}, nil)
+	case !l.ownsLocked(held):
+		l.loseLocked("taken", held, nil)
+	}
+	l.expiredLocked()
+	if l.lost != nil {
+		return l.lost
+	}
+	return nil
 }
 
 // LostC is closed once the lease is known lost; Lost then says why. A

@@ -165,9 +165,6 @@ func TestLeaseExpiresUnrenewed(t *testing.T) {
 			t.Errorf("the message lacks %q: %s", want, msg)
 		}
 	}
-	if le.Stopped() != "lease" {
-		t.Errorf("Stopped: %q", le.Stopped())
-	}
 	st.failing.Store(false)
 	n := st.ncalls()
 	l.renewOnce()
@@ -282,5 +279,39 @@ func TestLeaseRenews(t *testing.T) {
 	}
 	if le := lostOf(t, l); le.Owner != "run b" {
 		t.Fatal(le)
+	}
+}
+
+// TestLeaseHeld: Held reads the lease: its own, not expired, is held;
+// another run's or none is lost at once, without waiting for a renewal,
+// and the other run's lease is neither replaced nor deleted after.
+func TestLeaseHeld(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	c := newTestClock()
+	o := Object{"b", "r.csv.lease"}
+	l, err := takeLease(ctx, st, o, "run a", 30*time.Second, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Held(); err != nil {
+		t.Fatalf("a lease just taken: %v", err)
+	}
+	other, _ := json.Marshal(leaseBody{Owner: "run b", Expires: c.Now().Add(time.Hour)})
+	st.Put(ctx, o, other, false)
+	err = l.Held()
+	var le *LostError
+	if !errors.As(err, &le) || le.Why != "taken" || le.Owner != "run b" {
+		t.Fatalf("another run's lease found by Held: %v", err)
+	}
+	if l.Lost() == nil {
+		t.Error("Held found the lease taken, and Lost says it is held")
+	}
+	l.renewOnce()
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := st.Get(ctx, o); !bytes.Equal(b, other) {
+		t.Fatalf("the other run's lease was replaced or deleted: %s", b)
 	}
 }
