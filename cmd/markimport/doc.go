@@ -46,6 +46,53 @@
 // --report out/report.csv) is refused, since a killed run's journal would
 // be read as input the next night.
 //
+// # The summary
+//
+// What --summary writes, as JSON, field by field:
+//
+//   - run_id, started_at, ended_at, input, dry_run, rows: the id every log
+//     line carries; UTC times of the run; the input path; true for
+//     validate; input rows read
+//   - statuses, failure_codes: rows per status; rows per non-zero code
+//     (50002, 51008, API codes, -1 no usable answer, -2 an answer not
+//     believed)
+//   - users, conversations, requests_planned, requests_sent: the input's
+//     users and merged conversations (those --state finds unchanged and
+//     outside --sample included); mark_contact requests planned, and those
+//     that left at least once
+//   - http_requests, retries, throttled: every request put on the wire;
+//     retries among them; throttled answers
+//   - elapsed_seconds, read_seconds, send_seconds, requests_per_second,
+//     estimated_send_seconds: the whole run; reading the input whole
+//     before planning (not --sorted); the sending phase; requests over the
+//     time from the first to the last request sent; requests planned /
+//     --rate
+//   - requests_to_change, resumed_ok_rows, requests_saved: validate
+//     --online: mark_contact requests the would-change rows take, at the
+//     lower bound; rows already ok when a --resume run started; with
+//     --state or --mode insert, requests the items not sent would have
+//     taken
+//   - read_requests, backup_rows, read_to_write: --backup or --mode
+//     insert: search_contact_group requests; restore rows written; the
+//     read-to-write window per user (users, p50_seconds, p99_seconds,
+//     max_seconds)
+//   - stopped, stop_message: why sending stopped early: interrupted,
+//     fatal: CODE (e.g. fatal: 70009), fatal: unreachable, fatal: http (a
+//     redirect, a 404), report (not writable), backup (its journal not
+//     writable), max-invalid; then in words, with the fix
+//   - sample, users_left_out: the share of users --sample kept (1: every
+//     user); users outside it, whose valid rows are skipped (verify:
+//     not-checked)
+//   - spilled, peak_rss_bytes, exit_code, notes: true when grouping
+//     spilled to temporary files; the most memory the process held
+//     (Linux); the process's exit code; only when stdout or stderr could
+//     not be written: per stream, from when, writes dropped
+//   - timeline: run, verify: per interval (1 s, doubled past 600 points)
+//     requests, throttled, items_ok, items_failed, latency_p50_ms,
+//     latency_p99_ms
+//   - command, command_line, version, profile, backup, rollback_command:
+//     how it was run (secrets masked), for the sign-off page
+//
 // Imports: pipeline and its sub-packages (backup, durable, mark, report,
 // state), readers, sink and sink/fakeim. Nothing imports this package.
 package main
