@@ -94,10 +94,22 @@ type Options struct {
 	// rows are valid, and the run logs one warning naming how many there
 	// were and the first.
 	StrictBits bool
+	// Halt, when set, stops the sending once its Done channel closes, as
+	// a fatal answer does: requests in flight finish, the rows not sent
+	// are reported unsent, and Halt's Err (a Stop) is why.
+	Halt Halt
 	// Timeline, when set, counts the items confirmed and failed per
 	// interval of the run (the sender's answers feed it too); the summary
 	// carries its series.
 	Timeline *timeline.Recorder
+}
+
+// Halt is a condition outside the run that must stop its sending (a
+// lease in object storage lost): Done is closed once it holds, and Err
+// then says why, as a Stop.
+type Halt interface {
+	Done() <-chan struct{}
+	Err() Stop
 }
 
 // State is what a run needs of the incremental state (pipeline/state).

@@ -66,7 +66,8 @@ type Summary struct {
 	// Stopped says why sending stopped early: "interrupted",
 	// "max-invalid" (too many bad rows), "report" (the report could not be
 	// written), "fatal: CODE" (mark.FatalError.Stopped), what a Stop error
-	// names ("backup": its journal could not be written), or "error";
+	// names ("backup": its journal could not be written; "lease": Options.Halt,
+	// a lease in object storage lost), or "error";
 	// StopMessage says it in words.
 	Stopped     string `json:"stopped,omitempty"`
 	StopMessage string `json:"stop_message,omitempty"`

@@ -19,6 +19,9 @@ func (r *run) send(parent, ctx context.Context, produce func(context.Context) er
 	sendCtx, cancelSend := context.WithCancel(ctx)
 	defer cancelSend()
 	r.stopped = sendCtx
+	if r.opts.Halt != nil {
+		go r.haltOn(sendCtx, cancelSend)
+	}
 	r.ch = make(chan *mark.Request)
 	if r.opts.Gate != nil {
 		r.gate = r.startGate(cancelSend)
@@ -82,16 +85,43 @@ func (r *run) answered(req *mark.Request, out []mark.Outcome) {
 	}
 }
 
+// haltOn cancels the sending once Options.Halt is done, keeping its
+// error, or returns when the sending ends first.
+func (r *run) haltOn(sendCtx context.Context, cancelSend context.CancelFunc) {
+	select {
+	case <-r.opts.Halt.Done():
+		r.halt.Lock()
+		r.haltErr = r.opts.Halt.Err()
+		r.halt.Unlock()
+		cancelSend()
+	case <-sendCtx.Done():
+	}
+}
+
+// halted is the error of Options.Halt once it stopped the sending.
+func (r *run) halted() error {
+	r.halt.Lock()
+	defer r.halt.Unlock()
+	if r.haltErr == nil {
+		return nil
+	}
+	return r.haltErr
+}
+
 // sendStopped settles why the sending ended, given what the sender
 // returned, and returns the error that stopped it (nil when it ran to
-// its end). A gate that failed stopped the sending: it is why, unless the
-// sender stopped on a fatal answer of its own or the run was interrupted.
+// its end). A gate that failed, or Options.Halt, stopped the sending: it
+// is why, unless the sender stopped on a fatal answer of its own or the
+// run was interrupted.
 func (r *run) sendStopped(parent context.Context, sendErr error) error {
 	var fe *mark.FatalError
 	if r.gate != nil {
 		if gerr := r.gate.error(); gerr != nil && !errors.As(sendErr, &fe) && parent.Err() == nil {
 			sendErr = gerr
 		}
+	}
+	if herr := r.halted(); herr != nil && !errors.As(sendErr, &fe) && parent.Err() == nil {
+		sendErr = herr
 	}
 	switch {
 	case sendErr == nil:

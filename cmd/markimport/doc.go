@@ -79,7 +79,8 @@
 //   - stopped, stop_message: why sending stopped early: interrupted,
 //     fatal: CODE (e.g. fatal: 70009), fatal: unreachable, fatal: http (a
 //     redirect, a 404), report (not writable), backup (its journal not
-//     writable), max-invalid; then in words, with the fix
+//     writable), lease (a lease in object storage lost), max-invalid; then
+//     in words, with the fix
 //   - sample, users_left_out: the share of users --sample kept (1: every
 //     user); users outside it, whose valid rows are skipped (verify:
 //     not-checked)

@@ -11,7 +11,7 @@ const (
 	exitOK          = 0   // every row ok (or valid in a dry run)
 	exitSomeNotOK   = 1   // some rows are not ok: see the report
 	exitUsage       = 2   // usage, configuration or input error, or an output that cannot be written; nothing was sent
-	exitFatal       = 3   // stopped: a fatal API error, an endpoint never reached, or a report or backup that cannot be written
+	exitFatal       = 3   // stopped: a fatal API error, an endpoint never reached, a report or backup that cannot be written, or a lease lost
 	exitMaxInvalid  = 4   // stopped by --max-invalid before the first request
 	exitInterrupted = 130 // interrupted; the report is flushed and --resume continues
 )
@@ -25,7 +25,7 @@ var exitCodes = []struct {
 	{exitOK, "every row ok or, with --state or --skip-unchanged, unchanged, with --mode insert, exists, with --sample, skipped (validate: valid or unchanged; --online: would-change or already; verify: every checked row matches); with --allow-empty, also an input without rows (a warning says so)"},
 	{exitSomeNotOK, "some rows are not ok (failed, invalid, rejected, unsent; verify: mismatch, missing, unread): see the report"},
 	{exitUsage, "usage, configuration or input error, an input without rows (unless --allow-empty): nothing was sent (also an output that may not be replaced, is locked by another command, or whose folder is missing or read-only, and a temporary folder that takes no file)"},
-	{exitFatal, "stopped by a fatal API error (credentials, region, edition), a redirect, an endpoint never reached or never answering, or a report or --backup journal that could not be written (a full disk: stopped: \"report\" or \"backup\"); the message names the cause and the fix; then --resume"},
+	{exitFatal, "stopped by a fatal API error (credentials, region, edition), a redirect, an endpoint never reached or never answering, a report or --backup journal that could not be written (a full disk: stopped: \"report\" or \"backup\"), or a lease in object storage lost (stopped: \"lease\"); the message names the cause and the fix; then --resume"},
 	{exitMaxInvalid, "stopped by --max-invalid: more rows invalid or rejected than it allows, so nothing was sent; the report (and --rejects) says which and why"},
 	{exitInterrupted, "interrupted (SIGINT, SIGTERM or SIGHUP): the report is flushed; --resume continues"},
 }

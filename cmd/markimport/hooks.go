@@ -24,4 +24,7 @@ type hooks struct {
 	// metricsFS is the file layer --metrics-file is written through;
 	// nil: the disk.
 	metricsFS durable.FS
+	// leaseTTL is the lifetime of the leases in object storage, renewed
+	// every third of it; 0: 2 minutes.
+	leaseTTL time.Duration
 }

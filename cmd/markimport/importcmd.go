@@ -65,7 +65,7 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 		if err := r.objects.refuseExisting(r.overwrite, r.resume); err != nil {
 			return r.fail("%v", err)
 		}
-		releaseLeases, err := r.objects.takeLeases()
+		releaseLeases, err := r.objects.takeLeases(r.hooks.leaseTTL)
 		if err != nil {
 			return r.fail("%v", err)
 		}
@@ -341,6 +341,9 @@ func (r *importRun) options(s *session) pipeline.Options {
 	if s.bk != nil {
 		opts.Gate = s.bk.gate
 		opts.ReadLatency = s.bk.reads.Latency
+	}
+	if h := r.objects.halt(); h != nil {
+		opts.Halt = h
 	}
 	if s.journal != nil {
 		opts.InputRead = s.journal.Commit

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +14,10 @@ import (
 
 // TestObjectOutputsLeaseTaken: a run whose report's lease is taken by
 // another run meanwhile (its own lapsed, or a store that ignored the
-// condition) publishes nothing there and commits no state: the report,
-// the summary and the state's manifest are not in the bucket, the other
-// run's lease is left as it is, and the message says whose it is now.
+// condition), ending before a renewal notices, publishes nothing there
+// and commits no state (exit 3): the report, the summary and the state's
+// manifest are not in the bucket, the other run's lease is left as it
+// is, and the message says whose it is now.
 func TestObjectOutputsLeaseTaken(t *testing.T) {
 	bin := buildBinary(t)
 	s3 := s3test.Start(t)
@@ -28,11 +31,72 @@ func TestObjectOutputsLeaseTaken(t *testing.T) {
 	other := []byte(`{"owner":"markimport pid 1 on elsewhere","expires":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`)
 	s3.Put(t, obj(t, "s3://night/r.csv.lease"), other)
 	code := exitCode(cmd.Wait())
-	if code != exitSomeNotOK || !strings.Contains(out.String(), "lost the lease") || !strings.Contains(out.String(), "held by markimport pid 1 on elsewhere") {
+	if code != exitFatal || !strings.Contains(out.String(), "lost the lease") || !strings.Contains(out.String(), "held by markimport pid 1 on elsewhere") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 	for _, k := range s3.Keys(t, obj(t, "s3://night/")) {
 		if k == "r.csv" || k == "s.json" || strings.HasPrefix(k, "state/manifest-") {
+			t.Errorf("a run that lost its lease published %s", k)
+		}
+	}
+	if b := s3.Get(t, obj(t, "s3://night/r.csv.lease")); !bytes.Equal(b, other) {
+		t.Errorf("the other run's lease was replaced or deleted: %s", b)
+	}
+}
+
+// TestObjectOutputsLeaseLostStopsSending: a lease taken by another run
+// while this one sends stops the sending at the next renewal, as a fatal
+// answer does: exit 3, stopped "lease", the rows not sent unsent, fewer
+// requests than planned, and nothing published.
+func TestObjectOutputsLeaseLostStopsSending(t *testing.T) {
+	s3 := s3test.Start(t)
+	s3.MakeBucket(t, "night")
+	s3.SetEnv(t)
+	_, in, _ := newInput(t, 79, 3000)
+	srv, url := startEmulator(t, fakeim.Config{})
+	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	other := []byte(`{"owner":"markimport pid 1 on elsewhere","expires":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`)
+	put := make(chan int64, 1)
+	go func() {
+		// At the 20th request the other run takes the report's lease;
+		// at --rate 20 the run has some 18 s of sending left, and the
+		// renewal (every 300 ms) finds it taken.
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if n := srv.Stats().APIs[fakeim.MarkContact].Requests; n >= 20 {
+				s3.Put(t, obj(t, "s3://night/r.csv.lease"), other)
+				put <- n
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		put <- -1
+	}()
+	dir := t.TempDir()
+	code, stdout, stderr := runCLIHooked(t, context.Background(), hooks{leaseTTL: 900 * time.Millisecond},
+		runArgs(url, "--input", in, "--temp-dir", dir, "--rate", "20", "--report", "s3://night/r.csv", "--summary", dir+"/s.json")...)
+	if n := <-put; n < 0 {
+		t.Fatal("the run never reached 20 requests")
+	}
+	if code != exitFatal || !strings.Contains(stderr, "stopped: lost the lease") || !strings.Contains(stderr, "held by markimport pid 1 on elsewhere") || strings.Contains(stderr, "full disk") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	var sum struct {
+		Stopped  string           `json:"stopped"`
+		Statuses map[string]int64 `json:"statuses"`
+		Planned  int64            `json:"requests_planned"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, dir+"/s.json")), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Stopped != "lease" || sum.Statuses["unsent"] == 0 {
+		t.Errorf("stopped %q with %d rows unsent: want the lease, and rows unsent", sum.Stopped, sum.Statuses["unsent"])
+	}
+	if got := srv.Stats().APIs[fakeim.MarkContact].Requests; got >= sum.Planned {
+		t.Errorf("the emulator took %d requests of %d planned: the sending did not stop", got, sum.Planned)
+	}
+	for _, k := range s3.Keys(t, obj(t, "s3://night/")) {
+		if k == "r.csv" {
 			t.Errorf("a run that lost its lease published %s", k)
 		}
 	}

@@ -81,7 +81,7 @@ func (c *command) holdObjects(o *objectOutputs) (release func(), err error) {
 	if err := o.refuseExisting(c.overwrite, false); err != nil {
 		return nil, err
 	}
-	return o.takeLeases()
+	return o.takeLeases(c.hooks.leaseTTL)
 }
 
 // stageObjects stages verify's outputs in object storage.

@@ -9,8 +9,10 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"markimport/pipeline"
 	"markimport/pipeline/backup"
 	"markimport/pipeline/durable"
 	"markimport/pipeline/durable/bucket"
@@ -60,6 +62,7 @@ type objectOutputs struct {
 
 	backupResumed *backupResume // the backup's journal pulled by --resume
 	leases        []*bucket.Lease
+	leasesDone    chan struct{} // closed when the leases are released
 }
 
 // stageObjects replaces each output flag that names an object by a local
@@ -198,7 +201,8 @@ func (o *objectOutputs) refuseExisting(overwrite, resume bool) error {
 	return nil
 }
 
-// leaseTTL is how long a lease of a run killed stays in the way.
+// leaseTTL is how long a lease of a run killed stays in the way (hooks
+// may shorten it in tests).
 const leaseTTL = 2 * time.Minute
 
 // leaseOf is where the lease of an output is: beside it (KEY.lease), or
@@ -212,17 +216,22 @@ func leaseOf(f staged) bucket.Object {
 
 // takeLeases takes the lease of every output, as the local disk's outputs
 // are locked, and returns what releases them.
-func (o *objectOutputs) takeLeases() (release func(), err error) {
+func (o *objectOutputs) takeLeases(ttl time.Duration) (release func(), err error) {
+	if ttl <= 0 {
+		ttl = leaseTTL
+	}
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("markimport pid %d on %s since %s", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
 	var held []*bucket.Lease
+	o.leasesDone = make(chan struct{})
 	release = func() {
+		close(o.leasesDone)
 		for _, l := range held {
 			l.Release()
 		}
 	}
 	for _, f := range o.files {
-		l, err := bucket.TakeLease(o.ctx, o.store, leaseOf(f), owner, leaseTTL)
+		l, err := bucket.TakeLease(o.ctx, o.store, leaseOf(f), owner, ttl)
 		if err != nil {
 			release()
 			return nil, fmt.Errorf("%s %s: %w", f.flag, f.obj, err)
@@ -231,6 +240,51 @@ func (o *objectOutputs) takeLeases() (release func(), err error) {
 	}
 	o.leases = held
 	return release, nil
+}
+
+// leasesHalt is the pipeline's Halt of o's leases: done once one of them
+// is lost, its LostError then the cause.
+type leasesHalt struct {
+	done chan struct{}
+	once sync.Once
+	err  pipeline.Stop
+	mu   sync.Mutex
+}
+
+func (h *leasesHalt) Done() <-chan struct{} { return h.done }
+
+func (h *leasesHalt) Err() pipeline.Stop {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
+// halt returns the Halt of o's leases (nil when o holds none): a
+// goroutine per lease waits for it to be lost, or for the leases to be
+// released.
+func (o *objectOutputs) halt() pipeline.Halt {
+	if o == nil || len(o.leases) == 0 {
+		return nil
+	}
+	h := &leasesHalt{done: make(chan struct{})}
+	for _, l := range o.leases {
+		go func() {
+			select {
+			case <-l.LostC():
+				h.once.Do(func() {
+					var le *bucket.LostError
+					if errors.As(l.Lost(), &le) {
+						h.mu.Lock()
+						h.err = le
+						h.mu.Unlock()
+					}
+					close(h.done)
+				})
+			case <-o.leasesDone:
+			}
+		}()
+	}
+	return h
 }
 
 // held returns nil while the run holds the lease of every output, read

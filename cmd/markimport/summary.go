@@ -15,6 +15,7 @@ import (
 
 	"markimport/pipeline"
 	"markimport/pipeline/durable"
+	"markimport/pipeline/durable/bucket"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
 	"markimport/sink"
@@ -264,6 +265,9 @@ func (c *command) endCode(ctx context.Context, allOK bool, err error, e ending) 
 		msg, detail, _ := strings.Cut(e.interrupted, "\n")
 		c.tell(slog.LevelWarn, msg, detail)
 		return exitInterrupted
+	case errors.As(err, new(*bucket.LostError)):
+		c.tell(slog.LevelError, "stopped: "+err.Error(), "Rows not sent are reported unsent.")
+		return exitFatal
 	case errors.As(err, new(pipeline.Stop)):
 		// An output that must be written before a request leaves could
 		// not be: the run stopped sending, as on a fatal answer.

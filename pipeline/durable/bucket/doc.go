@@ -49,7 +49,8 @@
 //     A renewal reads the object first and writes it only while it is
 //     still the run's own; a lease found gone or another's, or not renewed
 //     before its expiry, is lost: never written or deleted again, and the
-//     run checks it (Held) before it publishes or commits anything there.
+//     run checks it (Held) before it publishes or commits anything there,
+//     and stops sending once one is known lost (LostC).
 //
 // The package imports pipeline/durable and, for Objects (the client as a
 // Store), readers/objstore; the rest is written against Store, which the

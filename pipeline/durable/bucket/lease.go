@@ -99,9 +99,13 @@ func (e *LostError) Error() string {
 			what += fmt.Sprintf(" (the last renewal failed: %v)", e.Err)
 		}
 	}
-	return "lost the lease: " + what + "; another run may be writing the same outputs, so this run publishes none of them there and commits no state: " +
+	return "lost the lease: " + what + "; another run may be writing the same outputs, so this run stopped sending and publishes none of them there nor commits any state: " +
 		"make sure one run at a time writes them (check the other run, and the store's reachability), then run again"
 }
+
+// Stopped names a lost lease in a run's summary: "lease". It makes the
+// error a Stop of the pipeline, which stops the sending.
+func (e *LostError) Stopped() string { return "lease" }
 
 // heldError is a lease another run holds.
 type heldError struct {
