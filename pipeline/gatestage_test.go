@@ -308,13 +308,7 @@ func TestGateStageVerdicts(t *testing.T) {
 // summary says what stopped it (an API code, an endpoint that cannot be
 // reached, or what a Stop error names).
 func TestGateStageFailureStopsTheRun(t *testing.T) {
-	lines := []string{"from_account,to_account,set_mark,clear_mark,custom_mark"}
-	for u := range 5 {
-		for k := range 3 {
-			lines = append(lines, fmt.Sprintf("u%d,p%d,1,,", u, k))
-		}
-	}
-	in := writeInput(t, lines...)
+	in := fiveUsersThreeRows(t)
 	for _, tc := range []struct {
 		name         string
 		err          error

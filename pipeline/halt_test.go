@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 
@@ -55,13 +54,7 @@ func (s *haltingSender) Send(ctx context.Context, reqs <-chan *mark.Request, don
 // answer does: the rows of the request answered are ok, every other row
 // is unsent saying why, and the summary names the halt's Stop.
 func TestHaltStopsSending(t *testing.T) {
-	lines := []string{"from_account,to_account,set_mark,clear_mark,custom_mark"}
-	for u := range 5 {
-		for k := range 3 {
-			lines = append(lines, fmt.Sprintf("u%d,p%d,1,,", u, k))
-		}
-	}
-	in := writeInput(t, lines...)
+	in := fiveUsersThreeRows(t)
 	h := &testHalt{done: make(chan struct{}), err: haltStop{}}
 	s, rep := &haltingSender{halt: h}, &memReport{}
 	sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: s, Rate: 200, Halt: h})

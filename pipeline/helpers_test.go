@@ -138,6 +138,19 @@ func (m *memMarks) Search(ctx context.Context, from string, convs []mark.Convers
 	return out, nil
 }
 
+// fiveUsersThreeRows writes an input of 5 users with 3 conversations
+// each, one request a user: u0..u4 to p0..p2, bit 1 set.
+func fiveUsersThreeRows(t *testing.T) string {
+	t.Helper()
+	lines := []string{"from_account,to_account,set_mark,clear_mark,custom_mark"}
+	for u := range 5 {
+		for k := range 3 {
+			lines = append(lines, fmt.Sprintf("u%d,p%d,1,,", u, k))
+		}
+	}
+	return writeInput(t, lines...)
+}
+
 // writeInput writes lines as an input file and returns its path.
 func writeInput(t *testing.T, lines ...string) string {
 	t.Helper()

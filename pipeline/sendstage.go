@@ -99,12 +99,9 @@ func (r *run) haltOn(sendCtx context.Context, cancelSend context.CancelFunc) {
 }
 
 // halted is the error of Options.Halt once it stopped the sending.
-func (r *run) halted() error {
+func (r *run) halted() Stop {
 	r.halt.Lock()
 	defer r.halt.Unlock()
-	if r.haltErr == nil {
-		return nil
-	}
 	return r.haltErr
 }
 

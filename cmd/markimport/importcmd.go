@@ -342,9 +342,7 @@ func (r *importRun) options(s *session) pipeline.Options {
 		opts.Gate = s.bk.gate
 		opts.ReadLatency = s.bk.reads.Latency
 	}
-	if h := r.objects.halt(); h != nil {
-		opts.Halt = h
-	}
+	opts.Halt = r.objects.halt()
 	if s.journal != nil {
 		opts.InputRead = s.journal.Commit
 	}

@@ -240,16 +240,7 @@ func (l *Lease) renewed() error {
 		return err
 	}
 	l.mu.Lock()
-	switch {
-	case !found:
-		l.loseLocked("deleted", leaseBody{}, nil)
-	case !l.ownsLocked(held):
-		l.loseLocked("taken", held, nil)
-	default:
-		// A put that failed may have landed: what is there is ours.
-		l.expires, l.tried = held.Expires, time.Time{}
-	}
-	l.expiredLocked()
+	l.judgeLocked(held, found)
 	lost, before := l.lost != nil, l.expires
 	l.mu.Unlock()
 	if lost {
@@ -268,6 +259,22 @@ func (l *Lease) renewed() error {
 		l.loseLocked("expired", leaseBody{}, errors.New("the renewal landed after the expiry"))
 	}
 	return nil
+}
+
+// judgeLocked judges the lease read from the store (found: there is
+// one): gone or another run's, it is lost; this run's, it is what the
+// store holds (a put that failed may have landed); and lost anyway once
+// the expiry it holds has passed.
+func (l *Lease) judgeLocked(held leaseBody, found bool) {
+	switch {
+	case !found:
+		l.loseLocked("deleted", leaseBody{}, nil)
+	case !l.ownsLocked(held):
+		l.loseLocked("taken", held, nil)
+	default:
+		l.expires, l.tried = held.Expires, time.Time{}
+	}
+	l.expiredLocked()
 }
 
 // ownsLocked reports whether held is the lease this run last wrote (or
@@ -323,13 +330,7 @@ func (l *Lease) Held() error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch {
-	case !found:
-		l.loseLocked("deleted", leaseBody{}, nil)
-	case !l.ownsLocked(held):
-		l.loseLocked("taken", held, nil)
-	}
-	l.expiredLocked()
+	l.judgeLocked(held, found)
 	if l.lost != nil {
 		return l.lost
 	}

@@ -118,6 +118,24 @@ func (m *memStore) ncalls() int {
 	return len(m.calls)
 }
 
+// takeRunA takes the lease o for "run a", for 30 s on the clock c.
+func takeRunA(t *testing.T, st Store, o Object, c clock) *Lease {
+	t.Helper()
+	l, err := takeLease(context.Background(), st, o, "run a", 30*time.Second, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// runBLease is another run's lease object ("run b"), an hour from c's
+// now.
+func runBLease(c clock) []byte {
+	b, _ := json.Marshal(leaseBody{Owner: "run b", Expires: c.Now().Add(time.Hour)})
+	return b
+}
+
+// lostOf is l's LostError; it fails the test if l is not lost.
 func lostOf(t *testing.T, l *Lease) *LostError {
 	t.Helper()
 	var le *LostError
@@ -136,14 +154,10 @@ func lostOf(t *testing.T, l *Lease) *LostError {
 // written passes lose the lease; it is then neither renewed nor deleted,
 // and the error says which object, when it expired, and the last failure.
 func TestLeaseExpiresUnrenewed(t *testing.T) {
-	ctx := context.Background()
 	st := &faultStore{memStore: newMemStore()}
 	c := newTestClock()
 	o := Object{"b", "r.csv.lease"}
-	l, err := takeLease(ctx, st, o, "run a", 30*time.Second, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := takeRunA(t, st, o, c)
 	c.advance(10 * time.Second)
 	l.renewOnce()
 	st.failing.Store(true)
@@ -186,11 +200,8 @@ func TestLeaseTaken(t *testing.T) {
 			st.cos = cos
 			c := newTestClock()
 			o := Object{"b", "state/LEASE.json"}
-			l, err := takeLease(ctx, st, o, "run a", 30*time.Second, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			other, _ := json.Marshal(leaseBody{Owner: "run b", Expires: c.Now().Add(time.Hour)})
+			l := takeRunA(t, st, o, c)
+			other := runBLease(c)
 			if deleted {
 				st.Delete(ctx, o)
 			} else {
@@ -230,11 +241,8 @@ func TestLeaseReleaseOthers(t *testing.T) {
 	st := newMemStore()
 	c := newTestClock()
 	o := Object{"b", "r.csv.lease"}
-	l, err := takeLease(ctx, st, o, "run a", 30*time.Second, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _ := json.Marshal(leaseBody{Owner: "run b", Expires: c.Now().Add(time.Hour)})
+	l := takeRunA(t, st, o, c)
+	other := runBLease(c)
 	st.Put(ctx, o, other, false)
 	if err := l.Release(); err != nil {
 		t.Fatal(err)
@@ -253,10 +261,7 @@ func TestLeaseRenews(t *testing.T) {
 	c := newTestClock()
 	c.ticks = make(chan time.Time)
 	o := Object{"b", "r.csv.lease"}
-	l, err := takeLease(ctx, st, o, "run a", 30*time.Second, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := takeRunA(t, st, o, c)
 	defer l.Release()
 	for i := range 10 {
 		st.landing.Store(i%2 == 0)
@@ -269,7 +274,7 @@ func TestLeaseRenews(t *testing.T) {
 	if err := l.Lost(); err != nil {
 		t.Fatalf("renewed every 10 s, some puts failing after they landed: %v", err)
 	}
-	other, _ := json.Marshal(leaseBody{Owner: "run b", Expires: c.Now().Add(time.Hour)})
+	other := runBLease(c)
 	st.Put(ctx, o, other, false)
 	c.ticks <- c.Now()
 	select {
@@ -290,16 +295,13 @@ func TestLeaseHeld(t *testing.T) {
 	st := newMemStore()
 	c := newTestClock()
 	o := Object{"b", "r.csv.lease"}
-	l, err := takeLease(ctx, st, o, "run a", 30*time.Second, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := takeRunA(t, st, o, c)
 	if err := l.Held(); err != nil {
 		t.Fatalf("a lease just taken: %v", err)
 	}
-	other, _ := json.Marshal(leaseBody{Owner: "run b", Expires: c.Now().Add(time.Hour)})
+	other := runBLease(c)
 	st.Put(ctx, o, other, false)
-	err = l.Held()
+	err := l.Held()
 	var le *LostError
 	if !errors.As(err, &le) || le.Why != "taken" || le.Owner != "run b" {
 		t.Fatalf("another run's lease found by Held: %v", err)
