@@ -414,6 +414,14 @@ start_killed_run() { # NAME FAKE-ADDR OUT-PREFIX: a run in the background, its p
 	KPID=$!
 }
 
+# verify_is NAME INPUT TEMP WANT WHAT: verify INPUT against the emulator
+# at $addr (the caller's), its report $D/NAME.csv; an exit code other than
+# WANT fails the caller's check (ok, why), saying WHAT.
+verify_is() {
+	mi "$1" verify --endpoint "http://$addr" "${API[@]}" --input "$2" --report "$D/$1.csv" --temp-dir "$3"
+	[[ $RC == "$4" ]] || { ok=0 why+="$5: exit $RC, want $4; "; }
+}
+
 rollback_check() {
 	local ok=1 why=''
 	start_fake "$CASE-rb"
@@ -421,25 +429,18 @@ rollback_check() {
 	local addr=$ADDR fpid=$FAKE_PID
 	mi seed run --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/seed.csv" --temp-dir "$D"
 	[[ $RC == 0 ]] || { ok=0 why+="seed: exit $RC; "; }
-	mi verify0 verify --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/verify0.csv" --temp-dir "$D"
-	[[ $RC == 0 ]] || { ok=0 why+="verify of the seed before: exit $RC; "; }
-	mi exact0 verify --endpoint "http://$addr" "${API[@]}" --input "$W/exact-seed.csv" --report "$D/exact0.csv" --temp-dir "$D"
-	[[ $RC == 0 ]] || { ok=0 why+="verify of every bit of the seed's conversations before: exit $RC; "; }
+	verify_is verify0 "$W/seed.csv" "$D" 0 "verify of the seed before"
+	verify_is exact0 "$W/exact-seed.csv" "$D" 0 "verify of every bit of the seed's conversations before"
 	start_killed_run kill "$addr" kill
 	kill_mid_run kill "$KPID" kill/backup.csv.journal/ || { ok=0 why+="the run ended before its journal had two segments: $(tail -1 "$D/kill.out"); "; }
-	mi verify1 verify --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/verify1.csv" --temp-dir "$D"
-	[[ $RC == 1 ]] || { ok=0 why+="verify of the seed after the kill: exit $RC, not 1 (nothing changed?); "; }
-	mi exact1 verify --endpoint "http://$addr" "${API[@]}" --input "$W/exact-seed.csv" --report "$D/exact1.csv" --temp-dir "$D"
-	[[ $RC == 1 ]] || { ok=0 why+="verify of every bit of the seed's conversations after the kill: exit $RC, not 1; "; }
+	verify_is verify1 "$W/seed.csv" "$D" 1 "verify of the seed after the kill (nothing changed?)"
+	verify_is exact1 "$W/exact-seed.csv" "$D" 1 "verify of every bit of the seed's conversations after the kill"
 	mkdir -p "$D/rollback-tmp"
 	mi rollback run --endpoint "http://$addr" "${API[@]}" --input "s3://$BK/kill/backup.csv.journal/" --report "$D/rollback.csv" --temp-dir "$D/rollback-tmp"
 	[[ $RC == 0 ]] || { ok=0 why+="rollback: exit $RC ($(tail -1 "$D/rollback.out")); "; }
-	mi verify2 verify --endpoint "http://$addr" "${API[@]}" --input "s3://$BK/kill/backup.csv.journal/" --report "$D/verify2.csv" --temp-dir "$D/rollback-tmp"
-	[[ $RC == 0 ]] || { ok=0 why+="verify of the journal: exit $RC; "; }
-	mi verify3 verify --endpoint "http://$addr" "${API[@]}" --input "$W/seed.csv" --report "$D/verify3.csv" --temp-dir "$D"
-	[[ $RC == 0 ]] || { ok=0 why+="verify of the seed after the rollback: exit $RC; "; }
-	mi exact2 verify --endpoint "http://$addr" "${API[@]}" --input "$W/exact-seed.csv" --report "$D/exact2.csv" --temp-dir "$D"
-	[[ $RC == 0 ]] || { ok=0 why+="verify of every bit of the seed's conversations after the rollback: exit $RC; "; }
+	verify_is verify2 "s3://$BK/kill/backup.csv.journal/" "$D/rollback-tmp" 0 "verify of the journal"
+	verify_is verify3 "$W/seed.csv" "$D" 0 "verify of the seed after the rollback"
+	verify_is exact2 "$W/exact-seed.csv" "$D" 0 "verify of every bit of the seed's conversations after the rollback"
 	mi exact3 verify --endpoint "http://$addr" "${API[@]}" --input "$W/exact-new.csv" --report "$D/exact3.csv" --temp-dir "$D"
 	[[ $(awk -F, 'NR > 1 && $5 != "match" && $5 != "missing"' "$D/exact3.csv" | wc -l) == 0 && $(wc -l <"$D/exact3.csv") -gt 1 ]] ||
 		{ ok=0 why+="the import's new conversations are not empty after the rollback; "; }
