@@ -39,7 +39,7 @@ type csvScanner struct {
 	cr      bool // a "\r" ended the last piece of a long line
 	first   int64
 
-	slab []byte // the strings of records are carved from it (text)
+	slab slab // the strings of records are carved from it
 }
 
 // csvError is a malformed record: a quote where none may be, or a quoted
@@ -372,7 +372,7 @@ func (s *csvScanner) fail(line int64, msg string) {
 
 // finish hands the record over: one string holds every kept field.
 func (s *csvScanner) finish(rec *record) {
-	all := s.text(s.buf)
+	all := s.slab.text(s.buf)
 	rec.fields = rec.fields[:0]
 	start := 0
 	for _, end := range s.ends {
@@ -389,22 +389,25 @@ func (s *csvScanner) finish(rec *record) {
 // from; a record longer than a sixteenth of it has a string of its own.
 const slabSize = 64 << 10
 
-// text returns a string of b's bytes, carved from the current slab: one
-// allocation for the records of about 64 KiB of input instead of one
-// each (an allocation a record was a tenth of a validate's time). The
-// bytes of a slab are never written again once carved, so its strings
-// stay as they were; a slab lives as long as any of them.
-func (s *csvScanner) text(b []byte) string {
+// slab carves the strings of records from 64 KiB blocks: one allocation
+// for the records of about 64 KiB of text instead of one each (an
+// allocation a record was a tenth of a validate's time). The bytes of a
+// block are never written again once carved, so its strings stay as they
+// were; a block lives as long as any of them.
+type slab struct{ b []byte }
+
+// text returns a string of b's bytes, carved from the current block.
+func (s *slab) text(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
 	if len(b) > slabSize/16 {
 		return string(b)
 	}
-	if len(s.slab)+len(b) > cap(s.slab) {
-		s.slab = make([]byte, 0, slabSize)
+	if len(s.b)+len(b) > cap(s.b) {
+		s.b = make([]byte, 0, slabSize)
 	}
-	start := len(s.slab)
-	s.slab = append(s.slab, b...)
-	return unsafe.String(&s.slab[start], len(b))
+	start := len(s.b)
+	s.b = append(s.b, b...)
+	return unsafe.String(&s.b[start], len(b))
 }

@@ -51,6 +51,7 @@ type parquetReader struct {
 	size         int          // rows in the batch
 	row          int64        // rows returned so far
 	buf          []byte
+	slab         slab  // the strings of records are carved from it
 	err          error // sticky: once the file fails it stays failed
 }
 

@@ -35,9 +35,9 @@ func (p *parquetReader) Next() (rec Record, err error) {
 	p.next++
 	p.row++
 
-	// One allocation per record: every field is appended to buf, copied
-	// into one string, and sliced. The record must not point into the
-	// batch, whose buffers are reused for the next one.
+	// Every field is appended to buf, copied into one string carved from
+	// a slab, and sliced. The record must not point into the batch, whose
+	// buffers are reused for the next one.
 	var ends [NumFields]int
 	buf := p.buf[:0]
 	for f, w := range p.writers {
@@ -57,7 +57,7 @@ func (p *parquetReader) Next() (rec Record, err error) {
 	}
 	rec.Row = p.row
 	if len(buf) > 0 {
-		s := string(buf)
+		s := p.slab.text(buf)
 		start := 0
 		for f, end := range ends {
 			rec.Fields[f] = s[start:end]

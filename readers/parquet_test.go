@@ -354,3 +354,22 @@ func TestParquetNextAfterEndAndClose(t *testing.T) {
 		t.Fatalf("Next after Close = %v; want an error", err)
 	}
 }
+
+// TestNullCellsAreEmpty: a null cell is "" whatever bytes its slot holds
+// (Arrow lets a null slot hold any), in a batch with nulls and beside one
+// without.
+func TestNullCellsAreEmpty(t *testing.T) {
+	valid := memory.NewBufferBytes([]byte{0b101}) // rows 0 and 2 valid
+	offsets := memory.NewBufferBytes(arrow.Int32Traits.CastToBytes([]int32{0, 1, 6, 7}))
+	data := memory.NewBufferBytes([]byte("aSTALEb"))
+	withNull := array.NewStringData(array.NewData(arrow.BinaryTypes.String, 3, []*memory.Buffer{valid, offsets, data}, nil, 1, 0))
+	defer withNull.Release()
+	if got := renderColumn(t, withNull); fmt.Sprintf("%q", got) != `["a" "" "b"]` {
+		t.Errorf("with a null: got %q", got)
+	}
+	noNull := array.NewStringData(array.NewData(arrow.BinaryTypes.String, 3, []*memory.Buffer{nil, offsets, data}, nil, 0, 0))
+	defer noNull.Release()
+	if got := renderColumn(t, noNull); fmt.Sprintf("%q", got) != `["a" "STALE" "b"]` {
+		t.Errorf("without nulls: got %q", got)
+	}
+}

@@ -188,6 +188,35 @@ func optType(opt string, hasBits bool, custom string) (uint8, string) {
 	return 0, fmt.Sprintf("opt_type: %s is not 1, 2 or 3", readers.Quote(opt))
 }
 
+// oneBit reads t when it is one bit number of one or two digits, 0..63:
+// the most common value of set_mark and clear_mark, read without
+// strconv.
+func oneBit(t string) (uint, bool) {
+	switch {
+	case len(t) == 1 && isDigit(t[0]):
+		return uint(t[0] - '0'), true
+	case len(t) == 2 && isDigit(t[0]) && isDigit(t[1]) && t[0] != '0':
+		if n := uint(t[0]-'0')*10 + uint(t[1]-'0'); n <= 63 {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// indexSep is the index of the first separator of bits (',' or '|') in t,
+// or -1: strings.IndexAny, for the two bytes that can separate bits, with
+// no set to build for a few bytes.
+func indexSep(t string) int {
+	for i := 0; i < len(t); i++ {
+		if t[i] == ',' || t[i] == '|' {
+			return i
+		}
+	}
+	return -1
+}
+
 // parseBits parses a list of mark bits in the accepted forms: "", "[]", "5",
 // "[1, 2]", "1|2" (and "[1|2]", "1,2"). Every bit must be 0..63 or the
 // name of a standard mark, in any case ("star|32").
@@ -204,9 +233,12 @@ func parseBits(s string) (uint64, error) {
 	if t == "" {
 		return 0, nil
 	}
+	if n, ok := oneBit(t); ok {
+		return 1 << n, nil
+	}
 	var mask uint64
 	for len(t) > 0 {
-		i := strings.IndexAny(t, ",|")
+		i := indexSep(t)
 		var el string
 		if i < 0 {
 			el, t = t, ""

@@ -3,6 +3,8 @@ package plan
 import (
 	"markimport/pipeline/mark"
 
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -174,6 +176,22 @@ func TestParseBits(t *testing.T) {
 		got, err := parseBits(tt.in)
 		if err != nil || got != tt.want {
 			t.Errorf("parseBits(%q) = %b, %v; want %b", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestParseBitsOneNumber reads every number of one or two digits, with
+// and without a leading zero: 0..63 is that bit, 64..99 is refused.
+func TestParseBitsOneNumber(t *testing.T) {
+	for n := 0; n < 100; n++ {
+		for _, s := range []string{strconv.Itoa(n), fmt.Sprintf("%02d", n), fmt.Sprintf("[%d]", n)} {
+			got, err := parseBits(s)
+			switch {
+			case n <= 63 && (err != nil || got != 1<<n):
+				t.Errorf("parseBits(%q) = %b, %v; want bit %d", s, got, err, n)
+			case n > 63 && err == nil:
+				t.Errorf("parseBits(%q) = %b, want an error", s, got)
+			}
 		}
 	}
 }
