@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
@@ -31,10 +32,30 @@ func (haltStop) Stopped() string { return "lease" }
 
 // haltingSender answers the first request ok, then closes the halt and
 // waits for the sending to be cancelled, as a sender with nothing more
-// in flight does.
+// in flight does; it returns once the report is full (the producer has
+// reported every other row), so that those rows are reported before the
+// sending's end is settled.
 type haltingSender struct {
 	halt *testHalt
+	full <-chan struct{}
 	sent int
+}
+
+// fullReport is a memReport that closes full once it holds n lines.
+type fullReport struct {
+	memReport
+	n    int
+	full chan struct{}
+}
+
+func (f *fullReport) Write(l report.Line) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lines = append(f.lines, l)
+	if len(f.lines) == f.n {
+		close(f.full)
+	}
+	return nil
 }
 
 func (s *haltingSender) Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error {
@@ -47,6 +68,10 @@ func (s *haltingSender) Send(ctx context.Context, reqs <-chan *mark.Request, don
 	done(req, out)
 	s.halt.close()
 	<-ctx.Done()
+	select {
+	case <-s.full:
+	case <-time.After(time.Minute): // the test fails on the rows missing
+	}
 	return ctx.Err()
 }
 
@@ -56,7 +81,8 @@ func (s *haltingSender) Send(ctx context.Context, reqs <-chan *mark.Request, don
 func TestHaltStopsSending(t *testing.T) {
 	in := fiveUsersThreeRows(t)
 	h := &testHalt{done: make(chan struct{}), err: haltStop{}}
-	s, rep := &haltingSender{halt: h}, &memReport{}
+	rep := &fullReport{n: 15, full: make(chan struct{})}
+	s := &haltingSender{halt: h, full: rep.full}
 	sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: s, Rate: 200, Halt: h})
 	if !errors.Is(err, haltStop{}) {
 		t.Errorf("Run: %v, want the halt's error", err)

@@ -86,13 +86,20 @@ func (r *run) answered(req *mark.Request, out []mark.Outcome) {
 }
 
 // haltOn cancels the sending once Options.Halt is done, keeping its
-// error, or returns when the sending ends first.
+// error, or returns when the sending ends first. The error is the run's
+// stop cause before the sending is cancelled, as a failed gate's is: the
+// producer reports rows unsent as soon as the sending is cancelled, and
+// each must say why.
 func (r *run) haltOn(sendCtx context.Context, cancelSend context.CancelFunc) {
 	select {
 	case <-r.opts.Halt.Done():
+		err := r.opts.Halt.Err()
 		r.halt.Lock()
-		r.haltErr = r.opts.Halt.Err()
+		r.haltErr = err
 		r.halt.Unlock()
+		if err != nil && sendCtx.Err() == nil {
+			r.stop.setError(err)
+		}
 		cancelSend()
 	case <-sendCtx.Done():
 	}
