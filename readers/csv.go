@@ -283,23 +283,34 @@ func guessDelimiter(header []string, comma byte, opts Options) string {
 
 // Next returns the next record, or io.EOF.
 func (c *CSVReader) Next() (Record, error) {
+	var rec Record
+	err := c.nextInto(&rec)
+	return rec, err
+}
+
+// nextInto is Next, into rec.
+func (c *CSVReader) nextInto(rec *Record) error {
 	if c.par != nil {
-		return c.par.next(c)
+		var err error
+		*rec, err = c.par.next(c)
+		return err
 	}
 	err := c.s.next(&c.rec)
 	if err == io.EOF {
 		c.raw = nil
-		return Record{}, io.EOF
+		*rec = Record{}
+		return io.EOF
 	}
 	c.row++
 	if err != nil {
 		c.raw = nil
-		return Record{}, &InputError{Path: c.path, Row: c.row, Err: err}
+		*rec = Record{}
+		return &InputError{Path: c.path, Row: c.row, Err: err}
 	}
 	c.raw = c.rec.fields
-	rec := c.shape.record(&c.rec, &c.xbuf)
+	c.shape.recordInto(&c.rec, &c.xbuf, rec)
 	rec.Row = c.row
-	return rec, nil
+	return nil
 }
 
 // csvShape is what a file's header says about its records: where each
@@ -321,6 +332,13 @@ type csvShape struct {
 // in xbuf.
 func (sh *csvShape) record(r *record, xbuf *[]byte) Record {
 	var rec Record
+	sh.recordInto(r, xbuf, &rec)
+	return rec
+}
+
+// recordInto is record, into rec: every field of rec is set.
+func (sh *csvShape) recordInto(r *record, xbuf *[]byte, rec *Record) {
+	*rec = Record{}
 	for f, i := range sh.idx {
 		if i >= 0 && i < len(r.fields) {
 			rec.Fields[f] = r.fields[i]
@@ -338,7 +356,7 @@ func (sh *csvShape) record(r *record, xbuf *[]byte) Record {
 		*xbuf = b
 		rec.Extra = Extras(b)
 	}
-	sh.pathFields.apply(&rec)
+	sh.pathFields.apply(rec)
 	switch {
 	case r.err != nil:
 		rec.Problem = r.err.Error()
@@ -362,7 +380,6 @@ func (sh *csvShape) record(r *record, xbuf *[]byte) Record {
 			break
 		}
 	}
-	return rec
 }
 
 // Raw returns every field of the last record as it was in the file (what a

@@ -12,23 +12,31 @@ import (
 )
 
 // Next returns the next record, or io.EOF after the last one.
-func (p *parquetReader) Next() (rec Record, err error) {
+func (p *parquetReader) Next() (Record, error) {
+	var rec Record
+	err := p.nextInto(&rec)
+	return rec, err
+}
+
+// nextInto is Next, into rec: every field of rec is set.
+func (p *parquetReader) nextInto(rec *Record) (err error) {
+	*rec = Record{}
 	if p.err != nil {
-		return Record{}, p.err
+		return p.err
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			p.fail(fmt.Errorf("corrupt Parquet file: %v", r))
-			rec, err = Record{}, p.err
+			*rec, err = Record{}, p.err
 		}
 	}()
 	if p.next >= p.size {
 		if err := p.load(); err != nil {
 			if err != io.EOF {
 				p.fail(err)
-				return Record{}, p.err
+				return p.err
 			}
-			return Record{}, io.EOF
+			return io.EOF
 		}
 	}
 	i := p.next
@@ -53,7 +61,7 @@ func (p *parquetReader) Next() (rec Record, err error) {
 	}
 	p.buf = buf
 	if len(p.extraWriters) > 0 {
-		rec.Extra = p.extras(i, &rec)
+		rec.Extra = p.extras(i, rec)
 	}
 	rec.Row = p.row
 	if len(buf) > 0 {
@@ -64,8 +72,8 @@ func (p *parquetReader) Next() (rec Record, err error) {
 			start = end
 		}
 	}
-	p.pathFields.apply(&rec)
-	return rec, nil
+	p.pathFields.apply(rec)
+	return nil
 }
 
 // extras returns the Extras of row i of the batch; a value cut to the
