@@ -46,7 +46,7 @@ func (local) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 	if err != nil {
 		return nil, err // a nil *os.File must not become a non-nil File
 	}
-	return f, nil
+	return withWriteback(f, flag), nil
 }
 
 func (local) Rename(oldpath, newpath string) error         { return os.Rename(oldpath, newpath) }
