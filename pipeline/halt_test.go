@@ -108,3 +108,71 @@ func TestHaltStopsSending(t *testing.T) {
 		t.Errorf("%d requests sent, %d rows ok, %d unsent: want 1, 3, 12", s.sent, ok, unsent)
 	}
 }
+
+// fatalThenHaltSender answers its first request with a fatal code, then,
+// while it waits for its requests in flight, the halt closes; it returns
+// the fatal answer once the sending is cancelled.
+type fatalThenHaltSender struct{ halt *testHalt }
+
+func (s *fatalThenHaltSender) Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error {
+	req := <-reqs
+	out := make([]mark.Outcome, len(req.Items))
+	for i := range out {
+		out[i] = mark.Outcome{Sent: true, Attempts: 1, Code: 70009, Message: "bad usersig"}
+	}
+	done(req, out)
+	s.halt.close()
+	<-ctx.Done()
+	return &mark.FatalError{Code: 70009, Info: "bad usersig"}
+}
+
+// TestFatalAnswerOutranksHalt: a fatal answer the sender is stopping on
+// is why the run stopped, though the halt closed before the sender
+// returned: the summary names the API's code, as Run's error does.
+func TestFatalAnswerOutranksHalt(t *testing.T) {
+	in := fiveUsersThreeRows(t)
+	h := &testHalt{done: make(chan struct{}), err: haltStop{}}
+	rep := &memReport{}
+	sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: &fatalThenHaltSender{halt: h}, Rate: 200, Halt: h})
+	var fe *mark.FatalError
+	if !errors.As(err, &fe) || fe.Code != 70009 {
+		t.Fatalf("Run: %v, want the fatal answer", err)
+	}
+	if sum.Stopped != "fatal: 70009" {
+		t.Errorf("stopped %q (%q), want fatal: 70009", sum.Stopped, sum.StopMessage)
+	}
+}
+
+// haltThenInterruptSender answers its first request ok; the halt closes,
+// and the run is interrupted before the sender returns.
+type haltThenInterruptSender struct {
+	halt      *testHalt
+	interrupt context.CancelFunc
+}
+
+func (s *haltThenInterruptSender) Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error {
+	req := <-reqs
+	out := make([]mark.Outcome, len(req.Items))
+	for i := range out {
+		out[i] = mark.Outcome{Sent: true, Attempts: 1}
+	}
+	done(req, out)
+	s.halt.close()
+	<-ctx.Done()
+	s.interrupt()
+	return ctx.Err()
+}
+
+// TestInterruptOutranksHalt: an interrupt of the run is why it stopped,
+// though the halt closed first, as it was before the halt set its cause
+// at once.
+func TestInterruptOutranksHalt(t *testing.T) {
+	in := fiveUsersThreeRows(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := &testHalt{done: make(chan struct{}), err: haltStop{}}
+	sum, _ := Run(ctx, Options{Input: in, Report: &memReport{}, Sender: &haltThenInterruptSender{halt: h, interrupt: cancel}, Rate: 200, Halt: h})
+	if sum.Stopped != stoppedInterrupted {
+		t.Errorf("stopped %q (%q), want %q", sum.Stopped, sum.StopMessage, stoppedInterrupted)
+	}
+}

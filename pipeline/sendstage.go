@@ -89,7 +89,8 @@ func (r *run) answered(req *mark.Request, out []mark.Outcome) {
 // error, or returns when the sending ends first. The error is the run's
 // stop cause before the sending is cancelled, as a failed gate's is: the
 // producer reports rows unsent as soon as the sending is cancelled, and
-// each must say why.
+// each must say why. A fatal answer the sender was already stopping on
+// replaces it (stopCause).
 func (r *run) haltOn(sendCtx context.Context, cancelSend context.CancelFunc) {
 	select {
 	case <-r.opts.Halt.Done():
@@ -98,7 +99,7 @@ func (r *run) haltOn(sendCtx context.Context, cancelSend context.CancelFunc) {
 		r.haltErr = err
 		r.halt.Unlock()
 		if err != nil && sendCtx.Err() == nil {
-			r.stop.setError(err)
+			r.stop.halted(err)
 		}
 		cancelSend()
 	case <-sendCtx.Done():

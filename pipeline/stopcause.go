@@ -15,11 +15,18 @@ import (
 // sender cut short by the gate that failed, a producer by the interrupt).
 // The report's own failure alone outranks it (reportFailed): whatever else
 // happened, the report is what must be fixed first.
+//
+// A halt (Options.Halt: a lease lost) is the cause from the moment it
+// stops the sending, so that the rows reported unsent at once say so; as
+// the sending's end settles (sendStopped), a fatal answer the sender had
+// stopped on, or an interrupt of the run, replaces it: they are why the
+// run stopped whenever the halt came.
 type stopCause struct {
 	mu      sync.Mutex
 	code    string // Summary.Stopped; "" while nothing stopped the run
 	message string // Summary.StopMessage
 	why     string // why, for the report's rows: "not sent: " + why
+	halt    bool   // the cause is a halt's, which a fatal answer or an interrupt replaces
 }
 
 // interrupted is why rows were not sent when the run was interrupted, or
@@ -29,21 +36,38 @@ const interrupted = "the run was interrupted"
 // set records why the run stopped, unless a cause is already known; why
 // is said of each row the stop left out.
 func (s *stopCause) set(code, message, why string) {
+	s.setOver(code, message, why, false)
+}
+
+// setOver is set that also replaces a halt's cause when overHalt.
+func (s *stopCause) setOver(code, message, why string, overHalt bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.code == "" {
-		s.code, s.message, s.why = code, message, why
+	if s.code == "" || s.halt && overHalt {
+		s.code, s.message, s.why, s.halt = code, message, why, false
 	}
 }
 
-// interrupted records an interrupt, unless a cause is already known.
+// halted records that Options.Halt stopped the sending, with its error,
+// unless a cause is already known.
+func (s *stopCause) halted(err Stop) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.code == "" {
+		s.code, s.message, s.why, s.halt = err.Stopped(), err.Error(), err.Error(), true
+	}
+}
+
+// interrupted records an interrupt, unless a cause other than a halt is
+// already known.
 func (s *stopCause) interrupted() {
-	s.set(stoppedInterrupted, "", interrupted)
+	s.setOver(stoppedInterrupted, "", interrupted, true)
 }
 
 // setError records err, which stopped the sending, unless a cause is
-// already known: a *mark.FatalError says the API's code, a Stop says what
-// it names, any other error is "error".
+// already known (for a *mark.FatalError, other than a halt's): a
+// *mark.FatalError says the API's code, a Stop says what it names, any
+// other error is "error".
 func (s *stopCause) setError(err error) {
 	var fe *mark.FatalError
 	var stop Stop
@@ -53,7 +77,7 @@ func (s *stopCause) setError(err error) {
 		if fe.Code == mark.CodeUnreachable {
 			why = "the API cannot be reached"
 		}
-		s.set(fe.Stopped(), fe.Error(), why)
+		s.setOver(fe.Stopped(), fe.Error(), why, true)
 	case errors.As(err, &stop):
 		s.set(stop.Stopped(), err.Error(), err.Error())
 	default:
