@@ -35,6 +35,21 @@
 # the store alone with 10M keys: write 616 ns/key, lookup 125 ns/key, 24.0
 # bytes/key.
 #
+# 2026-12-06, an Intel Xeon machine (STATE_N=20000000 STATE_KEYS=0
+# PAIRS=3, load 1-4), after the read stage stopped moving every record to
+# the heap and reports started their writeback as they are written
+# (scripts/bench.sh): night 1 2,037,304 requests in 556 s; validate 8.31-8.50
+# s (782 MiB), validate --report 10.54 s; night 2 0 requests in 12.41-12.81
+# s, 1.50x validate (pairs min 1.46 / median 1.52), 779 MiB; night 3
+# 171,049 requests, the lower bound, in 44.9 s. The night got faster (13.79
+# -> 12.64 s) but validate more (9.53 -> 8.41 s, another machine): night 2
+# does what validate does plus a report line for each of 20M rows and 18M
+# state lookups. At 2M rows (PAIRS=5, load 1-2): night 2 0.89-0.93 s
+# against validate 0.65-0.69 s, pairs 1.29 / 1.35, 164 MiB. Where night 2's
+# CPU goes (2M rows, --cpuprofile, 3 runs): parsing 22%, validating 13%,
+# grouping 17%, planning 38% (state lookups 8%, of which hashing the key
+# and the item 4%; report lines 9%; decoding the groups 9%; PlanUser 7%),
+# write syscalls 5%.
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests

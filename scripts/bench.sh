@@ -39,6 +39,52 @@
 #
 # How to read the figures, and what they were compared with
 # ----------------------------------------------------------
+# 2026-12-06, a new machine: 2 cores of an Intel Xeon instead of an AMD
+# EPYC. DuckDB runs the same queries there in about half the time (CSV
+# 0.45-0.48 s against 0.86 s, Parquet 0.34-0.39 s against 0.65 s), while
+# markimport's build of 2026-12-05 takes what it took (validate 0.46 s): the
+# first run of this script that day (SHAPES=0 BACKUP=0 SKIP=0 S3OUT=0, load
+# about 1) gave validate / DuckDB 0.95 / 0.99 (min / median of the pairs),
+# with --report 0.98 / 1.14, Parquet 1.61 / 1.67. What that day changed,
+# each against the build before, pairs in turns on the bench file:
+#   - InputReader.Next passed its record's address to Options.Reshape, so
+#     Go moved every record to the heap: 1M allocations of a 250-byte
+#     Record per 1M rows, and three copies of it on the way to the read
+#     stage. The read stage now decodes each record into its batch's slot
+#     (InputReader.NextInto): CSV wall 0.76 (CPU 0.79), Parquet 0.89 (0.87),
+#     9 pairs; the same report byte for byte;
+#   - Parquet records carved from slabs, as CSV's are, and a text column
+#     without nulls written without its validity bitmap: Parquet 0.96 (CPU
+#     0.95), 9 pairs;
+#   - files written through the local file layer start their writeback
+#     every 4 MiB (sync_file_range), so the fsync before the report's
+#     rename does not wait for 38 MB (21 ms): --report 0.96, 15 pairs.
+# Tried and dropped that day, no change beyond the noise: the unquoted
+# field's end found in one pass for a comma or a quote (BenchmarkCSVRead
+# 17.1 ms either way) instead of two IndexByte calls; records validated
+# where they are, through a pointer, instead of copied into the call (CPU
+# 0.985, wall 0.996, 9 pairs).
+# Then two runs of this script (load 1-2): validate / DuckDB 0.66 / 0.67 and
+# 0.68 / 0.69, with --report 0.78 / 0.79 and 0.71 / 0.81, Parquet 1.38 /
+# 1.43 and 1.34 / 1.39; validate 0.347-0.357 s, --report 0.414-0.422 s,
+# DuckDB 0.501-0.528 s, Parquet 0.561-0.563 s against 0.401-0.406 s.
+# Where the CPU goes, --cpuprofile of 4 runs merged, by goroutine: CSV
+# --report: parsing 27%, validating 24%, grouping 13%, planning 31%
+# (report lines 11%, decoding the groups 11%, PlanUser 7%), write
+# syscalls 4%; reading took 0.23-0.28 s of 0.41-0.44 s (the log's "input
+# read"), planning and writing the report the rest, with CPU at 1.75 times
+# the wall time: both cores are busy, so only less CPU can help. Parquet:
+# Arrow's decoding of the
+# columns 36% (dictionary pages copied value by value into builders,
+# with their null bitmaps: pqarrow's byte-array record reader), making
+# records 10%, validating 14%, grouping 12%, planning 14%, allocation and
+# GC 10%, most of it Arrow's; that decoding alone is about DuckDB's whole
+# query (0.19 s inside node), so 0.8 is out of reach through Arrow. The
+# low-level column reader (file.ByteArrayColumnChunkReader) would avoid
+# the builders, but its values point into a page buffer that the next
+# page overwrites: each would still be copied once, and nulls and row
+# groups handled by hand.
+#
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through
 # @duckdb/node-api, load average 1.6-2.5), after that day's changes (the
