@@ -73,9 +73,11 @@ func (m *InputReader) Next() (Record, error) {
 }
 
 // NextInto is Next, into rec: the record is written where the caller
-// keeps it, not returned through each layer (a Record is about 250 bytes,
-// and its copies were a twentieth of the decoding's time). Every field of
-// rec is set; on an error, rec holds nothing to read.
+// keeps it, not returned through each layer. Next hands its record's
+// address to Options.Reshape, so each record it returns is first moved to
+// the heap: one 184-byte allocation a row, and a copy at each layer,
+// which NextInto spares the read stage. Every field of rec is set; on an
+// error, rec holds nothing to read.
 func (m *InputReader) NextInto(rec *Record) error {
 	for {
 		if m.cur != nil {

@@ -48,7 +48,7 @@
 # with --report 0.98 / 1.14, Parquet 1.61 / 1.67. What that day changed,
 # each against the build before, pairs in turns on the bench file:
 #   - InputReader.Next passed its record's address to Options.Reshape, so
-#     Go moved every record to the heap: 1M allocations of a 250-byte
+#     Go moved every record to the heap: 1M allocations of a 184-byte
 #     Record per 1M rows, and three copies of it on the way to the read
 #     stage. The read stage now decodes each record into its batch's slot
 #     (InputReader.NextInto): CSV wall 0.76 (CPU 0.79), Parquet 0.89 (0.87),
