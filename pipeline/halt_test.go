@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,8 +139,31 @@ func TestFatalAnswerOutranksHalt(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Code != 70009 {
 		t.Fatalf("Run: %v, want the fatal answer", err)
 	}
-	if sum.Stopped != "fatal: 70009" {
-		t.Errorf("stopped %q (%q), want fatal: 70009", sum.Stopped, sum.StopMessage)
+	if sum.Stopped != "fatal: 70009" || !strings.Contains(sum.StopMessage, fe.Error()) || !strings.Contains(sum.StopMessage, "also "+(haltStop{}).Error()) {
+		t.Errorf("stopped %q (%q), want fatal: 70009, saying the lease was lost too", sum.Stopped, sum.StopMessage)
+	}
+}
+
+// TestSettledHaltKeepsItsCause: once the sending's end is settled, an
+// interrupt (Ctrl-C while the rest is reported unsent) does not replace
+// the halt that stopped the sending, and a halt after a sending that ran
+// to its end sets nothing.
+func TestSettledHaltKeepsItsCause(t *testing.T) {
+	var s stopCause
+	s.halted(haltStop{})
+	s.settle()
+	s.interrupted()
+	var sum Summary
+	s.fill(&sum)
+	if sum.Stopped != "lease" {
+		t.Errorf("after an interrupt once settled: stopped %q, want lease", sum.Stopped)
+	}
+	var done stopCause
+	done.settle()
+	done.halted(haltStop{})
+	done.fill(&sum)
+	if sum.Stopped != "" {
+		t.Errorf("a halt after the sending's end: stopped %q, want nothing", sum.Stopped)
 	}
 }
 

@@ -137,6 +137,7 @@ func (r *run) sendStopped(parent context.Context, sendErr error) error {
 	default:
 		r.stop.setError(sendErr)
 	}
+	r.stop.settle()
 	return sendErr
 }
 

@@ -27,6 +27,7 @@ type stopCause struct {
 	message string // Summary.StopMessage
 	why     string // why, for the report's rows: "not sent: " + why
 	halt    bool   // the cause is a halt's, which a fatal answer or an interrupt replaces
+	settled bool   // the sending's end is settled: a halt no longer sets or yields the cause
 }
 
 // interrupted is why rows were not sent when the run was interrupted, or
@@ -39,23 +40,43 @@ func (s *stopCause) set(code, message, why string) {
 	s.setOver(code, message, why, false)
 }
 
-// setOver is set that also replaces a halt's cause when overHalt.
+// setOver is set that also replaces a halt's cause when overHalt; the
+// message then says the halt's too, which rows reported before may give.
 func (s *stopCause) setOver(code, message, why string, overHalt bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.code == "" || s.halt && overHalt {
+	switch {
+	case s.code == "":
+		s.code, s.message, s.why = code, message, why
+	case s.halt && overHalt:
+		if message == "" {
+			message = s.message
+		} else {
+			message += "; also " + s.message
+		}
 		s.code, s.message, s.why, s.halt = code, message, why, false
 	}
 }
 
 // halted records that Options.Halt stopped the sending, with its error,
-// unless a cause is already known.
+// unless a cause is already known or the sending's end is settled.
 func (s *stopCause) halted(err Stop) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.code == "" {
+	if s.code == "" && !s.settled {
 		s.code, s.message, s.why, s.halt = err.Stopped(), err.Error(), err.Error(), true
 	}
+}
+
+// settle ends the halt's hold on the cause once the sending's end is
+// settled (sendStopped): the cause is final but for a report's failure, so
+// that an interrupt later, while the rest is reported unsent, does not
+// replace a halt that stopped the sending, and a halt after a sending that
+// ran to its end sets nothing.
+func (s *stopCause) settle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.halt, s.settled = false, true
 }
 
 // interrupted records an interrupt, unless a cause other than a halt is
@@ -90,7 +111,7 @@ func (s *stopCause) setError(err error) {
 func (s *stopCause) reportFailed(err *ReportError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.code, s.message = stoppedReport, err.Error()
+	s.code, s.message, s.halt = stoppedReport, err.Error(), false
 }
 
 // rowMessage is the report message of rows left out now: what was not
