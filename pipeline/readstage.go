@@ -23,6 +23,15 @@ import (
 // batchSize is how many records travel between the goroutines at a time.
 const batchSize = 1024
 
+// rawBatches is how many decoded batches wait for validation at most:
+// 16,384 records, the rows a Parquet file is decoded in at a time (every
+// column at once, in parallel). Validating and grouping go on with the
+// last of them while the next are decoded, instead of waiting with a core
+// idle: with 4 batches, validate of a 1M-row Parquet file took 1.04 times
+// as long (two runs of 9 and 11 pairs in turns); 32 batches gain nothing
+// more. The records held are about 3 MB.
+const rawBatches = 16
+
 // validated is one record after validation: a change, or why it is
 // invalid; for a change, the partition of its user when the store needs it.
 type validated struct {
@@ -59,7 +68,7 @@ type validBatch struct {
 // set. It returns ctx's error when interrupted, or the input's.
 func (r *run) read(ctx context.Context, in readers.Reader, part bool, each func(*mark.Change, int) error) error {
 	g, gctx := errgroup.WithContext(ctx)
-	st := &readStage{raw: make(chan recordBatch, 4), rawFree: make(chan []readers.Record, 8),
+	st := &readStage{raw: make(chan recordBatch, rawBatches), rawFree: make(chan []readers.Record, rawBatches+4),
 		out: make(chan validBatch, 4), free: make(chan []validated, 8)}
 	g.Go(func() error { return st.decode(gctx, in) })
 	validate := plan.Validate
