@@ -67,7 +67,12 @@
 # Then two runs of this script (load 1-2): validate / DuckDB 0.66 / 0.67 and
 # 0.68 / 0.69, with --report 0.78 / 0.79 and 0.71 / 0.81, Parquet 1.38 /
 # 1.43 and 1.34 / 1.39; validate 0.347-0.357 s, --report 0.414-0.422 s,
-# DuckDB 0.501-0.528 s, Parquet 0.561-0.563 s against 0.401-0.406 s.
+# DuckDB 0.501-0.528 s, Parquet 0.561-0.563 s against 0.401-0.406 s. With
+# the read stage holding 16 batches (Parquet 0.965 against the build
+# before, 2 x 9-11 pairs), a third run: 0.70 / 0.71, --report 0.76 / 0.82,
+# Parquet 1.43 / 1.44 (DuckDB 0.368 s, faster that run). DuckDB's own
+# time moves by a tenth from run to run here, so a median of the pairs
+# moves by about 0.05: the README gives the three.
 # Where the CPU goes, --cpuprofile of 4 runs merged, by goroutine: CSV
 # --report: parsing 27%, validating 24%, grouping 13%, planning 31%
 # (report lines 11%, decoding the groups 11%, PlanUser 7%), write
