@@ -50,6 +50,14 @@
 # grouping 17%, planning 38% (state lookups 8%, of which hashing the key
 # and the item 4%; report lines 9%; decoding the groups 9%; PlanUser 7%),
 # write syscalls 5%.
+# The final build of that day (the read stage holding 16 batches), night 2
+# and validate in turns on night 3's file (20,200,000 rows) and state, which
+# then holds every item, 3 pairs: night 2 11.75-12.45 s, 0 requests, 835
+# MiB; validate 7.95-8.24 s, 860 MiB; ratio 1.46 / 1.48 / 1.51 (min /
+# median / max of the pairs). The commands: `markimport run --input
+# night3.in.csv --report r.csv --overwrite --summary s.json --overwrite
+# --state state "${API[@]}" --quiet` against `markimport validate --input
+# night3.in.csv --quiet`.
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests
