@@ -146,8 +146,8 @@ func TestFatalAnswerOutranksHalt(t *testing.T) {
 
 // TestSettledHaltKeepsItsCause: once the sending's end is settled, an
 // interrupt (Ctrl-C while the rest is reported unsent) does not replace
-// the halt that stopped the sending, and a halt after a sending that ran
-// to its end sets nothing.
+// the halt that stopped the sending; before, it does, saying both; and a
+// halt once the settling began sets nothing.
 func TestSettledHaltKeepsItsCause(t *testing.T) {
 	var s stopCause
 	s.halted(haltStop{})
@@ -158,8 +158,15 @@ func TestSettledHaltKeepsItsCause(t *testing.T) {
 	if sum.Stopped != "lease" {
 		t.Errorf("after an interrupt once settled: stopped %q, want lease", sum.Stopped)
 	}
+	var ctrlC stopCause
+	ctrlC.halted(haltStop{})
+	ctrlC.interrupted()
+	ctrlC.fill(&sum)
+	if want := interrupted + "; also " + (haltStop{}).Error(); sum.Stopped != stoppedInterrupted || sum.StopMessage != want {
+		t.Errorf("an interrupt before the settling: %q %q, want %q %q", sum.Stopped, sum.StopMessage, stoppedInterrupted, want)
+	}
 	var done stopCause
-	done.settle()
+	done.closeHalts()
 	done.halted(haltStop{})
 	done.fill(&sum)
 	if sum.Stopped != "" {

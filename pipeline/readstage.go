@@ -92,6 +92,9 @@ func (r *run) read(ctx context.Context, in readers.Reader, part bool, each func(
 func (st *readStage) decode(ctx context.Context, in readers.Reader) error {
 	defer close(st.raw)
 	for {
+		if err := ctx.Err(); err != nil {
+			return err // not a batch more once interrupted, however much room raw has
+		}
 		var recs []readers.Record
 		select {
 		case recs = <-st.rawFree:

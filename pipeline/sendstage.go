@@ -119,6 +119,7 @@ func (r *run) halted() Stop {
 // is why, unless the sender stopped on a fatal answer of its own or the
 // run was interrupted.
 func (r *run) sendStopped(parent context.Context, sendErr error) error {
+	r.stop.closeHalts()
 	var fe *mark.FatalError
 	if r.gate != nil {
 		if gerr := r.gate.error(); gerr != nil && !errors.As(sendErr, &fe) && parent.Err() == nil {

@@ -27,7 +27,7 @@ type stopCause struct {
 	message string // Summary.StopMessage
 	why     string // why, for the report's rows: "not sent: " + why
 	halt    bool   // the cause is a halt's, which a fatal answer or an interrupt replaces
-	settled bool   // the sending's end is settled: a halt no longer sets or yields the cause
+	settled bool   // the sending's end is being settled: a halt no longer sets the cause
 }
 
 // interrupted is why rows were not sent when the run was interrupted, or
@@ -50,16 +50,15 @@ func (s *stopCause) setOver(code, message, why string, overHalt bool) {
 		s.code, s.message, s.why = code, message, why
 	case s.halt && overHalt:
 		if message == "" {
-			message = s.message
-		} else {
-			message += "; also " + s.message
+			message = why
 		}
+		message += "; also " + s.message
 		s.code, s.message, s.why, s.halt = code, message, why, false
 	}
 }
 
 // halted records that Options.Halt stopped the sending, with its error,
-// unless a cause is already known or the sending's end is settled.
+// unless a cause is already known or the sending's end is being settled.
 func (s *stopCause) halted(err Stop) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,11 +67,20 @@ func (s *stopCause) halted(err Stop) {
 	}
 }
 
+// closeHalts is called as the sending's end starts to be settled
+// (sendStopped), before the halt's error is read: from then on a halt
+// sets nothing itself, so that one after a sending that ran to its end
+// cannot name a cause the run's error does not give.
+func (s *stopCause) closeHalts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settled = true
+}
+
 // settle ends the halt's hold on the cause once the sending's end is
 // settled (sendStopped): the cause is final but for a report's failure, so
 // that an interrupt later, while the rest is reported unsent, does not
-// replace a halt that stopped the sending, and a halt after a sending that
-// ran to its end sets nothing.
+// replace a halt that stopped the sending.
 func (s *stopCause) settle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
