@@ -106,7 +106,7 @@ func (st *readStage) decode(ctx context.Context, in readers.Reader) error {
 		for len(b.recs) < batchSize {
 			n := len(b.recs)
 			b.recs = b.recs[:n+1]
-			if err := nextInto(in, &b.recs[n]); err != nil {
+			if err := readers.NextInto(in, &b.recs[n]); err != nil {
 				b.recs, b.err = b.recs[:n], err
 				break
 			}
@@ -120,22 +120,6 @@ func (st *readStage) decode(ctx context.Context, in readers.Reader) error {
 			return nil
 		}
 	}
-}
-
-// readerInto is a reader that writes its next record where the caller
-// keeps it (readers.InputReader), sparing the copies of Next's result.
-type readerInto interface {
-	NextInto(rec *readers.Record) error
-}
-
-// nextInto reads in's next record into rec.
-func nextInto(in readers.Reader, rec *readers.Record) error {
-	if ri, ok := in.(readerInto); ok {
-		return ri.NextInto(rec)
-	}
-	var err error
-	*rec, err = in.Next()
-	return err
 }
 
 // validate validates each batch of raw into out with validate, with the

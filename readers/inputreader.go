@@ -68,20 +68,15 @@ func (m *InputReader) openPart(k int) error {
 // part's last.
 func (m *InputReader) Next() (Record, error) {
 	var rec Record
-	err := m.NextInto(&rec)
+	err := m.nextInto(&rec)
 	return rec, err
 }
 
-// NextInto is Next, into rec: the record is written where the caller
-// keeps it, not returned through each layer. Next hands its record's
-// address to Options.Reshape, so each record it returns is first moved to
-// the heap: one 184-byte allocation a row, and a copy at each layer,
-// which NextInto spares the read stage. Every field of rec is set; on an
-// error, rec holds nothing to read.
-func (m *InputReader) NextInto(rec *Record) error {
+// nextInto is Next, into rec (see NextInto).
+func (m *InputReader) nextInto(rec *Record) error {
 	for {
 		if m.cur != nil {
-			err := nextInto(m.cur, rec)
+			err := NextInto(m.cur, rec)
 			if err == nil {
 				m.rows++
 				m.any = true
@@ -113,15 +108,19 @@ func (m *InputReader) NextInto(rec *Record) error {
 	}
 }
 
-// readerInto is a Reader that can write its next record where the caller
-// keeps it (see InputReader.NextInto).
+// readerInto is a Reader of this package that can write its next record
+// where the caller keeps it: InputReader, CSVReader, the Parquet reader.
 type readerInto interface {
 	nextInto(rec *Record) error
 }
 
-// nextInto reads r's next record into rec, through its nextInto when it
-// has one.
-func nextInto(r Reader, rec *Record) error {
+// NextInto is r.Next, into rec: the record is written where the caller
+// keeps it, not returned through each layer. InputReader.Next hands its
+// record's address to Options.Reshape, so each record it returns is first
+// moved to the heap: one 184-byte allocation a row, and a copy at each
+// layer, which NextInto spares the read stage. Every field of rec is set;
+// on an error, rec holds nothing to read.
+func NextInto(r Reader, rec *Record) error {
 	if ri, ok := r.(readerInto); ok {
 		return ri.nextInto(rec)
 	}

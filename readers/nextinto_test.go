@@ -52,7 +52,7 @@ func TestNextIntoSetsEveryField(t *testing.T) {
 			var got []Record
 			for {
 				rec := stale()
-				err := r.NextInto(&rec)
+				err := NextInto(r, &rec)
 				if err == io.EOF {
 					if rec != (Record{}) {
 						t.Errorf("at the end the record holds %s", fmtRecord(rec))
