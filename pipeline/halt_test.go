@@ -3,11 +3,14 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"markimport/pipeline/backup"
+	"markimport/pipeline/durable/durabletest"
 	"markimport/pipeline/mark"
 	"markimport/pipeline/report"
 )
@@ -31,15 +34,18 @@ func (haltStop) Error() string {
 }
 func (haltStop) Stopped() string { return "lease" }
 
-// haltingSender answers the first request ok, then closes the halt and
-// waits for the sending to be cancelled, as a sender with nothing more
-// in flight does; it returns once the report is full (the producer has
-// reported every other row), so that those rows are reported before the
-// sending's end is settled.
+// haltingSender answers the first request (ok, or with code), then
+// closes the halt and waits for the sending to be cancelled, as a sender
+// with nothing more in flight does. Then it waits for full to close when
+// set (the producer has reported every other row, before the sending's
+// end is settled), interrupts the run when interrupt is set, and returns
+// the fatal answer of code, or why its context ended.
 type haltingSender struct {
-	halt *testHalt
-	full <-chan struct{}
-	sent int
+	halt      *testHalt
+	code      int
+	full      <-chan struct{}
+	interrupt context.CancelFunc
+	sent      int
 }
 
 // fullReport is a memReport that closes full once it holds n lines.
@@ -63,17 +69,39 @@ func (s *haltingSender) Send(ctx context.Context, reqs <-chan *mark.Request, don
 	req := <-reqs
 	out := make([]mark.Outcome, len(req.Items))
 	for i := range out {
-		out[i] = mark.Outcome{Sent: true, Attempts: 1}
+		out[i] = mark.Outcome{Sent: true, Attempts: 1, Code: s.code}
 	}
 	s.sent++
 	done(req, out)
 	s.halt.close()
 	<-ctx.Done()
-	select {
-	case <-s.full:
-	case <-time.After(time.Minute): // the test fails on the rows missing
+	if s.full != nil {
+		select {
+		case <-s.full:
+		case <-time.After(time.Minute): // the test fails on the rows missing
+		}
+	}
+	if s.interrupt != nil {
+		s.interrupt()
+	}
+	if s.code != 0 {
+		return &mark.FatalError{Code: s.code, Info: "bad usersig"}
 	}
 	return ctx.Err()
+}
+
+// countLines counts the report's lines by status, and checks that every
+// unsent one gives one of whys.
+func countLines(t *testing.T, lines []report.Line, whys ...string) map[report.Status]int {
+	t.Helper()
+	n := map[report.Status]int{}
+	for _, l := range lines {
+		n[l.Status]++
+		if l.Status == report.StatusUnsent && !slices.Contains(whys, l.Message) {
+			t.Errorf("row %d unsent %q, want one of %q", l.Row, l.Message, whys)
+		}
+	}
+	return n
 }
 
 // TestHaltStopsSending: Options.Halt closing stops the sending as a fatal
@@ -94,37 +122,10 @@ func TestHaltStopsSending(t *testing.T) {
 	if len(rep.lines) != 15 {
 		t.Fatalf("%d report lines, want 15", len(rep.lines))
 	}
-	var ok, unsent int
-	for _, l := range rep.lines {
-		switch {
-		case l.Status == report.StatusOK:
-			ok++
-		case l.Status == report.StatusUnsent && l.Message == "not sent: "+(haltStop{}).Error():
-			unsent++
-		default:
-			t.Errorf("row %d: %s %q", l.Row, l.Status, l.Message)
-		}
+	n := countLines(t, rep.memReport.lines, "not sent: "+(haltStop{}).Error())
+	if s.sent != 1 || n[report.StatusOK] != 3 || n[report.StatusUnsent] != 12 {
+		t.Errorf("%d requests sent, %v: want 1, 3 ok, 12 unsent", s.sent, n)
 	}
-	if s.sent != 1 || ok != 3 || unsent != 12 {
-		t.Errorf("%d requests sent, %d rows ok, %d unsent: want 1, 3, 12", s.sent, ok, unsent)
-	}
-}
-
-// fatalThenHaltSender answers its first request with a fatal code, then,
-// while it waits for its requests in flight, the halt closes; it returns
-// the fatal answer once the sending is cancelled.
-type fatalThenHaltSender struct{ halt *testHalt }
-
-func (s *fatalThenHaltSender) Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error {
-	req := <-reqs
-	out := make([]mark.Outcome, len(req.Items))
-	for i := range out {
-		out[i] = mark.Outcome{Sent: true, Attempts: 1, Code: 70009, Message: "bad usersig"}
-	}
-	done(req, out)
-	s.halt.close()
-	<-ctx.Done()
-	return &mark.FatalError{Code: 70009, Info: "bad usersig"}
 }
 
 // TestFatalAnswerOutranksHalt: a fatal answer the sender is stopping on
@@ -134,13 +135,19 @@ func TestFatalAnswerOutranksHalt(t *testing.T) {
 	in := fiveUsersThreeRows(t)
 	h := &testHalt{done: make(chan struct{}), err: haltStop{}}
 	rep := &memReport{}
-	sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: &fatalThenHaltSender{halt: h}, Rate: 200, Halt: h})
+	sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: &haltingSender{halt: h, code: 70009}, Rate: 200, Halt: h})
 	var fe *mark.FatalError
 	if !errors.As(err, &fe) || fe.Code != 70009 {
 		t.Fatalf("Run: %v, want the fatal answer", err)
 	}
 	if sum.Stopped != "fatal: 70009" || !strings.Contains(sum.StopMessage, fe.Error()) || !strings.Contains(sum.StopMessage, "also "+(haltStop{}).Error()) {
 		t.Errorf("stopped %q (%q), want fatal: 70009, saying the lease was lost too", sum.Stopped, sum.StopMessage)
+	}
+	// The rows reported before the fatal answer replaced the halt's cause
+	// say the lease; the later ones the API's code.
+	n := countLines(t, rep.lines, "not sent: "+(haltStop{}).Error(), "not sent: the run stopped on API error 70009")
+	if n[report.StatusFailed] != 3 || n[report.StatusUnsent] != 12 {
+		t.Errorf("%v, want 3 failed and 12 unsent", n)
 	}
 }
 
@@ -174,26 +181,6 @@ func TestSettledHaltKeepsItsCause(t *testing.T) {
 	}
 }
 
-// haltThenInterruptSender answers its first request ok; the halt closes,
-// and the run is interrupted before the sender returns.
-type haltThenInterruptSender struct {
-	halt      *testHalt
-	interrupt context.CancelFunc
-}
-
-func (s *haltThenInterruptSender) Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error {
-	req := <-reqs
-	out := make([]mark.Outcome, len(req.Items))
-	for i := range out {
-		out[i] = mark.Outcome{Sent: true, Attempts: 1}
-	}
-	done(req, out)
-	s.halt.close()
-	<-ctx.Done()
-	s.interrupt()
-	return ctx.Err()
-}
-
 // TestInterruptOutranksHalt: an interrupt of the run is why it stopped,
 // though the halt closed first, as it was before the halt set its cause
 // at once.
@@ -202,8 +189,48 @@ func TestInterruptOutranksHalt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h := &testHalt{done: make(chan struct{}), err: haltStop{}}
-	sum, _ := Run(ctx, Options{Input: in, Report: &memReport{}, Sender: &haltThenInterruptSender{halt: h, interrupt: cancel}, Rate: 200, Halt: h})
+	rep := &memReport{}
+	sum, err := Run(ctx, Options{Input: in, Report: rep, Sender: &haltingSender{halt: h, interrupt: cancel}, Rate: 200, Halt: h})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Run: %v, want the interrupt", err)
+	}
 	if sum.Stopped != stoppedInterrupted {
 		t.Errorf("stopped %q (%q), want %q", sum.Stopped, sum.StopMessage, stoppedInterrupted)
+	}
+	// An interrupted run reports the rows it reached (--resume goes on
+	// from there): the 3 answered are ok, any other says why not sent.
+	if n := countLines(t, rep.lines, "not sent: "+(haltStop{}).Error(), "not sent: "+interrupted); n[report.StatusOK] != 3 || len(rep.lines) != 3+n[report.StatusUnsent] {
+		t.Errorf("%v, want 3 ok and the rest unsent", n)
+	}
+}
+
+// cancelledSender sends nothing: once the sending is cancelled (by the
+// gate that failed), the halt closes, then it returns.
+type cancelledSender struct{ halt *testHalt }
+
+func (s *cancelledSender) Send(ctx context.Context, reqs <-chan *mark.Request, done func(*mark.Request, []mark.Outcome)) error {
+	<-ctx.Done()
+	s.halt.close()
+	return ctx.Err()
+}
+
+// TestGateFailureOutranksLaterHalt: a gate that failed stopped the
+// sending; a lease lost after it does not become the run's error: Run
+// returns the gate's, as the summary and every row say.
+func TestGateFailureOutranksLaterHalt(t *testing.T) {
+	in := fiveUsersThreeRows(t)
+	h := &testHalt{done: make(chan struct{}), err: haltStop{}}
+	gerr := &backup.WriteError{Err: durabletest.ErrNoSpace}
+	rep := &memReport{}
+	sum, err := Run(context.Background(), Options{Input: in, Report: rep, Sender: &cancelledSender{halt: h}, Rate: 200,
+		Gate: &verdictGate{err: gerr}, GateWorkers: 1, Halt: h})
+	if !errors.Is(err, gerr) {
+		t.Errorf("Run: %v, want the gate's error", err)
+	}
+	if sum.Stopped != stoppedBackup {
+		t.Errorf("stopped %q (%q), want %q", sum.Stopped, sum.StopMessage, stoppedBackup)
+	}
+	if n := countLines(t, rep.lines, "not sent: "+gerr.Error()); n[report.StatusUnsent] != 15 {
+		t.Errorf("%v, want 15 unsent", n)
 	}
 }

@@ -87,12 +87,10 @@ type run struct {
 	stopped   context.Context    // done when no more requests may be sent
 
 	// The report's first error stops the run (reportFailed): cancelRun
-	// cancels the context every stage runs under. haltErr is Options.Halt's
-	// error once it stopped the sending.
+	// cancels the context every stage runs under.
 	halt      sync.Mutex
 	cancelRun context.CancelFunc
 	reportErr error
-	haltErr   Stop
 }
 
 // newRun builds the state of a run from opts, as Run, planEach and the

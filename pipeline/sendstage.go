@@ -85,20 +85,16 @@ func (r *run) answered(req *mark.Request, out []mark.Outcome) {
 	}
 }
 
-// haltOn cancels the sending once Options.Halt is done, keeping its
-// error, or returns when the sending ends first. The error is the run's
-// stop cause before the sending is cancelled, as a failed gate's is: the
-// producer reports rows unsent as soon as the sending is cancelled, and
-// each must say why. A fatal answer the sender was already stopping on
-// replaces it (stopCause).
+// haltOn cancels the sending once Options.Halt is done, or returns when
+// the sending ends first. The halt's error is the run's stop cause before
+// the sending is cancelled, as a failed gate's is: the producer reports
+// rows unsent as soon as the sending is cancelled, and each must say why.
+// A fatal answer the sender was already stopping on replaces it
+// (stopCause).
 func (r *run) haltOn(sendCtx context.Context, cancelSend context.CancelFunc) {
 	select {
 	case <-r.opts.Halt.Done():
-		err := r.opts.Halt.Err()
-		r.halt.Lock()
-		r.haltErr = err
-		r.halt.Unlock()
-		if err != nil && sendCtx.Err() == nil {
+		if err := r.opts.Halt.Err(); err != nil && sendCtx.Err() == nil {
 			r.stop.halted(err)
 		}
 		cancelSend()
@@ -106,28 +102,37 @@ func (r *run) haltOn(sendCtx context.Context, cancelSend context.CancelFunc) {
 	}
 }
 
-// halted is the error of Options.Halt once it stopped the sending.
-func (r *run) halted() Stop {
-	r.halt.Lock()
-	defer r.halt.Unlock()
-	return r.haltErr
+// haltedBy is h's error once h holds, else nil (also for no h).
+func haltedBy(h Halt) Stop {
+	if h == nil {
+		return nil
+	}
+	select {
+	case <-h.Done():
+		return h.Err()
+	default:
+		return nil
+	}
 }
 
 // sendStopped settles why the sending ended, given what the sender
 // returned, and returns the error that stopped it (nil when it ran to
-// its end). A gate that failed, or Options.Halt, stopped the sending: it
-// is why, unless the sender stopped on a fatal answer of its own or the
-// run was interrupted.
+// its end). A gate that failed, else Options.Halt, stopped the sending:
+// it is why, unless the sender stopped on a fatal answer of its own or
+// the run was interrupted.
 func (r *run) sendStopped(parent context.Context, sendErr error) error {
 	r.stop.closeHalts()
 	var fe *mark.FatalError
-	if r.gate != nil {
-		if gerr := r.gate.error(); gerr != nil && !errors.As(sendErr, &fe) && parent.Err() == nil {
-			sendErr = gerr
+	if !errors.As(sendErr, &fe) && parent.Err() == nil {
+		var gerr error
+		if r.gate != nil {
+			gerr = r.gate.error()
 		}
-	}
-	if herr := r.halted(); herr != nil && !errors.As(sendErr, &fe) && parent.Err() == nil {
-		sendErr = herr
+		if gerr != nil {
+			sendErr = gerr
+		} else if herr := haltedBy(r.opts.Halt); herr != nil {
+			sendErr = herr
+		}
 	}
 	switch {
 	case sendErr == nil:

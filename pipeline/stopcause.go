@@ -84,7 +84,7 @@ func (s *stopCause) closeHalts() {
 func (s *stopCause) settle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.halt, s.settled = false, true
+	s.halt = false
 }
 
 // interrupted records an interrupt, unless a cause other than a halt is
