@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -220,8 +221,11 @@ func (o *objectOutputs) takeLeases(ttl time.Duration) (release func(), err error
 	if ttl <= 0 {
 		ttl = leaseTTL
 	}
+	// The owner names this run and no other (a lease is judged the run's
+	// by it): a container's pid is often 1, and a restarted one keeps its
+	// host name, so a random part comes after.
 	host, _ := os.Hostname()
-	owner := fmt.Sprintf("markimport pid %d on %s since %s", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
+	owner := fmt.Sprintf("markimport pid %d on %s since %s (%s)", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339), rand.Text()[:12])
 	var held []*bucket.Lease
 	o.leasesDone = make(chan struct{})
 	release = func() {
@@ -247,16 +251,19 @@ func (o *objectOutputs) takeLeases(ttl time.Duration) (release func(), err error
 type leasesHalt struct {
 	done chan struct{}
 	once sync.Once
-	err  pipeline.Stop
-	mu   sync.Mutex
+	err  pipeline.Stop // set before done is closed, read after
 }
 
 func (h *leasesHalt) Done() <-chan struct{} { return h.done }
 
+// Err is the lost lease's error once Done is closed (nil before).
 func (h *leasesHalt) Err() pipeline.Stop {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.err
+	select {
+	case <-h.done:
+		return h.err
+	default:
+		return nil
+	}
 }
 
 // halt returns the Halt of o's leases (nil when o holds none): a
@@ -274,9 +281,7 @@ func (o *objectOutputs) halt() pipeline.Halt {
 				h.once.Do(func() {
 					var le *bucket.LostError
 					if errors.As(l.Lost(), &le) {
-						h.mu.Lock()
 						h.err = le
-						h.mu.Unlock()
 					}
 					close(h.done)
 				})
@@ -285,6 +290,17 @@ func (o *objectOutputs) halt() pipeline.Halt {
 		}()
 	}
 	return h
+}
+
+// lost returns the first of o's leases known lost (no read: a renewal
+// found it, or its expiry passed), or nil.
+func (o *objectOutputs) lost() error {
+	for _, l := range o.leases {
+		if err := l.Lost(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // held returns nil while the run holds the lease of every output, read

@@ -21,11 +21,12 @@ import (
 // may both take it, and one job at a time is the schedule's to keep.
 //
 // Each renewal reads the object first and puts it only if it is still
-// the one this run wrote. A lease can be lost: renewals failed until the
-// expiry last written passed (another run may have taken it since), or a
-// renewal found the object gone or another run's. Once lost it is never
-// written or deleted again, and Lost says what happened; the run must
-// stop writing where the lease was.
+// this run's: its owner, which names one run only (the process, host and
+// start, and a random part). A lease can be lost: renewals failed until
+// the expiry last written passed (another run may have taken it since),
+// or a renewal found the object gone, another run's, or not a lease at
+// all. Once lost it is never written or deleted again, and Lost says what
+// happened; the run must stop writing where the lease was.
 type Lease struct {
 	ctx   context.Context
 	store Store
@@ -39,8 +40,7 @@ type Lease struct {
 	lostCh chan struct{} // closed when lost
 
 	mu       sync.Mutex
-	expires  time.Time // the expiry last written and known to be there
-	tried    time.Time // the expiry of a put that failed, which may be there too
+	expires  time.Time // the latest expiry written and known to be there
 	lastErr  error     // of the last renewal that failed, nil after one succeeded
 	lost     *LostError
 	released bool
@@ -74,8 +74,8 @@ type leaseBody struct {
 type LostError struct {
 	Object Object
 	// Why: "expired" (not renewed in time), "deleted" (the object is
-	// gone), or "taken" (the object is another run's lease: Owner, until
-	// Expires).
+	// gone), "replaced" (the object is not a lease), or "taken" (the
+	// object is another run's lease: Owner, until Expires).
 	Why     string
 	Owner   string
 	Expires time.Time
@@ -93,6 +93,8 @@ func (e *LostError) Error() string {
 		what = fmt.Sprintf("%s is now held by %s until %s (found at %s)", e.Object, e.Owner, at(e.Expires), at(e.Since))
 	case "deleted":
 		what = fmt.Sprintf("%s was deleted by someone else (found at %s)", e.Object, at(e.Since))
+	case "replaced":
+		what = fmt.Sprintf("%s was replaced by an object that is not a markimport lease (found at %s)", e.Object, at(e.Since))
 	default:
 		what = fmt.Sprintf("%s expired at %s without being renewed", e.Object, at(e.Last))
 		if e.Err != nil {
@@ -120,7 +122,8 @@ func (e *heldError) Error() string {
 }
 
 // TakeLease takes the lease o for owner, for ttl from now, renewed every
-// ttl/3 until Release. A lease that expired is taken over; one that is
+// ttl/3 until Release. owner must name this run and no other: a lease is
+// judged the run's by its owner. A lease that expired is taken over; one that is
 // not expired is a *heldError; an object at o that is not a lease is
 // refused.
 func TakeLease(ctx context.Context, store Store, o Object, owner string, ttl time.Duration) (*Lease, error) {
@@ -178,7 +181,11 @@ func (l *Lease) put(ifAbsent bool) (time.Time, error) {
 	return body.Expires, nil
 }
 
-// read reads the lease there, if there is one.
+// errNotLease is an object where a lease should be that is not one.
+var errNotLease = errors.New("not a markimport lease")
+
+// read reads the lease there, if there is one; an object there that is
+// not a lease is an error wrapping errNotLease.
 func (l *Lease) read(ctx context.Context) (held leaseBody, found bool, err error) {
 	b, err := l.store.Get(ctx, l.obj)
 	if isNotExist(err) {
@@ -190,7 +197,7 @@ func (l *Lease) read(ctx context.Context) (held leaseBody, found bool, err error
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&held); err != nil || held.Owner == "" || held.Expires.IsZero() {
-		return held, false, fmt.Errorf("%s exists and is not a markimport lease: move it away, or write elsewhere", l.obj)
+		return held, false, fmt.Errorf("%s exists and is %w: move it away, or write elsewhere", l.obj, errNotLease)
 	}
 	return held, true, nil
 }
@@ -230,30 +237,26 @@ func (l *Lease) renewOnce() {
 	l.expiredLocked()
 }
 
-// renewed reads the lease and puts it with a new expiry if it holds what
-// this run last wrote, before that expiry. A lease gone or another's is
-// lost, as is one whose put landed only after the expiry (it may have
-// replaced another run's). The error is a read or a put that failed.
+// renewed reads the lease and puts it with a new expiry if it is this
+// run's, before its expiry. A lease gone, replaced or another's is lost,
+// as is one whose put landed only after the expiry (it may have replaced
+// another run's). The error is a read or a put that failed.
 func (l *Lease) renewed() error {
 	held, found, err := l.read(l.ctx)
-	if err != nil {
-		return err
-	}
 	l.mu.Lock()
-	l.judgeLocked(held, found)
-	lost, before := l.lost != nil, l.expires
+	lost := l.judgeReadLocked(held, found, err)
+	before := l.expires
 	l.mu.Unlock()
-	if lost {
-		return nil
+	if lost || err != nil {
+		return err
 	}
 	exp, err := l.put(false)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {
-		l.tried = exp
 		return err
 	}
-	l.expires, l.tried = exp, time.Time{}
+	l.expires = later(l.expires, exp)
 	if !l.clock.Now().Before(before) {
 		l.expires = before
 		l.loseLocked("expired", leaseBody{}, errors.New("the renewal landed after the expiry"))
@@ -261,29 +264,35 @@ func (l *Lease) renewed() error {
 	return nil
 }
 
-// judgeLocked judges the lease read from the store (found: there is
-// one): gone or another run's, it is lost; this run's, it is what the
-// store holds (a put that failed may have landed); and lost anyway once
-// the expiry it holds has passed.
-func (l *Lease) judgeLocked(held leaseBody, found bool) {
+// judgeReadLocked judges what a read of the lease gave (found: there is
+// one; err: the read failed) and reports whether the lease is lost: gone,
+// replaced by what is not a lease, or another run's, it is lost; this
+// run's, the store holds its expiry (a put that failed may have landed,
+// and a renewal may be landing now: the later of the two is kept); and it
+// is lost anyway once that expiry has passed. A read that failed judges
+// nothing but the expiry.
+func (l *Lease) judgeReadLocked(held leaseBody, found bool, err error) bool {
 	switch {
+	case errors.Is(err, errNotLease):
+		l.loseLocked("replaced", leaseBody{}, nil)
+	case err != nil:
 	case !found:
 		l.loseLocked("deleted", leaseBody{}, nil)
-	case !l.ownsLocked(held):
+	case held.Owner != l.owner:
 		l.loseLocked("taken", held, nil)
 	default:
-		l.expires, l.tried = held.Expires, time.Time{}
+		l.expires = later(l.expires, held.Expires)
 	}
 	l.expiredLocked()
+	return l.lost != nil
 }
 
-// ownsLocked reports whether held is the lease this run last wrote (or
-// tried to).
-func (l *Lease) ownsLocked(held leaseBody) bool {
-	if held.Owner != l.owner {
-		return false
+// later is the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
 	}
-	return held.Expires.Equal(l.expires) || (!l.tried.IsZero() && held.Expires.Equal(l.tried))
+	return a
 }
 
 // expiredLocked loses the lease once the expiry last written has passed.
@@ -315,9 +324,8 @@ func (l *Lease) Lost() error {
 	return l.lost
 }
 
-// Held reads the lease and returns nil if it is still this run's, as it
-// last wrote it and not expired; else the *LostError, found now or
-// before. A read that fails is returned as it is. A run calls it before
+// Held reads the lease and returns nil if it is still this run's and not
+// expired; else the *LostError, found now or before. A read that fails is returned as it is. A run calls it before
 // it writes where the lease is: a renewal finds a lease taken only at its
 // next tick.
 func (l *Lease) Held() error {
@@ -325,16 +333,12 @@ func (l *Lease) Held() error {
 		return err
 	}
 	held, found, err := l.read(l.ctx)
-	if err != nil {
-		return err
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.judgeLocked(held, found)
-	if l.lost != nil {
+	if l.judgeReadLocked(held, found, err) {
 		return l.lost
 	}
-	return nil
+	return err
 }
 
 // LostC is closed once the lease is known lost; Lost then says why. A
@@ -362,10 +366,7 @@ func (l *Lease) Release() error {
 	if err != nil || !found {
 		return err
 	}
-	l.mu.Lock()
-	ours := l.ownsLocked(held)
-	l.mu.Unlock()
-	if !ours {
+	if held.Owner != l.owner {
 		return nil
 	}
 	err = l.store.Delete(ctx, l.obj)

@@ -83,6 +83,8 @@ func (c *testClock) advance(d time.Duration) {
 type faultStore struct {
 	*memStore
 	failing, landing atomic.Bool
+	afterPut         func() // called once a put landed, before it returns
+	afterGet         func() // called once a read is made, before it returns
 }
 
 var errStore = errors.New("connection reset")
@@ -91,7 +93,11 @@ func (f *faultStore) Get(ctx context.Context, o Object) ([]byte, error) {
 	if f.failing.Load() {
 		return nil, errStore
 	}
-	return f.memStore.Get(ctx, o)
+	b, err := f.memStore.Get(ctx, o)
+	if f.afterGet != nil {
+		f.afterGet()
+	}
+	return b, err
 }
 
 func (f *faultStore) Put(ctx context.Context, o Object, data []byte, ifAbsent bool) error {
@@ -102,7 +108,11 @@ func (f *faultStore) Put(ctx context.Context, o Object, data []byte, ifAbsent bo
 	if f.failing.Load() {
 		return errStore
 	}
-	return f.memStore.Put(ctx, o, data, ifAbsent)
+	err := f.memStore.Put(ctx, o, data, ifAbsent)
+	if err == nil && f.afterPut != nil {
+		f.afterPut()
+	}
+	return err
 }
 
 // callsAfter are the store's calls from the n-th on.
@@ -315,5 +325,71 @@ func TestLeaseHeld(t *testing.T) {
 	}
 	if b, _ := st.Get(ctx, o); !bytes.Equal(b, other) {
 		t.Fatalf("the other run's lease was replaced or deleted: %s", b)
+	}
+}
+
+// TestLeaseHeldWhileRenewing: Held reading the lease while a renewal's put
+// has landed and the renewal has not yet recorded it finds the run's own
+// lease (it judged by the expiry it knew, and called it taken).
+func TestLeaseHeldWhileRenewing(t *testing.T) {
+	st := &faultStore{memStore: newMemStore()}
+	c := newTestClock()
+	l := takeRunA(t, st, Object{"b", "r.csv.lease"}, c)
+	defer l.Release()
+	var held error
+	st.afterPut = func() { st.afterPut = nil; held = l.Held() }
+	c.advance(10 * time.Second)
+	l.renewOnce()
+	if held != nil {
+		t.Fatalf("Held during a renewal: %v", held)
+	}
+	if err := l.Lost(); err != nil {
+		t.Fatalf("after it: %v", err)
+	}
+}
+
+// TestLeaseHeldReadBeforeRenewal: Held that read the lease before a
+// renewal landed, and judges it after, keeps the renewal's later expiry:
+// the lease is held until then, not lost at the expiry Held read.
+func TestLeaseHeldReadBeforeRenewal(t *testing.T) {
+	st := &faultStore{memStore: newMemStore()}
+	c := newTestClock()
+	l := takeRunA(t, st, Object{"b", "r.csv.lease"}, c)
+	defer l.Release()
+	c.advance(10 * time.Second)
+	st.afterGet = func() { st.afterGet = nil; l.renewOnce() }
+	if err := l.Held(); err != nil {
+		t.Fatalf("Held: %v", err)
+	}
+	c.advance(25 * time.Second) // past the expiry Held read, before the renewal's
+	if err := l.Lost(); err != nil {
+		t.Fatalf("the renewal's expiry was forgotten: %v", err)
+	}
+}
+
+// TestLeaseReplaced: a lease overwritten with an object that is not a
+// lease is lost at the next renewal, as "replaced", and the object is
+// neither written nor deleted after, by the renewals or Release.
+func TestLeaseReplaced(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	c := newTestClock()
+	o := Object{"b", "r.csv.lease"}
+	l := takeRunA(t, st, o, c)
+	junk := []byte(`{"owner":"run b"}`)
+	st.Put(ctx, o, junk, false)
+	n := st.ncalls()
+	c.advance(10 * time.Second)
+	l.renewOnce()
+	if le := lostOf(t, l); le.Why != "replaced" || !strings.Contains(le.Error(), "not a markimport lease") {
+		t.Fatalf("replaced: %v", le)
+	}
+	l.renewOnce()
+	l.Release()
+	if calls := st.callsAfter(n); len(calls) > 0 {
+		t.Fatalf("a lost lease was written or deleted: %v", calls)
+	}
+	if b, _ := st.Get(ctx, o); !bytes.Equal(b, junk) {
+		t.Fatalf("the object was replaced: %s", b)
 	}
 }
