@@ -57,14 +57,17 @@ func TestObjectOutputsLeaseLostStopsSending(t *testing.T) {
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	other := []byte(`{"owner":"markimport pid 1 on elsewhere","expires":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`)
 	put := make(chan int64, 1)
+	store, lease := s3.Store(t), obj(t, "s3://night/r.csv.lease")
 	go func() {
 		// At the 20th request the other run takes the report's lease;
 		// at --rate 20 the run has some 18 s of sending left, and the
-		// renewal (every 300 ms) finds it taken.
+		// renewal (every second) finds it taken.
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
 			if n := srv.Stats().APIs[fakeim.MarkContact].Requests; n >= 20 {
-				s3.Put(t, obj(t, "s3://night/r.csv.lease"), other)
+				if err := store.Put(context.Background(), lease, other, false); err != nil {
+					n = -2
+				}
 				put <- n
 				return
 			}
@@ -73,10 +76,10 @@ func TestObjectOutputsLeaseLostStopsSending(t *testing.T) {
 		put <- -1
 	}()
 	dir := t.TempDir()
-	code, stdout, stderr := runCLIHooked(t, context.Background(), hooks{leaseTTL: 900 * time.Millisecond},
+	code, stdout, stderr := runCLIHooked(t, context.Background(), hooks{leaseTTL: 3 * time.Second},
 		runArgs(url, "--input", in, "--temp-dir", dir, "--rate", "20", "--report", "s3://night/r.csv", "--summary", dir+"/s.json")...)
 	if n := <-put; n < 0 {
-		t.Fatal("the run never reached 20 requests")
+		t.Fatalf("the run never reached 20 requests, or the other run's lease could not be put (%d)", n)
 	}
 	if code != exitFatal || !strings.Contains(stderr, "stopped: lost the lease") || !strings.Contains(stderr, "held by markimport pid 1 on elsewhere") || strings.Contains(stderr, "full disk") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
@@ -102,5 +105,13 @@ func TestObjectOutputsLeaseLostStopsSending(t *testing.T) {
 	}
 	if b := s3.Get(t, obj(t, "s3://night/r.csv.lease")); !bytes.Equal(b, other) {
 		t.Errorf("the other run's lease was replaced or deleted: %s", b)
+	}
+	// The report's journal is copied to the bucket up to the loss, not
+	// after (its prefix may be the other run's now): no copy holds a row
+	// reported unsent because of it.
+	for _, k := range s3.Keys(t, obj(t, "s3://night/r.csv.journal/")) {
+		if b := s3.Get(t, obj(t, "s3://night/"+k)); bytes.Contains(b, []byte("lost the lease")) {
+			t.Errorf("%s, copied after the lease was lost, holds rows reported unsent because of it", k)
+		}
 	}
 }

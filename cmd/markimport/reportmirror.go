@@ -58,8 +58,13 @@ func (o *objectOutputs) mirrorReport(files *report.Files, overwrite bool) {
 }
 
 // Durable copies the journal's bytes the chain does not hold yet as its
-// next segment, the record of the input first.
+// next segment, the record of the input first. Once a lease of the run is
+// lost it copies nothing more: the journal's prefix may be another run's
+// now (the local journal goes on, and the run publishes nothing).
 func (m *reportMirror) Durable(path string, size int64) error {
+	if m.o.lost() != nil {
+		return nil
+	}
 	if m.chain == nil {
 		if err := m.start(); err != nil {
 			return err
