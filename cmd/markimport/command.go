@@ -175,9 +175,11 @@ func (c *command) tell(level slog.Level, msg, detail string, attrs ...any) {
 // keepFirst is how a command's finishing steps report what went wrong:
 // err, when not nil, is printed at once (format places it in the message:
 // "%v" prints it as it is), and the error the command ends with is *first,
-// the first of them, which decides the exit code.
+// the first of them, which decides the exit code. The error *first is
+// already, met again by a later step (a lost lease refuses every upload),
+// is not printed again: the command's end says it.
 func (c *command) keepFirst(first *error, err error, format string) {
-	if err == nil {
+	if err == nil || *first != nil && errors.Is(err, *first) {
 		return
 	}
 	c.tell(slog.LevelError, fmt.Sprintf(format, err), "")

@@ -8,8 +8,8 @@ import (
 
 // TestKeepFirst: every error a finishing step meets is printed at once,
 // under the command's name and in its own words; the first decides how
-// the command ends, a later one never replaces it, and no error prints
-// nothing.
+// the command ends, a later one never replaces it, the first met again is
+// not printed again, and no error prints nothing.
 func TestKeepFirst(t *testing.T) {
 	var stderr strings.Builder
 	c := &command{name: "run", stderr: &stderr}
@@ -21,6 +21,7 @@ func TestKeepFirst(t *testing.T) {
 	journal, state := errors.New("finish the journal: disk full"), errors.New("rename: read-only file system")
 	c.keepFirst(&first, journal, "%v")
 	c.keepFirst(&first, state, "the state was not updated: %v (the next run sends these items again)")
+	c.keepFirst(&first, journal, "met again: %v")
 	if first != journal {
 		t.Errorf("kept %v, want the first error %v", first, journal)
 	}

@@ -34,6 +34,11 @@ func TestObjectOutputsLeaseTaken(t *testing.T) {
 	if code != exitFatal || !strings.Contains(out.String(), "lost the lease") || !strings.Contains(out.String(), "held by markimport pid 1 on elsewhere") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
+	// Every upload is refused for the one loss, said in full by the step
+	// that met it and at the end, not once for each.
+	if n := strings.Count(out.String(), "lost the lease:"); n > 2 {
+		t.Errorf("the loss said %d times\n%s", n, out)
+	}
 	for _, k := range s3.Keys(t, obj(t, "s3://night/")) {
 		if k == "r.csv" || k == "s.json" || strings.HasPrefix(k, "state/manifest-") {
 			t.Errorf("a run that lost its lease published %s", k)

@@ -404,7 +404,13 @@ func (c *command) uploadSummary(o *objectOutputs, code int) int {
 		return code
 	}
 	if err := o.publishSummary(c.overwrite); err != nil {
-		c.tell(slog.LevelError, "summary: "+err.Error(), "")
+		var le *bucket.LostError
+		if errors.As(err, &le) {
+			// Said in full above, with the exit code.
+			c.tell(slog.LevelError, fmt.Sprintf("summary: not uploaded (the lease of %s was lost)", le.Object), "")
+		} else {
+			c.tell(slog.LevelError, "summary: "+err.Error(), "")
+		}
 		return max(code, exitSomeNotOK)
 	}
 	return code

@@ -101,7 +101,7 @@ func (e *LostError) Error() string {
 			what += fmt.Sprintf(" (the last renewal failed: %v)", e.Err)
 		}
 	}
-	return "lost the lease: " + what + "; another run may be writing the same outputs, so this run stopped sending and publishes none of them there nor commits any state: " +
+	return "lost the lease: " + what + "; another run may be writing the same outputs, so this run sends no more and publishes none of them there nor commits any state: " +
 		"make sure one run at a time writes them (check the other run, and the store's reachability), then run again"
 }
 
