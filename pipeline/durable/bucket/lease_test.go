@@ -393,3 +393,31 @@ func TestLeaseReplaced(t *testing.T) {
 		t.Fatalf("the object was replaced: %s", b)
 	}
 }
+
+// TestLeaseRenewalTooLate: a renewal whose read or put lands only after
+// the expiry it knew is too late (another run may have taken the lease
+// between): the lease is lost as expired, and not written after.
+func TestLeaseRenewalTooLate(t *testing.T) {
+	for _, slow := range []string{"read", "put"} {
+		st := &faultStore{memStore: newMemStore()}
+		c := newTestClock()
+		l := takeRunA(t, st, Object{"b", "r.csv.lease"}, c)
+		c.advance(10 * time.Second)
+		late := func() { c.advance(25 * time.Second) } // past the expiry, 30 s after taking
+		if slow == "read" {
+			st.afterGet = func() { st.afterGet = nil; late() }
+		} else {
+			st.afterPut = func() { st.afterPut = nil; late() }
+		}
+		l.renewOnce()
+		if le := lostOf(t, l); le.Why != "expired" {
+			t.Fatalf("%s landed late: %v", slow, le)
+		}
+		n := st.ncalls()
+		l.renewOnce()
+		l.Release()
+		if calls := st.callsAfter(n); len(calls) > 0 {
+			t.Fatalf("%s landed late: the lost lease was written or deleted: %v", slow, calls)
+		}
+	}
+}
