@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -200,68 +201,6 @@ func TestLeaseExpiresUnrenewed(t *testing.T) {
 	}
 }
 
-// TestLeaseTaken: a renewal that finds another run's lease, or none,
-// loses the lease and does not write it; Release then leaves the other's.
-func TestLeaseTaken(t *testing.T) {
-	ctx := context.Background()
-	for _, cos := range []bool{false, true} {
-		for _, deleted := range []bool{false, true} {
-			st := newMemStore()
-			st.cos = cos
-			c := newTestClock()
-			o := Object{"b", "state/LEASE.json"}
-			l := takeRunA(t, st, o, c)
-			other := runBLease(c)
-			if deleted {
-				st.Delete(ctx, o)
-			} else {
-				st.Put(ctx, o, other, false)
-			}
-			n := st.ncalls()
-			c.advance(10 * time.Second)
-			l.renewOnce()
-			le := lostOf(t, l)
-			if err := l.Release(); err != nil {
-				t.Fatal(err)
-			}
-			if calls := st.callsAfter(n); len(calls) > 0 {
-				t.Fatalf("cos %v deleted %v: a lost lease was written or deleted: %v", cos, deleted, calls)
-			}
-			if deleted {
-				if le.Why != "deleted" || !strings.Contains(le.Error(), "was deleted") {
-					t.Fatalf("gone: %v", le)
-				}
-				continue
-			}
-			b, _ := st.Get(ctx, o)
-			if !bytes.Equal(b, other) {
-				t.Fatalf("cos %v: the other run's lease was replaced: %s", cos, b)
-			}
-			if le.Why != "taken" || le.Owner != "run b" || !strings.Contains(le.Error(), "held by run b until 2026-01-02T04:00:00Z") {
-				t.Fatalf("cos %v: %v", cos, le)
-			}
-		}
-	}
-}
-
-// TestLeaseReleaseOthers: a Release that finds another run's lease (its
-// own lapsed unnoticed) leaves it.
-func TestLeaseReleaseOthers(t *testing.T) {
-	ctx := context.Background()
-	st := newMemStore()
-	c := newTestClock()
-	o := Object{"b", "r.csv.lease"}
-	l := takeRunA(t, st, o, c)
-	other := runBLease(c)
-	st.Put(ctx, o, other, false)
-	if err := l.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := st.Get(ctx, o); !bytes.Equal(b, other) {
-		t.Fatalf("Release deleted the other run's lease: %s", b)
-	}
-}
-
 // TestLeaseRenews: renewals extend the lease (its own object is kept,
 // also when a put that failed had landed), and the renewing goroutine
 // notices a lease taken at its tick.
@@ -294,37 +233,6 @@ func TestLeaseRenews(t *testing.T) {
 	}
 	if le := lostOf(t, l); le.Owner != "run b" {
 		t.Fatal(le)
-	}
-}
-
-// TestLeaseHeld: Held reads the lease: its own, not expired, is held;
-// another run's or none is lost at once, without waiting for a renewal,
-// and the other run's lease is neither replaced nor deleted after.
-func TestLeaseHeld(t *testing.T) {
-	ctx := context.Background()
-	st := newMemStore()
-	c := newTestClock()
-	o := Object{"b", "r.csv.lease"}
-	l := takeRunA(t, st, o, c)
-	if err := l.Held(); err != nil {
-		t.Fatalf("a lease just taken: %v", err)
-	}
-	other := runBLease(c)
-	st.Put(ctx, o, other, false)
-	err := l.Held()
-	var le *LostError
-	if !errors.As(err, &le) || le.Why != "taken" || le.Owner != "run b" {
-		t.Fatalf("another run's lease found by Held: %v", err)
-	}
-	if l.Lost() == nil {
-		t.Error("Held found the lease taken, and Lost says it is held")
-	}
-	l.renewOnce()
-	if err := l.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := st.Get(ctx, o); !bytes.Equal(b, other) {
-		t.Fatalf("the other run's lease was replaced or deleted: %s", b)
 	}
 }
 
@@ -418,6 +326,66 @@ func TestLeaseRenewalTooLate(t *testing.T) {
 		l.Release()
 		if calls := st.callsAfter(n); len(calls) > 0 {
 			t.Fatalf("%s landed late: the lost lease was written or deleted: %v", slow, calls)
+		}
+	}
+}
+
+// TestLeaseFoundNotOurs: run a's lease object replaced by run b's, or
+// deleted, is found so by a renewal or by Held (without waiting for a
+// renewal), lost at once and said why; neither that nor Release writes or
+// deletes the object after, on a store that honours conditional puts or
+// ignores them (COS); and a Release alone, finding run b's lease, leaves
+// it.
+func TestLeaseFoundNotOurs(t *testing.T) {
+	ctx := context.Background()
+	for _, cos := range []bool{false, true} {
+		for _, deleted := range []bool{false, true} {
+			for _, by := range []string{"renewal", "Held", "Release"} {
+				name := fmt.Sprintf("cos %v, deleted %v, found by %s", cos, deleted, by)
+				st := newMemStore()
+				st.cos = cos
+				c := newTestClock()
+				o := Object{"b", "r.csv.lease"}
+				l := takeRunA(t, st, o, c)
+				if err := l.Held(); err != nil {
+					t.Fatalf("%s: a lease just taken: %v", name, err)
+				}
+				other := runBLease(c)
+				if deleted {
+					st.Delete(ctx, o)
+				} else {
+					st.Put(ctx, o, other, false)
+				}
+				n := st.ncalls()
+				c.advance(10 * time.Second)
+				var held error
+				switch by {
+				case "renewal":
+					l.renewOnce()
+				case "Held":
+					held = l.Held()
+				}
+				if by != "Release" {
+					le := lostOf(t, l)
+					if by == "Held" && held != error(le) {
+						t.Fatalf("%s: Held returned %v, Lost %v", name, held, le)
+					}
+					switch {
+					case deleted && (le.Why != "deleted" || !strings.Contains(le.Error(), "was deleted")),
+						!deleted && (le.Why != "taken" || le.Owner != "run b" || !strings.Contains(le.Error(), "held by run b until 2026-01-02T04:00:00Z")):
+						t.Fatalf("%s: %v", name, le)
+					}
+				}
+				if err := l.Release(); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if calls := st.callsAfter(n); len(calls) > 0 {
+					t.Fatalf("%s: the object was written or deleted after: %v", name, calls)
+				}
+				if b, _ := st.Get(ctx, o); !deleted && !bytes.Equal(b, other) {
+					t.Fatalf("%s: the other run's lease was replaced: %s", name, b)
+				}
+			}
 		}
 	}
 }
