@@ -46,7 +46,7 @@ func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &lockedClock{t: time.Unix(1700000000, 0)}
+	clk := &fakeClock{t: time.Unix(1700000000, 0)}
 	c.pacer.now, c.pacer.sleep = clk.now, clk.sleep
 	out, err := sendAll(t, c, context.Background(), manyRequests(3*rate))
 	if err != nil {
@@ -69,26 +69,6 @@ func TestClientDeparturesKeepTheCeiling(t *testing.T) {
 	if d := departures[len(departures)-1].Sub(departures[0]); d < 2*c.pacer.Window() {
 		t.Errorf("%d departures over %v of the pacer's clock: the ceiling never held a crowd, the test proves nothing", len(departures), d)
 	}
-}
-
-// lockedClock is a test clock for a pacer shared by many goroutines:
-// sleeping moves it on at once.
-type lockedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *lockedClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *lockedClock) sleep(_ context.Context, d time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return nil
 }
 
 // TestAdmittedOnTheWrite: on the client's own transport a request is

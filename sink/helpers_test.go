@@ -104,11 +104,24 @@ func sendOne(t *testing.T, c *Client, req *mark.Request) ([]mark.Outcome, error)
 	return out, err
 }
 
-// fakeClock drives the pacer's ring without real time.
-type fakeClock struct{ t time.Time }
+// fakeClock drives the pacer's ring without real time: sleeping moves it
+// on at once. now and sleep may be called from many goroutines (a pacer
+// shared by the client's workers); a test moves t by hand only while no
+// other goroutine uses the clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *fakeClock) now() time.Time { return c.t }
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
 func (c *fakeClock) sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 	return nil
 }

@@ -376,7 +376,7 @@ func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 	// The waits are on a test clock, which the departures are stamped
 	// with: the second leaves a second after the first without the test
 	// waiting for it.
-	lc := &lockedClock{t: time.Unix(1700000000, 0)}
+	lc := &fakeClock{t: time.Unix(1700000000, 0)}
 	c.sleep, c.pacer.now, c.pacer.sleep = lc.sleep, lc.now, lc.sleep
 	out, err := sendAll(t, c, context.Background(), manyRequests(4))
 	if err != nil {
