@@ -47,8 +47,9 @@
 //     expiry, renewed as the run goes and deleted at its end, so that a
 //     second run is refused and a killed run's lease expires by itself.
 //     A renewal reads the object first and writes it only while it is
-//     still the run's own; a lease found gone or another's, or not renewed
-//     before its expiry, is lost: never written or deleted again, and the
+//     still the run's own (its owner names one run); a lease found gone,
+//     another's or not a lease, or not renewed before its expiry, is lost:
+//     never written or deleted again, and the
 //     run checks it (Held) before it publishes or commits anything there,
 //     and stops sending once one is known lost (LostC).
 //
