@@ -57,6 +57,25 @@ func scanRecords(data []byte, comma byte, bufSize int) [][]string {
 	}
 }
 
+// scanShapes reads data with the scanner and says, of each record, the
+// line it starts on and, when it is well formed, its number of fields and
+// the size of each.
+func scanShapes(data []byte, comma byte, bufSize int) []string {
+	s := newCSVScanner(bufio.NewReaderSize(bytes.NewReader(data), bufSize), comma)
+	var out []string
+	var rec record
+	for s.next(&rec) == nil {
+		if rec.err != nil {
+			// What a malformed record kept may depend on where its line
+			// was cut; it is reported, not read.
+			out = append(out, fmt.Sprintf("line %d, malformed", rec.line))
+			continue
+		}
+		out = append(out, fmt.Sprintf("line %d, %d fields %v", rec.line, rec.nfields, rec.sizes))
+	}
+	return out
+}
+
 // FuzzScannerMatchesEncodingCSV: within its limits, the bounded scanner
 // reads exactly the records encoding/csv reads, and marks malformed the
 // same records, whatever the bytes and however the lines are cut into
@@ -82,6 +101,11 @@ func FuzzScannerMatchesEncodingCSV(f *testing.F) {
 			if got := scanRecords(data, comma, size); !slices.EqualFunc(got, want, slices.Equal) {
 				t.Fatalf("buffer %d, input %q:\n got %q\nwant %q", size, data, got, want)
 			}
+		}
+		// A line longer than the buffer is read in pieces, never as one
+		// plain line: the two readings give the same lines and sizes.
+		if a, b := scanShapes(data, comma, 16), scanShapes(data, comma, 4096); !slices.Equal(a, b) {
+			t.Fatalf("input %q: lines and sizes differ with the buffer:\n 16: %q\n4096: %q", data, a, b)
 		}
 	})
 }
