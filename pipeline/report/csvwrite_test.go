@@ -16,7 +16,7 @@ import (
 // TestRecordWriterMatchesEncodingCSV: the report's record writer writes
 // byte for byte what encoding/csv writes, for fields of every awkward kind.
 func TestRecordWriterMatchesEncodingCSV(t *testing.T) {
-	pieces := []string{"", "a", ",", `"`, "\n", "\r", "\r\n", " ", "\t", "\v", "\u00a0", "\u2003x", `\.`, "字", "\xff", "x y", "q\"q"}
+	pieces := []string{"", "a", ",", `"`, "\n", "\r", "\r\n", " ", "\t", "\v", "\f", "\u0085", "\u00a0", "\u2003x", `\.`, "字", "\xff", "x y", "q\"q"}
 	r := rand.New(rand.NewPCG(1, 1))
 	for range 5000 {
 		rec := make([]string, 1+r.IntN(6))
