@@ -2,6 +2,7 @@ package spill
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,5 +101,83 @@ func TestDecoderLetsGo(t *testing.T) {
 		if c.From != "" || c.Conv.Peer != "" {
 			t.Fatalf("sorted change %d beyond the length kept %+v", i+1, c)
 		}
+	}
+}
+
+// TestStoreKeepsInputOrder: each user's changes come back in the order
+// they were added, whether they went through the partition's stage, were
+// larger than it, or were added after the spill, with the stage emptied
+// at every point (full, before a large change, at the spill, at Take). The
+// budget of 1 byte spills at the first change, the only one of its
+// partition: staged, and found only if the spill moved it.
+func TestStoreKeepsInputOrder(t *testing.T) {
+	for _, budget := range []int64{0, 1} {
+		st := New(budget, t.TempDir())
+		want := map[string][]int64{}
+		row := int64(2)
+		for i := range 3000 {
+			from := fmt.Sprint("u", i%3)
+			if i == 0 {
+				from = "first"
+			}
+			c := mark.Change{Row: row, From: from, Conv: mark.Conversation{Type: mark.C2C, Peer: fmt.Sprint("p", i)}, Set: 1, Opt: mark.OptStandard}
+			if i%97 == 1 {
+				c.Custom, c.Opt = strings.Repeat("c", stageSize+i%7), mark.OptStandard|mark.OptCustom
+			}
+			if err := st.Add(&c, PartitionOf(from)); err != nil {
+				t.Fatal(err)
+			}
+			want[from] = append(want[from], row)
+			row++
+		}
+		if st.Spilled() != (budget > 0) {
+			t.Fatalf("budget %d: spilled %v", budget, st.Spilled())
+		}
+		got := map[string][]int64{}
+		var d Decoder
+		for p := range Partitions {
+			blocks, n, err := st.Take(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Decode(blocks, n); err != nil {
+				t.Fatalf("partition %d: %v", p, err)
+			}
+			d.EachUser(func(cs []mark.Change) {
+				for _, c := range cs {
+					got[c.From] = append(got[c.From], c.Row)
+				}
+			})
+		}
+		st.Close()
+		for from, rows := range want {
+			if !slices.Equal(got[from], rows) {
+				t.Fatalf("budget %d: user %s: rows back %v…, want %v…", budget, from, head(got[from]), head(rows))
+			}
+		}
+	}
+}
+
+func head(rows []int64) []int64 { return rows[:min(len(rows), 20)] }
+
+// BenchmarkStoreAdd adds 1M changes of 200,000 users to a store in
+// memory; ns/op is per 1M changes.
+func BenchmarkStoreAdd(b *testing.B) {
+	const n = 1 << 20
+	cs := make([]mark.Change, n)
+	parts := make([]int, n)
+	for i := range cs {
+		from := fmt.Sprintf("user%07d", (i*7919)%200000)
+		cs[i] = mark.Change{Row: int64(i + 2), From: from, Conv: mark.Conversation{Type: mark.C2C, Peer: fmt.Sprintf("peer%07d", i%50000)}, Set: 3, Opt: mark.OptStandard}
+		parts[i] = PartitionOf(from)
+	}
+	for b.Loop() {
+		st := New(0, "")
+		for i := range cs {
+			if err := st.Add(&cs[i], parts[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		st.Close()
 	}
 }
