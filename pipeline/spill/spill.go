@@ -23,15 +23,16 @@ const Partitions = 256
 // strings) and appended to its partition: a row costs its encoded size,
 // about the size of its CSV line, with no per-row object and no lookup.
 // Appending touches only the tail of each of 256 partitions, where a table
-// of every distinct string missed the cache on every row; and a change is
+// of every distinct string missed the cache on every row. A change is
 // first encoded into its partition's stage, 1 KiB that stays in the cache,
-// and moves to the partition's blocks with the others of the stage, in one
+// and moves to the partition's blocks with the rest of the stage in one
 // copy: written straight to 256 blocks, every change began a fresh cache
-// line of memory far from the last, and appending cost 1.8 times as much
-// (BenchmarkStoreAdd). Partitions are held in memory up to the budget; beyond it every
-// partition goes to its own temporary file and later changes are appended
-// there. Each partition is then decoded and grouped by user on its own (a
-// small, cache-resident job) when it is planned.
+// line far from the last, and appending cost 1.8 times as much
+// (BenchmarkStoreAdd). Partitions are held in memory up to the budget
+// (stages included); beyond it every partition goes to its own temporary
+// file and later changes are appended there, unstaged. Each partition is
+// then decoded and grouped by user on its own (a small, cache-resident
+// job) when it is planned.
 type Store struct {
 	budget int64
 	dir    string
