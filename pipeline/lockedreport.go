@@ -109,6 +109,7 @@ func (l *lockedReport) sync() error {
 // at a time (report.CSV): the formatting needs no lock.
 type linesWriter interface {
 	AppendLines(dst []byte, l report.Line, rows []int64) []byte
+	AppendItemLines(dst []byte, from string, items []mark.Item, status report.Status) []byte
 	WriteLines(b []byte) error
 }
 
@@ -124,12 +125,10 @@ func (l *lockedReport) writeItemsAs(buf []byte, ctr *mark.Counters, from string,
 		writeItems(l, ctr, &req, nil, status)
 		return buf
 	}
-	buf = buf[:0]
+	buf = lw.AppendItemLines(buf[:0], from, items, status)
 	var n int64
 	for i := range items {
-		it := &items[i]
-		buf = lw.AppendLines(buf, report.Line{From: from, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: status}, it.Rows)
-		n += int64(len(it.Rows))
+		n += int64(len(items[i].Rows))
 	}
 	l.mu.Lock()
 	l.statuses.Add(string(status), n)

@@ -40,11 +40,10 @@ func (pl *partLines) reset() {
 // items appends the lines of every row of items of user from, with status
 // and nothing else (no code, no message).
 func (pl *partLines) items(from string, items []mark.Item, status report.Status) {
+	pl.buf = pl.lw.AppendItemLines(pl.buf, from, items, status)
 	var n int64
 	for i := range items {
-		it := &items[i]
-		pl.buf = pl.lw.AppendLines(pl.buf, report.Line{From: from, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: status}, it.Rows)
-		n += int64(len(it.Rows))
+		n += int64(len(items[i].Rows))
 	}
 	pl.counts[status] += n
 	pl.rows += n

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"markimport/pipeline/mark"
 	"markimport/readers"
 )
 
@@ -39,9 +40,9 @@ func TestRecordWriterMatchesEncodingCSV(t *testing.T) {
 }
 
 // TestAppendLinesMatchesWrite: the lines AppendLines formats a batch at a
-// time are byte for byte those Write writes one at a time, for one file
-// and for several (whose file column may need quotes), with fields of
-// every awkward kind.
+// time, and AppendItemLines a user's items at a time, are byte for byte
+// those Write writes one at a time, for one file and for several (whose
+// file column may need quotes), with fields of every awkward kind.
 func TestAppendLinesMatchesWrite(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"a.csv", "b, \"c\".csv"} {
@@ -103,6 +104,36 @@ func TestAppendLinesMatchesWrite(t *testing.T) {
 		w2.flush()
 		if one.Len() == 0 || one.String() != many.String() {
 			t.Fatalf("input %d: AppendLines wrote %d bytes, Write %d, not the same", k, many.Len(), one.Len())
+		}
+
+		// A user's items at a time: AppendItemLines.
+		one.Reset()
+		many.Reset()
+		for range 300 {
+			from, status := field(), Statuses[r.IntN(len(Statuses))]
+			items := make([]mark.Item, r.IntN(4))
+			for i := range items {
+				it := &items[i]
+				it.Conv = mark.Conversation{Type: []uint8{mark.C2C, mark.Group, 7}[r.IntN(3)], Peer: field()}
+				it.Rows = make([]int64, r.IntN(3))
+				for j := range it.Rows {
+					it.Rows[j] = 1 + r.Int64N(6)
+				}
+				for _, row := range it.Rows {
+					if err := w1.Write(Line{Row: row, From: from, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: status}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			buf = w2.AppendItemLines(buf[:0], from, items, status)
+			if err := w2.WriteLines(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w1.flush()
+		w2.flush()
+		if one.Len() == 0 || one.String() != many.String() {
+			t.Fatalf("input %d: AppendItemLines wrote %d bytes, Write %d, not the same:\n%s\n%s", k, many.Len(), one.Len(), many.String(), one.String())
 		}
 	}
 }

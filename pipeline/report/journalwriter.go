@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"markimport/pipeline/durable"
+	"markimport/pipeline/mark"
 	"markimport/readers"
 )
 
@@ -130,14 +131,7 @@ func (r *CSV) AppendLines(dst []byte, l Line, rows []int64) []byte {
 	// copied from there after the others'.
 	tail, end := -1, -1
 	for _, row := range rows {
-		if r.in == nil {
-			dst = strconv.AppendInt(dst, row, 10)
-		} else {
-			name, local := r.in.FileRow(row)
-			dst = appendField(dst, name)
-			dst = append(dst, ',')
-			dst = strconv.AppendInt(dst, local, 10)
-		}
+		dst = r.appendRow(dst, row)
 		if tail >= 0 {
 			dst = append(dst, dst[tail:end]...)
 			continue
@@ -149,18 +143,81 @@ func (r *CSV) AppendLines(dst []byte, l Line, rows []int64) []byte {
 		dst = appendField(dst, l.Type)
 		dst = append(dst, ',')
 		dst = appendField(dst, l.Peer)
-		dst = append(dst, ',')
-		dst = appendField(dst, string(l.Status))
-		dst = append(dst, ',')
-		dst = strconv.AppendInt(dst, int64(l.Code), 10)
-		dst = append(dst, ',')
-		dst = appendField(dst, l.Message)
-		dst = append(dst, ',')
-		dst = strconv.AppendInt(dst, int64(l.Attempts), 10)
-		dst = append(dst, '\n')
+		dst = appendOutcome(dst, l)
 		end = len(dst)
 	}
 	return dst
+}
+
+// AppendItemLines appends to dst the lines of every row of items, of user
+// from, with status and nothing else (no code, no message): what
+// AppendLines appends for each item, with the user's column and the
+// columns after the conversation formatted once for all the items, not
+// once an item (most items of a night have one row). Like AppendLines, it
+// changes nothing in r.
+func (r *CSV) AppendItemLines(dst []byte, from string, items []mark.Item, status Status) []byte {
+	// Where the user's column, and the columns after the peer, were first
+	// formatted in dst.
+	user, userEnd, outcome, outcomeEnd := -1, -1, -1, -1
+	for i := range items {
+		it := &items[i]
+		tail, end := -1, -1
+		for _, row := range it.Rows {
+			dst = r.appendRow(dst, row)
+			if tail >= 0 {
+				dst = append(dst, dst[tail:end]...)
+				continue
+			}
+			tail = len(dst)
+			dst = append(dst, ',')
+			if user >= 0 {
+				dst = append(dst, dst[user:userEnd]...)
+			} else {
+				user = len(dst)
+				dst = appendField(dst, from)
+				userEnd = len(dst)
+			}
+			dst = append(dst, ',')
+			dst = appendField(dst, it.Conv.TypeName())
+			dst = append(dst, ',')
+			dst = appendField(dst, it.Conv.Peer)
+			if outcome >= 0 {
+				dst = append(dst, dst[outcome:outcomeEnd]...)
+			} else {
+				outcome = len(dst)
+				dst = appendOutcome(dst, Line{Status: status})
+				outcomeEnd = len(dst)
+			}
+			end = len(dst)
+		}
+	}
+	return dst
+}
+
+// appendRow appends the row's columns: its number, or with several files
+// the file's name and the row's number in it.
+func (r *CSV) appendRow(dst []byte, row int64) []byte {
+	if r.in == nil {
+		return strconv.AppendInt(dst, row, 10)
+	}
+	name, local := r.in.FileRow(row)
+	dst = appendField(dst, name)
+	dst = append(dst, ',')
+	return strconv.AppendInt(dst, local, 10)
+}
+
+// appendOutcome appends the columns after the peer, from the comma before
+// the status to the line's end.
+func appendOutcome(dst []byte, l Line) []byte {
+	dst = append(dst, ',')
+	dst = appendField(dst, string(l.Status))
+	dst = append(dst, ',')
+	dst = strconv.AppendInt(dst, int64(l.Code), 10)
+	dst = append(dst, ',')
+	dst = appendField(dst, l.Message)
+	dst = append(dst, ',')
+	dst = strconv.AppendInt(dst, int64(l.Attempts), 10)
+	return append(dst, '\n')
 }
 
 // WriteLines writes lines that AppendLines formatted.
