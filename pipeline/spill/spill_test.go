@@ -71,8 +71,8 @@ func TestSpillFileDamaged(t *testing.T) {
 }
 
 // TestDecoderLetsGo: a reused decoder keeps no strings from earlier
-// partitions beyond its length, nor in the slice EachUser hands on once it
-// returns, which would keep those partitions' bytes alive.
+// partitions beyond its length, which would keep those partitions' bytes
+// alive.
 func TestDecoderLetsGo(t *testing.T) {
 	var changes []mark.Change
 	for i := range 50 {
@@ -99,7 +99,7 @@ func TestDecoderLetsGo(t *testing.T) {
 	}
 	for i, c := range pb.sorted[1:cap(pb.sorted)] {
 		if c.From != "" || c.Conv.Peer != "" {
-			t.Fatalf("a user's change %d kept %+v after EachUser", i, c)
+			t.Fatalf("sorted change %d beyond the length kept %+v", i+1, c)
 		}
 	}
 }
