@@ -145,7 +145,9 @@
 // its column chunk (min "1", max "105")"). List columns (set_mark,
 // clear_mark) are read by this package's own level decoder, which refuses
 // a page that decodes to fewer or more values than its definition levels
-// declare.
+// declare. So are the known columns of plain text (a string or binary byte
+// array, not nested), whose values are checked against the statistics as
+// they are decoded, and of which only the part a record keeps is copied.
 //
 // Statistics are trusted only where they can be: the library reads the
 // min_value/max_value fields only when the file declares a column order,

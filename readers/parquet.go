@@ -17,7 +17,8 @@ import (
 // by one batch of the needed columns (plus the page being decoded in each),
 // whatever the size of the file or of its row groups; of a list column, a
 // batch holds at most keepBytes of text a row however long its lists are
-// (parquet_lists.go).
+// (parquet_lists.go), and so does a text column read with textReader
+// however long its values are (parquet_text.go).
 const parquetBatchRows = 16 * 1024
 
 // parquetBufferSize is the read buffer of each column chunk stream; column
@@ -56,13 +57,16 @@ type parquetReader struct {
 }
 
 // parquetColumn is one known column of the file and its current batch.
-// Text and integer columns are read through pqarrow; list columns with
-// listReader, in bounded memory.
+// The plain text columns of the known fields are read with textReader, list
+// columns with listReader, in bounded memory; the others (integers, other
+// types of text, the columns read only as an Options.Extra) through
+// pqarrow.
 type parquetColumn struct {
 	field Field  // -1 for a column read only as an Options.Extra
 	name  string // the field's name, or the file's column name: for messages
 	arrow *pqarrow.ColumnReader
 	list  *listReader
+	text  *textReader
 	stats *statsCheck // for id columns with statistics to trust, or nil
 	arr   arrow.Array // the batch of an arrow column
 	bad   *statsError // the first value of the batch outside the statistics
@@ -206,8 +210,9 @@ func (pr *parquetReader) pickColumns(fr *pqarrow.FileReader, opts Options) (idx 
 }
 
 // openColumns makes the reader of each column to read (wanted, the file's
-// columns of the fields idx gives): a listReader for a list column, else a
-// pqarrow column reader, with a statistics check for the id columns.
+// columns of the fields idx gives): a listReader for a list column, a
+// textReader for a plain text column of a known field, else a pqarrow
+// column reader; the id columns with a statistics check.
 func (pr *parquetReader) openColumns(fr *pqarrow.FileReader, idx [NumFields]int, wanted []int) error {
 	path, pf := pr.path, pr.pf
 	// pqarrow's field readers come back in the order of the leaves asked
@@ -238,6 +243,12 @@ func (pr *parquetReader) openColumns(fr *pqarrow.FileReader, idx [NumFields]int,
 		switch f {
 		case FromAccount, ToAccount, ToGroupID:
 			col.stats = newStatsCheck(pf, leaf[0], sf.Field.Type)
+		}
+		if f >= 0 {
+			if col.text = newTextReader(pf, leaf[0], sf.Field.Type); col.text != nil {
+				col.text.stats, col.stats = col.stats, nil
+				continue
+			}
 		}
 		leaves = append(leaves, leaf[0])
 		arrowCols = append(arrowCols, col)

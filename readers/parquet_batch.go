@@ -106,6 +106,8 @@ func (p *parquetReader) load() error {
 		n := 0
 		if col.list != nil {
 			n = col.list.rows()
+		} else if col.text != nil {
+			n = col.text.rows()
 		} else {
 			n = col.arr.Len()
 		}
@@ -130,19 +132,14 @@ func (p *parquetReader) load() error {
 		if c < 0 {
 			continue
 		}
-		col := p.cols[c]
-		if col.list != nil {
-			p.writers[f] = col.list.writer()
-			continue
-		}
-		w, err := newCellWriter(col.arr)
+		w, err := p.cols[c].writer()
 		if err != nil {
 			return fmt.Errorf("column %s: %w", Field(f), err)
 		}
 		p.writers[f] = w
 	}
 	for k, c := range p.extra {
-		w, err := newCellWriter(p.cols[c].arr)
+		w, err := p.cols[c].writer()
 		if err != nil {
 			return fmt.Errorf("column %s: %w", p.cols[c].name, err)
 		}
@@ -150,6 +147,17 @@ func (p *parquetReader) load() error {
 	}
 	p.next, p.size = 0, int(want)
 	return nil
+}
+
+// writer returns the cellWriter of the column's current batch.
+func (col *parquetColumn) writer() (cellWriter, error) {
+	switch {
+	case col.list != nil:
+		return col.list.writer(), nil
+	case col.text != nil:
+		return col.text.writer(), nil
+	}
+	return newCellWriter(col.arr)
 }
 
 // readColumns decodes want rows of every column, the columns in parallel.
@@ -183,6 +191,13 @@ func (p *parquetReader) readColumn(col *parquetColumn, want int64) (err error) {
 	col.bad = nil
 	if col.list != nil {
 		return col.list.readBatch(int(want))
+	}
+	if col.text != nil {
+		if err := col.text.readBatch(int(want), p.row, parquetCheckStats); err != nil {
+			return err
+		}
+		col.bad = col.text.bad
+		return nil
 	}
 	if col.arr, err = p.readArrow(col.arrow, want); err != nil {
 		return err
@@ -249,6 +264,9 @@ func (p *parquetReader) release() {
 			}
 			if c.list != nil {
 				c.list.close()
+			}
+			if c.text != nil {
+				c.text.close()
 			}
 		}
 	}()

@@ -21,7 +21,9 @@ import (
 // to_group_id) are checked against the min/max statistics of their column
 // chunks, where the file has them and they can be trusted: a value outside
 // them is an *InputError. (List columns check instead that every defined
-// level has its value, see listReader.)
+// level has its value, see listReader. The text columns textReader reads
+// are checked the same way as their values are decoded, see
+// textReader.add.)
 //
 // Which statistics are trusted: arrow-go reads the min_value/max_value
 // fields only when the file declares a column order (TYPE_ORDER, as
@@ -352,7 +354,7 @@ func uintOutside[T uint8 | uint16 | uint32 | uint64](a arrow.Array, values []T, 
 // forms differ is a real byte of v (resp. hi), so either the strings differ
 // there too or the shorter one is a prefix of the other. One integer
 // comparison each way then decides most values without comparing strings.
-func prefixKey(s string) uint64 {
+func prefixKey[T ~string | ~[]byte](s T) uint64 {
 	if len(s) >= 8 {
 		return uint64(s[0])<<56 | uint64(s[1])<<48 | uint64(s[2])<<40 | uint64(s[3])<<32 |
 			uint64(s[4])<<24 | uint64(s[5])<<16 | uint64(s[6])<<8 | uint64(s[7])
