@@ -193,7 +193,11 @@ func chunkBounds(rg *metadata.RowGroupMetaData, leaf int, descr *schema.Column, 
 		}
 		b.minS, b.maxS = strconv.FormatUint(b.ulo, 10), strconv.FormatUint(b.uhi, 10)
 	case statsBytes:
-		if b.blo > b.bhi {
+		// arrow-go's writer leaves the max of a chunk out when it is longer
+		// than its limit (4096 bytes), and then writes an empty max_value
+		// beside a min_value of "": a chunk whose values are all empty has
+		// nothing to check, so an empty max is not trusted.
+		if b.blo > b.bhi || b.bhi == "" {
 			return nil
 		}
 		b.minS, b.maxS = b.blo, b.bhi

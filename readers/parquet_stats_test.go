@@ -258,6 +258,25 @@ func TestParquetStatsEmptyValue(t *testing.T) {
 	}
 }
 
+// A value longer than arrow-go's limit of statistics (4096 bytes) beside
+// an empty one: the writer gives the chunk min_value "" and an empty
+// max_value, which every other value is above; the file is not damaged,
+// and its rows are read, the long one as too long.
+func TestParquetStatsLongMax(t *testing.T) {
+	for _, w := range []pqWrite{{}, {dictionary: true}} {
+		path := filepath.Join(t.TempDir(), "long.parquet")
+		long := "z" + strings.Repeat("x", 5000)
+		writeParquet(t, path, []pqColumn{
+			{name: "from_account", typ: arrow.BinaryTypes.String, vals: strs("ana", long, "bo", "")},
+			{name: "to_account", typ: arrow.BinaryTypes.String, vals: strs("p", "q", "r", "s")},
+		}, w)
+		got := readAll(t, path, Options{})
+		if len(got) != 4 || got[0].Fields[FromAccount] != "ana" || got[1].Problem == "" || got[2].Fields[FromAccount] != "bo" {
+			t.Fatalf("dictionary %v: %d records, the long one's problem %q", w.dictionary, len(got), got[1].Problem)
+		}
+	}
+}
+
 // BenchmarkParquetStatsCheck reads a file of a million rows with and
 // without the statistics check.
 func BenchmarkParquetStatsCheck(b *testing.B) {
