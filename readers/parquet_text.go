@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -49,6 +50,7 @@ type textReader struct {
 
 	vals []parquet.ByteArray // decoded values, pointing into arrow's page buffers
 	defs []int16
+	bufs *textBuffers // where vals, defs and the batch's memory came from
 
 	// The batch: the kept text of row i is text[offs[i]:offs[i+1]]; a null
 	// is empty. cuts are the rows whose values were cut, in row order.
@@ -57,6 +59,23 @@ type textReader struct {
 	cuts []textCut
 	bad  *statsError // the first value of the batch outside the statistics
 }
+
+// textBuffers is the memory of a textReader, handed to the next one when
+// it closes: the reader of each part file of an export of many would
+// otherwise fault fresh pages in for its own (in 64 parts of the bench
+// file, 1.14 times the time of the single file against 1.04 with them
+// kept).
+type textBuffers struct {
+	vals []parquet.ByteArray
+	defs []int16
+	text []byte
+	offs []int
+	cuts []textCut
+}
+
+var textPool = sync.Pool{New: func() any {
+	return &textBuffers{vals: make([]parquet.ByteArray, parquetTextValues), defs: make([]int16, parquetTextValues), offs: []int{0}}
+}}
 
 // textCut is a value of a batch cut to keepBytes: its row in the batch and
 // its size.
@@ -91,12 +110,12 @@ func newTextReader(pf *file.Reader, leaf int, dt arrow.DataType) *textReader {
 		descr.MaxDefinitionLevel() < 0 || descr.MaxDefinitionLevel() > 1 {
 		return nil
 	}
-	t := &textReader{pf: pf, leaf: leaf, maxDef: descr.MaxDefinitionLevel()}
-	t.vals = make([]parquet.ByteArray, parquetTextValues)
+	b := textPool.Get().(*textBuffers)
+	t := &textReader{pf: pf, leaf: leaf, maxDef: descr.MaxDefinitionLevel(), bufs: b,
+		vals: b.vals, text: b.text, offs: b.offs[:1], cuts: b.cuts}
 	if t.maxDef > 0 {
-		t.defs = make([]int16, parquetTextValues)
+		t.defs = b.defs
 	}
-	t.offs = []int{0}
 	return t
 }
 
@@ -270,10 +289,18 @@ func (t *textReader) add(v parquet.ByteArray, bounds *statsBounds, first int64) 
 	}
 }
 
-// close releases the column chunk being read.
+// close releases the column chunk being read, and gives the reader's
+// memory to the next one: no record points into it (the record's strings
+// are copies) and no cellWriter of it is used after.
 func (t *textReader) close() {
 	if t.cr != nil {
 		t.cr.Close()
 		t.cr = nil
+	}
+	if b := t.bufs; b != nil {
+		clear(t.vals) // they point into arrow's buffers
+		b.text, b.offs, b.cuts = t.text[:0], t.offs[:1], t.cuts[:0]
+		t.bufs, t.vals, t.defs, t.text, t.offs, t.cuts = nil, nil, nil, nil, nil, nil
+		textPool.Put(b)
 	}
 }
