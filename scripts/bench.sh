@@ -91,6 +91,46 @@
 # the builders, but its values point into a page buffer that the next
 # page overwrites: each would still be copied once, and nulls and row
 # groups handled by hand.
+# Later that day, a second round, each change against the build before,
+# pairs in turns on the bench file (the report and the plan the same each
+# time):
+#   - the low-level reader, with that copy: the known text columns are
+#     read a page at a time (ReadBatchInPage) and at most keepBytes of
+#     each value copied into the batch, the id columns checked against
+#     their statistics as they are decoded (readers/parquet_text.go):
+#     Parquet wall 0.797, CPU 0.777 (11 pairs); its buffers handed from
+#     one part file to the next (64 DuckDB parts against the single file
+#     1.14 -> 0.92);
+#   - a CSV record that is one plain line (no quote, nothing cut) copied
+#     once and its fields sliced from it: BenchmarkCSVRead 16.5 -> 14.5 ms;
+#   - each change encoded into its partition's 1 KiB stage before the
+#     partition's blocks (pipeline/spill): BenchmarkStoreAdd 63-85 -> 35-44
+#     ms per 1M changes;
+#   - a user's unchanged items reported with its column and the outcome's
+#     formatted once (report.CSV.AppendItemLines), and a field's need of
+#     quotes found by a table (1.6 times faster).
+# All of them against the build of the morning (0da27bd), 9-11 pairs:
+# validate 0.953, --report 0.890, Parquet 0.784, night 2 of 2M rows 0.894.
+# Three runs of this script then (SHAPES=0 BACKUP=0 SKIP=0 S3OUT=0, load
+# 1-2; the first with a test run beside its parts section): validate /
+# DuckDB 0.68, 0.73, 0.70 (medians of the pairs), --report 0.74, 0.75,
+# 0.74, Parquet 1.08, 1.06, 1.13; validate 0.323-0.337 s, --report
+# 0.334-0.374 s, DuckDB 0.440-0.507 s, Parquet 0.395-0.419 s against
+# 0.358-0.393 s; 64 part files against one 0.99 (CSV) and 0.99 (Parquet).
+# Tried and dropped in that round (no gain beyond the noise): the stores'
+# regions without huge pages (0.986; on this machine a huge page costs 7
+# times as much to fault in as 512 small ones, but few are granted);
+# planners 8 partitions ahead of emit instead of 2 (1.04); each user's
+# changes gathered by index instead of sorted into a copy
+# (BenchmarkDecoder 60-68 against 58-61 ms); a textReader decoding 16,384
+# values at a time instead of 4,096 (1.03). Where the CPU goes after it
+# (4 runs merged, by goroutine): CSV --report parsing 31%, validating 23%,
+# grouping 12%, planning 28% (decoding the groups 10%, report lines 8%,
+# packing 6%), write syscalls 5%; Parquet decoding the text columns 29%
+# (Arrow's own code 13% of all), making records 22%, validating 18%,
+# grouping 12%, planning 16%, GC 5%; of Arrow's 13%, its dictionary
+# decoded lazily and grown a batch at a time (dictConverter.ensure) is 5%,
+# which this reader cannot change.
 #
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through
