@@ -58,6 +58,23 @@
 # night3.in.csv --report r.csv --overwrite --summary s.json --overwrite
 # --state state "${API[@]}" --quiet` against `markimport validate --input
 # night3.in.csv --quiet`.
+# Later that day, after a second round of changes (scripts/bench.sh: a
+# plain CSV line copied once, changes staged before the store's blocks, a
+# user's unchanged items reported with its columns formatted once), one
+# run (STATE_KEYS=0, load 1-2): night 1 518 s; validate 7.70-8.10 s (725
+# MiB), validate --report 9.41 s; night 2 0 requests in 10.80-11.36 s,
+# 1.40x validate (pairs min 1.38 / median 1.40), 833 MiB; night 3 171,049
+# requests in 40.2 s. The same commands as above on night 3's file and
+# state, 4 pairs in turns: night 2 10.95 s, validate 7.78 s, 1.40 (range
+# 1.33-1.51). At 2M rows (PAIRS=5): night 2 0.77-0.88 s against validate
+# 0.59-0.63 s, pairs 1.30 / 1.31, 172 MiB. Where night 2's CPU goes then
+# (2M rows, 3 runs): parsing 25%, validating 19%, grouping 9%, planning
+# 39% (state lookups 11%, decoding the groups 10%, report lines 6%), write
+# syscalls 6%. The state's items are still looked up one by one in a
+# bucketed index of each partition (a lookup touches the index and one or
+# two cache lines), not merged with the planned items as sorted streams:
+# the lookups are 11% of the night, and sorting the planned items first
+# would cost about as much.
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests
