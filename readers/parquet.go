@@ -46,11 +46,12 @@ type parquetReader struct {
 	pathFields pathFields // the fields the file's folder names give
 
 	writers      [NumFields]cellWriter
-	extraWriters []cellWriter // of each Options.Extra
-	vbuf, xbuf   []byte       // an Extra value, and a record's Extras, being made
-	next         int          // next row of the batch
-	size         int          // rows in the batch
-	row          int64        // rows returned so far
+	texts        [NumFields]*textReader // the fields read with a textReader: their records point into its batch
+	extraWriters []cellWriter           // of each Options.Extra
+	vbuf, xbuf   []byte                 // an Extra value, and a record's Extras, being made
+	next         int                    // next row of the batch
+	size         int                    // rows in the batch
+	row          int64                  // rows returned so far
 	buf          []byte
 	slab         slab  // the strings of records are carved from it
 	err          error // sticky: once the file fails it stays failed

@@ -44,12 +44,20 @@ func (p *parquetReader) nextInto(rec *Record) (err error) {
 	p.row++
 
 	// Every field is appended to buf, copied into one string carved from
-	// a slab, and sliced. The record must not point into the batch, whose
-	// buffers are reused for the next one.
+	// a slab, and sliced: the record must not point into the batch of an
+	// arrow or list column, whose buffers are reused for the next one. A
+	// text column's batch is never written again: the field points into it.
 	var ends [NumFields]int
+	var texts [NumFields]string
 	buf := p.buf[:0]
 	for f, w := range p.writers {
-		if w != nil {
+		if t := p.texts[f]; t != nil {
+			var cut cellCut
+			texts[f], cut = t.cell(i)
+			if cut != (cellCut{}) && rec.Problem == "" {
+				rec.Problem, rec.ProblemColumn = cut.problem([]byte(texts[f])), Field(f).String()
+			}
+		} else if w != nil {
 			start := len(buf)
 			var cut cellCut
 			buf, cut = w(buf, i)
@@ -70,6 +78,11 @@ func (p *parquetReader) nextInto(rec *Record) (err error) {
 		for f, end := range ends {
 			rec.Fields[f] = s[start:end]
 			start = end
+		}
+	}
+	for f, t := range p.texts {
+		if t != nil {
+			rec.Fields[f] = texts[f]
 		}
 	}
 	p.pathFields.apply(rec)
@@ -130,6 +143,10 @@ func (p *parquetReader) load() error {
 	}
 	for f, c := range p.fields {
 		if c < 0 {
+			continue
+		}
+		if t := p.cols[c].text; t != nil {
+			p.texts[f] = t
 			continue
 		}
 		w, err := p.cols[c].writer()
@@ -235,6 +252,7 @@ func (p *parquetReader) releaseBatch() {
 		}
 	}
 	p.writers = [NumFields]cellWriter{}
+	p.texts = [NumFields]*textReader{}
 	clear(p.extraWriters)
 	p.next, p.size = 0, 0
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -53,22 +54,22 @@ type textReader struct {
 	bufs *textBuffers // where vals, defs and the batch's memory came from
 
 	// The batch: the kept text of row i is text[offs[i]:offs[i+1]]; a null
-	// is empty. cuts are the rows whose values were cut, in row order.
+	// is empty. Each batch's text is memory of its own, never written again
+	// once read, so that records may point into it (cell). cuts are the rows whose values were cut, in row order.
 	text []byte
 	offs []int
 	cuts []textCut
 	bad  *statsError // the first value of the batch outside the statistics
 }
 
-// textBuffers is the memory of a textReader, handed to the next one when
-// it closes: the reader of each part file of an export of many would
-// otherwise fault fresh pages in for its own (in 64 parts of the bench
-// file, 1.14 times the time of the single file against 1.04 with them
-// kept).
+// textBuffers is the memory of a textReader but its text, handed to the
+// next one when it closes: the reader of each part file of an export of
+// many would otherwise fault fresh pages in for its own (in 64 parts of
+// the bench file, 1.14 times the time of the single file against 1.04
+// with them kept).
 type textBuffers struct {
 	vals []parquet.ByteArray
 	defs []int16
-	text []byte
 	offs []int
 	cuts []textCut
 }
@@ -112,7 +113,7 @@ func newTextReader(pf *file.Reader, leaf int, dt arrow.DataType) *textReader {
 	}
 	b := textPool.Get().(*textBuffers)
 	t := &textReader{pf: pf, leaf: leaf, maxDef: descr.MaxDefinitionLevel(), bufs: b,
-		vals: b.vals, text: b.text, offs: b.offs[:1], cuts: b.cuts}
+		vals: b.vals, offs: b.offs[:1], cuts: b.cuts}
 	if t.maxDef > 0 {
 		t.defs = b.defs
 	}
@@ -139,12 +140,31 @@ func (t *textReader) writer() cellWriter {
 	}
 }
 
+// cell returns the kept text of row i of the batch, pointing into the
+// batch's own memory, and whether it was cut.
+func (t *textReader) cell(i int) (string, cellCut) {
+	start, end := t.offs[i], t.offs[i+1]
+	var cut cellCut
+	if len(t.cuts) > 0 {
+		if k, ok := slices.BinarySearchFunc(t.cuts, i, func(c textCut, i int) int { return c.row - i }); ok {
+			cut.size = t.cuts[k].size
+		}
+	}
+	if start == end {
+		return "", cut
+	}
+	return unsafe.String(&t.text[start], end-start), cut
+}
+
 // readBatch reads the next want rows, or fewer at the end of the file, and
 // checks them against the statistics when check is set: the first value
 // outside them is t.bad. first is the 0-based row of the batch's first row
 // in the file.
 func (t *textReader) readBatch(want int, first int64, check bool) error {
-	t.text, t.offs, t.cuts, t.bad = t.text[:0], t.offs[:1], t.cuts[:0], nil
+	// New memory for the text: records made from the last batch may point
+	// into its own.
+	t.text = make([]byte, 0, cap(t.text))
+	t.offs, t.cuts, t.bad = t.offs[:1], t.cuts[:0], nil
 	for t.rows() < want {
 		if t.cr == nil {
 			if t.rg >= t.pf.NumRowGroups() {
@@ -299,7 +319,7 @@ func (t *textReader) close() {
 	}
 	if b := t.bufs; b != nil {
 		clear(t.vals) // they point into arrow's buffers
-		b.text, b.offs, b.cuts = t.text[:0], t.offs[:1], t.cuts[:0]
+		b.offs, b.cuts = t.offs[:1], t.cuts[:0]
 		t.bufs, t.vals, t.defs, t.text, t.offs, t.cuts = nil, nil, nil, nil, nil, nil
 		textPool.Put(b)
 	}
