@@ -18,7 +18,9 @@ import (
 // whatever the size of the file or of its row groups; of a list column, a
 // batch holds at most keepBytes of text a row however long its lists are
 // (parquet_lists.go), and so does a text column read with textReader
-// however long its values are (parquet_text.go).
+// however long its values are (parquet_text.go). The text of a textReader's
+// batch lives on with the records that point into it: those of a batch or
+// two, while the read stage holds them.
 const parquetBatchRows = 16 * 1024
 
 // parquetBufferSize is the read buffer of each column chunk stream; column
