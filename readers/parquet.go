@@ -19,8 +19,8 @@ import (
 // batch holds at most keepBytes of text a row however long its lists are
 // (parquet_lists.go), and so does a text column read with textReader
 // however long its values are (parquet_text.go). The text of a textReader's
-// batch lives on with the records that point into it: those of a batch or
-// two, while the read stage holds them.
+// batch lives on with the records (and their changes) that point into it:
+// those of two or three batches, while the read stage holds them.
 const parquetBatchRows = 16 * 1024
 
 // parquetBufferSize is the read buffer of each column chunk stream; column
