@@ -246,9 +246,9 @@ func (s *Store) Take(p int) ([][]byte, int64, error) {
 	pt := &s.parts[p]
 	if st := &s.stages[p]; st.n > 0 {
 		// A block of its own: the store takes no more memory from its
-		// budget once the input is read.
+		// budget once the input is read. Planners take partitions at
+		// once: only partition p's memory is touched (not s.staged).
 		pt.blocks = append(pt.blocks, slices.Clone(st.b[:st.n]))
-		s.staged -= int64(st.n)
 		st.n = 0
 	}
 	blocks, n := pt.blocks, pt.n
