@@ -126,6 +126,10 @@ func csvPrelude(path string, r io.Reader, opts Options) (br, pooled *bufio.Reade
 		if opts.Delimiter != 0 && byte(opts.Delimiter) != sep {
 			return fail("the file's first line says sep=%c, but --delimiter is %q: drop one of them", sep, opts.Delimiter)
 		}
+		if sep == '\r' || sep == '\n' {
+			// "sep=\r\n" names no delimiter: the line ends after "sep=".
+			return fail(`the file's first line is "sep=" without a delimiter after it: name one (sep=; or sep=,) or drop the line`)
+		}
 		if sep >= 0x80 || sep == '"' {
 			return fail("the file's first line says sep=%c, which cannot be a delimiter", sep)
 		}

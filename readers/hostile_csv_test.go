@@ -165,6 +165,7 @@ func TestMessagesPointAtTheCause(t *testing.T) {
 		{"zstd named .csv", "z.csv", zst.Bytes(), Options{}, []string{"zstd-compressed", ".csv.zst"}, nil},
 		{"plain text named .gz", "t.csv.gz", []byte("from_account,to_account\nu,p\n"), Options{}, []string{"not gzip", "plain text"}, []string{"gzip: gzip"}},
 		{"sep line and another delimiter", "sep.csv", []byte("sep=;\nfrom_account;to_account\nu;p\n"), Options{Delimiter: '|'}, []string{"sep=;", "--delimiter"}, nil},
+		{"sep line without a delimiter", "sepcr.csv", []byte("sep=\r\nfrom_account\rto_account\r\nana\rbo\r\n\"ana\"\rbo\r\n"), Options{}, []string{`"sep=" without a delimiter`}, []string{"\r"}},
 		{"--map of a missing column", "m.csv", []byte("user,peer\nu,p\n"), Options{Map: map[string]string{"nothere": "from_account"}}, []string{`no column "nothere"`, `"user", "peer"`}, nil},
 	}
 	for _, tc := range cases {
