@@ -194,9 +194,13 @@ func chunkBounds(rg *metadata.RowGroupMetaData, leaf int, descr *schema.Column, 
 		b.minS, b.maxS = strconv.FormatUint(b.ulo, 10), strconv.FormatUint(b.uhi, 10)
 	case statsBytes:
 		// arrow-go's writer leaves the max of a chunk out when it is longer
-		// than its limit (4096 bytes), and then writes an empty max_value
-		// beside a min_value of "": a chunk whose values are all empty has
-		// nothing to check, so an empty max is not trusted.
+		// than its limit (4096 bytes), and its reader then gives an empty
+		// max (it cannot tell a missing max_value from an empty one), which
+		// every value but "" is above. So an empty max is not trusted. The
+		// cost: a chunk whose values really are all empty or null, from a
+		// writer that counts "" in its statistics (Arrow C++, parquet-mr),
+		// is not checked, and a damaged page of it that decodes to as many
+		// non-empty ids would go unnoticed.
 		if b.blo > b.bhi || b.bhi == "" {
 			return nil
 		}
