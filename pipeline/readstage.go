@@ -124,7 +124,7 @@ func (st *readStage) decode(ctx context.Context, in readers.Reader) error {
 
 // validate validates each batch of raw into out with validate, with the
 // partition of each valid change's user when part is set.
-func (st *readStage) validate(ctx context.Context, validate func(readers.Record) (mark.Change, *plan.Invalid), part bool) error {
+func (st *readStage) validate(ctx context.Context, validate func(*readers.Record) (mark.Change, *plan.Invalid), part bool) error {
 	defer close(st.out)
 	for rb := range st.raw {
 		var items []validated
@@ -136,7 +136,7 @@ func (st *readStage) validate(ctx context.Context, validate func(readers.Record)
 		}
 		b := validBatch{items: items, err: rb.err}
 		for i := range rb.recs {
-			c, bad := validate(rb.recs[i])
+			c, bad := validate(&rb.recs[i])
 			v := validated{c: c, bad: bad}
 			if bad == nil && part {
 				v.part = spill.PartitionOf(c.From)

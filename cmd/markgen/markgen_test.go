@@ -289,7 +289,7 @@ func TestLayouts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, bad := plan.Validate(rec)
+			c, bad := plan.Validate(&rec)
 			if bad != nil {
 				t.Fatalf("-layout %s: row %d invalid: %s", layout, rec.Row, bad.Message)
 			}

@@ -67,7 +67,7 @@ func eachRow(path, format string, fn func(*Row) error) error {
 		if err != nil {
 			return fmt.Errorf("backup: %w", err)
 		}
-		c, bad := plan.Validate(rec)
+		c, bad := plan.Validate(&rec)
 		if bad != nil {
 			return fmt.Errorf("backup %s row %d is not a valid row (%s): it was not written by markimport, or was damaged", path, rec.Row, bad.Message)
 		}

@@ -60,7 +60,7 @@ func (w *Writer) CheckResumed(in *readers.Input, opts readers.Options, done mark
 		if !done.Has(rec.Row) {
 			continue
 		}
-		c, bad := plan.Validate(rec)
+		c, bad := plan.Validate(&rec)
 		if bad != nil || w.Has(c.From, c.Conv) {
 			continue // an invalid row is never ok in a report of this input
 		}

@@ -34,7 +34,7 @@ func FuzzValidate(f *testing.F) {
 	f.Add("u", "group", "", "g", "", "3", "vip", "3")
 	f.Add("u", "2", "p", "g", "64", "", "\xff", "2")
 	f.Fuzz(func(t *testing.T, from, typ, to, grp, set, clr, custom, opt string) {
-		c, bad := Validate(readers.Record{Row: 1, Fields: [readers.NumFields]string{from, typ, to, grp, set, clr, custom, opt}})
+		c, bad := Validate(&readers.Record{Row: 1, Fields: [readers.NumFields]string{from, typ, to, grp, set, clr, custom, opt}})
 		if bad != nil {
 			if bad.Message == "" {
 				t.Fatal("invalid without a message")

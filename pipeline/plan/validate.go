@@ -22,19 +22,20 @@ type Invalid struct {
 
 // Validate checks one record against the input rules (the columns a row
 // must or may have, and their forms) and returns either the change it
-// asks for or why it is invalid.
-func Validate(rec readers.Record) (mark.Change, *Invalid) {
+// asks for or why it is invalid. rec is read, not changed: a pointer
+// spares the read stage two copies of 184 bytes a row.
+func Validate(rec *readers.Record) (mark.Change, *Invalid) {
 	return validate(rec, false)
 }
 
 // ValidateStrictBits is Validate that also refuses a row setting or
 // clearing a bit of 4–31 (mark.SDKUndefined), which the API accepts and
 // the client SDKs define for nobody.
-func ValidateStrictBits(rec readers.Record) (mark.Change, *Invalid) {
+func ValidateStrictBits(rec *readers.Record) (mark.Change, *Invalid) {
 	return validate(rec, true)
 }
 
-func validate(rec readers.Record, strictBits bool) (mark.Change, *Invalid) {
+func validate(rec *readers.Record, strictBits bool) (mark.Change, *Invalid) {
 	f := &rec.Fields
 	from := strings.TrimSpace(f[readers.FromAccount])
 	typ := strings.TrimSpace(f[readers.Type])

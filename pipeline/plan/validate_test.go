@@ -36,7 +36,7 @@ func TestValidateAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, bad := Validate(tt.in)
+			got, bad := Validate(&tt.in)
 			if bad != nil {
 				t.Fatalf("invalid: %s", bad.Message)
 			}
@@ -92,7 +92,7 @@ func TestValidateRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, bad := Validate(tt.in)
+			_, bad := Validate(&tt.in)
 			if bad == nil {
 				t.Fatalf("accepted, want invalid with %q", tt.msg)
 			}
@@ -120,7 +120,8 @@ func TestValidateMarkNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, bad := Validate(rec("u1", "", "u2", "", tt.set, tt.clear, "", ""))
+			in := rec("u1", "", "u2", "", tt.set, tt.clear, "", "")
+			c, bad := Validate(&in)
 			if bad != nil {
 				t.Fatalf("invalid: %s", bad.Message)
 			}
@@ -148,10 +149,10 @@ func TestValidateStrictBits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := rec("u1", "", "u2", "", tt.set, tt.clear, "", "")
-			if _, bad := Validate(in); bad != nil {
+			if _, bad := Validate(&in); bad != nil {
 				t.Fatalf("Validate: invalid: %s", bad.Message)
 			}
-			_, bad := ValidateStrictBits(in)
+			_, bad := ValidateStrictBits(&in)
 			switch {
 			case tt.msg == "" && bad != nil:
 				t.Fatalf("ValidateStrictBits: invalid: %s", bad.Message)

@@ -65,7 +65,7 @@ func backupRows(t *testing.T, path string) map[string]backup.Row {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, bad := plan.Validate(rec)
+		c, bad := plan.Validate(&rec)
 		if bad != nil {
 			t.Fatalf("%s row %d: %s", path, rec.Row, bad.Message)
 		}
