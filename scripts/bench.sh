@@ -120,7 +120,10 @@
 # Then a record's Parquet text fields pointing into their batch's own
 # memory instead of copied twice more (Parquet CPU 0.962, wall 0.954, 15
 # pairs), and a fourth run: 0.69, --report 0.78 (DuckDB 0.439 s, its
-# fastest), Parquet 1.08; parts 1.06 (CSV) and 1.02 (Parquet).
+# fastest), Parquet 1.08; parts 1.06 (CSV) and 1.02 (Parquet). Last,
+# records validated through a pointer after all (dropped in the first
+# round at CPU 0.985): --report CPU 0.966 and 0.968 (2 x 11 pairs), without
+# a report 1.00.
 # Tried and dropped in that round (no gain beyond the noise): the stores'
 # regions without huge pages (0.986; on this machine a huge page costs 7
 # times as much to fault in as 512 small ones, but few are granted);
