@@ -67,7 +67,11 @@
 # requests in 40.2 s. The same commands as above on night 3's file and
 # state, 4 pairs in turns: night 2 10.95 s, validate 7.78 s, 1.40 (range
 # 1.33-1.51). At 2M rows (PAIRS=5): night 2 0.77-0.88 s against validate
-# 0.59-0.63 s, pairs 1.30 / 1.31, 172 MiB. Where night 2's CPU goes then
+# 0.59-0.63 s, pairs 1.30 / 1.31, 172 MiB. The final build (Parquet
+# records pointing into their batch, records validated through a
+# pointer), the same commands on night 3's file and state, 5 pairs: night
+# 2 10.09-10.48 s, validate 6.87-7.33 s, 1.43 (range 1.41-1.47), peak RSS
+# 699-869 MiB. Where night 2's CPU goes then
 # (2M rows, 3 runs): parsing 25%, validating 19%, grouping 9%, planning
 # 39% (state lookups 11%, decoding the groups 10%, report lines 6%), write
 # syscalls 6%. The state's items are still looked up one by one in a
