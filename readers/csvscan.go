@@ -132,7 +132,9 @@ func (s *csvScanner) next(rec *record) error {
 				return io.EOF
 			}
 			s.started = true
-			if nl && s.plainLine(p[:len(p)-1], rec) {
+			// A line that starts with a quote is no plain line: not
+			// even looked at, which spares files quoted throughout.
+			if nl && p[0] != '"' && s.plainLine(p[:len(p)-1], rec) {
 				return nil
 			}
 		}
