@@ -123,7 +123,10 @@
 # fastest), Parquet 1.08; parts 1.06 (CSV) and 1.02 (Parquet). Last,
 # records validated through a pointer after all (dropped in the first
 # round at CPU 0.985): --report CPU 0.966 and 0.968 (2 x 11 pairs), without
-# a report 1.00.
+# a report 1.00. A fifth run, with the other shapes (BACKUP=0 SKIP=0
+# S3OUT=0): validate 0.67, --report 0.75, Parquet 1.08; few users 0.79, a
+# row per user 0.73, uuid ids 0.71, 3 plain columns 0.56, all quoted 0.74,
+# each shape 0.92-0.96 of the morning's build (7 pairs in turns).
 # Tried and dropped in that round (no gain beyond the noise): the stores'
 # regions without huge pages (0.986; on this machine a huge page costs 7
 # times as much to fault in as 512 small ones, but few are granted);
