@@ -12,6 +12,15 @@ import (
 func drain(t *testing.T, st *Store) map[string]string {
 	t.Helper()
 	got := map[string]string{}
+	eachChange(t, st, func(c mark.Change) { got[fmt.Sprint(c.Row)] = c.From + "/" + c.Conv.Peer })
+	return got
+}
+
+// eachChange takes and decodes every partition of st, in order, and calls
+// fn with each change, a user's changes after one another as planners get
+// them.
+func eachChange(t *testing.T, st *Store, fn func(mark.Change)) {
+	t.Helper()
 	var d Decoder
 	for p := range Partitions {
 		blocks, n, err := st.Take(p)
@@ -23,9 +32,8 @@ func drain(t *testing.T, st *Store) map[string]string {
 		}
 		d.EachUser(func(cs []mark.Change) {
 			for _, c := range cs {
-				got[fmt.Sprint(c.Row)] = c.From + "/" + c.Conv.Peer
+				fn(c)
 			}
 		})
 	}
-	return got
 }

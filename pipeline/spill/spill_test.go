@@ -134,21 +134,7 @@ func TestStoreKeepsInputOrder(t *testing.T) {
 			t.Fatalf("budget %d: spilled %v", budget, st.Spilled())
 		}
 		got := map[string][]int64{}
-		var d Decoder
-		for p := range Partitions {
-			blocks, n, err := st.Take(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Decode(blocks, n); err != nil {
-				t.Fatalf("partition %d: %v", p, err)
-			}
-			d.EachUser(func(cs []mark.Change) {
-				for _, c := range cs {
-					got[c.From] = append(got[c.From], c.Row)
-				}
-			})
-		}
+		eachChange(t, st, func(c mark.Change) { got[c.From] = append(got[c.From], c.Row) })
 		st.Close()
 		for from, rows := range want {
 			if !slices.Equal(got[from], rows) {
