@@ -17,22 +17,25 @@ const writebackEvery = 4 << 20
 // about 40 MB: written whole and then fsynced, the fsync waited for all
 // of it (20 ms here, a twentieth of a validate --report); started as it
 // goes, most is on the disk by then. It is advice only: what makes a
-// file durable is still Sync, so the hint's errors are ignored.
+// file durable is still Sync, so the hint's errors are ignored. The hint
+// names the whole file (the kernel skips what is already on the disk), so
+// it holds wherever the writes went: a journal appended to on --resume
+// writes beyond what it held.
 type writebackFile struct {
 	*os.File
-	from, at int64 // the bytes written before the last hint, and in all
+	pending int64 // bytes written since the last hint
 }
 
 func (f *writebackFile) Write(b []byte) (int, error) {
 	n, err := f.File.Write(b)
-	f.at += int64(n)
-	if f.at-f.from >= writebackEvery {
+	f.pending += int64(n)
+	if f.pending >= writebackEvery {
 		if rc, cerr := f.SyscallConn(); cerr == nil {
 			_ = rc.Control(func(fd uintptr) {
-				_ = unix.SyncFileRange(int(fd), f.from, f.at-f.from, unix.SYNC_FILE_RANGE_WRITE)
+				_ = unix.SyncFileRange(int(fd), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 			})
 		}
-		f.from = f.at
+		f.pending = 0
 	}
 	return n, err
 }

@@ -29,8 +29,8 @@ func TestWritebackKeepsWhatIsWritten(t *testing.T) {
 			t.Fatalf("write %d: %d, %v", i, n, err)
 		}
 	}
-	if wf.at != int64(want.Len()) || wf.from != 8<<20 {
-		t.Errorf("hinted through %d of %d bytes, want through %d", wf.from, wf.at, 8<<20)
+	if wf.pending != 3<<20 {
+		t.Errorf("%d bytes written since the last hint, want %d (hints after 4 and 8 MiB)", wf.pending, 3<<20)
 	}
 	if err := f.Sync(); err != nil {
 		t.Fatal(err)
