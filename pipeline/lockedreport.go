@@ -54,10 +54,10 @@ func (e *ReportError) Unwrap() error { return e.Err }
 // does next is undone by a cancelled context, synchronously, before the
 // writer that failed returns (so that no request can leave in between).
 func (r *run) reportFailed(err error) {
-	r.halt.Lock()
+	r.reportMu.Lock()
 	r.reportErr = err
 	cancel := r.cancelRun
-	r.halt.Unlock()
+	r.reportMu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
@@ -65,8 +65,8 @@ func (r *run) reportFailed(err error) {
 
 // reportFailure is the report's error, if it failed.
 func (r *run) reportFailure() *ReportError {
-	r.halt.Lock()
-	defer r.halt.Unlock()
+	r.reportMu.Lock()
+	defer r.reportMu.Unlock()
 	if r.reportErr == nil {
 		return nil
 	}

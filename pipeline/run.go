@@ -87,8 +87,8 @@ type run struct {
 	stopped   context.Context    // done when no more requests may be sent
 
 	// The report's first error stops the run (reportFailed): cancelRun
-	// cancels the context every stage runs under.
-	halt      sync.Mutex
+	// cancels the context every stage runs under. reportMu guards both.
+	reportMu  sync.Mutex
 	cancelRun context.CancelFunc
 	reportErr error
 }
@@ -130,10 +130,10 @@ func newRun(opts Options) (*run, error) {
 // stoppable returns ctx, cancelled also when the report fails.
 func (r *run) stoppable(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
-	r.halt.Lock()
+	r.reportMu.Lock()
 	r.cancelRun = cancel
 	failed := r.reportErr != nil
-	r.halt.Unlock()
+	r.reportMu.Unlock()
 	if failed {
 		cancel()
 	}
