@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -63,28 +64,31 @@ func TestObjectOutputsLeaseLostStopsSending(t *testing.T) {
 	other := []byte(`{"owner":"markimport pid 1 on elsewhere","expires":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`)
 	put := make(chan int64, 1)
 	store, lease := s3.Store(t), obj(t, "s3://night/r.csv.lease")
-	go func() {
-		// At the 20th request the other run takes the report's lease;
-		// at --rate 20 the run has some 18 s of sending left, and the
-		// renewal (every second) finds it taken.
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			if n := srv.Stats().APIs[fakeim.MarkContact].Requests; n >= 20 {
-				if err := store.Put(context.Background(), lease, other, false); err != nil {
-					n = -2
-				}
-				put <- n
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
+	// Once the run has sent 20 requests, the other run takes the report's
+	// lease just before this run's next read of it: the next renewal
+	// (every second, and at --rate 20 the run has some 18 s of sending
+	// left). Put at a time of its own, it could land between a renewal's
+	// read and its put, which would replace it; the other run, a real
+	// one, would then find its own lease taken at its next renewal.
+	s3.Before(func(r *http.Request) bool {
+		return s3test.Reads(lease)(r) && srv.Stats().APIs[fakeim.MarkContact].Requests >= 20
+	}, func() {
+		n := srv.Stats().APIs[fakeim.MarkContact].Requests
+		if err := store.Put(context.Background(), lease, other, false); err != nil {
+			n = -2
 		}
-		put <- -1
-	}()
+		put <- n
+	})
 	dir := t.TempDir()
 	code, stdout, stderr := runCLIHooked(t, context.Background(), hooks{leaseTTL: 3 * time.Second},
 		runArgs(url, "--input", in, "--temp-dir", dir, "--rate", "20", "--report", "s3://night/r.csv", "--summary", dir+"/s.json")...)
-	if n := <-put; n < 0 {
-		t.Fatalf("the run never reached 20 requests, or the other run's lease could not be put (%d)", n)
+	select {
+	case n := <-put:
+		if n < 0 {
+			t.Fatalf("the other run's lease could not be put")
+		}
+	default:
+		t.Fatalf("the run never read its lease after 20 requests\n%s%s", stdout, stderr)
 	}
 	if code != exitFatal || !strings.Contains(stderr, "stopped: lost the lease") || !strings.Contains(stderr, "held by markimport pid 1 on elsewhere") || strings.Contains(stderr, "full disk") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)

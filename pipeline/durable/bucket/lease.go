@@ -22,7 +22,9 @@ import (
 //
 // Each renewal reads the object first and puts it only if it is still
 // this run's: its owner, which names one run only (the process, host and
-// start, and a random part). A lease can be lost: renewals failed until
+// start, and a random part). Another run's lease put between that read
+// and that put is replaced; that run finds its lease taken at its own
+// next renewal, so one of the two stops. A lease can be lost: renewals failed until
 // the expiry last written passed (another run may have taken it since),
 // or a renewal found the object gone, another run's, or not a lease at
 // all. Once lost it is never written or deleted again, and Lost says what

@@ -236,6 +236,43 @@ func TestLeaseRenews(t *testing.T) {
 	}
 }
 
+// TestLeaseTakenMidRenewal: another run that takes the lease between a
+// renewal's read and its put (this run's lease deleted meanwhile, on a
+// store that ignores conditions) has it replaced by that put, and finds
+// its own taken at its next renewal: one of the two runs stops, and the
+// lease is the other's.
+func TestLeaseTakenMidRenewal(t *testing.T) {
+	st := &faultStore{memStore: newMemStore()}
+	c := newTestClock()
+	o := Object{"b", "r.csv.lease"}
+	a := takeRunA(t, st, o, c)
+	defer a.Release()
+	var b *Lease
+	st.afterGet = func() {
+		st.afterGet = nil
+		st.Delete(context.Background(), o)
+		var err error
+		if b, err = takeLease(context.Background(), st, o, "run b", 30*time.Second, c); err != nil {
+			t.Errorf("run b, on a lease deleted: %v", err)
+		}
+	}
+	c.advance(10 * time.Second)
+	a.renewOnce()
+	if b == nil {
+		t.FailNow()
+	}
+	defer b.Release()
+	c.advance(10 * time.Second)
+	b.renewOnce()
+	if le := lostOf(t, b); le.Why != "taken" || le.Owner != "run a" {
+		t.Fatalf("run b: %v", le)
+	}
+	a.renewOnce()
+	if err := a.Lost(); err != nil {
+		t.Fatalf("run a, whose renewal replaced run b's lease: %v", err)
+	}
+}
+
 // TestLeaseHeldWhileRenewing: Held reading the lease while a renewal's put
 // has landed and the renewal has not yet recorded it finds the run's own
 // lease (it judged by the expiry it knew, and called it taken).

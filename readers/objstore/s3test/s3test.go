@@ -4,7 +4,8 @@
 // same client (package objstore) and, for a child process, through the
 // same environment variables a user sets. Inject makes it fail chosen
 // requests the ways real stores and networks do (faults.go): a hang, a
-// 503, a connection that drops mid-body.
+// 503, a connection that drops mid-body. Before runs a test's own request
+// at an exact point among a client's (before.go).
 package s3test
 
 import (
@@ -38,6 +39,7 @@ type Server struct {
 	// Requests counts the requests the server answered, by HTTP method.
 	Requests *Counter
 	faults   *faults
+	hooks    *hooks
 }
 
 // Start starts a Server for t.
@@ -46,12 +48,13 @@ func Start(t testing.TB) *Server {
 	faker := gofakes3.New(s3mem.New())
 	counter := newCounter()
 	fs := &faults{stop: make(chan struct{}), held: make(chan *http.Request, 16)}
-	srv := httptest.NewServer(counter.wrap(fs.wrap(faker.Server())))
+	hs := &hooks{}
+	srv := httptest.NewServer(counter.wrap(hs.wrap(fs.wrap(faker.Server()))))
 	t.Cleanup(srv.Close)
 	// Cleanups run last first: held requests are let go before Close
 	// waits for every handler to return.
 	t.Cleanup(func() { close(fs.stop) })
-	return &Server{URL: srv.URL, srv: srv, Requests: counter, faults: fs}
+	return &Server{URL: srv.URL, srv: srv, Requests: counter, faults: fs, hooks: hs}
 }
 
 // Env is the environment a child process needs to reach the server, and
