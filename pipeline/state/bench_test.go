@@ -3,6 +3,7 @@ package state
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -99,4 +100,57 @@ func BenchmarkStore(b *testing.B) {
 		b.ReportMetric(float64(lookup.Nanoseconds())/float64(n), "lookup-ns/key")
 		b.ReportMetric(float64(size)/float64(n), "disk-B/key")
 	}
+}
+
+// BenchmarkLookupOrMerge weighs the bucket index against a merge of
+// sorted streams, on one partition of a 20M-conversation state (80,000
+// entries): "hash" is the keys and item hashes of the planned items
+// alone, which both need; "lookup" adds a lookup of each; "sort" adds
+// what a merge would need first, the planned items sorted by key (they
+// come by user, and a key mixes the user with the conversation). A merge
+// pays off only if "sort" costs less than "lookup".
+func BenchmarkLookupOrMerge(b *testing.B) {
+	const n = 80_000
+	froms := make([]string, n)
+	items := make([]mark.Item, n)
+	es := make([]entry, n)
+	for i := range n {
+		froms[i] = "user" + strconv.Itoa(i/10)
+		items[i] = mark.Item{Opt: mark.OptStandard, Conv: mark.Conversation{Type: mark.C2C, Peer: "peer" + strconv.Itoa(i%10)}, Set: uint64(i)}
+		k1, k2 := keyOf(froms[i], items[i].Conv)
+		es[i] = entry{k1, k2, itemHash(&items[i])}
+	}
+	pt := newPart(encodePart(slices.SortedFunc(slices.Values(es), entry.less))[len(fileMagic):])
+	perItem := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
+	}
+	b.Run("hash", func(b *testing.B) {
+		for b.Loop() {
+			for i := range froms {
+				k1, k2 := keyOf(froms[i], items[i].Conv)
+				es[i] = entry{k1, k2, itemHash(&items[i])}
+			}
+		}
+		perItem(b)
+	})
+	b.Run("lookup", func(b *testing.B) {
+		for b.Loop() {
+			for i := range froms {
+				if !pt.Unchanged(froms[i], &items[i]) {
+					b.Fatal("an item of the state not found")
+				}
+			}
+		}
+		perItem(b)
+	})
+	b.Run("sort", func(b *testing.B) {
+		for b.Loop() {
+			for i := range froms {
+				k1, k2 := keyOf(froms[i], items[i].Conv)
+				es[i] = entry{k1, k2, itemHash(&items[i])}
+			}
+			slices.SortFunc(es, entry.less)
+		}
+		perItem(b)
+	})
 }

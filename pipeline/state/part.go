@@ -99,7 +99,10 @@ func (s *Store) readPart(p string, fm fileMeta) ([]entry, error) {
 // spread evenly: the top bits of a key name its bucket, which holds about
 // four entries, so that a lookup touches the index and one or two cache
 // lines of entries (a binary search of a 10 MB partition misses the cache
-// a dozen times).
+// a dozen times). Merging the planned items with the entries as sorted
+// streams would first sort the items by key (they come by user, and a key
+// mixes the user with the conversation), which costs more than the
+// lookups do (BenchmarkLookupOrMerge).
 type Partition struct {
 	raw   []byte   // entrySize bytes an entry
 	idx   []uint32 // idx[b]: the first entry of bucket b or later; len buckets+1
