@@ -282,6 +282,22 @@ func describeBit(n int) string {
 
 // checkID says why an identifier breaks the IM rules, or "".
 func checkID(id string, limit int) string {
+	// Most ids are printable ASCII, which is valid UTF-8 and holds no
+	// control character: one pass over the bytes, and only the length
+	// to check.
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c >= 0x7F {
+			return checkAnyID(id, limit)
+		}
+	}
+	if len(id) > limit {
+		return fmt.Sprintf("is %d bytes, more than the limit of %d bytes", len(id), limit)
+	}
+	return ""
+}
+
+// checkAnyID is checkID for an id of any bytes.
+func checkAnyID(id string, limit int) string {
 	if !utf8.ValidString(id) {
 		return "is not valid UTF-8"
 	}

@@ -196,3 +196,19 @@ func TestParseBitsOneNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckIDEveryByte: an id holding any one byte, ASCII or not, alone or
+// between letters, under and over the limit, is judged by checkID as by
+// the check that decodes it whole: the printable-ASCII pass lets nothing
+// through that the full check refuses.
+func TestCheckIDEveryByte(t *testing.T) {
+	for b := range 256 {
+		for _, id := range []string{string(rune(b)), string([]byte{byte(b)}), "ab" + string([]byte{byte(b)}) + "cd", "abcdefgh" + string([]byte{byte(b)})} {
+			for _, limit := range []int{4, 32} {
+				if got, want := checkID(id, limit), checkAnyID(id, limit); got != want {
+					t.Errorf("checkID(%q, %d) = %q, the full check says %q", id, limit, got, want)
+				}
+			}
+		}
+	}
+}
