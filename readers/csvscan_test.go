@@ -110,6 +110,37 @@ func FuzzScannerMatchesEncodingCSV(f *testing.F) {
 	})
 }
 
+// TestPlainLineEveryByte: a line read eight bytes at a time finds its
+// delimiters and its quotes whatever byte stands beside them and wherever
+// they fall in a word: each byte value after and before a delimiter, at
+// each offset of a 24-byte line, read as encoding/csv reads it, with ','
+// and with ';'.
+func TestPlainLineEveryByte(t *testing.T) {
+	for _, comma := range []byte{',', ';'} {
+		var b bytes.Buffer
+		for v := range 256 {
+			if v == '\n' || v == '\r' || v == 0xEF {
+				continue
+			}
+			for at := range 16 {
+				line := []byte("abcdefghijklmnopqrstuvwx")
+				line[at], line[at+1], line[at+2] = byte(v), comma, byte(v)
+				b.Write(line)
+				b.WriteByte('\n')
+			}
+		}
+		data := b.Bytes()
+		if got, want := scanRecords(data, comma, 4096), stdRecords(data, rune(comma)); !slices.EqualFunc(got, want, slices.Equal) {
+			for i := range min(len(got), len(want)) {
+				if !slices.Equal(got[i], want[i]) {
+					t.Fatalf("delimiter %q, line %d (%q): got %q, want %q", comma, i+1, bytes.Split(data, []byte("\n"))[i], got[i], want[i])
+				}
+			}
+			t.Fatalf("delimiter %q: %d records, want %d", comma, len(got), len(want))
+		}
+	}
+}
+
 // TestScannerBoundsMemory: a record of a million fields and a field of
 // 8 MB come out as one record each, keeping what the limits allow, with the
 // real sizes counted, and the next record reads normally.
