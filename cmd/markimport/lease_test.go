@@ -26,12 +26,26 @@ func TestObjectOutputsLeaseTaken(t *testing.T) {
 	_, in, _ := newInput(t, 78, 3000)
 	srv, url := startEmulator(t, fakeim.Config{Latency: 10 * time.Millisecond})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
+	other := []byte(`{"owner":"markimport pid 1 on elsewhere","expires":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`)
+	// Once the run has sent 20 requests, the other run takes the lease
+	// just before this run next reads it (before it publishes), not at a
+	// time of the test's own, which could come after that read.
+	lease, put := obj(t, "s3://night/r.csv.lease"), make(chan error, 1)
+	store := s3.Store(t)
+	s3.Before(func(r *http.Request) bool {
+		return s3test.Reads(lease)(r) && srv.Stats().APIs[fakeim.MarkContact].Requests >= 20
+	}, func() { put <- store.Put(context.Background(), lease, other, false) })
 	cmd, out := startRunEnv(t, bin, url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(),
 		"--report", "s3://night/r.csv", "--summary", "s3://night/s.json", "--state", "s3://night/state/")
-	waitRequests(t, srv, 20)
-	other := []byte(`{"owner":"markimport pid 1 on elsewhere","expires":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`)
-	s3.Put(t, obj(t, "s3://night/r.csv.lease"), other)
 	code := exitCode(cmd.Wait())
+	select {
+	case err := <-put:
+		if err != nil {
+			t.Fatalf("the other run's lease could not be put: %v", err)
+		}
+	default:
+		t.Fatalf("the run never read its lease after 20 requests (exit %d)\n%s", code, out)
+	}
 	if code != exitFatal || !strings.Contains(out.String(), "lost the lease") || !strings.Contains(out.String(), "held by markimport pid 1 on elsewhere") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
