@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,9 +28,14 @@ var bkArgs = []string{"--report", "s3://night/r/report.csv", "--rejects", "s3://
 // kills it (SIGKILL) once the backup's journal has at least segs proven
 // segments in the bucket, and lets the killed run's leases expire. It
 // returns the keys of the backup's journal and of the report's segments.
-func killWithBackup(t *testing.T, bin string, s3 *s3test.Server, url, in string, segs int) (backupKeys, reportSegs []string) {
+// The run's last request (rows' last, as planned) is held unanswered
+// until the kill, and then dropped, so that the run cannot end before the
+// test kills it.
+func killWithBackup(t *testing.T, bin string, s3 *s3test.Server, url, in string, rows []testRow, segs int) (backupKeys, reportSegs []string) {
 	t.Helper()
-	cmd, out := startRunEnv(t, bin, url, s3.Env(), append([]string{"--input", in, "--temp-dir", t.TempDir()}, bkArgs...)...)
+	last := holdFrom(t, url, string(fakeim.MarkContact), expect(rows).requests)
+	defer last.drop()
+	cmd, out := startRunEnv(t, bin, last.url, s3.Env(), append([]string{"--input", in, "--temp-dir", t.TempDir()}, bkArgs...)...)
 	exited := make(chan int)
 	go func() { exited <- exitCode(cmd.Wait()) }()
 	checks := func() int {
@@ -52,6 +61,7 @@ func killWithBackup(t *testing.T, bin string, s3 *s3test.Server, url, in string,
 	if code := <-exited; code != -1 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
+	last.drop()
 	for _, l := range []string{"r/report.csv.lease", "r/rejects.csv.lease", "b/backup.csv.lease"} {
 		o := obj(t, "s3://night/"+l)
 		var lease map[string]any
@@ -68,6 +78,56 @@ func killWithBackup(t *testing.T, bin string, s3 *s3test.Server, url, in string,
 		}
 	}
 	return s3.Keys(t, obj(t, "s3://night/b/backup.csv.journal/")), reportSegs
+}
+
+// heldLast is a proxy in front of an emulator that holds each request of
+// one API from the n-th on until drop, then drops them and any that
+// follow unanswered, as requests lost with a killed run: never applied.
+type heldLast struct {
+	url  string
+	mu   sync.Mutex
+	seen int
+	gone chan struct{} // closed by drop
+}
+
+// holdFrom starts a holding proxy to target for the requests of api.
+func holdFrom(t *testing.T, target, api string, n int) *heldLast {
+	t.Helper()
+	to, err := neturl.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &heldLast{gone: make(chan struct{})}
+	proxy := httputil.NewSingleHostReverseProxy(to)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/"+api) {
+			h.mu.Lock()
+			h.seen++
+			hold := h.seen >= n
+			h.mu.Unlock()
+			if hold {
+				<-h.gone
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	t.Cleanup(h.drop) // before Close, which waits for the requests held
+	h.url = hs.URL
+	return h
+}
+
+// drop lets the requests held go, unanswered; from then on every
+// request of the api is dropped.
+func (h *heldLast) drop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.gone:
+	default:
+		close(h.gone)
+	}
 }
 
 // TestBackupInBucketKilledThenResumedElsewhere: a run killed (SIGKILL)
@@ -89,7 +149,7 @@ func TestBackupInBucketKilledThenResumedElsewhere(t *testing.T) {
 	url := serveChecked(t, srv, count)
 	before := initialState(t, srv, rows, 6)
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	journal, reportSegs := killWithBackup(t, bin, s3, url, in, 3)
+	journal, reportSegs := killWithBackup(t, bin, s3, url, in, rows, 3)
 	confirmed := mirroredOK(t, s3, reportSegs)
 	if confirmed == 0 {
 		t.Fatalf("the killed run's mirrored report has no ok conversation: %v", reportSegs)
@@ -151,10 +211,10 @@ func TestBackupResumeFromBucketRefusesABadJournal(t *testing.T) {
 	bin := buildBinary(t)
 	s3 := s3test.Start(t)
 	s3.MakeBucket(t, "night")
-	_, in, _ := newInput(t, 80, 4000)
+	_, in, rows := newInput(t, 80, 4000)
 	srv, url := startEmulator(t, fakeim.Config{Latency: 10 * time.Millisecond})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	journal, _ := killWithBackup(t, bin, s3, url, in, 3)
+	journal, _ := killWithBackup(t, bin, s3, url, in, rows, 3)
 	resume := func() (int, string) {
 		cmd, out := startRunEnv(t, bin, url, s3.Env(), append([]string{"--input", in, "--temp-dir", t.TempDir(), "--resume"}, bkArgs...)...)
 		return exitCode(cmd.Wait()), out.String()
