@@ -200,7 +200,10 @@ func TestPreflightInterrupted(t *testing.T) {
 		seedScratch(t, url)
 		before := srv.Conversations("test_a")[scratch]
 		profile := filepath.Join(t.TempDir(), "profile.json")
-		cmd := exec.Command(bin, append([]string{"preflight", "--scratch", "test_a:c2c:test_b", "--profile", profile}, preflightConn(url)...)...)
+		// The write after the after-th is held until the signal is taken:
+		// the probing cannot end first.
+		next := holdFrom(t, url, string(fakeim.MarkContact), int(after)+1)
+		cmd := exec.Command(bin, append([]string{"preflight", "--scratch", "test_a:c2c:test_b", "--profile", profile}, preflightConn(next.url)...)...)
 		cmd.Env = append(os.Environ(), "MARKIMPORT_SECRET_KEY="+testKey)
 		out := &childOutput{}
 		cmd.Stdout, cmd.Stderr = out, out
@@ -209,6 +212,8 @@ func TestPreflightInterrupted(t *testing.T) {
 		}
 		waitRequests(t, srv, 1+after) // the seed's request first
 		cmd.Process.Signal(os.Interrupt)
+		waitOutput(t, out, "finishing requests in flight")
+		next.release()
 		if code := exitCode(cmd.Wait()); code != exitInterrupted {
 			t.Fatalf("SIGINT after %d writes: exit %d, want 130\n%s", after, code, out)
 		}

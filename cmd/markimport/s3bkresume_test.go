@@ -3,10 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,56 +74,6 @@ func killWithBackup(t *testing.T, bin string, s3 *s3test.Server, url, in string,
 		}
 	}
 	return s3.Keys(t, obj(t, "s3://night/b/backup.csv.journal/")), reportSegs
-}
-
-// heldLast is a proxy in front of an emulator that holds each request of
-// one API from the n-th on until drop, then drops them and any that
-// follow unanswered, as requests lost with a killed run: never applied.
-type heldLast struct {
-	url  string
-	mu   sync.Mutex
-	seen int
-	gone chan struct{} // closed by drop
-}
-
-// holdFrom starts a holding proxy to target for the requests of api.
-func holdFrom(t *testing.T, target, api string, n int) *heldLast {
-	t.Helper()
-	to, err := neturl.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &heldLast{gone: make(chan struct{})}
-	proxy := httputil.NewSingleHostReverseProxy(to)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/"+api) {
-			h.mu.Lock()
-			h.seen++
-			hold := h.seen >= n
-			h.mu.Unlock()
-			if hold {
-				<-h.gone
-				return
-			}
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
-	t.Cleanup(h.drop) // before Close, which waits for the requests held
-	h.url = hs.URL
-	return h
-}
-
-// drop lets the requests held go, unanswered; from then on every
-// request of the api is dropped.
-func (h *heldLast) drop() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	select {
-	case <-h.gone:
-	default:
-		close(h.gone)
-	}
 }
 
 // TestBackupInBucketKilledThenResumedElsewhere: a run killed (SIGKILL)

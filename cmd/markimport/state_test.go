@@ -315,19 +315,26 @@ func TestStateKillAndResume(t *testing.T) {
 			writeCSV(t, in, rows3)
 			start := accepted()
 			args := []string{"--input", in, "--report", filepath.Join(dir, "night3.csv"), "--state", stateDir}
+			// Killed or interrupted, the run's requests from its 6th are
+			// held until then: it cannot end first.
 			if kill == "while sending" {
-				cmd, out := startRunEnv(t, bin, url, nil, args...)
-				waitRequests(t, srv, srv.Stats().APIs[fakeim.MarkContact].Requests+5)
+				sixth, before := holdFrom(t, url, string(fakeim.MarkContact), 6), srv.Stats().APIs[fakeim.MarkContact].Requests
+				cmd, out := startRunEnv(t, bin, sixth.url, nil, args...)
+				waitRequests(t, srv, before+5)
 				cmd.Process.Kill()
 				if code := exitCode(cmd.Wait()); code != -1 {
 					t.Fatalf("exit %d, want a kill\n%s", code, out)
 				}
+				sixth.drop()
 			} else if kill == "Ctrl-C" {
 				// Interrupted, the run stops at once: it does not merge
 				// the state (its --resume records what it confirmed).
-				cmd, out := startRunEnv(t, bin, url, nil, args...)
-				waitRequests(t, srv, srv.Stats().APIs[fakeim.MarkContact].Requests+5)
+				sixth, before := holdFrom(t, url, string(fakeim.MarkContact), 6), srv.Stats().APIs[fakeim.MarkContact].Requests
+				cmd, out := startRunEnv(t, bin, sixth.url, nil, args...)
+				waitRequests(t, srv, before+5)
 				cmd.Process.Signal(syscall.SIGINT)
+				waitOutput(t, out, "finishing requests in flight")
+				sixth.release()
 				if code := exitCode(cmd.Wait()); code != exitInterrupted {
 					t.Fatalf("exit %d, want 130\n%s", code, out)
 				}
