@@ -141,6 +141,21 @@
 # grouping 12%, planning 16%, GC 5%; of Arrow's 13%, its dictionary
 # decoded lazily and grown a batch at a time (dictConverter.ensure) is 5%,
 # which this reader cannot change.
+# A third round on 2026-12-06, on a slower machine (DuckDB's CSV 0.86-1.06
+# s), each change against the build before in pairs in turns:
+# an id of printable ASCII checked in one pass, and a run without a
+# report counting its rows a partition at a time (report.Discard takes
+# lines as CSV does) instead of one status count under the report's lock
+# per item: validate CPU 0.90, wall 0.89 (11 pairs); a plain CSV line
+# looked at eight bytes at a time for delimiters and quotes at once:
+# BenchmarkCSVRead unquoted CPU 0.91 (15 pairs), validate wall 0.975, with
+# --report 0.964. Two runs of this script after it (SHAPES=0 BACKUP=0
+# SKIP=0 S3OUT=0, load 1-2): validate 0.63 and 0.63 (pairs' medians),
+# --report 0.73 and 0.68, Parquet 1.11 and 0.90; the plan 101,872, sending
+# 198.3 requests/s, parts 1.01-1.02. Tried and dropped: the plain line's
+# delimiters found by a byte loop instead of a search a field (1.06 wall,
+# noisy, no gain). The state is looked up rather than merged as sorted
+# streams (bench-state.sh's notes: BenchmarkLookupOrMerge).
 #
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through
