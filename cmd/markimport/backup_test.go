@@ -264,14 +264,20 @@ func TestBackupKillAndResume(t *testing.T) {
 			before := initialState(t, srv, rows, 5)
 			bk := filepath.Join(dir, "backup.csv")
 			args := []string{"--input", in, "--report", filepath.Join(dir, "r.csv"), "--backup", bk}
-			cmd, out := startRun(t, bin, url, args...)
+			// The run's requests from the 21st are held until it is
+			// stopped: it cannot end first.
+			held := holdFrom(t, url, string(fakeim.MarkContact), 21)
+			cmd, out := startRun(t, bin, held.url, args...)
 			waitRequests(t, srv, 20)
 			if stop == "kill" {
 				cmd.Process.Kill()
 			} else {
 				cmd.Process.Signal(syscall.SIGINT)
+				waitOutput(t, out, "finishing requests in flight")
+				held.release()
 			}
 			code := exitCode(cmd.Wait())
+			held.drop()
 			if (stop == "kill") != (code == -1) || stop == "Ctrl-C" && code != exitInterrupted {
 				t.Fatalf("exit %d\n%s", code, out)
 			}

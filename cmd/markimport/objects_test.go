@@ -203,12 +203,16 @@ func TestBackupInBucketKilledThenRolledBack(t *testing.T) {
 	srv, url := startEmulator(t, fakeim.Config{Latency: 10 * time.Millisecond})
 	before := initialState(t, srv, rows, 5)
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	cmd, out := startRunEnv(t, bin, url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(), "--backup", "s3://night/b/backup.csv", "--report", "s3://night/b/report.csv")
+	// The run's requests from the 21st are held until the kill: it
+	// cannot end first.
+	held := holdFrom(t, url, string(fakeim.MarkContact), 21)
+	cmd, out := startRunEnv(t, bin, held.url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(), "--backup", "s3://night/b/backup.csv", "--report", "s3://night/b/report.csv")
 	waitRequests(t, srv, 20)
 	cmd.Process.Kill()
 	if code := exitCode(cmd.Wait()); code != -1 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
+	held.drop()
 	segs := s3.Keys(t, obj(t, "s3://night/b/backup.csv.journal/"))
 	if len(segs) == 0 {
 		t.Fatalf("no journal segment in the bucket after the kill\n%s", out)
@@ -368,9 +372,14 @@ func TestObjectOutputsInterrupted(t *testing.T) {
 	_, in, _ := newInput(t, 77, 3000)
 	srv, url := startEmulator(t, fakeim.Config{Latency: 10 * time.Millisecond})
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
-	cmd, out := startRunEnv(t, bin, url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(), "--report", "s3://night/r.csv", "--state", "s3://night/state/")
+	// The run's requests from the 21st are held until the signal is
+	// taken: it cannot end first.
+	held := holdFrom(t, url, string(fakeim.MarkContact), 21)
+	cmd, out := startRunEnv(t, bin, held.url, s3.Env(), "--input", in, "--temp-dir", t.TempDir(), "--report", "s3://night/r.csv", "--state", "s3://night/state/")
 	waitRequests(t, srv, 20)
 	cmd.Process.Signal(syscall.SIGINT)
+	waitOutput(t, out, "finishing requests in flight")
+	held.release()
 	if code := exitCode(cmd.Wait()); code != exitInterrupted || !strings.Contains(out.String(), "cannot be resumed: run again") || strings.Contains(out.String(), "run --resume") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
