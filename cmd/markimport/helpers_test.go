@@ -905,9 +905,14 @@ func runNumbered(t *testing.T, dir, url string, args ...string) func(extra ...st
 // exits 130 and prints the command that resumes it.
 func stopBySignal(t *testing.T, bin string, srv *fakeim.Server, url string, n int64, sig os.Signal, args ...string) {
 	t.Helper()
-	cmd, out := startRun(t, bin, url, args...)
+	// The run's requests past the n-th are held until the signal is
+	// taken: the run cannot end first.
+	held := holdFrom(t, url, string(fakeim.MarkContact), int(n)+1)
+	cmd, out := startRun(t, bin, held.url, args...)
 	waitRequests(t, srv, n)
 	cmd.Process.Signal(sig)
+	waitOutput(t, out, "finishing requests in flight")
+	held.release()
 	if code := exitCode(cmd.Wait()); code != exitInterrupted {
 		t.Fatalf("exit %d, want 130\n%s", code, out)
 	}
