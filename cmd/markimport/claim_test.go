@@ -157,9 +157,13 @@ func TestVerifyWaitsForTheRun(t *testing.T) {
 	url := hs.URL
 	t.Setenv("MARKIMPORT_SECRET_KEY", testKey)
 	report := filepath.Join(dir, "r.csv")
-	cmd, out := startRun(t, bin, url, "--input", in, "--report", report)
+	// The run's requests from the 21st are held until verify is done:
+	// the run cannot end first.
+	held := holdFrom(t, url, string(fakeim.MarkContact), 21)
+	cmd, out := startRun(t, bin, held.url, "--input", in, "--report", report)
 	waitRequests(t, srv, 20)
 	code, _, stderr := verifyCLI(t, t.Context(), append([]string{"--input", in, "--report", report, "--overwrite"}, connArgs(url)...)...)
+	held.release()
 	if code != exitUsage || !strings.Contains(stderr, "pid "+strconv.Itoa(cmd.Process.Pid)) {
 		t.Errorf("verify onto a report being written: exit %d, stderr %q; want 2 naming pid %d", code, stderr, cmd.Process.Pid)
 	}

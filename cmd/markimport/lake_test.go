@@ -221,9 +221,14 @@ func TestLakeResume(t *testing.T) {
 	parts := writeParts(t, exp, rows, 500, func(i int) string { return fmt.Sprintf("part-%05d.csv", i) })
 	srv, url := startEmulator(t, fakeim.Config{Latency: 50 * time.Millisecond})
 	rep := filepath.Join(dir, "report.csv")
-	cmd, out := startRun(t, bin, url, "--input", exp, "--report", rep)
+	// The run's requests past the 100th are held until the signal is
+	// taken: the run cannot end first.
+	held := holdFrom(t, url, string(fakeim.MarkContact), 101)
+	cmd, out := startRun(t, bin, held.url, "--input", exp, "--report", rep)
 	waitRequests(t, srv, 100)
 	cmd.Process.Signal(syscall.SIGINT)
+	waitOutput(t, out, "finishing requests in flight")
+	held.release()
 	if code := exitCode(cmd.Wait()); code != exitInterrupted {
 		t.Fatalf("exit %d, want 130\n%s", code, out)
 	}
