@@ -83,6 +83,14 @@
 # LookupOrMerge -count 3 ./pipeline/state): hashing the planned items,
 # which both need, 64-74 ns an item; with the lookups 145-150 ns; with the
 # sort a merge needs first instead 247-271 ns, before any merging.
+# 2026-12-06, the day's third round (an id checked in one pass, a run
+# without a report counting a partition at a time, CSV lines read eight
+# bytes at a time), a slower machine, STATE_KEYS=0 PAIRS=3: night 1
+# 2,037,304 requests in 684 s; validate 12.49 s (835 MiB), --report 13.70
+# s; night 2 15.97 s, 1.28x validate (pairs 1.16 / 1.30), 853 MiB; night 3
+# 171,049 requests, the lower bound. At 2M rows (PAIRS=5): 1.38x (pairs
+# 1.25 / 1.44), against validate --report 1.10x: validate gained more
+# than night 2, which always writes its report.
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests
