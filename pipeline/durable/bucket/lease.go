@@ -24,8 +24,8 @@ import (
 // this run's: its owner, which names one run only (the process, host and
 // start, and a random part). Another run's lease put between that read
 // and that put is replaced; that run finds its lease taken at its own
-// next renewal, so one of the two stops. A lease can be lost: renewals failed until
-// the expiry last written passed (another run may have taken it since),
+// next renewal, so one of the two stops. A lease can be lost: renewals
+// failed until the expiry last written passed (another run may have taken it since),
 // or a renewal found the object gone, another run's, or not a lease at
 // all. Once lost it is never written or deleted again, and Lost says what
 // happened; the run must stop writing where the lease was.
