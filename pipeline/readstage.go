@@ -136,12 +136,14 @@ func (st *readStage) validate(ctx context.Context, validate func(*readers.Record
 		}
 		b := validBatch{items: items, err: rb.err}
 		for i := range rb.recs {
-			c, bad := validate(&rb.recs[i])
-			v := validated{c: c, bad: bad}
-			if bad == nil && part {
-				v.part = spill.PartitionOf(c.From)
+			// Validated into its slot: a change is copied once, not three
+			// times.
+			b.items = append(b.items, validated{})
+			v := &b.items[len(b.items)-1]
+			v.c, v.bad = validate(&rb.recs[i])
+			if v.bad == nil && part {
+				v.part = spill.PartitionOf(v.c.From)
 			}
-			b.items = append(b.items, v)
 		}
 		clear(rb.recs)
 		select {

@@ -301,9 +301,6 @@ var errCorrupt = errors.New("corrupt spill data")
 // blocks' memory (never written again), and users are numbered in order of
 // first appearance.
 func (pb *Decoder) Decode(blocks [][]byte, n int64) error {
-	// Let the previous partitions' memory go: the whole capacity, since
-	// changes beyond this length may still point into older partitions.
-	clear(pb.changes[:cap(pb.changes)])
 	pb.changes, pb.users = pb.changes[:0], pb.users[:0]
 	if pb.ids == nil {
 		pb.ids = map[string]int32{}
@@ -312,27 +309,33 @@ func (pb *Decoder) Decode(blocks [][]byte, n int64) error {
 	for _, data := range blocks {
 		br := blockReader{data: data}
 		for br.off < len(data) {
-			c, err := br.change()
-			if err != nil {
+			// Decoded in place, in the slot it is kept in: a change is
+			// 88 bytes, copied once less.
+			pb.changes = append(pb.changes, mark.Change{})
+			c := &pb.changes[len(pb.changes)-1]
+			if err := br.change(c); err != nil {
 				return err
 			}
-			pb.add(c)
+			pb.number(c.From)
 		}
 	}
+	// Let the previous partitions' memory go: the slots past this
+	// partition's changes still point into older partitions' blocks.
+	clear(pb.changes[len(pb.changes):cap(pb.changes)])
 	if int64(len(pb.changes)) != n {
 		return fmt.Errorf("%w: %d changes, want %d", errCorrupt, len(pb.changes), n)
 	}
 	return nil
 }
 
-// add appends a decoded change, numbering its user.
-func (pb *Decoder) add(c mark.Change) {
-	u, ok := pb.ids[c.From]
+// number records the user of the change just decoded, numbering users in
+// order of first appearance.
+func (pb *Decoder) number(from string) {
+	u, ok := pb.ids[from]
 	if !ok {
 		u = int32(len(pb.ids))
-		pb.ids[c.From] = u
+		pb.ids[from] = u
 	}
-	pb.changes = append(pb.changes, c)
 	pb.users = append(pb.users, u)
 }
 
@@ -344,14 +347,13 @@ type blockReader struct {
 	bad  bool
 }
 
-// change decodes the change at off.
-func (br *blockReader) change() (mark.Change, error) {
-	var c mark.Change
+// change decodes the change at off into c, which is zero.
+func (br *blockReader) change(c *mark.Change) error {
 	c.Row = int64(br.uvarint())
 	c.Set = br.uvarint()
 	c.Clear = br.uvarint()
 	if br.bad || br.off+2 > len(br.data) {
-		return c, errCorrupt
+		return errCorrupt
 	}
 	c.Conv.Type, c.Opt = br.data[br.off], br.data[br.off+1]
 	br.off += 2
@@ -361,12 +363,20 @@ func (br *blockReader) change() (mark.Change, error) {
 		c.Custom = br.str()
 	}
 	if br.bad {
-		return c, errCorrupt
+		return errCorrupt
 	}
-	return c, nil
+	return nil
 }
 
+// uvarint decodes the unsigned varint at off. Most are one byte (bits,
+// lengths), read without the general decoder's loop.
 func (br *blockReader) uvarint() uint64 {
+	if br.off < len(br.data) {
+		if b := br.data[br.off]; b < 0x80 {
+			br.off++
+			return uint64(b)
+		}
+	}
 	v, k := binary.Uvarint(br.data[br.off:])
 	if k <= 0 {
 		br.bad = true
@@ -403,8 +413,10 @@ func (pb *Decoder) EachUser(fn func([]mark.Change)) {
 	for u := range nUsers {
 		pb.starts[u+1] += pb.starts[u]
 	}
-	clear(pb.sorted[:cap(pb.sorted)])
 	pb.sorted = slices.Grow(pb.sorted[:0], len(pb.changes))[:len(pb.changes)]
+	// Every slot up to len is written below; those past it still point
+	// into older partitions' blocks.
+	clear(pb.sorted[len(pb.sorted):cap(pb.sorted)])
 	for i, u := range pb.users {
 		pb.sorted[pb.starts[u]] = pb.changes[i]
 		pb.starts[u]++
