@@ -33,6 +33,7 @@ type csvScanner struct {
 	// The record being read.
 	buf     []byte  // kept bytes of every kept field, one after another
 	ends    []int   // end of each kept field in buf
+	starts  []int   // start of each field of a plain line (plainLine)
 	sizes   []int64 // the whole size of each kept field
 	nfields int64   // fields seen, kept or not
 	size    int64   // size of the current field so far
@@ -42,6 +43,10 @@ type csvScanner struct {
 	first   int64
 
 	slab slab // the strings of records are carved from it
+
+	// Of the lines starting with a quote: how many were tried as plain
+	// lines, how many were, and how many were not tried (tryPlain).
+	quoteLines struct{ tried, plain, skipped int64 }
 }
 
 // csvError is a malformed record: a quote where none may be, or a quoted
@@ -134,9 +139,7 @@ func (s *csvScanner) next(rec *record) error {
 				return io.EOF
 			}
 			s.started = true
-			// A line that starts with a quote is no plain line: not
-			// even looked at, which spares files quoted throughout.
-			if nl && p[0] != '"' && s.plainLine(p[:len(p)-1], rec) {
+			if nl && s.tryPlain(p, rec) {
 				return nil
 			}
 		}
@@ -164,62 +167,118 @@ func (s *csvScanner) next(rec *record) error {
 	return nil
 }
 
+// tryPlain reads the record that is line p (with its "\n") as a plain
+// line, when it may be one. A line that starts with a quote is tried only
+// while most such lines have been plain: in a file quoted throughout whose
+// fields hold doubled quotes or line breaks, the general scanner reads
+// each line alone, not after a plain reading that fails half-way. One in
+// quotedRetry of them is tried still, so that a file whose first lines
+// are such lines and whose others are not comes back to plain lines.
+// Which lines are tried changes the time a line takes, never its record.
+func (s *csvScanner) tryPlain(p []byte, rec *record) bool {
+	if p[0] != '"' {
+		return s.plainLine(p[:len(p)-1], rec)
+	}
+	q := &s.quoteLines
+	retry := false
+	if q.tried >= quotedTrial && 2*q.plain < q.tried {
+		if q.skipped++; q.skipped%quotedRetry != 0 {
+			return false
+		}
+		retry = true
+	}
+	ok := s.plainLine(p[:len(p)-1], rec)
+	if retry && ok {
+		q.tried, q.plain = 0, 0 // plain lines again: a new trial
+	}
+	q.tried++
+	if ok {
+		q.plain++
+	}
+	return ok
+}
+
+// Lines that start with a quote are tried as plain lines for the first
+// quotedTrial of them, then while at least half were plain, and then one
+// in quotedRetry, which starts a new trial when it is plain.
+const (
+	quotedTrial = 64
+	quotedRetry = 1024
+)
+
 // plainLine reads a record that is one whole line, body (without its
-// "\n"), when no field of it is quoted, none holds a quote and none is cut
-// to its keep limit, the common case: its text is copied once, commas
-// included, and the fields are sliced from it. It reads what scan reads of
-// such a line; otherwise it returns false having changed nothing, and scan
-// reads the line.
+// "\n"), when none of its fields holds a quote beyond the two around a
+// quoted one and none is cut to its keep limit, the common case: its text
+// is copied once, delimiters and quotes included, and the fields are
+// sliced from it. It reads what scan reads of such a line; otherwise it
+// returns false having changed nothing, and scan reads the line.
 func (s *csvScanner) plainLine(body []byte, rec *record) bool {
 	if n := len(body); n > 0 && body[n-1] == '\r' {
 		body = body[:n-1] // "\r\n" ends the line
 	}
-	// The end of each field, checked against its keep limit before
-	// anything is copied; a quote anywhere sends the line to the general
-	// scanner. The line is looked at eight bytes at a time, for its
-	// commas and its quotes at once: its fields are short, and a search
-	// call for each, and one for the quotes, cost more than the bytes.
-	ends := s.ends[:0]
+	// The bounds of each field, checked against its keep limit before
+	// anything is copied. The line is looked at eight bytes at a time,
+	// for its delimiters and its quotes at once: its fields are short,
+	// and a search call for each costs more than the bytes. A quote
+	// opens a quoted field, read to its closing quote with one search.
+	ends, starts := s.ends[:0], s.starts[:0]
 	start := 0
 	commas := swarOnes * uint64(s.comma)
 	i := 0
-	for ; i+8 <= len(body); i += 8 {
+	ended := false // a quoted field ended the line
+	for i+8 <= len(body) {
 		w := binary.LittleEndian.Uint64(body[i:])
-		if zeroBytes(w^swarQuotes) != 0 {
-			s.ends = ends[:0]
-			return false
+		cm, qm := zeroBytes(w^commas), zeroBytes(w^swarQuotes)
+		if qm != 0 {
+			// Only the delimiters before the quote end fields.
+			cm &= 1<<(bits.TrailingZeros64(qm)&^7) - 1
 		}
-		for m := zeroBytes(w ^ commas); m != 0; m &= m - 1 {
-			end := i + bits.TrailingZeros64(m)/8
-			if !s.fieldEnd(&ends, start, end) {
+		for ; cm != 0; cm &= cm - 1 {
+			end := i + bits.TrailingZeros64(cm)/8
+			if !s.fieldEnd(&ends, &starts, start, end) {
 				return false
 			}
 			start = end + 1
 		}
+		if qm == 0 {
+			i += 8
+			continue
+		}
+		next, ok := s.quotedField(body, &ends, &starts, start, i+bits.TrailingZeros64(qm)/8)
+		if !ok {
+			return false
+		}
+		if next > len(body) {
+			ended = true
+			break
+		}
+		start, i = next, next
 	}
-	for ; i < len(body); i++ {
+	for ; !ended && i < len(body); i++ {
 		switch body[i] {
 		case '"':
-			s.ends = ends[:0]
-			return false
+			next, ok := s.quotedField(body, &ends, &starts, start, i)
+			if !ok {
+				return false
+			}
+			ended = next > len(body)
+			start, i = next, next-1
 		case s.comma:
-			if !s.fieldEnd(&ends, start, i) {
+			if !s.fieldEnd(&ends, &starts, start, i) {
 				return false
 			}
 			start = i + 1
 		}
 	}
-	if !s.fieldEnd(&ends, start, len(body)) {
+	if !ended && !s.fieldEnd(&ends, &starts, start, len(body)) {
 		return false
 	}
-	s.ends = ends
+	s.ends, s.starts = ends, starts
 	all := s.slab.text(body)
 	rec.fields, rec.sizes = rec.fields[:0], rec.sizes[:0]
-	start = 0
-	for _, end := range ends {
-		rec.fields = append(rec.fields, all[start:end])
-		rec.sizes = append(rec.sizes, int64(end-start))
-		start = end + 1
+	for k, end := range ends {
+		rec.fields = append(rec.fields, all[starts[k]:end])
+		rec.sizes = append(rec.sizes, int64(end-starts[k]))
 	}
 	rec.nfields = int64(len(ends))
 	rec.err = nil
@@ -227,20 +286,51 @@ func (s *csvScanner) plainLine(body []byte, rec *record) bool {
 	return true
 }
 
-// fieldEnd appends the end of a plain line's field that starts at start,
-// unless the field is longer than its keep limit or one too many: then it
-// empties s.ends and reports false, and the line goes to the general
-// scanner.
-func (s *csvScanner) fieldEnd(ends *[]int, start, end int) bool {
+// quotedField reads, for plainLine, the field of body that starts at start
+// and whose first quote is at q: a quoted field when q is start, whose
+// closing quote is followed by the delimiter or the line's end. It returns
+// where the next field starts (past the end of body when the field ends the
+// line), or false, with s.ends and s.starts emptied, for any other field
+// with a quote (a quote inside an unquoted field, a doubled quote, a quote
+// followed by anything else or never closed on this line), which the
+// general scanner reads.
+func (s *csvScanner) quotedField(body []byte, ends, starts *[]int, start, q int) (int, bool) {
+	fail := func() (int, bool) {
+		s.ends, s.starts = (*ends)[:0], (*starts)[:0]
+		return 0, false
+	}
+	if q != start {
+		return fail()
+	}
+	j := bytes.IndexByte(body[q+1:], '"')
+	if j < 0 {
+		return fail()
+	}
+	closing := q + 1 + j
+	after := closing + 1
+	if after < len(body) && body[after] != s.comma {
+		return fail()
+	}
+	if !s.fieldEnd(ends, starts, q+1, closing) {
+		return 0, false
+	}
+	return after + 1, true
+}
+
+// fieldEnd appends the bounds of a plain line's field, unless the field is
+// longer than its keep limit or one too many: then it empties s.ends and
+// s.starts and reports false, and the line goes to the general scanner.
+func (s *csvScanner) fieldEnd(ends, starts *[]int, start, end int) bool {
 	keep := s.keepRest
 	if len(*ends) < len(s.keepOf) {
 		keep = s.keepOf[len(*ends)]
 	}
 	if end-start > keep || len(*ends) >= s.maxFields {
-		s.ends = (*ends)[:0]
+		s.ends, s.starts = (*ends)[:0], (*starts)[:0]
 		return false
 	}
 	*ends = append(*ends, end)
+	*starts = append(*starts, start)
 	return true
 }
 

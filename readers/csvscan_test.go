@@ -141,6 +141,122 @@ func TestPlainLineEveryByte(t *testing.T) {
 	}
 }
 
+// TestPlainLineQuotedEveryByte: a quoted field on a plain line reads as
+// encoding/csv reads it whatever byte stands inside it, just after its
+// closing quote or just before its opening one, and wherever its quotes
+// fall in a word: each byte value at each offset of a 24-byte line, with
+// ',' and with ';'.
+func TestPlainLineQuotedEveryByte(t *testing.T) {
+	for _, comma := range []byte{',', ';'} {
+		var b bytes.Buffer
+		for v := range 256 {
+			if v == '\n' {
+				continue
+			}
+			for at := range 16 {
+				for _, form := range []string{"x\"a%cb\"%cy", "x\"%c\"%cy", "x%c\"ab\"%cy"} {
+					line := []byte("abcdefghijklmnopqrstuvwx")
+					f := strings.ReplaceAll(strings.ReplaceAll(form, "%c", "\x00"), "x", string(comma))
+					for k, c := range []byte(f) {
+						if c == 0 {
+							c = byte(v)
+						}
+						line[at+k] = c
+					}
+					b.Write(line)
+					b.WriteByte('\n')
+				}
+			}
+		}
+		data := b.Bytes()
+		if got, want := scanRecords(data, comma, 4096), stdRecords(data, rune(comma)); !slices.EqualFunc(got, want, slices.Equal) {
+			for i := range min(len(got), len(want)) {
+				if !slices.Equal(got[i], want[i]) {
+					t.Fatalf("delimiter %q, line %d (%q): got %q, want %q", comma, i+1, bytes.Split(data, []byte("\n"))[i], got[i], want[i])
+				}
+			}
+			t.Fatalf("delimiter %q: %d records, want %d", comma, len(got), len(want))
+		}
+	}
+}
+
+// TestPlainLineReadsQuotedFields: a line whose quoted fields hold no quote
+// is read as a plain line, delimiters inside the quotes kept; a doubled
+// quote, a quote inside an unquoted field or a quoted field not closed on
+// its line is left to the general scanner, which reads it as encoding/csv
+// does.
+func TestPlainLineReadsQuotedFields(t *testing.T) {
+	for _, tt := range []struct {
+		line  string
+		plain bool
+		want  []string
+	}{
+		{`u1,c2c,"p,1",,"[1, 2]",,"note",`, true, []string{"u1", "c2c", "p,1", "", "[1, 2]", "", "note", ""}},
+		{`"a","",""`, true, []string{"a", "", ""}},
+		{"\"a\",b\r", true, []string{"a", "b"}},
+		{`a,"b""c",d`, false, []string{"a", `b"c`, "d"}},
+		{`a,b"c,d`, false, nil},
+		{`a,"b"c,d`, false, nil},
+		{`a, "b",d`, false, nil},
+	} {
+		s := newCSVScanner(bufio.NewReader(strings.NewReader("")), ',')
+		var rec record
+		if got := s.plainLine([]byte(tt.line), &rec); got != tt.plain {
+			t.Errorf("%q: plain line %v, want %v", tt.line, got, tt.plain)
+		}
+		if tt.plain && !slices.Equal(rec.fields, tt.want) {
+			t.Errorf("%q: plain line read %q, want %q", tt.line, rec.fields, tt.want)
+		}
+		if len(s.ends) != 0 && !tt.plain {
+			t.Errorf("%q: refused, but left %d field ends for the general scanner", tt.line, len(s.ends))
+		}
+		if got := scanRecords([]byte(tt.line+"\n"), ',', 4096); !slices.EqualFunc(got, [][]string{tt.want}, slices.Equal) {
+			t.Errorf("%q: read %q, want %q", tt.line, got, tt.want)
+		}
+	}
+}
+
+// TestQuotedLinesTriedWhilePlain: lines that start with a quote are read
+// as plain lines while most of them are: a file quoted throughout whose
+// fields hold doubled quotes stops being tried after its first lines, and
+// comes back to plain lines within a retry when its lines become simple;
+// every record reads as encoding/csv reads it all along.
+func TestQuotedLinesTriedWhilePlain(t *testing.T) {
+	var b bytes.Buffer
+	const hard, simple = 3000, 5000
+	for i := range hard {
+		fmt.Fprintf(&b, "\"u%d\",\"c2c\",\"a \"\"note\"\"\"\n", i)
+	}
+	for i := range simple {
+		fmt.Fprintf(&b, "\"u%d\",\"c2c\",\"[1, 3]\"\n", i)
+	}
+	data := b.Bytes()
+	s := newCSVScanner(bufio.NewReaderSize(bytes.NewReader(data), 4096), ',')
+	var rec record
+	want := stdRecords(data, ',')
+	for i := 0; ; i++ {
+		err := s.next(&rec)
+		if err == io.EOF {
+			if i != len(want) {
+				t.Fatalf("%d records, want %d", i, len(want))
+			}
+			break
+		}
+		if err != nil || rec.err != nil || !slices.Equal(rec.fields, want[i]) {
+			t.Fatalf("record %d: %q (%v, %v), want %q", i+1, rec.fields, err, rec.err, want[i])
+		}
+		if i == hard-1 {
+			// The trial, and one retry after each quotedRetry lines skipped.
+			if q := s.quoteLines; q.tried != quotedTrial+(hard-quotedTrial)/quotedRetry || q.plain != 0 {
+				t.Fatalf("after %d lines with doubled quotes: %d tried as plain lines, %d plain", hard, q.tried, q.plain)
+			}
+		}
+	}
+	if q := s.quoteLines; q.plain < simple-quotedRetry {
+		t.Fatalf("of %d simple lines after those, %d read as plain lines", simple, q.plain)
+	}
+}
+
 // TestScannerBoundsMemory: a record of a million fields and a field of
 // 8 MB come out as one record each, keeping what the limits allow, with the
 // real sizes counted, and the next record reads normally.
