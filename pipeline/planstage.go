@@ -41,7 +41,7 @@ type planned struct {
 // from it must be done with.
 func (b *planned) reset() {
 	b.err = nil
-	clear(b.plans[:cap(b.plans)])
+	clear(b.plans) // appended since the last reset: past them is zero
 	b.plans = b.plans[:0]
 	b.arena.Reset()
 	if b.lines != nil {

@@ -15,6 +15,11 @@ func TestArenaLetsGo(t *testing.T) {
 	for i := range 50 {
 		changes = append(changes, mark.Change{Row: int64(i), From: "u", Conv: mark.Conversation{Type: mark.C2C, Peer: fmt.Sprint("p", i)}, Set: 1, Opt: mark.OptStandard})
 	}
+	// A batch taking more than the next one: what the next leaves
+	// unwritten was cleared by the Reset between them.
+	sl.PlanUser(changes, 50, nil)
+	sl.PlanUser(changes, 50, nil)
+	sl.Reset()
 	sl.PlanUser(changes, 10, nil) // 40 rejected
 	sl.PlanUser(changes[:3], 10, nil)
 	sl.Reset()

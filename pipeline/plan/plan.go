@@ -36,12 +36,14 @@ type Arena struct {
 }
 
 // Reset makes the arena's memory available again: every plan handed out
-// from it must be done with. It clears the whole capacity, so that nothing
-// left from earlier batches keeps their partitions' memory alive.
+// from it must be done with. It clears what the plans took, so that
+// nothing left from them keeps their partitions' memory alive: their
+// memory is the arena's length (take hands out memory only by extending
+// it), and past it nothing was written since the last Reset.
 func (s *Arena) Reset() {
-	clear(s.items[:cap(s.items)])
-	clear(s.reqs[:cap(s.reqs)])
-	clear(s.rejs[:cap(s.rejs)])
+	clear(s.items)
+	clear(s.reqs)
+	clear(s.rejs)
 	s.items, s.rows, s.reqs, s.rejs = s.items[:0], s.rows[:0], s.reqs[:0], s.rejs[:0]
 }
 

@@ -301,6 +301,15 @@ var errCorrupt = errors.New("corrupt spill data")
 // blocks' memory (never written again), and users are numbered in order of
 // first appearance.
 func (pb *Decoder) Decode(blocks [][]byte, n int64) error {
+	// The slots past the changes are zero, and so are those past this
+	// partition's once it is decoded: the previous partition's beyond
+	// them are cleared, which would keep its blocks alive.
+	prev := len(pb.changes)
+	defer func() {
+		if k := len(pb.changes); k < prev {
+			clear(pb.changes[k:prev])
+		}
+	}()
 	pb.changes, pb.users = pb.changes[:0], pb.users[:0]
 	if pb.ids == nil {
 		pb.ids = map[string]int32{}
@@ -319,9 +328,6 @@ func (pb *Decoder) Decode(blocks [][]byte, n int64) error {
 			pb.number(c.From)
 		}
 	}
-	// Let the previous partitions' memory go: the slots past this
-	// partition's changes still point into older partitions' blocks.
-	clear(pb.changes[len(pb.changes):cap(pb.changes)])
 	if int64(len(pb.changes)) != n {
 		return fmt.Errorf("%w: %d changes, want %d", errCorrupt, len(pb.changes), n)
 	}
@@ -413,10 +419,13 @@ func (pb *Decoder) EachUser(fn func([]mark.Change)) {
 	for u := range nUsers {
 		pb.starts[u+1] += pb.starts[u]
 	}
+	// Every slot up to len is written below; the previous partition's
+	// past it are cleared (those past both are zero).
+	prev := len(pb.sorted)
 	pb.sorted = slices.Grow(pb.sorted[:0], len(pb.changes))[:len(pb.changes)]
-	// Every slot up to len is written below; those past it still point
-	// into older partitions' blocks.
-	clear(pb.sorted[len(pb.sorted):cap(pb.sorted)])
+	if k := len(pb.sorted); k < prev {
+		clear(pb.sorted[k:prev])
+	}
 	for i, u := range pb.users {
 		pb.sorted[pb.starts[u]] = pb.changes[i]
 		pb.starts[u]++
