@@ -91,6 +91,15 @@
 # 171,049 requests, the lower bound. At 2M rows (PAIRS=5): 1.38x (pairs
 # 1.25 / 1.44), against validate --report 1.10x: validate gained more
 # than night 2, which always writes its report.
+# 2026-12-06, the fourth round (quoted fields read on the plain line, the
+# spill decoder in place, planners clearing only what they wrote), an
+# Intel Xeon, STATE_KEYS=0 PAIRS=3: night 1 2,037,304 requests in 577 s;
+# validate 7.09 s (677 MiB), --report 9.03 s; night 2 11.15 s, 1.57x
+# validate (pairs 1.35 / 1.58), 1.23x --report, 792 MiB: the goal of 1.5
+# missed, validate having gained and night 2 not (11.17 s before). Its
+# profile (2M rows, 3 runs merged): the state filter 24% of the CPU (the
+# lookups 10%, the unchanged items' report lines 10%), the input digested
+# for the journal 3.5%. At 2M rows (PAIRS=5): 1.35x (pairs 1.33 / 1.35).
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests

@@ -156,6 +156,26 @@
 # delimiters found by a byte loop instead of a search a field (1.06 wall,
 # noisy, no gain). The state is looked up rather than merged as sorted
 # streams (bench-state.sh's notes: BenchmarkLookupOrMerge).
+# A fourth round on 2026-12-06 (DuckDB's CSV 0.52-0.87 s, noisy: the same
+# command's wall time spreads by a tenth), each change against the build
+# before: a quoted field holding no quote read on the plain line (a third
+# of the bench rows quote their list of bits and went to the general
+# scanner): BenchmarkCSVRead 23.3-31.5 -> 18.3-20.5 ms, validate wall 0.91
+# (15 pairs); the spill decoder decoding in place and reading one-byte
+# varints without a loop: BenchmarkDecoder 82-97 -> 62-75 ms; the
+# planners clearing what the last partition wrote instead of their whole
+# capacity (7.6% of the CPU with 1,000 users): --report 0.96-0.98. With
+# --report against DuckDB, 7 pairs each, before -> after the round: the
+# bench file 0.74 -> 0.61, few users 0.87 -> 0.77, a row per user 0.71 ->
+# 0.65, uuid ids 0.79 -> 0.71, 3 plain columns 0.62 -> 0.55, all quoted
+# 0.71 -> 0.73 (its fields hold no quote: now plain lines too). Then this
+# script (SHAPES=0 BACKUP=0 SKIP=0 S3OUT=0, load about 1): validate 0.60
+# (pairs' min 0.51), --report 0.67, Parquet 0.93; without a report, 11
+# pairs with DuckDB: 0.55; Parquet 0.99. The plan 101,872, sending 198.3
+# requests/s; 64 Parquet parts 1.16 in that run, 0.99 in 11 pairs after.
+# Where the time goes now (the log's "input read"): the bench CSV is read
+# in 0.25-0.28 s of 0.36-0.41 s, and the one-thread parse is most of that
+# reading (0.27 CPU-s of 0.76): 0.5 needs the rest hidden behind it.
 #
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through
