@@ -247,8 +247,10 @@ func (s *confirmingState) Confirmed(from string, it *mark.Item) {
 
 type unchangedNone struct{}
 
-func (unchangedNone) Unchanged(string, *mark.Item) bool { return false }
-func (unchangedNone) Release()                          {}
+func (unchangedNone) Unchanged(_ string, items []mark.Item, dst []bool) []bool {
+	return append(dst, make([]bool, len(items))...)
+}
+func (unchangedNone) Release() {}
 
 // TestGateStageVerdicts: the gate stage hands the gate every item of a
 // user at once and acts on each verdict: items let go are sent, packed

@@ -124,9 +124,9 @@ type State interface {
 
 // StatePart is the state of one partition's users.
 type StatePart interface {
-	// Unchanged reports whether the item of user from is what the API
-	// last confirmed.
-	Unchanged(from string, it *mark.Item) bool
+	// Unchanged appends to dst, for each of items of user from,
+	// whether it is what the API last confirmed, and returns dst.
+	Unchanged(from string, items []mark.Item, dst []bool) []bool
 	// Release is called once the partition's users are planned: the
 	// part is not used again (its memory may serve the next one).
 	Release()

@@ -27,7 +27,8 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 	// by both planners at once, outside the report's lock: into the
 	// partition's lines (pl) when there are, else written a user at a
 	// time.
-	var all, same []mark.Item
+	var all []mark.Item
+	var unchanged []bool
 	var lines []byte // the report lines of a user's unchanged items, without pl
 	reportAs := func(from string, items []mark.Item, status report.Status) {
 		if pl != nil {
@@ -38,11 +39,14 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 	}
 	return func(reqs []mark.Request) []mark.Request {
 		from := reqs[0].From
-		all = all[:0]
-		for i := range reqs {
-			all = append(all, reqs[i].Items...)
+		items := reqs[0].Items
+		if len(reqs) > 1 {
+			all = all[:0]
+			for i := range reqs {
+				all = append(all, reqs[i].Items...)
+			}
+			items = all
 		}
-		items := all
 		if r.opts.Done != nil {
 			confirmed := func(it *mark.Item) { r.opts.State.Confirmed(from, it) }
 			if r.opts.DryRun {
@@ -60,25 +64,29 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 			clear(all)
 			return nil
 		}
-		same = same[:0]
+		// The unchanged items are reported a run at a time, straight
+		// from the plans: the lines are those of the user's unchanged
+		// items in their order, as if reported at once.
+		unchanged = part.Unchanged(from, items, unchanged[:0])
 		var kept []mark.Item
 		nRows := 0
-		for i := range items {
-			it := &items[i]
-			if part.Unchanged(from, it) {
-				same = append(same, *it)
-			} else {
-				kept = append(kept, *it)
-				nRows += len(it.Rows)
+		for i := 0; i < len(items); {
+			j := i
+			for j < len(items) && unchanged[j] {
+				j++
 			}
-		}
-		if len(same) > 0 {
-			// The status says it: no message, which costs a report of
-			// tens of millions of unchanged rows nothing.
-			reportAs(from, same, report.StatusUnchanged)
+			if j > i {
+				// The status says it: no message, which costs a report
+				// of tens of millions of unchanged rows nothing.
+				reportAs(from, items[i:j], report.StatusUnchanged)
+			}
+			for ; j < len(items) && !unchanged[j]; j++ {
+				kept = append(kept, items[j])
+				nRows += len(items[j].Rows)
+			}
+			i = j
 		}
 		clear(all) // nothing kept alive past the user
-		clear(same)
 		if len(kept) > 0 {
 			// The rows leave the planner's memory with the items.
 			rows := make([]int64, 0, nRows)

@@ -151,14 +151,17 @@ func (r *CSV) AppendLines(dst []byte, l Line, rows []int64) []byte {
 
 // AppendItemLines appends to dst the lines of every row of items, of user
 // from, with status and nothing else (no code, no message): what
-// AppendLines appends for each item, with the user's column and the
-// columns after the conversation formatted once for all the items, not
-// once an item (most items of a night have one row). Like AppendLines, it
-// changes nothing in r.
+// AppendLines appends for each item, with the columns between the row
+// and the peer (the user's and the type's) formatted once a type, and the
+// columns after the peer once for all the items, not once an item (most
+// items of a night have one row). Like AppendLines, it changes nothing
+// in r.
 func (r *CSV) AppendItemLines(dst []byte, from string, items []mark.Item, status Status) []byte {
-	// Where the user's column, and the columns after the peer, were first
-	// formatted in dst.
-	user, userEnd, outcome, outcomeEnd := -1, -1, -1, -1
+	// Where ",from,type," was first formatted in dst for the types 0 to
+	// 2, c2c (1) and group (2) among them (an end of 0: not yet; a type
+	// above 2 is formatted each time), and the columns after the peer.
+	var conv, convEnd [3]int
+	outcome, outcomeEnd := -1, -1
 	for i := range items {
 		it := &items[i]
 		tail, end := -1, -1
@@ -169,17 +172,18 @@ func (r *CSV) AppendItemLines(dst []byte, from string, items []mark.Item, status
 				continue
 			}
 			tail = len(dst)
-			dst = append(dst, ',')
-			if user >= 0 {
-				dst = append(dst, dst[user:userEnd]...)
+			if t := int(it.Conv.Type); t < len(conv) && convEnd[t] > 0 {
+				dst = append(dst, dst[conv[t]:convEnd[t]]...)
 			} else {
-				user = len(dst)
+				dst = append(dst, ',')
 				dst = appendField(dst, from)
-				userEnd = len(dst)
+				dst = append(dst, ',')
+				dst = appendField(dst, it.Conv.TypeName())
+				dst = append(dst, ',')
+				if t < len(conv) {
+					conv[t], convEnd[t] = tail, len(dst)
+				}
 			}
-			dst = append(dst, ',')
-			dst = appendField(dst, it.Conv.TypeName())
-			dst = append(dst, ',')
 			dst = appendField(dst, it.Conv.Peer)
 			if outcome >= 0 {
 				dst = append(dst, dst[outcome:outcomeEnd]...)

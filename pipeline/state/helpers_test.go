@@ -19,7 +19,12 @@ func (s *Store) unchanged(from string, it *mark.Item) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return pt.Unchanged(from, it), nil
+	return pt.unchanged(from, it), nil
+}
+
+// unchanged looks one item up in the part.
+func (pt *Partition) unchanged(from string, it *mark.Item) bool {
+	return pt.Unchanged(from, []mark.Item{*it}, nil)[0]
 }
 
 func slicesSortEntries(e []entry) { slices.SortFunc(e, entry.less) }

@@ -14,22 +14,42 @@ import (
 // are different inputs, and so are a group and a c2c conversation with
 // one peer.
 func keyOf(from string, c mark.Conversation) (uint64, uint64) {
-	h1, h2 := uint64(fnvOffset), uint64(altOffset)
-	add := func(b byte) {
-		h1 = (h1 ^ uint64(b)) * fnvPrime
-		h2 = bits.RotateLeft64((h2^uint64(b))*altPrime, 31)
-	}
+	return userKeyOf(from).of(c)
+}
+
+// userKey is keyOf's pass over a user's part of the input (the length
+// and the name), which every conversation of the user shares: a user's
+// items are keyed with one pass over its name.
+type userKey struct {
+	h1, h2 uint64
+	n      int // len(from)
+}
+
+// userKeyOf hashes the user's part of keyOf's input.
+func userKeyOf(from string) userKey {
+	u := userKey{h1: fnvOffset, h2: altOffset, n: len(from)}
 	for i := range 4 {
-		add(byte(len(from) >> (8 * i)))
+		u.add(byte(len(from) >> (8 * i)))
 	}
 	for i := 0; i < len(from); i++ {
-		add(from[i])
+		u.add(from[i])
 	}
-	add(c.Type)
+	return u
+}
+
+// add hashes one more byte into both hashes.
+func (u *userKey) add(b byte) {
+	u.h1 = (u.h1 ^ uint64(b)) * fnvPrime
+	u.h2 = bits.RotateLeft64((u.h2^uint64(b))*altPrime, 31)
+}
+
+// of is keyOf of the user and conversation c.
+func (u userKey) of(c mark.Conversation) (uint64, uint64) {
+	u.add(c.Type)
 	for i := 0; i < len(c.Peer); i++ {
-		add(c.Peer[i])
+		u.add(c.Peer[i])
 	}
-	return mix(h1), mix(h2 ^ uint64(len(from)+len(c.Peer)))
+	return mix(u.h1), mix(u.h2 ^ uint64(u.n+len(c.Peer)))
 }
 
 const (
@@ -61,12 +81,28 @@ func fnvString(h uint64, s string) uint64 {
 	return h
 }
 
+// fnvUint64 hashes v's eight bytes, low byte first. A zero byte only
+// multiplies by the prime (x ^ 0 == x), so the zero bytes above v's
+// highest set byte are one multiplication by a power of the prime: an
+// item's bits mostly sit in its low bytes, and most items clear none.
 func fnvUint64(h, v uint64) uint64 {
-	for i := 0; i < 8; i++ {
-		h = fnvByte(h, byte(v>>(8*i)))
+	n := 0
+	for ; v != 0; n++ {
+		h = fnvByte(h, byte(v))
+		v >>= 8
 	}
-	return h
+	return h * fnvPrimePow[8-n]
 }
+
+// fnvPrimePow holds the powers of the FNV prime from 0 to 8 (modulo
+// 2^64, as the hash's multiplications are).
+var fnvPrimePow = func() (p [9]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * fnvPrime
+	}
+	return p
+}()
 
 // itemHash is what an item asks of its conversation (FNV-1a): the 64
 // bits it sets, the 64 it clears, its operation type, and the custom mark

@@ -181,14 +181,39 @@ func newPartInto(raw []byte, idx []uint32) *Partition {
 	return pt
 }
 
-// Unchanged reports whether the item of user from (a user of this
-// partition) is what the API last confirmed for its conversation.
-func (pt *Partition) Unchanged(from string, it *mark.Item) bool {
+// Unchanged appends to dst, for each of items of user from (a user of
+// this partition), whether it is what the API last confirmed for its
+// conversation, and returns dst.
+//
+// The items are hashed a few dozen at a time before any is looked up:
+// the lookups of a batch then depend on nothing but memory, so that the
+// processor waits for several of their cache misses at once, where a
+// hash and a lookup in turn would wait for each miss behind the next
+// item's hashing.
+func (pt *Partition) Unchanged(from string, items []mark.Item, dst []bool) []bool {
 	if pt.full || len(pt.raw) == 0 {
-		return false
+		for range items {
+			dst = append(dst, false)
+		}
+		return dst
 	}
-	fp, ok := pt.lookup(keyOf(from, it.Conv))
-	return ok && fp == itemHash(it)
+	u := userKeyOf(from)
+	var batch [32]entry
+	for len(items) > 0 {
+		n := min(len(items), len(batch))
+		for i := range n {
+			e := &batch[i]
+			e.k1, e.k2 = u.of(items[i].Conv)
+			e.fp = itemHash(&items[i])
+		}
+		for i := range n {
+			e := &batch[i]
+			fp, ok := pt.lookup(e.k1, e.k2)
+			dst = append(dst, ok && fp == e.fp)
+		}
+		items = items[n:]
+	}
+	return dst
 }
 
 // lookup returns the item hash stored for a key.

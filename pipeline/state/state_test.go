@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -276,7 +277,7 @@ func TestReleasedPartsServeTheNext(t *testing.T) {
 			for _, from := range byPart[p] {
 				u, _ := strconv.Atoi(from[len("user"):])
 				for c := range 8 {
-					got := pt.Unchanged(from, item("p"+strconv.Itoa(c), uint64(u), "", mark.OptStandard))
+					got := pt.unchanged(from, item("p"+strconv.Itoa(c), uint64(u), "", mark.OptStandard))
 					if want := c < 1+u%7; got != want {
 						t.Fatalf("round %d, partition %d, %s p%d: unchanged %v, want %v", round, p, from, c, got, want)
 					}
@@ -286,11 +287,58 @@ func TestReleasedPartsServeTheNext(t *testing.T) {
 			if q := (p + 1) % spill.Partitions; len(byPart[q]) > 0 {
 				from := byPart[q][0]
 				u, _ := strconv.Atoi(from[len("user"):])
-				if pt.Unchanged(from, item("p0", uint64(u), "", mark.OptStandard)) {
+				if pt.unchanged(from, item("p0", uint64(u), "", mark.OptStandard)) {
 					t.Fatalf("partition %d finds %s of partition %d", p, from, q)
 				}
 			}
 			pt.Release()
+		}
+	}
+}
+
+// TestUnchangedInBatches: a user's items looked up together, across the
+// batches they are hashed in, get each its own answer, in their order:
+// confirmed ones unchanged, the others (a new peer, a changed bit, a
+// custom mark, the other type) not.
+func TestUnchangedInBatches(t *testing.T) {
+	s, err := Open(t.TempDir(), "1400000001", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const from = "user-batches"
+	for c := range 200 {
+		if c%3 != 0 {
+			s.Confirmed(from, item("p"+strconv.Itoa(c), uint64(c), "", mark.OptStandard))
+		}
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	pt, err := s.Partition(spill.PartitionOf(from))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 1, 31, 32, 33, 64, 65, 200} {
+		var items []mark.Item
+		var want []bool
+		for c := range n {
+			it := *item("p"+strconv.Itoa(c), uint64(c), "", mark.OptStandard)
+			switch c % 7 {
+			case 1:
+				it.Set++
+			case 2:
+				it.Opt |= mark.OptCustom
+			case 3:
+				it.Conv.Type = mark.Group
+			}
+			items = append(items, it)
+			want = append(want, c%3 != 0 && c%7 > 3 || c%3 != 0 && c%7 == 0)
+		}
+		prefix := []bool{true, false}
+		got := pt.Unchanged(from, items, prefix)
+		if !slices.Equal(got[:2], prefix) || !slices.Equal(got[2:], want) {
+			t.Errorf("%d items: unchanged %v, want %v after the prefix kept", n, got, want)
 		}
 	}
 }

@@ -33,7 +33,7 @@ func night(t *testing.T, st Store, items map[string]uint64) (unchanged int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pt.Unchanged(from, it) {
+		if pt.Unchanged(from, []mark.Item{*it}, nil)[0] {
 			unchanged++
 			continue
 		}
