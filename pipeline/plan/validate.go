@@ -222,6 +222,64 @@ func indexSep(t string) int {
 // "[1, 2]", "1|2" (and "[1|2]", "1,2"). Every bit must be 0..63 or the
 // name of a standard mark, in any case ("star|32").
 func parseBits(s string) (uint64, error) {
+	if mask, ok := plainBits(s); ok {
+		return mask, nil
+	}
+	return listBits(s)
+}
+
+// plainBits reads the form nearly every row has, in one pass: numbers of
+// one or two digits, 0..63, separated by ',' or '|', in brackets or not,
+// with ASCII spaces around any of them. It returns what listBits returns
+// for such a list, and ok; ok is false for every other form (an empty
+// list, a name, a bit out of range, another kind of space, a missing
+// bracket or element), which listBits reads or refuses with its reason.
+func plainBits(s string) (mask uint64, ok bool) {
+	i := skipSpaces(s, 0)
+	open := i < len(s) && s[i] == '['
+	if open {
+		i++
+	}
+	for {
+		i = skipSpaces(s, i)
+		if i == len(s) || !isDigit(s[i]) {
+			return 0, false
+		}
+		n := uint(s[i] - '0')
+		if i++; i < len(s) && isDigit(s[i]) {
+			n = n*10 + uint(s[i]-'0')
+			i++
+		}
+		if n > 63 {
+			return 0, false
+		}
+		mask |= 1 << n
+		if i = skipSpaces(s, i); i < len(s) && (s[i] == ',' || s[i] == '|') {
+			i++
+			continue
+		}
+		break
+	}
+	if open {
+		if i == len(s) || s[i] != ']' {
+			return 0, false
+		}
+		i = skipSpaces(s, i+1)
+	}
+	return mask, i == len(s)
+}
+
+// skipSpaces returns the index of the first byte of s from i that is not
+// an ASCII space.
+func skipSpaces(s string, i int) int {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// listBits is parseBits for every form.
+func listBits(s string) (uint64, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "[") {
 		if !strings.HasSuffix(t, "]") {

@@ -4,6 +4,7 @@ import (
 	"markimport/pipeline/mark"
 
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -210,5 +211,55 @@ func TestCheckIDEveryByte(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPlainBitsAsListBits: every string of up to five bytes from the
+// bytes a list of bits is made of (and a few it must not hold), and
+// longer ones at random, read as plainBits reads it is read as listBits
+// reads it: the same bits, never a list listBits refuses.
+func TestPlainBitsAsListBits(t *testing.T) {
+	const alphabet = "0135679 ,|[]\ta+"
+	check := func(s string) {
+		mask, ok := plainBits(s)
+		if !ok {
+			return
+		}
+		want, err := listBits(s)
+		if err != nil || mask != want {
+			t.Fatalf("plainBits(%q) = %b, but listBits gives %b, %v", s, mask, want, err)
+		}
+	}
+	accepted := 0
+	var walk func(prefix []byte)
+	walk = func(prefix []byte) {
+		check(string(prefix))
+		if _, ok := plainBits(string(prefix)); ok {
+			accepted++
+		}
+		if len(prefix) == 5 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			walk(append(prefix, alphabet[i]))
+		}
+	}
+	walk(nil)
+	r := rand.New(rand.NewPCG(3, 3))
+	for range 300_000 {
+		b := make([]byte, 6+r.IntN(14))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		check(string(b))
+	}
+	// The common forms are read in one pass.
+	for _, s := range []string{"5", "[57, 32]", "1|2", " [ 0 | 63 ] ", "07"} {
+		if _, ok := plainBits(s); !ok {
+			t.Errorf("plainBits(%q) refused", s)
+		}
+	}
+	if accepted < 1000 {
+		t.Errorf("only %d short lists read in one pass", accepted)
 	}
 }
