@@ -100,6 +100,24 @@
 # profile (2M rows, 3 runs merged): the state filter 24% of the CPU (the
 # lookups 10%, the unchanged items' report lines 10%), the input digested
 # for the journal 3.5%. At 2M rows (PAIRS=5): 1.35x (pairs 1.33 / 1.35).
+# 2026-12-06, the fifth round: a user's items keyed from one pass over its
+# name (the keys pinned as on disk by TestKeysAsOnDisk), an item's bits
+# hashed with their zero high bytes as one multiplication, a user's items
+# hashed 32 at a time before their lookups, the unchanged ones reported a
+# run at a time straight from the plans (no copy), and a report line's
+# user and type formatted once a type. BenchmarkLookupOrMerge, 4 runs in
+# turns with the build before: hash 48-61 ns against 49-71, lookup
+# 100-119 against 124-158; batches of 32 against one at a time alone,
+# 103-125 against 123-124. Night 2 on night 3's file and state, 5 pairs
+# with the build before: wall 0.90, CPU 0.90; 7 pairs with validate: 1.36
+# (1.25-1.45), night 2 10.28 s against 7.84 s. Then this script
+# (STATE_KEYS=0 PAIRS=5): night 1 648 s; validate 9.02 s (792 MiB),
+# --report 8.90 s; night 2 10.75 s, 1.19x validate (pairs 1.13 / 1.24),
+# 795 MiB; night 3 171,049 requests, the lower bound, in 44.1 s. At 2M rows
+# (PAIRS=5, a slow spell: validate 0.86 s against 0.55-0.59 s before it):
+# 1.36x of the medians (pairs 1.26 / 1.29), 162 MiB. Night 2's CPU then (2M
+# rows, 3 runs): the state filter 19% (lookups 8%, the unchanged items'
+# report lines 8.5%), the input digested for the journal 4%.
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests

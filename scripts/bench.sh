@@ -176,6 +176,23 @@
 # Where the time goes now (the log's "input read"): the bench CSV is read
 # in 0.25-0.28 s of 0.36-0.41 s, and the one-thread parse is most of that
 # reading (0.27 CPU-s of 0.76): 0.5 needs the rest hidden behind it.
+# A fifth round on 2026-12-06 (DuckDB's CSV 0.71 s): lists of bits in
+# their common form ("[57, 32]", "3", "1|2") read in one pass, 104-115 ns
+# for eight values against 236-259 (go test -bench; the whole validate
+# does not move beyond the noise: CSV 0.98, Parquet 1.04, 11 pairs); the
+# night's state changes are in bench-state.sh. Then this script (SHAPES=0
+# BACKUP=0 SKIP=0 S3OUT=0, load about 1): validate 0.60 (pairs 0.52 /
+# 0.58), --report 0.62 (0.55 / 0.63), Parquet 0.85 (0.82 / 0.89); with
+# --report, 1,000 users, 7 pairs: 0.79 (max 0.84). The plan 101,872,
+# sending 198.3 requests/s, parts 1.009 (CSV) and 1.021 (Parquet), Ctrl-C
+# 9, 47 and 56 ms. Tried and dropped in that round, each in turns with the
+# build before on its benchmark: the spill decoder numbering users in a
+# table of its own (open addressing, maphash) instead of a Go map
+# (BenchmarkDecoder 59-92 ms against 47-97); varints of the spill written
+# with PutUvarint into the room the block has (BenchmarkStoreAdd with a
+# third of the sets above bit 31: 56-73 ms against 63-68). Parquet's
+# dictionary pages: Arrow's column reader turns each index into its value
+# (11% of the CPU), and offers no way to read the indexes instead.
 #
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through

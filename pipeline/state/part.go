@@ -189,7 +189,8 @@ func newPartInto(raw []byte, idx []uint32) *Partition {
 // the lookups of a batch then depend on nothing but memory, so that the
 // processor waits for several of their cache misses at once, where a
 // hash and a lookup in turn would wait for each miss behind the next
-// item's hashing.
+// item's hashing (BenchmarkLookupOrMerge/lookup, 4 runs in turns: 103-125
+// ns an item in batches of 32, 123-124 one at a time).
 func (pt *Partition) Unchanged(from string, items []mark.Item, dst []bool) []bool {
 	if pt.full || len(pt.raw) == 0 {
 		for range items {
