@@ -27,7 +27,7 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 	// by both planners at once, outside the report's lock: into the
 	// partition's lines (pl) when there are, else written a user at a
 	// time.
-	var all []mark.Item
+	var all, same []mark.Item // same: a user's unchanged items, without pl
 	var unchanged []bool
 	var lines []byte // the report lines of a user's unchanged items, without pl
 	reportAs := func(from string, items []mark.Item, status report.Status) {
@@ -64,9 +64,11 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 			clear(all)
 			return nil
 		}
-		// The unchanged items are reported a run at a time, straight
-		// from the plans: the lines are those of the user's unchanged
-		// items in their order, as if reported at once.
+		// The unchanged items go into the partition's lines a run at a
+		// time, straight from the plans: the lines are those of the
+		// user's unchanged items in their order, as if formatted at once.
+		// Without pl they are gathered and written at once, so that a
+		// user's lines stay together in the report.
 		unchanged = part.Unchanged(from, items, unchanged[:0])
 		var kept []mark.Item
 		nRows := 0
@@ -78,13 +80,22 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 			if j > i {
 				// The status says it: no message, which costs a report
 				// of tens of millions of unchanged rows nothing.
-				reportAs(from, items[i:j], report.StatusUnchanged)
+				if pl != nil {
+					pl.items(from, items[i:j], report.StatusUnchanged)
+				} else {
+					same = append(same, items[i:j]...)
+				}
 			}
 			for ; j < len(items) && !unchanged[j]; j++ {
 				kept = append(kept, items[j])
 				nRows += len(items[j].Rows)
 			}
 			i = j
+		}
+		if len(same) > 0 {
+			reportAs(from, same, report.StatusUnchanged)
+			clear(same)
+			same = same[:0]
 		}
 		clear(all) // nothing kept alive past the user
 		if len(kept) > 0 {
