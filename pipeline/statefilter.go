@@ -29,7 +29,7 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 	// time.
 	var all, same []mark.Item // same: a user's unchanged items, without pl
 	var unchanged []bool
-	var lines []byte // the report lines of a user's unchanged items, without pl
+	var lines []byte // the lines of a user's items written at once, without pl
 	reportAs := func(from string, items []mark.Item, status report.Status) {
 		if pl != nil {
 			pl.items(from, items, status)

@@ -333,7 +333,7 @@ func TestUnchangedInBatches(t *testing.T) {
 				it.Conv.Type = mark.Group
 			}
 			items = append(items, it)
-			want = append(want, c%3 != 0 && c%7 > 3 || c%3 != 0 && c%7 == 0)
+			want = append(want, c%3 != 0 && (c%7 == 0 || c%7 > 3))
 		}
 		prefix := []bool{true, false}
 		got := pt.Unchanged(from, items, prefix)
