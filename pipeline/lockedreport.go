@@ -109,7 +109,7 @@ func (l *lockedReport) sync() error {
 // at a time (report.CSV): the formatting needs no lock.
 type linesWriter interface {
 	AppendLines(dst []byte, l report.Line, rows []int64) []byte
-	AppendItemLines(dst []byte, from string, items []mark.Item, status report.Status) []byte
+	AppendItemLines(dst []byte, from string, items []mark.Item, l report.Line) []byte
 	WriteLines(b []byte) error
 }
 
@@ -125,7 +125,7 @@ func (l *lockedReport) writeItemsAs(buf []byte, ctr *mark.Counters, from string,
 		writeItems(l, ctr, &req, nil, status)
 		return buf
 	}
-	buf = lw.AppendItemLines(buf[:0], from, items, status)
+	buf = lw.AppendItemLines(buf[:0], from, items, report.Line{Status: status})
 	var n int64
 	for i := range items {
 		n += int64(len(items[i].Rows))

@@ -18,21 +18,45 @@ import (
 type partLines struct {
 	lw       linesWriter
 	buf      []byte
-	counts   map[report.Status]int64
+	counts   []statusCount // rows in buf by status, a status once
 	codes    map[int]int64
 	rows     int64 // lines in buf
 	requests int64 // requests reported planned (a dry run's), not yet counted
+
+	// A user's rows beyond the limit as items of one row each (rejRows
+	// holds the rows), so that their lines are formatted as a user's
+	// items are: the outcome once, not once a row.
+	rejItems []mark.Item
+	rejRows  []int64
 }
 
 // newPartLines returns a buffer formatting for lw.
 func newPartLines(lw linesWriter) *partLines {
-	return &partLines{lw: lw, counts: map[report.Status]int64{}, codes: map[int]int64{}}
+	return &partLines{lw: lw, codes: map[int]int64{}}
+}
+
+// statusCount is how many lines of a partLines have the status.
+type statusCount struct {
+	status report.Status
+	n      int64
+}
+
+// count adds n lines of status: a partition's lines have a few statuses,
+// and a user's a call, so a search of a short list beats a map.
+func (pl *partLines) count(status report.Status, n int64) {
+	for i := range pl.counts {
+		if pl.counts[i].status == status {
+			pl.counts[i].n += n
+			return
+		}
+	}
+	pl.counts = append(pl.counts, statusCount{status, n})
 }
 
 // reset empties pl for the next partition, keeping its memory.
 func (pl *partLines) reset() {
 	pl.buf = pl.buf[:0]
-	clear(pl.counts)
+	pl.counts = pl.counts[:0]
 	clear(pl.codes)
 	pl.rows, pl.requests = 0, 0
 }
@@ -40,33 +64,39 @@ func (pl *partLines) reset() {
 // items appends the lines of every row of items of user from, with status
 // and nothing else (no code, no message).
 func (pl *partLines) items(from string, items []mark.Item, status report.Status) {
-	pl.buf = pl.lw.AppendItemLines(pl.buf, from, items, status)
+	pl.buf = pl.lw.AppendItemLines(pl.buf, from, items, report.Line{Status: status})
 	var n int64
 	for i := range items {
 		n += int64(len(items[i].Rows))
 	}
-	pl.counts[status] += n
+	pl.count(status, n)
 	pl.rows += n
 }
 
 // rejected appends the lines of rows beyond the conversation limit,
 // except those done already (a resumed run's; done may be nil).
 func (pl *partLines) rejected(rej []plan.Rejected, done mark.Rows) {
-	var n int64
+	rows, items := pl.rejRows[:0], pl.rejItems[:0]
 	for i := range rej {
-		rj := &rej[i]
-		if done != nil && done.Has(rj.Row) {
+		if done != nil && done.Has(rej[i].Row) {
 			continue
 		}
-		pl.buf = pl.lw.AppendLines(pl.buf, report.Line{From: rj.From, Type: rj.Conv.TypeName(), Peer: rj.Conv.Peer, Status: report.StatusRejected,
-			Code: mark.CodeTooManyConversations, Message: rejectedMessage}, []int64{rj.Row})
-		n++
+		k := len(rows)
+		rows = append(rows, rej[i].Row)
+		items = append(items, mark.Item{Conv: rej[i].Conv, Rows: rows[k : k+1 : k+1]})
 	}
-	if n > 0 {
-		pl.counts[report.StatusRejected] += n
-		pl.codes[mark.CodeTooManyConversations] += n
-		pl.rows += n
+	if len(rows) == 0 {
+		return
 	}
+	// The rows of one call are one user's (PlanUser's).
+	pl.buf = pl.lw.AppendItemLines(pl.buf, rej[0].From, items,
+		report.Line{Status: report.StatusRejected, Code: mark.CodeTooManyConversations, Message: rejectedMessage})
+	n := int64(len(rows))
+	pl.count(report.StatusRejected, n)
+	pl.codes[mark.CodeTooManyConversations] += n
+	pl.rows += n
+	clear(items) // they point at the user's peers
+	pl.rejRows, pl.rejItems = rows, items
 }
 
 // batchable returns the report's linesWriter when lines can be formatted
@@ -83,8 +113,8 @@ func (l *lockedReport) writePart(ctr *mark.Counters, pl *partLines) {
 		return
 	}
 	l.mu.Lock()
-	for s, n := range pl.counts {
-		l.statuses.Add(string(s), n)
+	for _, c := range pl.counts {
+		l.statuses.Add(string(c.status), c.n)
 	}
 	for c, n := range pl.codes {
 		l.codes[c] += n

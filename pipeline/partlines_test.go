@@ -3,6 +3,9 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -75,4 +78,89 @@ func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
 		}
 	}
 	return true
+}
+
+// TestPartLinesRejectedMatchLineAtATime: the rows beyond the conversation
+// limit, formatted a user's at a time by the planners, are byte for byte
+// the lines written one at a time: several users over the limit, c2c and
+// group conversations, names needing quotes, conversations of several
+// rows beyond the limit, and rows done already (a resumed run's) left out.
+func TestPartLinesRejectedMatchLineAtATime(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	r := rand.New(rand.NewPCG(8, 9))
+	var rows [][]string
+	for u, user := range []string{"heavy-a", `heavy,"b"`, "heavy-c"} {
+		for i := range mark.MaxConversations + 40 + 300*u {
+			typ, peer := "c2c", fmt.Sprint("p", i)
+			if i%3 == 0 {
+				typ, peer = "group", fmt.Sprint("g,", i)
+			}
+			for range 1 + r.IntN(3) {
+				to, grp := peer, ""
+				if typ == "group" {
+					to, grp = "", peer
+				}
+				rows = append(rows, []string{user, typ, to, grp, fmt.Sprint(r.IntN(64))})
+			}
+		}
+	}
+	for i := range 2000 {
+		rows = append(rows, []string{fmt.Sprint("user", i%300), "", fmt.Sprint("peer", i), "", "1"})
+	}
+	r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"from_account", "type", "to_account", "to_group_id", "set_mark"})
+	w.WriteAll(rows)
+	if err := os.WriteFile(in, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := &mark.RowSet{}
+	for row := int64(1); row <= int64(len(rows)); row += 3 {
+		done.Add(row)
+	}
+	for _, d := range []mark.Rows{nil, done} {
+		var reports [2][]byte
+		var sums [2]Summary
+		for k, wrap := range []bool{false, true} {
+			path := filepath.Join(dir, fmt.Sprint("r", k, ".csv"))
+			os.Remove(path)
+			j, err := report.StartJournal(report.FilesOf(path), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep report.Writer = j.Writer()
+			if wrap {
+				rep = lineAtATime{j.Writer()}
+			}
+			sums[k], err = Run(context.Background(), Options{Input: in, Report: rep, DryRun: true, Done: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := j.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			if reports[k], err = os.ReadFile(path); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(reports[0], reports[1]) {
+			t.Errorf("done %v: the report formatted ahead (%d bytes) differs from the one written a line at a time (%d bytes)", d != nil, len(reports[0]), len(reports[1]))
+		}
+		a, b := sums[0], sums[1]
+		if a.Rows != b.Rows || !mapsEqual(a.Statuses, b.Statuses) {
+			t.Errorf("done %v: summaries differ: %+v and %+v", d != nil, a, b)
+		}
+		// Every row beyond the limit is in it, but those done.
+		want := int64(0)
+		for _, l := range bytes.Split(reports[1], []byte("\n")) {
+			if bytes.Contains(l, []byte(",rejected,")) {
+				want++
+			}
+		}
+		if got := a.Statuses[report.StatusRejected]; got != want || want < 500 {
+			t.Errorf("done %v: %d rows rejected, %d lines say so", d != nil, got, want)
+		}
+	}
 }

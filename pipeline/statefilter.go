@@ -62,6 +62,7 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 				reportAs(from, items, report.StatusSkipped)
 			}
 			clear(all)
+			all = all[:0]
 			return nil
 		}
 		// The unchanged items go into the partition's lines a run at a
@@ -98,6 +99,7 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 			same = same[:0]
 		}
 		clear(all) // nothing kept alive past the user
+		all = all[:0]
 		if len(kept) > 0 {
 			// The rows leave the planner's memory with the items.
 			rows := make([]int64, 0, nRows)

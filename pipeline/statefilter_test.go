@@ -39,11 +39,11 @@ func (*writesRecorder) Close() error            { return nil }
 func (*writesRecorder) AppendLines(dst []byte, l report.Line, rows []int64) []byte {
 	panic("not used")
 }
-func (w *writesRecorder) AppendItemLines(dst []byte, from string, items []mark.Item, status report.Status) []byte {
+func (w *writesRecorder) AppendItemLines(dst []byte, from string, items []mark.Item, l report.Line) []byte {
 	w.given = append(w.given, len(items))
 	for i := range items {
 		for _, row := range items[i].Rows {
-			dst = fmt.Appendf(dst, "%d %s %s %s\n", row, from, items[i].Conv.Peer, status)
+			dst = fmt.Appendf(dst, "%d %s %s %s\n", row, from, items[i].Conv.Peer, l.Status)
 		}
 	}
 	return dst

@@ -37,10 +37,10 @@ func ValidateStrictBits(rec *readers.Record) (mark.Change, *Invalid) {
 
 func validate(rec *readers.Record, strictBits bool) (mark.Change, *Invalid) {
 	f := &rec.Fields
-	from := strings.TrimSpace(f[readers.FromAccount])
-	typ := strings.TrimSpace(f[readers.Type])
-	toAcc := strings.TrimSpace(f[readers.ToAccount])
-	toGrp := strings.TrimSpace(f[readers.ToGroupID])
+	from := trimSpace(f[readers.FromAccount])
+	typ := trimSpace(f[readers.Type])
+	toAcc := trimSpace(f[readers.ToAccount])
+	toGrp := trimSpace(f[readers.ToGroupID])
 	peer := toAcc
 	if peer == "" {
 		peer = toGrp
@@ -76,13 +76,24 @@ func validate(rec *readers.Record, strictBits bool) (mark.Change, *Invalid) {
 	if len(custom) > mark.MaxCustomMarkBytes {
 		return bad("custom_mark: %d bytes, more than the limit of %d bytes", len(custom), mark.MaxCustomMarkBytes)
 	}
-	if c.Opt, why = optType(strings.TrimSpace(f[readers.OptType]), c.Set|c.Clear != 0, custom); why != "" {
+	if c.Opt, why = optType(trimSpace(f[readers.OptType]), c.Set|c.Clear != 0, custom); why != "" {
 		return bad("%s", why)
 	}
 	if c.Opt&mark.OptCustom != 0 {
 		c.Custom = custom
 	}
 	return c, nil
+}
+
+// trimSpace is strings.TrimSpace, with the common case first: a value
+// whose first and last bytes are printable ASCII has nothing to trim (the
+// spaces TrimSpace removes are control bytes, ' ' and Unicode spaces,
+// whose UTF-8 starts and ends with bytes above 0x7F).
+func trimSpace(s string) string {
+	if len(s) == 0 || s[0] > ' ' && s[0] < utf8.RuneSelf && s[len(s)-1] > ' ' && s[len(s)-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 // conversation is the row's conversation from its type and peer columns,

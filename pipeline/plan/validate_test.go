@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"markimport/readers"
 )
@@ -262,5 +263,43 @@ func TestPlainBitsAsListBits(t *testing.T) {
 	}
 	if accepted < 1000 {
 		t.Errorf("only %d short lists read in one pass", accepted)
+	}
+}
+
+func TestTrimSpaceAsStrings(t *testing.T) {
+	check := func(s string) {
+		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
+			t.Fatalf("trimSpace(%q) = %q, strings.TrimSpace gives %q", s, got, want)
+		}
+	}
+	// Every string of up to two bytes.
+	check("")
+	for a := range 256 {
+		check(string([]byte{byte(a)}))
+		for b := range 256 {
+			check(string([]byte{byte(a), byte(b)}))
+		}
+	}
+	// Each space Unicode knows of, around and beside a value, and its bytes
+	// alone and cut.
+	for r := rune(0); r <= 0x3000; r++ {
+		if !unicode.IsSpace(r) {
+			continue
+		}
+		sp := string(r)
+		for _, s := range []string{sp + "a" + sp, sp + "a", "a" + sp, "a" + sp + "b", sp, sp[:len(sp)-1] + "a", "a" + sp[1:]} {
+			check(s)
+		}
+	}
+	// Longer values over an alphabet of printable, space, control and
+	// UTF-8 bytes.
+	const alphabet = "a~ \t\x00\x1f\x7f\x80\x85\xa0\xc2\xe3"
+	r := rand.New(rand.NewPCG(5, 5))
+	for range 200_000 {
+		b := make([]byte, 3+r.IntN(8))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		check(string(b))
 	}
 }

@@ -110,7 +110,14 @@ func TestAppendLinesMatchesWrite(t *testing.T) {
 		one.Reset()
 		many.Reset()
 		for range 300 {
-			from, status := field(), Statuses[r.IntN(len(Statuses))]
+			from := field()
+			// The outcome: a status alone, or with a code, a message
+			// and attempts (whose row, user, type and peer are not
+			// used).
+			out := Line{Row: 99, From: field(), Type: field(), Peer: field(), Status: Statuses[r.IntN(len(Statuses))]}
+			if r.IntN(2) == 0 {
+				out.Code, out.Message, out.Attempts = r.IntN(3)*70001, field(), r.IntN(3)
+			}
 			items := make([]mark.Item, r.IntN(4))
 			for i := range items {
 				it := &items[i]
@@ -120,12 +127,13 @@ func TestAppendLinesMatchesWrite(t *testing.T) {
 					it.Rows[j] = 1 + r.Int64N(6)
 				}
 				for _, row := range it.Rows {
-					if err := w1.Write(Line{Row: row, From: from, Type: it.Conv.TypeName(), Peer: it.Conv.Peer, Status: status}); err != nil {
+					if err := w1.Write(Line{Row: row, From: from, Type: it.Conv.TypeName(), Peer: it.Conv.Peer,
+						Status: out.Status, Code: out.Code, Message: out.Message, Attempts: out.Attempts}); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
-			buf = w2.AppendItemLines(buf[:0], from, items, status)
+			buf = w2.AppendItemLines(buf[:0], from, items, out)
 			if err := w2.WriteLines(buf); err != nil {
 				t.Fatal(err)
 			}

@@ -150,13 +150,14 @@ func (r *CSV) AppendLines(dst []byte, l Line, rows []int64) []byte {
 }
 
 // AppendItemLines appends to dst the lines of every row of items, of user
-// from, with status and nothing else (no code, no message): what
-// AppendLines appends for each item, with the columns between the row
-// and the peer (the user's and the type's) formatted once a type, and the
-// columns after the peer once for all the items, not once an item (most
-// items of a night have one row). Like AppendLines, it changes nothing
-// in r.
-func (r *CSV) AppendItemLines(dst []byte, from string, items []mark.Item, status Status) []byte {
+// from, with the outcome of l (its status, code, message and attempts;
+// its row, user, type and peer are not used): what AppendLines appends
+// for each item, with the columns between the row and the peer (the
+// user's and the type's) formatted once a type, and the columns after the
+// peer once for all the items, not once an item (most items of a night
+// have one row, and so has each conversation beyond the limit). Like
+// AppendLines, it changes nothing in r.
+func (r *CSV) AppendItemLines(dst []byte, from string, items []mark.Item, l Line) []byte {
 	// Where ",from,type," was first formatted in dst for the types 0 to
 	// 2, c2c (1) and group (2) among them (an end of 0: not yet; a type
 	// above 2 is formatted each time), and the columns after the peer.
@@ -189,7 +190,7 @@ func (r *CSV) AppendItemLines(dst []byte, from string, items []mark.Item, status
 				dst = append(dst, dst[outcome:outcomeEnd]...)
 			} else {
 				outcome = len(dst)
-				dst = appendOutcome(dst, Line{Status: status})
+				dst = appendOutcome(dst, l)
 				outcomeEnd = len(dst)
 			}
 			end = len(dst)

@@ -127,7 +127,7 @@ func (Discard) Close() error { return nil }
 func (Discard) AppendLines(dst []byte, _ Line, _ []int64) []byte { return dst }
 
 // AppendItemLines formats nothing.
-func (Discard) AppendItemLines(dst []byte, _ string, _ []mark.Item, _ Status) []byte { return dst }
+func (Discard) AppendItemLines(dst []byte, _ string, _ []mark.Item, _ Line) []byte { return dst }
 
 // WriteLines keeps nothing.
 func (Discard) WriteLines([]byte) error { return nil }
