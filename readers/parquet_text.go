@@ -134,7 +134,8 @@ func (t *textReader) writer() cellWriter {
 }
 
 // cell returns the kept text of row i of the batch, pointing into the
-// batch's own memory, and whether it was cut.
+// batch's own memory, and whether it was cut. (parquetReader.nextInto
+// does the same for a batch with no value cut, inline.)
 func (t *textReader) cell(i int) (string, cellCut) {
 	start, end := t.offs[i], t.offs[i+1]
 	var cut cellCut
