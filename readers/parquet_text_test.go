@@ -304,3 +304,68 @@ func TestParquetTextStats(t *testing.T) {
 		t.Fatalf("err = %v after %d records; want an *InputError at row 35002", err, len(recs))
 	}
 }
+
+// TestParquetTextUncutBatchesMatchArrow: batches with no value cut (whose
+// fields nextInto reads inline) and a batch with one value cut, in one
+// column, beside them, read the same with textReader as through pqarrow.
+func TestParquetTextUncutBatchesMatchArrow(t *testing.T) {
+	n := 3*parquetBatchRows + 5
+	cutRow := 2*parquetBatchRows + 100 // in the third batch
+	var cols []pqColumn
+	for f := range int(NumFields) {
+		vals := make([]any, n)
+		for i := range vals {
+			v := textValue(f, i)
+			if s, ok := v.(string); ok && len(s) > keepBytes {
+				v = s[:10]
+			}
+			vals[i] = v
+		}
+		if Field(f) == ToAccount {
+			vals[cutRow] = strings.Repeat("z", keepBytes+3)
+		}
+		var typ arrow.DataType = arrow.BinaryTypes.String
+		// Columns that are not text between the text ones: their
+		// fields are carved from a slab, the text ones' are not.
+		switch Field(f) {
+		case SetMark:
+			typ = arrow.ListOf(arrow.PrimitiveTypes.Int32)
+			for i := range vals {
+				vals[i] = []any{i % 64, (i + 7) % 64}
+				if i%11 == 0 {
+					vals[i] = nil
+				}
+			}
+		case ClearMark:
+			typ = arrow.PrimitiveTypes.Int64
+			for i := range vals {
+				vals[i] = i % 64
+				if i%5 == 0 {
+					vals[i] = nil
+				}
+			}
+		}
+		cols = append(cols, pqColumn{name: Field(f).String(), typ: typ, vals: vals})
+	}
+	for _, w := range []pqWrite{{dictionary: true}, {dictionary: false, rowGroupLen: 7_777, pageSize: 4096}} {
+		t.Run(fmt.Sprintf("dict=%v", w.dictionary), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "text.parquet")
+			writeParquet(t, path, cols, w)
+			if !usesTextReader(t, path, ToAccount) {
+				t.Fatal("to_account is not read with textReader")
+			}
+			recs := compareTextOK(t, path, Options{})
+			if len(recs) != n {
+				t.Fatalf("%d records, want %d", len(recs), n)
+			}
+			for i, r := range recs {
+				if (r.Problem != "") != (i == cutRow) {
+					t.Fatalf("record %d: problem %q", i, r.Problem)
+				}
+			}
+			if r := recs[6]; r.Fields[FromAccount] == "" || r.Fields[CustomMark] == "" || r.Fields[SetMark] == "" || r.Fields[ClearMark] == "" {
+				t.Errorf("record 7 has an empty field: %q", r.Fields)
+			}
+		})
+	}
+}
