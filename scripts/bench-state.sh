@@ -118,6 +118,22 @@
 # 1.36x of the medians (pairs 1.26 / 1.29), 162 MiB. Night 2's CPU then (2M
 # rows, 3 runs): the state filter 19% (lookups 8%, the unchanged items'
 # report lines 8.5%), the input digested for the journal 4%.
+# 2026-12-06, the sixth round: the state filter empties the items it
+# gathers once (a user of one request cleared the last user of several's
+# again: memclr 1.8% of night 2 on uuid ids), and a partition's lines are
+# counted in a short list instead of a map (1.6% on a row per user). Night
+# 2 of a row-per-user file (1M rows, 537,208 users), 6 runs of each build
+# in turns with --cpuprofile: CPU 6.10 s against 6.45 s, the state filter
+# 1.31 s against 1.76 s. Night 2 against validate on 1M-row files of four
+# shapes (night 1 with this script's emulator, 9 pairs in turns, median /
+# min): the bench file 1.47 / 1.32, 1,000 users 1.47 / 1.32, uuid ids
+# 1.57 / 1.21, a row per user 1.48 / 1.38. At 1M rows nothing spills, so
+# night 2's own work weighs more than at 20M: on uuid ids (3 runs) the
+# state filter 20% of its CPU (keys and lookups 10%, of which hashing
+# the 32-byte ids byte by byte 5%, as the keys on disk are; report lines
+# 6.5%) and the input's SHA-256 6%. The CPU stays at 1.8-2.0 cores from
+# the first 60 ms to the end (sampled from /proc), as validate's does:
+# nothing waits.
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests

@@ -193,6 +193,28 @@
 # third of the sets above bit 31: 56-73 ms against 63-68). Parquet's
 # dictionary pages: Arrow's column reader turns each index into its value
 # (11% of the CPU), and offers no way to read the indexes instead.
+# A sixth round on 2026-12-06 (evening; DuckDB's CSV 0.67-0.83 s), each
+# change against the build before: a Parquet text field of a batch with no
+# value cut read inline into the record (textReader.cell was a call for
+# every field of every row): Parquet CPU 0.964, wall 0.960 (21 pairs);
+# a row beyond the conversation limit reported with its user's others (the
+# outcome formatted once a user, 5% -> 4% of validate --report's CPU with
+# 1,000 users); fields trimmed only when an end byte may be a space. Three
+# runs of this script (SHAPES=0 BACKUP=0 SKIP=0 S3OUT=0; the second with
+# the shapes too, and a review's tests beside it): validate 0.53, 0.53,
+# 0.55 (pairs' medians 0.53, 0.55, 0.56), --report 0.58, 0.62, 0.64,
+# Parquet 0.92, 0.95, 0.88; the shapes without a report: 1,000 users 0.67,
+# a row per user 0.74, uuid ids 0.69, 3 plain columns 0.46, all quoted
+# 0.66; the
+# plan 101,872, sending 198.3 requests/s, parts 1.02-1.04 (CSV) and
+# 0.93-1.03 (Parquet), Ctrl-C 10-27, 28-46 and 21-34 ms. With --report,
+# 1,000 users, 9 pairs: 0.75 (0.66-0.86). Parquet's CPU after it (6 runs):
+# Arrow's decoding 18% (its dictionary grown a batch at a time by append,
+# dictConverter.ensure, 6.5%), the kept bytes copied 6.5%, the records made
+# 7%; the rest validating, grouping and planning. Arrow's page decoders
+# (levels, RLE dictionary indexes) are internal to it: reading the indexes
+# instead of the values would mean writing a Parquet page decoder of our
+# own.
 #
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through
