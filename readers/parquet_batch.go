@@ -53,8 +53,8 @@ func (p *parquetReader) nextInto(rec *Record) (err error) {
 	for f, w := range p.writers {
 		if t := p.texts[f]; t != nil {
 			if len(t.cuts) == 0 {
-				// t.cell(i), inline: a call for every field of every
-				// row cost a tenth of a validate of Parquet.
+				// t.cell(i), inline: as a call for every field of
+				// every row it was 6% of a Parquet validate's CPU.
 				if start, end := t.offs[i], t.offs[i+1]; start != end {
 					rec.Fields[f] = unsafe.String(&t.text[start], end-start)
 				}
