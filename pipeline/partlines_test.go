@@ -35,29 +35,7 @@ func TestPartLinesMatchLineAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []mark.Sample{{}, sample} {
-		var reports [2][]byte
-		var sums [2]Summary
-		for k, wrap := range []bool{false, true} {
-			path := filepath.Join(dir, "r.csv")
-			j, err := report.StartJournal(report.FilesOf(path), nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rep report.Writer = j.Writer()
-			if wrap {
-				rep = lineAtATime{j.Writer()}
-			}
-			sums[k], err = Run(context.Background(), Options{Input: in, Report: rep, DryRun: true, Sample: s})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := j.Finish(); err != nil {
-				t.Fatal(err)
-			}
-			if reports[k], err = os.ReadFile(path); err != nil {
-				t.Fatal(err)
-			}
-		}
+		reports, sums := dryReportsBothWays(t, dir, Options{Input: in, Sample: s})
 		if !bytes.Equal(reports[0], reports[1]) {
 			t.Errorf("sample %v: the report formatted ahead (%d bytes) differs from the one written a line at a time (%d bytes)", s.Fraction(), len(reports[0]), len(reports[1]))
 		}
@@ -66,6 +44,37 @@ func TestPartLinesMatchLineAtATime(t *testing.T) {
 			t.Errorf("sample %v: summaries differ: %+v and %+v", s.Fraction(), a, b)
 		}
 	}
+}
+
+// dryReportsBothWays runs a dry run of opts twice, into a report in dir
+// formatted ahead by the planners, then into one written a line at a
+// time, and returns both reports and both summaries, in that order.
+func dryReportsBothWays(t *testing.T, dir string, opts Options) (reports [2][]byte, sums [2]Summary) {
+	t.Helper()
+	for k, wrap := range []bool{false, true} {
+		path := filepath.Join(dir, fmt.Sprint("r", k, ".csv"))
+		os.Remove(path)
+		j, err := report.StartJournal(report.FilesOf(path), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep report.Writer = j.Writer()
+		if wrap {
+			rep = lineAtATime{j.Writer()}
+		}
+		o := opts
+		o.Report, o.DryRun = rep, true
+		if sums[k], err = Run(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		if reports[k], err = os.ReadFile(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return reports, sums
 }
 
 func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
@@ -121,30 +130,7 @@ func TestPartLinesRejectedMatchLineAtATime(t *testing.T) {
 		done.Add(row)
 	}
 	for _, d := range []mark.Rows{nil, done} {
-		var reports [2][]byte
-		var sums [2]Summary
-		for k, wrap := range []bool{false, true} {
-			path := filepath.Join(dir, fmt.Sprint("r", k, ".csv"))
-			os.Remove(path)
-			j, err := report.StartJournal(report.FilesOf(path), nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rep report.Writer = j.Writer()
-			if wrap {
-				rep = lineAtATime{j.Writer()}
-			}
-			sums[k], err = Run(context.Background(), Options{Input: in, Report: rep, DryRun: true, Done: d})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := j.Finish(); err != nil {
-				t.Fatal(err)
-			}
-			if reports[k], err = os.ReadFile(path); err != nil {
-				t.Fatal(err)
-			}
-		}
+		reports, sums := dryReportsBothWays(t, dir, Options{Input: in, Done: d})
 		if !bytes.Equal(reports[0], reports[1]) {
 			t.Errorf("done %v: the report formatted ahead (%d bytes) differs from the one written a line at a time (%d bytes)", d != nil, len(reports[0]), len(reports[1]))
 		}
