@@ -134,6 +134,9 @@
 # 6.5%) and the input's SHA-256 6%. The CPU stays at 1.8-2.0 cores from
 # the first 60 ms to the end (sampled from /proc), as validate's does:
 # nothing waits.
+# The sixth round's build on night 3's file and state (20,200,000 rows), 5
+# pairs in turns with validate: night 2 10.39 s (789 MiB), validate 7.67 s,
+# 1.28 (1.13-1.42; the fifth round 1.36).
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests
