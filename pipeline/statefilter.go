@@ -40,8 +40,8 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 	return func(reqs []mark.Request) []mark.Request {
 		from := reqs[0].From
 		items := reqs[0].Items
+		all = all[:0] // this user's items only: clear(all) below clears no more
 		if len(reqs) > 1 {
-			all = all[:0]
 			for i := range reqs {
 				all = append(all, reqs[i].Items...)
 			}
@@ -62,7 +62,6 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 				reportAs(from, items, report.StatusSkipped)
 			}
 			clear(all)
-			all = all[:0]
 			return nil
 		}
 		// The unchanged items go into the partition's lines a run at a
@@ -99,7 +98,6 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 			same = same[:0]
 		}
 		clear(all) // nothing kept alive past the user
-		all = all[:0]
 		if len(kept) > 0 {
 			// The rows leave the planner's memory with the items.
 			rows := make([]int64, 0, nRows)
