@@ -249,11 +249,7 @@ func TestPlainBitsAsListBits(t *testing.T) {
 	walk(nil)
 	r := rand.New(rand.NewPCG(3, 3))
 	for range 300_000 {
-		b := make([]byte, 6+r.IntN(14))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		check(string(b))
+		check(randomOver(r, alphabet, 6, 20))
 	}
 	// The common forms are read in one pass.
 	for _, s := range []string{"5", "[57, 32]", "1|2", " [ 0 | 63 ] ", "07"} {
@@ -296,10 +292,15 @@ func TestTrimSpaceAsStrings(t *testing.T) {
 	const alphabet = "a~ \t\x00\x1f\x7f\x80\x85\xa0\xc2\xe3"
 	r := rand.New(rand.NewPCG(5, 5))
 	for range 200_000 {
-		b := make([]byte, 3+r.IntN(8))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		check(string(b))
+		check(randomOver(r, alphabet, 3, 11))
 	}
+}
+
+// randomOver returns a string of lo to hi-1 bytes drawn from alphabet.
+func randomOver(r *rand.Rand, alphabet string, lo, hi int) string {
+	b := make([]byte, lo+r.IntN(hi-lo))
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return string(b)
 }
