@@ -108,7 +108,6 @@ func (l *lockedReport) sync() error {
 // linesWriter is a report.Writer that takes lines formatted ahead, many
 // at a time (report.CSV): the formatting needs no lock.
 type linesWriter interface {
-	AppendLines(dst []byte, l report.Line, rows []int64) []byte
 	AppendItemLines(dst []byte, from string, items []mark.Item, l report.Line) []byte
 	WriteLines(b []byte) error
 }

@@ -14,7 +14,7 @@ import (
 	"markimport/pipeline/report"
 )
 
-// lineAtATime hides report.CSV's AppendLines: a report through it is
+// lineAtATime hides report.CSV's AppendItemLines: a report through it is
 // written a line at a time, by emit, as before lines were formatted ahead.
 type lineAtATime struct{ w *report.CSV }
 

@@ -36,9 +36,6 @@ type writesRecorder struct {
 func (*writesRecorder) Write(report.Line) error { return nil }
 func (*writesRecorder) Sync() error             { return nil }
 func (*writesRecorder) Close() error            { return nil }
-func (*writesRecorder) AppendLines(dst []byte, l report.Line, rows []int64) []byte {
-	panic("not used")
-}
 func (w *writesRecorder) AppendItemLines(dst []byte, from string, items []mark.Item, l report.Line) []byte {
 	w.given = append(w.given, len(items))
 	for i := range items {

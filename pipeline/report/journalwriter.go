@@ -120,43 +120,15 @@ func (r *CSV) Write(l Line) error {
 	})
 }
 
-// AppendLines appends to dst the lines of l for each of rows (l.Row is
-// not used), byte for byte what Write writes for them one at a time, but
-// with the columns after the row formatted once: a night of tens of
-// millions of unchanged rows reports them a user's items at a time. It
-// changes nothing in r, so that several goroutines may format while one
-// writes; WriteLines writes the result.
-func (r *CSV) AppendLines(dst []byte, l Line, rows []int64) []byte {
-	// The columns after the row are formatted after the first row's, and
-	// copied from there after the others'.
-	tail, end := -1, -1
-	for _, row := range rows {
-		dst = r.appendRow(dst, row)
-		if tail >= 0 {
-			dst = append(dst, dst[tail:end]...)
-			continue
-		}
-		tail = len(dst)
-		dst = append(dst, ',')
-		dst = appendField(dst, l.From)
-		dst = append(dst, ',')
-		dst = appendField(dst, l.Type)
-		dst = append(dst, ',')
-		dst = appendField(dst, l.Peer)
-		dst = appendOutcome(dst, l)
-		end = len(dst)
-	}
-	return dst
-}
-
 // AppendItemLines appends to dst the lines of every row of items, of user
 // from, with the outcome of l (its status, code, message and attempts;
-// its row, user, type and peer are not used): what AppendLines appends
-// for each item, with the columns between the row and the peer (the
-// user's and the type's) formatted once a type, and the columns after the
-// peer once for all the items, not once an item (most items of a night
-// have one row, and so has each conversation beyond the limit). Like
-// AppendLines, it changes nothing in r.
+// its row, user, type and peer are not used): byte for byte what Write
+// writes for them one at a time, but with the columns between the row and
+// the peer (the user's and the type's) formatted once a type, and the
+// columns after the peer once for all the items, not once an item (most
+// items of a night have one row, and so has each conversation beyond the
+// limit). It changes nothing in r, so that several goroutines may format
+// while one writes; WriteLines writes the result.
 func (r *CSV) AppendItemLines(dst []byte, from string, items []mark.Item, l Line) []byte {
 	// Where ",from,type," was first formatted in dst for the types 0 to
 	// 2, c2c (1) and group (2) among them (an end of 0: not yet; a type
@@ -225,7 +197,7 @@ func appendOutcome(dst []byte, l Line) []byte {
 	return append(dst, '\n')
 }
 
-// WriteLines writes lines that AppendLines formatted.
+// WriteLines writes lines that AppendItemLines formatted.
 func (r *CSV) WriteLines(b []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -121,12 +121,9 @@ func (Discard) Sync() error { return nil }
 // Close does nothing.
 func (Discard) Close() error { return nil }
 
-// AppendLines formats nothing: with it and AppendItemLines and WriteLines,
-// Discard takes lines as CSV does, a partition's at once, so that a run
-// without a report counts its rows by the partition, not by the row.
-func (Discard) AppendLines(dst []byte, _ Line, _ []int64) []byte { return dst }
-
-// AppendItemLines formats nothing.
+// AppendItemLines formats nothing: with it and WriteLines, Discard takes
+// lines as CSV does, a partition's at once, so that a run without a report
+// counts its rows by the partition, not by the row.
 func (Discard) AppendItemLines(dst []byte, _ string, _ []mark.Item, _ Line) []byte { return dst }
 
 // WriteLines keeps nothing.
