@@ -21,12 +21,14 @@ func (r *run) stateFilter(p int, pl *partLines) (func([]mark.Request) []mark.Req
 		return nil, nil, err
 	}
 	// The items of a user are looked at, and its unchanged ones
-	// reported, before the next user's (in this goroutine): buffers
-	// reused from user to user serve them all, which spares a copy of
-	// every item of a night's file, and its lines are formatted here,
-	// by both planners at once, outside the report's lock: into the
-	// partition's lines (pl) when there are, else written a user at a
-	// time.
+	// reported, before the next user's (in this goroutine): a user of
+	// one request is read in its plan (the planner's memory, which the
+	// planner does not read again: done rows are dropped from it in
+	// place), the items of several are gathered in a buffer reused from
+	// user to user, which spares a copy of every item of a night's file;
+	// and its lines are formatted here, by both planners at once, outside
+	// the report's lock: into the partition's lines (pl) when there are,
+	// else written a user at a time.
 	var all, same []mark.Item // same: a user's unchanged items, without pl
 	var unchanged []bool
 	var lines []byte // the lines of a user's items written at once, without pl
