@@ -366,7 +366,7 @@ func (sh *csvShape) recordInto(r *record, xbuf *[]byte, rec *Record) {
 		rec.Problem = r.err.Error()
 	case r.nfields != int64(sh.width):
 		rec.Problem = fmt.Sprintf("row has %d fields, the header has %d", r.nfields, sh.width)
-	default:
+	case !r.whole:
 		for i := range r.fields {
 			if !r.cut(i) {
 				continue

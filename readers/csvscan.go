@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"slices"
 	"unsafe"
 )
 
@@ -90,15 +91,19 @@ func newCSVScanner(br *bufio.Reader, comma byte) *csvScanner {
 // record is one record as read: the kept text of each kept field, the whole
 // size of each, and how many fields it had.
 type record struct {
-	fields  []string
+	fields []string
+	// sizes holds each field's whole size, unless whole is set: then every
+	// field was kept whole, sizes is empty, and each size is its field's
+	// length.
 	sizes   []int64
+	whole   bool
 	nfields int64
 	err     *csvError
 	line    int64 // physical line the record starts on
 }
 
 // cut reports whether field i lost bytes to the keep limit.
-func (r *record) cut(i int) bool { return r.sizes[i] > int64(len(r.fields[i])) }
+func (r *record) cut(i int) bool { return !r.whole && r.sizes[i] > int64(len(r.fields[i])) }
 
 // scan states within a record.
 const (
@@ -275,11 +280,12 @@ func (s *csvScanner) plainLine(body []byte, rec *record) bool {
 	}
 	s.ends, s.starts = ends, starts
 	all := s.slab.text(body)
-	rec.fields, rec.sizes = rec.fields[:0], rec.sizes[:0]
+	rec.fields = slices.Grow(rec.fields[:0], len(ends))[:len(ends)]
 	for k, end := range ends {
-		rec.fields = append(rec.fields, all[starts[k]:end])
-		rec.sizes = append(rec.sizes, int64(end-starts[k]))
+		rec.fields[k] = all[starts[k]:end]
 	}
+	// fieldEnd let no field past its keep limit: each is whole.
+	rec.sizes, rec.whole = rec.sizes[:0], true
 	rec.nfields = int64(len(ends))
 	rec.err = nil
 	rec.line = s.first
@@ -568,7 +574,7 @@ func (s *csvScanner) finish(rec *record) {
 		rec.fields = append(rec.fields, all[start:end])
 		start = end
 	}
-	rec.sizes = append(rec.sizes[:0], s.sizes...)
+	rec.sizes, rec.whole = append(rec.sizes[:0], s.sizes...), false
 	rec.nfields = s.nfields
 	rec.err = s.err
 	rec.line = s.first
