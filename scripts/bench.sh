@@ -219,6 +219,29 @@
 # read stage's slot (a ValidateInto) instead of returned and copied there:
 # the slot's cache misses only moved into the callee (the validating
 # goroutine 21.8% of the CPU against 22.7%, no less CPU in all, 6 runs).
+# A seventh round on 2026-12-06 (night; DuckDB's CSV 0.63-0.83 s): a CSV
+# line read whole by the plain-line path says so (record.whole), and its
+# fields are neither checked for a cut again nor their sizes kept: CSV
+# validate CPU 0.969, wall 0.970 (15 pairs); against DuckDB, 11 pairs on
+# their own: 0.51 (min 0.41). Three runs of this script (SHAPES=0 BACKUP=0
+# SKIP=0 S3OUT=0): validate 0.55, 0.54, 0.54 (pairs' medians 0.53, 0.56,
+# 0.54), --report 0.65, 0.53, 0.60, Parquet 0.93, 0.83, 0.91; the plan
+# 101,872, sending 198.3 requests/s, parts 0.94-1.04 (CSV) and 0.98-1.00
+# (Parquet), Ctrl-C 8-25, 27-51 and 22-49 ms. CPU of a CSV validate (5 runs
+# after it): reading 34% (the plain-line scan 21%), validating 25%,
+# grouping 11%, planning 28%; CPU at 1.9-2.0 cores from 20 ms to the end
+# (/proc sampled every 10 ms). The process starts its main 9 ms in, after
+# the libraries' package initialisers (Arrow's compute 1.1 ms, Prometheus
+# 0.5 ms, gRPC and protobuf through pqarrow's flight import): fixed, 2-3% of
+# a run.
+# Tried and dropped in that round, each against the build before, 15 pairs:
+# the read stage's batches handed back without clearing them (the records'
+# and the changes' slots, 1.4% of the CPU in memclr): wall 0.998; a record
+# whose columns are in the fields' order copied in one conversion from the
+# scanner's fields instead of field by field: wall 1.016. At this point
+# every stage's per-row work is a few nanoseconds spread over many lines;
+# 0.5 needs about 8% less CPU in all, and no single piece left is that
+# large (the largest, the plain-line scan, is the one-thread floor).
 #
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through
