@@ -229,8 +229,8 @@
 # 101,872, sending 198.3 requests/s, parts 0.94-1.04 (CSV) and 0.98-1.00
 # (Parquet), Ctrl-C 8-25, 27-51 and 22-49 ms. CPU of a CSV validate (5 runs
 # after it): reading 34% (the plain-line scan 21%), validating 25%,
-# grouping 11%, planning 28%; CPU at 1.9-2.0 cores from 20 ms to the end
-# (/proc sampled every 10 ms). The process starts its main 9 ms in, after
+# grouping 11%, planning 28%; 1.95 cores busy on average from 20 ms to the
+# end (/proc sampled every 10 ms, two runs). The process starts its main 9 ms in, after
 # the libraries' package initialisers (Arrow's compute 1.1 ms, Prometheus
 # 0.5 ms, gRPC and protobuf through pqarrow's flight import): fixed, 2-3% of
 # a run.
