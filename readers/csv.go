@@ -184,7 +184,7 @@ func readHeader(path string, s *csvScanner, comma byte) ([]string, error) {
 	}
 	for i := range h.fields {
 		if h.cut(i) {
-			return fail("header column %d is %d bytes long (it starts %s): is this a CSV file?", i+1, h.sizes[i], Quote(h.fields[i]))
+			return fail("header column %d is %d bytes long (it starts %s): is this a CSV file?", i+1, h.size(i), Quote(h.fields[i]))
 		}
 	}
 	return append([]string(nil), h.fields...), nil
@@ -373,13 +373,13 @@ func (sh *csvShape) recordInto(r *record, xbuf *[]byte, rec *Record) {
 			}
 			if f := sh.known[i]; f >= 0 {
 				rec.ProblemColumn = f.String()
-				rec.Problem = TooLong(r.sizes[i], r.fields[i])
+				rec.Problem = TooLong(r.size(i), r.fields[i])
 			} else if sh.keepOf[i] == keepBytes { // an Extra column
 				rec.ProblemColumn = Display(sh.header[i])
-				rec.Problem = TooLong(r.sizes[i], r.fields[i])
+				rec.Problem = TooLong(r.size(i), r.fields[i])
 			} else {
 				rec.Problem = fmt.Sprintf("column %d (%s): %d bytes, more than markimport keeps of a column it does not read (%d KiB)",
-					i+1, Quote(sh.header[i]), r.sizes[i], keepOtherBytes>>10)
+					i+1, Quote(sh.header[i]), r.size(i), keepOtherBytes>>10)
 			}
 			break
 		}

@@ -18,7 +18,8 @@ import (
 // keep(i) bytes are kept and the rest is counted, and fields beyond
 // maxFields are counted and not kept at all. So a record of 16 million
 // fields or a field of 300 MB is read at the speed of the disk into a few
-// kilobytes, and comes out as one record whose sizes say what it held.
+// kilobytes, and comes out as one record whose fields' sizes say what it
+// held.
 type csvScanner struct {
 	br    *bufio.Reader
 	comma byte
@@ -89,7 +90,7 @@ func newCSVScanner(br *bufio.Reader, comma byte) *csvScanner {
 }
 
 // record is one record as read: the kept text of each kept field, the whole
-// size of each, and how many fields it had.
+// size of each (size), and how many fields it had.
 type record struct {
 	fields []string
 	// sizes holds each field's whole size, unless whole is set: then every
@@ -100,6 +101,14 @@ type record struct {
 	nfields int64
 	err     *csvError
 	line    int64 // physical line the record starts on
+}
+
+// size is the whole size of field i, kept or not.
+func (r *record) size(i int) int64 {
+	if r.whole {
+		return int64(len(r.fields[i]))
+	}
+	return r.sizes[i]
 }
 
 // cut reports whether field i lost bytes to the keep limit.

@@ -71,7 +71,11 @@ func scanShapes(data []byte, comma byte, bufSize int) []string {
 			out = append(out, fmt.Sprintf("line %d, malformed", rec.line))
 			continue
 		}
-		out = append(out, fmt.Sprintf("line %d, %d fields %v", rec.line, rec.nfields, rec.sizes))
+		sizes := make([]int64, len(rec.fields))
+		for i := range sizes {
+			sizes[i] = rec.size(i)
+		}
+		out = append(out, fmt.Sprintf("line %d, %d fields %v", rec.line, rec.nfields, sizes))
 	}
 	return out
 }
@@ -85,6 +89,9 @@ func FuzzScannerMatchesEncodingCSV(f *testing.F) {
 		"a,b\n1,2\n", "a,b\r\n1,2\r\n", "\"a\"\"b\",c\n", "a,\"b\nc\"\n", "a,\"b\r\nc\"\r\n",
 		"\n\n\na\n\r\n", "a\"b,c\nd,e\n", "\"a\"b,c\nd,e\n", "\"open\nx\ny", "a,b\r", "a,\"b\"\r",
 		"a,b,\n,\n", "\"\"\n\"\"\"\"\n", "x\ry\n", " \"a\"\n", "a;b;\"c;d\"\n",
+		// Longer than the small buffer: read whole at 4096 (plain), in
+		// pieces at 16.
+		"aaaaaaaaaaaaaaaaaaaa,b\n", "aaaaaaaaaaaaaaaaaaaa;\"b;c\"\r\nd;e\n",
 	} {
 		f.Add([]byte(s), byte(','))
 		f.Add([]byte(s), byte(';'))
