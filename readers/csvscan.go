@@ -112,7 +112,7 @@ func (r *record) size(i int) int64 {
 }
 
 // cut reports whether field i lost bytes to the keep limit.
-func (r *record) cut(i int) bool { return !r.whole && r.sizes[i] > int64(len(r.fields[i])) }
+func (r *record) cut(i int) bool { return r.size(i) > int64(len(r.fields[i])) }
 
 // scan states within a record.
 const (
