@@ -137,6 +137,13 @@
 # The sixth round's build on night 3's file and state (20,200,000 rows), 5
 # pairs in turns with validate: night 2 10.39 s (789 MiB), validate 7.67 s,
 # 1.28 (1.13-1.42; the fifth round 1.36).
+# 2026-12-06, the seventh round (a CSV line read whole keeps no sizes:
+# validate 3% less CPU), STATE_KEYS=0 PAIRS=5: night 1 2,037,304 requests
+# in 875 s (fuzz tests and a review's race tests beside it); validate
+# 11.66-15.98 s (a slow spell; 893 MiB), --report 13.96 s; night 2 0
+# requests in 16.12 s (median of 5), 1.33x validate, pairs min 0.99 /
+# median 1.23, 811 MiB; night 3 171,049 requests (the lower bound) in
+# 51.6 s.
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests
