@@ -234,11 +234,14 @@
 # the libraries' package initialisers (Arrow's compute 1.1 ms, Prometheus
 # 0.5 ms, gRPC and protobuf through pqarrow's flight import): fixed, 2-3% of
 # a run.
-# Tried and dropped in that round, each against the build before, 15 pairs:
+# Tried and dropped in that round, each against the build before, 15 pairs
+# unless said:
 # the read stage's batches handed back without clearing them (the records'
 # and the changes' slots, 1.4% of the CPU in memclr): wall 0.998; a record
 # whose columns are in the fields' order copied in one conversion from the
-# scanner's fields instead of field by field: wall 1.016. At this point
+# scanner's fields instead of field by field: wall 1.016; the spill
+# decoder's varints of two and three bytes (every row number) read without
+# the general loop: wall 1.000 (21 pairs). At this point
 # every stage's per-row work is a few nanoseconds spread over many lines;
 # 0.5 needs about 8% less CPU in all, and no single piece left is that
 # large (the largest, the plain-line scan, is the one-thread floor).
