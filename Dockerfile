@@ -25,7 +25,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# Static (no libc, so it runs on an empty base), without the build's paths.
+# Static (no libc, so it runs on an empty base), without the build's paths;
+# optimised by cmd/markimport/default.pgo, which go build reads unasked.
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -buildvcs=$BUILDVCS -ldflags='-s -w' -o /rootfs/markimport ./cmd/markimport
 # The user the image runs as (numeric, so that runAsNonRoot can check it),

@@ -5,7 +5,7 @@ N       ?= 1000000
 RATE    ?= 200
 PROFILE ?= 0
 
-.PHONY: build test lint bench bench-backup bench-s3 bench-s3out bench-skip bench-state s3compat demo page-screenshot fixtures fuzz clean
+.PHONY: build test lint bench bench-backup bench-s3 bench-s3out bench-skip bench-state pgo s3compat demo page-screenshot fixtures fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/markimport
@@ -88,6 +88,13 @@ s3compat:
 # and the store alone with 100M keys (about 15 minutes; not part of bench).
 bench-state:
 	STATE_N=$${STATE_N:-20000000} ./scripts/bench-state.sh
+
+# Make cmd/markimport/default.pgo again, the CPU profile the compiler
+# optimises the binary by (every build reads it): validate and a quiet
+# second night, profiled (about 2 minutes, and the bench files the first
+# time; then commit the file).
+pgo:
+	./scripts/pgo.sh
 
 # Regenerate the Parquet interop fixtures under testdata/parquet (its own
 # module), the data-lake exports under testdata/lake and the legacy-table
