@@ -245,6 +245,20 @@
 # every stage's per-row work is a few nanoseconds spread over many lines;
 # 0.5 needs about 8% less CPU in all, and no single piece left is that
 # large (the largest, the plain-line scan, is the one-thread floor).
+# The eighth round, the same night: the binary built with a CPU profile
+# (cmd/markimport/default.pgo, made by scripts/pgo.sh: how, and the pairs
+# against the build without it, are there). Three runs of this script
+# (SHAPES=0 BACKUP=0 SKIP=0 S3OUT=0): validate 0.48, 0.48, 0.47 (pairs'
+# medians 0.46, 0.49, 0.49), --report 0.55, 0.60, 0.56, Parquet 0.82, 0.85,
+# 0.82 (0.81, 0.85, 0.80); the plan 101,872, sending 198.3 requests/s,
+# parts 0.97-1.05 (CSV) and 0.99-1.02 (Parquet), Ctrl-C 9-20, 32-53 and
+# 38-47 ms. Against DuckDB, 15 pairs on their own: 0.49. Parquet's CPU
+# then (5 runs): Arrow's column reader 16%, its dictionary grown by
+# appending as the indexes reach further (dictConverter.ensure) 7%, the GC
+# 6% (111 of the 230 MB a run allocates are that dictionary's). Tried and
+# dropped: a profile with Parquet weighing twice as much (with --report,
+# and few users): Parquet 0.985 (21 pairs), CSV 1.005 (11), within the
+# noise.
 #
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through
