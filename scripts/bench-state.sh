@@ -143,7 +143,10 @@
 # 11.66-15.98 s (a slow spell; 893 MiB), --report 13.96 s; night 2 0
 # requests in 16.12 s (median of 5), 1.33x validate, pairs min 0.99 /
 # median 1.23, 811 MiB; night 3 171,049 requests (the lower bound) in
-# 51.6 s.
+# 51.6 s. The eighth round (the binary built with cmd/markimport/
+# default.pgo) on night 3's file and state, 7 pairs in turns: night 2
+# 14.4-17.8 s, validate 10.7-14.7 s (another slow spell), 1.33 of the
+# pairs (1.07-1.54), 795 MiB at most.
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests
