@@ -8,7 +8,8 @@
 # profile finds hot, devirtualises the hot indirect ones (validate through a
 # function value, the report lines through their writer's interface, the
 # Parquet reader through the readers' interface: go build -gcflags
-# 'markimport/pipeline=-m' lists them) and lays out the code. Without the file the binary is the same program, slower; a stale
+# 'markimport/...=-m' ./cmd/markimport | grep devirtualizing lists them) and
+# lays out the code. Without the file the binary is the same program, slower; a stale
 # profile (after the code it saw has moved) costs only what it no longer
 # helps: the compiler matches call sites by function and line offset.
 #
@@ -58,7 +59,7 @@ W=$(mktemp -d "$BENCH_DIR/pgo.XXXXXX")
 FAKE=
 cleanup() {
 	[[ -n $FAKE ]] && kill "$FAKE" 2>/dev/null || true
-	rm -rf "$W"
+	rm -rf "$W" "$OUT.tmp"
 }
 trap cleanup EXIT
 
@@ -76,7 +77,7 @@ generate() {
 		return
 	fi
 	log "generating $path ($*)"
-	rm -f "$path" "$path.done"
+	rm -f "$path" "$path.done" "$path.tmp.${path##*.}"
 	"$G" "$@" -o "$path.tmp.${path##*.}" || die "markgen $* failed"
 	mv "$path.tmp.${path##*.}" "$path"
 	touch "$path.done"
@@ -122,15 +123,23 @@ printf 'pgo-key' >"$W/key"
 PORT=$((20000 + RANDOM % 20000))
 "$M" fake-server --listen "127.0.0.1:$PORT" --rate-limit -1 --sdkappid 1400000000 --admin administrator --secret-key-file "$W/key" --quiet >"$W/fake.log" 2>&1 &
 FAKE=$!
-sleep 1
+# Ready once it answers on its port (bash's /dev/tcp); its log says why not.
+for ((i = 0; ; i++)); do
+	(: <"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+	kill -0 "$FAKE" 2>/dev/null || die "fake-server exited: $(tail -3 "$W/fake.log")"
+	((i < 100)) || die "fake-server does not answer on port $PORT after 10 s: $(tail -3 "$W/fake.log")"
+	sleep 0.1
+done
 export MARKIMPORT_SECRET_KEY=pgo-key
 API=(--endpoint "http://127.0.0.1:$PORT" --sdkappid 1400000000 --admin administrator)
 "$M" run --input "$NIGHT" --report "$W/night1.csv" --summary "$W/night1.json" --state "$W/state" "${API[@]}" --rate 10000 --concurrency 64 --quiet >"$W/night1.out" 2>"$W/night1.err" ||
 	die "night 1 failed: $(tail -3 "$W/night1.err")"
-profile 0 run --input "$NIGHT" --report "$W/night2.csv" --overwrite --summary "$W/night2.json" --overwrite --state "$W/state" "${API[@]}"
+profile 0 run --input "$NIGHT" --report "$W/night2.csv" --summary "$W/night2.json" --overwrite --state "$W/state" "${API[@]}"
 grep -Eq "\"requests_sent\": *0[,}]" "$W/night2.json" || die "night 2 sent requests: $(cat "$W/night2.json")"
 
-go tool pprof -proto "${PROFILES[@]}" >"$W/default.pgo" 2>"$W/pprof.err" || die "go tool pprof failed: $(tail -3 "$W/pprof.err")"
-[[ -s $W/default.pgo ]] || die "the merged profile is empty"
-mv "$W/default.pgo" "$OUT"
+# Written beside the old one and renamed over it: an interrupted run
+# leaves the old profile whole.
+go tool pprof -proto "${PROFILES[@]}" >"$OUT.tmp" 2>"$W/pprof.err" || die "go tool pprof failed: $(tail -3 "$W/pprof.err")"
+[[ -s $OUT.tmp ]] || die "the merged profile is empty"
+mv "$OUT.tmp" "$OUT"
 log "wrote $OUT from ${#PROFILES[@]} profiles ($(wc -c <"$OUT") bytes)"
