@@ -82,6 +82,23 @@ func usesTextReader(t *testing.T, path string, f Field) bool {
 
 // Every interop fixture and the fuzz corpus read the same with textReader
 // as through pqarrow, errors included.
+// writeTextFile writes cols with w, checks that field f is read with
+// textReader, and returns the file and its n records, read as pqarrow
+// reads them (compareTextOK).
+func writeTextFile(t *testing.T, cols []pqColumn, w pqWrite, f Field, n int) (string, []Record) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "text.parquet")
+	writeParquet(t, path, cols, w)
+	if !usesTextReader(t, path, f) {
+		t.Fatalf("%s is not read with textReader", f)
+	}
+	recs := compareTextOK(t, path, Options{})
+	if len(recs) != n {
+		t.Fatalf("%d records, want %d", len(recs), n)
+	}
+	return path, recs
+}
+
 func TestParquetTextFixtures(t *testing.T) {
 	for _, path := range fixtureFiles(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
@@ -192,15 +209,7 @@ func TestParquetTextMatchesArrow(t *testing.T) {
 		{dictionary: true, rowGroupLen: 16 * 1024},
 	} {
 		t.Run(fmt.Sprintf("dict=%v,rg=%d,page=%d", w.dictionary, w.rowGroupLen, w.pageSize), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "text.parquet")
-			writeParquet(t, path, cols, w)
-			if !usesTextReader(t, path, FromAccount) {
-				t.Fatal("from_account is not read with textReader")
-			}
-			recs := compareTextOK(t, path, Options{})
-			if len(recs) != n {
-				t.Fatalf("%d records, want %d", len(recs), n)
-			}
+			path, recs := writeTextFile(t, cols, w, FromAccount, n)
 			cut := 0
 			for _, r := range recs {
 				if r.Problem != "" {
@@ -349,15 +358,7 @@ func TestParquetTextUncutBatchesMatchArrow(t *testing.T) {
 	}
 	for _, w := range []pqWrite{{dictionary: true}, {dictionary: false, rowGroupLen: 7_777, pageSize: 4096}} {
 		t.Run(fmt.Sprintf("dict=%v", w.dictionary), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "text.parquet")
-			writeParquet(t, path, cols, w)
-			if !usesTextReader(t, path, ToAccount) {
-				t.Fatal("to_account is not read with textReader")
-			}
-			recs := compareTextOK(t, path, Options{})
-			if len(recs) != n {
-				t.Fatalf("%d records, want %d", len(recs), n)
-			}
+			_, recs := writeTextFile(t, cols, w, ToAccount, n)
 			for i, r := range recs {
 				if (r.Problem != "") != (i == cutRow) {
 					t.Fatalf("record %d: problem %q", i, r.Problem)
