@@ -42,10 +42,20 @@ func writeGenInput(t testing.TB, path string, n int, sorted bool) {
 	} else {
 		r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 	}
+	writeCSV(t, path, []string{"from_account", "to_account", "set_mark", "clear_mark", "custom_mark"}, rows)
+}
+
+// writeCSV writes a CSV file of header and rows, quoted where they need it.
+func writeCSV(t testing.TB, path string, header []string, rows [][]string) {
+	t.Helper()
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	w.Write([]string{"from_account", "to_account", "set_mark", "clear_mark", "custom_mark"})
-	w.WriteAll(rows)
+	if err := w.Write(header); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -118,13 +117,7 @@ func TestPartLinesRejectedMatchLineAtATime(t *testing.T) {
 		rows = append(rows, []string{fmt.Sprint("user", i%300), "", fmt.Sprint("peer", i), "", "1"})
 	}
 	r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	w.Write([]string{"from_account", "type", "to_account", "to_group_id", "set_mark"})
-	w.WriteAll(rows)
-	if err := os.WriteFile(in, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeCSV(t, in, []string{"from_account", "type", "to_account", "to_group_id", "set_mark"}, rows)
 	done := &mark.RowSet{}
 	for row := int64(1); row <= int64(len(rows)); row += 3 {
 		done.Add(row)
