@@ -90,9 +90,9 @@ bench-state:
 	STATE_N=$${STATE_N:-20000000} ./scripts/bench-state.sh
 
 # Make cmd/markimport/default.pgo again, the CPU profile the compiler
-# optimises the binary by (every build reads it): validate and a quiet
-# second night, profiled (about 2 minutes, and the bench files the first
-# time; then commit the file).
+# optimises the binary by (every build of it reads it): validate and a
+# quiet second night, profiled (about 20 s; 2 minutes the first time, which
+# generates the bench files; then commit the file).
 pgo:
 	./scripts/pgo.sh
 
