@@ -88,6 +88,7 @@ func (r *importRun) run(ctx context.Context) int {
 	// The Go runtime collects harder as the process nears the limit; the
 	// grouping store takes a share of it and spills beyond.
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(r.memLimit))
+	defer pacer.pace(r.memLimit)()
 	stopProfiles, err := r.startProfiles()
 	if err != nil {
 		return r.fail("--cpuprofile: %v", err)

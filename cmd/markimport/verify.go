@@ -165,6 +165,7 @@ func (v *verifyRun) parseOptions() error {
 // run reads back and writes the verify report.
 func (v *verifyRun) run(ctx context.Context) int {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(v.memLimit))
+	defer pacer.pace(v.memLimit)()
 	ctr := &mark.Counters{}
 	cfg, fake, err := v.connection()
 	if err != nil {
