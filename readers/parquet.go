@@ -49,6 +49,8 @@ type parquetReader struct {
 
 	writers      [NumFields]cellWriter
 	texts        [NumFields]*textReader // the fields read with a textReader: their records point into its batch
+	uncut        []uncutText            // of the fields in texts, those whose batch has no value cut, in field order
+	others       []Field                // the other fields present, in field order
 	extraWriters []cellWriter           // of each Options.Extra
 	vbuf, xbuf   []byte                 // an Extra value, and a record's Extras, being made
 	next         int                    // next row of the batch
@@ -57,6 +59,13 @@ type parquetReader struct {
 	buf          []byte
 	slab         slab  // the strings of records are carved from it
 	err          error // sticky: once the file fails it stays failed
+}
+
+// uncutText is a field read with a textReader whose batch has no value
+// cut: its records point into the batch, and nothing else is checked.
+type uncutText struct {
+	f Field
+	t *textReader
 }
 
 // parquetColumn is one known column of the file and its current batch.

@@ -44,31 +44,46 @@ func (p *parquetReader) nextInto(rec *Record) (err error) {
 	p.next++
 	p.row++
 
-	// Every field is appended to buf, copied into one string carved from
-	// a slab, and sliced: the record must not point into the batch of an
-	// arrow or list column, whose buffers are reused for the next one. A
-	// text column's batch is never written again: the field points into it.
+	// A text column's batch is never written again: the field points into
+	// it. Every other field is appended to buf, copied into one string
+	// carved from a slab, and sliced: the record must not point into the
+	// batch of an arrow or list column, whose buffers are reused for the
+	// next one.
+	for _, ft := range p.uncut {
+		// textReader.cell, inline: as a call for every field of every
+		// row it was 6% of a Parquet validate's CPU.
+		if start, end := ft.t.offs[i], ft.t.offs[i+1]; start != end {
+			rec.Fields[ft.f] = unsafe.String(&ft.t.text[start], end-start)
+		}
+	}
+	if len(p.others) > 0 {
+		p.copyOthers(i, rec)
+	}
+	if len(p.extraWriters) > 0 {
+		rec.Extra = p.extras(i, rec)
+	}
+	rec.Row = p.row
+	p.pathFields.apply(rec)
+	return nil
+}
+
+// copyOthers sets the fields of row i that are not in p.uncut, in field
+// order: the first value cut to the bounds makes rec invalid, naming its
+// column.
+func (p *parquetReader) copyOthers(i int, rec *Record) {
 	var ends [NumFields]int
 	buf := p.buf[:0]
-	for f, w := range p.writers {
+	for _, f := range p.others {
 		if t := p.texts[f]; t != nil {
-			if len(t.cuts) == 0 {
-				// t.cell(i), inline: as a call for every field of
-				// every row it was 6% of a Parquet validate's CPU.
-				if start, end := t.offs[i], t.offs[i+1]; start != end {
-					rec.Fields[f] = unsafe.String(&t.text[start], end-start)
-				}
-			} else {
-				var cut cellCut
-				rec.Fields[f], cut = t.cell(i)
-				if cut != (cellCut{}) && rec.Problem == "" {
-					rec.Problem, rec.ProblemColumn = cut.problem([]byte(rec.Fields[f])), Field(f).String()
-				}
+			var cut cellCut
+			rec.Fields[f], cut = t.cell(i)
+			if cut != (cellCut{}) && rec.Problem == "" {
+				rec.Problem, rec.ProblemColumn = cut.problem([]byte(rec.Fields[f])), Field(f).String()
 			}
-		} else if w != nil {
+		} else {
 			start := len(buf)
 			var cut cellCut
-			buf, cut = w(buf, i)
+			buf, cut = p.writers[f](buf, i)
 			if cut != (cellCut{}) && rec.Problem == "" {
 				rec.Problem, rec.ProblemColumn = cut.problem(buf[start:]), Field(f).String()
 			}
@@ -76,22 +91,17 @@ func (p *parquetReader) nextInto(rec *Record) (err error) {
 		ends[f] = len(buf)
 	}
 	p.buf = buf
-	if len(p.extraWriters) > 0 {
-		rec.Extra = p.extras(i, rec)
+	if len(buf) == 0 {
+		return
 	}
-	rec.Row = p.row
-	if len(buf) > 0 {
-		s := p.slab.text(buf)
-		start := 0
-		for f, end := range ends {
-			if p.texts[f] == nil {
-				rec.Fields[f] = s[start:end]
-			}
-			start = end
+	s := p.slab.text(buf)
+	start := 0
+	for _, f := range p.others {
+		if p.texts[f] == nil {
+			rec.Fields[f] = s[start:ends[f]]
+			start = ends[f]
 		}
 	}
-	p.pathFields.apply(rec)
-	return nil
 }
 
 // extras returns the Extras of row i of the batch; a value cut to the
@@ -152,6 +162,11 @@ func (p *parquetReader) load() error {
 		}
 		if t := p.cols[c].text; t != nil {
 			p.texts[f] = t
+			if len(t.cuts) == 0 {
+				p.uncut = append(p.uncut, uncutText{Field(f), t})
+			} else {
+				p.others = append(p.others, Field(f))
+			}
 			continue
 		}
 		w, err := p.cols[c].writer()
@@ -159,6 +174,7 @@ func (p *parquetReader) load() error {
 			return fmt.Errorf("column %s: %w", Field(f), err)
 		}
 		p.writers[f] = w
+		p.others = append(p.others, Field(f))
 	}
 	for k, c := range p.extra {
 		w, err := p.cols[c].writer()
@@ -258,6 +274,7 @@ func (p *parquetReader) releaseBatch() {
 	}
 	p.writers = [NumFields]cellWriter{}
 	p.texts = [NumFields]*textReader{}
+	p.uncut, p.others = p.uncut[:0], p.others[:0]
 	clear(p.extraWriters)
 	p.next, p.size = 0, 0
 }
