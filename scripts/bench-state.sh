@@ -146,7 +146,11 @@
 # 51.6 s. The eighth round (the binary built with cmd/markimport/
 # default.pgo) on night 3's file and state, 7 pairs in turns: night 2
 # 14.4-17.8 s, validate 10.7-14.7 s (another slow spell), 1.33 of the
-# pairs (1.07-1.54), 795 MiB at most.
+# pairs (1.07-1.54), 795 MiB at most. The ninth round (2026-12-07, the
+# collector paced by the live heap, cmd/markimport/heappace.go), the same
+# file and state, 5 pairs in turns: night 2 9.79 s, validate 7.29 s (the
+# medians), 1.34 of the pairs (1.30-1.41), 702-861 MiB; against the eighth
+# round's build, 3 pairs: wall 1.01, 757-812 against 805-824 MiB.
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests

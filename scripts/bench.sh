@@ -259,6 +259,29 @@
 # dropped: a profile with Parquet weighing twice as much (with --report,
 # and few users): Parquet 0.985 (21 pairs), CSV 1.005 (11), within the
 # noise.
+# The ninth round (2026-12-07), on a Xeon where DuckDB scans the CSV in
+# 0.69-0.78 s (0.90 s the night before): the collector paced by the live
+# heap (cmd/markimport/heappace.go: 3 collections in a Parquet validate
+# instead of 11), and a Parquet batch's uncut text fields set without
+# looking at the others. Against the build before, in pairs in turns:
+# the pacer alone, Parquet wall 0.967, CPU 0.956 (21 pairs), peak 165
+# against 126 MiB; CSV (the pacer turned off with GOGC=100) wall 0.984
+# (25), peak 104 against 94 MiB; night 2 of 2M rows wall 0.957 (11), peak
+# 195 against 149 MiB; night 2 of 20M rows 1.01 (3 pairs), peak 757-812
+# against 805-824 MiB (a large heap is paced as Go's default), and against
+# a validate of the same file 1.34 (1.30-1.41, 5 pairs), peak 702-861 MiB,
+# within the default --memory-limit of 1 GiB. The uncut fields:
+# Parquet wall 0.974, CPU 0.966 (21). Both against DuckDB, 21 pairs each:
+# 0.835, the build before 0.888. Three runs of this script (SHAPES=0
+# BACKUP=0 SKIP=0 S3OUT=0): validate 0.52, 0.51, 0.51 (pairs' medians
+# 0.52, 0.51, 0.51), --report 0.65, 0.58, 0.55, Parquet 0.85, 0.83, 0.81
+# (0.85, 0.80, 0.81), peak 162-189 MiB; the plan 101,872, sending 198.2-198.3
+# requests/s, parts 0.89-1.02 (CSV) and 1.01-1.03 (Parquet), Ctrl-C 7-21,
+# 23-47 and 28-68 ms. The CSV's ratio rose from 0.47-0.48 with the same
+# code (the build before against this one, 21 pairs: 1.02): DuckDB is
+# faster on this machine, not markimport slower. Tried and dropped: GOGC
+# 800 (wall 1.02 against the pacer's 400, 15 pairs, 225 MiB); textReader
+# decoding 16,384 values a call instead of 4,096 (wall 1.03, 21 pairs).
 #
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through
