@@ -18,9 +18,11 @@ import (
 // lets the heap grow, after each collection, to a quarter of
 // --memory-limit, at most to 5 times what is live, before the next one;
 // once what is live is half of that (the grouping store fills, a large
-// night), the percent is Go's default again and memory is as it was. The
-// memory limit itself is set beside it (debug.SetMemoryLimit) and still
-// bounds everything.
+// night), the percent is Go's default again. The percent is set after a
+// collection, for the ones after it, so a live heap that grows past half
+// in one cycle may be collected once more at the percent before. The
+// memory limit itself is set beside it (debug.SetMemoryLimit) and bounds
+// everything, that cycle included.
 
 const (
 	paceMinPercent = 100 // Go's default
@@ -60,7 +62,7 @@ type heapPacer struct {
 	mu      sync.Mutex
 	runs    int   // runs holding the pacer
 	goal    int64 // of the run that started last
-	gen     uint  // the chain of collections being followed; a new one per first run
+	gen     uint  // the chain of collections being followed; a new one when the first run starts and when the last ends
 	prev    int   // the percent before the first run
 	percent int   // the percent set last
 }
@@ -129,9 +131,10 @@ func (p *heapPacer) apply() {
 	}
 }
 
-// gcSentinel is an object nothing points to: the collector frees it at its
-// next cycle, and its cleanup then runs. It holds a pointer so that it is
-// not carved from a shared tiny block, which can outlive it.
+// gcSentinel is an object nothing points to: the first collection that
+// starts after it is allocated frees it, and its cleanup runs once that
+// collection has swept it. It holds a pointer so that it is not carved from
+// a shared tiny block, which can outlive it.
 type gcSentinel struct{ _ *byte }
 
 // afterCollection calls cycle(gen) once the next collection has freed a

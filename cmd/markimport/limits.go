@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -29,8 +30,11 @@ func parseSize(s string) (int64, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f <= 0 {
+	if err != nil || !(f > 0) { // NaN too
 		return 0, fmt.Errorf("%q is not a size (e.g. 256MiB, 2GiB or a byte count)", s)
+	}
+	if f*float64(mult) >= math.MaxInt64 {
+		return 0, fmt.Errorf("%q is too large", s)
 	}
 	n := int64(f * float64(mult))
 	if n < 16<<20 {
