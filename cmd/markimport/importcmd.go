@@ -86,7 +86,8 @@ func (r *importRun) checkAndRun(ctx context.Context) int {
 // the pipeline writes to and sends through, runs it, and finishes.
 func (r *importRun) run(ctx context.Context) int {
 	// The Go runtime collects harder as the process nears the limit; the
-	// grouping store takes a share of it and spills beyond.
+	// grouping store takes a share of it and spills beyond. While little
+	// is live, the pacer lets the heap grow before collecting (heappace.go).
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(r.memLimit))
 	defer pacer.pace(r.memLimit)()
 	stopProfiles, err := r.startProfiles()
