@@ -80,8 +80,6 @@ func usesTextReader(t *testing.T, path string, f Field) bool {
 	return c >= 0 && pr.cols[c].text != nil
 }
 
-// Every interop fixture and the fuzz corpus read the same with textReader
-// as through pqarrow, errors included.
 // writeTextFile writes cols with w, checks that field f is read with
 // textReader, and returns the file and its n records, read as pqarrow
 // reads them (compareTextOK).
@@ -99,6 +97,8 @@ func writeTextFile(t *testing.T, cols []pqColumn, w pqWrite, f Field, n int) (st
 	return path, recs
 }
 
+// Every interop fixture and the fuzz corpus read the same with textReader
+// as through pqarrow, errors included.
 func TestParquetTextFixtures(t *testing.T) {
 	for _, path := range fixtureFiles(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
