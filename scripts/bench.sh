@@ -568,20 +568,8 @@ json_get() {
 
 # ------------------------------------------------------------- datasets ----
 
-# generate PATH ARGS...: markgen into PATH unless a complete one is there.
-generate() {
-	local path=$1
-	shift
-	if [[ -s $path && -e $path.done ]]; then
-		log "reusing $path"
-		return
-	fi
-	log "generating $path ($*)"
-	rm -f "$path" "$path.done"
-	"$MARKGEN" "$@" -o "$path.tmp.${path##*.}" || die "markgen $* failed"
-	mv "$path.tmp.${path##*.}" "$path"
-	touch "$path.done"
-}
+# shellcheck source=scripts/benchfiles.sh
+. "$ROOT/scripts/benchfiles.sh" # generate
 
 BASE=$BENCH_DIR/marks-n$N-seed$SEED
 CSV=$BASE.csv

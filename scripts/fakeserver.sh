@@ -1,5 +1,5 @@
-# Helpers for the benchmarks that run `markimport fake-server`, sourced by
-# bench-backup.sh and bench-skip.sh. The caller sets M (the markimport
+# Helpers for the scripts that run `markimport fake-server`, sourced by
+# bench-backup.sh, bench-skip.sh, bench-s3out.sh, s3compat.sh and pgo.sh. The caller sets M (the markimport
 # binary), W (its work folder, removed at exit) and log(); this file makes
 # the secret key ($W/key) and defines:
 #
