@@ -128,26 +128,27 @@
 // (PARE), which is refused. A panic of the Parquet library on a malformed
 // file is recovered into an *InputError.
 //
-// The Parquet library (arrow-go v18.8.0) accepts some damaged pages without
-// an error and decodes them into wrong values. The known case is a
-// DELTA_BINARY_PACKED page of a required INT32 column whose header has been
-// damaged to declare a count of 0 values and a first value of 0, while the
-// page holds 100: the library only checks that the declared count is not
-// above the page's number of values, and so returns 100 zeros instead of
-// the real ids (and its low-level batch reader never returns on that column
-// chunk). TestParquetStatsCorruptDeltaPage writes such a column and
-// damages its page header the same way. Importing marks for the wrong users is worse than
-// stopping, so every decoded value of the id columns (from_account,
-// to_account, to_group_id) is checked against the min/max statistics of its
-// column chunk, and a value outside them stops the file with an input error
-// naming the row, the column, the row group and the bounds ("row group 1
-// of 1 (numbered from 1): decoded value "0" is outside the statistics of
-// its column chunk (min "1", max "105")"). List columns (set_mark,
-// clear_mark) are read by this package's own level decoder, which refuses
-// a page that decodes to fewer or more values than its definition levels
-// declare. So are the known columns of plain text (a string or binary byte
-// array, not nested), whose values are checked against the statistics as
-// they are decoded, and of which only the part a record keeps is copied.
+// A damaged page can decode without an error into wrong values: nothing
+// catches a value whose bytes were changed inside a page (this reader does
+// not verify page checksums, which many writers leave out).
+// TestParquetStatsCorruptPlainValue sets the first byte of a PLAIN page's
+// first from_account to 0, and the library reads 0 where the file held 1.
+// Up to v18.8.0 the library also read a DELTA_BINARY_PACKED page whose
+// header declares 0 of its 100 values as 100 zeros (a file of the fuzz
+// corpus of apache/arrow-testing); v18.9.0 refuses that page, and
+// TestParquetCorruptDeltaPage keeps it refused. Importing marks for the
+// wrong users is worse than stopping, so every decoded value of the id
+// columns (from_account, to_account, to_group_id) is checked against the
+// min/max statistics of its column chunk, and a value outside them stops
+// the file with an input error naming the row, the column, the row group
+// and the bounds ("row group 1 of 1 (numbered from 1): decoded value "0"
+// is outside the statistics of its column chunk (min "1", max "100")").
+// List columns (set_mark, clear_mark) are read by this package's own
+// level decoder, which refuses a page that decodes to fewer or more values
+// than its definition levels declare. So are the known columns of plain
+// text (a string or binary byte array, not nested), whose values are
+// checked against the statistics as they are decoded, and of which only
+// the part a record keeps is copied.
 //
 // Statistics are trusted only where they can be: the library reads the
 // min_value/max_value fields only when the file declares a column order,
@@ -156,9 +157,9 @@
 // trusted for signed integer columns only, and unsigned integers and byte
 // arrays need min_value/max_value. The library also drops the statistics of
 // writer versions known to compute them wrong, and malformed statistics are
-// not trusted. The empty string is never checked: arrow-go's own writer
-// leaves empty values out of the statistics of dictionary columns, so a
-// valid file can hold "" below its minimum.
+// not trusted. The empty string is never checked: arrow-go's own writer,
+// up to v18.8.0, left empty values out of the statistics of dictionary
+// columns, so a valid file can hold "" below its minimum.
 //
 // What the check cannot catch: wrong values that fall within [min, max];
 // files without statistics, or with only the deprecated fields on text or

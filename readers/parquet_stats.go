@@ -13,14 +13,15 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/schema"
 )
 
-// A damaged page can decode without an error into wrong values: arrow-go
-// accepts a DELTA_BINARY_PACKED page whose header declares fewer values
-// than the page holds (0 of 100), and pqarrow returns zeros for them (see
-// TestParquetStatsCorruptDeltaPage). Importing marks for the wrong users is
-// worse than stopping, so the id columns (from_account, to_account,
-// to_group_id) are checked against the min/max statistics of their column
-// chunks, where the file has them and they can be trusted: a value outside
-// them is an *InputError. (List columns check instead that every defined
+// A damaged page can decode without an error into wrong values: a value
+// whose bytes changed inside a page reads as another value (see
+// TestParquetStatsCorruptPlainValue), and arrow-go up to v18.8.0 returned
+// zeros for a DELTA_BINARY_PACKED page whose header declares fewer values
+// than the page holds. Importing marks for the wrong users is worse than
+// stopping, so the id columns (from_account, to_account, to_group_id) are
+// checked against the min/max statistics of their column chunks, where the
+// file has them and they can be trusted: a value outside them is an
+// *InputError. (List columns check instead that every defined
 // level has its value, see listReader. The text columns textReader reads
 // are checked the same way as their values are decoded, see
 // textReader.add.)
@@ -34,9 +35,10 @@ import (
 // trusted for signed integer columns only; unsigned integers and byte
 // arrays need min_value/max_value. Byte arrays compare bytewise (unsigned
 // lexicographic, the order of UTF-8 and of the Parquet spec). An empty byte
-// array is never checked: arrow-go's own writer leaves empty values out of
-// the statistics of dictionary columns (UpdateFromArrow skips them), so a
-// valid file can have "" below its min_value.
+// array is never checked: arrow-go's own writer, up to v18.8.0, left empty
+// values out of the statistics of dictionary columns (UpdateFromArrow
+// skipped them), so a valid file can have "" below its min_value (the
+// fixture arrow_dictionary_empty_ids.parquet is one).
 
 // parquetCheckStats switches the check; benchmarks turn it off to measure
 // its cost.

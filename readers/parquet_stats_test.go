@@ -2,6 +2,7 @@ package readers
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -20,11 +21,10 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// writeDeltaAccounts writes a required int64 from_account column with
-// DELTA_BINARY_PACKED pages, uncompressed, no dictionary, in row groups of
-// rgRows: the layout of the corrupt file of the fuzz corpus (see
-// TestParquetStatsCorruptDeltaPage).
-func writeDeltaAccounts(t testing.TB, path string, vals []int64, rgRows int64) {
+// writeAccounts writes a required int64 from_account column in encoding
+// enc, uncompressed, no dictionary, in row groups of rgRows, so that a test
+// can find and damage its values' bytes.
+func writeAccounts(t testing.TB, path string, vals []int64, rgRows int64, enc parquet.Encoding) {
 	t.Helper()
 	sc := arrow.NewSchema([]arrow.Field{
 		{Name: "from_account", Type: arrow.PrimitiveTypes.Int64},
@@ -45,7 +45,7 @@ func writeDeltaAccounts(t testing.TB, path string, vals []int64, rgRows int64) {
 	props := parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Uncompressed),
 		parquet.WithDictionaryDefault(false),
-		parquet.WithEncodingFor("from_account", parquet.Encodings.DeltaBinaryPacked),
+		parquet.WithEncodingFor("from_account", enc),
 		parquet.WithMaxRowGroupLength(rgRows),
 	)
 	fw, err := pqarrow.NewFileWriter(sc, f, props, pqarrow.DefaultWriterProps())
@@ -61,37 +61,35 @@ func writeDeltaAccounts(t testing.TB, path string, vals []int64, rgRows int64) {
 	}
 }
 
-// deltaHeader is the start of a DELTA_BINARY_PACKED page of n (< 128)
-// values from first (< 64): block size 128, 4 miniblocks, n, zigzag(first).
-func deltaHeader(n int, first int64) []byte {
-	return []byte{0x80, 0x01, 0x04, byte(n), byte(first << 1)}
+// plainPair is the PLAIN encoding of two int64 values side by side, as
+// they lie in a data page: a pattern found once in the file, where the
+// footer's statistics hold single values.
+func plainPair(a, b int64) []byte {
+	p := binary.LittleEndian.AppendUint64(nil, uint64(a))
+	return binary.LittleEndian.AppendUint64(p, uint64(b))
 }
 
-// The fuzz regression corpus of apache/arrow-testing has a file
-// (data/parquet/fuzzing/crash-61d6204d481340860da54e30f1937b67234ad0f7, a
-// damaged copy of parquet-testing's delta_encoding_required_column.parquet)
-// whose column c_customer_sk has a DELTA_BINARY_PACKED page whose header
-// was damaged to declare 0 values (and first value 0), where the page
-// header declares 100. arrow-go accepts it and pqarrow reads 100 zeros,
-// though the chunk's statistics say 1..105 (DuckDB refuses the page). This
-// builds the same damage in a small file: from_account 1..100 whose page
-// header's value count is set to 0.
-func TestParquetStatsCorruptDeltaPage(t *testing.T) {
+// A bit flipped inside a page is read as a wrong value without any error:
+// an uncompressed page without a checksum has nothing to catch it by. Here
+// from_account 1..100 is PLAIN-encoded and the first value's low byte is
+// set to 0, so the Parquet library reads 0 where the file had 1; the
+// statistics of the chunk (1..100) catch it.
+func TestParquetStatsCorruptPlainValue(t *testing.T) {
 	vals := make([]int64, 100)
 	for i := range vals {
 		vals[i] = int64(i + 1)
 	}
-	path := filepath.Join(t.TempDir(), "delta.parquet")
-	writeDeltaAccounts(t, path, vals, 1000)
-	damageOnce(t, path, deltaHeader(100, 1), 3, 0)
+	path := filepath.Join(t.TempDir(), "plain.parquet")
+	writeAccounts(t, path, vals, 1000, parquet.Encodings.Plain)
+	damageOnce(t, path, plainPair(1, 2), 0, 0)
 
-	// What arrow-go does with the page: 100 zeros, no error.
+	// What the library does with the page: 0 for row 1, no error.
 	func() {
 		defer func(on bool) { parquetCheckStats = on }(parquetCheckStats)
 		parquetCheckStats = false
 		got := readAll(t, path, Options{})
-		if len(got) != 100 || got[0].Fields[FromAccount] != "0" || got[99].Fields[FromAccount] != "0" {
-			t.Fatalf("without the check: %d records, first %s; want 100 zeros (the arrow-go fault this test is about)", len(got), fmtRecord(got[0]))
+		if len(got) != 100 || got[0].Fields[FromAccount] != "0" || got[1].Fields[FromAccount] != "2" {
+			t.Fatalf("without the check: %d records, first %s; want 0 then 2 (the damage this test is about)", len(got), fmtRecord(got[0]))
 		}
 	}()
 
@@ -119,8 +117,50 @@ func TestParquetStatsCorruptDeltaPage(t *testing.T) {
 	}
 }
 
-// In a later row group, the error names that row group and the first row of
-// the bad page; no row of the batch holding it is returned.
+// deltaHeader is the start of a DELTA_BINARY_PACKED page of n (< 128)
+// values from first (< 64): block size 128, 4 miniblocks, n, zigzag(first).
+func deltaHeader(n int, first int64) []byte {
+	return []byte{0x80, 0x01, 0x04, byte(n), byte(first << 1)}
+}
+
+// The fuzz regression corpus of apache/arrow-testing has a file
+// (data/parquet/fuzzing/crash-61d6204d481340860da54e30f1937b67234ad0f7, a
+// damaged copy of parquet-testing's delta_encoding_required_column.parquet)
+// whose column c_customer_sk has a DELTA_BINARY_PACKED page whose header
+// was damaged to declare 0 values (and first value 0), where the page
+// header declares 100. arrow-go up to v18.8.0 read it as 100 zeros, which
+// only the statistics caught; the library now refuses the page itself.
+// This builds the same damage in a small file (from_account 1..100 whose
+// page header's value count is set to 0): either way, no row of it is
+// returned and the error names row 1 and the column.
+func TestParquetCorruptDeltaPage(t *testing.T) {
+	vals := make([]int64, 100)
+	for i := range vals {
+		vals[i] = int64(i + 1)
+	}
+	path := filepath.Join(t.TempDir(), "delta.parquet")
+	writeAccounts(t, path, vals, 1000, parquet.Encodings.DeltaBinaryPacked)
+	damageOnce(t, path, deltaHeader(100, 1), 3, 0)
+	for _, check := range []bool{true, false} {
+		func() {
+			defer func(on bool) { parquetCheckStats = on }(parquetCheckStats)
+			parquetCheckStats = check
+			r, err := Open(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			rec, err := r.Next()
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Path != path || ie.Row != 1 || !strings.Contains(err.Error(), "corrupt Parquet file") || !strings.Contains(err.Error(), "from_account") {
+				t.Fatalf("statistics checked %v: Next = %s, %v; want an *InputError at row 1 saying the file is corrupt and naming from_account", check, fmtRecord(rec), err)
+			}
+		}()
+	}
+}
+
+// In a later row group, the error names that row group and the row of the
+// damaged value; no row of the batch holding it is returned.
 func TestParquetStatsLaterRowGroup(t *testing.T) {
 	var vals []int64
 	for rg := range 3 {
@@ -128,10 +168,10 @@ func TestParquetStatsLaterRowGroup(t *testing.T) {
 			vals = append(vals, int64(rg*1000+i+1))
 		}
 	}
-	path := filepath.Join(t.TempDir(), "delta3.parquet")
-	writeDeltaAccounts(t, path, vals, 100)
-	// Row group 2's page starts 1001: zigzag 2002 is 0xd2 0x0f.
-	damageOnce(t, path, []byte{0x80, 0x01, 0x04, 100, 0xd2, 0x0f}, 3, 0)
+	path := filepath.Join(t.TempDir(), "plain3.parquet")
+	writeAccounts(t, path, vals, 100, parquet.Encodings.Plain)
+	// Row group 2 starts 1001 (0x3e9): its low byte set to 0 reads 768.
+	damageOnce(t, path, plainPair(1001, 1002), 0, 0)
 	r, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -142,8 +182,10 @@ func TestParquetStatsLaterRowGroup(t *testing.T) {
 	if !errors.As(err, &ie) || ie.Row != 101 || ie.Column != "from_account" {
 		t.Fatalf("first Next = %s, %v; want an *InputError at row 101 column from_account", fmtRecord(rec), err)
 	}
-	if !strings.Contains(err.Error(), "row group 2 of 3 (numbered from 1)") || !strings.Contains(err.Error(), `min "1001", max "1100"`) {
-		t.Errorf("error %q does not name row group 2 and its statistics", err)
+	for _, s := range []string{"row group 2 of 3 (numbered from 1)", `decoded value "768"`, `min "1001", max "1100"`} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not say %q", err, s)
+		}
 	}
 }
 
@@ -244,17 +286,17 @@ func TestParquetStatsTrust(t *testing.T) {
 	}
 }
 
-// arrow-go's writer leaves "" out of the statistics of a dictionary
-// column: an empty value below min_value is no sign of damage.
+// arrow-go's writer up to v18.8.0 left "" out of the statistics of a
+// dictionary column: an empty value below min_value is no sign of damage.
+// The fixture is such a file: to_account is "" in its group rows.
 func TestParquetStatsEmptyValue(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "dict.parquet")
-	writeParquet(t, path, []pqColumn{{name: "from_account", typ: dictString, vals: strs("b", "", "c", "<null>")}}, pqWrite{dictionary: true})
-	if c := openStatsCheck(t, path, 0); c == nil || c.bounds[0].blo != "b" {
+	path := filepath.Join(fixtureDir, "arrow_dictionary_empty_ids.parquet")
+	if c := openStatsCheck(t, path, 2); c == nil || c.bounds[0].blo != "peer0" {
 		t.Fatalf("statistics %+v; the test needs a file whose min_value leaves \"\" out", c)
 	}
 	got := readAll(t, path, Options{})
-	if len(got) != 4 || got[1].Fields[FromAccount] != "" || got[2].Fields[FromAccount] != "c" {
-		t.Fatalf("got %d records", len(got))
+	if len(got) != 40 || got[4].Fields[ToAccount] != "" || got[4].Fields[ToGroupID] != "group-4" || got[5].Fields[ToAccount] != "peer35" {
+		t.Fatalf("got %d records, row 5 %s, row 6 %s", len(got), fmtRecord(got[4]), fmtRecord(got[5]))
 	}
 }
 

@@ -69,6 +69,12 @@ func arrowFixtures() []fixture {
 			arrowWrite{types: allOf(arrow.BinaryTypes.LargeBinary), codec: compress.Codecs.Gzip}),
 		pq("arrow_dictionary_strings", "dictionary<int32, string> columns, dictionary pages, zstd", text,
 			arrowWrite{types: allOf(dictString), dictionary: true, codec: compress.Codecs.Zstd}),
+		// Written by arrow-go v18.8.0 (this module's), whose statistics
+		// of a dictionary column leave "" out: to_account's min_value is
+		// "peer0" though the group rows hold "" there. Later versions put ""
+		// in; files from earlier writers stay in the wild.
+		pq("arrow_dictionary_empty_ids", "dictionary<int32, string> columns with empty (not null) ids that their statistics leave out", sampleRows(40, false, false),
+			arrowWrite{types: allOf(dictString), dictionary: true}),
 		pq("arrow_small_ints", "uint8 type, int16 opt_type, list<int8> marks", typed,
 			arrowWrite{types: typedAs(str, arrow.PrimitiveTypes.Uint8, arrow.ListOf(arrow.PrimitiveTypes.Int8), arrow.PrimitiveTypes.Int16), codec: compress.Codecs.Snappy}),
 		pq("arrow_large_list", "int64 types, large_list<int64> marks, large_string ids", withNullElements(typed),
