@@ -282,6 +282,21 @@
 # faster on this machine, not markimport slower. Tried and dropped: GOGC
 # 800 (wall 1.02 against the pacer's 400, 15 pairs, 225 MiB); textReader
 # decoding 16,384 values a call instead of 4,096 (wall 1.03, 21 pairs).
+# The tenth round (2026-12-07, the same machine; DuckDB scans the CSV in
+# 0.72-0.85 s): arrow-go v18.9.0, whose dictionary decoder decodes new
+# entries in place into a dictionary grown twice at a time, where v18.8.0
+# made a slice of them for each batch and appended it (dictConverter.ensure
+# 9% of the CPU, now 1.6%). Against the v18.8.0 build, pairs in turns:
+# Parquet wall 0.95, CPU 0.953 (21 pairs), peak 145-153 against 160-168
+# MiB; 64 Parquet parts 0.984, CSV 0.98 (15 each); beside DuckDB 0.784
+# against 0.834 (15 each). Three runs of this script (SHAPES=0 BACKUP=0
+# SKIP=0 S3OUT=0): Parquet 0.76, 0.77, 0.75 (pairs' medians 0.79, 0.77,
+# 0.75), validate 0.53, 0.50, 0.49 (0.49, 0.50, 0.49), --report 0.58,
+# 0.55, 0.54; the plan 101,872, sending 198.3 requests/s, parts 0.99-1.04
+# (CSV) and 1.02-1.09 (Parquet), Ctrl-C 6-14, 28-53 and 29-68 ms. The
+# profile made again after the upgrade (make pgo) gained nothing against
+# the one before (Parquet 0.984, CSV 1.016, 15 pairs each), so it was not
+# kept.
 #
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through
