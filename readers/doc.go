@@ -128,9 +128,10 @@
 // (PARE), which is refused. A panic of the Parquet library on a malformed
 // file is recovered into an *InputError.
 //
-// A damaged page can decode without an error into wrong values: nothing
-// catches a value whose bytes were changed inside a page (this reader does
-// not verify page checksums, which many writers leave out).
+// A damaged page can decode without an error into wrong values: the
+// Parquet library does not catch a value whose bytes were changed inside an
+// uncompressed page (it does not verify page checksums, which many writers
+// leave out anyway).
 // TestParquetStatsCorruptPlainValue sets the first byte of a PLAIN page's
 // first from_account to 0, and the library reads 0 where the file held 1.
 // Up to v18.8.0 the library also read a DELTA_BINARY_PACKED page whose
