@@ -129,9 +129,10 @@
 // file is recovered into an *InputError.
 //
 // A damaged page can decode without an error into wrong values: the
-// Parquet library does not catch a value whose bytes were changed inside an
-// uncompressed page (it does not verify page checksums, which many writers
-// leave out anyway).
+// Parquet library verifies no page checksum (which many writers leave out
+// anyway), and a byte changed inside a page can read as another value, in
+// an uncompressed page as in a snappy one (snappy keeps no checksum: one
+// bit changed in a page turns "user0" into "urer0").
 // TestParquetStatsCorruptPlainValue sets the first byte of a PLAIN page's
 // first from_account to 0, and the library reads 0 where the file held 1.
 // Up to v18.8.0 the library also read a DELTA_BINARY_PACKED page whose
