@@ -151,6 +151,13 @@
 # file and state, 5 pairs in turns: night 2 9.79 s, validate 7.29 s (the
 # medians), 1.34 of the pairs (1.30-1.41), 702-861 MiB; against the eighth
 # round's build, 3 pairs: wall 1.01, 757-812 against 805-824 MiB.
+# The tenth round (2026-12-07, arrow-go v18.9.0; night 2's code is the
+# ninth round's), the same file and state, with a copy of the state (0.2 s)
+# timed in each night 2: 5 pairs 1.54 (1.29-1.73; night 2 13.16 s,
+# validate 8.54 s), then 7 pairs 1.31 (1.15-1.67; 11.62 s, 8.54 s), peak
+# 660-810 MiB; against the ninth round's build, 5 pairs: wall 1.004. The
+# ratio swings with the machine: night 2 writes a report line a row and
+# the state again (1.9 s of system time against validate's 1.2 s).
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests
