@@ -61,6 +61,19 @@ func writeAccounts(t testing.TB, path string, vals []int64, rgRows int64, enc pa
 	}
 }
 
+// writeOneToHundred writes from_account 1..100 in encoding enc, in one row
+// group, to a file of its own, and returns its path.
+func writeOneToHundred(t *testing.T, enc parquet.Encoding) string {
+	t.Helper()
+	vals := make([]int64, 100)
+	for i := range vals {
+		vals[i] = int64(i + 1)
+	}
+	path := filepath.Join(t.TempDir(), "accounts.parquet")
+	writeAccounts(t, path, vals, 1000, enc)
+	return path
+}
+
 // plainPair is the PLAIN encoding of two int64 values side by side, as
 // they lie in a data page: a pattern found once in the file, where the
 // footer's statistics hold single values.
@@ -75,12 +88,7 @@ func plainPair(a, b int64) []byte {
 // set to 0, so the Parquet library reads 0 where the file had 1; the
 // statistics of the chunk (1..100) catch it.
 func TestParquetStatsCorruptPlainValue(t *testing.T) {
-	vals := make([]int64, 100)
-	for i := range vals {
-		vals[i] = int64(i + 1)
-	}
-	path := filepath.Join(t.TempDir(), "plain.parquet")
-	writeAccounts(t, path, vals, 1000, parquet.Encodings.Plain)
+	path := writeOneToHundred(t, parquet.Encodings.Plain)
 	damageOnce(t, path, plainPair(1, 2), 0, 0)
 
 	// What the library does with the page: 0 for row 1, no error.
@@ -134,26 +142,16 @@ func deltaHeader(n int, first int64) []byte {
 // page header's value count is set to 0): either way, no row of it is
 // returned and the error names row 1 and the column.
 func TestParquetCorruptDeltaPage(t *testing.T) {
-	vals := make([]int64, 100)
-	for i := range vals {
-		vals[i] = int64(i + 1)
-	}
-	path := filepath.Join(t.TempDir(), "delta.parquet")
-	writeAccounts(t, path, vals, 1000, parquet.Encodings.DeltaBinaryPacked)
+	path := writeOneToHundred(t, parquet.Encodings.DeltaBinaryPacked)
 	damageOnce(t, path, deltaHeader(100, 1), 3, 0)
 	for _, check := range []bool{true, false} {
 		func() {
 			defer func(on bool) { parquetCheckStats = on }(parquetCheckStats)
 			parquetCheckStats = check
-			r, err := Open(path, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			rec, err := r.Next()
+			err := readError(t, path)
 			var ie *InputError
 			if !errors.As(err, &ie) || ie.Path != path || ie.Row != 1 || !strings.Contains(err.Error(), "corrupt Parquet file") || !strings.Contains(err.Error(), "from_account") {
-				t.Fatalf("statistics checked %v: Next = %s, %v; want an *InputError at row 1 saying the file is corrupt and naming from_account", check, fmtRecord(rec), err)
+				t.Fatalf("statistics checked %v: %v; want an *InputError at row 1 saying the file is corrupt and naming from_account", check, err)
 			}
 		}()
 	}
