@@ -21,10 +21,9 @@ import (
 // stopping, so the id columns (from_account, to_account, to_group_id) are
 // checked against the min/max statistics of their column chunks, where the
 // file has them and they can be trusted: a value outside them is an
-// *InputError. (List columns check instead that every defined
-// level has its value, see listReader. The text columns textReader reads
-// are checked the same way as their values are decoded, see
-// textReader.add.)
+// *InputError. (List columns check instead that every defined level has
+// its value, see listReader. The text columns textReader reads are checked
+// the same way as their values are decoded, see textReader.add.)
 //
 // Which statistics are trusted: arrow-go reads the min_value/max_value
 // fields only when the file declares a column order (TYPE_ORDER, as
