@@ -1,7 +1,7 @@
 # Helpers for the scripts that run `markimport fake-server`, sourced by
-# bench-backup.sh, bench-skip.sh, bench-s3out.sh, s3compat.sh and pgo.sh. The caller sets M (the markimport
-# binary), W (its work folder, removed at exit) and log(); this file makes
-# the secret key ($W/key) and defines:
+# bench-backup.sh, bench-skip.sh, bench-s3out.sh, s3compat.sh and pgo.sh.
+# The caller sets M (the markimport binary), W (its work folder, removed at
+# exit) and log(); this file makes the secret key ($W/key) and defines:
 #
 #   json FILE KEY[.KEY]   a summary's value, 0 when absent
 #   start_fake NAME FLAGS a fake-server on a free loopback port: its pid in
