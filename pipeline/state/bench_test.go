@@ -110,13 +110,19 @@ func BenchmarkStore(b *testing.B) {
 
 // BenchmarkLookupOrMerge weighs the bucket index against a merge of
 // sorted streams, on one partition of a 20M-conversation state (80,000
-// entries): "hash" is the keys and item hashes of the planned items
-// alone, which both need; "lookup" adds a lookup of each; "sort" adds
-// what a merge would need first, the planned items sorted by key (they
-// come by user, and a key mixes the user with the conversation). A merge
-// pays off only if "sort" costs less than "lookup".
+// entries; MARKIMPORT_BENCH_PART sets another size, 400,000 for a 100M
+// state): "hash" is the keys and item hashes of the planned items alone,
+// which both need; "lookup" adds a lookup of each; "sort" adds what a
+// merge would need first, the planned items sorted by key (they come by
+// user, and a key mixes the user with the conversation); "radix" the
+// cheapest such order, a counting sort into the index's own buckets, then
+// the state read in order. A merge pays off only if "sort" or "radix"
+// costs less than "lookup".
 func BenchmarkLookupOrMerge(b *testing.B) {
-	const n = 80_000
+	n := 80_000
+	if v, err := strconv.Atoi(os.Getenv("MARKIMPORT_BENCH_PART")); err == nil && v > 0 {
+		n = v
+	}
 	froms := make([]string, n)
 	items := make([]mark.Item, n)
 	es := make([]entry, n)
@@ -127,6 +133,16 @@ func BenchmarkLookupOrMerge(b *testing.B) {
 		es[i] = entry{k1, k2, itemHash(&items[i])}
 	}
 	pt := newPart(encodePart(slices.SortedFunc(slices.Values(es), entry.less))[len(fileMagic):])
+	// Every seventh item changed since the state was written: both ways
+	// must find it changed, and the others unchanged, each at its place.
+	for i := 0; i < n; i += 7 {
+		items[i].Set |= 1 << 40
+	}
+	check := func(b *testing.B, i int, same bool) {
+		if same != (i%7 != 0) {
+			b.Fatalf("item %d found unchanged=%v", i, same)
+		}
+	}
 	perItem := func(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
 	}
@@ -140,16 +156,16 @@ func BenchmarkLookupOrMerge(b *testing.B) {
 		perItem(b)
 	})
 	b.Run("lookup", func(b *testing.B) {
-		var same []bool
+		same := make([]bool, 0, n)
 		for b.Loop() {
 			// A user's ten items at a time, as the planners look them up.
+			same = same[:0]
 			for i := 0; i < n; i += 10 {
-				for _, ok := range pt.Unchanged(froms[i], items[i:i+10], same[:0]) {
-					if !ok {
-						b.Fatal("an item of the state not found")
-					}
-				}
+				same = pt.Unchanged(froms[i], items[i:i+10], same)
 			}
+		}
+		for i, ok := range same {
+			check(b, i, ok)
 		}
 		perItem(b)
 	})
@@ -160,6 +176,56 @@ func BenchmarkLookupOrMerge(b *testing.B) {
 				es[i] = entry{k1, k2, itemHash(&items[i])}
 			}
 			slices.SortFunc(es, entry.less)
+		}
+		perItem(b)
+	})
+	// The cheapest order a merge could take: the keys placed by a
+	// counting sort into the index's own buckets (about four entries of
+	// the state each, so that a bucket needs no further sorting to be
+	// merged), then the state read once, in order, each bucket's entries
+	// against its items. It still pays the hashing, and the counting and
+	// placing, before the first comparison.
+	b.Run("radix", func(b *testing.B) {
+		buckets := len(pt.idx) - 1
+		count := make([]uint32, buckets+1)
+		type placed struct {
+			e entry
+			i uint32 // the item's place in the input, for its answer
+		}
+		sorted := make([]placed, n)
+		same := make([]bool, n)
+		for b.Loop() {
+			clear(count)
+			var u userKey
+			for i := range froms {
+				if i%10 == 0 {
+					// A user's key once for its ten items, as Unchanged.
+					u = userKeyOf(froms[i])
+				}
+				k1, k2 := u.of(items[i].Conv)
+				es[i] = entry{k1, k2, itemHash(&items[i])}
+				count[(k1>>pt.shift)+1]++
+			}
+			for k := 1; k <= buckets; k++ {
+				count[k] += count[k-1]
+			}
+			for i, e := range es {
+				k := e.k1 >> pt.shift
+				sorted[count[k]] = placed{e, uint32(i)}
+				count[k]++
+			}
+			// count[k] is now where bucket k+1 starts.
+			from := uint32(0)
+			for k := range buckets {
+				for _, p := range sorted[from:count[k]] {
+					fp, ok := pt.lookup(p.e.k1, p.e.k2)
+					same[p.i] = ok && fp == p.e.fp
+				}
+				from = count[k]
+			}
+		}
+		for i, ok := range same {
+			check(b, i, ok)
 		}
 		perItem(b)
 	})
