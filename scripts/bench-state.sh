@@ -156,8 +156,12 @@
 # timed in each night 2: 5 pairs 1.54 (1.29-1.73; night 2 13.16 s,
 # validate 8.54 s), then 7 pairs 1.31 (1.15-1.67; 11.62 s, 8.54 s), peak
 # 660-810 MiB; against the ninth round's build, 5 pairs: wall 1.004. The
-# ratio swings with the machine: night 2 writes a report line a row and
-# the state again (1.9 s of system time against validate's 1.2 s).
+# ratio swings with the machine: night 2 writes a report line a row (about
+# 870 MB), reads the state (437 MB) and digests its input (706 MB) besides
+# reading it: 1.9 s of system time against validate's 1.2 s. It writes no
+# state: with nothing confirmed, no new generation is made (strace shows
+# only the LOCK opened for writing). Later that day, the same code, 5
+# pairs: 1.21 (1.13-1.51; night 2 10.18 s, validate 8.38 s, 695 MiB).
 # A merge with the state as sorted streams, weighed once more (2026-12-07,
 # go test -run X -bench 'LookupOrMerge/(lookup|radix)' ./pipeline/state,
 # 6 runs in turns): the planned items placed by a counting sort into the
