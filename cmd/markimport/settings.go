@@ -239,11 +239,32 @@ func printSettings(w io.Writer, command string, fs *flag.FlagSet, src settingSou
 	}
 }
 
+// configUsage is what markimport config -h prints.
+const configUsage = `markimport config prints the settings validate, run or verify (run unless named) would use with
+the given flags, the environment (MARKIMPORT_<FLAG>) and the config file (--config or
+MARKIMPORT_CONFIG), and where each comes from: flag, environment, file or default. Secrets are
+said to be set or not, never shown. Nothing is read, run or sent.
+
+Usage:
+  markimport config [validate|run|verify] [flags]
+
+Flags: those of the command named ("markimport COMMAND -h").
+
+Exit codes:
+  0    the settings were printed
+  2    usage: a command other than validate, run or verify, or a flag it refuses
+`
+
 // cmdConfig prints the settings validate, run or verify (default run)
 // would use with the given flags, the environment and the config file,
 // and where each comes from: markimport config [COMMAND] [flags]. Secrets
 // are said to be set or not, never shown.
 func cmdConfig(args []string, stdout, stderr io.Writer, h hooks) int {
+	if len(args) > 0 && slices.Contains([]string{"-h", "-help", "--help"}, args[0]) {
+		// Its own help, not that of the command it would show.
+		fmt.Fprint(stdout, configUsage)
+		return exitOK
+	}
 	command := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		command, args = args[0], args[1:]
@@ -255,6 +276,11 @@ func cmdConfig(args []string, stdout, stderr io.Writer, h hooks) int {
 	c, code, ok := parseCommand(command, args, stdout, stderr, h)
 	if !ok {
 		return code
+	}
+	// A flag the command would refuse is refused here too, rather than
+	// left out of the settings shown as if it had not been given.
+	if err := c.checkFlagHomes(); err != nil {
+		return c.fail("%v", err)
 	}
 	printSettings(stdout, command, c.flags, c.settings)
 	return exitOK

@@ -123,6 +123,32 @@ func TestSettingsRefusals(t *testing.T) {
 	}
 }
 
+// TestConfigCommand: markimport config -h says what config does (not the
+// help of the command it shows), and config refuses a flag that the
+// command it shows would refuse, rather than show that command's
+// settings without it.
+func TestConfigCommand(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "config", "-h")
+	if code != exitOK || !strings.Contains(stdout, "markimport config [validate|run|verify] [flags]") || strings.Contains(stdout, "imports the marks") {
+		t.Errorf("config -h: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"config", "verify", "--state", "s"}, "--state belongs to validate and run"},
+		{[]string{"config", "validate", "--backup", "b.csv"}, "--backup belongs to run"},
+	} {
+		code, stdout, stderr := runCLI(t, tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Contains(stdout, "settings") {
+			t.Errorf("%v: exit %d, want 2 and %q\n%s%s", tc.args, code, tc.want, stdout, stderr)
+		}
+	}
+	if code, stdout, stderr := runCLI(t, "config", "run", "--state", "s"); code != exitOK || !strings.Contains(stdout, "--state") {
+		t.Errorf("config run --state: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
 func mustRead(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)

@@ -112,12 +112,13 @@ func BenchmarkStore(b *testing.B) {
 // sorted streams, on one partition of a 20M-conversation state (80,000
 // entries; MARKIMPORT_BENCH_PART sets another size, 400,000 for a 100M
 // state): "hash" is the keys and item hashes of the planned items alone,
-// which both need; "lookup" adds a lookup of each; "sort" adds what a
-// merge would need first, the planned items sorted by key (they come by
-// user, and a key mixes the user with the conversation); "radix" the
-// cheapest such order, a counting sort into the index's own buckets, then
-// the state read in order. A merge pays off only if "sort" or "radix"
-// costs less than "lookup".
+// which both need (each user's key taken once, as Unchanged takes it);
+// "lookup" adds a lookup of each; "sort" adds what a merge would need
+// first, the planned items sorted by key (they come by user, and a key
+// mixes the user with the conversation); "radix" the cheapest such order,
+// a counting sort into the index's own buckets, then the state read in
+// order. A merge pays off only if "sort" or "radix" costs less than
+// "lookup".
 func BenchmarkLookupOrMerge(b *testing.B) {
 	n := 80_000
 	if v, err := strconv.Atoi(os.Getenv("MARKIMPORT_BENCH_PART")); err == nil && v > 0 {
@@ -146,12 +147,21 @@ func BenchmarkLookupOrMerge(b *testing.B) {
 	perItem := func(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
 	}
+	// hashAll sets es to the planned items' keys and item hashes, each
+	// user's key taken once for its ten items, as Unchanged takes it.
+	hashAll := func() {
+		var u userKey
+		for i := range froms {
+			if i%10 == 0 {
+				u = userKeyOf(froms[i])
+			}
+			k1, k2 := u.of(items[i].Conv)
+			es[i] = entry{k1, k2, itemHash(&items[i])}
+		}
+	}
 	b.Run("hash", func(b *testing.B) {
 		for b.Loop() {
-			for i := range froms {
-				k1, k2 := keyOf(froms[i], items[i].Conv)
-				es[i] = entry{k1, k2, itemHash(&items[i])}
-			}
+			hashAll()
 		}
 		perItem(b)
 	})
@@ -171,10 +181,7 @@ func BenchmarkLookupOrMerge(b *testing.B) {
 	})
 	b.Run("sort", func(b *testing.B) {
 		for b.Loop() {
-			for i := range froms {
-				k1, k2 := keyOf(froms[i], items[i].Conv)
-				es[i] = entry{k1, k2, itemHash(&items[i])}
-			}
+			hashAll()
 			slices.SortFunc(es, entry.less)
 		}
 		perItem(b)
@@ -182,9 +189,10 @@ func BenchmarkLookupOrMerge(b *testing.B) {
 	// The cheapest order a merge could take: the keys placed by a
 	// counting sort into the index's own buckets (about four entries of
 	// the state each, so that a bucket needs no further sorting to be
-	// merged), then the state read once, in order, each bucket's entries
-	// against its items. It still pays the hashing, and the counting and
-	// placing, before the first comparison.
+	// merged), then the buckets taken in order, each item compared with
+	// its bucket's entries: the state is read in order, a bucket at a
+	// time. It still pays the hashing, and the counting and placing,
+	// before the first comparison.
 	b.Run("radix", func(b *testing.B) {
 		buckets := len(pt.idx) - 1
 		count := make([]uint32, buckets+1)
@@ -196,15 +204,9 @@ func BenchmarkLookupOrMerge(b *testing.B) {
 		same := make([]bool, n)
 		for b.Loop() {
 			clear(count)
-			var u userKey
-			for i := range froms {
-				if i%10 == 0 {
-					// A user's key once for its ten items, as Unchanged.
-					u = userKeyOf(froms[i])
-				}
-				k1, k2 := u.of(items[i].Conv)
-				es[i] = entry{k1, k2, itemHash(&items[i])}
-				count[(k1>>pt.shift)+1]++
+			hashAll()
+			for _, e := range es {
+				count[(e.k1>>pt.shift)+1]++
 			}
 			for k := 1; k <= buckets; k++ {
 				count[k] += count[k-1]
