@@ -163,16 +163,18 @@
 # only the LOCK opened for writing). Later that day, the same code, 5
 # pairs: 1.21 (1.13-1.51; night 2 10.18 s, validate 8.38 s, 695 MiB).
 # A merge with the state as sorted streams, weighed once more (2026-12-07,
-# go test -run X -bench 'LookupOrMerge/(lookup|radix)' ./pipeline/state,
-# 6 runs in turns): the planned items placed by a counting sort into the
-# state index's own buckets (about four entries each, so that no bucket
-# needs sorting further), each user's key taken once as the lookups do,
-# then the state read in order: 55-72 ns an item against 58-87 for the
-# lookups at 80,000 entries a partition (a 20M state), 69-117 against
-# 99-160 at 400,000 (MARKIMPORT_BENCH_PART=400000, a 100M state). At most
-# about 15 ns an item, 0.3 of a 20M night's 18-21 CPU-s, and it would hold
-# a partition's plans whole until the last is placed, where the planners
-# plan a user at a time in reused memory: the lookups stay.
+# go test -run X -bench LookupOrMerge ./pipeline/state, 6 runs; every
+# variant now takes each user's key once, as Unchanged does): the planned
+# items placed by a counting sort into the state index's own buckets
+# (about four entries each, so that no bucket needs sorting further), then
+# the state read in order: 50-59 ns an item against 58-84 for the lookups
+# at 80,000 entries a partition (a 20M state; hashing alone 15-29, a
+# comparison sort 151-203), 57-79 against 89-116 at 400,000
+# (MARKIMPORT_BENCH_PART=400000, a 100M state; hashing 18-26). About 10 ns
+# an item at 20M (0.2 of a night's 18-21 CPU-s, 1%) and about 35 at 100M
+# (some 3%), for holding a partition's plans whole until the last is
+# placed (about 50 MB a planner at 100M), where the planners plan a user
+# at a time in reused memory: the lookups stay.
 # 2026-12-05 (STATE_N=20000000 STATE_KEYS=0 PAIRS=3; load 3-7, other
 # builds and tests beside it): night 1 2,037,304 requests in 672 s;
 # validate 9.53 s (878 MiB), validate --report 13.24 s; night 2 0 requests

@@ -103,11 +103,12 @@ func (s *Store) readPart(p string, fm fileMeta) ([]entry, error) {
 // streams would first sort the items by key (they come by user, and a key
 // mixes the user with the conversation). A comparison sort costs more
 // than the lookups do. A counting sort into this index's own buckets, the
-// state then read in order, costs a little less (BenchmarkLookupOrMerge:
-// about 15 ns an item at 80,000 entries, nothing at 400,000; under 2% of
-// a night's CPU), but it would hold all of a partition's planned items
-// until the last is placed, where the planners plan a user at a time in
-// reused memory and look its items up at once.
+// state then read in order, costs less (BenchmarkLookupOrMerge: about 10
+// ns an item at 80,000 entries, a 20M state, 1% of a night's CPU; about
+// 35 at 400,000, a 100M state, some 3%), but it would hold all of a
+// partition's planned items until the last is placed (about 50 MB a
+// planner at 100M), where the planners plan a user at a time in reused
+// memory and look its items up at once.
 type Partition struct {
 	raw   []byte   // entrySize bytes an entry
 	idx   []uint32 // idx[b]: the first entry of bucket b or later; len buckets+1
