@@ -266,6 +266,11 @@ func (r *importRun) refuseReport() error {
 	}
 	final, journal := r.files.Exists()
 	switch {
+	case r.dry && journal && !f.overwrite:
+		// validate takes no --resume: a dry run is made again whole.
+		return fmt.Errorf("%s holds the report of a command that did not finish: pass --overwrite to start over, or name another report", r.files.Journal)
+	case r.dry && final && !f.overwrite:
+		return fmt.Errorf("the report %s exists: pass --overwrite to replace it, or name another file", f.report)
 	case journal && !f.resume && !f.overwrite:
 		return fmt.Errorf("%s holds the report of a run that did not finish: pass --resume to continue it, or --overwrite to start over", r.files.Journal)
 	case final && !f.resume && !f.overwrite:

@@ -194,7 +194,7 @@ func (o *objectOutputs) refuseReport(obj bucket.Object, found, overwrite, resume
 	case resume && len(segs) == 0:
 		return fmt.Errorf("--resume: there is no report %s to continue (%s holds no journal of a run that did not finish)", obj, journalPrefix(obj))
 	case !resume && len(segs) > 0 && !overwrite:
-		return fmt.Errorf("--report %s: %s holds the report of a run that did not finish: pass --resume to continue it, or --overwrite to start over", obj, journalPrefix(obj))
+		return fmt.Errorf("--report %s: %s holds the report of a run that did not finish: run --resume continues it, --overwrite starts over", obj, journalPrefix(obj))
 	case !resume && found && !overwrite:
 		return fmt.Errorf("--report %s exists: pass --overwrite to replace it, or name another object", obj)
 	}
