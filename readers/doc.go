@@ -60,7 +60,9 @@
 // folder or a dangling link is an input error, and so is one file reached
 // by two paths (a hard link, a.csv and ./a.csv, a folder and a glob),
 // told by device and inode. The reports of several files name each row's
-// file relative to the input folder or the glob's, or as given.
+// file relative to the input folder or the glob's root (the folder before
+// its first wildcard), or as given; with several --input values, by its
+// path as the input reached it (that folder or root before it).
 //
 // An --input starting with s3:// names an object, a prefix or a glob in a
 // bucket, resolved by the same rules (a key's segments are its folders)

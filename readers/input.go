@@ -24,8 +24,9 @@ type Part struct {
 	// Path opens the file.
 	Path string
 	// Name names it in reports: the path relative to the folder or the
-	// glob's root it was found under (with the --input value before it
-	// when --input is repeated), or the path given.
+	// glob's root it was found under (with that folder or root before it
+	// when --input is repeated: its path as the input reached it), or the
+	// path given.
 	Name string
 	// Hive holds the key=value folder names between the root and the file,
 	// URL-decoded, outermost first.

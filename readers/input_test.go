@@ -127,3 +127,47 @@ func TestInputRowsAcrossFiles(t *testing.T) {
 		t.Errorf("records %+v, want %+v", recs, wantRecs)
 	}
 }
+
+// TestRepeatedInputNames: with several --input values, each file is named
+// by its path as the input reached it: a folder's and a glob's files by
+// the folder or the glob's root and their path below it (not by the
+// pattern), a file as given. Every name opens the file it names.
+func TestRepeatedInputNames(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel string) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("from_account,type,to_account,set_mark\nu,1,"+filepath.Base(rel)+",1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rel := range []string{"g/x/part-1.csv", "g/y/part-2.csv", "f/a.csv", "h.csv"} {
+		write(rel)
+	}
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		specs, want []string
+	}{
+		{[]string{"g/*/part-*.csv", "f", "h.csv"}, []string{"g/x/part-1.csv", "g/y/part-2.csv", "f/a.csv", "h.csv"}},
+		{[]string{"*/x/part-*.csv", "f/a.csv"}, []string{"g/x/part-1.csv", "f/a.csv"}},
+		{[]string{filepath.Join(dir, "g", "*", "part-2.csv"), "h.csv"}, []string{filepath.ToSlash(filepath.Join(dir, "g/y/part-2.csv")), "h.csv"}},
+	} {
+		in, err := ResolveInput(tc.specs, "")
+		if err != nil {
+			t.Fatalf("%q: %v", tc.specs, err)
+		}
+		var names []string
+		for _, p := range in.Parts {
+			names = append(names, p.Name)
+			if _, err := os.Stat(filepath.FromSlash(p.Name)); err != nil {
+				t.Errorf("%q: the name %s opens nothing: %v", tc.specs, p.Name, err)
+			}
+		}
+		if !slices.Equal(names, tc.want) {
+			t.Errorf("%q: names %q, want %q", tc.specs, names, tc.want)
+		}
+	}
+}

@@ -141,24 +141,36 @@ func TestObjectPrefixesAndGlobsReadAsFolders(t *testing.T) {
 			sameInput(t, gotIn, got, wantIn, want)
 		})
 	}
-	t.Run("mixed with a local folder", func(t *testing.T) {
-		local := filepath.Join(lake, "duckdb_split_parquet")
-		gotIn, got := readSpecs(t, "s3://lake/exports/duckdb_split_parquet/", local)
-		_, once := readSpecs(t, local)
-		n := len(gotIn.Parts) / 2
-		for k, p := range gotIn.Parts {
-			want := "s3://lake/exports/duckdb_split_parquet/"
-			if k >= n {
-				want = filepath.ToSlash(local) + "/"
+	// Mixed with a local folder or glob, each part is named by its key or
+	// path: a glob's names start at its root, not with the pattern.
+	for _, spec := range []string{"exports/duckdb_split_parquet/", "exports/duckdb_split_parquet/data_*.parquet"} {
+		t.Run("mixed with a local folder: "+spec, func(t *testing.T) {
+			local := filepath.Join(lake, "duckdb_split_parquet")
+			localSpec := local
+			if strings.Contains(spec, "*") {
+				localSpec = filepath.Join(local, "data_*.parquet")
 			}
-			if !strings.HasPrefix(p.Name, want) || strings.TrimPrefix(p.Name, want) != strings.TrimPrefix(gotIn.Parts[k%n+n].Name, filepath.ToSlash(local)+"/") {
-				t.Errorf("part %d is %s", k, p.Name)
+			gotIn, got := readSpecs(t, "s3://lake/"+spec, localSpec)
+			onceIn, once := readSpecs(t, local)
+			n := len(gotIn.Parts) / 2
+			if n != len(onceIn.Parts) {
+				t.Fatalf("%d parts, want twice %d", len(gotIn.Parts), len(onceIn.Parts))
 			}
-		}
-		if len(got) != 2*len(once) {
-			t.Errorf("%d records, want twice %d", len(got), len(once))
-		}
-	})
+			for k, p := range gotIn.Parts {
+				want := "s3://lake/exports/duckdb_split_parquet/"
+				if k >= n {
+					want = filepath.ToSlash(local) + "/"
+				}
+				// The folder read alone names its files below it.
+				if want += onceIn.Parts[k%n].Name; p.Name != want {
+					t.Errorf("part %d is %s, want %s", k, p.Name, want)
+				}
+			}
+			if len(got) != 2*len(once) {
+				t.Errorf("%d records, want twice %d", len(got), len(once))
+			}
+		})
+	}
 }
 
 // TestObjectCSVCodecs streams a CSV object plain, gzip and zstd.

@@ -68,8 +68,16 @@ func ResolveInputContext(ctx context.Context, specs []string, format string) (*I
 }
 
 // underSpec names a file found by the --input value spec, one of several:
-// its name within spec after spec.
+// its name within spec after spec or, for a glob, after the glob's root
+// (its name is relative to that folder), so that the name is the file's
+// path or key as the input reached it.
 func underSpec(spec, name string) string {
+	if hasMeta(spec) {
+		spec = globRoot(spec)
+		if spec == "" {
+			return name
+		}
+	}
 	if objstore.IsURL(spec) {
 		return strings.TrimSuffix(spec, "/") + "/" + name
 	}
@@ -183,4 +191,20 @@ func (p *Part) isParquetContent(ctx context.Context) bool {
 	var head [4]byte
 	_, err = io.ReadFull(f, head[:])
 	return err == nil && string(head[:]) == "PAR1"
+}
+
+// globRoot is the folder (or the bucket's prefix) before a glob's first
+// segment with glob syntax: "" for a glob of the current folder.
+func globRoot(glob string) string {
+	slash := filepath.ToSlash(glob)
+	segs := strings.Split(slash, "/")
+	i := 0
+	for i < len(segs) && !hasMeta(segs[i]) {
+		i++
+	}
+	root := strings.Join(segs[:i], "/")
+	if root == "" && strings.HasPrefix(slash, "/") {
+		return "/"
+	}
+	return root
 }
