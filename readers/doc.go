@@ -10,8 +10,9 @@
 // files are read (the order of the --input values, then natural name
 // order: data_2 before data_10), the formats and their compression (gzip,
 // zstd), the bounds on what a record keeps, and the messages that quote a
-// value from a file. It imports nothing of the project: the pipeline and
-// the reports import it.
+// value from a file. It imports nothing of the project but its own
+// package objstore (the s3:// client): the pipeline and the reports import
+// it.
 //
 // # CSV
 //

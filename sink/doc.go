@@ -53,13 +53,14 @@
 // to how many of the requests that left in the second before it the server
 // took, less the margin, when that is under nine tenths of the pace; by 1%
 // otherwise (a bunch that arrived together, or another client's share);
-// never below a twentieth of the rate. Throttles of requests that left
-// before the pace was lowered, or within a second after, change nothing:
-// the server's window still held the faster requests. After a quiet second
-// the pace climbs back by a twentieth of the rate every half second up to
-// the pace learned at the last throttle, then by 1% of that a second up to
-// the rate less the margin, so that a raised quota is found again and one
-// that was not is rarely tripped. A throttled try that the pacer answered
+// never below a twentieth of the rate less the margin. Throttles of
+// requests that left before the pace was lowered, or within a second
+// after, change nothing: the server's window still held the faster
+// requests. After a quiet second the pace climbs back by a twentieth of
+// the rate less the margin every half second up to the pace learned at the
+// last throttle, then by 1% of that a second up to the rate less the
+// margin, so that a raised quota is found again and one that was not is
+// rarely tripped. A throttled try that the pacer answered
 // by slowing down is not an attempt of the item (at most 50 such tries a
 // call): only a throttle at the slowest pace spends one.
 //

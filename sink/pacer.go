@@ -26,12 +26,13 @@ import (
 // requests that left in the second before it the server took, less the
 // margin, when the server took far less than the pace; by 1% when it took
 // about all (a bunch, or another client's share); never below a twentieth
-// of the rate. Throttles of requests that left before that, or within a
-// second after it (the server's window still held the faster requests),
-// say nothing new and change nothing. After a quiet second the pace climbs
-// back by a twentieth of the rate every half second up to the pace
-// learned, then by 1% of it per second above, so that a quota that was
-// raised is found again and one that was not is rarely tripped.
+// of the rate less the margin. Throttles of requests that left before that,
+// or within a second after it (the server's window still held the faster
+// requests), say nothing new and change nothing. After a quiet second the
+// pace climbs back by a twentieth of the rate less the margin every half
+// second up to the pace learned, then by 1% of it per second above, so that
+// a quota that was raised is found again and one that was not is rarely
+// tripped.
 type Pacer struct {
 	rate   float64 // the requested rate
 	margin float64
@@ -246,9 +247,9 @@ func (p *Pacer) throttled(sent time.Time) bool {
 }
 
 // recover raises a lowered pace once a second has passed since it was
-// lowered: by a twentieth of the rate every half second up to the pace
-// learned at the last throttle, then by 1% of that per second (half a
-// percent every half second) up to the top.
+// lowered: by a twentieth of the rate less the margin every half second up
+// to the pace learned at the last throttle, then by 1% of that per second
+// (half a percent every half second) up to the top.
 func (p *Pacer) recover() {
 	p.amu.Lock()
 	defer p.amu.Unlock()

@@ -24,8 +24,10 @@
 // (unbacked.go); a journal kept elsewhere in parts (a bucket) is first
 // rebuilt on disk, each part proven by its checkpoint (rebuild.go). A file
 // that claims to be a backup is recognised (recognise.go) and checked
-// against its proof before it is read as an input. Every write goes through the durable.FS of Files (the disk, or a
-// test's recorder).
+// against its proof before it is read as an input. Every write goes
+// through the durable.FS of Files (the disk, or a test's recorder), but a
+// rebuild's, which writes the disk's file layer directly: what it rebuilds
+// is copied nowhere again.
 //
 // On disk: the backup is CSV (starting with a UTF-8 byte-order mark) or
 // Parquet, every column a string, set_mark written as 9|40. Rows are

@@ -2,8 +2,8 @@
 // and reads it back when a run resumes.
 //
 // Its jobs, a file or two each: the lines and their statuses (line.go);
-// the report's files on disk (paths.go) and their life from a fresh run
-// through a crash to --resume (journal.go: Files, Journal); the CSV
+// the report's files on disk (paths.go: Files) and their life from a
+// fresh run through a crash to --resume (journal.go: Journal); the CSV
 // journal appended to as results arrive (journalwriter.go, csvrecord.go)
 // and its checkpoints, made durable with it, that prove it when it is read
 // back (checkpoint.go, proven.go); --resume, which keeps the proven ok

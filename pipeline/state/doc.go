@@ -40,8 +40,8 @@
 // files without a manifest and a generation more than one newer than the
 // manifest's. Once everything checks, a run removes only its own leftovers
 // (pending folders, MANIFEST.json.tmp, a generation one newer, partition
-// files no longer named); --full moves all but LOCK to
-// set-aside-<UTC time>/. Confirmed items go to pending files and, at the
+// files no longer named); --full moves all but LOCK and the set-aside
+// folders of earlier runs to set-aside-<UTC time>/. Confirmed items go to pending files and, at the
 // end of a run (after a fatal stop too, not after an interrupt), into a
 // new generation.
 //
