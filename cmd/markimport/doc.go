@@ -12,9 +12,12 @@
 //
 //   - main.go and app.go: the process (signals, the one exit) and the
 //     dispatch of a command line; exit.go the exit codes, the one table
-//     --help prints.
+//     --help prints; version.go the version line.
 //   - flags.go and command.go: parsing the flags of validate, run and
-//     verify into a command.
+//     verify into a command; flaghelp.go: which command takes which flag
+//     (refusing the others, naming whose they are) and each command's -h;
+//     settings.go: flags from MARKIMPORT_<FLAG> and a --config TOML file,
+//     and the config command.
 //   - importcheck.go: validate's and run's checks of the flags, one check a
 //     job, before anything is opened; claim.go, outputs.go and lock.go:
 //     every output claimed (locked, never an input, never a file it must
@@ -26,13 +29,21 @@
 //   - objects.go: outputs and the state in object storage (s3://), staged
 //     in --temp-dir and published through pipeline/durable/bucket;
 //     objectreports.go: verify's and page's outputs staged the same way,
-//     and the files that must stay local (--metrics-file, profiles).
+//     and the files that must stay local (--metrics-file, profiles);
+//     reportmirror.go and backupmirror.go: a report's and a backup's
+//     journal mirrored to the bucket as it is made durable, and pulled
+//     back for --resume.
 //   - verify.go: the verify command; backup.go: --backup and --mode insert
 //     as run wires them, and the proof of a backup read as an input (a
-//     file, or an object against KEY.check); client.go and pace.go: the connection and the
-//     pace kept across runs; fake.go: --fake and fake-server.
-//   - summary.go, progress.go, logging.go, stream.go, limits.go: what a
-//     command prints and writes about itself; metrics.go: its Prometheus
+//     file, or an object against KEY.check); client.go and pace.go: the
+//     connection and the pace kept across runs; profile.go: the --profile
+//     that reads of marks need; fake.go: --fake and fake-server;
+//     preflight.go: the preflight command; pagecmd.go: the page command.
+//   - summary.go, progress.go, logging.go, stream.go: what a command
+//     prints and writes about itself; limits.go: sizes as flags take them,
+//     the grouping's budget in --memory-limit and the CPU and heap
+//     profiles; heappace.go: the collector paced by the live heap while
+//     little is held; metrics.go: its Prometheus
 //     metrics (--metrics-file, --metrics-push), from the counters during
 //     the command and from its summary at the end.
 //   - hooks.go: what a caller in-process injects (the tests); testhooks.go,
@@ -56,12 +67,13 @@
 //   - statuses, failure_codes: rows per status; rows per non-zero code
 //     (50002, 51008, API codes, -1 no usable answer, -2 an answer not
 //     believed)
-//   - users, conversations, requests_planned, requests_sent: the input's
-//     users and merged conversations (those --state finds unchanged and
-//     outside --sample included); mark_contact requests planned, and those
-//     that left at least once
-//   - http_requests, retries, throttled: every request put on the wire;
-//     retries among them; throttled answers
+//   - users, conversations, requests_planned, requests_sent, items_sent:
+//     the input's users and merged conversations (those --state finds
+//     unchanged and outside --sample included); mark_contact requests
+//     planned, and those that left at least once, and their items
+//   - http_requests, http_requests_by_code, retries, throttled,
+//     throttled_by_code: every request put on the wire, and by how its
+//     try ended; retries among them; throttled answers, and by code
 //   - elapsed_seconds, read_seconds, send_seconds, requests_per_second,
 //     estimated_send_seconds: the whole run; reading the input whole
 //     before planning (not --sorted); the sending phase; requests over the
@@ -79,8 +91,8 @@
 //   - stopped, stop_message: why sending stopped early: interrupted,
 //     fatal: CODE (e.g. fatal: 70009), fatal: unreachable, fatal: http (a
 //     redirect, a 404), report (not writable), backup (its journal not
-//     writable), lease (a lease in object storage lost), max-invalid; then
-//     in words, with the fix
+//     writable), lease (a lease in object storage lost), max-invalid,
+//     error (any other error that stopped it); then in words, with the fix
 //   - sample, users_left_out: the share of users --sample kept (1: every
 //     user); users outside it, whose valid rows are skipped (verify:
 //     not-checked)
@@ -94,6 +106,8 @@
 //   - command, command_line, version, profile, backup, rollback_command:
 //     how it was run (secrets masked), for the sign-off page
 //
-// Imports: pipeline and its sub-packages (backup, durable, mark, report,
-// state), readers, sink and sink/fakeim. Nothing imports this package.
+// Imports: pipeline and its sub-packages (backup, durable,
+// durable/bucket, mapping, mark, metrics, page, preflight, readback,
+// rejects, report, state, timeline), readers and readers/objstore, sink
+// and sink/fakeim. Nothing imports this package.
 package main

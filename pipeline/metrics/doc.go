@@ -10,10 +10,10 @@
 //
 // Two ways out, each for one side of the monitoring:
 //
-//   - File writes the node_exporter textfile collector's format (Prometheus
-//     text), whole or not at all through pipeline/durable: a collector
-//     scraping at any moment reads the previous file or the new one, never
-//     a torn one. Every metric carries a command label, so that the files of
+//   - WriteFile writes the node_exporter textfile collector's format
+//     (Prometheus text), whole or not at all through pipeline/durable: a
+//     collector scraping at any moment reads the previous file or the new
+//     one, never a torn one. Every metric carries a command label, so that the files of
 //     validate, run and verify can sit in one collector folder.
 //   - Push sends them to a Pushgateway, grouped by job, command and
 //     instance. Every push replaces that group whole (PUT): adding to it
@@ -21,9 +21,10 @@
 //     wherever this run has no series of it (no throttles, no requests).
 //     The last-success time is in a group of its own (the same labels and
 //     outcome="success"), which only a success replaces, so that the
-//     gateway keeps the previous success's through any failure. File does
-//     the same by carrying the last-success time over from the file it
-//     replaces.
+//     gateway keeps the previous success's through any failure. The
+//     textfile keeps it the same way: the caller reads the last-success
+//     time of the file it replaces (LastSuccess) and writes it again
+//     unless this run succeeded.
 //
 // The metrics, each with the summary field it is taken from:
 //

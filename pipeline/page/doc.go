@@ -10,7 +10,8 @@
 // summary's: a page never shows numbers from two different runs.
 //
 // Whatever the run's size, the page is bounded: counts by status, by code
-// and by file (at most 200 files), at most 10 sample rows per code, each
+// (at most 100 codes, the rest together) and by file (at most 200 files),
+// at most 10 sample rows per code, each
 // value cut to 200 bytes, and a timeline of at most 600 points. Reading
 // the report keeps those and nothing else, so a report of a hundred
 // million rows is read in constant memory.
@@ -22,5 +23,6 @@
 //
 // What codes mean is not this package's to say: the caller gives Explain
 // (the API adapter's table). It imports pipeline/report (the statuses and
-// the Parquet report) and pipeline/timeline.
+// the Parquet report), pipeline/timeline and readers (a value quoted in a
+// message, a Parquet report told by its name).
 package page

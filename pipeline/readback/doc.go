@@ -4,7 +4,7 @@
 // conversations back (search_contact_group, on the read API's own quota)
 // and decides, item by item, whether the item may be sent.
 //
-// One read serves three rules:
+// One read serves every rule that needs the server's marks:
 //
 //   - --mode insert holds back an item whose conversation already holds
 //     marks that the item would change: its rows are reported exists.

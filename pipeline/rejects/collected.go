@@ -9,7 +9,7 @@ import (
 )
 
 // Rows collects the rows that did not end ok, for a rejects file. A row
-// costs 16 bytes; messages are kept once each.
+// costs 24 bytes (a rejectRow); messages are kept once each.
 type Rows struct {
 	rows []rejectRow
 	msgs []string

@@ -5,9 +5,9 @@
 // added columns, and a rejects file run again gives a rejects file of the
 // same shape).
 //
-// Rows collects the outcomes as the run reports them (16 bytes a row,
-// each message kept once); once the run ends, Write reads the input
-// again, picks the collected rows out of it and writes them, as CSV or as
+// Rows collects the outcomes as the run reports them (24 bytes a row,
+// each message kept once); once the run ends, WriteCSV or WriteParquet
+// reads the input again, picks the collected rows out of it and writes them, as CSV or as
 // Parquet, through a durable.Destination: the file appears whole or not
 // at all. Check says before a run whether the files of a multi-file input
 // make one rejects file.
