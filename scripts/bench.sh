@@ -296,11 +296,12 @@
 # (CSV) and 1.02-1.09 (Parquet), Ctrl-C 6-14, 28-53 and 29-68 ms. The
 # profile made again after the upgrade (make pgo) gained nothing against
 # the one before (Parquet 0.984, CSV 1.016, 15 pairs each), so it was not
-# kept. Later that day, the same code, two more runs: CSV 0.40, 0.46
-# (pairs' medians 0.51, 0.48; 21 pairs on their own 0.496), --report 0.59,
-# 0.54, Parquet 0.75, 0.79 (0.75, 0.82; DuckDB's Parquet 0.53 and 0.44 s);
-# the plan 101,872, sending 198.3 requests/s, parts 0.99 (CSV) and
-# 1.06-1.08 (Parquet), Ctrl-C 6-31, 18-37 and 45-50 ms.
+# kept. Later that day, the same hot paths, three more runs: CSV 0.40,
+# 0.46, 0.50 (pairs' medians 0.51, 0.48, 0.50; 21 pairs on their own
+# 0.496), --report 0.59, 0.54, 0.54, Parquet 0.75, 0.79, 0.82 (0.75, 0.82,
+# 0.76; DuckDB's Parquet 0.53, 0.44 and 0.38 s); the plan 101,872, sending
+# 198.3 requests/s, parts 0.99-1.02 (CSV) and 1.05-1.08 (Parquet), Ctrl-C
+# 6-31, 18-37 and 32-50 ms.
 #
 # The README's Performance table quotes one run of this script on 2026-12-02
 # (2 cores, AMD EPYC, Go 1.26.8, Node 20, DuckDB 1.5.6 through
