@@ -17,17 +17,7 @@ func hasMeta(s string) bool { return strings.ContainsAny(s, "*?[") }
 // to the glob's root, the folder before its first segment with glob syntax.
 // Symlinks to folders are followed as in a folder read whole.
 func matchGlob(glob string) ([]Part, []Root, error) {
-	slash := filepath.ToSlash(glob)
-	segs := strings.Split(slash, "/")
-	i := 0
-	for i < len(segs) && !hasMeta(segs[i]) {
-		i++
-	}
-	root := strings.Join(segs[:i], "/")
-	if root == "" && strings.HasPrefix(slash, "/") {
-		root = "/"
-	}
-	pattern := segs[i:]
+	root, pattern := splitGlob(glob)
 	for _, s := range pattern {
 		if err := checkGlobSegment(s); err != nil {
 			return nil, nil, &InputError{Path: glob, Err: err}
@@ -161,4 +151,21 @@ func globPrefix(pattern, names []string) bool {
 		}
 	}
 	return true
+}
+
+// splitGlob splits a glob into its root, the folder (or the bucket's
+// prefix) before its first segment with glob syntax ("" for a glob of the
+// current folder), and the segments from that one on.
+func splitGlob(glob string) (root string, pattern []string) {
+	slash := filepath.ToSlash(glob)
+	segs := strings.Split(slash, "/")
+	i := 0
+	for i < len(segs) && !hasMeta(segs[i]) {
+		i++
+	}
+	root = strings.Join(segs[:i], "/")
+	if root == "" && strings.HasPrefix(slash, "/") {
+		root = "/"
+	}
+	return root, segs[i:]
 }

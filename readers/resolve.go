@@ -73,7 +73,7 @@ func ResolveInputContext(ctx context.Context, specs []string, format string) (*I
 // path or key as the input reached it.
 func underSpec(spec, name string) string {
 	if hasMeta(spec) {
-		spec = globRoot(spec)
+		spec, _ = splitGlob(spec)
 		if spec == "" {
 			return name
 		}
@@ -191,20 +191,4 @@ func (p *Part) isParquetContent(ctx context.Context) bool {
 	var head [4]byte
 	_, err = io.ReadFull(f, head[:])
 	return err == nil && string(head[:]) == "PAR1"
-}
-
-// globRoot is the folder (or the bucket's prefix) before a glob's first
-// segment with glob syntax: "" for a glob of the current folder.
-func globRoot(glob string) string {
-	slash := filepath.ToSlash(glob)
-	segs := strings.Split(slash, "/")
-	i := 0
-	for i < len(segs) && !hasMeta(segs[i]) {
-		i++
-	}
-	root := strings.Join(segs[:i], "/")
-	if root == "" && strings.HasPrefix(slash, "/") {
-		return "/"
-	}
-	return root
 }
