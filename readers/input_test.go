@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -131,7 +132,8 @@ func TestInputRowsAcrossFiles(t *testing.T) {
 // TestRepeatedInputNames: with several --input values, each file is named
 // by its path as the input reached it: a folder's and a glob's files by
 // the folder or the glob's root and their path below it (not by the
-// pattern), a file as given. Every name opens the file it names.
+// pattern; a folder whose name holds glob syntax is a folder), a file as
+// given. Every name opens the file it names.
 func TestRepeatedInputNames(t *testing.T) {
 	dir := t.TempDir()
 	write := func(rel string) {
@@ -144,7 +146,7 @@ func TestRepeatedInputNames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, rel := range []string{"g/x/part-1.csv", "g/y/part-2.csv", "f/a.csv", "h.csv"} {
+	for _, rel := range []string{"g/x/part-1.csv", "g/y/part-2.csv", "f/a.csv", "h.csv", "d[1]/a.csv", "d[2]/a.csv"} {
 		write(rel)
 	}
 	t.Chdir(dir)
@@ -154,6 +156,8 @@ func TestRepeatedInputNames(t *testing.T) {
 		{[]string{"g/*/part-*.csv", "f", "h.csv"}, []string{"g/x/part-1.csv", "g/y/part-2.csv", "f/a.csv", "h.csv"}},
 		{[]string{"*/x/part-*.csv", "f/a.csv"}, []string{"g/x/part-1.csv", "f/a.csv"}},
 		{[]string{filepath.Join(dir, "g", "*", "part-2.csv"), "h.csv"}, []string{filepath.ToSlash(filepath.Join(dir, "g/y/part-2.csv")), "h.csv"}},
+		// Folders whose names hold glob syntax are folders, not globs.
+		{[]string{"d[1]", "d[2]"}, []string{"d[1]/a.csv", "d[2]/a.csv"}},
 	} {
 		in, err := ResolveInput(tc.specs, "")
 		if err != nil {
@@ -169,5 +173,19 @@ func TestRepeatedInputNames(t *testing.T) {
 		if !slices.Equal(names, tc.want) {
 			t.Errorf("%q: names %q, want %q", tc.specs, names, tc.want)
 		}
+	}
+}
+
+// TestNamesOnce: two files that would have one name in the report are an
+// input error naming both, never two files whose rows the report and
+// --resume cannot tell apart.
+func TestNamesOnce(t *testing.T) {
+	if err := namesOnce([]Part{{Path: "a/x.csv", Name: "x.csv"}, {Path: "b/y.csv", Name: "y.csv"}}); err != nil {
+		t.Fatalf("distinct names refused: %v", err)
+	}
+	err := namesOnce([]Part{{Path: "a/x.csv", Name: "x.csv"}, {Path: "b/x.csv", Name: "x.csv"}})
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "b/x.csv") || !strings.Contains(err.Error(), "a/x.csv") {
+		t.Fatalf("one name twice: %v, want an input error naming both files", err)
 	}
 }

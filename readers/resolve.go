@@ -47,15 +47,23 @@ func ResolveInputContext(ctx context.Context, specs []string, format string) (*I
 			found[i].spec = spec
 		}
 		if len(specs) > 1 {
+			under := spec
+			if len(specRoots) > 0 && specRoots[0].Pattern != nil {
+				// A glob: its files' names start at its root.
+				under = specRoots[0].Dir
+			}
 			for i := range found {
 				if found[i].Name != spec {
-					found[i].Name = underSpec(spec, found[i].Name)
+					found[i].Name = underSpec(under, found[i].Name)
 				}
 			}
 		}
 		parts = append(parts, found...)
 	}
 	if err := sameFilesTwice(parts, len(specs) > 1); err != nil {
+		return nil, err
+	}
+	if err := namesOnce(parts); err != nil {
 		return nil, err
 	}
 	f, err := commonFormat(ctx, parts, format)
@@ -67,21 +75,15 @@ func ResolveInputContext(ctx context.Context, specs []string, format string) (*I
 	return in, nil
 }
 
-// underSpec names a file found by the --input value spec, one of several:
-// its name within spec after spec or, for a glob, after the glob's root
-// (its name is relative to that folder), so that the name is the file's
-// path or key as the input reached it.
-func underSpec(spec, name string) string {
-	if hasMeta(spec) {
-		spec, _ = splitGlob(spec)
-		if spec == "" {
-			return name
-		}
+// underSpec names a file found under dir (the folder or prefix of an
+// --input value, one of several, or its glob's root): its name within dir
+// after dir, so that the name is the file's path or key as the input
+// reached it.
+func underSpec(dir, name string) string {
+	if objstore.IsURL(dir) {
+		return strings.TrimSuffix(dir, "/") + "/" + name
 	}
-	if objstore.IsURL(spec) {
-		return strings.TrimSuffix(spec, "/") + "/" + name
-	}
-	return filepath.ToSlash(filepath.Join(spec, name))
+	return filepath.ToSlash(filepath.Join(dir, name))
 }
 
 // resolveSpec lists the files of one --input value, and the folders it
@@ -149,6 +151,23 @@ func sameFilesTwice(parts []Part, multi bool) error {
 		}
 		return &InputError{Path: p.Path, Err: fmt.Errorf("the same file as %s%s: a hard link, a symlink, or --input values that overlap reach it twice, and its rows would be read twice; give each file once",
 			f.Path, how)}
+	}
+	return nil
+}
+
+// namesOnce refuses an input two of whose files have one name: the
+// report's file column would not tell their rows apart, and --resume
+// would take the rows of one for the other's. No input resolved here
+// names two files alike (a folder's and a glob's files are named by their
+// paths, a file as given, one file reached twice is refused first); this
+// keeps it so.
+func namesOnce(parts []Part) error {
+	seen := make(map[string]string, len(parts))
+	for _, p := range parts {
+		if first, ok := seen[p.Name]; ok {
+			return &InputError{Path: p.Path, Err: fmt.Errorf("its report name %s is that of %s too: give each file a distinct path", Quote(p.Name), first)}
+		}
+		seen[p.Name] = p.Path
 	}
 	return nil
 }
