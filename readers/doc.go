@@ -60,7 +60,9 @@
 // Symlinks are followed as find -L does; a loop, a second way into a
 // folder or a dangling link is an input error, and so is one file reached
 // by two paths (a hard link, a.csv and ./a.csv, a folder and a glob),
-// told by device and inode. The reports of several files name each row's
+// told by device and inode, and a folder or a glob's root written with
+// ".." after a symbolic link (lnk/../e: the files beneath it would be
+// opened by paths cleaned as text, ./e's). The reports of several files name each row's
 // file relative to the input folder or the glob's root (the folder before
 // its first wildcard), or as given; with several --input values, by its
 // path as the input reached it (that folder or root before it).

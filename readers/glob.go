@@ -31,6 +31,9 @@ func matchGlob(glob string) ([]Part, []Root, error) {
 	if err != nil || !st.IsDir() {
 		return nil, nil, &InputError{Path: glob, Err: fmt.Errorf("the glob's folder %s does not exist", dir)}
 	}
+	if err := sameAsWritten(glob, dir, st); err != nil {
+		return nil, nil, err
+	}
 	w := newFolderWalk(dir)
 	if err := w.enter(dir, st, ""); err != nil {
 		return nil, nil, err

@@ -146,7 +146,7 @@ func TestRepeatedInputNames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, rel := range []string{"g/x/part-1.csv", "g/y/part-2.csv", "f/a.csv", "h.csv", "d[1]/a.csv", "d[2]/a.csv"} {
+	for _, rel := range []string{"g/x/part-1.csv", "g/y/part-2.csv", "f/a.csv", "h.csv", "d[1]/a.csv", "d[2]/a.csv", "k.csv/k.csv"} {
 		write(rel)
 	}
 	t.Chdir(dir)
@@ -158,6 +158,8 @@ func TestRepeatedInputNames(t *testing.T) {
 		{[]string{filepath.Join(dir, "g", "*", "part-2.csv"), "h.csv"}, []string{filepath.ToSlash(filepath.Join(dir, "g/y/part-2.csv")), "h.csv"}},
 		// Folders whose names hold glob syntax are folders, not globs.
 		{[]string{"d[1]", "d[2]"}, []string{"d[1]/a.csv", "d[2]/a.csv"}},
+		// A folder's file whose path below it is the folder's own name.
+		{[]string{"k.csv", "h.csv"}, []string{"k.csv/k.csv", "h.csv"}},
 	} {
 		in, err := ResolveInput(tc.specs, "")
 		if err != nil {
@@ -187,5 +189,42 @@ func TestNamesOnce(t *testing.T) {
 	var ie *InputError
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "b/x.csv") || !strings.Contains(err.Error(), "a/x.csv") {
 		t.Fatalf("one name twice: %v, want an input error naming both files", err)
+	}
+}
+
+// TestDotDotAfterSymlink: a folder or a glob's root written with ".."
+// after a symbolic link (lnk/../e) is the e beside the link's target,
+// while lnk/../e cleaned as text is ./e: it is refused rather than read
+// from ./e without a word. Written with ".." where no link is crossed, it
+// is read.
+func TestDotDotAfterSymlink(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	row := []byte("from_account,type,to_account,set_mark\nu,1,p,1\n")
+	for _, p := range []string{"real/sub/keep", "real/e/x", "e/x", "plain/a"} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"real/e/x/in-real.csv", "e/x/in-here.csv", "plain/a/p.csv"} {
+		if err := os.WriteFile(p, row, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "real", "sub"), "lnk"); err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range []string{"lnk/../e", "lnk/../e/*/*.csv"} {
+		_, err := ResolveInput([]string{spec}, "")
+		var ie *InputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), `a ".." after a symbolic link`) {
+			t.Errorf("%s: %v, want it refused", spec, err)
+		}
+	}
+	for _, spec := range []string{"plain/a/../a", "plain/../plain/*/*.csv"} {
+		in, err := ResolveInput([]string{spec}, "")
+		if err != nil || len(in.Parts) != 1 || filepath.Base(in.Parts[0].Path) != "p.csv" {
+			t.Errorf("%s: %v, want plain/a/p.csv read", spec, err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"markimport/readers/objstore"
@@ -46,16 +47,16 @@ func ResolveInputContext(ctx context.Context, specs []string, format string) (*I
 		for i := range found {
 			found[i].spec = spec
 		}
-		if len(specs) > 1 {
+		// A file given itself (no root) keeps its name as given; a
+		// folder's, a prefix's and a glob's files get theirs below it.
+		if len(specs) > 1 && len(specRoots) > 0 {
 			under := spec
-			if len(specRoots) > 0 && specRoots[0].Pattern != nil {
+			if specRoots[0].Pattern != nil {
 				// A glob: its files' names start at its root.
 				under = specRoots[0].Dir
 			}
 			for i := range found {
-				if found[i].Name != spec {
-					found[i].Name = underSpec(under, found[i].Name)
-				}
+				found[i].Name = underSpec(under, found[i].Name)
 			}
 		}
 		parts = append(parts, found...)
@@ -96,6 +97,9 @@ func resolveSpec(ctx context.Context, spec string) ([]Part, []Root, error) {
 	st, err := os.Stat(spec)
 	switch {
 	case err == nil && st.IsDir():
+		if err := sameAsWritten(spec, spec, st); err != nil {
+			return nil, nil, err
+		}
 		w := newFolderWalk(spec)
 		var parts []Part
 		var skipped []string
@@ -153,6 +157,23 @@ func sameFilesTwice(parts []Part, multi bool) error {
 			f.Path, how)}
 	}
 	return nil
+}
+
+// sameAsWritten refuses dir (st, as the system reached it), the folder of
+// the --input value spec or its glob's root, when its path cleaned as text
+// reaches another folder: a ".." after a symbolic link (lnk/../e is the
+// e beside the link's target, lnk/.. cleaned is the current folder). The
+// files beneath it are opened by paths joined to dir, which are cleaned
+// as text, so they would be another folder's, read without a word.
+func sameAsWritten(spec, dir string, st os.FileInfo) error {
+	clean := filepath.Clean(dir)
+	if !slices.Contains(strings.Split(filepath.ToSlash(dir), "/"), "..") {
+		return nil
+	}
+	if cst, err := os.Stat(clean); err == nil && os.SameFile(st, cst) {
+		return nil
+	}
+	return &InputError{Path: spec, Err: fmt.Errorf("the folder %s is not the %s its files would be read from: a \"..\" after a symbolic link; give the folder's path without \"..\"", dir, clean)}
 }
 
 // namesOnce refuses an input two of whose files have one name: the

@@ -125,12 +125,23 @@ func changedFile(old, now InputDigest) string {
 	if len(files) == 0 {
 		files = []InputDigest{now}
 	}
+	names := map[string]bool{}
+	for _, f := range files {
+		names[f.Input] = true
+	}
 	seen := map[string]bool{}
 	for _, f := range files {
 		seen[f.Input] = true
 		o, ok := then[f.Input]
 		switch {
 		case !ok:
+			// The same content under a name that is gone: the file is
+			// named otherwise, not new.
+			for _, o := range old.Files {
+				if !names[o.Input] && o.same(f) {
+					return fmt.Sprintf("%s is the file the report names %s (the --input values are written otherwise, or an earlier markimport named it so): give them as they were given then", f.Input, o.Input)
+				}
+			}
 			return fmt.Sprintf("%s was added", f.Input)
 		case !o.same(f):
 			return fmt.Sprintf("%s changed (%s then; %s now)", f.Input, o, f)
