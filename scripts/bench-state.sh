@@ -161,7 +161,8 @@
 # reading it: 1.9 s of system time against validate's 1.2 s. It writes no
 # state: with nothing confirmed, no new generation is made (strace shows
 # only the LOCK opened for writing). Later that day, the same code, 5
-# pairs: 1.21 (1.13-1.51; night 2 10.18 s, validate 8.38 s, 695 MiB).
+# pairs: 1.21 (1.13-1.51; night 2 10.18 s, validate 8.38 s, 695 MiB); then
+# 7 pairs: 1.50 (1.26-1.85; night 2 11.18 s, validate 7.09 s, 802 MiB).
 # A merge with the state as sorted streams, weighed once more (2026-12-07,
 # go test -run X -bench LookupOrMerge ./pipeline/state, 6 runs; every
 # variant now takes each user's key once, as Unchanged does): the planned
