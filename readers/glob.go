@@ -156,9 +156,9 @@ func globPrefix(pattern, names []string) bool {
 	return true
 }
 
-// splitGlob splits a glob into its root, the folder (or the bucket's
-// prefix) before its first segment with glob syntax ("" for a glob of the
-// current folder), and the segments from that one on.
+// splitGlob splits a local glob into its root, the folder before its
+// first segment with glob syntax ("" for a glob of the current folder),
+// and the segments from that one on.
 func splitGlob(glob string) (root string, pattern []string) {
 	slash := filepath.ToSlash(glob)
 	segs := strings.Split(slash, "/")

@@ -168,8 +168,10 @@ func TestRepeatedInputNames(t *testing.T) {
 		var names []string
 		for _, p := range in.Parts {
 			names = append(names, p.Name)
-			if _, err := os.Stat(filepath.FromSlash(p.Name)); err != nil {
-				t.Errorf("%q: the name %s opens nothing: %v", tc.specs, p.Name, err)
+			named, err := os.Stat(filepath.FromSlash(p.Name))
+			read, err2 := os.Stat(p.Path)
+			if err != nil || err2 != nil || !os.SameFile(named, read) {
+				t.Errorf("%q: the name %s is not the file read, %s (%v, %v)", tc.specs, p.Name, p.Path, err, err2)
 			}
 		}
 		if !slices.Equal(names, tc.want) {

@@ -268,7 +268,7 @@ func (r *importRun) refuseReport() error {
 	switch {
 	case r.dry && journal && !f.overwrite:
 		// validate takes no --resume: a dry run is made again whole.
-		return fmt.Errorf("%s holds the report of a command that did not finish: pass --overwrite to start over, or name another report", r.files.Journal)
+		return fmt.Errorf("%s holds the report of a command that did not finish (a run's: run --resume continues it): name another report, or pass --overwrite to replace it with this one's, losing it", r.files.Journal)
 	case r.dry && final && !f.overwrite:
 		return fmt.Errorf("the report %s exists: pass --overwrite to replace it, or name another file", f.report)
 	case journal && !f.resume && !f.overwrite:

@@ -260,10 +260,15 @@ Exit codes:
 // and where each comes from: markimport config [COMMAND] [flags]. Secrets
 // are said to be set or not, never shown.
 func cmdConfig(args []string, stdout, stderr io.Writer, h hooks) int {
-	if len(args) > 0 && slices.Contains([]string{"-h", "-help", "--help"}, args[0]) {
-		// Its own help, not that of the command it would show.
-		fmt.Fprint(stdout, configUsage)
-		return exitOK
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if slices.Contains([]string{"-h", "-help", "--help"}, a) {
+			// Its own help, not that of the command it would show.
+			fmt.Fprint(stdout, configUsage)
+			return exitOK
+		}
 	}
 	command := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {

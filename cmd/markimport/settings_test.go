@@ -128,9 +128,11 @@ func TestSettingsRefusals(t *testing.T) {
 // command it shows would refuse, rather than show that command's
 // settings without it.
 func TestConfigCommand(t *testing.T) {
-	code, stdout, stderr := runCLI(t, "config", "-h")
-	if code != exitOK || !strings.Contains(stdout, "markimport config [validate|run|verify] [flags]") || strings.Contains(stdout, "imports the marks") {
-		t.Errorf("config -h: exit %d\n%s%s", code, stdout, stderr)
+	for _, args := range [][]string{{"config", "-h"}, {"config", "verify", "--rate", "5", "--help"}} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != exitOK || !strings.Contains(stdout, "markimport config [validate|run|verify] [flags]") || strings.Contains(stdout, "imports the marks") || strings.Contains(stdout, "reads back the marks") {
+			t.Errorf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
 	}
 	for _, tc := range []struct {
 		args []string

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"markimport/readers"
 )
@@ -109,10 +110,12 @@ func (d InputDigest) String() string {
 }
 
 // changedFile names a file that differs between the digests of an
-// input then (old) and now, and how: added, removed or changed.
-func changedFile(old, now InputDigest) string {
+// input then (old) and now, and how: added, removed, changed, or named
+// otherwise; hint says what to do when only the names differ ("" when the
+// files do: resume with that input, or start anew).
+func changedFile(old, now InputDigest) (what, hint string) {
 	if len(old.Files) == 0 && len(now.Files) == 0 {
-		return ""
+		return "", ""
 	}
 	then := map[string]InputDigest{}
 	for _, f := range old.Files {
@@ -139,18 +142,31 @@ func changedFile(old, now InputDigest) string {
 			// named otherwise, not new.
 			for _, o := range old.Files {
 				if !names[o.Input] && o.same(f) {
-					return fmt.Sprintf("%s is the file the report names %s (the --input values are written otherwise, or an earlier markimport named it so): give them as they were given then", f.Input, o.Input)
+					return namedOtherwise(f.Input, o.Input)
 				}
 			}
-			return fmt.Sprintf("%s was added", f.Input)
+			return fmt.Sprintf("%s was added", f.Input), ""
 		case !o.same(f):
-			return fmt.Sprintf("%s changed (%s then; %s now)", f.Input, o, f)
+			return fmt.Sprintf("%s changed (%s then; %s now)", f.Input, o, f), ""
 		}
 	}
 	for name := range then {
 		if !seen[name] {
-			return fmt.Sprintf("%s was removed", name)
+			return fmt.Sprintf("%s was removed", name), ""
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// namedOtherwise says that the file now named name is the one the report
+// names then, and what to do about it. A name holding glob syntax is one
+// markimport gave a glob's files, with --input repeated, before it named
+// them by their paths: no --input gives it again.
+func namedOtherwise(name, then string) (what, hint string) {
+	what = fmt.Sprintf("%s is the file the report names %s", name, then)
+	if strings.ContainsAny(then, "*?[") && !strings.ContainsAny(name, "*?[") {
+		return what + ", as markimport named a glob's files before it named them by their paths",
+			"this markimport cannot continue that report: start a new one (--overwrite); the rows already ok are sent again, which changes nothing on the server"
+	}
+	return what + " (the --input values are written otherwise)", "give the --input values as they were given then"
 }

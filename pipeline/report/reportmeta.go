@@ -62,8 +62,11 @@ func checkMeta(meta, report string, digest InputDigest) (reportMeta, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return reportMeta{}, fmt.Errorf("cannot resume: %s: %v; start over with --overwrite", meta, err)
 	}
-	if what := changedFile(m.InputDigest, digest); what != "" {
-		return reportMeta{}, fmt.Errorf("cannot resume: the input changed since the report %s was started: %s; resume with that input, or start a new report", report, what)
+	if what, hint := changedFile(m.InputDigest, digest); what != "" {
+		if hint == "" {
+			hint = "resume with that input, or start a new report"
+		}
+		return reportMeta{}, fmt.Errorf("cannot resume: the input changed since the report %s was started: %s; %s", report, what, hint)
 	}
 	if m.Reading != digest.Reading && m.same(digest) {
 		return reportMeta{}, fmt.Errorf("cannot resume: the report %s was started reading the input's columns %s, and this run reads them %s: its ok rows would be other conversations or marks; resume with the same --map or --map-file, or start a new report",

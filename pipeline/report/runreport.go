@@ -23,7 +23,7 @@ func RowsWithStatus(path string, in *readers.Input, digest InputDigest, status S
 	if err != nil {
 		return nil, fmt.Errorf("--run-report %s: no readable record of the run's input (%v): give the report of a finished run of this input", path, err)
 	}
-	if what := changedFile(m.InputDigest, digest); what != "" || !m.same(digest) {
+	if what, _ := changedFile(m.InputDigest, digest); what != "" || !m.same(digest) {
 		if what == "" {
 			what = digest.Input + " is not the file it was"
 		}

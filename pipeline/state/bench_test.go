@@ -124,6 +124,9 @@ func BenchmarkLookupOrMerge(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("MARKIMPORT_BENCH_PART")); err == nil && v > 0 {
 		n = v
 	}
+	if n%10 != 0 {
+		b.Fatalf("MARKIMPORT_BENCH_PART=%d: the users have ten items each, so it must be a multiple of 10", n)
+	}
 	froms := make([]string, n)
 	items := make([]mark.Item, n)
 	es := make([]entry, n)
