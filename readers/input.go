@@ -116,15 +116,24 @@ func SingleInput(path, format string) (*Input, error) {
 	if err != nil {
 		return nil, &InputError{Path: path, Err: err}
 	}
-	return newInput([]string{path}, []Part{{Path: path, Name: path}}, f), nil
+	return newInput([]string{path}, []Part{{Path: path, Name: path}}, f)
 }
 
-func newInput(specs []string, parts []Part, f Format) *Input {
+// newInput is the input of parts, each found again by its name. Two
+// parts of one name are an input error: the report's file column would
+// not tell their rows apart, and --resume would take the rows of one for
+// the other's. (ResolveInput names a folder's and a glob's files by their
+// paths and a file as given, and refuses one file reached twice first, so
+// that no input it resolves names two files alike.)
+func newInput(specs []string, parts []Part, f Format) (*Input, error) {
 	in := &Input{Parts: parts, Format: f, specs: specs, starts: make([]int64, len(parts)), names: make(map[string]int, len(parts))}
 	for k, p := range parts {
+		if first, ok := in.names[p.Name]; ok {
+			return nil, &InputError{Path: p.Path, Err: fmt.Errorf("its report name %s is that of %s too: give each file a distinct path", Quote(p.Name), parts[first].Path)}
+		}
 		in.names[p.Name] = k
 	}
-	return in
+	return in, nil
 }
 
 // Root is a folder an input reads: whole (Pattern nil) or the files a

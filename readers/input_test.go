@@ -184,10 +184,10 @@ func TestRepeatedInputNames(t *testing.T) {
 // input error naming both, never two files whose rows the report and
 // --resume cannot tell apart.
 func TestNamesOnce(t *testing.T) {
-	if err := namesOnce([]Part{{Path: "a/x.csv", Name: "x.csv"}, {Path: "b/y.csv", Name: "y.csv"}}); err != nil {
+	if _, err := newInput(nil, []Part{{Path: "a/x.csv", Name: "x.csv"}, {Path: "b/y.csv", Name: "y.csv"}}, CSV); err != nil {
 		t.Fatalf("distinct names refused: %v", err)
 	}
-	err := namesOnce([]Part{{Path: "a/x.csv", Name: "x.csv"}, {Path: "b/x.csv", Name: "x.csv"}})
+	_, err := newInput(nil, []Part{{Path: "a/x.csv", Name: "x.csv"}, {Path: "b/x.csv", Name: "x.csv"}}, CSV)
 	var ie *InputError
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "b/x.csv") || !strings.Contains(err.Error(), "a/x.csv") {
 		t.Fatalf("one name twice: %v, want an input error naming both files", err)

@@ -64,14 +64,14 @@ func ResolveInputContext(ctx context.Context, specs []string, format string) (*I
 	if err := sameFilesTwice(parts, len(specs) > 1); err != nil {
 		return nil, err
 	}
-	if err := namesOnce(parts); err != nil {
-		return nil, err
-	}
 	f, err := commonFormat(ctx, parts, format)
 	if err != nil {
 		return nil, err
 	}
-	in := newInput(specs, parts, f)
+	in, err := newInput(specs, parts, f)
+	if err != nil {
+		return nil, err
+	}
 	in.Roots = roots
 	return in, nil
 }
@@ -174,23 +174,6 @@ func sameAsWritten(spec, dir string, st os.FileInfo) error {
 		return nil
 	}
 	return &InputError{Path: spec, Err: fmt.Errorf("the folder %s is not the %s its files would be read from: a \"..\" after a symbolic link; give the folder's path without \"..\"", dir, clean)}
-}
-
-// namesOnce refuses an input two of whose files have one name: the
-// report's file column would not tell their rows apart, and --resume
-// would take the rows of one for the other's. No input resolved here
-// names two files alike (a folder's and a glob's files are named by their
-// paths, a file as given, one file reached twice is refused first); this
-// keeps it so.
-func namesOnce(parts []Part) error {
-	seen := make(map[string]string, len(parts))
-	for _, p := range parts {
-		if first, ok := seen[p.Name]; ok {
-			return &InputError{Path: p.Path, Err: fmt.Errorf("its report name %s is that of %s too: give each file a distinct path", Quote(p.Name), first)}
-		}
-		seen[p.Name] = p.Path
-	}
-	return nil
 }
 
 // commonFormat is the format of every part: format when given, else each
