@@ -132,9 +132,7 @@ func changedFile(old, now InputDigest) (what, hint string) {
 	for _, f := range files {
 		names[f.Input] = true
 	}
-	seen := map[string]bool{}
 	for _, f := range files {
-		seen[f.Input] = true
 		o, ok := then[f.Input]
 		switch {
 		case !ok:
@@ -151,7 +149,7 @@ func changedFile(old, now InputDigest) (what, hint string) {
 		}
 	}
 	for name := range then {
-		if !seen[name] {
+		if !names[name] {
 			return fmt.Sprintf("%s was removed", name), ""
 		}
 	}
@@ -168,5 +166,5 @@ func namedOtherwise(name, then string) (what, hint string) {
 		return what + ", as markimport named a glob's files before it named them by their paths",
 			"this markimport cannot continue that report: start a new one (--overwrite); the rows already ok are sent again, which changes nothing on the server"
 	}
-	return what + " (the --input values are written otherwise)", "give the --input values as they were given then"
+	return what + " (the --input values are written otherwise, or an earlier markimport named it so)", "give the --input values as they were given then; if they were, start a new report (--overwrite): the rows already ok are sent again, which changes nothing on the server"
 }
