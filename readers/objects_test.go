@@ -141,10 +141,10 @@ func TestObjectPrefixesAndGlobsReadAsFolders(t *testing.T) {
 			sameInput(t, gotIn, got, wantIn, want)
 		})
 	}
-	// Mixed with a local folder or glob, each part is named by its key or
-	// path: a glob's names start at its root, not with the pattern.
+	// Beside the same folder or glob on disk, each part is named by its
+	// key or path: a glob's names start at its root, not with the pattern.
 	for _, spec := range []string{"exports/duckdb_split_parquet/", "exports/duckdb_split_parquet/data_*.parquet"} {
-		t.Run("mixed with a local folder: "+spec, func(t *testing.T) {
+		t.Run("beside its local twin: "+spec, func(t *testing.T) {
 			local := filepath.Join(lake, "duckdb_split_parquet")
 			localSpec := local
 			if strings.Contains(spec, "*") {

@@ -166,10 +166,10 @@ func sameFilesTwice(parts []Part, multi bool) error {
 // files beneath it are opened by paths joined to dir, which are cleaned
 // as text, so they would be another folder's, read without a word.
 func sameAsWritten(spec, dir string, st os.FileInfo) error {
-	clean := filepath.Clean(dir)
 	if !slices.Contains(strings.Split(filepath.ToSlash(dir), "/"), "..") {
 		return nil
 	}
+	clean := filepath.Clean(dir)
 	if cst, err := os.Stat(clean); err == nil && os.SameFile(st, cst) {
 		return nil
 	}
