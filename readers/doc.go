@@ -62,10 +62,11 @@
 // by two paths (a hard link, a.csv and ./a.csv, a folder and a glob),
 // told by device and inode, and a folder or a glob's root written with
 // ".." after a symbolic link (lnk/../e: the files beneath it would be
-// opened by paths cleaned as text, ./e's). The reports of several files name each row's
-// file relative to the input folder or the glob's root (the folder before
-// its first wildcard), or as given; with several --input values, by its
-// path as the input reached it (that folder or root before it).
+// opened by paths cleaned as text, ./e's). The reports of several files
+// name each row's file relative to the input folder or the glob's root
+// (the folder before its first wildcard), or as given; with several
+// --input values, by its path as the input reached it (that folder or
+// root before it). Two files of one name are an input error.
 //
 // An --input starting with s3:// names an object, a prefix or a glob in a
 // bucket, resolved by the same rules (a key's segments are its folders)

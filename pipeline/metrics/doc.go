@@ -13,8 +13,9 @@
 //   - WriteFile writes the node_exporter textfile collector's format
 //     (Prometheus text), whole or not at all through pipeline/durable: a
 //     collector scraping at any moment reads the previous file or the new
-//     one, never a torn one. Every metric carries a command label, so that the files of
-//     validate, run and verify can sit in one collector folder.
+//     one, never a torn one. Every metric carries a command label, so that
+//     the files of validate, run and verify can sit in one collector
+//     folder.
 //   - Push sends them to a Pushgateway, grouped by job, command and
 //     instance. Every push replaces that group whole (PUT): adding to it
 //     (POST) would leave an earlier run's family beside this run's numbers
